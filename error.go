@@ -1,0 +1,56 @@
+package notifyql
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. The server maps each to a GraphQL extensions.code in one table; stores and
+// rules return them so that callers classify errors by code, never by text.
+const (
+	ECONFLICT        = "conflict"
+	EINTERNAL        = "internal"
+	EINVALID         = "invalid"
+	ENOTFOUND        = "not_found"
+	EFORBIDDEN       = "forbidden"
+	EUNAUTHENTICATED = "unauthenticated"
+)
+
+// Error is a domain error whose message is safe to show to the caller: it never holds
+// SQL, hosts or personal data.
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("notifyql error: code=%s message=%s", e.Code, e.Message) }
+
+// Errorf returns a coded error with a caller-safe message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, EINTERNAL for any other
+// error, and "" for nil.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the caller-safe message of a coded error, or "internal error".
+func ErrorMessage(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error"
+}
