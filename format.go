@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // Display formatting that needs only the standard library (DOMAIN.md §15). Times are always
@@ -126,23 +125,14 @@ func isInvisible(r rune) bool {
 }
 
 // StripInvisible removes the invisible characters of DOMAIN.md §6.3 (U+180E, U+200B–U+200D,
-// U+2060, U+FEFF, U+2028, U+2029, U+00A0, U+202F). Other text, invalid UTF-8 included, is
-// kept as it is.
+// U+2060, U+FEFF, U+2028, U+2029, U+00A0, U+202F). Invalid UTF-8 becomes U+FFFD first:
+// PostgreSQL text cannot hold it anyway, and keeping stray bytes would let the bytes around a
+// removed character join into a new invisible one.
 func StripInvisible(s string) string {
-	if !strings.ContainsFunc(s, isInvisible) {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for len(s) > 0 {
-		i := strings.IndexFunc(s, isInvisible)
-		if i < 0 {
-			b.WriteString(s)
-			break
+	return strings.Map(func(r rune) rune {
+		if isInvisible(r) {
+			return -1
 		}
-		b.WriteString(s[:i])
-		_, size := utf8.DecodeRuneInString(s[i:])
-		s = s[i+size:]
-	}
-	return b.String()
+		return r
+	}, s)
 }

@@ -24,7 +24,7 @@ func TestFormatCount(t *testing.T) {
 func TestFormatTimes(t *testing.T) {
 	loc := mustLondon(t)
 	tests := []struct {
-		at                        string
+		at                       string
 		dateTime, csvTime, clock string
 	}{
 		{"2025-06-02T09:15:00Z", "2025-06-02 10:15", "2025-06-02 10:15:00", "10:15am"},
@@ -139,7 +139,8 @@ func TestStripInvisible(t *testing.T) {
 		{"only invisible", "\u200B\uFEFF", ""},
 		{"ordinary space kept", "07911 123456", "07911 123456"},
 		{"other unicode kept", "Zoë\u2019s", "Zoë\u2019s"},
-		{"invalid UTF-8 kept", "a\xffb\u200Bc", "a\xffbc"},
+		{"invalid UTF-8 replaced", "a\xffb\u200Bc", "a\uFFFDbc"},
+		{"bytes around a removed character do not join", "\xe2\u200b\x80\x8b", "\uFFFD\uFFFD\uFFFD"},
 	}
 	for _, tt := range tests {
 		if got := StripInvisible(tt.in); got != tt.want {
