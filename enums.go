@@ -1,7 +1,6 @@
 package notifyql
 
 import (
-	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -107,7 +106,7 @@ func marshalEnum(w io.Writer, stored string) {
 func unmarshalEnum[T ~string](v any, enum string, values []T, dst *T) error {
 	name, ok := v.(string)
 	if !ok {
-		return fmt.Errorf("%s must be a string", enum)
+		return Errorf(EINVALID, "%s must be a string", enum)
 	}
 	for _, value := range values {
 		if EnumName(string(value)) == name {
@@ -115,7 +114,7 @@ func unmarshalEnum[T ~string](v any, enum string, values []T, dst *T) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%q is not a valid %s", name, enum)
+	return Errorf(EINVALID, "%q is not a valid %s", name, enum)
 }
 
 func contains[T comparable](values []T, v T) bool {
@@ -125,4 +124,9 @@ func contains[T comparable](values []T, v T) bool {
 		}
 	}
 	return false
+}
+
+func (g StatusGroup) MarshalGQL(w io.Writer) { marshalEnum(w, string(g)) }
+func (g *StatusGroup) UnmarshalGQL(v any) error {
+	return unmarshalEnum(v, "StatusGroup", []StatusGroup{GroupSending, GroupDelivered, GroupFailed}, g)
 }

@@ -48,6 +48,9 @@ func IsPrecompiledLetter(hidden bool, name string, t NotificationType) bool {
 	return hidden && name == PrecompiledLetterName && t == TypeLetter
 }
 
+// IsPrecompiledLetter reports whether the template stands for an uploaded PDF.
+func (t *Template) IsPrecompiledLetter() bool { return IsPrecompiledLetter(t.Hidden, t.Name, t.Type) }
+
 // TemplateVersion is one row of a template's history: what a notification was sent with.
 type TemplateVersion struct {
 	ID      string
@@ -55,6 +58,11 @@ type TemplateVersion struct {
 	Name    string
 	Type    NotificationType
 	Hidden  bool
+}
+
+// IsPrecompiledLetter reports whether the template version stands for an uploaded PDF.
+func (t *TemplateVersion) IsPrecompiledLetter() bool {
+	return IsPrecompiledLetter(t.Hidden, t.Name, t.Type)
 }
 
 // TemplateVersionKey names one version of a template.

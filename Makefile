@@ -1,0 +1,34 @@
+# notifyql: `make run` starts the API with demo data; `make test` runs the whole suite.
+GO ?= go
+PKGS := ./...
+
+.PHONY: run test bench generate check-generated lint services
+
+## run: start the API on :8080 with a private PostgreSQL, in-process Redis and demo data
+run:
+	NOTIFYQL_ENV=$${NOTIFYQL_ENV:-development} $(GO) run ./cmd/notifyql serve
+
+## test: lint, check generated code, and run every test against real PostgreSQL and Redis
+test: services lint check-generated
+	$(GO) test -count=1 -timeout 15m $(PKGS)
+
+## bench: the dashboard and notifications-page benchmark on the bench profile (minutes)
+bench: services
+	$(GO) test -run '^$$' -bench . -benchtime 1000x -timeout 60m ./bench/
+
+## generate: regenerate graph/ from graph/*.graphqls and the reference-data migration
+generate:
+	$(GO) generate ./...
+
+## check-generated: fail when `go generate` would change a tracked file
+check-generated:
+	bash scripts/check-generated
+
+## lint: gofmt and go vet must print nothing
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	$(GO) vet $(PKGS)
+
+## services: start the machine's PostgreSQL and Redis if they are not answering
+services:
+	bash scripts/services

@@ -1,0 +1,92 @@
+package notifyql_test
+
+import (
+	"bufio"
+	"bytes"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// forbiddenImports encodes ARCHITECTURE.md's dependency direction: the root package is the
+// vocabulary and imports nothing of ours; adapters (postgres, redis) and the edge (server,
+// resolvers) import the root package, never each other; only cmd wires them together.
+var forbiddenImports = map[string][]string{
+	"notifyql":             {"notifyql/"},
+	"notifyql/postgres":    {"notifyql/redis", "notifyql/server", "notifyql/resolvers", "notifyql/dataloaders", "notifyql/graph", "notifyql/live", "notifyql/cmd"},
+	"notifyql/redis":       {"notifyql/postgres", "notifyql/server", "notifyql/resolvers", "notifyql/dataloaders", "notifyql/graph", "notifyql/live", "notifyql/cmd"},
+	"notifyql/server":      {"notifyql/postgres", "notifyql/redis", "notifyql/resolvers", "notifyql/dataloaders", "notifyql/cmd"},
+	"notifyql/resolvers":   {"notifyql/postgres", "notifyql/redis", "notifyql/server", "notifyql/cmd"},
+	"notifyql/dataloaders": {"notifyql/postgres", "notifyql/redis", "notifyql/server", "notifyql/resolvers", "notifyql/cmd"},
+	"notifyql/graph":       {"notifyql/postgres", "notifyql/redis", "notifyql/server", "notifyql/resolvers", "notifyql/dataloaders", "notifyql/cmd"},
+	"notifyql/live":        {"notifyql/postgres", "notifyql/redis", "notifyql/server", "notifyql/resolvers", "notifyql/cmd"},
+	"notifyql/phone":       {"notifyql/postgres", "notifyql/redis", "notifyql/server", "notifyql/resolvers", "notifyql/dataloaders", "notifyql/graph", "notifyql/cmd"},
+	"notifyql/migrations":  {"notifyql/"},
+}
+
+// violates reports whether an import matches a forbidden entry: a package and its
+// sub-packages, or with a trailing slash, every package under that prefix.
+func violates(imp, forbidden string) bool {
+	if strings.HasSuffix(forbidden, "/") {
+		return strings.HasPrefix(imp, forbidden)
+	}
+	return imp == forbidden || strings.HasPrefix(imp, forbidden+"/")
+}
+
+// isStandardLibrary reports whether path is in the standard library: no dot in its first element.
+func isStandardLibrary(path string) bool {
+	first, _, _ := strings.Cut(path, "/")
+	return !strings.Contains(first, ".") && first != "notifyql"
+}
+
+func TestDependencyDirection(t *testing.T) {
+	out, err := exec.Command("go", "list", "-e", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "./...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	packages := 0
+	scanner := bufio.NewScanner(bytes.NewReader(out))
+	for scanner.Scan() {
+		fields := strings.Fields(scanner.Text())
+		pkg, imports := fields[0], fields[1:]
+		packages++
+		if pkg == "notifyql" {
+			for _, imp := range imports {
+				if !isStandardLibrary(imp) {
+					t.Errorf("the root package imports %s: it may use the standard library only", imp)
+				}
+			}
+		}
+		for _, imp := range imports {
+			for _, forbidden := range forbiddenImports[pkg] {
+				if violates(imp, forbidden) {
+					t.Errorf("%s imports %s, against the dependency direction of ARCHITECTURE.md", pkg, imp)
+				}
+			}
+		}
+	}
+	if packages < 2 || !slices.Contains(strings.Fields(string(out)), "notifyql") {
+		t.Fatalf("go list listed too little to check:\n%s", out)
+	}
+}
+
+func TestForbiddenImportCheckCatchesAViolation(t *testing.T) {
+	// A guard for the guard: the matching rule must flag what it is meant to.
+	tests := []struct {
+		pkg, imp string
+		want     bool
+	}{
+		{"notifyql/server", "notifyql/postgres", true},
+		{"notifyql/server", "notifyql/postgres/sub", true},
+		{"notifyql/server", "notifyql/postgresx", false},
+		{"notifyql", "notifyql/phone", true},
+		{"notifyql/resolvers", "notifyql/dataloaders", false},
+	}
+	for _, tt := range tests {
+		got := slices.ContainsFunc(forbiddenImports[tt.pkg], func(f string) bool { return violates(tt.imp, f) })
+		if got != tt.want {
+			t.Errorf("%s importing %s: flagged=%v, want %v", tt.pkg, tt.imp, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,36 @@
+package notifyql
+
+import "context"
+
+type principalKey struct{}
+
+type authErrorKey struct{}
+
+// NewContextWithPrincipal returns a context that carries the signed-in principal.
+func NewContextWithPrincipal(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// NewContextWithAuthError records why the credentials sent with a request were refused, so
+// that the fields which need a principal can say why there is none.
+func NewContextWithAuthError(ctx context.Context, err error) context.Context {
+	return context.WithValue(ctx, authErrorKey{}, err)
+}
+
+// PrincipalFromContext returns the signed-in principal, or nil for an anonymous request.
+func PrincipalFromContext(ctx context.Context) *Principal {
+	p, _ := ctx.Value(principalKey{}).(*Principal)
+	return p
+}
+
+// Authenticated returns the signed-in principal, or an EUNAUTHENTICATED error that says
+// why there is none.
+func Authenticated(ctx context.Context) (*Principal, error) {
+	if p := PrincipalFromContext(ctx); p != nil {
+		return p, nil
+	}
+	if err, ok := ctx.Value(authErrorKey{}).(error); ok {
+		return nil, err
+	}
+	return nil, Errorf(EUNAUTHENTICATED, "authentication required: send Authorization: Bearer <token>")
+}

@@ -1,0 +1,52 @@
+package phone
+
+import "testing"
+
+func TestFormat(t *testing.T) {
+	tests := []struct{ stored, want string }{
+		{"07911123456", "07911 123456"},
+		{"447911123456", "07911 123456"},
+		{"+447911123456", "07911 123456"},
+		{"+33612345678", "+33 6 12 34 56 78"},
+		{"33612345678", "+33 6 12 34 56 78"},
+		{"+12025550199", "+1 202-555-0199"},
+		{"447781123456", "07781 123456"}, // Guernsey: a crown dependency, national form
+		{"not a number", "not a number"},
+		{"", ""},
+		{"12", "12"},
+	}
+	for _, tt := range tests {
+		if got := Format(tt.stored); got != tt.want {
+			t.Errorf("Format(%q) = %q, want %q", tt.stored, got, tt.want)
+		}
+	}
+}
+
+func TestNormalise(t *testing.T) {
+	tests := []struct {
+		raw, want string
+		ok        bool
+	}{
+		{"07911 123456", "447911123456", true},
+		{"+44 (0)7911 123456", "447911123456", true},
+		{"+33 6 12 34 56 78", "33612345678", true},
+		{"hello", "", false},
+		{"", "", false},
+		{"+", "", false},
+	}
+	for _, tt := range tests {
+		got, err := Normalise(tt.raw)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("Normalise(%q) = %q, %v; want %q, ok=%v", tt.raw, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestNationalSignificantNumber(t *testing.T) {
+	if got, ok := NationalSignificantNumber("+44 (0)7911 123456"); !ok || got != "7911123456" {
+		t.Errorf("got %q, %v", got, ok)
+	}
+	if _, ok := NationalSignificantNumber("(0)7911 12"); ok {
+		t.Error("a short number should not be valid")
+	}
+}
