@@ -7,6 +7,7 @@ package main
 import (
 	"bytes"
 	"encoding/csv"
+	"flag"
 	"fmt"
 	"os"
 	"regexp"
@@ -18,7 +19,6 @@ import (
 const (
 	multipliersFile  = "data/international-sms-rate-multipliers.csv"
 	bankHolidaysFile = "data/bank-holidays-england-and-wales.csv"
-	outputFile       = "00002_reference_data.sql"
 )
 
 var (
@@ -27,13 +27,15 @@ var (
 )
 
 func main() {
-	if err := run(); err != nil {
+	output := flag.String("o", "00002_reference_data.sql", "file to write")
+	flag.Parse()
+	if err := run(*output); err != nil {
 		fmt.Fprintln(os.Stderr, "gen_reference:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
+func run(output string) error {
 	multipliers, err := readCSV(multipliersFile, []string{"dialling_prefix", "rate_multiplier", "countries"})
 	if err != nil {
 		return err
@@ -89,7 +91,7 @@ CREATE TABLE bank_holidays (
 DROP TABLE bank_holidays;
 DROP TABLE international_sms_rates;
 `)
-	return os.WriteFile(outputFile, sql.Bytes(), 0o644)
+	return os.WriteFile(output, sql.Bytes(), 0o644)
 }
 
 // readCSV returns the rows after the header, which must be exactly header.
