@@ -269,3 +269,24 @@ func TestLetterSheets(t *testing.T) {
 		}
 	}
 }
+
+func FuzzLetterRules(f *testing.F) {
+	loc := mustLondon(f)
+	f.Add(int64(1746111600), int64(1746115200), "second", 3)
+	f.Add(int64(-62135596800), int64(253402300799), "first", -1)
+	f.Fuzz(func(t *testing.T, createdUnix, nowUnix int64, postage string, pages int) {
+		created, now := time.Unix(createdUnix, 0), time.Unix(nowUnix, 0)
+		cancellable := LetterCancellable(StatusCreated, created, now, loc)
+		_ = PrintStatement(created, now, cancellable, loc)
+		_ = CheckLetterCancellation(TypeLetter, StatusSending, created, now, nil)
+		earliest, latest := EstimatedDelivery(created, Postage(postage), holidays2025(), loc)
+		if latest.Before(earliest) {
+			t.Errorf("latest %s before earliest %s", latest, earliest)
+		}
+		_ = EstimatedDeliveryText(latest, loc)
+		_, _ = LetterValidationMessage(postage, []int{pages, -pages}, pages)
+		if LetterSheets(pages) < 0 {
+			t.Errorf("LetterSheets(%d) < 0", pages)
+		}
+	})
+}
