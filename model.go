@@ -120,6 +120,15 @@ type Notification struct {
 	APIKeyID        *string
 	CreatedByID     *string
 	LetterPageCount *int
+	// LetterValidation explains why a letter failed validation (DOMAIN.md §3.4).
+	LetterValidation *LetterValidation
+}
+
+// LetterValidation is what the validator said about a letter that failed validation.
+type LetterValidation struct {
+	Message      string `json:"message"`
+	InvalidPages []int  `json:"invalid_pages"`
+	PageCount    int    `json:"page_count"`
 }
 
 // StatusChange is one row of a notification's status timeline (DOMAIN.md §2.5).

@@ -1,0 +1,167 @@
+package resolvers
+
+import (
+	"context"
+	"strings"
+
+	"notifyql"
+	"notifyql/dataloaders"
+	"notifyql/graph"
+	"notifyql/phone"
+)
+
+type connectionResolver struct{ *Resolver }
+
+func (r connectionResolver) Edges(ctx context.Context, page *notifyql.NotificationPage) ([]*graph.NotificationEdge, error) {
+	edges := make([]*graph.NotificationEdge, len(page.Notifications))
+	for i, n := range page.Notifications {
+		edges[i] = &graph.NotificationEdge{Cursor: cursorOf(n), Node: n}
+	}
+	return edges, nil
+}
+
+func (r connectionResolver) PageInfo(ctx context.Context, page *notifyql.NotificationPage) (*graph.PageInfo, error) {
+	info := &graph.PageInfo{HasNextPage: page.HasNextPage}
+	if n := len(page.Notifications); n > 0 {
+		end := cursorOf(page.Notifications[n-1])
+		info.EndCursor = &end
+	}
+	return info, nil
+}
+
+// StatusCounts are the pills over the type's retention (7 days with no type), whatever the
+// status filter (DOMAIN.md §6.2).
+func (r connectionResolver) StatusCounts(ctx context.Context, page *notifyql.NotificationPage) (*notifyql.StatusCounts, error) {
+	today := notifyql.LondonDate(r.now(), r.london)
+	key := dataloaders.StatusCountsKey{ServiceID: page.Filter.ServiceID, From: today.AddDays(-page.DataAvailableDays)}
+	rows, err := dataloaders.For(ctx).StatusCounts.Load(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	counts := notifyql.ComputeStatusCounts(rows, page.Filter.Type)
+	return &counts, nil
+}
+
+func cursorOf(n *notifyql.Notification) string {
+	return notifyql.Cursor{CreatedAt: n.CreatedAt, ID: n.ID}.Encode()
+}
+
+type notificationResolver struct{ *Resolver }
+
+// Recipient formats the recipient for people: phone numbers in their human form, letter
+// address lines joined with ", ", email addresses as stored.
+func (r notificationResolver) Recipient(ctx context.Context, n *notifyql.Notification) (string, error) {
+	switch n.Type {
+	case notifyql.TypeSMS:
+		return phone.Format(n.To), nil
+	case notifyql.TypeLetter:
+		return strings.Join(strings.Split(n.To, "\n"), ", "), nil
+	default:
+		return n.To, nil
+	}
+}
+
+func (r notificationResolver) StatusGroup(ctx context.Context, n *notifyql.Notification) (*notifyql.StatusGroup, error) {
+	if g, ok := n.Status.Group(); ok {
+		return &g, nil
+	}
+	return nil, nil
+}
+
+func (r notificationResolver) StatusLabel(ctx context.Context, n *notifyql.Notification) (string, error) {
+	return notifyql.StatusScreenLabel(n.Type, n.Status), nil
+}
+
+func (r notificationResolver) IsFinal(ctx context.Context, n *notifyql.Notification) (bool, error) {
+	return n.Status.IsFinal(), nil
+}
+
+func (r notificationResolver) IsTestKey(ctx context.Context, n *notifyql.Notification) (bool, error) {
+	return n.KeyType == notifyql.KeyTest, nil
+}
+
+func (r notificationResolver) Template(ctx context.Context, n *notifyql.Notification) (*notifyql.TemplateVersion, error) {
+	key := notifyql.TemplateVersionKey{ID: n.TemplateID, Version: n.TemplateVersion}
+	return dataloaders.Load(ctx, dataloaders.For(ctx).TemplateVersion, key)
+}
+
+func (r notificationResolver) Job(ctx context.Context, n *notifyql.Notification) (*notifyql.Job, error) {
+	if n.JobID == nil {
+		return nil, nil
+	}
+	return dataloaders.Load(ctx, dataloaders.For(ctx).Job, *n.JobID)
+}
+
+func (r notificationResolver) CreatedBy(ctx context.Context, n *notifyql.Notification) (*notifyql.User, error) {
+	if n.CreatedByID == nil {
+		return nil, nil
+	}
+	return dataloaders.Load(ctx, dataloaders.For(ctx).User, *n.CreatedByID)
+}
+
+func (r notificationResolver) APIKey(ctx context.Context, n *notifyql.Notification) (*notifyql.APIKey, error) {
+	if n.APIKeyID == nil {
+		return nil, nil
+	}
+	return dataloaders.Load(ctx, dataloaders.For(ctx).APIKey, *n.APIKeyID)
+}
+
+// SentBy names the provider, which only platform admins see (DOMAIN.md §12.1).
+func (r notificationResolver) SentBy(ctx context.Context, n *notifyql.Notification) (*string, error) {
+	p, err := notifyql.Authenticated(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !p.User.PlatformAdmin {
+		return nil, notifyql.Errorf(notifyql.EFORBIDDEN, "only platform admins can see the provider")
+	}
+	return n.SentBy, nil
+}
+
+func (r notificationResolver) StatusHistory(ctx context.Context, n *notifyql.Notification) ([]*notifyql.StatusChange, error) {
+	changes, err := dataloaders.For(ctx).StatusHistory.Load(ctx, n.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*notifyql.StatusChange, len(changes))
+	for i := range changes {
+		out[i] = &changes[i]
+	}
+	return out, nil
+}
+
+// Letter gathers what a letter's page shows (DOMAIN.md §12.1–12.3).
+func (r notificationResolver) Letter(ctx context.Context, n *notifyql.Notification) (*graph.LetterDetail, error) {
+	if n.Type != notifyql.TypeLetter {
+		return nil, nil
+	}
+	now := r.now()
+	detail := &graph.LetterDetail{
+		PageCount:      n.LetterPageCount,
+		SheetCount:     n.BillableUnits,
+		CanBeCancelled: notifyql.LetterCancellable(n.Status, n.CreatedAt, now, r.london),
+	}
+	if note := notifyql.LetterStatusNote(n, r.london); note != "" {
+		detail.StatusNote = &note
+		return detail, nil
+	}
+	statement := notifyql.PrintStatement(n.CreatedAt, now, detail.CanBeCancelled, r.london)
+	detail.PrintStatement = &statement
+	if n.Postage != nil {
+		holidays, err := r.bankHolidays(ctx)
+		if err != nil {
+			return nil, err
+		}
+		_, latest := notifyql.EstimatedDelivery(n.CreatedAt, *n.Postage, holidays, r.london)
+		text := notifyql.EstimatedDeliveryText(latest, r.london)
+		detail.EstimatedDelivery = &latest
+		detail.EstimatedDeliveryText = &text
+	}
+	return detail, nil
+}
+
+type templateStatisticResolver struct{ *Resolver }
+
+func (r templateStatisticResolver) Template(ctx context.Context, s *notifyql.TemplateStatistic) (*notifyql.Template, error) {
+	return dataloaders.Load(ctx, dataloaders.For(ctx).Template, s.TemplateID)
+}

@@ -1,0 +1,97 @@
+package resolvers
+
+import (
+	"context"
+
+	"notifyql"
+	"notifyql/dataloaders"
+	"notifyql/graph"
+)
+
+type queryResolver struct{ *Resolver }
+
+func (r queryResolver) Me(ctx context.Context) (*notifyql.User, error) {
+	p, err := notifyql.Authenticated(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &p.User, nil
+}
+
+func (r queryResolver) Services(ctx context.Context) ([]*notifyql.Service, error) {
+	p, err := notifyql.Authenticated(ctx)
+	if err != nil {
+		return nil, err
+	}
+	services, err := r.stores.Services.ServicesForUser(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	loaders := dataloaders.For(ctx)
+	for _, s := range services {
+		loaders.Service.Prime(s.ID, s)
+	}
+	return services, nil
+}
+
+// Service answers NOT_FOUND both for ids that do not exist and for services the caller has
+// no relation to, so that ids cannot be probed.
+func (r queryResolver) Service(ctx context.Context, id string) (*notifyql.Service, error) {
+	p, err := notifyql.Authenticated(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := notifyql.ValidateID("service", id); err != nil {
+		return nil, err
+	}
+	svc, err := dataloaders.Load(ctx, dataloaders.For(ctx).Service, notifyql.NormaliseID(id))
+	if err != nil {
+		return nil, err
+	}
+	if svc == nil || !p.CanOpen(serviceFacts(svc)) {
+		return nil, notifyql.Errorf(notifyql.ENOTFOUND, "service not found")
+	}
+	return svc, nil
+}
+
+// Notification loads the row; @hasPermission then checks its service.
+func (r queryResolver) Notification(ctx context.Context, id string) (*notifyql.Notification, error) {
+	if _, err := notifyql.Authenticated(ctx); err != nil {
+		return nil, err
+	}
+	if err := notifyql.ValidateID("notification", id); err != nil {
+		return nil, err
+	}
+	return r.stores.Notifications.Notification(ctx, notifyql.NormaliseID(id))
+}
+
+type userResolver struct{ *Resolver }
+
+// Memberships are the signed-in user's own; another user's are not served.
+func (r userResolver) Memberships(ctx context.Context, u *notifyql.User) ([]*graph.Membership, error) {
+	p, err := notifyql.Authenticated(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p.User.ID != u.ID {
+		return nil, notifyql.Errorf(notifyql.EFORBIDDEN, "you can only see your own memberships")
+	}
+	loaders := dataloaders.For(ctx)
+	thunks := make(map[string]func() (*notifyql.Service, error), len(p.Services))
+	for id := range p.Services {
+		thunks[id] = loaders.Service.LoadThunk(ctx, id)
+	}
+	memberships := make([]*graph.Membership, 0, len(p.Services))
+	for id, access := range p.Services {
+		svc, err := thunks[id]()
+		if dataloaders.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		memberships = append(memberships, &graph.Membership{Service: svc, Permissions: access.Permissions})
+	}
+	sortMemberships(memberships)
+	return memberships, nil
+}

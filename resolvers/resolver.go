@@ -1,0 +1,115 @@
+// Package resolvers translates GraphQL fields into calls on the stores and loaders: parse
+// the arguments, check permission, load, convert. It holds no SQL and no HTTP.
+package resolvers
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"notifyql"
+	"notifyql/dataloaders"
+	"notifyql/graph"
+)
+
+// Resolver is the root of the resolver tree.
+type Resolver struct {
+	stores dataloaders.Stores
+	now    func() time.Time
+	london *time.Location
+
+	holidaysMu sync.Mutex
+	holidays   notifyql.Holidays
+}
+
+// New returns a resolver over the stores; now is the clock and london the Europe/London zone.
+func New(stores dataloaders.Stores, now func() time.Time, london *time.Location) *Resolver {
+	return &Resolver{stores: stores, now: now, london: london}
+}
+
+// Config returns gqlgen's configuration: the resolvers, the @hasPermission directive and
+// the complexity of list fields.
+func (r *Resolver) Config() graph.Config {
+	cfg := graph.Config{Resolvers: r}
+	cfg.Directives.HasPermission = r.hasPermission
+	// A page multiplies the cost of what each row selects by the page size asked for.
+	cfg.Complexity.Service.Notifications = func(child int, _ *notifyql.NotificationType, _ []notifyql.NotificationStatus, first *int, _ *string) int {
+		n := notifyql.DefaultPageSize
+		if first != nil && *first > 0 && *first <= notifyql.MaxPageSize {
+			n = *first
+		}
+		return 1 + n*child
+	}
+	cfg.Complexity.Service.TemplateStatistics = func(child int, _ *int) int { return 1 + 20*child }
+	cfg.Complexity.Query.Services = func(child int) int { return 1 + 20*child }
+	return cfg
+}
+
+func (r *Resolver) Query() graph.QueryResolver               { return queryResolver{r} }
+func (r *Resolver) Service() graph.ServiceResolver           { return serviceResolver{r} }
+func (r *Resolver) User() graph.UserResolver                 { return userResolver{r} }
+func (r *Resolver) Notification() graph.NotificationResolver { return notificationResolver{r} }
+func (r *Resolver) TemplateStatistic() graph.TemplateStatisticResolver {
+	return templateStatisticResolver{r}
+}
+func (r *Resolver) NotificationConnection() graph.NotificationConnectionResolver {
+	return connectionResolver{r}
+}
+
+// hasPermission enforces the @hasPermission directive: the one place where field-level
+// permissions are checked. On a Service field the service is the parent object; on a field
+// that returns a service-scoped row (notification(id)) the row is loaded first and its
+// service checked, and a caller who is not a member is told it does not exist.
+func (r *Resolver) hasPermission(ctx context.Context, obj any, next graphql.Resolver, anyOf []notifyql.Permission, organisationUsers *bool) (any, error) {
+	p, err := notifyql.Authenticated(ctx)
+	if err != nil {
+		return nil, err
+	}
+	req := notifyql.Requirement{AnyOf: anyOf, OrganisationUsers: organisationUsers != nil && *organisationUsers}
+	if svc, ok := obj.(*notifyql.Service); ok {
+		if err := p.Check(serviceFacts(svc), req); err != nil {
+			return nil, err
+		}
+		return next(ctx)
+	}
+	res, err := next(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n, ok := res.(*notifyql.Notification)
+	if !ok || n == nil {
+		return res, nil
+	}
+	svc, err := dataloaders.Load(ctx, dataloaders.For(ctx).Service, n.ServiceID)
+	if err != nil {
+		return nil, err
+	}
+	if svc == nil || !(p.User.PlatformAdmin || p.IsMember(svc.ID)) {
+		return nil, notifyql.Errorf(notifyql.ENOTFOUND, "notification not found")
+	}
+	if err := p.Check(serviceFacts(svc), req); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+func serviceFacts(s *notifyql.Service) notifyql.ServiceFacts {
+	return notifyql.ServiceFacts{ID: s.ID, Active: s.Active, OrganisationID: s.OrganisationID}
+}
+
+// bankHolidays loads the reference table once per process: it changes only with a migration.
+func (r *Resolver) bankHolidays(ctx context.Context) (notifyql.Holidays, error) {
+	r.holidaysMu.Lock()
+	defer r.holidaysMu.Unlock()
+	if r.holidays != nil {
+		return r.holidays, nil
+	}
+	holidays, err := r.stores.Notifications.BankHolidays(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.holidays = holidays
+	return holidays, nil
+}

@@ -1,0 +1,133 @@
+package resolvers
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"notifyql"
+	"notifyql/dataloaders"
+	"notifyql/graph"
+)
+
+type serviceResolver struct{ *Resolver }
+
+func (r serviceResolver) Features(ctx context.Context, s *notifyql.Service) ([]string, error) {
+	features, err := dataloaders.For(ctx).Features.Load(ctx, s.ID)
+	if features == nil {
+		features = []string{}
+	}
+	return features, err
+}
+
+func (r serviceResolver) MyPermissions(ctx context.Context, s *notifyql.Service) ([]notifyql.Permission, error) {
+	p, err := notifyql.Authenticated(ctx)
+	if err != nil {
+		return nil, err
+	}
+	perms := []notifyql.Permission{}
+	if access, ok := p.Services[s.ID]; ok {
+		perms = append(perms, access.Permissions...)
+	}
+	return perms, nil
+}
+
+func (r serviceResolver) HasAPIKeys(ctx context.Context, s *notifyql.Service) (bool, error) {
+	return dataloaders.For(ctx).HasAPIKeys.Load(ctx, s.ID)
+}
+
+func (r serviceResolver) DataRetention(ctx context.Context, s *notifyql.Service) (*graph.DataRetention, error) {
+	retention, err := dataloaders.For(ctx).Retention.Load(ctx, s.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &graph.DataRetention{
+		Email:  retention.Days(notifyql.TypeEmail),
+		Sms:    retention.Days(notifyql.TypeSMS),
+		Letter: retention.Days(notifyql.TypeLetter),
+	}, nil
+}
+
+func (r serviceResolver) Totals(ctx context.Context, s *notifyql.Service, days *int) (*notifyql.Totals, error) {
+	rows, err := r.dashboardRows(ctx, s, days)
+	if err != nil {
+		return nil, err
+	}
+	totals := notifyql.ComputeTotals(rows)
+	return &totals, nil
+}
+
+func (r serviceResolver) TemplateStatistics(ctx context.Context, s *notifyql.Service, days *int) ([]*notifyql.TemplateStatistic, error) {
+	rows, err := r.dashboardRows(ctx, s, days)
+	if err != nil {
+		return nil, err
+	}
+	stats := notifyql.ComputeTemplateStatistics(rows)
+	out := make([]*notifyql.TemplateStatistic, len(stats))
+	for i := range stats {
+		out[i] = &stats[i]
+	}
+	return out, nil
+}
+
+// dashboardRows loads the §5.1 rows once per operation for each window, shared by totals
+// and template statistics.
+func (r serviceResolver) dashboardRows(ctx context.Context, s *notifyql.Service, days *int) ([]notifyql.StatusCount, error) {
+	n := 7
+	if days != nil {
+		n = *days
+	}
+	if err := notifyql.ValidateDays(n); err != nil {
+		return nil, err
+	}
+	today := notifyql.LondonDate(r.now(), r.london)
+	key := dataloaders.StatusCountsKey{ServiceID: s.ID, From: today.AddDays(-n)}
+	return dataloaders.For(ctx).StatusCounts.Load(ctx, key)
+}
+
+func (r serviceResolver) Notifications(ctx context.Context, s *notifyql.Service, typ *notifyql.NotificationType, statuses []notifyql.NotificationStatus, first *int, after *string) (*notifyql.NotificationPage, error) {
+	size, err := notifyql.ValidatePageSize(first)
+	if err != nil {
+		return nil, err
+	}
+	var cursor *notifyql.Cursor
+	if after != nil {
+		c, err := notifyql.DecodeCursor(*after)
+		if err != nil {
+			return nil, err
+		}
+		cursor = &c
+	}
+	retention, err := dataloaders.For(ctx).Retention.Load(ctx, s.ID)
+	if err != nil {
+		return nil, err
+	}
+	now := r.now()
+	filter := notifyql.NotificationFilter{
+		ServiceID: s.ID,
+		Type:      typ,
+		Statuses:  notifyql.ExpandStatusFilter(statuses),
+		Since:     map[notifyql.NotificationType]time.Time{},
+		First:     size,
+		After:     cursor,
+	}
+	for _, t := range notifyql.NotificationTypes {
+		if typ == nil || *typ == t {
+			filter.Since[t] = retention.WindowStart(t, now, r.london)
+		}
+	}
+	page, err := r.stores.Notifications.ListNotifications(ctx, filter)
+	if err != nil {
+		return nil, err
+	}
+	page.DataAvailableDays = notifyql.DefaultRetentionDays
+	if typ != nil {
+		page.DataAvailableDays = retention.Days(*typ)
+	}
+	return page, nil
+}
+
+func sortMemberships(ms []*graph.Membership) {
+	slices.SortFunc(ms, func(a, b *graph.Membership) int { return strings.Compare(a.Service.Name, b.Service.Name) })
+}

@@ -1,0 +1,125 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"notifyql"
+)
+
+// graphQLCodes is the one table that maps domain error codes to GraphQL extensions.code.
+var graphQLCodes = map[string]string{
+	notifyql.EINVALID:         "BAD_USER_INPUT",
+	notifyql.ENOTFOUND:        "NOT_FOUND",
+	notifyql.EFORBIDDEN:       "FORBIDDEN",
+	notifyql.EUNAUTHENTICATED: "UNAUTHENTICATED",
+	notifyql.ECONFLICT:        "CONFLICT",
+	notifyql.EINTERNAL:        "INTERNAL",
+}
+
+// GraphQLCode returns the extensions.code for a domain error code.
+func GraphQLCode(code string) string {
+	if c, ok := graphQLCodes[code]; ok {
+		return c
+	}
+	return graphQLCodes[notifyql.EINTERNAL]
+}
+
+// newErrorPresenter shows coded domain errors as they are, GraphQL parse and validation
+// errors as gqlgen words them, and anything else as "internal error" with the request id,
+// logging the detail. No SQL text, host, database user or personal data reaches a response.
+func newErrorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
+		var domainErr *notifyql.Error
+		switch {
+		case errors.As(err, &domainErr) && domainErr.Code != notifyql.EINTERNAL:
+			gqlErr.Message = domainErr.Message
+			setCode(gqlErr, GraphQLCode(domainErr.Code))
+		case isProtocolError(err, gqlErr):
+			if strings.HasPrefix(gqlErr.Message, "json request body could not be decoded") {
+				// gqlgen quotes the whole body here, which may hold personal data.
+				gqlErr.Message = "request body is not valid JSON"
+				gqlErr.Extensions = nil
+				setCode(gqlErr, "BAD_REQUEST")
+			}
+		default:
+			id := RequestID(ctx)
+			logger.ErrorContext(ctx, "internal error", "request_id", id, "path", gqlErr.Path.String(), "error", err.Error())
+			gqlErr.Message = "internal error"
+			gqlErr.Extensions = map[string]any{"code": GraphQLCode(notifyql.EINTERNAL), "requestId": id}
+		}
+		return gqlErr
+	}
+}
+
+// isProtocolError reports whether err is gqlgen's own word about the request (parse,
+// validation, limits), not an error a resolver returned.
+func isProtocolError(err error, gqlErr *gqlerror.Error) bool {
+	var original *gqlerror.Error
+	if !errors.As(err, &original) {
+		return false
+	}
+	return original.Err == nil || gqlErr.Extensions["code"] != nil
+}
+
+func setCode(err *gqlerror.Error, code string) {
+	if err.Extensions == nil {
+		err.Extensions = map[string]any{}
+	}
+	err.Extensions["code"] = code
+}
+
+// newRecoverFunc turns a panic into an internal error without the panic value's arguments
+// reaching the response.
+func newRecoverFunc(logger *slog.Logger) graphql.RecoverFunc {
+	return func(ctx context.Context, p any) error {
+		logger.ErrorContext(ctx, "panic in resolver", "request_id", RequestID(ctx), "panic_type", panicType(p))
+		return errors.New("panic in resolver")
+	}
+}
+
+func panicType(p any) string {
+	if err, ok := p.(error); ok {
+		return strings.SplitN(err.Error(), ":", 2)[0]
+	}
+	return "non-error panic"
+}
+
+type requestIDKey struct{}
+
+// RequestID returns the id of the HTTP request that ctx belongs to.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// withRequestID gives every request an id, returned in X-Request-Id and used in logs and
+// internal error responses.
+func withRequestID(logger *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		id := hex.EncodeToString(b[:])
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+	})
+}
+
+// writeGraphQLError answers a request that never reached GraphQL execution.
+func writeGraphQLError(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"errors": []map[string]any{{"message": message, "extensions": map[string]any{"code": code}}},
+	})
+}

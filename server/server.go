@@ -1,0 +1,152 @@
+// Package server is the HTTP and WebSocket edge of notifyql: transports, authentication,
+// request limits, the error presenter, health and the routes.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// Config is the edge's configuration, read once by cmd.
+type Config struct {
+	// Addr is the host:port to listen on; port 0 picks a free one.
+	Addr   string
+	Logger *slog.Logger
+	Limits Limits
+	// Development switches on introspection and "did you mean" suggestions.
+	Development bool
+	// ShutdownTimeout bounds how long in-flight requests may take to finish.
+	ShutdownTimeout time.Duration
+	// Extensions are added to the GraphQL handler, for example per-operation dataloaders.
+	Extensions []graphql.HandlerExtension
+}
+
+// Server serves the GraphQL API over HTTP.
+type Server struct {
+	cfg     Config
+	auth    *Authenticator
+	handler http.Handler
+
+	listener net.Listener
+}
+
+// New returns a server for the executable schema; Run starts it.
+func New(cfg Config, schema graphql.ExecutableSchema, auth *Authenticator) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Limits == (Limits{}) {
+		cfg.Limits = DefaultLimits()
+	}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = 10 * time.Second
+	}
+	s := &Server{cfg: cfg, auth: auth}
+	s.handler = s.routes(s.graphqlHandler(schema))
+	return s
+}
+
+// Handler returns the server's routes, for tests that use httptest.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
+	gql := handler.New(schema)
+	gql.AddTransport(transport.POST{})
+	gql.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	gql.SetParserTokenLimit(s.cfg.Limits.MaxTokens)
+	gql.SetErrorPresenter(newErrorPresenter(s.cfg.Logger))
+	gql.SetRecoverFunc(newRecoverFunc(s.cfg.Logger))
+	gql.SetDisableSuggestion(!s.cfg.Development)
+	if s.cfg.Development {
+		gql.Use(extension.Introspection{})
+	}
+	gql.Use(DepthLimit{Max: s.cfg.Limits.MaxDepth})
+	gql.Use(extension.FixedComplexityLimit(s.cfg.Limits.MaxComplexity))
+	for _, ext := range s.cfg.Extensions {
+		gql.Use(ext)
+	}
+	return gql
+}
+
+func (s *Server) routes(gql http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("POST /graphql", s.auth.Middleware(limitBody(s.cfg.Limits.MaxBodyBytes, acceptJSONBody(gql))))
+	mux.HandleFunc("/graphql", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", http.MethodPost)
+		writeGraphQLError(w, http.StatusMethodNotAllowed, "BAD_REQUEST", "use POST with a JSON body")
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	return withRequestID(s.cfg.Logger, mux)
+}
+
+// Listen binds the configured address; Run calls it when it has not been called yet.
+func (s *Server) Listen() error {
+	if s.listener != nil {
+		return nil
+	}
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+	}
+	s.listener = ln
+	return nil
+}
+
+// URL is the GraphQL endpoint's address once the server listens.
+func (s *Server) URL() string {
+	if s.listener == nil {
+		return ""
+	}
+	addr := s.listener.Addr().(*net.TCPAddr)
+	host := addr.IP.String()
+	if addr.IP.IsUnspecified() {
+		host = "localhost"
+	}
+	return fmt.Sprintf("http://%s/graphql", net.JoinHostPort(host, fmt.Sprint(addr.Port)))
+}
+
+// Run serves until ctx is done, then stops accepting, lets in-flight requests finish
+// within the shutdown timeout, and returns.
+func (s *Server) Run(ctx context.Context) error {
+	if err := s.Listen(); err != nil {
+		return err
+	}
+	httpServer := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpServer.Serve(s.listener) }()
+	s.cfg.Logger.Info("serving GraphQL", "url", s.URL())
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := httpServer.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shut down HTTP: %w", err)
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}

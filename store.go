@@ -1,0 +1,82 @@
+package notifyql
+
+import (
+	"context"
+	"time"
+)
+
+// NotificationFilter selects a page of a service's notifications (DOMAIN.md §6.1).
+type NotificationFilter struct {
+	ServiceID string
+	// Type, when set, limits the page to one channel.
+	Type *NotificationType
+	// Statuses is the expanded status filter (ExpandStatusFilter); never empty.
+	Statuses []NotificationStatus
+	// Since bounds each type by its own retention window: a row of type t is listed only
+	// when created_at >= Since[t].
+	Since map[NotificationType]time.Time
+	// First is the page size and After the keyset position to continue from.
+	First int
+	After *Cursor
+}
+
+// NotificationPage is one page of notifications and the filter that produced it, so that
+// the fields computed beside a page (status counts) see the same selection.
+type NotificationPage struct {
+	Filter        NotificationFilter
+	Notifications []*Notification
+	HasNextPage   bool
+	// DataAvailableDays is the retention of the filtered type, or 7 with no type.
+	DataAvailableDays int
+}
+
+// ServiceStore reads services and the facts about them.
+type ServiceStore interface {
+	// ServicesByIDs returns the services that exist among ids, in any order.
+	ServicesByIDs(ctx context.Context, ids []string) ([]*Service, error)
+	// ServicesForUser returns the services the principal can open, ordered by name.
+	ServicesForUser(ctx context.Context, p *Principal) ([]*Service, error)
+	// FeaturesByServiceIDs returns each service's switched-on features, sorted.
+	FeaturesByServiceIDs(ctx context.Context, ids []string) (map[string][]string, error)
+	// RetentionByServiceIDs returns each service's retention rows (types without a row are
+	// absent; Retention.Days fills in the default).
+	RetentionByServiceIDs(ctx context.Context, ids []string) (map[string]Retention, error)
+	// HasAPIKeysByServiceIDs reports, for each service, whether it has an API key that is
+	// unrevoked or was revoked in the last 7 days (DOMAIN.md §3.7).
+	HasAPIKeysByServiceIDs(ctx context.Context, ids []string, now time.Time) (map[string]bool, error)
+}
+
+// AccessStore loads who a user is and what they may do.
+type AccessStore interface {
+	// Principal returns the user with their memberships, UI permissions and organisations.
+	// It returns ENOTFOUND when no active user has that id.
+	Principal(ctx context.Context, userID string) (*Principal, error)
+	// UsersByIDs returns the users that exist among ids, in any order.
+	UsersByIDs(ctx context.Context, ids []string) ([]*User, error)
+	// UserByEmail returns ENOTFOUND when no user has that email address.
+	UserByEmail(ctx context.Context, email string) (*User, error)
+}
+
+// CatalogueStore reads the things notifications point at: templates, jobs and API keys.
+type CatalogueStore interface {
+	TemplatesByIDs(ctx context.Context, ids []string) ([]*Template, error)
+	TemplateVersions(ctx context.Context, keys []TemplateVersionKey) ([]*TemplateVersion, error)
+	JobsByIDs(ctx context.Context, ids []string) ([]*Job, error)
+	APIKeysByIDs(ctx context.Context, ids []string) ([]*APIKey, error)
+}
+
+// NotificationStore reads notifications and the counts computed over them.
+type NotificationStore interface {
+	// Notification returns ENOTFOUND when no notification within retention has that id.
+	Notification(ctx context.Context, id string) (*Notification, error)
+	// ListNotifications returns one page, newest first, keyset on (created_at, id).
+	ListNotifications(ctx context.Context, f NotificationFilter) (*NotificationPage, error)
+	// StatusHistory returns each notification's status changes, oldest first.
+	StatusHistory(ctx context.Context, notificationIDs []string) (map[string][]StatusChange, error)
+	// StatusCounts returns the (template, type, status, count) rows of DOMAIN.md §5.1 for
+	// London dates from..today inclusive: facts for the days before today, and live rows
+	// for today, test keys excluded.
+	StatusCounts(ctx context.Context, serviceID string, from Date, now time.Time) ([]StatusCount, error)
+	// BankHolidays returns the England and Wales bank holidays.
+	BankHolidays(ctx context.Context) (Holidays, error)
+}
