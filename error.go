@@ -23,7 +23,9 @@ type Error struct {
 	Message string
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("notifyql error: code=%s message=%s", e.Code, e.Message) }
+func (e *Error) Error() string {
+	return fmt.Sprintf("notifyql error: code=%s message=%s", e.Code, e.Message)
+}
 
 // Errorf returns a coded error with a caller-safe message.
 func Errorf(code, format string, args ...any) *Error {
