@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	goredis "github.com/redis/go-redis/v9"
+
+	"notifyql/postgres"
+	"notifyql/redis"
+)
+
+// runningDatabaseFile records, while serve runs in private mode, the URL of its private
+// PostgreSQL, so that token, migrate and seed run from another terminal use that server
+// rather than failing to start a second one on the same data folder.
+const runningDatabaseFile = "running-database-url"
+
+// stopTimeout bounds each step of shutting down a backend.
+const stopTimeout = 15 * time.Second
+
+// database is the PostgreSQL a command works against: the configured DATABASE_URL, or in
+// private mode a server of our own (or that of a running serve).
+type database struct {
+	URL string
+	// Private is true when no DATABASE_URL was configured.
+	Private bool
+	// local is the server this process started; nil when it did not start one.
+	local *postgres.LocalServer
+}
+
+// openDatabase returns the configured database, or in private mode starts one (or, when
+// attach is set and a serve is running in private mode, uses its server).
+func openDatabase(ctx context.Context, cfg config, logger *slog.Logger, attach bool) (*database, error) {
+	if cfg.DatabaseURL != "" {
+		return &database{URL: cfg.DatabaseURL}, nil
+	}
+	dataDir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("resolve data folder: %w", err)
+	}
+	if attach {
+		if url, ok := runningPrivateDatabase(ctx, dataDir); ok {
+			logger.Info("using the private PostgreSQL of a running notifyql serve (no DATABASE_URL set)",
+				"data_dir", dataDir)
+			return &database{URL: url, Private: true}, nil
+		}
+	}
+	logger.Info("no DATABASE_URL set: starting a private PostgreSQL", "data_dir", dataDir)
+	// The server outlives ctx on purpose: it is stopped last, by Close, after everything
+	// that uses it.
+	local, err := postgres.StartLocal(context.WithoutCancel(ctx), dataDir, logger)
+	if err != nil {
+		return nil, fmt.Errorf("start private PostgreSQL (or set DATABASE_URL): %w", err)
+	}
+	return &database{URL: local.URL(), Private: true, local: local}, nil
+}
+
+// Close stops the private server this process started, if any.
+func (d *database) Close(ctx context.Context) error {
+	if d.local == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
+	defer cancel()
+	if err := d.local.Stop(ctx); err != nil {
+		return fmt.Errorf("stop private PostgreSQL: %w", err)
+	}
+	return nil
+}
+
+// runningPrivateDatabase returns the URL recorded by a serve running on dataDir, if that
+// server answers.
+func runningPrivateDatabase(ctx context.Context, dataDir string) (string, bool) {
+	content, err := os.ReadFile(filepath.Join(dataDir, runningDatabaseFile))
+	if err != nil {
+		return "", false
+	}
+	url := strings.TrimSpace(string(content))
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return "", false // a file left by a serve that was killed
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	return url, conn.Ping(ctx) == nil
+}
+
+// recordRunningDatabase writes the running-database file and returns the function that
+// removes it.
+func recordRunningDatabase(dataDir, url string) (remove func(), err error) {
+	path := filepath.Join(dataDir, runningDatabaseFile)
+	if err := os.WriteFile(path, []byte(url+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("record private database address: %w", err)
+	}
+	// A file left behind does no harm: the next command finds the server gone and starts
+	// its own.
+	return func() { _ = os.Remove(path) }, nil
+}
+
+// openPool connects to url and checks the server answers.
+func openPool(ctx context.Context, url string) (*pgxpool.Pool, error) {
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("configure database pool: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to database %s: %w", maskURL(url), err)
+	}
+	return pool, nil
+}
+
+// redisBackend is the Redis serve works against: the configured REDIS_URL, or an
+// in-process server.
+type redisBackend struct {
+	URL     string
+	Private bool
+	Client  *goredis.Client
+	inProc  *redis.InProcess
+}
+
+// openRedis connects to REDIS_URL, or starts an in-process server when it is unset.
+func openRedis(ctx context.Context, cfg config, logger *slog.Logger) (*redisBackend, error) {
+	b := &redisBackend{URL: cfg.RedisURL}
+	if b.URL == "" {
+		inProc, err := redis.StartInProcess()
+		if err != nil {
+			return nil, err
+		}
+		b.inProc, b.URL, b.Private = inProc, inProc.URL(), true
+		logger.Info("no REDIS_URL set: using an in-process Redis-compatible server", "addr", inProc.Addr())
+	}
+	opts, err := goredis.ParseURL(b.URL)
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("parse REDIS_URL %s: %w", maskURL(b.URL), err)
+	}
+	b.Client = goredis.NewClient(opts)
+	if err := b.Client.Ping(ctx).Err(); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("connect to redis %s: %w", maskURL(b.URL), err)
+	}
+	return b, nil
+}
+
+// Close closes the client, then the in-process server if there is one.
+func (b *redisBackend) Close() {
+	if b.Client != nil {
+		_ = b.Client.Close() // closing only fails for a client already closed
+	}
+	if b.inProc != nil {
+		b.inProc.Close()
+	}
+}

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/vektah/gqlparser/v2/formatter"
+
+	"notifyql"
+	"notifyql/postgres"
+	"notifyql/server"
+)
+
+// migrate changes or shows the schema of DATABASE_URL, or of the private database.
+func migrate(ctx context.Context, e env, args []string) (err error) {
+	fs := e.newFlagSet("migrate", "migrate up|down|status")
+	if err := parseFlags(fs, args, 1); err != nil {
+		return err
+	}
+	action := fs.Arg(0)
+	switch action {
+	case "up", "down", "status":
+	case "":
+		fs.Usage()
+		return usagef("migrate: say up, down or status")
+	default:
+		fs.Usage()
+		return usagef("migrate: unknown action %q (want up, down or status)", action)
+	}
+	db, err := openDatabase(ctx, e.cfg, e.logger, true)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if closeErr := db.Close(ctx); closeErr != nil {
+			err = errors.Join(err, closeErr)
+		}
+	}()
+	switch action {
+	case "up":
+		if err := postgres.MigrateUp(ctx, db.URL); err != nil {
+			return err
+		}
+		e.logger.Info("schema is current")
+		return nil
+	case "down":
+		return postgres.MigrateDown(ctx, db.URL)
+	default:
+		return postgres.MigrationStatus(ctx, db.URL, e.stdout)
+	}
+}
+
+// seed fills an empty database with generated data and prints what it loaded.
+func seed(ctx context.Context, e env, args []string) (err error) {
+	fs := e.newFlagSet("seed", "seed --profile demo|bench [--seed N] [--scale F]")
+	profile := fs.String("profile", "", "data set to generate: `demo` or bench")
+	seedValue := fs.Int64("seed", 1, "random seed: the same seed gives the same data")
+	scale := fs.Float64("scale", 1, "multiplies the bench volumes")
+	if err := parseFlags(fs, args, 0); err != nil {
+		return err
+	}
+	if *profile != postgres.SeedDemo && *profile != postgres.SeedBench {
+		fs.Usage()
+		return usagef("seed: --profile must be %s or %s", postgres.SeedDemo, postgres.SeedBench)
+	}
+	if *scale <= 0 {
+		return usagef("seed: --scale must be positive")
+	}
+	db, err := openDatabase(ctx, e.cfg, e.logger, true)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if closeErr := db.Close(ctx); closeErr != nil {
+			err = errors.Join(err, closeErr)
+		}
+	}()
+	pool, _, err := prepareDatabase(ctx, e, db, false)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	report, err := postgres.Seed(ctx, pool, postgres.SeedOptions{
+		Profile: *profile, Seed: *seedValue, Now: time.Now().UTC(), Logger: e.logger, Scale: *scale,
+	})
+	if err != nil {
+		if notifyql.ErrorCode(err) == notifyql.ECONFLICT {
+			return errors.New(notifyql.ErrorMessage(err))
+		}
+		return err
+	}
+	return printSeedReport(e, report)
+}
+
+func printSeedReport(e env, report *postgres.SeedReport) error {
+	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "seeded profile %s with seed %d in %s\n\n", report.Profile, report.Seed, report.Elapsed.Round(time.Millisecond))
+	fmt.Fprintln(w, "table\trows")
+	for _, c := range report.Counts {
+		fmt.Fprintf(w, "%s\t%d\n", c.Table, c.Rows)
+	}
+	if len(report.Users) > 0 {
+		// Generated users have addresses on reserved example domains: they belong to nobody.
+		fmt.Fprintln(w, "\nuser\temail\twhat they can do")
+		for _, u := range report.Users {
+			fmt.Fprintf(w, "%s\t%s\t%s\n", u.Name, u.Email, u.Summary)
+		}
+	}
+	return w.Flush()
+}
+
+// token prints a sign-in JWT for the user with an email address, so a developer can call
+// the API as them.
+func token(ctx context.Context, e env, args []string) (err error) {
+	fs := e.newFlagSet("token", "token --email ADDRESS [--ttl 12h]")
+	email := fs.String("email", "", "the user's email `address` (any case)")
+	ttl := fs.Duration("ttl", 12*time.Hour, "how long the token is valid")
+	if err := parseFlags(fs, args, 0); err != nil {
+		return err
+	}
+	if strings.TrimSpace(*email) == "" {
+		fs.Usage()
+		return usagef("token: --email is required")
+	}
+	if *ttl <= 0 {
+		return usagef("token: --ttl must be positive, got %s", *ttl)
+	}
+	if e.cfg.DatabaseURL != "" {
+		if _, err := signingSecret(e.cfg, false); err != nil {
+			return err
+		}
+	}
+	db, err := openDatabase(ctx, e.cfg, e.logger, true)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if closeErr := db.Close(ctx); closeErr != nil {
+			err = errors.Join(err, closeErr)
+		}
+	}()
+	secret, err := signingSecret(e.cfg, db.Private)
+	if err != nil {
+		return err
+	}
+	// In private mode the first command run may be this one: make the database what serve
+	// would make it, demo users included, so the printed token works.
+	pool, _, err := prepareDatabase(ctx, e, db, true)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	user, err := postgres.NewAccessStore(pool).UserByEmail(ctx, strings.TrimSpace(*email))
+	switch {
+	case notifyql.ErrorCode(err) == notifyql.ENOTFOUND:
+		return errors.New("token: no user has that email address")
+	case err != nil:
+		return fmt.Errorf("token: %w", err)
+	}
+	if user.State != "active" {
+		return fmt.Errorf("token: user %s is %s, not active: the API would refuse the token", user.ID, user.State)
+	}
+	signed, err := server.MintToken(secret, user.ID, *ttl, time.Now())
+	if err != nil {
+		return err
+	}
+	e.logger.Info("minted token", "user_id", user.ID, "ttl", ttl.String())
+	_, err = fmt.Fprintln(e.stdout, signed)
+	return err
+}
+
+// schema prints the GraphQL schema in SDL.
+func schema(_ context.Context, e env, args []string) error {
+	fs := e.newFlagSet("schema", "schema")
+	if err := parseFlags(fs, args, 0); err != nil {
+		return err
+	}
+	// The schema's shape does not depend on the stores, so none are needed to print it.
+	executable, _, err := newSchema(schemaDeps{})
+	if err != nil {
+		return fmt.Errorf("build GraphQL schema: %w", err)
+	}
+	formatter.NewFormatter(e.stdout, formatter.WithIndent("  ")).FormatSchema(executable.Schema())
+	return nil
+}

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"notifyql/server"
+)
+
+// Environments: development switches on GraphQL introspection, "did you mean" suggestions
+// and debug logs.
+const (
+	envDevelopment = "development"
+	envProduction  = "production"
+)
+
+// minSecretBytes is the shortest JWT signing secret accepted: HS256 keys shorter than the
+// hash output (RFC 7518 §3.2) make tokens easier to forge.
+const minSecretBytes = 32
+
+// jwtSecretFile holds the generated signing secret in private mode, so that tokens survive
+// restarts. It is hex text: `export NOTIFYQL_JWT_SECRET=$(cat .notifyql/jwt-secret)` gives the
+// same secret to another process.
+const jwtSecretFile = "jwt-secret"
+
+// config is everything the commands read from the environment, read once with defaults.
+type config struct {
+	// Addr is where serve listens (NOTIFYQL_ADDR, overridden by --addr).
+	Addr string
+	// Env is development or production (NOTIFYQL_ENV).
+	Env string
+	// DataDir holds the private PostgreSQL and the generated JWT secret when DatabaseURL is
+	// empty (NOTIFYQL_DATA_DIR).
+	DataDir string
+	// DatabaseURL and RedisURL may carry passwords; empty means start a private server.
+	DatabaseURL string
+	RedisURL    string
+	// JWTSecret signs and checks tokens (NOTIFYQL_JWT_SECRET); empty in private mode means
+	// the generated one in DataDir.
+	JWTSecret string
+	Limits    server.Limits
+}
+
+// loadConfig reads the configuration from the environment, filling in defaults.
+func loadConfig(getenv func(string) string) (config, error) {
+	cfg := config{
+		Addr:        ":8080",
+		Env:         envProduction,
+		DataDir:     ".notifyql",
+		DatabaseURL: getenv("DATABASE_URL"),
+		RedisURL:    getenv("REDIS_URL"),
+		JWTSecret:   getenv("NOTIFYQL_JWT_SECRET"),
+		Limits:      server.DefaultLimits(),
+	}
+	if v := getenv("NOTIFYQL_ADDR"); v != "" {
+		cfg.Addr = v
+	}
+	if v := getenv("NOTIFYQL_DATA_DIR"); v != "" {
+		cfg.DataDir = v
+	}
+	switch v := getenv("NOTIFYQL_ENV"); v {
+	case "":
+	case envDevelopment, envProduction:
+		cfg.Env = v
+	default:
+		return config{}, fmt.Errorf("NOTIFYQL_ENV must be %q or %q, got %q", envDevelopment, envProduction, v)
+	}
+	if cfg.JWTSecret != "" && len(cfg.JWTSecret) < minSecretBytes {
+		return config{}, fmt.Errorf("NOTIFYQL_JWT_SECRET must be at least %d bytes long, it has %d", minSecretBytes, len(cfg.JWTSecret))
+	}
+	for _, limit := range []struct {
+		name string
+		dest *int
+	}{
+		{"NOTIFYQL_MAX_DEPTH", &cfg.Limits.MaxDepth},
+		{"NOTIFYQL_MAX_COMPLEXITY", &cfg.Limits.MaxComplexity},
+		{"NOTIFYQL_MAX_TOKENS", &cfg.Limits.MaxTokens},
+	} {
+		v := getenv(limit.name)
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return config{}, fmt.Errorf("%s must be a positive whole number, got %q", limit.name, v)
+		}
+		*limit.dest = n
+	}
+	return cfg, nil
+}
+
+// Development reports whether the developer conveniences are on.
+func (c config) Development() bool { return c.Env == envDevelopment }
+
+// LogValue shows the configuration with passwords masked and the secret reduced to
+// whether it is set.
+func (c config) LogValue() slog.Value {
+	secret := "unset"
+	if c.JWTSecret != "" {
+		secret = "set"
+	}
+	return slog.GroupValue(
+		slog.String("addr", c.Addr),
+		slog.String("env", c.Env),
+		slog.String("data_dir", c.DataDir),
+		slog.String("database_url", maskURL(c.DatabaseURL)),
+		slog.String("redis_url", maskURL(c.RedisURL)),
+		slog.String("jwt_secret", secret),
+		slog.Int("max_depth", c.Limits.MaxDepth),
+		slog.Int("max_complexity", c.Limits.MaxComplexity),
+		slog.Int("max_tokens", c.Limits.MaxTokens),
+	)
+}
+
+// maskURL hides the password of a URL. A value that does not parse is hidden whole, as it
+// may be a password pasted in the wrong place.
+func maskURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable, hidden)"
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	// Passwords can also travel as a query parameter (libpq's password=...).
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// signingSecret returns the JWT signing secret: NOTIFYQL_JWT_SECRET when set; otherwise, in
+// private mode only, the one kept in the data folder, generated on first use.
+func signingSecret(cfg config, private bool) ([]byte, error) {
+	if cfg.JWTSecret != "" {
+		return []byte(cfg.JWTSecret), nil
+	}
+	if !private {
+		return nil, errors.New("NOTIFYQL_JWT_SECRET is required when DATABASE_URL is set " +
+			"(at least 32 bytes, e.g. from `openssl rand -hex 32`)")
+	}
+	return dataDirSecret(cfg.DataDir)
+}
+
+// dataDirSecret reads dataDir/jwt-secret, creating it with 32 random bytes (hex) if absent.
+func dataDirSecret(dataDir string) ([]byte, error) {
+	path := filepath.Join(dataDir, jwtSecretFile)
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data folder: %w", err)
+	}
+	random := make([]byte, minSecretBytes)
+	if _, err := rand.Read(random); err != nil {
+		return nil, fmt.Errorf("generate JWT secret: %w", err)
+	}
+	// The secret is written whole to a temporary file and then linked into place: link
+	// fails if the name exists, so when two commands start at once one secret wins and
+	// neither reads a half-written file.
+	tmp, err := os.CreateTemp(dataDir, jwtSecretFile+".*")
+	if err != nil {
+		return nil, fmt.Errorf("create JWT secret file: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	secret := []byte(hex.EncodeToString(random))
+	_, err = tmp.Write(append(secret, '\n'))
+	if closeErr := tmp.Close(); err == nil {
+		err = closeErr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("write JWT secret file: %w", err)
+	}
+	err = os.Link(tmp.Name(), path)
+	switch {
+	case err == nil:
+		return secret, nil
+	case !errors.Is(err, fs.ErrExist):
+		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	content, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	existing := []byte(strings.TrimSpace(string(content)))
+	if len(existing) < minSecretBytes {
+		return nil, fmt.Errorf("%s holds a secret shorter than %d bytes: delete it to generate a new one "+
+			"(tokens minted with the old one stop working)", path, minSecretBytes)
+	}
+	return existing, nil
+}

@@ -1,0 +1,130 @@
+// Command notifyql serves the notifyql GraphQL API and runs its chores: migrations, demo
+// data and sign-in tokens. It is the one place that knows every concrete type.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	// The Europe/London zone must be there even on machines without a zoneinfo database.
+	_ "time/tzdata"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(os.Stderr, "notifyql: %v\n", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+// usageError is a mistake in the command line: main exits with 2 for it, as flag does.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+func exitCode(err error) int {
+	var usage *usageError
+	if errors.As(err, &usage) || errors.Is(err, flag.ErrHelp) {
+		return 2
+	}
+	return 1
+}
+
+const usage = `usage: notifyql <command> [flags]
+
+commands:
+  serve [--addr host:port]                  serve the GraphQL API (default :8080)
+  migrate up|down|status                    change or show the database schema
+  seed --profile demo|bench [--seed N]      fill an empty database with generated data
+  token --email ADDRESS [--ttl 12h]         print a sign-in token (JWT) for a user
+  schema                                    print the GraphQL schema (SDL)
+
+With no DATABASE_URL a private PostgreSQL runs in NOTIFYQL_DATA_DIR (default ./.notifyql);
+with no REDIS_URL serve uses an in-process Redis-compatible server.
+`
+
+// run is the whole program: args are os.Args (the program name first), getenv reads the
+// environment, and output goes to stdout (results) and stderr (JSON logs).
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) < 2 {
+		fmt.Fprint(stderr, usage)
+		return usagef("no command given")
+	}
+	command, rest := args[1], args[2:]
+	if command == "help" || command == "-h" || command == "--help" {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	commands := map[string]func(context.Context, env, []string) error{
+		"serve":   serve,
+		"migrate": migrate,
+		"seed":    seed,
+		"token":   token,
+		"schema":  schema,
+	}
+	cmd, ok := commands[command]
+	if !ok {
+		fmt.Fprint(stderr, usage)
+		return usagef("unknown command %q", command)
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	level := slog.LevelInfo
+	if cfg.Development() {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})).With("command", command)
+	return cmd(ctx, env{cfg: cfg, logger: logger, stdout: stdout, stderr: stderr}, rest)
+}
+
+// env is what every command is given.
+type env struct {
+	cfg    config
+	logger *slog.Logger
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// newFlagSet returns a flag set for a subcommand that reports errors instead of exiting.
+func (e env) newFlagSet(name, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet("notifyql "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "usage: notifyql %s\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args, refusing stray positional arguments unless positional allows.
+func parseFlags(fs *flag.FlagSet, args []string, positional int) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usagef("%s: %v", fs.Name(), err)
+	}
+	if fs.NArg() > positional {
+		fs.Usage()
+		return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(positional))
+	}
+	return nil
+}

@@ -1,0 +1,313 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"notifyql/pgtest"
+	"notifyql/postgres"
+	"notifyql/server"
+)
+
+const testSecret = "0123456789abcdef0123456789abcdef"
+
+// envOf returns a getenv over a fixed environment, so tests never read the real one.
+func envOf(vars map[string]string) func(string) string {
+	return func(name string) string { return vars[name] }
+}
+
+// runCommand runs the command and returns its stdout and stderr.
+func runCommand(t *testing.T, vars map[string]string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err = run(context.Background(), append([]string{"notifyql"}, args...), envOf(vars), &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+func TestRunRefusesBadCommandLines(t *testing.T) {
+	urlMode := map[string]string{"DATABASE_URL": "postgres://nobody@127.0.0.1:1/none", "NOTIFYQL_JWT_SECRET": testSecret}
+	tests := []struct {
+		name    string
+		vars    map[string]string
+		args    []string
+		wantErr string
+		usage   bool // a command-line mistake (exit 2) rather than a failure
+	}{
+		{name: "no command", args: nil, wantErr: "no command given", usage: true},
+		{name: "unknown command", args: []string{"frobnicate"}, wantErr: `unknown command "frobnicate"`, usage: true},
+		{name: "serve stray argument", args: []string{"serve", "now"}, wantErr: `notifyql serve: unexpected argument "now"`, usage: true},
+		{name: "serve unknown flag", args: []string{"serve", "--port", "80"}, wantErr: "notifyql serve: flag provided but not defined: -port", usage: true},
+		{name: "migrate without action", args: []string{"migrate"}, wantErr: "migrate: say up, down or status", usage: true},
+		{name: "migrate unknown action", args: []string{"migrate", "sideways"}, wantErr: `migrate: unknown action "sideways" (want up, down or status)`, usage: true},
+		{name: "migrate two actions", args: []string{"migrate", "up", "down"}, wantErr: `notifyql migrate: unexpected argument "down"`, usage: true},
+		{name: "seed without profile", args: []string{"seed"}, wantErr: "seed: --profile must be demo or bench", usage: true},
+		{name: "seed unknown profile", args: []string{"seed", "--profile", "huge"}, wantErr: "seed: --profile must be demo or bench", usage: true},
+		{name: "seed bad seed", args: []string{"seed", "--profile", "demo", "--seed", "x"}, wantErr: `notifyql seed: invalid value "x" for flag -seed: parse error`, usage: true},
+		{name: "token without email", args: []string{"token"}, wantErr: "token: --email is required", usage: true},
+		{name: "token negative ttl", args: []string{"token", "--email", "a@b.example", "--ttl", "-1h"}, wantErr: "token: --ttl must be positive, got -1h0m0s", usage: true},
+		{name: "token bad ttl", args: []string{"token", "--email", "a@b.example", "--ttl", "soon"}, wantErr: `notifyql token: invalid value "soon" for flag -ttl: parse error`, usage: true},
+		{name: "schema stray argument", args: []string{"schema", "x"}, wantErr: `notifyql schema: unexpected argument "x"`, usage: true},
+		{name: "short JWT secret", vars: map[string]string{"NOTIFYQL_JWT_SECRET": "short"}, args: []string{"serve"},
+			wantErr: "configuration: NOTIFYQL_JWT_SECRET must be at least 32 bytes long, it has 5"},
+		{name: "bad limit", vars: map[string]string{"NOTIFYQL_MAX_DEPTH": "deep"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_MAX_DEPTH must be a positive whole number, got "deep"`},
+		{name: "bad env", vars: map[string]string{"NOTIFYQL_ENV": "staging"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_ENV must be "development" or "production", got "staging"`},
+		{name: "database URL without secret", vars: map[string]string{"DATABASE_URL": urlMode["DATABASE_URL"]}, args: []string{"serve"},
+			wantErr: "NOTIFYQL_JWT_SECRET is required when DATABASE_URL is set (at least 32 bytes, e.g. from `openssl rand -hex 32`)"},
+		{name: "token with database URL without secret", vars: map[string]string{"DATABASE_URL": urlMode["DATABASE_URL"]}, args: []string{"token", "--email", "a@b.example"},
+			wantErr: "NOTIFYQL_JWT_SECRET is required when DATABASE_URL is set (at least 32 bytes, e.g. from `openssl rand -hex 32`)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := runCommand(t, tt.vars, tt.args...)
+			if err == nil {
+				t.Fatalf("run succeeded, want error %q", tt.wantErr)
+			}
+			if diff := cmp.Diff(tt.wantErr, err.Error()); diff != "" {
+				t.Errorf("error (-want +got):\n%s", diff)
+			}
+			var usage *usageError
+			if got := errors.As(err, &usage); got != tt.usage {
+				t.Errorf("usage error = %v, want %v", got, tt.usage)
+			}
+		})
+	}
+}
+
+func TestRunHelp(t *testing.T) {
+	stdout, _, err := runCommand(t, nil, "help")
+	if err != nil {
+		t.Fatalf("help: %v", err)
+	}
+	if !strings.Contains(stdout, "token --email ADDRESS") {
+		t.Errorf("help output lacks the token command:\n%s", stdout)
+	}
+	if _, _, err := runCommand(t, nil, "token", "-h"); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("token -h: error = %v, want flag.ErrHelp", err)
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	defaults := config{Addr: ":8080", Env: envProduction, DataDir: ".notifyql", Limits: server.DefaultLimits()}
+	custom := defaults
+	custom.Addr = "127.0.0.1:9000"
+	custom.Env = envDevelopment
+	custom.DataDir = "/var/lib/notifyql"
+	custom.DatabaseURL = "postgres://app:pw@db/notifyql"
+	custom.RedisURL = "redis://cache:6379/0"
+	custom.JWTSecret = testSecret
+	custom.Limits.MaxDepth, custom.Limits.MaxComplexity, custom.Limits.MaxTokens = 5, 50, 500
+
+	tests := []struct {
+		name string
+		vars map[string]string
+		want config
+	}{
+		{"defaults", nil, defaults},
+		{"everything set", map[string]string{
+			"NOTIFYQL_ADDR": "127.0.0.1:9000", "NOTIFYQL_ENV": "development", "NOTIFYQL_DATA_DIR": "/var/lib/notifyql",
+			"DATABASE_URL": "postgres://app:pw@db/notifyql", "REDIS_URL": "redis://cache:6379/0",
+			"NOTIFYQL_JWT_SECRET": testSecret, "NOTIFYQL_MAX_DEPTH": "5", "NOTIFYQL_MAX_COMPLEXITY": "50",
+			"NOTIFYQL_MAX_TOKENS": "500",
+		}, custom},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := loadConfig(envOf(tt.vars))
+			if err != nil {
+				t.Fatalf("loadConfig: %v", err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("config (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestConfigLogValueMasksSecrets(t *testing.T) {
+	cfg := config{
+		DatabaseURL: "postgres://app:hunter2hunter2@db/notifyql?sslmode=require",
+		RedisURL:    "redis://:s3cretpass@cache:6379/0",
+		JWTSecret:   testSecret,
+	}
+	logged := cfg.LogValue().String()
+	for _, secret := range []string{"hunter2hunter2", "s3cretpass", testSecret} {
+		if strings.Contains(logged, secret) {
+			t.Errorf("logged config %s shows a secret", logged)
+		}
+	}
+}
+
+func TestMaskURL(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"postgres://postgres@127.0.0.1:5432/notifyql?sslmode=disable", "postgres://postgres@127.0.0.1:5432/notifyql?sslmode=disable"},
+		{"postgres://app:pw@db:5432/notifyql", "postgres://app:xxxxx@db:5432/notifyql"},
+		{"postgres://app@db/notifyql?password=pw", "postgres://app@db/notifyql?password=xxxxx"},
+		{"redis://:pw@cache:6379/0", "redis://:xxxxx@cache:6379/0"},
+		{"postgres://app:pw@db:bad port/x", "(unparsable, hidden)"},
+	}
+	for _, tt := range tests {
+		if got := maskURL(tt.in); got != tt.want {
+			t.Errorf("maskURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestDataDirSecretIsCreatedOnceAndKept(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "data")
+	first, err := dataDirSecret(dataDir)
+	if err != nil {
+		t.Fatalf("first: %v", err)
+	}
+	if len(first) < minSecretBytes {
+		t.Errorf("secret has %d bytes, want at least %d", len(first), minSecretBytes)
+	}
+	info, err := os.Stat(filepath.Join(dataDir, jwtSecretFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := info.Mode().Perm(); perm != 0o600 {
+		t.Errorf("secret file mode = %o, want 600", perm)
+	}
+	second, err := dataDirSecret(dataDir)
+	if err != nil {
+		t.Fatalf("second: %v", err)
+	}
+	if !bytes.Equal(first, second) {
+		t.Errorf("the secret changed between runs")
+	}
+	entries, _ := os.ReadDir(dataDir)
+	if len(entries) != 1 {
+		t.Errorf("data folder holds %d entries, want only the secret (temporary files removed)", len(entries))
+	}
+
+	if err := os.WriteFile(filepath.Join(dataDir, jwtSecretFile), []byte("short\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dataDirSecret(dataDir); err == nil {
+		t.Errorf("a short stored secret was accepted")
+	}
+}
+
+func TestSigningSecret(t *testing.T) {
+	fromEnv, err := signingSecret(config{JWTSecret: testSecret}, false)
+	if err != nil || string(fromEnv) != testSecret {
+		t.Errorf("signingSecret with NOTIFYQL_JWT_SECRET = %q, %v; want the variable", fromEnv, err)
+	}
+	if _, err := signingSecret(config{DataDir: t.TempDir()}, false); err == nil {
+		t.Errorf("URL mode without NOTIFYQL_JWT_SECRET: want an error")
+	}
+	if _, err := signingSecret(config{DataDir: t.TempDir()}, true); err != nil {
+		t.Errorf("private mode without NOTIFYQL_JWT_SECRET: %v", err)
+	}
+}
+
+func TestTokenIsAcceptedByTheAuthenticator(t *testing.T) {
+	databaseURL := pgtest.NewDatabase(t)
+	ctx := context.Background()
+	pool, err := openPool(ctx, databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	const userID = "7e57e000-0000-4000-8000-000000000001"
+	_, err = pool.Exec(ctx, `
+		INSERT INTO users (id, name, email_address, state) VALUES
+		  ($1, 'Token User', 'token.user@notifyql.example', 'active'),
+		  ('7e57e000-0000-4000-8000-000000000002', 'Gone User', 'gone@notifyql.example', 'inactive')`, userID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"DATABASE_URL": databaseURL, "NOTIFYQL_JWT_SECRET": testSecret}
+
+	stdout, stderr, err := runCommand(t, vars, "token", "--email", "Token.User@NotifyQL.example", "--ttl", "1h")
+	if err != nil {
+		t.Fatalf("token: %v\nstderr: %s", err, stderr)
+	}
+	if strings.Contains(stderr, "token.user@") || strings.Contains(stderr, strings.TrimSpace(stdout)) {
+		t.Errorf("logs show the email address or the token:\n%s", stderr)
+	}
+	auth := server.NewAuthenticator([]byte(testSecret), postgres.NewAccessStore(pool))
+	principal, err := auth.Authenticate(ctx, "Bearer "+strings.TrimSpace(stdout))
+	if err != nil {
+		t.Fatalf("Authenticate the printed token: %v", err)
+	}
+	if principal.User.ID != userID {
+		t.Errorf("token signs in user %s, want %s", principal.User.ID, userID)
+	}
+
+	tests := []struct {
+		name, email, wantErr string
+	}{
+		{"unknown email", "nobody@notifyql.example", "token: no user has that email address"},
+		{"inactive user", "gone@notifyql.example", "token: user 7e57e000-0000-4000-8000-000000000002 is inactive, not active: the API would refuse the token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, _, err := runCommand(t, vars, "token", "--email", tt.email)
+			if err == nil {
+				t.Fatalf("token printed %q, want error", stdout)
+			}
+			if diff := cmp.Diff(tt.wantErr, err.Error()); diff != "" {
+				t.Errorf("error (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestServeRefusesADatabaseWithoutSchema(t *testing.T) {
+	vars := map[string]string{"DATABASE_URL": pgtest.NewEmptyDatabase(t), "NOTIFYQL_JWT_SECRET": testSecret}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	err := run(ctx, []string{"notifyql", "serve", "--addr", "127.0.0.1:0"}, envOf(vars), &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "notifyql migrate up") {
+		t.Errorf("serve on an unmigrated database: error = %v, want advice to migrate", err)
+	}
+}
+
+// privateDataDir returns a data folder the private PostgreSQL can use: when the tests run as
+// root the server runs as postgres, which must be able to reach the folder.
+func privateDataDir(t *testing.T) string {
+	t.Helper()
+	temp := t.TempDir()
+	// t.TempDir makes a private parent folder too.
+	for _, dir := range []string{filepath.Dir(temp), temp} {
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(temp, "notifyql")
+}
+
+func TestMigrateInPrivateMode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a private PostgreSQL")
+	}
+	vars := map[string]string{"NOTIFYQL_DATA_DIR": privateDataDir(t)}
+	if _, stderr, err := runCommand(t, vars, "migrate", "up"); err != nil {
+		t.Fatalf("migrate up: %v\nstderr: %s", err, stderr)
+	}
+	// A second command finds the folder initialised and the schema current.
+	stdout, stderr, err := runCommand(t, vars, "migrate", "status")
+	if err != nil {
+		t.Fatalf("migrate status: %v\nstderr: %s", err, stderr)
+	}
+	if !strings.Contains(stderr, "starting a private PostgreSQL") {
+		t.Errorf("private mode is not logged:\n%s", stderr)
+	}
+	if stdout == "" {
+		t.Errorf("migrate status printed nothing")
+	}
+}

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"notifyql"
+	"notifyql/postgres"
+	"notifyql/server"
+)
+
+// demoAdminEmail is the platform admin the demo data creates, for the sign-in hint.
+const demoAdminEmail = "admin@notifyql.example"
+
+// serve runs the API until ctx is done. Shutdown runs in the reverse order of start: the
+// HTTP server drains first, then Redis, then the pool, and the private PostgreSQL last.
+func serve(ctx context.Context, e env, args []string) (err error) {
+	fs := e.newFlagSet("serve", "serve [--addr host:port]")
+	addr := fs.String("addr", e.cfg.Addr, "`host:port` to listen on; port 0 picks a free port (env NOTIFYQL_ADDR)")
+	if err := parseFlags(fs, args, 0); err != nil {
+		return err
+	}
+	// A stop signal during start-up is a stop, not a failure.
+	defer func() {
+		if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			e.logger.Info("stopped during start-up", "error", err)
+			err = nil
+		}
+	}()
+	e.cfg.Addr = *addr
+	e.logger.Info("starting", "config", e.cfg)
+	// Refuse a bad secret before starting anything slow.
+	if e.cfg.DatabaseURL != "" {
+		if _, err := signingSecret(e.cfg, false); err != nil {
+			return err
+		}
+	}
+
+	db, err := openDatabase(ctx, e.cfg, e.logger, false)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if closeErr := db.Close(ctx); closeErr != nil {
+			err = errors.Join(err, closeErr)
+		}
+	}()
+	secret, err := signingSecret(e.cfg, db.Private)
+	if err != nil {
+		return err
+	}
+	pool, report, err := prepareDatabase(ctx, e, db, true)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+
+	rdb, err := openRedis(ctx, e.cfg, e.logger)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+
+	london, err := notifyql.LoadLondon()
+	if err != nil {
+		return err
+	}
+	access := postgres.NewAccessStore(pool)
+	schema, extensions, err := newSchema(schemaDeps{Pool: pool, Access: access, Redis: rdb.Client, London: london, Logger: e.logger})
+	if err != nil {
+		return fmt.Errorf("build GraphQL schema: %w", err)
+	}
+	srv := server.New(server.Config{
+		Addr:        *addr,
+		Logger:      e.logger,
+		Limits:      e.cfg.Limits,
+		Development: e.cfg.Development(),
+		Extensions:  extensions,
+	}, schema, server.NewAuthenticator(secret, access).WithLogger(e.logger))
+	if err := srv.Listen(); err != nil {
+		return err
+	}
+	if db.Private {
+		dataDir, err := filepath.Abs(e.cfg.DataDir)
+		if err != nil {
+			return fmt.Errorf("resolve data folder: %w", err)
+		}
+		remove, err := recordRunningDatabase(dataDir, db.URL)
+		if err != nil {
+			return err
+		}
+		defer remove()
+	}
+
+	adminEmail := demoAdminEmail
+	if report != nil {
+		for _, u := range report.Users {
+			if u.PlatformAdmin {
+				adminEmail = u.Email
+				break
+			}
+		}
+	}
+	fmt.Fprintf(e.stdout, "notifyql is serving GraphQL at %s\n", srv.URL())
+	fmt.Fprintf(e.stdout, "sign in with: Authorization: Bearer $(notifyql token --email %s)\n", adminEmail)
+	if db.Private {
+		fmt.Fprintf(e.stdout, "private PostgreSQL: DATABASE_URL=%s\n", maskURL(db.URL))
+	}
+	if rdb.Private {
+		fmt.Fprintf(e.stdout, "in-process Redis: REDIS_URL=%s\n", maskURL(rdb.URL))
+	}
+	return srv.Run(ctx)
+}
+
+// prepareDatabase opens a pool on db and makes its schema current: in private mode it
+// migrates up (and, when seedDemo is set, seeds demo data into an empty database); with a
+// DATABASE_URL it only checks, since migrating a shared database is an operator's decision.
+// The report is nil unless it seeded.
+func prepareDatabase(ctx context.Context, e env, db *database, seedDemo bool) (*pgxpool.Pool, *postgres.SeedReport, error) {
+	if db.Private {
+		if err := postgres.MigrateUp(ctx, db.URL); err != nil {
+			return nil, nil, fmt.Errorf("migrate private database: %w", err)
+		}
+	}
+	pool, err := openPool(ctx, db.URL)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !db.Private {
+		if err := postgres.CheckSchema(ctx, pool); err != nil {
+			pool.Close()
+			return nil, nil, err
+		}
+		return pool, nil, nil
+	}
+	if !seedDemo {
+		return pool, nil, nil
+	}
+	empty, err := postgres.IsEmpty(ctx, pool)
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	if !empty {
+		return pool, nil, nil
+	}
+	e.logger.Info("private database is empty: loading demo data")
+	report, err := postgres.Seed(ctx, pool, postgres.SeedOptions{
+		Profile: postgres.SeedDemo, Seed: 1, Now: time.Now().UTC(), Logger: e.logger,
+	})
+	if err != nil {
+		pool.Close()
+		return nil, nil, fmt.Errorf("seed demo data: %w", err)
+	}
+	return pool, report, nil
+}
