@@ -37,7 +37,8 @@ var errSchemaNotWired = errors.New("the GraphQL schema is not wired into cmd/not
 //		Notifications: postgres.NewNotificationStore(deps.Pool, deps.London),
 //	}
 //	resolver := resolvers.New(stores, time.Now, deps.London)
-//	return graph.NewExecutableSchema(resolver.Config()), []graphql.HandlerExtension{<loaders>}, nil
+//	loaders := dataloaders.Extension{Stores: stores, Now: time.Now}
+//	return graph.NewExecutableSchema(resolver.Config()), []graphql.HandlerExtension{loaders}, nil
 func newSchema(deps schemaDeps) (graphql.ExecutableSchema, []graphql.HandlerExtension, error) {
 	_ = deps
 	return nil, nil, errSchemaNotWired
