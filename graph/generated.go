@@ -239,7 +239,7 @@ type QueryResolver interface {
 type ServiceResolver interface {
 	Features(ctx context.Context, obj *notifyql.Service) ([]string, error)
 	MyPermissions(ctx context.Context, obj *notifyql.Service) ([]notifyql.Permission, error)
-	HasAPIKeys(ctx context.Context, obj *notifyql.Service) (bool, error)
+	HasAPIKeys(ctx context.Context, obj *notifyql.Service) (*bool, error)
 	DataRetention(ctx context.Context, obj *notifyql.Service) (*DataRetention, error)
 	Totals(ctx context.Context, obj *notifyql.Service, days *int) (*notifyql.Totals, error)
 	TemplateStatistics(ctx context.Context, obj *notifyql.Service, days *int) ([]*notifyql.TemplateStatistic, error)
@@ -3289,10 +3289,10 @@ func (ec *executionContext) _Service_active(ctx context.Context, field graphql.C
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
+			return ec.marshalOBoolean2bool(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Service_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -3335,10 +3335,10 @@ func (ec *executionContext) _Service_restricted(ctx context.Context, field graph
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
+			return ec.marshalOBoolean2bool(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Service_restricted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -3381,10 +3381,10 @@ func (ec *executionContext) _Service_features(ctx context.Context, field graphql
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
-			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Service_features(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -3431,16 +3431,16 @@ func (ec *executionContext) _Service_hasApiKeys(ctx context.Context, field graph
 			directive1 := func(ctx context.Context) (any, error) {
 				anyOf, err := ec.unmarshalNPermission2ᚕnotifyqlᚐPermissionᚄ(ctx, []any{})
 				if err != nil {
-					var zeroVal bool
+					var zeroVal *bool
 					return zeroVal, err
 				}
 				organisationUsers, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
 				if err != nil {
-					var zeroVal bool
+					var zeroVal *bool
 					return zeroVal, err
 				}
 				if ec.Directives.HasPermission == nil {
-					var zeroVal bool
+					var zeroVal *bool
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
 				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers)
@@ -3449,11 +3449,11 @@ func (ec *executionContext) _Service_hasApiKeys(ctx context.Context, field graph
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
+			return ec.marshalOBoolean2ᚖbool(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Service_hasApiKeys(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -3496,10 +3496,10 @@ func (ec *executionContext) _Service_dataRetention(ctx context.Context, field gr
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v *DataRetention) graphql.Marshaler {
-			return ec.marshalNDataRetention2ᚖnotifyqlᚋgraphᚐDataRetention(ctx, selections, v)
+			return ec.marshalODataRetention2ᚖnotifyqlᚋgraphᚐDataRetention(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Service_dataRetention(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -3552,10 +3552,10 @@ func (ec *executionContext) _Service_totals(ctx context.Context, field graphql.C
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v *notifyql.Totals) graphql.Marshaler {
-			return ec.marshalNTotals2ᚖnotifyqlᚐTotals(ctx, selections, v)
+			return ec.marshalOTotals2ᚖnotifyqlᚐTotals(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Service_totals(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -3619,10 +3619,10 @@ func (ec *executionContext) _Service_templateStatistics(ctx context.Context, fie
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*notifyql.TemplateStatistic) graphql.Marshaler {
-			return ec.marshalNTemplateStatistic2ᚕᚖnotifyqlᚐTemplateStatisticᚄ(ctx, selections, v)
+			return ec.marshalOTemplateStatistic2ᚕᚖnotifyqlᚐTemplateStatisticᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Service_templateStatistics(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -3686,10 +3686,10 @@ func (ec *executionContext) _Service_notifications(ctx context.Context, field gr
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v *notifyql.NotificationPage) graphql.Marshaler {
-			return ec.marshalNNotificationConnection2ᚖnotifyqlᚐNotificationPage(ctx, selections, v)
+			return ec.marshalONotificationConnection2ᚖnotifyqlᚐNotificationPage(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Service_notifications(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6253,17 +6253,17 @@ func (ec *executionContext) _Service(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "active":
 			out.Values[i] = ec._Service_active(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "restricted":
 			out.Values[i] = ec._Service_restricted(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "features":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_features(ctx, field, obj)
 				})
@@ -6275,31 +6275,31 @@ func (ec *executionContext) _Service(ctx context.Context, sel ast.SelectionSet, 
 				})
 		case "hasApiKeys":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_hasApiKeys(ctx, field, obj)
 				})
 		case "dataRetention":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_dataRetention(ctx, field, obj)
 				})
 		case "totals":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_totals(ctx, field, obj)
 				})
 		case "templateStatistics":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_templateStatistics(ctx, field, obj)
 				})
 		case "notifications":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_notifications(ctx, field, obj)
 				})
@@ -7092,14 +7092,6 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
-func (ec *executionContext) marshalNDataRetention2ᚖnotifyqlᚋgraphᚐDataRetention(ctx context.Context, sel ast.SelectionSet, v *DataRetention) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "DataRetention!")
-		return graphql.Null
-	}
-	return ec._DataRetention(ctx, sel, v)
-}
-
 func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
 	res, err := graphql.UnmarshalFloatContext(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -7196,14 +7188,6 @@ func (ec *executionContext) marshalNNotification2ᚖnotifyqlᚐNotification(ctx 
 		return graphql.Null
 	}
 	return ec._Notification(ctx, sel, v)
-}
-
-func (ec *executionContext) marshalNNotificationConnection2ᚖnotifyqlᚐNotificationPage(ctx context.Context, sel ast.SelectionSet, v *notifyql.NotificationPage) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "NotificationConnection!")
-		return graphql.Null
-	}
-	return ec._NotificationConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNNotificationEdge2ᚕᚖnotifyqlᚋgraphᚐNotificationEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*NotificationEdge) graphql.Marshaler {
@@ -7368,51 +7352,6 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 	return res
 }
 
-func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
-	vSlice := graphql.CoerceList(v)
-	var err error
-	res := make([]string, len(vSlice))
-	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
-		if err != nil {
-			return nil, err
-		}
-	}
-	return res, nil
-}
-
-func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
-	ret := make(graphql.Array, len(v))
-	for i := range v {
-		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
-	}
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
-func (ec *executionContext) marshalNTemplateStatistic2ᚕᚖnotifyqlᚐTemplateStatisticᚄ(ctx context.Context, sel ast.SelectionSet, v []*notifyql.TemplateStatistic) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNTemplateStatistic2ᚖnotifyqlᚐTemplateStatistic(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
 func (ec *executionContext) marshalNTemplateStatistic2ᚖnotifyqlᚐTemplateStatistic(ctx context.Context, sel ast.SelectionSet, v *notifyql.TemplateStatistic) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "TemplateStatistic!")
@@ -7433,14 +7372,6 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
 	return res
-}
-
-func (ec *executionContext) marshalNTotals2ᚖnotifyqlᚐTotals(ctx context.Context, sel ast.SelectionSet, v *notifyql.Totals) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "Totals!")
-		return graphql.Null
-	}
-	return ec._Totals(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNTypeTotals2notifyqlᚐTypeTotals(ctx context.Context, sel ast.SelectionSet, v notifyql.TypeTotals) graphql.Marshaler {
@@ -7634,6 +7565,13 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) marshalODataRetention2ᚖnotifyqlᚋgraphᚐDataRetention(ctx context.Context, sel ast.SelectionSet, v *DataRetention) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._DataRetention(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {
 	if v == nil {
 		return nil, nil
@@ -7671,6 +7609,13 @@ func (ec *executionContext) marshalONotification2ᚖnotifyqlᚐNotification(ctx 
 		return graphql.Null
 	}
 	return ec._Notification(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalONotificationConnection2ᚖnotifyqlᚐNotificationPage(ctx context.Context, sel ast.SelectionSet, v *notifyql.NotificationPage) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._NotificationConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalONotificationStatus2ᚕnotifyqlᚐNotificationStatusᚄ(ctx context.Context, v any) ([]notifyql.NotificationStatus, error) {
@@ -7764,6 +7709,41 @@ func (ec *executionContext) marshalOStatusGroup2ᚖnotifyqlᚐStatusGroup(ctx co
 	return v
 }
 
+func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOString2ᚖstring(ctx context.Context, v any) (*string, error) {
 	if v == nil {
 		return nil, nil
@@ -7789,6 +7769,25 @@ func (ec *executionContext) marshalOTemplate2ᚖnotifyqlᚐTemplate(ctx context.
 	return ec._Template(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOTemplateStatistic2ᚕᚖnotifyqlᚐTemplateStatisticᚄ(ctx context.Context, sel ast.SelectionSet, v []*notifyql.TemplateStatistic) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTemplateStatistic2ᚖnotifyqlᚐTemplateStatistic(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalOTemplateVersion2ᚖnotifyqlᚐTemplateVersion(ctx context.Context, sel ast.SelectionSet, v *notifyql.TemplateVersion) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -7812,6 +7811,13 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = ctx
 	res := graphql.MarshalTime(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOTotals2ᚖnotifyqlᚐTotals(ctx context.Context, sel ast.SelectionSet, v *notifyql.Totals) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Totals(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOUser2ᚖnotifyqlᚐUser(ctx context.Context, sel ast.SelectionSet, v *notifyql.User) graphql.Marshaler {

@@ -33,8 +33,12 @@ func (r serviceResolver) MyPermissions(ctx context.Context, s *notifyql.Service)
 	return perms, nil
 }
 
-func (r serviceResolver) HasAPIKeys(ctx context.Context, s *notifyql.Service) (bool, error) {
-	return dataloaders.For(ctx).HasAPIKeys.Load(ctx, s.ID)
+func (r serviceResolver) HasAPIKeys(ctx context.Context, s *notifyql.Service) (*bool, error) {
+	has, err := dataloaders.For(ctx).HasAPIKeys.Load(ctx, s.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &has, nil
 }
 
 func (r serviceResolver) DataRetention(ctx context.Context, s *notifyql.Service) (*graph.DataRetention, error) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"log/slog"
 	"time"
 
@@ -9,7 +8,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	goredis "github.com/redis/go-redis/v9"
 
+	"notifyql/dataloaders"
+	"notifyql/graph"
 	"notifyql/postgres"
+	"notifyql/resolvers"
 )
 
 // schemaDeps are the concrete adapters serve has built, for the resolvers. The schema
@@ -20,26 +22,24 @@ type schemaDeps struct {
 	Redis  *goredis.Client
 	London *time.Location
 	Logger *slog.Logger
+	// Now is the clock; nil means time.Now. Tests fix it.
+	Now func() time.Time
 }
 
-// errSchemaNotWired is returned until the wiring below is written.
-var errSchemaNotWired = errors.New("the GraphQL schema is not wired into cmd/notifyql yet (see newSchema in wire.go)")
-
 // newSchema builds the executable GraphQL schema over the stores, with the handler
-// extensions it needs (such as the per-operation dataloaders).
-//
-// WIRING GAP (lead): fill in once graph/ is generated, along the lines of
-//
-//	stores := dataloaders.Stores{
-//		Services:      postgres.NewServiceStore(deps.Pool),
-//		Access:        deps.Access,
-//		Catalogue:     postgres.NewCatalogueStore(deps.Pool),
-//		Notifications: postgres.NewNotificationStore(deps.Pool, deps.London),
-//	}
-//	resolver := resolvers.New(stores, time.Now, deps.London)
-//	loaders := dataloaders.Extension{Stores: stores, Now: time.Now}
-//	return graph.NewExecutableSchema(resolver.Config()), []graphql.HandlerExtension{loaders}, nil
+// extensions it needs (the per-operation dataloaders).
 func newSchema(deps schemaDeps) (graphql.ExecutableSchema, []graphql.HandlerExtension, error) {
-	_ = deps
-	return nil, nil, errSchemaNotWired
+	now := deps.Now
+	if now == nil {
+		now = time.Now
+	}
+	stores := dataloaders.Stores{
+		Services:      postgres.NewServiceStore(deps.Pool),
+		Access:        deps.Access,
+		Catalogue:     postgres.NewCatalogueStore(deps.Pool),
+		Notifications: postgres.NewNotificationStore(deps.Pool, deps.London),
+	}
+	resolver := resolvers.New(stores, now, deps.London)
+	extensions := []graphql.HandlerExtension{dataloaders.Extension{Stores: stores, Now: now}}
+	return graph.NewExecutableSchema(resolver.Config()), extensions, nil
 }
