@@ -16,24 +16,28 @@ const defaultRegion = "GB"
 // ukCountryCode covers the UK and the crown dependencies, which are shown in national form.
 const ukCountryCode = 44
 
-// parse parses leniently: the number as given if it is valid, and otherwise again with any
-// leading "+" and "0" characters stripped and read as an international number.
+// parse parses leniently: the number as given if it is valid; otherwise again with any
+// leading "+" and "0" characters stripped, read as an international number; and failing
+// both, the number as given if it is at least a possible number (fictional ranges such as
+// 07700 900xxx are possible but not valid).
 func parse(raw string) (*phonenumbers.PhoneNumber, bool) {
 	if !onlyPhoneCharacters(raw) {
 		return nil, false
 	}
-	if n, err := phonenumbers.Parse(raw, defaultRegion); err == nil && phonenumbers.IsValidNumber(n) {
-		return n, true
+	asGiven, err := phonenumbers.Parse(raw, defaultRegion)
+	if err == nil && phonenumbers.IsValidNumber(asGiven) {
+		return asGiven, true
 	}
-	stripped := strings.TrimLeft(strings.TrimSpace(raw), "+0")
-	if stripped == "" {
-		return nil, false
+	if stripped := strings.TrimLeft(strings.TrimSpace(raw), "+0"); stripped != "" {
+		international, err := phonenumbers.Parse("+"+stripped, defaultRegion)
+		if err == nil && phonenumbers.IsValidNumber(international) {
+			return international, true
+		}
 	}
-	n, err := phonenumbers.Parse("+"+stripped, defaultRegion)
-	if err != nil || !phonenumbers.IsValidNumber(n) {
-		return nil, false
+	if err == nil && phonenumbers.IsPossibleNumber(asGiven) {
+		return asGiven, true
 	}
-	return n, true
+	return nil, false
 }
 
 // onlyPhoneCharacters reports whether s holds only digits, whitespace and ()-+.

@@ -50,3 +50,10 @@ func TestNationalSignificantNumber(t *testing.T) {
 		t.Error("a short number should not be valid")
 	}
 }
+
+func TestFormatFictionalNumbers(t *testing.T) {
+	// Ofcom's drama range is possible but not valid; it is still shown in national form.
+	if got := Format("07700900123"); got != "07700 900123" {
+		t.Errorf("Format = %q", got)
+	}
+}

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"notifyql"
+	"notifyql/pgtest"
+	"notifyql/postgres"
+	"notifyql/server"
+)
+
+// fixtureSQL is a small fixed world: services A, B and an inactive C, a user for each kind
+// of caller, notifications around the London midnight, and facts for past days.
+//
+//go:embed testdata/fixture.sql
+var fixtureSQL string
+
+// fixtureNow is the API tests' clock: 13:00 BST, so London today began at 23:00 UTC.
+var fixtureNow = time.Date(2026, 7, 15, 12, 0, 0, 0, time.UTC)
+
+// Ids from testdata/fixture.sql.
+const (
+	serviceA = "5a000000-0000-0000-0000-00000000000a"
+	serviceB = "5b000000-0000-0000-0000-00000000000b"
+	serviceC = "5c000000-0000-0000-0000-00000000000c"
+
+	userAdmin   = "00000000-0000-0000-0000-0000000000ad"
+	userManager = "00000000-0000-0000-0000-0000000000aa"
+	userViewer  = "00000000-0000-0000-0000-0000000000bb"
+	userSender  = "00000000-0000-0000-0000-0000000000cc"
+	userMember  = "00000000-0000-0000-0000-0000000000dd"
+	userOrg     = "00000000-0000-0000-0000-0000000000ee"
+	userOther   = "00000000-0000-0000-0000-0000000000ff"
+
+	notificationA1 = "a0000000-0000-0000-0000-000000000001"
+	notificationA2 = "a0000000-0000-0000-0000-000000000002"
+	notificationA3 = "a0000000-0000-0000-0000-000000000003"
+	notificationA5 = "a0000000-0000-0000-0000-000000000005"
+	notificationA7 = "a0000000-0000-0000-0000-000000000007"
+	notificationA8 = "a0000000-0000-0000-0000-000000000008"
+	notificationB1 = "b0000000-0000-0000-0000-000000000001"
+)
+
+// statementCounter counts the SQL statements a pool runs.
+type statementCounter struct{ n atomic.Int64 }
+
+func (c *statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+
+func (c *statementCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// testAPI is the GraphQL API wired as serve wires it, over a fresh database with the fixture.
+type testAPI struct {
+	handler    http.Handler
+	pool       *pgxpool.Pool
+	statements *statementCounter
+}
+
+func newTestAPI(t *testing.T, limits server.Limits) *testAPI {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter := &statementCounter{}
+	cfg.ConnConfig.Tracer = counter
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if _, err := pool.Exec(context.Background(), fixtureSQL); err != nil {
+		t.Fatalf("load fixture: %v", err)
+	}
+	london, err := notifyql.LoadLondon()
+	if err != nil {
+		t.Fatal(err)
+	}
+	access := postgres.NewAccessStore(pool)
+	schema, extensions, err := newSchema(schemaDeps{Pool: pool, Access: access, London: london, Now: func() time.Time { return fixtureNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := server.New(server.Config{Limits: limits, Extensions: extensions, Logger: slog.New(slog.NewTextHandler(testLogWriter{t}, nil))}, schema, server.NewAuthenticator([]byte(testSecret), access))
+	return &testAPI{handler: srv.Handler(), pool: pool, statements: counter}
+}
+
+// testLogWriter shows the server's log lines in the test's output.
+type testLogWriter struct{ t *testing.T }
+
+func (w testLogWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// tokenFor mints a token for a fixture user that expires in an hour.
+func tokenFor(t *testing.T, userID string) string {
+	t.Helper()
+	tok, err := server.MintToken([]byte(testSecret), userID, time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+type gqlError struct {
+	Message    string         `json:"message"`
+	Path       []any          `json:"path"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+type gqlResponse struct {
+	status int
+	body   string
+	Data   map[string]any `json:"data"`
+	Errors []gqlError     `json:"errors"`
+}
+
+// post sends a GraphQL request; a token of "" sends no Authorization header.
+func (a *testAPI) post(t *testing.T, tok, query string, variables map[string]any) gqlResponse {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"query": query, "variables": variables})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.postRaw(t, tok, "application/json", string(body))
+}
+
+func (a *testAPI) postRaw(t *testing.T, tok, contentType, body string) gqlResponse {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	rec := httptest.NewRecorder()
+	a.handler.ServeHTTP(rec, req)
+	resp := gqlResponse{status: rec.Code, body: rec.Body.String()}
+	if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil {
+		t.Fatalf("response is not JSON (%d): %s", rec.Code, rec.Body.String())
+	}
+	return resp
+}
+
+// at walks the response data along a path of keys and indexes.
+func (r gqlResponse) at(path ...any) any {
+	var v any = r.Data
+	for _, p := range path {
+		switch p := p.(type) {
+		case string:
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil
+			}
+			v = m[p]
+		case int:
+			l, ok := v.([]any)
+			if !ok || p >= len(l) {
+				return nil
+			}
+			v = l[p]
+		}
+	}
+	return v
+}
+
+// codeAt returns the extensions.code of the error at exactly that path, or "".
+func (r gqlResponse) codeAt(path ...any) string {
+	for _, e := range r.Errors {
+		if pathEqual(e.Path, path) {
+			code, _ := e.Extensions["code"].(string)
+			return code
+		}
+	}
+	return ""
+}
+
+func pathEqual(got []any, want []any) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for i := range got {
+		switch w := want[i].(type) {
+		case string:
+			if got[i] != w {
+				return false
+			}
+		case int:
+			if f, ok := got[i].(float64); !ok || int(f) != w {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// requireNoErrors fails the test when the response carries errors.
+func (r gqlResponse) requireNoErrors(t *testing.T) {
+	t.Helper()
+	if r.status != http.StatusOK || len(r.Errors) > 0 {
+		t.Fatalf("status %d, errors: %s", r.status, r.body)
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
