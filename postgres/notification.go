@@ -1,0 +1,232 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"notifyql"
+)
+
+// NotificationStore reads notifications, their status timelines and the counts computed
+// over them from PostgreSQL.
+type NotificationStore struct {
+	pool *pgxpool.Pool
+	// london turns instants into the London dates that "today" and day buckets use
+	// (DOMAIN.md §1).
+	london *time.Location
+}
+
+var _ notifyql.NotificationStore = (*NotificationStore)(nil)
+
+// NewNotificationStore returns a NotificationStore that queries through pool and reckons
+// calendar days in loc (Europe/London).
+func NewNotificationStore(pool *pgxpool.Pool, loc *time.Location) *NotificationStore {
+	return &NotificationStore{pool: pool, london: loc}
+}
+
+// notificationSelectList are named after notifyql.Notification's fields. "to" and
+// letter_validation are personal data: they are selected to be shown, never logged.
+const notificationSelectList = `
+	id, service_id, template_id, template_version, notification_type AS type, "to",
+	client_reference, key_type, notification_status AS status, billable_units,
+	rate_multiplier::float8 AS rate_multiplier, international, phone_prefix, postage,
+	created_at, updated_at, sent_at, sent_by, job_id, job_row_number, api_key_id,
+	created_by_id, page_count AS letter_page_count, letter_validation`
+
+const notificationSQL = `
+SELECT ` + notificationSelectList + `
+  FROM notifications
+ WHERE id = $1`
+
+// Notification returns the notification with id. Rows older than their retention window
+// leave the table nightly (DOMAIN.md §14), so the table is the retention bound. It returns
+// ENOTFOUND when no notification has that id, including when id is not a UUID.
+func (s *NotificationStore) Notification(ctx context.Context, id string) (*notifyql.Notification, error) {
+	if !notifyql.IsUUID(id) {
+		return nil, notifyql.Errorf(notifyql.ENOTFOUND, "notification not found")
+	}
+	rows, err := s.pool.Query(ctx, notificationSQL, id)
+	if err != nil {
+		return nil, fmt.Errorf("load notification %s: %w", id, err)
+	}
+	n, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[notifyql.Notification])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notifyql.Errorf(notifyql.ENOTFOUND, "notification not found")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load notification %s: %w", id, err)
+	}
+	return n, nil
+}
+
+// ListNotifications returns one page of a service's notifications, newest first, keyset on
+// (created_at, id) (DOMAIN.md §6.1): the test key is excluded, the status filter applies
+// as given, and each type is bounded by its own retention window. It returns EINVALID for
+// a page size outside 1..MaxPageSize, a cursor whose id is not a UUID, or a filter without
+// a window for a type it lists.
+func (s *NotificationStore) ListNotifications(ctx context.Context, f notifyql.NotificationFilter) (*notifyql.NotificationPage, error) {
+	if f.First < 1 || f.First > notifyql.MaxPageSize {
+		return nil, notifyql.Errorf(notifyql.EINVALID, "first must be between 1 and %d", notifyql.MaxPageSize)
+	}
+	if f.After != nil && !notifyql.IsUUID(f.After.ID) {
+		return nil, notifyql.Errorf(notifyql.EINVALID, "invalid cursor")
+	}
+	if !notifyql.IsUUID(f.ServiceID) {
+		return &notifyql.NotificationPage{Filter: f, DataAvailableDays: notifyql.DefaultRetentionDays}, nil
+	}
+	sql, args, err := listNotificationsQuery(f)
+	if err != nil {
+		return nil, err
+	}
+	page := &notifyql.NotificationPage{Filter: f, DataAvailableDays: notifyql.DefaultRetentionDays}
+	// The page and the retention of its type travel in one round trip.
+	batch := &pgx.Batch{}
+	batch.Queue(sql, args...).Query(func(rows pgx.Rows) error {
+		notifications, err := pgx.CollectRows(rows, pgx.RowToAddrOfStructByName[notifyql.Notification])
+		if err != nil {
+			return err
+		}
+		if len(notifications) > f.First {
+			notifications, page.HasNextPage = notifications[:f.First], true
+		}
+		page.Notifications = notifications
+		return nil
+	})
+	if f.Type != nil {
+		batch.Queue(retentionDaysSQL, f.ServiceID, string(*f.Type), notifyql.DefaultRetentionDays).
+			QueryRow(func(row pgx.Row) error { return row.Scan(&page.DataAvailableDays) })
+	}
+	if err := s.pool.SendBatch(ctx, batch).Close(); err != nil {
+		return nil, fmt.Errorf("list notifications of service %s: %w", f.ServiceID, err)
+	}
+	return page, nil
+}
+
+const retentionDaysSQL = `
+SELECT coalesce((SELECT days_of_retention
+                   FROM service_data_retention
+                  WHERE service_id = $1 AND notification_type = $2), $3)`
+
+// listNotificationsQuery builds the page query. The fixed lower bound on created_at (the
+// earliest window) and the ORDER BY that matches the (service_id, created_at, id) and
+// (service_id, notification_type, created_at, id) indexes let PostgreSQL walk the index
+// backwards from the cursor and stop after First+1 matching rows, however large the
+// service.
+func listNotificationsQuery(f notifyql.NotificationFilter) (string, []any, error) {
+	var (
+		sql  strings.Builder
+		args []any
+	)
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	statuses := f.Statuses
+	if len(statuses) == 0 {
+		statuses = notifyql.RequestedStatuses()
+	}
+	statusTexts := make([]string, len(statuses))
+	for i, status := range statuses {
+		statusTexts[i] = string(status)
+	}
+
+	sql.WriteString("SELECT" + notificationSelectList + "\n  FROM notifications\n")
+	fmt.Fprintf(&sql, " WHERE service_id = %s\n   AND key_type <> 'test'\n", arg(f.ServiceID))
+	fmt.Fprintf(&sql, "   AND notification_status = ANY(%s)\n", arg(statusTexts))
+	if !slices.Contains(statuses, notifyql.StatusDelivered) {
+		// Redundant with the line above, but lets the planner prove that the partial index
+		// of undelivered rows covers the query.
+		sql.WriteString("   AND notification_status <> 'delivered'\n")
+	}
+	if f.Type != nil {
+		since, ok := f.Since[*f.Type]
+		if !ok {
+			return "", nil, notifyql.Errorf(notifyql.EINVALID, "no retention window for %s", *f.Type)
+		}
+		fmt.Fprintf(&sql, "   AND notification_type = %s\n   AND created_at >= %s\n",
+			arg(string(*f.Type)), arg(since.UTC()))
+	} else {
+		var earliest time.Time
+		windows := make([]string, 0, len(notifyql.NotificationTypes))
+		for _, t := range notifyql.NotificationTypes {
+			since, ok := f.Since[t]
+			if !ok {
+				return "", nil, notifyql.Errorf(notifyql.EINVALID, "no retention window for %s", t)
+			}
+			if earliest.IsZero() || since.Before(earliest) {
+				earliest = since
+			}
+			windows = append(windows, fmt.Sprintf("(notification_type = %s AND created_at >= %s)",
+				arg(string(t)), arg(since.UTC())))
+		}
+		fmt.Fprintf(&sql, "   AND created_at >= %s\n   AND (%s)\n", arg(earliest.UTC()),
+			strings.Join(windows, "\n        OR "))
+	}
+	if f.After != nil {
+		fmt.Fprintf(&sql, "   AND (created_at, id) < (%s, %s)\n", arg(f.After.CreatedAt.UTC()), arg(f.After.ID))
+	}
+	fmt.Fprintf(&sql, " ORDER BY created_at DESC, id DESC\n LIMIT %s", arg(f.First+1))
+	return sql.String(), args, nil
+}
+
+const statusHistorySQL = `
+SELECT notification_id, status, at
+  FROM notification_status_history
+ WHERE notification_id = ANY($1)
+ ORDER BY notification_id, at, id`
+
+// StatusHistory returns each notification's status changes, oldest first, ties broken by
+// the order they were written (DOMAIN.md §2.5). Notifications without history are absent.
+func (s *NotificationStore) StatusHistory(ctx context.Context, notificationIDs []string) (map[string][]notifyql.StatusChange, error) {
+	ids := uuidsOnly(notificationIDs)
+	history := make(map[string][]notifyql.StatusChange)
+	if len(ids) == 0 {
+		return history, nil
+	}
+	rows, err := s.pool.Query(ctx, statusHistorySQL, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load status history of %d notifications: %w", len(ids), err)
+	}
+	var (
+		notificationID string
+		change         notifyql.StatusChange
+	)
+	_, err = pgx.ForEachRow(rows, []any{&notificationID, &change.Status, &change.At}, func() error {
+		history[notificationID] = append(history[notificationID], change)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load status history of %d notifications: %w", len(ids), err)
+	}
+	return history, nil
+}
+
+const bankHolidaysSQL = `
+SELECT day
+  FROM bank_holidays`
+
+// BankHolidays returns the England and Wales bank holidays from the reference table.
+func (s *NotificationStore) BankHolidays(ctx context.Context) (notifyql.Holidays, error) {
+	rows, err := s.pool.Query(ctx, bankHolidaysSQL)
+	if err != nil {
+		return nil, fmt.Errorf("load bank holidays: %w", err)
+	}
+	holidays := make(notifyql.Holidays)
+	var day time.Time
+	_, err = pgx.ForEachRow(rows, []any{&day}, func() error {
+		holidays[notifyql.DateOf(day)] = true
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load bank holidays: %w", err)
+	}
+	return holidays, nil
+}

@@ -1,0 +1,210 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"notifyql"
+)
+
+// ServiceStore reads services and the facts about them from PostgreSQL.
+type ServiceStore struct {
+	pool *pgxpool.Pool
+}
+
+var _ notifyql.ServiceStore = (*ServiceStore)(nil)
+
+// NewServiceStore returns a ServiceStore that queries through pool.
+func NewServiceStore(pool *pgxpool.Pool) *ServiceStore {
+	return &ServiceStore{pool: pool}
+}
+
+// serviceSelectList is shared by every query that loads whole services, so that each scans
+// into notifyql.Service by name.
+const serviceSelectList = `
+	id, name, active, restricted, organisation_id, organisation_type,
+	coalesce(crown, false) AS crown, prefix_sms, created_at, go_live_at`
+
+const servicesByIDsSQL = `
+SELECT ` + serviceSelectList + `
+  FROM services
+ WHERE id = ANY($1)`
+
+// ServicesByIDs returns the services that exist among ids, in any order. Ids that are not
+// UUIDs match nothing.
+func (s *ServiceStore) ServicesByIDs(ctx context.Context, ids []string) ([]*notifyql.Service, error) {
+	ids = uuidsOnly(ids)
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	services, err := collectStructs[notifyql.Service](ctx, s.pool, servicesByIDsSQL, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load %d services: %w", len(ids), err)
+	}
+	return services, nil
+}
+
+const allServicesSQL = `
+SELECT ` + serviceSelectList + `
+  FROM services
+ ORDER BY name, id`
+
+// A user opens the services they are a member of and, as an organisation user, every
+// service of their organisations (DOMAIN.md §3.2).
+const servicesForUserSQL = `
+SELECT ` + serviceSelectList + `
+  FROM services
+ WHERE id = ANY($1) OR organisation_id = ANY($2)
+ ORDER BY name, id`
+
+// ServicesForUser returns the services the principal can open, ordered by name: every
+// service for a platform admin, otherwise the services they are a member of plus the
+// services of the organisations they belong to. Inactive services are included; the
+// permission check decides what a user may do with them.
+func (s *ServiceStore) ServicesForUser(ctx context.Context, p *notifyql.Principal) ([]*notifyql.Service, error) {
+	if p == nil {
+		return nil, nil
+	}
+	if p.User.PlatformAdmin {
+		services, err := collectStructs[notifyql.Service](ctx, s.pool, allServicesSQL)
+		if err != nil {
+			return nil, fmt.Errorf("load all services: %w", err)
+		}
+		return services, nil
+	}
+	memberOf := uuidsOnly(slices.Sorted(maps.Keys(p.Services)))
+	var organisations []string
+	for id, belongs := range p.Organisations {
+		if belongs {
+			organisations = append(organisations, id)
+		}
+	}
+	organisations = uuidsOnly(organisations)
+	if len(memberOf) == 0 && len(organisations) == 0 {
+		return nil, nil
+	}
+	services, err := collectStructs[notifyql.Service](ctx, s.pool, servicesForUserSQL, memberOf, organisations)
+	if err != nil {
+		return nil, fmt.Errorf("load services of user %s: %w", p.User.ID, err)
+	}
+	return services, nil
+}
+
+const featuresByServiceIDsSQL = `
+SELECT service_id, permission
+  FROM service_permissions
+ WHERE service_id = ANY($1)
+ ORDER BY service_id, permission`
+
+// FeaturesByServiceIDs returns each service's switched-on features (service_permissions),
+// sorted. A service with no features is absent from the map.
+func (s *ServiceStore) FeaturesByServiceIDs(ctx context.Context, ids []string) (map[string][]string, error) {
+	ids = uuidsOnly(ids)
+	features := make(map[string][]string)
+	if len(ids) == 0 {
+		return features, nil
+	}
+	rows, err := s.pool.Query(ctx, featuresByServiceIDsSQL, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load features of %d services: %w", len(ids), err)
+	}
+	var serviceID, feature string
+	_, err = pgx.ForEachRow(rows, []any{&serviceID, &feature}, func() error {
+		features[serviceID] = append(features[serviceID], feature)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load features of %d services: %w", len(ids), err)
+	}
+	return features, nil
+}
+
+const retentionByServiceIDsSQL = `
+SELECT service_id, notification_type, days_of_retention
+  FROM service_data_retention
+ WHERE service_id = ANY($1)`
+
+// RetentionByServiceIDs returns each service's retention rows (DOMAIN.md §14). A service
+// without rows is absent, and a type without a row is absent from its Retention, whose
+// Days method supplies the default.
+func (s *ServiceStore) RetentionByServiceIDs(ctx context.Context, ids []string) (map[string]notifyql.Retention, error) {
+	ids = uuidsOnly(ids)
+	retention := make(map[string]notifyql.Retention)
+	if len(ids) == 0 {
+		return retention, nil
+	}
+	rows, err := s.pool.Query(ctx, retentionByServiceIDsSQL, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load retention of %d services: %w", len(ids), err)
+	}
+	var (
+		serviceID        string
+		notificationType notifyql.NotificationType
+		days             int
+	)
+	_, err = pgx.ForEachRow(rows, []any{&serviceID, &notificationType, &days}, func() error {
+		if retention[serviceID] == nil {
+			retention[serviceID] = make(notifyql.Retention)
+		}
+		retention[serviceID][notificationType] = days
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load retention of %d services: %w", len(ids), err)
+	}
+	return retention, nil
+}
+
+// A key counts while unrevoked or revoked less than 7 days ago (DOMAIN.md §3.7); $2 is
+// now − 7 days.
+const servicesWithAPIKeysSQL = `
+SELECT DISTINCT service_id
+  FROM api_keys
+ WHERE service_id = ANY($1)
+   AND (expiry_date IS NULL OR expiry_date > $2)`
+
+// HasAPIKeysByServiceIDs reports, for each of ids, whether the service has an API key that
+// is unrevoked or was revoked in the 7 days before now (DOMAIN.md §3.7). Every valid id
+// has an entry.
+func (s *ServiceStore) HasAPIKeysByServiceIDs(ctx context.Context, ids []string, now time.Time) (map[string]bool, error) {
+	ids = uuidsOnly(ids)
+	hasKeys := make(map[string]bool, len(ids))
+	if len(ids) == 0 {
+		return hasKeys, nil
+	}
+	for _, id := range ids {
+		hasKeys[id] = false
+	}
+	rows, err := s.pool.Query(ctx, servicesWithAPIKeysSQL, ids, now.UTC().Add(-7*24*time.Hour))
+	if err != nil {
+		return nil, fmt.Errorf("load API keys of %d services: %w", len(ids), err)
+	}
+	var serviceID string
+	_, err = pgx.ForEachRow(rows, []any{&serviceID}, func() error {
+		hasKeys[serviceID] = true
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load API keys of %d services: %w", len(ids), err)
+	}
+	return hasKeys, nil
+}
+
+// uuidsOnly keeps the ids that are canonical UUIDs, lower-cased, so that one malformed id
+// from a caller matches nothing instead of failing the whole batch, and so that results
+// keyed by id use the same spelling PostgreSQL returns.
+func uuidsOnly(ids []string) []string {
+	valid := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if notifyql.IsUUID(id) {
+			valid = append(valid, notifyql.NormaliseID(id))
+		}
+	}
+	return valid
+}

@@ -1,0 +1,173 @@
+package postgres
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+
+	"notifyql"
+)
+
+// statsFactsSQL holds alpha's facts around fxNow (21 July 2025), plus rows every reader
+// must skip: a test key, another service, and a row for "today" that the nightly run never
+// writes (§4.1) but that must not be double counted if it were.
+const statsFactsSQL = `
+INSERT INTO ft_notification_status (bst_date, template_id, service_id, job_id, notification_type,
+                                    key_type, notification_status, notification_count) VALUES
+    ('2025-07-17', '7e000000-0000-4000-8000-000000000001', '5e000000-0000-4000-8000-000000000001',
+     '00000000-0000-0000-0000-000000000000', 'email', 'normal', 'delivered', 100),
+    ('2025-07-18', '7e000000-0000-4000-8000-000000000001', '5e000000-0000-4000-8000-000000000001',
+     '00000000-0000-0000-0000-000000000000', 'email', 'normal', 'delivered', 5),
+    ('2025-07-18', '7e000000-0000-4000-8000-000000000001', '5e000000-0000-4000-8000-000000000001',
+     '10b00000-0000-4000-8000-000000000001', 'email', 'team', 'delivered', 2),
+    ('2025-07-20', '7e000000-0000-4000-8000-000000000002', '5e000000-0000-4000-8000-000000000001',
+     '00000000-0000-0000-0000-000000000000', 'sms', 'normal', 'sending', 3),
+    ('2025-07-20', '7e000000-0000-4000-8000-000000000001', '5e000000-0000-4000-8000-000000000001',
+     '00000000-0000-0000-0000-000000000000', 'email', 'test', 'delivered', 4),
+    ('2025-07-20', '7e000000-0000-4000-8000-000000000003', '5e000000-0000-4000-8000-000000000001',
+     '00000000-0000-0000-0000-000000000000', 'letter', 'normal', 'cancelled', 1),
+    ('2025-07-21', '7e000000-0000-4000-8000-000000000001', '5e000000-0000-4000-8000-000000000001',
+     '00000000-0000-0000-0000-000000000000', 'email', 'normal', 'delivered', 50),
+    ('2025-07-20', '7e000000-0000-4000-8000-000000000001', '5e000000-0000-4000-8000-000000000002',
+     '00000000-0000-0000-0000-000000000000', 'email', 'normal', 'delivered', 9);
+`
+
+// spec51SQL is DOMAIN.md §5.1 as written, scanning notifications for today, bounded above
+// by tomorrow's London midnight ($5) because the fixture holds a row from tomorrow.
+const spec51SQL = `
+SELECT template_id, type, status, SUM(n)::bigint AS count FROM (
+  SELECT template_id, notification_type AS type, notification_status AS status, SUM(notification_count) AS n
+    FROM ft_notification_status
+   WHERE service_id = $1 AND key_type <> 'test' AND bst_date >= $2 AND bst_date < $3
+   GROUP BY 1, 2, 3
+  UNION ALL
+  SELECT template_id, notification_type::text, notification_status, COUNT(*)
+    FROM notifications
+   WHERE service_id = $1 AND key_type <> 'test' AND created_at >= $4 AND created_at < $5
+   GROUP BY 1, 2, 3) u
+GROUP BY 1, 2, 3
+ORDER BY 1, 2, 3`
+
+func TestStatusCounts(t *testing.T) {
+	pool := newFixturePool(t)
+	loc := fxLondon(t)
+	store := NewNotificationStore(pool, loc)
+	ctx := context.Background()
+	fxExec(t, pool, statsFactsSQL)
+	insertNotifications(t, pool,
+		// 00:30 BST on 21 July: today in London though still the 20th in UTC.
+		fxNotification{ID: fxNotificationID(1), Type: notifyql.TypeEmail, Status: notifyql.StatusDelivered, CreatedAt: "2025-07-20T23:30:00Z"},
+		// 23:59:59 BST on 20 July: yesterday, which the facts cover.
+		fxNotification{ID: fxNotificationID(2), Type: notifyql.TypeEmail, Status: notifyql.StatusDelivered, CreatedAt: "2025-07-20T22:59:59Z"},
+		fxNotification{ID: fxNotificationID(3), Type: notifyql.TypeEmail, Status: notifyql.StatusDelivered, Key: notifyql.KeyTest, CreatedAt: "2025-07-21T09:00:00Z"},
+		fxNotification{ID: fxNotificationID(4), Type: notifyql.TypeLetter, Status: notifyql.StatusCancelled, CreatedAt: "2025-07-21T08:00:00Z"},
+		fxNotification{ID: fxNotificationID(5), Type: notifyql.TypeSMS, Status: notifyql.StatusSending, CreatedAt: "2025-07-21T09:00:00Z"},
+		fxNotification{ID: fxNotificationID(6), Type: notifyql.TypeSMS, Status: notifyql.StatusSending, CreatedAt: "2025-07-21T09:10:00Z"},
+		fxNotification{ID: fxNotificationID(7), Type: notifyql.TypeSMS, Status: notifyql.StatusSending, CreatedAt: "2025-07-21T09:20:00Z"},
+		// 00:30 BST on 22 July: tomorrow in London.
+		fxNotification{ID: fxNotificationID(8), Type: notifyql.TypeEmail, Status: notifyql.StatusDelivered, CreatedAt: "2025-07-21T23:30:00Z"},
+		fxNotification{ID: fxNotificationID(9), ServiceID: fxBetaID, Type: notifyql.TypeEmail, Status: notifyql.StatusDelivered, CreatedAt: "2025-07-21T09:00:00Z"},
+	)
+	// The live counters follow updates and deletes.
+	fxExec(t, pool, `UPDATE notifications SET notification_status = 'delivered' WHERE id = $1`, fxNotificationID(6))
+	fxExec(t, pool, `DELETE FROM notifications WHERE id = $1`, fxNotificationID(7))
+
+	email := func(status notifyql.NotificationStatus, n int64) notifyql.StatusCount {
+		return notifyql.StatusCount{TemplateID: fxEmailTemplateID, Type: notifyql.TypeEmail, Status: status, Count: n}
+	}
+	sms := func(status notifyql.NotificationStatus, n int64) notifyql.StatusCount {
+		return notifyql.StatusCount{TemplateID: fxSMSTemplateID, Type: notifyql.TypeSMS, Status: status, Count: n}
+	}
+	letter := func(status notifyql.NotificationStatus, n int64) notifyql.StatusCount {
+		return notifyql.StatusCount{TemplateID: fxLetterTemplateID, Type: notifyql.TypeLetter, Status: status, Count: n}
+	}
+	date := func(day int) notifyql.Date { return notifyql.Date{Year: 2025, Month: time.July, Day: day} }
+
+	tests := []struct {
+		name string
+		from notifyql.Date
+		now  string
+		want []notifyql.StatusCount
+	}{
+		{
+			name: "3 days: facts from the 18th to the 20th plus today's counters",
+			from: date(18), now: "2025-07-21T10:00:00Z",
+			want: []notifyql.StatusCount{
+				email(notifyql.StatusDelivered, 5+2+1),
+				sms(notifyql.StatusDelivered, 1), sms(notifyql.StatusSending, 3+1),
+				letter(notifyql.StatusCancelled, 1+1),
+			},
+		},
+		{
+			name: "first hour after London midnight is already the 21st",
+			from: date(18), now: "2025-07-20T23:40:00Z",
+			want: []notifyql.StatusCount{
+				email(notifyql.StatusDelivered, 5+2+1),
+				sms(notifyql.StatusDelivered, 1), sms(notifyql.StatusSending, 3+1),
+				letter(notifyql.StatusCancelled, 1+1),
+			},
+		},
+		{
+			name: "last second of the 20th in London: the 20th is today",
+			from: date(18), now: "2025-07-20T22:59:59Z",
+			want: []notifyql.StatusCount{email(notifyql.StatusDelivered, 5+2+1)},
+		},
+		{
+			name: "0 days: today only",
+			from: date(21), now: "2025-07-21T10:00:00Z",
+			want: []notifyql.StatusCount{
+				email(notifyql.StatusDelivered, 1),
+				sms(notifyql.StatusDelivered, 1), sms(notifyql.StatusSending, 1),
+				letter(notifyql.StatusCancelled, 1),
+			},
+		},
+		{
+			name: "7 days reaches the 17th",
+			from: date(14), now: "2025-07-21T10:00:00Z",
+			want: []notifyql.StatusCount{
+				email(notifyql.StatusDelivered, 100+5+2+1),
+				sms(notifyql.StatusDelivered, 1), sms(notifyql.StatusSending, 3+1),
+				letter(notifyql.StatusCancelled, 1+1),
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			now := fxTime(t, tt.now)
+			got, err := store.StatusCounts(ctx, fxAlphaID, tt.from, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("StatusCounts (-want +got):\n%s", diff)
+			}
+
+			// The counters give what §5.1's scan of notifications gives.
+			today := notifyql.LondonDate(now, loc)
+			rows, err := pool.Query(ctx, spec51SQL, fxAlphaID, tt.from.Time(), today.Time(),
+				notifyql.LondonMidnight(today, loc), notifyql.LondonMidnight(today.AddDays(1), loc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			scanned, err := pgx.CollectRows(rows, pgx.RowToStructByName[notifyql.StatusCount])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(scanned, got); diff != "" {
+				t.Errorf("StatusCounts differs from DOMAIN §5.1 over notifications (-spec +got):\n%s", diff)
+			}
+		})
+	}
+
+	t.Run("unknown or malformed service", func(t *testing.T) {
+		for _, id := range []string{fxDeltaID, "nope"} {
+			got, err := store.StatusCounts(ctx, id, date(14), fxNow)
+			if err != nil || len(got) != 0 {
+				t.Errorf("StatusCounts(%q) = %v, %v; want nothing", id, got, err)
+			}
+		}
+	})
+}
