@@ -118,8 +118,8 @@ func TestNotificationsList(t *testing.T) {
 		wantDays   float64
 	}{
 		{
-			name: "every type, default statuses, newest first; test key and cancelled left out",
-			vars: map[string]any{},
+			name:    "every type, default statuses, newest first; test key and cancelled left out",
+			vars:    map[string]any{},
 			wantIDs: []string{notificationA5, notificationA3, notificationA2, notificationA1, notificationA7, notificationA8},
 			// Pills over 7 days, all types: the dashboard's rows summed.
 			wantCounts: map[string]any{"total": float64(22), "sending": float64(1), "delivered": float64(18), "failed": float64(3)},
