@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer that serve can write while the test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestMakeRunAnswersGraphQL runs the program as `make run` does, with no DATABASE_URL or
+// REDIS_URL: a private PostgreSQL, in-process Redis and demo data. It mints a token with the
+// token command and asks GraphQL for the demo admin's services and totals.
+func TestMakeRunAnswersGraphQL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a private PostgreSQL")
+	}
+	vars := map[string]string{"NOTIFYQL_DATA_DIR": privateDataDir(t), "NOTIFYQL_ENV": "development"}
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"notifyql", "serve", "--addr", "127.0.0.1:0"}, envOf(vars), &stdout, &stderr)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve returned %v\nstderr: %s", err, stderr.String())
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("serve did not stop within 30 s of cancel")
+		}
+	})
+
+	urlPattern := regexp.MustCompile(`serving GraphQL at (http://\S+/graphql)`)
+	var url string
+	for deadline := time.Now().Add(2 * time.Minute); url == "" && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		select {
+		case err := <-done:
+			t.Fatalf("serve stopped early: %v\nstderr: %s", err, stderr.String())
+		default:
+		}
+		if m := urlPattern.FindStringSubmatch(stdout.String()); m != nil {
+			url = m[1]
+		}
+	}
+	if url == "" {
+		t.Fatalf("serve printed no URL:\n%s\nstderr: %s", stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "notifyql token --email") {
+		t.Errorf("serve does not print how to mint a token:\n%s", stdout.String())
+	}
+
+	tokenOut, tokenErr, err := runCommand(t, vars, "token", "--email", demoAdminEmail)
+	if err != nil {
+		t.Fatalf("token: %v\n%s", err, tokenErr)
+	}
+	body := strings.NewReader(`{"query": "{ me { name platformAdmin } services { name totals { email { requested } sms { requested } letter { requested } } } }"}`)
+	req, err := http.NewRequest(http.MethodPost, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(tokenOut))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var got struct {
+		Data struct {
+			Me       struct{ PlatformAdmin bool }
+			Services []struct {
+				Name   string
+				Totals map[string]struct{ Requested int }
+			}
+		}
+		Errors []any
+	}
+	if err := json.NewDecoder(res.Body).Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusOK || len(got.Errors) > 0 {
+		t.Fatalf("status %d, errors %v", res.StatusCode, got.Errors)
+	}
+	if !got.Data.Me.PlatformAdmin || len(got.Data.Services) < 2 {
+		t.Fatalf("the demo admin should see the demo services: %+v", got.Data)
+	}
+	requested := 0
+	for _, s := range got.Data.Services {
+		for _, totals := range s.Totals {
+			requested += totals.Requested
+		}
+	}
+	if requested == 0 {
+		t.Errorf("the demo services sent nothing in the last 7 days: %+v", got.Data.Services)
+	}
+}
