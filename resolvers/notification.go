@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 
+	"github.com/99designs/gqlgen/graphql"
+
 	"notifyql"
 	"notifyql/dataloaders"
 	"notifyql/graph"
@@ -13,6 +15,7 @@ import (
 type connectionResolver struct{ *Resolver }
 
 func (r connectionResolver) Edges(ctx context.Context, page *notifyql.NotificationPage) ([]*graph.NotificationEdge, error) {
+	prefetchEdges(ctx, page.Notifications)
 	edges := make([]*graph.NotificationEdge, len(page.Notifications))
 	for i, n := range page.Notifications {
 		edges[i] = &graph.NotificationEdge{Cursor: cursorOf(n), Node: n}
@@ -40,6 +43,44 @@ func (r connectionResolver) StatusCounts(ctx context.Context, page *notifyql.Not
 	}
 	counts := notifyql.ComputeStatusCounts(rows, page.Filter.Type)
 	return &counts, nil
+}
+
+// prefetchEdges queues the page's edge keys on their loaders at once, for the edges the
+// operation selects. The rows' own resolvers run concurrently and would usually land in one
+// batch anyway; queueing here makes that certain, so a page costs one query per edge however
+// busy the machine is.
+func prefetchEdges(ctx context.Context, page []*notifyql.Notification) {
+	selected := selectedNodeFields(ctx)
+	loaders := dataloaders.For(ctx)
+	for _, n := range page {
+		if selected["template"] {
+			loaders.TemplateVersion.LoadThunk(ctx, notifyql.TemplateVersionKey{ID: n.TemplateID, Version: n.TemplateVersion})
+		}
+		if selected["job"] && n.JobID != nil {
+			loaders.Job.LoadThunk(ctx, *n.JobID)
+		}
+		if selected["createdBy"] && n.CreatedByID != nil {
+			loaders.User.LoadThunk(ctx, *n.CreatedByID)
+		}
+		if selected["apiKey"] && n.APIKeyID != nil {
+			loaders.APIKey.LoadThunk(ctx, *n.APIKeyID)
+		}
+	}
+}
+
+// selectedNodeFields names the fields selected under edges { node { ... } }.
+func selectedNodeFields(ctx context.Context) map[string]bool {
+	opCtx := graphql.GetOperationContext(ctx)
+	selected := map[string]bool{}
+	for _, edgeField := range graphql.CollectFieldsCtx(ctx, nil) {
+		if edgeField.Name != "node" {
+			continue
+		}
+		for _, nodeField := range graphql.CollectFields(opCtx, edgeField.Selections, nil) {
+			selected[nodeField.Name] = true
+		}
+	}
+	return selected
 }
 
 func cursorOf(n *notifyql.Notification) string {
