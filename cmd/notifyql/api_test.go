@@ -84,6 +84,12 @@ type testAPI struct {
 
 func newTestAPI(t *testing.T, limits server.Limits) *testAPI {
 	t.Helper()
+	return newTestAPIAt(t, limits, fixtureNow)
+}
+
+// newTestAPIAt is newTestAPI with the resolvers' clock set to now.
+func newTestAPIAt(t *testing.T, limits server.Limits, now time.Time) *testAPI {
+	t.Helper()
 	cfg, err := pgxpool.ParseConfig(pgtest.NewDatabase(t))
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +109,7 @@ func newTestAPI(t *testing.T, limits server.Limits) *testAPI {
 		t.Fatal(err)
 	}
 	access := postgres.NewAccessStore(pool)
-	schema, extensions, err := newSchema(schemaDeps{Pool: pool, Access: access, London: london, Now: func() time.Time { return fixtureNow }})
+	schema, extensions, err := newSchema(schemaDeps{Pool: pool, Access: access, London: london, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
