@@ -26,7 +26,7 @@ type Limits struct {
 	// MaxTokens bounds the parser's token count, so huge documents fail before parsing.
 	MaxTokens int
 	// MaxBodyBytes bounds a request body.
-	MaxBodyBytes int64
+	MaxBodyBytes int
 }
 
 // DefaultLimits are the limits used when configuration sets none.
@@ -95,9 +95,9 @@ func selectionDepth(set ast.SelectionSet, stop int) int {
 }
 
 // limitBody reads at most max bytes of the body and answers 413 past that.
-func limitBody(max int64, next http.Handler) http.Handler {
+func limitBody(max int, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(max)))
 		var tooLarge *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooLarge):

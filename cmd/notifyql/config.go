@@ -84,6 +84,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		{"NOTIFYQL_MAX_DEPTH", &cfg.Limits.MaxDepth},
 		{"NOTIFYQL_MAX_COMPLEXITY", &cfg.Limits.MaxComplexity},
 		{"NOTIFYQL_MAX_TOKENS", &cfg.Limits.MaxTokens},
+		{"NOTIFYQL_MAX_BODY_BYTES", &cfg.Limits.MaxBodyBytes},
 	} {
 		v := getenv(limit.name)
 		if v == "" {

@@ -107,6 +107,7 @@ func TestLoadConfig(t *testing.T) {
 	custom.RedisURL = "redis://cache:6379/0"
 	custom.JWTSecret = testSecret
 	custom.Limits.MaxDepth, custom.Limits.MaxComplexity, custom.Limits.MaxTokens = 5, 50, 500
+	custom.Limits.MaxBodyBytes = 1024
 
 	tests := []struct {
 		name string
@@ -118,7 +119,7 @@ func TestLoadConfig(t *testing.T) {
 			"NOTIFYQL_ADDR": "127.0.0.1:9000", "NOTIFYQL_ENV": "development", "NOTIFYQL_DATA_DIR": "/var/lib/notifyql",
 			"DATABASE_URL": "postgres://app:pw@db/notifyql", "REDIS_URL": "redis://cache:6379/0",
 			"NOTIFYQL_JWT_SECRET": testSecret, "NOTIFYQL_MAX_DEPTH": "5", "NOTIFYQL_MAX_COMPLEXITY": "50",
-			"NOTIFYQL_MAX_TOKENS": "500",
+			"NOTIFYQL_MAX_TOKENS": "500", "NOTIFYQL_MAX_BODY_BYTES": "1024",
 		}, custom},
 	}
 	for _, tt := range tests {
