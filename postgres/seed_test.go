@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
@@ -289,7 +290,7 @@ func TestSeedBenchFull(t *testing.T) {
 	}
 	pool := pgtest.NewPool(t)
 	report := mustSeed(t, pool, postgres.SeedOptions{Profile: postgres.SeedBench, Seed: 1,
-		Logger: nil, Now: time.Now()})
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)), Now: time.Now()})
 	t.Logf("bench loaded in %s: %s", report.Elapsed, report)
 	if report.Elapsed > 5*time.Minute {
 		t.Errorf("bench took %s, want under 5 minutes", report.Elapsed)
