@@ -145,3 +145,10 @@ type StatusCount struct {
 	Status     NotificationStatus
 	Count      int64
 }
+
+// InboxSummary is the dashboard's inbox block (DOMAIN.md §5.4): texts received since
+// London midnight 7 days ago, and when the newest one arrived.
+type InboxSummary struct {
+	Count      int64
+	MostRecent *time.Time
+}

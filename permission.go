@@ -82,6 +82,9 @@ type ServiceFacts struct {
 	ID             string
 	Active         bool
 	OrganisationID *string
+	// Features are the service's switched-on features; only read when a requirement names
+	// one, so callers load them only then.
+	Features []string
 }
 
 // Requirement is what a capability asks for (DOMAIN.md §16): any one of AnyOf (membership
@@ -90,6 +93,9 @@ type ServiceFacts struct {
 type Requirement struct {
 	AnyOf             []Permission
 	OrganisationUsers bool
+	// Feature, when set, is a service feature the capability needs (the inbox needs
+	// inbound_sms). It is a fact about the service, so it binds platform admins too.
+	Feature string
 }
 
 // IsMember reports whether the user is a member of the service.
@@ -133,12 +139,15 @@ func (p *Principal) Check(s ServiceFacts, req Requirement) error {
 	if p == nil {
 		return Errorf(EUNAUTHENTICATED, "you must sign in")
 	}
+	if !p.CanOpen(s) {
+		return Errorf(ENOTFOUND, "service not found")
+	}
+	if req.Feature != "" && !contains(s.Features, req.Feature) {
+		return Errorf(EFORBIDDEN, "this service does not have the %s feature switched on", req.Feature)
+	}
 	// 1. Platform admins pass, even for an inactive service.
 	if p.User.PlatformAdmin {
 		return nil
-	}
-	if !p.CanOpen(s) {
-		return Errorf(ENOTFOUND, "service not found")
 	}
 	// 2. Nobody else may use an inactive service.
 	if !s.Active {

@@ -76,6 +76,8 @@ func TestPrincipalCheck(t *testing.T) {
 	viewActivity := Requirement{AnyOf: []Permission{ViewActivity}}
 	viewOrSend := Requirement{AnyOf: []Permission{ViewActivity, SendMessages}}
 	usage := Requirement{AnyOf: []Permission{ManageService}, OrganisationUsers: true}
+	inbox := Requirement{AnyOf: []Permission{ViewActivity}, Feature: "inbound_sms"}
+	withInbound := ServiceFacts{ID: "svc", Active: true, OrganisationID: &org, Features: []string{"sms", "inbound_sms"}}
 
 	type result struct{ Code, Message string }
 	allowed := result{}
@@ -88,6 +90,11 @@ func TestPrincipalCheck(t *testing.T) {
 		want    result
 	}{
 		{"1. admin passes on an inactive service", admin, inactive, viewActivity, allowed},
+		{"feature: present", viewer, withInbound, inbox, allowed},
+		{"feature: missing binds a member with the permission", viewer, active, inbox, result{EFORBIDDEN, "this service does not have the inbound_sms feature switched on"}},
+		{"feature: missing binds platform admins too", admin, active, inbox, result{EFORBIDDEN, "this service does not have the inbound_sms feature switched on"}},
+		{"feature: present but the permission is lacking", sender, withInbound, inbox, result{EFORBIDDEN, "you need the view_activity permission for this service"}},
+		{"feature: a stranger is told the service does not exist", stranger, active, inbox, notFound},
 		{"1. admin needs no membership", admin, noOrg, usage, allowed},
 		{"2. inactive service denies a member with the permission", viewer, inactive, viewActivity, result{EFORBIDDEN, "this service is inactive"}},
 		{"2. inactive service denies an org user", orgUser, inactive, usage, result{EFORBIDDEN, "this service is inactive"}},

@@ -44,6 +44,9 @@ type ServiceStore interface {
 	// HasAPIKeysByServiceIDs reports, for each service, whether it has an API key that is
 	// unrevoked or was revoked in the last 7 days (DOMAIN.md §3.7).
 	HasAPIKeysByServiceIDs(ctx context.Context, ids []string, now time.Time) (map[string]bool, error)
+	// InboxSummariesByServiceIDs counts each service's texts received since `since` and
+	// finds the newest one's time, with no date limit.
+	InboxSummariesByServiceIDs(ctx context.Context, ids []string, since time.Time) (map[string]InboxSummary, error)
 }
 
 // AccessStore loads who a user is and what they may do.

@@ -38,6 +38,7 @@ type Loaders struct {
 	Features        *dataloadgen.Loader[string, []string]
 	Retention       *dataloadgen.Loader[string, notifyql.Retention]
 	HasAPIKeys      *dataloadgen.Loader[string, bool]
+	InboxSummary    *dataloadgen.Loader[string, notifyql.InboxSummary]
 	User            *dataloadgen.Loader[string, *notifyql.User]
 	Template        *dataloadgen.Loader[string, *notifyql.Template]
 	TemplateVersion *dataloadgen.Loader[notifyql.TemplateVersionKey, *notifyql.TemplateVersion]
@@ -47,15 +48,20 @@ type Loaders struct {
 	StatusCounts    *dataloadgen.Loader[StatusCountsKey, []notifyql.StatusCount]
 }
 
-// New returns fresh loaders over the stores; now is the operation's clock.
-func New(s Stores, now time.Time) *Loaders {
+// New returns fresh loaders over the stores; now is the operation's clock and london the
+// zone its London dates are in.
+func New(s Stores, now time.Time, london *time.Location) *Loaders {
 	wait := dataloadgen.WithWait(batchWait)
+	inboxSince := notifyql.WindowStart(now, notifyql.DefaultRetentionDays, london)
 	return &Loaders{
 		Service:   dataloadgen.NewMappedLoader(byID(s.Services.ServicesByIDs, func(v *notifyql.Service) string { return v.ID }), wait),
 		Features:  dataloadgen.NewMappedLoader(orEmpty(s.Services.FeaturesByServiceIDs), wait),
 		Retention: dataloadgen.NewMappedLoader(orEmpty(s.Services.RetentionByServiceIDs), wait),
 		HasAPIKeys: dataloadgen.NewMappedLoader(orEmpty(func(ctx context.Context, ids []string) (map[string]bool, error) {
 			return s.Services.HasAPIKeysByServiceIDs(ctx, ids, now)
+		}), wait),
+		InboxSummary: dataloadgen.NewMappedLoader(orEmpty(func(ctx context.Context, ids []string) (map[string]notifyql.InboxSummary, error) {
+			return s.Services.InboxSummariesByServiceIDs(ctx, ids, inboxSince)
 		}), wait),
 		User:     dataloadgen.NewMappedLoader(byID(s.Access.UsersByIDs, func(v *notifyql.User) string { return v.ID }), wait),
 		Template: dataloadgen.NewMappedLoader(byID(s.Catalogue.TemplatesByIDs, func(v *notifyql.Template) string { return v.ID }), wait),
@@ -145,6 +151,7 @@ func NewContext(ctx context.Context, l *Loaders) context.Context {
 type Extension struct {
 	Stores Stores
 	Now    func() time.Time
+	London *time.Location
 }
 
 var _ interface {
@@ -155,12 +162,12 @@ var _ interface {
 func (Extension) ExtensionName() string { return "Dataloaders" }
 
 func (e Extension) Validate(graphql.ExecutableSchema) error {
-	if e.Stores.Services == nil || e.Stores.Access == nil || e.Stores.Catalogue == nil || e.Stores.Notifications == nil || e.Now == nil {
-		return errors.New("dataloaders: every store and the clock must be set")
+	if e.Stores.Services == nil || e.Stores.Access == nil || e.Stores.Catalogue == nil || e.Stores.Notifications == nil || e.Now == nil || e.London == nil {
+		return errors.New("dataloaders: every store, the clock and the London zone must be set")
 	}
 	return nil
 }
 
 func (e Extension) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-	return next(NewContext(ctx, New(e.Stores, e.Now())))
+	return next(NewContext(ctx, New(e.Stores, e.Now(), e.London)))
 }

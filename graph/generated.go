@@ -39,7 +39,7 @@ type ResolverRoot interface {
 }
 
 type DirectiveRoot struct {
-	HasPermission func(ctx context.Context, obj any, next graphql.Resolver, anyOf []notifyql.Permission, organisationUsers *bool) (res any, err error)
+	HasPermission func(ctx context.Context, obj any, next graphql.Resolver, anyOf []notifyql.Permission, organisationUsers *bool, feature *string) (res any, err error)
 }
 
 type ComplexityRoot struct {
@@ -53,6 +53,11 @@ type ComplexityRoot struct {
 		Email  func(childComplexity int) int
 		Letter func(childComplexity int) int
 		Sms    func(childComplexity int) int
+	}
+
+	InboxSummary struct {
+		Count      func(childComplexity int) int
+		MostRecent func(childComplexity int) int
 	}
 
 	Job struct {
@@ -136,6 +141,7 @@ type ComplexityRoot struct {
 		Features           func(childComplexity int) int
 		HasAPIKeys         func(childComplexity int) int
 		ID                 func(childComplexity int) int
+		InboxSummary       func(childComplexity int) int
 		MyPermissions      func(childComplexity int) int
 		Name               func(childComplexity int) int
 		Notifications      func(childComplexity int, typeArg *notifyql.NotificationType, statuses []notifyql.NotificationStatus, first *int, after *string) int
@@ -242,6 +248,7 @@ type ServiceResolver interface {
 	HasAPIKeys(ctx context.Context, obj *notifyql.Service) (*bool, error)
 	DataRetention(ctx context.Context, obj *notifyql.Service) (*DataRetention, error)
 	Totals(ctx context.Context, obj *notifyql.Service, days *int) (*notifyql.Totals, error)
+	InboxSummary(ctx context.Context, obj *notifyql.Service) (*notifyql.InboxSummary, error)
 	TemplateStatistics(ctx context.Context, obj *notifyql.Service, days *int) ([]*notifyql.TemplateStatistic, error)
 	Notifications(ctx context.Context, obj *notifyql.Service, typeArg *notifyql.NotificationType, statuses []notifyql.NotificationStatus, first *int, after *string) (*notifyql.NotificationPage, error)
 }
@@ -307,6 +314,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DataRetention.Sms(childComplexity), true
+
+	case "InboxSummary.count":
+		if e.ComplexityRoot.InboxSummary.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboxSummary.Count(childComplexity), true
+	case "InboxSummary.mostRecent":
+		if e.ComplexityRoot.InboxSummary.MostRecent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboxSummary.MostRecent(childComplexity), true
 
 	case "Job.createdAt":
 		if e.ComplexityRoot.Job.CreatedAt == nil {
@@ -662,6 +682,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Service.ID(childComplexity), true
+	case "Service.inboxSummary":
+		if e.ComplexityRoot.Service.InboxSummary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.InboxSummary(childComplexity), true
 	case "Service.myPermissions":
 		if e.ComplexityRoot.Service.MyPermissions == nil {
 			break
@@ -1038,6 +1064,16 @@ func (ec *executionContext) childFields_DataRetention(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type DataRetention", field.Name)
 }
 
+func (ec *executionContext) childFields_InboxSummary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "count":
+		return ec.fieldContext_InboxSummary_count(ctx, field)
+	case "mostRecent":
+		return ec.fieldContext_InboxSummary_mostRecent(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InboxSummary", field.Name)
+}
+
 func (ec *executionContext) childFields_Job(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -1194,6 +1230,8 @@ func (ec *executionContext) childFields_Service(ctx context.Context, field graph
 		return ec.fieldContext_Service_dataRetention(ctx, field)
 	case "totals":
 		return ec.fieldContext_Service_totals(ctx, field)
+	case "inboxSummary":
+		return ec.fieldContext_Service_inboxSummary(ctx, field)
 	case "templateStatistics":
 		return ec.fieldContext_Service_templateStatistics(ctx, field)
 	case "notifications":
@@ -1453,6 +1491,14 @@ func (ec *executionContext) dir_hasPermission_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["organisationUsers"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "feature",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["feature"] = arg2
 	return args, nil
 }
 
@@ -1774,6 +1820,52 @@ func (ec *executionContext) _DataRetention_letter(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_DataRetention_letter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DataRetention", field, false, false, "Int")
+}
+
+func (ec *executionContext) _InboxSummary_count(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxSummary_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InboxSummary_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InboxSummary", field, false, false, "Int")
+}
+
+func (ec *executionContext) _InboxSummary_mostRecent(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxSummary_mostRecent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MostRecent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InboxSummary_mostRecent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InboxSummary", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Job_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.Job) (ret graphql.Marshaler) {
@@ -3094,7 +3186,7 @@ func (ec *executionContext) _Query_notification(ctx context.Context, field graph
 					var zeroVal *notifyql.Notification
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, anyOf, organisationUsers)
+				return ec.Directives.HasPermission(ctx, nil, directive0, anyOf, organisationUsers, nil)
 			}
 
 			next = directive1
@@ -3282,7 +3374,7 @@ func (ec *executionContext) _Service_active(ctx context.Context, field graphql.C
 					var zeroVal bool
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers)
+				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers, nil)
 			}
 
 			next = directive1
@@ -3328,7 +3420,7 @@ func (ec *executionContext) _Service_restricted(ctx context.Context, field graph
 					var zeroVal bool
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers)
+				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers, nil)
 			}
 
 			next = directive1
@@ -3374,7 +3466,7 @@ func (ec *executionContext) _Service_features(ctx context.Context, field graphql
 					var zeroVal []string
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers)
+				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers, nil)
 			}
 
 			next = directive1
@@ -3443,7 +3535,7 @@ func (ec *executionContext) _Service_hasApiKeys(ctx context.Context, field graph
 					var zeroVal *bool
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers)
+				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers, nil)
 			}
 
 			next = directive1
@@ -3489,7 +3581,7 @@ func (ec *executionContext) _Service_dataRetention(ctx context.Context, field gr
 					var zeroVal *DataRetention
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers)
+				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers, nil)
 			}
 
 			next = directive1
@@ -3545,7 +3637,7 @@ func (ec *executionContext) _Service_totals(ctx context.Context, field graphql.C
 					var zeroVal *notifyql.Totals
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers)
+				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers, nil)
 			}
 
 			next = directive1
@@ -3582,6 +3674,66 @@ func (ec *executionContext) fieldContext_Service_totals(ctx context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _Service_inboxSummary(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_inboxSummary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Service().InboxSummary(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				anyOf, err := ec.unmarshalNPermission2ᚕnotifyqlᚐPermissionᚄ(ctx, []any{"VIEW_ACTIVITY"})
+				if err != nil {
+					var zeroVal *notifyql.InboxSummary
+					return zeroVal, err
+				}
+				organisationUsers, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal *notifyql.InboxSummary
+					return zeroVal, err
+				}
+				feature, err := ec.unmarshalOString2ᚖstring(ctx, "inbound_sms")
+				if err != nil {
+					var zeroVal *notifyql.InboxSummary
+					return zeroVal, err
+				}
+				if ec.Directives.HasPermission == nil {
+					var zeroVal *notifyql.InboxSummary
+					return zeroVal, errors.New("directive hasPermission is not implemented")
+				}
+				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers, feature)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *notifyql.InboxSummary) graphql.Marshaler {
+			return ec.marshalOInboxSummary2ᚖnotifyqlᚐInboxSummary(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Service_inboxSummary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Service",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InboxSummary(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Service_templateStatistics(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3612,7 +3764,7 @@ func (ec *executionContext) _Service_templateStatistics(ctx context.Context, fie
 					var zeroVal []*notifyql.TemplateStatistic
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers)
+				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers, nil)
 			}
 
 			next = directive1
@@ -3679,7 +3831,7 @@ func (ec *executionContext) _Service_notifications(ctx context.Context, field gr
 					var zeroVal *notifyql.NotificationPage
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers)
+				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers, nil)
 			}
 
 			next = directive1
@@ -5710,6 +5862,44 @@ func (ec *executionContext) _DataRetention(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var inboxSummaryImplementors = []string{"InboxSummary"}
+
+func (ec *executionContext) _InboxSummary(ctx context.Context, sel ast.SelectionSet, obj *notifyql.InboxSummary) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, inboxSummaryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InboxSummary")
+		case "count":
+			out.Values[i] = ec._InboxSummary_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "mostRecent":
+			out.Values[i] = ec._InboxSummary_mostRecent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var jobImplementors = []string{"Job"}
 
 func (ec *executionContext) _Job(ctx context.Context, sel ast.SelectionSet, obj *notifyql.Job) graphql.Marshaler {
@@ -6290,6 +6480,12 @@ func (ec *executionContext) _Service(ctx context.Context, sel ast.SelectionSet, 
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_totals(ctx, field, obj)
+				})
+		case "inboxSummary":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Service_inboxSummary(ctx, field, obj)
 				})
 		case "templateStatistics":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -7570,6 +7766,13 @@ func (ec *executionContext) marshalODataRetention2ᚖnotifyqlᚋgraphᚐDataRete
 		return graphql.Null
 	}
 	return ec._DataRetention(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOInboxSummary2ᚖnotifyqlᚐInboxSummary(ctx context.Context, sel ast.SelectionSet, v *notifyql.InboxSummary) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._InboxSummary(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {

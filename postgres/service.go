@@ -208,3 +208,35 @@ func uuidsOnly(ids []string) []string {
 	}
 	return valid
 }
+
+const inboxSummariesSQL = `
+SELECT s.id::text AS service_id,
+       (SELECT count(*) FROM inbound_sms i WHERE i.service_id = s.id AND i.created_at >= $2) AS count,
+       (SELECT max(i.created_at) FROM inbound_sms i WHERE i.service_id = s.id) AS most_recent
+  FROM unnest($1::uuid[]) AS s (id)`
+
+// InboxSummariesByServiceIDs counts each service's texts received since `since` and finds
+// when the newest arrived (DOMAIN.md §5.4). Every valid id has an entry.
+func (s *ServiceStore) InboxSummariesByServiceIDs(ctx context.Context, ids []string, since time.Time) (map[string]notifyql.InboxSummary, error) {
+	ids = uuidsOnly(ids)
+	summaries := make(map[string]notifyql.InboxSummary, len(ids))
+	if len(ids) == 0 {
+		return summaries, nil
+	}
+	rows, err := s.pool.Query(ctx, inboxSummariesSQL, ids, since.UTC())
+	if err != nil {
+		return nil, fmt.Errorf("summarise the inbox of %d services: %w", len(ids), err)
+	}
+	var (
+		serviceID string
+		summary   notifyql.InboxSummary
+	)
+	_, err = pgx.ForEachRow(rows, []any{&serviceID, &summary.Count, &summary.MostRecent}, func() error {
+		summaries[serviceID] = summary
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("summarise the inbox of %d services: %w", len(ids), err)
+	}
+	return summaries, nil
+}

@@ -62,14 +62,23 @@ func (r *Resolver) NotificationConnection() graph.NotificationConnectionResolver
 // permissions are checked. On a Service field the service is the parent object; on a field
 // that returns a service-scoped row (notification(id)) the row is loaded first and its
 // service checked, and a caller who is not a member is told it does not exist.
-func (r *Resolver) hasPermission(ctx context.Context, obj any, next graphql.Resolver, anyOf []notifyql.Permission, organisationUsers *bool) (any, error) {
+func (r *Resolver) hasPermission(ctx context.Context, obj any, next graphql.Resolver, anyOf []notifyql.Permission, organisationUsers *bool, feature *string) (any, error) {
 	p, err := notifyql.Authenticated(ctx)
 	if err != nil {
 		return nil, err
 	}
 	req := notifyql.Requirement{AnyOf: anyOf, OrganisationUsers: organisationUsers != nil && *organisationUsers}
+	if feature != nil {
+		req.Feature = *feature
+	}
 	if svc, ok := obj.(*notifyql.Service); ok {
-		if err := p.Check(serviceFacts(svc), req); err != nil {
+		facts := serviceFacts(svc)
+		if req.Feature != "" {
+			if facts.Features, err = dataloaders.For(ctx).Features.Load(ctx, svc.ID); err != nil {
+				return nil, err
+			}
+		}
+		if err := p.Check(facts, req); err != nil {
 			return nil, err
 		}
 		return next(ctx)

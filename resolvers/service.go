@@ -41,6 +41,14 @@ func (r serviceResolver) HasAPIKeys(ctx context.Context, s *notifyql.Service) (*
 	return &has, nil
 }
 
+func (r serviceResolver) InboxSummary(ctx context.Context, s *notifyql.Service) (*notifyql.InboxSummary, error) {
+	summary, err := dataloaders.For(ctx).InboxSummary.Load(ctx, s.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &summary, nil
+}
+
 func (r serviceResolver) DataRetention(ctx context.Context, s *notifyql.Service) (*graph.DataRetention, error) {
 	retention, err := dataloaders.For(ctx).Retention.Load(ctx, s.ID)
 	if err != nil {

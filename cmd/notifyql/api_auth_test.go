@@ -36,6 +36,8 @@ var matrixFields = []matrixField{
 	{"service.dataRetention", `query($id: ID!) { service(id: $id) { id dataRetention { sms } } }`, map[string]any{"id": serviceA}, []any{"service", "dataRetention"}},
 	{"service.totals", `query($id: ID!) { service(id: $id) { id totals { sms { requested } } } }`, map[string]any{"id": serviceA}, []any{"service", "totals"}},
 	{"service.templateStatistics", `query($id: ID!) { service(id: $id) { id templateStatistics { count } } }`, map[string]any{"id": serviceA}, []any{"service", "templateStatistics"}},
+	{"service.inboxSummary", `query($id: ID!) { service(id: $id) { id inboxSummary { count } } }`, map[string]any{"id": serviceA}, []any{"service", "inboxSummary"}},
+	{"inboxSummary without the inbound_sms feature", `query($id: ID!) { service(id: $id) { id inboxSummary { count } } }`, map[string]any{"id": serviceB}, []any{"service", "inboxSummary"}},
 	{"service.notifications", `query($id: ID!) { service(id: $id) { id notifications { edges { node { id } } } } }`, map[string]any{"id": serviceA}, []any{"service", "notifications"}},
 	{"notification", `query($id: ID!) { notification(id: $id) { id } }`, map[string]any{"id": notificationA1}, []any{"notification"}},
 	{"notification of service B", `query($id: ID!) { notification(id: $id) { id } }`, map[string]any{"id": notificationB1}, []any{"notification"}},
@@ -64,11 +66,13 @@ var wantOutcome = map[string][6]string{
 	"service.totals":             {forbidden, allowed, allowed, allowed, notFound, forbidden},
 	"service.templateStatistics": {forbidden, allowed, allowed, allowed, notFound, forbidden},
 	"service.notifications":      {allowed, allowed, allowed, allowed, notFound, forbidden},
-	"notification":               {forbidden, allowed, allowed, allowed, notFound, notFound},
-	"notification of service B":  {notFound, notFound, notFound, allowed, allowed, notFound},
-	"notification.sentBy":        {forbidden, forbidden, forbidden, allowed, notFound, notFound},
-	"inactive service":           {notFound, notFound, allowed, allowed, notFound, allowed},
-	"inactive service.totals":    {notFound, notFound, forbidden, allowed, notFound, forbidden},
+	"service.inboxSummary":       {forbidden, allowed, allowed, allowed, notFound, forbidden},
+	"inboxSummary without the inbound_sms feature": {notFound, notFound, notFound, forbidden, forbidden, notFound},
+	"notification":              {forbidden, allowed, allowed, allowed, notFound, notFound},
+	"notification of service B": {notFound, notFound, notFound, allowed, allowed, notFound},
+	"notification.sentBy":       {forbidden, forbidden, forbidden, allowed, notFound, notFound},
+	"inactive service":          {notFound, notFound, allowed, allowed, notFound, allowed},
+	"inactive service.totals":   {notFound, notFound, forbidden, allowed, notFound, forbidden},
 }
 
 func TestAuthorizationMatrix(t *testing.T) {

@@ -307,6 +307,13 @@ func TestServiceSummary(t *testing.T) {
 		t.Errorf("service (-want +got):\n%s", diff)
 	}
 
+	resp = api.post(t, tokenFor(t, userViewer), `query($id: ID!) { service(id: $id) { inboxSummary { count mostRecent } } }`, map[string]any{"id": serviceA})
+	resp.requireNoErrors(t)
+	wantInbox := map[string]any{"count": float64(2), "mostRecent": "2026-07-15T08:00:00Z"}
+	if diff := cmp.Diff(wantInbox, resp.at("service", "inboxSummary")); diff != "" {
+		t.Errorf("inbox summary (-want +got):\n%s", diff)
+	}
+
 	resp = api.post(t, tokenFor(t, userManager), `{ me { name platformAdmin memberships { service { name } permissions } } services { name } }`, nil)
 	resp.requireNoErrors(t)
 	wantMe := map[string]any{"name": "Manny Manager", "platformAdmin": false, "memberships": []any{

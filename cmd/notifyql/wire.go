@@ -40,6 +40,6 @@ func newSchema(deps schemaDeps) (graphql.ExecutableSchema, []graphql.HandlerExte
 		Notifications: postgres.NewNotificationStore(deps.Pool, deps.London),
 	}
 	resolver := resolvers.New(stores, now, deps.London)
-	extensions := []graphql.HandlerExtension{dataloaders.Extension{Stores: stores, Now: now}}
+	extensions := []graphql.HandlerExtension{dataloaders.Extension{Stores: stores, Now: now, London: deps.London}}
 	return graph.NewExecutableSchema(resolver.Config()), extensions, nil
 }
