@@ -97,7 +97,7 @@ func (s *seeder) seedBench(ctx context.Context) ([]SeedUser, error) {
 			}
 			live[svc][typ] = max(benchMinSmallCount, int(float64(r.between(30, 300))*smallFactor))
 			history[svc][typ] = (scaled(benchHistory) + (serviceCount-1)*types - 1) / ((serviceCount - 1) * types)
-			svc.volume[typ] = float64(r.between(3, 400))
+			svc.volume[typ] = float64(r.between(3, 400)) * smallFactor
 		}
 	}
 	var others []*seedService
