@@ -129,32 +129,14 @@ func token(ctx context.Context, e env, args []string) (err error) {
 	if *ttl <= 0 {
 		return usagef("token: --ttl must be positive, got %s", *ttl)
 	}
-	if e.cfg.DatabaseURL != "" {
-		if _, err := signingSecret(e.cfg, false); err != nil {
-			return err
-		}
-	}
-	db, err := openDatabase(ctx, e.cfg, e.logger, true)
+	// In private mode the first command run may be this one: the database is made what
+	// serve would make it, demo users included, so the printed token works.
+	api, err := openAPIDatabase(ctx, e, true)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if closeErr := db.Close(ctx); closeErr != nil {
-			err = errors.Join(err, closeErr)
-		}
-	}()
-	secret, err := signingSecret(e.cfg, db.Private)
-	if err != nil {
-		return err
-	}
-	// In private mode the first command run may be this one: make the database what serve
-	// would make it, demo users included, so the printed token works.
-	pool, _, err := prepareDatabase(ctx, e, db, true)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	user, err := postgres.NewAccessStore(pool).UserByEmail(ctx, strings.TrimSpace(*email))
+	defer func() { err = errors.Join(err, api.Close(ctx)) }()
+	user, err := postgres.NewAccessStore(api.pool).UserByEmail(ctx, strings.TrimSpace(*email))
 	switch {
 	case notifyql.ErrorCode(err) == notifyql.ENOTFOUND:
 		return errors.New("token: no user has that email address")
@@ -164,7 +146,7 @@ func token(ctx context.Context, e env, args []string) (err error) {
 	if user.State != "active" {
 		return fmt.Errorf("token: user %s is %s, not active: the API would refuse the token", user.ID, user.State)
 	}
-	signed, err := server.MintToken(secret, user.ID, *ttl, time.Now())
+	signed, err := server.MintToken(api.secret, user.ID, *ttl, time.Now())
 	if err != nil {
 		return err
 	}

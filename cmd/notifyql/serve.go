@@ -34,31 +34,12 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 	}()
 	e.cfg.Addr = *addr
 	e.logger.Info("starting", "config", e.cfg)
-	// Refuse a bad secret before starting anything slow.
-	if e.cfg.DatabaseURL != "" {
-		if _, err := signingSecret(e.cfg, false); err != nil {
-			return err
-		}
-	}
-
-	db, err := openDatabase(ctx, e.cfg, e.logger, false)
+	api, err := openAPIDatabase(ctx, e, false)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if closeErr := db.Close(ctx); closeErr != nil {
-			err = errors.Join(err, closeErr)
-		}
-	}()
-	secret, err := signingSecret(e.cfg, db.Private)
-	if err != nil {
-		return err
-	}
-	pool, report, err := prepareDatabase(ctx, e, db, true)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
+	defer func() { err = errors.Join(err, api.Close(ctx)) }()
+	db, pool, report := api.db, api.pool, api.seeded
 
 	rdb, err := openRedis(ctx, e.cfg, e.logger)
 	if err != nil {
@@ -81,7 +62,7 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		Limits:      e.cfg.Limits,
 		Development: e.cfg.Development(),
 		Extensions:  extensions,
-	}, schema, server.NewAuthenticator(secret, access).WithLogger(e.logger))
+	}, schema, server.NewAuthenticator(api.secret, access).WithLogger(e.logger))
 	if err := srv.Listen(); err != nil {
 		return err
 	}
@@ -115,6 +96,47 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		fmt.Fprintf(e.stdout, "in-process Redis: REDIS_URL=%s\n", maskURL(rdb.URL))
 	}
 	return srv.Run(ctx)
+}
+
+// apiDatabase is what the commands that serve or sign for the API need: the database, a
+// pool on its current schema, and the JWT signing secret.
+type apiDatabase struct {
+	db     *database
+	pool   *pgxpool.Pool
+	secret []byte
+	// seeded is the demo data loaded on this start, or nil.
+	seeded *postgres.SeedReport
+}
+
+// openAPIDatabase opens the database (attaching to a running serve's private server when
+// attach is set), reads the signing secret, and makes the schema current as
+// prepareDatabase says, seeding demo data into an empty private database.
+func openAPIDatabase(ctx context.Context, e env, attach bool) (*apiDatabase, error) {
+	// Refuse a bad secret before starting anything slow.
+	if e.cfg.DatabaseURL != "" {
+		if _, err := signingSecret(e.cfg, false); err != nil {
+			return nil, err
+		}
+	}
+	db, err := openDatabase(ctx, e.cfg, e.logger, attach)
+	if err != nil {
+		return nil, err
+	}
+	secret, err := signingSecret(e.cfg, db.Private)
+	if err != nil {
+		return nil, errors.Join(err, db.Close(ctx))
+	}
+	pool, report, err := prepareDatabase(ctx, e, db, true)
+	if err != nil {
+		return nil, errors.Join(err, db.Close(ctx))
+	}
+	return &apiDatabase{db: db, pool: pool, secret: secret, seeded: report}, nil
+}
+
+// Close closes the pool, then stops a private server this process started.
+func (a *apiDatabase) Close(ctx context.Context) error {
+	a.pool.Close()
+	return a.db.Close(ctx)
 }
 
 // prepareDatabase opens a pool on db and makes its schema current: in private mode it
