@@ -59,6 +59,9 @@ func onlyPhoneCharacters(s string) bool {
 // dependencies included), international format otherwise, and the input unchanged when it
 // cannot be parsed.
 func Format(stored string) string {
+	if human, ok := formatUKMobile(stored); ok {
+		return human
+	}
 	n, ok := parse(stored)
 	if !ok {
 		return stored
@@ -67,6 +70,26 @@ func Format(stored string) string {
 		return phonenumbers.Format(n, phonenumbers.NATIONAL)
 	}
 	return phonenumbers.Format(n, phonenumbers.INTERNATIONAL)
+}
+
+// formatUKMobile formats the stored forms of a UK mobile number (07…, 447…, +447…) without
+// libphonenumber's parser, which costs tens of microseconds a number: lists show dozens.
+// It covers only the ranges 071–075 and 077–079, where the national format is always
+// "07xxx xxxxxx" (TestFormatUKMobileMatchesLibphonenumber holds it to that).
+func formatUKMobile(stored string) (string, bool) {
+	digits := strings.TrimPrefix(stored, "+")
+	if len(digits) == 12 && strings.HasPrefix(digits, "44") {
+		digits = "0" + digits[2:]
+	}
+	if len(digits) != 11 || digits[0] != '0' || digits[1] != '7' || digits[2] == '0' || digits[2] == '6' {
+		return "", false
+	}
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return "", false
+		}
+	}
+	return digits[:5] + " " + digits[5:], true
 }
 
 // Normalise returns the E.164 digits without "+" (447911123456), the form numbers are

@@ -1,6 +1,12 @@
 package phone
 
-import "testing"
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/nyaruka/phonenumbers"
+)
 
 func TestFormat(t *testing.T) {
 	tests := []struct{ stored, want string }{
@@ -55,5 +61,40 @@ func TestFormatFictionalNumbers(t *testing.T) {
 	// Ofcom's drama range is possible but not valid; it is still shown in national form.
 	if got := Format("07700900123"); got != "07700 900123" {
 		t.Errorf("Format = %q", got)
+	}
+}
+
+func TestFormatUKMobileMatchesLibphonenumber(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 20000; i++ {
+		national := fmt.Sprintf("07%09d", r.IntN(1e9))
+		for _, stored := range []string{national, "44" + national[1:], "+44" + national[1:]} {
+			fast, ok := formatUKMobile(stored)
+			if !ok {
+				continue
+			}
+			n, parsed := parse(stored)
+			if !parsed {
+				t.Fatalf("%s: the fast path formats a number libphonenumber cannot parse", stored)
+			}
+			if want := phonenumbers.Format(n, phonenumbers.NATIONAL); fast != want {
+				t.Fatalf("%s: fast path %q, libphonenumber %q", stored, fast, want)
+			}
+		}
+	}
+	for _, notMobile := range []string{"07012345678", "07612345678", "0791112345", "079111234567", "0791112345x", "+33612345678", "02079460000"} {
+		if got, ok := formatUKMobile(notMobile); ok {
+			t.Errorf("formatUKMobile(%q) = %q, want no fast path", notMobile, got)
+		}
+	}
+}
+
+func BenchmarkFormat(b *testing.B) {
+	for _, stored := range []string{"07911123456", "+33612345678"} {
+		b.Run(stored, func(b *testing.B) {
+			for b.Loop() {
+				Format(stored)
+			}
+		})
 	}
 }

@@ -35,9 +35,7 @@ func (r connectionResolver) PageInfo(ctx context.Context, page *notifyql.Notific
 // StatusCounts are the pills over the type's retention (7 days with no type), whatever the
 // status filter (DOMAIN.md §6.2).
 func (r connectionResolver) StatusCounts(ctx context.Context, page *notifyql.NotificationPage) (*notifyql.StatusCounts, error) {
-	today := notifyql.LondonDate(r.now(), r.london)
-	key := dataloaders.StatusCountsKey{ServiceID: page.Filter.ServiceID, From: today.AddDays(-page.DataAvailableDays)}
-	rows, err := dataloaders.For(ctx).StatusCounts.Load(ctx, key)
+	rows, err := dataloaders.For(ctx).StatusCounts.Load(ctx, r.statusCountsKey(page.Filter.ServiceID, page.DataAvailableDays))
 	if err != nil {
 		return nil, err
 	}

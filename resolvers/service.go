@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
+
 	"notifyql"
 	"notifyql/dataloaders"
 	"notifyql/graph"
@@ -76,9 +78,14 @@ func (r serviceResolver) TemplateStatistics(ctx context.Context, s *notifyql.Ser
 		return nil, err
 	}
 	stats := notifyql.ComputeTemplateStatistics(rows)
+	// Queue every template at once, as prefetchEdges does for a page.
+	prefetch := isSelected(ctx, "template")
 	out := make([]*notifyql.TemplateStatistic, len(stats))
 	for i := range stats {
 		out[i] = &stats[i]
+		if prefetch {
+			dataloaders.For(ctx).Template.LoadThunk(ctx, stats[i].TemplateID)
+		}
 	}
 	return out, nil
 }
@@ -93,9 +100,7 @@ func (r serviceResolver) dashboardRows(ctx context.Context, s *notifyql.Service,
 	if err := notifyql.ValidateDays(n); err != nil {
 		return nil, err
 	}
-	today := notifyql.LondonDate(r.now(), r.london)
-	key := dataloaders.StatusCountsKey{ServiceID: s.ID, From: today.AddDays(-n)}
-	return dataloaders.For(ctx).StatusCounts.Load(ctx, key)
+	return dataloaders.For(ctx).StatusCounts.Load(ctx, r.statusCountsKey(s.ID, n))
 }
 
 func (r serviceResolver) Notifications(ctx context.Context, s *notifyql.Service, typ *notifyql.NotificationType, statuses []notifyql.NotificationStatus, first *int, after *string) (*notifyql.NotificationPage, error) {
@@ -111,11 +116,20 @@ func (r serviceResolver) Notifications(ctx context.Context, s *notifyql.Service,
 		}
 		cursor = &c
 	}
-	retention, err := dataloaders.For(ctx).Retention.Load(ctx, s.ID)
+	loaders := dataloaders.For(ctx)
+	retention, err := loaders.Retention.Load(ctx, s.ID)
 	if err != nil {
 		return nil, err
 	}
 	now := r.now()
+	days := notifyql.DefaultRetentionDays
+	if typ != nil {
+		days = retention.Days(*typ)
+	}
+	if isSelected(ctx, "statusCounts") {
+		// Start the pills' counts now, so they run beside the page query, not after it.
+		loaders.StatusCounts.LoadThunk(ctx, r.statusCountsKey(s.ID, days))
+	}
 	filter := notifyql.NotificationFilter{
 		ServiceID: s.ID,
 		Type:      typ,
@@ -133,11 +147,24 @@ func (r serviceResolver) Notifications(ctx context.Context, s *notifyql.Service,
 	if err != nil {
 		return nil, err
 	}
-	page.DataAvailableDays = notifyql.DefaultRetentionDays
-	if typ != nil {
-		page.DataAvailableDays = retention.Days(*typ)
-	}
+	page.DataAvailableDays = days
 	return page, nil
+}
+
+// statusCountsKey names the dashboard rows of the last `days` London days plus today.
+func (r *Resolver) statusCountsKey(serviceID string, days int) dataloaders.StatusCountsKey {
+	today := notifyql.LondonDate(r.now(), r.london)
+	return dataloaders.StatusCountsKey{ServiceID: serviceID, From: today.AddDays(-days)}
+}
+
+// isSelected reports whether the current field's selection includes a child field.
+func isSelected(ctx context.Context, child string) bool {
+	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
+		if f.Name == child {
+			return true
+		}
+	}
+	return false
 }
 
 func sortMemberships(ms []*graph.Membership) {

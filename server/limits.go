@@ -31,7 +31,8 @@ type Limits struct {
 
 // DefaultLimits are the limits used when configuration sets none.
 func DefaultLimits() Limits {
-	return Limits{MaxDepth: 12, MaxComplexity: 1000, MaxTokens: 2000, MaxBodyBytes: 64 << 10}
+	// A full page of 100 notifications selecting some 30 fields each scores about 3,000.
+	return Limits{MaxDepth: 12, MaxComplexity: 5000, MaxTokens: 2000, MaxBodyBytes: 64 << 10}
 }
 
 // DepthLimit refuses operations nested deeper than Max.

@@ -9,7 +9,7 @@ import (
 // A page of notifications with every edge a list row can reach must cost a small constant
 // number of statements, whatever its size: each edge goes through a per-operation loader.
 func TestNotificationPageCostsAConstantNumberOfStatements(t *testing.T) {
-	api := newTestAPI(t, server.Limits{MaxDepth: 12, MaxComplexity: 100000, MaxTokens: 2000, MaxBodyBytes: 64 << 10})
+	api := newTestAPI(t, server.DefaultLimits())
 	// 60 more notifications today, each from the job, by a user, with the API key.
 	_, err := api.pool.Exec(t.Context(), `
 		INSERT INTO notifications (service_id, template_id, template_version, notification_type, "to", normalised_to,
