@@ -20,8 +20,17 @@ func ValidateDays(days int) error {
 
 // TypeTotals are the dashboard figures of one notification type (DOMAIN.md §5.2). Sending is
 // whatever is requested but neither delivered nor failed, so the parts always add up.
+// ByStatus is the count of every status that occurs, cancelled included, in
+// NotificationStatuses order (DOMAIN.md §8).
 type TypeTotals struct {
 	Requested, Delivered, Failed, Sending int64
+	ByStatus                              []StatusTally
+}
+
+// StatusTally is how many notifications of one type have one status.
+type StatusTally struct {
+	Status NotificationStatus
+	Count  int64
 }
 
 // FailedPercentage is the display string of the failure rate: "0" when nothing was
@@ -48,8 +57,9 @@ func (t TypeTotals) FailurePercentage() float64 {
 // ShowWarning reports whether the rounded failure rate is strictly above 3%.
 func (t TypeTotals) ShowWarning() bool { return t.FailurePercentage() > 3.0 }
 
-// add counts n notifications of a status; cancelled rows count nowhere.
+// add counts n notifications of a status; cancelled rows count only in ByStatus.
 func (t *TypeTotals) add(s NotificationStatus, n int64) {
+	t.tally(s, n)
 	if s == StatusCancelled {
 		return
 	}
@@ -61,6 +71,33 @@ func (t *TypeTotals) add(s NotificationStatus, n int64) {
 		t.Failed += n
 	}
 	t.Sending = t.Requested - t.Delivered - t.Failed
+}
+
+// tally adds n to the status's entry in ByStatus, inserting it where NotificationStatuses
+// order puts it; statuses outside that list go last, by name.
+func (t *TypeTotals) tally(s NotificationStatus, n int64) {
+	if n == 0 {
+		return
+	}
+	at, found := slices.BinarySearchFunc(t.ByStatus, s, func(e StatusTally, s NotificationStatus) int {
+		return compareStatusOrder(e.Status, s)
+	})
+	if found {
+		t.ByStatus[at].Count += n
+		return
+	}
+	t.ByStatus = slices.Insert(t.ByStatus, at, StatusTally{Status: s, Count: n})
+}
+
+// compareStatusOrder orders statuses as NotificationStatuses lists them, unknown ones last.
+func compareStatusOrder(a, b NotificationStatus) int {
+	rank := func(s NotificationStatus) int {
+		if i := slices.Index(NotificationStatuses, s); i >= 0 {
+			return i
+		}
+		return len(NotificationStatuses)
+	}
+	return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(a, b))
 }
 
 // Totals are the dashboard's per-type figures.

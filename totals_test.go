@@ -68,7 +68,10 @@ func TestComputeTotals(t *testing.T) {
 			{TemplateID: "a", Type: TypeLetter, Status: StatusReturnedLetter, Count: 1},
 			{TemplateID: "a", Type: TypeLetter, Status: StatusValidationFailed, Count: 3},
 			{TemplateID: "a", Type: TypeLetter, Status: StatusCancelled, Count: 100},
-		}, Totals{Letter: TypeTotals{Requested: 12, Delivered: 6, Failed: 3, Sending: 3}}},
+		}, Totals{Letter: TypeTotals{Requested: 12, Delivered: 6, Failed: 3, Sending: 3, ByStatus: []StatusTally{
+			{StatusCreated, 2}, {StatusDelivered, 5}, {StatusPendingVirusCheck, 1}, {StatusValidationFailed, 3},
+			{StatusReturnedLetter, 1}, {StatusCancelled, 100},
+		}}}},
 		{"types kept apart, same status in several rows", []StatusCount{
 			{TemplateID: "e1", Type: TypeEmail, Status: StatusDelivered, Count: 10},
 			{TemplateID: "e2", Type: TypeEmail, Status: StatusDelivered, Count: 5},
@@ -79,8 +82,12 @@ func TestComputeTotals(t *testing.T) {
 			{TemplateID: "s1", Type: TypeSMS, Status: StatusTechnicalFailure, Count: 1},
 			{TemplateID: "x", Type: "fax", Status: StatusDelivered, Count: 99},
 		}, Totals{
-			Email: TypeTotals{Requested: 16, Delivered: 15, Failed: 1, Sending: 0},
-			SMS:   TypeTotals{Requested: 8, Delivered: 4, Failed: 2, Sending: 2},
+			Email: TypeTotals{Requested: 16, Delivered: 15, Failed: 1, Sending: 0, ByStatus: []StatusTally{
+				{StatusDelivered, 15}, {StatusPermanentFailure, 1},
+			}},
+			SMS: TypeTotals{Requested: 8, Delivered: 4, Failed: 2, Sending: 2, ByStatus: []StatusTally{
+				{StatusPending, 2}, {StatusSent, 4}, {StatusTechnicalFailure, 1}, {StatusTemporaryFailure, 1},
+			}},
 		}},
 	}
 	for _, tt := range tests {
@@ -90,7 +97,7 @@ func TestComputeTotals(t *testing.T) {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 			for _, typ := range NotificationTypes {
-				if got.Of(typ) != map[NotificationType]TypeTotals{TypeEmail: got.Email, TypeSMS: got.SMS, TypeLetter: got.Letter}[typ] {
+				if diff := cmp.Diff(map[NotificationType]TypeTotals{TypeEmail: got.Email, TypeSMS: got.SMS, TypeLetter: got.Letter}[typ], got.Of(typ)); diff != "" {
 					t.Errorf("Of(%s) disagrees with the field", typ)
 				}
 			}
