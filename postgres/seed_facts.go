@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"iter"
 	"time"
 
@@ -10,77 +9,20 @@ import (
 )
 
 // Facts for days that still have notifications (in notifications or notification_history)
-// are built from those rows with the §4.1 and §4.2 rules. Older days have no rows to build
-// from, so their facts are synthesised from each service's daily volume.
-
-const seedStatusFactsSQL = `
-INSERT INTO ft_notification_status (bst_date, template_id, service_id, job_id, notification_type, key_type,
-                                    notification_status, notification_count, created_at)
-SELECT (created_at AT TIME ZONE 'UTC' AT TIME ZONE 'Europe/London')::date, template_id, service_id,
-       coalesce(job_id, '00000000-0000-0000-0000-000000000000'), notification_type, key_type,
-       notification_status, count(*), $3
-  FROM notifications_all_time
- WHERE key_type IN ('normal', 'team') AND created_at >= $1 AND created_at < $2
- GROUP BY 1, 2, 3, 4, 5, 6, 7`
-
-// The rate of a row is looked up at London midnight of its day; letters are grouped by
-// sheet count to find their rate and then summed on the table's key.
-const seedBillingFactsSQL = `
-WITH source AS (
-    SELECT (created_at AT TIME ZONE 'UTC' AT TIME ZONE 'Europe/London')::date AS bst_date,
-           template_id, service_id, notification_type,
-           CASE notification_type WHEN 'email' THEN 'ses' ELSE coalesce(sent_by, 'unknown') END AS provider,
-           CASE notification_type WHEN 'email' THEN 0 ELSE coalesce(rate_multiplier, 1)::int END AS rate_multiplier,
-           international,
-           CASE notification_type WHEN 'letter' THEN billable_units ELSE 0 END AS sheets,
-           CASE notification_type WHEN 'letter' THEN coalesce(postage, 'second') ELSE 'none' END AS postage,
-           CASE notification_type WHEN 'email' THEN 0 ELSE billable_units END AS units
-      FROM notifications_all_time
-     WHERE key_type IN ('normal', 'team') AND created_at >= $1 AND created_at < $2
-       AND CASE notification_type
-             WHEN 'email' THEN notification_status IN ('sending', 'delivered', 'temporary-failure', 'permanent-failure')
-             WHEN 'sms' THEN notification_status IN ('sending', 'sent', 'delivered', 'pending', 'temporary-failure', 'permanent-failure')
-             ELSE notification_status IN ('sending', 'delivered', 'returned-letter')
-           END
-), grouped AS (
-    SELECT bst_date, template_id, service_id, notification_type, provider, rate_multiplier, international,
-           sheets, postage, sum(units) AS units, count(*) AS sent,
-           (bst_date::timestamp AT TIME ZONE 'Europe/London') AT TIME ZONE 'UTC' AS day_start
-      FROM source
-     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
-), priced AS (
-    SELECT g.*,
-           CASE g.notification_type
-             WHEN 'sms' THEN (SELECT r.rate FROM rates r
-                               WHERE r.notification_type = 'sms' AND r.valid_from <= g.day_start
-                               ORDER BY r.valid_from DESC LIMIT 1)
-             WHEN 'letter' THEN CASE WHEN g.sheets = 0 THEN 0 ELSE
-                                (SELECT l.rate FROM letter_rates l
-                                  WHERE l.crown AND l.post_class = g.postage AND l.sheet_count = g.sheets
-                                    AND l.start_date <= g.day_start
-                                  ORDER BY l.start_date DESC LIMIT 1) END
-             ELSE 0
-           END AS rate
-      FROM grouped g
-)
-INSERT INTO ft_billing (bst_date, template_id, service_id, notification_type, provider, rate_multiplier,
-                        international, rate, postage, billable_units, notifications_sent, created_at)
-SELECT bst_date, template_id, service_id, notification_type, provider, rate_multiplier, international, rate,
-       postage, sum(units), sum(sent), $3
-  FROM priced
- GROUP BY bst_date, template_id, service_id, notification_type, provider, rate_multiplier, international, rate, postage`
+// are built from those rows by the rollup's own statements (rollup.go). Older days have no
+// rows to build from, so their facts are synthesised from each service's daily volume.
 
 // buildFacts fills both fact tables for the London days [from, today) from notifications
 // and notification_history. Today is never written (§4.1).
 func (s *seeder) buildFacts(ctx context.Context, from notifyql.Date) error {
-	start, end := notifyql.LondonMidnight(from, s.london), notifyql.LondonMidnight(s.today, s.london)
-	if _, err := s.tx.Exec(ctx, seedStatusFactsSQL, start, end, s.now); err != nil {
-		return fmt.Errorf("build ft_notification_status: %w", err)
+	if !from.Before(s.today) {
+		return nil
 	}
-	if _, err := s.tx.Exec(ctx, seedBillingFactsSQL, start, end, s.now); err != nil {
-		return fmt.Errorf("build ft_billing: %w", err)
+	b := factBuild{from: from, to: s.today.AddDays(-1), london: s.london, createdAt: s.now}
+	if err := rebuildStatusFacts(ctx, s.tx, b); err != nil {
+		return err
 	}
-	return nil
+	return rebuildBillingFacts(ctx, s.tx, b)
 }
 
 // realStart is the first London day of a service's type that has notification rows.
