@@ -239,8 +239,7 @@ type Rollup struct {
 	logger *slog.Logger
 }
 
-// TODO: enable once the lead adds notifyql.BillingRebuilder to store.go.
-// var _ notifyql.BillingRebuilder = (*Rollup)(nil)
+var _ notifyql.BillingRebuilder = (*Rollup)(nil)
 
 // NewRollup returns a Rollup on pool; loc is Europe/London. A nil logger discards.
 func NewRollup(pool *pgxpool.Pool, loc *time.Location, logger *slog.Logger) *Rollup {
