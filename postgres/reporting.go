@@ -27,6 +27,8 @@ type ReportingStore struct {
 	now func() time.Time
 }
 
+var _ notifyql.ReportingStore = (*ReportingStore)(nil)
+
 // NewReportingStore returns a ReportingStore that queries through pool and reckons dates
 // in loc (Europe/London).
 func NewReportingStore(pool *pgxpool.Pool, loc *time.Location) *ReportingStore {
@@ -58,12 +60,19 @@ func (s *ReportingStore) reportingDays(fy notifyql.FinancialYear, now time.Time)
 // status, test keys excluded. $2..$3 = facts range, $4 = London today or NULL. Counters that
 // reached zero may linger; HAVING drops them. Cancelled rows are returned: the rules that
 // total them leave them out of requested (§2.2).
+//
+// Speed, measured on the bench profile's big service (about 100,000 fact rows a year):
+// summing the facts per day first, where sum(integer) is a bigint, and only then per month,
+// where the bigint sums become numeric over a few thousand rows, takes the full year from
+// about 40 ms to 25 ms; truncating bst_date as a timestamp, not a timestamptz, skips a time
+// zone conversion per row.
 const monthlyStatusCountsSQL = `
-SELECT date_trunc('month', bst_date)::date AS month_start, notification_type AS type,
+SELECT date_trunc('month', bst_date::timestamp)::date AS month_start, notification_type AS type,
        notification_status AS status, sum(n)::bigint AS count
-  FROM (SELECT bst_date, notification_type, notification_status, notification_count AS n
+  FROM (SELECT bst_date, notification_type, notification_status, sum(notification_count) AS n
           FROM ft_notification_status
          WHERE service_id = $1 AND key_type <> 'test' AND bst_date BETWEEN $2 AND $3
+         GROUP BY 1, 2, 3
         UNION ALL
         SELECT bst_date, notification_type, notification_status, notification_count
           FROM notification_status_counts
@@ -110,16 +119,19 @@ func (s *ReportingStore) MonthlyStatusCounts(ctx context.Context, serviceID stri
 // templateUsageSQL is DOMAIN.md §9: the same two sources as monthly statistics without
 // cancelled rows, summed per template and London month, then joined to the current
 // templates row for its name, type and hidden flag (a template that no longer exists drops
-// out, as the spec's join does). $2..$3 = facts range, $4 = London today or NULL.
+// out, as the spec's join does). $2..$3 = facts range, $4 = London today or NULL. Facts are
+// summed per day first for the reason monthlyStatusCountsSQL gives (about 40 ms → 29 ms
+// for a full year of the bench profile's big service).
 const templateUsageSQL = `
 SELECT u.template_id::text AS template_id, t.name, t.template_type AS type, t.hidden,
        u.month_start, u.count
-  FROM (SELECT template_id, date_trunc('month', bst_date)::date AS month_start,
+  FROM (SELECT template_id, date_trunc('month', bst_date::timestamp)::date AS month_start,
                sum(n)::bigint AS count
-          FROM (SELECT template_id, bst_date, notification_count AS n
+          FROM (SELECT template_id, bst_date, sum(notification_count) AS n
                   FROM ft_notification_status
                  WHERE service_id = $1 AND key_type <> 'test' AND notification_status <> 'cancelled'
                    AND bst_date BETWEEN $2 AND $3
+                 GROUP BY 1, 2
                 UNION ALL
                 SELECT template_id, bst_date, notification_count
                   FROM notification_status_counts
