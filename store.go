@@ -83,3 +83,29 @@ type NotificationStore interface {
 	// BankHolidays returns the England and Wales bank holidays.
 	BankHolidays(ctx context.Context) (Holidays, error)
 }
+
+// ReportingStore reads the history pages and the money (DOMAIN.md §8–§10).
+type ReportingStore interface {
+	// MonthlyStatusCounts sums ft_notification_status per London month, type and status
+	// within fy (test keys excluded) and, when fy contains now, adds London today's live
+	// rows (from notification_status_counts) to the current month.
+	MonthlyStatusCounts(ctx context.Context, serviceID string, fy FinancialYear, now time.Time) ([]MonthlyStatusCount, error)
+	// TemplateUsage returns counts per template and London month within fy (facts, plus
+	// London today's live rows when fy contains now), test keys and cancelled excluded, with
+	// the template's current name, type and hidden flag.
+	TemplateUsage(ctx context.Context, serviceID string, fy FinancialYear, now time.Time) ([]TemplateUsageRow, error)
+	// BillingRows returns the service's ft_billing rows with bst_date within fy.
+	BillingRows(ctx context.Context, serviceID string, fy FinancialYear) ([]BillingRow, error)
+	// EnsureAllowance returns annual_billing for (service, fy), creating it first as
+	// DecideAllowance says when it is missing (§10.1). Concurrent callers get the same row.
+	EnsureAllowance(ctx context.Context, serviceID string, fy FinancialYear) (*AnnualBilling, error)
+	// SetAllowance sets the allowance for (service, fy), recording whether it differs from
+	// the organisation type's default.
+	SetAllowance(ctx context.Context, serviceID string, fy FinancialYear, limit int64) (*AnnualBilling, error)
+}
+
+// BillingRebuilder rebuilds one service's ft_billing rows for one London day, so that
+// usage for the current year includes today (§10.5).
+type BillingRebuilder interface {
+	RebuildBilling(ctx context.Context, serviceID string, day Date) error
+}

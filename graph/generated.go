@@ -30,6 +30,11 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	AnnualUsage() AnnualUsageResolver
+	LetterCharge() LetterChargeResolver
+	Month() MonthResolver
+	MonthlyUsage() MonthlyUsageResolver
+	Mutation() MutationResolver
 	Notification() NotificationResolver
 	NotificationConnection() NotificationConnectionResolver
 	Query() QueryResolver
@@ -43,6 +48,18 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AnnualUsage struct {
+		EmailAllowance        func(childComplexity int) int
+		EmailsSent            func(childComplexity int) int
+		LetterCost            func(childComplexity int) int
+		LettersSent           func(childComplexity int) int
+		SMSAllowanceRemaining func(childComplexity int) int
+		SMSBreakdown          func(childComplexity int) int
+		SMSCost               func(childComplexity int) int
+		SMSFreeAllowance      func(childComplexity int) int
+		SMSSent               func(childComplexity int) int
+	}
+
 	ApiKey struct {
 		ID      func(childComplexity int) int
 		KeyType func(childComplexity int) int
@@ -53,6 +70,19 @@ type ComplexityRoot struct {
 		Email  func(childComplexity int) int
 		Letter func(childComplexity int) int
 		Sms    func(childComplexity int) int
+	}
+
+	FinancialYearOption struct {
+		Current func(childComplexity int) int
+		Label   func(childComplexity int) int
+		Year    func(childComplexity int) int
+	}
+
+	FreeSmsAllowance struct {
+		Allowance                 func(childComplexity int) int
+		FinancialYear             func(childComplexity int) int
+		HasCustomAllowance        func(childComplexity int) int
+		HighVolumeServiceLastYear func(childComplexity int) int
 	}
 
 	InboxSummary struct {
@@ -69,6 +99,14 @@ type ComplexityRoot struct {
 		Status            func(childComplexity int) int
 	}
 
+	LetterCharge struct {
+		Cost    func(childComplexity int) int
+		Label   func(childComplexity int) int
+		Postage func(childComplexity int) int
+		Rate    func(childComplexity int) int
+		Sent    func(childComplexity int) int
+	}
+
 	LetterDetail struct {
 		CanBeCancelled        func(childComplexity int) int
 		EstimatedDelivery     func(childComplexity int) int
@@ -82,6 +120,41 @@ type ComplexityRoot struct {
 	Membership struct {
 		Permissions func(childComplexity int) int
 		Service     func(childComplexity int) int
+	}
+
+	Money struct {
+		Amount  func(childComplexity int) int
+		Display func(childComplexity int) int
+	}
+
+	Month struct {
+		Key    func(childComplexity int) int
+		Name   func(childComplexity int) int
+		Number func(childComplexity int) int
+		Year   func(childComplexity int) int
+	}
+
+	MonthlyStatistics struct {
+		Email  func(childComplexity int) int
+		Letter func(childComplexity int) int
+		Month  func(childComplexity int) int
+		SMS    func(childComplexity int) int
+	}
+
+	MonthlyUsage struct {
+		IsEmpty                   func(childComplexity int) int
+		LetterBreakdown           func(childComplexity int) int
+		LetterCost                func(childComplexity int) int
+		Month                     func(childComplexity int) int
+		SMSBreakdown              func(childComplexity int) int
+		SMSCost                   func(childComplexity int) int
+		SMSFreeAllowanceUsed      func(childComplexity int) int
+		SmsFreeAllowanceUsedLabel func(childComplexity int) int
+		Total                     func(childComplexity int) int
+	}
+
+	Mutation struct {
+		SetFreeSmsAllowance func(childComplexity int, serviceID string, allowance int) int
 	}
 
 	Notification struct {
@@ -139,15 +212,34 @@ type ComplexityRoot struct {
 		Active             func(childComplexity int) int
 		DataRetention      func(childComplexity int) int
 		Features           func(childComplexity int) int
+		FinancialYears     func(childComplexity int) int
+		FreeSmsAllowance   func(childComplexity int, financialYear *int) int
 		HasAPIKeys         func(childComplexity int) int
 		ID                 func(childComplexity int) int
 		InboxSummary       func(childComplexity int) int
+		MonthlyStatistics  func(childComplexity int, financialYear *int) int
 		MyPermissions      func(childComplexity int) int
 		Name               func(childComplexity int) int
 		Notifications      func(childComplexity int, typeArg *notifyql.NotificationType, statuses []notifyql.NotificationStatus, first *int, after *string) int
 		Restricted         func(childComplexity int) int
 		TemplateStatistics func(childComplexity int, days *int) int
+		TemplateUsage      func(childComplexity int, financialYear *int) int
 		Totals             func(childComplexity int, days *int) int
+		Usage              func(childComplexity int, financialYear *int) int
+		UsageThisYear      func(childComplexity int) int
+	}
+
+	SmsCharge struct {
+		AnnualLabel  func(childComplexity int) int
+		Charged      func(childComplexity int) int
+		Cost         func(childComplexity int) int
+		MonthlyLabel func(childComplexity int) int
+		Rate         func(childComplexity int) int
+	}
+
+	SmsRate struct {
+		Amount  func(childComplexity int) int
+		Display func(childComplexity int) int
 	}
 
 	StatusChange struct {
@@ -162,6 +254,11 @@ type ComplexityRoot struct {
 		Total     func(childComplexity int) int
 	}
 
+	StatusTally struct {
+		Count  func(childComplexity int) int
+		Status func(childComplexity int) int
+	}
+
 	Template struct {
 		ID                  func(childComplexity int) int
 		IsPrecompiledLetter func(childComplexity int) int
@@ -174,6 +271,19 @@ type ComplexityRoot struct {
 		Count      func(childComplexity int) int
 		Template   func(childComplexity int) int
 		TemplateID func(childComplexity int) int
+	}
+
+	TemplateUsage struct {
+		Count               func(childComplexity int) int
+		IsPrecompiledLetter func(childComplexity int) int
+		Name                func(childComplexity int) int
+		TemplateID          func(childComplexity int) int
+		Type                func(childComplexity int) int
+	}
+
+	TemplateUsageMonth struct {
+		Month     func(childComplexity int) int
+		Templates func(childComplexity int) int
 	}
 
 	TemplateVersion struct {
@@ -191,6 +301,7 @@ type ComplexityRoot struct {
 	}
 
 	TypeTotals struct {
+		ByStatus          func(childComplexity int) int
 		Delivered         func(childComplexity int) int
 		Failed            func(childComplexity int) int
 		FailedPercentage  func(childComplexity int) int
@@ -198,6 +309,17 @@ type ComplexityRoot struct {
 		Requested         func(childComplexity int) int
 		Sending           func(childComplexity int) int
 		ShowWarning       func(childComplexity int) int
+	}
+
+	UnitPrice struct {
+		Amount  func(childComplexity int) int
+		Display func(childComplexity int) int
+	}
+
+	Usage struct {
+		Annual        func(childComplexity int) int
+		FinancialYear func(childComplexity int) int
+		Months        func(childComplexity int) int
 	}
 
 	User struct {
@@ -213,6 +335,21 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type AnnualUsageResolver interface {
+	EmailAllowance(ctx context.Context, obj *notifyql.AnnualUsage) (string, error)
+}
+type LetterChargeResolver interface {
+	Postage(ctx context.Context, obj *notifyql.LetterCharge) (string, error)
+}
+type MonthResolver interface {
+	Number(ctx context.Context, obj *notifyql.Month) (int, error)
+}
+type MonthlyUsageResolver interface {
+	SmsFreeAllowanceUsedLabel(ctx context.Context, obj *notifyql.MonthlyUsage) (string, error)
+}
+type MutationResolver interface {
+	SetFreeSmsAllowance(ctx context.Context, serviceID string, allowance int) (*FreeSmsAllowance, error)
+}
 type NotificationResolver interface {
 	Recipient(ctx context.Context, obj *notifyql.Notification) (string, error)
 
@@ -251,6 +388,12 @@ type ServiceResolver interface {
 	InboxSummary(ctx context.Context, obj *notifyql.Service) (*notifyql.InboxSummary, error)
 	TemplateStatistics(ctx context.Context, obj *notifyql.Service, days *int) ([]*notifyql.TemplateStatistic, error)
 	Notifications(ctx context.Context, obj *notifyql.Service, typeArg *notifyql.NotificationType, statuses []notifyql.NotificationStatus, first *int, after *string) (*notifyql.NotificationPage, error)
+	FinancialYears(ctx context.Context, obj *notifyql.Service) ([]*FinancialYearOption, error)
+	MonthlyStatistics(ctx context.Context, obj *notifyql.Service, financialYear *int) ([]*notifyql.MonthlyStatistics, error)
+	TemplateUsage(ctx context.Context, obj *notifyql.Service, financialYear *int) ([]*notifyql.TemplateUsageMonth, error)
+	Usage(ctx context.Context, obj *notifyql.Service, financialYear *int) (*Usage, error)
+	UsageThisYear(ctx context.Context, obj *notifyql.Service) (*notifyql.AnnualUsage, error)
+	FreeSmsAllowance(ctx context.Context, obj *notifyql.Service, financialYear *int) (*FreeSmsAllowance, error)
 }
 type TemplateStatisticResolver interface {
 	Template(ctx context.Context, obj *notifyql.TemplateStatistic) (*notifyql.Template, error)
@@ -276,6 +419,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "AnnualUsage.emailAllowance":
+		if e.ComplexityRoot.AnnualUsage.EmailAllowance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnnualUsage.EmailAllowance(childComplexity), true
+	case "AnnualUsage.emailsSent":
+		if e.ComplexityRoot.AnnualUsage.EmailsSent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnnualUsage.EmailsSent(childComplexity), true
+	case "AnnualUsage.letterCost":
+		if e.ComplexityRoot.AnnualUsage.LetterCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnnualUsage.LetterCost(childComplexity), true
+	case "AnnualUsage.lettersSent":
+		if e.ComplexityRoot.AnnualUsage.LettersSent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnnualUsage.LettersSent(childComplexity), true
+	case "AnnualUsage.smsAllowanceRemaining":
+		if e.ComplexityRoot.AnnualUsage.SMSAllowanceRemaining == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnnualUsage.SMSAllowanceRemaining(childComplexity), true
+	case "AnnualUsage.smsBreakdown":
+		if e.ComplexityRoot.AnnualUsage.SMSBreakdown == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnnualUsage.SMSBreakdown(childComplexity), true
+	case "AnnualUsage.smsCost":
+		if e.ComplexityRoot.AnnualUsage.SMSCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnnualUsage.SMSCost(childComplexity), true
+	case "AnnualUsage.smsFreeAllowance":
+		if e.ComplexityRoot.AnnualUsage.SMSFreeAllowance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnnualUsage.SMSFreeAllowance(childComplexity), true
+	case "AnnualUsage.smsSent":
+		if e.ComplexityRoot.AnnualUsage.SMSSent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnnualUsage.SMSSent(childComplexity), true
 
 	case "ApiKey.id":
 		if e.ComplexityRoot.ApiKey.ID == nil {
@@ -314,6 +512,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DataRetention.Sms(childComplexity), true
+
+	case "FinancialYearOption.current":
+		if e.ComplexityRoot.FinancialYearOption.Current == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FinancialYearOption.Current(childComplexity), true
+	case "FinancialYearOption.label":
+		if e.ComplexityRoot.FinancialYearOption.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FinancialYearOption.Label(childComplexity), true
+	case "FinancialYearOption.year":
+		if e.ComplexityRoot.FinancialYearOption.Year == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FinancialYearOption.Year(childComplexity), true
+
+	case "FreeSmsAllowance.allowance":
+		if e.ComplexityRoot.FreeSmsAllowance.Allowance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FreeSmsAllowance.Allowance(childComplexity), true
+	case "FreeSmsAllowance.financialYear":
+		if e.ComplexityRoot.FreeSmsAllowance.FinancialYear == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FreeSmsAllowance.FinancialYear(childComplexity), true
+	case "FreeSmsAllowance.hasCustomAllowance":
+		if e.ComplexityRoot.FreeSmsAllowance.HasCustomAllowance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FreeSmsAllowance.HasCustomAllowance(childComplexity), true
+	case "FreeSmsAllowance.highVolumeServiceLastYear":
+		if e.ComplexityRoot.FreeSmsAllowance.HighVolumeServiceLastYear == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FreeSmsAllowance.HighVolumeServiceLastYear(childComplexity), true
 
 	case "InboxSummary.count":
 		if e.ComplexityRoot.InboxSummary.Count == nil {
@@ -364,6 +606,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Job.Status(childComplexity), true
+
+	case "LetterCharge.cost":
+		if e.ComplexityRoot.LetterCharge.Cost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LetterCharge.Cost(childComplexity), true
+	case "LetterCharge.label":
+		if e.ComplexityRoot.LetterCharge.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LetterCharge.Label(childComplexity), true
+	case "LetterCharge.postage":
+		if e.ComplexityRoot.LetterCharge.Postage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LetterCharge.Postage(childComplexity), true
+	case "LetterCharge.rate":
+		if e.ComplexityRoot.LetterCharge.Rate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LetterCharge.Rate(childComplexity), true
+	case "LetterCharge.sent":
+		if e.ComplexityRoot.LetterCharge.Sent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LetterCharge.Sent(childComplexity), true
 
 	case "LetterDetail.canBeCancelled":
 		if e.ComplexityRoot.LetterDetail.CanBeCancelled == nil {
@@ -420,6 +693,136 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Membership.Service(childComplexity), true
+
+	case "Money.amount":
+		if e.ComplexityRoot.Money.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Money.Amount(childComplexity), true
+	case "Money.display":
+		if e.ComplexityRoot.Money.Display == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Money.Display(childComplexity), true
+
+	case "Month.key":
+		if e.ComplexityRoot.Month.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Month.Key(childComplexity), true
+	case "Month.name":
+		if e.ComplexityRoot.Month.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Month.Name(childComplexity), true
+	case "Month.number":
+		if e.ComplexityRoot.Month.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Month.Number(childComplexity), true
+	case "Month.year":
+		if e.ComplexityRoot.Month.Year == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Month.Year(childComplexity), true
+
+	case "MonthlyStatistics.email":
+		if e.ComplexityRoot.MonthlyStatistics.Email == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MonthlyStatistics.Email(childComplexity), true
+	case "MonthlyStatistics.letter":
+		if e.ComplexityRoot.MonthlyStatistics.Letter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MonthlyStatistics.Letter(childComplexity), true
+	case "MonthlyStatistics.month":
+		if e.ComplexityRoot.MonthlyStatistics.Month == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MonthlyStatistics.Month(childComplexity), true
+	case "MonthlyStatistics.sms":
+		if e.ComplexityRoot.MonthlyStatistics.SMS == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MonthlyStatistics.SMS(childComplexity), true
+
+	case "MonthlyUsage.isEmpty":
+		if e.ComplexityRoot.MonthlyUsage.IsEmpty == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MonthlyUsage.IsEmpty(childComplexity), true
+	case "MonthlyUsage.letterBreakdown":
+		if e.ComplexityRoot.MonthlyUsage.LetterBreakdown == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MonthlyUsage.LetterBreakdown(childComplexity), true
+	case "MonthlyUsage.letterCost":
+		if e.ComplexityRoot.MonthlyUsage.LetterCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MonthlyUsage.LetterCost(childComplexity), true
+	case "MonthlyUsage.month":
+		if e.ComplexityRoot.MonthlyUsage.Month == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MonthlyUsage.Month(childComplexity), true
+	case "MonthlyUsage.smsBreakdown":
+		if e.ComplexityRoot.MonthlyUsage.SMSBreakdown == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MonthlyUsage.SMSBreakdown(childComplexity), true
+	case "MonthlyUsage.smsCost":
+		if e.ComplexityRoot.MonthlyUsage.SMSCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MonthlyUsage.SMSCost(childComplexity), true
+	case "MonthlyUsage.smsFreeAllowanceUsed":
+		if e.ComplexityRoot.MonthlyUsage.SMSFreeAllowanceUsed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MonthlyUsage.SMSFreeAllowanceUsed(childComplexity), true
+	case "MonthlyUsage.smsFreeAllowanceUsedLabel":
+		if e.ComplexityRoot.MonthlyUsage.SmsFreeAllowanceUsedLabel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MonthlyUsage.SmsFreeAllowanceUsedLabel(childComplexity), true
+	case "MonthlyUsage.total":
+		if e.ComplexityRoot.MonthlyUsage.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MonthlyUsage.Total(childComplexity), true
+
+	case "Mutation.setFreeSmsAllowance":
+		if e.ComplexityRoot.Mutation.SetFreeSmsAllowance == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setFreeSmsAllowance_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetFreeSmsAllowance(childComplexity, args["serviceId"].(string), args["allowance"].(int)), true
 
 	case "Notification.apiKey":
 		if e.ComplexityRoot.Notification.APIKey == nil {
@@ -670,6 +1073,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Service.Features(childComplexity), true
+	case "Service.financialYears":
+		if e.ComplexityRoot.Service.FinancialYears == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.FinancialYears(childComplexity), true
+	case "Service.freeSmsAllowance":
+		if e.ComplexityRoot.Service.FreeSmsAllowance == nil {
+			break
+		}
+
+		args, err := ec.field_Service_freeSmsAllowance_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Service.FreeSmsAllowance(childComplexity, args["financialYear"].(*int)), true
 	case "Service.hasApiKeys":
 		if e.ComplexityRoot.Service.HasAPIKeys == nil {
 			break
@@ -688,6 +1108,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Service.InboxSummary(childComplexity), true
+	case "Service.monthlyStatistics":
+		if e.ComplexityRoot.Service.MonthlyStatistics == nil {
+			break
+		}
+
+		args, err := ec.field_Service_monthlyStatistics_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Service.MonthlyStatistics(childComplexity, args["financialYear"].(*int)), true
 	case "Service.myPermissions":
 		if e.ComplexityRoot.Service.MyPermissions == nil {
 			break
@@ -728,6 +1159,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Service.TemplateStatistics(childComplexity, args["days"].(*int)), true
+	case "Service.templateUsage":
+		if e.ComplexityRoot.Service.TemplateUsage == nil {
+			break
+		}
+
+		args, err := ec.field_Service_templateUsage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Service.TemplateUsage(childComplexity, args["financialYear"].(*int)), true
 	case "Service.totals":
 		if e.ComplexityRoot.Service.Totals == nil {
 			break
@@ -739,6 +1181,67 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Service.Totals(childComplexity, args["days"].(*int)), true
+	case "Service.usage":
+		if e.ComplexityRoot.Service.Usage == nil {
+			break
+		}
+
+		args, err := ec.field_Service_usage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Service.Usage(childComplexity, args["financialYear"].(*int)), true
+	case "Service.usageThisYear":
+		if e.ComplexityRoot.Service.UsageThisYear == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.UsageThisYear(childComplexity), true
+
+	case "SmsCharge.annualLabel":
+		if e.ComplexityRoot.SmsCharge.AnnualLabel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SmsCharge.AnnualLabel(childComplexity), true
+	case "SmsCharge.charged":
+		if e.ComplexityRoot.SmsCharge.Charged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SmsCharge.Charged(childComplexity), true
+	case "SmsCharge.cost":
+		if e.ComplexityRoot.SmsCharge.Cost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SmsCharge.Cost(childComplexity), true
+	case "SmsCharge.monthlyLabel":
+		if e.ComplexityRoot.SmsCharge.MonthlyLabel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SmsCharge.MonthlyLabel(childComplexity), true
+	case "SmsCharge.rate":
+		if e.ComplexityRoot.SmsCharge.Rate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SmsCharge.Rate(childComplexity), true
+
+	case "SmsRate.amount":
+		if e.ComplexityRoot.SmsRate.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SmsRate.Amount(childComplexity), true
+	case "SmsRate.display":
+		if e.ComplexityRoot.SmsRate.Display == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SmsRate.Display(childComplexity), true
 
 	case "StatusChange.at":
 		if e.ComplexityRoot.StatusChange.At == nil {
@@ -777,6 +1280,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.StatusCounts.Total(childComplexity), true
+
+	case "StatusTally.count":
+		if e.ComplexityRoot.StatusTally.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusTally.Count(childComplexity), true
+	case "StatusTally.status":
+		if e.ComplexityRoot.StatusTally.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusTally.Status(childComplexity), true
 
 	case "Template.id":
 		if e.ComplexityRoot.Template.ID == nil {
@@ -828,6 +1344,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.TemplateStatistic.TemplateID(childComplexity), true
 
+	case "TemplateUsage.count":
+		if e.ComplexityRoot.TemplateUsage.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TemplateUsage.Count(childComplexity), true
+	case "TemplateUsage.isPrecompiledLetter":
+		if e.ComplexityRoot.TemplateUsage.IsPrecompiledLetter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TemplateUsage.IsPrecompiledLetter(childComplexity), true
+	case "TemplateUsage.name":
+		if e.ComplexityRoot.TemplateUsage.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TemplateUsage.Name(childComplexity), true
+	case "TemplateUsage.templateId":
+		if e.ComplexityRoot.TemplateUsage.TemplateID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TemplateUsage.TemplateID(childComplexity), true
+	case "TemplateUsage.type":
+		if e.ComplexityRoot.TemplateUsage.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TemplateUsage.Type(childComplexity), true
+
+	case "TemplateUsageMonth.month":
+		if e.ComplexityRoot.TemplateUsageMonth.Month == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TemplateUsageMonth.Month(childComplexity), true
+	case "TemplateUsageMonth.templates":
+		if e.ComplexityRoot.TemplateUsageMonth.Templates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TemplateUsageMonth.Templates(childComplexity), true
+
 	case "TemplateVersion.id":
 		if e.ComplexityRoot.TemplateVersion.ID == nil {
 			break
@@ -878,6 +1438,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Totals.SMS(childComplexity), true
 
+	case "TypeTotals.byStatus":
+		if e.ComplexityRoot.TypeTotals.ByStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TypeTotals.ByStatus(childComplexity), true
 	case "TypeTotals.delivered":
 		if e.ComplexityRoot.TypeTotals.Delivered == nil {
 			break
@@ -920,6 +1486,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TypeTotals.ShowWarning(childComplexity), true
+
+	case "UnitPrice.amount":
+		if e.ComplexityRoot.UnitPrice.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnitPrice.Amount(childComplexity), true
+	case "UnitPrice.display":
+		if e.ComplexityRoot.UnitPrice.Display == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnitPrice.Display(childComplexity), true
+
+	case "Usage.annual":
+		if e.ComplexityRoot.Usage.Annual == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Usage.Annual(childComplexity), true
+	case "Usage.financialYear":
+		if e.ComplexityRoot.Usage.FinancialYear == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Usage.FinancialYear(childComplexity), true
+	case "Usage.months":
+		if e.ComplexityRoot.Usage.Months == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Usage.Months(childComplexity), true
 
 	case "User.emailAddress":
 		if e.ComplexityRoot.User.EmailAddress == nil {
@@ -995,6 +1593,21 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 
 			return &response
 		}
+	case ast.Mutation:
+		return func(ctx context.Context) *graphql.Response {
+			if !first {
+				return nil
+			}
+			first = false
+			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
+			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
+			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
 
 	default:
 		return graphql.OneShot(graphql.ErrorResponse(ctx, "unsupported GraphQL operation"))
@@ -1020,7 +1633,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema.graphqls"
+//go:embed "reporting.graphqls" "schema.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -1032,6 +1645,7 @@ func sourceData(filename string) string {
 }
 
 var sources = []*ast.Source{
+	{Name: "reporting.graphqls", Input: sourceData("reporting.graphqls"), BuiltIn: false},
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -1039,6 +1653,30 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_AnnualUsage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "smsFreeAllowance":
+		return ec.fieldContext_AnnualUsage_smsFreeAllowance(ctx, field)
+	case "smsSent":
+		return ec.fieldContext_AnnualUsage_smsSent(ctx, field)
+	case "smsAllowanceRemaining":
+		return ec.fieldContext_AnnualUsage_smsAllowanceRemaining(ctx, field)
+	case "smsCost":
+		return ec.fieldContext_AnnualUsage_smsCost(ctx, field)
+	case "smsBreakdown":
+		return ec.fieldContext_AnnualUsage_smsBreakdown(ctx, field)
+	case "emailsSent":
+		return ec.fieldContext_AnnualUsage_emailsSent(ctx, field)
+	case "emailAllowance":
+		return ec.fieldContext_AnnualUsage_emailAllowance(ctx, field)
+	case "lettersSent":
+		return ec.fieldContext_AnnualUsage_lettersSent(ctx, field)
+	case "letterCost":
+		return ec.fieldContext_AnnualUsage_letterCost(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AnnualUsage", field.Name)
+}
 
 func (ec *executionContext) childFields_ApiKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -1062,6 +1700,32 @@ func (ec *executionContext) childFields_DataRetention(ctx context.Context, field
 		return ec.fieldContext_DataRetention_letter(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DataRetention", field.Name)
+}
+
+func (ec *executionContext) childFields_FinancialYearOption(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "year":
+		return ec.fieldContext_FinancialYearOption_year(ctx, field)
+	case "label":
+		return ec.fieldContext_FinancialYearOption_label(ctx, field)
+	case "current":
+		return ec.fieldContext_FinancialYearOption_current(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FinancialYearOption", field.Name)
+}
+
+func (ec *executionContext) childFields_FreeSmsAllowance(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "financialYear":
+		return ec.fieldContext_FreeSmsAllowance_financialYear(ctx, field)
+	case "allowance":
+		return ec.fieldContext_FreeSmsAllowance_allowance(ctx, field)
+	case "highVolumeServiceLastYear":
+		return ec.fieldContext_FreeSmsAllowance_highVolumeServiceLastYear(ctx, field)
+	case "hasCustomAllowance":
+		return ec.fieldContext_FreeSmsAllowance_hasCustomAllowance(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FreeSmsAllowance", field.Name)
 }
 
 func (ec *executionContext) childFields_InboxSummary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1092,6 +1756,22 @@ func (ec *executionContext) childFields_Job(ctx context.Context, field graphql.C
 	return nil, fmt.Errorf("no field named %q was found under type Job", field.Name)
 }
 
+func (ec *executionContext) childFields_LetterCharge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "postage":
+		return ec.fieldContext_LetterCharge_postage(ctx, field)
+	case "rate":
+		return ec.fieldContext_LetterCharge_rate(ctx, field)
+	case "sent":
+		return ec.fieldContext_LetterCharge_sent(ctx, field)
+	case "cost":
+		return ec.fieldContext_LetterCharge_cost(ctx, field)
+	case "label":
+		return ec.fieldContext_LetterCharge_label(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LetterCharge", field.Name)
+}
+
 func (ec *executionContext) childFields_LetterDetail(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "pageCount":
@@ -1120,6 +1800,68 @@ func (ec *executionContext) childFields_Membership(ctx context.Context, field gr
 		return ec.fieldContext_Membership_permissions(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Membership", field.Name)
+}
+
+func (ec *executionContext) childFields_Money(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "amount":
+		return ec.fieldContext_Money_amount(ctx, field)
+	case "display":
+		return ec.fieldContext_Money_display(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Money", field.Name)
+}
+
+func (ec *executionContext) childFields_Month(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_Month_key(ctx, field)
+	case "name":
+		return ec.fieldContext_Month_name(ctx, field)
+	case "year":
+		return ec.fieldContext_Month_year(ctx, field)
+	case "number":
+		return ec.fieldContext_Month_number(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Month", field.Name)
+}
+
+func (ec *executionContext) childFields_MonthlyStatistics(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "month":
+		return ec.fieldContext_MonthlyStatistics_month(ctx, field)
+	case "email":
+		return ec.fieldContext_MonthlyStatistics_email(ctx, field)
+	case "sms":
+		return ec.fieldContext_MonthlyStatistics_sms(ctx, field)
+	case "letter":
+		return ec.fieldContext_MonthlyStatistics_letter(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MonthlyStatistics", field.Name)
+}
+
+func (ec *executionContext) childFields_MonthlyUsage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "month":
+		return ec.fieldContext_MonthlyUsage_month(ctx, field)
+	case "smsFreeAllowanceUsed":
+		return ec.fieldContext_MonthlyUsage_smsFreeAllowanceUsed(ctx, field)
+	case "smsFreeAllowanceUsedLabel":
+		return ec.fieldContext_MonthlyUsage_smsFreeAllowanceUsedLabel(ctx, field)
+	case "smsCost":
+		return ec.fieldContext_MonthlyUsage_smsCost(ctx, field)
+	case "smsBreakdown":
+		return ec.fieldContext_MonthlyUsage_smsBreakdown(ctx, field)
+	case "letterBreakdown":
+		return ec.fieldContext_MonthlyUsage_letterBreakdown(ctx, field)
+	case "letterCost":
+		return ec.fieldContext_MonthlyUsage_letterCost(ctx, field)
+	case "total":
+		return ec.fieldContext_MonthlyUsage_total(ctx, field)
+	case "isEmpty":
+		return ec.fieldContext_MonthlyUsage_isEmpty(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MonthlyUsage", field.Name)
 }
 
 func (ec *executionContext) childFields_Notification(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1236,8 +1978,46 @@ func (ec *executionContext) childFields_Service(ctx context.Context, field graph
 		return ec.fieldContext_Service_templateStatistics(ctx, field)
 	case "notifications":
 		return ec.fieldContext_Service_notifications(ctx, field)
+	case "financialYears":
+		return ec.fieldContext_Service_financialYears(ctx, field)
+	case "monthlyStatistics":
+		return ec.fieldContext_Service_monthlyStatistics(ctx, field)
+	case "templateUsage":
+		return ec.fieldContext_Service_templateUsage(ctx, field)
+	case "usage":
+		return ec.fieldContext_Service_usage(ctx, field)
+	case "usageThisYear":
+		return ec.fieldContext_Service_usageThisYear(ctx, field)
+	case "freeSmsAllowance":
+		return ec.fieldContext_Service_freeSmsAllowance(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Service", field.Name)
+}
+
+func (ec *executionContext) childFields_SmsCharge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rate":
+		return ec.fieldContext_SmsCharge_rate(ctx, field)
+	case "charged":
+		return ec.fieldContext_SmsCharge_charged(ctx, field)
+	case "cost":
+		return ec.fieldContext_SmsCharge_cost(ctx, field)
+	case "annualLabel":
+		return ec.fieldContext_SmsCharge_annualLabel(ctx, field)
+	case "monthlyLabel":
+		return ec.fieldContext_SmsCharge_monthlyLabel(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SmsCharge", field.Name)
+}
+
+func (ec *executionContext) childFields_SmsRate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "amount":
+		return ec.fieldContext_SmsRate_amount(ctx, field)
+	case "display":
+		return ec.fieldContext_SmsRate_display(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SmsRate", field.Name)
 }
 
 func (ec *executionContext) childFields_StatusChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1262,6 +2042,16 @@ func (ec *executionContext) childFields_StatusCounts(ctx context.Context, field 
 		return ec.fieldContext_StatusCounts_failed(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type StatusCounts", field.Name)
+}
+
+func (ec *executionContext) childFields_StatusTally(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_StatusTally_status(ctx, field)
+	case "count":
+		return ec.fieldContext_StatusTally_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StatusTally", field.Name)
 }
 
 func (ec *executionContext) childFields_Template(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1290,6 +2080,32 @@ func (ec *executionContext) childFields_TemplateStatistic(ctx context.Context, f
 		return ec.fieldContext_TemplateStatistic_count(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TemplateStatistic", field.Name)
+}
+
+func (ec *executionContext) childFields_TemplateUsage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "templateId":
+		return ec.fieldContext_TemplateUsage_templateId(ctx, field)
+	case "name":
+		return ec.fieldContext_TemplateUsage_name(ctx, field)
+	case "type":
+		return ec.fieldContext_TemplateUsage_type(ctx, field)
+	case "isPrecompiledLetter":
+		return ec.fieldContext_TemplateUsage_isPrecompiledLetter(ctx, field)
+	case "count":
+		return ec.fieldContext_TemplateUsage_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TemplateUsage", field.Name)
+}
+
+func (ec *executionContext) childFields_TemplateUsageMonth(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "month":
+		return ec.fieldContext_TemplateUsageMonth_month(ctx, field)
+	case "templates":
+		return ec.fieldContext_TemplateUsageMonth_templates(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TemplateUsageMonth", field.Name)
 }
 
 func (ec *executionContext) childFields_TemplateVersion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1336,8 +2152,32 @@ func (ec *executionContext) childFields_TypeTotals(ctx context.Context, field gr
 		return ec.fieldContext_TypeTotals_failedPercentage(ctx, field)
 	case "showWarning":
 		return ec.fieldContext_TypeTotals_showWarning(ctx, field)
+	case "byStatus":
+		return ec.fieldContext_TypeTotals_byStatus(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TypeTotals", field.Name)
+}
+
+func (ec *executionContext) childFields_UnitPrice(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "amount":
+		return ec.fieldContext_UnitPrice_amount(ctx, field)
+	case "display":
+		return ec.fieldContext_UnitPrice_display(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UnitPrice", field.Name)
+}
+
+func (ec *executionContext) childFields_Usage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "financialYear":
+		return ec.fieldContext_Usage_financialYear(ctx, field)
+	case "annual":
+		return ec.fieldContext_Usage_annual(ctx, field)
+	case "months":
+		return ec.fieldContext_Usage_months(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Usage", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1502,6 +2342,28 @@ func (ec *executionContext) dir_hasPermission_args(ctx context.Context, rawArgs 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setFreeSmsAllowance_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "serviceId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["serviceId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "allowance",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["allowance"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1541,6 +2403,34 @@ func (ec *executionContext) field_Query_service_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Service_freeSmsAllowance_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "financialYear",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["financialYear"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Service_monthlyStatistics_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "financialYear",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["financialYear"] = arg0
 	return args, nil
 }
 
@@ -1596,6 +2486,20 @@ func (ec *executionContext) field_Service_templateStatistics_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Service_templateUsage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "financialYear",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["financialYear"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Service_totals_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1607,6 +2511,20 @@ func (ec *executionContext) field_Service_totals_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["days"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Service_usage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "financialYear",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["financialYear"] = arg0
 	return args, nil
 }
 
@@ -1683,6 +2601,240 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _AnnualUsage_smsFreeAllowance(ctx context.Context, field graphql.CollectedField, obj *notifyql.AnnualUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnnualUsage_smsFreeAllowance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SMSFreeAllowance, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnnualUsage_smsFreeAllowance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnnualUsage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AnnualUsage_smsSent(ctx context.Context, field graphql.CollectedField, obj *notifyql.AnnualUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnnualUsage_smsSent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SMSSent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnnualUsage_smsSent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnnualUsage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AnnualUsage_smsAllowanceRemaining(ctx context.Context, field graphql.CollectedField, obj *notifyql.AnnualUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnnualUsage_smsAllowanceRemaining(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SMSAllowanceRemaining, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AnnualUsage_smsAllowanceRemaining(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnnualUsage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AnnualUsage_smsCost(ctx context.Context, field graphql.CollectedField, obj *notifyql.AnnualUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnnualUsage_smsCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SMSCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v notifyql.Money) graphql.Marshaler {
+			return ec.marshalNMoney2notifyqlᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnnualUsage_smsCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AnnualUsage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AnnualUsage_smsBreakdown(ctx context.Context, field graphql.CollectedField, obj *notifyql.AnnualUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnnualUsage_smsBreakdown(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SMSBreakdown, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []notifyql.SMSCharge) graphql.Marshaler {
+			return ec.marshalNSmsCharge2ᚕnotifyqlᚐSMSChargeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnnualUsage_smsBreakdown(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AnnualUsage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SmsCharge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AnnualUsage_emailsSent(ctx context.Context, field graphql.CollectedField, obj *notifyql.AnnualUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnnualUsage_emailsSent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EmailsSent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnnualUsage_emailsSent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnnualUsage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AnnualUsage_emailAllowance(ctx context.Context, field graphql.CollectedField, obj *notifyql.AnnualUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnnualUsage_emailAllowance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AnnualUsage().EmailAllowance(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnnualUsage_emailAllowance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnnualUsage", field, true, true, "String")
+}
+
+func (ec *executionContext) _AnnualUsage_lettersSent(ctx context.Context, field graphql.CollectedField, obj *notifyql.AnnualUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnnualUsage_lettersSent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LettersSent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnnualUsage_lettersSent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnnualUsage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AnnualUsage_letterCost(ctx context.Context, field graphql.CollectedField, obj *notifyql.AnnualUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnnualUsage_letterCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LetterCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v notifyql.Money) graphql.Marshaler {
+			return ec.marshalNMoney2notifyqlᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnnualUsage_letterCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AnnualUsage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
 
 func (ec *executionContext) _ApiKey_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.APIKey) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -1820,6 +2972,167 @@ func (ec *executionContext) _DataRetention_letter(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_DataRetention_letter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DataRetention", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FinancialYearOption_year(ctx context.Context, field graphql.CollectedField, obj *FinancialYearOption) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FinancialYearOption_year(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Year, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FinancialYearOption_year(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FinancialYearOption", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FinancialYearOption_label(ctx context.Context, field graphql.CollectedField, obj *FinancialYearOption) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FinancialYearOption_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Label, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FinancialYearOption_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FinancialYearOption", field, false, false, "String")
+}
+
+func (ec *executionContext) _FinancialYearOption_current(ctx context.Context, field graphql.CollectedField, obj *FinancialYearOption) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FinancialYearOption_current(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Current, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FinancialYearOption_current(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FinancialYearOption", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _FreeSmsAllowance_financialYear(ctx context.Context, field graphql.CollectedField, obj *FreeSmsAllowance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FreeSmsAllowance_financialYear(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FinancialYear, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FreeSmsAllowance_financialYear(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FreeSmsAllowance", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FreeSmsAllowance_allowance(ctx context.Context, field graphql.CollectedField, obj *FreeSmsAllowance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FreeSmsAllowance_allowance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Allowance, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FreeSmsAllowance_allowance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FreeSmsAllowance", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FreeSmsAllowance_highVolumeServiceLastYear(ctx context.Context, field graphql.CollectedField, obj *FreeSmsAllowance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FreeSmsAllowance_highVolumeServiceLastYear(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HighVolumeServiceLastYear, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FreeSmsAllowance_highVolumeServiceLastYear(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FreeSmsAllowance", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _FreeSmsAllowance_hasCustomAllowance(ctx context.Context, field graphql.CollectedField, obj *FreeSmsAllowance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FreeSmsAllowance_hasCustomAllowance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HasCustomAllowance, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FreeSmsAllowance_hasCustomAllowance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FreeSmsAllowance", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _InboxSummary_count(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxSummary) (ret graphql.Marshaler) {
@@ -2004,6 +3317,139 @@ func (ec *executionContext) _Job_createdAt(ctx context.Context, field graphql.Co
 }
 func (ec *executionContext) fieldContext_Job_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Job", field, false, false, "Time")
+}
+
+func (ec *executionContext) _LetterCharge_postage(ctx context.Context, field graphql.CollectedField, obj *notifyql.LetterCharge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LetterCharge_postage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LetterCharge().Postage(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LetterCharge_postage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LetterCharge", field, true, true, "String")
+}
+
+func (ec *executionContext) _LetterCharge_rate(ctx context.Context, field graphql.CollectedField, obj *notifyql.LetterCharge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LetterCharge_rate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v notifyql.UnitPrice) graphql.Marshaler {
+			return ec.marshalNUnitPrice2notifyqlᚐUnitPrice(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LetterCharge_rate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LetterCharge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UnitPrice(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LetterCharge_sent(ctx context.Context, field graphql.CollectedField, obj *notifyql.LetterCharge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LetterCharge_sent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LetterCharge_sent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LetterCharge", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LetterCharge_cost(ctx context.Context, field graphql.CollectedField, obj *notifyql.LetterCharge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LetterCharge_cost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v notifyql.Money) graphql.Marshaler {
+			return ec.marshalNMoney2notifyqlᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LetterCharge_cost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LetterCharge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LetterCharge_label(ctx context.Context, field graphql.CollectedField, obj *notifyql.LetterCharge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LetterCharge_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Label(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LetterCharge_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LetterCharge", field, true, false, "String")
 }
 
 func (ec *executionContext) _LetterDetail_pageCount(ctx context.Context, field graphql.CollectedField, obj *LetterDetail) (ret graphql.Marshaler) {
@@ -2220,6 +3666,577 @@ func (ec *executionContext) _Membership_permissions(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_Membership_permissions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Membership", field, false, false, "Permission")
+}
+
+func (ec *executionContext) _Money_amount(ctx context.Context, field graphql.CollectedField, obj *notifyql.Money) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Money_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Money_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Money", field, true, false, "String")
+}
+
+func (ec *executionContext) _Money_display(ctx context.Context, field graphql.CollectedField, obj *notifyql.Money) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Money_display(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Display(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Money_display(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Money", field, true, false, "String")
+}
+
+func (ec *executionContext) _Month_key(ctx context.Context, field graphql.CollectedField, obj *notifyql.Month) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Month_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Month_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Month", field, true, false, "String")
+}
+
+func (ec *executionContext) _Month_name(ctx context.Context, field graphql.CollectedField, obj *notifyql.Month) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Month_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Month_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Month", field, true, false, "String")
+}
+
+func (ec *executionContext) _Month_year(ctx context.Context, field graphql.CollectedField, obj *notifyql.Month) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Month_year(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Year, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Month_year(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Month", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Month_number(ctx context.Context, field graphql.CollectedField, obj *notifyql.Month) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Month_number(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Month().Number(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Month_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Month", field, true, true, "Int")
+}
+
+func (ec *executionContext) _MonthlyStatistics_month(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyStatistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MonthlyStatistics_month(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Month, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v notifyql.Month) graphql.Marshaler {
+			return ec.marshalNMonth2notifyqlᚐMonth(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MonthlyStatistics_month(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MonthlyStatistics",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Month(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MonthlyStatistics_email(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyStatistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MonthlyStatistics_email(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Email, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v notifyql.TypeTotals) graphql.Marshaler {
+			return ec.marshalNTypeTotals2notifyqlᚐTypeTotals(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MonthlyStatistics_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MonthlyStatistics",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TypeTotals(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MonthlyStatistics_sms(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyStatistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MonthlyStatistics_sms(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SMS, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v notifyql.TypeTotals) graphql.Marshaler {
+			return ec.marshalNTypeTotals2notifyqlᚐTypeTotals(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MonthlyStatistics_sms(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MonthlyStatistics",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TypeTotals(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MonthlyStatistics_letter(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyStatistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MonthlyStatistics_letter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Letter, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v notifyql.TypeTotals) graphql.Marshaler {
+			return ec.marshalNTypeTotals2notifyqlᚐTypeTotals(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MonthlyStatistics_letter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MonthlyStatistics",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TypeTotals(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MonthlyUsage_month(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MonthlyUsage_month(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Month, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v notifyql.Month) graphql.Marshaler {
+			return ec.marshalNMonth2notifyqlᚐMonth(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MonthlyUsage_month(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MonthlyUsage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Month(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MonthlyUsage_smsFreeAllowanceUsed(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MonthlyUsage_smsFreeAllowanceUsed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SMSFreeAllowanceUsed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MonthlyUsage_smsFreeAllowanceUsed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MonthlyUsage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MonthlyUsage_smsFreeAllowanceUsedLabel(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MonthlyUsage_smsFreeAllowanceUsedLabel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MonthlyUsage().SmsFreeAllowanceUsedLabel(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MonthlyUsage_smsFreeAllowanceUsedLabel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MonthlyUsage", field, true, true, "String")
+}
+
+func (ec *executionContext) _MonthlyUsage_smsCost(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MonthlyUsage_smsCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SMSCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v notifyql.Money) graphql.Marshaler {
+			return ec.marshalNMoney2notifyqlᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MonthlyUsage_smsCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MonthlyUsage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MonthlyUsage_smsBreakdown(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MonthlyUsage_smsBreakdown(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SMSBreakdown, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []notifyql.SMSCharge) graphql.Marshaler {
+			return ec.marshalNSmsCharge2ᚕnotifyqlᚐSMSChargeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MonthlyUsage_smsBreakdown(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MonthlyUsage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SmsCharge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MonthlyUsage_letterBreakdown(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MonthlyUsage_letterBreakdown(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LetterBreakdown, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []notifyql.LetterCharge) graphql.Marshaler {
+			return ec.marshalNLetterCharge2ᚕnotifyqlᚐLetterChargeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MonthlyUsage_letterBreakdown(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MonthlyUsage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LetterCharge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MonthlyUsage_letterCost(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MonthlyUsage_letterCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LetterCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v notifyql.Money) graphql.Marshaler {
+			return ec.marshalNMoney2notifyqlᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MonthlyUsage_letterCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MonthlyUsage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MonthlyUsage_total(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MonthlyUsage_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v notifyql.Money) graphql.Marshaler {
+			return ec.marshalNMoney2notifyqlᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MonthlyUsage_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MonthlyUsage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MonthlyUsage_isEmpty(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MonthlyUsage_isEmpty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IsEmpty(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MonthlyUsage_isEmpty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MonthlyUsage", field, true, false, "Boolean")
+}
+
+func (ec *executionContext) _Mutation_setFreeSmsAllowance(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setFreeSmsAllowance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetFreeSmsAllowance(ctx, fc.Args["serviceId"].(string), fc.Args["allowance"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *FreeSmsAllowance) graphql.Marshaler {
+			return ec.marshalNFreeSmsAllowance2ᚖnotifyqlᚋgraphᚐFreeSmsAllowance(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setFreeSmsAllowance(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FreeSmsAllowance(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setFreeSmsAllowance_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
@@ -3868,6 +5885,563 @@ func (ec *executionContext) fieldContext_Service_notifications(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Service_financialYears(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_financialYears(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Service().FinancialYears(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				anyOf, err := ec.unmarshalNPermission2ᚕnotifyqlᚐPermissionᚄ(ctx, []any{})
+				if err != nil {
+					var zeroVal []*FinancialYearOption
+					return zeroVal, err
+				}
+				organisationUsers, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal []*FinancialYearOption
+					return zeroVal, err
+				}
+				if ec.Directives.HasPermission == nil {
+					var zeroVal []*FinancialYearOption
+					return zeroVal, errors.New("directive hasPermission is not implemented")
+				}
+				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*FinancialYearOption) graphql.Marshaler {
+			return ec.marshalOFinancialYearOption2ᚕᚖnotifyqlᚋgraphᚐFinancialYearOptionᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Service_financialYears(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Service",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FinancialYearOption(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Service_monthlyStatistics(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_monthlyStatistics(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Service().MonthlyStatistics(ctx, obj, fc.Args["financialYear"].(*int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				anyOf, err := ec.unmarshalNPermission2ᚕnotifyqlᚐPermissionᚄ(ctx, []any{"VIEW_ACTIVITY"})
+				if err != nil {
+					var zeroVal []*notifyql.MonthlyStatistics
+					return zeroVal, err
+				}
+				organisationUsers, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal []*notifyql.MonthlyStatistics
+					return zeroVal, err
+				}
+				if ec.Directives.HasPermission == nil {
+					var zeroVal []*notifyql.MonthlyStatistics
+					return zeroVal, errors.New("directive hasPermission is not implemented")
+				}
+				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*notifyql.MonthlyStatistics) graphql.Marshaler {
+			return ec.marshalOMonthlyStatistics2ᚕᚖnotifyqlᚐMonthlyStatisticsᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Service_monthlyStatistics(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Service",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MonthlyStatistics(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Service_monthlyStatistics_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Service_templateUsage(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_templateUsage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Service().TemplateUsage(ctx, obj, fc.Args["financialYear"].(*int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				anyOf, err := ec.unmarshalNPermission2ᚕnotifyqlᚐPermissionᚄ(ctx, []any{"VIEW_ACTIVITY"})
+				if err != nil {
+					var zeroVal []*notifyql.TemplateUsageMonth
+					return zeroVal, err
+				}
+				organisationUsers, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal []*notifyql.TemplateUsageMonth
+					return zeroVal, err
+				}
+				if ec.Directives.HasPermission == nil {
+					var zeroVal []*notifyql.TemplateUsageMonth
+					return zeroVal, errors.New("directive hasPermission is not implemented")
+				}
+				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*notifyql.TemplateUsageMonth) graphql.Marshaler {
+			return ec.marshalOTemplateUsageMonth2ᚕᚖnotifyqlᚐTemplateUsageMonthᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Service_templateUsage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Service",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TemplateUsageMonth(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Service_templateUsage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Service_usage(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_usage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Service().Usage(ctx, obj, fc.Args["financialYear"].(*int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				anyOf, err := ec.unmarshalNPermission2ᚕnotifyqlᚐPermissionᚄ(ctx, []any{"MANAGE_SERVICE"})
+				if err != nil {
+					var zeroVal *Usage
+					return zeroVal, err
+				}
+				organisationUsers, err := ec.unmarshalOBoolean2ᚖbool(ctx, true)
+				if err != nil {
+					var zeroVal *Usage
+					return zeroVal, err
+				}
+				if ec.Directives.HasPermission == nil {
+					var zeroVal *Usage
+					return zeroVal, errors.New("directive hasPermission is not implemented")
+				}
+				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *Usage) graphql.Marshaler {
+			return ec.marshalOUsage2ᚖnotifyqlᚋgraphᚐUsage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Service_usage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Service",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Usage(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Service_usage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Service_usageThisYear(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_usageThisYear(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Service().UsageThisYear(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				anyOf, err := ec.unmarshalNPermission2ᚕnotifyqlᚐPermissionᚄ(ctx, []any{"MANAGE_SERVICE"})
+				if err != nil {
+					var zeroVal *notifyql.AnnualUsage
+					return zeroVal, err
+				}
+				organisationUsers, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal *notifyql.AnnualUsage
+					return zeroVal, err
+				}
+				if ec.Directives.HasPermission == nil {
+					var zeroVal *notifyql.AnnualUsage
+					return zeroVal, errors.New("directive hasPermission is not implemented")
+				}
+				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *notifyql.AnnualUsage) graphql.Marshaler {
+			return ec.marshalOAnnualUsage2ᚖnotifyqlᚐAnnualUsage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Service_usageThisYear(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Service",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AnnualUsage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Service_freeSmsAllowance(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_freeSmsAllowance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Service().FreeSmsAllowance(ctx, obj, fc.Args["financialYear"].(*int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				anyOf, err := ec.unmarshalNPermission2ᚕnotifyqlᚐPermissionᚄ(ctx, []any{"MANAGE_SERVICE"})
+				if err != nil {
+					var zeroVal *FreeSmsAllowance
+					return zeroVal, err
+				}
+				organisationUsers, err := ec.unmarshalOBoolean2ᚖbool(ctx, true)
+				if err != nil {
+					var zeroVal *FreeSmsAllowance
+					return zeroVal, err
+				}
+				if ec.Directives.HasPermission == nil {
+					var zeroVal *FreeSmsAllowance
+					return zeroVal, errors.New("directive hasPermission is not implemented")
+				}
+				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *FreeSmsAllowance) graphql.Marshaler {
+			return ec.marshalOFreeSmsAllowance2ᚖnotifyqlᚋgraphᚐFreeSmsAllowance(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Service_freeSmsAllowance(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Service",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FreeSmsAllowance(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Service_freeSmsAllowance_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SmsCharge_rate(ctx context.Context, field graphql.CollectedField, obj *notifyql.SMSCharge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SmsCharge_rate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v notifyql.SMSRate) graphql.Marshaler {
+			return ec.marshalNSmsRate2notifyqlᚐSMSRate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SmsCharge_rate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SmsCharge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SmsRate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SmsCharge_charged(ctx context.Context, field graphql.CollectedField, obj *notifyql.SMSCharge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SmsCharge_charged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Charged, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SmsCharge_charged(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SmsCharge", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SmsCharge_cost(ctx context.Context, field graphql.CollectedField, obj *notifyql.SMSCharge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SmsCharge_cost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v notifyql.Money) graphql.Marshaler {
+			return ec.marshalNMoney2notifyqlᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SmsCharge_cost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SmsCharge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SmsCharge_annualLabel(ctx context.Context, field graphql.CollectedField, obj *notifyql.SMSCharge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SmsCharge_annualLabel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AnnualLabel(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SmsCharge_annualLabel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SmsCharge", field, true, false, "String")
+}
+
+func (ec *executionContext) _SmsCharge_monthlyLabel(ctx context.Context, field graphql.CollectedField, obj *notifyql.SMSCharge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SmsCharge_monthlyLabel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MonthlyLabel(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SmsCharge_monthlyLabel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SmsCharge", field, true, false, "String")
+}
+
+func (ec *executionContext) _SmsRate_amount(ctx context.Context, field graphql.CollectedField, obj *notifyql.SMSRate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SmsRate_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SmsRate_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SmsRate", field, true, false, "String")
+}
+
+func (ec *executionContext) _SmsRate_display(ctx context.Context, field graphql.CollectedField, obj *notifyql.SMSRate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SmsRate_display(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Display(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SmsRate_display(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SmsRate", field, true, false, "String")
+}
+
 func (ec *executionContext) _StatusChange_status(ctx context.Context, field graphql.CollectedField, obj *notifyql.StatusChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4004,6 +6578,52 @@ func (ec *executionContext) _StatusCounts_failed(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_StatusCounts_failed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("StatusCounts", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StatusTally_status(ctx context.Context, field graphql.CollectedField, obj *notifyql.StatusTally) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusTally_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v notifyql.NotificationStatus) graphql.Marshaler {
+			return ec.marshalNNotificationStatus2notifyqlᚐNotificationStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusTally_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusTally", field, false, false, "NotificationStatus")
+}
+
+func (ec *executionContext) _StatusTally_count(ctx context.Context, field graphql.CollectedField, obj *notifyql.StatusTally) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusTally_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusTally_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusTally", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Template_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.Template) (ret graphql.Marshaler) {
@@ -4197,6 +6817,185 @@ func (ec *executionContext) _TemplateStatistic_count(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_TemplateStatistic_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TemplateStatistic", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TemplateUsage_templateId(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateUsageRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TemplateUsage_templateId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TemplateID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TemplateUsage_templateId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TemplateUsage", field, false, false, "ID")
+}
+
+func (ec *executionContext) _TemplateUsage_name(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateUsageRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TemplateUsage_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TemplateUsage_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TemplateUsage", field, false, false, "String")
+}
+
+func (ec *executionContext) _TemplateUsage_type(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateUsageRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TemplateUsage_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v notifyql.NotificationType) graphql.Marshaler {
+			return ec.marshalNNotificationType2notifyqlᚐNotificationType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TemplateUsage_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TemplateUsage", field, false, false, "NotificationType")
+}
+
+func (ec *executionContext) _TemplateUsage_isPrecompiledLetter(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateUsageRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TemplateUsage_isPrecompiledLetter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IsPrecompiledLetter(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TemplateUsage_isPrecompiledLetter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TemplateUsage", field, true, false, "Boolean")
+}
+
+func (ec *executionContext) _TemplateUsage_count(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateUsageRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TemplateUsage_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TemplateUsage_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TemplateUsage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TemplateUsageMonth_month(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateUsageMonth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TemplateUsageMonth_month(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Month, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v notifyql.Month) graphql.Marshaler {
+			return ec.marshalNMonth2notifyqlᚐMonth(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TemplateUsageMonth_month(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TemplateUsageMonth",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Month(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TemplateUsageMonth_templates(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateUsageMonth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TemplateUsageMonth_templates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Templates, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []notifyql.TemplateUsageRow) graphql.Marshaler {
+			return ec.marshalNTemplateUsage2ᚕnotifyqlᚐTemplateUsageRowᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TemplateUsageMonth_templates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TemplateUsageMonth",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TemplateUsage(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _TemplateVersion_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateVersion) (ret graphql.Marshaler) {
@@ -4569,6 +7368,180 @@ func (ec *executionContext) _TypeTotals_showWarning(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_TypeTotals_showWarning(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TypeTotals", field, true, false, "Boolean")
+}
+
+func (ec *executionContext) _TypeTotals_byStatus(ctx context.Context, field graphql.CollectedField, obj *notifyql.TypeTotals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TypeTotals_byStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ByStatus, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []notifyql.StatusTally) graphql.Marshaler {
+			return ec.marshalNStatusTally2ᚕnotifyqlᚐStatusTallyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TypeTotals_byStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TypeTotals",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StatusTally(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UnitPrice_amount(ctx context.Context, field graphql.CollectedField, obj *notifyql.UnitPrice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnitPrice_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnitPrice_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnitPrice", field, true, false, "String")
+}
+
+func (ec *executionContext) _UnitPrice_display(ctx context.Context, field graphql.CollectedField, obj *notifyql.UnitPrice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnitPrice_display(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Display(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnitPrice_display(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnitPrice", field, true, false, "String")
+}
+
+func (ec *executionContext) _Usage_financialYear(ctx context.Context, field graphql.CollectedField, obj *Usage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Usage_financialYear(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FinancialYear, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *FinancialYearOption) graphql.Marshaler {
+			return ec.marshalNFinancialYearOption2ᚖnotifyqlᚋgraphᚐFinancialYearOption(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Usage_financialYear(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Usage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FinancialYearOption(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Usage_annual(ctx context.Context, field graphql.CollectedField, obj *Usage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Usage_annual(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Annual, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *notifyql.AnnualUsage) graphql.Marshaler {
+			return ec.marshalNAnnualUsage2ᚖnotifyqlᚐAnnualUsage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Usage_annual(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Usage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AnnualUsage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Usage_months(ctx context.Context, field graphql.CollectedField, obj *Usage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Usage_months(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Months, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*notifyql.MonthlyUsage) graphql.Marshaler {
+			return ec.marshalNMonthlyUsage2ᚕᚖnotifyqlᚐMonthlyUsageᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Usage_months(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Usage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MonthlyUsage(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.User) (ret graphql.Marshaler) {
@@ -5776,6 +8749,80 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** object.gotpl ****************************
 
+var annualUsageImplementors = []string{"AnnualUsage"}
+
+func (ec *executionContext) _AnnualUsage(ctx context.Context, sel ast.SelectionSet, obj *notifyql.AnnualUsage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, annualUsageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AnnualUsage")
+		case "smsFreeAllowance":
+			out.Values[i] = ec._AnnualUsage_smsFreeAllowance(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "smsSent":
+			out.Values[i] = ec._AnnualUsage_smsSent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "smsAllowanceRemaining":
+			out.Values[i] = ec._AnnualUsage_smsAllowanceRemaining(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "smsCost":
+			out.Values[i] = ec._AnnualUsage_smsCost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "smsBreakdown":
+			out.Values[i] = ec._AnnualUsage_smsBreakdown(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "emailsSent":
+			out.Values[i] = ec._AnnualUsage_emailsSent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "emailAllowance":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AnnualUsage_emailAllowance(ctx, field, obj)
+				})
+		case "lettersSent":
+			out.Values[i] = ec._AnnualUsage_lettersSent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "letterCost":
+			out.Values[i] = ec._AnnualUsage_letterCost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var apiKeyImplementors = []string{"ApiKey"}
 
 func (ec *executionContext) _ApiKey(ctx context.Context, sel ast.SelectionSet, obj *notifyql.APIKey) graphql.Marshaler {
@@ -5842,6 +8889,97 @@ func (ec *executionContext) _DataRetention(ctx context.Context, sel ast.Selectio
 			}
 		case "letter":
 			out.Values[i] = ec._DataRetention_letter(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var financialYearOptionImplementors = []string{"FinancialYearOption"}
+
+func (ec *executionContext) _FinancialYearOption(ctx context.Context, sel ast.SelectionSet, obj *FinancialYearOption) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, financialYearOptionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FinancialYearOption")
+		case "year":
+			out.Values[i] = ec._FinancialYearOption_year(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "label":
+			out.Values[i] = ec._FinancialYearOption_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "current":
+			out.Values[i] = ec._FinancialYearOption_current(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var freeSmsAllowanceImplementors = []string{"FreeSmsAllowance"}
+
+func (ec *executionContext) _FreeSmsAllowance(ctx context.Context, sel ast.SelectionSet, obj *FreeSmsAllowance) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, freeSmsAllowanceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FreeSmsAllowance")
+		case "financialYear":
+			out.Values[i] = ec._FreeSmsAllowance_financialYear(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "allowance":
+			out.Values[i] = ec._FreeSmsAllowance_allowance(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "highVolumeServiceLastYear":
+			out.Values[i] = ec._FreeSmsAllowance_highVolumeServiceLastYear(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hasCustomAllowance":
+			out.Values[i] = ec._FreeSmsAllowance_hasCustomAllowance(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -5958,6 +9096,60 @@ func (ec *executionContext) _Job(ctx context.Context, sel ast.SelectionSet, obj 
 	return out
 }
 
+var letterChargeImplementors = []string{"LetterCharge"}
+
+func (ec *executionContext) _LetterCharge(ctx context.Context, sel ast.SelectionSet, obj *notifyql.LetterCharge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, letterChargeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LetterCharge")
+		case "postage":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LetterCharge_postage(ctx, field, obj)
+				})
+		case "rate":
+			out.Values[i] = ec._LetterCharge_rate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sent":
+			out.Values[i] = ec._LetterCharge_sent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cost":
+			out.Values[i] = ec._LetterCharge_cost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "label":
+			out.Values[i] = ec._LetterCharge_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var letterDetailImplementors = []string{"LetterDetail"}
 
 func (ec *executionContext) _LetterDetail(ctx context.Context, sel ast.SelectionSet, obj *LetterDetail) graphql.Marshaler {
@@ -6039,6 +9231,258 @@ func (ec *executionContext) _Membership(ctx context.Context, sel ast.SelectionSe
 			}
 		case "permissions":
 			out.Values[i] = ec._Membership_permissions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var moneyImplementors = []string{"Money"}
+
+func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, obj *notifyql.Money) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, moneyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Money")
+		case "amount":
+			out.Values[i] = ec._Money_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "display":
+			out.Values[i] = ec._Money_display(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var monthImplementors = []string{"Month"}
+
+func (ec *executionContext) _Month(ctx context.Context, sel ast.SelectionSet, obj *notifyql.Month) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, monthImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Month")
+		case "key":
+			out.Values[i] = ec._Month_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._Month_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "year":
+			out.Values[i] = ec._Month_year(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "number":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Month_number(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var monthlyStatisticsImplementors = []string{"MonthlyStatistics"}
+
+func (ec *executionContext) _MonthlyStatistics(ctx context.Context, sel ast.SelectionSet, obj *notifyql.MonthlyStatistics) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, monthlyStatisticsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MonthlyStatistics")
+		case "month":
+			out.Values[i] = ec._MonthlyStatistics_month(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "email":
+			out.Values[i] = ec._MonthlyStatistics_email(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sms":
+			out.Values[i] = ec._MonthlyStatistics_sms(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "letter":
+			out.Values[i] = ec._MonthlyStatistics_letter(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var monthlyUsageImplementors = []string{"MonthlyUsage"}
+
+func (ec *executionContext) _MonthlyUsage(ctx context.Context, sel ast.SelectionSet, obj *notifyql.MonthlyUsage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, monthlyUsageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MonthlyUsage")
+		case "month":
+			out.Values[i] = ec._MonthlyUsage_month(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "smsFreeAllowanceUsed":
+			out.Values[i] = ec._MonthlyUsage_smsFreeAllowanceUsed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "smsFreeAllowanceUsedLabel":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MonthlyUsage_smsFreeAllowanceUsedLabel(ctx, field, obj)
+				})
+		case "smsCost":
+			out.Values[i] = ec._MonthlyUsage_smsCost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "smsBreakdown":
+			out.Values[i] = ec._MonthlyUsage_smsBreakdown(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "letterBreakdown":
+			out.Values[i] = ec._MonthlyUsage_letterBreakdown(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "letterCost":
+			out.Values[i] = ec._MonthlyUsage_letterCost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "total":
+			out.Values[i] = ec._MonthlyUsage_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "isEmpty":
+			out.Values[i] = ec._MonthlyUsage_isEmpty(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var mutationImplementors = []string{"Mutation"}
+
+func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, mutationImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Mutation",
+	})
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		innerCtx := graphql.WithRootFieldContext(ctx, &graphql.RootFieldContext{
+			Object: field.Name,
+			Field:  field,
+		})
+
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Mutation")
+		case "setFreeSmsAllowance":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setFreeSmsAllowance(ctx, field)
+			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -6499,6 +9943,133 @@ func (ec *executionContext) _Service(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_notifications(ctx, field, obj)
 				})
+		case "financialYears":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Service_financialYears(ctx, field, obj)
+				})
+		case "monthlyStatistics":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Service_monthlyStatistics(ctx, field, obj)
+				})
+		case "templateUsage":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Service_templateUsage(ctx, field, obj)
+				})
+		case "usage":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Service_usage(ctx, field, obj)
+				})
+		case "usageThisYear":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Service_usageThisYear(ctx, field, obj)
+				})
+		case "freeSmsAllowance":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Service_freeSmsAllowance(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var smsChargeImplementors = []string{"SmsCharge"}
+
+func (ec *executionContext) _SmsCharge(ctx context.Context, sel ast.SelectionSet, obj *notifyql.SMSCharge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, smsChargeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SmsCharge")
+		case "rate":
+			out.Values[i] = ec._SmsCharge_rate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "charged":
+			out.Values[i] = ec._SmsCharge_charged(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cost":
+			out.Values[i] = ec._SmsCharge_cost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "annualLabel":
+			out.Values[i] = ec._SmsCharge_annualLabel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "monthlyLabel":
+			out.Values[i] = ec._SmsCharge_monthlyLabel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var smsRateImplementors = []string{"SmsRate"}
+
+func (ec *executionContext) _SmsRate(ctx context.Context, sel ast.SelectionSet, obj *notifyql.SMSRate) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, smsRateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SmsRate")
+		case "amount":
+			out.Values[i] = ec._SmsRate_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "display":
+			out.Values[i] = ec._SmsRate_display(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -6602,6 +10173,44 @@ func (ec *executionContext) _StatusCounts(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var statusTallyImplementors = []string{"StatusTally"}
+
+func (ec *executionContext) _StatusTally(ctx context.Context, sel ast.SelectionSet, obj *notifyql.StatusTally) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, statusTallyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StatusTally")
+		case "status":
+			out.Values[i] = ec._StatusTally_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._StatusTally_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var templateImplementors = []string{"Template"}
 
 func (ec *executionContext) _Template(ctx context.Context, sel ast.SelectionSet, obj *notifyql.Template) graphql.Marshaler {
@@ -6681,6 +10290,97 @@ func (ec *executionContext) _TemplateStatistic(ctx context.Context, sel ast.Sele
 			out.Values[i] = ec._TemplateStatistic_count(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var templateUsageImplementors = []string{"TemplateUsage"}
+
+func (ec *executionContext) _TemplateUsage(ctx context.Context, sel ast.SelectionSet, obj *notifyql.TemplateUsageRow) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, templateUsageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TemplateUsage")
+		case "templateId":
+			out.Values[i] = ec._TemplateUsage_templateId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._TemplateUsage_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "type":
+			out.Values[i] = ec._TemplateUsage_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "isPrecompiledLetter":
+			out.Values[i] = ec._TemplateUsage_isPrecompiledLetter(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._TemplateUsage_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var templateUsageMonthImplementors = []string{"TemplateUsageMonth"}
+
+func (ec *executionContext) _TemplateUsageMonth(ctx context.Context, sel ast.SelectionSet, obj *notifyql.TemplateUsageMonth) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, templateUsageMonthImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TemplateUsageMonth")
+		case "month":
+			out.Values[i] = ec._TemplateUsageMonth_month(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "templates":
+			out.Values[i] = ec._TemplateUsageMonth_templates(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -6838,6 +10538,92 @@ func (ec *executionContext) _TypeTotals(ctx context.Context, sel ast.SelectionSe
 			}
 		case "showWarning":
 			out.Values[i] = ec._TypeTotals_showWarning(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "byStatus":
+			out.Values[i] = ec._TypeTotals_byStatus(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var unitPriceImplementors = []string{"UnitPrice"}
+
+func (ec *executionContext) _UnitPrice(ctx context.Context, sel ast.SelectionSet, obj *notifyql.UnitPrice) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, unitPriceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UnitPrice")
+		case "amount":
+			out.Values[i] = ec._UnitPrice_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "display":
+			out.Values[i] = ec._UnitPrice_display(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var usageImplementors = []string{"Usage"}
+
+func (ec *executionContext) _Usage(ctx context.Context, sel ast.SelectionSet, obj *Usage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, usageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Usage")
+		case "financialYear":
+			out.Values[i] = ec._Usage_financialYear(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "annual":
+			out.Values[i] = ec._Usage_annual(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "months":
+			out.Values[i] = ec._Usage_months(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -7274,6 +11060,14 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) marshalNAnnualUsage2ᚖnotifyqlᚐAnnualUsage(ctx context.Context, sel ast.SelectionSet, v *notifyql.AnnualUsage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AnnualUsage!")
+		return graphql.Null
+	}
+	return ec._AnnualUsage(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -7288,6 +11082,14 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalNFinancialYearOption2ᚖnotifyqlᚋgraphᚐFinancialYearOption(ctx context.Context, sel ast.SelectionSet, v *FinancialYearOption) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FinancialYearOption!")
+		return graphql.Null
+	}
+	return ec._FinancialYearOption(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
 	res, err := graphql.UnmarshalFloatContext(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -7300,6 +11102,14 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
 	}
 	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) marshalNFreeSmsAllowance2ᚖnotifyqlᚋgraphᚐFreeSmsAllowance(ctx context.Context, sel ast.SelectionSet, v *FreeSmsAllowance) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FreeSmsAllowance!")
+		return graphql.Null
+	}
+	return ec._FreeSmsAllowance(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
@@ -7354,6 +11164,26 @@ func (ec *executionContext) marshalNKeyType2notifyqlᚐKeyType(ctx context.Conte
 	return v
 }
 
+func (ec *executionContext) marshalNLetterCharge2notifyqlᚐLetterCharge(ctx context.Context, sel ast.SelectionSet, v notifyql.LetterCharge) graphql.Marshaler {
+	return ec._LetterCharge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNLetterCharge2ᚕnotifyqlᚐLetterChargeᚄ(ctx context.Context, sel ast.SelectionSet, v []notifyql.LetterCharge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLetterCharge2notifyqlᚐLetterCharge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNMembership2ᚕᚖnotifyqlᚋgraphᚐMembershipᚄ(ctx context.Context, sel ast.SelectionSet, v []*Membership) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -7376,6 +11206,46 @@ func (ec *executionContext) marshalNMembership2ᚖnotifyqlᚋgraphᚐMembership(
 		return graphql.Null
 	}
 	return ec._Membership(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMoney2notifyqlᚐMoney(ctx context.Context, sel ast.SelectionSet, v notifyql.Money) graphql.Marshaler {
+	return ec._Money(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNMonth2notifyqlᚐMonth(ctx context.Context, sel ast.SelectionSet, v notifyql.Month) graphql.Marshaler {
+	return ec._Month(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNMonthlyStatistics2ᚖnotifyqlᚐMonthlyStatistics(ctx context.Context, sel ast.SelectionSet, v *notifyql.MonthlyStatistics) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MonthlyStatistics!")
+		return graphql.Null
+	}
+	return ec._MonthlyStatistics(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMonthlyUsage2ᚕᚖnotifyqlᚐMonthlyUsageᚄ(ctx context.Context, sel ast.SelectionSet, v []*notifyql.MonthlyUsage) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMonthlyUsage2ᚖnotifyqlᚐMonthlyUsage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMonthlyUsage2ᚖnotifyqlᚐMonthlyUsage(ctx context.Context, sel ast.SelectionSet, v *notifyql.MonthlyUsage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MonthlyUsage!")
+		return graphql.Null
+	}
+	return ec._MonthlyUsage(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNNotification2ᚖnotifyqlᚐNotification(ctx context.Context, sel ast.SelectionSet, v *notifyql.Notification) graphql.Marshaler {
@@ -7502,6 +11372,30 @@ func (ec *executionContext) marshalNService2ᚖnotifyqlᚐService(ctx context.Co
 	return ec._Service(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNSmsCharge2notifyqlᚐSMSCharge(ctx context.Context, sel ast.SelectionSet, v notifyql.SMSCharge) graphql.Marshaler {
+	return ec._SmsCharge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNSmsCharge2ᚕnotifyqlᚐSMSChargeᚄ(ctx context.Context, sel ast.SelectionSet, v []notifyql.SMSCharge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSmsCharge2notifyqlᚐSMSCharge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSmsRate2notifyqlᚐSMSRate(ctx context.Context, sel ast.SelectionSet, v notifyql.SMSRate) graphql.Marshaler {
+	return ec._SmsRate(ctx, sel, &v)
+}
+
 func (ec *executionContext) marshalNStatusChange2ᚕᚖnotifyqlᚐStatusChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*notifyql.StatusChange) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -7534,6 +11428,26 @@ func (ec *executionContext) marshalNStatusCounts2ᚖnotifyqlᚐStatusCounts(ctx 
 	return ec._StatusCounts(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNStatusTally2notifyqlᚐStatusTally(ctx context.Context, sel ast.SelectionSet, v notifyql.StatusTally) graphql.Marshaler {
+	return ec._StatusTally(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNStatusTally2ᚕnotifyqlᚐStatusTallyᚄ(ctx context.Context, sel ast.SelectionSet, v []notifyql.StatusTally) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStatusTally2notifyqlᚐStatusTally(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -7556,6 +11470,34 @@ func (ec *executionContext) marshalNTemplateStatistic2ᚖnotifyqlᚐTemplateStat
 	return ec._TemplateStatistic(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNTemplateUsage2notifyqlᚐTemplateUsageRow(ctx context.Context, sel ast.SelectionSet, v notifyql.TemplateUsageRow) graphql.Marshaler {
+	return ec._TemplateUsage(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNTemplateUsage2ᚕnotifyqlᚐTemplateUsageRowᚄ(ctx context.Context, sel ast.SelectionSet, v []notifyql.TemplateUsageRow) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTemplateUsage2notifyqlᚐTemplateUsageRow(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNTemplateUsageMonth2ᚖnotifyqlᚐTemplateUsageMonth(ctx context.Context, sel ast.SelectionSet, v *notifyql.TemplateUsageMonth) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TemplateUsageMonth!")
+		return graphql.Null
+	}
+	return ec._TemplateUsageMonth(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
 	res, err := graphql.UnmarshalTime(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -7572,6 +11514,10 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 
 func (ec *executionContext) marshalNTypeTotals2notifyqlᚐTypeTotals(ctx context.Context, sel ast.SelectionSet, v notifyql.TypeTotals) graphql.Marshaler {
 	return ec._TypeTotals(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNUnitPrice2notifyqlᚐUnitPrice(ctx context.Context, sel ast.SelectionSet, v notifyql.UnitPrice) graphql.Marshaler {
+	return ec._UnitPrice(ctx, sel, &v)
 }
 
 func (ec *executionContext) marshalNUser2ᚖnotifyqlᚐUser(ctx context.Context, sel ast.SelectionSet, v *notifyql.User) graphql.Marshaler {
@@ -7724,6 +11670,13 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) marshalOAnnualUsage2ᚖnotifyqlᚐAnnualUsage(ctx context.Context, sel ast.SelectionSet, v *notifyql.AnnualUsage) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AnnualUsage(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOApiKey2ᚖnotifyqlᚐAPIKey(ctx context.Context, sel ast.SelectionSet, v *notifyql.APIKey) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -7768,6 +11721,32 @@ func (ec *executionContext) marshalODataRetention2ᚖnotifyqlᚋgraphᚐDataRete
 	return ec._DataRetention(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOFinancialYearOption2ᚕᚖnotifyqlᚋgraphᚐFinancialYearOptionᚄ(ctx context.Context, sel ast.SelectionSet, v []*FinancialYearOption) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFinancialYearOption2ᚖnotifyqlᚋgraphᚐFinancialYearOption(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalOFreeSmsAllowance2ᚖnotifyqlᚋgraphᚐFreeSmsAllowance(ctx context.Context, sel ast.SelectionSet, v *FreeSmsAllowance) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._FreeSmsAllowance(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOInboxSummary2ᚖnotifyqlᚐInboxSummary(ctx context.Context, sel ast.SelectionSet, v *notifyql.InboxSummary) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -7793,6 +11772,24 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	return res
 }
 
+func (ec *executionContext) unmarshalOInt2ᚖint64(ctx context.Context, v any) (*int64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalInt64(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOInt2ᚖint64(ctx context.Context, sel ast.SelectionSet, v *int64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalInt64(*v)
+	return res
+}
+
 func (ec *executionContext) marshalOJob2ᚖnotifyqlᚐJob(ctx context.Context, sel ast.SelectionSet, v *notifyql.Job) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -7805,6 +11802,25 @@ func (ec *executionContext) marshalOLetterDetail2ᚖnotifyqlᚋgraphᚐLetterDet
 		return graphql.Null
 	}
 	return ec._LetterDetail(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOMonthlyStatistics2ᚕᚖnotifyqlᚐMonthlyStatisticsᚄ(ctx context.Context, sel ast.SelectionSet, v []*notifyql.MonthlyStatistics) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMonthlyStatistics2ᚖnotifyqlᚐMonthlyStatistics(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalONotification2ᚖnotifyqlᚐNotification(ctx context.Context, sel ast.SelectionSet, v *notifyql.Notification) graphql.Marshaler {
@@ -7991,6 +12007,25 @@ func (ec *executionContext) marshalOTemplateStatistic2ᚕᚖnotifyqlᚐTemplateS
 	return ret
 }
 
+func (ec *executionContext) marshalOTemplateUsageMonth2ᚕᚖnotifyqlᚐTemplateUsageMonthᚄ(ctx context.Context, sel ast.SelectionSet, v []*notifyql.TemplateUsageMonth) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTemplateUsageMonth2ᚖnotifyqlᚐTemplateUsageMonth(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalOTemplateVersion2ᚖnotifyqlᚐTemplateVersion(ctx context.Context, sel ast.SelectionSet, v *notifyql.TemplateVersion) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -8021,6 +12056,13 @@ func (ec *executionContext) marshalOTotals2ᚖnotifyqlᚐTotals(ctx context.Cont
 		return graphql.Null
 	}
 	return ec._Totals(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOUsage2ᚖnotifyqlᚋgraphᚐUsage(ctx context.Context, sel ast.SelectionSet, v *Usage) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Usage(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOUser2ᚖnotifyqlᚐUser(ctx context.Context, sel ast.SelectionSet, v *notifyql.User) graphql.Marshaler {

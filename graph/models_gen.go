@@ -17,6 +17,28 @@ type DataRetention struct {
 	Letter int `json:"letter"`
 }
 
+// A financial year a year selector offers.
+type FinancialYearOption struct {
+	// The year April to March starts in.
+	Year int `json:"year"`
+	// How the year is shown, e.g. "2024 to 2025".
+	Label string `json:"label"`
+	// Whether it is the current financial year.
+	Current bool `json:"current"`
+}
+
+// A service's free text-message allowance for a year.
+type FreeSmsAllowance struct {
+	// The year April to March starts in.
+	FinancialYear int `json:"financialYear"`
+	// Free fragments.
+	Allowance int `json:"allowance"`
+	// Whether the service sent 300,000 or more fragments the year before, so gets none.
+	HighVolumeServiceLastYear bool `json:"highVolumeServiceLastYear"`
+	// Whether a platform admin set it away from the organisation type's default.
+	HasCustomAllowance bool `json:"hasCustomAllowance"`
+}
+
 // What a letter's detail page shows.
 type LetterDetail struct {
 	// Pages in the PDF, if known.
@@ -43,6 +65,10 @@ type Membership struct {
 	Permissions []notifyql.Permission `json:"permissions"`
 }
 
+// The changes a platform admin can make.
+type Mutation struct {
+}
+
 // A notification and its cursor.
 type NotificationEdge struct {
 	// Opaque keyset cursor.
@@ -61,4 +87,14 @@ type PageInfo struct {
 
 // The entry points for reading.
 type Query struct {
+}
+
+// A financial year's usage.
+type Usage struct {
+	// The year.
+	FinancialYear *FinancialYearOption `json:"financialYear"`
+	// The year's totals.
+	Annual *notifyql.AnnualUsage `json:"annual"`
+	// Each started month.
+	Months []*notifyql.MonthlyUsage `json:"months"`
 }

@@ -14,19 +14,33 @@ import (
 	"notifyql/graph"
 )
 
+// Deps are what the resolvers read from.
+type Deps struct {
+	// Stores back the per-operation loaders and the lookups.
+	Stores dataloaders.Stores
+	// Reporting reads the history pages and billing; Billing rebuilds today's billing.
+	Reporting notifyql.ReportingStore
+	Billing   notifyql.BillingRebuilder
+	// Now is the clock and London the Europe/London zone.
+	Now    func() time.Time
+	London *time.Location
+}
+
 // Resolver is the root of the resolver tree.
 type Resolver struct {
-	stores dataloaders.Stores
-	now    func() time.Time
-	london *time.Location
+	stores    dataloaders.Stores
+	reporting notifyql.ReportingStore
+	billing   notifyql.BillingRebuilder
+	now       func() time.Time
+	london    *time.Location
 
 	holidaysMu sync.Mutex
 	holidays   notifyql.Holidays
 }
 
-// New returns a resolver over the stores; now is the clock and london the Europe/London zone.
-func New(stores dataloaders.Stores, now func() time.Time, london *time.Location) *Resolver {
-	return &Resolver{stores: stores, now: now, london: london}
+// New returns the root resolver.
+func New(d Deps) *Resolver {
+	return &Resolver{stores: d.Stores, reporting: d.Reporting, billing: d.Billing, now: d.Now, london: d.London}
 }
 
 // Config returns gqlgen's configuration: the resolvers, the @hasPermission directive and
@@ -57,6 +71,11 @@ func (r *Resolver) TemplateStatistic() graph.TemplateStatisticResolver {
 func (r *Resolver) NotificationConnection() graph.NotificationConnectionResolver {
 	return connectionResolver{r}
 }
+func (r *Resolver) Mutation() graph.MutationResolver         { return mutationResolver{r} }
+func (r *Resolver) Month() graph.MonthResolver               { return monthResolver{r} }
+func (r *Resolver) AnnualUsage() graph.AnnualUsageResolver   { return annualUsageResolver{r} }
+func (r *Resolver) MonthlyUsage() graph.MonthlyUsageResolver { return monthlyUsageResolver{r} }
+func (r *Resolver) LetterCharge() graph.LetterChargeResolver { return letterChargeResolver{r} }
 
 // hasPermission enforces the @hasPermission directive: the one place where field-level
 // permissions are checked. On a Service field the service is the parent object; on a field

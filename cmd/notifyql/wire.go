@@ -39,7 +39,13 @@ func newSchema(deps schemaDeps) (graphql.ExecutableSchema, []graphql.HandlerExte
 		Catalogue:     postgres.NewCatalogueStore(deps.Pool),
 		Notifications: postgres.NewNotificationStore(deps.Pool, deps.London),
 	}
-	resolver := resolvers.New(stores, now, deps.London)
+	resolver := resolvers.New(resolvers.Deps{
+		Stores:    stores,
+		Reporting: postgres.NewReportingStore(deps.Pool, deps.London),
+		Billing:   postgres.NewRollup(deps.Pool, deps.London, deps.Logger),
+		Now:       now,
+		London:    deps.London,
+	})
 	extensions := []graphql.HandlerExtension{dataloaders.Extension{Stores: stores, Now: now, London: deps.London}}
 	return graph.NewExecutableSchema(resolver.Config()), extensions, nil
 }
