@@ -244,3 +244,8 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return buf.String()
 }
+
+// containsFold reports whether s contains substr, ignoring case.
+func containsFold(s, substr string) bool {
+	return strings.Contains(strings.ToLower(s), strings.ToLower(substr))
+}

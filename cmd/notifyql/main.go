@@ -1,5 +1,5 @@
 // Command notifyql serves the notifyql GraphQL API and runs its chores: migrations, demo
-// data and sign-in tokens. It is the one place that knows every concrete type.
+// data, sign-in tokens, fact-table rollups and retention. It is the one place that knows every concrete type.
 package main
 
 import (
@@ -53,6 +53,8 @@ commands:
   migrate up|down|status                    change or show the database schema
   seed --profile demo|bench [--seed N]      fill an empty database with generated data
   token --email ADDRESS [--ttl 12h]         print a sign-in token (JWT) for a user
+  rollup --from DATE --to DATE              rebuild the fact tables for London days (YYYY-MM-DD)
+  retention [--dry-run]                     move what is past retention into history, once
   schema                                    print the GraphQL schema (SDL)
 
 With no DATABASE_URL a private PostgreSQL runs in NOTIFYQL_DATA_DIR (default ./.notifyql);
@@ -72,11 +74,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	}
 	commands := map[string]func(context.Context, env, []string) error{
-		"serve":   serve,
-		"migrate": migrate,
-		"seed":    seed,
-		"token":   token,
-		"schema":  schema,
+		"serve":     serve,
+		"migrate":   migrate,
+		"seed":      seed,
+		"token":     token,
+		"schema":    schema,
+		"rollup":    rollup,
+		"retention": retention,
 	}
 	cmd, ok := commands[command]
 	if !ok {

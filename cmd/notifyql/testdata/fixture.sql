@@ -101,3 +101,20 @@ INSERT INTO inbound_sms (service_id, notify_number, user_number, content, provid
   ('5a000000-0000-0000-0000-00000000000a', '07700900500', '447700900111', 'Yes please', 'mmg', '2026-07-15 08:00'),
   ('5a000000-0000-0000-0000-00000000000a', '07700900500', '447700900112', 'Stop', 'mmg', '2026-07-07 23:00'),
   ('5a000000-0000-0000-0000-00000000000a', '07700900500', '447700900113', 'Old', 'mmg', '2026-07-07 22:59:59');
+
+-- Reporting (issue 3). Facts on other days of the financial years 2025 and 2026.
+INSERT INTO ft_notification_status (bst_date, template_id, service_id, job_id, notification_type, key_type, notification_status, notification_count) VALUES
+  ('2026-04-01', '7e000000-0000-0000-0000-000000000002', '5a000000-0000-0000-0000-00000000000a', '00000000-0000-0000-0000-000000000000', 'sms', 'normal', 'delivered', 7),
+  ('2026-03-31', '7e000000-0000-0000-0000-000000000002', '5a000000-0000-0000-0000-00000000000a', '00000000-0000-0000-0000-000000000000', 'sms', 'normal', 'delivered', 3),
+  ('2026-05-20', '7e000000-0000-0000-0000-000000000003', '5a000000-0000-0000-0000-00000000000a', '00000000-0000-0000-0000-000000000000', 'letter', 'normal', 'delivered', 2);
+
+-- Billing facts of service A in FY 2026 (SMS at £0.0240 from 1 April 2026, London time).
+-- May's 500 fragments went abroad at ×2. Letters on 20 May: 4 second class at 73p and 2
+-- first class at £1.56, one sheet each. Emails are free.
+INSERT INTO ft_billing (bst_date, template_id, service_id, notification_type, provider, rate_multiplier, international, rate, postage, billable_units, notifications_sent) VALUES
+  ('2026-04-10', '7e000000-0000-0000-0000-000000000002', '5a000000-0000-0000-0000-00000000000a', 'sms', 'mmg', 1, false, 0.0240, 'none', 400, 400),
+  ('2026-05-12', '7e000000-0000-0000-0000-000000000002', '5a000000-0000-0000-0000-00000000000a', 'sms', 'mmg', 2, true, 0.0240, 'none', 500, 500),
+  ('2026-06-02', '7e000000-0000-0000-0000-000000000002', '5a000000-0000-0000-0000-00000000000a', 'sms', 'firetext', 1, false, 0.0240, 'none', 300, 300),
+  ('2026-05-20', '7e000000-0000-0000-0000-000000000003', '5a000000-0000-0000-0000-00000000000a', 'letter', 'dvla', 1, false, 0.73, 'second', 4, 4),
+  ('2026-05-20', '7e000000-0000-0000-0000-000000000003', '5a000000-0000-0000-0000-00000000000a', 'letter', 'dvla', 1, false, 1.56, 'first', 2, 2),
+  ('2026-04-10', '7e000000-0000-0000-0000-000000000001', '5a000000-0000-0000-0000-00000000000a', 'email', 'ses', 0, false, 0, 'none', 0, 50);
