@@ -146,7 +146,9 @@ func TestUsageAndFreeAllowance(t *testing.T) {
 	// rebuilds today's billing: A3 is one more fragment (£0.024), and A1, A2 and A7 three
 	// more emails (A7 was sent with a team key, which counts). Letters on 20 May: 2 first
 	// class at £1.56 and 4 second class at 73p, £6.04.
-	money := func(amount, display string) map[string]any { return map[string]any{"amount": amount, "display": display} }
+	money := func(amount, display string) map[string]any {
+		return map[string]any{"amount": amount, "display": display}
+	}
 	resp = api.post(t, manager, `query($id: ID!) { service(id: $id) { usage {
 		financialYear { year label }
 		annual { smsFreeAllowance smsSent smsAllowanceRemaining smsCost { amount display }
