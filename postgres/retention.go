@@ -297,6 +297,28 @@ func (m *RetentionMover) moveBatch(ctx context.Context, sql string, args []any) 
 	}
 }
 
+// Retention schedule (DOMAIN.md §4's nightly table): inbound SMS at 01:40 UTC, notifications
+// at 03:00 UTC, after the rollups have read yesterday's rows.
+const (
+	inboundSMSRetentionAt   = time.Hour + 40*time.Minute
+	notificationRetentionAt = 3 * time.Hour
+)
+
+// Jobs returns the scheduled moves: inbound SMS daily at 01:40 UTC and notifications daily
+// at 03:00 UTC, each with the windows of the moment it runs.
+func (m *RetentionMover) Jobs(now func() time.Time) []Job {
+	return []Job{
+		{Name: "retention-inbound-sms", DailyAt: inboundSMSRetentionAt, Run: func(ctx context.Context) error {
+			_, err := m.MoveInboundSMS(ctx, now())
+			return err
+		}},
+		{Name: "retention-notifications", DailyAt: notificationRetentionAt, Run: func(ctx context.Context) error {
+			_, err := m.MoveNotifications(ctx, now())
+			return err
+		}},
+	}
+}
+
 // NotificationsDue returns how many notifications MoveNotifications would move at now,
 // moving nothing.
 func (m *RetentionMover) NotificationsDue(ctx context.Context, now time.Time) (int64, error) {

@@ -684,3 +684,38 @@ func TestRetentionMoverVolume(t *testing.T) {
 		t.Errorf("moved %d, want more than one default batch", moved)
 	}
 }
+
+func TestRetentionMoverJobs(t *testing.T) {
+	pool := rtNewPool(t)
+	ctx := context.Background()
+	fxExec(t, pool, `
+		INSERT INTO inbound_sms (service_id, notify_number, user_number, content, provider, created_at)
+		VALUES ($1, '447700900001', 'PII-number', 'PII-content', 'mmg', '2025-07-01 12:00:00')`, fxAlphaID)
+	rtInsertNotifications(t, pool,
+		rtNotification{ID: fxNotificationID(1), ServiceID: fxAlphaID, Type: notifyql.TypeSMS, CreatedAt: "2025-07-01T12:00:00Z"})
+	jobs := NewRetentionMover(pool, fxLondon(t), nil).Jobs(func() time.Time { return fxNow })
+	if err := validateJobs(jobs); err != nil {
+		t.Fatal(err)
+	}
+	type schedule struct {
+		Name    string
+		DailyAt time.Duration
+	}
+	var got []schedule
+	for _, j := range jobs {
+		got = append(got, schedule{j.Name, j.DailyAt})
+		if err := j.Run(ctx); err != nil {
+			t.Fatalf("run %s: %v", j.Name, err)
+		}
+	}
+	want := []schedule{
+		{"retention-inbound-sms", time.Hour + 40*time.Minute},
+		{"retention-notifications", 3 * time.Hour},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("jobs (-want +got):\n%s", diff)
+	}
+	if c := rtCount(t, pool); c.NotificationHistory != 1 || c.InboundSMSHistory != 1 || c.Notifications != 0 || c.InboundSMS != 0 {
+		t.Errorf("after the jobs ran: %+v; want both rows in history", c)
+	}
+}
