@@ -119,4 +119,19 @@ func TestMakeRunAnswersGraphQL(t *testing.T) {
 	if requested == 0 {
 		t.Errorf("the demo services sent nothing in the last 7 days: %+v", got.Data.Services)
 	}
+
+	// The chores start with serve: the nightly runs missed before this start run at once.
+	for _, job := range []string{"rollup-billing-nightly", "rollup-status-nightly", "rollup-billing-today", "retention-notifications", "retention-inbound-sms"} {
+		finished := regexp.MustCompile(`"msg":"scheduled job finished"[^\n]*"job":"` + job + `"`)
+		deadline := time.Now().Add(time.Minute)
+		for !finished.MatchString(stderr.String()) && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if !finished.MatchString(stderr.String()) {
+			t.Errorf("serve did not run %s:\n%s", job, stderr.String())
+		}
+	}
+	if strings.Contains(stderr.String(), "scheduled job failed") {
+		t.Errorf("a scheduled job failed:\n%s", stderr.String())
+	}
 }

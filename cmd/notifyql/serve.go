@@ -95,7 +95,26 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 	if rdb.Private {
 		fmt.Fprintf(e.stdout, "in-process Redis: REDIS_URL=%s\n", maskURL(rdb.URL))
 	}
+	stopChores := startChores(ctx, e, pool, london)
+	defer func() { err = errors.Join(err, stopChores()) }()
 	return srv.Run(ctx)
+}
+
+// choreTick is how often the scheduler looks for due jobs.
+const choreTick = time.Minute
+
+// startChores runs the scheduled rollups and retention moves in the background; the
+// returned function stops them and waits, before the pool closes.
+func startChores(ctx context.Context, e env, pool *pgxpool.Pool, london *time.Location) (stop func() error) {
+	jobs := append(postgres.NewRollup(pool, london, e.logger).Jobs(time.Now),
+		postgres.NewRetentionMover(pool, london, e.logger).Jobs(time.Now)...)
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- postgres.RunScheduler(ctx, pool, e.logger, jobs, time.Now, choreTick) }()
+	return func() error {
+		cancel()
+		return <-done
+	}
 }
 
 // apiDatabase is what the commands that serve or sign for the API need: the database, a
