@@ -5,9 +5,11 @@ import (
 	"slices"
 )
 
-// BillingRow is one ft_billing row (DOMAIN.md §3.5, §4.2). Rate is the price per chargeable
-// unit for SMS and per letter for letters. Postage is "none" for SMS and email, otherwise
-// the stored post class.
+// BillingRow is ft_billing (DOMAIN.md §3.5, §4.2) as ReportingStore.BillingRows returns it:
+// rows summed per day, type, rate, postage, rate multiplier and international, with
+// TemplateID and Provider "" (an unsummed row may carry them; ComputeUsage gives the same
+// figures either way). Rate is the price per chargeable unit for SMS and per letter for
+// letters. Postage is "none" for SMS and email, otherwise the stored post class.
 type BillingRow struct {
 	Date              Date
 	Type              NotificationType

@@ -94,7 +94,10 @@ type ReportingStore interface {
 	// London today's live rows when fy contains now), test keys and cancelled excluded, with
 	// the template's current name, type and hidden flag.
 	TemplateUsage(ctx context.Context, serviceID string, fy FinancialYear, now time.Time) ([]TemplateUsageRow, error)
-	// BillingRows returns the service's ft_billing rows with bst_date within fy.
+	// BillingRows returns the service's ft_billing rows with bst_date within fy, summed
+	// per day, type, rate, postage, rate multiplier and international (TemplateID and
+	// Provider are ""): within a day SMS has one rate, so ComputeUsage's figures are the
+	// same as from the unsummed rows (§10.3).
 	BillingRows(ctx context.Context, serviceID string, fy FinancialYear) ([]BillingRow, error)
 	// EnsureAllowance returns annual_billing for (service, fy), creating it first as
 	// DecideAllowance says when it is missing (§10.1). Concurrent callers get the same row.

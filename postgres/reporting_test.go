@@ -201,6 +201,8 @@ SELECT b.bst_date::date, b.template_id::uuid, b.service_id::uuid, b.notification
   FROM (VALUES
     ('2025-03-31', '7e000000-0000-4000-8000-000000000002', '5e000000-0000-4000-8000-000000000001', 'sms', 'mmg', 1, false, '0.0227', 'none', 50, 50),
     ('2025-04-01', '7e000000-0000-4000-8000-000000000002', '5e000000-0000-4000-8000-000000000001', 'sms', 'mmg', 1, false, '0.0233', 'none', 400, 400),
+    ('2025-04-01', '7e000000-0000-4000-8000-000000000002', '5e000000-0000-4000-8000-000000000001', 'sms', 'firetext', 1, false, '0.0233', 'none', 30, 20),
+    ('2025-04-01', '7e000000-0000-4000-8000-000000000001', '5e000000-0000-4000-8000-000000000001', 'sms', 'mmg', 1, false, '0.0233', 'none', 6, 5),
     ('2025-05-12', '7e000000-0000-4000-8000-000000000002', '5e000000-0000-4000-8000-000000000001', 'sms', 'mmg', 2, true, '0.0233', 'none', 500, 500),
     ('2025-05-12', '7e000000-0000-4000-8000-000000000003', '5e000000-0000-4000-8000-000000000001', 'letter', 'dvla', 1, false, '0.6800', 'second', 8, 4),
     ('2025-05-12', '7e000000-0000-4000-8000-000000000003', '5e000000-0000-4000-8000-000000000001', 'letter', 'dvla', 1, true, '1.72', 'europe', 1, 1),
@@ -219,23 +221,25 @@ func TestReportingBillingRows(t *testing.T) {
 	fxExec(t, pool, reportingBillingSQL)
 	ctx := context.Background()
 
-	sms := func(day notifyql.Date, multiplier int, international bool, rate notifyql.Money, units int64) notifyql.BillingRow {
-		return notifyql.BillingRow{Date: day, Type: notifyql.TypeSMS, TemplateID: fxSMSTemplateID, Provider: "mmg",
+	sms := func(day notifyql.Date, multiplier int, international bool, rate notifyql.Money, units, sent int64) notifyql.BillingRow {
+		return notifyql.BillingRow{Date: day, Type: notifyql.TypeSMS,
 			RateMultiplier: multiplier, International: international, Rate: rate, Postage: "none",
-			BillableUnits: units, NotificationsSent: units}
+			BillableUnits: units, NotificationsSent: sent}
 	}
 	may12 := notifyql.Date{Year: 2025, Month: time.May, Day: 12}
+	// Rows are summed per day, type, multiplier, international, rate and postage, without
+	// template or provider: 1 April's three SMS rows (two providers, two templates) are one.
 	want := []notifyql.BillingRow{
-		sms(notifyql.Date{Year: 2025, Month: time.April, Day: 1}, 1, false, 233, 400),
-		sms(may12, 2, true, 233, 500),
-		{Date: may12, Type: notifyql.TypeLetter, TemplateID: fxLetterTemplateID, Provider: "dvla",
+		sms(notifyql.Date{Year: 2025, Month: time.April, Day: 1}, 1, false, 233, 400+30+6, 400+20+5),
+		{Date: may12, Type: notifyql.TypeLetter,
 			RateMultiplier: 1, International: false, Rate: 6800, Postage: "second", BillableUnits: 8, NotificationsSent: 4},
-		{Date: may12, Type: notifyql.TypeLetter, TemplateID: fxLetterTemplateID, Provider: "dvla",
+		{Date: may12, Type: notifyql.TypeLetter,
 			RateMultiplier: 1, International: true, Rate: 17200, Postage: "europe", BillableUnits: 1, NotificationsSent: 1},
-		{Date: notifyql.Date{Year: 2025, Month: time.June, Day: 2}, Type: notifyql.TypeEmail, TemplateID: fxEmailTemplateID,
-			Provider: "ses", Postage: "none", NotificationsSent: 10},
+		sms(may12, 2, true, 233, 500, 500),
+		{Date: notifyql.Date{Year: 2025, Month: time.June, Day: 2}, Type: notifyql.TypeEmail,
+			Postage: "none", NotificationsSent: 10},
 		// 31 March 2026 is the last day of FY 2025; 1 April 2026 is not.
-		sms(notifyql.Date{Year: 2026, Month: time.March, Day: 31}, 1, false, 240, 1),
+		sms(notifyql.Date{Year: 2026, Month: time.March, Day: 31}, 1, false, 240, 1, 1),
 	}
 	got, err := store.BillingRows(ctx, fxAlphaID, 2025)
 	if err != nil {
