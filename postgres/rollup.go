@@ -14,7 +14,9 @@ import (
 )
 
 // The fact tables (DOMAIN §3.5) are built from notifications_all_time, so a day reads the
-// same whether its rows are still in notifications or were moved to notification_history.
+// same whether its rows are still in notifications or were moved to notification_history;
+// ft_billing of London yesterday and later, whose rows are all still in notifications, is
+// built from the counters that triggers keep equal to them (see countersServe).
 // A build deletes the days' rows and inserts the aggregate in one transaction: the days end
 // up exactly equal to their source, rows whose source has gone included, and running it
 // twice leaves identical rows.
@@ -53,35 +55,65 @@ DELETE FROM ft_billing WHERE bst_date >= $1 AND bst_date <= $2`
 
 const deleteBillingFactsOfServiceSQL = deleteBillingFactsSQL + ` AND service_id = $3`
 
-// §4.2. Letters are grouped by sheet count to find their rate and then summed on the
-// table's key (two sheet counts may share a rate). The rate of a row is looked up at London
-// midnight of its day. A letter without postage counts as second class, as the seed always
-// assumed. Groups that find no rate are not inserted but returned, so that the caller can
-// refuse the whole build instead of guessing a price.
-const insertBillingFactsSourceSQL = `
+// §4.2. The build reads a source relation with the notification's own values, NULLs
+// replaced (provider coalesce(sent_by, 'unknown'), rate_multiplier
+// coalesce(rate_multiplier, 1)::int, postage coalesce(postage, 'none')), and
+// notification_count rows of each: either notifications_all_time, one row each, or the
+// trigger-kept counters of notification_billing_counts (migration 00006), which are cheap
+// but hold only rows still in notifications. Which rows are billable and how each type is
+// grouped is written once, below the source.
+//
+// Letters are grouped by sheet count to find their rate and then summed on the table's key
+// (two sheet counts may share a rate). The rate of a row is looked up at London midnight of
+// its day. A letter without postage counts as second class, as the seed always assumed.
+// Groups that find no rate are not inserted but returned, so that the caller can refuse the
+// whole build instead of guessing a price.
+
+// billingSourceOfNotificationsSQL: $1 and $2 bound created_at.
+const billingSourceOfNotificationsSQL = `
 WITH source AS (
     SELECT (created_at AT TIME ZONE 'UTC' AT TIME ZONE 'Europe/London')::date AS bst_date,
-           template_id, service_id, notification_type,
-           CASE notification_type WHEN 'email' THEN 'ses' ELSE coalesce(sent_by, 'unknown') END AS provider,
-           CASE notification_type WHEN 'email' THEN 0 ELSE coalesce(rate_multiplier, 1)::int END AS rate_multiplier,
+           template_id, service_id, notification_type, key_type, notification_status,
+           coalesce(sent_by, 'unknown') AS provider, coalesce(rate_multiplier, 1)::int AS rate_multiplier,
+           international, coalesce(postage, 'none') AS postage, billable_units, 1 AS notification_count
+      FROM notifications_all_time
+     WHERE created_at >= $1 AND created_at < $2`
+
+// billingSourceOfCountersSQL: $1 and $2 are the first and last London day.
+const billingSourceOfCountersSQL = `
+WITH source AS (
+    SELECT bst_date, template_id, service_id, notification_type, key_type, notification_status,
+           provider, rate_multiplier, international, postage, billable_units, notification_count
+      FROM notification_billing_counts
+     WHERE bst_date >= $1 AND bst_date <= $2`
+
+const billingSourceOfServiceSQL = `
+       AND service_id = $4`
+
+const insertBillingFactsRestSQL = `
+), billable AS (
+    SELECT bst_date, template_id, service_id, notification_type,
+           CASE notification_type WHEN 'email' THEN 'ses' ELSE provider END AS provider,
+           CASE notification_type WHEN 'email' THEN 0 ELSE rate_multiplier END AS rate_multiplier,
            CASE notification_type WHEN 'email' THEN false ELSE international END AS international,
            CASE notification_type WHEN 'letter' THEN billable_units ELSE 0 END AS sheets,
-           CASE notification_type WHEN 'letter' THEN coalesce(postage, 'second') ELSE 'none' END AS postage,
-           CASE notification_type WHEN 'email' THEN 0 ELSE billable_units END AS units
-      FROM notifications_all_time
-     WHERE key_type IN ('normal', 'team') AND created_at >= $1 AND created_at < $2
+           CASE WHEN notification_type <> 'letter' THEN 'none'
+                WHEN postage = 'none' THEN 'second'
+                ELSE postage END AS postage,
+           CASE notification_type WHEN 'email' THEN 0 ELSE billable_units END * notification_count AS units,
+           notification_count
+      FROM source
+     WHERE key_type IN ('normal', 'team')
        AND CASE notification_type
              WHEN 'email' THEN notification_status IN ('sending', 'delivered', 'temporary-failure', 'permanent-failure')
              WHEN 'sms' THEN notification_status IN ('sending', 'sent', 'delivered', 'pending', 'temporary-failure', 'permanent-failure')
              ELSE notification_status IN ('sending', 'delivered', 'returned-letter')
-           END`
-
-const insertBillingFactsRestSQL = `
+           END
 ), grouped AS (
     SELECT bst_date, template_id, service_id, notification_type, provider, rate_multiplier, international,
-           sheets, postage, sum(units) AS units, count(*) AS sent,
+           sheets, postage, sum(units) AS units, sum(notification_count) AS sent,
            (bst_date::timestamp AT TIME ZONE 'Europe/London') AT TIME ZONE 'UTC' AS day_start
-      FROM source
+      FROM billable
      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
 ), priced AS MATERIALIZED (
     SELECT g.*,
@@ -114,10 +146,12 @@ SELECT bst_date, notification_type, postage, sheets
  ORDER BY bst_date, notification_type, postage, sheets
  LIMIT 1`
 
-const insertBillingFactsSQL = insertBillingFactsSourceSQL + insertBillingFactsRestSQL
-
-const insertBillingFactsOfServiceSQL = insertBillingFactsSourceSQL + `
-       AND service_id = $4` + insertBillingFactsRestSQL
+const (
+	insertBillingFactsSQL                      = billingSourceOfNotificationsSQL + insertBillingFactsRestSQL
+	insertBillingFactsOfServiceSQL             = billingSourceOfNotificationsSQL + billingSourceOfServiceSQL + insertBillingFactsRestSQL
+	insertBillingFactsFromCountersSQL          = billingSourceOfCountersSQL + insertBillingFactsRestSQL
+	insertBillingFactsOfServiceFromCountersSQL = billingSourceOfCountersSQL + billingSourceOfServiceSQL + insertBillingFactsRestSQL
+)
 
 // Transaction-level advisory locks serialise builds of the same day and table (the nightly
 // run, the frequent run of today and usage's on-demand rebuild may meet): two concurrent
@@ -144,6 +178,9 @@ type factBuild struct {
 	london    *time.Location
 	// createdAt stamps the inserted rows.
 	createdAt time.Time
+	// fromCounters builds ft_billing from notification_billing_counts rather than
+	// notifications_all_time: only right while every row of the days is in notifications.
+	fromCounters bool
 }
 
 func (b factBuild) sourceStart() time.Time { return notifyql.LondonMidnight(b.from, b.london) }
@@ -205,9 +242,14 @@ func rebuildBillingFacts(ctx context.Context, tx pgx.Tx, b factBuild) error {
 		return fmt.Errorf("delete ft_billing %s to %s: %w", b.from, b.to, err)
 	}
 	var rows pgx.Rows
-	if b.serviceID == "" {
+	switch {
+	case b.fromCounters && b.serviceID == "":
+		rows, err = tx.Query(ctx, insertBillingFactsFromCountersSQL, b.from.Time(), b.to.Time(), b.createdAt)
+	case b.fromCounters:
+		rows, err = tx.Query(ctx, insertBillingFactsOfServiceFromCountersSQL, b.from.Time(), b.to.Time(), b.createdAt, b.serviceID)
+	case b.serviceID == "":
 		rows, err = tx.Query(ctx, insertBillingFactsSQL, b.sourceStart(), b.sourceEnd(), b.createdAt)
-	} else {
+	default:
 		rows, err = tx.Query(ctx, insertBillingFactsOfServiceSQL, b.sourceStart(), b.sourceEnd(), b.createdAt, b.serviceID)
 	}
 	if err != nil {
@@ -237,6 +279,8 @@ type Rollup struct {
 	pool   *pgxpool.Pool
 	london *time.Location
 	logger *slog.Logger
+	// now tells which London days can be built from the billing counters.
+	now func() time.Time
 }
 
 var _ notifyql.BillingRebuilder = (*Rollup)(nil)
@@ -246,7 +290,23 @@ func NewRollup(pool *pgxpool.Pool, loc *time.Location, logger *slog.Logger) *Rol
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Rollup{pool: pool, london: loc, logger: logger}
+	return &Rollup{pool: pool, london: loc, logger: logger, now: time.Now}
+}
+
+// WithClock returns a copy of r that takes London today from now instead of time.Now.
+func (r *Rollup) WithClock(now func() time.Time) *Rollup {
+	clocked := *r
+	clocked.now = now
+	return &clocked
+}
+
+// countersServe reports whether ft_billing for day can be built from
+// notification_billing_counts, which count only the rows still in notifications: true from
+// London yesterday on. Retention (DOMAIN §14) keeps at least 3 London days, so it has moved
+// no row of yesterday, today or later; an older day may have rows in notification_history.
+func (r *Rollup) countersServe(day notifyql.Date) bool {
+	yesterday := notifyql.LondonDate(r.now(), r.london).AddDays(-1)
+	return !day.Before(yesterday)
 }
 
 // factTable is one of the two fact tables and how to rebuild it.
@@ -289,7 +349,8 @@ func (r *Rollup) build(ctx context.Context, from, to notifyql.Date, serviceID st
 	}
 	for day := from; !day.After(to); day = day.AddDays(1) {
 		started := time.Now()
-		b := factBuild{from: day, to: day, serviceID: serviceID, london: r.london, createdAt: started.UTC()}
+		b := factBuild{from: day, to: day, serviceID: serviceID, london: r.london, createdAt: started.UTC(),
+			fromCounters: r.countersServe(day)}
 		err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 			for _, table := range tables {
 				if err := table.rebuild(ctx, tx, b); err != nil {
@@ -306,7 +367,7 @@ func (r *Rollup) build(ctx context.Context, from, to notifyql.Date, serviceID st
 			return fmt.Errorf("rollup of %s: %w", day, err)
 		}
 		r.logger.Debug("rolled up day", "day", day.String(), "tables", len(tables),
-			"one_service", serviceID != "", "elapsed", time.Since(started))
+			"one_service", serviceID != "", "billing_from_counters", b.fromCounters, "elapsed", time.Since(started))
 	}
 	return nil
 }
