@@ -404,3 +404,171 @@ func TestBusReportsAGapWhenRedisWasDownAtStart(t *testing.T) {
 	}
 	bus.expectMessage(t, busMessage{topic, "first"})
 }
+
+func TestBusRunsOnTheInProcessServer(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	server, err := StartInProcess()
+	if err != nil {
+		t.Fatalf("StartInProcess: %v", err)
+	}
+	defer server.Close()
+	client := newClient(server.Addr())
+	defer client.Close()
+
+	bus := MustRunBusSubscribed(t, NewBus(client, quietLogger()), "topic")
+	defer bus.stop()
+	waitForSubscribers(t, client, "topic", 1)
+	if err := bus.Publish(context.Background(), "topic", []byte("snapshot")); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	bus.expectMessage(t, busMessage{"topic", "snapshot"})
+}
+
+func TestBusPingsAQuietConnectionAndKeepsIt(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	client := newClient(machineRedisAddr)
+	defer client.Close()
+	bus := NewBus(client, quietLogger())
+	bus.healthInterval = 200 * time.Millisecond
+	topic := uniqueTopic(t, "topic")
+	running := MustRunBusSubscribed(t, bus, topic)
+	defer running.stop()
+
+	waitForSubscribers(t, client, topic, 1)
+	time.Sleep(700 * time.Millisecond) // several quiet intervals, each answered
+	if err := running.Publish(context.Background(), topic, []byte("still here")); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	running.expectMessage(t, busMessage{topic, "still here"})
+	running.stop()
+	if len(running.gaps) != 0 {
+		t.Errorf("onGap called %d times on a healthy quiet connection; want 0", len(running.gaps))
+	}
+}
+
+func TestBusReplacesASilentlyDeadConnection(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	proxy := mustStartBlackholingProxy(t, machineRedisAddr)
+	defer proxy.close()
+	busClient := newClient(proxy.addr())
+	defer busClient.Close()
+	publisher := newClient(machineRedisAddr)
+	defer publisher.Close()
+	bus := NewBus(busClient, quietLogger())
+	bus.healthInterval = 200 * time.Millisecond
+	topic := uniqueTopic(t, "topic")
+	running := MustRunBusSubscribed(t, bus, topic)
+	defer running.stop()
+	waitForSubscribers(t, publisher, topic, 1)
+
+	// The connection stays open but nothing gets through any more, as when a network
+	// path dies without a reset: only the unanswered PING can tell.
+	proxy.blackholeOpenConnections()
+	select {
+	case <-running.gaps:
+	case <-time.After(waitFor):
+		t.Fatalf("onGap not called within %s of the connection going silent", waitFor)
+	}
+	if err := running.Publish(context.Background(), topic, []byte("after")); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	running.expectMessage(t, busMessage{topic, "after"})
+}
+
+// blackholingProxy forwards TCP connections to a Redis and can make the open ones
+// silently drop everything, while new connections work.
+type blackholingProxy struct {
+	listener net.Listener
+	upstream string
+	mu       sync.Mutex
+	conns    []*proxiedConn
+	wg       sync.WaitGroup
+}
+
+type proxiedConn struct {
+	client, server net.Conn
+	mu             sync.Mutex
+	blackholed     bool
+}
+
+func mustStartBlackholingProxy(tb testing.TB, upstream string) *blackholingProxy {
+	tb.Helper()
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("listen for the proxy: %v", err)
+	}
+	proxy := &blackholingProxy{listener: listener, upstream: upstream}
+	proxy.wg.Add(1)
+	go proxy.accept()
+	return proxy
+}
+
+func (p *blackholingProxy) addr() string { return p.listener.Addr().String() }
+
+func (p *blackholingProxy) accept() {
+	defer p.wg.Done()
+	for {
+		client, err := p.listener.Accept()
+		if err != nil {
+			return // closed
+		}
+		server, err := net.Dial("tcp", p.upstream)
+		if err != nil {
+			_ = client.Close()
+			continue
+		}
+		conn := &proxiedConn{client: client, server: server}
+		p.mu.Lock()
+		p.conns = append(p.conns, conn)
+		p.mu.Unlock()
+		p.wg.Add(2)
+		go p.forward(conn, client, server)
+		go p.forward(conn, server, client)
+	}
+}
+
+func (p *blackholingProxy) forward(conn *proxiedConn, from, to net.Conn) {
+	defer p.wg.Done()
+	buffer := make([]byte, 32*1024)
+	for {
+		n, err := from.Read(buffer)
+		if err != nil {
+			_ = conn.client.Close()
+			_ = conn.server.Close()
+			return
+		}
+		conn.mu.Lock()
+		blackholed := conn.blackholed
+		conn.mu.Unlock()
+		if blackholed {
+			continue
+		}
+		if _, err := to.Write(buffer[:n]); err != nil {
+			_ = conn.client.Close()
+			_ = conn.server.Close()
+			return
+		}
+	}
+}
+
+func (p *blackholingProxy) blackholeOpenConnections() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, conn := range p.conns {
+		conn.mu.Lock()
+		conn.blackholed = true
+		conn.mu.Unlock()
+	}
+}
+
+// close stops accepting, ends every forwarded connection and waits for its goroutines.
+func (p *blackholingProxy) close() {
+	_ = p.listener.Close()
+	p.mu.Lock()
+	for _, conn := range p.conns {
+		_ = conn.client.Close()
+		_ = conn.server.Close()
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+}
