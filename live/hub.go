@@ -1,0 +1,411 @@
+// Package live is the subscription hub: topics, coalescing, snapshots, fan-out and resync.
+package live
+
+import (
+	"context"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"sync"
+	"time"
+
+	"notifyql"
+)
+
+// Bus carries encoded snapshots between instances (redis.Bus implements it).
+type Bus interface {
+	Publish(ctx context.Context, topic string, payload []byte) error
+	Subscribe(ctx context.Context, topics ...string) error
+	Unsubscribe(ctx context.Context, topics ...string) error
+	Watch(ctx context.Context, topics []string, ttl time.Duration) error
+	Watched(ctx context.Context) ([]string, error)
+}
+
+// Snapshotter computes a topic's current snapshot, encoded (JSON).
+type Snapshotter interface {
+	Snapshot(ctx context.Context, t notifyql.Topic) ([]byte, error)
+}
+
+// Defaults for the zero Options.
+const (
+	DefaultTick              = 50 * time.Millisecond
+	MaxTick                  = 100 * time.Millisecond
+	DefaultWatchTTL          = 30 * time.Second
+	DefaultWatchRefresh      = 10 * time.Second
+	DefaultSlowClientTimeout = 10 * time.Second
+	DefaultWorkers           = 4
+)
+
+// busCallTimeout bounds a bus call made on behalf of a subscriber that has already gone,
+// whose own context can no longer carry a deadline.
+const busCallTimeout = 5 * time.Second
+
+// lagSamples is how many recent relay lags the p99 is computed over.
+const lagSamples = 1024
+
+// Options tune a Hub; zero fields take the defaults above.
+type Options struct {
+	// Tick is how long the relay coalesces changes before recomputing (at most MaxTick).
+	Tick time.Duration
+	// WatchTTL is how long a Watch registration of this instance's topics lasts.
+	WatchTTL time.Duration
+	// WatchRefresh is how often this instance renews its Watch registrations; it must be
+	// well under WatchTTL.
+	WatchRefresh time.Duration
+	// SlowClientTimeout is how long a subscriber may leave a snapshot untaken before its
+	// channel is closed and it counts as a drop.
+	SlowClientTimeout time.Duration
+	// Workers is how many snapshots are recomputed at once in one tick.
+	Workers int
+}
+
+func (o Options) withDefaults() Options {
+	if o.Tick <= 0 {
+		o.Tick = DefaultTick
+	}
+	o.Tick = min(o.Tick, MaxTick)
+	if o.WatchTTL <= 0 {
+		o.WatchTTL = DefaultWatchTTL
+	}
+	if o.WatchRefresh <= 0 {
+		o.WatchRefresh = DefaultWatchRefresh
+	}
+	o.WatchRefresh = min(o.WatchRefresh, o.WatchTTL/2)
+	if o.SlowClientTimeout <= 0 {
+		o.SlowClientTimeout = DefaultSlowClientTimeout
+	}
+	if o.Workers <= 0 {
+		o.Workers = DefaultWorkers
+	}
+	return o
+}
+
+// Stats are the hub's counters, plain numbers for logs and metrics.
+type Stats struct {
+	// Subscribers and Topics are the local subscriptions and distinct topics held now.
+	Subscribers, Topics int
+	// Drops counts subscribers closed for not taking a snapshot within SlowClientTimeout.
+	Drops int64
+	// Coalesced counts snapshots replaced by a newer one before their subscriber took them.
+	Coalesced int64
+	// Resyncs counts gaps handled: elections, listener gaps and bus gaps.
+	Resyncs int64
+	// Recomputed counts snapshots this instance computed in ticks (relay and resync).
+	Recomputed int64
+	// Published counts snapshots this instance published as the relay.
+	Published int64
+	// Relay reports whether this instance is the relay now.
+	Relay bool
+	// RelayLagP99 is the 99th percentile, over recent ticks, of the time from the first
+	// change hint of a tick to the end of its publishing.
+	RelayLagP99 time.Duration
+}
+
+// Hub fans snapshots out to this instance's subscribers and, while this instance is the
+// relay, turns change hints into recomputed, published snapshots (ARCHITECTURE.md, "Live
+// path"). Its methods are safe for concurrent use; none of the bus and listener callbacks
+// (Deliver, BusGap, Changed, Elected, ListenerGap) blocks.
+type Hub struct {
+	bus    Bus
+	snap   Snapshotter
+	logger *slog.Logger
+	opts   Options
+	seed   maphash.Seed
+
+	mu          sync.Mutex
+	topics      map[string]*topicState
+	subscribers int
+	relay       bool
+	// pending are the change hints since the last relay tick, merged per service and
+	// table, and pendingSince when the oldest of them arrived.
+	pending      map[changeKey]notifyql.Change
+	pendingSince time.Time
+	// allDirty asks the next relay tick to recompute every watched topic.
+	allDirty bool
+	// retry holds topics whose recompute or publish failed, for the next relay tick.
+	retry map[string]notifyql.Topic
+	// localResync asks the next tick to recompute this instance's own topics and deliver
+	// them locally; localRetry holds those that failed.
+	localResync bool
+	localRetry  map[string]notifyql.Topic
+	// watched is the last topic list read from the bus, kept for when a read fails.
+	watched []string
+	lags    []time.Duration
+	lagNext int
+	stats   Stats
+}
+
+// topicState is one topic this instance has local subscribers for.
+type topicState struct {
+	topic notifyql.Topic
+	name  string
+
+	// busMu orders this topic's bus Subscribe and Unsubscribe calls, so that a topic
+	// whose last subscriber leaves while a new one arrives ends up subscribed.
+	busMu      sync.Mutex
+	subscribed bool // guarded by busMu
+
+	// Guarded by Hub.mu.
+	refs   int // subscribers registered or still joining
+	subs   map[*subscriber]struct{}
+	latest []byte // the newest snapshot seen for the topic, nil when none is held
+}
+
+// NewHub returns a hub over bus and snap. A nil logger discards.
+func NewHub(bus Bus, snap Snapshotter, logger *slog.Logger, opts Options) *Hub {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Hub{
+		bus:        bus,
+		snap:       snap,
+		logger:     logger,
+		opts:       opts.withDefaults(),
+		seed:       maphash.MakeSeed(),
+		topics:     make(map[string]*topicState),
+		pending:    make(map[changeKey]notifyql.Change),
+		retry:      make(map[string]notifyql.Topic),
+		localRetry: make(map[string]notifyql.Topic),
+	}
+}
+
+// Subscribe returns a channel that receives t's current snapshot at once and then each
+// new one, never the same bytes twice in a row. The channel holds only the latest
+// snapshot: a slow reader skips intermediate ones, and one that takes nothing for
+// SlowClientTimeout has its channel closed. The channel is also closed when ctx is done.
+// The received slices are shared between subscribers and must not be modified.
+func (h *Hub) Subscribe(ctx context.Context, t notifyql.Topic) (<-chan []byte, error) {
+	name := t.String()
+	h.mu.Lock()
+	ts := h.topics[name]
+	if ts == nil {
+		ts = &topicState{topic: t, name: name, subs: make(map[*subscriber]struct{})}
+		h.topics[name] = ts
+	}
+	ts.refs++
+	h.mu.Unlock()
+
+	if err := h.holdBusSubscription(ctx, ts); err != nil {
+		h.release(ctx, ts)
+		return nil, err
+	}
+
+	h.mu.Lock()
+	initial := ts.latest
+	h.mu.Unlock()
+	if initial == nil {
+		snapshot, err := h.snap.Snapshot(ctx, t)
+		if err != nil {
+			h.release(ctx, ts)
+			return nil, fmt.Errorf("first snapshot of %s: %w", name, err)
+		}
+		initial = snapshot
+	}
+
+	sub := &subscriber{ch: make(chan []byte, 1), ts: ts}
+	h.mu.Lock()
+	// A snapshot delivered while ours was computed is newer than ours.
+	if ts.latest != nil {
+		initial = ts.latest
+	} else {
+		ts.latest = initial
+	}
+	ts.subs[sub] = struct{}{}
+	h.subscribers++
+	sub.offer(initial, maphash.Bytes(h.seed, initial), time.Now())
+	h.mu.Unlock()
+
+	stop := context.AfterFunc(ctx, func() { h.unsubscribe(ctx, sub) })
+	h.mu.Lock()
+	sub.stop = stop
+	h.mu.Unlock()
+	return sub.ch, nil
+}
+
+// holdBusSubscription makes sure the bus delivers ts to this instance and that the
+// relay knows it is watched, before any snapshot is computed: a change committed after
+// that computation then reaches this subscriber through the relay.
+func (h *Hub) holdBusSubscription(ctx context.Context, ts *topicState) error {
+	ts.busMu.Lock()
+	defer ts.busMu.Unlock()
+	if ts.subscribed {
+		return nil
+	}
+	if err := h.bus.Subscribe(ctx, ts.name); err != nil {
+		return fmt.Errorf("subscribe to %s: %w", ts.name, err)
+	}
+	ts.subscribed = true
+	h.mu.Lock()
+	// Whatever was held before this subscription may have missed publishes.
+	ts.latest = nil
+	h.mu.Unlock()
+	if err := h.bus.Watch(ctx, []string{ts.name}, h.opts.WatchTTL); err != nil {
+		// The periodic refresh registers it again; until then only changes the relay
+		// matches against its other topics reach it.
+		h.logger.Warn("live: watch topic", "topic", ts.name, "err", err)
+	}
+	return nil
+}
+
+// unsubscribe removes sub when its context ends.
+func (h *Hub) unsubscribe(ctx context.Context, sub *subscriber) {
+	if h.detach(sub, false) {
+		h.release(ctx, sub.ts)
+	}
+}
+
+// detach closes sub's channel and removes it from its topic, reporting whether this
+// call did so (and so owes the topic a release).
+func (h *Hub) detach(sub *subscriber, dropped bool) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if sub.closed {
+		return false
+	}
+	sub.closed = true
+	close(sub.ch)
+	delete(sub.ts.subs, sub)
+	h.subscribers--
+	if dropped {
+		h.stats.Drops++
+	}
+	return true
+}
+
+// release gives back one reference to ts; the last one unsubscribes the bus.
+func (h *Hub) release(ctx context.Context, ts *topicState) {
+	h.mu.Lock()
+	ts.refs--
+	last := ts.refs == 0
+	h.mu.Unlock()
+	if !last {
+		return
+	}
+
+	ts.busMu.Lock()
+	defer ts.busMu.Unlock()
+	h.mu.Lock()
+	idle := ts.refs == 0
+	h.mu.Unlock()
+	if idle && ts.subscribed {
+		busCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), busCallTimeout)
+		err := h.bus.Unsubscribe(busCtx, ts.name)
+		cancel()
+		if err != nil {
+			h.logger.Warn("live: unsubscribe topic", "topic", ts.name, "err", err)
+		}
+		ts.subscribed = false
+	}
+	h.mu.Lock()
+	if ts.refs == 0 {
+		ts.latest = nil
+		if h.topics[ts.name] == ts {
+			delete(h.topics, ts.name)
+		}
+	}
+	h.mu.Unlock()
+}
+
+// Deliver hands a snapshot received from the bus to the topic's local subscribers. It
+// never blocks. payload must not be modified afterwards: subscribers share it.
+func (h *Hub) Deliver(topic string, payload []byte) {
+	hash := maphash.Bytes(h.seed, payload)
+	now := time.Now()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ts := h.topics[topic]
+	if ts == nil {
+		return
+	}
+	ts.latest = payload
+	for sub := range ts.subs {
+		if sub.offer(payload, hash, now) {
+			h.stats.Coalesced++
+		}
+	}
+}
+
+// BusGap tells the hub that bus messages may have been lost (Redis reconnected): the
+// next tick recomputes each of this instance's topics once and delivers it locally.
+func (h *Hub) BusGap() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.localResync = true
+	h.stats.Resyncs++
+}
+
+// Changed records a change hint; the relay's next tick recomputes the watched topics it
+// affects. Hints arriving while this instance is not the relay are ignored: an election
+// recomputes everything anyway.
+func (h *Hub) Changed(c notifyql.Change) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.relay {
+		return
+	}
+	if len(h.pending) == 0 && !h.allDirty {
+		h.pendingSince = time.Now()
+	}
+	key := changeKey{serviceID: c.ServiceID, table: c.Table}
+	h.pending[key] = mergeChange(h.pending[key], c)
+}
+
+// Elected makes this instance the relay: every watched topic is recomputed and published
+// at the next tick, since changes made during the handover were seen by no relay.
+func (h *Hub) Elected() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.relay = true
+	h.markAllDirty()
+}
+
+// ListenerGap tells the relay that change hints may have been lost (the listener
+// reconnected): every watched topic is recomputed and published at the next tick.
+func (h *Hub) ListenerGap() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.markAllDirty()
+}
+
+func (h *Hub) markAllDirty() {
+	if len(h.pending) == 0 && !h.allDirty {
+		h.pendingSince = time.Now()
+	}
+	h.allDirty = true
+	h.stats.Resyncs++
+}
+
+// SetRelay sets whether this instance is the relay. Losing the role drops what was
+// pending; gaining it through SetRelay, unlike Elected, recomputes nothing by itself.
+func (h *Hub) SetRelay(relay bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.relay = relay
+	if !relay {
+		clear(h.pending)
+		clear(h.retry)
+		h.allDirty = false
+	}
+}
+
+// Stats returns the hub's counters now.
+func (h *Hub) Stats() Stats {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.stats
+	s.Subscribers = h.subscribers
+	s.Topics = len(h.topics)
+	s.Relay = h.relay
+	s.RelayLagP99 = percentile(h.lags, 0.99)
+	return s
+}
+
+// recordLag keeps the newest lagSamples relay lags. Called with h.mu held.
+func (h *Hub) recordLag(d time.Duration) {
+	if len(h.lags) < lagSamples {
+		h.lags = append(h.lags, d)
+		return
+	}
+	h.lags[h.lagNext] = d
+	h.lagNext = (h.lagNext + 1) % lagSamples
+}

@@ -1,0 +1,269 @@
+package live
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"notifyql"
+)
+
+// Run is the hub's tick loop, until ctx is done (it then returns nil). Each tick:
+//   - after a bus gap, recomputes this instance's own topics once each and delivers them;
+//   - as the relay, recomputes each watched topic that the tick's change hints (or a
+//     gap) made dirty, once however many hints touched it, and publishes it;
+//   - renews the Watch registration of this instance's topics every WatchRefresh;
+//   - closes subscribers that left a snapshot untaken for SlowClientTimeout.
+//
+// So the database work grows with the topics changed per tick, not with subscribers.
+func (h *Hub) Run(ctx context.Context) error {
+	ticker := time.NewTicker(h.opts.Tick)
+	defer ticker.Stop()
+	lastWatch, lastSweep := time.Now(), time.Now()
+	sweepEvery := min(h.opts.SlowClientTimeout/4, time.Second)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case now := <-ticker.C:
+			h.tick(ctx)
+			if now.Sub(lastWatch) >= h.opts.WatchRefresh {
+				lastWatch = now
+				h.refreshWatch(ctx)
+			}
+			if now.Sub(lastSweep) >= sweepEvery {
+				lastSweep = now
+				h.dropStalled(ctx, time.Now())
+			}
+		}
+	}
+}
+
+// tick does one tick's resync and relay work.
+func (h *Hub) tick(ctx context.Context) {
+	h.resyncLocal(ctx)
+	h.relayTick(ctx)
+}
+
+// localTopics returns the topics this instance has subscribers for. Called with h.mu held.
+func (h *Hub) localTopics() map[string]notifyql.Topic {
+	topics := make(map[string]notifyql.Topic, len(h.topics))
+	for name, ts := range h.topics {
+		topics[name] = ts.topic
+	}
+	return topics
+}
+
+// resyncLocal recomputes this instance's topics after a bus gap and delivers them here
+// only: the other instances handle their own gaps.
+func (h *Hub) resyncLocal(ctx context.Context) {
+	h.mu.Lock()
+	todo := h.localRetry
+	h.localRetry = make(map[string]notifyql.Topic)
+	if h.localResync {
+		h.localResync = false
+		maps.Copy(todo, h.localTopics())
+	}
+	h.mu.Unlock()
+	if len(todo) == 0 {
+		return
+	}
+	failed := h.recompute(ctx, todo, func(name string, payload []byte) error {
+		h.Deliver(name, payload)
+		return nil
+	})
+	h.mu.Lock()
+	for name, t := range failed {
+		if h.topics[name] != nil {
+			h.localRetry[name] = t
+		}
+	}
+	h.mu.Unlock()
+}
+
+// relayTick turns the hints gathered since the last tick into published snapshots.
+func (h *Hub) relayTick(ctx context.Context) {
+	h.mu.Lock()
+	if !h.relay {
+		h.mu.Unlock()
+		return
+	}
+	changes := h.pending
+	h.pending = make(map[changeKey]notifyql.Change)
+	all := h.allDirty
+	h.allDirty = false
+	since := h.pendingSince
+	h.pendingSince = time.Time{}
+	retry := h.retry
+	h.retry = make(map[string]notifyql.Topic)
+	local := h.localTopics()
+	cached := h.watched
+	h.mu.Unlock()
+	if len(changes) == 0 && !all && len(retry) == 0 {
+		return
+	}
+
+	dirty := retry
+	if len(changes) > 0 || all {
+		// The watched list is read afresh whenever hints arrived: a topic another
+		// instance registered a moment ago must not miss the change that follows its
+		// first snapshot. That is one bus read per busy tick, whatever the load.
+		names, err := h.bus.Watched(ctx)
+		if err != nil {
+			h.logger.Warn("live: read watched topics; using the last list", "err", err)
+			names = cached
+		} else {
+			h.mu.Lock()
+			h.watched = names
+			h.mu.Unlock()
+		}
+		byService := h.topicsByService(names, local)
+		for _, c := range changes {
+			for _, t := range byService[c.ServiceID] {
+				if all || c.Affects(t) {
+					dirty[t.String()] = t
+				}
+			}
+		}
+		if all {
+			for _, topics := range byService {
+				for _, t := range topics {
+					dirty[t.String()] = t
+				}
+			}
+		}
+	}
+	if len(dirty) == 0 {
+		return
+	}
+
+	failed := h.recompute(ctx, dirty, func(name string, payload []byte) error {
+		if err := h.bus.Publish(ctx, name, payload); err != nil {
+			return err
+		}
+		h.mu.Lock()
+		h.stats.Published++
+		h.mu.Unlock()
+		return nil
+	})
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.relay {
+		return
+	}
+	maps.Copy(h.retry, failed)
+	if !since.IsZero() {
+		h.recordLag(time.Since(since))
+	}
+}
+
+// topicsByService parses the watched topic names, adds this instance's own topics (its
+// registration may not have reached the bus yet) and groups them by service.
+func (h *Hub) topicsByService(names []string, local map[string]notifyql.Topic) map[string][]notifyql.Topic {
+	all := maps.Clone(local)
+	for _, name := range names {
+		if _, ok := all[name]; ok {
+			continue
+		}
+		t, err := notifyql.ParseTopic(name)
+		if err != nil {
+			h.logger.Warn("live: skip unreadable watched topic", "err", err)
+			continue
+		}
+		all[name] = t
+	}
+	byService := make(map[string][]notifyql.Topic)
+	for _, t := range all {
+		byService[t.ServiceID] = append(byService[t.ServiceID], t)
+	}
+	return byService
+}
+
+// recompute computes each topic's snapshot once, Workers at a time, and hands it to
+// send. It returns the topics worth trying again next tick: those whose send failed or
+// whose computation failed for a reason other than the topic itself being invalid.
+func (h *Hub) recompute(ctx context.Context, topics map[string]notifyql.Topic, send func(name string, payload []byte) error) map[string]notifyql.Topic {
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		failed = make(map[string]notifyql.Topic)
+		slots  = make(chan struct{}, h.opts.Workers)
+	)
+	for _, name := range slices.Sorted(maps.Keys(topics)) {
+		t := topics[name]
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return failed
+		}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			payload, err := h.snap.Snapshot(ctx, t)
+			h.mu.Lock()
+			h.stats.Recomputed++
+			h.mu.Unlock()
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				h.logger.Warn("live: recompute snapshot", "topic", name, "err", err)
+				if code := notifyql.ErrorCode(err); code == notifyql.EINVALID || code == notifyql.ENOTFOUND {
+					return
+				}
+			} else if err = send(name, payload); err != nil {
+				h.logger.Warn("live: send snapshot", "topic", name, "err", err)
+			}
+			if err != nil {
+				mu.Lock()
+				failed[name] = t
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return failed
+}
+
+// refreshWatch renews the registration of this instance's topics before it expires.
+func (h *Hub) refreshWatch(ctx context.Context) {
+	h.mu.Lock()
+	names := slices.Collect(maps.Keys(h.topics))
+	h.mu.Unlock()
+	if len(names) == 0 {
+		return
+	}
+	slices.Sort(names)
+	if err := h.bus.Watch(ctx, names, h.opts.WatchTTL); err != nil {
+		h.logger.Warn("live: renew watched topics", "topics", len(names), "err", err)
+	}
+}
+
+// dropStalled closes the subscribers that have left a snapshot untaken for
+// SlowClientTimeout, so that a stuck client holds one snapshot at most and never delays
+// the others.
+func (h *Hub) dropStalled(ctx context.Context, now time.Time) {
+	deadline := now.Add(-h.opts.SlowClientTimeout)
+	var stalled []*subscriber
+	var stops []func() bool
+	h.mu.Lock()
+	for _, ts := range h.topics {
+		for sub := range ts.subs {
+			if sub.stalled(deadline) {
+				stalled = append(stalled, sub)
+				stops = append(stops, sub.stop)
+			}
+		}
+	}
+	h.mu.Unlock()
+	for i, sub := range stalled {
+		if stops[i] != nil {
+			stops[i]()
+		}
+		if h.detach(sub, true) {
+			h.release(ctx, sub.ts)
+		}
+	}
+}

@@ -1,0 +1,80 @@
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"notifyql"
+)
+
+// Snapshots computes topic snapshots from the stores, as JSON of the root package's
+// types: notifyql.Totals for TopicTotals and []notifyql.TemplateStatistic for
+// TopicTemplateStatistics, each keyed by the window in days ("0".."7").
+type Snapshots struct {
+	Notifications notifyql.NotificationStore
+	London        *time.Location
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+var _ Snapshotter = (*Snapshots)(nil)
+
+// Snapshot returns t's current snapshot. It returns EINVALID for a malformed key and for
+// kinds that are not live yet, and the store's errors wrapped.
+func (s *Snapshots) Snapshot(ctx context.Context, t notifyql.Topic) ([]byte, error) {
+	var snapshot any
+	switch t.Kind {
+	case notifyql.TopicTotals, notifyql.TopicTemplateStatistics:
+		rows, err := s.dashboardRows(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		if t.Kind == notifyql.TopicTotals {
+			snapshot = notifyql.ComputeTotals(rows)
+		} else {
+			snapshot = notifyql.ComputeTemplateStatistics(rows)
+		}
+	default:
+		return nil, notifyql.Errorf(notifyql.EINVALID, "topic kind %q is not live yet", t.Kind)
+	}
+	encoded, err := json.Marshal(snapshot)
+	if err != nil {
+		return nil, fmt.Errorf("encode snapshot of %s: %w", t, err)
+	}
+	return encoded, nil
+}
+
+// dashboardRows loads the DOMAIN.md §5.1 rows of the topic's window: today and the
+// `days` London dates before it.
+func (s *Snapshots) dashboardRows(ctx context.Context, t notifyql.Topic) ([]notifyql.StatusCount, error) {
+	days, err := WindowDays(t.Key)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	if s.Now != nil {
+		now = s.Now()
+	}
+	from := notifyql.LondonDate(now, s.London).AddDays(-days)
+	rows, err := s.Notifications.StatusCounts(ctx, t.ServiceID, from, now)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot %s: %w", t, err)
+	}
+	return rows, nil
+}
+
+// WindowDays reads a dashboard topic's key: the window in days written without sign or
+// leading zero ("0".."7"), so that one window always has one topic name.
+func WindowDays(key string) (int, error) {
+	days, err := strconv.Atoi(key)
+	if err != nil || strconv.Itoa(days) != key {
+		return 0, notifyql.Errorf(notifyql.EINVALID, "a dashboard topic's key must be its window in days")
+	}
+	if err := notifyql.ValidateDays(days); err != nil {
+		return 0, err
+	}
+	return days, nil
+}
