@@ -128,11 +128,11 @@ type Hub struct {
 	// them locally; localRetry holds those that failed.
 	localResync bool
 	localRetry  map[string]notifyql.Topic
-	// watched is the last topic list read from the bus, kept for when a read fails.
-	watched []string
-	lags    []time.Duration
-	lagNext int
-	stats   Stats
+	// relayBackoff and localBackoff pause retries after failed ticks.
+	relayBackoff, localBackoff backoff
+	lags                       []time.Duration
+	lagNext                    int
+	stats                      Stats
 }
 
 // topicState is one topic this instance has local subscribers for.
@@ -169,12 +169,16 @@ func NewHub(bus Bus, snap Snapshotter, logger *slog.Logger, opts Options) *Hub {
 	}
 }
 
-// Subscribe returns a channel that receives t's current snapshot at once and then each
+// Subscribe returns EINVALID for a malformed topic. Otherwise it returns a channel that receives t's current snapshot at once and then each
 // new one, never the same bytes twice in a row. The channel holds only the latest
 // snapshot: a slow reader skips intermediate ones, and one that takes nothing for
 // SlowClientTimeout has its channel closed. The channel is also closed when ctx is done.
 // The received slices are shared between subscribers and must not be modified.
 func (h *Hub) Subscribe(ctx context.Context, t notifyql.Topic) (<-chan []byte, error) {
+	// Topic names become bus channel names: only well-formed ones get that far.
+	if _, err := notifyql.ParseTopic(t.String()); err != nil {
+		return nil, err
+	}
 	name := t.String()
 	h.mu.Lock()
 	ts := h.topics[name]

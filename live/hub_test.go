@@ -47,6 +47,7 @@ type fakeBus struct {
 	published    map[string]int
 	watchedReads int
 	failPublish  error
+	failWatched  error
 }
 
 var _ Bus = (*fakeBus)(nil)
@@ -119,7 +120,11 @@ func (b *fakeBus) Watch(_ context.Context, topics []string, ttl time.Duration) e
 func (b *fakeBus) Watched(context.Context) ([]string, error) {
 	b.mu.Lock()
 	b.watchedReads++
+	err := b.failWatched
 	b.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
 	b.redis.mu.Lock()
 	defer b.redis.mu.Unlock()
 	var names []string
@@ -485,6 +490,53 @@ func TestSubscribeFailsCleanly(t *testing.T) {
 	}
 }
 
+func TestSubscribeRejectsMalformedTopics(t *testing.T) {
+	in := newInstance(newFakeRedis(), newCountingSnapshotter(), Options{})
+	if _, err := in.hub.Subscribe(t.Context(), totalsTopic("not-a-uuid", "7")); notifyql.ErrorCode(err) != notifyql.EINVALID {
+		t.Fatalf("Subscribe error = %v, want EINVALID", err)
+	}
+	if got := len(in.bus.subscribes); got != 0 {
+		t.Errorf("bus subscribed %d topics, want 0", got)
+	}
+}
+
+func TestRelayKeepsHintsWhileTheWatchedSetIsUnreadable(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	redis := newFakeRedis()
+	snap := newCountingSnapshotter()
+	relay := newInstance(redis, snap, Options{})
+	other := newInstance(redis, snap, Options{})
+	topic := totalsTopic(serviceB, "7")
+	ch := mustSubscribe(t, ctx, other.hub, topic)
+	receive(t, ch)
+
+	relay.bus.mu.Lock()
+	relay.bus.failWatched = errors.New("redis is away")
+	relay.bus.mu.Unlock()
+	relay.hub.Elected()
+	snap.write(serviceB)
+	relay.hub.Changed(notifyql.Change{ServiceID: serviceB, Table: notifyql.TableNotifications})
+	relay.hub.tick(ctx)
+	receiveNothing(t, ch)
+
+	relay.bus.mu.Lock()
+	relay.bus.failWatched = nil
+	relay.bus.mu.Unlock()
+	snap.reset()
+	waitFor(t, func() bool {
+		relay.hub.tick(ctx)
+		return len(ch) == 1
+	})
+	if got := string(receive(t, ch)); got != want(topic, 1) {
+		t.Errorf("got %s, want %s", got, want(topic, 1))
+	}
+	if got := snap.callsOf(topic); got != 1 {
+		t.Errorf("recomputed %d times once the bus was back, want 1", got)
+	}
+}
+
 func TestResyncAfterGaps(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	ctx, cancel := context.WithCancel(t.Context())
@@ -550,9 +602,13 @@ func TestResyncAfterGaps(t *testing.T) {
 	relay.bus.failPublish = nil
 	relay.bus.mu.Unlock()
 	relay.hub.tick(ctx)
-	if got := relay.bus.count(relay.bus.published, there.String()); got != 3 {
-		t.Errorf("published %d times, want 3 (election, gap, retry)", got)
+	if got := relay.bus.count(relay.bus.published, there.String()); got != 2 {
+		t.Errorf("published %d times right after a failure, want 2: retries wait a tick", got)
 	}
+	waitFor(t, func() bool {
+		relay.hub.tick(ctx)
+		return relay.bus.count(relay.bus.published, there.String()) == 3
+	})
 	receiveNothing(t, thereCh) // the retry carries what the bus gap already delivered
 
 	if got := relay.hub.Stats().Resyncs; got != 2 {

@@ -60,6 +60,10 @@ func (h *Hub) localTopics() map[string]notifyql.Topic {
 // only: the other instances handle their own gaps.
 func (h *Hub) resyncLocal(ctx context.Context) {
 	h.mu.Lock()
+	if !h.localBackoff.ready(time.Now()) {
+		h.mu.Unlock()
+		return
+	}
 	todo := h.localRetry
 	h.localRetry = make(map[string]notifyql.Topic)
 	if h.localResync {
@@ -75,18 +79,19 @@ func (h *Hub) resyncLocal(ctx context.Context) {
 		return nil
 	})
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.localBackoff.record(len(failed) > 0, time.Now(), h.opts.Tick)
 	for name, t := range failed {
 		if h.topics[name] != nil {
 			h.localRetry[name] = t
 		}
 	}
-	h.mu.Unlock()
 }
 
 // relayTick turns the hints gathered since the last tick into published snapshots.
 func (h *Hub) relayTick(ctx context.Context) {
 	h.mu.Lock()
-	if !h.relay {
+	if !h.relay || !h.relayBackoff.ready(time.Now()) {
 		h.mu.Unlock()
 		return
 	}
@@ -96,66 +101,81 @@ func (h *Hub) relayTick(ctx context.Context) {
 	h.allDirty = false
 	since := h.pendingSince
 	h.pendingSince = time.Time{}
-	retry := h.retry
+	dirty := h.retry
 	h.retry = make(map[string]notifyql.Topic)
 	local := h.localTopics()
-	cached := h.watched
 	h.mu.Unlock()
-	if len(changes) == 0 && !all && len(retry) == 0 {
+	if len(changes) == 0 && !all && len(dirty) == 0 {
 		return
 	}
 
-	dirty := retry
 	if len(changes) > 0 || all {
 		// The watched list is read afresh whenever hints arrived: a topic another
 		// instance registered a moment ago must not miss the change that follows its
 		// first snapshot. That is one bus read per busy tick, whatever the load.
 		names, err := h.bus.Watched(ctx)
 		if err != nil {
-			h.logger.Warn("live: read watched topics; using the last list", "err", err)
-			names = cached
-		} else {
+			h.logger.Warn("live: read watched topics", "err", err)
 			h.mu.Lock()
-			h.watched = names
+			h.requeue(changes, all, dirty, since)
+			h.relayBackoff.record(true, time.Now(), h.opts.Tick)
 			h.mu.Unlock()
+			return
 		}
 		byService := h.topicsByService(names, local)
-		for _, c := range changes {
-			for _, t := range byService[c.ServiceID] {
-				if all || c.Affects(t) {
-					dirty[t.String()] = t
-				}
-			}
-		}
-		if all {
-			for _, topics := range byService {
-				for _, t := range topics {
+		for _, topics := range byService {
+			for _, t := range topics {
+				if all || affected(changes, t) {
 					dirty[t.String()] = t
 				}
 			}
 		}
 	}
-	if len(dirty) == 0 {
-		return
+	failed := map[string]notifyql.Topic{}
+	if len(dirty) > 0 {
+		failed = h.recompute(ctx, dirty, func(name string, payload []byte) error {
+			if err := h.bus.Publish(ctx, name, payload); err != nil {
+				return err
+			}
+			h.mu.Lock()
+			h.stats.Published++
+			h.mu.Unlock()
+			return nil
+		})
 	}
-
-	failed := h.recompute(ctx, dirty, func(name string, payload []byte) error {
-		if err := h.bus.Publish(ctx, name, payload); err != nil {
-			return err
-		}
-		h.mu.Lock()
-		h.stats.Published++
-		h.mu.Unlock()
-		return nil
-	})
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.relay {
 		return
 	}
+	// Failures are retried, with a growing pause so that an outage of Redis or the
+	// database does not turn into a recompute of every failed topic every tick.
+	h.relayBackoff.record(len(failed) > 0, time.Now(), h.opts.Tick)
 	maps.Copy(h.retry, failed)
 	if !since.IsZero() {
 		h.recordLag(time.Since(since))
+	}
+}
+
+// affected reports whether any of the tick's hints can alter t.
+func affected(changes map[changeKey]notifyql.Change, t notifyql.Topic) bool {
+	for _, table := range [...]string{notifyql.TableNotifications, notifyql.TableInboundSMS, notifyql.TableJobs, notifyql.TableReportRequests} {
+		if c, ok := changes[changeKey{serviceID: t.ServiceID, table: table}]; ok && c.Affects(t) {
+			return true
+		}
+	}
+	return false
+}
+
+// requeue puts a tick's work back for the next one. Called with h.mu held.
+func (h *Hub) requeue(changes map[changeKey]notifyql.Change, all bool, retry map[string]notifyql.Topic, since time.Time) {
+	for key, c := range changes {
+		h.pending[key] = mergeChange(h.pending[key], c)
+	}
+	h.allDirty = h.allDirty || all
+	maps.Copy(h.retry, retry)
+	if !since.IsZero() && (h.pendingSince.IsZero() || since.Before(h.pendingSince)) {
+		h.pendingSince = since
 	}
 }
 
@@ -225,6 +245,25 @@ func (h *Hub) recompute(ctx context.Context, topics map[string]notifyql.Topic, s
 	}
 	wg.Wait()
 	return failed
+}
+
+// backoff spaces out retries after failures: Tick, then doubling up to maxBackoff.
+type backoff struct {
+	delay time.Duration
+	until time.Time
+}
+
+const maxBackoff = 2 * time.Second
+
+func (b *backoff) ready(now time.Time) bool { return !now.Before(b.until) }
+
+func (b *backoff) record(failed bool, now time.Time, base time.Duration) {
+	if !failed {
+		*b = backoff{}
+		return
+	}
+	b.delay = min(max(2*b.delay, base), maxBackoff)
+	b.until = now.Add(b.delay)
 }
 
 // refreshWatch renews the registration of this instance's topics before it expires.
