@@ -746,3 +746,20 @@ func waitFor(t *testing.T, ok func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// BenchmarkDeliverTo10000Subscribers measures one snapshot's fan-out to 10,000 local
+// subscribers of one topic that leave it queued (the replace path, the dearest one).
+func BenchmarkDeliverTo10000Subscribers(b *testing.B) {
+	ctx, cancel := context.WithCancel(b.Context())
+	defer cancel()
+	in := newInstance(newFakeRedis(), newCountingSnapshotter(), Options{})
+	topic := totalsTopic(serviceA, "7")
+	for range 10_000 {
+		mustSubscribe(b, ctx, in.hub, topic)
+	}
+	payloads := [][]byte{[]byte(want(topic, 1)), []byte(want(topic, 2))}
+	b.ResetTimer()
+	for i := range b.N {
+		in.hub.Deliver(topic.String(), payloads[i%2])
+	}
+}
