@@ -78,9 +78,16 @@ func (a *Authenticator) WithLogger(logger *slog.Logger) *Authenticator {
 // principal it names. Refused credentials give EUNAUTHENTICATED errors whose messages never
 // repeat the token; a failing store gives an internal error.
 func (a *Authenticator) Authenticate(ctx context.Context, authorization string) (*notifyql.Principal, error) {
+	principal, _, err := a.AuthenticateWithExpiry(ctx, authorization)
+	return principal, err
+}
+
+// AuthenticateWithExpiry is Authenticate that also returns when the token expires, for
+// long-lived connections (WebSockets) that must end when their credentials do.
+func (a *Authenticator) AuthenticateWithExpiry(ctx context.Context, authorization string) (*notifyql.Principal, time.Time, error) {
 	token, ok := bearerToken(authorization)
 	if !ok {
-		return nil, notifyql.Errorf(notifyql.EUNAUTHENTICATED, "missing bearer token: send Authorization: Bearer <token>")
+		return nil, time.Time{}, notifyql.Errorf(notifyql.EUNAUTHENTICATED, "missing bearer token: send Authorization: Bearer <token>")
 	}
 	parser := jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
@@ -92,22 +99,23 @@ func (a *Authenticator) Authenticate(ctx context.Context, authorization string) 
 	_, err := parser.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return a.secret, nil })
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
-		return nil, notifyql.Errorf(notifyql.EUNAUTHENTICATED, "token expired")
+		return nil, time.Time{}, notifyql.Errorf(notifyql.EUNAUTHENTICATED, "token expired")
 	case err != nil:
-		return nil, notifyql.Errorf(notifyql.EUNAUTHENTICATED, "invalid token")
+		return nil, time.Time{}, notifyql.Errorf(notifyql.EUNAUTHENTICATED, "invalid token")
 	}
 	userID, err := uuid.Parse(claims.Subject)
 	if err != nil {
-		return nil, notifyql.Errorf(notifyql.EUNAUTHENTICATED, "invalid token")
+		return nil, time.Time{}, notifyql.Errorf(notifyql.EUNAUTHENTICATED, "invalid token")
 	}
 	principal, err := a.access.Principal(ctx, userID.String())
 	switch {
 	case notifyql.ErrorCode(err) == notifyql.ENOTFOUND:
-		return nil, notifyql.Errorf(notifyql.EUNAUTHENTICATED, "invalid token: the user does not exist or is not active")
+		return nil, time.Time{}, notifyql.Errorf(notifyql.EUNAUTHENTICATED, "invalid token: the user does not exist or is not active")
 	case err != nil:
-		return nil, fmt.Errorf("load principal for token subject %s: %w", userID, err)
+		return nil, time.Time{}, fmt.Errorf("load principal for token subject %s: %w", userID, err)
 	}
-	return principal, nil
+	// ExpiresAt is set: the parser requires exp.
+	return principal, claims.ExpiresAt.Time, nil
 }
 
 // bearerToken returns the token of a "Bearer <token>" header value; the scheme is matched

@@ -31,13 +31,17 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Extensions are added to the GraphQL handler, for example per-operation dataloaders.
 	Extensions []graphql.HandlerExtension
+	// WebSocket configures subscriptions over WebSockets; unset fields take their defaults
+	// (DefaultWebSocketConfig).
+	WebSocket WebSocketConfig
 }
 
 // Server serves the GraphQL API over HTTP.
 type Server struct {
-	cfg     Config
-	auth    *Authenticator
-	handler http.Handler
+	cfg        Config
+	auth       *Authenticator
+	handler    http.Handler
+	websockets *websocketSessions
 
 	listener net.Listener
 }
@@ -53,7 +57,8 @@ func New(cfg Config, schema graphql.ExecutableSchema, auth *Authenticator) *Serv
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 10 * time.Second
 	}
-	s := &Server{cfg: cfg, auth: auth}
+	cfg.WebSocket = cfg.WebSocket.withDefaults()
+	s := &Server{cfg: cfg, auth: auth, websockets: newWebsocketSessions()}
 	s.handler = s.routes(s.graphqlHandler(schema))
 	return s
 }
@@ -64,6 +69,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 	gql := handler.New(schema)
 	gql.AddTransport(transport.POST{})
+	gql.AddTransport(s.websocketTransport())
 	gql.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	gql.SetParserTokenLimit(s.cfg.Limits.MaxTokens)
 	gql.SetErrorPresenter(newErrorPresenter(s.cfg.Logger))
@@ -83,10 +89,13 @@ func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 func (s *Server) routes(gql http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("POST /graphql", s.auth.Middleware(limitBody(s.cfg.Limits.MaxBodyBytes, acceptJSONBody(gql))))
-	mux.HandleFunc("/graphql", func(w http.ResponseWriter, r *http.Request) {
+	methodNotAllowed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", http.MethodPost)
 		writeGraphQLError(w, http.StatusMethodNotAllowed, "BAD_REQUEST", "use POST with a JSON body")
 	})
+	// GET upgrades to a WebSocket for subscriptions, which authenticate in connection_init.
+	mux.Handle("GET /graphql", s.websocketHandler(gql, methodNotAllowed))
+	mux.Handle("/graphql", methodNotAllowed)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
@@ -120,8 +129,8 @@ func (s *Server) URL() string {
 	return fmt.Sprintf("http://%s/graphql", net.JoinHostPort(host, fmt.Sprint(addr.Port)))
 }
 
-// Run serves until ctx is done, then stops accepting, lets in-flight requests finish
-// within the shutdown timeout, and returns.
+// Run serves until ctx is done, then stops accepting, lets in-flight requests finish and
+// closes WebSockets with 1001 (going away), all within the shutdown timeout, and returns.
 func (s *Server) Run(ctx context.Context) error {
 	if err := s.Listen(); err != nil {
 		return err
@@ -142,8 +151,15 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
-	if err := httpServer.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shut down HTTP: %w", err)
+	shutdownErr := httpServer.Shutdown(shutdownCtx)
+	// Shutdown neither closes nor waits for hijacked connections: the sockets are closed
+	// here, even when HTTP did not drain in time.
+	websocketErr := s.websockets.shutdown(shutdownCtx)
+	if shutdownErr != nil {
+		return fmt.Errorf("shut down HTTP: %w", shutdownErr)
+	}
+	if websocketErr != nil {
+		return fmt.Errorf("shut down: %w", websocketErr)
 	}
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)

@@ -1,0 +1,653 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/gorilla/websocket"
+
+	"notifyql"
+)
+
+// Close codes of the graphql-transport-ws protocol
+// (https://github.com/enisdenjo/graphql-ws/blob/master/PROTOCOL.md). gqlgen closes most
+// protocol violations with 1002 or 1000, so the adapter below enforces the protocol's
+// state machine itself and closes with these. The legacy graphql-ws protocol defines no
+// codes of its own; it gets the same ones, so that clients of either see one behaviour.
+const (
+	closeBadRequest       = 4400
+	closeUnauthorized     = 4401
+	closeForbidden        = 4403
+	closeInitTimeout      = 4408
+	closeSubscriberExists = 4409
+	closeTooManyInits     = 4429
+)
+
+// The subprotocols gqlgen speaks.
+const (
+	subprotocolTransportWS = "graphql-transport-ws"
+	subprotocolLegacyWS    = "graphql-ws"
+)
+
+// closeGrace bounds how long a socket we closed waits for the peer's close frame before the
+// TCP connection is dropped. Waiting lets the close frame (and its code) reach the client
+// instead of being lost to a TCP reset.
+const closeGrace = time.Second
+
+// maxCloseReasonBytes is the room left for a reason in a close frame (RFC 6455 §5.5: 125
+// bytes of payload, two of them the code).
+const maxCloseReasonBytes = 123
+
+// WebSocketConfig configures the WebSocket transport.
+type WebSocketConfig struct {
+	// AllowedOrigins are the exact origins (scheme://host[:port]) whose pages may open a
+	// socket. A browser always sends Origin on a WebSocket upgrade, so a cross-site page is
+	// refused; clients that are not browsers send none and are let through, as they carry
+	// no ambient credentials to abuse (authentication comes in connection_init).
+	AllowedOrigins []string
+	// InitTimeout is how long a client has to send connection_init (4408 after it).
+	InitTimeout time.Duration
+	// PingInterval is how often the server sends a WebSocket ping (and, to legacy
+	// graphql-ws clients, a "ka" message).
+	PingInterval time.Duration
+	// ReadTimeout is how long a socket may stay silent, not even answering pings, before it
+	// is dropped. One no longer than PingInterval is raised to twice PingInterval.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds each write; a client that stops reading is dropped after it.
+	WriteTimeout time.Duration
+	// ReadLimit is the largest message a client may send, in bytes (1009 above it).
+	ReadLimit int64
+}
+
+// DefaultWebSocketConfig returns the WebSocket settings used where configuration sets none;
+// AllowedOrigins stays empty, admitting no browser page.
+func DefaultWebSocketConfig() WebSocketConfig {
+	return WebSocketConfig{
+		InitTimeout:  3 * time.Second,
+		PingInterval: 25 * time.Second,
+		ReadTimeout:  60 * time.Second,
+		WriteTimeout: 10 * time.Second,
+		ReadLimit:    64 << 10,
+	}
+}
+
+// withDefaults fills each unset setting with its default.
+func (c WebSocketConfig) withDefaults() WebSocketConfig {
+	d := DefaultWebSocketConfig()
+	if c.InitTimeout <= 0 {
+		c.InitTimeout = d.InitTimeout
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = d.PingInterval
+	}
+	if c.ReadTimeout <= c.PingInterval {
+		// A socket must outlive the wait for the next ping's pong.
+		c.ReadTimeout = max(d.ReadTimeout, 2*c.PingInterval)
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = d.WriteTimeout
+	}
+	if c.ReadLimit <= 0 {
+		c.ReadLimit = d.ReadLimit
+	}
+	return c
+}
+
+// originAllowed reports whether a request may upgrade: no Origin (not a browser) or one
+// of the allowed origins, compared exactly.
+func (c WebSocketConfig) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	return origin == "" || slices.Contains(c.AllowedOrigins, origin)
+}
+
+// websocketTransport returns gqlgen's WebSocket transport over the gorilla adapter, with
+// authentication from the connection_init payload.
+func (s *Server) websocketTransport() transport.Websocket {
+	readLimit := s.cfg.WebSocket.ReadLimit
+	return transport.Websocket{
+		Implementation: &gorillaWebsocket{cfg: s.cfg.WebSocket, writeBuffers: &sync.Pool{}},
+		InitFunc:       s.authenticateWebsocket,
+		// The adapter times connection_init itself (to close with 4408), and pings with
+		// WebSocket control frames, which every client answers whatever its subprotocol;
+		// gqlgen's InitTimeout and PingPongInterval stay off. Legacy clients also expect
+		// "ka" messages.
+		KeepAlivePingInterval: s.cfg.WebSocket.PingInterval,
+		PayloadReadLimit:      &readLimit,
+		ErrorFunc: func(ctx context.Context, err error) {
+			s.cfg.Logger.DebugContext(ctx, "websocket", "error", err)
+		},
+	}
+}
+
+// authenticateWebsocket is the transport's InitFunc: it authenticates the Authorization
+// value of the connection_init payload, closes the socket with 4403 when credentials are
+// refused, and schedules the same close for when the token expires.
+func (s *Server) authenticateWebsocket(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+	principal, expires, err := s.auth.AuthenticateWithExpiry(ctx, payload.Authorization())
+	switch {
+	case notifyql.ErrorCode(err) == notifyql.EUNAUTHENTICATED:
+		reason := notifyql.ErrorMessage(err)
+		s.cfg.Logger.DebugContext(ctx, "websocket credentials refused", "reason", reason)
+		ctx = transport.WithWebsocketCloseCode(ctx, closeForbidden)
+		ctx = transport.AppendCloseReason(ctx, "Forbidden: "+reason)
+		return ctx, nil, errors.New(reason)
+	case err != nil:
+		s.cfg.Logger.ErrorContext(ctx, "authenticate websocket", "error", err)
+		ctx = transport.WithWebsocketCloseCode(ctx, websocket.CloseInternalServerErr)
+		ctx = transport.AppendCloseReason(ctx, "internal error")
+		return ctx, nil, errors.New("internal error")
+	}
+	if conn := sessionFromContext(ctx).connection(); conn != nil {
+		conn.closeAt(expires, closeForbidden, "token expired")
+	}
+	return notifyql.NewContextWithPrincipal(ctx, principal), nil, nil
+}
+
+// websocketHandler serves GET /graphql: WebSocket upgrades from allowed origins go to gql;
+// anything else gets notUpgrade.
+func (s *Server) websocketHandler(gql, notUpgrade http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !websocket.IsWebSocketUpgrade(r) {
+			notUpgrade.ServeHTTP(w, r)
+			return
+		}
+		if !s.cfg.WebSocket.originAllowed(r) {
+			s.cfg.Logger.InfoContext(r.Context(), "cross-site websocket upgrade refused", "origin", r.Header.Get("Origin"))
+			writeGraphQLError(w, http.StatusForbidden, "FORBIDDEN", "this origin may not open a WebSocket to the API")
+			return
+		}
+		session, ok := s.websockets.add()
+		if !ok {
+			writeGraphQLError(w, http.StatusServiceUnavailable, "UNAVAILABLE", "the server is shutting down")
+			return
+		}
+		defer s.websockets.remove(session)
+		gql.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), websocketSessionKey{}, session)))
+	})
+}
+
+// websocketSession links an upgrade request to the connection the adapter accepts for it,
+// so that the InitFunc (which only sees the request's context) can schedule the token's
+// expiry on it, and shutdown can close it.
+type websocketSession struct {
+	mu   sync.Mutex
+	conn *websocketConn
+}
+
+type websocketSessionKey struct{}
+
+func sessionFromContext(ctx context.Context) *websocketSession {
+	session, _ := ctx.Value(websocketSessionKey{}).(*websocketSession)
+	return session
+}
+
+func (s *websocketSession) connection() *websocketConn {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conn
+}
+
+// websocketSessions are the server's open sockets, which hijacking hides from
+// http.Server.Shutdown.
+type websocketSessions struct {
+	mu       sync.Mutex
+	live     map[*websocketSession]struct{}
+	closing  bool
+	handlers sync.WaitGroup
+}
+
+func newWebsocketSessions() *websocketSessions {
+	return &websocketSessions{live: map[*websocketSession]struct{}{}}
+}
+
+// add registers a new session, or reports false once shutdown has begun.
+func (ss *websocketSessions) add() (*websocketSession, bool) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.closing {
+		return nil, false
+	}
+	session := &websocketSession{}
+	ss.live[session] = struct{}{}
+	ss.handlers.Add(1)
+	return session, true
+}
+
+func (ss *websocketSessions) remove(session *websocketSession) {
+	ss.mu.Lock()
+	delete(ss.live, session)
+	ss.mu.Unlock()
+	ss.handlers.Done()
+}
+
+// shutdown refuses new sockets, closes the open ones with 1001 (going away) so clients
+// reconnect to another instance, and waits until their handlers return or ctx ends, when
+// the remaining connections are dropped.
+func (ss *websocketSessions) shutdown(ctx context.Context) error {
+	ss.mu.Lock()
+	ss.closing = true
+	sessions := make([]*websocketSession, 0, len(ss.live))
+	for session := range ss.live {
+		sessions = append(sessions, session)
+	}
+	ss.mu.Unlock()
+	for _, session := range sessions {
+		if conn := session.connection(); conn != nil {
+			conn.closeWith(websocket.CloseGoingAway, "server shutting down")
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		ss.handlers.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	for _, session := range sessions {
+		if conn := session.connection(); conn != nil {
+			_ = conn.Close()
+		}
+	}
+	<-done
+	return fmt.Errorf("close websockets: %w", ctx.Err())
+}
+
+// gorillaWebsocket accepts WebSocket connections with gorilla/websocket for gqlgen.
+type gorillaWebsocket struct {
+	cfg WebSocketConfig
+	// writeBuffers are shared between connections, so an idle one holds no write buffer.
+	writeBuffers *sync.Pool
+}
+
+var _ transport.WebsocketImplementation = (*gorillaWebsocket)(nil)
+
+func (g *gorillaWebsocket) Accept(w http.ResponseWriter, r *http.Request, options transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
+	upgrader := websocket.Upgrader{
+		HandshakeTimeout: g.cfg.WriteTimeout,
+		Subprotocols:     options.Subprotocols,
+		CheckOrigin:      g.cfg.originAllowed,
+		WriteBufferPool:  g.writeBuffers,
+		// gqlgen answers a failed upgrade itself; a second answer would be superfluous.
+		Error: func(http.ResponseWriter, *http.Request, int, error) {},
+	}
+	ws, err := upgrader.Upgrade(w, r, options.ResponseHeader)
+	if err != nil {
+		return nil, fmt.Errorf("upgrade to websocket: %w", err)
+	}
+	conn := newWebsocketConn(ws, g.cfg)
+	if session := sessionFromContext(r.Context()); session != nil {
+		session.mu.Lock()
+		session.conn = conn
+		session.mu.Unlock()
+	}
+	return conn, nil
+}
+
+// messageNames are a subprotocol's client message types.
+type messageNames struct {
+	init, subscribe, complete, terminate string
+	// pings says whether the protocol has ping and pong messages.
+	pings bool
+}
+
+func namesFor(subprotocol string) messageNames {
+	if subprotocol == subprotocolTransportWS {
+		return messageNames{init: "connection_init", subscribe: "subscribe", complete: "complete", pings: true}
+	}
+	// gqlgen serves a client that names no subprotocol with the legacy one.
+	return messageNames{init: "connection_init", subscribe: "start", complete: "stop", terminate: "connection_terminate"}
+}
+
+// websocketConn is one gorilla connection as gqlgen's WebsocketConn. It enforces the read
+// limit, read deadlines (pings answered within ReadTimeout), write deadlines, the
+// connection_init timeout, the token's expiry, and the graphql-transport-ws state machine
+// with its close codes, by inspecting each message on its way in and out.
+type websocketConn struct {
+	ws    *websocket.Conn
+	cfg   WebSocketConfig
+	names messageNames
+
+	// writeMu serialises data frames; gorilla allows one writer at a time (control frames
+	// may be written concurrently).
+	writeMu sync.Mutex
+
+	mu        sync.Mutex
+	initSeen  bool
+	acked     bool
+	active    map[string]struct{} // operation ids the client started and that have not ended
+	closeSent bool
+	closed    bool
+	timers    []*time.Timer
+	pingTimer *time.Timer
+}
+
+var (
+	_ transport.WebsocketConn        = (*websocketConn)(nil)
+	_ transport.WebsocketReadLimiter = (*websocketConn)(nil)
+)
+
+func newWebsocketConn(ws *websocket.Conn, cfg WebSocketConfig) *websocketConn {
+	c := &websocketConn{ws: ws, cfg: cfg, names: namesFor(ws.Subprotocol()), active: map[string]struct{}{}}
+	ws.SetReadLimit(cfg.ReadLimit)
+	_ = ws.SetReadDeadline(time.Now().Add(cfg.ReadTimeout))
+	ws.SetPongHandler(func(string) error {
+		return ws.SetReadDeadline(time.Now().Add(cfg.ReadTimeout))
+	})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.timers = append(c.timers, time.AfterFunc(cfg.InitTimeout, func() {
+		c.mu.Lock()
+		seen := c.initSeen
+		c.mu.Unlock()
+		if !seen {
+			c.closeWith(closeInitTimeout, "Connection initialisation timeout")
+		}
+	}))
+	// A timer rather than a goroutine per connection: an idle socket costs no stack.
+	c.pingTimer = time.AfterFunc(cfg.PingInterval, c.ping)
+	c.timers = append(c.timers, c.pingTimer)
+	return c
+}
+
+func (c *websocketConn) ping() {
+	if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.cfg.WriteTimeout)); err != nil {
+		c.dropAfterWriteError(err)
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed && !c.closeSent {
+		c.pingTimer.Reset(c.cfg.PingInterval)
+	}
+}
+
+// closeAt closes the socket with code and reason at t (at once if t has passed).
+func (c *websocketConn) closeAt(t time.Time, code int, reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.closeSent {
+		return
+	}
+	c.timers = append(c.timers, time.AfterFunc(time.Until(t), func() { c.closeWith(code, reason) }))
+}
+
+// closeWith starts the closing handshake from outside the read loop: the close frame goes
+// out now, and the read loop ends when the peer answers or closeGrace passes.
+func (c *websocketConn) closeWith(code int, reason string) {
+	if c.sendClose(code, reason) {
+		_ = c.ws.SetReadDeadline(time.Now().Add(closeGrace))
+	}
+}
+
+// sendClose writes the close frame once, reporting whether this call wrote it.
+func (c *websocketConn) sendClose(code int, reason string) bool {
+	c.mu.Lock()
+	if c.closeSent || c.closed {
+		c.mu.Unlock()
+		return false
+	}
+	c.closeSent = true
+	c.stopTimersLocked()
+	c.mu.Unlock()
+	if len(reason) > maxCloseReasonBytes {
+		reason = reason[:maxCloseReasonBytes]
+		for !utf8.ValidString(reason) {
+			reason = reason[:len(reason)-1]
+		}
+	}
+	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(c.cfg.WriteTimeout))
+	return true
+}
+
+func (c *websocketConn) stopTimersLocked() {
+	for _, timer := range c.timers {
+		timer.Stop()
+	}
+	c.timers = nil
+}
+
+// errClosedByServer ends gqlgen's read loop after the adapter closed the socket itself. It
+// wraps transport.ErrWebsocketClosed, so gqlgen treats it as a normal end.
+var errClosedByServer = fmt.Errorf("closed by the server: %w", transport.ErrWebsocketClosed)
+
+// NextReader returns the next client message that gqlgen should handle. Messages that
+// break the protocol close the socket with the protocol's code; pings and completions
+// before the acknowledgement, which gqlgen would refuse, are handled here.
+func (c *websocketConn) NextReader() (int, io.Reader, error) {
+	for {
+		messageType, r, err := c.ws.NextReader()
+		if err != nil {
+			return messageType, nil, c.readError(err)
+		}
+		data, err := io.ReadAll(r)
+		if err != nil {
+			return messageType, nil, c.readError(err)
+		}
+		_ = c.ws.SetReadDeadline(time.Now().Add(c.cfg.ReadTimeout))
+		switch v := c.admit(messageType, data); {
+		case v.closeCode != 0:
+			c.refuse(v.closeCode, v.reason)
+			return messageType, nil, errClosedByServer
+		case v.forward:
+			return messageType, bytes.NewReader(data), nil
+		case v.pong:
+			if err := c.writeMessage([]byte(`{"type":"pong"}`)); err != nil {
+				return messageType, nil, err
+			}
+		}
+	}
+}
+
+// readError classifies a read failure for gqlgen: a close (by either side) is a normal end.
+func (c *websocketConn) readError(err error) error {
+	c.mu.Lock()
+	closeSent := c.closeSent
+	c.mu.Unlock()
+	switch {
+	case errors.Is(err, websocket.ErrReadLimit):
+		// gorilla has sent 1009 (message too big). The rest of the message is still
+		// arriving: discard it for a moment so the close frame is not lost to a reset.
+		c.mu.Lock()
+		c.closeSent = true
+		c.stopTimersLocked()
+		c.mu.Unlock()
+		netConn := c.ws.NetConn()
+		_ = netConn.SetReadDeadline(time.Now().Add(closeGrace))
+		_, _ = io.Copy(io.Discard, io.LimitReader(netConn, 4*c.cfg.ReadLimit))
+		return fmt.Errorf("read websocket message: %w", err)
+	case closeSent,
+		websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived):
+		return transport.ErrWebsocketClosed
+	}
+	return fmt.Errorf("read websocket message: %w", err)
+}
+
+// refuse closes the socket from the read loop and waits (briefly) for the peer's answer.
+func (c *websocketConn) refuse(code int, reason string) {
+	if !c.sendClose(code, reason) {
+		return
+	}
+	_ = c.ws.SetReadDeadline(time.Now().Add(closeGrace))
+	for {
+		if _, _, err := c.ws.NextReader(); err != nil {
+			return
+		}
+	}
+}
+
+// clientMessage is the envelope of every message of both subprotocols.
+type clientMessage struct {
+	Type    *string         `json:"type"`
+	ID      *string         `json:"id"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+// verdict is what becomes of a client message: gqlgen handles it (forward), the socket
+// closes (closeCode, reason), the adapter answers it (pong), or it is dropped (none).
+type verdict struct {
+	forward   bool
+	closeCode int
+	reason    string
+	pong      bool
+}
+
+var forwardMessage = verdict{forward: true}
+
+func closeVerdict(code int, reason string) verdict { return verdict{closeCode: code, reason: reason} }
+
+// admit applies the graphql-transport-ws state machine to a client message.
+func (c *websocketConn) admit(messageType int, data []byte) verdict {
+	var msg clientMessage
+	if messageType != websocket.TextMessage || json.Unmarshal(data, &msg) != nil || msg.Type == nil {
+		return closeVerdict(closeBadRequest, "Invalid message received")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch t := *msg.Type; {
+	case t == c.names.init:
+		var payload map[string]any
+		if len(msg.Payload) > 0 && json.Unmarshal(msg.Payload, &payload) != nil {
+			return closeVerdict(closeBadRequest, "Invalid message received: connection_init payload must be an object")
+		}
+		if c.initSeen {
+			return closeVerdict(closeTooManyInits, "Too many initialisation requests")
+		}
+		c.initSeen = true
+		return forwardMessage
+	case t == c.names.subscribe:
+		if !c.acked {
+			return closeVerdict(closeUnauthorized, "Unauthorized")
+		}
+		var payload struct {
+			Query *string `json:"query"`
+		}
+		if msg.ID == nil || *msg.ID == "" || json.Unmarshal(msg.Payload, &payload) != nil || payload.Query == nil {
+			return closeVerdict(closeBadRequest, "Invalid message received: "+t+" needs an id and a payload with a query")
+		}
+		if _, exists := c.active[*msg.ID]; exists {
+			return closeVerdict(closeSubscriberExists, "Subscriber for "+*msg.ID+" already exists")
+		}
+		c.active[*msg.ID] = struct{}{}
+		return forwardMessage
+	case t == c.names.complete:
+		if msg.ID == nil || *msg.ID == "" {
+			return closeVerdict(closeBadRequest, "Invalid message received: "+t+" needs an id")
+		}
+		delete(c.active, *msg.ID)
+		// Before the acknowledgement nothing is running to complete.
+		return verdict{forward: c.acked}
+	case t == c.names.terminate && t != "":
+		return forwardMessage
+	case c.names.pings && (t == "ping" || t == "pong"):
+		if c.acked {
+			return forwardMessage
+		}
+		// graphql-transport-ws allows pings at any time, gqlgen only after the
+		// acknowledgement: earlier ones are answered here.
+		return verdict{pong: t == "ping"}
+	}
+	return closeVerdict(closeBadRequest, "Invalid message received: unknown type")
+}
+
+// WriteJSON writes one server message within the write timeout, noting acknowledgements
+// and the ends of operations for the state machine.
+func (c *websocketConn) WriteJSON(v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode websocket message: %w", err)
+	}
+	c.observe(data)
+	return c.writeMessage(data)
+}
+
+func (c *websocketConn) writeMessage(data []byte) error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	_ = c.ws.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
+	if err := c.ws.WriteMessage(websocket.TextMessage, data); err != nil {
+		c.dropAfterWriteError(err)
+		return fmt.Errorf("write websocket message: %w", err)
+	}
+	return nil
+}
+
+// dropAfterWriteError drops a client that stops reading (the write timed out) or is gone:
+// closing ends gqlgen's read loop, which tears the connection down. Writes refused because
+// the close frame has gone out leave the closing handshake to finish.
+func (c *websocketConn) dropAfterWriteError(err error) {
+	if !errors.Is(err, websocket.ErrCloseSent) {
+		_ = c.Close()
+	}
+}
+
+// observe tracks the server's side of the state machine: the acknowledgement, and
+// operations ended by complete or error. Most messages are "next" and skip the decoding.
+func (c *websocketConn) observe(data []byte) {
+	if !bytes.Contains(data, []byte(`"connection_ack"`)) && !bytes.Contains(data, []byte(`"complete"`)) &&
+		!bytes.Contains(data, []byte(`"error"`)) {
+		return
+	}
+	var msg struct {
+		Type string `json:"type"`
+		ID   string `json:"id"`
+	}
+	if json.Unmarshal(data, &msg) != nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch msg.Type {
+	case "connection_ack":
+		c.acked = true
+	case "complete", "error":
+		delete(c.active, msg.ID)
+	}
+}
+
+// WriteClose closes the socket on gqlgen's behalf. gqlgen's 1002 (protocol error) becomes
+// graphql-transport-ws's 4400; once the adapter has closed the socket, gqlgen's own close
+// is dropped so the client sees the adapter's code.
+func (c *websocketConn) WriteClose(code int, message string) error {
+	if code == websocket.CloseProtocolError {
+		code = closeBadRequest
+	}
+	c.sendClose(code, message)
+	return nil
+}
+
+// Close drops the connection.
+func (c *websocketConn) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	c.stopTimersLocked()
+	c.mu.Unlock()
+	if err := c.ws.Close(); err != nil {
+		return fmt.Errorf("close websocket: %w", err)
+	}
+	return nil
+}
+
+func (c *websocketConn) Subprotocol() string { return c.ws.Subprotocol() }
+
+// SetReadLimit lets gqlgen's PayloadReadLimit apply; the configured limit is already set.
+func (c *websocketConn) SetReadLimit(limit int64) { c.ws.SetReadLimit(limit) }
