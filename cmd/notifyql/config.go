@@ -48,7 +48,15 @@ type config struct {
 	// the generated one in DataDir.
 	JWTSecret string
 	Limits    server.Limits
+	// AllowedOrigins are the exact browser origins that may open a WebSocket
+	// (NOTIFYQL_ALLOWED_ORIGINS, comma-separated). Development defaults to the local API's
+	// own origin; production defaults to none, so production must set it for any browser
+	// page (a dashboard, GraphiQL) to subscribe.
+	AllowedOrigins []string
 }
+
+// developmentOrigin is the origin `make run` serves from.
+const developmentOrigin = "http://localhost:8080"
 
 // loadConfig reads the configuration from the environment, filling in defaults.
 func loadConfig(getenv func(string) string) (config, error) {
@@ -73,6 +81,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 		cfg.Env = v
 	default:
 		return config{}, fmt.Errorf("NOTIFYQL_ENV must be %q or %q, got %q", envDevelopment, envProduction, v)
+	}
+	if v := getenv("NOTIFYQL_ALLOWED_ORIGINS"); v != "" {
+		origins, err := parseOrigins(v)
+		if err != nil {
+			return config{}, fmt.Errorf("NOTIFYQL_ALLOWED_ORIGINS: %w", err)
+		}
+		cfg.AllowedOrigins = origins
+	} else if cfg.Env == envDevelopment {
+		cfg.AllowedOrigins = []string{developmentOrigin}
 	}
 	if cfg.JWTSecret != "" && len(cfg.JWTSecret) < minSecretBytes {
 		return config{}, fmt.Errorf("NOTIFYQL_JWT_SECRET must be at least %d bytes long, it has %d", minSecretBytes, len(cfg.JWTSecret))
@@ -99,6 +116,29 @@ func loadConfig(getenv func(string) string) (config, error) {
 	return cfg, nil
 }
 
+// parseOrigins reads a comma-separated list of origins. Browsers send an origin as
+// scheme://host[:port] in lower case with no path, and the server compares exactly, so any
+// other spelling (a trailing slash, capitals) is refused here rather than never matching.
+func parseOrigins(list string) ([]string, error) {
+	var origins []string
+	for _, origin := range strings.Split(list, ",") {
+		origin = strings.TrimSpace(origin)
+		if origin == "" {
+			continue
+		}
+		u, err := url.Parse(origin)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || origin != strings.ToLower(origin) {
+			return nil, fmt.Errorf("%q is not an origin: write scheme://host[:port] in lower case, with no path", origin)
+		}
+		origins = append(origins, origin)
+	}
+	if len(origins) == 0 {
+		return nil, errors.New("no origin given")
+	}
+	return origins, nil
+}
+
 // Development reports whether the developer conveniences are on.
 func (c config) Development() bool { return c.Env == envDevelopment }
 
@@ -119,6 +159,7 @@ func (c config) LogValue() slog.Value {
 		slog.Int("max_depth", c.Limits.MaxDepth),
 		slog.Int("max_complexity", c.Limits.MaxComplexity),
 		slog.Int("max_tokens", c.Limits.MaxTokens),
+		slog.Any("allowed_origins", c.AllowedOrigins),
 	)
 }
 

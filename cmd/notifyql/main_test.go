@@ -108,6 +108,10 @@ func TestLoadConfig(t *testing.T) {
 	custom.JWTSecret = testSecret
 	custom.Limits.MaxDepth, custom.Limits.MaxComplexity, custom.Limits.MaxTokens = 5, 50, 500
 	custom.Limits.MaxBodyBytes = 1024
+	custom.AllowedOrigins = []string{"https://dashboard.example.gov.uk", "http://localhost:3000"}
+	development := defaults
+	development.Env = envDevelopment
+	development.AllowedOrigins = []string{"http://localhost:8080"}
 
 	tests := []struct {
 		name string
@@ -115,11 +119,13 @@ func TestLoadConfig(t *testing.T) {
 		want config
 	}{
 		{"defaults", nil, defaults},
+		{"development allows the local origin", map[string]string{"NOTIFYQL_ENV": "development"}, development},
 		{"everything set", map[string]string{
 			"NOTIFYQL_ADDR": "127.0.0.1:9000", "NOTIFYQL_ENV": "development", "NOTIFYQL_DATA_DIR": "/var/lib/notifyql",
 			"DATABASE_URL": "postgres://app:pw@db/notifyql", "REDIS_URL": "redis://cache:6379/0",
 			"NOTIFYQL_JWT_SECRET": testSecret, "NOTIFYQL_MAX_DEPTH": "5", "NOTIFYQL_MAX_COMPLEXITY": "50",
 			"NOTIFYQL_MAX_TOKENS": "500", "NOTIFYQL_MAX_BODY_BYTES": "1024",
+			"NOTIFYQL_ALLOWED_ORIGINS": " https://dashboard.example.gov.uk, http://localhost:3000,",
 		}, custom},
 	}
 	for _, tt := range tests {
