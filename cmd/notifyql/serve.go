@@ -62,6 +62,7 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		Limits:      e.cfg.Limits,
 		Development: e.cfg.Development(),
 		Extensions:  extensions,
+		WebSocket:   server.WebSocketConfig{AllowedOrigins: e.cfg.AllowedOrigins},
 	}, schema, server.NewAuthenticator(api.secret, access).WithLogger(e.logger))
 	if err := srv.Listen(); err != nil {
 		return err
