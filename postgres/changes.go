@@ -96,7 +96,8 @@ func (l *ChangeListener) BackendPID() uint32 {
 // Run takes part in the relay election until ctx is done, and while elected reports each
 // change to cb. It survives lost connections and restarts of PostgreSQL: it reconnects
 // every electionInterval until it can, and tells cb what it may have missed. It returns nil
-// once ctx is done, having released the lock and closed its connection.
+// once ctx is done, having released the lock and closed its connection. A listener runs
+// one Run at a time.
 func (l *ChangeListener) Run(ctx context.Context, cb ChangeCallbacks) error {
 	wasRelay := false
 	for {
