@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"math/rand/v2"
+	"os"
 	"testing"
 	"time"
 
@@ -228,6 +229,61 @@ func TestRebuildBillingFromCountersMatchesNotifications(t *testing.T) {
 		t.Errorf("RebuildBilling from the counters (-from notifications +from counters):\n%s", diff)
 	}
 
+	// A rebuild that finds nothing changed writes nothing; one after a change writes only
+	// the rows it changes.
+	versions := func() map[string]string {
+		t.Helper()
+		rows, _ := pool.Query(ctx, `
+			SELECT concat_ws(' ', bst_date, template_id, service_id, notification_type, provider, rate_multiplier,
+			                 international, rate, postage), xmin::text
+			  FROM ft_billing`)
+		byKey := map[string]string{}
+		var key, xmin string
+		if _, err := pgx.ForEachRow(rows, []any{&key, &xmin}, func() error {
+			byKey[key] = xmin
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return byKey
+	}
+	rebuildTo := func() {
+		t.Helper()
+		for _, service := range []string{rollupServiceA, rollupServiceB} {
+			if err := byCounters.RebuildBilling(ctx, service, to); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	first := versions()
+	rebuildTo()
+	if diff := gocmp.Diff(first, versions()); diff != "" {
+		t.Errorf("a rebuild with nothing changed rewrote rows (-before +after):\n%s", diff)
+	}
+	var changedKey string
+	if err := pool.QueryRow(ctx, `
+		WITH one AS (
+		    SELECT id FROM notifications
+		     WHERE notification_type = 'email' AND key_type = 'normal' AND notification_status = 'created'
+		       AND (created_at AT TIME ZONE 'UTC' AT TIME ZONE 'Europe/London')::date = $1
+		     ORDER BY id LIMIT 1)
+		UPDATE notifications n SET notification_status = 'delivered' FROM one WHERE n.id = one.id
+		RETURNING concat_ws(' ', $1::date, n.template_id, n.service_id, 'email', 'ses', 0, false, 0, 'none')`,
+		to.Time()).Scan(&changedKey); err != nil {
+		t.Fatal(err)
+	}
+	rebuildTo()
+	second := versions()
+	var rewritten []string
+	for key, xmin := range second {
+		if first[key] != xmin {
+			rewritten = append(rewritten, key)
+		}
+	}
+	if diff := gocmp.Diff([]string{changedKey}, rewritten); diff != "" {
+		t.Errorf("rows written by the rebuild after one email was delivered (-want +got):\n%s", diff)
+	}
+
 	// Which source a day is built from: with A's counters gone (behind the triggers' back),
 	// a day read from the counters loses A's rows, a day read from notifications keeps them.
 	if _, err := pool.Exec(ctx, `DELETE FROM notification_billing_counts WHERE service_id = $1`, rollupServiceA); err != nil {
@@ -265,5 +321,50 @@ func TestRebuildBillingFromCountersMatchesNotifications(t *testing.T) {
 		if got := countA(); got != c.want {
 			t.Errorf("%s: A has %d rows on %s, want %d", c.name, got, to, c.want)
 		}
+	}
+}
+
+// BenchmarkRebuildBillingOfTheBigService rebuilds London yesterday's ft_billing rows of the
+// bench profile's big service (a full day, about 250,000 notifications) from the counters
+// and from notifications_all_time. It needs the bench database (make bench builds it):
+//
+//	NOTIFYQL_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/notifyql_bench?sslmode=disable \
+//	    go test -run '^$' -bench RebuildBillingOfTheBigService ./postgres
+func BenchmarkRebuildBillingOfTheBigService(b *testing.B) {
+	databaseURL := os.Getenv("NOTIFYQL_BENCH_DATABASE_URL")
+	if databaseURL == "" {
+		b.Skip("NOTIFYQL_BENCH_DATABASE_URL is not set")
+	}
+	ctx := b.Context()
+	pool, err := pgxpool.New(ctx, databaseURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pool.Close()
+	loc, err := notifyql.LoadLondon()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var service string
+	if err := pool.QueryRow(ctx, `
+		SELECT service_id::text FROM notification_billing_counts GROUP BY 1 ORDER BY sum(notification_count) DESC LIMIT 1`,
+	).Scan(&service); err != nil {
+		b.Fatal(err)
+	}
+	yesterday := notifyql.LondonDate(time.Now(), loc).AddDays(-1)
+	for _, c := range []struct {
+		name   string
+		rollup *postgres.Rollup
+	}{
+		{"counters", postgres.NewRollup(pool, loc, nil)},
+		{"notifications", postgres.NewRollup(pool, loc, nil).WithClock(func() time.Time { return time.Now().AddDate(1, 0, 0) })},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if err := c.rollup.RebuildBilling(ctx, service, yesterday); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

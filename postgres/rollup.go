@@ -17,7 +17,8 @@ import (
 // same whether its rows are still in notifications or were moved to notification_history;
 // ft_billing of London yesterday and later, whose rows are all still in notifications, is
 // built from the counters that triggers keep equal to them (see countersServe).
-// A build deletes the days' rows and inserts the aggregate in one transaction: the days end
+// A build replaces the days' rows with the aggregate in one transaction (ft_notification_status
+// by delete and insert, ft_billing by an upsert that writes only what changed): the days end
 // up exactly equal to their source, rows whose source has gone included, and running it
 // twice leaves identical rows.
 //
@@ -50,26 +51,26 @@ const insertStatusFactsSQL = insertStatusFactsSelectSQL + insertStatusFactsGroup
 
 const insertStatusFactsOfServiceSQL = insertStatusFactsSelectSQL + ` AND service_id = $4` + insertStatusFactsGroupSQL
 
-const deleteBillingFactsSQL = `
-DELETE FROM ft_billing WHERE bst_date >= $1 AND bst_date <= $2`
-
-const deleteBillingFactsOfServiceSQL = deleteBillingFactsSQL + ` AND service_id = $3`
-
 // §4.2. The build reads a source relation with the notification's own values, NULLs
 // replaced (provider coalesce(sent_by, 'unknown'), rate_multiplier
 // coalesce(rate_multiplier, 1)::int, postage coalesce(postage, 'none')), and
 // notification_count rows of each: either notifications_all_time, one row each, or the
 // trigger-kept counters of notification_billing_counts (migration 00006), which are cheap
 // but hold only rows still in notifications. Which rows are billable and how each type is
-// grouped is written once, below the source.
+// grouped is written once, after the source. $1 and $2 bound created_at, $3 stamps the
+// rows written, $4 is the one service.
 //
 // Letters are grouped by sheet count to find their rate and then summed on the table's key
 // (two sheet counts may share a rate). The rate of a row is looked up at London midnight of
 // its day. A letter without postage counts as second class, as the seed always assumed.
-// Groups that find no rate are not inserted but returned, so that the caller can refuse the
+// Groups that find no rate are not written but returned, so that the caller can refuse the
 // whole build instead of guessing a price.
+//
+// The days' rows end up equal to the aggregate: rows no group wants are deleted, and the
+// wanted ones are upserted on the key, updating billable_units and notifications_sent only
+// where they changed. Usage rebuilds today on every request (§10.5), and most requests find
+// nothing changed: they then write nothing.
 
-// billingSourceOfNotificationsSQL: $1 and $2 bound created_at.
 const billingSourceOfNotificationsSQL = `
 WITH source AS (
     SELECT (created_at AT TIME ZONE 'UTC' AT TIME ZONE 'Europe/London')::date AS bst_date,
@@ -79,18 +80,18 @@ WITH source AS (
       FROM notifications_all_time
      WHERE created_at >= $1 AND created_at < $2`
 
-// billingSourceOfCountersSQL: $1 and $2 are the first and last London day.
 const billingSourceOfCountersSQL = `
 WITH source AS (
     SELECT bst_date, template_id, service_id, notification_type, key_type, notification_status,
            provider, rate_multiplier, international, postage, billable_units, notification_count
       FROM notification_billing_counts
-     WHERE bst_date >= $1 AND bst_date <= $2`
+     WHERE bst_date >= ($1::timestamp AT TIME ZONE 'UTC' AT TIME ZONE 'Europe/London')::date
+       AND bst_date < ($2::timestamp AT TIME ZONE 'UTC' AT TIME ZONE 'Europe/London')::date`
 
 const billingSourceOfServiceSQL = `
        AND service_id = $4`
 
-const insertBillingFactsRestSQL = `
+const billingFactsWantedSQL = `
 ), billable AS (
     SELECT bst_date, template_id, service_id, notification_type,
            CASE notification_type WHEN 'email' THEN 'ses' ELSE provider END AS provider,
@@ -129,15 +130,41 @@ const insertBillingFactsRestSQL = `
              ELSE 0
            END AS rate
       FROM grouped g
-), inserted AS (
-    INSERT INTO ft_billing (bst_date, template_id, service_id, notification_type, provider, rate_multiplier,
-                            international, rate, postage, billable_units, notifications_sent, created_at)
+), wanted AS MATERIALIZED (
     SELECT bst_date, template_id, service_id, notification_type, provider, rate_multiplier, international, rate,
-           postage, sum(units), sum(sent), $3
+           postage, sum(units) AS billable_units, sum(sent) AS notifications_sent
       FROM priced
      WHERE rate IS NOT NULL
      GROUP BY bst_date, template_id, service_id, notification_type, provider, rate_multiplier, international,
               rate, postage
+), unwanted AS (
+    DELETE FROM ft_billing f
+     WHERE f.bst_date >= ($1::timestamp AT TIME ZONE 'UTC' AT TIME ZONE 'Europe/London')::date
+       AND f.bst_date < ($2::timestamp AT TIME ZONE 'UTC' AT TIME ZONE 'Europe/London')::date`
+
+const billingFactsOfServiceSQL = `
+       AND f.service_id = $4`
+
+const billingFactsWriteSQL = `
+       AND NOT EXISTS (SELECT 1 FROM wanted w
+                        WHERE (w.bst_date, w.template_id, w.service_id, w.notification_type, w.provider,
+                               w.rate_multiplier, w.international, w.rate, w.postage)
+                            = (f.bst_date, f.template_id, f.service_id, f.notification_type, f.provider,
+                               f.rate_multiplier, f.international, f.rate, f.postage))
+    RETURNING 1
+), upserted AS (
+    INSERT INTO ft_billing AS f (bst_date, template_id, service_id, notification_type, provider, rate_multiplier,
+                                 international, rate, postage, billable_units, notifications_sent, created_at)
+    SELECT bst_date, template_id, service_id, notification_type, provider, rate_multiplier, international, rate,
+           postage, billable_units, notifications_sent, $3
+      FROM wanted
+     ORDER BY bst_date, template_id, service_id, notification_type, provider, rate_multiplier, international,
+              rate, postage
+    ON CONFLICT (bst_date, template_id, service_id, notification_type, provider, rate_multiplier, international,
+                 rate, postage)
+    DO UPDATE SET billable_units = EXCLUDED.billable_units, notifications_sent = EXCLUDED.notifications_sent,
+                  updated_at = EXCLUDED.created_at
+     WHERE (f.billable_units, f.notifications_sent) IS DISTINCT FROM (EXCLUDED.billable_units, EXCLUDED.notifications_sent)
     RETURNING 1
 )
 SELECT bst_date, notification_type, postage, sheets
@@ -147,10 +174,14 @@ SELECT bst_date, notification_type, postage, sheets
  LIMIT 1`
 
 const (
-	insertBillingFactsSQL                      = billingSourceOfNotificationsSQL + insertBillingFactsRestSQL
-	insertBillingFactsOfServiceSQL             = billingSourceOfNotificationsSQL + billingSourceOfServiceSQL + insertBillingFactsRestSQL
-	insertBillingFactsFromCountersSQL          = billingSourceOfCountersSQL + insertBillingFactsRestSQL
-	insertBillingFactsOfServiceFromCountersSQL = billingSourceOfCountersSQL + billingSourceOfServiceSQL + insertBillingFactsRestSQL
+	buildBillingFactsSQL = billingSourceOfNotificationsSQL +
+		billingFactsWantedSQL + billingFactsWriteSQL
+	buildBillingFactsOfServiceSQL = billingSourceOfNotificationsSQL + billingSourceOfServiceSQL +
+		billingFactsWantedSQL + billingFactsOfServiceSQL + billingFactsWriteSQL
+	buildBillingFactsFromCountersSQL = billingSourceOfCountersSQL +
+		billingFactsWantedSQL + billingFactsWriteSQL
+	buildBillingFactsOfServiceFromCountersSQL = billingSourceOfCountersSQL + billingSourceOfServiceSQL +
+		billingFactsWantedSQL + billingFactsOfServiceSQL + billingFactsWriteSQL
 )
 
 // Transaction-level advisory locks serialise builds of the same day and table (the nightly
@@ -232,25 +263,17 @@ func rebuildBillingFacts(ctx context.Context, tx pgx.Tx, b factBuild) error {
 	if err := lockFactDays(ctx, tx, billingFactsLockKey, b); err != nil {
 		return err
 	}
-	var err error
-	if b.serviceID == "" {
-		_, err = tx.Exec(ctx, deleteBillingFactsSQL, b.from.Time(), b.to.Time())
-	} else {
-		_, err = tx.Exec(ctx, deleteBillingFactsOfServiceSQL, b.from.Time(), b.to.Time(), b.serviceID)
-	}
-	if err != nil {
-		return fmt.Errorf("delete ft_billing %s to %s: %w", b.from, b.to, err)
-	}
 	var rows pgx.Rows
+	var err error
 	switch {
 	case b.fromCounters && b.serviceID == "":
-		rows, err = tx.Query(ctx, insertBillingFactsFromCountersSQL, b.from.Time(), b.to.Time(), b.createdAt)
+		rows, err = tx.Query(ctx, buildBillingFactsFromCountersSQL, b.sourceStart(), b.sourceEnd(), b.createdAt)
 	case b.fromCounters:
-		rows, err = tx.Query(ctx, insertBillingFactsOfServiceFromCountersSQL, b.from.Time(), b.to.Time(), b.createdAt, b.serviceID)
+		rows, err = tx.Query(ctx, buildBillingFactsOfServiceFromCountersSQL, b.sourceStart(), b.sourceEnd(), b.createdAt, b.serviceID)
 	case b.serviceID == "":
-		rows, err = tx.Query(ctx, insertBillingFactsSQL, b.sourceStart(), b.sourceEnd(), b.createdAt)
+		rows, err = tx.Query(ctx, buildBillingFactsSQL, b.sourceStart(), b.sourceEnd(), b.createdAt)
 	default:
-		rows, err = tx.Query(ctx, insertBillingFactsOfServiceSQL, b.sourceStart(), b.sourceEnd(), b.createdAt, b.serviceID)
+		rows, err = tx.Query(ctx, buildBillingFactsOfServiceSQL, b.sourceStart(), b.sourceEnd(), b.createdAt, b.serviceID)
 	}
 	if err != nil {
 		return fmt.Errorf("build ft_billing %s to %s: %w", b.from, b.to, err)
