@@ -39,6 +39,7 @@ type ResolverRoot interface {
 	NotificationConnection() NotificationConnectionResolver
 	Query() QueryResolver
 	Service() ServiceResolver
+	Subscription() SubscriptionResolver
 	TemplateStatistic() TemplateStatisticResolver
 	User() UserResolver
 }
@@ -259,6 +260,11 @@ type ComplexityRoot struct {
 		Status func(childComplexity int) int
 	}
 
+	Subscription struct {
+		DashboardTotals    func(childComplexity int, serviceID string, days *int) int
+		TemplateStatistics func(childComplexity int, serviceID string, days *int) int
+	}
+
 	Template struct {
 		ID                  func(childComplexity int) int
 		IsPrecompiledLetter func(childComplexity int) int
@@ -394,6 +400,10 @@ type ServiceResolver interface {
 	Usage(ctx context.Context, obj *notifyql.Service, financialYear *int) (*Usage, error)
 	UsageThisYear(ctx context.Context, obj *notifyql.Service) (*notifyql.AnnualUsage, error)
 	FreeSmsAllowance(ctx context.Context, obj *notifyql.Service, financialYear *int) (*FreeSmsAllowance, error)
+}
+type SubscriptionResolver interface {
+	DashboardTotals(ctx context.Context, serviceID string, days *int) (<-chan *notifyql.Totals, error)
+	TemplateStatistics(ctx context.Context, serviceID string, days *int) (<-chan []*notifyql.TemplateStatistic, error)
 }
 type TemplateStatisticResolver interface {
 	Template(ctx context.Context, obj *notifyql.TemplateStatistic) (*notifyql.Template, error)
@@ -1294,6 +1304,29 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.StatusTally.Status(childComplexity), true
 
+	case "Subscription.dashboardTotals":
+		if e.ComplexityRoot.Subscription.DashboardTotals == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_dashboardTotals_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.DashboardTotals(childComplexity, args["serviceId"].(string), args["days"].(*int)), true
+	case "Subscription.templateStatistics":
+		if e.ComplexityRoot.Subscription.TemplateStatistics == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_templateStatistics_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.TemplateStatistics(childComplexity, args["serviceId"].(string), args["days"].(*int)), true
+
 	case "Template.id":
 		if e.ComplexityRoot.Template.ID == nil {
 			break
@@ -1608,6 +1641,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 				Data: buf.Bytes(),
 			}
 		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
 
 	default:
 		return graphql.OneShot(graphql.ErrorResponse(ctx, "unsupported GraphQL operation"))
@@ -1633,7 +1683,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "reporting.graphqls" "schema.graphqls"
+//go:embed "reporting.graphqls" "schema.graphqls" "subscription.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -1647,6 +1697,7 @@ func sourceData(filename string) string {
 var sources = []*ast.Source{
 	{Name: "reporting.graphqls", Input: sourceData("reporting.graphqls"), BuiltIn: false},
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
+	{Name: "subscription.graphqls", Input: sourceData("subscription.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -2525,6 +2576,50 @@ func (ec *executionContext) field_Service_usage_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["financialYear"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_dashboardTotals_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "serviceId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["serviceId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "days",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["days"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_templateStatistics_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "serviceId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["serviceId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "days",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["days"] = arg1
 	return args, nil
 }
 
@@ -6626,6 +6721,94 @@ func (ec *executionContext) fieldContext_StatusTally_count(_ context.Context, fi
 	return graphql.NewScalarFieldContext("StatusTally", field, false, false, "Int")
 }
 
+func (ec *executionContext) _Subscription_dashboardTotals(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_dashboardTotals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().DashboardTotals(ctx, fc.Args["serviceId"].(string), fc.Args["days"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *notifyql.Totals) graphql.Marshaler {
+			return ec.marshalNTotals2ᚖnotifyqlᚐTotals(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_dashboardTotals(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Totals(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_dashboardTotals_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_templateStatistics(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_templateStatistics(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().TemplateStatistics(ctx, fc.Args["serviceId"].(string), fc.Args["days"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*notifyql.TemplateStatistic) graphql.Marshaler {
+			return ec.marshalNTemplateStatistic2ᚕᚖnotifyqlᚐTemplateStatisticᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_templateStatistics(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TemplateStatistic(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_templateStatistics_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Template_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.Template) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10211,6 +10394,28 @@ func (ec *executionContext) _StatusTally(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "dashboardTotals":
+		return ec._Subscription_dashboardTotals(ctx, fields[0])
+	case "templateStatistics":
+		return ec._Subscription_templateStatistics(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
+}
+
 var templateImplementors = []string{"Template"}
 
 func (ec *executionContext) _Template(ctx context.Context, sel ast.SelectionSet, obj *notifyql.Template) graphql.Marshaler {
@@ -11462,6 +11667,22 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 	return res
 }
 
+func (ec *executionContext) marshalNTemplateStatistic2ᚕᚖnotifyqlᚐTemplateStatisticᚄ(ctx context.Context, sel ast.SelectionSet, v []*notifyql.TemplateStatistic) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTemplateStatistic2ᚖnotifyqlᚐTemplateStatistic(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNTemplateStatistic2ᚖnotifyqlᚐTemplateStatistic(ctx context.Context, sel ast.SelectionSet, v *notifyql.TemplateStatistic) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "TemplateStatistic!")
@@ -11510,6 +11731,14 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNTotals2ᚖnotifyqlᚐTotals(ctx context.Context, sel ast.SelectionSet, v *notifyql.Totals) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Totals!")
+		return graphql.Null
+	}
+	return ec._Totals(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNTypeTotals2notifyqlᚐTypeTotals(ctx context.Context, sel ast.SelectionSet, v notifyql.TypeTotals) graphql.Marshaler {

@@ -89,6 +89,12 @@ type PageInfo struct {
 type Query struct {
 }
 
+// Live views. Each sends the current snapshot at once, then a new one whenever it changes,
+// never an unchanged duplicate. Over WebSocket (graphql-transport-ws or graphql-ws), signed in
+// through connection_init's Authorization.
+type Subscription struct {
+}
+
 // A financial year's usage.
 type Usage struct {
 	// The year.

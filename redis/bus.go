@@ -47,6 +47,9 @@ type Bus struct {
 	// healthInterval is how long the connection may stay quiet before a PING, and how
 	// long that PING may go unanswered before the connection counts as lost.
 	healthInterval time.Duration
+	// channelPrefix and watchedKey name the bus's channels and registry in Redis.
+	channelPrefix string
+	watchedKey    string
 
 	mu sync.Mutex
 	// topics is the set of topics subscribed to, also while no connection is open.
@@ -64,13 +67,24 @@ func NewBus(client *goredis.Client, logger *slog.Logger) *Bus {
 		client:         client,
 		logger:         logger,
 		healthInterval: defaultHealthInterval,
+		channelPrefix:  liveChannelPrefix,
+		watchedKey:     watchedTopicsKey,
 		topics:         make(map[string]struct{}),
 	}
 }
 
+// InNamespace keeps the bus's channels and registry apart from other deployments sharing
+// one Redis (pub/sub channels ignore Redis database numbers), such as tests that run at
+// once. Call it before the bus is used.
+func (b *Bus) InNamespace(namespace string) *Bus {
+	b.channelPrefix = "notifyql:" + namespace + ":live:"
+	b.watchedKey = b.channelPrefix + "watched"
+	return b
+}
+
 // Publish sends one topic's encoded snapshot to every instance subscribed to it.
 func (b *Bus) Publish(ctx context.Context, topic string, payload []byte) error {
-	if err := b.client.Publish(ctx, liveChannelPrefix+topic, payload).Err(); err != nil {
+	if err := b.client.Publish(ctx, b.channelPrefix+topic, payload).Err(); err != nil {
 		return fmt.Errorf("publish live snapshot of %s: %w", topic, err)
 	}
 	return nil
@@ -91,7 +105,7 @@ func (b *Bus) Subscribe(ctx context.Context, topics ...string) error {
 	if b.current == nil {
 		return nil
 	}
-	if err := b.current.Subscribe(ctx, channelNames(topics)...); err != nil {
+	if err := b.current.Subscribe(ctx, b.channelNames(topics)...); err != nil {
 		return fmt.Errorf("subscribe to %d live topics: %w", len(topics), err)
 	}
 	return nil
@@ -112,7 +126,7 @@ func (b *Bus) Unsubscribe(ctx context.Context, topics ...string) error {
 	if b.current == nil {
 		return nil
 	}
-	if err := b.current.Unsubscribe(ctx, channelNames(topics)...); err != nil {
+	if err := b.current.Unsubscribe(ctx, b.channelNames(topics)...); err != nil {
 		return fmt.Errorf("unsubscribe from %d live topics: %w", len(topics), err)
 	}
 	return nil
@@ -182,7 +196,7 @@ func (b *Bus) open(ctx context.Context) (*goredis.PubSub, error) {
 		for topic := range b.topics {
 			topics = append(topics, topic)
 		}
-		if err := pubsub.Subscribe(ctx, channelNames(topics)...); err != nil {
+		if err := pubsub.Subscribe(ctx, b.channelNames(topics)...); err != nil {
 			_ = pubsub.Close()
 			return nil, fmt.Errorf("subscribe to %d live topics: %w", len(topics), err)
 		}
@@ -234,7 +248,7 @@ func (b *Bus) receive(ctx context.Context, pubsub *goredis.PubSub, missed bool, 
 		}
 		switch received := received.(type) {
 		case *goredis.Message:
-			topic, ok := strings.CutPrefix(received.Channel, liveChannelPrefix)
+			topic, ok := strings.CutPrefix(received.Channel, b.channelPrefix)
 			if ok && b.isSubscribed(topic) {
 				onMessage(topic, []byte(received.Payload))
 			}
@@ -270,7 +284,7 @@ func (b *Bus) Watch(ctx context.Context, topics []string, ttl time.Duration) err
 	for i, topic := range topics {
 		members[i] = goredis.Z{Score: expiry, Member: topic}
 	}
-	if err := b.client.ZAddGT(ctx, watchedTopicsKey, members...).Err(); err != nil {
+	if err := b.client.ZAddGT(ctx, b.watchedKey, members...).Err(); err != nil {
 		return fmt.Errorf("register %d watched live topics: %w", len(topics), err)
 	}
 	return nil
@@ -282,8 +296,8 @@ func (b *Bus) Watched(ctx context.Context) ([]string, error) {
 	now := strconv.FormatInt(time.Now().UnixMilli(), 10)
 	var members *goredis.StringSliceCmd
 	_, err := b.client.TxPipelined(ctx, func(pipe goredis.Pipeliner) error {
-		pipe.ZRemRangeByScore(ctx, watchedTopicsKey, "-inf", now)
-		members = pipe.ZRangeByScore(ctx, watchedTopicsKey, &goredis.ZRangeBy{Min: "(" + now, Max: "+inf"})
+		pipe.ZRemRangeByScore(ctx, b.watchedKey, "-inf", now)
+		members = pipe.ZRangeByScore(ctx, b.watchedKey, &goredis.ZRangeBy{Min: "(" + now, Max: "+inf"})
 		return nil
 	})
 	if err != nil {
@@ -294,10 +308,10 @@ func (b *Bus) Watched(ctx context.Context) ([]string, error) {
 	return topics, nil
 }
 
-func channelNames(topics []string) []string {
+func (b *Bus) channelNames(topics []string) []string {
 	channels := make([]string, len(topics))
 	for i, topic := range topics {
-		channels[i] = liveChannelPrefix + topic
+		channels[i] = b.channelPrefix + topic
 	}
 	return channels
 }

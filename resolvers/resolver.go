@@ -21,6 +21,8 @@ type Deps struct {
 	// Reporting reads the history pages and billing; Billing rebuilds today's billing.
 	Reporting notifyql.ReportingStore
 	Billing   notifyql.BillingRebuilder
+	// Live serves the subscriptions' snapshots.
+	Live Live
 	// Now is the clock and London the Europe/London zone.
 	Now    func() time.Time
 	London *time.Location
@@ -31,6 +33,7 @@ type Resolver struct {
 	stores    dataloaders.Stores
 	reporting notifyql.ReportingStore
 	billing   notifyql.BillingRebuilder
+	live      Live
 	now       func() time.Time
 	london    *time.Location
 
@@ -40,7 +43,7 @@ type Resolver struct {
 
 // New returns the root resolver.
 func New(d Deps) *Resolver {
-	return &Resolver{stores: d.Stores, reporting: d.Reporting, billing: d.Billing, now: d.Now, london: d.London}
+	return &Resolver{stores: d.Stores, reporting: d.Reporting, billing: d.Billing, live: d.Live, now: d.Now, london: d.London}
 }
 
 // Config returns gqlgen's configuration: the resolvers, the @hasPermission directive and
@@ -71,6 +74,7 @@ func (r *Resolver) TemplateStatistic() graph.TemplateStatisticResolver {
 func (r *Resolver) NotificationConnection() graph.NotificationConnectionResolver {
 	return connectionResolver{r}
 }
+func (r *Resolver) Subscription() graph.SubscriptionResolver { return subscriptionResolver{r} }
 func (r *Resolver) Mutation() graph.MutationResolver         { return mutationResolver{r} }
 func (r *Resolver) Month() graph.MonthResolver               { return monthResolver{r} }
 func (r *Resolver) AnnualUsage() graph.AnnualUsageResolver   { return annualUsageResolver{r} }

@@ -52,7 +52,9 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		return err
 	}
 	access := postgres.NewAccessStore(pool)
-	schema, extensions, err := newSchema(schemaDeps{Pool: pool, Access: access, Redis: rdb.Client, London: london, Logger: e.logger})
+	liveUpdates := startLive(ctx, e, pool, rdb.Client, london, "")
+	defer func() { err = errors.Join(err, liveUpdates.stop()) }()
+	schema, extensions, err := newSchema(schemaDeps{Pool: pool, Access: access, Redis: rdb.Client, London: london, Logger: e.logger, Live: liveUpdates.hub})
 	if err != nil {
 		return fmt.Errorf("build GraphQL schema: %w", err)
 	}

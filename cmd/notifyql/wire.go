@@ -24,6 +24,8 @@ type schemaDeps struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now. Tests fix it.
 	Now func() time.Time
+	// Live serves subscriptions; nil where nothing subscribes (the schema command).
+	Live resolvers.Live
 }
 
 // newSchema builds the executable GraphQL schema over the stores, with the handler
@@ -43,6 +45,7 @@ func newSchema(deps schemaDeps) (graphql.ExecutableSchema, []graphql.HandlerExte
 		Stores:    stores,
 		Reporting: postgres.NewReportingStore(deps.Pool, deps.London),
 		Billing:   postgres.NewRollup(deps.Pool, deps.London, deps.Logger),
+		Live:      deps.Live,
 		Now:       now,
 		London:    deps.London,
 	})

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	goredis "github.com/redis/go-redis/v9"
+
+	"notifyql"
+	"notifyql/pgtest"
+	"notifyql/postgres"
+	"notifyql/server"
+)
+
+// newLiveAPI serves the API with the live path running, as serve runs it, over a fresh
+// database with the fixture and the machine's Redis. It returns the WebSocket URL and a way
+// to write to the database directly.
+func newLiveAPI(t *testing.T) (wsURL string, exec func(sql string, args ...any)) {
+	t.Helper()
+	pool := pgtest.NewPool(t)
+	if _, err := pool.Exec(t.Context(), fixtureSQL); err != nil {
+		t.Fatalf("load fixture: %v", err)
+	}
+	client := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:6379"})
+	t.Cleanup(func() { client.Close() })
+	london, err := notifyql.LoadLondon()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(testLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	e := env{logger: logger, stdout: io.Discard, stderr: io.Discard}
+	// Each test's database gets its own channels: the fixture's ids are the same in all.
+	updates := startLive(context.Background(), e, pool, client, london, pool.Config().ConnConfig.Database)
+	t.Cleanup(func() {
+		if err := updates.stop(); err != nil {
+			t.Errorf("stop live updates: %v", err)
+		}
+	})
+	access := postgres.NewAccessStore(pool)
+	schema, extensions, err := newSchema(schemaDeps{Pool: pool, Access: access, London: london, Logger: logger, Live: updates.hub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := server.New(server.Config{Logger: logger, Extensions: extensions}, schema, server.NewAuthenticator([]byte(testSecret), access))
+	httpServer := httptest.NewServer(srv.Handler())
+	t.Cleanup(httpServer.Close)
+	return "ws" + strings.TrimPrefix(httpServer.URL, "http") + "/graphql", func(sql string, args ...any) {
+		t.Helper()
+		if _, err := pool.Exec(context.Background(), sql, args...); err != nil {
+			t.Fatalf("exec: %v", err)
+		}
+	}
+}
+
+// wsMessage is a graphql-transport-ws message.
+type wsMessage struct {
+	ID      string          `json:"id,omitempty"`
+	Type    string          `json:"type"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+// subscribeOverWebSocket signs in as userID, subscribes to query and returns the stream of
+// next payloads' data.
+func subscribeOverWebSocket(t *testing.T, wsURL, userID, query string, variables map[string]any) <-chan map[string]any {
+	t.Helper()
+	dialer := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 5 * time.Second}
+	conn, _, err := dialer.Dial(wsURL, nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	init, _ := json.Marshal(map[string]any{"Authorization": "Bearer " + tokenFor(t, userID)})
+	if err := conn.WriteJSON(wsMessage{Type: "connection_init", Payload: init}); err != nil {
+		t.Fatal(err)
+	}
+	var ack wsMessage
+	if err := conn.ReadJSON(&ack); err != nil || ack.Type != "connection_ack" {
+		t.Fatalf("want connection_ack, got %+v, %v", ack, err)
+	}
+	payload, _ := json.Marshal(map[string]any{"query": query, "variables": variables})
+	if err := conn.WriteJSON(wsMessage{ID: "1", Type: "subscribe", Payload: payload}); err != nil {
+		t.Fatal(err)
+	}
+	out := make(chan map[string]any, 16)
+	go func() {
+		defer close(out)
+		for {
+			var msg wsMessage
+			if err := conn.ReadJSON(&msg); err != nil {
+				return
+			}
+			switch msg.Type {
+			case "next":
+				var result struct {
+					Data   map[string]any `json:"data"`
+					Errors []any          `json:"errors"`
+				}
+				if err := json.Unmarshal(msg.Payload, &result); err != nil || len(result.Errors) > 0 {
+					out <- map[string]any{"errors": string(msg.Payload)}
+					continue
+				}
+				out <- result.Data
+			case "error", "complete":
+				out <- map[string]any{"errors": string(msg.Payload), "type": msg.Type}
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// next waits for the next payload.
+func next(t *testing.T, stream <-chan map[string]any, within time.Duration) map[string]any {
+	t.Helper()
+	select {
+	case data, ok := <-stream:
+		if !ok {
+			t.Fatal("the subscription ended")
+		}
+		if errs, bad := data["errors"]; bad {
+			t.Fatalf("the subscription sent errors: %v", errs)
+		}
+		return data
+	case <-time.After(within):
+		t.Fatalf("no update within %s", within)
+	}
+	return nil
+}
+
+// A plain SQL write, not through notifyql, reaches a dashboard subscriber: the trigger's
+// hint reaches the relay, which recomputes the snapshot and publishes it through Redis.
+func TestDashboardTotalsSubscriptionSeesAPlainSQLWrite(t *testing.T) {
+	wsURL, exec := newLiveAPI(t)
+	stream := subscribeOverWebSocket(t, wsURL, userViewer,
+		`subscription($id: ID!) { dashboardTotals(serviceId: $id, days: 0) { email { requested failed } } }`,
+		map[string]any{"id": serviceA})
+	first := next(t, stream, 10*time.Second)
+	requested := first["dashboardTotals"].(map[string]any)["email"].(map[string]any)["requested"].(float64)
+
+	exec(`INSERT INTO notifications (service_id, template_id, template_version, notification_type, "to", normalised_to, key_type, notification_status, created_at)
+		VALUES ($1, '7e000000-0000-0000-0000-000000000001', 2, 'email', 'x@example.org', 'x@example.org', 'normal', 'permanent-failure', $2)`,
+		serviceA, time.Now().UTC())
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		email := next(t, stream, time.Until(deadline))["dashboardTotals"].(map[string]any)["email"].(map[string]any)
+		if email["requested"].(float64) == requested+1 {
+			if email["failed"].(float64) < 1 {
+				t.Errorf("the failure was not counted: %v", email)
+			}
+			return
+		}
+	}
+}
+
+func TestSubscriptionChecksPermissions(t *testing.T) {
+	wsURL, _ := newLiveAPI(t)
+	const query = `subscription($id: ID!) { dashboardTotals(serviceId: $id) { sms { requested } } }`
+	for _, tt := range []struct{ user, service, want string }{
+		{userMember, serviceA, "FORBIDDEN"},
+		{userOther, serviceA, "NOT_FOUND"},
+	} {
+		stream := subscribeOverWebSocket(t, wsURL, tt.user, query, map[string]any{"id": tt.service})
+		select {
+		case msg := <-stream:
+			if !strings.Contains(msg["errors"].(string), tt.want) {
+				t.Errorf("%s on %s: %v, want %s", tt.user, tt.service, msg, tt.want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Errorf("%s on %s: no answer", tt.user, tt.service)
+		}
+	}
+}
