@@ -229,8 +229,8 @@ func TestRebuildBillingFromCountersMatchesNotifications(t *testing.T) {
 		t.Errorf("RebuildBilling from the counters (-from notifications +from counters):\n%s", diff)
 	}
 
-	// A rebuild that finds nothing changed writes nothing; one after a change writes only
-	// the rows it changes.
+	// A rebuild that finds nothing changed rewrites no row; one after a change rewrites only
+	// the row it changes.
 	versions := func() map[string]string {
 		t.Helper()
 		rows, _ := pool.Query(ctx, `

@@ -69,7 +69,7 @@ const insertStatusFactsOfServiceSQL = insertStatusFactsSelectSQL + ` AND service
 // The days' rows end up equal to the aggregate: rows no group wants are deleted, and the
 // wanted ones are upserted on the key, updating billable_units and notifications_sent only
 // where they changed. Usage rebuilds today on every request (§10.5), and most requests find
-// nothing changed: they then write nothing.
+// nothing changed: they then change no row (ON CONFLICT still locks the rows it finds).
 
 const billingSourceOfNotificationsSQL = `
 WITH source AS (
@@ -138,19 +138,26 @@ const billingFactsWantedSQL = `
      GROUP BY bst_date, template_id, service_id, notification_type, provider, rate_multiplier, international,
               rate, postage
 ), unwanted AS (
-    DELETE FROM ft_billing f
-     WHERE f.bst_date >= ($1::timestamp AT TIME ZONE 'UTC' AT TIME ZONE 'Europe/London')::date
-       AND f.bst_date < ($2::timestamp AT TIME ZONE 'UTC' AT TIME ZONE 'Europe/London')::date`
-
+    -- EXCEPT then a join on the key: hashed or sorted, never a loop over wanted per row,
+    -- whatever the planner guesses of the CTE's size.
+    DELETE FROM ft_billing d
+     USING (SELECT bst_date, template_id, service_id, notification_type, provider, rate_multiplier,
+                   international, rate, postage
+              FROM ft_billing f
+             WHERE f.bst_date >= ($1::timestamp AT TIME ZONE 'UTC' AT TIME ZONE 'Europe/London')::date
+               AND f.bst_date < ($2::timestamp AT TIME ZONE 'UTC' AT TIME ZONE 'Europe/London')::date`
 const billingFactsOfServiceSQL = `
-       AND f.service_id = $4`
+               AND f.service_id = $4`
 
 const billingFactsWriteSQL = `
-       AND NOT EXISTS (SELECT 1 FROM wanted w
-                        WHERE (w.bst_date, w.template_id, w.service_id, w.notification_type, w.provider,
-                               w.rate_multiplier, w.international, w.rate, w.postage)
-                            = (f.bst_date, f.template_id, f.service_id, f.notification_type, f.provider,
-                               f.rate_multiplier, f.international, f.rate, f.postage))
+            EXCEPT
+            SELECT bst_date, template_id, service_id, notification_type, provider, rate_multiplier,
+                   international, rate, postage
+              FROM wanted) gone
+     WHERE (d.bst_date, d.template_id, d.service_id, d.notification_type, d.provider, d.rate_multiplier,
+            d.international, d.rate, d.postage)
+         = (gone.bst_date, gone.template_id, gone.service_id, gone.notification_type, gone.provider,
+            gone.rate_multiplier, gone.international, gone.rate, gone.postage)
     RETURNING 1
 ), upserted AS (
     INSERT INTO ft_billing AS f (bst_date, template_id, service_id, notification_type, provider, rate_multiplier,
