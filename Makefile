@@ -2,14 +2,14 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: run test bench generate check-generated lint services
+.PHONY: run test bench generate check-generated lint services node-deps
 
 ## run: start the API on :8080 with a private PostgreSQL, in-process Redis and demo data
 run:
 	NOTIFYQL_ENV=$${NOTIFYQL_ENV:-development} $(GO) run ./cmd/notifyql serve
 
 ## test: lint, check generated code, and run every test against real PostgreSQL and Redis
-test: services lint check-generated
+test: services node-deps lint check-generated
 	$(GO) test -count=1 -timeout 15m $(PKGS)
 
 ## bench: the dashboard and notifications-page benchmark on the bench profile (minutes)
@@ -28,6 +28,22 @@ check-generated:
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet $(PKGS)
+
+## node-deps: install the Node graphql-ws client's locked packages when they are missing or stale
+# npm writes node_modules/.package-lock.json on every install, so its age says whether the
+# lockfile changed since. Without npm, a developer's run goes on (the Node test skips);
+# CI=true fails instead, so CI cannot quietly stop running that test.
+NODE_CLIENT := clients/node
+node-deps: $(NODE_CLIENT)/node_modules/.package-lock.json
+
+$(NODE_CLIENT)/node_modules/.package-lock.json: $(NODE_CLIENT)/package.json $(NODE_CLIENT)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix $(NODE_CLIENT) --no-audit --no-fund && touch $@; \
+	elif [ "$${CI:-}" = true ]; then \
+		echo "npm is not on PATH and CI=true: install Node 20 and npm"; exit 1; \
+	else \
+		echo "npm is not on PATH: skipping the Node client's packages (its test will skip)"; \
+	fi
 
 ## services: start the machine's PostgreSQL and Redis if they are not answering
 services:
