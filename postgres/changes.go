@@ -19,6 +19,10 @@ import (
 // The change triggers (migration 00007) notify this channel once per statement per service.
 const changesChannel = "notifyql_changes"
 
+// The access triggers (migration 00008) notify this channel once per statement that changes
+// who may see what.
+const accessChannel = "notifyql_access"
+
 // changeRelayLockKey is the session advisory lock held by the one instance that relays
 // changes. Any other key would do, as long as nothing else uses it.
 const changeRelayLockKey int64 = 0x6e71_7265_6c61_79 // "nqrelay"
@@ -27,6 +31,7 @@ const (
 	tryRelayLockSQL     = `SELECT pg_try_advisory_lock($1)`
 	releaseRelayLockSQL = `SELECT pg_advisory_unlock($1)`
 	listenChangesSQL    = `LISTEN ` + changesChannel
+	listenAccessSQL     = `LISTEN ` + accessChannel
 )
 
 const (
@@ -62,6 +67,8 @@ type ChangeCallbacks struct {
 	Elected func()
 	// Changed is called for each hint, in commit order.
 	Changed func(notifyql.Change)
+	// AccessChanged is called for each access hint, in commit order with the others.
+	AccessChanged func(notifyql.AccessChange)
 	// Gap is called when the relay's connection was lost and the relay is listening again
 	// on a new one: changes committed in between may have been missed.
 	Gap func()
@@ -154,6 +161,9 @@ func (l *ChangeListener) elect(ctx context.Context, conn *pgx.Conn, cb ChangeCal
 	if _, err := conn.Exec(ctx, listenChangesSQL); err != nil {
 		return fmt.Errorf("listen for changes: %w", err)
 	}
+	if _, err := conn.Exec(ctx, listenAccessSQL); err != nil {
+		return fmt.Errorf("listen for access changes: %w", err)
+	}
 	l.backendPID.Store(conn.PgConn().PID())
 	l.relay.Store(true)
 	if *wasRelay {
@@ -198,6 +208,10 @@ type changePayload struct {
 }
 
 func (l *ChangeListener) deliver(notification *pgconn.Notification, cb ChangeCallbacks) {
+	if notification.Channel == accessChannel {
+		l.deliverAccess(notification, cb)
+		return
+	}
 	if notification.Channel != changesChannel {
 		return
 	}
@@ -235,6 +249,58 @@ func decodeChange(payload string) (notifyql.Change, error) {
 		}
 	}
 	return notifyql.Change{ServiceID: p.ServiceID, Table: p.Table, IDs: p.IDs, More: p.More}, nil
+}
+
+// accessPayload is the JSON the access triggers send.
+type accessPayload struct {
+	Table      string   `json:"t"`
+	UserIDs    []string `json:"u"`
+	ServiceIDs []string `json:"s"`
+	More       bool     `json:"more"`
+}
+
+func (l *ChangeListener) deliverAccess(notification *pgconn.Notification, cb ChangeCallbacks) {
+	change, err := decodeAccessChange(notification.Payload)
+	if err != nil {
+		l.logger.Warn("skipping a malformed access notification", "error", err,
+			"payload_bytes", len(notification.Payload), "sender_pid", notification.PID)
+		return
+	}
+	if cb.AccessChanged != nil {
+		cb.AccessChanged(change)
+	}
+}
+
+// decodeAccessChange reads one access trigger payload, checking that it names an access
+// table and holds only uuids. Its errors never quote the payload.
+func decodeAccessChange(payload string) (notifyql.AccessChange, error) {
+	var p accessPayload
+	if err := json.Unmarshal([]byte(payload), &p); err != nil {
+		return notifyql.AccessChange{}, errors.New("access payload is not the expected JSON")
+	}
+	switch p.Table {
+	case notifyql.TablePermissions, notifyql.TableUserToService, notifyql.TableUserToOrganisation, notifyql.TableUsers, notifyql.TableServices:
+	default:
+		return notifyql.AccessChange{}, errors.New("access payload names no captured table")
+	}
+	for _, ids := range [][]string{p.UserIDs, p.ServiceIDs} {
+		for _, id := range ids {
+			if !notifyql.IsUUID(id) {
+				return notifyql.AccessChange{}, errors.New("access payload has an invalid id")
+			}
+		}
+	}
+	if p.More {
+		return notifyql.AccessChange{All: true}, nil
+	}
+	change := notifyql.AccessChange{}
+	if len(p.UserIDs) > 0 {
+		change.UserIDs = p.UserIDs
+	}
+	if len(p.ServiceIDs) > 0 {
+		change.ServiceIDs = p.ServiceIDs
+	}
+	return change, nil
 }
 
 // close lets go of the relay lock, if held, and of the connection. Closing alone would
