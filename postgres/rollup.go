@@ -69,7 +69,7 @@ const insertStatusFactsOfServiceSQL = insertStatusFactsSelectSQL + ` AND service
 // The days' rows end up equal to the aggregate: rows no group wants are deleted, and the
 // wanted ones are upserted on the key, updating billable_units and notifications_sent only
 // where they changed. Usage rebuilds today on every request (§10.5), and most requests find
-// nothing changed: they then change no row (ON CONFLICT still locks the rows it finds).
+// nothing changed: they then write nothing.
 
 const billingSourceOfNotificationsSQL = `
 WITH source AS (
@@ -132,30 +132,36 @@ const billingFactsWantedSQL = `
       FROM grouped g
 ), wanted AS MATERIALIZED (
     SELECT bst_date, template_id, service_id, notification_type, provider, rate_multiplier, international, rate,
-           postage, sum(units) AS billable_units, sum(sent) AS notifications_sent
+           postage, sum(units)::int AS billable_units, sum(sent)::int AS notifications_sent
       FROM priced
      WHERE rate IS NOT NULL
      GROUP BY bst_date, template_id, service_id, notification_type, provider, rate_multiplier, international,
               rate, postage
+), existing AS MATERIALIZED (
+    SELECT bst_date, template_id, service_id, notification_type, provider, rate_multiplier, international, rate,
+           postage, billable_units, notifications_sent
+      FROM ft_billing f
+     WHERE f.bst_date >= ($1::timestamp AT TIME ZONE 'UTC' AT TIME ZONE 'Europe/London')::date
+       AND f.bst_date < ($2::timestamp AT TIME ZONE 'UTC' AT TIME ZONE 'Europe/London')::date`
+
+const billingFactsOfServiceSQL = `
+       AND f.service_id = $4`
+
+// The rows to delete and to write are found by EXCEPT, hashed or sorted, rather than by
+// anti-joins that a planner blind to the CTEs' sizes may run as a loop over one per row of
+// the other.
+const billingFactsWriteSQL = `
 ), unwanted AS (
-    -- EXCEPT then a join on the key: hashed or sorted, never a loop over wanted per row,
-    -- whatever the planner guesses of the CTE's size.
-    DELETE FROM ft_billing d
+    DELETE FROM ft_billing f
      USING (SELECT bst_date, template_id, service_id, notification_type, provider, rate_multiplier,
                    international, rate, postage
-              FROM ft_billing f
-             WHERE f.bst_date >= ($1::timestamp AT TIME ZONE 'UTC' AT TIME ZONE 'Europe/London')::date
-               AND f.bst_date < ($2::timestamp AT TIME ZONE 'UTC' AT TIME ZONE 'Europe/London')::date`
-const billingFactsOfServiceSQL = `
-               AND f.service_id = $4`
-
-const billingFactsWriteSQL = `
+              FROM existing
             EXCEPT
             SELECT bst_date, template_id, service_id, notification_type, provider, rate_multiplier,
                    international, rate, postage
               FROM wanted) gone
-     WHERE (d.bst_date, d.template_id, d.service_id, d.notification_type, d.provider, d.rate_multiplier,
-            d.international, d.rate, d.postage)
+     WHERE (f.bst_date, f.template_id, f.service_id, f.notification_type, f.provider, f.rate_multiplier,
+            f.international, f.rate, f.postage)
          = (gone.bst_date, gone.template_id, gone.service_id, gone.notification_type, gone.provider,
             gone.rate_multiplier, gone.international, gone.rate, gone.postage)
     RETURNING 1
@@ -164,14 +170,19 @@ const billingFactsWriteSQL = `
                                  international, rate, postage, billable_units, notifications_sent, created_at)
     SELECT bst_date, template_id, service_id, notification_type, provider, rate_multiplier, international, rate,
            postage, billable_units, notifications_sent, $3
-      FROM wanted
+      FROM (SELECT bst_date, template_id, service_id, notification_type, provider, rate_multiplier, international,
+                   rate, postage, billable_units, notifications_sent
+              FROM wanted
+            EXCEPT
+            SELECT bst_date, template_id, service_id, notification_type, provider, rate_multiplier, international,
+                   rate, postage, billable_units, notifications_sent
+              FROM existing) changed
      ORDER BY bst_date, template_id, service_id, notification_type, provider, rate_multiplier, international,
               rate, postage
     ON CONFLICT (bst_date, template_id, service_id, notification_type, provider, rate_multiplier, international,
                  rate, postage)
     DO UPDATE SET billable_units = EXCLUDED.billable_units, notifications_sent = EXCLUDED.notifications_sent,
                   updated_at = EXCLUDED.created_at
-     WHERE (f.billable_units, f.notifications_sent) IS DISTINCT FROM (EXCLUDED.billable_units, EXCLUDED.notifications_sent)
     RETURNING 1
 )
 SELECT bst_date, notification_type, postage, sheets
