@@ -94,6 +94,9 @@ type Stats struct {
 	Recomputed int64
 	// Published counts snapshots this instance published as the relay.
 	Published int64
+	// AccessChanges counts access hints this instance received from the bus, and gaps
+	// that made every subscription re-check.
+	AccessChanges int64
 	// Relay reports whether this instance is the relay now.
 	Relay bool
 	// RelayLagP99 is the 99th percentile, over recent ticks, of the time from the first
@@ -130,9 +133,15 @@ type Hub struct {
 	localRetry  map[string]notifyql.Topic
 	// relayBackoff and localBackoff pause retries after failed ticks.
 	relayBackoff, localBackoff backoff
-	lags                       []time.Duration
-	lagNext                    int
-	stats                      Stats
+	// accessWatchers are the local subscriptions' interests in access changes;
+	// pendingAccess is the access hint the relay publishes at its next tick, nil when none;
+	// accessSubscribed says whether the bus delivers the access topic here.
+	accessWatchers   map[*accessWatcher]struct{}
+	pendingAccess    *notifyql.AccessChange
+	accessSubscribed bool
+	lags             []time.Duration
+	lagNext          int
+	stats            Stats
 }
 
 // topicState is one topic this instance has local subscribers for.
@@ -166,6 +175,8 @@ func NewHub(bus Bus, snap Snapshotter, logger *slog.Logger, opts Options) *Hub {
 		pending:    make(map[changeKey]notifyql.Change),
 		retry:      make(map[string]notifyql.Topic),
 		localRetry: make(map[string]notifyql.Topic),
+
+		accessWatchers: make(map[*accessWatcher]struct{}),
 	}
 }
 
@@ -313,6 +324,10 @@ func (h *Hub) release(ctx context.Context, ts *topicState) {
 // Deliver hands a snapshot received from the bus to the topic's local subscribers. It
 // never blocks. payload must not be modified afterwards: subscribers share it.
 func (h *Hub) Deliver(topic string, payload []byte) {
+	if topic == notifyql.AccessTopic {
+		h.deliverAccess(payload)
+		return
+	}
 	hash := maphash.Bytes(h.seed, payload)
 	now := time.Now()
 	h.mu.Lock()
@@ -330,12 +345,14 @@ func (h *Hub) Deliver(topic string, payload []byte) {
 }
 
 // BusGap tells the hub that bus messages may have been lost (Redis reconnected): the
-// next tick recomputes each of this instance's topics once and delivers it locally.
+// next tick recomputes each of this instance's topics once and delivers it locally, and
+// every local subscription re-checks its access at once.
 func (h *Hub) BusGap() {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.localResync = true
 	h.stats.Resyncs++
+	h.mu.Unlock()
+	h.notifyAccess(notifyql.AccessChange{All: true})
 }
 
 // Changed records a change hint; the relay's next tick recomputes the watched topics it
@@ -355,20 +372,24 @@ func (h *Hub) Changed(c notifyql.Change) {
 }
 
 // Elected makes this instance the relay: every watched topic is recomputed and published
-// at the next tick, since changes made during the handover were seen by no relay.
+// at the next tick, and every instance's subscriptions re-check their access, since
+// changes made during the handover were seen by no relay.
 func (h *Hub) Elected() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.relay = true
 	h.markAllDirty()
+	h.mergeAccess(notifyql.AccessChange{All: true})
 }
 
 // ListenerGap tells the relay that change hints may have been lost (the listener
-// reconnected): every watched topic is recomputed and published at the next tick.
+// reconnected): every watched topic is recomputed and published at the next tick, and
+// every subscription re-checks its access.
 func (h *Hub) ListenerGap() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.markAllDirty()
+	h.mergeAccess(notifyql.AccessChange{All: true})
 }
 
 func (h *Hub) markAllDirty() {
@@ -389,6 +410,7 @@ func (h *Hub) SetRelay(relay bool) {
 		clear(h.pending)
 		clear(h.retry)
 		h.allDirty = false
+		h.pendingAccess = nil
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 )
 
 // Run is the hub's tick loop, until ctx is done (it then returns nil). Each tick:
+//   - makes sure the bus delivers access changes here, and as the relay publishes the
+//     access hints gathered since the last tick (see WatchAccess);
 //   - after a bus gap, recomputes this instance's own topics once each and delivers them;
 //   - as the relay, recomputes each watched topic that the tick's change hints (or a
 //     gap) made dirty, once however many hints touched it, and publishes it;
@@ -23,6 +25,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	defer ticker.Stop()
 	lastWatch, lastSweep := time.Now(), time.Now()
 	sweepEvery := min(h.opts.SlowClientTimeout/4, time.Second)
+	defer h.releaseAccessSubscription(ctx)
 	for {
 		select {
 		case <-ctx.Done():
@@ -43,6 +46,8 @@ func (h *Hub) Run(ctx context.Context) error {
 
 // tick does one tick's resync and relay work.
 func (h *Hub) tick(ctx context.Context) {
+	h.holdAccessSubscription(ctx)
+	h.publishAccess(ctx)
 	h.resyncLocal(ctx)
 	h.relayTick(ctx)
 }

@@ -1,0 +1,164 @@
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+
+	"notifyql"
+)
+
+// Access changes travel like snapshots: the relay, the one instance that hears the
+// triggers, publishes each tick's access hints on notifyql.AccessTopic, and every
+// instance, subscribed to that topic for as long as it runs, tells its local subscriptions
+// whose user or service the hint names. Each subscription then re-checks its permission;
+// the hub itself knows nothing of permissions.
+
+// maxAccessIDs caps the ids one tick's merged access hint keeps; past it the hint says
+// All, which makes every subscription re-check.
+const maxAccessIDs = 256
+
+// accessWatcher is one subscription's interest in access changes. Guarded by Hub.mu.
+type accessWatcher struct {
+	userID, serviceID string
+	ch                chan struct{}
+	closed            bool
+}
+
+// WatchAccess returns a channel that receives a value whenever an access change, relayed
+// by whichever instance, may have altered what userID may do on serviceID, and after a bus
+// gap (access changes may have been lost). Values are not queued: one waiting value stands
+// for any number of changes, so the reader re-checks once. The channel is closed when ctx
+// is done.
+func (h *Hub) WatchAccess(ctx context.Context, userID, serviceID string) <-chan struct{} {
+	w := &accessWatcher{userID: userID, serviceID: serviceID, ch: make(chan struct{}, 1)}
+	h.mu.Lock()
+	h.accessWatchers[w] = struct{}{}
+	h.mu.Unlock()
+	context.AfterFunc(ctx, func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		delete(h.accessWatchers, w)
+		w.closed = true
+		close(w.ch)
+	})
+	return w.ch
+}
+
+// AccessChanged records an access hint from the listener; the relay's next tick publishes
+// it to every instance. Hints arriving while this instance is not the relay are ignored:
+// an election tells everyone to re-check anyway. It never blocks.
+func (h *Hub) AccessChanged(c notifyql.AccessChange) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.relay {
+		return
+	}
+	h.mergeAccess(c)
+}
+
+// mergeAccess folds c into the access hint pending for the next tick. Called with h.mu held.
+func (h *Hub) mergeAccess(c notifyql.AccessChange) {
+	p := h.pendingAccess
+	if p == nil {
+		p = &notifyql.AccessChange{}
+		h.pendingAccess = p
+	}
+	if p.All || c.All || len(p.UserIDs)+len(c.UserIDs)+len(p.ServiceIDs)+len(c.ServiceIDs) > maxAccessIDs {
+		*p = notifyql.AccessChange{All: true}
+		return
+	}
+	p.UserIDs = append(p.UserIDs, c.UserIDs...)
+	p.ServiceIDs = append(p.ServiceIDs, c.ServiceIDs...)
+}
+
+// publishAccess publishes the pending access hint, if any, as the relay. A failed publish
+// is kept for the next tick.
+func (h *Hub) publishAccess(ctx context.Context) {
+	h.mu.Lock()
+	pending := h.pendingAccess
+	h.pendingAccess = nil
+	relay := h.relay
+	h.mu.Unlock()
+	if pending == nil || !relay {
+		return
+	}
+	slices.Sort(pending.UserIDs)
+	pending.UserIDs = slices.Compact(pending.UserIDs)
+	slices.Sort(pending.ServiceIDs)
+	pending.ServiceIDs = slices.Compact(pending.ServiceIDs)
+	payload, err := json.Marshal(pending)
+	if err == nil {
+		err = h.bus.Publish(ctx, notifyql.AccessTopic, payload)
+	}
+	if err != nil {
+		h.logger.Warn("live: publish access change", "err", err)
+		h.mu.Lock()
+		if h.relay {
+			h.mergeAccess(*pending)
+		}
+		h.mu.Unlock()
+	}
+}
+
+// holdAccessSubscription subscribes this instance to the access topic once; a failure is
+// retried at the next tick.
+func (h *Hub) holdAccessSubscription(ctx context.Context) {
+	h.mu.Lock()
+	done := h.accessSubscribed
+	h.mu.Unlock()
+	if done {
+		return
+	}
+	if err := h.bus.Subscribe(ctx, notifyql.AccessTopic); err != nil {
+		h.logger.Warn("live: subscribe to access changes", "err", err)
+		return
+	}
+	h.mu.Lock()
+	h.accessSubscribed = true
+	h.mu.Unlock()
+}
+
+// releaseAccessSubscription undoes holdAccessSubscription when the hub stops.
+func (h *Hub) releaseAccessSubscription(ctx context.Context) {
+	h.mu.Lock()
+	held := h.accessSubscribed
+	h.accessSubscribed = false
+	h.mu.Unlock()
+	if !held {
+		return
+	}
+	busCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), busCallTimeout)
+	defer cancel()
+	if err := h.bus.Unsubscribe(busCtx, notifyql.AccessTopic); err != nil {
+		h.logger.Warn("live: unsubscribe from access changes", "err", err)
+	}
+}
+
+// deliverAccess tells the local subscriptions an access change names. It never blocks.
+func (h *Hub) deliverAccess(payload []byte) {
+	var c notifyql.AccessChange
+	if err := json.Unmarshal(payload, &c); err != nil {
+		// Whoever published it, everyone re-checks rather than miss a revocation.
+		h.logger.Warn("live: unreadable access change; every subscription re-checks", "payload_bytes", len(payload))
+		c = notifyql.AccessChange{All: true}
+	}
+	h.notifyAccess(c)
+}
+
+// notifyAccess signals each watcher c affects.
+func (h *Hub) notifyAccess(c notifyql.AccessChange) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.stats.AccessChanges++
+	for w := range h.accessWatchers {
+		if w.closed || !c.Affects(w.userID, w.serviceID) {
+			continue
+		}
+		select {
+		case w.ch <- struct{}{}:
+		default:
+			// A re-check is already due; it will see this change too.
+		}
+	}
+}

@@ -1,0 +1,113 @@
+package live
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"notifyql"
+)
+
+const (
+	userA = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
+	userB = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
+)
+
+// signalled fails unless ch has a value waiting (or receives one within 5 s).
+func signalled(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case _, ok := <-ch:
+		if !ok {
+			t.Fatalf("%s: channel closed, want a signal", what)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s: no signal within 5 s", what)
+	}
+}
+
+func notSignalled(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+		t.Fatalf("%s: signalled, want nothing", what)
+	case <-time.After(20 * time.Millisecond):
+	}
+}
+
+// An access hint heard by the relay reaches the subscriptions of every instance whose user
+// or service it names, and only those.
+func TestAccessChangesReachEveryInstance(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	redis := newFakeRedis()
+	snap := newCountingSnapshotter()
+	relay := newInstance(redis, snap, Options{})
+	other := newInstance(redis, snap, Options{})
+	watchA := other.hub.WatchAccess(ctx, userA, serviceA)
+	watchB := relay.hub.WatchAccess(ctx, userB, serviceB)
+	other.hub.tick(ctx) // subscribes the bus to access changes
+
+	relay.hub.Elected()
+	relay.hub.tick(ctx)
+	signalled(t, watchA, "after an election, on the other instance")
+	signalled(t, watchB, "after an election, on the relay")
+
+	relay.hub.AccessChanged(notifyql.AccessChange{UserIDs: []string{userA}})
+	relay.hub.AccessChanged(notifyql.AccessChange{UserIDs: []string{userA}})
+	relay.hub.tick(ctx)
+	signalled(t, watchA, "user A's change")
+	notSignalled(t, watchA, "two hints of one tick") // one re-check covers both
+	notSignalled(t, watchB, "user A's change, for user B")
+	if got := relay.bus.count(relay.bus.published, notifyql.AccessTopic); got != 2 {
+		t.Errorf("access published %d times, want 2 (election, one per tick)", got)
+	}
+
+	relay.hub.AccessChanged(notifyql.AccessChange{ServiceIDs: []string{serviceB}})
+	relay.hub.tick(ctx)
+	signalled(t, watchB, "service B's facts")
+	notSignalled(t, watchA, "service B's facts, for service A")
+
+	// Hints reach only the relay's listener; another instance ignores any it is given.
+	other.hub.AccessChanged(notifyql.AccessChange{All: true})
+	other.hub.tick(ctx)
+	notSignalled(t, watchA, "a hint given to an instance that is not the relay")
+
+	other.hub.BusGap()
+	signalled(t, watchA, "a bus gap")
+	notSignalled(t, watchB, "another instance's bus gap")
+
+	cancel()
+	waitFor(t, func() bool {
+		select {
+		case _, ok := <-watchA:
+			return !ok
+		default:
+			return false
+		}
+	})
+}
+
+func TestAccessPublishFailureIsRetried(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	in := newInstance(newFakeRedis(), newCountingSnapshotter(), Options{})
+	watch := in.hub.WatchAccess(ctx, userA, serviceA)
+	in.hub.SetRelay(true)
+	in.hub.tick(ctx)
+	in.bus.mu.Lock()
+	in.bus.failPublish = context.DeadlineExceeded
+	in.bus.mu.Unlock()
+	in.hub.AccessChanged(notifyql.AccessChange{UserIDs: []string{userA}})
+	in.hub.publishAccess(ctx)
+	notSignalled(t, watch, "a failed publish")
+	in.bus.mu.Lock()
+	in.bus.failPublish = nil
+	in.bus.mu.Unlock()
+	in.hub.publishAccess(ctx)
+	signalled(t, watch, "the retried publish")
+}
