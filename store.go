@@ -68,6 +68,21 @@ type CatalogueStore interface {
 	APIKeysByIDs(ctx context.Context, ids []string) ([]*APIKey, error)
 }
 
+// UpcomingJobStore reads the jobs waiting for their scheduled time (the upcomingJobs
+// subscription's snapshot).
+type UpcomingJobStore interface {
+	// UpcomingJobs returns the service's jobs with status scheduled and scheduled_for
+	// after now, soonest first.
+	UpcomingJobs(ctx context.Context, serviceID string, now time.Time) ([]*Job, error)
+}
+
+// NotificationDetail is a notification with its status history: the notification(id)
+// subscription's snapshot, so that each update needs no query per subscriber.
+type NotificationDetail struct {
+	Notification  *Notification
+	StatusHistory []StatusChange
+}
+
 // NotificationStore reads notifications and the counts computed over them.
 type NotificationStore interface {
 	// Notification returns ENOTFOUND when no notification within retention has that id.

@@ -12,9 +12,12 @@ import (
 
 // Snapshots computes topic snapshots from the stores, as JSON of the root package's
 // types: notifyql.Totals for TopicTotals and []notifyql.TemplateStatistic for
-// TopicTemplateStatistics, each keyed by the window in days ("0".."7").
+// TopicTemplateStatistics, each keyed by the window in days ("0".."7");
+// notifyql.NotificationDetail for TopicNotification, keyed by the notification id; and
+// []notifyql.Job for TopicUpcomingJobs, whose key is empty.
 type Snapshots struct {
 	Notifications notifyql.NotificationStore
+	Jobs          notifyql.UpcomingJobStore
 	London        *time.Location
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -37,6 +40,21 @@ func (s *Snapshots) Snapshot(ctx context.Context, t notifyql.Topic) ([]byte, err
 		} else {
 			snapshot = notifyql.ComputeTemplateStatistics(rows)
 		}
+	case notifyql.TopicNotification:
+		detail, err := s.notificationDetail(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		snapshot = detail
+	case notifyql.TopicUpcomingJobs:
+		if t.Key != "" {
+			return nil, notifyql.Errorf(notifyql.EINVALID, "an upcoming jobs topic has no key")
+		}
+		jobs, err := s.Jobs.UpcomingJobs(ctx, t.ServiceID, s.now())
+		if err != nil {
+			return nil, fmt.Errorf("snapshot %s: %w", t, err)
+		}
+		snapshot = jobs
 	default:
 		return nil, notifyql.Errorf(notifyql.EINVALID, "topic kind %q is not live yet", t.Kind)
 	}
@@ -54,10 +72,7 @@ func (s *Snapshots) dashboardRows(ctx context.Context, t notifyql.Topic) ([]noti
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
-	if s.Now != nil {
-		now = s.Now()
-	}
+	now := s.now()
 	from := notifyql.LondonDate(now, s.London).AddDays(-days)
 	rows, err := s.Notifications.StatusCounts(ctx, t.ServiceID, from, now)
 	if err != nil {
@@ -77,4 +92,28 @@ func WindowDays(key string) (int, error) {
 		return 0, err
 	}
 	return days, nil
+}
+
+func (s *Snapshots) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// notificationDetail loads the topic's notification with its status history. A
+// notification of another service than the topic's is not found: the topic names both.
+func (s *Snapshots) notificationDetail(ctx context.Context, t notifyql.Topic) (*notifyql.NotificationDetail, error) {
+	n, err := s.Notifications.Notification(ctx, t.Key)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot %s: %w", t, err)
+	}
+	if n.ServiceID != t.ServiceID {
+		return nil, notifyql.Errorf(notifyql.ENOTFOUND, "notification not found")
+	}
+	history, err := s.Notifications.StatusHistory(ctx, []string{n.ID})
+	if err != nil {
+		return nil, fmt.Errorf("snapshot %s: %w", t, err)
+	}
+	return &notifyql.NotificationDetail{Notification: n, StatusHistory: history[n.ID]}, nil
 }

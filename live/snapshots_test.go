@@ -94,11 +94,76 @@ func TestSnapshotsRejectBadTopics(t *testing.T) {
 		totalsTopic(serviceA, "+7"),
 		totalsTopic(serviceA, ""),
 		{Kind: notifyql.TopicInbox, ServiceID: serviceA},
-		{Kind: notifyql.TopicNotification, ServiceID: serviceA, Key: serviceB},
+		{Kind: notifyql.TopicUpcomingJobs, ServiceID: serviceA, Key: "7"},
 		{Kind: "nonsense", ServiceID: serviceA},
 	} {
 		if _, err := snaps.Snapshot(t.Context(), topic); notifyql.ErrorCode(err) != notifyql.EINVALID {
 			t.Errorf("Snapshot(%s) error = %v, want EINVALID", topic, err)
 		}
+	}
+}
+
+// detailStore answers one notification and its history, and upcoming jobs.
+type detailStore struct {
+	notifyql.NotificationStore
+	n       *notifyql.Notification
+	history []notifyql.StatusChange
+	jobs    []*notifyql.Job
+	asked   time.Time
+}
+
+func (s *detailStore) Notification(_ context.Context, id string) (*notifyql.Notification, error) {
+	if s.n == nil || id != s.n.ID {
+		return nil, notifyql.Errorf(notifyql.ENOTFOUND, "notification not found")
+	}
+	return s.n, nil
+}
+
+func (s *detailStore) StatusHistory(_ context.Context, ids []string) (map[string][]notifyql.StatusChange, error) {
+	return map[string][]notifyql.StatusChange{s.n.ID: s.history}, nil
+}
+
+func (s *detailStore) UpcomingJobs(_ context.Context, _ string, now time.Time) ([]*notifyql.Job, error) {
+	s.asked = now
+	return s.jobs, nil
+}
+
+func TestNotificationAndUpcomingJobsSnapshots(t *testing.T) {
+	at := time.Date(2026, 7, 14, 9, 0, 0, 0, time.UTC)
+	n := &notifyql.Notification{ID: serviceB, ServiceID: serviceA, Status: notifyql.StatusDelivered, CreatedAt: at}
+	store := &detailStore{
+		n:       n,
+		history: []notifyql.StatusChange{{Status: notifyql.StatusCreated, At: at}, {Status: notifyql.StatusDelivered, At: at.Add(time.Minute)}},
+		jobs:    []*notifyql.Job{{ID: "j1", ServiceID: serviceA, Status: "scheduled", ScheduledFor: &at}},
+	}
+	snaps := &Snapshots{Notifications: store, Jobs: store, London: time.UTC, Now: func() time.Time { return at }}
+
+	encoded, err := snaps.Snapshot(t.Context(), notifyql.Topic{Kind: notifyql.TopicNotification, ServiceID: serviceA, Key: n.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var detail notifyql.NotificationDetail
+	if err := json.Unmarshal(encoded, &detail); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(notifyql.NotificationDetail{Notification: n, StatusHistory: store.history}, detail); diff != "" {
+		t.Errorf("notification detail (-want +got):\n%s", diff)
+	}
+	// The topic names the service too: another service's topic does not find it.
+	_, err = snaps.Snapshot(t.Context(), notifyql.Topic{Kind: notifyql.TopicNotification, ServiceID: serviceB, Key: n.ID})
+	if notifyql.ErrorCode(err) != notifyql.ENOTFOUND {
+		t.Errorf("another service's topic: %v, want ENOTFOUND", err)
+	}
+
+	encoded, err = snaps.Snapshot(t.Context(), notifyql.Topic{Kind: notifyql.TopicUpcomingJobs, ServiceID: serviceA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var jobs []*notifyql.Job
+	if err := json.Unmarshal(encoded, &jobs); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(store.jobs, jobs); diff != "" || !store.asked.Equal(at) {
+		t.Errorf("upcoming jobs (-want +got), asked at %v:\n%s", store.asked, diff)
 	}
 }

@@ -29,7 +29,12 @@ func startLive(ctx context.Context, e env, pool *pgxpool.Pool, client *goredis.C
 	if namespace != "" {
 		bus.InNamespace(namespace)
 	}
-	snapshots := &live.Snapshots{Notifications: postgres.NewNotificationStore(pool, london), London: london, Now: time.Now}
+	snapshots := &live.Snapshots{
+		Notifications: postgres.NewNotificationStore(pool, london),
+		Jobs:          postgres.NewCatalogueStore(pool),
+		London:        london,
+		Now:           time.Now,
+	}
 	hub := live.NewHub(bus, snapshots, e.logger, live.Options{})
 	listener := postgres.NewChangeListener(pool, e.logger)
 
@@ -41,10 +46,11 @@ func startLive(ctx context.Context, e env, pool *pgxpool.Pool, client *goredis.C
 		func() error { return hub.Run(ctx) },
 		func() error {
 			return listener.Run(ctx, postgres.ChangeCallbacks{
-				Elected: hub.Elected,
-				Changed: hub.Changed,
-				Gap:     hub.ListenerGap,
-				Deposed: func() { hub.SetRelay(false) },
+				Elected:       hub.Elected,
+				Changed:       hub.Changed,
+				AccessChanged: hub.AccessChanged,
+				Gap:           hub.ListenerGap,
+				Deposed:       func() { hub.SetRelay(false) },
 			})
 		},
 	} {
