@@ -14,7 +14,7 @@ test: services node-deps lint check-generated
 
 ## bench: the dashboard and notifications-page benchmark on the bench profile (minutes)
 bench: services
-	$(GO) test -count=1 -v -run '^$$' -bench 'Dashboard|NotificationsPage|MonthlyStatistics|TemplateUsage|Usage$$' -benchtime 1000x -timeout 60m ./cmd/notifyql
+	$(GO) test -count=1 -v -run '^$$' -bench 'Dashboard|NotificationsPage|MonthlyStatistics|TemplateUsage|Usage$$|UsageThisYear' -benchtime 1000x -timeout 60m ./cmd/notifyql
 
 ## generate: regenerate graph/ from graph/*.graphqls and the reference-data migration
 generate:
