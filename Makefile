@@ -12,7 +12,7 @@ run:
 test: services node-deps lint check-generated
 	$(GO) test -count=1 -timeout 15m $(PKGS)
 
-## bench: the dashboard and notifications-page benchmark on the bench profile (minutes)
+## bench: the dashboard, notifications-page and reporting benchmarks on the bench profile (minutes)
 bench: services
 	$(GO) test -count=1 -v -run '^$$' -bench 'Dashboard|NotificationsPage|MonthlyStatistics|TemplateUsage|Usage$$|UsageThisYear' -benchtime 1000x -timeout 60m ./cmd/notifyql
 

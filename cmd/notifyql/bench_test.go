@@ -88,10 +88,9 @@ const benchNotificationsPageQuery = `query Page($id: ID!, $after: String) {
 
 // Monthly statistics and template usage ask for the current financial year, the one that
 // adds London today's live rows. Usage for the current year rebuilds today's ft_billing rows
-// of the service first (DOMAIN §10.5), which on the big service means aggregating its
-// 250,000 notifications of today: BenchmarkUsage reads last year, the page's own cost, and
-// BenchmarkUsageThisYear, left out of `make bench` for taking about a second a request,
-// measures the rebuild with it.
+// of the service first (DOMAIN §10.5), from the trigger-kept billing counters:
+// BenchmarkUsage reads last year, the page's own cost, and BenchmarkUsageThisYear measures
+// the rebuild with it.
 const benchMonthlyStatisticsQuery = `query MonthlyStatistics($id: ID!) {
   service(id: $id) {
     monthlyStatistics {
@@ -208,7 +207,7 @@ func BenchmarkUsage(b *testing.B) {
 }
 
 // BenchmarkUsageThisYear reads the current financial year's usage, today's billing rebuild
-// included. Run it alone: go test -run '^$' -bench UsageThisYear -benchtime 20x ./cmd/notifyql
+// included.
 func BenchmarkUsageThisYear(b *testing.B) {
 	env := newBenchEnv(b, notifyql.ManageService)
 	env.run(b, "usage this year (rebuilds today's billing)", benchReportingTarget, benchUsageQuery,

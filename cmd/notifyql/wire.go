@@ -29,7 +29,7 @@ type schemaDeps struct {
 }
 
 // newSchema builds the executable GraphQL schema over the stores, with the handler
-// extensions it needs (the per-operation dataloaders).
+// extensions it needs (the per-operation dataloaders, and the errors that end subscriptions).
 func newSchema(deps schemaDeps) (graphql.ExecutableSchema, []graphql.HandlerExtension, error) {
 	now := deps.Now
 	if now == nil {
@@ -44,11 +44,11 @@ func newSchema(deps schemaDeps) (graphql.ExecutableSchema, []graphql.HandlerExte
 	resolver := resolvers.New(resolvers.Deps{
 		Stores:    stores,
 		Reporting: postgres.NewReportingStore(deps.Pool, deps.London),
-		Billing:   postgres.NewRollup(deps.Pool, deps.London, deps.Logger),
+		Billing:   postgres.NewRollup(deps.Pool, deps.London, deps.Logger).WithClock(now),
 		Live:      deps.Live,
 		Now:       now,
 		London:    deps.London,
 	})
-	extensions := []graphql.HandlerExtension{dataloaders.Extension{Stores: stores, Now: now, London: deps.London}}
+	extensions := []graphql.HandlerExtension{dataloaders.Extension{Stores: stores, Now: now, London: deps.London}, resolvers.SubscriptionErrors{}}
 	return graph.NewExecutableSchema(resolver.Config()), extensions, nil
 }
