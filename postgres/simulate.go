@@ -468,8 +468,12 @@ func (s *Simulator) jobInterval() time.Duration {
 	return min(max(interval, 30*time.Second), 5*time.Minute)
 }
 
-func (s *Simulator) writeFailed(what string, rows int, err error) error {
-	s.count(func(st *SimulatorStats) { st.WriteErrors++ })
+// writeFailed counts and describes a failed statement; one cut short by the end of the
+// run is not a failure.
+func (s *Simulator) writeFailed(ctx context.Context, what string, rows int, err error) error {
+	if ctx.Err() == nil {
+		s.count(func(st *SimulatorStats) { st.WriteErrors++ })
+	}
 	return fmt.Errorf("simulator: %s (%d rows): %w", what, rows, err)
 }
 
@@ -765,7 +769,7 @@ func (s *Simulator) insertNotifications(ctx context.Context, batch []*simNotific
 	if _, err := s.pool.Exec(ctx, simInsertNotificationsSQL, ids, services, templates, versions, types, tos, normalised,
 		references, keyTypes, statuses, units, multipliers, internationals, prefixes, postages, createdAts, jobIDs,
 		jobRows, keyIDs, creators, replyTos, pageCounts); err != nil {
-		return s.writeFailed("create notifications", size, err)
+		return s.writeFailed(ctx, "create notifications", size, err)
 	}
 	for _, n := range batch {
 		if len(n.steps) > 0 {
@@ -821,7 +825,7 @@ func (s *Simulator) moveStatuses(ctx context.Context, now time.Time) error {
 		}
 		tag, err := s.pool.Exec(ctx, simMoveStatusSQL, string(move.from), string(move.to), now, ids, sentBy, pageCounts, validations)
 		if err != nil {
-			errs = append(errs, s.writeFailed(fmt.Sprintf("move notifications from %s to %s", move.from, move.to), len(group), err))
+			errs = append(errs, s.writeFailed(ctx, fmt.Sprintf("move notifications from %s to %s", move.from, move.to), len(group), err))
 			for _, n := range group {
 				if s.failedMoves[n.id]++; s.failedMoves[n.id] < simMaxMoveAttempts {
 					n.steps[0].at = now.Add(simTick)
@@ -868,7 +872,7 @@ func (s *Simulator) startDueJobs(ctx context.Context, now time.Time) error {
 	}
 	rows, err := s.pool.Query(ctx, simStartJobsSQL, now, ids)
 	if err != nil {
-		return s.writeFailed("start due jobs", 0, err)
+		return s.writeFailed(ctx, "start due jobs", 0, err)
 	}
 	var job simRunning
 	var templateID, createdBy string
@@ -880,7 +884,7 @@ func (s *Simulator) startDueJobs(ctx context.Context, now time.Time) error {
 		started++
 		return nil
 	}); err != nil {
-		return s.writeFailed("start due jobs", 0, err)
+		return s.writeFailed(ctx, "start due jobs", 0, err)
 	}
 	s.count(func(st *SimulatorStats) { st.JobsStarted += int64(started) })
 	return nil
@@ -896,7 +900,7 @@ func (s *Simulator) finishJobs(ctx context.Context, ids []string, now time.Time)
 	}
 	tag, err := s.pool.Exec(ctx, simFinishJobsSQL, ids, now)
 	if err != nil {
-		return s.writeFailed("finish jobs", len(ids), err)
+		return s.writeFailed(ctx, "finish jobs", len(ids), err)
 	}
 	s.count(func(st *SimulatorStats) { st.JobsFinished += tag.RowsAffected() })
 	return nil
@@ -931,7 +935,7 @@ func (s *Simulator) receiveInbound(ctx context.Context, now time.Time) error {
 	}
 	if _, err := s.pool.Exec(ctx, simInsertInboundSQL, ids, services, numbers, senders, contents, providers,
 		references, providerDates, createdAts); err != nil {
-		return s.writeFailed("receive inbound text messages", len(ids), err)
+		return s.writeFailed(ctx, "receive inbound text messages", len(ids), err)
 	}
 	s.count(func(st *SimulatorStats) { st.InboundSMS += int64(len(ids)) })
 	return nil
@@ -968,7 +972,7 @@ func (s *Simulator) scheduleJobs(ctx context.Context, now time.Time) error {
 		scheduledFor := now.Add(r.within(2*time.Minute, 5*time.Minute)).Truncate(time.Second)
 		if _, err := s.pool.Exec(ctx, simScheduleJobSQL, uuid.NewString(), svc.id, t.id, t.version, file, rows,
 			scheduledFor, createdBy, now); err != nil {
-			errs = append(errs, s.writeFailed("schedule a job", 1, err))
+			errs = append(errs, s.writeFailed(ctx, "schedule a job", 1, err))
 			continue
 		}
 		s.count(func(st *SimulatorStats) { st.JobsScheduled++ })
