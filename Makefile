@@ -4,9 +4,9 @@ PKGS := ./...
 
 .PHONY: run test bench generate check-generated lint services node-deps
 
-## run: start the API on :8080 with a private PostgreSQL, in-process Redis and demo data
+## run: start the API on :8080 with a private PostgreSQL, in-process Redis, demo data and gentle simulated traffic
 run:
-	NOTIFYQL_ENV=$${NOTIFYQL_ENV:-development} $(GO) run ./cmd/notifyql serve
+	NOTIFYQL_ENV=$${NOTIFYQL_ENV:-development} $(GO) run ./cmd/notifyql serve --simulate 2
 
 ## test: lint, check generated code, and run every test against real PostgreSQL and Redis
 test: services node-deps lint check-generated

@@ -31,7 +31,7 @@ func (b *syncBuffer) String() string {
 }
 
 // TestMakeRunAnswersGraphQL runs the program as `make run` does, with no DATABASE_URL or
-// REDIS_URL: a private PostgreSQL, in-process Redis and demo data. It mints a token with the
+// REDIS_URL: a private PostgreSQL, in-process Redis, demo data and simulated traffic. It mints a token with the
 // token command and asks GraphQL for the demo admin's services and totals.
 func TestMakeRunAnswersGraphQL(t *testing.T) {
 	if testing.Short() {
@@ -42,7 +42,7 @@ func TestMakeRunAnswersGraphQL(t *testing.T) {
 	var stdout, stderr syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"notifyql", "serve", "--addr", "127.0.0.1:0"}, envOf(vars), &stdout, &stderr)
+		done <- run(ctx, []string{"notifyql", "serve", "--addr", "127.0.0.1:0", "--simulate", "5"}, envOf(vars), &stdout, &stderr)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -130,6 +130,9 @@ func TestMakeRunAnswersGraphQL(t *testing.T) {
 		if !finished.MatchString(stderr.String()) {
 			t.Errorf("serve did not run %s:\n%s", job, stderr.String())
 		}
+	}
+	if !strings.Contains(stderr.String(), `"msg":"simulating the sending pipeline"`) {
+		t.Errorf("serve --simulate did not start the simulator:\n%s", stderr.String())
 	}
 	if strings.Contains(stderr.String(), "scheduled job failed") {
 		t.Errorf("a scheduled job failed:\n%s", stderr.String())

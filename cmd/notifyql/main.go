@@ -49,12 +49,14 @@ func exitCode(err error) int {
 const usage = `usage: notifyql <command> [flags]
 
 commands:
-  serve [--addr host:port]                  serve the GraphQL API (default :8080)
+  serve [--addr host:port] [--simulate N]   serve the GraphQL API (default :8080); --simulate
+                                            also plays the sending pipeline at N a second
   migrate up|down|status                    change or show the database schema
   seed --profile demo|bench [--seed N]      fill an empty database with generated data
   token --email ADDRESS [--ttl 12h]         print a sign-in token (JWT) for a user
   rollup --from DATE --to DATE              rebuild the fact tables for London days (YYYY-MM-DD)
   retention [--dry-run]                     move what is past retention into history, once
+  simulate --rate N [--services ID,ID]      play the sending pipeline against the database
   schema                                    print the GraphQL schema (SDL)
 
 With no DATABASE_URL a private PostgreSQL runs in NOTIFYQL_DATA_DIR (default ./.notifyql);
@@ -81,6 +83,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		"schema":    schema,
 		"rollup":    rollup,
 		"retention": retention,
+		"simulate":  simulate,
 	}
 	cmd, ok := commands[command]
 	if !ok {

@@ -45,6 +45,7 @@ func TestRunRefusesBadCommandLines(t *testing.T) {
 		{name: "no command", args: nil, wantErr: "no command given", usage: true},
 		{name: "unknown command", args: []string{"frobnicate"}, wantErr: `unknown command "frobnicate"`, usage: true},
 		{name: "serve stray argument", args: []string{"serve", "now"}, wantErr: `notifyql serve: unexpected argument "now"`, usage: true},
+		{name: "serve negative simulate rate", args: []string{"serve", "--simulate", "-1"}, wantErr: "serve: --simulate must be 0 or more, got -1", usage: true},
 		{name: "serve unknown flag", args: []string{"serve", "--port", "80"}, wantErr: "notifyql serve: flag provided but not defined: -port", usage: true},
 		{name: "migrate without action", args: []string{"migrate"}, wantErr: "migrate: say up, down or status", usage: true},
 		{name: "migrate unknown action", args: []string{"migrate", "sideways"}, wantErr: `migrate: unknown action "sideways" (want up, down or status)`, usage: true},

@@ -22,8 +22,12 @@ const demoAdminEmail = "admin@notifyql.example"
 func serve(ctx context.Context, e env, args []string) (err error) {
 	fs := e.newFlagSet("serve", "serve [--addr host:port]")
 	addr := fs.String("addr", e.cfg.Addr, "`host:port` to listen on; port 0 picks a free port (env NOTIFYQL_ADDR)")
+	simulateRate := fs.Float64("simulate", 0, "also play the sending pipeline at this many new notifications a `second` (demos; 0: off)")
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
+	}
+	if *simulateRate < 0 {
+		return usagef("serve: --simulate must be 0 or more, got %v", *simulateRate)
 	}
 	// A stop signal during start-up is a stop, not a failure.
 	defer func() {
@@ -98,7 +102,7 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 	if rdb.Private {
 		fmt.Fprintf(e.stdout, "in-process Redis: REDIS_URL=%s\n", maskURL(rdb.URL))
 	}
-	stopChores := startChores(ctx, e, pool, london)
+	stopChores := startChores(ctx, e, pool, london, *simulateRate)
 	defer func() { err = errors.Join(err, stopChores()) }()
 	return srv.Run(ctx)
 }
@@ -106,17 +110,30 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 // choreTick is how often the scheduler looks for due jobs.
 const choreTick = time.Minute
 
-// startChores runs the scheduled rollups and retention moves in the background; the
-// returned function stops them and waits, before the pool closes.
-func startChores(ctx context.Context, e env, pool *pgxpool.Pool, london *time.Location) (stop func() error) {
+// startChores runs the scheduled rollups and retention moves in the background, and the
+// simulator when simulateRate is above 0; the returned function stops them and waits,
+// before the pool closes.
+func startChores(ctx context.Context, e env, pool *pgxpool.Pool, london *time.Location, simulateRate float64) (stop func() error) {
 	jobs := append(postgres.NewRollup(pool, london, e.logger).Jobs(time.Now),
 		postgres.NewRetentionMover(pool, london, e.logger).Jobs(time.Now)...)
 	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- postgres.RunScheduler(ctx, pool, e.logger, jobs, time.Now, choreTick) }()
+	chores := []func() error{func() error { return postgres.RunScheduler(ctx, pool, e.logger, jobs, time.Now, choreTick) }}
+	if simulateRate > 0 {
+		e.logger.Info("simulating the sending pipeline", "rate", simulateRate)
+		simulator := postgres.NewSimulator(pool, london, e.logger, postgres.SimulatorOptions{Rate: simulateRate, Seed: time.Now().UnixNano()})
+		chores = append(chores, func() error { return simulator.Run(ctx) })
+	}
+	done := make(chan error, len(chores))
+	for _, chore := range chores {
+		go func() { done <- chore() }()
+	}
 	return func() error {
 		cancel()
-		return <-done
+		var errs []error
+		for range chores {
+			errs = append(errs, <-done)
+		}
+		return errors.Join(errs...)
 	}
 }
 
