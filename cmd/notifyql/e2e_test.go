@@ -31,8 +31,9 @@ func (b *syncBuffer) String() string {
 }
 
 // TestMakeRunAnswersGraphQL runs the program as `make run` does, with no DATABASE_URL or
-// REDIS_URL: a private PostgreSQL, in-process Redis, demo data and simulated traffic. It mints a token with the
-// token command and asks GraphQL for the demo admin's services and totals.
+// REDIS_URL: a private PostgreSQL, in-process Redis, demo data and simulated traffic. It
+// mints a token with the token command and asks GraphQL for the demo admin's services and
+// totals.
 func TestMakeRunAnswersGraphQL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a private PostgreSQL")
