@@ -102,6 +102,7 @@ func (r *redisProcess) start() {
 		"--save", "", "--appendonly", "no", "--dir", r.dir, "--loglevel", "warning")
 	var output syncBuffer
 	r.cmd.Stdout, r.cmd.Stderr = &output, &output
+	r.cmd.SysProcAttr = dieWithTest()
 	if err := r.cmd.Start(); err != nil {
 		r.t.Fatalf("start redis-server: %v", err)
 	}
@@ -138,6 +139,12 @@ func (r *redisProcess) stop() {
 		<-r.done
 	}
 	r.cmd = nil
+}
+
+// dieWithTest has the kernel kill a started process if the test binary dies without
+// running its cleanups (a -timeout panic), so that no server or Redis outlives it.
+func dieWithTest() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }
 
 // liveWorld is what the instances share: a database with the fixture, and a private Redis.
@@ -271,6 +278,7 @@ func (w *liveWorld) startServer(t *testing.T, name string) *serverProcess {
 		"NOTIFYQL_DATA_DIR=" + t.TempDir(),
 	}
 	s.cmd.Stdout, s.cmd.Stderr = &stdout, s.stderr
+	s.cmd.SysProcAttr = dieWithTest()
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
