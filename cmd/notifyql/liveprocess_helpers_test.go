@@ -232,15 +232,19 @@ func (w *liveWorld) holdRelayLockAfterKillingRelay(t *testing.T) *pgxpool.Conn {
 		_, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, changeRelayLockKey)
 		locked <- err
 	}()
-	for {
-		var waiting bool
+	// Wait until the lock call queues behind the relay, or was granted at once because the
+	// relay had just let go of the lock.
+	for waiting := false; !waiting; {
+		select {
+		case err := <-locked:
+			locked <- err
+			waiting = true
+			continue
+		case <-time.After(10 * time.Millisecond):
+		}
 		if err := w.pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND pid = $1 AND NOT granted)`, waiterPID).Scan(&waiting); err != nil {
 			t.Fatalf("see the test queue for the relay lock: %v", err)
 		}
-		if waiting {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 	if _, err := w.pool.Exec(ctx, `SELECT pg_terminate_backend($1)`, relayPID); err != nil {
 		t.Fatalf("terminate the relay's backend %d: %v", relayPID, err)

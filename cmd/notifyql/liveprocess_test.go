@@ -345,9 +345,11 @@ func dialStalledClient(t *testing.T, srv *serverProcess) *websocket.Conn {
 		t.Fatal(err)
 	}
 	var ack wsMessage
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if err := conn.ReadJSON(&ack); err != nil || ack.Type != "connection_ack" {
 		t.Fatalf("want connection_ack, got %+v, %v", ack, err)
 	}
+	_ = conn.SetReadDeadline(time.Time{})
 	// Each snapshot asks for the totals many times over (aliases cost nothing to compute
 	// but bytes to send), so that the server's send buffer, which the kernel grows to
 	// megabytes, fills within a second or two rather than ten.
