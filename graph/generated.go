@@ -262,7 +262,9 @@ type ComplexityRoot struct {
 
 	Subscription struct {
 		DashboardTotals    func(childComplexity int, serviceID string, days *int) int
+		Notification       func(childComplexity int, id string) int
 		TemplateStatistics func(childComplexity int, serviceID string, days *int) int
+		UpcomingJobs       func(childComplexity int, serviceID string) int
 	}
 
 	Template struct {
@@ -404,6 +406,8 @@ type ServiceResolver interface {
 type SubscriptionResolver interface {
 	DashboardTotals(ctx context.Context, serviceID string, days *int) (<-chan *notifyql.Totals, error)
 	TemplateStatistics(ctx context.Context, serviceID string, days *int) (<-chan []*notifyql.TemplateStatistic, error)
+	Notification(ctx context.Context, id string) (<-chan *notifyql.Notification, error)
+	UpcomingJobs(ctx context.Context, serviceID string) (<-chan []*notifyql.Job, error)
 }
 type TemplateStatisticResolver interface {
 	Template(ctx context.Context, obj *notifyql.TemplateStatistic) (*notifyql.Template, error)
@@ -1315,6 +1319,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.DashboardTotals(childComplexity, args["serviceId"].(string), args["days"].(*int)), true
+	case "Subscription.notification":
+		if e.ComplexityRoot.Subscription.Notification == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_notification_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.Notification(childComplexity, args["id"].(string)), true
 	case "Subscription.templateStatistics":
 		if e.ComplexityRoot.Subscription.TemplateStatistics == nil {
 			break
@@ -1326,6 +1341,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.TemplateStatistics(childComplexity, args["serviceId"].(string), args["days"].(*int)), true
+	case "Subscription.upcomingJobs":
+		if e.ComplexityRoot.Subscription.UpcomingJobs == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_upcomingJobs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.UpcomingJobs(childComplexity, args["serviceId"].(string)), true
 
 	case "Template.id":
 		if e.ComplexityRoot.Template.ID == nil {
@@ -2601,6 +2627,20 @@ func (ec *executionContext) field_Subscription_dashboardTotals_args(ctx context.
 	return args, nil
 }
 
+func (ec *executionContext) field_Subscription_notification_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Subscription_templateStatistics_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2620,6 +2660,20 @@ func (ec *executionContext) field_Subscription_templateStatistics_args(ctx conte
 		return nil, err
 	}
 	args["days"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_upcomingJobs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "serviceId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["serviceId"] = arg0
 	return args, nil
 }
 
@@ -6809,6 +6863,94 @@ func (ec *executionContext) fieldContext_Subscription_templateStatistics(ctx con
 	return fc, nil
 }
 
+func (ec *executionContext) _Subscription_notification(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_notification(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().Notification(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *notifyql.Notification) graphql.Marshaler {
+			return ec.marshalNNotification2ᚖnotifyqlᚐNotification(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_notification(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Notification(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_notification_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_upcomingJobs(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_upcomingJobs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().UpcomingJobs(ctx, fc.Args["serviceId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*notifyql.Job) graphql.Marshaler {
+			return ec.marshalNJob2ᚕᚖnotifyqlᚐJobᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_upcomingJobs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Job(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_upcomingJobs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Template_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.Template) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10411,6 +10553,10 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 		return ec._Subscription_dashboardTotals(ctx, fields[0])
 	case "templateStatistics":
 		return ec._Subscription_templateStatistics(ctx, fields[0])
+	case "notification":
+		return ec._Subscription_notification(ctx, fields[0])
+	case "upcomingJobs":
+		return ec._Subscription_upcomingJobs(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
@@ -11357,6 +11503,30 @@ func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.Selec
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNJob2ᚕᚖnotifyqlᚐJobᚄ(ctx context.Context, sel ast.SelectionSet, v []*notifyql.Job) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNJob2ᚖnotifyqlᚐJob(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNJob2ᚖnotifyqlᚐJob(ctx context.Context, sel ast.SelectionSet, v *notifyql.Job) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Job!")
+		return graphql.Null
+	}
+	return ec._Job(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNKeyType2notifyqlᚐKeyType(ctx context.Context, v any) (notifyql.KeyType, error) {

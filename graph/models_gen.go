@@ -91,7 +91,8 @@ type Query struct {
 
 // Live views. Each sends the current snapshot at once, then a new one whenever it changes,
 // never an unchanged duplicate. Over WebSocket (graphql-transport-ws or graphql-ws), signed in
-// through connection_init's Authorization.
+// through connection_init's Authorization. Each re-checks its permission when the caller's
+// access or the service changes, and ends with a FORBIDDEN error once it is gone.
 type Subscription struct {
 }
 

@@ -34,6 +34,7 @@ type Resolver struct {
 	reporting notifyql.ReportingStore
 	billing   notifyql.BillingRebuilder
 	live      Live
+	reloads   *reloads
 	now       func() time.Time
 	london    *time.Location
 
@@ -43,7 +44,7 @@ type Resolver struct {
 
 // New returns the root resolver.
 func New(d Deps) *Resolver {
-	return &Resolver{stores: d.Stores, reporting: d.Reporting, billing: d.Billing, live: d.Live, now: d.Now, london: d.London}
+	return &Resolver{stores: d.Stores, reporting: d.Reporting, billing: d.Billing, live: d.Live, reloads: &reloads{}, now: d.Now, london: d.London}
 }
 
 // Config returns gqlgen's configuration: the resolvers, the @hasPermission directive and

@@ -4,6 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"notifyql"
 	"notifyql/dataloaders"
@@ -13,92 +18,386 @@ import (
 // channel closes when ctx is done or the subscriber fell too far behind.
 type Live interface {
 	Subscribe(ctx context.Context, t notifyql.Topic) (<-chan []byte, error)
+	// WatchAccess signals whenever an access change may have altered what the user may
+	// do on the service (one waiting signal stands for any number); closed when ctx is done.
+	WatchAccess(ctx context.Context, userID, serviceID string) <-chan struct{}
 }
+
+// Re-checks that fail for a reason other than a refusal (the database is away) are tried
+// again after recheckRetry; a reload takes at most reloadTimeout.
+const (
+	recheckRetry  = time.Second
+	reloadTimeout = 5 * time.Second
+)
 
 type subscriptionResolver struct{ *Resolver }
 
 func (r subscriptionResolver) DashboardTotals(ctx context.Context, serviceID string, days *int) (<-chan *notifyql.Totals, error) {
-	topic, err := r.dashboardTopic(ctx, notifyql.TopicTotals, serviceID, days)
+	topic, g, err := r.dashboardTopic(ctx, notifyql.TopicTotals, serviceID, days)
 	if err != nil {
 		return nil, err
 	}
-	return subscribe[notifyql.Totals](ctx, r.live, topic)
+	return stream(ctx, r.Resolver, topic, g, func(v notifyql.Totals) *notifyql.Totals { return &v })
 }
 
 func (r subscriptionResolver) TemplateStatistics(ctx context.Context, serviceID string, days *int) (<-chan []*notifyql.TemplateStatistic, error) {
-	topic, err := r.dashboardTopic(ctx, notifyql.TopicTemplateStatistics, serviceID, days)
+	topic, g, err := r.dashboardTopic(ctx, notifyql.TopicTemplateStatistics, serviceID, days)
 	if err != nil {
 		return nil, err
 	}
-	stats, err := subscribe[[]notifyql.TemplateStatistic](ctx, r.live, topic)
+	return stream(ctx, r.Resolver, topic, g, pointersTo[notifyql.TemplateStatistic])
+}
+
+func (r subscriptionResolver) UpcomingJobs(ctx context.Context, serviceID string) (<-chan []*notifyql.Job, error) {
+	p, err := notifyql.Authenticated(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make(chan []*notifyql.TemplateStatistic)
-	go func() {
-		defer close(out)
-		for s := range stats {
-			select {
-			case out <- pointersTo(*s):
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return out, nil
+	svc, err := r.serviceToWatch(ctx, serviceID)
+	if err != nil {
+		return nil, err
+	}
+	g := guard{userID: p.User.ID, serviceID: svc.ID, req: notifyql.Requirement{AnyOf: []notifyql.Permission{notifyql.ViewActivity}}}
+	if err := g.check(p, svc); err != nil {
+		return nil, err
+	}
+	topic := notifyql.Topic{Kind: notifyql.TopicUpcomingJobs, ServiceID: svc.ID}
+	return stream(ctx, r.Resolver, topic, g, func(jobs []*notifyql.Job) []*notifyql.Job { return jobs })
+}
+
+// Notification checks what Query.notification's @hasPermission checks: a caller who is
+// neither a platform admin nor a member of the notification's service is told it does
+// not exist, then view_activity or send_messages is needed.
+func (r subscriptionResolver) Notification(ctx context.Context, id string) (<-chan *notifyql.Notification, error) {
+	p, err := notifyql.Authenticated(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := notifyql.ValidateID("notification", id); err != nil {
+		return nil, err
+	}
+	n, err := r.stores.Notifications.Notification(ctx, notifyql.NormaliseID(id))
+	if err != nil {
+		return nil, err
+	}
+	svc, err := dataloaders.Load(ctx, dataloaders.For(ctx).Service, n.ServiceID)
+	if err != nil {
+		return nil, err
+	}
+	g := guard{
+		userID:      p.User.ID,
+		serviceID:   n.ServiceID,
+		req:         notifyql.Requirement{AnyOf: []notifyql.Permission{notifyql.ViewActivity, notifyql.SendMessages}},
+		membersOnly: true,
+	}
+	if err := g.check(p, svc); notifyql.ErrorCode(err) == notifyql.ENOTFOUND {
+		return nil, notifyql.Errorf(notifyql.ENOTFOUND, "notification not found")
+	} else if err != nil {
+		return nil, err
+	}
+	topic := notifyql.Topic{Kind: notifyql.TopicNotification, ServiceID: n.ServiceID, Key: n.ID}
+	histories := dataloaders.For(ctx).StatusHistory
+	return stream(ctx, r.Resolver, topic, g, func(d notifyql.NotificationDetail) *notifyql.Notification {
+		// The operation's loaders live as long as the subscription: hand them each
+		// snapshot's history so that statusHistory is neither stale nor a query per event.
+		histories.Clear(d.Notification.ID)
+		histories.Prime(d.Notification.ID, d.StatusHistory)
+		return d.Notification
+	})
 }
 
 // dashboardTopic checks the caller may see the service's dashboard, as the matching query
 // requires (view_activity), and names the topic of its window.
-func (r subscriptionResolver) dashboardTopic(ctx context.Context, kind notifyql.TopicKind, serviceID string, days *int) (notifyql.Topic, error) {
+func (r subscriptionResolver) dashboardTopic(ctx context.Context, kind notifyql.TopicKind, serviceID string, days *int) (notifyql.Topic, guard, error) {
 	p, err := notifyql.Authenticated(ctx)
 	if err != nil {
-		return notifyql.Topic{}, err
+		return notifyql.Topic{}, guard{}, err
 	}
 	if err := notifyql.ValidateID("service", serviceID); err != nil {
-		return notifyql.Topic{}, err
+		return notifyql.Topic{}, guard{}, err
 	}
 	n := notifyql.MaxDashboardDays
 	if days != nil {
 		n = *days
 	}
 	if err := notifyql.ValidateDays(n); err != nil {
-		return notifyql.Topic{}, err
+		return notifyql.Topic{}, guard{}, err
+	}
+	svc, err := r.serviceToWatch(ctx, serviceID)
+	if err != nil {
+		return notifyql.Topic{}, guard{}, err
+	}
+	g := guard{userID: p.User.ID, serviceID: svc.ID, req: notifyql.Requirement{AnyOf: []notifyql.Permission{notifyql.ViewActivity}}}
+	if err := g.check(p, svc); err != nil {
+		return notifyql.Topic{}, guard{}, err
+	}
+	return notifyql.Topic{Kind: kind, ServiceID: svc.ID, Key: strconv.Itoa(n)}, g, nil
+}
+
+// serviceToWatch loads the service a subscription names; ENOTFOUND when there is none.
+func (r subscriptionResolver) serviceToWatch(ctx context.Context, serviceID string) (*notifyql.Service, error) {
+	if err := notifyql.ValidateID("service", serviceID); err != nil {
+		return nil, err
 	}
 	svc, err := dataloaders.Load(ctx, dataloaders.For(ctx).Service, notifyql.NormaliseID(serviceID))
 	if err != nil {
-		return notifyql.Topic{}, err
-	}
-	if svc == nil {
-		return notifyql.Topic{}, notifyql.Errorf(notifyql.ENOTFOUND, "service not found")
-	}
-	if err := p.Check(serviceFacts(svc), notifyql.Requirement{AnyOf: []notifyql.Permission{notifyql.ViewActivity}}); err != nil {
-		return notifyql.Topic{}, err
-	}
-	return notifyql.Topic{Kind: kind, ServiceID: svc.ID, Key: strconv.Itoa(n)}, nil
-}
-
-// subscribe decodes a topic's snapshots for gqlgen. A snapshot that does not decode ends
-// the subscription: it would mean publisher and subscriber disagree on the encoding.
-func subscribe[T any](ctx context.Context, live Live, topic notifyql.Topic) (<-chan *T, error) {
-	snapshots, err := live.Subscribe(ctx, topic)
-	if err != nil {
 		return nil, err
 	}
-	out := make(chan *T)
+	if svc == nil {
+		return nil, notifyql.Errorf(notifyql.ENOTFOUND, "service not found")
+	}
+	return svc, nil
+}
+
+// guard is what a subscription needs to keep being allowed (DOMAIN.md §16: the matching
+// query's requirement, checked again whenever the caller's access or the service changes).
+type guard struct {
+	userID, serviceID string
+	req               notifyql.Requirement
+	// membersOnly tells callers who are neither platform admins nor members that the
+	// thing does not exist, as notification(id) does.
+	membersOnly bool
+}
+
+// check applies the requirement to a principal and the service (nil when it is gone).
+func (g guard) check(p *notifyql.Principal, svc *notifyql.Service) error {
+	if svc == nil {
+		return notifyql.Errorf(notifyql.ENOTFOUND, "service not found")
+	}
+	if g.membersOnly && !(p.User.PlatformAdmin || p.IsMember(svc.ID)) {
+		return notifyql.Errorf(notifyql.ENOTFOUND, "service not found")
+	}
+	return p.Check(serviceFacts(svc), g.req)
+}
+
+// recheck reloads the principal and the service, sharing loads started after since with
+// the instance's other subscriptions, and applies the guard. A refusal of any kind (the
+// user gone or deactivated, the service gone) comes back as EFORBIDDEN: the subscriber
+// knew the thing existed, and now may not see it. Other errors come back as they are.
+func (r *Resolver) recheck(ctx context.Context, g guard, since time.Time) error {
+	p, err := r.reloads.principals.get(ctx, g.userID, since, func(ctx context.Context) (*notifyql.Principal, error) {
+		return r.stores.Access.Principal(ctx, g.userID)
+	})
+	if notifyql.ErrorCode(err) == notifyql.ENOTFOUND {
+		return notifyql.Errorf(notifyql.EFORBIDDEN, "your access to this service has ended")
+	} else if err != nil {
+		return err
+	}
+	svc, err := r.reloads.services.get(ctx, g.serviceID, since, func(ctx context.Context) (*notifyql.Service, error) {
+		services, err := r.stores.Services.ServicesByIDs(ctx, []string{g.serviceID})
+		if err != nil || len(services) == 0 {
+			return nil, err
+		}
+		return services[0], nil
+	})
+	if err != nil {
+		return err
+	}
+	switch err := g.check(p, svc); notifyql.ErrorCode(err) {
+	case "":
+		return nil
+	case notifyql.EFORBIDDEN:
+		return err
+	case notifyql.ENOTFOUND, notifyql.EUNAUTHENTICATED:
+		return notifyql.Errorf(notifyql.EFORBIDDEN, "your access to this service has ended")
+	default:
+		return err
+	}
+}
+
+// stream decodes a topic's snapshots of type S, converts each for gqlgen, and re-checks
+// the guard whenever an access change names the caller or the service. A refusal ends the
+// subscription with that error (see SubscriptionErrors); a snapshot that does not decode
+// ends it too, since it would mean publisher and subscriber disagree on the encoding.
+func stream[S, T any](ctx context.Context, r *Resolver, topic notifyql.Topic, g guard, convert func(S) T) (<-chan T, error) {
+	ending := endingFrom(ctx)
+	path := graphql.GetFieldContext(ctx).Path()
+	ctx, cancel := context.WithCancel(ctx)
+	snapshots, err := r.live.Subscribe(ctx, topic)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	access := r.live.WatchAccess(ctx, g.userID, g.serviceID)
+	out := make(chan T)
 	go func() {
 		defer close(out)
-		for encoded := range snapshots {
-			var v T
-			if err := json.Unmarshal(encoded, &v); err != nil {
-				return
-			}
+		defer cancel()
+		var retry <-chan time.Time
+		for {
 			select {
-			case out <- &v:
+			case encoded, ok := <-snapshots:
+				if !ok {
+					return
+				}
+				var v S
+				if err := json.Unmarshal(encoded, &v); err != nil {
+					return
+				}
+				select {
+				case out <- convert(v):
+				case <-ctx.Done():
+					return
+				}
+				continue
+			case _, ok := <-access:
+				if !ok {
+					return
+				}
+			case <-retry:
 			case <-ctx.Done():
 				return
+			}
+			retry = nil
+			err := r.recheck(ctx, g, time.Now())
+			switch code := notifyql.ErrorCode(err); {
+			case err == nil:
+			case code == notifyql.EFORBIDDEN:
+				ending.end(gqlerror.WrapPath(path, err))
+				return
+			case ctx.Err() == nil:
+				// Not a refusal: the check could not be made. Try again shortly rather
+				// than end subscriptions over a blip, or keep serving without a check.
+				retry = time.After(recheckRetry)
 			}
 		}
 	}()
 	return out, nil
+}
+
+// subscriptionEnding carries the error that ends a subscription from its resolver's
+// goroutine to the response that reports it.
+type subscriptionEnding struct {
+	mu  sync.Mutex
+	err error
+}
+
+type endingKey struct{}
+
+// endingFrom returns the operation's ending, or a throwaway one outside SubscriptionErrors.
+func endingFrom(ctx context.Context) *subscriptionEnding {
+	if e, ok := ctx.Value(endingKey{}).(*subscriptionEnding); ok {
+		return e
+	}
+	return &subscriptionEnding{}
+}
+
+func (e *subscriptionEnding) end(err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.err = err
+}
+
+// take returns the ending error once.
+func (e *subscriptionEnding) take() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	err := e.err
+	e.err = nil
+	return err
+}
+
+// SubscriptionErrors lets a subscription end with an error: gqlgen ends a stream when its
+// channel closes, with no error of its own. When the stream ends because the resolver
+// refused to go on, one last response carries that error (through the error presenter,
+// so it has its extensions.code), and then the transport completes the operation.
+type SubscriptionErrors struct{}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationInterceptor
+	graphql.ResponseInterceptor
+} = SubscriptionErrors{}
+
+func (SubscriptionErrors) ExtensionName() string                   { return "SubscriptionErrors" }
+func (SubscriptionErrors) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (SubscriptionErrors) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	return next(context.WithValue(ctx, endingKey{}, &subscriptionEnding{}))
+}
+
+func (SubscriptionErrors) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	resp := next(ctx)
+	if resp != nil {
+		return resp
+	}
+	e, ok := ctx.Value(endingKey{}).(*subscriptionEnding)
+	if !ok {
+		return nil
+	}
+	err := e.take()
+	if err == nil {
+		return nil
+	}
+	graphql.AddError(ctx, err)
+	return &graphql.Response{Errors: graphql.GetErrors(ctx)}
+}
+
+// reloads share the re-checks' loads between the subscriptions of one instance: an access
+// change naming a user costs one principal query per instance, however many subscriptions
+// that user holds here.
+type reloads struct {
+	principals freshLoads[*notifyql.Principal]
+	services   freshLoads[*notifyql.Service]
+}
+
+// freshLoads runs one load per key at a time and lets callers that need a value loaded
+// after a moment share any load started since.
+type freshLoads[V any] struct {
+	mu    sync.Mutex
+	loads map[string]*freshLoad[V]
+}
+
+type freshLoad[V any] struct {
+	started time.Time
+	done    chan struct{}
+	value   V
+	err     error
+}
+
+// keepLoads is how long a finished load stays shareable before it is forgotten.
+const keepLoads = time.Minute
+
+// get returns the value of a load of key started at or after since, running fetch when
+// there is none. fetch runs without the caller's cancellation, bounded by reloadTimeout,
+// since other callers may be waiting for it.
+func (f *freshLoads[V]) get(ctx context.Context, key string, since time.Time, fetch func(context.Context) (V, error)) (V, error) {
+	f.mu.Lock()
+	l := f.loads[key]
+	if l == nil || l.started.Before(since) {
+		now := time.Now()
+		if f.loads == nil {
+			f.loads = make(map[string]*freshLoad[V])
+		}
+		for k, old := range f.loads {
+			if now.Sub(old.started) > keepLoads && isClosed(old.done) {
+				delete(f.loads, k)
+			}
+		}
+		l = &freshLoad[V]{started: now, done: make(chan struct{})}
+		f.loads[key] = l
+		f.mu.Unlock()
+		fetchCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reloadTimeout)
+		l.value, l.err = fetch(fetchCtx)
+		cancel()
+		close(l.done)
+	} else {
+		f.mu.Unlock()
+	}
+	select {
+	case <-l.done:
+		return l.value, l.err
+	case <-ctx.Done():
+		var zero V
+		return zero, ctx.Err()
+	}
+}
+
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
