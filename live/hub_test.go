@@ -586,10 +586,17 @@ func TestResyncAfterGaps(t *testing.T) {
 	relay.hub.tick(ctx)
 	receiveNothing(t, thereCh)
 	snap.reset()
+	// A restarted Redis lost the registry of watched topics: the gap registers them again.
+	other.bus.redis.mu.Lock()
+	clear(other.bus.redis.watched)
+	other.bus.redis.mu.Unlock()
 	other.hub.BusGap()
 	other.hub.tick(ctx)
 	if got := string(receive(t, thereCh)); got != want(there, 3) {
 		t.Errorf("after bus gap: %s, want %s", got, want(there, 3))
+	}
+	if watched, err := other.bus.Watched(ctx); err != nil || !slices.Contains(watched, there.String()) {
+		t.Errorf("after bus gap the watched set is %v (%v), want %s registered again", watched, err, there.String())
 	}
 	if got := snap.callsOf(there); got != 1 {
 		t.Errorf("bus gap recomputed %d times, want 1", got)

@@ -62,7 +62,9 @@ func (h *Hub) localTopics() map[string]notifyql.Topic {
 }
 
 // resyncLocal recomputes this instance's topics after a bus gap and delivers them here
-// only: the other instances handle their own gaps.
+// only: the other instances handle their own gaps. A gap may mean Redis restarted and lost
+// the registry of watched topics, so this instance registers its topics again first: until
+// then the relay would not recompute the topics only this instance watches.
 func (h *Hub) resyncLocal(ctx context.Context) {
 	h.mu.Lock()
 	if !h.localBackoff.ready(time.Now()) {
@@ -71,11 +73,15 @@ func (h *Hub) resyncLocal(ctx context.Context) {
 	}
 	todo := h.localRetry
 	h.localRetry = make(map[string]notifyql.Topic)
+	reregister := h.localResync
 	if h.localResync {
 		h.localResync = false
 		maps.Copy(todo, h.localTopics())
 	}
 	h.mu.Unlock()
+	if reregister {
+		h.refreshWatch(ctx)
+	}
 	if len(todo) == 0 {
 		return
 	}

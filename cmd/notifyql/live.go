@@ -35,12 +35,7 @@ func startLive(ctx context.Context, e env, pool *pgxpool.Pool, client *goredis.C
 		London:        london,
 		Now:           time.Now,
 	}
-	// Redis keeps the registry of watched topics, so a restarted Redis comes back without
-	// it, and until each instance renews its registration the relay recomputes only its own
-	// instance's topics: subscribers elsewhere would miss changes for up to WatchRefresh.
-	// Renewing every second keeps that window inside the 5 s in which subscribers must
-	// converge after a Redis restart (the hub's BusGap does not re-register by itself).
-	hub := live.NewHub(bus, snapshots, e.logger, live.Options{WatchRefresh: time.Second})
+	hub := live.NewHub(bus, snapshots, e.logger, live.Options{})
 	listener := postgres.NewChangeListener(pool, e.logger)
 
 	ctx, cancel := context.WithCancel(ctx)
