@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -73,6 +74,24 @@ func (d *database) Close(ctx context.Context) error {
 		return fmt.Errorf("stop private PostgreSQL: %w", err)
 	}
 	return nil
+}
+
+// openCommandPool opens the database a one-off command works on (DATABASE_URL, a running
+// serve's private server, or a private server of its own) with its schema current, and
+// returns a pool on it with the function that closes both.
+func openCommandPool(ctx context.Context, e env) (*pgxpool.Pool, func() error, error) {
+	db, err := openDatabase(ctx, e.cfg, e.logger, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	pool, _, err := prepareDatabase(ctx, e, db, false)
+	if err != nil {
+		return nil, nil, errors.Join(err, db.Close(ctx))
+	}
+	return pool, func() error {
+		pool.Close()
+		return db.Close(ctx)
+	}, nil
 }
 
 // runningPrivateDatabase returns the URL recorded by a serve running on dataDir, if that

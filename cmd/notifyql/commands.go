@@ -70,20 +70,11 @@ func seed(ctx context.Context, e env, args []string) (err error) {
 	if *scale <= 0 {
 		return usagef("seed: --scale must be positive")
 	}
-	db, err := openDatabase(ctx, e.cfg, e.logger, true)
+	pool, closeDatabase, err := openCommandPool(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if closeErr := db.Close(ctx); closeErr != nil {
-			err = errors.Join(err, closeErr)
-		}
-	}()
-	pool, _, err := prepareDatabase(ctx, e, db, false)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
+	defer func() { err = errors.Join(err, closeDatabase()) }()
 	report, err := postgres.Seed(ctx, pool, postgres.SeedOptions{
 		Profile: *profile, Seed: *seedValue, Now: time.Now().UTC(), Logger: e.logger, Scale: *scale,
 	})

@@ -23,20 +23,11 @@ func retention(ctx context.Context, e env, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	db, err := openDatabase(ctx, e.cfg, e.logger, true)
+	pool, closeDatabase, err := openCommandPool(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if closeErr := db.Close(ctx); closeErr != nil {
-			err = errors.Join(err, closeErr)
-		}
-	}()
-	pool, _, err := prepareDatabase(ctx, e, db, false)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
+	defer func() { err = errors.Join(err, closeDatabase()) }()
 
 	mover := postgres.NewRetentionMover(pool, london, e.logger)
 	now := time.Now()

@@ -37,16 +37,11 @@ func rollup(ctx context.Context, e env, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	db, err := openDatabase(ctx, e.cfg, e.logger, true)
+	pool, closeDatabase, err := openCommandPool(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, db.Close(ctx)) }()
-	pool, _, err := prepareDatabase(ctx, e, db, false)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
+	defer func() { err = errors.Join(err, closeDatabase()) }()
 	started := time.Now()
 	if err := postgres.NewRollup(pool, london, e.logger).BuildDays(ctx, from, to); err != nil {
 		if notifyql.ErrorCode(err) == notifyql.EINVALID {
