@@ -31,6 +31,8 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	AnnualUsage() AnnualUsageResolver
+	InboxMessage() InboxMessageResolver
+	InboxPage() InboxPageResolver
 	LetterCharge() LetterChargeResolver
 	Month() MonthResolver
 	MonthlyUsage() MonthlyUsageResolver
@@ -84,6 +86,22 @@ type ComplexityRoot struct {
 		FinancialYear             func(childComplexity int) int
 		HasCustomAllowance        func(childComplexity int) int
 		HighVolumeServiceLastYear func(childComplexity int) int
+	}
+
+	InboxMessage struct {
+		Content     func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		ID          func(childComplexity int) int
+		PhoneNumber func(childComplexity int) int
+		ReceivedAgo func(childComplexity int) int
+	}
+
+	InboxPage struct {
+		EndCursor     func(childComplexity int) int
+		HasNext       func(childComplexity int) int
+		InboundNumber func(childComplexity int) int
+		Messages      func(childComplexity int) int
+		Summary       func(childComplexity int) int
 	}
 
 	InboxSummary struct {
@@ -203,10 +221,20 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Me           func(childComplexity int) int
-		Notification func(childComplexity int, id string) int
-		Service      func(childComplexity int, id string) int
-		Services     func(childComplexity int) int
+		Me            func(childComplexity int) int
+		Notification  func(childComplexity int, id string) int
+		ReportRequest func(childComplexity int, id string) int
+		Service       func(childComplexity int, id string) int
+		Services      func(childComplexity int) int
+	}
+
+	ReportRequest struct {
+		CreatedAt          func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		NotificationStatus func(childComplexity int) int
+		NotificationType   func(childComplexity int) int
+		Status             func(childComplexity int) int
+		UpdatedAt          func(childComplexity int) int
 	}
 
 	Service struct {
@@ -217,6 +245,7 @@ type ComplexityRoot struct {
 		FreeSmsAllowance   func(childComplexity int, financialYear *int) int
 		HasAPIKeys         func(childComplexity int) int
 		ID                 func(childComplexity int) int
+		Inbox              func(childComplexity int, first *int, after *string) int
 		InboxSummary       func(childComplexity int) int
 		MonthlyStatistics  func(childComplexity int, financialYear *int) int
 		MyPermissions      func(childComplexity int) int
@@ -262,7 +291,9 @@ type ComplexityRoot struct {
 
 	Subscription struct {
 		DashboardTotals    func(childComplexity int, serviceID string, days *int) int
+		Inbox              func(childComplexity int, serviceID string) int
 		Notification       func(childComplexity int, id string) int
+		ReportRequest      func(childComplexity int, id string) int
 		TemplateStatistics func(childComplexity int, serviceID string, days *int) int
 		UpcomingJobs       func(childComplexity int, serviceID string) int
 	}
@@ -346,6 +377,14 @@ type ComplexityRoot struct {
 type AnnualUsageResolver interface {
 	EmailAllowance(ctx context.Context, obj *notifyql.AnnualUsage) (string, error)
 }
+type InboxMessageResolver interface {
+	PhoneNumber(ctx context.Context, obj *notifyql.InboxMessage) (string, error)
+
+	ReceivedAgo(ctx context.Context, obj *notifyql.InboxMessage) (string, error)
+}
+type InboxPageResolver interface {
+	EndCursor(ctx context.Context, obj *notifyql.InboxPage) (*string, error)
+}
 type LetterChargeResolver interface {
 	Postage(ctx context.Context, obj *notifyql.LetterCharge) (string, error)
 }
@@ -386,6 +425,7 @@ type QueryResolver interface {
 	Services(ctx context.Context) ([]*notifyql.Service, error)
 	Service(ctx context.Context, id string) (*notifyql.Service, error)
 	Notification(ctx context.Context, id string) (*notifyql.Notification, error)
+	ReportRequest(ctx context.Context, id string) (*notifyql.ReportRequest, error)
 }
 type ServiceResolver interface {
 	Features(ctx context.Context, obj *notifyql.Service) ([]string, error)
@@ -396,6 +436,7 @@ type ServiceResolver interface {
 	InboxSummary(ctx context.Context, obj *notifyql.Service) (*notifyql.InboxSummary, error)
 	TemplateStatistics(ctx context.Context, obj *notifyql.Service, days *int) ([]*notifyql.TemplateStatistic, error)
 	Notifications(ctx context.Context, obj *notifyql.Service, typeArg *notifyql.NotificationType, statuses []notifyql.NotificationStatus, first *int, after *string) (*notifyql.NotificationPage, error)
+	Inbox(ctx context.Context, obj *notifyql.Service, first *int, after *string) (*notifyql.InboxPage, error)
 	FinancialYears(ctx context.Context, obj *notifyql.Service) ([]*FinancialYearOption, error)
 	MonthlyStatistics(ctx context.Context, obj *notifyql.Service, financialYear *int) ([]*notifyql.MonthlyStatistics, error)
 	TemplateUsage(ctx context.Context, obj *notifyql.Service, financialYear *int) ([]*notifyql.TemplateUsageMonth, error)
@@ -408,6 +449,8 @@ type SubscriptionResolver interface {
 	TemplateStatistics(ctx context.Context, serviceID string, days *int) (<-chan []*notifyql.TemplateStatistic, error)
 	Notification(ctx context.Context, id string) (<-chan *notifyql.Notification, error)
 	UpcomingJobs(ctx context.Context, serviceID string) (<-chan []*notifyql.Job, error)
+	Inbox(ctx context.Context, serviceID string) (<-chan *notifyql.InboxPage, error)
+	ReportRequest(ctx context.Context, id string) (<-chan *notifyql.ReportRequest, error)
 }
 type TemplateStatisticResolver interface {
 	Template(ctx context.Context, obj *notifyql.TemplateStatistic) (*notifyql.Template, error)
@@ -570,6 +613,68 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.FreeSmsAllowance.HighVolumeServiceLastYear(childComplexity), true
+
+	case "InboxMessage.content":
+		if e.ComplexityRoot.InboxMessage.Content == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboxMessage.Content(childComplexity), true
+	case "InboxMessage.createdAt":
+		if e.ComplexityRoot.InboxMessage.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboxMessage.CreatedAt(childComplexity), true
+	case "InboxMessage.id":
+		if e.ComplexityRoot.InboxMessage.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboxMessage.ID(childComplexity), true
+	case "InboxMessage.phoneNumber":
+		if e.ComplexityRoot.InboxMessage.PhoneNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboxMessage.PhoneNumber(childComplexity), true
+	case "InboxMessage.receivedAgo":
+		if e.ComplexityRoot.InboxMessage.ReceivedAgo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboxMessage.ReceivedAgo(childComplexity), true
+
+	case "InboxPage.endCursor":
+		if e.ComplexityRoot.InboxPage.EndCursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboxPage.EndCursor(childComplexity), true
+	case "InboxPage.hasNext":
+		if e.ComplexityRoot.InboxPage.HasNext == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboxPage.HasNext(childComplexity), true
+	case "InboxPage.inboundNumber":
+		if e.ComplexityRoot.InboxPage.InboundNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboxPage.InboundNumber(childComplexity), true
+	case "InboxPage.messages":
+		if e.ComplexityRoot.InboxPage.Messages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboxPage.Messages(childComplexity), true
+	case "InboxPage.summary":
+		if e.ComplexityRoot.InboxPage.Summary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboxPage.Summary(childComplexity), true
 
 	case "InboxSummary.count":
 		if e.ComplexityRoot.InboxSummary.Count == nil {
@@ -1051,6 +1156,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Notification(childComplexity, args["id"].(string)), true
+	case "Query.reportRequest":
+		if e.ComplexityRoot.Query.ReportRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Query_reportRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ReportRequest(childComplexity, args["id"].(string)), true
 	case "Query.service":
 		if e.ComplexityRoot.Query.Service == nil {
 			break
@@ -1068,6 +1184,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Services(childComplexity), true
+
+	case "ReportRequest.createdAt":
+		if e.ComplexityRoot.ReportRequest.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportRequest.CreatedAt(childComplexity), true
+	case "ReportRequest.id":
+		if e.ComplexityRoot.ReportRequest.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportRequest.ID(childComplexity), true
+	case "ReportRequest.notificationStatus":
+		if e.ComplexityRoot.ReportRequest.NotificationStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportRequest.NotificationStatus(childComplexity), true
+	case "ReportRequest.notificationType":
+		if e.ComplexityRoot.ReportRequest.NotificationType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportRequest.NotificationType(childComplexity), true
+	case "ReportRequest.status":
+		if e.ComplexityRoot.ReportRequest.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportRequest.Status(childComplexity), true
+	case "ReportRequest.updatedAt":
+		if e.ComplexityRoot.ReportRequest.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportRequest.UpdatedAt(childComplexity), true
 
 	case "Service.active":
 		if e.ComplexityRoot.Service.Active == nil {
@@ -1116,6 +1269,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Service.ID(childComplexity), true
+	case "Service.inbox":
+		if e.ComplexityRoot.Service.Inbox == nil {
+			break
+		}
+
+		args, err := ec.field_Service_inbox_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Service.Inbox(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Service.inboxSummary":
 		if e.ComplexityRoot.Service.InboxSummary == nil {
 			break
@@ -1319,6 +1483,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.DashboardTotals(childComplexity, args["serviceId"].(string), args["days"].(*int)), true
+	case "Subscription.inbox":
+		if e.ComplexityRoot.Subscription.Inbox == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_inbox_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.Inbox(childComplexity, args["serviceId"].(string)), true
 	case "Subscription.notification":
 		if e.ComplexityRoot.Subscription.Notification == nil {
 			break
@@ -1330,6 +1505,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.Notification(childComplexity, args["id"].(string)), true
+	case "Subscription.reportRequest":
+		if e.ComplexityRoot.Subscription.ReportRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_reportRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.ReportRequest(childComplexity, args["id"].(string)), true
 	case "Subscription.templateStatistics":
 		if e.ComplexityRoot.Subscription.TemplateStatistics == nil {
 			break
@@ -1709,7 +1895,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "reporting.graphqls" "schema.graphqls" "subscription.graphqls"
+//go:embed "inbox.graphqls" "reporting.graphqls" "schema.graphqls" "subscription.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -1721,6 +1907,7 @@ func sourceData(filename string) string {
 }
 
 var sources = []*ast.Source{
+	{Name: "inbox.graphqls", Input: sourceData("inbox.graphqls"), BuiltIn: false},
 	{Name: "reporting.graphqls", Input: sourceData("reporting.graphqls"), BuiltIn: false},
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
 	{Name: "subscription.graphqls", Input: sourceData("subscription.graphqls"), BuiltIn: false},
@@ -1803,6 +1990,38 @@ func (ec *executionContext) childFields_FreeSmsAllowance(ctx context.Context, fi
 		return ec.fieldContext_FreeSmsAllowance_hasCustomAllowance(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type FreeSmsAllowance", field.Name)
+}
+
+func (ec *executionContext) childFields_InboxMessage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_InboxMessage_id(ctx, field)
+	case "phoneNumber":
+		return ec.fieldContext_InboxMessage_phoneNumber(ctx, field)
+	case "content":
+		return ec.fieldContext_InboxMessage_content(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_InboxMessage_createdAt(ctx, field)
+	case "receivedAgo":
+		return ec.fieldContext_InboxMessage_receivedAgo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InboxMessage", field.Name)
+}
+
+func (ec *executionContext) childFields_InboxPage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "messages":
+		return ec.fieldContext_InboxPage_messages(ctx, field)
+	case "hasNext":
+		return ec.fieldContext_InboxPage_hasNext(ctx, field)
+	case "endCursor":
+		return ec.fieldContext_InboxPage_endCursor(ctx, field)
+	case "summary":
+		return ec.fieldContext_InboxPage_summary(ctx, field)
+	case "inboundNumber":
+		return ec.fieldContext_InboxPage_inboundNumber(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InboxPage", field.Name)
 }
 
 func (ec *executionContext) childFields_InboxSummary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2029,6 +2248,24 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_ReportRequest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ReportRequest_id(ctx, field)
+	case "status":
+		return ec.fieldContext_ReportRequest_status(ctx, field)
+	case "notificationType":
+		return ec.fieldContext_ReportRequest_notificationType(ctx, field)
+	case "notificationStatus":
+		return ec.fieldContext_ReportRequest_notificationStatus(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ReportRequest_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_ReportRequest_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReportRequest", field.Name)
+}
+
 func (ec *executionContext) childFields_Service(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2055,6 +2292,8 @@ func (ec *executionContext) childFields_Service(ctx context.Context, field graph
 		return ec.fieldContext_Service_templateStatistics(ctx, field)
 	case "notifications":
 		return ec.fieldContext_Service_notifications(ctx, field)
+	case "inbox":
+		return ec.fieldContext_Service_inbox(ctx, field)
 	case "financialYears":
 		return ec.fieldContext_Service_financialYears(ctx, field)
 	case "monthlyStatistics":
@@ -2469,6 +2708,20 @@ func (ec *executionContext) field_Query_notification_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_reportRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_service_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2494,6 +2747,28 @@ func (ec *executionContext) field_Service_freeSmsAllowance_args(ctx context.Cont
 		return nil, err
 	}
 	args["financialYear"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Service_inbox_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -2627,7 +2902,35 @@ func (ec *executionContext) field_Subscription_dashboardTotals_args(ctx context.
 	return args, nil
 }
 
+func (ec *executionContext) field_Subscription_inbox_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "serviceId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["serviceId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Subscription_notification_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_reportRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
@@ -3282,6 +3585,254 @@ func (ec *executionContext) _FreeSmsAllowance_hasCustomAllowance(ctx context.Con
 }
 func (ec *executionContext) fieldContext_FreeSmsAllowance_hasCustomAllowance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("FreeSmsAllowance", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _InboxMessage_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxMessage_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InboxMessage_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InboxMessage", field, false, false, "ID")
+}
+
+func (ec *executionContext) _InboxMessage_phoneNumber(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxMessage_phoneNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.InboxMessage().PhoneNumber(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InboxMessage_phoneNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InboxMessage", field, true, true, "String")
+}
+
+func (ec *executionContext) _InboxMessage_content(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxMessage_content(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Content, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InboxMessage_content(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InboxMessage", field, false, false, "String")
+}
+
+func (ec *executionContext) _InboxMessage_createdAt(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxMessage_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InboxMessage_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InboxMessage", field, false, false, "Time")
+}
+
+func (ec *executionContext) _InboxMessage_receivedAgo(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxMessage_receivedAgo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.InboxMessage().ReceivedAgo(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InboxMessage_receivedAgo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InboxMessage", field, true, true, "String")
+}
+
+func (ec *executionContext) _InboxPage_messages(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxPage_messages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Messages, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*notifyql.InboxMessage) graphql.Marshaler {
+			return ec.marshalNInboxMessage2ᚕᚖnotifyqlᚐInboxMessageᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InboxPage_messages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InboxPage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InboxMessage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InboxPage_hasNext(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxPage_hasNext(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HasNext, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InboxPage_hasNext(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InboxPage", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _InboxPage_endCursor(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxPage_endCursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.InboxPage().EndCursor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InboxPage_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InboxPage", field, true, true, "String")
+}
+
+func (ec *executionContext) _InboxPage_summary(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxPage_summary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Summary, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v notifyql.InboxSummary) graphql.Marshaler {
+			return ec.marshalNInboxSummary2notifyqlᚐInboxSummary(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InboxPage_summary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InboxPage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InboxSummary(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InboxPage_inboundNumber(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxPage_inboundNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InboundNumber, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InboxPage_inboundNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InboxPage", field, false, false, "String")
 }
 
 func (ec *executionContext) _InboxSummary_count(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxSummary) (ret graphql.Marshaler) {
@@ -5389,6 +5940,50 @@ func (ec *executionContext) fieldContext_Query_notification(ctx context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_reportRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_reportRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ReportRequest(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *notifyql.ReportRequest) graphql.Marshaler {
+			return ec.marshalOReportRequest2ᚖnotifyqlᚐReportRequest(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_reportRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReportRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_reportRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5463,6 +6058,144 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ReportRequest_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.ReportRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportRequest_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportRequest_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportRequest", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ReportRequest_status(ctx context.Context, field graphql.CollectedField, obj *notifyql.ReportRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportRequest_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v notifyql.ReportRequestStatus) graphql.Marshaler {
+			return ec.marshalNReportRequestStatus2notifyqlᚐReportRequestStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportRequest_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportRequest", field, false, false, "ReportRequestStatus")
+}
+
+func (ec *executionContext) _ReportRequest_notificationType(ctx context.Context, field graphql.CollectedField, obj *notifyql.ReportRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportRequest_notificationType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NotificationType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v notifyql.NotificationType) graphql.Marshaler {
+			return ec.marshalNNotificationType2notifyqlᚐNotificationType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportRequest_notificationType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportRequest", field, false, false, "NotificationType")
+}
+
+func (ec *executionContext) _ReportRequest_notificationStatus(ctx context.Context, field graphql.CollectedField, obj *notifyql.ReportRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportRequest_notificationStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NotificationStatus, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v notifyql.ReportStatusFilter) graphql.Marshaler {
+			return ec.marshalNReportStatusFilter2notifyqlᚐReportStatusFilter(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportRequest_notificationStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportRequest", field, false, false, "ReportStatusFilter")
+}
+
+func (ec *executionContext) _ReportRequest_createdAt(ctx context.Context, field graphql.CollectedField, obj *notifyql.ReportRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportRequest_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportRequest_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ReportRequest_updatedAt(ctx context.Context, field graphql.CollectedField, obj *notifyql.ReportRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportRequest_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReportRequest_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportRequest", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Service_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
@@ -6028,6 +6761,78 @@ func (ec *executionContext) fieldContext_Service_notifications(ctx context.Conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Service_notifications_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Service_inbox(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_inbox(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Service().Inbox(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				anyOf, err := ec.unmarshalNPermission2ᚕnotifyqlᚐPermissionᚄ(ctx, []any{"VIEW_ACTIVITY"})
+				if err != nil {
+					var zeroVal *notifyql.InboxPage
+					return zeroVal, err
+				}
+				organisationUsers, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal *notifyql.InboxPage
+					return zeroVal, err
+				}
+				feature, err := ec.unmarshalOString2ᚖstring(ctx, "inbound_sms")
+				if err != nil {
+					var zeroVal *notifyql.InboxPage
+					return zeroVal, err
+				}
+				if ec.Directives.HasPermission == nil {
+					var zeroVal *notifyql.InboxPage
+					return zeroVal, errors.New("directive hasPermission is not implemented")
+				}
+				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers, feature)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *notifyql.InboxPage) graphql.Marshaler {
+			return ec.marshalOInboxPage2ᚖnotifyqlᚐInboxPage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Service_inbox(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Service",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InboxPage(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Service_inbox_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -6945,6 +7750,94 @@ func (ec *executionContext) fieldContext_Subscription_upcomingJobs(ctx context.C
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Subscription_upcomingJobs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_inbox(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_inbox(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().Inbox(ctx, fc.Args["serviceId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *notifyql.InboxPage) graphql.Marshaler {
+			return ec.marshalNInboxPage2ᚖnotifyqlᚐInboxPage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_inbox(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InboxPage(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_inbox_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_reportRequest(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_reportRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().ReportRequest(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *notifyql.ReportRequest) graphql.Marshaler {
+			return ec.marshalNReportRequest2ᚖnotifyqlᚐReportRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_reportRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReportRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_reportRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9325,6 +10218,115 @@ func (ec *executionContext) _FreeSmsAllowance(ctx context.Context, sel ast.Selec
 	return out
 }
 
+var inboxMessageImplementors = []string{"InboxMessage"}
+
+func (ec *executionContext) _InboxMessage(ctx context.Context, sel ast.SelectionSet, obj *notifyql.InboxMessage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, inboxMessageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InboxMessage")
+		case "id":
+			out.Values[i] = ec._InboxMessage_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "phoneNumber":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._InboxMessage_phoneNumber(ctx, field, obj)
+				})
+		case "content":
+			out.Values[i] = ec._InboxMessage_content(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._InboxMessage_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "receivedAgo":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._InboxMessage_receivedAgo(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var inboxPageImplementors = []string{"InboxPage"}
+
+func (ec *executionContext) _InboxPage(ctx context.Context, sel ast.SelectionSet, obj *notifyql.InboxPage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, inboxPageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InboxPage")
+		case "messages":
+			out.Values[i] = ec._InboxPage_messages(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "hasNext":
+			out.Values[i] = ec._InboxPage_hasNext(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endCursor":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._InboxPage_endCursor(ctx, field, obj)
+				})
+		case "summary":
+			out.Values[i] = ec._InboxPage_summary(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "inboundNumber":
+			out.Values[i] = ec._InboxPage_inboundNumber(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var inboxSummaryImplementors = []string{"InboxSummary"}
 
 func (ec *executionContext) _InboxSummary(ctx context.Context, sel ast.SelectionSet, obj *notifyql.InboxSummary) graphql.Marshaler {
@@ -10158,6 +11160,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_notification(ctx, field)
 				})
+		case "reportRequest":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_reportRequest(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -10171,6 +11179,64 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var reportRequestImplementors = []string{"ReportRequest"}
+
+func (ec *executionContext) _ReportRequest(ctx context.Context, sel ast.SelectionSet, obj *notifyql.ReportRequest) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reportRequestImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReportRequest")
+		case "id":
+			out.Values[i] = ec._ReportRequest_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._ReportRequest_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "notificationType":
+			out.Values[i] = ec._ReportRequest_notificationType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "notificationStatus":
+			out.Values[i] = ec._ReportRequest_notificationStatus(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._ReportRequest_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._ReportRequest_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -10267,6 +11333,12 @@ func (ec *executionContext) _Service(ctx context.Context, sel ast.SelectionSet, 
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_notifications(ctx, field, obj)
+				})
+		case "inbox":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Service_inbox(ctx, field, obj)
 				})
 		case "financialYears":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -10557,6 +11629,10 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 		return ec._Subscription_notification(ctx, fields[0])
 	case "upcomingJobs":
 		return ec._Subscription_upcomingJobs(ctx, fields[0])
+	case "inbox":
+		return ec._Subscription_inbox(ctx, fields[0])
+	case "reportRequest":
+		return ec._Subscription_reportRequest(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
@@ -11477,6 +12553,42 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 	return res
 }
 
+func (ec *executionContext) marshalNInboxMessage2ᚕᚖnotifyqlᚐInboxMessageᚄ(ctx context.Context, sel ast.SelectionSet, v []*notifyql.InboxMessage) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNInboxMessage2ᚖnotifyqlᚐInboxMessage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNInboxMessage2ᚖnotifyqlᚐInboxMessage(ctx context.Context, sel ast.SelectionSet, v *notifyql.InboxMessage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "InboxMessage!")
+		return graphql.Null
+	}
+	return ec._InboxMessage(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNInboxPage2ᚖnotifyqlᚐInboxPage(ctx context.Context, sel ast.SelectionSet, v *notifyql.InboxPage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "InboxPage!")
+		return graphql.Null
+	}
+	return ec._InboxPage(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNInboxSummary2notifyqlᚐInboxSummary(ctx context.Context, sel ast.SelectionSet, v notifyql.InboxSummary) graphql.Marshaler {
+	return ec._InboxSummary(ctx, sel, &v)
+}
+
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
 	res, err := graphql.UnmarshalInt(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -11721,6 +12833,34 @@ func (ec *executionContext) marshalNPermission2ᚕnotifyqlᚐPermissionᚄ(ctx c
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNReportRequest2ᚖnotifyqlᚐReportRequest(ctx context.Context, sel ast.SelectionSet, v *notifyql.ReportRequest) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReportRequest!")
+		return graphql.Null
+	}
+	return ec._ReportRequest(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNReportRequestStatus2notifyqlᚐReportRequestStatus(ctx context.Context, v any) (notifyql.ReportRequestStatus, error) {
+	var res notifyql.ReportRequestStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReportRequestStatus2notifyqlᚐReportRequestStatus(ctx context.Context, sel ast.SelectionSet, v notifyql.ReportRequestStatus) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNReportStatusFilter2notifyqlᚐReportStatusFilter(ctx context.Context, v any) (notifyql.ReportStatusFilter, error) {
+	var res notifyql.ReportStatusFilter
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReportStatusFilter2notifyqlᚐReportStatusFilter(ctx context.Context, sel ast.SelectionSet, v notifyql.ReportStatusFilter) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNService2ᚕᚖnotifyqlᚐServiceᚄ(ctx context.Context, sel ast.SelectionSet, v []*notifyql.Service) graphql.Marshaler {
@@ -12146,6 +13286,13 @@ func (ec *executionContext) marshalOFreeSmsAllowance2ᚖnotifyqlᚋgraphᚐFreeS
 	return ec._FreeSmsAllowance(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOInboxPage2ᚖnotifyqlᚐInboxPage(ctx context.Context, sel ast.SelectionSet, v *notifyql.InboxPage) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._InboxPage(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOInboxSummary2ᚖnotifyqlᚐInboxSummary(ctx context.Context, sel ast.SelectionSet, v *notifyql.InboxSummary) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -12302,6 +13449,13 @@ func (ec *executionContext) marshalOPostage2ᚖnotifyqlᚐPostage(ctx context.Co
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOReportRequest2ᚖnotifyqlᚐReportRequest(ctx context.Context, sel ast.SelectionSet, v *notifyql.ReportRequest) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ReportRequest(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOService2ᚖnotifyqlᚐService(ctx context.Context, sel ast.SelectionSet, v *notifyql.Service) graphql.Marshaler {

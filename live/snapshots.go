@@ -13,12 +13,17 @@ import (
 // Snapshots computes topic snapshots from the stores, as JSON of the root package's
 // types: notifyql.Totals for TopicTotals and []notifyql.TemplateStatistic for
 // TopicTemplateStatistics, each keyed by the window in days ("0".."7");
-// notifyql.NotificationDetail for TopicNotification, keyed by the notification id; and
-// []notifyql.Job for TopicUpcomingJobs, whose key is empty.
+// notifyql.NotificationDetail for TopicNotification, keyed by the notification id;
+// []notifyql.Job for TopicUpcomingJobs, whose key is empty; notifyql.InboxPage (the first
+// page with its summary) for TopicInbox, whose key is empty; and notifyql.ReportRequest
+// for TopicReportRequest, keyed by the request id.
 type Snapshots struct {
 	Notifications notifyql.NotificationStore
 	Jobs          notifyql.UpcomingJobStore
-	London        *time.Location
+	Inbox         notifyql.InboxStore
+	// Services supply the inbox's retention and summary.
+	Services notifyql.ServiceStore
+	London   *time.Location
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -55,6 +60,25 @@ func (s *Snapshots) Snapshot(ctx context.Context, t notifyql.Topic) ([]byte, err
 			return nil, fmt.Errorf("snapshot %s: %w", t, err)
 		}
 		snapshot = jobs
+	case notifyql.TopicInbox:
+		if t.Key != "" {
+			return nil, notifyql.Errorf(notifyql.EINVALID, "an inbox topic has no key")
+		}
+		page, err := notifyql.ReadInbox(ctx, s.Inbox, s.Services, t.ServiceID, notifyql.InboxPageSize, 0, s.now(), s.London)
+		if err != nil {
+			return nil, fmt.Errorf("snapshot %s: %w", t, err)
+		}
+		snapshot = page
+	case notifyql.TopicReportRequest:
+		request, err := s.Inbox.ReportRequest(ctx, t.Key)
+		if err != nil {
+			return nil, fmt.Errorf("snapshot %s: %w", t, err)
+		}
+		// The topic names the service too: a request of another service is not found.
+		if request.ServiceID != t.ServiceID {
+			return nil, notifyql.Errorf(notifyql.ENOTFOUND, "report request not found")
+		}
+		snapshot = request
 	default:
 		return nil, notifyql.Errorf(notifyql.EINVALID, "topic kind %q is not live yet", t.Kind)
 	}

@@ -93,7 +93,7 @@ func TestSnapshotsRejectBadTopics(t *testing.T) {
 		totalsTopic(serviceA, "07"),
 		totalsTopic(serviceA, "+7"),
 		totalsTopic(serviceA, ""),
-		{Kind: notifyql.TopicInbox, ServiceID: serviceA},
+		{Kind: notifyql.TopicInbox, ServiceID: serviceA, Key: "1"},
 		{Kind: notifyql.TopicUpcomingJobs, ServiceID: serviceA, Key: "7"},
 		{Kind: "nonsense", ServiceID: serviceA},
 	} {
@@ -165,5 +165,84 @@ func TestNotificationAndUpcomingJobsSnapshots(t *testing.T) {
 	}
 	if diff := cmp.Diff(store.jobs, jobs); diff != "" || !store.asked.Equal(at) {
 		t.Errorf("upcoming jobs (-want +got), asked at %v:\n%s", store.asked, diff)
+	}
+}
+
+// inboxStore answers one inbox page and one report request, and records what was asked.
+type inboxStore struct {
+	notifyql.ServiceStore
+	page         notifyql.InboxPage
+	request      notifyql.ReportRequest
+	since        time.Time
+	summarySince time.Time
+}
+
+func (s *inboxStore) InboxPage(_ context.Context, _ string, since time.Time, first, offset int) (*notifyql.InboxPage, error) {
+	s.since = since
+	page := s.page
+	return &page, nil
+}
+
+func (s *inboxStore) ReportRequest(_ context.Context, id string) (*notifyql.ReportRequest, error) {
+	if id != s.request.ID {
+		return nil, notifyql.Errorf(notifyql.ENOTFOUND, "report request not found")
+	}
+	request := s.request
+	return &request, nil
+}
+
+func (s *inboxStore) RetentionByServiceIDs(_ context.Context, ids []string) (map[string]notifyql.Retention, error) {
+	return map[string]notifyql.Retention{ids[0]: {notifyql.TypeSMS: 30}}, nil
+}
+
+func (s *inboxStore) InboxSummariesByServiceIDs(_ context.Context, ids []string, since time.Time) (map[string]notifyql.InboxSummary, error) {
+	s.summarySince = since
+	return map[string]notifyql.InboxSummary{ids[0]: {Count: 2}}, nil
+}
+
+func TestInboxAndReportRequestSnapshots(t *testing.T) {
+	at := time.Date(2026, 7, 14, 9, 0, 0, 0, time.UTC)
+	number := "07700900500"
+	store := &inboxStore{
+		page:    notifyql.InboxPage{Messages: []*notifyql.InboxMessage{{ID: "m1", UserNumber: "447700900111", Content: "Hi", CreatedAt: at}}, InboundNumber: &number},
+		request: notifyql.ReportRequest{ID: serviceB, ServiceID: serviceA, UserID: "u1", Status: notifyql.ReportInProgress, NotificationType: notifyql.TypeSMS, NotificationStatus: notifyql.ReportOfAll, CreatedAt: at},
+	}
+	snaps := &Snapshots{Inbox: store, Services: store, London: time.UTC, Now: func() time.Time { return at }}
+
+	encoded, err := snaps.Snapshot(t.Context(), notifyql.Topic{Kind: notifyql.TopicInbox, ServiceID: serviceA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page notifyql.InboxPage
+	if err := json.Unmarshal(encoded, &page); err != nil {
+		t.Fatal(err)
+	}
+	want := store.page
+	want.Summary = notifyql.InboxSummary{Count: 2}
+	if diff := cmp.Diff(want, page); diff != "" {
+		t.Errorf("inbox (-want +got):\n%s", diff)
+	}
+	// Messages within the SMS retention (30 days here); the summary always covers 7.
+	if wantSince := time.Date(2026, 6, 14, 0, 0, 0, 0, time.UTC); !store.since.Equal(wantSince) {
+		t.Errorf("inbox since %v, want %v", store.since, wantSince)
+	}
+	if wantSince := time.Date(2026, 7, 7, 0, 0, 0, 0, time.UTC); !store.summarySince.Equal(wantSince) {
+		t.Errorf("summary since %v, want %v", store.summarySince, wantSince)
+	}
+
+	encoded, err = snaps.Snapshot(t.Context(), notifyql.Topic{Kind: notifyql.TopicReportRequest, ServiceID: serviceA, Key: serviceB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var request notifyql.ReportRequest
+	if err := json.Unmarshal(encoded, &request); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(store.request, request); diff != "" {
+		t.Errorf("report request (-want +got):\n%s", diff)
+	}
+	_, err = snaps.Snapshot(t.Context(), notifyql.Topic{Kind: notifyql.TopicReportRequest, ServiceID: serviceB, Key: serviceB})
+	if notifyql.ErrorCode(err) != notifyql.ENOTFOUND {
+		t.Errorf("another service's topic: %v, want ENOTFOUND", err)
 	}
 }

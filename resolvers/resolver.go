@@ -21,6 +21,8 @@ type Deps struct {
 	// Reporting reads the history pages and billing; Billing rebuilds today's billing.
 	Reporting notifyql.ReportingStore
 	Billing   notifyql.BillingRebuilder
+	// Inbox reads the inbox and report requests.
+	Inbox notifyql.InboxStore
 	// Live serves the subscriptions' snapshots.
 	Live Live
 	// Now is the clock and London the Europe/London zone.
@@ -33,6 +35,7 @@ type Resolver struct {
 	stores    dataloaders.Stores
 	reporting notifyql.ReportingStore
 	billing   notifyql.BillingRebuilder
+	inbox     notifyql.InboxStore
 	live      Live
 	reloads   *reloads
 	now       func() time.Time
@@ -44,7 +47,7 @@ type Resolver struct {
 
 // New returns the root resolver.
 func New(d Deps) *Resolver {
-	return &Resolver{stores: d.Stores, reporting: d.Reporting, billing: d.Billing, live: d.Live, reloads: &reloads{}, now: d.Now, london: d.London}
+	return &Resolver{stores: d.Stores, reporting: d.Reporting, billing: d.Billing, inbox: d.Inbox, live: d.Live, reloads: &reloads{}, now: d.Now, london: d.London}
 }
 
 // Config returns gqlgen's configuration: the resolvers, the @hasPermission directive and

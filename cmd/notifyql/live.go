@@ -32,6 +32,8 @@ func startLive(ctx context.Context, e env, pool *pgxpool.Pool, client *goredis.C
 	snapshots := &live.Snapshots{
 		Notifications: postgres.NewNotificationStore(pool, london),
 		Jobs:          postgres.NewCatalogueStore(pool),
+		Inbox:         postgres.NewInboxStore(pool),
+		Services:      postgres.NewServiceStore(pool),
 		London:        london,
 		Now:           time.Now,
 	}

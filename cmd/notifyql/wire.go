@@ -45,6 +45,7 @@ func newSchema(deps schemaDeps) (graphql.ExecutableSchema, []graphql.HandlerExte
 		Stores:    stores,
 		Reporting: postgres.NewReportingStore(deps.Pool, deps.London),
 		Billing:   postgres.NewRollup(deps.Pool, deps.London, deps.Logger).WithClock(now),
+		Inbox:     postgres.NewInboxStore(deps.Pool),
 		Live:      deps.Live,
 		Now:       now,
 		London:    deps.London,

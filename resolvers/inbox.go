@@ -1,0 +1,163 @@
+package resolvers
+
+import (
+	"context"
+	"encoding/base64"
+	"strconv"
+	"strings"
+
+	"notifyql"
+	"notifyql/dataloaders"
+	"notifyql/graph"
+	"notifyql/phone"
+)
+
+func (r *Resolver) InboxMessage() graph.InboxMessageResolver { return inboxMessageResolver{r} }
+func (r *Resolver) InboxPage() graph.InboxPageResolver       { return inboxPageResolver{r} }
+
+// Inbox lists a page of the inbox; @hasPermission has checked view_activity and the
+// inbound_sms feature.
+func (r serviceResolver) Inbox(ctx context.Context, s *notifyql.Service, first *int, after *string) (*notifyql.InboxPage, error) {
+	size := notifyql.InboxPageSize
+	if first != nil {
+		if *first < 1 || *first > notifyql.InboxPageSize {
+			return nil, notifyql.Errorf(notifyql.EINVALID, "first must be between 1 and %d", notifyql.InboxPageSize)
+		}
+		size = *first
+	}
+	offset := 0
+	if after != nil {
+		var err error
+		if offset, err = decodeInboxCursor(*after); err != nil {
+			return nil, err
+		}
+	}
+	return notifyql.ReadInbox(ctx, r.inbox, r.stores.Services, s.ID, size, offset, r.now(), r.london)
+}
+
+// The inbox pages by offset (DOMAIN.md §11: the latest text per sender has no stable
+// keyset), so its cursor is the offset of the next page, opaque to clients.
+const inboxCursorPrefix = "inbox:"
+
+func encodeInboxCursor(offset int) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(inboxCursorPrefix + strconv.Itoa(offset)))
+}
+
+func decodeInboxCursor(cursor string) (int, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err == nil {
+		if digits, ok := strings.CutPrefix(string(raw), inboxCursorPrefix); ok {
+			if offset, err := strconv.Atoi(digits); err == nil && offset >= 0 && strconv.Itoa(offset) == digits {
+				return offset, nil
+			}
+		}
+	}
+	return 0, notifyql.Errorf(notifyql.EINVALID, "after is not a cursor this inbox gave out")
+}
+
+type inboxPageResolver struct{ *Resolver }
+
+func (r inboxPageResolver) EndCursor(_ context.Context, p *notifyql.InboxPage) (*string, error) {
+	if !p.HasNext {
+		return nil, nil
+	}
+	cursor := encodeInboxCursor(p.Offset + len(p.Messages))
+	return &cursor, nil
+}
+
+type inboxMessageResolver struct{ *Resolver }
+
+func (r inboxMessageResolver) PhoneNumber(_ context.Context, m *notifyql.InboxMessage) (string, error) {
+	return phone.Format(m.UserNumber), nil
+}
+
+func (r inboxMessageResolver) ReceivedAgo(_ context.Context, m *notifyql.InboxMessage) (string, error) {
+	return notifyql.RelativeTime(m.CreatedAt, r.now()), nil
+}
+
+// ReportRequest serves a report request to its requester only (DOMAIN.md §13, §16).
+func (r queryResolver) ReportRequest(ctx context.Context, id string) (*notifyql.ReportRequest, error) {
+	request, _, err := r.reportRequestFor(ctx, id)
+	return request, err
+}
+
+// reportRequestFor loads a report request and checks the caller may see it: a caller who
+// is neither a platform admin nor a member of its service, or asks for a deleted one, is
+// told it does not exist; anyone but the requester is refused; and the requester still
+// needs view_activity. The guard keeps that permission for the subscription's re-checks;
+// who asked for a request never changes.
+func (r *Resolver) reportRequestFor(ctx context.Context, id string) (*notifyql.ReportRequest, guard, error) {
+	p, err := notifyql.Authenticated(ctx)
+	if err != nil {
+		return nil, guard{}, err
+	}
+	if err := notifyql.ValidateID("report request", id); err != nil {
+		return nil, guard{}, err
+	}
+	request, err := r.inbox.ReportRequest(ctx, notifyql.NormaliseID(id))
+	if err != nil {
+		return nil, guard{}, err
+	}
+	notFound := notifyql.Errorf(notifyql.ENOTFOUND, "report request not found")
+	if request.Status == notifyql.ReportDeleted {
+		return nil, guard{}, notFound
+	}
+	svc, err := dataloaders.Load(ctx, dataloaders.For(ctx).Service, request.ServiceID)
+	if err != nil {
+		return nil, guard{}, err
+	}
+	g := guard{
+		userID:      p.User.ID,
+		serviceID:   request.ServiceID,
+		req:         notifyql.Requirement{AnyOf: []notifyql.Permission{notifyql.ViewActivity}},
+		membersOnly: true,
+	}
+	if svc == nil || !(p.User.PlatformAdmin || p.IsMember(svc.ID)) {
+		return nil, guard{}, notFound
+	}
+	if request.UserID != p.User.ID {
+		return nil, guard{}, notifyql.Errorf(notifyql.EFORBIDDEN, "only the user who asked for a report can see it")
+	}
+	if err := g.check(p, svc); notifyql.ErrorCode(err) == notifyql.ENOTFOUND {
+		return nil, guard{}, notFound
+	} else if err != nil {
+		return nil, guard{}, err
+	}
+	return request, g, nil
+}
+
+// Inbox checks what Service.inbox's @hasPermission checks (view_activity and the
+// inbound_sms feature) and streams the first page with its summary. Re-checks on access
+// changes cover view_activity; the feature is checked when the subscription starts.
+func (r subscriptionResolver) Inbox(ctx context.Context, serviceID string) (<-chan *notifyql.InboxPage, error) {
+	p, err := notifyql.Authenticated(ctx)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := r.serviceToWatch(ctx, serviceID)
+	if err != nil {
+		return nil, err
+	}
+	g := guard{userID: p.User.ID, serviceID: svc.ID, req: notifyql.Requirement{AnyOf: []notifyql.Permission{notifyql.ViewActivity}}}
+	facts := serviceFacts(svc)
+	if p.CanOpen(facts) {
+		if facts.Features, err = dataloaders.For(ctx).Features.Load(ctx, svc.ID); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.Check(facts, notifyql.Requirement{AnyOf: g.req.AnyOf, Feature: "inbound_sms"}); err != nil {
+		return nil, err
+	}
+	topic := notifyql.Topic{Kind: notifyql.TopicInbox, ServiceID: svc.ID}
+	return stream(ctx, r.Resolver, topic, g, func(page notifyql.InboxPage) *notifyql.InboxPage { return &page })
+}
+
+// ReportRequest streams a report request to its requester as it is processed.
+func (r subscriptionResolver) ReportRequest(ctx context.Context, id string) (<-chan *notifyql.ReportRequest, error) {
+	request, g, err := r.reportRequestFor(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	topic := notifyql.Topic{Kind: notifyql.TopicReportRequest, ServiceID: request.ServiceID, Key: request.ID}
+	return stream(ctx, r.Resolver, topic, g, func(v notifyql.ReportRequest) *notifyql.ReportRequest { return &v })
+}
