@@ -118,3 +118,10 @@ INSERT INTO ft_billing (bst_date, template_id, service_id, notification_type, pr
   ('2026-05-20', '7e000000-0000-0000-0000-000000000003', '5a000000-0000-0000-0000-00000000000a', 'letter', 'dvla', 1, false, 0.73, 'second', 4, 4),
   ('2026-05-20', '7e000000-0000-0000-0000-000000000003', '5a000000-0000-0000-0000-00000000000a', 'letter', 'dvla', 1, false, 1.56, 'first', 2, 2),
   ('2026-04-10', '7e000000-0000-0000-0000-000000000001', '5a000000-0000-0000-0000-00000000000a', 'email', 'ses', 0, false, 0, 'none', 0, 50);
+
+-- Report requests (issue 4): the viewer's pending and deleted ones on service A, and one of
+-- service B's.
+INSERT INTO report_requests (id, user_id, service_id, status, parameter, created_at, updated_at) VALUES
+  ('e0000000-0000-0000-0000-000000000001', '00000000-0000-0000-0000-0000000000bb', '5a000000-0000-0000-0000-00000000000a', 'pending', '{"notification_type": "sms", "notification_status": "all"}', '2026-07-15 11:00', NULL),
+  ('e0000000-0000-0000-0000-000000000002', '00000000-0000-0000-0000-0000000000bb', '5a000000-0000-0000-0000-00000000000a', 'deleted', '{"notification_type": "email", "notification_status": "failed"}', '2026-07-09 11:00', '2026-07-14 02:00'),
+  ('e0000000-0000-0000-0000-000000000003', '00000000-0000-0000-0000-0000000000ff', '5b000000-0000-0000-0000-00000000000b', 'pending', '{"notification_type": "email", "notification_status": "all"}', '2026-07-15 11:00', NULL);

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"notifyql/server"
+)
+
+// Report requests from testdata/fixture.sql.
+const (
+	reportViewerPending = "e0000000-0000-0000-0000-000000000001"
+	reportViewerDeleted = "e0000000-0000-0000-0000-000000000002"
+	reportOfServiceB    = "e0000000-0000-0000-0000-000000000003"
+)
+
+const inboxQuery = `query($id: ID!, $first: Int, $after: String) { service(id: $id) { inbox(first: $first, after: $after) {
+	messages { phoneNumber content createdAt receivedAgo } hasNext endCursor summary { count } inboundNumber } } }`
+
+func TestInboxListsTheLatestTextPerNumberWithinTheSMSRetention(t *testing.T) {
+	api := newTestAPI(t, server.Limits{})
+	// Service A keeps texts for 30 days: from London midnight on 15 June (23:00 UTC on the
+	// 14th). An older text from 07700900111 is hidden behind its newer one; one from before
+	// the window is not listed at all.
+	if _, err := api.pool.Exec(context.Background(), `INSERT INTO inbound_sms (service_id, notify_number, user_number, content, provider, created_at) VALUES
+		($1, '07700900500', '447700900111', 'Earlier', 'mmg', '2026-07-10 10:00'),
+		($1, '07700900500', '+33612345678', 'Bonjour', 'mmg', '2026-06-14 23:00'),
+		($1, '07700900500', '447700900114', 'Too old', 'mmg', '2026-06-14 22:59:59')`, serviceA); err != nil {
+		t.Fatal(err)
+	}
+	tok := tokenFor(t, userViewer)
+	resp := api.post(t, tok, inboxQuery, map[string]any{"id": serviceA, "first": 3})
+	resp.requireNoErrors(t)
+	inbox := resp.at("service", "inbox").(map[string]any)
+	want := []string{"07700 900111|Yes please|4 hours ago", "07700 900112|Stop|7 days ago", "07700 900113|Old|7 days ago"}
+	if got := messageLines(inbox["messages"]); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("first page:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if inbox["hasNext"] != true || inbox["endCursor"] == nil {
+		t.Errorf("first page: hasNext %v, endCursor %v", inbox["hasNext"], inbox["endCursor"])
+	}
+	// The summary counts every text of the dashboard's 7 days (from 23:00 UTC on 7 July),
+	// whatever the retention: 08:00 today, 10 July and 23:00 on 7 July.
+	if count := inbox["summary"].(map[string]any)["count"]; count != float64(3) {
+		t.Errorf("summary count %v, want 3", count)
+	}
+	if inbox["inboundNumber"] != nil {
+		t.Errorf("inboundNumber %v, want null without an inbound number", inbox["inboundNumber"])
+	}
+
+	resp = api.post(t, tok, inboxQuery, map[string]any{"id": serviceA, "first": 3, "after": inbox["endCursor"]})
+	resp.requireNoErrors(t)
+	inbox = resp.at("service", "inbox").(map[string]any)
+	if got := messageLines(inbox["messages"]); len(got) != 1 || got[0] != "+33 6 12 34 56 78|Bonjour|30 days ago" {
+		t.Errorf("second page: %v", got)
+	}
+	if inbox["hasNext"] != false || inbox["endCursor"] != nil {
+		t.Errorf("second page: hasNext %v, endCursor %v", inbox["hasNext"], inbox["endCursor"])
+	}
+
+	if _, err := api.pool.Exec(context.Background(), `INSERT INTO inbound_numbers (number, service_id) VALUES ('07700900500', $1)`, serviceA); err != nil {
+		t.Fatal(err)
+	}
+	resp = api.post(t, tok, inboxQuery, map[string]any{"id": serviceA})
+	resp.requireNoErrors(t)
+	if got := resp.at("service", "inbox", "inboundNumber"); got != "07700900500" {
+		t.Errorf("inboundNumber %v", got)
+	}
+	if got := len(resp.at("service", "inbox", "messages").([]any)); got != 4 {
+		t.Errorf("default page: %d messages, want 4", got)
+	}
+
+	for _, bad := range []map[string]any{{"id": serviceA, "first": 51}, {"id": serviceA, "after": "nonsense"}} {
+		if code := api.post(t, tok, inboxQuery, bad).codeAt("service", "inbox"); code != "BAD_USER_INPUT" {
+			t.Errorf("%v: %s, want BAD_USER_INPUT", bad, code)
+		}
+	}
+}
+
+func messageLines(messages any) []string {
+	var lines []string
+	for _, m := range messages.([]any) {
+		m := m.(map[string]any)
+		lines = append(lines, m["phoneNumber"].(string)+"|"+m["content"].(string)+"|"+m["receivedAgo"].(string))
+	}
+	return lines
+}
+
+func TestInboxNeedsViewActivityAndTheFeature(t *testing.T) {
+	api := newTestAPI(t, server.Limits{})
+	for _, tt := range []struct{ user, service, want string }{
+		{userMember, serviceA, "FORBIDDEN"},
+		{userSender, serviceA, "FORBIDDEN"},
+		{userOther, serviceB, "FORBIDDEN"}, // view_activity, but service B has no inbox
+		{userAdmin, serviceB, "FORBIDDEN"}, // the feature binds platform admins too
+		{userAdmin, serviceA, ""},
+	} {
+		resp := api.post(t, tokenFor(t, tt.user), inboxQuery, map[string]any{"id": tt.service})
+		if code := resp.codeAt("service", "inbox"); code != tt.want {
+			t.Errorf("%s on %s: %q, want %q", tt.user, tt.service, code, tt.want)
+		}
+	}
+}
+
+func TestReportRequestIsForItsRequesterOnly(t *testing.T) {
+	api := newTestAPI(t, server.Limits{})
+	const query = `query($id: ID!) { reportRequest(id: $id) { id status notificationType notificationStatus createdAt updatedAt } }`
+	resp := api.post(t, tokenFor(t, userViewer), query, map[string]any{"id": reportViewerPending})
+	resp.requireNoErrors(t)
+	want := map[string]any{"createdAt": "2026-07-15T11:00:00Z", "id": reportViewerPending, "notificationStatus": "ALL", "notificationType": "SMS", "status": "PENDING", "updatedAt": nil}
+	if diff := cmp.Diff(want, resp.at("reportRequest")); diff != "" {
+		t.Errorf("report request (-want +got):\n%s", diff)
+	}
+	for _, tt := range []struct{ user, id, want string }{
+		{userManager, reportViewerPending, "FORBIDDEN"},
+		{userAdmin, reportViewerPending, "FORBIDDEN"},
+		{userViewer, reportViewerDeleted, "NOT_FOUND"},
+		{userViewer, reportOfServiceB, "NOT_FOUND"},
+		{userOther, reportViewerPending, "NOT_FOUND"},
+		{userViewer, "e0000000-0000-0000-0000-0000000000ff", "NOT_FOUND"},
+	} {
+		if code := api.post(t, tokenFor(t, tt.user), query, map[string]any{"id": tt.id}).codeAt("reportRequest"); code != tt.want {
+			t.Errorf("%s reads %s: %q, want %q", tt.user, tt.id, code, tt.want)
+		}
+	}
+}
+
+// A text written with plain SQL reaches an inbox subscriber.
+func TestInboxSubscriptionSeesAPlainSQLInsert(t *testing.T) {
+	wsURL, exec := newLiveAPI(t)
+	stream := subscribeOverWebSocket(t, wsURL, userViewer,
+		`subscription($id: ID!) { inbox(serviceId: $id) { messages { phoneNumber content } summary { count } } }`,
+		map[string]any{"id": serviceA})
+	next(t, stream, 10*time.Second)
+	exec(`INSERT INTO inbound_sms (service_id, notify_number, user_number, content, provider, created_at)
+		VALUES ($1, '07700900500', '447700900999', 'Just arrived', 'mmg', $2)`, serviceA, time.Now().UTC())
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		messages := next(t, stream, time.Until(deadline))["inbox"].(map[string]any)["messages"].([]any)
+		if len(messages) > 0 {
+			if latest := messages[0].(map[string]any); latest["content"] == "Just arrived" {
+				if latest["phoneNumber"] != "07700 900999" {
+					t.Errorf("phone number %v, want the human form", latest["phoneNumber"])
+				}
+				return
+			}
+		}
+	}
+}
+
+// A status change written with plain SQL reaches the requester's subscriber.
+func TestReportRequestSubscriptionSeesAStatusUpdate(t *testing.T) {
+	wsURL, exec := newLiveAPI(t)
+	const query = `subscription($id: ID!) { reportRequest(id: $id) { status } }`
+	stream := subscribeOverWebSocket(t, wsURL, userViewer, query, map[string]any{"id": reportViewerPending})
+	if got := next(t, stream, 10*time.Second)["reportRequest"].(map[string]any)["status"]; got != "PENDING" {
+		t.Fatalf("first status %v", got)
+	}
+	exec(`UPDATE report_requests SET status = 'in progress', updated_at = now() AT TIME ZONE 'utc' WHERE id = $1`, reportViewerPending)
+	deadline := time.Now().Add(5 * time.Second)
+	for next(t, stream, time.Until(deadline))["reportRequest"].(map[string]any)["status"] != "IN_PROGRESS" {
+	}
+}
+
+func TestInboxAndReportRequestSubscriptionsCheckPermissions(t *testing.T) {
+	wsURL, _ := newLiveAPI(t)
+	const inbox = `subscription($id: ID!) { inbox(serviceId: $id) { hasNext } }`
+	const report = `subscription($id: ID!) { reportRequest(id: $id) { status } }`
+	for _, tt := range []struct{ user, query, id, want string }{
+		{userMember, inbox, serviceA, "FORBIDDEN"},
+		{userOther, inbox, serviceB, "FORBIDDEN"},
+		{userOther, inbox, serviceA, "NOT_FOUND"},
+		{userManager, report, reportViewerPending, "FORBIDDEN"},
+		{userViewer, report, reportViewerDeleted, "NOT_FOUND"},
+		{userViewer, report, reportOfServiceB, "NOT_FOUND"},
+	} {
+		stream := subscribeOverWebSocket(t, wsURL, tt.user, tt.query, map[string]any{"id": tt.id})
+		select {
+		case msg := <-stream:
+			if errs, _ := msg["errors"].(string); !strings.Contains(errs, tt.want) {
+				t.Errorf("%s on %s: %v, want %s", tt.user, tt.id, msg, tt.want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Errorf("%s on %s: no answer", tt.user, tt.id)
+		}
+	}
+}
