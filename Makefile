@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: run test bench generate check-generated lint services node-deps
+.PHONY: run test bench bench-live generate check-generated lint services node-deps
 
 ## run: start the API on :8080 with a private PostgreSQL, in-process Redis, demo data and gentle simulated traffic
 run:
@@ -15,6 +15,10 @@ test: services node-deps lint check-generated
 ## bench: the dashboard, notifications-page and reporting benchmarks on the bench profile (minutes)
 bench: services
 	$(GO) test -count=1 -v -run '^$$' -bench 'Dashboard|NotificationsPage|MonthlyStatistics|TemplateUsage|Usage$$|UsageThisYear' -benchtime 1000x -timeout 60m ./cmd/notifyql
+
+## bench-live: the live-updates benchmark: 10,000 and 1,000 subscribers, then polling, on the bench profile (~10 minutes)
+bench-live: services
+	$(GO) run ./bench/live
 
 ## generate: regenerate graph/ from graph/*.graphqls and the reference-data migration
 generate:

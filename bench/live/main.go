@@ -1,0 +1,1098 @@
+// Command live is issue 4's live-updates benchmark, `make bench-live`: it is a program,
+// not a test, and it prints a table of figures and whether each target is met.
+//
+// It builds notifyql and runs one `notifyql serve` against the bench database
+// (NOTIFYQL_BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/notifyql_bench)
+// and a private redis-server on a free port. For each scenario it starts a fresh server,
+// opens N graphql-transport-ws connections from this process (one dashboardTotals(days: 0)
+// subscription each, spread round-robin over the bench profile's services, signed in as the
+// platform admin), measures the server's VmRSS before and after connecting while idle, then
+// starts `notifyql simulate` against the same database and, after a warm-up, measures over a
+// steady window:
+//
+//   - commit-to-client latency: a probe writer commits one email INSERT every 150 ms to one
+//     of a few probed services that the simulator leaves alone, so that only probes move
+//     those services' email.requested; each subscriber of a probed service records the
+//     arrival of the first snapshot whose requested reaches the probe's value, minus the
+//     time the probe's commit returned;
+//   - CPU: the server's utime+stime from /proc/<pid>/stat over the window, in cores;
+//   - database queries per second spent on live updates: PostgreSQL's transaction counter
+//     (pg_stat_database xact_commit + xact_rollback; every statement the API runs outside an
+//     explicit transaction is one) over the window, less the same count measured with the
+//     simulator, the probe and an idle server alone (no subscriber, no poller);
+//     pg_stat_statements needs shared_preload_libraries, which the shared server lacks. The
+//     server's own count of snapshot recomputes (its `live updates stopped` log line) is
+//     printed beside it.
+//   - status changes per second: notification_status_history inserts less notifications
+//     inserts (pg_stat_user_tables), i.e. the rows the status-update trigger writes.
+//
+// Polling replaces the subscriptions with N HTTP clients each POSTing the same totals query
+// every 2 s (staggered). Flags choose the sizes and durations.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/jackc/pgx/v5/pgxpool"
+	goredis "github.com/redis/go-redis/v9"
+
+	"notifyql/server"
+)
+
+const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/notifyql_bench?sslmode=disable"
+
+// benchSecret signs the tokens the clients present; the server is started with it.
+const benchSecret = "bench-live-secret-at-least-32-bytes-long!!"
+
+const totalsSelection = `{ email { requested delivered failed sending failurePercentage showWarning }
+  sms { requested delivered failed sending failurePercentage showWarning }
+  letter { requested delivered failed sending failurePercentage showWarning } }`
+
+const subscriptionQuery = `subscription($id: ID!) { dashboardTotals(serviceId: $id, days: 0) ` + totalsSelection + ` }`
+const pollingQuery = `query($id: ID!) { service(id: $id) { totals(days: 0) ` + totalsSelection + ` } }`
+
+type options struct {
+	databaseURL  string
+	sizes        []int
+	rate         float64
+	warmup       time.Duration
+	window       time.Duration
+	pollInterval time.Duration
+	probes       int
+	probeEvery   time.Duration
+	polling      bool
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "bench-live:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("bench-live", flag.ContinueOnError)
+	sizes := fs.String("subscribers", "10000,1000", "comma-separated numbers of concurrent clients, one run each")
+	o := options{}
+	fs.Float64Var(&o.rate, "rate", 350, "simulate --rate: new notifications a second (status changes come to ~3x)")
+	fs.DurationVar(&o.warmup, "warmup", 15*time.Second, "load before measuring")
+	fs.DurationVar(&o.window, "window", 40*time.Second, "steady load measured")
+	fs.DurationVar(&o.pollInterval, "poll-interval", 2*time.Second, "how often a polling client re-queries")
+	fs.IntVar(&o.probes, "probed-services", 8, "services the probe writer marks (left out of the simulator)")
+	fs.DurationVar(&o.probeEvery, "probe-every", 150*time.Millisecond, "how often the probe writer commits")
+	fs.BoolVar(&o.polling, "polling", true, "also run the polling comparison")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	for _, s := range strings.Split(*sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n <= 0 {
+			return fmt.Errorf("--subscribers: %q is not a positive number", s)
+		}
+		o.sizes = append(o.sizes, n)
+	}
+	o.databaseURL = os.Getenv("NOTIFYQL_BENCH_DATABASE_URL")
+	if o.databaseURL == "" {
+		o.databaseURL = defaultDatabaseURL
+	}
+	if err := raiseFileLimit(); err != nil {
+		return err
+	}
+	b, err := newBench(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	return b.runAll(ctx)
+}
+
+// raiseFileLimit lifts the soft descriptor limit to the hard one: this process holds one
+// socket per client, and the server it starts inherits the limit for its side.
+func raiseFileLimit() error {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return fmt.Errorf("read the file limit: %w", err)
+	}
+	lim.Cur = lim.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return fmt.Errorf("raise the file limit: %w", err)
+	}
+	return nil
+}
+
+type bench struct {
+	o        options
+	tmp      string
+	binary   string
+	pool     *pgxpool.Pool
+	redis    *exec.Cmd
+	redisURL string
+	token    string
+	services []string // all active services, the subscriptions' spread
+	probed   []probedService
+	simulate []string // services the simulator writes to: all but the probed
+}
+
+type probedService struct {
+	id, templateID string
+	version        int
+}
+
+func newBench(ctx context.Context, o options) (*bench, error) {
+	b := &bench{o: o}
+	var err error
+	if b.tmp, err = os.MkdirTemp("", "bench-live-"); err != nil {
+		return nil, err
+	}
+	fmt.Println("building notifyql ...")
+	b.binary = filepath.Join(b.tmp, "notifyql")
+	build := exec.CommandContext(ctx, "go", "build", "-o", b.binary, "./cmd/notifyql")
+	if out, err := build.CombinedOutput(); err != nil {
+		b.close()
+		return nil, fmt.Errorf("go build: %w\n%s", err, out)
+	}
+	if b.pool, err = pgxpool.New(ctx, o.databaseURL); err != nil {
+		b.close()
+		return nil, fmt.Errorf("connect to the bench database: %w", err)
+	}
+	if err := b.loadFixture(ctx); err != nil {
+		b.close()
+		return nil, err
+	}
+	if err := b.startRedis(ctx); err != nil {
+		b.close()
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *bench) close() {
+	if b.redis != nil && b.redis.Process != nil {
+		_ = b.redis.Process.Signal(syscall.SIGTERM)
+		_ = b.redis.Wait()
+	}
+	if b.pool != nil {
+		b.pool.Close()
+	}
+	if b.tmp != "" {
+		_ = os.RemoveAll(b.tmp)
+	}
+}
+
+func (b *bench) loadFixture(ctx context.Context) error {
+	var admin string
+	if err := b.pool.QueryRow(ctx, `SELECT id FROM users WHERE platform_admin AND state = 'active' ORDER BY email_address LIMIT 1`).Scan(&admin); err != nil {
+		return fmt.Errorf("find a platform admin in the bench database (seed it: notifyql seed --profile bench): %w", err)
+	}
+	token, err := server.MintToken([]byte(benchSecret), admin, 12*time.Hour, time.Now())
+	if err != nil {
+		return err
+	}
+	b.token = token
+	rows, err := b.pool.Query(ctx, `SELECT id FROM services WHERE active ORDER BY id`)
+	if err != nil {
+		return fmt.Errorf("list services: %w", err)
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		b.services = append(b.services, id)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("list services: %w", err)
+	}
+	// Probed services: small ones with an email template, so that their snapshots cost what
+	// a typical service's do.
+	rows, err = b.pool.Query(ctx, `SELECT DISTINCT ON (t.service_id) t.service_id, t.id, t.version
+		FROM templates t JOIN services s ON s.id = t.service_id
+		WHERE s.active AND t.template_type = 'email' AND NOT t.archived
+		ORDER BY t.service_id, t.id LIMIT $1`, b.o.probes)
+	if err != nil {
+		return fmt.Errorf("choose probed services: %w", err)
+	}
+	for rows.Next() {
+		var p probedService
+		if err := rows.Scan(&p.id, &p.templateID, &p.version); err != nil {
+			return err
+		}
+		b.probed = append(b.probed, p)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("choose probed services: %w", err)
+	}
+	if len(b.probed) == 0 {
+		return errors.New("no service with an email template to probe")
+	}
+	for _, s := range b.services {
+		if !slices.ContainsFunc(b.probed, func(p probedService) bool { return p.id == s }) {
+			b.simulate = append(b.simulate, s)
+		}
+	}
+	return nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func (b *bench) startRedis(ctx context.Context) error {
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	b.redis = exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", b.tmp, "--loglevel", "warning")
+	b.redis.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := b.redis.Start(); err != nil {
+		return fmt.Errorf("start redis-server: %w", err)
+	}
+	b.redisURL = fmt.Sprintf("redis://127.0.0.1:%d/0", port)
+	client := goredis.NewClient(&goredis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
+	defer client.Close()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if client.Ping(ctx).Err() == nil {
+			return nil
+		}
+	}
+	return errors.New("redis-server did not answer within 10 s")
+}
+
+func (b *bench) flushRedis(ctx context.Context) error {
+	opts, err := goredis.ParseURL(b.redisURL)
+	if err != nil {
+		return err
+	}
+	client := goredis.NewClient(opts)
+	defer client.Close()
+	if err := client.FlushAll(ctx).Err(); err != nil {
+		return fmt.Errorf("empty the private redis between runs: %w", err)
+	}
+	return nil
+}
+
+// serverProcess is the one `notifyql serve` of a scenario.
+type serverProcess struct {
+	cmd     *exec.Cmd
+	url     string
+	logPath string
+	done    chan error
+}
+
+func (b *bench) startServer(ctx context.Context, name string) (*serverProcess, error) {
+	s := &serverProcess{logPath: filepath.Join(b.tmp, name+".log"), done: make(chan error, 1)}
+	logFile, err := os.Create(s.logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close()
+	var stdout syncBuffer
+	s.cmd = exec.Command(b.binary, "serve", "--addr", "127.0.0.1:0")
+	s.cmd.Env = []string{
+		"PATH=" + os.Getenv("PATH"),
+		"DATABASE_URL=" + b.o.databaseURL,
+		"REDIS_URL=" + b.redisURL,
+		"NOTIFYQL_JWT_SECRET=" + benchSecret,
+		"NOTIFYQL_ENV=development",
+		"NOTIFYQL_DATA_DIR=" + b.tmp,
+	}
+	s.cmd.Stdout, s.cmd.Stderr = &stdout, logFile
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := s.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start serve: %w", err)
+	}
+	go func() { s.done <- s.cmd.Wait() }()
+	urlPattern := regexp.MustCompile(`serving GraphQL at (http://\S+/graphql)`)
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if m := urlPattern.FindStringSubmatch(stdout.String()); m != nil {
+			s.url = m[1]
+			return s, nil
+		}
+		select {
+		case err := <-s.done:
+			return nil, fmt.Errorf("serve exited at start: %v (log %s)", err, s.logPath)
+		case <-ctx.Done():
+			s.stop()
+			return nil, ctx.Err()
+		default:
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			return nil, errors.New("serve printed no URL within 60 s")
+		}
+	}
+}
+
+// stop ends the server with SIGTERM and returns the live stats it logged at shutdown.
+func (s *serverProcess) stop() map[string]any {
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(60 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+	f, err := os.Open(s.logPath)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	scanner := bufio.NewScanner(f)
+	scanner.Buffer(nil, 1<<20)
+	var stats map[string]any
+	for scanner.Scan() {
+		var line struct {
+			Msg   string         `json:"msg"`
+			Stats map[string]any `json:"stats"`
+		}
+		if json.Unmarshal(scanner.Bytes(), &line) == nil && line.Msg == "live updates stopped" {
+			stats = line.Stats
+		}
+	}
+	return stats
+}
+
+func (s *serverProcess) pid() int { return s.cmd.Process.Pid }
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (w *syncBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(p)
+}
+
+func (w *syncBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// vmRSS is a process's resident set size in bytes.
+func vmRSS(pid int) int64 {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(status)) {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// cpuTicks is a process's user+system time in clock ticks (USER_HZ, 100 a second on Linux).
+func cpuTicks(pid int) int64 {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name may hold spaces; the fields after its closing parenthesis do not.
+	rest := string(stat[bytes.LastIndexByte(stat, ')')+2:])
+	fields := strings.Fields(rest)
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	return utime + stime
+}
+
+const clockTicks = 100
+
+func loadAverage() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	return strings.Join(strings.Fields(string(b))[:3], " ")
+}
+
+// dbCounters are the database-wide counters the figures are differences of.
+type dbCounters struct {
+	at            time.Time
+	transactions  int64
+	historyRows   int64
+	notifications int64
+}
+
+func (b *bench) counters(ctx context.Context) (dbCounters, error) {
+	c := dbCounters{at: time.Now()}
+	// The statistics collector publishes per-backend counts when a transaction ends, at most
+	// every PGSTAT_MIN_INTERVAL (1 s): ask for a fresh snapshot.
+	if _, err := b.pool.Exec(ctx, `SELECT pg_stat_clear_snapshot()`); err != nil {
+		return c, err
+	}
+	err := b.pool.QueryRow(ctx, `SELECT
+		(SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()),
+		(SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'notification_status_history'),
+		(SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'notifications')`).
+		Scan(&c.transactions, &c.historyRows, &c.notifications)
+	if err != nil {
+		return c, fmt.Errorf("read pg_stat counters: %w", err)
+	}
+	return c, nil
+}
+
+// loadProcess is the simulator and the probe writer: the write load every scenario shares.
+type loadProcess struct {
+	sim       *exec.Cmd
+	simOut    syncBuffer
+	cancel    context.CancelFunc
+	probeDone chan struct{}
+	probes    *probeLog
+}
+
+// probeLog holds when each probe's commit returned, per probed service and requested value.
+type probeLog struct {
+	mu        sync.Mutex
+	committed map[string]map[int64]time.Time
+	next      map[string]int64 // the requested value the next probe produces
+}
+
+func (b *bench) startLoad(ctx context.Context, base map[string]int64) (*loadProcess, error) {
+	l := &loadProcess{probeDone: make(chan struct{}),
+		probes: &probeLog{committed: map[string]map[int64]time.Time{}, next: map[string]int64{}}}
+	for _, p := range b.probed {
+		l.probes.committed[p.id] = map[int64]time.Time{}
+		l.probes.next[p.id] = base[p.id] + 1
+	}
+	l.sim = exec.Command(b.binary, "simulate", "--rate", strconv.FormatFloat(b.o.rate, 'f', -1, 64),
+		"--services", strings.Join(b.simulate, ","))
+	l.sim.Env = []string{"PATH=" + os.Getenv("PATH"), "DATABASE_URL=" + b.o.databaseURL}
+	l.sim.Stdout, l.sim.Stderr = &l.simOut, &l.simOut
+	l.sim.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := l.sim.Start(); err != nil {
+		return nil, fmt.Errorf("start simulate: %w", err)
+	}
+	probeCtx, cancel := context.WithCancel(ctx)
+	l.cancel = cancel
+	go func() {
+		defer close(l.probeDone)
+		ticker := time.NewTicker(b.o.probeEvery)
+		defer ticker.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-probeCtx.Done():
+				return
+			case <-ticker.C:
+			}
+			p := b.probed[i%len(b.probed)]
+			// Probes stay in 'created' so that the simulator, which is not told about these
+			// services, never moves them; only probes change the probed services' totals.
+			_, err := b.pool.Exec(probeCtx, `INSERT INTO notifications (service_id, template_id, template_version, notification_type, "to", normalised_to, key_type, notification_status, created_at)
+				VALUES ($1, $2, $3, 'email', 'probe@bench.example', 'probe@bench.example', 'normal', 'created', $4)`,
+				p.id, p.templateID, p.version, time.Now().UTC())
+			committed := time.Now()
+			if err != nil {
+				if probeCtx.Err() == nil {
+					fmt.Fprintln(os.Stderr, "probe:", err)
+				}
+				continue
+			}
+			l.probes.mu.Lock()
+			v := l.probes.next[p.id]
+			l.probes.committed[p.id][v] = committed
+			l.probes.next[p.id] = v + 1
+			l.probes.mu.Unlock()
+		}
+	}()
+	return l, nil
+}
+
+// stop ends the probe writer and the simulator, returning the simulator's summary line.
+func (l *loadProcess) stop() string {
+	l.cancel()
+	<-l.probeDone
+	_ = l.sim.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = l.sim.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = l.sim.Process.Kill()
+		<-done
+	}
+	for line := range strings.Lines(l.simOut.String()) {
+		if strings.HasPrefix(line, "simulated ") {
+			return strings.TrimSpace(line)
+		}
+	}
+	return ""
+}
+
+// latencies collects commit-to-client delays from every subscriber of a probed service.
+type latencies struct {
+	mu       sync.Mutex
+	measure  atomic.Bool
+	samples  []time.Duration
+	unmarked int64 // snapshots of probed services that reached no unseen probe
+}
+
+func (l *latencies) add(d time.Duration) {
+	if !l.measure.Load() {
+		return
+	}
+	l.mu.Lock()
+	l.samples = append(l.samples, d)
+	l.mu.Unlock()
+}
+
+func percentile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(q*float64(len(sorted)-1) + 0.5)
+	return sorted[i]
+}
+
+// result is one scenario's figures.
+type result struct {
+	name        string
+	clients     int
+	connected   int
+	memPerConn  float64 // bytes, idle, one subscription each
+	p50, p99    time.Duration
+	deliveries  int
+	cpuCores    float64
+	xactPerSec  float64 // all database transactions during the window
+	livePerSec  float64 // less the baseline
+	recomputes  float64 // the server's snapshot recomputes a second over the load
+	statusPerS  float64
+	requestsPS  float64 // polling: answered requests a second
+	pollErrors  int64
+	closed      int64 // subscriptions that ended during the run
+	load        string
+	simSummary  string
+	serverStats map[string]any
+}
+
+func (b *bench) runAll(ctx context.Context) error {
+	fmt.Printf("bench database: %d services (%d probed, %d simulated), simulate --rate %g, warm-up %s, window %s\n",
+		len(b.services), len(b.probed), len(b.simulate), b.o.rate, b.o.warmup, b.o.window)
+	baseline, err := b.runScenario(ctx, "baseline (simulator+probe, idle server)", 0, modeNone)
+	if err != nil {
+		return err
+	}
+	results := []result{baseline}
+	for _, n := range b.o.sizes {
+		r, err := b.runScenario(ctx, fmt.Sprintf("live, %d subscribers", n), n, modeLive)
+		if err != nil {
+			return err
+		}
+		r.livePerSec = r.xactPerSec - baseline.xactPerSec
+		results = append(results, r)
+	}
+	if b.o.polling {
+		for _, n := range b.o.sizes {
+			r, err := b.runScenario(ctx, fmt.Sprintf("polling, %d clients / %s", n, b.o.pollInterval), n, modePolling)
+			if err != nil {
+				return err
+			}
+			r.livePerSec = r.xactPerSec - baseline.xactPerSec
+			results = append(results, r)
+		}
+	}
+	report(results, b.o)
+	return nil
+}
+
+type mode int
+
+const (
+	modeNone mode = iota
+	modeLive
+	modePolling
+)
+
+func (b *bench) runScenario(ctx context.Context, name string, clients int, m mode) (result, error) {
+	fmt.Printf("\n== %s\n", name)
+	r := result{name: name, clients: clients}
+	// The watched-topic registry outlives a server in Redis; a previous run's registrations
+	// would have this run's relay recompute topics nobody here watches.
+	if err := b.flushRedis(ctx); err != nil {
+		return r, err
+	}
+	srv, err := b.startServer(ctx, fmt.Sprintf("serve-%d-%d", m, clients))
+	if err != nil {
+		return r, err
+	}
+	stopped := false
+	stopServer := func() {
+		if !stopped {
+			stopped = true
+			r.serverStats = srv.stop()
+		}
+	}
+	defer stopServer()
+	clientCtx, cancelClients := context.WithCancel(ctx)
+	defer cancelClients()
+
+	// Warm the server (pool, statement caches) so that the idle RSS is not a cold start's.
+	if err := warmUp(ctx, srv.url, b.token, b.services[0]); err != nil {
+		return r, err
+	}
+	time.Sleep(time.Second)
+	rssBefore := vmRSS(srv.pid())
+
+	lat := &latencies{}
+	var subs *subscribers
+	base := map[string]int64{}
+	var pollers *pollers
+	switch m {
+	case modeLive:
+		subs = newSubscribers(b, lat)
+		start := time.Now()
+		if err := subs.connect(clientCtx, srv.url, clients); err != nil {
+			return r, err
+		}
+		r.connected = int(subs.connected.Load())
+		fmt.Printf("connected %d subscriptions in %s\n", r.connected, time.Since(start).Round(time.Millisecond))
+		time.Sleep(3 * time.Second)
+		rssAfter := vmRSS(srv.pid())
+		r.memPerConn = float64(rssAfter-rssBefore) / float64(max(r.connected, 1))
+		fmt.Printf("server VmRSS %d KiB idle before, %d KiB with %d idle subscriptions\n", rssBefore>>10, rssAfter>>10, r.connected)
+		base = subs.baseRequested()
+	default:
+		base, err = b.currentRequested(ctx, srv.url)
+		if err != nil {
+			return r, err
+		}
+	}
+
+	load, err := b.startLoad(ctx, base)
+	if err != nil {
+		return r, err
+	}
+	if subs != nil {
+		subs.probesMu.Lock()
+		subs.probes = load.probes
+		subs.probesMu.Unlock()
+	}
+	loadStart := time.Now()
+	if m == modePolling {
+		pollers = startPollers(clientCtx, srv.url, b.token, b.services, clients, b.o.pollInterval)
+	}
+	select {
+	case <-time.After(b.o.warmup):
+	case <-ctx.Done():
+		load.stop()
+		return r, ctx.Err()
+	}
+	before, err := b.counters(ctx)
+	if err != nil {
+		load.stop()
+		return r, err
+	}
+	cpuBefore := cpuTicks(srv.pid())
+	var requestsBefore int64
+	if pollers != nil {
+		requestsBefore = pollers.answered.Load()
+	}
+	lat.measure.Store(true)
+	select {
+	case <-time.After(b.o.window):
+	case <-ctx.Done():
+		load.stop()
+		return r, ctx.Err()
+	}
+	lat.measure.Store(false)
+	after, err := b.counters(ctx)
+	if err != nil {
+		load.stop()
+		return r, err
+	}
+	cpuAfter := cpuTicks(srv.pid())
+	seconds := after.at.Sub(before.at).Seconds()
+	r.cpuCores = float64(cpuAfter-cpuBefore) / clockTicks / seconds
+	r.xactPerSec = float64(after.transactions-before.transactions) / seconds
+	r.statusPerS = float64((after.historyRows-before.historyRows)-(after.notifications-before.notifications)) / seconds
+	r.load = loadAverage()
+	if pollers != nil {
+		r.requestsPS = float64(pollers.answered.Load()-requestsBefore) / seconds
+		r.pollErrors = pollers.failed.Load()
+	}
+	r.simSummary = load.stop()
+	loadSeconds := time.Since(loadStart).Seconds()
+	if subs != nil {
+		r.closed = subs.ended.Load()
+	}
+	cancelClients()
+	if subs != nil {
+		subs.wait()
+	}
+	if pollers != nil {
+		pollers.wg.Wait()
+	}
+	stopServer()
+	if v, ok := r.serverStats["Recomputed"].(float64); ok {
+		r.recomputes = v / loadSeconds
+	}
+	lat.mu.Lock()
+	slices.Sort(lat.samples)
+	r.deliveries = len(lat.samples)
+	r.p50, r.p99 = percentile(lat.samples, 0.50), percentile(lat.samples, 0.99)
+	lat.mu.Unlock()
+	fmt.Printf("window %.1fs: %.0f status changes/s, server CPU %.2f cores, %.1f db transactions/s, load %s\n",
+		seconds, r.statusPerS, r.cpuCores, r.xactPerSec, r.load)
+	if m == modeLive {
+		fmt.Printf("latency over %d probed deliveries: p50 %s, p99 %s; subscriptions ended early: %d\n",
+			r.deliveries, r.p50.Round(time.Millisecond), r.p99.Round(time.Millisecond), r.closed)
+	}
+	if m == modePolling {
+		fmt.Printf("polling: %.0f answered requests/s (want %.0f), %d failed\n", r.requestsPS, float64(clients)/b.o.pollInterval.Seconds(), r.pollErrors)
+	}
+	fmt.Printf("simulator: %s\nserver live stats at shutdown: %v\n", r.simSummary, r.serverStats)
+	return r, nil
+}
+
+func warmUp(ctx context.Context, url, token, service string) error {
+	for range 5 {
+		if _, err := postQuery(ctx, http.DefaultClient, url, token, service); err != nil {
+			return fmt.Errorf("warm-up query: %w", err)
+		}
+	}
+	return nil
+}
+
+// currentRequested asks each probed service's email.requested by query, for the runs
+// without subscribers.
+func (b *bench) currentRequested(ctx context.Context, url string) (map[string]int64, error) {
+	out := map[string]int64{}
+	for _, p := range b.probed {
+		body, err := postQuery(ctx, http.DefaultClient, url, b.token, p.id)
+		if err != nil {
+			return nil, err
+		}
+		var resp struct {
+			Data struct {
+				Service struct {
+					Totals struct {
+						Email struct{ Requested int64 }
+					}
+				}
+			}
+		}
+		if err := json.Unmarshal(body, &resp); err != nil {
+			return nil, err
+		}
+		out[p.id] = resp.Data.Service.Totals.Email.Requested
+	}
+	return out, nil
+}
+
+func postQuery(ctx context.Context, client *http.Client, url, token, service string) ([]byte, error) {
+	payload, _ := json.Marshal(map[string]any{"query": pollingQuery, "variables": map[string]any{"id": service}})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(payload))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		return nil, err
+	}
+	if res.StatusCode != http.StatusOK || bytes.Contains(body, []byte(`"errors"`)) {
+		return nil, fmt.Errorf("status %d: %.200s", res.StatusCode, body)
+	}
+	return body, nil
+}
+
+// subscribers are the WebSocket clients of a live run.
+type subscribers struct {
+	b         *bench
+	lat       *latencies
+	probes    *probeLog // set when the load starts; nil before
+	probesMu  sync.Mutex
+	connected atomic.Int64
+	ended     atomic.Int64
+	wg        sync.WaitGroup
+
+	baseMu sync.Mutex
+	base   map[string]int64 // each probed service's requested in its first snapshot
+}
+
+func newSubscribers(b *bench, lat *latencies) *subscribers {
+	return &subscribers{b: b, lat: lat, base: map[string]int64{}}
+}
+
+func (s *subscribers) probeLog() *probeLog {
+	s.probesMu.Lock()
+	defer s.probesMu.Unlock()
+	return s.probes
+}
+
+func (s *subscribers) baseRequested() map[string]int64 {
+	s.baseMu.Lock()
+	defer s.baseMu.Unlock()
+	return maps.Clone(s.base)
+}
+
+// connect opens n connections, 64 at a time, each with one subscription, and returns once
+// each has its first snapshot.
+func (s *subscribers) connect(ctx context.Context, url string, n int) error {
+	wsURL := "ws" + strings.TrimPrefix(url, "http")
+	sem := make(chan struct{}, 64)
+	var failures atomic.Int64
+	var firstErr atomic.Value
+	var ready sync.WaitGroup
+	for i := range n {
+		service := s.b.services[i%len(s.b.services)]
+		sem <- struct{}{}
+		ready.Add(1)
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			conn, err := s.open(ctx, wsURL, service)
+			<-sem
+			if err != nil {
+				failures.Add(1)
+				firstErr.CompareAndSwap(nil, err)
+				ready.Done()
+				return
+			}
+			s.connected.Add(1)
+			s.follow(ctx, conn, service, ready.Done)
+		}()
+	}
+	ready.Wait()
+	if f := failures.Load(); f > 0 {
+		fmt.Printf("%d connections failed; the first: %v\n", f, firstErr.Load())
+		if f > int64(n)/100 {
+			return fmt.Errorf("%d of %d subscriptions failed: %v", f, n, firstErr.Load())
+		}
+	}
+	return nil
+}
+
+func (s *subscribers) open(ctx context.Context, wsURL, service string) (*websocket.Conn, error) {
+	dialer := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 30 * time.Second,
+		ReadBufferSize: 1024, WriteBufferSize: 1024}
+	conn, _, err := dialer.DialContext(ctx, wsURL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("dial: %w", err)
+	}
+	init, _ := json.Marshal(map[string]any{"Authorization": "Bearer " + s.b.token})
+	if err := conn.WriteJSON(map[string]any{"type": "connection_init", "payload": json.RawMessage(init)}); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	var ack struct{ Type string }
+	if err := conn.ReadJSON(&ack); err != nil || ack.Type != "connection_ack" {
+		conn.Close()
+		return nil, fmt.Errorf("want connection_ack, got %q, %v", ack.Type, err)
+	}
+	_ = conn.SetReadDeadline(time.Time{})
+	payload, _ := json.Marshal(map[string]any{"query": subscriptionQuery, "variables": map[string]any{"id": service}})
+	if err := conn.WriteJSON(map[string]any{"id": "1", "type": "subscribe", "payload": json.RawMessage(payload)}); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}
+
+var requestedPattern = regexp.MustCompile(`"email":\{"requested":(\d+)`)
+
+// follow reads the subscription until the run ends. Only probed services' snapshots are
+// looked into; the rest are read and dropped, as cheaply as possible.
+func (s *subscribers) follow(ctx context.Context, conn *websocket.Conn, service string, first func()) {
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	probed := slices.ContainsFunc(s.b.probed, func(p probedService) bool { return p.id == service })
+	seen := int64(-1)
+	firstDone := false
+	defer func() {
+		if !firstDone {
+			first()
+		}
+	}()
+	for {
+		_, msg, err := conn.ReadMessage()
+		if err != nil {
+			if ctx.Err() == nil {
+				s.ended.Add(1)
+			}
+			return
+		}
+		arrived := time.Now()
+		if !bytes.Contains(msg, []byte(`"type":"next"`)) {
+			if bytes.Contains(msg, []byte(`"type":"error"`)) || bytes.Contains(msg, []byte(`"type":"complete"`)) {
+				fmt.Printf("subscription to %s ended: %.200s\n", service, msg)
+			}
+			continue
+		}
+		if !firstDone {
+			firstDone = true
+			if probed {
+				if m := requestedPattern.FindSubmatch(msg); m != nil {
+					seen, _ = strconv.ParseInt(string(m[1]), 10, 64)
+					s.baseMu.Lock()
+					s.base[service] = seen
+					s.baseMu.Unlock()
+				}
+			}
+			first()
+			continue
+		}
+		if !probed {
+			continue
+		}
+		m := requestedPattern.FindSubmatch(msg)
+		if m == nil {
+			continue
+		}
+		requested, _ := strconv.ParseInt(string(m[1]), 10, 64)
+		log := s.probeLog()
+		if log == nil || requested <= seen {
+			continue
+		}
+		log.mu.Lock()
+		for v := seen + 1; v <= requested; v++ {
+			if committed, ok := log.committed[service][v]; ok {
+				s.lat.add(arrived.Sub(committed))
+			}
+		}
+		log.mu.Unlock()
+		seen = requested
+	}
+}
+
+func (s *subscribers) wait() { s.wg.Wait() }
+
+// pollers re-query a service's totals every interval, staggered over it.
+type pollers struct {
+	answered atomic.Int64
+	failed   atomic.Int64
+	wg       sync.WaitGroup
+}
+
+func startPollers(ctx context.Context, url, token string, services []string, n int, every time.Duration) *pollers {
+	p := &pollers{}
+	transport := &http.Transport{MaxIdleConns: n, MaxIdleConnsPerHost: n, IdleConnTimeout: time.Minute}
+	client := &http.Client{Transport: transport, Timeout: 30 * time.Second}
+	for i := range n {
+		service := services[i%len(services)]
+		offset := time.Duration(int64(every) * int64(i) / int64(n))
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			select {
+			case <-time.After(offset):
+			case <-ctx.Done():
+				return
+			}
+			ticker := time.NewTicker(every)
+			defer ticker.Stop()
+			for {
+				if _, err := postQuery(ctx, client, url, token, service); err != nil {
+					if ctx.Err() != nil {
+						return
+					}
+					p.failed.Add(1)
+				} else {
+					p.answered.Add(1)
+				}
+				select {
+				case <-ticker.C:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	go func() {
+		<-ctx.Done()
+		p.wg.Wait()
+		transport.CloseIdleConnections()
+	}()
+	return p
+}
+
+func report(results []result, o options) {
+	fmt.Printf("\n%-38s %8s %9s %9s %9s %7s %10s %10s %11s %10s %9s\n",
+		"run", "clients", "KiB/conn", "p50", "p99", "cpu", "db xact/s", "live q/s", "recompute/s", "status/s", "load")
+	for _, r := range results {
+		fmt.Printf("%-38s %8d %9.1f %9s %9s %7.2f %10.1f %10.1f %11.1f %10.0f %9s\n",
+			r.name, r.clients, r.memPerConn/1024, r.p50.Round(time.Millisecond), r.p99.Round(time.Millisecond),
+			r.cpuCores, r.xactPerSec, r.livePerSec, r.recomputes, r.statusPerS, r.load)
+	}
+	fmt.Println(`
+db xact/s: pg_stat_database transactions of the bench database over the window; live q/s:
+that less the baseline run's (simulator, probe writer and an idle server alone). Each API
+statement outside an explicit transaction is one transaction. recompute/s: the server's own
+count of snapshot recomputes (live stats at shutdown) over the time the load ran.`)
+
+	var live, poll []result
+	for _, r := range results {
+		switch {
+		case strings.HasPrefix(r.name, "live"):
+			live = append(live, r)
+		case strings.HasPrefix(r.name, "polling"):
+			poll = append(poll, r)
+		}
+	}
+	verdict := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "MISSED"
+	}
+	fmt.Println("\ntargets:")
+	for _, r := range live {
+		fmt.Printf("  p99 <= 250 ms at %d subscribers: %s (%s)\n", r.clients, verdict(r.p99 <= 250*time.Millisecond && r.deliveries > 0), r.p99.Round(time.Millisecond))
+		fmt.Printf("  <= 40 KB per idle connection with one subscription at %d: %s (%.1f KiB)\n", r.clients, verdict(r.memPerConn <= 40*1000), r.memPerConn/1024)
+	}
+	if len(live) >= 2 {
+		lo, hi := live[0].livePerSec, live[0].livePerSec
+		for _, r := range live[1:] {
+			lo, hi = min(lo, r.livePerSec), max(hi, r.livePerSec)
+		}
+		fmt.Printf("  live db q/s within 10%% across %d runs: %s (%.1f .. %.1f)\n", len(live), verdict(lo > 0 && (hi-lo)/hi <= 0.10), lo, hi)
+	}
+	for _, l := range live {
+		for _, p := range poll {
+			if p.clients == l.clients && l.clients == slices.Max(o.sizes) {
+				fmt.Printf("  live db q/s at %d at most a fifth of polling's: %s (%.1f vs %.1f)\n", l.clients,
+					verdict(l.livePerSec <= p.livePerSec/5), l.livePerSec, p.livePerSec)
+			}
+		}
+	}
+}
