@@ -99,7 +99,7 @@ func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("bench-live", flag.ContinueOnError)
 	sizes := fs.String("subscribers", "10000,1000", "comma-separated numbers of concurrent clients, one run each")
 	o := options{}
-	fs.Float64Var(&o.rate, "rate", 350, "simulate --rate: new notifications a second (status changes come to ~3x)")
+	fs.Float64Var(&o.rate, "rate", 500, "simulate --rate: new notifications a second (status changes come to ~3x)")
 	fs.DurationVar(&o.warmup, "warmup", 15*time.Second, "load before measuring")
 	fs.DurationVar(&o.window, "window", 40*time.Second, "steady load measured")
 	fs.DurationVar(&o.pollInterval, "poll-interval", 2*time.Second, "how often a polling client re-queries")
