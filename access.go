@@ -9,6 +9,8 @@ const (
 	TableUserToOrganisation = "user_to_organisation"
 	TableUsers              = "users"
 	TableServices           = "services"
+	// TableServicePermissions holds the services' features, which some views need.
+	TableServicePermissions = "service_permissions"
 )
 
 // AccessTopic is the bus topic access changes travel on between instances. It is not a

@@ -279,7 +279,7 @@ func decodeAccessChange(payload string) (notifyql.AccessChange, error) {
 		return notifyql.AccessChange{}, errors.New("access payload is not the expected JSON")
 	}
 	switch p.Table {
-	case notifyql.TablePermissions, notifyql.TableUserToService, notifyql.TableUserToOrganisation, notifyql.TableUsers, notifyql.TableServices:
+	case notifyql.TablePermissions, notifyql.TableUserToService, notifyql.TableUserToOrganisation, notifyql.TableUsers, notifyql.TableServices, notifyql.TableServicePermissions:
 	default:
 		return notifyql.AccessChange{}, errors.New("access payload names no captured table")
 	}

@@ -19,7 +19,7 @@ import (
 )
 
 // newestVersion is the version of the last embedded migration; bump it with each new file.
-const newestVersion = 8
+const newestVersion = 9
 
 func TestMigrateUpDownUp(t *testing.T) {
 	ctx := context.Background()

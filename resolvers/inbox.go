@@ -118,7 +118,7 @@ func (r *Resolver) reportRequestFor(ctx context.Context, id string) (*notifyql.R
 	if request.UserID != p.User.ID {
 		return nil, guard{}, notifyql.Errorf(notifyql.EFORBIDDEN, "only the user who asked for a report can see it")
 	}
-	if err := g.check(p, svc); notifyql.ErrorCode(err) == notifyql.ENOTFOUND {
+	if err := g.check(p, svc, nil); notifyql.ErrorCode(err) == notifyql.ENOTFOUND {
 		return nil, guard{}, notFound
 	} else if err != nil {
 		return nil, guard{}, err
@@ -127,8 +127,8 @@ func (r *Resolver) reportRequestFor(ctx context.Context, id string) (*notifyql.R
 }
 
 // Inbox checks what Service.inbox's @hasPermission checks (view_activity and the
-// inbound_sms feature) and streams the first page with its summary. Re-checks on access
-// changes cover view_activity; the feature is checked when the subscription starts.
+// inbound_sms feature) and streams the first page with its summary; access changes,
+// switching the feature off included, re-check both.
 func (r subscriptionResolver) Inbox(ctx context.Context, serviceID string) (<-chan *notifyql.InboxPage, error) {
 	p, err := notifyql.Authenticated(ctx)
 	if err != nil {
@@ -138,14 +138,14 @@ func (r subscriptionResolver) Inbox(ctx context.Context, serviceID string) (<-ch
 	if err != nil {
 		return nil, err
 	}
-	g := guard{userID: p.User.ID, serviceID: svc.ID, req: notifyql.Requirement{AnyOf: []notifyql.Permission{notifyql.ViewActivity}}}
-	facts := serviceFacts(svc)
-	if p.CanOpen(facts) {
-		if facts.Features, err = dataloaders.For(ctx).Features.Load(ctx, svc.ID); err != nil {
+	g := guard{userID: p.User.ID, serviceID: svc.ID, req: notifyql.Requirement{AnyOf: []notifyql.Permission{notifyql.ViewActivity}, Feature: "inbound_sms"}}
+	var features []string
+	if p.CanOpen(serviceFacts(svc)) {
+		if features, err = dataloaders.For(ctx).Features.Load(ctx, svc.ID); err != nil {
 			return nil, err
 		}
 	}
-	if err := p.Check(facts, notifyql.Requirement{AnyOf: g.req.AnyOf, Feature: "inbound_sms"}); err != nil {
+	if err := g.check(p, svc, features); err != nil {
 		return nil, err
 	}
 	topic := notifyql.Topic{Kind: notifyql.TopicInbox, ServiceID: svc.ID}

@@ -58,7 +58,7 @@ func (r subscriptionResolver) UpcomingJobs(ctx context.Context, serviceID string
 		return nil, err
 	}
 	g := guard{userID: p.User.ID, serviceID: svc.ID, req: notifyql.Requirement{AnyOf: []notifyql.Permission{notifyql.ViewActivity}}}
-	if err := g.check(p, svc); err != nil {
+	if err := g.check(p, svc, nil); err != nil {
 		return nil, err
 	}
 	topic := notifyql.Topic{Kind: notifyql.TopicUpcomingJobs, ServiceID: svc.ID}
@@ -90,7 +90,7 @@ func (r subscriptionResolver) Notification(ctx context.Context, id string) (<-ch
 		req:         notifyql.Requirement{AnyOf: []notifyql.Permission{notifyql.ViewActivity, notifyql.SendMessages}},
 		membersOnly: true,
 	}
-	if err := g.check(p, svc); notifyql.ErrorCode(err) == notifyql.ENOTFOUND {
+	if err := g.check(p, svc, nil); notifyql.ErrorCode(err) == notifyql.ENOTFOUND {
 		return nil, notifyql.Errorf(notifyql.ENOTFOUND, "notification not found")
 	} else if err != nil {
 		return nil, err
@@ -128,7 +128,7 @@ func (r subscriptionResolver) dashboardTopic(ctx context.Context, kind notifyql.
 		return notifyql.Topic{}, guard{}, err
 	}
 	g := guard{userID: p.User.ID, serviceID: svc.ID, req: notifyql.Requirement{AnyOf: []notifyql.Permission{notifyql.ViewActivity}}}
-	if err := g.check(p, svc); err != nil {
+	if err := g.check(p, svc, nil); err != nil {
 		return notifyql.Topic{}, guard{}, err
 	}
 	return notifyql.Topic{Kind: kind, ServiceID: svc.ID, Key: strconv.Itoa(n)}, g, nil
@@ -159,15 +159,18 @@ type guard struct {
 	membersOnly bool
 }
 
-// check applies the requirement to a principal and the service (nil when it is gone).
-func (g guard) check(p *notifyql.Principal, svc *notifyql.Service) error {
+// check applies the requirement to a principal and the service (nil when it is gone),
+// whose features are given when the requirement names one.
+func (g guard) check(p *notifyql.Principal, svc *notifyql.Service, features []string) error {
 	if svc == nil {
 		return notifyql.Errorf(notifyql.ENOTFOUND, "service not found")
 	}
 	if g.membersOnly && !(p.User.PlatformAdmin || p.IsMember(svc.ID)) {
 		return notifyql.Errorf(notifyql.ENOTFOUND, "service not found")
 	}
-	return p.Check(serviceFacts(svc), g.req)
+	facts := serviceFacts(svc)
+	facts.Features = features
+	return p.Check(facts, g.req)
 }
 
 // recheck reloads the principal and the service, sharing loads started after since with
@@ -193,7 +196,15 @@ func (r *Resolver) recheck(ctx context.Context, g guard, since time.Time) error 
 	if err != nil {
 		return err
 	}
-	switch err := g.check(p, svc); notifyql.ErrorCode(err) {
+	var features []string
+	if g.req.Feature != "" {
+		byService, err := r.stores.Services.FeaturesByServiceIDs(ctx, []string{g.serviceID})
+		if err != nil {
+			return err
+		}
+		features = byService[g.serviceID]
+	}
+	switch err := g.check(p, svc, features); notifyql.ErrorCode(err) {
 	case "":
 		return nil
 	case notifyql.EFORBIDDEN:

@@ -64,6 +64,17 @@ func TestSubscriptionEndsForbiddenWhenTheServiceIsDeactivated(t *testing.T) {
 	forbiddenWithin(t, stream, 2*time.Second)
 }
 
+func TestInboxSubscriptionEndsForbiddenWhenTheFeatureIsSwitchedOff(t *testing.T) {
+	wsURL, exec := newLiveAPI(t)
+	stream := subscribeOverWebSocket(t, wsURL, userViewer,
+		`subscription($id: ID!) { inbox(serviceId: $id) { summary { count } } }`, map[string]any{"id": serviceA})
+	next(t, stream, 10*time.Second)
+	time.Sleep(200 * time.Millisecond)
+
+	exec(`DELETE FROM service_permissions WHERE service_id = $1 AND permission = 'inbound_sms'`, serviceA)
+	forbiddenWithin(t, stream, 2*time.Second)
+}
+
 func TestSubscriptionOutlivesAnotherUsersRevocation(t *testing.T) {
 	wsURL, exec := newLiveAPI(t)
 	stream := subscribeOverWebSocket(t, wsURL, userViewer, liveTotalsQuery, map[string]any{"id": serviceA})
