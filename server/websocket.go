@@ -226,6 +226,13 @@ func (ss *websocketSessions) add() (*websocketSession, bool) {
 	return session, true
 }
 
+// open counts the sockets open now.
+func (ss *websocketSessions) open() int {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return len(ss.live)
+}
+
 func (ss *websocketSessions) remove(session *websocketSession) {
 	ss.mu.Lock()
 	delete(ss.live, session)
