@@ -23,7 +23,8 @@ const moneyDecimals = 4
 type Money int64
 
 // ParseMoney reads a plain decimal such as "0.0233", "16.31", "-1" or "98765" (the text form
-// of PostgreSQL numeric). More than 4 decimals, exponents, or anything else is EINVALID.
+// of PostgreSQL numeric). A non-zero digit past the fourth decimal, exponents, NaN or
+// anything else is EINVALID.
 func ParseMoney(s string) (Money, error) {
 	invalid := Errorf(EINVALID, "an amount of money must be a decimal number with at most %d decimal places", moneyDecimals)
 	text := s
@@ -35,8 +36,13 @@ func ParseMoney(s string) (Money, error) {
 	if whole == "" || !allDigits(whole) || (hasPoint && (fraction == "" || !allDigits(fraction))) {
 		return 0, invalid
 	}
+	// Zeros past the fourth decimal change nothing (PostgreSQL keeps a numeric's scale:
+	// 0.02330000 is 0.0233); any other digit there is a finer amount than Money holds.
 	if len(fraction) > moneyDecimals {
-		return 0, invalid
+		if strings.Trim(fraction[moneyDecimals:], "0") != "" {
+			return 0, invalid
+		}
+		fraction = fraction[:moneyDecimals]
 	}
 	fraction += strings.Repeat("0", moneyDecimals-len(fraction))
 	// Parsing whole and fraction together as one integer keeps the range check in strconv.

@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/big"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"notifyql"
@@ -196,7 +194,7 @@ func (s *ReportingStore) TemplateUsage(ctx context.Context, serviceID string, fy
 // and the grouping follows ft_billing_usage_idx (migration 00005), an index-only scan in
 // that order: about 50 ms → 5 ms.
 const billingRowsSQL = `
-SELECT f.bst_date, f.notification_type AS type, f.rate_multiplier, f.international, f.rate, f.postage,
+SELECT f.bst_date, f.notification_type AS type, f.rate_multiplier, f.international, f.rate::text AS rate, f.postage,
        sum(f.billable_units)::bigint AS billable_units, sum(f.notifications_sent)::bigint AS notifications_sent
   FROM ft_billing f
  WHERE f.service_id = $1 AND f.bst_date BETWEEN $2 AND $3
@@ -208,7 +206,7 @@ type billingRow struct {
 	Type              notifyql.NotificationType
 	RateMultiplier    int
 	International     bool
-	Rate              pgtype.Numeric
+	Rate              string
 	Postage           string
 	BillableUnits     int64
 	NotificationsSent int64
@@ -216,8 +214,8 @@ type billingRow struct {
 
 // BillingRows returns the service's ft_billing rows with bst_date within fy, summed per
 // day, type, rate multiplier, international, rate and postage (TemplateID and Provider are
-// ""), rates converted exactly to notifyql.Money. A stored rate finer than a
-// ten-thousandth of a pound is an error rather than a rounded guess. An id that is not a
+// ""), rates read exactly into notifyql.Money from numeric's text form. A stored rate
+// finer than a ten-thousandth of a pound is an error rather than a rounded guess. An id that is not a
 // UUID has no rows.
 func (s *ReportingStore) BillingRows(ctx context.Context, serviceID string, fy notifyql.FinancialYear) ([]notifyql.BillingRow, error) {
 	if !notifyql.IsUUID(serviceID) {
@@ -233,7 +231,7 @@ func (s *ReportingStore) BillingRows(ctx context.Context, serviceID string, fy n
 	}
 	billing := make([]notifyql.BillingRow, len(found))
 	for i, row := range found {
-		rate, err := moneyFromNumeric(row.Rate)
+		rate, err := notifyql.ParseMoney(row.Rate)
 		if err != nil {
 			return nil, fmt.Errorf("billing row of service %s on %s: rate: %w",
 				serviceID, notifyql.DateOf(row.BstDate), err)
@@ -250,32 +248,6 @@ func (s *ReportingStore) BillingRows(ctx context.Context, serviceID string, fy n
 		}
 	}
 	return billing, nil
-}
-
-// moneyDecimals is the number of decimal places notifyql.Money holds (MoneyScale = 10^4).
-const moneyDecimals = 4
-
-// moneyFromNumeric converts a PostgreSQL numeric to notifyql.Money without passing through
-// a float or a string: the numeric is Int × 10^Exp, and Money counts 10^-4 pounds.
-func moneyFromNumeric(n pgtype.Numeric) (notifyql.Money, error) {
-	if !n.Valid || n.NaN || n.InfinityModifier != pgtype.Finite || n.Int == nil {
-		return 0, errors.New("not a finite amount")
-	}
-	units := new(big.Int).Set(n.Int)
-	shift := int64(n.Exp) + moneyDecimals
-	if shift >= 0 {
-		units.Mul(units, new(big.Int).Exp(big.NewInt(10), big.NewInt(shift), nil))
-	} else {
-		var remainder big.Int
-		units.QuoRem(units, new(big.Int).Exp(big.NewInt(10), big.NewInt(-shift), nil), &remainder)
-		if remainder.Sign() != 0 {
-			return 0, fmt.Errorf("more than %d decimal places", moneyDecimals)
-		}
-	}
-	if !units.IsInt64() {
-		return 0, errors.New("out of range")
-	}
-	return notifyql.Money(units.Int64()), nil
 }
 
 // The allowance ------------------------------------------------------------------------------

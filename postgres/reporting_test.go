@@ -2,14 +2,12 @@ package postgres
 
 import (
 	"context"
-	"math/big"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"notifyql"
@@ -255,50 +253,6 @@ func TestReportingBillingRows(t *testing.T) {
 	}
 	if rows, err := store.BillingRows(ctx, "nope", 2025); err != nil || len(rows) != 0 {
 		t.Errorf("BillingRows(nope) = %v, %v; want no rows", rows, err)
-	}
-}
-
-func TestMoneyFromNumeric(t *testing.T) {
-	tests := []struct {
-		numeric string
-		want    notifyql.Money
-		wantErr bool
-	}{
-		{numeric: "0.0233", want: 233},
-		{numeric: "0.6800", want: 6800},
-		{numeric: "0.68", want: 6800},
-		{numeric: "0.02330000", want: 233},
-		{numeric: "1", want: 10000},
-		{numeric: "98765", want: 987650000},
-		{numeric: "0", want: 0},
-		{numeric: "-1.5", want: -15000},
-		{numeric: "0.02335", wantErr: true},
-		{numeric: "0.00001", wantErr: true},
-		{numeric: "NaN", wantErr: true},
-		{numeric: "99999999999999999999", wantErr: true},
-	}
-	for _, tt := range tests {
-		var n pgtype.Numeric
-		if err := n.Scan(tt.numeric); err != nil {
-			t.Fatalf("scan %q: %v", tt.numeric, err)
-		}
-		got, err := moneyFromNumeric(n)
-		if tt.wantErr {
-			if err == nil {
-				t.Errorf("moneyFromNumeric(%s) = %d, want an error", tt.numeric, got)
-			}
-			continue
-		}
-		if err != nil || got != tt.want {
-			t.Errorf("moneyFromNumeric(%s) = %d, %v; want %d", tt.numeric, got, err, tt.want)
-		}
-	}
-	// PostgreSQL sends 1000 as 1 × 10^3 when it has trailing zeros to spare.
-	if got, err := moneyFromNumeric(pgtype.Numeric{Int: big.NewInt(1), Exp: 3, Valid: true}); err != nil || got != 10000000 {
-		t.Errorf("moneyFromNumeric(1e3) = %d, %v; want 10000000", got, err)
-	}
-	if _, err := moneyFromNumeric(pgtype.Numeric{}); err == nil {
-		t.Errorf("moneyFromNumeric(NULL) succeeded, want an error")
 	}
 }
 
