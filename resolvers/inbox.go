@@ -134,7 +134,7 @@ func (r subscriptionResolver) Inbox(ctx context.Context, serviceID string) (<-ch
 	if err != nil {
 		return nil, err
 	}
-	svc, err := r.serviceToWatch(ctx, serviceID)
+	svc, err := r.serviceByID(ctx, serviceID)
 	if err != nil {
 		return nil, err
 	}

@@ -162,11 +162,7 @@ func (r notificationResolver) StatusHistory(ctx context.Context, n *notifyql.Not
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*notifyql.StatusChange, len(changes))
-	for i := range changes {
-		out[i] = &changes[i]
-	}
-	return out, nil
+	return pointersTo(changes), nil
 }
 
 // Letter gathers what a letter's page shows (DOMAIN.md §12.1–12.3).

@@ -41,14 +41,11 @@ func (r queryResolver) Service(ctx context.Context, id string) (*notifyql.Servic
 	if err != nil {
 		return nil, err
 	}
-	if err := notifyql.ValidateID("service", id); err != nil {
-		return nil, err
-	}
-	svc, err := dataloaders.Load(ctx, dataloaders.For(ctx).Service, notifyql.NormaliseID(id))
+	svc, err := r.serviceByID(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if svc == nil || !p.CanOpen(serviceFacts(svc)) {
+	if !p.CanOpen(serviceFacts(svc)) {
 		return nil, notifyql.Errorf(notifyql.ENOTFOUND, "service not found")
 	}
 	return svc, nil

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"notifyql"
-	"notifyql/dataloaders"
 	"notifyql/graph"
 )
 
@@ -131,14 +130,11 @@ func (r mutationResolver) SetFreeSmsAllowance(ctx context.Context, serviceID str
 	if err != nil {
 		return nil, err
 	}
-	if err := notifyql.ValidateID("service", serviceID); err != nil {
-		return nil, err
-	}
-	svc, err := dataloaders.Load(ctx, dataloaders.For(ctx).Service, notifyql.NormaliseID(serviceID))
+	svc, err := r.serviceByID(ctx, serviceID)
 	if err != nil {
 		return nil, err
 	}
-	if svc == nil || !p.CanOpen(serviceFacts(svc)) {
+	if !p.CanOpen(serviceFacts(svc)) {
 		return nil, notifyql.Errorf(notifyql.ENOTFOUND, "service not found")
 	}
 	if !p.User.PlatformAdmin {
@@ -173,13 +169,4 @@ type monthlyUsageResolver struct{ *Resolver }
 
 func (r monthlyUsageResolver) SmsFreeAllowanceUsedLabel(ctx context.Context, u *notifyql.MonthlyUsage) (string, error) {
 	return u.FreeAllowanceLabel(), nil
-}
-
-// pointersTo returns pointers to the elements of s, the shape gqlgen's lists take.
-func pointersTo[T any](s []T) []*T {
-	out := make([]*T, len(s))
-	for i := range s {
-		out[i] = &s[i]
-	}
-	return out
 }

@@ -131,6 +131,23 @@ func (r *Resolver) hasPermission(ctx context.Context, obj any, next graphql.Reso
 	return n, nil
 }
 
+// serviceByID loads the service an argument names: EINVALID for an id that is not a UUID,
+// ENOTFOUND when there is no such service. Whether the caller may see it is the caller's
+// next check.
+func (r *Resolver) serviceByID(ctx context.Context, id string) (*notifyql.Service, error) {
+	if err := notifyql.ValidateID("service", id); err != nil {
+		return nil, err
+	}
+	svc, err := dataloaders.Load(ctx, dataloaders.For(ctx).Service, notifyql.NormaliseID(id))
+	if err != nil {
+		return nil, err
+	}
+	if svc == nil {
+		return nil, notifyql.Errorf(notifyql.ENOTFOUND, "service not found")
+	}
+	return svc, nil
+}
+
 func serviceFacts(s *notifyql.Service) notifyql.ServiceFacts {
 	return notifyql.ServiceFacts{ID: s.ID, Active: s.Active, OrganisationID: s.OrganisationID}
 }
@@ -148,4 +165,13 @@ func (r *Resolver) bankHolidays(ctx context.Context) (notifyql.Holidays, error) 
 	}
 	r.holidays = holidays
 	return holidays, nil
+}
+
+// pointersTo returns pointers to the elements of s, the shape gqlgen's lists take.
+func pointersTo[T any](s []T) []*T {
+	out := make([]*T, len(s))
+	for i := range s {
+		out[i] = &s[i]
+	}
+	return out
 }

@@ -79,15 +79,12 @@ func (r serviceResolver) TemplateStatistics(ctx context.Context, s *notifyql.Ser
 	}
 	stats := notifyql.ComputeTemplateStatistics(rows)
 	// Queue every template at once, as prefetchEdges does for a page.
-	prefetch := isSelected(ctx, "template")
-	out := make([]*notifyql.TemplateStatistic, len(stats))
-	for i := range stats {
-		out[i] = &stats[i]
-		if prefetch {
-			dataloaders.For(ctx).Template.LoadThunk(ctx, stats[i].TemplateID)
+	if isSelected(ctx, "template") {
+		for _, stat := range stats {
+			dataloaders.For(ctx).Template.LoadThunk(ctx, stat.TemplateID)
 		}
 	}
-	return out, nil
+	return pointersTo(stats), nil
 }
 
 // dashboardRows loads the §5.1 rows once per operation for each window, shared by totals

@@ -53,7 +53,7 @@ func (r subscriptionResolver) UpcomingJobs(ctx context.Context, serviceID string
 	if err != nil {
 		return nil, err
 	}
-	svc, err := r.serviceToWatch(ctx, serviceID)
+	svc, err := r.serviceByID(ctx, serviceID)
 	if err != nil {
 		return nil, err
 	}
@@ -113,9 +113,6 @@ func (r subscriptionResolver) dashboardTopic(ctx context.Context, kind notifyql.
 	if err != nil {
 		return notifyql.Topic{}, guard{}, err
 	}
-	if err := notifyql.ValidateID("service", serviceID); err != nil {
-		return notifyql.Topic{}, guard{}, err
-	}
 	n := notifyql.MaxDashboardDays
 	if days != nil {
 		n = *days
@@ -123,7 +120,7 @@ func (r subscriptionResolver) dashboardTopic(ctx context.Context, kind notifyql.
 	if err := notifyql.ValidateDays(n); err != nil {
 		return notifyql.Topic{}, guard{}, err
 	}
-	svc, err := r.serviceToWatch(ctx, serviceID)
+	svc, err := r.serviceByID(ctx, serviceID)
 	if err != nil {
 		return notifyql.Topic{}, guard{}, err
 	}
@@ -132,21 +129,6 @@ func (r subscriptionResolver) dashboardTopic(ctx context.Context, kind notifyql.
 		return notifyql.Topic{}, guard{}, err
 	}
 	return notifyql.Topic{Kind: kind, ServiceID: svc.ID, Key: strconv.Itoa(n)}, g, nil
-}
-
-// serviceToWatch loads the service a subscription names; ENOTFOUND when there is none.
-func (r subscriptionResolver) serviceToWatch(ctx context.Context, serviceID string) (*notifyql.Service, error) {
-	if err := notifyql.ValidateID("service", serviceID); err != nil {
-		return nil, err
-	}
-	svc, err := dataloaders.Load(ctx, dataloaders.For(ctx).Service, notifyql.NormaliseID(serviceID))
-	if err != nil {
-		return nil, err
-	}
-	if svc == nil {
-		return nil, notifyql.Errorf(notifyql.ENOTFOUND, "service not found")
-	}
-	return svc, nil
 }
 
 // guard is what a subscription needs to keep being allowed (DOMAIN.md §16: the matching
