@@ -233,7 +233,6 @@ func (r gqlResponse) requireNoErrors(t *testing.T) {
 	}
 }
 
-
 // containsFold reports whether s contains substr, ignoring case.
 func containsFold(s, substr string) bool {
 	return strings.Contains(strings.ToLower(s), strings.ToLower(substr))
