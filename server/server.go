@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -42,6 +43,8 @@ type Server struct {
 	auth       *Authenticator
 	handler    http.Handler
 	websockets *websocketSessions
+	// websocketUpgrader answers WebSocket handshakes and is gqlgen's WebSocket implementation.
+	websocketUpgrader *gorillaWebsocket
 
 	listener net.Listener
 }
@@ -58,7 +61,8 @@ func New(cfg Config, schema graphql.ExecutableSchema, auth *Authenticator) *Serv
 		cfg.ShutdownTimeout = 10 * time.Second
 	}
 	cfg.WebSocket = cfg.WebSocket.withDefaults()
-	s := &Server{cfg: cfg, auth: auth, websockets: newWebsocketSessions()}
+	s := &Server{cfg: cfg, auth: auth, websockets: newWebsocketSessions(),
+		websocketUpgrader: &gorillaWebsocket{cfg: cfg.WebSocket, writeBuffers: &sync.Pool{}}}
 	s.handler = s.routes(s.graphqlHandler(schema))
 	return s
 }

@@ -115,7 +115,7 @@ func (c WebSocketConfig) originAllowed(r *http.Request) bool {
 func (s *Server) websocketTransport() transport.Websocket {
 	readLimit := s.cfg.WebSocket.ReadLimit
 	return transport.Websocket{
-		Implementation: &gorillaWebsocket{cfg: s.cfg.WebSocket, writeBuffers: &sync.Pool{}},
+		Implementation: s.websocketUpgrader,
 		InitFunc:       s.authenticateWebsocket,
 		// The adapter times connection_init itself (to close with 4408), and pings with
 		// WebSocket control frames, which every client answers whatever its subprotocol;
@@ -171,10 +171,38 @@ func (s *Server) websocketHandler(gql, notUpgrade http.Handler) http.Handler {
 			writeGraphQLError(w, http.StatusServiceUnavailable, "UNAVAILABLE", "the server is shutting down")
 			return
 		}
-		defer s.websockets.remove(session)
-		gql.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), websocketSessionKey{}, session)))
+		conn, err := s.websocketUpgrader.upgrade(w, r)
+		if err != nil {
+			s.websockets.remove(session)
+			s.cfg.Logger.DebugContext(r.Context(), "websocket upgrade refused", "error", err)
+			writeGraphQLError(w, http.StatusBadRequest, "BAD_REQUEST", "this request cannot be upgraded to a WebSocket")
+			return
+		}
+		session.mu.Lock()
+		session.conn = conn
+		session.mu.Unlock()
+		// The connection is served on a goroutine of its own, and this handler returns:
+		// net/http then lets go of everything it held for the request (its buffers, the
+		// connection's state, and this goroutine's stack, grown by parsing and routing),
+		// which an open socket would otherwise keep for as long as it lives. As net/http
+		// does for a request, the context ends when serving does: gqlgen's subscriptions
+		// run under it and end with it.
+		ctx, cancel := context.WithCancel(context.WithValue(context.WithoutCancel(r.Context()), websocketSessionKey{}, session))
+		go func() {
+			defer s.websockets.remove(session)
+			defer cancel()
+			gql.ServeHTTP(upgradedResponse{}, r.WithContext(ctx))
+		}()
 	})
 }
+
+// upgradedResponse stands for the ResponseWriter of a request whose connection has been
+// upgraded: gqlgen's transport receives one, and nothing may be written to it any more.
+type upgradedResponse struct{}
+
+func (upgradedResponse) Header() http.Header       { return http.Header{} }
+func (upgradedResponse) Write([]byte) (int, error) { return 0, http.ErrHijacked }
+func (upgradedResponse) WriteHeader(int)           {}
 
 // websocketSession links an upgrade request to the connection the adapter accepts for it,
 // so that the InitFunc (which only sees the request's context) can schedule the token's
@@ -275,7 +303,8 @@ func (ss *websocketSessions) shutdown(ctx context.Context) error {
 	return fmt.Errorf("close websockets: %w", ctx.Err())
 }
 
-// gorillaWebsocket accepts WebSocket connections with gorilla/websocket for gqlgen.
+// gorillaWebsocket upgrades requests to WebSocket connections with gorilla/websocket, and
+// hands them to gqlgen as its WebsocketImplementation.
 type gorillaWebsocket struct {
 	cfg WebSocketConfig
 	// writeBuffers are shared between connections, so an idle one holds no write buffer.
@@ -284,24 +313,38 @@ type gorillaWebsocket struct {
 
 var _ transport.WebsocketImplementation = (*gorillaWebsocket)(nil)
 
-func (g *gorillaWebsocket) Accept(w http.ResponseWriter, r *http.Request, options transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
+// readBufferBytes sizes a connection's read buffer. Client messages are small (a
+// subscribe is a query and its variables), and a longer one is read in several fills:
+// a small buffer keeps an idle connection small.
+const readBufferBytes = 1024
+
+// upgrade answers the WebSocket handshake, offering the subprotocols gqlgen speaks.
+func (g *gorillaWebsocket) upgrade(w http.ResponseWriter, r *http.Request) (*websocketConn, error) {
 	upgrader := websocket.Upgrader{
 		HandshakeTimeout: g.cfg.WriteTimeout,
-		Subprotocols:     options.Subprotocols,
+		Subprotocols:     []string{subprotocolTransportWS, subprotocolLegacyWS},
 		CheckOrigin:      g.cfg.originAllowed,
+		ReadBufferSize:   readBufferBytes,
 		WriteBufferPool:  g.writeBuffers,
-		// gqlgen answers a failed upgrade itself; a second answer would be superfluous.
+		// The caller answers a failed upgrade.
 		Error: func(http.ResponseWriter, *http.Request, int, error) {},
 	}
-	ws, err := upgrader.Upgrade(w, r, options.ResponseHeader)
+	header := http.Header{}
+	if id := w.Header().Get("X-Request-Id"); id != "" {
+		header.Set("X-Request-Id", id)
+	}
+	ws, err := upgrader.Upgrade(w, r, header)
 	if err != nil {
 		return nil, fmt.Errorf("upgrade to websocket: %w", err)
 	}
-	conn := newWebsocketConn(ws, g.cfg)
-	if session := sessionFromContext(r.Context()); session != nil {
-		session.mu.Lock()
-		session.conn = conn
-		session.mu.Unlock()
+	return newWebsocketConn(ws, g.cfg), nil
+}
+
+// Accept hands gqlgen the connection the handler upgraded for this request.
+func (g *gorillaWebsocket) Accept(_ http.ResponseWriter, r *http.Request, _ transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
+	conn := sessionFromContext(r.Context()).connection()
+	if conn == nil {
+		return nil, errors.New("accept websocket: the request was not upgraded")
 	}
 	return conn, nil
 }

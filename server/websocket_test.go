@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -234,6 +235,40 @@ func TestWebSocket(t *testing.T) {
 		send(t, conn, fmt.Sprintf(`{"type":"connection_init","payload":{"authorization":"Bearer %s"}}`, mustToken(t, wsUserID, time.Hour)))
 		if msg := next(t, conn); msg.Type != "connection_ack" {
 			t.Fatalf("got %+v, want connection_ack", msg)
+		}
+	})
+
+	t.Run("the handshake answer carries the request id", func(t *testing.T) {
+		conn, resp, err := (&websocket.Dialer{Subprotocols: []string{transportWS}}).Dial(f.url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if resp.StatusCode != http.StatusSwitchingProtocols || len(resp.Header.Get("X-Request-Id")) != 16 {
+			t.Fatalf("got %d with X-Request-Id %q, want 101 with a request id", resp.StatusCode, resp.Header.Get("X-Request-Id"))
+		}
+	})
+
+	t.Run("a broken upgrade gets a GraphQL error", func(t *testing.T) {
+		for name, adjust := range map[string]func(http.Header){
+			"unsupported version": func(h http.Header) { h.Set("Sec-Websocket-Version", "12") },
+			"no key":              func(h http.Header) { h.Del("Sec-Websocket-Key") },
+		} {
+			req, _ := http.NewRequest(http.MethodGet, f.http, nil)
+			req.Header.Set("Connection", "Upgrade")
+			req.Header.Set("Upgrade", "websocket")
+			req.Header.Set("Sec-Websocket-Version", "13")
+			req.Header.Set("Sec-Websocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+			adjust(req.Header)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), `"code":"BAD_REQUEST"`) {
+				t.Errorf("%s: got %d %s, want 400 with code BAD_REQUEST", name, resp.StatusCode, body)
+			}
 		}
 	})
 
