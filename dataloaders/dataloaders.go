@@ -5,6 +5,7 @@ package dataloaders
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -32,56 +33,134 @@ type StatusCountsKey struct {
 }
 
 // Loaders holds one operation's batch loaders. A WebSocket connection lives long, so
-// loaders are made per operation: a per-connection cache would go stale.
+// loaders are made per operation: a per-connection cache would go stale. Each loader is
+// made when the operation first asks for it: an operation uses a few of them, and a
+// subscription holds its Loaders for as long as it runs.
 type Loaders struct {
-	Service         *dataloadgen.Loader[string, *notifyql.Service]
-	Features        *dataloadgen.Loader[string, []string]
-	Retention       *dataloadgen.Loader[string, notifyql.Retention]
-	HasAPIKeys      *dataloadgen.Loader[string, bool]
-	InboxSummary    *dataloadgen.Loader[string, notifyql.InboxSummary]
-	User            *dataloadgen.Loader[string, *notifyql.User]
-	Template        *dataloadgen.Loader[string, *notifyql.Template]
-	TemplateVersion *dataloadgen.Loader[notifyql.TemplateVersionKey, *notifyql.TemplateVersion]
-	Job             *dataloadgen.Loader[string, *notifyql.Job]
-	APIKey          *dataloadgen.Loader[string, *notifyql.APIKey]
-	StatusHistory   *dataloadgen.Loader[string, []notifyql.StatusChange]
-	StatusCounts    *dataloadgen.Loader[StatusCountsKey, []notifyql.StatusCount]
+	stores     Stores
+	now        time.Time
+	inboxSince time.Time
+
+	mu              sync.Mutex
+	service         *dataloadgen.Loader[string, *notifyql.Service]
+	features        *dataloadgen.Loader[string, []string]
+	retention       *dataloadgen.Loader[string, notifyql.Retention]
+	hasAPIKeys      *dataloadgen.Loader[string, bool]
+	inboxSummary    *dataloadgen.Loader[string, notifyql.InboxSummary]
+	user            *dataloadgen.Loader[string, *notifyql.User]
+	template        *dataloadgen.Loader[string, *notifyql.Template]
+	templateVersion *dataloadgen.Loader[notifyql.TemplateVersionKey, *notifyql.TemplateVersion]
+	job             *dataloadgen.Loader[string, *notifyql.Job]
+	apiKey          *dataloadgen.Loader[string, *notifyql.APIKey]
+	statusHistory   *dataloadgen.Loader[string, []notifyql.StatusChange]
+	statusCounts    *dataloadgen.Loader[StatusCountsKey, []notifyql.StatusCount]
 }
 
 // New returns fresh loaders over the stores; now is the operation's clock and london the
 // zone its London dates are in.
 func New(s Stores, now time.Time, london *time.Location) *Loaders {
-	wait := dataloadgen.WithWait(batchWait)
-	inboxSince := notifyql.WindowStart(now, notifyql.DefaultRetentionDays, london)
-	return &Loaders{
-		Service:   dataloadgen.NewMappedLoader(byID(s.Services.ServicesByIDs, func(v *notifyql.Service) string { return v.ID }), wait),
-		Features:  dataloadgen.NewMappedLoader(orEmpty(s.Services.FeaturesByServiceIDs), wait),
-		Retention: dataloadgen.NewMappedLoader(orEmpty(s.Services.RetentionByServiceIDs), wait),
-		HasAPIKeys: dataloadgen.NewMappedLoader(orEmpty(func(ctx context.Context, ids []string) (map[string]bool, error) {
-			return s.Services.HasAPIKeysByServiceIDs(ctx, ids, now)
-		}), wait),
-		InboxSummary: dataloadgen.NewMappedLoader(orEmpty(func(ctx context.Context, ids []string) (map[string]notifyql.InboxSummary, error) {
-			return s.Services.InboxSummariesByServiceIDs(ctx, ids, inboxSince)
-		}), wait),
-		User:     dataloadgen.NewMappedLoader(byID(s.Access.UsersByIDs, func(v *notifyql.User) string { return v.ID }), wait),
-		Template: dataloadgen.NewMappedLoader(byID(s.Catalogue.TemplatesByIDs, func(v *notifyql.Template) string { return v.ID }), wait),
-		TemplateVersion: dataloadgen.NewMappedLoader(byID(s.Catalogue.TemplateVersions, func(v *notifyql.TemplateVersion) notifyql.TemplateVersionKey {
+	return &Loaders{stores: s, now: now, inboxSince: notifyql.WindowStart(now, notifyql.DefaultRetentionDays, london)}
+}
+
+var wait = dataloadgen.WithWait(batchWait)
+
+// loader returns *l, making it with newLoader the first time.
+func loader[K comparable, V any](ls *Loaders, l **dataloadgen.Loader[K, V], newLoader func() *dataloadgen.Loader[K, V]) *dataloadgen.Loader[K, V] {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if *l == nil {
+		*l = newLoader()
+	}
+	return *l
+}
+
+// The methods below return the operation's loader of each kind.
+
+func (ls *Loaders) Service() *dataloadgen.Loader[string, *notifyql.Service] {
+	return loader(ls, &ls.service, func() *dataloadgen.Loader[string, *notifyql.Service] {
+		return dataloadgen.NewMappedLoader(byID(ls.stores.Services.ServicesByIDs, func(v *notifyql.Service) string { return v.ID }), wait)
+	})
+}
+
+func (ls *Loaders) Features() *dataloadgen.Loader[string, []string] {
+	return loader(ls, &ls.features, func() *dataloadgen.Loader[string, []string] {
+		return dataloadgen.NewMappedLoader(orEmpty(ls.stores.Services.FeaturesByServiceIDs), wait)
+	})
+}
+
+func (ls *Loaders) Retention() *dataloadgen.Loader[string, notifyql.Retention] {
+	return loader(ls, &ls.retention, func() *dataloadgen.Loader[string, notifyql.Retention] {
+		return dataloadgen.NewMappedLoader(orEmpty(ls.stores.Services.RetentionByServiceIDs), wait)
+	})
+}
+
+func (ls *Loaders) HasAPIKeys() *dataloadgen.Loader[string, bool] {
+	return loader(ls, &ls.hasAPIKeys, func() *dataloadgen.Loader[string, bool] {
+		return dataloadgen.NewMappedLoader(orEmpty(func(ctx context.Context, ids []string) (map[string]bool, error) {
+			return ls.stores.Services.HasAPIKeysByServiceIDs(ctx, ids, ls.now)
+		}), wait)
+	})
+}
+
+func (ls *Loaders) InboxSummary() *dataloadgen.Loader[string, notifyql.InboxSummary] {
+	return loader(ls, &ls.inboxSummary, func() *dataloadgen.Loader[string, notifyql.InboxSummary] {
+		return dataloadgen.NewMappedLoader(orEmpty(func(ctx context.Context, ids []string) (map[string]notifyql.InboxSummary, error) {
+			return ls.stores.Services.InboxSummariesByServiceIDs(ctx, ids, ls.inboxSince)
+		}), wait)
+	})
+}
+
+func (ls *Loaders) User() *dataloadgen.Loader[string, *notifyql.User] {
+	return loader(ls, &ls.user, func() *dataloadgen.Loader[string, *notifyql.User] {
+		return dataloadgen.NewMappedLoader(byID(ls.stores.Access.UsersByIDs, func(v *notifyql.User) string { return v.ID }), wait)
+	})
+}
+
+func (ls *Loaders) Template() *dataloadgen.Loader[string, *notifyql.Template] {
+	return loader(ls, &ls.template, func() *dataloadgen.Loader[string, *notifyql.Template] {
+		return dataloadgen.NewMappedLoader(byID(ls.stores.Catalogue.TemplatesByIDs, func(v *notifyql.Template) string { return v.ID }), wait)
+	})
+}
+
+func (ls *Loaders) TemplateVersion() *dataloadgen.Loader[notifyql.TemplateVersionKey, *notifyql.TemplateVersion] {
+	return loader(ls, &ls.templateVersion, func() *dataloadgen.Loader[notifyql.TemplateVersionKey, *notifyql.TemplateVersion] {
+		return dataloadgen.NewMappedLoader(byID(ls.stores.Catalogue.TemplateVersions, func(v *notifyql.TemplateVersion) notifyql.TemplateVersionKey {
 			return notifyql.TemplateVersionKey{ID: v.ID, Version: v.Version}
-		}), wait),
-		Job:           dataloadgen.NewMappedLoader(byID(s.Catalogue.JobsByIDs, func(v *notifyql.Job) string { return v.ID }), wait),
-		APIKey:        dataloadgen.NewMappedLoader(byID(s.Catalogue.APIKeysByIDs, func(v *notifyql.APIKey) string { return v.ID }), wait),
-		StatusHistory: dataloadgen.NewMappedLoader(orEmpty(s.Notifications.StatusHistory), wait),
-		StatusCounts: dataloadgen.NewLoader(func(ctx context.Context, keys []StatusCountsKey) ([][]notifyql.StatusCount, []error) {
+		}), wait)
+	})
+}
+
+func (ls *Loaders) Job() *dataloadgen.Loader[string, *notifyql.Job] {
+	return loader(ls, &ls.job, func() *dataloadgen.Loader[string, *notifyql.Job] {
+		return dataloadgen.NewMappedLoader(byID(ls.stores.Catalogue.JobsByIDs, func(v *notifyql.Job) string { return v.ID }), wait)
+	})
+}
+
+func (ls *Loaders) APIKey() *dataloadgen.Loader[string, *notifyql.APIKey] {
+	return loader(ls, &ls.apiKey, func() *dataloadgen.Loader[string, *notifyql.APIKey] {
+		return dataloadgen.NewMappedLoader(byID(ls.stores.Catalogue.APIKeysByIDs, func(v *notifyql.APIKey) string { return v.ID }), wait)
+	})
+}
+
+func (ls *Loaders) StatusHistory() *dataloadgen.Loader[string, []notifyql.StatusChange] {
+	return loader(ls, &ls.statusHistory, func() *dataloadgen.Loader[string, []notifyql.StatusChange] {
+		return dataloadgen.NewMappedLoader(orEmpty(ls.stores.Notifications.StatusHistory), wait)
+	})
+}
+
+func (ls *Loaders) StatusCounts() *dataloadgen.Loader[StatusCountsKey, []notifyql.StatusCount] {
+	return loader(ls, &ls.statusCounts, func() *dataloadgen.Loader[StatusCountsKey, []notifyql.StatusCount] {
+		return dataloadgen.NewLoader(func(ctx context.Context, keys []StatusCountsKey) ([][]notifyql.StatusCount, []error) {
 			// Each window is its own query; the loader's job here is to share one result
 			// between the fields of an operation that ask for the same window.
 			rows := make([][]notifyql.StatusCount, len(keys))
 			errs := make([]error, len(keys))
 			for i, k := range keys {
-				rows[i], errs[i] = s.Notifications.StatusCounts(ctx, k.ServiceID, k.From, now)
+				rows[i], errs[i] = ls.stores.Notifications.StatusCounts(ctx, k.ServiceID, k.From, ls.now)
 			}
 			return rows, errs
-		}, wait),
-	}
+		}, wait)
+	})
 }
 
 // byID adapts a store's batch method that returns found rows in any order.

@@ -21,17 +21,16 @@ const maxAccessIDs = 256
 // accessWatcher is one subscription's interest in access changes. Guarded by Hub.mu.
 type accessWatcher struct {
 	userID, serviceID string
-	ch                chan struct{}
-	closed            bool
+	notify            func()
 }
 
-// WatchAccess returns a channel that receives a value whenever an access change, relayed
-// by whichever instance, may have altered what userID may do on serviceID, and after a bus
-// gap (access changes may have been lost). Values are not queued: one waiting value stands
-// for any number of changes, so the reader re-checks once. The channel is closed when ctx
-// is done.
-func (h *Hub) WatchAccess(ctx context.Context, userID, serviceID string) <-chan struct{} {
-	w := &accessWatcher{userID: userID, serviceID: serviceID, ch: make(chan struct{}, 1)}
+// OnAccessChange calls notify whenever an access change, relayed by whichever instance,
+// may have altered what userID may do on serviceID, and after a bus gap (access changes
+// may have been lost), until ctx is done. notify is called from the hub's own goroutines:
+// it must return at once (start the re-check elsewhere) and may be called again before
+// an earlier re-check ends.
+func (h *Hub) OnAccessChange(ctx context.Context, userID, serviceID string, notify func()) {
+	w := &accessWatcher{userID: userID, serviceID: serviceID, notify: notify}
 	h.mu.Lock()
 	h.accessWatchers[w] = struct{}{}
 	h.mu.Unlock()
@@ -39,10 +38,7 @@ func (h *Hub) WatchAccess(ctx context.Context, userID, serviceID string) <-chan 
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		delete(h.accessWatchers, w)
-		w.closed = true
-		close(w.ch)
 	})
-	return w.ch
 }
 
 // AccessChanged records an access hint from the listener; the relay's next tick publishes
@@ -146,19 +142,18 @@ func (h *Hub) deliverAccess(payload []byte) {
 	h.notifyAccess(c)
 }
 
-// notifyAccess signals each watcher c affects.
+// notifyAccess tells each watcher c affects.
 func (h *Hub) notifyAccess(c notifyql.AccessChange) {
+	var notify []func()
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.stats.AccessChanges++
 	for w := range h.accessWatchers {
-		if w.closed || !c.Affects(w.userID, w.serviceID) {
-			continue
+		if c.Affects(w.userID, w.serviceID) {
+			notify = append(notify, w.notify)
 		}
-		select {
-		case w.ch <- struct{}{}:
-		default:
-			// A re-check is already due; it will see this change too.
-		}
+	}
+	h.mu.Unlock()
+	for _, f := range notify {
+		f()
 	}
 }

@@ -47,8 +47,8 @@ func TestAccessChangesReachEveryInstance(t *testing.T) {
 	snap := newCountingSnapshotter()
 	relay := newInstance(redis, snap, Options{})
 	other := newInstance(redis, snap, Options{})
-	watchA := other.hub.WatchAccess(ctx, userA, serviceA)
-	watchB := relay.hub.WatchAccess(ctx, userB, serviceB)
+	watchA := watchAccess(ctx, other.hub, userA, serviceA)
+	watchB := watchAccess(ctx, relay.hub, userB, serviceB)
 	other.hub.tick(ctx) // subscribes the bus to access changes
 
 	relay.hub.Elected()
@@ -80,15 +80,27 @@ func TestAccessChangesReachEveryInstance(t *testing.T) {
 	signalled(t, watchA, "a bus gap")
 	notSignalled(t, watchB, "another instance's bus gap")
 
+	// Once the subscription's context ends, it is told nothing more.
 	cancel()
 	waitFor(t, func() bool {
+		other.hub.mu.Lock()
+		defer other.hub.mu.Unlock()
+		return len(other.hub.accessWatchers) == 0
+	})
+	other.hub.BusGap()
+	notSignalled(t, watchA, "a bus gap after the context ended")
+}
+
+// watchAccess turns OnAccessChange's calls into a channel holding at most one signal.
+func watchAccess(ctx context.Context, h *Hub, userID, serviceID string) <-chan struct{} {
+	ch := make(chan struct{}, 1)
+	h.OnAccessChange(ctx, userID, serviceID, func() {
 		select {
-		case _, ok := <-watchA:
-			return !ok
+		case ch <- struct{}{}:
 		default:
-			return false
 		}
 	})
+	return ch
 }
 
 func TestAccessPublishFailureIsRetried(t *testing.T) {
@@ -96,7 +108,7 @@ func TestAccessPublishFailureIsRetried(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	in := newInstance(newFakeRedis(), newCountingSnapshotter(), Options{})
-	watch := in.hub.WatchAccess(ctx, userA, serviceA)
+	watch := watchAccess(ctx, in.hub, userA, serviceA)
 	in.hub.SetRelay(true)
 	in.hub.tick(ctx)
 	in.bus.mu.Lock()

@@ -157,7 +157,9 @@ type topicState struct {
 	// Guarded by Hub.mu.
 	refs   int // subscribers registered or still joining
 	subs   map[*subscriber]struct{}
-	latest []byte // the newest snapshot seen for the topic, nil when none is held
+	latest *snapshot // the newest snapshot seen for the topic, nil when none is held
+	// decoders counts the subscribers that take decoded snapshots rather than bytes.
+	decoders int
 }
 
 // NewHub returns a hub over bus and snap. A nil logger discards.
@@ -180,15 +182,27 @@ func NewHub(bus Bus, snap Snapshotter, logger *slog.Logger, opts Options) *Hub {
 	}
 }
 
-// Subscribe returns EINVALID for a malformed topic. Otherwise it returns a channel that receives t's current snapshot at once and then each
-// new one, never the same bytes twice in a row. The channel holds only the latest
-// snapshot: a slow reader skips intermediate ones, and one that takes nothing for
-// SlowClientTimeout has its channel closed. The channel is also closed when ctx is done.
-// The received slices are shared between subscribers and must not be modified.
+// Subscribe returns EINVALID for a malformed topic. Otherwise it returns a channel that
+// receives t's current snapshot at once and then each new one, never the same bytes twice
+// in a row. The channel holds only the latest snapshot: a slow reader skips intermediate
+// ones, and one that takes nothing for SlowClientTimeout has its channel closed. The
+// channel is also closed when ctx is done. The received slices are shared between
+// subscribers and must not be modified.
 func (h *Hub) Subscribe(ctx context.Context, t notifyql.Topic) (<-chan []byte, error) {
+	out := make(bytesOutlet, 1)
+	if err := h.Attach(ctx, t, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Attach is Subscribe with the snapshots put into out (see NewOutlet) rather than a
+// channel of bytes. It returns an error if t is malformed, or its first snapshot cannot
+// be computed or does not fit out; out is closed when the subscription ends.
+func (h *Hub) Attach(ctx context.Context, t notifyql.Topic, out Outlet) error {
 	// Topic names become bus channel names: only well-formed ones get that far.
 	if _, err := notifyql.ParseTopic(t.String()); err != nil {
-		return nil, err
+		return err
 	}
 	name := t.String()
 	h.mu.Lock()
@@ -202,22 +216,27 @@ func (h *Hub) Subscribe(ctx context.Context, t notifyql.Topic) (<-chan []byte, e
 
 	if err := h.holdBusSubscription(ctx, ts); err != nil {
 		h.release(ctx, ts)
-		return nil, err
+		return err
 	}
 
 	h.mu.Lock()
 	initial := ts.latest
 	h.mu.Unlock()
 	if initial == nil {
-		snapshot, err := h.snap.Snapshot(ctx, t)
+		payload, err := h.snap.Snapshot(ctx, t)
 		if err != nil {
 			h.release(ctx, ts)
-			return nil, fmt.Errorf("first snapshot of %s: %w", name, err)
+			return fmt.Errorf("first snapshot of %s: %w", name, err)
 		}
-		initial = snapshot
+		initial = h.newSnapshot(t.Kind, payload)
 	}
 
-	sub := &subscriber{ch: make(chan []byte, 1), ts: ts}
+	_, raw := out.(bytesOutlet)
+	if !raw {
+		// Decode before taking the lock, which put would otherwise do under it.
+		_, _ = initial.decoded()
+	}
+	sub := &subscriber{out: out, ts: ts}
 	h.mu.Lock()
 	// A snapshot delivered while ours was computed is newer than ours.
 	if ts.latest != nil {
@@ -225,16 +244,30 @@ func (h *Hub) Subscribe(ctx context.Context, t notifyql.Topic) (<-chan []byte, e
 	} else {
 		ts.latest = initial
 	}
+	if !out.put(initial) {
+		h.mu.Unlock()
+		h.release(ctx, ts)
+		_, err := initial.decoded()
+		return fmt.Errorf("first snapshot of %s does not fit its subscriber: %w", name, err)
+	}
+	sub.queued, sub.hasQueued, sub.pendingSince = initial.hash, true, time.Now()
+	if !raw {
+		ts.decoders++
+	}
 	ts.subs[sub] = struct{}{}
 	h.subscribers++
-	sub.offer(initial, maphash.Bytes(h.seed, initial), time.Now())
 	h.mu.Unlock()
 
 	stop := context.AfterFunc(ctx, func() { h.unsubscribe(ctx, sub) })
 	h.mu.Lock()
 	sub.stop = stop
 	h.mu.Unlock()
-	return sub.ch, nil
+	return nil
+}
+
+// newSnapshot wraps a payload of a topic kind for delivery.
+func (h *Hub) newSnapshot(kind notifyql.TopicKind, payload []byte) *snapshot {
+	return &snapshot{payload: payload, hash: maphash.Bytes(h.seed, payload), kind: kind}
 }
 
 // holdBusSubscription makes sure the bus delivers ts to this instance and that the
@@ -278,7 +311,10 @@ func (h *Hub) detach(sub *subscriber, dropped bool) bool {
 		return false
 	}
 	sub.closed = true
-	close(sub.ch)
+	sub.out.close()
+	if _, raw := sub.out.(bytesOutlet); !raw {
+		sub.ts.decoders--
+	}
 	delete(sub.ts.subs, sub)
 	h.subscribers--
 	if dropped {
@@ -328,17 +364,30 @@ func (h *Hub) Deliver(topic string, payload []byte) {
 		h.deliverAccess(payload)
 		return
 	}
-	hash := maphash.Bytes(h.seed, payload)
-	now := time.Now()
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	ts := h.topics[topic]
+	decode := ts != nil && ts.decoders > 0
+	h.mu.Unlock()
 	if ts == nil {
 		return
 	}
-	ts.latest = payload
+	s := h.newSnapshot(ts.topic.Kind, payload)
+	// Decoded once for every subscriber that needs it, outside the lock. One that does not
+	// decode reaches none of them: they keep the snapshot they have.
+	if decode {
+		if _, err := s.decoded(); err != nil {
+			h.logger.Warn("live: snapshot does not decode", "topic", topic, "err", err)
+		}
+	}
+	now := time.Now()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.topics[topic] != ts {
+		return
+	}
+	ts.latest = s
 	for sub := range ts.subs {
-		if sub.offer(payload, hash, now) {
+		if sub.offer(s, now) {
 			h.stats.Coalesced++
 		}
 	}

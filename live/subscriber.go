@@ -1,65 +1,208 @@
 package live
 
 import (
+	"encoding/json"
+	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"notifyql"
 )
 
-// subscriber is one local subscription: a channel that holds at most the latest
-// snapshot. Every field is guarded by Hub.mu; the hub is the only sender, so a send into
-// a channel it has just emptied cannot block.
+// snapshot is one encoded snapshot of a topic as it is handed to subscribers, with the
+// value it decodes to, decoded at most once however many subscribers take it.
+type snapshot struct {
+	payload []byte
+	hash    uint64
+	kind    notifyql.TopicKind
+
+	once  sync.Once
+	value any
+	err   error
+}
+
+// decoded returns the snapshot decoded into its kind's type (see DecodeSnapshot).
+func (s *snapshot) decoded() (any, error) {
+	s.once.Do(func() { s.value, s.err = DecodeSnapshot(s.kind, s.payload) })
+	return s.value, s.err
+}
+
+// DecodeSnapshot decodes a payload of a topic kind into the type Snapshots encodes it from:
+// *notifyql.Totals, []notifyql.TemplateStatistic, *notifyql.NotificationDetail,
+// []notifyql.Job, *notifyql.InboxPage or *notifyql.ReportRequest.
+func DecodeSnapshot(kind notifyql.TopicKind, payload []byte) (any, error) {
+	var v any
+	switch kind {
+	case notifyql.TopicTotals:
+		v = new(notifyql.Totals)
+	case notifyql.TopicTemplateStatistics:
+		v = new([]notifyql.TemplateStatistic)
+	case notifyql.TopicNotification:
+		v = new(notifyql.NotificationDetail)
+	case notifyql.TopicUpcomingJobs:
+		v = new([]notifyql.Job)
+	case notifyql.TopicInbox:
+		v = new(notifyql.InboxPage)
+	case notifyql.TopicReportRequest:
+		v = new(notifyql.ReportRequest)
+	default:
+		return nil, notifyql.Errorf(notifyql.EINVALID, "topic kind %q is not live yet", kind)
+	}
+	if err := json.Unmarshal(payload, v); err != nil {
+		return nil, fmt.Errorf("decode a %s snapshot: %w", kind, err)
+	}
+	switch v := v.(type) {
+	case *[]notifyql.TemplateStatistic:
+		return *v, nil
+	case *[]notifyql.Job:
+		return *v, nil
+	}
+	return v, nil
+}
+
+// Outlet is where the hub puts one subscription's snapshots: a channel of capacity one,
+// which the hub alone sends to, and so can always refill after emptying it.
+// NewOutlet and bytesOutlet implement it.
+type Outlet interface {
+	// put queues s without blocking, reporting false when it cannot (the channel is
+	// full, or s does not decode into what the outlet carries).
+	put(s *snapshot) bool
+	// take removes the queued snapshot, reporting whether there was one.
+	take() bool
+	waiting() bool
+	close()
+}
+
+// ValueOutlet carries a topic's decoded snapshots, converted for their reader: the
+// conversion runs once per snapshot and subscriber, in the hub, so that no goroutine per
+// subscription is needed between the hub and the reader.
+type ValueOutlet[T any] struct {
+	ch      chan T
+	convert func(any) (T, bool)
+}
+
+// NewOutlet returns an outlet whose channel carries convert's results for snapshots that
+// decode to S (see DecodeSnapshot). convert runs while the hub holds its lock: it must be
+// quick and must not call the hub.
+func NewOutlet[S, T any](convert func(S) T) *ValueOutlet[T] {
+	return &ValueOutlet[T]{ch: make(chan T, 1), convert: func(v any) (T, bool) {
+		s, ok := v.(S)
+		if !ok {
+			var zero T
+			return zero, false
+		}
+		return convert(s), true
+	}}
+}
+
+// C is the channel of converted snapshots; it is closed when the subscription ends.
+func (o *ValueOutlet[T]) C() <-chan T { return o.ch }
+
+func (o *ValueOutlet[T]) put(s *snapshot) bool {
+	v, err := s.decoded()
+	if err != nil {
+		return false
+	}
+	t, ok := o.convert(v)
+	if !ok {
+		return false
+	}
+	select {
+	case o.ch <- t:
+		return true
+	default:
+		return false
+	}
+}
+
+func (o *ValueOutlet[T]) take() bool {
+	select {
+	case <-o.ch:
+		return true
+	default:
+		return false
+	}
+}
+
+func (o *ValueOutlet[T]) waiting() bool { return len(o.ch) > 0 }
+func (o *ValueOutlet[T]) close()        { close(o.ch) }
+
+// bytesOutlet carries the encoded snapshots themselves (Hub.Subscribe).
+type bytesOutlet chan []byte
+
+func (o bytesOutlet) put(s *snapshot) bool {
+	select {
+	case o <- s.payload:
+		return true
+	default:
+		return false
+	}
+}
+
+func (o bytesOutlet) take() bool {
+	select {
+	case <-o:
+		return true
+	default:
+		return false
+	}
+}
+
+func (o bytesOutlet) waiting() bool { return len(o) > 0 }
+func (o bytesOutlet) close()        { close(o) }
+
+// subscriber is one local subscription: an outlet that holds at most the latest snapshot.
+// Every field is guarded by Hub.mu; the hub is the only sender, so a send into an outlet
+// it has just emptied cannot block.
 type subscriber struct {
-	ch   chan []byte
+	out  Outlet
 	ts   *topicState
 	stop func() bool // stops the context.AfterFunc that removes the subscriber
 
 	// taken is the hash of the snapshot the reader is known to have taken, queued the
-	// hash of the one waiting in ch; the has flags tell a zero hash from none.
+	// hash of the one waiting in out; the has flags tell a zero hash from none.
 	taken, queued       uint64
 	hasTaken, hasQueued bool
-	// pendingSince is when ch last went from empty to holding a snapshot.
+	// pendingSince is when out last went from empty to holding a snapshot.
 	pendingSince time.Time
 	closed       bool
 }
 
-// offer queues payload unless the reader already has those bytes, replacing a snapshot
-// the reader has not taken yet. It reports whether it replaced one.
-func (s *subscriber) offer(payload []byte, hash uint64, now time.Time) (replaced bool) {
-	if s.closed {
+// offer queues s unless the reader already has those bytes, replacing a snapshot the
+// reader has not taken yet. It reports whether it replaced one.
+func (sub *subscriber) offer(s *snapshot, now time.Time) (replaced bool) {
+	if sub.closed {
 		return false
 	}
-	if s.hasQueued {
-		select {
-		case <-s.ch:
+	if sub.hasQueued {
+		if sub.out.take() {
 			replaced = true
-		default:
+		} else {
 			// The reader took it: it is what the reader has now.
-			s.taken, s.hasTaken = s.queued, true
+			sub.taken, sub.hasTaken = sub.queued, true
 		}
-		s.hasQueued = false
+		sub.hasQueued = false
 	}
-	if s.hasTaken && s.taken == hash {
+	if sub.hasTaken && sub.taken == s.hash {
 		// The reader already shows these bytes; a replaced newer one was never seen.
 		return replaced
 	}
-	select {
-	case s.ch <- payload:
-	default:
-		// Unreachable while the hub is the only sender; dropping beats blocking.
+	if !sub.out.put(s) {
+		// Unreachable while the hub is the only sender and the snapshot decodes; the
+		// reader keeps what it has rather than block the hub.
 		return replaced
 	}
-	s.queued, s.hasQueued = hash, true
+	sub.queued, sub.hasQueued = s.hash, true
 	if !replaced {
-		s.pendingSince = now
+		sub.pendingSince = now
 	}
 	return replaced
 }
 
-// stalled reports whether a snapshot has waited in ch untaken since before deadline.
-func (s *subscriber) stalled(deadline time.Time) bool {
-	return !s.closed && s.hasQueued && len(s.ch) > 0 && s.pendingSince.Before(deadline)
+// stalled reports whether a snapshot has waited in out untaken since before deadline.
+func (sub *subscriber) stalled(deadline time.Time) bool {
+	return !sub.closed && sub.hasQueued && sub.out.waiting() && sub.pendingSince.Before(deadline)
 }
 
 // changeKey is what change hints are merged by within one tick.

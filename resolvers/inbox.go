@@ -102,7 +102,7 @@ func (r *Resolver) reportRequestFor(ctx context.Context, id string) (*notifyql.R
 	if request.Status == notifyql.ReportDeleted {
 		return nil, guard{}, notFound
 	}
-	svc, err := dataloaders.Load(ctx, dataloaders.For(ctx).Service, request.ServiceID)
+	svc, err := dataloaders.Load(ctx, dataloaders.For(ctx).Service(), request.ServiceID)
 	if err != nil {
 		return nil, guard{}, err
 	}
@@ -141,7 +141,7 @@ func (r subscriptionResolver) Inbox(ctx context.Context, serviceID string) (<-ch
 	g := guard{userID: p.User.ID, serviceID: svc.ID, req: notifyql.Requirement{AnyOf: []notifyql.Permission{notifyql.ViewActivity}, Feature: "inbound_sms"}}
 	var features []string
 	if p.CanOpen(serviceFacts(svc)) {
-		if features, err = dataloaders.For(ctx).Features.Load(ctx, svc.ID); err != nil {
+		if features, err = dataloaders.For(ctx).Features().Load(ctx, svc.ID); err != nil {
 			return nil, err
 		}
 	}
@@ -149,7 +149,7 @@ func (r subscriptionResolver) Inbox(ctx context.Context, serviceID string) (<-ch
 		return nil, err
 	}
 	topic := notifyql.Topic{Kind: notifyql.TopicInbox, ServiceID: svc.ID}
-	return stream(ctx, r.Resolver, topic, g, func(page notifyql.InboxPage) *notifyql.InboxPage { return &page })
+	return stream(ctx, r.Resolver, topic, g, func(page *notifyql.InboxPage) *notifyql.InboxPage { return page })
 }
 
 // ReportRequest streams a report request to its requester as it is processed.
@@ -159,5 +159,5 @@ func (r subscriptionResolver) ReportRequest(ctx context.Context, id string) (<-c
 		return nil, err
 	}
 	topic := notifyql.Topic{Kind: notifyql.TopicReportRequest, ServiceID: request.ServiceID, Key: request.ID}
-	return stream(ctx, r.Resolver, topic, g, func(v notifyql.ReportRequest) *notifyql.ReportRequest { return &v })
+	return stream(ctx, r.Resolver, topic, g, func(v *notifyql.ReportRequest) *notifyql.ReportRequest { return v })
 }

@@ -35,7 +35,7 @@ func (r connectionResolver) PageInfo(ctx context.Context, page *notifyql.Notific
 // StatusCounts are the pills over the type's retention (7 days with no type), whatever the
 // status filter (DOMAIN.md §6.2).
 func (r connectionResolver) StatusCounts(ctx context.Context, page *notifyql.NotificationPage) (*notifyql.StatusCounts, error) {
-	rows, err := dataloaders.For(ctx).StatusCounts.Load(ctx, r.statusCountsKey(page.Filter.ServiceID, page.DataAvailableDays))
+	rows, err := dataloaders.For(ctx).StatusCounts().Load(ctx, r.statusCountsKey(page.Filter.ServiceID, page.DataAvailableDays))
 	if err != nil {
 		return nil, err
 	}
@@ -52,16 +52,16 @@ func prefetchEdges(ctx context.Context, page []*notifyql.Notification) {
 	loaders := dataloaders.For(ctx)
 	for _, n := range page {
 		if selected["template"] {
-			loaders.TemplateVersion.LoadThunk(ctx, notifyql.TemplateVersionKey{ID: n.TemplateID, Version: n.TemplateVersion})
+			loaders.TemplateVersion().LoadThunk(ctx, notifyql.TemplateVersionKey{ID: n.TemplateID, Version: n.TemplateVersion})
 		}
 		if selected["job"] && n.JobID != nil {
-			loaders.Job.LoadThunk(ctx, *n.JobID)
+			loaders.Job().LoadThunk(ctx, *n.JobID)
 		}
 		if selected["createdBy"] && n.CreatedByID != nil {
-			loaders.User.LoadThunk(ctx, *n.CreatedByID)
+			loaders.User().LoadThunk(ctx, *n.CreatedByID)
 		}
 		if selected["apiKey"] && n.APIKeyID != nil {
-			loaders.APIKey.LoadThunk(ctx, *n.APIKeyID)
+			loaders.APIKey().LoadThunk(ctx, *n.APIKeyID)
 		}
 	}
 }
@@ -121,28 +121,28 @@ func (r notificationResolver) IsTestKey(ctx context.Context, n *notifyql.Notific
 
 func (r notificationResolver) Template(ctx context.Context, n *notifyql.Notification) (*notifyql.TemplateVersion, error) {
 	key := notifyql.TemplateVersionKey{ID: n.TemplateID, Version: n.TemplateVersion}
-	return dataloaders.Load(ctx, dataloaders.For(ctx).TemplateVersion, key)
+	return dataloaders.Load(ctx, dataloaders.For(ctx).TemplateVersion(), key)
 }
 
 func (r notificationResolver) Job(ctx context.Context, n *notifyql.Notification) (*notifyql.Job, error) {
 	if n.JobID == nil {
 		return nil, nil
 	}
-	return dataloaders.Load(ctx, dataloaders.For(ctx).Job, *n.JobID)
+	return dataloaders.Load(ctx, dataloaders.For(ctx).Job(), *n.JobID)
 }
 
 func (r notificationResolver) CreatedBy(ctx context.Context, n *notifyql.Notification) (*notifyql.User, error) {
 	if n.CreatedByID == nil {
 		return nil, nil
 	}
-	return dataloaders.Load(ctx, dataloaders.For(ctx).User, *n.CreatedByID)
+	return dataloaders.Load(ctx, dataloaders.For(ctx).User(), *n.CreatedByID)
 }
 
 func (r notificationResolver) APIKey(ctx context.Context, n *notifyql.Notification) (*notifyql.APIKey, error) {
 	if n.APIKeyID == nil {
 		return nil, nil
 	}
-	return dataloaders.Load(ctx, dataloaders.For(ctx).APIKey, *n.APIKeyID)
+	return dataloaders.Load(ctx, dataloaders.For(ctx).APIKey(), *n.APIKeyID)
 }
 
 // SentBy names the provider, which only platform admins see (DOMAIN.md §12.1).
@@ -158,7 +158,7 @@ func (r notificationResolver) SentBy(ctx context.Context, n *notifyql.Notificati
 }
 
 func (r notificationResolver) StatusHistory(ctx context.Context, n *notifyql.Notification) ([]*notifyql.StatusChange, error) {
-	changes, err := dataloaders.For(ctx).StatusHistory.Load(ctx, n.ID)
+	changes, err := dataloaders.For(ctx).StatusHistory().Load(ctx, n.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -198,5 +198,5 @@ func (r notificationResolver) Letter(ctx context.Context, n *notifyql.Notificati
 type templateStatisticResolver struct{ *Resolver }
 
 func (r templateStatisticResolver) Template(ctx context.Context, s *notifyql.TemplateStatistic) (*notifyql.Template, error) {
-	return dataloaders.Load(ctx, dataloaders.For(ctx).Template, s.TemplateID)
+	return dataloaders.Load(ctx, dataloaders.For(ctx).Template(), s.TemplateID)
 }

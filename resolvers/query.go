@@ -29,7 +29,7 @@ func (r queryResolver) Services(ctx context.Context) ([]*notifyql.Service, error
 	}
 	loaders := dataloaders.For(ctx)
 	for _, s := range services {
-		loaders.Service.Prime(s.ID, s)
+		loaders.Service().Prime(s.ID, s)
 	}
 	return services, nil
 }
@@ -76,7 +76,7 @@ func (r userResolver) Memberships(ctx context.Context, u *notifyql.User) ([]*gra
 	loaders := dataloaders.For(ctx)
 	thunks := make(map[string]func() (*notifyql.Service, error), len(p.Services))
 	for id := range p.Services {
-		thunks[id] = loaders.Service.LoadThunk(ctx, id)
+		thunks[id] = loaders.Service().LoadThunk(ctx, id)
 	}
 	memberships := make([]*graph.Membership, 0, len(p.Services))
 	for id, access := range p.Services {

@@ -101,7 +101,7 @@ func (r *Resolver) hasPermission(ctx context.Context, obj any, next graphql.Reso
 	if svc, ok := obj.(*notifyql.Service); ok {
 		facts := serviceFacts(svc)
 		if req.Feature != "" {
-			if facts.Features, err = dataloaders.For(ctx).Features.Load(ctx, svc.ID); err != nil {
+			if facts.Features, err = dataloaders.For(ctx).Features().Load(ctx, svc.ID); err != nil {
 				return nil, err
 			}
 		}
@@ -118,7 +118,7 @@ func (r *Resolver) hasPermission(ctx context.Context, obj any, next graphql.Reso
 	if !ok || n == nil {
 		return res, nil
 	}
-	svc, err := dataloaders.Load(ctx, dataloaders.For(ctx).Service, n.ServiceID)
+	svc, err := dataloaders.Load(ctx, dataloaders.For(ctx).Service(), n.ServiceID)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +138,7 @@ func (r *Resolver) serviceByID(ctx context.Context, id string) (*notifyql.Servic
 	if err := notifyql.ValidateID("service", id); err != nil {
 		return nil, err
 	}
-	svc, err := dataloaders.Load(ctx, dataloaders.For(ctx).Service, notifyql.NormaliseID(id))
+	svc, err := dataloaders.Load(ctx, dataloaders.For(ctx).Service(), notifyql.NormaliseID(id))
 	if err != nil {
 		return nil, err
 	}

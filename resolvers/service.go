@@ -16,7 +16,7 @@ import (
 type serviceResolver struct{ *Resolver }
 
 func (r serviceResolver) Features(ctx context.Context, s *notifyql.Service) ([]string, error) {
-	features, err := dataloaders.For(ctx).Features.Load(ctx, s.ID)
+	features, err := dataloaders.For(ctx).Features().Load(ctx, s.ID)
 	if features == nil {
 		features = []string{}
 	}
@@ -36,7 +36,7 @@ func (r serviceResolver) MyPermissions(ctx context.Context, s *notifyql.Service)
 }
 
 func (r serviceResolver) HasAPIKeys(ctx context.Context, s *notifyql.Service) (*bool, error) {
-	has, err := dataloaders.For(ctx).HasAPIKeys.Load(ctx, s.ID)
+	has, err := dataloaders.For(ctx).HasAPIKeys().Load(ctx, s.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +44,7 @@ func (r serviceResolver) HasAPIKeys(ctx context.Context, s *notifyql.Service) (*
 }
 
 func (r serviceResolver) InboxSummary(ctx context.Context, s *notifyql.Service) (*notifyql.InboxSummary, error) {
-	summary, err := dataloaders.For(ctx).InboxSummary.Load(ctx, s.ID)
+	summary, err := dataloaders.For(ctx).InboxSummary().Load(ctx, s.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +52,7 @@ func (r serviceResolver) InboxSummary(ctx context.Context, s *notifyql.Service) 
 }
 
 func (r serviceResolver) DataRetention(ctx context.Context, s *notifyql.Service) (*graph.DataRetention, error) {
-	retention, err := dataloaders.For(ctx).Retention.Load(ctx, s.ID)
+	retention, err := dataloaders.For(ctx).Retention().Load(ctx, s.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +81,7 @@ func (r serviceResolver) TemplateStatistics(ctx context.Context, s *notifyql.Ser
 	// Queue every template at once, as prefetchEdges does for a page.
 	if isSelected(ctx, "template") {
 		for _, stat := range stats {
-			dataloaders.For(ctx).Template.LoadThunk(ctx, stat.TemplateID)
+			dataloaders.For(ctx).Template().LoadThunk(ctx, stat.TemplateID)
 		}
 	}
 	return pointersTo(stats), nil
@@ -97,7 +97,7 @@ func (r serviceResolver) dashboardRows(ctx context.Context, s *notifyql.Service,
 	if err := notifyql.ValidateDays(n); err != nil {
 		return nil, err
 	}
-	return dataloaders.For(ctx).StatusCounts.Load(ctx, r.statusCountsKey(s.ID, n))
+	return dataloaders.For(ctx).StatusCounts().Load(ctx, r.statusCountsKey(s.ID, n))
 }
 
 func (r serviceResolver) Notifications(ctx context.Context, s *notifyql.Service, typ *notifyql.NotificationType, statuses []notifyql.NotificationStatus, first *int, after *string) (*notifyql.NotificationPage, error) {
@@ -114,7 +114,7 @@ func (r serviceResolver) Notifications(ctx context.Context, s *notifyql.Service,
 		cursor = &c
 	}
 	loaders := dataloaders.For(ctx)
-	retention, err := loaders.Retention.Load(ctx, s.ID)
+	retention, err := loaders.Retention().Load(ctx, s.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +125,7 @@ func (r serviceResolver) Notifications(ctx context.Context, s *notifyql.Service,
 	}
 	if isSelected(ctx, "statusCounts") {
 		// Start the pills' counts now, so they run beside the page query, not after it.
-		loaders.StatusCounts.LoadThunk(ctx, r.statusCountsKey(s.ID, days))
+		loaders.StatusCounts().LoadThunk(ctx, r.statusCountsKey(s.ID, days))
 	}
 	filter := notifyql.NotificationFilter{
 		ServiceID: s.ID,

@@ -2,25 +2,27 @@ package resolvers
 
 import (
 	"context"
-	"encoding/json"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"notifyql"
 	"notifyql/dataloaders"
+	"notifyql/live"
 )
 
-// Live hands out a topic's snapshots: the current one at once, then each change. The
-// channel closes when ctx is done or the subscriber fell too far behind.
+// Live hands out a topic's snapshots (live.Hub implements it).
 type Live interface {
-	Subscribe(ctx context.Context, t notifyql.Topic) (<-chan []byte, error)
-	// WatchAccess signals whenever an access change may have altered what the user may
-	// do on the service (one waiting signal stands for any number); closed when ctx is done.
-	WatchAccess(ctx context.Context, userID, serviceID string) <-chan struct{}
+	// Attach puts the topic's current snapshot into out at once, then each change, until
+	// ctx is done or the subscriber fell too far behind; out is closed then.
+	Attach(ctx context.Context, t notifyql.Topic, out live.Outlet) error
+	// OnAccessChange calls notify, which must return at once, whenever an access change
+	// may have altered what the user may do on the service, until ctx is done.
+	OnAccessChange(ctx context.Context, userID, serviceID string, notify func())
 }
 
 // Re-checks that fail for a reason other than a refusal (the database is away) are tried
@@ -37,7 +39,7 @@ func (r subscriptionResolver) DashboardTotals(ctx context.Context, serviceID str
 	if err != nil {
 		return nil, err
 	}
-	return stream(ctx, r.Resolver, topic, g, func(v notifyql.Totals) *notifyql.Totals { return &v })
+	return stream(ctx, r.Resolver, topic, g, func(v *notifyql.Totals) *notifyql.Totals { return v })
 }
 
 func (r subscriptionResolver) TemplateStatistics(ctx context.Context, serviceID string, days *int) (<-chan []*notifyql.TemplateStatistic, error) {
@@ -62,7 +64,7 @@ func (r subscriptionResolver) UpcomingJobs(ctx context.Context, serviceID string
 		return nil, err
 	}
 	topic := notifyql.Topic{Kind: notifyql.TopicUpcomingJobs, ServiceID: svc.ID}
-	return stream(ctx, r.Resolver, topic, g, func(jobs []*notifyql.Job) []*notifyql.Job { return jobs })
+	return stream(ctx, r.Resolver, topic, g, pointersTo[notifyql.Job])
 }
 
 // Notification checks what Query.notification's @hasPermission checks: a caller who is
@@ -80,7 +82,7 @@ func (r subscriptionResolver) Notification(ctx context.Context, id string) (<-ch
 	if err != nil {
 		return nil, err
 	}
-	svc, err := dataloaders.Load(ctx, dataloaders.For(ctx).Service, n.ServiceID)
+	svc, err := dataloaders.Load(ctx, dataloaders.For(ctx).Service(), n.ServiceID)
 	if err != nil {
 		return nil, err
 	}
@@ -96,8 +98,8 @@ func (r subscriptionResolver) Notification(ctx context.Context, id string) (<-ch
 		return nil, err
 	}
 	topic := notifyql.Topic{Kind: notifyql.TopicNotification, ServiceID: n.ServiceID, Key: n.ID}
-	histories := dataloaders.For(ctx).StatusHistory
-	return stream(ctx, r.Resolver, topic, g, func(d notifyql.NotificationDetail) *notifyql.Notification {
+	histories := dataloaders.For(ctx).StatusHistory()
+	return stream(ctx, r.Resolver, topic, g, func(d *notifyql.NotificationDetail) *notifyql.Notification {
 		// The operation's loaders live as long as the subscription: hand them each
 		// snapshot's history so that statusHistory is neither stale nor a query per event.
 		histories.Clear(d.Notification.ID)
@@ -198,64 +200,74 @@ func (r *Resolver) recheck(ctx context.Context, g guard, since time.Time) error 
 	}
 }
 
-// stream decodes a topic's snapshots of type S, converts each for gqlgen, and re-checks
-// the guard whenever an access change names the caller or the service. A refusal ends the
-// subscription with that error (see SubscriptionErrors); a snapshot that does not decode
-// ends it too, since it would mean publisher and subscriber disagree on the encoding.
+// stream serves a topic's snapshots, decoded to S by the hub and converted for gqlgen, and
+// re-checks the guard whenever an access change names the caller or the service. A
+// refusal ends the subscription with that error (see SubscriptionErrors). No goroutine
+// waits on behalf of an idle subscription: the hub fills the channel gqlgen reads, and a
+// re-check runs only when an access change calls for one.
 func stream[S, T any](ctx context.Context, r *Resolver, topic notifyql.Topic, g guard, convert func(S) T) (<-chan T, error) {
-	ending := endingFrom(ctx)
-	path := graphql.GetFieldContext(ctx).Path()
 	ctx, cancel := context.WithCancel(ctx)
-	snapshots, err := r.live.Subscribe(ctx, topic)
-	if err != nil {
+	out := live.NewOutlet(convert)
+	if err := r.live.Attach(ctx, topic, out); err != nil {
 		cancel()
 		return nil, err
 	}
-	access := r.live.WatchAccess(ctx, g.userID, g.serviceID)
-	out := make(chan T)
-	go func() {
-		defer close(out)
-		defer cancel()
-		var retry <-chan time.Time
-		for {
-			select {
-			case encoded, ok := <-snapshots:
-				if !ok {
-					return
-				}
-				var v S
-				if err := json.Unmarshal(encoded, &v); err != nil {
-					return
-				}
-				select {
-				case out <- convert(v):
-				case <-ctx.Done():
-					return
-				}
-				continue
-			case _, ok := <-access:
-				if !ok {
-					return
-				}
-			case <-retry:
-			case <-ctx.Done():
-				return
-			}
-			retry = nil
-			err := r.recheck(ctx, g, time.Now())
-			switch code := notifyql.ErrorCode(err); {
-			case err == nil:
-			case code == notifyql.EFORBIDDEN:
-				ending.end(gqlerror.WrapPath(path, err))
-				return
-			case ctx.Err() == nil:
-				// Not a refusal: the check could not be made. Try again shortly rather
-				// than end subscriptions over a blip, or keep serving without a check.
-				retry = time.After(recheckRetry)
-			}
+	c := &rechecker{r: r, ctx: ctx, cancel: cancel, g: g, ending: endingFrom(ctx), path: graphql.GetFieldContext(ctx).Path()}
+	r.live.OnAccessChange(ctx, g.userID, g.serviceID, c.trigger)
+	return out.C(), nil
+}
+
+// rechecker re-checks one subscription's guard, one check at a time: a change that
+// arrives during a check earns one more check after it.
+type rechecker struct {
+	r      *Resolver
+	ctx    context.Context
+	cancel context.CancelFunc
+	g      guard
+	ending *subscriptionEnding
+	path   ast.Path
+
+	mu      sync.Mutex
+	running bool
+	again   bool
+}
+
+func (c *rechecker) trigger() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.running {
+		c.again = true
+		return
+	}
+	c.running = true
+	go c.run()
+}
+
+func (c *rechecker) run() {
+	for {
+		err := c.r.recheck(c.ctx, c.g, time.Now())
+		switch code := notifyql.ErrorCode(err); {
+		case err == nil:
+		case code == notifyql.EFORBIDDEN:
+			// The subscription ends: the hub closes its channel, and the response that
+			// follows carries this error. running stays set, so no check starts again.
+			c.ending.end(gqlerror.WrapPath(c.path, err))
+			c.cancel()
+			return
+		case c.ctx.Err() == nil:
+			// Not a refusal: the check could not be made. Try again shortly rather
+			// than end subscriptions over a blip, or keep serving without a check.
+			time.AfterFunc(recheckRetry, c.trigger)
 		}
-	}()
-	return out, nil
+		c.mu.Lock()
+		if !c.again || c.ctx.Err() != nil {
+			c.running = false
+			c.mu.Unlock()
+			return
+		}
+		c.again = false
+		c.mu.Unlock()
+	}
 }
 
 // subscriptionEnding carries the error that ends a subscription from its resolver's
