@@ -188,10 +188,14 @@ func (s *Server) websocketHandler(gql, notUpgrade http.Handler) http.Handler {
 		// does for a request, the context ends when serving does: gqlgen's subscriptions
 		// run under it and end with it.
 		ctx, cancel := context.WithCancel(context.WithValue(context.WithoutCancel(r.Context()), websocketSessionKey{}, session))
+		// Of the request, gqlgen needs only the Upgrade header (to pick its WebSocket
+		// transport); the rest would be held for the socket's lifetime for nothing.
+		upgraded := r.WithContext(ctx)
+		upgraded.Header = http.Header{"Upgrade": r.Header.Values("Upgrade")}
 		go func() {
 			defer s.websockets.remove(session)
 			defer cancel()
-			gql.ServeHTTP(upgradedResponse{}, r.WithContext(ctx))
+			gql.ServeHTTP(upgradedResponse{}, upgraded)
 		}()
 	})
 }
