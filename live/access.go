@@ -18,29 +18,6 @@ import (
 // All, which makes every subscription re-check.
 const maxAccessIDs = 256
 
-// accessWatcher is one subscription's interest in access changes. Guarded by Hub.mu.
-type accessWatcher struct {
-	userID, serviceID string
-	notify            func()
-}
-
-// OnAccessChange calls notify whenever an access change, relayed by whichever instance,
-// may have altered what userID may do on serviceID, and after a bus gap (access changes
-// may have been lost), until ctx is done. notify is called from the hub's own goroutines:
-// it must return at once (start the re-check elsewhere) and may be called again before
-// an earlier re-check ends.
-func (h *Hub) OnAccessChange(ctx context.Context, userID, serviceID string, notify func()) {
-	w := &accessWatcher{userID: userID, serviceID: serviceID, notify: notify}
-	h.mu.Lock()
-	h.accessWatchers[w] = struct{}{}
-	h.mu.Unlock()
-	context.AfterFunc(ctx, func() {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		delete(h.accessWatchers, w)
-	})
-}
-
 // AccessChanged records an access hint from the listener; the relay's next tick publishes
 // it to every instance. Hints arriving while this instance is not the relay are ignored:
 // an election tells everyone to re-check anyway. It never blocks.
@@ -142,14 +119,16 @@ func (h *Hub) deliverAccess(payload []byte) {
 	h.notifyAccess(c)
 }
 
-// notifyAccess tells each watcher c affects.
+// notifyAccess tells each local subscription with an access interest that c affects.
 func (h *Hub) notifyAccess(c notifyql.AccessChange) {
 	var notify []func()
 	h.mu.Lock()
 	h.stats.AccessChanges++
-	for w := range h.accessWatchers {
-		if c.Affects(w.userID, w.serviceID) {
-			notify = append(notify, w.notify)
+	for _, ts := range h.topics {
+		for sub := range ts.subs {
+			if sub.access.OnChange != nil && c.Affects(sub.access.UserID, ts.topic.ServiceID) {
+				notify = append(notify, sub.access.OnChange)
+			}
 		}
 	}
 	h.mu.Unlock()

@@ -47,8 +47,8 @@ func TestAccessChangesReachEveryInstance(t *testing.T) {
 	snap := newCountingSnapshotter()
 	relay := newInstance(redis, snap, Options{})
 	other := newInstance(redis, snap, Options{})
-	watchA := watchAccess(ctx, other.hub, userA, serviceA)
-	watchB := watchAccess(ctx, relay.hub, userB, serviceB)
+	watchA := watchAccess(t, ctx, other.hub, userA, serviceA)
+	watchB := watchAccess(t, ctx, relay.hub, userB, serviceB)
 	other.hub.tick(ctx) // subscribes the bus to access changes
 
 	relay.hub.Elected()
@@ -82,44 +82,24 @@ func TestAccessChangesReachEveryInstance(t *testing.T) {
 
 	// Once the subscription's context ends, it is told nothing more.
 	cancel()
-	waitFor(t, func() bool {
-		other.hub.mu.Lock()
-		defer other.hub.mu.Unlock()
-		return len(other.hub.accessWatchers) == 0
-	})
+	waitFor(t, func() bool { return other.hub.Stats().Subscribers == 0 })
 	other.hub.BusGap()
 	notSignalled(t, watchA, "a bus gap after the context ended")
 }
 
-// watchAccess turns OnAccessChange's calls into a channel holding at most one signal.
-func watchAccess(ctx context.Context, h *Hub, userID, serviceID string) <-chan struct{} {
+// watchAccess subscribes userID to a topic of serviceID and turns the calls of its access
+// interest into a channel holding at most one signal.
+func watchAccess(t *testing.T, ctx context.Context, h *Hub, userID, serviceID string) <-chan struct{} {
+	t.Helper()
 	ch := make(chan struct{}, 1)
-	h.OnAccessChange(ctx, userID, serviceID, func() {
+	notify := func() {
 		select {
 		case ch <- struct{}{}:
 		default:
 		}
-	})
+	}
+	if _, err := h.Attach(ctx, totalsTopic(serviceID, "7"), make(bytesOutlet, 1), AccessInterest{UserID: userID, OnChange: notify}); err != nil {
+		t.Fatal(err)
+	}
 	return ch
-}
-
-func TestAccessPublishFailureIsRetried(t *testing.T) {
-	defer goleak.VerifyNone(t)
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	in := newInstance(newFakeRedis(), newCountingSnapshotter(), Options{})
-	watch := watchAccess(ctx, in.hub, userA, serviceA)
-	in.hub.SetRelay(true)
-	in.hub.tick(ctx)
-	in.bus.mu.Lock()
-	in.bus.failPublish = context.DeadlineExceeded
-	in.bus.mu.Unlock()
-	in.hub.AccessChanged(notifyql.AccessChange{UserIDs: []string{userA}})
-	in.hub.publishAccess(ctx)
-	notSignalled(t, watch, "a failed publish")
-	in.bus.mu.Lock()
-	in.bus.failPublish = nil
-	in.bus.mu.Unlock()
-	in.hub.publishAccess(ctx)
-	signalled(t, watch, "the retried publish")
 }

@@ -133,10 +133,8 @@ type Hub struct {
 	localRetry  map[string]notifyql.Topic
 	// relayBackoff and localBackoff pause retries after failed ticks.
 	relayBackoff, localBackoff backoff
-	// accessWatchers are the local subscriptions' interests in access changes;
 	// pendingAccess is the access hint the relay publishes at its next tick, nil when none;
 	// accessSubscribed says whether the bus delivers the access topic here.
-	accessWatchers   map[*accessWatcher]struct{}
 	pendingAccess    *notifyql.AccessChange
 	accessSubscribed bool
 	lags             []time.Duration
@@ -177,8 +175,6 @@ func NewHub(bus Bus, snap Snapshotter, logger *slog.Logger, opts Options) *Hub {
 		pending:    make(map[changeKey]notifyql.Change),
 		retry:      make(map[string]notifyql.Topic),
 		localRetry: make(map[string]notifyql.Topic),
-
-		accessWatchers: make(map[*accessWatcher]struct{}),
 	}
 }
 
@@ -190,19 +186,31 @@ func NewHub(bus Bus, snap Snapshotter, logger *slog.Logger, opts Options) *Hub {
 // subscribers and must not be modified.
 func (h *Hub) Subscribe(ctx context.Context, t notifyql.Topic) (<-chan []byte, error) {
 	out := make(bytesOutlet, 1)
-	if err := h.Attach(ctx, t, out); err != nil {
+	if _, err := h.Attach(ctx, t, out, AccessInterest{}); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
+// AccessInterest asks a subscription's hub to call OnChange whenever an access change,
+// relayed by whichever instance, may have altered what UserID may do on the topic's
+// service, and after a bus gap (access changes may have been lost). OnChange is called
+// from the hub's own goroutines: it must return at once (start the re-check elsewhere),
+// and may be called again before an earlier re-check ends. A nil OnChange asks nothing.
+type AccessInterest struct {
+	UserID   string
+	OnChange func()
+}
+
 // Attach is Subscribe with the snapshots put into out (see NewOutlet) rather than a
-// channel of bytes. It returns an error if t is malformed, or its first snapshot cannot
-// be computed or does not fit out; out is closed when the subscription ends.
-func (h *Hub) Attach(ctx context.Context, t notifyql.Topic, out Outlet) error {
+// channel of bytes, and with an interest in access changes. It returns an error if t is
+// malformed, or its first snapshot cannot be computed or does not fit out. Otherwise out
+// is closed when the subscription ends: when ctx is done, when the reader fell too far
+// behind, or when the returned detach is called.
+func (h *Hub) Attach(ctx context.Context, t notifyql.Topic, out Outlet, access AccessInterest) (detach func(), err error) {
 	// Topic names become bus channel names: only well-formed ones get that far.
 	if _, err := notifyql.ParseTopic(t.String()); err != nil {
-		return err
+		return nil, err
 	}
 	name := t.String()
 	h.mu.Lock()
@@ -216,7 +224,7 @@ func (h *Hub) Attach(ctx context.Context, t notifyql.Topic, out Outlet) error {
 
 	if err := h.holdBusSubscription(ctx, ts); err != nil {
 		h.release(ctx, ts)
-		return err
+		return nil, err
 	}
 
 	h.mu.Lock()
@@ -226,7 +234,7 @@ func (h *Hub) Attach(ctx context.Context, t notifyql.Topic, out Outlet) error {
 		payload, err := h.snap.Snapshot(ctx, t)
 		if err != nil {
 			h.release(ctx, ts)
-			return fmt.Errorf("first snapshot of %s: %w", name, err)
+			return nil, fmt.Errorf("first snapshot of %s: %w", name, err)
 		}
 		initial = h.newSnapshot(t.Kind, payload)
 	}
@@ -236,7 +244,7 @@ func (h *Hub) Attach(ctx context.Context, t notifyql.Topic, out Outlet) error {
 		// Decode before taking the lock, which put would otherwise do under it.
 		_, _ = initial.decoded()
 	}
-	sub := &subscriber{out: out, ts: ts}
+	sub := &subscriber{out: out, ts: ts, access: access}
 	h.mu.Lock()
 	// A snapshot delivered while ours was computed is newer than ours.
 	if ts.latest != nil {
@@ -248,7 +256,7 @@ func (h *Hub) Attach(ctx context.Context, t notifyql.Topic, out Outlet) error {
 		h.mu.Unlock()
 		h.release(ctx, ts)
 		_, err := initial.decoded()
-		return fmt.Errorf("first snapshot of %s does not fit its subscriber: %w", name, err)
+		return nil, fmt.Errorf("first snapshot of %s does not fit its subscriber: %w", name, err)
 	}
 	sub.queued, sub.hasQueued, sub.pendingSince = initial.hash, true, time.Now()
 	if !raw {
@@ -262,7 +270,10 @@ func (h *Hub) Attach(ctx context.Context, t notifyql.Topic, out Outlet) error {
 	h.mu.Lock()
 	sub.stop = stop
 	h.mu.Unlock()
-	return nil
+	return func() {
+		stop()
+		h.unsubscribe(ctx, sub)
+	}, nil
 }
 
 // newSnapshot wraps a payload of a topic kind for delivery.

@@ -156,9 +156,10 @@ func (o bytesOutlet) close()        { close(o) }
 // Every field is guarded by Hub.mu; the hub is the only sender, so a send into an outlet
 // it has just emptied cannot block.
 type subscriber struct {
-	out  Outlet
-	ts   *topicState
-	stop func() bool // stops the context.AfterFunc that removes the subscriber
+	out    Outlet
+	ts     *topicState
+	stop   func() bool // stops the context.AfterFunc that removes the subscriber
+	access AccessInterest
 
 	// taken is the hash of the snapshot the reader is known to have taken, queued the
 	// hash of the one waiting in out; the has flags tell a zero hash from none.

@@ -17,12 +17,11 @@ import (
 
 // Live hands out a topic's snapshots (live.Hub implements it).
 type Live interface {
-	// Attach puts the topic's current snapshot into out at once, then each change, until
-	// ctx is done or the subscriber fell too far behind; out is closed then.
-	Attach(ctx context.Context, t notifyql.Topic, out live.Outlet) error
-	// OnAccessChange calls notify, which must return at once, whenever an access change
-	// may have altered what the user may do on the service, until ctx is done.
-	OnAccessChange(ctx context.Context, userID, serviceID string, notify func())
+	// Attach puts the topic's current snapshot into out at once, then each change, and
+	// calls access.OnChange whenever an access change may have altered what the user may
+	// do on the service. out is closed when ctx is done, when the subscriber fell too far
+	// behind, or when detach is called.
+	Attach(ctx context.Context, t notifyql.Topic, out live.Outlet, access live.AccessInterest) (detach func(), err error)
 }
 
 // Re-checks that fail for a reason other than a refusal (the database is away) are tried
@@ -206,14 +205,15 @@ func (r *Resolver) recheck(ctx context.Context, g guard, since time.Time) error 
 // waits on behalf of an idle subscription: the hub fills the channel gqlgen reads, and a
 // re-check runs only when an access change calls for one.
 func stream[S, T any](ctx context.Context, r *Resolver, topic notifyql.Topic, g guard, convert func(S) T) (<-chan T, error) {
-	ctx, cancel := context.WithCancel(ctx)
+	c := &rechecker{r: r, ctx: ctx, g: g, ending: endingFrom(ctx), path: graphql.GetFieldContext(ctx).Path()}
 	out := live.NewOutlet(convert)
-	if err := r.live.Attach(ctx, topic, out); err != nil {
-		cancel()
+	detach, err := r.live.Attach(ctx, topic, out, live.AccessInterest{UserID: g.userID, OnChange: c.trigger})
+	if err != nil {
 		return nil, err
 	}
-	c := &rechecker{r: r, ctx: ctx, cancel: cancel, g: g, ending: endingFrom(ctx), path: graphql.GetFieldContext(ctx).Path()}
-	r.live.OnAccessChange(ctx, g.userID, g.serviceID, c.trigger)
+	c.mu.Lock()
+	c.detach = detach
+	c.mu.Unlock()
 	return out.C(), nil
 }
 
@@ -222,12 +222,12 @@ func stream[S, T any](ctx context.Context, r *Resolver, topic notifyql.Topic, g 
 type rechecker struct {
 	r      *Resolver
 	ctx    context.Context
-	cancel context.CancelFunc
 	g      guard
 	ending *subscriptionEnding
 	path   ast.Path
 
 	mu      sync.Mutex
+	detach  func() // ends the subscription; nil until Attach returns
 	running bool
 	again   bool
 }
@@ -252,7 +252,12 @@ func (c *rechecker) run() {
 			// The subscription ends: the hub closes its channel, and the response that
 			// follows carries this error. running stays set, so no check starts again.
 			c.ending.end(gqlerror.WrapPath(c.path, err))
-			c.cancel()
+			c.mu.Lock()
+			detach := c.detach
+			c.mu.Unlock()
+			if detach != nil {
+				detach()
+			}
 			return
 		case c.ctx.Err() == nil:
 			// Not a refusal: the check could not be made. Try again shortly rather

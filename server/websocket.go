@@ -320,7 +320,7 @@ var _ transport.WebsocketImplementation = (*gorillaWebsocket)(nil)
 // readBufferBytes sizes a connection's read buffer. Client messages are small (a
 // subscribe is a query and its variables), and a longer one is read in several fills:
 // a small buffer keeps an idle connection small.
-const readBufferBytes = 1024
+const readBufferBytes = 256
 
 // upgrade answers the WebSocket handshake, offering the subprotocols gqlgen speaks.
 func (g *gorillaWebsocket) upgrade(w http.ResponseWriter, r *http.Request) (*websocketConn, error) {
