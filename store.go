@@ -95,6 +95,10 @@ type NotificationStore interface {
 	// London dates from..today inclusive: facts for the days before today, and live rows
 	// for today, test keys excluded.
 	StatusCounts(ctx context.Context, serviceID string, from Date, now time.Time) ([]StatusCount, error)
+	// StatusCountsByService returns StatusCounts' rows for each of serviceIDs at once,
+	// keyed by the ids as given; services without rows, and ids that are not UUIDs, are
+	// absent.
+	StatusCountsByService(ctx context.Context, serviceIDs []string, from Date, now time.Time) (map[string][]StatusCount, error)
 	// BankHolidays returns the England and Wales bank holidays.
 	BankHolidays(ctx context.Context) (Holidays, error)
 }

@@ -15,15 +15,29 @@ import (
 // Bus carries encoded snapshots between instances (redis.Bus implements it).
 type Bus interface {
 	Publish(ctx context.Context, topic string, payload []byte) error
+	// PublishMany publishes a tick's snapshots, keyed by topic, in one round trip. It
+	// returns the topics whose publish failed, with the error; the others were sent.
+	PublishMany(ctx context.Context, snapshots map[string][]byte) (failed []string, err error)
 	Subscribe(ctx context.Context, topics ...string) error
 	Unsubscribe(ctx context.Context, topics ...string) error
 	Watch(ctx context.Context, topics []string, ttl time.Duration) error
 	Watched(ctx context.Context) ([]string, error)
 }
 
-// Snapshotter computes a topic's current snapshot, encoded (JSON).
+// Snapshotter computes topics' current snapshots, encoded (JSON).
 type Snapshotter interface {
+	// Snapshot computes one topic's snapshot: a new subscription's first.
 	Snapshot(ctx context.Context, t notifyql.Topic) ([]byte, error)
+	// SnapshotMany computes a tick's topics, keyed as in topics, sharing queries between
+	// topics where it can and running at most workers queries at once. Every topic gets
+	// a result: ctx's error for those it had not started when ctx ended.
+	SnapshotMany(ctx context.Context, topics map[string]notifyql.Topic, workers int) map[string]SnapshotResult
+}
+
+// SnapshotResult is one topic's encoded snapshot, or why it could not be computed.
+type SnapshotResult struct {
+	Payload []byte
+	Err     error
 }
 
 // Defaults for the zero Options.
@@ -55,7 +69,8 @@ type Options struct {
 	// SlowClientTimeout is how long a subscriber may leave a snapshot untaken before its
 	// channel is closed and it counts as a drop.
 	SlowClientTimeout time.Duration
-	// Workers is how many snapshots are recomputed at once in one tick.
+	// Workers is how many snapshot queries a tick runs at once: one window's batched
+	// dashboard query, or one other topic's snapshot, takes one worker.
 	Workers int
 }
 

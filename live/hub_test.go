@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime"
 	"slices"
 	"sync"
@@ -45,8 +46,11 @@ type fakeBus struct {
 	subscribes   map[string]int
 	unsubscribes map[string]int
 	published    map[string]int
+	payloads     map[string][]byte // the last payload published per topic
+	batches      int               // PublishMany calls
 	watchedReads int
 	failPublish  error
+	failTopics   map[string]bool // topics whose publish fails
 	failWatched  error
 }
 
@@ -59,6 +63,8 @@ func (r *fakeRedis) connect() *fakeBus {
 		subscribes:   make(map[string]int),
 		unsubscribes: make(map[string]int),
 		published:    make(map[string]int),
+		payloads:     make(map[string][]byte),
+		failTopics:   make(map[string]bool),
 	}
 	r.mu.Lock()
 	r.conns = append(r.conns, b)
@@ -72,8 +78,35 @@ func (b *fakeBus) Publish(_ context.Context, topic string, payload []byte) error
 		b.mu.Unlock()
 		return b.failPublish
 	}
+	if b.failTopics[topic] {
+		b.mu.Unlock()
+		return fmt.Errorf("publish %s: refused", topic)
+	}
 	b.published[topic]++
+	b.payloads[topic] = payload
 	b.mu.Unlock()
+	b.deliver(topic, payload)
+	return nil
+}
+
+// PublishMany publishes each snapshot in topic order, as one pipeline would.
+func (b *fakeBus) PublishMany(ctx context.Context, snapshots map[string][]byte) ([]string, error) {
+	b.mu.Lock()
+	b.batches++
+	b.mu.Unlock()
+	var failed []string
+	var errs []error
+	for _, topic := range slices.Sorted(maps.Keys(snapshots)) {
+		if err := b.Publish(ctx, topic, snapshots[topic]); err != nil {
+			failed = append(failed, topic)
+			errs = append(errs, err)
+		}
+	}
+	return failed, errors.Join(errs...)
+}
+
+// deliver hands payload to every connection subscribed to topic.
+func (b *fakeBus) deliver(topic string, payload []byte) {
 	b.redis.mu.Lock()
 	conns := slices.Clone(b.redis.conns)
 	b.redis.mu.Unlock()
@@ -85,7 +118,6 @@ func (b *fakeBus) Publish(_ context.Context, topic string, payload []byte) error
 			c.hub.Deliver(topic, payload)
 		}
 	}
-	return nil
 }
 
 func (b *fakeBus) Subscribe(_ context.Context, topics ...string) error {
@@ -143,11 +175,12 @@ func (b *fakeBus) count(m map[string]int, topic string) int {
 }
 
 // countingSnapshotter plays the database: each service has a version that tests bump
-// to "write", and it counts how often each topic was computed.
+// to "write", and it counts how often each topic was computed and how many batches.
 type countingSnapshotter struct {
 	mu       sync.Mutex
 	versions map[string]int
 	calls    map[string]int
+	batches  int
 	fail     error
 }
 
@@ -163,6 +196,19 @@ func (s *countingSnapshotter) Snapshot(_ context.Context, t notifyql.Topic) ([]b
 		return nil, s.fail
 	}
 	return fmt.Appendf(nil, `{"topic":%q,"version":%d}`, t, s.versions[t.ServiceID]), nil
+}
+
+// SnapshotMany computes each topic as Snapshot does.
+func (s *countingSnapshotter) SnapshotMany(ctx context.Context, topics map[string]notifyql.Topic, _ int) map[string]SnapshotResult {
+	s.mu.Lock()
+	s.batches++
+	s.mu.Unlock()
+	results := make(map[string]SnapshotResult, len(topics))
+	for name, t := range topics {
+		payload, err := s.Snapshot(ctx, t)
+		results[name] = SnapshotResult{Payload: payload, Err: err}
+	}
+	return results
 }
 
 func (s *countingSnapshotter) write(service string) {

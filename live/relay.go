@@ -2,9 +2,9 @@ package live
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
-	"sync"
 	"time"
 
 	"notifyql"
@@ -15,11 +15,16 @@ import (
 //     access hints gathered since the last tick (see WatchAccess);
 //   - after a bus gap, recomputes this instance's own topics once each and delivers them;
 //   - as the relay, recomputes each watched topic that the tick's change hints (or a
-//     gap) made dirty, once however many hints touched it, and publishes it;
+//     gap) made dirty, once however many hints touched it, and publishes them all in one
+//     round trip (Bus.PublishMany);
 //   - renews the Watch registration of this instance's topics every WatchRefresh;
 //   - closes subscribers that left a snapshot untaken for SlowClientTimeout.
 //
-// So the database work grows with the topics changed per tick, not with subscribers.
+// A tick's recomputes are one batch (Snapshotter.SnapshotMany): the dirty dashboard
+// topics of all services cost one query per window, the other kinds are computed one
+// topic at a time, Workers at once. So a tick's database work is at most eight dashboard
+// queries plus the other changed topics' own, however many subscribers, services and
+// dashboards there are.
 func (h *Hub) Run(ctx context.Context) error {
 	ticker := time.NewTicker(h.opts.Tick)
 	defer ticker.Stop()
@@ -85,10 +90,10 @@ func (h *Hub) resyncLocal(ctx context.Context) {
 	if len(todo) == 0 {
 		return
 	}
-	failed := h.recompute(ctx, todo, func(name string, payload []byte) error {
+	snapshots, failed := h.recompute(ctx, todo)
+	for name, payload := range snapshots {
 		h.Deliver(name, payload)
-		return nil
-	})
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.localBackoff.record(len(failed) > 0, time.Now(), h.opts.Tick)
@@ -144,15 +149,9 @@ func (h *Hub) relayTick(ctx context.Context) {
 	}
 	failed := map[string]notifyql.Topic{}
 	if len(dirty) > 0 {
-		failed = h.recompute(ctx, dirty, func(name string, payload []byte) error {
-			if err := h.bus.Publish(ctx, name, payload); err != nil {
-				return err
-			}
-			h.mu.Lock()
-			h.stats.Published++
-			h.mu.Unlock()
-			return nil
-		})
+		var snapshots map[string][]byte
+		snapshots, failed = h.recompute(ctx, dirty)
+		h.publish(ctx, snapshots, dirty, failed)
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -212,50 +211,70 @@ func (h *Hub) topicsByService(names []string, local map[string]notifyql.Topic) m
 	return byService
 }
 
-// recompute computes each topic's snapshot once, Workers at a time, and hands it to
-// send. It returns the topics worth trying again next tick: those whose send failed or
-// whose computation failed for a reason other than the topic itself being invalid.
-func (h *Hub) recompute(ctx context.Context, topics map[string]notifyql.Topic, send func(name string, payload []byte) error) map[string]notifyql.Topic {
-	var (
-		wg     sync.WaitGroup
-		mu     sync.Mutex
-		failed = make(map[string]notifyql.Topic)
-		slots  = make(chan struct{}, h.opts.Workers)
-	)
+// recompute computes the topics' snapshots in one batch (Snapshotter.SnapshotMany, at
+// most Workers queries at once). It returns the snapshots computed, and the topics worth
+// trying again next tick: those whose computation failed for a reason other than the
+// topic itself being invalid or gone. Nothing is retried once ctx is done.
+func (h *Hub) recompute(ctx context.Context, topics map[string]notifyql.Topic) (snapshots map[string][]byte, failed map[string]notifyql.Topic) {
+	results := h.snap.SnapshotMany(ctx, topics, h.opts.Workers)
+	snapshots = make(map[string][]byte, len(topics))
+	failed = make(map[string]notifyql.Topic)
+	var computed int64
 	for _, name := range slices.Sorted(maps.Keys(topics)) {
-		t := topics[name]
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-			wg.Wait()
-			return failed
+		result, ok := results[name]
+		if !ok {
+			result.Err = errors.New("the snapshotter returned nothing for it")
 		}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			payload, err := h.snap.Snapshot(ctx, t)
-			h.mu.Lock()
-			h.stats.Recomputed++
-			h.mu.Unlock()
-			if err != nil {
-				if ctx.Err() != nil {
-					return
-				}
-				h.logger.Warn("live: recompute snapshot", "topic", name, "err", err)
-				if code := notifyql.ErrorCode(err); code == notifyql.EINVALID || code == notifyql.ENOTFOUND {
-					return
-				}
-			} else if err = send(name, payload); err != nil {
-				h.logger.Warn("live: send snapshot", "topic", name, "err", err)
-			}
-			if err != nil {
-				mu.Lock()
-				failed[name] = t
-				mu.Unlock()
-			}
-		})
+		if result.Err == nil {
+			computed++
+			snapshots[name] = result.Payload
+			continue
+		}
+		if ctx.Err() != nil {
+			continue
+		}
+		computed++
+		h.logger.Warn("live: recompute snapshot", "topic", name, "err", result.Err)
+		if code := notifyql.ErrorCode(result.Err); code == notifyql.EINVALID || code == notifyql.ENOTFOUND {
+			continue
+		}
+		failed[name] = topics[name]
 	}
-	wg.Wait()
-	return failed
+	h.mu.Lock()
+	h.stats.Recomputed += computed
+	h.mu.Unlock()
+	return snapshots, failed
+}
+
+// publish sends a relay tick's snapshots in one batch and adds the topics whose publish
+// failed to failed, to be recomputed and published next tick; the others are not sent
+// again.
+func (h *Hub) publish(ctx context.Context, snapshots map[string][]byte, topics, failed map[string]notifyql.Topic) {
+	if len(snapshots) == 0 {
+		return
+	}
+	unsent, err := h.bus.PublishMany(ctx, snapshots)
+	if err != nil {
+		h.logger.Warn("live: publish snapshots", "failed", len(unsent), "snapshots", len(snapshots), "err", err)
+		if len(unsent) == 0 {
+			// A failure that names no topic: none is known to have gone out.
+			unsent = slices.Collect(maps.Keys(snapshots))
+		}
+	}
+	published := int64(len(snapshots))
+	for _, name := range unsent {
+		if _, sent := snapshots[name]; !sent {
+			continue
+		}
+		if _, counted := failed[name]; counted {
+			continue
+		}
+		failed[name] = topics[name]
+		published--
+	}
+	h.mu.Lock()
+	h.stats.Published += published
+	h.mu.Unlock()
 }
 
 // backoff spaces out retries after failures: Tick, then doubling up to maxBackoff.

@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"notifyql"
@@ -33,18 +36,129 @@ var _ Snapshotter = (*Snapshots)(nil)
 // Snapshot returns t's current snapshot. It returns EINVALID for a malformed key and for
 // kinds that are not live yet, and the store's errors wrapped.
 func (s *Snapshots) Snapshot(ctx context.Context, t notifyql.Topic) ([]byte, error) {
+	return s.snapshotAt(ctx, t, s.now())
+}
+
+// SnapshotMany returns each topic's snapshot as Snapshot would, all at one reading of the
+// clock. The dashboard topics (totals and template statistics) of one window share one
+// StatusCountsByService query for all their services, and a service's totals and
+// template statistics of a window come from the same rows; the other kinds take a query
+// or a few each, as in Snapshot. At most workers of these (a window's query or another
+// topic's) run at once; once ctx is done no more start, and the topics left get ctx's
+// error.
+func (s *Snapshots) SnapshotMany(ctx context.Context, topics map[string]notifyql.Topic, workers int) map[string]SnapshotResult {
+	var mu sync.Mutex
+	results := make(map[string]SnapshotResult, len(topics))
+	set := func(name string, payload []byte, err error) {
+		mu.Lock()
+		results[name] = SnapshotResult{Payload: payload, Err: err}
+		mu.Unlock()
+	}
+	now := s.now()
+	windows := make(map[int]map[string]notifyql.Topic)
+	var others []string
+	for name, t := range topics {
+		if !isDashboard(t.Kind) {
+			others = append(others, name)
+			continue
+		}
+		days, err := WindowDays(t.Key)
+		if err != nil {
+			results[name] = SnapshotResult{Err: err}
+			continue
+		}
+		if windows[days] == nil {
+			windows[days] = make(map[string]notifyql.Topic)
+		}
+		windows[days][name] = t
+	}
+	var jobs []func()
+	for _, days := range slices.Sorted(maps.Keys(windows)) {
+		jobs = append(jobs, func() { s.dashboardSnapshots(ctx, days, now, windows[days], set) })
+	}
+	slices.Sort(others)
+	for _, name := range others {
+		jobs = append(jobs, func() {
+			payload, err := s.snapshotAt(ctx, topics[name], now)
+			set(name, payload, err)
+		})
+	}
+	runBounded(ctx, max(workers, 1), jobs)
+	if err := ctx.Err(); err != nil {
+		for name := range topics {
+			if _, ok := results[name]; !ok {
+				results[name] = SnapshotResult{Err: err}
+			}
+		}
+	}
+	return results
+}
+
+// dashboardSnapshots computes one window's dashboard topics from one query for all their
+// services, and hands each to set.
+func (s *Snapshots) dashboardSnapshots(ctx context.Context, days int, now time.Time, topics map[string]notifyql.Topic, set func(name string, payload []byte, err error)) {
+	var ids []string
+	for _, t := range topics {
+		ids = append(ids, t.ServiceID)
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	from := notifyql.LondonDate(now, s.London).AddDays(-days)
+	rows, err := s.Notifications.StatusCountsByService(ctx, ids, from, now)
+	for name, t := range topics {
+		if err != nil {
+			set(name, nil, fmt.Errorf("snapshot %s: %w", t, err))
+			continue
+		}
+		payload, encodeErr := encode(t, dashboardSnapshot(t.Kind, rows[t.ServiceID]))
+		set(name, payload, encodeErr)
+	}
+}
+
+// runBounded runs jobs, at most workers at once, and waits for them. Once ctx is done it
+// starts no more.
+func runBounded(ctx context.Context, workers int, jobs []func()) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	slots := make(chan struct{}, workers)
+	for _, job := range jobs {
+		if ctx.Err() != nil {
+			return
+		}
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			job()
+		})
+	}
+}
+
+func isDashboard(kind notifyql.TopicKind) bool {
+	return kind == notifyql.TopicTotals || kind == notifyql.TopicTemplateStatistics
+}
+
+// dashboardSnapshot is a dashboard topic's snapshot of its window's rows.
+func dashboardSnapshot(kind notifyql.TopicKind, rows []notifyql.StatusCount) any {
+	if kind == notifyql.TopicTotals {
+		return notifyql.ComputeTotals(rows)
+	}
+	return notifyql.ComputeTemplateStatistics(rows)
+}
+
+// snapshotAt is Snapshot at the time now.
+func (s *Snapshots) snapshotAt(ctx context.Context, t notifyql.Topic, now time.Time) ([]byte, error) {
 	var snapshot any
 	switch t.Kind {
 	case notifyql.TopicTotals, notifyql.TopicTemplateStatistics:
-		rows, err := s.dashboardRows(ctx, t)
+		rows, err := s.dashboardRows(ctx, t, now)
 		if err != nil {
 			return nil, err
 		}
-		if t.Kind == notifyql.TopicTotals {
-			snapshot = notifyql.ComputeTotals(rows)
-		} else {
-			snapshot = notifyql.ComputeTemplateStatistics(rows)
-		}
+		snapshot = dashboardSnapshot(t.Kind, rows)
 	case notifyql.TopicNotification:
 		detail, err := s.notificationDetail(ctx, t)
 		if err != nil {
@@ -55,7 +169,7 @@ func (s *Snapshots) Snapshot(ctx context.Context, t notifyql.Topic) ([]byte, err
 		if t.Key != "" {
 			return nil, notifyql.Errorf(notifyql.EINVALID, "an upcoming jobs topic has no key")
 		}
-		jobs, err := s.Jobs.UpcomingJobs(ctx, t.ServiceID, s.now())
+		jobs, err := s.Jobs.UpcomingJobs(ctx, t.ServiceID, now)
 		if err != nil {
 			return nil, fmt.Errorf("snapshot %s: %w", t, err)
 		}
@@ -64,7 +178,7 @@ func (s *Snapshots) Snapshot(ctx context.Context, t notifyql.Topic) ([]byte, err
 		if t.Key != "" {
 			return nil, notifyql.Errorf(notifyql.EINVALID, "an inbox topic has no key")
 		}
-		page, err := notifyql.ReadInbox(ctx, s.Inbox, s.Services, t.ServiceID, notifyql.InboxPageSize, 0, s.now(), s.London)
+		page, err := notifyql.ReadInbox(ctx, s.Inbox, s.Services, t.ServiceID, notifyql.InboxPageSize, 0, now, s.London)
 		if err != nil {
 			return nil, fmt.Errorf("snapshot %s: %w", t, err)
 		}
@@ -82,6 +196,11 @@ func (s *Snapshots) Snapshot(ctx context.Context, t notifyql.Topic) ([]byte, err
 	default:
 		return nil, notifyql.Errorf(notifyql.EINVALID, "topic kind %q is not live yet", t.Kind)
 	}
+	return encode(t, snapshot)
+}
+
+// encode is the JSON of t's snapshot.
+func encode(t notifyql.Topic, snapshot any) ([]byte, error) {
 	encoded, err := json.Marshal(snapshot)
 	if err != nil {
 		return nil, fmt.Errorf("encode snapshot of %s: %w", t, err)
@@ -91,12 +210,11 @@ func (s *Snapshots) Snapshot(ctx context.Context, t notifyql.Topic) ([]byte, err
 
 // dashboardRows loads the DOMAIN.md §5.1 rows of the topic's window: today and the
 // `days` London dates before it.
-func (s *Snapshots) dashboardRows(ctx context.Context, t notifyql.Topic) ([]notifyql.StatusCount, error) {
+func (s *Snapshots) dashboardRows(ctx context.Context, t notifyql.Topic, now time.Time) ([]notifyql.StatusCount, error) {
 	days, err := WindowDays(t.Key)
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
 	from := notifyql.LondonDate(now, s.London).AddDays(-days)
 	rows, err := s.Notifications.StatusCounts(ctx, t.ServiceID, from, now)
 	if err != nil {

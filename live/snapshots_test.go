@@ -3,6 +3,10 @@ package live
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -244,5 +248,178 @@ func TestInboxAndReportRequestSnapshots(t *testing.T) {
 	_, err = snaps.Snapshot(t.Context(), notifyql.Topic{Kind: notifyql.TopicReportRequest, ServiceID: serviceB, Key: serviceB})
 	if notifyql.ErrorCode(err) != notifyql.ENOTFOUND {
 		t.Errorf("another service's topic: %v, want ENOTFOUND", err)
+	}
+}
+
+// dashboardStore answers StatusCounts and StatusCountsByService from rows made up per
+// service and window, counts both, and fails the batched call while failFrom says so.
+// Its other methods are the embedded store's.
+type dashboardStore struct {
+	notifyql.NotificationStore
+
+	mu       sync.Mutex
+	single   int
+	batches  [][]string // the ids of each StatusCountsByService call
+	failFrom func(from notifyql.Date) bool
+}
+
+// dashboardRowsOf is made-up data that differs by service and by window.
+func dashboardRowsOf(serviceID string, from notifyql.Date) []notifyql.StatusCount {
+	n := int64(from.Day) + int64(serviceID[7]-'0')
+	template := "7e000000-0000-4000-8000-" + serviceID[:12]
+	return []notifyql.StatusCount{
+		{TemplateID: template, Type: notifyql.TypeEmail, Status: notifyql.StatusDelivered, Count: n},
+		{TemplateID: template, Type: notifyql.TypeSMS, Status: notifyql.StatusPermanentFailure, Count: n % 7},
+		{TemplateID: template, Type: notifyql.TypeSMS, Status: notifyql.StatusSending, Count: 3},
+	}
+}
+
+func (s *dashboardStore) StatusCounts(_ context.Context, serviceID string, from notifyql.Date, _ time.Time) ([]notifyql.StatusCount, error) {
+	s.mu.Lock()
+	s.single++
+	s.mu.Unlock()
+	return dashboardRowsOf(serviceID, from), nil
+}
+
+func (s *dashboardStore) StatusCountsByService(_ context.Context, ids []string, from notifyql.Date, _ time.Time) (map[string][]notifyql.StatusCount, error) {
+	s.mu.Lock()
+	s.batches = append(s.batches, slices.Clone(ids))
+	fail := s.failFrom != nil && s.failFrom(from)
+	s.mu.Unlock()
+	if fail {
+		return nil, errors.New("database is away")
+	}
+	rows := make(map[string][]notifyql.StatusCount, len(ids))
+	for _, id := range ids {
+		rows[id] = dashboardRowsOf(id, from)
+	}
+	return rows, nil
+}
+
+// calls returns the StatusCounts calls and the StatusCountsByService calls' ids so far,
+// and forgets them.
+func (s *dashboardStore) calls() (single int, batches [][]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	single, batches = s.single, s.batches
+	s.single, s.batches = 0, nil
+	return single, batches
+}
+
+func testService(i int) string { return fmt.Sprintf("5e%06d-0000-4000-8000-000000000000", i) }
+
+func TestSnapshotManyMatchesSnapshot(t *testing.T) {
+	london, err := notifyql.LoadLondon()
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 7, 14, 23, 30, 0, 0, time.UTC)
+	n := &notifyql.Notification{ID: serviceB, ServiceID: serviceA, Status: notifyql.StatusDelivered, CreatedAt: at}
+	detail := &detailStore{n: n, jobs: []*notifyql.Job{{ID: "j1", ServiceID: serviceA, Status: "scheduled", ScheduledFor: &at}}}
+	store := &dashboardStore{NotificationStore: detail}
+	snaps := &Snapshots{Notifications: store, Jobs: detail, London: london, Now: func() time.Time { return at }}
+
+	topics := make(map[string]notifyql.Topic)
+	add := func(t notifyql.Topic) { topics[t.String()] = t }
+	for i := range 20 {
+		add(totalsTopic(testService(i), "7"))
+		add(notifyql.Topic{Kind: notifyql.TopicTemplateStatistics, ServiceID: testService(i), Key: "7"})
+		if i%2 == 0 {
+			add(totalsTopic(testService(i), "0"))
+		}
+	}
+	add(notifyql.Topic{Kind: notifyql.TopicNotification, ServiceID: serviceA, Key: n.ID})
+	add(notifyql.Topic{Kind: notifyql.TopicNotification, ServiceID: serviceB, Key: n.ID}) // another service's: not found
+	add(notifyql.Topic{Kind: notifyql.TopicUpcomingJobs, ServiceID: serviceA})
+	add(totalsTopic(serviceA, "8"))                                               // no such window
+	add(notifyql.Topic{Kind: "nonsense", ServiceID: serviceA})                    // not live
+	add(notifyql.Topic{Kind: notifyql.TopicInbox, ServiceID: serviceA, Key: "1"}) // malformed
+
+	got := snaps.SnapshotMany(t.Context(), topics, 4)
+	single, batches := store.calls()
+	if single != 0 {
+		t.Errorf("SnapshotMany called StatusCounts %d times, want 0", single)
+	}
+	if len(batches) != 2 {
+		t.Fatalf("SnapshotMany made %d batched calls, want 2 (windows 0 and 7): %v", len(batches), batches)
+	}
+	slices.SortFunc(batches, func(a, b []string) int { return len(a) - len(b) })
+	if len(batches[0]) != 10 || len(batches[1]) != 20 {
+		t.Errorf("batched calls asked for %d and %d services, want 10 and 20, each once", len(batches[0]), len(batches[1]))
+	}
+	if len(got) != len(topics) {
+		t.Errorf("%d results for %d topics", len(got), len(topics))
+	}
+	for name, topic := range topics {
+		want, wantErr := snaps.Snapshot(t.Context(), topic)
+		result, ok := got[name]
+		if !ok {
+			t.Errorf("%s: no result", name)
+			continue
+		}
+		if string(result.Payload) != string(want) || notifyql.ErrorCode(result.Err) != notifyql.ErrorCode(wantErr) || (result.Err == nil) != (wantErr == nil) {
+			t.Errorf("%s: SnapshotMany = %s, %v; Snapshot = %s, %v", name, result.Payload, result.Err, want, wantErr)
+		}
+	}
+
+	// A failing window fails its topics only.
+	store.failFrom = func(from notifyql.Date) bool { return from.Day == 8 } // the 7-day window
+	got = snaps.SnapshotMany(t.Context(), topics, 4)
+	for name, topic := range topics {
+		if !isDashboard(topic.Kind) || topic.Key == "8" {
+			continue
+		}
+		if failed := got[name].Err != nil; failed != (topic.Key == "7") {
+			t.Errorf("%s: error %v; want one only for the failing 7-day window", name, got[name].Err)
+		}
+	}
+}
+
+// gatedJobs is an upcoming-jobs store that records how many calls run at once.
+type gatedJobs struct {
+	mu            sync.Mutex
+	running, most int
+}
+
+func (s *gatedJobs) UpcomingJobs(ctx context.Context, _ string, _ time.Time) ([]*notifyql.Job, error) {
+	s.mu.Lock()
+	s.running++
+	s.most = max(s.most, s.running)
+	s.mu.Unlock()
+	time.Sleep(20 * time.Millisecond)
+	s.mu.Lock()
+	s.running--
+	s.mu.Unlock()
+	return nil, ctx.Err()
+}
+
+func TestSnapshotManyBoundsItsWorkers(t *testing.T) {
+	jobs := &gatedJobs{}
+	snaps := &Snapshots{Jobs: jobs, London: time.UTC}
+	topics := make(map[string]notifyql.Topic)
+	for i := range 12 {
+		topic := notifyql.Topic{Kind: notifyql.TopicUpcomingJobs, ServiceID: testService(i)}
+		topics[topic.String()] = topic
+	}
+	for name, result := range snaps.SnapshotMany(t.Context(), topics, 3) {
+		if result.Err != nil || string(result.Payload) != "null" {
+			t.Errorf("%s: %s, %v", name, result.Payload, result.Err)
+		}
+	}
+	if jobs.most > 3 || jobs.most < 2 {
+		t.Errorf("%d snapshots ran at once with 3 workers", jobs.most)
+	}
+
+	// Once ctx is done nothing more starts, and every topic still gets a result.
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	results := snaps.SnapshotMany(ctx, topics, 3)
+	if len(results) != len(topics) {
+		t.Fatalf("%d results for %d topics after cancel", len(results), len(topics))
+	}
+	for name, result := range results {
+		if !errors.Is(result.Err, context.Canceled) {
+			t.Errorf("%s: %v, want context.Canceled", name, result.Err)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -170,4 +171,100 @@ func TestStatusCounts(t *testing.T) {
 			}
 		}
 	})
+}
+
+// statsGammaFactsSQL gives gamma facts of its own, one of them under a test key.
+const statsGammaFactsSQL = `
+INSERT INTO ft_notification_status (bst_date, template_id, service_id, job_id, notification_type,
+                                    key_type, notification_status, notification_count) VALUES
+    ('2025-07-19', '7e000000-0000-4000-8000-000000000002', '5e000000-0000-4000-8000-000000000003',
+     '00000000-0000-0000-0000-000000000000', 'sms', 'normal', 'delivered', 7),
+    ('2025-07-19', '7e000000-0000-4000-8000-000000000002', '5e000000-0000-4000-8000-000000000003',
+     '00000000-0000-0000-0000-000000000000', 'sms', 'test', 'delivered', 11),
+    ('2025-07-15', '7e000000-0000-4000-8000-000000000002', '5e000000-0000-4000-8000-000000000003',
+     '00000000-0000-0000-0000-000000000000', 'sms', 'normal', 'temporary-failure', 2);
+`
+
+func TestStatusCountsByService(t *testing.T) {
+	pool := newFixturePool(t)
+	store := NewNotificationStore(pool, fxLondon(t))
+	ctx := context.Background()
+	fxExec(t, pool, statsFactsSQL)
+	fxExec(t, pool, statsGammaFactsSQL)
+	insertNotifications(t, pool,
+		fxNotification{ID: fxNotificationID(1), Type: notifyql.TypeEmail, Status: notifyql.StatusDelivered, CreatedAt: "2025-07-20T23:30:00Z"},
+		fxNotification{ID: fxNotificationID(2), Type: notifyql.TypeSMS, Status: notifyql.StatusSending, CreatedAt: "2025-07-21T09:00:00Z"},
+		fxNotification{ID: fxNotificationID(3), Type: notifyql.TypeEmail, Status: notifyql.StatusDelivered, Key: notifyql.KeyTest, CreatedAt: "2025-07-21T09:00:00Z"},
+		fxNotification{ID: fxNotificationID(4), ServiceID: fxBetaID, Type: notifyql.TypeEmail, Status: notifyql.StatusDelivered, CreatedAt: "2025-07-21T09:00:00Z"},
+		fxNotification{ID: fxNotificationID(5), ServiceID: fxBetaID, Type: notifyql.TypeLetter, Status: notifyql.StatusCancelled, CreatedAt: "2025-07-21T09:05:00Z"},
+		fxNotification{ID: fxNotificationID(6), ServiceID: fxGammaID, Type: notifyql.TypeEmail, Status: notifyql.StatusDelivered, CreatedAt: "2025-07-21T08:00:00Z"},
+		fxNotification{ID: fxNotificationID(7), ServiceID: fxGammaID, Type: notifyql.TypeEmail, Status: notifyql.StatusDelivered, Key: notifyql.KeyTest, CreatedAt: "2025-07-21T08:10:00Z"},
+		// Tomorrow in London: no window holds it yet.
+		fxNotification{ID: fxNotificationID(8), ServiceID: fxGammaID, Type: notifyql.TypeSMS, Status: notifyql.StatusDelivered, CreatedAt: "2025-07-21T23:30:00Z"},
+	)
+	date := func(day int) notifyql.Date { return notifyql.Date{Year: 2025, Month: time.July, Day: day} }
+	// Delta has no rows, "nope" is no UUID; an id given twice, or in capitals, is answered
+	// as given.
+	ids := []string{fxAlphaID, fxBetaID, fxGammaID, fxDeltaID, "nope", fxAlphaID, strings.ToUpper(fxGammaID)}
+
+	for _, tt := range []struct {
+		name string
+		from notifyql.Date
+		now  string
+	}{
+		{"7 days", date(14), "2025-07-21T10:00:00Z"},
+		{"3 days", date(18), "2025-07-21T10:00:00Z"},
+		{"today only", date(21), "2025-07-21T10:00:00Z"},
+		{"first hour after London midnight", date(18), "2025-07-20T23:40:00Z"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			now := fxTime(t, tt.now)
+			got, err := store.StatusCountsByService(ctx, ids, tt.from, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := make(map[string][]notifyql.StatusCount)
+			for _, id := range ids {
+				rows, err := store.StatusCounts(ctx, id, tt.from, now)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(rows) > 0 {
+					want[id] = rows
+				}
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("StatusCountsByService differs from StatusCounts per service (-want +got):\n%s", diff)
+			}
+		})
+	}
+
+	// The fixture does reach every service, and test keys stay out of the batch.
+	got, err := store.StatusCountsByService(ctx, ids, date(14), fxNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{fxAlphaID, fxBetaID, fxGammaID} {
+		if len(got[id]) == 0 {
+			t.Errorf("no rows for %s: the fixture no longer covers several services", id)
+		}
+	}
+	wantGamma := []notifyql.StatusCount{
+		{TemplateID: fxEmailTemplateID, Type: notifyql.TypeEmail, Status: notifyql.StatusDelivered, Count: 1},
+		{TemplateID: fxSMSTemplateID, Type: notifyql.TypeSMS, Status: notifyql.StatusDelivered, Count: 7},
+		{TemplateID: fxSMSTemplateID, Type: notifyql.TypeSMS, Status: notifyql.StatusTemporaryFailure, Count: 2},
+	}
+	if diff := cmp.Diff(wantGamma, got[fxGammaID]); diff != "" {
+		t.Errorf("gamma (-want +got):\n%s", diff)
+	}
+	if _, ok := got[fxDeltaID]; ok {
+		t.Errorf("delta has no rows but is present: %v", got[fxDeltaID])
+	}
+
+	for _, ids := range [][]string{nil, {}, {"nope"}} {
+		got, err := store.StatusCountsByService(ctx, ids, date(14), fxNow)
+		if err != nil || len(got) != 0 {
+			t.Errorf("StatusCountsByService(%q) = %v, %v; want nothing", ids, got, err)
+		}
+	}
 }

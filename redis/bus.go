@@ -1,10 +1,12 @@
 package redis
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"slices"
 	"strconv"
@@ -37,10 +39,10 @@ const (
 )
 
 // Bus carries encoded live snapshots between instances through Redis pub/sub
-// (ARCHITECTURE.md, "Relay" and "Fan-out"): the relay publishes each recomputed topic,
-// and every instance holds one subscription per watched topic on a single connection.
-// Reference counting of topics is the caller's job; the Bus only keeps the set of
-// channels so that it can subscribe to them again after a reconnect.
+// (ARCHITECTURE.md, "Relay" and "Fan-out"): the relay publishes each tick's recomputed
+// topics in one pipeline, and every instance holds one subscription per watched topic on
+// a single connection. Reference counting of topics is the caller's job; the Bus only
+// keeps the set of channels so that it can subscribe to them again after a reconnect.
 type Bus struct {
 	client *goredis.Client
 	logger *slog.Logger
@@ -88,6 +90,37 @@ func (b *Bus) Publish(ctx context.Context, topic string, payload []byte) error {
 		return fmt.Errorf("publish live snapshot of %s: %w", topic, err)
 	}
 	return nil
+}
+
+// PublishMany sends each topic's encoded snapshot in one pipeline: one round trip
+// however many topics a relay tick recomputed. It returns the topics whose PUBLISH
+// failed, sorted, with the first failure; the others were sent.
+func (b *Bus) PublishMany(ctx context.Context, snapshots map[string][]byte) (failed []string, err error) {
+	if len(snapshots) == 0 {
+		return nil, nil
+	}
+	topics := slices.Sorted(maps.Keys(snapshots))
+	cmds := make([]*goredis.IntCmd, len(topics))
+	_, pipeErr := b.client.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
+		for i, topic := range topics {
+			cmds[i] = pipe.Publish(ctx, b.channelPrefix+topic, snapshots[topic])
+		}
+		return nil
+	})
+	for i, cmd := range cmds {
+		if cmdErr := cmd.Err(); cmdErr != nil {
+			failed = append(failed, topics[i])
+			err = cmp.Or(err, cmdErr)
+		}
+	}
+	if pipeErr != nil && len(failed) == 0 {
+		// No command carries the error: none can be known to have gone out.
+		failed, err = topics, pipeErr
+	}
+	if err != nil {
+		return failed, fmt.Errorf("publish %d of %d live snapshots: %w", len(failed), len(topics), err)
+	}
+	return nil, nil
 }
 
 // Subscribe adds topics to the set this instance receives. It may be called before or

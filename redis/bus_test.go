@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os/exec"
 	"slices"
@@ -156,6 +157,65 @@ func TestBusDeliversPublishedSnapshots(t *testing.T) {
 	waitForSubscribers(t, client, during, 0)
 	if len(bus.gaps) != 0 {
 		t.Errorf("onGap called %d times on a connection that never broke; want 0", len(bus.gaps))
+	}
+}
+
+func TestBusPublishManyDeliversEverySnapshot(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	client := newClient(machineRedisAddr)
+	defer client.Close()
+	ctx := context.Background()
+
+	want := make(map[string]string)
+	snapshots := make(map[string][]byte)
+	for i := range 50 {
+		topic := uniqueTopic(t, strconv.Itoa(i))
+		want[topic] = fmt.Sprintf("snapshot %d", i)
+		snapshots[topic] = []byte(want[topic])
+	}
+	bus := MustRunBusSubscribed(t, NewBus(client, quietLogger()), slices.Collect(maps.Keys(want))...)
+	defer bus.stop()
+	for topic := range want {
+		waitForSubscribers(t, client, topic, 1)
+	}
+
+	if failed, err := bus.PublishMany(ctx, snapshots); err != nil || failed != nil {
+		t.Fatalf("PublishMany = %v, %v; want no failures", failed, err)
+	}
+	got := make(map[string]string)
+	for range want {
+		select {
+		case m := <-bus.messages:
+			got[m.topic] = m.payload
+		case <-time.After(waitFor):
+			t.Fatalf("received %d of %d snapshots within %s", len(got), len(want), waitFor)
+		}
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("received %v; want %v", got, want)
+	}
+	if failed, err := bus.PublishMany(ctx, nil); err != nil || failed != nil {
+		t.Errorf("PublishMany(nothing) = %v, %v; want nothing", failed, err)
+	}
+}
+
+func TestBusPublishManyReportsAnUnreachableRedis(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	server := MustStartPrivateRedis(t)
+	defer server.kill() // before goleak: exec copies the server's output on a goroutine
+	client := newClient(server.addr())
+	defer client.Close()
+	ctx := context.Background()
+	bus := NewBus(client, quietLogger())
+	snapshots := map[string][]byte{"b": []byte("2"), "a": []byte("1"), "c": []byte("3")}
+
+	if failed, err := bus.PublishMany(ctx, snapshots); err != nil || failed != nil {
+		t.Fatalf("PublishMany while Redis is up = %v, %v; want no failures", failed, err)
+	}
+	server.kill()
+	failed, err := bus.PublishMany(ctx, snapshots)
+	if err == nil || !slices.Equal(failed, []string{"a", "b", "c"}) {
+		t.Errorf("PublishMany with Redis down = %v, %v; want every topic failed and an error", failed, err)
 	}
 }
 
