@@ -1,0 +1,196 @@
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"go.uber.org/goleak"
+
+	"notifyql"
+)
+
+// fixedSnapshotter answers every topic with the payload the test set last.
+type fixedSnapshotter struct {
+	mu      sync.Mutex
+	payload []byte
+}
+
+func (s *fixedSnapshotter) Snapshot(context.Context, notifyql.Topic) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.payload, nil
+}
+
+func totalsJSON(t *testing.T, requested int64) []byte {
+	t.Helper()
+	payload, err := json.Marshal(notifyql.Totals{Email: notifyql.TypeTotals{Requested: requested}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return payload
+}
+
+func receiveValue[T any](t *testing.T, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v, ok := <-ch:
+		if !ok {
+			t.Fatal("channel closed, want a value")
+		}
+		return v
+	case <-time.After(5 * time.Second):
+		t.Fatal("no value within 5s")
+	}
+	var zero T
+	return zero
+}
+
+func receiveNoValue[T any](t *testing.T, ch <-chan T, why string) {
+	t.Helper()
+	select {
+	case v, ok := <-ch:
+		t.Fatalf("%s: got %v (open=%v), want nothing", why, v, ok)
+	case <-time.After(20 * time.Millisecond):
+	}
+}
+
+func sameTotals(v *notifyql.Totals) *notifyql.Totals { return v }
+
+// Value outlets receive the snapshot decoded once for all of them, converted by their own
+// function; a snapshot that does not decode reaches none of them (they keep theirs), while
+// subscribers of bytes still get it.
+func TestValueOutletsShareOneDecodedSnapshot(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	snap := &fixedSnapshotter{payload: totalsJSON(t, 1)}
+	in := newInstance(newFakeRedis(), snap, Options{})
+	topic := totalsTopic(serviceA, "0")
+
+	a, b := NewOutlet(sameTotals), NewOutlet(func(v *notifyql.Totals) int64 { return v.Email.Requested })
+	for _, out := range []Outlet{a, b} {
+		if _, err := in.hub.Attach(ctx, topic, out, AccessInterest{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw := mustSubscribe(t, ctx, in.hub, topic)
+	first := receiveValue(t, a.C())
+	if first.Email.Requested != 1 || receiveValue(t, b.C()) != 1 {
+		t.Fatalf("first snapshot: got %+v, want email requested 1", first)
+	}
+	receive(t, raw)
+
+	in.hub.Deliver(topic.String(), totalsJSON(t, 2))
+	second := receiveValue(t, a.C())
+	if second.Email.Requested != 2 || receiveValue(t, b.C()) != 2 {
+		t.Fatalf("second snapshot: got %+v, want email requested 2", second)
+	}
+	receive(t, raw)
+	other := NewOutlet(sameTotals)
+	if _, err := in.hub.Attach(ctx, topic, other, AccessInterest{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := receiveValue(t, other.C()); got != second {
+		t.Errorf("a later subscriber got %p, want the shared decoded snapshot %p", got, second)
+	}
+
+	broken := []byte(`{"Email":"not totals"}`)
+	in.hub.Deliver(topic.String(), broken)
+	receiveNoValue(t, a.C(), "a snapshot that does not decode")
+	receiveNoValue(t, b.C(), "a snapshot that does not decode")
+	if got := receive(t, raw); string(got) != string(broken) {
+		t.Errorf("bytes subscriber got %s, want the undecodable bytes", got)
+	}
+
+	cancel()
+	for _, closed := range []func() bool{
+		func() bool { _, ok := <-a.C(); return !ok },
+		func() bool { _, ok := <-b.C(); return !ok },
+	} {
+		waitFor(t, closed)
+	}
+}
+
+// A subscription whose first snapshot does not decode into its outlet's type is refused,
+// and leaves nothing held.
+func TestAttachRefusesAFirstSnapshotThatDoesNotFit(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	for name, tt := range map[string]struct {
+		payload []byte
+		out     Outlet
+	}{
+		"does not decode":     {[]byte(`[1, 2]`), NewOutlet(sameTotals)},
+		"another kind's type": {totalsJSON(t, 1), NewOutlet(func(p *notifyql.InboxPage) *notifyql.InboxPage { return p })},
+	} {
+		in := newInstance(newFakeRedis(), &fixedSnapshotter{payload: tt.payload}, Options{})
+		if _, err := in.hub.Attach(ctx, totalsTopic(serviceA, "0"), tt.out, AccessInterest{}); err == nil {
+			t.Errorf("%s: Attach succeeded, want an error", name)
+		}
+		if stats := in.hub.Stats(); stats.Subscribers != 0 || stats.Topics != 0 {
+			t.Errorf("%s: the hub holds %+v after a refusal, want nothing", name, stats)
+		}
+	}
+}
+
+// Every kind's snapshot decodes into the type Snapshots encodes it from.
+func TestDecodeSnapshotReadsWhatSnapshotsEncode(t *testing.T) {
+	number := "07700900123"
+	updated := time.Date(2026, 7, 15, 12, 0, 0, 0, time.UTC)
+	for kind, value := range map[notifyql.TopicKind]any{
+		notifyql.TopicTotals:             &notifyql.Totals{SMS: notifyql.TypeTotals{Requested: 3, Delivered: 2, ByStatus: []notifyql.StatusTally{{Status: notifyql.StatusDelivered, Count: 2}}}},
+		notifyql.TopicTemplateStatistics: []notifyql.TemplateStatistic{{TemplateID: "t1", Count: 4}},
+		notifyql.TopicNotification:       &notifyql.NotificationDetail{Notification: &notifyql.Notification{ID: "n1", Status: notifyql.StatusSending}},
+		notifyql.TopicUpcomingJobs:       []notifyql.Job{{ID: "j1"}},
+		notifyql.TopicInbox:              &notifyql.InboxPage{HasNext: true, InboundNumber: &number, Offset: 50},
+		notifyql.TopicReportRequest:      &notifyql.ReportRequest{ID: "r1", UpdatedAt: &updated},
+	} {
+		payload, err := json.Marshal(value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := DecodeSnapshot(kind, payload)
+		if err != nil {
+			t.Errorf("%s: %v", kind, err)
+			continue
+		}
+		if diff := cmp.Diff(value, got); diff != "" {
+			t.Errorf("%s decoded differently (-encoded +decoded):\n%s", kind, diff)
+		}
+	}
+	if _, err := DecodeSnapshot("nonsense", []byte(`{}`)); notifyql.ErrorCode(err) != notifyql.EINVALID {
+		t.Errorf("an unknown kind: got %v, want EINVALID", err)
+	}
+}
+
+// detach ends one subscription at once: its outlet closes, and the topic is let go when it
+// was the last.
+func TestDetachEndsTheSubscription(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	in := newInstance(newFakeRedis(), &fixedSnapshotter{payload: totalsJSON(t, 1)}, Options{})
+	out := NewOutlet(sameTotals)
+	detach, err := in.hub.Attach(ctx, totalsTopic(serviceA, "0"), out, AccessInterest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	receiveValue(t, out.C())
+	detach()
+	if _, ok := <-out.C(); ok {
+		t.Fatal("the outlet is open after detach")
+	}
+	if stats := in.hub.Stats(); stats.Subscribers != 0 || stats.Topics != 0 {
+		t.Errorf("the hub holds %+v after detach, want nothing", stats)
+	}
+	if got := in.bus.count(in.bus.unsubscribes, totalsTopic(serviceA, "0").String()); got != 1 {
+		t.Errorf("the bus was unsubscribed %d times, want 1", got)
+	}
+	detach() // a second call, or the context ending, changes nothing
+	cancel()
+}
