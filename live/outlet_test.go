@@ -25,6 +25,15 @@ func (s *fixedSnapshotter) Snapshot(context.Context, notifyql.Topic) ([]byte, er
 	return s.payload, nil
 }
 
+func (s *fixedSnapshotter) SnapshotMany(ctx context.Context, topics map[string]notifyql.Topic, _ int) map[string]SnapshotResult {
+	results := make(map[string]SnapshotResult, len(topics))
+	for name, t := range topics {
+		payload, err := s.Snapshot(ctx, t)
+		results[name] = SnapshotResult{Payload: payload, Err: err}
+	}
+	return results
+}
+
 func totalsJSON(t *testing.T, requested int64) []byte {
 	t.Helper()
 	payload, err := json.Marshal(notifyql.Totals{Email: notifyql.TypeTotals{Requested: requested}})
