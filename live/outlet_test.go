@@ -87,15 +87,16 @@ func TestValueOutletsShareOneDecodedSnapshot(t *testing.T) {
 		}
 	}
 	raw := mustSubscribe(t, ctx, in.hub, topic)
-	first := receiveValue(t, a.C())
-	if first.Email.Requested != 1 || receiveValue(t, b.C()) != 1 {
+	first := receiveValue(t, a.C()).Value
+	if first.Email.Requested != 1 || receiveValue(t, b.C()).Value != 1 {
 		t.Fatalf("first snapshot: got %+v, want email requested 1", first)
 	}
 	receive(t, raw)
 
 	in.hub.Deliver(topic.String(), totalsJSON(t, 2))
-	second := receiveValue(t, a.C())
-	if second.Email.Requested != 2 || receiveValue(t, b.C()) != 2 {
+	secondDelivery := receiveValue(t, a.C())
+	second := secondDelivery.Value
+	if second.Email.Requested != 2 || receiveValue(t, b.C()).Value != 2 {
 		t.Fatalf("second snapshot: got %+v, want email requested 2", second)
 	}
 	receive(t, raw)
@@ -103,8 +104,12 @@ func TestValueOutletsShareOneDecodedSnapshot(t *testing.T) {
 	if _, err := in.hub.Attach(ctx, topic, other, AccessInterest{}); err != nil {
 		t.Fatal(err)
 	}
-	if got := receiveValue(t, other.C()); got != second {
-		t.Errorf("a later subscriber got %p, want the shared decoded snapshot %p", got, second)
+	late := receiveValue(t, other.C())
+	if late.Value != second {
+		t.Errorf("a later subscriber got %p, want the shared decoded snapshot %p", late.Value, second)
+	}
+	if late.Shared == nil || late.Shared != secondDelivery.Shared {
+		t.Errorf("a later subscriber's Shared is %p, want the snapshot's %p", late.Shared, secondDelivery.Shared)
 	}
 
 	broken := []byte(`{"Email":"not totals"}`)
@@ -202,4 +207,60 @@ func TestDetachEndsTheSubscription(t *testing.T) {
 	}
 	detach() // a second call, or the context ending, changes nothing
 	cancel()
+}
+
+// Shared computes a key once for every caller that arrives while it runs, and keeps the
+// result; a nil result is computed again by the next caller.
+func TestSharedComputesOncePerKey(t *testing.T) {
+	var s Shared
+	var calls sync.Map
+	count := func(key string) func() any {
+		return func() any {
+			n, _ := calls.LoadOrStore(key, new(int64))
+			*n.(*int64)++
+			time.Sleep(10 * time.Millisecond) // let the others arrive while it runs
+			return "rendered " + key
+		}
+	}
+	var wg sync.WaitGroup
+	for i := range 50 {
+		key := []string{"a", "b"}[i%2]
+		wg.Go(func() {
+			if got := s.Do(t.Context(), key, count(key)); got != "rendered "+key {
+				t.Errorf("Do(%s) = %v", key, got)
+			}
+		})
+	}
+	wg.Wait()
+	for _, key := range []string{"a", "b"} {
+		if n, _ := calls.Load(key); *n.(*int64) != 1 {
+			t.Errorf("key %s computed %d times, want 1", key, *n.(*int64))
+		}
+	}
+
+	// A computation that gives up (returns nil) is not kept, and a waiter computes itself.
+	started, release := make(chan struct{}), make(chan struct{})
+	go s.Do(t.Context(), "c", func() any {
+		close(started)
+		<-release
+		return nil
+	})
+	<-started
+	waited := make(chan any)
+	go func() { waited <- s.Do(t.Context(), "c", func() any { return "second try" }) }()
+	close(release)
+	if got := <-waited; got != "second try" {
+		t.Errorf("after a nil result, Do = %v, want the waiter's own result", got)
+	}
+
+	// A waiter whose context ends gets nil.
+	blocked := make(chan struct{})
+	defer close(blocked)
+	go s.Do(t.Context(), "d", func() any { <-blocked; return "late" })
+	time.Sleep(5 * time.Millisecond)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if got := s.Do(ctx, "d", func() any { return "never" }); got != nil && got != "never" {
+		t.Errorf("a cancelled waiter got %v, want nil", got)
+	}
 }

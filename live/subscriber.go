@@ -1,6 +1,7 @@
 package live
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -20,6 +21,8 @@ type snapshot struct {
 	once  sync.Once
 	value any
 	err   error
+
+	shared Shared
 }
 
 // decoded returns the snapshot decoded into its kind's type (see DecodeSnapshot).
@@ -74,11 +77,72 @@ type Outlet interface {
 	close()
 }
 
+// Delivery is one snapshot as a ValueOutlet hands it over: the value converted for this
+// reader, and what is shared between every reader of the same snapshot.
+type Delivery[T any] struct {
+	Value  T
+	Shared *Shared
+}
+
+// Shared holds values derived from one snapshot, each computed once for all the
+// subscribers that take the snapshot, however many ask at once (a response rendered for
+// one operation, say). It lives as long as the snapshot is held.
+type Shared struct {
+	mu     sync.Mutex
+	values map[any]*sharedValue
+}
+
+type sharedValue struct {
+	done  chan struct{}
+	value any
+}
+
+// Do returns the value derived for key, calling compute when no call has produced it yet.
+// Callers that arrive while compute runs wait for it (or for ctx, and then get nil). A nil
+// result is not kept: a waiting caller then tries again, computing itself if need be.
+func (s *Shared) Do(ctx context.Context, key any, compute func() any) any {
+	for {
+		s.mu.Lock()
+		v, running := s.values[key]
+		if !running {
+			if s.values == nil {
+				s.values = make(map[any]*sharedValue)
+			}
+			v = &sharedValue{done: make(chan struct{})}
+			s.values[key] = v
+			s.mu.Unlock()
+			return s.compute(key, v, compute)
+		}
+		s.mu.Unlock()
+		select {
+		case <-v.done:
+		case <-ctx.Done():
+			return nil
+		}
+		if v.value != nil {
+			return v.value
+		}
+	}
+}
+
+func (s *Shared) compute(key any, v *sharedValue, compute func() any) any {
+	defer func() {
+		if v.value == nil {
+			s.mu.Lock()
+			delete(s.values, key)
+			s.mu.Unlock()
+		}
+		close(v.done)
+	}()
+	v.value = compute()
+	return v.value
+}
+
 // ValueOutlet carries a topic's decoded snapshots, converted for their reader: the
 // conversion runs once per snapshot and subscriber, in the hub, so that no goroutine per
 // subscription is needed between the hub and the reader.
 type ValueOutlet[T any] struct {
-	ch      chan T
+	ch      chan Delivery[T]
 	convert func(any) (T, bool)
 }
 
@@ -86,7 +150,7 @@ type ValueOutlet[T any] struct {
 // decode to S (see DecodeSnapshot). convert runs while the hub holds its lock: it must be
 // quick and must not call the hub.
 func NewOutlet[S, T any](convert func(S) T) *ValueOutlet[T] {
-	return &ValueOutlet[T]{ch: make(chan T, 1), convert: func(v any) (T, bool) {
+	return &ValueOutlet[T]{ch: make(chan Delivery[T], 1), convert: func(v any) (T, bool) {
 		s, ok := v.(S)
 		if !ok {
 			var zero T
@@ -97,7 +161,7 @@ func NewOutlet[S, T any](convert func(S) T) *ValueOutlet[T] {
 }
 
 // C is the channel of converted snapshots; it is closed when the subscription ends.
-func (o *ValueOutlet[T]) C() <-chan T { return o.ch }
+func (o *ValueOutlet[T]) C() <-chan Delivery[T] { return o.ch }
 
 func (o *ValueOutlet[T]) put(s *snapshot) bool {
 	v, err := s.decoded()
@@ -109,7 +173,7 @@ func (o *ValueOutlet[T]) put(s *snapshot) bool {
 		return false
 	}
 	select {
-	case o.ch <- t:
+	case o.ch <- Delivery[T]{Value: t, Shared: &s.shared}:
 		return true
 	default:
 		return false

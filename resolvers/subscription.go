@@ -6,10 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql"
-	"github.com/vektah/gqlparser/v2/ast"
-	"github.com/vektah/gqlparser/v2/gqlerror"
-
 	"notifyql"
 	"notifyql/dataloaders"
 	"notifyql/live"
@@ -38,7 +34,7 @@ func (r subscriptionResolver) DashboardTotals(ctx context.Context, serviceID str
 	if err != nil {
 		return nil, err
 	}
-	return stream(ctx, r.Resolver, topic, g, func(v *notifyql.Totals) *notifyql.Totals { return v })
+	return stream(ctx, r.Resolver, topic, g, anyUser, func(v *notifyql.Totals) *notifyql.Totals { return v })
 }
 
 func (r subscriptionResolver) TemplateStatistics(ctx context.Context, serviceID string, days *int) (<-chan []*notifyql.TemplateStatistic, error) {
@@ -46,7 +42,7 @@ func (r subscriptionResolver) TemplateStatistics(ctx context.Context, serviceID 
 	if err != nil {
 		return nil, err
 	}
-	return stream(ctx, r.Resolver, topic, g, pointersTo[notifyql.TemplateStatistic])
+	return stream(ctx, r.Resolver, topic, g, sameUser, pointersTo[notifyql.TemplateStatistic])
 }
 
 func (r subscriptionResolver) UpcomingJobs(ctx context.Context, serviceID string) (<-chan []*notifyql.Job, error) {
@@ -63,7 +59,7 @@ func (r subscriptionResolver) UpcomingJobs(ctx context.Context, serviceID string
 		return nil, err
 	}
 	topic := notifyql.Topic{Kind: notifyql.TopicUpcomingJobs, ServiceID: svc.ID}
-	return stream(ctx, r.Resolver, topic, g, pointersTo[notifyql.Job])
+	return stream(ctx, r.Resolver, topic, g, sameUser, pointersTo[notifyql.Job])
 }
 
 // Notification checks what Query.notification's @hasPermission checks: a caller who is
@@ -98,7 +94,7 @@ func (r subscriptionResolver) Notification(ctx context.Context, id string) (<-ch
 	}
 	topic := notifyql.Topic{Kind: notifyql.TopicNotification, ServiceID: n.ServiceID, Key: n.ID}
 	histories := dataloaders.For(ctx).StatusHistory()
-	return stream(ctx, r.Resolver, topic, g, func(d *notifyql.NotificationDetail) *notifyql.Notification {
+	return stream(ctx, r.Resolver, topic, g, sameUser, func(d *notifyql.NotificationDetail) *notifyql.Notification {
 		// The operation's loaders live as long as the subscription: hand them each
 		// snapshot's history so that statusHistory is neither stale nor a query per event.
 		histories.Clear(d.Notification.ID)
@@ -197,150 +193,6 @@ func (r *Resolver) recheck(ctx context.Context, g guard, since time.Time) error 
 	default:
 		return err
 	}
-}
-
-// stream serves a topic's snapshots, decoded to S by the hub and converted for gqlgen, and
-// re-checks the guard whenever an access change names the caller or the service. A
-// refusal ends the subscription with that error (see SubscriptionErrors). No goroutine
-// waits on behalf of an idle subscription: the hub fills the channel gqlgen reads, and a
-// re-check runs only when an access change calls for one.
-func stream[S, T any](ctx context.Context, r *Resolver, topic notifyql.Topic, g guard, convert func(S) T) (<-chan T, error) {
-	c := &rechecker{r: r, ctx: ctx, g: g, ending: endingFrom(ctx), path: graphql.GetFieldContext(ctx).Path()}
-	out := live.NewOutlet(convert)
-	detach, err := r.live.Attach(ctx, topic, out, live.AccessInterest{UserID: g.userID, OnChange: c.trigger})
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	c.detach = detach
-	c.mu.Unlock()
-	return out.C(), nil
-}
-
-// rechecker re-checks one subscription's guard, one check at a time: a change that
-// arrives during a check earns one more check after it.
-type rechecker struct {
-	r      *Resolver
-	ctx    context.Context
-	g      guard
-	ending *subscriptionEnding
-	path   ast.Path
-
-	mu      sync.Mutex
-	detach  func() // ends the subscription; nil until Attach returns
-	running bool
-	again   bool
-}
-
-func (c *rechecker) trigger() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.running {
-		c.again = true
-		return
-	}
-	c.running = true
-	go c.run()
-}
-
-func (c *rechecker) run() {
-	for {
-		err := c.r.recheck(c.ctx, c.g, time.Now())
-		switch code := notifyql.ErrorCode(err); {
-		case err == nil:
-		case code == notifyql.EFORBIDDEN:
-			// The subscription ends: the hub closes its channel, and the response that
-			// follows carries this error. running stays set, so no check starts again.
-			c.ending.end(gqlerror.WrapPath(c.path, err))
-			c.mu.Lock()
-			detach := c.detach
-			c.mu.Unlock()
-			if detach != nil {
-				detach()
-			}
-			return
-		case c.ctx.Err() == nil:
-			// Not a refusal: the check could not be made. Try again shortly rather
-			// than end subscriptions over a blip, or keep serving without a check.
-			time.AfterFunc(recheckRetry, c.trigger)
-		}
-		c.mu.Lock()
-		if !c.again || c.ctx.Err() != nil {
-			c.running = false
-			c.mu.Unlock()
-			return
-		}
-		c.again = false
-		c.mu.Unlock()
-	}
-}
-
-// subscriptionEnding carries the error that ends a subscription from its resolver's
-// goroutine to the response that reports it.
-type subscriptionEnding struct {
-	mu  sync.Mutex
-	err error
-}
-
-type endingKey struct{}
-
-// endingFrom returns the operation's ending, or a throwaway one outside SubscriptionErrors.
-func endingFrom(ctx context.Context) *subscriptionEnding {
-	if e, ok := ctx.Value(endingKey{}).(*subscriptionEnding); ok {
-		return e
-	}
-	return &subscriptionEnding{}
-}
-
-func (e *subscriptionEnding) end(err error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.err = err
-}
-
-// take returns the ending error once.
-func (e *subscriptionEnding) take() error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	err := e.err
-	e.err = nil
-	return err
-}
-
-// SubscriptionErrors lets a subscription end with an error: gqlgen ends a stream when its
-// channel closes, with no error of its own. When the stream ends because the resolver
-// refused to go on, one last response carries that error (through the error presenter,
-// so it has its extensions.code), and then the transport completes the operation.
-type SubscriptionErrors struct{}
-
-var _ interface {
-	graphql.HandlerExtension
-	graphql.OperationInterceptor
-	graphql.ResponseInterceptor
-} = SubscriptionErrors{}
-
-func (SubscriptionErrors) ExtensionName() string                   { return "SubscriptionErrors" }
-func (SubscriptionErrors) Validate(graphql.ExecutableSchema) error { return nil }
-
-func (SubscriptionErrors) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-	return next(context.WithValue(ctx, endingKey{}, &subscriptionEnding{}))
-}
-
-func (SubscriptionErrors) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
-	resp := next(ctx)
-	if resp != nil {
-		return resp
-	}
-	e, ok := ctx.Value(endingKey{}).(*subscriptionEnding)
-	if !ok {
-		return nil
-	}
-	err := e.take()
-	if err == nil {
-		return nil
-	}
-	graphql.AddError(ctx, err)
-	return &graphql.Response{Errors: graphql.GetErrors(ctx)}
 }
 
 // reloads share the re-checks' loads between the subscriptions of one instance: an access

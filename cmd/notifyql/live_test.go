@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/gorilla/websocket"
 	goredis "github.com/redis/go-redis/v9"
 
@@ -23,6 +24,12 @@ import (
 // database with the fixture and the machine's Redis. It returns the WebSocket URL and a way
 // to write to the database directly.
 func newLiveAPI(t *testing.T) (wsURL string, exec func(sql string, args ...any)) {
+	t.Helper()
+	return newLiveAPIWith(t)
+}
+
+// newLiveAPIWith is newLiveAPI with more handler extensions after the schema's own.
+func newLiveAPIWith(t *testing.T, extra ...graphql.HandlerExtension) (wsURL string, exec func(sql string, args ...any)) {
 	t.Helper()
 	pool := pgtest.NewPool(t)
 	if _, err := pool.Exec(t.Context(), fixtureSQL); err != nil {
@@ -48,7 +55,7 @@ func newLiveAPI(t *testing.T) (wsURL string, exec func(sql string, args ...any))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := server.New(server.Config{Logger: logger, Extensions: extensions}, schema, server.NewAuthenticator([]byte(testSecret), access))
+	srv := server.New(server.Config{Logger: logger, Extensions: append(extensions, extra...)}, schema, server.NewAuthenticator([]byte(testSecret), access))
 	httpServer := httptest.NewServer(srv.Handler())
 	t.Cleanup(httpServer.Close)
 	return "ws" + strings.TrimPrefix(httpServer.URL, "http") + "/graphql", func(sql string, args ...any) {

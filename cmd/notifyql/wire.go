@@ -50,6 +50,6 @@ func newSchema(deps schemaDeps) (graphql.ExecutableSchema, []graphql.HandlerExte
 		Now:       now,
 		London:    deps.London,
 	})
-	extensions := []graphql.HandlerExtension{dataloaders.Extension{Stores: stores, Now: now, London: deps.London}, resolvers.SubscriptionErrors{}}
+	extensions := []graphql.HandlerExtension{dataloaders.Extension{Stores: stores, Now: now, London: deps.London}, resolvers.SubscriptionStreams{}}
 	return graph.NewExecutableSchema(resolver.Config()), extensions, nil
 }

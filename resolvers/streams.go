@@ -1,0 +1,280 @@
+package resolvers
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"notifyql"
+	"notifyql/live"
+)
+
+// sharing says who may be sent a response rendered for another subscriber of the same
+// snapshot, operation and variables.
+type sharing int
+
+const (
+	// sameUser: the response may depend on who asks (nested fields are checked against
+	// the caller's permissions), so only the caller's other subscriptions share it.
+	sameUser sharing = iota
+	// anyUser: the response is a function of the snapshot alone; everyone allowed to
+	// subscribe sees the same one.
+	anyUser
+)
+
+// stream serves a topic's snapshots, decoded to S by the hub and converted for gqlgen, and
+// re-checks the guard whenever an access change names the caller or the service. A
+// refusal ends the subscription with that error.
+//
+// No goroutine waits on behalf of an idle subscription: the hub fills an outlet, and
+// SubscriptionStreams moves each snapshot from it to the channel gqlgen reads when gqlgen
+// asks for the next response. That step is where a response already rendered for the same
+// snapshot, operation and variables is reused instead of rendered again.
+func stream[S, T any](ctx context.Context, r *Resolver, topic notifyql.Topic, g guard, share sharing, convert func(S) T) (<-chan T, error) {
+	st, ok := ctx.Value(streamKey{}).(*streamState)
+	if !ok {
+		return nil, notifyql.Errorf(notifyql.EINTERNAL, "subscriptions need the SubscriptionStreams extension")
+	}
+	c := &rechecker{r: r, ctx: ctx, g: g, ending: st, path: graphql.GetFieldContext(ctx).Path()}
+	out := live.NewOutlet(convert)
+	detach, err := r.live.Attach(ctx, topic, out, live.AccessInterest{UserID: g.userID, OnChange: c.trigger})
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.detach = detach
+	c.mu.Unlock()
+	p := &pump[T]{in: out.C(), out: make(chan T, 1)}
+	st.mu.Lock()
+	st.pump = p
+	if share == sameUser {
+		st.userID = g.userID
+	}
+	st.mu.Unlock()
+	return p.out, nil
+}
+
+// rechecker re-checks one subscription's guard, one check at a time: a change that
+// arrives during a check earns one more check after it.
+type rechecker struct {
+	r      *Resolver
+	ctx    context.Context
+	g      guard
+	ending *streamState
+	path   ast.Path
+
+	mu      sync.Mutex
+	detach  func() // ends the subscription; nil until Attach returns
+	running bool
+	again   bool
+}
+
+func (c *rechecker) trigger() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.running {
+		c.again = true
+		return
+	}
+	c.running = true
+	go c.run()
+}
+
+func (c *rechecker) run() {
+	for {
+		err := c.r.recheck(c.ctx, c.g, time.Now())
+		switch code := notifyql.ErrorCode(err); {
+		case err == nil:
+		case code == notifyql.EFORBIDDEN:
+			// The subscription ends: the hub closes its outlet, and the response that
+			// follows carries this error. running stays set, so no check starts again.
+			c.ending.end(gqlerror.WrapPath(c.path, err))
+			c.mu.Lock()
+			detach := c.detach
+			c.mu.Unlock()
+			if detach != nil {
+				detach()
+			}
+			return
+		case c.ctx.Err() == nil:
+			// Not a refusal: the check could not be made. Try again shortly rather
+			// than end subscriptions over a blip, or keep serving without a check.
+			time.AfterFunc(recheckRetry, c.trigger)
+		}
+		c.mu.Lock()
+		if !c.again || c.ctx.Err() != nil {
+			c.running = false
+			c.mu.Unlock()
+			return
+		}
+		c.again = false
+		c.mu.Unlock()
+	}
+}
+
+// pump moves one subscription's snapshots from the hub's outlet to gqlgen's channel, one
+// at a time, when SubscriptionStreams asks.
+type pump[T any] struct {
+	in      <-chan live.Delivery[T]
+	out     chan T // capacity one, filled only just before gqlgen reads it
+	pending T
+	ended   bool
+}
+
+// snapshotPump is a pump of any type, as SubscriptionStreams sees it.
+type snapshotPump interface {
+	// next waits for the next snapshot and returns what its subscribers share. ok is false
+	// when the stream has ended: gqlgen's channel is then closed, or ctx is done.
+	next(ctx context.Context) (shared *live.Shared, ok bool)
+	// hand gives gqlgen the snapshot next returned.
+	hand()
+}
+
+func (p *pump[T]) next(ctx context.Context) (*live.Shared, bool) {
+	select {
+	case d, ok := <-p.in:
+		if !ok {
+			if !p.ended {
+				p.ended = true
+				close(p.out)
+			}
+			return nil, false
+		}
+		p.pending = d.Value
+		return d.Shared, true
+	case <-ctx.Done():
+		return nil, false
+	}
+}
+
+func (p *pump[T]) hand() {
+	p.out <- p.pending
+	var zero T
+	p.pending = zero
+}
+
+// streamState is one operation's subscription plumbing: the error that ends it, carried
+// from the re-check to the response that reports it, and its pump.
+type streamState struct {
+	mu     sync.Mutex
+	err    error
+	pump   snapshotPump
+	userID string // set when only the same user may share this stream's responses
+
+	key    renderKey
+	hasKey bool
+}
+
+type streamKey struct{}
+
+// renderKey names a rendering: responses with equal keys for one snapshot are equal.
+type renderKey struct {
+	doc       *ast.QueryDocument // gqlgen's query cache hands out one per query text
+	operation string
+	variables string
+	userID    string
+}
+
+func (st *streamState) end(err error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.err = err
+}
+
+// take returns the ending error once.
+func (st *streamState) take() error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	err := st.err
+	st.err = nil
+	return err
+}
+
+// renderKey is computed once per operation, at its first response.
+func (st *streamState) renderKey(ctx context.Context) renderKey {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if !st.hasKey {
+		oc := graphql.GetOperationContext(ctx)
+		// encoding/json writes map keys sorted, so equal variables encode equally.
+		variables, _ := json.Marshal(oc.Variables)
+		st.key = renderKey{doc: oc.Doc, operation: oc.OperationName, variables: string(variables), userID: st.userID}
+		st.hasKey = true
+	}
+	return st.key
+}
+
+// SubscriptionStreams runs the subscriptions' side of each response.
+//
+//   - It lets a subscription end with an error: gqlgen ends a stream when its channel
+//     closes, with no error of its own. When the stream ends because the resolver refused
+//     to go on, one last response carries that error (through the error presenter, so it
+//     has its extensions.code), and then the transport completes the operation.
+//   - It renders each snapshot once per operation, variables and (where the response
+//     depends on the caller) user: the subscribers of a topic that sent the same
+//     subscription share the response, instead of executing it once each.
+type SubscriptionStreams struct{}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationInterceptor
+	graphql.ResponseInterceptor
+} = SubscriptionStreams{}
+
+func (SubscriptionStreams) ExtensionName() string                   { return "SubscriptionStreams" }
+func (SubscriptionStreams) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (SubscriptionStreams) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	return next(context.WithValue(ctx, streamKey{}, &streamState{}))
+}
+
+func (SubscriptionStreams) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	st, ok := ctx.Value(streamKey{}).(*streamState)
+	if !ok {
+		return next(ctx)
+	}
+	st.mu.Lock()
+	p := st.pump
+	st.mu.Unlock()
+	if p == nil {
+		// Not a stream of snapshots (a query, or a subscription refused at once).
+		return st.orEnding(ctx, next(ctx))
+	}
+	shared, ok := p.next(ctx)
+	if !ok {
+		// gqlgen's channel is closed (or ctx done): next reports the end.
+		return st.orEnding(ctx, next(ctx))
+	}
+	rendered, _ := shared.Do(ctx, st.renderKey(ctx), func() any {
+		p.hand()
+		if resp := next(ctx); resp != nil {
+			return resp
+		}
+		return nil // not a typed nil: Do keeps no nil
+	}).(*graphql.Response)
+	if rendered == nil {
+		return st.orEnding(ctx, nil)
+	}
+	// Each subscriber gets its own copy of the envelope; the rendered data is shared and
+	// never modified.
+	resp := *rendered
+	return &resp
+}
+
+// orEnding returns resp, or when the stream has ended, the error it ended with if any.
+func (st *streamState) orEnding(ctx context.Context, resp *graphql.Response) *graphql.Response {
+	if resp != nil {
+		return resp
+	}
+	err := st.take()
+	if err == nil {
+		return nil
+	}
+	graphql.AddError(ctx, err)
+	return &graphql.Response{Errors: graphql.GetErrors(ctx)}
+}
