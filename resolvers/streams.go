@@ -129,27 +129,26 @@ type pump[T any] struct {
 // snapshotPump is a pump of any type, as SubscriptionStreams sees it.
 type snapshotPump interface {
 	// next waits for the next snapshot and returns what its subscribers share. ok is false
-	// when the stream has ended: gqlgen's channel is then closed, or ctx is done.
+	// when the stream has ended (its context too): gqlgen's channel is then closed.
 	next(ctx context.Context) (shared *live.Shared, ok bool)
 	// hand gives gqlgen the snapshot next returned.
 	hand()
 }
 
-func (p *pump[T]) next(ctx context.Context) (*live.Shared, bool) {
-	select {
-	case d, ok := <-p.in:
-		if !ok {
-			if !p.ended {
-				p.ended = true
-				close(p.out)
-			}
-			return nil, false
+func (p *pump[T]) next(context.Context) (*live.Shared, bool) {
+	// A plain receive, not a select with ctx: the hub closes the outlet when the
+	// subscription's context ends. It also keeps the stack of an idle subscription's
+	// goroutine small enough for the runtime to shrink it.
+	d, ok := <-p.in
+	if !ok {
+		if !p.ended {
+			p.ended = true
+			close(p.out)
 		}
-		p.pending = d.Value
-		return d.Shared, true
-	case <-ctx.Done():
 		return nil, false
 	}
+	p.pending = d.Value
+	return d.Shared, true
 }
 
 func (p *pump[T]) hand() {
