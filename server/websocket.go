@@ -150,6 +150,10 @@ func (s *Server) authenticateWebsocket(ctx context.Context, payload transport.In
 	if conn := sessionFromContext(ctx).connection(); conn != nil {
 		conn.closeAt(expires, closeForbidden, "token expired")
 	}
+	// gqlgen keeps the payload for the connection's lifetime and hands it to every
+	// operation: the bearer token, now used, is not kept with it.
+	delete(payload, "Authorization")
+	delete(payload, "authorization")
 	return notifyql.NewContextWithPrincipal(ctx, principal), nil, nil
 }
 
@@ -387,8 +391,9 @@ type websocketConn struct {
 	active    map[string]struct{} // operation ids the client started and that have not ended
 	closeSent bool
 	closed    bool
-	timers    []*time.Timer
-	pingTimer *time.Timer
+	// initTimer enforces InitTimeout (nil once connection_init arrived), pingTimer sends
+	// the pings, expiryTimer closes the socket when the token expires.
+	initTimer, pingTimer, expiryTimer *time.Timer
 }
 
 var (
@@ -405,17 +410,16 @@ func newWebsocketConn(ws *websocket.Conn, cfg WebSocketConfig) *websocketConn {
 	})
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.timers = append(c.timers, time.AfterFunc(cfg.InitTimeout, func() {
+	c.initTimer = time.AfterFunc(cfg.InitTimeout, func() {
 		c.mu.Lock()
 		seen := c.initSeen
 		c.mu.Unlock()
 		if !seen {
 			c.closeWith(closeInitTimeout, "Connection initialisation timeout")
 		}
-	}))
+	})
 	// A timer rather than a goroutine per connection: an idle socket costs no stack.
 	c.pingTimer = time.AfterFunc(cfg.PingInterval, c.ping)
-	c.timers = append(c.timers, c.pingTimer)
 	return c
 }
 
@@ -438,7 +442,10 @@ func (c *websocketConn) closeAt(t time.Time, code int, reason string) {
 	if c.closed || c.closeSent {
 		return
 	}
-	c.timers = append(c.timers, time.AfterFunc(time.Until(t), func() { c.closeWith(code, reason) }))
+	if c.expiryTimer != nil {
+		c.expiryTimer.Stop()
+	}
+	c.expiryTimer = time.AfterFunc(time.Until(t), func() { c.closeWith(code, reason) })
 }
 
 // closeWith starts the closing handshake from outside the read loop: the close frame goes
@@ -470,10 +477,11 @@ func (c *websocketConn) sendClose(code int, reason string) bool {
 }
 
 func (c *websocketConn) stopTimersLocked() {
-	for _, timer := range c.timers {
-		timer.Stop()
+	for _, timer := range []*time.Timer{c.initTimer, c.pingTimer, c.expiryTimer} {
+		if timer != nil {
+			timer.Stop()
+		}
 	}
-	c.timers = nil
 }
 
 // errClosedByServer ends gqlgen's read loop after the adapter closed the socket itself. It
@@ -583,6 +591,10 @@ func (c *websocketConn) admit(messageType int, data []byte) verdict {
 			return closeVerdict(closeTooManyInits, "Too many initialisation requests")
 		}
 		c.initSeen = true
+		// The timer has nothing more to do: let it go rather than hold it for the
+		// socket's lifetime.
+		c.initTimer.Stop()
+		c.initTimer = nil
 		return forwardMessage
 	case t == c.names.subscribe:
 		if !c.acked {

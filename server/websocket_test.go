@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/gorilla/websocket"
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -58,7 +59,8 @@ func subscriptionSchema() graphql.ExecutableSchema {
 			if p := notifyql.PrincipalFromContext(ctx); p != nil {
 				me = p.User.ID
 			}
-			data := []byte(fmt.Sprintf(`{"me":%q}`, me))
+			initPayload, _ := json.Marshal(transport.GetInitPayload(ctx))
+			data := []byte(fmt.Sprintf(`{"me":%q,"initPayload":%q}`, me, initPayload))
 			if graphql.GetOperationContext(ctx).Operation.Operation != ast.Subscription {
 				return graphql.OneShot(&graphql.Response{Data: data})
 			}
@@ -227,6 +229,26 @@ func TestWebSocket(t *testing.T) {
 					t.Fatalf("resubscribing with a completed id got %+v", msg)
 				}
 			})
+		}
+	})
+
+	t.Run("operations do not see the token", func(t *testing.T) {
+		for _, key := range []string{"Authorization", "authorization"} {
+			conn := dial(t, f.url, transportWS, nil)
+			send(t, conn, fmt.Sprintf(`{"type":"connection_init","payload":{%q:"Bearer %s","client":"dashboard"}}`, key, mustToken(t, wsUserID, time.Hour)))
+			if msg := next(t, conn); msg.Type != "connection_ack" {
+				t.Fatalf("got %+v, want connection_ack", msg)
+			}
+			send(t, conn, `{"type":"subscribe","id":"1","payload":{"query":"subscription { me }"}}`)
+			var data struct {
+				Data struct{ InitPayload string } `json:"data"`
+			}
+			if msg := next(t, conn); msg.Type != "next" || json.Unmarshal(msg.Payload, &data) != nil {
+				t.Fatalf("got %+v, want next", msg)
+			}
+			if data.Data.InitPayload != `{"client":"dashboard"}` {
+				t.Errorf("%s: operations see the init payload %s, want it without the token", key, data.Data.InitPayload)
+			}
 		}
 	})
 
