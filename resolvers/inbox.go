@@ -134,7 +134,7 @@ func (r subscriptionResolver) Inbox(ctx context.Context, serviceID string) (<-ch
 	if err != nil {
 		return nil, err
 	}
-	svc, err := r.serviceByID(ctx, serviceID)
+	svc, err := r.subscribedService(ctx, serviceID)
 	if err != nil {
 		return nil, err
 	}

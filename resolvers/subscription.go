@@ -50,7 +50,7 @@ func (r subscriptionResolver) UpcomingJobs(ctx context.Context, serviceID string
 	if err != nil {
 		return nil, err
 	}
-	svc, err := r.serviceByID(ctx, serviceID)
+	svc, err := r.subscribedService(ctx, serviceID)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +77,7 @@ func (r subscriptionResolver) Notification(ctx context.Context, id string) (<-ch
 	if err != nil {
 		return nil, err
 	}
-	svc, err := dataloaders.Load(ctx, dataloaders.For(ctx).Service(), n.ServiceID)
+	svc, err := r.sharedService(ctx, n.ServiceID, time.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +117,7 @@ func (r subscriptionResolver) dashboardTopic(ctx context.Context, kind notifyql.
 	if err := notifyql.ValidateDays(n); err != nil {
 		return notifyql.Topic{}, guard{}, err
 	}
-	svc, err := r.serviceByID(ctx, serviceID)
+	svc, err := r.subscribedService(ctx, serviceID)
 	if err != nil {
 		return notifyql.Topic{}, guard{}, err
 	}
@@ -165,13 +165,7 @@ func (r *Resolver) recheck(ctx context.Context, g guard, since time.Time) error 
 	} else if err != nil {
 		return err
 	}
-	svc, err := r.reloads.services.get(ctx, g.serviceID, since, func(ctx context.Context) (*notifyql.Service, error) {
-		services, err := r.stores.Services.ServicesByIDs(ctx, []string{g.serviceID})
-		if err != nil || len(services) == 0 {
-			return nil, err
-		}
-		return services[0], nil
-	})
+	svc, err := r.sharedService(ctx, g.serviceID, since)
 	if err != nil {
 		return err
 	}
@@ -193,6 +187,36 @@ func (r *Resolver) recheck(ctx context.Context, g guard, since time.Time) error 
 	default:
 		return err
 	}
+}
+
+// subscribedService is serviceByID for a subscription's start. The load is shared with
+// the instance's other subscriptions starting or re-checking at the same moment (see
+// reloads), rather than made by the operation's loaders, which a subscription holds for
+// as long as it runs.
+func (r *Resolver) subscribedService(ctx context.Context, id string) (*notifyql.Service, error) {
+	if err := notifyql.ValidateID("service", id); err != nil {
+		return nil, err
+	}
+	svc, err := r.sharedService(ctx, notifyql.NormaliseID(id), time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if svc == nil {
+		return nil, notifyql.Errorf(notifyql.ENOTFOUND, "service not found")
+	}
+	return svc, nil
+}
+
+// sharedService loads a service, nil when there is none, sharing any load of it started
+// at or after since.
+func (r *Resolver) sharedService(ctx context.Context, id string, since time.Time) (*notifyql.Service, error) {
+	return r.reloads.services.get(ctx, id, since, func(ctx context.Context) (*notifyql.Service, error) {
+		services, err := r.stores.Services.ServicesByIDs(ctx, []string{id})
+		if err != nil || len(services) == 0 {
+			return nil, err
+		}
+		return services[0], nil
+	})
 }
 
 // reloads share the re-checks' loads between the subscriptions of one instance: an access
