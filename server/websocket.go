@@ -188,10 +188,12 @@ func (s *Server) websocketHandler(gql, notUpgrade http.Handler) http.Handler {
 		// The connection is served on a goroutine of its own, and this handler returns:
 		// net/http then lets go of everything it held for the request (its buffers, the
 		// connection's state, and this goroutine's stack, grown by parsing and routing),
-		// which an open socket would otherwise keep for as long as it lives. As net/http
-		// does for a request, the context ends when serving does: gqlgen's subscriptions
-		// run under it and end with it.
-		ctx, cancel := context.WithCancel(context.WithValue(context.WithoutCancel(r.Context()), websocketSessionKey{}, session))
+		// which an open socket would otherwise keep for as long as it lives. The socket's
+		// context is a new one carrying the request id: the request's would keep net/http's
+		// per-connection contexts alive with it. As net/http does for a request, it ends
+		// when serving does: gqlgen's subscriptions run under it and end with it.
+		ctx := context.WithValue(context.Background(), requestIDKey{}, RequestID(r.Context()))
+		ctx, cancel := context.WithCancel(context.WithValue(ctx, websocketSessionKey{}, session))
 		// Of the request, gqlgen needs only the Upgrade header (to pick its WebSocket
 		// transport); the rest would be held for the socket's lifetime for nothing.
 		upgraded := r.WithContext(ctx)
