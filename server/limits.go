@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/99designs/gqlgen/complexity"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -59,6 +60,42 @@ func (d DepthLimit) MutateOperationContext(_ context.Context, opCtx *graphql.Ope
 	if depth := selectionDepth(opCtx.Operation.SelectionSet, d.Max+1); depth > d.Max {
 		err := gqlerror.Errorf("operation is nested deeper than the limit of %d", d.Max)
 		err.Extensions = map[string]any{"code": "DEPTH_LIMIT_EXCEEDED"}
+		return err
+	}
+	return nil
+}
+
+// ComplexityLimit refuses operations whose complexity score (gqlgen's, in which list
+// fields multiply their children by the page size asked for) is above Max. gqlgen's own
+// extension records the score in every operation's stats, a map that a subscription holds
+// for as long as it runs; nothing reads it here.
+type ComplexityLimit struct {
+	Max    int
+	schema graphql.ExecutableSchema
+}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = (*ComplexityLimit)(nil)
+
+func (*ComplexityLimit) ExtensionName() string { return "ComplexityLimit" }
+
+func (c *ComplexityLimit) Validate(schema graphql.ExecutableSchema) error {
+	if c.Max < 1 {
+		return errors.New("complexity limit must be at least 1")
+	}
+	c.schema = schema
+	return nil
+}
+
+func (c *ComplexityLimit) MutateOperationContext(ctx context.Context, opCtx *graphql.OperationContext) *gqlerror.Error {
+	if opCtx.Operation == nil {
+		return nil
+	}
+	if score := complexity.Calculate(ctx, c.schema, opCtx.Operation, opCtx.Variables); score > c.Max {
+		err := gqlerror.Errorf("operation has complexity %d, which exceeds the limit of %d", score, c.Max)
+		err.Extensions = map[string]any{"code": "COMPLEXITY_LIMIT_EXCEEDED"}
 		return err
 	}
 	return nil

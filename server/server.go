@@ -83,7 +83,7 @@ func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 		gql.Use(extension.Introspection{})
 	}
 	gql.Use(DepthLimit{Max: s.cfg.Limits.MaxDepth})
-	gql.Use(extension.FixedComplexityLimit(s.cfg.Limits.MaxComplexity))
+	gql.Use(&ComplexityLimit{Max: s.cfg.Limits.MaxComplexity})
 	for _, ext := range s.cfg.Extensions {
 		gql.Use(ext)
 	}

@@ -197,7 +197,7 @@ func (s *Server) websocketHandler(gql, notUpgrade http.Handler) http.Handler {
 		// Of the request, gqlgen needs only the Upgrade header (to pick its WebSocket
 		// transport); the rest would be held for the socket's lifetime for nothing.
 		upgraded := r.WithContext(ctx)
-		upgraded.Header = http.Header{"Upgrade": r.Header.Values("Upgrade")}
+		upgraded.Header = upgradeHeader
 		go func() {
 			defer s.websockets.remove(session)
 			defer cancel()
@@ -205,6 +205,10 @@ func (s *Server) websocketHandler(gql, notUpgrade http.Handler) http.Handler {
 		}()
 	})
 }
+
+// upgradeHeader is the header gqlgen sees on every upgraded request (it reads, never
+// writes, it), shared rather than one per socket.
+var upgradeHeader = http.Header{"Upgrade": {"websocket"}}
 
 // upgradedResponse stands for the ResponseWriter of a request whose connection has been
 // upgraded: gqlgen's transport receives one, and nothing may be written to it any more.
@@ -332,7 +336,6 @@ const readBufferBytes = 256
 func (g *gorillaWebsocket) upgrade(w http.ResponseWriter, r *http.Request) (*websocketConn, error) {
 	upgrader := websocket.Upgrader{
 		HandshakeTimeout: g.cfg.WriteTimeout,
-		Subprotocols:     []string{subprotocolTransportWS, subprotocolLegacyWS},
 		CheckOrigin:      g.cfg.originAllowed,
 		ReadBufferSize:   readBufferBytes,
 		WriteBufferPool:  g.writeBuffers,
@@ -343,11 +346,31 @@ func (g *gorillaWebsocket) upgrade(w http.ResponseWriter, r *http.Request) (*web
 	if id := w.Header().Get("X-Request-Id"); id != "" {
 		header.Set("X-Request-Id", id)
 	}
+	// The subprotocol is chosen here rather than by gorilla, which would keep the
+	// client's spelling: a slice of the request's whole header block, held for the
+	// socket's lifetime.
+	if subprotocol := chooseSubprotocol(websocket.Subprotocols(r)); subprotocol != "" {
+		header.Set("Sec-Websocket-Protocol", subprotocol)
+	}
 	ws, err := upgrader.Upgrade(w, r, header)
 	if err != nil {
 		return nil, fmt.Errorf("upgrade to websocket: %w", err)
 	}
-	return newWebsocketConn(ws, g.cfg), nil
+	return newWebsocketConn(ws, &g.cfg), nil
+}
+
+// chooseSubprotocol returns the first subprotocol the client offers that gqlgen speaks,
+// as one of this package's constants, or "" when it offers none of them.
+func chooseSubprotocol(offered []string) string {
+	for _, p := range offered {
+		switch p {
+		case subprotocolTransportWS:
+			return subprotocolTransportWS
+		case subprotocolLegacyWS:
+			return subprotocolLegacyWS
+		}
+	}
+	return ""
 }
 
 // Accept hands gqlgen the connection the handler upgraded for this request.
@@ -366,12 +389,18 @@ type messageNames struct {
 	pings bool
 }
 
-func namesFor(subprotocol string) messageNames {
+// The message names of each subprotocol, shared by every connection.
+var (
+	transportWSNames = messageNames{init: "connection_init", subscribe: "subscribe", complete: "complete", pings: true}
+	legacyWSNames    = messageNames{init: "connection_init", subscribe: "start", complete: "stop", terminate: "connection_terminate"}
+)
+
+func namesFor(subprotocol string) *messageNames {
 	if subprotocol == subprotocolTransportWS {
-		return messageNames{init: "connection_init", subscribe: "subscribe", complete: "complete", pings: true}
+		return &transportWSNames
 	}
 	// gqlgen serves a client that names no subprotocol with the legacy one.
-	return messageNames{init: "connection_init", subscribe: "start", complete: "stop", terminate: "connection_terminate"}
+	return &legacyWSNames
 }
 
 // websocketConn is one gorilla connection as gqlgen's WebsocketConn. It enforces the read
@@ -380,8 +409,8 @@ func namesFor(subprotocol string) messageNames {
 // with its close codes, by inspecting each message on its way in and out.
 type websocketConn struct {
 	ws    *websocket.Conn
-	cfg   WebSocketConfig
-	names messageNames
+	cfg   *WebSocketConfig // shared by every connection
+	names *messageNames
 
 	// writeMu serialises data frames; gorilla allows one writer at a time (control frames
 	// may be written concurrently).
@@ -390,7 +419,7 @@ type websocketConn struct {
 	mu        sync.Mutex
 	initSeen  bool
 	acked     bool
-	active    map[string]struct{} // operation ids the client started and that have not ended
+	active    []string // operation ids the client started and that have not ended (a few)
 	closeSent bool
 	closed    bool
 	// initTimer enforces InitTimeout (nil once connection_init arrived), pingTimer sends
@@ -403,8 +432,8 @@ var (
 	_ transport.WebsocketReadLimiter = (*websocketConn)(nil)
 )
 
-func newWebsocketConn(ws *websocket.Conn, cfg WebSocketConfig) *websocketConn {
-	c := &websocketConn{ws: ws, cfg: cfg, names: namesFor(ws.Subprotocol()), active: map[string]struct{}{}}
+func newWebsocketConn(ws *websocket.Conn, cfg *WebSocketConfig) *websocketConn {
+	c := &websocketConn{ws: ws, cfg: cfg, names: namesFor(ws.Subprotocol())}
 	ws.SetReadLimit(cfg.ReadLimit)
 	_ = ws.SetReadDeadline(time.Now().Add(cfg.ReadTimeout))
 	ws.SetPongHandler(func(string) error {
@@ -608,16 +637,16 @@ func (c *websocketConn) admit(messageType int, data []byte) verdict {
 		if msg.ID == nil || *msg.ID == "" || json.Unmarshal(msg.Payload, &payload) != nil || payload.Query == nil {
 			return closeVerdict(closeBadRequest, "Invalid message received: "+t+" needs an id and a payload with a query")
 		}
-		if _, exists := c.active[*msg.ID]; exists {
+		if slices.Contains(c.active, *msg.ID) {
 			return closeVerdict(closeSubscriberExists, "Subscriber for "+*msg.ID+" already exists")
 		}
-		c.active[*msg.ID] = struct{}{}
+		c.active = append(c.active, *msg.ID)
 		return forwardMessage
 	case t == c.names.complete:
 		if msg.ID == nil || *msg.ID == "" {
 			return closeVerdict(closeBadRequest, "Invalid message received: "+t+" needs an id")
 		}
-		delete(c.active, *msg.ID)
+		c.active = slices.DeleteFunc(c.active, func(id string) bool { return id == *msg.ID })
 		// Before the acknowledgement nothing is running to complete.
 		return verdict{forward: c.acked}
 	case t == c.names.terminate && t != "":
@@ -684,7 +713,7 @@ func (c *websocketConn) observe(data []byte) {
 	case "connection_ack":
 		c.acked = true
 	case "complete", "error":
-		delete(c.active, msg.ID)
+		c.active = slices.DeleteFunc(c.active, func(id string) bool { return id == msg.ID })
 	}
 }
 
