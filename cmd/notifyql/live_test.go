@@ -24,6 +24,20 @@ import (
 // to write to the database directly.
 func newLiveAPI(t *testing.T) (wsURL string, exec func(sql string, args ...any)) {
 	t.Helper()
+	api := startLiveAPI(t)
+	return api.wsURL, api.exec
+}
+
+// liveAPI is a server that startLiveAPI started.
+type liveAPI struct {
+	wsURL   string // ws://.../graphql
+	httpURL string // http://host:port, where /metrics is served
+	exec    func(sql string, args ...any)
+}
+
+// startLiveAPI is newLiveAPI, also serving /metrics as serve does.
+func startLiveAPI(t *testing.T) *liveAPI {
+	t.Helper()
 	pool := pgtest.NewPool(t)
 	if _, err := pool.Exec(t.Context(), fixtureSQL); err != nil {
 		t.Fatalf("load fixture: %v", err)
@@ -37,7 +51,10 @@ func newLiveAPI(t *testing.T) (wsURL string, exec func(sql string, args ...any))
 	logger := slog.New(slog.NewTextHandler(testLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	e := env{logger: logger, stdout: io.Discard, stderr: io.Discard}
 	// Each test's database gets its own channels: the fixture's ids are the same in all.
-	updates := startLive(context.Background(), e, pool, client, london, pool.Config().ConnConfig.Database)
+	updates, err := startLive(context.Background(), e, pool, client, london, pool.Config().ConnConfig.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		if err := updates.stop(); err != nil {
 			t.Errorf("stop live updates: %v", err)
@@ -48,14 +65,20 @@ func newLiveAPI(t *testing.T) (wsURL string, exec func(sql string, args ...any))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := server.New(server.Config{Logger: logger, Extensions: extensions}, schema, server.NewAuthenticator([]byte(testSecret), access))
+	var srv *server.Server
+	metrics := newMetrics(updates, func() int { return srv.OpenWebSockets() })
+	srv = server.New(server.Config{Logger: logger, Extensions: extensions, Metrics: metrics}, schema, server.NewAuthenticator([]byte(testSecret), access))
 	httpServer := httptest.NewServer(srv.Handler())
 	t.Cleanup(httpServer.Close)
-	return "ws" + strings.TrimPrefix(httpServer.URL, "http") + "/graphql", func(sql string, args ...any) {
-		t.Helper()
-		if _, err := pool.Exec(context.Background(), sql, args...); err != nil {
-			t.Fatalf("exec: %v", err)
-		}
+	return &liveAPI{
+		wsURL:   "ws" + strings.TrimPrefix(httpServer.URL, "http") + "/graphql",
+		httpURL: httpServer.URL,
+		exec: func(sql string, args ...any) {
+			t.Helper()
+			if _, err := pool.Exec(context.Background(), sql, args...); err != nil {
+				t.Fatalf("exec: %v", err)
+			}
+		},
 	}
 }
 
