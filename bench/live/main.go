@@ -23,12 +23,17 @@
 //     window. As a cross-check, PostgreSQL's transaction counter (pg_stat_database
 //     xact_commit + xact_rollback; every statement outside an explicit transaction is one)
 //     over the window is printed too, whole and less the same count measured with the
-//     simulator, the probe and an idle server alone (no subscriber, no poller): that
-//     difference is noisy (the simulator's own transactions vary by more than the relay's
-//     batched queries), but it is the only figure polling has, whose queries run through
-//     the API, so the "a fifth of polling's" target compares the live run's exact figure
-//     with it. The server's own count of snapshot recomputes (its `live updates stopped`
-//     log line) is printed beside them.
+//     simulator, the probe and an idle server alone (no subscriber, no poller). That
+//     figure is rough: besides statements it counts transactions that run none, and some
+//     backends' counts reach pg_stat_database in lumps (sampled every 0.5 s under --rate
+//     500: a steady ~60 a second with a jump of ~300-500 about every 10 s and when a
+//     run's processes exit; the size fits the relay's LISTEN connection, which reads each
+//     notifying commit's notifications in a transaction of its own and runs no statement
+//     that would report them sooner), so over a short window it can be off by far more
+//     than the relay's batched queries. It is still the only figure polling has, whose
+//     queries run through the API, so the "a fifth of polling's" target compares the live
+//     run's exact figure with it. The server's own count of snapshot recomputes
+//     (its `live updates stopped` log line) is printed beside them.
 //   - status changes per second: notification_status_history inserts less notifications
 //     inserts (pg_stat_user_tables), i.e. the rows the status-update trigger writes.
 //
@@ -1125,8 +1130,9 @@ counts): notifyql_live_db_queries_total scraped from /metrics at the window's st
 Polling runs have none: their queries run through the API. pg xact/s, a cross-check:
 pg_stat_database transactions of the whole bench database over the window (each statement
 outside an explicit transaction is one; a batch is one); pg xact-base: that less the
-baseline run's (simulator, probe writer and an idle server alone), noisy by some tens a
-second from run to run. recompute/s: the server's own count of snapshot recomputes (live
+baseline run's (simulator, probe writer and an idle server alone). Both are rough: some
+backends' transactions reach pg_stat_database in lumps of hundreds about every 10 s, so a
+short window may hold one lump or none. recompute/s: the server's own count of snapshot recomputes (live
 stats at shutdown) over the time the load ran. The live targets below use live q/s; for
 "a fifth of polling's", polling's figure is its pg xact-base, the only one it has.`)
 
