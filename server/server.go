@@ -1,5 +1,5 @@
 // Package server is the HTTP and WebSocket edge of notifyql: transports, authentication,
-// request limits, the error presenter, health and the routes.
+// request limits, the error presenter, health, metrics and the routes.
 package server
 
 import (
@@ -17,6 +17,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
@@ -35,6 +37,9 @@ type Config struct {
 	// WebSocket configures subscriptions over WebSockets; unset fields take their defaults
 	// (DefaultWebSocketConfig).
 	WebSocket WebSocketConfig
+	// Metrics, when set, is served in Prometheus' text format on GET /metrics; when nil,
+	// /metrics answers 404.
+	Metrics prometheus.Gatherer
 }
 
 // Server serves the GraphQL API over HTTP.
@@ -104,8 +109,16 @@ func (s *Server) routes(gql http.Handler) http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
 	})
+	if s.cfg.Metrics != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Metrics, promhttp.HandlerOpts{
+			ErrorLog: slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelError),
+		}))
+	}
 	return withRequestID(s.cfg.Logger, mux)
 }
+
+// OpenWebSockets is the number of WebSocket connections open now, for metrics.
+func (s *Server) OpenWebSockets() int { return s.websockets.open() }
 
 // Listen binds the configured address; Run calls it when it has not been called yet.
 func (s *Server) Listen() error {

@@ -52,6 +52,12 @@ func TestMakeRunAnswersGraphQL(t *testing.T) {
 			if err != nil {
 				t.Errorf("serve returned %v\nstderr: %s", err, stderr.String())
 			}
+			// The shutdown line carries the live path's statement count: at least the
+			// relay election's.
+			stopped := regexp.MustCompile(`"msg":"live updates stopped".*"queries":([0-9]+)`).FindStringSubmatch(stderr.String())
+			if stopped == nil || stopped[1] == "0" {
+				t.Errorf("serve logged no live updates stopped line with a statement count:\n%s", stderr.String())
+			}
 		case <-time.After(30 * time.Second):
 			t.Errorf("serve did not stop within 30 s of cancel")
 		}
@@ -119,6 +125,16 @@ func TestMakeRunAnswersGraphQL(t *testing.T) {
 	}
 	if requested == 0 {
 		t.Errorf("the demo services sent nothing in the last 7 days: %+v", got.Data.Services)
+	}
+
+	// serve serves its metrics beside GraphQL: the live path's, once this instance is the
+	// relay, having run the election's statements.
+	metrics := waitForMetric(t, strings.TrimSuffix(url, "/graphql"), "notifyql_live_relay", 10*time.Second, func(v float64) bool { return v == 1 })
+	if metrics["notifyql_live_db_queries_total"] <= 0 {
+		t.Errorf("notifyql_live_db_queries_total = %v with the relay elected, want above 0", metrics["notifyql_live_db_queries_total"])
+	}
+	if _, ok := metrics["process_cpu_seconds_total"]; !ok {
+		t.Error("serve's /metrics lacks the process collector's process_cpu_seconds_total")
 	}
 
 	// The chores start with serve: the nightly runs missed before this start run at once.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -17,28 +18,59 @@ import (
 // liveUpdates is the running live path of one instance: the hub, the Redis bus that links
 // instances, and the change listener that makes one instance the relay.
 type liveUpdates struct {
-	hub  *live.Hub
-	stop func() error
+	hub *live.Hub
+	// queries counts the statements the live path has run on its own database
+	// connections: snapshots, relay recomputes and the change listener's.
+	queries *postgres.QueryCounter
+	stop    func() error
 }
+
+// liveSpareConns is how many connections the live pool holds beyond the relay's workers.
+const liveSpareConns = 2
 
 // startLive starts the live path (ARCHITECTURE.md, "Live path"). Stop it before Redis and
 // the pool close. A namespace keeps its Redis channels apart from other deployments on the
 // same Redis; "" is the default one.
-func startLive(ctx context.Context, e env, pool *pgxpool.Pool, client *goredis.Client, london *time.Location, namespace string) *liveUpdates {
+//
+// The live path runs its statements on a pool of its own, configured like the API's pool,
+// whose tracer counts them: that count is the exact database cost of live updates
+// (notifyql_live_db_queries_total, and the shutdown log line). Re-checks of a
+// subscriber's access run through the API's stores, on the API's pool, and are not in it.
+func startLive(ctx context.Context, e env, pool *pgxpool.Pool, client *goredis.Client, london *time.Location, namespace string) (*liveUpdates, error) {
+	opts := live.Options{Workers: live.DefaultWorkers}
+	queries := &postgres.QueryCounter{}
+	// Config returns a copy: the API pool's own configuration is left alone.
+	cfg := pool.Config()
+	cfg.ConnConfig.Tracer = queries
+	// Small on purpose: a relay tick runs at most Workers queries at once, and the spare
+	// connections serve the first snapshots of topics this instance holds none of yet
+	// while a tick runs. A burst of new subscriptions then queues here for a connection
+	// instead of taking the API pool's from queries and mutations, and however many
+	// subscribers an instance has, the live path holds at most this many connections
+	// (plus the change listener's, which it makes from the same configuration, outside
+	// the pool, and which is counted too).
+	cfg.MaxConns = int32(opts.Workers + liveSpareConns)
+	cfg.MinConns = min(cfg.MinConns, cfg.MaxConns)
+	cfg.MinIdleConns = min(cfg.MinIdleConns, cfg.MaxConns)
+	livePool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("configure the live updates' database pool: %w", err)
+	}
+
 	bus := redis.NewBus(client, e.logger)
 	if namespace != "" {
 		bus.InNamespace(namespace)
 	}
 	snapshots := &live.Snapshots{
-		Notifications: postgres.NewNotificationStore(pool, london),
-		Jobs:          postgres.NewCatalogueStore(pool),
-		Inbox:         postgres.NewInboxStore(pool),
-		Services:      postgres.NewServiceStore(pool),
+		Notifications: postgres.NewNotificationStore(livePool, london),
+		Jobs:          postgres.NewCatalogueStore(livePool),
+		Inbox:         postgres.NewInboxStore(livePool),
+		Services:      postgres.NewServiceStore(livePool),
 		London:        london,
 		Now:           time.Now,
 	}
-	hub := live.NewHub(bus, snapshots, e.logger, live.Options{})
-	listener := postgres.NewChangeListener(pool, e.logger)
+	hub := live.NewHub(bus, snapshots, e.logger, opts)
+	listener := postgres.NewChangeListener(livePool, e.logger)
 
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -62,10 +94,11 @@ func startLive(ctx context.Context, e env, pool *pgxpool.Pool, client *goredis.C
 			errs[i] = run()
 		}()
 	}
-	return &liveUpdates{hub: hub, stop: func() error {
+	return &liveUpdates{hub: hub, queries: queries, stop: func() error {
 		cancel()
 		wg.Wait()
-		e.logger.Info("live updates stopped", "stats", hub.Stats())
+		livePool.Close()
+		e.logger.Info("live updates stopped", "stats", hub.Stats(), "queries", queries.Queries())
 		return errors.Join(errs...)
-	}}
+	}}, nil
 }

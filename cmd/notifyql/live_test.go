@@ -25,11 +25,26 @@ import (
 // to write to the database directly.
 func newLiveAPI(t *testing.T) (wsURL string, exec func(sql string, args ...any)) {
 	t.Helper()
-	return newLiveAPIWith(t)
+	api := startLiveAPI(t)
+	return api.wsURL, api.exec
 }
 
 // newLiveAPIWith is newLiveAPI with more handler extensions after the schema's own.
 func newLiveAPIWith(t *testing.T, extra ...graphql.HandlerExtension) (wsURL string, exec func(sql string, args ...any)) {
+	t.Helper()
+	api := startLiveAPI(t, extra...)
+	return api.wsURL, api.exec
+}
+
+// liveAPI is a server that startLiveAPI started.
+type liveAPI struct {
+	wsURL   string // ws://.../graphql
+	httpURL string // http://host:port, where /metrics is served
+	exec    func(sql string, args ...any)
+}
+
+// startLiveAPI is newLiveAPIWith, also serving /metrics as serve does.
+func startLiveAPI(t *testing.T, extra ...graphql.HandlerExtension) *liveAPI {
 	t.Helper()
 	pool := pgtest.NewPool(t)
 	if _, err := pool.Exec(t.Context(), fixtureSQL); err != nil {
@@ -44,7 +59,10 @@ func newLiveAPIWith(t *testing.T, extra ...graphql.HandlerExtension) (wsURL stri
 	logger := slog.New(slog.NewTextHandler(testLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	e := env{logger: logger, stdout: io.Discard, stderr: io.Discard}
 	// Each test's database gets its own channels: the fixture's ids are the same in all.
-	updates := startLive(context.Background(), e, pool, client, london, pool.Config().ConnConfig.Database)
+	updates, err := startLive(context.Background(), e, pool, client, london, pool.Config().ConnConfig.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		if err := updates.stop(); err != nil {
 			t.Errorf("stop live updates: %v", err)
@@ -55,14 +73,20 @@ func newLiveAPIWith(t *testing.T, extra ...graphql.HandlerExtension) (wsURL stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := server.New(server.Config{Logger: logger, Extensions: append(extensions, extra...)}, schema, server.NewAuthenticator([]byte(testSecret), access))
+	var srv *server.Server
+	metrics := newMetrics(updates, func() int { return srv.OpenWebSockets() })
+	srv = server.New(server.Config{Logger: logger, Extensions: append(extensions, extra...), Metrics: metrics}, schema, server.NewAuthenticator([]byte(testSecret), access))
 	httpServer := httptest.NewServer(srv.Handler())
 	t.Cleanup(httpServer.Close)
-	return "ws" + strings.TrimPrefix(httpServer.URL, "http") + "/graphql", func(sql string, args ...any) {
-		t.Helper()
-		if _, err := pool.Exec(context.Background(), sql, args...); err != nil {
-			t.Fatalf("exec: %v", err)
-		}
+	return &liveAPI{
+		wsURL:   "ws" + strings.TrimPrefix(httpServer.URL, "http") + "/graphql",
+		httpURL: httpServer.URL,
+		exec: func(sql string, args ...any) {
+			t.Helper()
+			if _, err := pool.Exec(context.Background(), sql, args...); err != nil {
+				t.Fatalf("exec: %v", err)
+			}
+		},
 	}
 }
 

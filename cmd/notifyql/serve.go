@@ -56,19 +56,26 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		return err
 	}
 	access := postgres.NewAccessStore(pool)
-	liveUpdates := startLive(ctx, e, pool, rdb.Client, london, "")
+	liveUpdates, err := startLive(ctx, e, pool, rdb.Client, london, "")
+	if err != nil {
+		return err
+	}
 	defer func() { err = errors.Join(err, liveUpdates.stop()) }()
 	schema, extensions, err := newSchema(schemaDeps{Pool: pool, Access: access, Redis: rdb.Client, London: london, Logger: e.logger, Live: liveUpdates.hub})
 	if err != nil {
 		return fmt.Errorf("build GraphQL schema: %w", err)
 	}
-	srv := server.New(server.Config{
+	// The metrics read the server's open WebSockets, and the server serves the metrics.
+	var srv *server.Server
+	metrics := newMetrics(liveUpdates, func() int { return srv.OpenWebSockets() })
+	srv = server.New(server.Config{
 		Addr:        *addr,
 		Logger:      e.logger,
 		Limits:      e.cfg.Limits,
 		Development: e.cfg.Development(),
 		Extensions:  extensions,
 		WebSocket:   server.WebSocketConfig{AllowedOrigins: e.cfg.AllowedOrigins},
+		Metrics:     metrics,
 	}, schema, server.NewAuthenticator(api.secret, access).WithLogger(e.logger))
 	if err := srv.Listen(); err != nil {
 		return err

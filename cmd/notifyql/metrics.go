@@ -1,0 +1,91 @@
+package main
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"notifyql/live"
+)
+
+// newMetrics returns the registry GET /metrics serves: the Go runtime's and the process's
+// collectors and, read at each scrape, the live path's figures and the open WebSocket
+// count.
+func newMetrics(updates *liveUpdates, openWebSockets func() int) *prometheus.Registry {
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		newLiveCollector(updates.hub.Stats, updates.queries.Queries, openWebSockets),
+	)
+	return registry
+}
+
+// liveCollector reads the hub's counters, the live pool's statement count and the
+// server's open WebSockets when scraped; it keeps nothing and runs nothing in between.
+// No metric has labels: none is needed, and so none can carry personal data.
+type liveCollector struct {
+	stats          func() live.Stats
+	queries        func() int64
+	openWebSockets func() int
+	metrics        []liveMetric
+}
+
+// liveMetric is one figure of liveCollector: its description, its type and how to read it.
+type liveMetric struct {
+	desc  *prometheus.Desc
+	kind  prometheus.ValueType
+	value func(s live.Stats, queries int64, websockets int) float64
+}
+
+func newLiveMetric(name, help string, kind prometheus.ValueType, value func(s live.Stats, queries int64, websockets int) float64) liveMetric {
+	return liveMetric{desc: prometheus.NewDesc(name, help, nil, nil), kind: kind, value: value}
+}
+
+func newLiveCollector(stats func() live.Stats, queries func() int64, openWebSockets func() int) *liveCollector {
+	return &liveCollector{stats: stats, queries: queries, openWebSockets: openWebSockets, metrics: []liveMetric{
+		newLiveMetric("notifyql_websocket_connections", "WebSocket connections open on this instance.",
+			prometheus.GaugeValue, func(_ live.Stats, _ int64, ws int) float64 { return float64(ws) }),
+		newLiveMetric("notifyql_live_subscriptions", "Live subscriptions held by this instance.",
+			prometheus.GaugeValue, func(s live.Stats, _ int64, _ int) float64 { return float64(s.Subscribers) }),
+		newLiveMetric("notifyql_live_topics", "Distinct live topics this instance's subscriptions watch.",
+			prometheus.GaugeValue, func(s live.Stats, _ int64, _ int) float64 { return float64(s.Topics) }),
+		newLiveMetric("notifyql_live_queue_drops_total", "Subscribers closed for leaving a snapshot untaken for too long.",
+			prometheus.CounterValue, func(s live.Stats, _ int64, _ int) float64 { return float64(s.Drops) }),
+		newLiveMetric("notifyql_live_coalesced_total", "Snapshots replaced by a newer one before their subscriber took them.",
+			prometheus.CounterValue, func(s live.Stats, _ int64, _ int) float64 { return float64(s.Coalesced) }),
+		newLiveMetric("notifyql_live_resyncs_total", "Gaps handled by recomputing the affected topics: relay elections, change listener gaps and Redis gaps.",
+			prometheus.CounterValue, func(s live.Stats, _ int64, _ int) float64 { return float64(s.Resyncs) }),
+		newLiveMetric("notifyql_live_recomputed_total", "Snapshots this instance recomputed in relay ticks and resyncs.",
+			prometheus.CounterValue, func(s live.Stats, _ int64, _ int) float64 { return float64(s.Recomputed) }),
+		newLiveMetric("notifyql_live_published_total", "Snapshots this instance published as the relay.",
+			prometheus.CounterValue, func(s live.Stats, _ int64, _ int) float64 { return float64(s.Published) }),
+		newLiveMetric("notifyql_live_access_changes_total", "Access change hints received, and gaps that made every subscription re-check its access.",
+			prometheus.CounterValue, func(s live.Stats, _ int64, _ int) float64 { return float64(s.AccessChanges) }),
+		newLiveMetric("notifyql_live_relay", "1 while this instance is the relay (holds the change listener's lock), else 0.",
+			prometheus.GaugeValue, func(s live.Stats, _ int64, _ int) float64 {
+				if s.Relay {
+					return 1
+				}
+				return 0
+			}),
+		newLiveMetric("notifyql_live_relay_lag_p99_seconds", "99th percentile over recent relay ticks of the time from a tick's first change hint to the end of its publishing.",
+			prometheus.GaugeValue, func(s live.Stats, _ int64, _ int) float64 { return s.RelayLagP99.Seconds() }),
+		newLiveMetric("notifyql_live_db_queries_total", "Database statements the live path ran on its own connections: first snapshots, relay recomputes and the change listener's. Re-checks of subscribers' access run through the API's stores and are not counted.",
+			prometheus.CounterValue, func(_ live.Stats, q int64, _ int) float64 { return float64(q) }),
+	}}
+}
+
+// Describe sends every figure's description.
+func (c *liveCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, m := range c.metrics {
+		ch <- m.desc
+	}
+}
+
+// Collect reads the figures now.
+func (c *liveCollector) Collect(ch chan<- prometheus.Metric) {
+	stats, queries, websockets := c.stats(), c.queries(), c.openWebSockets()
+	for _, m := range c.metrics {
+		ch <- prometheus.MustNewConstMetric(m.desc, m.kind, m.value(stats, queries, websockets))
+	}
+}

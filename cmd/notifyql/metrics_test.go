@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bufio"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// scrapeMetrics reads GET /metrics into name → value; it fails on a metric it cannot read.
+// The metrics read here have no labels.
+func scrapeMetrics(t *testing.T, baseURL string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get(baseURL + "/metrics")
+	if err != nil {
+		t.Fatalf("scrape: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("scrape: status %d", resp.StatusCode)
+	}
+	out := map[string]float64{}
+	scanner := bufio.NewScanner(resp.Body)
+	for scanner.Scan() {
+		line := scanner.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, value, ok := strings.Cut(line, " ")
+		if !ok {
+			t.Fatalf("scrape: unreadable line %q", line)
+		}
+		v, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			t.Fatalf("scrape: line %q: %v", line, err)
+		}
+		out[name] = v
+	}
+	if err := scanner.Err(); err != nil {
+		t.Fatalf("scrape: %v", err)
+	}
+	return out
+}
+
+// waitForMetric scrapes until ok accepts the named metric's value.
+func waitForMetric(t *testing.T, baseURL, name string, within time.Duration, ok func(float64) bool) map[string]float64 {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		m := scrapeMetrics(t, baseURL)
+		if v, found := m[name]; found && ok(v) {
+			return m
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s = %v after %s", name, m[name], within)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// /metrics counts one subscriber's connection, subscription and topic, and the live path's
+// database statements: the first snapshot's, and a relay recompute's after a plain SQL write.
+func TestMetricsCountTheLivePath(t *testing.T) {
+	api := startLiveAPI(t)
+	// Once elected, the relay runs no statement until a change or a subscription comes.
+	before := waitForMetric(t, api.httpURL, "notifyql_live_relay", 10*time.Second, func(v float64) bool { return v == 1 })
+	for name, want := range map[string]float64{
+		"notifyql_websocket_connections":  0,
+		"notifyql_live_subscriptions":     0,
+		"notifyql_live_topics":            0,
+		"notifyql_live_recomputed_total":  0,
+		"notifyql_live_published_total":   0,
+		"notifyql_live_queue_drops_total": 0,
+	} {
+		if got, ok := before[name]; !ok || got != want {
+			t.Errorf("before subscribing: %s = %v (present %v), want %v", name, got, ok, want)
+		}
+	}
+	if _, ok := before["go_goroutines"]; !ok {
+		t.Error("the Go collector's go_goroutines is missing")
+	}
+	if _, ok := before["process_resident_memory_bytes"]; !ok {
+		t.Error("the process collector's process_resident_memory_bytes is missing")
+	}
+
+	stream := subscribeOverWebSocket(t, api.wsURL, userViewer,
+		`subscription($id: ID!) { dashboardTotals(serviceId: $id, days: 0) { email { requested } } }`,
+		map[string]any{"id": serviceA})
+	requested := next(t, stream, 10*time.Second)["dashboardTotals"].(map[string]any)["email"].(map[string]any)["requested"].(float64)
+	subscribed := scrapeMetrics(t, api.httpURL)
+	for name, want := range map[string]float64{
+		"notifyql_websocket_connections": 1,
+		"notifyql_live_subscriptions":    1,
+		"notifyql_live_topics":           1,
+		"notifyql_live_relay":            1,
+	} {
+		if got := subscribed[name]; got != want {
+			t.Errorf("with one subscription: %s = %v, want %v", name, got, want)
+		}
+	}
+	queriesBefore, queriesSubscribed := before["notifyql_live_db_queries_total"], subscribed["notifyql_live_db_queries_total"]
+	if queriesSubscribed <= 0 || queriesSubscribed <= queriesBefore {
+		t.Errorf("notifyql_live_db_queries_total = %v before the first snapshot and %v after it, want a rise",
+			queriesBefore, queriesSubscribed)
+	}
+
+	api.exec(`INSERT INTO notifications (service_id, template_id, template_version, notification_type, "to", normalised_to, key_type, notification_status, created_at)
+		VALUES ($1, '7e000000-0000-0000-0000-000000000001', 2, 'email', 'x@example.org', 'x@example.org', 'normal', 'created', $2)`,
+		serviceA, time.Now().UTC())
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		email := next(t, stream, time.Until(deadline))["dashboardTotals"].(map[string]any)["email"].(map[string]any)
+		if email["requested"].(float64) == requested+1 {
+			break
+		}
+	}
+	written := scrapeMetrics(t, api.httpURL)
+	for _, name := range []string{"notifyql_live_recomputed_total", "notifyql_live_published_total", "notifyql_live_db_queries_total"} {
+		if written[name] <= subscribed[name] {
+			t.Errorf("after a plain SQL write reached the subscriber: %s = %v, was %v; want a rise", name, written[name], subscribed[name])
+		}
+	}
+	if lag := written["notifyql_live_relay_lag_p99_seconds"]; lag <= 0 || lag > 5 {
+		t.Errorf("notifyql_live_relay_lag_p99_seconds = %v after one relayed change, want between 0 and 5", lag)
+	}
+}
