@@ -146,6 +146,9 @@ type Hub struct {
 	// them locally; localRetry holds those that failed.
 	localResync bool
 	localRetry  map[string]notifyql.Topic
+	// publishing is closed when the latest relay tick's snapshots have been published
+	// (nil before the first).
+	publishing chan struct{}
 	// relayBackoff and localBackoff pause retries after failed ticks.
 	relayBackoff, localBackoff backoff
 	// pendingAccess is the access hint the relay publishes at its next tick, nil when none;

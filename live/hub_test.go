@@ -52,6 +52,8 @@ type fakeBus struct {
 	failPublish  error
 	failTopics   map[string]bool // topics whose publish fails
 	failWatched  error
+	// hold, when set, is waited on before each PublishMany: a slow Redis.
+	hold chan struct{}
 }
 
 var _ Bus = (*fakeBus)(nil)
@@ -93,7 +95,11 @@ func (b *fakeBus) Publish(_ context.Context, topic string, payload []byte) error
 func (b *fakeBus) PublishMany(ctx context.Context, snapshots map[string][]byte) ([]string, error) {
 	b.mu.Lock()
 	b.batches++
+	hold := b.hold
 	b.mu.Unlock()
+	if hold != nil {
+		<-hold
+	}
 	var failed []string
 	var errs []error
 	for _, topic := range slices.Sorted(maps.Keys(snapshots)) {
@@ -231,6 +237,12 @@ func (s *countingSnapshotter) reset() {
 
 func want(t notifyql.Topic, version int) string {
 	return fmt.Sprintf(`{"topic":%q,"version":%d}`, t, version)
+}
+
+// tick is one whole tick, as Run does it, publishing included.
+func (h *Hub) tick(ctx context.Context) {
+	h.step(ctx)
+	h.awaitPublished()
 }
 
 // instance is one hub with its bus connection.

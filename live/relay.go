@@ -12,11 +12,11 @@ import (
 
 // Run is the hub's tick loop, until ctx is done (it then returns nil). Each tick:
 //   - makes sure the bus delivers access changes here, and as the relay publishes the
-//     access hints gathered since the last tick (see WatchAccess);
+//     access hints gathered since the last tick (see AccessInterest);
 //   - after a bus gap, recomputes this instance's own topics once each and delivers them;
 //   - as the relay, recomputes each watched topic that the tick's change hints (or a
 //     gap) made dirty, once however many hints touched it, and publishes them all in one
-//     round trip (Bus.PublishMany);
+//     round trip (Bus.PublishMany), while the next tick goes on;
 //   - renews the Watch registration of this instance's topics every WatchRefresh;
 //   - closes subscribers that left a snapshot untaken for SlowClientTimeout.
 //
@@ -31,12 +31,13 @@ func (h *Hub) Run(ctx context.Context) error {
 	lastWatch, lastSweep := time.Now(), time.Now()
 	sweepEvery := min(h.opts.SlowClientTimeout/4, time.Second)
 	defer h.releaseAccessSubscription(ctx)
+	defer h.awaitPublished()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case now := <-ticker.C:
-			h.tick(ctx)
+			h.step(ctx)
 			if now.Sub(lastWatch) >= h.opts.WatchRefresh {
 				lastWatch = now
 				h.refreshWatch(ctx)
@@ -49,8 +50,8 @@ func (h *Hub) Run(ctx context.Context) error {
 	}
 }
 
-// tick does one tick's resync and relay work.
-func (h *Hub) tick(ctx context.Context) {
+// step does one tick's resync and relay work, leaving the relay's publishing under way.
+func (h *Hub) step(ctx context.Context) {
 	h.holdAccessSubscription(ctx)
 	h.publishAccess(ctx)
 	h.resyncLocal(ctx)
@@ -148,22 +149,53 @@ func (h *Hub) relayTick(ctx context.Context) {
 		}
 	}
 	failed := map[string]notifyql.Topic{}
+	var snapshots map[string][]byte
 	if len(dirty) > 0 {
-		var snapshots map[string][]byte
 		snapshots, failed = h.recompute(ctx, dirty)
-		h.publish(ctx, snapshots, dirty, failed)
 	}
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if !h.relay {
+		h.mu.Unlock()
 		return
 	}
-	// Failures are retried, with a growing pause so that an outage of Redis or the
-	// database does not turn into a recompute of every failed topic every tick.
-	h.relayBackoff.record(len(failed) > 0, time.Now(), h.opts.Tick)
 	maps.Copy(h.retry, failed)
-	if !since.IsZero() {
-		h.recordLag(time.Since(since))
+	previous := h.publishing
+	done := make(chan struct{})
+	h.publishing = done
+	h.mu.Unlock()
+
+	// The tick's snapshots go out while the next tick gathers and recomputes, so that
+	// the round trip to Redis does not hold up the changes arriving meanwhile. Publishes
+	// stay in tick order, each waiting for the one before: an older snapshot never
+	// overtakes a newer one.
+	go func() {
+		defer close(done)
+		if previous != nil {
+			<-previous
+		}
+		h.publish(ctx, snapshots, dirty, failed)
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if !h.relay {
+			return
+		}
+		// Failures are retried, with a growing pause so that an outage of Redis or the
+		// database does not turn into a recompute of every failed topic every tick.
+		h.relayBackoff.record(len(failed) > 0, time.Now(), h.opts.Tick)
+		maps.Copy(h.retry, failed)
+		if !since.IsZero() {
+			h.recordLag(time.Since(since))
+		}
+	}()
+}
+
+// awaitPublished waits until the snapshots of the ticks so far have been published.
+func (h *Hub) awaitPublished() {
+	h.mu.Lock()
+	publishing := h.publishing
+	h.mu.Unlock()
+	if publishing != nil {
+		<-publishing
 	}
 }
 

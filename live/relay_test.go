@@ -240,3 +240,50 @@ type forgetfulSnapshotter struct{ *countingSnapshotter }
 func (forgetfulSnapshotter) SnapshotMany(context.Context, map[string]notifyql.Topic, int) map[string]SnapshotResult {
 	return nil
 }
+
+// A tick does not wait for its snapshots to reach Redis: the next tick recomputes while
+// they are on their way, and publishes keep tick order, so a newer snapshot is never
+// overtaken by an older one.
+func TestRelayPublishesInTickOrderWithoutWaiting(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	snap := newCountingSnapshotter()
+	in := newInstance(newFakeRedis(), snap, Options{})
+	topic := totalsTopic(serviceA, "0")
+	ch := mustSubscribe(t, ctx, in.hub, topic)
+	receive(t, ch)
+	in.hub.SetRelay(true)
+
+	hold := make(chan struct{})
+	in.bus.mu.Lock()
+	in.bus.hold = hold
+	in.bus.mu.Unlock()
+	for version := 1; version <= 2; version++ {
+		snap.write(serviceA)
+		in.hub.Changed(notifyql.Change{ServiceID: serviceA, Table: notifyql.TableNotifications})
+		in.hub.step(ctx) // returns with the publish held
+		if got := snap.callsOf(topic); got != version+1 {
+			t.Fatalf("tick %d: %d recomputes, want %d: a held publish must not stop the next tick", version, got, version+1)
+		}
+	}
+	receiveNothing(t, ch)
+	close(hold)
+	in.hub.awaitPublished()
+	var last []byte
+	for len(ch) > 0 {
+		last = receive(t, ch)
+	}
+	if string(last) != want(topic, 2) {
+		t.Errorf("the subscriber ends with %s, want the newer snapshot %s", last, want(topic, 2))
+	}
+	if got := in.bus.count(in.bus.published, topic.String()); got != 2 {
+		t.Errorf("published %d times, want 2", got)
+	}
+	in.bus.mu.Lock()
+	payload := in.bus.payloads[topic.String()]
+	in.bus.mu.Unlock()
+	if string(payload) != want(topic, 2) {
+		t.Errorf("the last publish was %s, want %s (publishes out of order)", payload, want(topic, 2))
+	}
+}
