@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"sync"
 	"time"
+	"unique"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -165,7 +166,7 @@ type streamState struct {
 	pump   snapshotPump
 	userID string // set when only the same user may share this stream's responses
 
-	key    renderKey
+	key    unique.Handle[renderKey]
 	hasKey bool
 }
 
@@ -194,15 +195,17 @@ func (st *streamState) take() error {
 	return err
 }
 
-// renderKey is computed once per operation, at its first response.
-func (st *streamState) renderKey(ctx context.Context) renderKey {
+// renderKey is computed once per operation, at its first response. It is a unique handle:
+// equal keys are one pointer, cheap to compare and hash on every response, and a key
+// nobody holds any more is let go.
+func (st *streamState) renderKey(ctx context.Context) unique.Handle[renderKey] {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if !st.hasKey {
 		oc := graphql.GetOperationContext(ctx)
 		// encoding/json writes map keys sorted, so equal variables encode equally.
 		variables, _ := json.Marshal(oc.Variables)
-		st.key = renderKey{doc: oc.Doc, operation: oc.OperationName, variables: string(variables), userID: st.userID}
+		st.key = unique.Make(renderKey{doc: oc.Doc, operation: oc.OperationName, variables: string(variables), userID: st.userID})
 		st.hasKey = true
 	}
 	return st.key

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -665,12 +666,86 @@ func (c *websocketConn) admit(messageType int, data []byte) verdict {
 // WriteJSON writes one server message within the write timeout, noting acknowledgements
 // and the ends of operations for the state machine.
 func (c *websocketConn) WriteJSON(v any) error {
-	data, err := json.Marshal(v)
+	data, typ, id, err := encodeServerMessage(v)
 	if err != nil {
 		return fmt.Errorf("encode websocket message: %w", err)
 	}
-	c.observe(data)
+	c.observe(typ, id)
 	return c.writeMessage(data)
+}
+
+// envelope locates the fields of the message struct gqlgen hands WriteJSON: both
+// subprotocols' messages are {Payload json.RawMessage; ID string; Type string-kinded}.
+type envelope struct{ payload, id, typ []int }
+
+var envelopes sync.Map // reflect.Type → *envelope, nil when the type has another shape
+
+func envelopeOf(t reflect.Type) *envelope {
+	if e, ok := envelopes.Load(t); ok {
+		return e.(*envelope)
+	}
+	var e *envelope
+	if t.Kind() == reflect.Struct {
+		payload, okP := t.FieldByName("Payload")
+		id, okI := t.FieldByName("ID")
+		typ, okT := t.FieldByName("Type")
+		if okP && okI && okT && payload.Type == reflect.TypeFor[json.RawMessage]() &&
+			id.Type.Kind() == reflect.String && typ.Type.Kind() == reflect.String {
+			e = &envelope{payload: payload.Index, id: id.Index, typ: typ.Index}
+		}
+	}
+	envelopes.Store(t, e)
+	return e
+}
+
+// encodeServerMessage encodes a message as encoding/json would, and returns its type and
+// id. Every message is one of gqlgen's envelopes, whose payload gqlgen has already encoded
+// (or, for a pong, decoded from the client): it is copied as it is rather than encoded
+// again, which for a "next" message to each of thousands of subscribers is most of the
+// cost of sending it.
+func encodeServerMessage(v any) (data []byte, typ, id string, err error) {
+	rv := reflect.Indirect(reflect.ValueOf(v))
+	e := envelopeOf(rv.Type())
+	if e == nil {
+		data, err := json.Marshal(v)
+		if err != nil {
+			return nil, "", "", err
+		}
+		var head struct{ Type, ID string }
+		_ = json.Unmarshal(data, &head)
+		return data, head.Type, head.ID, nil
+	}
+	payload := rv.FieldByIndex(e.payload).Bytes()
+	id = rv.FieldByIndex(e.id).String()
+	typ = rv.FieldByIndex(e.typ).String()
+	data = make([]byte, 0, len(payload)+len(id)+len(typ)+32)
+	data = append(data, '{')
+	if len(payload) > 0 {
+		data = append(data, `"payload":`...)
+		data = append(data, payload...)
+		data = append(data, ',')
+	}
+	if id != "" {
+		data = append(data, `"id":`...)
+		data = appendJSONString(data, id)
+		data = append(data, ',')
+	}
+	data = append(data, `"type":`...)
+	data = appendJSONString(data, typ)
+	return append(data, '}'), typ, id, nil
+}
+
+// appendJSONString appends s as a JSON string, as encoding/json writes it.
+func appendJSONString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			quoted, _ := json.Marshal(s)
+			return append(dst, quoted...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }
 
 func (c *websocketConn) writeMessage(data []byte) error {
@@ -694,27 +769,20 @@ func (c *websocketConn) dropAfterWriteError(err error) {
 }
 
 // observe tracks the server's side of the state machine: the acknowledgement, and
-// operations ended by complete or error. Most messages are "next" and skip the decoding.
-func (c *websocketConn) observe(data []byte) {
-	if !bytes.Contains(data, []byte(`"connection_ack"`)) && !bytes.Contains(data, []byte(`"complete"`)) &&
-		!bytes.Contains(data, []byte(`"error"`)) {
-		return
-	}
-	var msg struct {
-		Type string `json:"type"`
-		ID   string `json:"id"`
-	}
-	if json.Unmarshal(data, &msg) != nil {
+// operations ended by complete or error.
+func (c *websocketConn) observe(typ, id string) {
+	switch typ {
+	case "connection_ack", "complete", "error":
+	default:
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	switch msg.Type {
-	case "connection_ack":
+	if typ == "connection_ack" {
 		c.acked = true
-	case "complete", "error":
-		c.active = slices.DeleteFunc(c.active, func(id string) bool { return id == msg.ID })
+		return
 	}
+	c.active = slices.DeleteFunc(c.active, func(active string) bool { return active == id })
 }
 
 // WriteClose closes the socket on gqlgen's behalf. gqlgen's 1002 (protocol error) becomes
