@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"notifyql"
@@ -88,11 +89,16 @@ type Delivery[T any] struct {
 // subscribers that take the snapshot, however many ask at once (a response rendered for
 // one operation, say). It lives as long as the snapshot is held.
 type Shared struct {
+	// last is the value computed last, read without the lock: a snapshot's subscribers
+	// mostly ask for one key, all at once.
+	last atomic.Pointer[sharedValue]
+
 	mu     sync.Mutex
 	values map[any]*sharedValue
 }
 
 type sharedValue struct {
+	key   any
 	done  chan struct{}
 	value any
 }
@@ -101,6 +107,9 @@ type sharedValue struct {
 // Callers that arrive while compute runs wait for it (or for ctx, and then get nil). A nil
 // result is not kept: a waiting caller then tries again, computing itself if need be.
 func (s *Shared) Do(ctx context.Context, key any, compute func() any) any {
+	if v := s.last.Load(); v != nil && v.key == key {
+		return v.value
+	}
 	for {
 		s.mu.Lock()
 		v, running := s.values[key]
@@ -108,7 +117,7 @@ func (s *Shared) Do(ctx context.Context, key any, compute func() any) any {
 			if s.values == nil {
 				s.values = make(map[any]*sharedValue)
 			}
-			v = &sharedValue{done: make(chan struct{})}
+			v = &sharedValue{key: key, done: make(chan struct{})}
 			s.values[key] = v
 			s.mu.Unlock()
 			return s.compute(key, v, compute)
@@ -131,6 +140,8 @@ func (s *Shared) compute(key any, v *sharedValue, compute func() any) any {
 			s.mu.Lock()
 			delete(s.values, key)
 			s.mu.Unlock()
+		} else {
+			s.last.Store(v)
 		}
 		close(v.done)
 	}()

@@ -414,8 +414,9 @@ type websocketConn struct {
 	names *messageNames
 
 	// writeMu serialises data frames; gorilla allows one writer at a time (control frames
-	// may be written concurrently).
-	writeMu sync.Mutex
+	// may be written concurrently). writeDeadline is the data frames' deadline.
+	writeMu       sync.Mutex
+	writeDeadline time.Time
 
 	mu        sync.Mutex
 	initSeen  bool
@@ -751,7 +752,13 @@ func appendJSONString(dst []byte, s string) []byte {
 func (c *websocketConn) writeMessage(data []byte) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	_ = c.ws.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
+	// The deadline is moved on only when less than half the timeout is left, rather than
+	// at every message (each move re-arms a runtime timer): a client that stops reading
+	// is still dropped between half the timeout and the timeout after its last write.
+	if now := time.Now(); c.writeDeadline.Sub(now) < c.cfg.WriteTimeout/2 {
+		c.writeDeadline = now.Add(c.cfg.WriteTimeout)
+		_ = c.ws.SetWriteDeadline(c.writeDeadline)
+	}
 	if err := c.ws.WriteMessage(websocket.TextMessage, data); err != nil {
 		c.dropAfterWriteError(err)
 		return fmt.Errorf("write websocket message: %w", err)
