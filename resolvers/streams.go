@@ -232,6 +232,11 @@ func (SubscriptionStreams) ExtensionName() string                   { return "Su
 func (SubscriptionStreams) Validate(graphql.ExecutableSchema) error { return nil }
 
 func (SubscriptionStreams) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	if oc := graphql.GetOperationContext(ctx); oc.Operation != nil && oc.Operation.Operation == ast.Subscription {
+		// A subscription holds its query text for as long as it runs, and dashboards
+		// send the same text: one copy serves them all.
+		oc.RawQuery = unique.Make(oc.RawQuery).Value()
+	}
 	return next(context.WithValue(ctx, streamKey{}, &streamState{}))
 }
 
