@@ -146,6 +146,8 @@ type Hub struct {
 	// them locally; localRetry holds those that failed.
 	localResync bool
 	localRetry  map[string]notifyql.Topic
+	// watched holds the watched topics' names as the relay last read them.
+	watched []string
 	// publishing is closed when the latest relay tick's snapshots have been published
 	// (nil before the first).
 	publishing chan struct{}

@@ -126,31 +126,54 @@ func (h *Hub) relayTick(ctx context.Context) {
 		return
 	}
 
+	failed := map[string]notifyql.Topic{}
+	var snapshots map[string][]byte
 	if len(changes) > 0 || all {
 		// The watched list is read afresh whenever hints arrived: a topic another
 		// instance registered a moment ago must not miss the change that follows its
-		// first snapshot. That is one bus read per busy tick, whatever the load.
-		names, err := h.bus.Watched(ctx)
-		if err != nil {
-			h.logger.Warn("live: read watched topics", "err", err)
+		// first snapshot. That is one bus read per busy tick, whatever the load. It runs
+		// while the topics of the list read last time are recomputed; the topics only
+		// the fresh list names are recomputed once it has come.
+		fresh := make(chan watchedRead, 1)
+		go func() {
+			names, err := h.bus.Watched(ctx)
+			fresh <- watchedRead{names, err}
+		}()
+		h.mu.Lock()
+		known := h.watched
+		h.mu.Unlock()
+		markAffected(dirty, h.topicsByService(known, local), changes, all)
+		if len(dirty) > 0 {
+			snapshots, failed = h.recompute(ctx, dirty)
+		}
+		read := <-fresh
+		if read.err != nil {
+			h.logger.Warn("live: read watched topics", "err", read.err)
 			h.mu.Lock()
 			h.requeue(changes, all, dirty, since)
 			h.relayBackoff.record(true, time.Now(), h.opts.Tick)
 			h.mu.Unlock()
 			return
 		}
-		byService := h.topicsByService(names, local)
-		for _, topics := range byService {
-			for _, t := range topics {
-				if all || affected(changes, t) {
-					dirty[t.String()] = t
-				}
-			}
+		h.mu.Lock()
+		h.watched = read.names
+		h.mu.Unlock()
+		extra := make(map[string]notifyql.Topic)
+		markAffected(extra, h.topicsByService(read.names, local), changes, all)
+		for name := range dirty {
+			delete(extra, name)
 		}
-	}
-	failed := map[string]notifyql.Topic{}
-	var snapshots map[string][]byte
-	if len(dirty) > 0 {
+		if len(extra) > 0 {
+			more, moreFailed := h.recompute(ctx, extra)
+			if snapshots == nil {
+				snapshots = more
+			} else {
+				maps.Copy(snapshots, more)
+			}
+			maps.Copy(failed, moreFailed)
+			maps.Copy(dirty, extra)
+		}
+	} else if len(dirty) > 0 {
 		snapshots, failed = h.recompute(ctx, dirty)
 	}
 	h.mu.Lock()
@@ -196,6 +219,24 @@ func (h *Hub) awaitPublished() {
 	h.mu.Unlock()
 	if publishing != nil {
 		<-publishing
+	}
+}
+
+// watchedRead is one read of the watched topics' names.
+type watchedRead struct {
+	names []string
+	err   error
+}
+
+// markAffected adds to dirty each topic of byService that the tick's hints can alter
+// (every one when all is set).
+func markAffected(dirty map[string]notifyql.Topic, byService map[string][]notifyql.Topic, changes map[changeKey]notifyql.Change, all bool) {
+	for _, topics := range byService {
+		for _, t := range topics {
+			if all || affected(changes, t) {
+				dirty[t.String()] = t
+			}
+		}
 	}
 }
 

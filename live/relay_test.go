@@ -287,3 +287,38 @@ func TestRelayPublishesInTickOrderWithoutWaiting(t *testing.T) {
 		t.Errorf("the last publish was %s, want %s (publishes out of order)", payload, want(topic, 2))
 	}
 }
+
+// The relay recomputes the topics of the watched list it read last while it reads the list
+// again: a topic registered since then is still recomputed in the same tick, in a batch of
+// its own once the fresh list has come.
+func TestRelayRecomputesATopicRegisteredSinceItsLastRead(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	r := newDashboardRelay(t, 4)
+	ctx := t.Context()
+	r.in.hub.Elected()
+	r.in.hub.tick(ctx)
+	r.store.calls()
+
+	late := totalsTopic(testService(9), "1")
+	if err := r.in.bus.Watch(ctx, []string{late.String()}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	r.topics[late.String()] = late
+	r.in.hub.Changed(notifyql.Change{ServiceID: testService(9), Table: notifyql.TableNotifications})
+	r.in.hub.Changed(notifyql.Change{ServiceID: testService(2), Table: notifyql.TableNotifications})
+	r.in.hub.tick(ctx)
+	single, batches := r.store.calls()
+	var two, nine int
+	for _, batch := range batches {
+		switch {
+		case slices.Equal(batch, []string{testService(2)}):
+			two++
+		case slices.Equal(batch, []string{testService(9)}):
+			nine++
+		}
+	}
+	if single != 0 || len(batches) != 3 || two != 2 || nine != 1 {
+		t.Errorf("got %d single calls and batches %v; want service 2's two windows from the list read before, and service 9's own batch", single, batches)
+	}
+	r.checkPublished(t)
+}
