@@ -53,7 +53,16 @@ type config struct {
 	// own origin; production defaults to none, so production must set it for any browser
 	// page (a dashboard, GraphiQL) to subscribe.
 	AllowedOrigins []string
+	// GCPercent is the garbage collector's target that serve sets, 0 when GOGC is set and
+	// Go's own reading of it stands.
+	GCPercent int
 }
+
+// serveGCPercent is serve's GOGC unless the environment sets one. A server holding
+// thousands of idle sockets has a heap made mostly of their long-lived state; half Go's
+// default headroom over it makes each socket cost about a tenth less memory, for a few
+// percent more CPU under load (make bench-live).
+const serveGCPercent = 50
 
 // developmentOrigin is the origin `make run` serves from.
 const developmentOrigin = "http://localhost:8080"
@@ -68,6 +77,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		RedisURL:    getenv("REDIS_URL"),
 		JWTSecret:   getenv("NOTIFYQL_JWT_SECRET"),
 		Limits:      server.DefaultLimits(),
+	}
+	if getenv("GOGC") == "" {
+		cfg.GCPercent = serveGCPercent
 	}
 	if v := getenv("NOTIFYQL_ADDR"); v != "" {
 		cfg.Addr = v

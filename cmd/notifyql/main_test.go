@@ -99,7 +99,7 @@ func TestRunHelp(t *testing.T) {
 }
 
 func TestLoadConfig(t *testing.T) {
-	defaults := config{Addr: ":8080", Env: envProduction, DataDir: ".notifyql", Limits: server.DefaultLimits()}
+	defaults := config{Addr: ":8080", Env: envProduction, DataDir: ".notifyql", Limits: server.DefaultLimits(), GCPercent: serveGCPercent}
 	custom := defaults
 	custom.Addr = "127.0.0.1:9000"
 	custom.Env = envDevelopment
@@ -113,6 +113,8 @@ func TestLoadConfig(t *testing.T) {
 	development := defaults
 	development.Env = envDevelopment
 	development.AllowedOrigins = []string{"http://localhost:8080"}
+	goGC := defaults
+	goGC.GCPercent = 0
 
 	tests := []struct {
 		name string
@@ -121,6 +123,7 @@ func TestLoadConfig(t *testing.T) {
 	}{
 		{"defaults", nil, defaults},
 		{"development allows the local origin", map[string]string{"NOTIFYQL_ENV": "development"}, development},
+		{"GOGC set leaves the collector to Go", map[string]string{"GOGC": "200"}, goGC},
 		{"everything set", map[string]string{
 			"NOTIFYQL_ADDR": "127.0.0.1:9000", "NOTIFYQL_ENV": "development", "NOTIFYQL_DATA_DIR": "/var/lib/notifyql",
 			"DATABASE_URL": "postgres://app:pw@db/notifyql", "REDIS_URL": "redis://cache:6379/0",

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -37,6 +38,9 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		}
 	}()
 	e.cfg.Addr = *addr
+	if e.cfg.GCPercent > 0 {
+		debug.SetGCPercent(e.cfg.GCPercent)
+	}
 	e.logger.Info("starting", "config", e.cfg)
 	api, err := openAPIDatabase(ctx, e, false)
 	if err != nil {
