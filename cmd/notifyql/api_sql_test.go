@@ -33,14 +33,14 @@ func TestNotificationPageCostsAConstantNumberOfStatements(t *testing.T) {
 	statementsFor := func(first int) int64 {
 		t.Helper()
 		viewer := tokenFor(t, userViewer)
-		before := api.statements.n.Load()
+		before := api.statements.Queries()
 		resp := api.post(t, viewer, query, map[string]any{"id": serviceA, "first": first})
 		resp.requireNoErrors(t)
 		edges := resp.at("service", "notifications", "edges").([]any)
 		if len(edges) != first {
 			t.Fatalf("page of %d has %d edges", first, len(edges))
 		}
-		return api.statements.n.Load() - before
+		return api.statements.Queries() - before
 	}
 	small, large := statementsFor(5), statementsFor(50)
 	t.Logf("statements: %d for a 5-row page, %d for a 50-row page", small, large)

@@ -8,11 +8,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"notifyql"
@@ -53,32 +51,11 @@ const (
 	notificationB1 = "b0000000-0000-0000-0000-000000000001"
 )
 
-// statementCounter counts the SQL statements a pool runs, batched or not.
-type statementCounter struct{ n atomic.Int64 }
-
-func (c *statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	c.n.Add(1)
-	return ctx
-}
-
-func (c *statementCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
-// Statements sent in a batch are counted one by one too.
-func (c *statementCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	return ctx
-}
-
-func (c *statementCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {
-	c.n.Add(1)
-}
-
-func (c *statementCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
-
 // testAPI is the GraphQL API wired as serve wires it, over a fresh database with the fixture.
 type testAPI struct {
 	handler    http.Handler
 	pool       *pgxpool.Pool
-	statements *statementCounter
+	statements *postgres.QueryCounter
 }
 
 func newTestAPI(t *testing.T, limits server.Limits) *testAPI {
@@ -93,7 +70,7 @@ func newTestAPIAt(t *testing.T, limits server.Limits, now time.Time) *testAPI {
 	if err != nil {
 		t.Fatal(err)
 	}
-	counter := &statementCounter{}
+	counter := &postgres.QueryCounter{}
 	cfg.ConnConfig.Tracer = counter
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
