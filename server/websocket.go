@@ -667,13 +667,28 @@ func (c *websocketConn) admit(messageType int, data []byte) verdict {
 // WriteJSON writes one server message within the write timeout, noting acknowledgements
 // and the ends of operations for the state machine.
 func (c *websocketConn) WriteJSON(v any) error {
-	data, typ, id, err := encodeServerMessage(v)
+	buf := messageBuffers.Get().(*[]byte)
+	defer func() {
+		if cap(*buf) <= maxPooledMessageBytes {
+			messageBuffers.Put(buf)
+		}
+	}()
+	data, typ, id, err := appendServerMessage((*buf)[:0], v)
+	*buf = data
 	if err != nil {
 		return fmt.Errorf("encode websocket message: %w", err)
 	}
 	c.observe(typ, id)
 	return c.writeMessage(data)
 }
+
+// messageBuffers hold messages while they are encoded and written: gorilla copies each
+// into its own (pooled) buffer, so ours is free again once the write returns. At
+// thousands of messages a second, that is that much less garbage.
+var messageBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// maxPooledMessageBytes keeps a rare huge message's buffer out of the pool.
+const maxPooledMessageBytes = 64 << 10
 
 // envelope locates the fields of the message struct gqlgen hands WriteJSON: both
 // subprotocols' messages are {Payload json.RawMessage; ID string; Type string-kinded}.
@@ -699,27 +714,26 @@ func envelopeOf(t reflect.Type) *envelope {
 	return e
 }
 
-// encodeServerMessage encodes a message as encoding/json would, and returns its type and
-// id. Every message is one of gqlgen's envelopes, whose payload gqlgen has already encoded
+// appendServerMessage appends a message encoded as encoding/json would encode it to data,
+// and returns its type and id. Every message is one of gqlgen's envelopes, whose payload gqlgen has already encoded
 // (or, for a pong, decoded from the client): it is copied as it is rather than encoded
 // again, which for a "next" message to each of thousands of subscribers is most of the
 // cost of sending it.
-func encodeServerMessage(v any) (data []byte, typ, id string, err error) {
+func appendServerMessage(data []byte, v any) (_ []byte, typ, id string, err error) {
 	rv := reflect.Indirect(reflect.ValueOf(v))
 	e := envelopeOf(rv.Type())
 	if e == nil {
-		data, err := json.Marshal(v)
+		encoded, err := json.Marshal(v)
 		if err != nil {
-			return nil, "", "", err
+			return data, "", "", err
 		}
 		var head struct{ Type, ID string }
-		_ = json.Unmarshal(data, &head)
-		return data, head.Type, head.ID, nil
+		_ = json.Unmarshal(encoded, &head)
+		return append(data, encoded...), head.Type, head.ID, nil
 	}
 	payload := rv.FieldByIndex(e.payload).Bytes()
 	id = rv.FieldByIndex(e.id).String()
 	typ = rv.FieldByIndex(e.typ).String()
-	data = make([]byte, 0, len(payload)+len(id)+len(typ)+32)
 	data = append(data, '{')
 	if len(payload) > 0 {
 		data = append(data, `"payload":`...)
