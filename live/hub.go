@@ -178,6 +178,10 @@ type topicState struct {
 	latest *snapshot // the newest snapshot seen for the topic, nil when none is held
 	// decoders counts the subscribers that take decoded snapshots rather than bytes.
 	decoders int
+	// echoes are the hashes of the snapshots this instance, as the relay, delivered here
+	// before publishing them, awaiting their return through the bus (see deliver).
+	echoes   [8]uint64
+	nextEcho int
 }
 
 // NewHub returns a hub over bus and snap. A nil logger discards.
@@ -395,6 +399,14 @@ func (h *Hub) Deliver(topic string, payload []byte) {
 		h.deliverAccess(payload)
 		return
 	}
+	h.deliver(topic, payload, false)
+}
+
+// deliver hands a snapshot to the topic's local subscribers. The relay delivers the
+// snapshots it publishes here first (own is true), and the same bytes coming back through
+// the bus are then its own echo, dropped: let through, an echo delayed past the relay's
+// next delivery would take subscribers back to the older snapshot.
+func (h *Hub) deliver(topic string, payload []byte, own bool) {
 	h.mu.Lock()
 	ts := h.topics[topic]
 	decode := ts != nil && ts.decoders > 0
@@ -403,6 +415,12 @@ func (h *Hub) Deliver(topic string, payload []byte) {
 		return
 	}
 	s := h.newSnapshot(ts.topic.Kind, payload)
+	h.mu.Lock()
+	echo := !own && ts.takeEcho(s.hash)
+	h.mu.Unlock()
+	if echo {
+		return
+	}
 	// Decoded once for every subscriber that needs it, outside the lock. One that does not
 	// decode reaches none of them: they keep the snapshot they have.
 	if decode {
@@ -416,12 +434,34 @@ func (h *Hub) Deliver(topic string, payload []byte) {
 	if h.topics[topic] != ts {
 		return
 	}
+	if own {
+		ts.expectEcho(s.hash)
+	}
 	ts.latest = s
 	for sub := range ts.subs {
 		if sub.offer(s, now) {
 			h.stats.Coalesced++
 		}
 	}
+}
+
+// expectEcho notes the hash of a snapshot this relay delivered here before publishing it.
+// Called with Hub.mu held.
+func (ts *topicState) expectEcho(hash uint64) {
+	ts.echoes[ts.nextEcho] = hash
+	ts.nextEcho = (ts.nextEcho + 1) % len(ts.echoes)
+}
+
+// takeEcho reports whether hash is one expectEcho noted, and forgets it. Called with
+// Hub.mu held.
+func (ts *topicState) takeEcho(hash uint64) bool {
+	for i, h := range ts.echoes {
+		if h == hash && h != 0 {
+			ts.echoes[i] = 0
+			return true
+		}
+	}
+	return false
 }
 
 // BusGap tells the hub that bus messages may have been lost (Redis reconnected): the

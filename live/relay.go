@@ -176,6 +176,10 @@ func (h *Hub) relayTick(ctx context.Context) {
 	} else if len(dirty) > 0 {
 		snapshots, failed = h.recompute(ctx, dirty)
 	}
+	// This instance's own subscribers need not wait for the round trip through Redis.
+	for _, name := range slices.Sorted(maps.Keys(snapshots)) {
+		h.deliver(name, snapshots[name], true)
+	}
 	h.mu.Lock()
 	if !h.relay {
 		h.mu.Unlock()
