@@ -723,6 +723,16 @@ func (b *bench) runScenario(ctx context.Context, name string, clients int, m mod
 	if err := warmUp(ctx, srv.url, b.token, b.services[0]); err != nil {
 		return r, err
 	}
+	// The live path too: its database pool and its Redis subscription are the instance's,
+	// paid once, not any connection's.
+	warmCtx, stopWarm := context.WithCancel(ctx)
+	warm := newSubscribers(b, &latencies{})
+	err = warm.connect(warmCtx, srv.url, 1)
+	stopWarm()
+	warm.wait()
+	if err != nil {
+		return r, fmt.Errorf("warm-up subscription: %w", err)
+	}
 	time.Sleep(time.Second)
 	rssBefore := vmRSS(srv.pid())
 
