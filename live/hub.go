@@ -202,20 +202,6 @@ func NewHub(bus Bus, snap Snapshotter, logger *slog.Logger, opts Options) *Hub {
 	}
 }
 
-// Subscribe returns EINVALID for a malformed topic. Otherwise it returns a channel that
-// receives t's current snapshot at once and then each new one, never the same bytes twice
-// in a row. The channel holds only the latest snapshot: a slow reader skips intermediate
-// ones, and one that takes nothing for SlowClientTimeout has its channel closed. The
-// channel is also closed when ctx is done. The received slices are shared between
-// subscribers and must not be modified.
-func (h *Hub) Subscribe(ctx context.Context, t notifyql.Topic) (<-chan []byte, error) {
-	out := make(bytesOutlet, 1)
-	if _, err := h.Attach(ctx, t, out, AccessInterest{}); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
 // AccessInterest asks a subscription's hub to call OnChange whenever an access change,
 // relayed by whichever instance, may have altered what UserID may do on the topic's
 // service, and after a bus gap (access changes may have been lost). OnChange is called
@@ -226,11 +212,14 @@ type AccessInterest struct {
 	OnChange func()
 }
 
-// Attach is Subscribe with the snapshots put into out (see NewOutlet) rather than a
-// channel of bytes, and with an interest in access changes. It returns an error if t is
-// malformed, or its first snapshot cannot be computed or does not fit out. Otherwise out
-// is closed when the subscription ends: when ctx is done, when the reader fell too far
-// behind, or when the returned detach is called.
+// Attach subscribes out (see NewOutlet) to t: out receives t's current snapshot at once
+// and then each new one, never the same bytes twice in a row. It holds only the latest
+// snapshot: a slow reader skips intermediate ones, and one that takes nothing for
+// SlowClientTimeout has out closed. The hub calls access.OnChange as AccessInterest says.
+// Attach returns EINVALID for a malformed topic, and an error if the first snapshot cannot
+// be computed or does not fit out. Otherwise out is closed when the subscription ends:
+// when ctx is done, when the reader fell too far behind, or when the returned detach is
+// called.
 func (h *Hub) Attach(ctx context.Context, t notifyql.Topic, out Outlet, access AccessInterest) (detach func(), err error) {
 	// Topic names become bus channel names: only well-formed ones get that far.
 	if _, err := notifyql.ParseTopic(t.String()); err != nil {
@@ -263,8 +252,8 @@ func (h *Hub) Attach(ctx context.Context, t notifyql.Topic, out Outlet, access A
 		initial = h.newSnapshot(t.Kind, payload)
 	}
 
-	_, raw := out.(bytesOutlet)
-	if !raw {
+	decodes := out.decodes()
+	if decodes {
 		// Decode before taking the lock, which put would otherwise do under it.
 		_, _ = initial.decoded()
 	}
@@ -283,7 +272,7 @@ func (h *Hub) Attach(ctx context.Context, t notifyql.Topic, out Outlet, access A
 		return nil, fmt.Errorf("first snapshot of %s does not fit its subscriber: %w", name, err)
 	}
 	sub.queued, sub.hasQueued, sub.pendingSince = initial.hash, true, time.Now()
-	if !raw {
+	if decodes {
 		ts.decoders++
 	}
 	ts.subs[sub] = struct{}{}
@@ -347,7 +336,7 @@ func (h *Hub) detach(sub *subscriber, dropped bool) bool {
 	}
 	sub.closed = true
 	sub.out.close()
-	if _, raw := sub.out.(bytesOutlet); !raw {
+	if sub.out.decodes() {
 		sub.ts.decoders--
 	}
 	delete(sub.ts.subs, sub)

@@ -239,6 +239,46 @@ func want(t notifyql.Topic, version int) string {
 	return fmt.Sprintf(`{"topic":%q,"version":%d}`, t, version)
 }
 
+// Subscribe is Attach with a channel of the encoded snapshots, for tests that look at
+// the bytes the hub hands out. It returns EINVALID for a malformed topic. Otherwise it returns a channel that
+// receives t's current snapshot at once and then each new one, never the same bytes twice
+// in a row. The channel holds only the latest snapshot: a slow reader skips intermediate
+// ones, and one that takes nothing for SlowClientTimeout has its channel closed. The
+// channel is also closed when ctx is done. The received slices are shared between
+// subscribers and must not be modified.
+func (h *Hub) Subscribe(ctx context.Context, t notifyql.Topic) (<-chan []byte, error) {
+	out := make(bytesOutlet, 1)
+	if _, err := h.Attach(ctx, t, out, AccessInterest{}); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// bytesOutlet carries the encoded snapshots themselves (Hub.Subscribe).
+type bytesOutlet chan []byte
+
+func (o bytesOutlet) put(s *snapshot) bool {
+	select {
+	case o <- s.payload:
+		return true
+	default:
+		return false
+	}
+}
+
+func (o bytesOutlet) take() bool {
+	select {
+	case <-o:
+		return true
+	default:
+		return false
+	}
+}
+
+func (o bytesOutlet) waiting() bool { return len(o) > 0 }
+func (o bytesOutlet) close()        { close(o) }
+func (o bytesOutlet) decodes() bool { return false }
+
 // tick is one whole tick, as Run does it, publishing included.
 func (h *Hub) tick(ctx context.Context) {
 	h.step(ctx)

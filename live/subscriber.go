@@ -66,8 +66,8 @@ func DecodeSnapshot(kind notifyql.TopicKind, payload []byte) (any, error) {
 }
 
 // Outlet is where the hub puts one subscription's snapshots: a channel of capacity one,
-// which the hub alone sends to, and so can always refill after emptying it.
-// NewOutlet and bytesOutlet implement it.
+// which the hub alone sends to, and so can always refill after emptying it. NewOutlet
+// makes one.
 type Outlet interface {
 	// put queues s without blocking, reporting false when it cannot (the channel is
 	// full, or s does not decode into what the outlet carries).
@@ -76,6 +76,8 @@ type Outlet interface {
 	take() bool
 	waiting() bool
 	close()
+	// decodes reports whether put needs the snapshot decoded.
+	decodes() bool
 }
 
 // Delivery is one snapshot as a ValueOutlet hands it over: the value converted for this
@@ -202,30 +204,7 @@ func (o *ValueOutlet[T]) take() bool {
 
 func (o *ValueOutlet[T]) waiting() bool { return len(o.ch) > 0 }
 func (o *ValueOutlet[T]) close()        { close(o.ch) }
-
-// bytesOutlet carries the encoded snapshots themselves (Hub.Subscribe).
-type bytesOutlet chan []byte
-
-func (o bytesOutlet) put(s *snapshot) bool {
-	select {
-	case o <- s.payload:
-		return true
-	default:
-		return false
-	}
-}
-
-func (o bytesOutlet) take() bool {
-	select {
-	case <-o:
-		return true
-	default:
-		return false
-	}
-}
-
-func (o bytesOutlet) waiting() bool { return len(o) > 0 }
-func (o bytesOutlet) close()        { close(o) }
+func (o *ValueOutlet[T]) decodes() bool { return true }
 
 // subscriber is one local subscription: an outlet that holds at most the latest snapshot.
 // Every field is guarded by Hub.mu; the hub is the only sender, so a send into an outlet
