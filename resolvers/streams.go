@@ -131,12 +131,12 @@ type pump[T any] struct {
 type snapshotPump interface {
 	// next waits for the next snapshot and returns what its subscribers share. ok is false
 	// when the stream has ended (its context too): gqlgen's channel is then closed.
-	next(ctx context.Context) (shared *live.Shared, ok bool)
+	next() (shared *live.Shared, ok bool)
 	// hand gives gqlgen the snapshot next returned.
 	hand()
 }
 
-func (p *pump[T]) next(context.Context) (*live.Shared, bool) {
+func (p *pump[T]) next() (*live.Shared, bool) {
 	// A plain receive, not a select with ctx: the hub closes the outlet when the
 	// subscription's context ends. It also keeps the stack of an idle subscription's
 	// goroutine small enough for the runtime to shrink it.
@@ -252,7 +252,7 @@ func (SubscriptionStreams) InterceptResponse(ctx context.Context, next graphql.R
 		// Not a stream of snapshots (a query, or a subscription refused at once).
 		return st.orEnding(ctx, next(ctx))
 	}
-	shared, ok := p.next(ctx)
+	shared, ok := p.next()
 	if !ok {
 		// gqlgen's channel is closed (or ctx done): next reports the end.
 		return st.orEnding(ctx, next(ctx))

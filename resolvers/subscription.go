@@ -77,7 +77,10 @@ func (r subscriptionResolver) Notification(ctx context.Context, id string) (<-ch
 	if err != nil {
 		return nil, err
 	}
-	svc, err := r.sharedService(ctx, n.ServiceID, time.Now())
+	svc, err := r.subscribedService(ctx, n.ServiceID)
+	if notifyql.ErrorCode(err) == notifyql.ENOTFOUND {
+		svc, err = nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -189,26 +192,25 @@ func (r *Resolver) recheck(ctx context.Context, g guard, since time.Time) error 
 	}
 }
 
-// subscribedService is serviceByID for a subscription's start. The load is shared with
-// the instance's other subscriptions starting or re-checking at the same moment (see
-// reloads), rather than made by the operation's loaders, which a subscription holds for
-// as long as it runs.
+// subscribedService is serviceByID for a subscription's start, loaded by the store
+// directly: the operation's loaders would be held, with what they loaded, for as long as
+// the subscription runs.
 func (r *Resolver) subscribedService(ctx context.Context, id string) (*notifyql.Service, error) {
 	if err := notifyql.ValidateID("service", id); err != nil {
 		return nil, err
 	}
-	svc, err := r.sharedService(ctx, notifyql.NormaliseID(id), time.Now())
+	services, err := r.stores.Services.ServicesByIDs(ctx, []string{notifyql.NormaliseID(id)})
 	if err != nil {
 		return nil, err
 	}
-	if svc == nil {
+	if len(services) == 0 {
 		return nil, notifyql.Errorf(notifyql.ENOTFOUND, "service not found")
 	}
-	return svc, nil
+	return services[0], nil
 }
 
-// sharedService loads a service, nil when there is none, sharing any load of it started
-// at or after since.
+// sharedService loads a service for a re-check, nil when there is none, sharing any load
+// of it started at or after since with the instance's other re-checks.
 func (r *Resolver) sharedService(ctx context.Context, id string, since time.Time) (*notifyql.Service, error) {
 	return r.reloads.services.get(ctx, id, since, func(ctx context.Context) (*notifyql.Service, error) {
 		services, err := r.stores.Services.ServicesByIDs(ctx, []string{id})
