@@ -55,7 +55,12 @@ func LondonMidnight(d Date, loc *time.Location) time.Time {
 // WindowStart is windowStart(days): London midnight `days` London dates before today, so
 // "the last N days" is today plus the N previous London dates.
 func WindowStart(now time.Time, days int, loc *time.Location) time.Time {
-	return LondonMidnight(LondonDate(now, loc).AddDays(-days), loc)
+	return LondonMidnight(WindowFirstDate(now, days, loc), loc)
+}
+
+// WindowFirstDate is the first London date of the last `days` days: today less days.
+func WindowFirstDate(now time.Time, days int, loc *time.Location) Date {
+	return LondonDate(now, loc).AddDays(-days)
 }
 
 // ParseDate parses a "2006-01-02" date, rejecting impossible dates such as 2025-02-30.

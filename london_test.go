@@ -343,3 +343,14 @@ func TestNilLocationDoesNotPanic(t *testing.T) {
 	_ = WindowStart(now, 7, nil)
 	_ = FinancialYear(2025).Months(now, nil)
 }
+
+// The window's first date is a London date: 23:30 UTC on 14 July is already 15 July there.
+func TestWindowFirstDate(t *testing.T) {
+	loc := mustLondon(t)
+	now := time.Date(2026, 7, 14, 23, 30, 0, 0, time.UTC)
+	for days, want := range map[int]Date{0: {2026, 7, 15}, 7: {2026, 7, 8}} {
+		if got := WindowFirstDate(now, days, loc); got != want {
+			t.Errorf("WindowFirstDate(%s, %d) = %v, want %v", now, days, got, want)
+		}
+	}
+}

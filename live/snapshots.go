@@ -103,7 +103,7 @@ func (s *Snapshots) dashboardSnapshots(ctx context.Context, days int, now time.T
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	from := notifyql.LondonDate(now, s.London).AddDays(-days)
+	from := notifyql.WindowFirstDate(now, days, s.London)
 	rows, err := s.Notifications.StatusCountsByService(ctx, ids, from, now)
 	for name, t := range topics {
 		if err != nil {
@@ -215,7 +215,7 @@ func (s *Snapshots) dashboardRows(ctx context.Context, t notifyql.Topic, now tim
 	if err != nil {
 		return nil, err
 	}
-	from := notifyql.LondonDate(now, s.London).AddDays(-days)
+	from := notifyql.WindowFirstDate(now, days, s.London)
 	rows, err := s.Notifications.StatusCounts(ctx, t.ServiceID, from, now)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %s: %w", t, err)

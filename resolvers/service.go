@@ -150,8 +150,7 @@ func (r serviceResolver) Notifications(ctx context.Context, s *notifyql.Service,
 
 // statusCountsKey names the dashboard rows of the last `days` London days plus today.
 func (r *Resolver) statusCountsKey(serviceID string, days int) dataloaders.StatusCountsKey {
-	today := notifyql.LondonDate(r.now(), r.london)
-	return dataloaders.StatusCountsKey{ServiceID: serviceID, From: today.AddDays(-days)}
+	return dataloaders.StatusCountsKey{ServiceID: serviceID, From: notifyql.WindowFirstDate(r.now(), days, r.london)}
 }
 
 // isSelected reports whether the current field's selection includes a child field.
