@@ -396,20 +396,16 @@ func (h *Hub) Deliver(topic string, payload []byte) {
 // the bus are then its own echo, dropped: let through, an echo delayed past the relay's
 // next delivery would take subscribers back to the older snapshot.
 func (h *Hub) deliver(topic string, payload []byte, own bool) {
+	hash := maphash.Bytes(h.seed, payload)
 	h.mu.Lock()
 	ts := h.topics[topic]
-	decode := ts != nil && ts.decoders > 0
-	h.mu.Unlock()
-	if ts == nil {
+	if ts == nil || (!own && ts.takeEcho(hash)) {
+		h.mu.Unlock()
 		return
 	}
-	s := h.newSnapshot(ts.topic.Kind, payload)
-	h.mu.Lock()
-	echo := !own && ts.takeEcho(s.hash)
+	decode := ts.decoders > 0
 	h.mu.Unlock()
-	if echo {
-		return
-	}
+	s := &snapshot{payload: payload, hash: hash, kind: ts.topic.Kind}
 	// Decoded once for every subscriber that needs it, outside the lock. One that does not
 	// decode reaches none of them: they keep the snapshot they have.
 	if decode {
