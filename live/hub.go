@@ -138,6 +138,10 @@ type Hub struct {
 	// table, and pendingSince when the oldest of them arrived.
 	pending      map[changeKey]notifyql.Change
 	pendingSince time.Time
+	// lastHint is when the newest pending hint arrived.
+	lastHint time.Time
+	// hinted tells Run that hints arrived after none were pending.
+	hinted chan struct{}
 	// allDirty asks the next relay tick to recompute every watched topic.
 	allDirty bool
 	// retry holds topics whose recompute or publish failed, for the next relay tick.
@@ -197,6 +201,7 @@ func NewHub(bus Bus, snap Snapshotter, logger *slog.Logger, opts Options) *Hub {
 		seed:       maphash.MakeSeed(),
 		topics:     make(map[string]*topicState),
 		pending:    make(map[changeKey]notifyql.Change),
+		hinted:     make(chan struct{}, 1),
 		retry:      make(map[string]notifyql.Topic),
 		localRetry: make(map[string]notifyql.Topic),
 	}
@@ -388,44 +393,63 @@ func (h *Hub) Deliver(topic string, payload []byte) {
 		h.deliverAccess(payload)
 		return
 	}
-	h.deliver(topic, payload, false)
+	h.deliver(map[string][]byte{topic: payload}, false)
 }
 
-// deliver hands a snapshot to the topic's local subscribers. The relay delivers the
-// snapshots it publishes here first (own is true), and the same bytes coming back through
-// the bus are then its own echo, dropped: let through, an echo delayed past the relay's
-// next delivery would take subscribers back to the older snapshot.
-func (h *Hub) deliver(topic string, payload []byte, own bool) {
-	hash := maphash.Bytes(h.seed, payload)
-	h.mu.Lock()
-	ts := h.topics[topic]
-	if ts == nil || (!own && ts.takeEcho(hash)) {
-		h.mu.Unlock()
-		return
+// deliver hands snapshots, by topic, to the topics' local subscribers. The relay delivers
+// the snapshots it publishes here first (own is true), and the same bytes coming back
+// through the bus are then its own echo, dropped: let through, an echo delayed past the
+// relay's next delivery would take subscribers back to the older snapshot.
+//
+// A batch takes the hub's lock twice however many topics it holds, and decodes between
+// the two: under a heavy fan-out a relay that waited for the lock once per topic would
+// queue behind the very goroutines its deliveries woke.
+func (h *Hub) deliver(payloads map[string][]byte, own bool) {
+	type delivery struct {
+		ts     *topicState
+		s      *snapshot
+		decode bool
 	}
-	decode := ts.decoders > 0
+	hashes := make(map[string]uint64, len(payloads))
+	for topic, payload := range payloads {
+		hashes[topic] = maphash.Bytes(h.seed, payload)
+	}
+	batch := make([]delivery, 0, len(payloads))
+	h.mu.Lock()
+	for topic, payload := range payloads {
+		ts := h.topics[topic]
+		if ts == nil || (!own && ts.takeEcho(hashes[topic])) {
+			continue
+		}
+		s := &snapshot{payload: payload, hash: hashes[topic], kind: ts.topic.Kind}
+		batch = append(batch, delivery{ts: ts, s: s, decode: ts.decoders > 0})
+	}
 	h.mu.Unlock()
-	s := &snapshot{payload: payload, hash: hash, kind: ts.topic.Kind}
 	// Decoded once for every subscriber that needs it, outside the lock. One that does not
 	// decode reaches none of them: they keep the snapshot they have.
-	if decode {
-		if _, err := s.decoded(); err != nil {
-			h.logger.Warn("live: snapshot does not decode", "topic", topic, "err", err)
+	for _, d := range batch {
+		if !d.decode {
+			continue
+		}
+		if _, err := d.s.decoded(); err != nil {
+			h.logger.Warn("live: snapshot does not decode", "topic", d.ts.name, "err", err)
 		}
 	}
 	now := time.Now()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.topics[topic] != ts {
-		return
-	}
-	if own {
-		ts.expectEcho(s.hash)
-	}
-	ts.latest = s
-	for sub := range ts.subs {
-		if sub.offer(s, now) {
-			h.stats.Coalesced++
+	for _, d := range batch {
+		if h.topics[d.ts.name] != d.ts {
+			continue
+		}
+		if own {
+			d.ts.expectEcho(d.s.hash)
+		}
+		d.ts.latest = d.s
+		for sub := range d.ts.subs {
+			if sub.offer(d.s, now) {
+				h.stats.Coalesced++
+			}
 		}
 	}
 }
@@ -469,9 +493,7 @@ func (h *Hub) Changed(c notifyql.Change) {
 	if !h.relay {
 		return
 	}
-	if len(h.pending) == 0 && !h.allDirty {
-		h.pendingSince = time.Now()
-	}
+	h.notePending()
 	key := changeKey{serviceID: c.ServiceID, table: c.Table}
 	h.pending[key] = mergeChange(h.pending[key], c)
 }
@@ -498,11 +520,29 @@ func (h *Hub) ListenerGap() {
 }
 
 func (h *Hub) markAllDirty() {
-	if len(h.pending) == 0 && !h.allDirty {
-		h.pendingSince = time.Now()
-	}
+	h.notePending()
 	h.allDirty = true
 	h.stats.Resyncs++
+}
+
+// notePending, before a hint or a gap is recorded, notes its arrival, and starts the
+// relay's wait for its step if nothing was pending. Called with h.mu held.
+func (h *Hub) notePending() {
+	h.lastHint = time.Now()
+	if len(h.pending) > 0 || h.allDirty {
+		return
+	}
+	h.pendingSince = h.lastHint
+	select {
+	case h.hinted <- struct{}{}:
+	default: // Run has yet to take the last one: it will arm the step then
+	}
+}
+
+// hintsFresh reports whether hints or a gap are pending that arrived less than a Tick
+// ago. Called with h.mu held.
+func (h *Hub) hintsFresh(now time.Time) bool {
+	return (len(h.pending) > 0 || h.allDirty) && now.Sub(h.pendingSince) < h.opts.Tick
 }
 
 // SetRelay sets whether this instance is the relay. Losing the role drops what was

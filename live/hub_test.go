@@ -223,6 +223,12 @@ func (s *countingSnapshotter) write(service string) {
 	s.versions[service]++
 }
 
+func (s *countingSnapshotter) version(service string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.versions[service]
+}
+
 func (s *countingSnapshotter) callsOf(t notifyql.Topic) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -281,7 +287,7 @@ func (o bytesOutlet) decodes() bool { return false }
 
 // tick is one whole tick, as Run does it, publishing included.
 func (h *Hub) tick(ctx context.Context) {
-	h.step(ctx)
+	h.step(ctx, true)
 	h.awaitPublished()
 }
 

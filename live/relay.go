@@ -10,24 +10,31 @@ import (
 	"notifyql"
 )
 
-// Run is the hub's tick loop, until ctx is done (it then returns nil). Each tick:
+// Run is the hub's loop, until ctx is done (it then returns nil). Each step:
 //   - makes sure the bus delivers access changes here, and as the relay publishes the
-//     access hints gathered since the last tick (see AccessInterest);
+//     access hints gathered since the last step (see AccessInterest);
 //   - after a bus gap, recomputes this instance's own topics once each and delivers them;
-//   - as the relay, recomputes each watched topic that the tick's change hints (or a
-//     gap) made dirty, once however many hints touched it, and publishes them all in one
-//     round trip (Bus.PublishMany), while the next tick goes on;
+//   - as the relay, recomputes each watched topic that the change hints (or a gap) made
+//     dirty, once however many hints touched it, and publishes them all in one round
+//     trip (Bus.PublishMany), while the next step goes on;
 //   - renews the Watch registration of this instance's topics every WatchRefresh;
 //   - closes subscribers that left a snapshot untaken for SlowClientTimeout.
 //
-// A tick's recomputes are one batch (Snapshotter.SnapshotMany): the dirty dashboard
+// Steps run every Tick, and the relay's change hints bring steps of their own: a step
+// runs once the hints pause for a Tick/4, or a Tick after the first of them if they do
+// not. So a burst of commits costs one recompute, taken soon after its last commit, and
+// how many there are depends on when commits come, not on where they fall on the clock.
+//
+// A step's recomputes are one batch (Snapshotter.SnapshotMany): the dirty dashboard
 // topics of all services cost one query per window, the other kinds are computed one
-// topic at a time, Workers at once. So a tick's database work is at most eight dashboard
+// topic at a time, Workers at once. So a step's database work is at most eight dashboard
 // queries plus the other changed topics' own, however many subscribers, services and
 // dashboards there are.
 func (h *Hub) Run(ctx context.Context) error {
 	ticker := time.NewTicker(h.opts.Tick)
 	defer ticker.Stop()
+	hintStep := time.NewTimer(0)
+	defer hintStep.Stop()
 	lastWatch, lastSweep := time.Now(), time.Now()
 	sweepEvery := min(h.opts.SlowClientTimeout/4, time.Second)
 	defer h.releaseAccessSubscription(ctx)
@@ -36,8 +43,16 @@ func (h *Hub) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-h.hinted:
+			hintStep.Reset(h.hintPause())
+		case <-hintStep.C:
+			if wait := h.hintWait(time.Now()); wait > 0 {
+				hintStep.Reset(wait)
+				continue
+			}
+			h.step(ctx, true)
 		case now := <-ticker.C:
-			h.step(ctx)
+			h.step(ctx, false)
 			if now.Sub(lastWatch) >= h.opts.WatchRefresh {
 				lastWatch = now
 				h.refreshWatch(ctx)
@@ -50,12 +65,29 @@ func (h *Hub) Run(ctx context.Context) error {
 	}
 }
 
-// step does one tick's resync and relay work, leaving the relay's publishing under way.
-func (h *Hub) step(ctx context.Context) {
+// step does one step's resync and relay work, leaving the relay's publishing under way.
+// A step on the clock (hinted false) leaves change hints younger than a Tick to the hint
+// step due for them.
+func (h *Hub) step(ctx context.Context, hinted bool) {
 	h.holdAccessSubscription(ctx)
 	h.publishAccess(ctx)
 	h.resyncLocal(ctx)
-	h.relayTick(ctx)
+	h.relayTick(ctx, hinted)
+}
+
+// hintPause is how long the hints must pause before their step runs.
+func (h *Hub) hintPause() time.Duration { return h.opts.Tick / 4 }
+
+// hintWait returns how long the hints pending at now must wait for their step: until
+// they have paused for hintPause, or until a Tick after the first of them.
+func (h *Hub) hintWait(now time.Time) time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.pending) == 0 && !h.allDirty {
+		return 0
+	}
+	due := min(h.lastHint.Add(h.hintPause()).Sub(now), h.pendingSince.Add(h.opts.Tick).Sub(now))
+	return max(due, 0)
 }
 
 // localTopics returns the topics this instance has subscribers for. Called with h.mu held.
@@ -92,9 +124,7 @@ func (h *Hub) resyncLocal(ctx context.Context) {
 		return
 	}
 	snapshots, failed := h.recompute(ctx, todo)
-	for name, payload := range snapshots {
-		h.Deliver(name, payload)
-	}
+	h.deliver(snapshots, false)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.localBackoff.record(len(failed) > 0, time.Now(), h.opts.Tick)
@@ -105,10 +135,12 @@ func (h *Hub) resyncLocal(ctx context.Context) {
 	}
 }
 
-// relayTick turns the hints gathered since the last tick into published snapshots.
-func (h *Hub) relayTick(ctx context.Context) {
+// relayTick turns the hints gathered since the last tick into published snapshots. Unless
+// hinted, it leaves alone hints that arrived less than a Tick ago: their own step is due.
+func (h *Hub) relayTick(ctx context.Context, hinted bool) {
 	h.mu.Lock()
-	if !h.relay || !h.relayBackoff.ready(time.Now()) {
+	now := time.Now()
+	if !h.relay || !h.relayBackoff.ready(now) || (!hinted && h.hintsFresh(now)) {
 		h.mu.Unlock()
 		return
 	}
@@ -177,9 +209,7 @@ func (h *Hub) relayTick(ctx context.Context) {
 		snapshots, failed = h.recompute(ctx, dirty)
 	}
 	// This instance's own subscribers need not wait for the round trip through Redis.
-	for _, name := range slices.Sorted(maps.Keys(snapshots)) {
-		h.deliver(name, snapshots[name], true)
-	}
+	h.deliver(snapshots, true)
 	h.mu.Lock()
 	if !h.relay {
 		h.mu.Unlock()

@@ -271,7 +271,7 @@ func TestRelayPublishesInTickOrderWithoutWaiting(t *testing.T) {
 	for version := 1; version <= 2; version++ {
 		snap.write(serviceA)
 		in.hub.Changed(notifyql.Change{ServiceID: serviceA, Table: notifyql.TableNotifications})
-		in.hub.step(ctx) // returns with the publish held
+		in.hub.step(ctx, true) // returns with the publish held
 		if got := snap.callsOf(topic); got != first+version {
 			t.Fatalf("tick %d: %d recomputes, want %d: a held publish must not stop the next tick", version, got-first, version)
 		}
@@ -336,4 +336,83 @@ func TestRelayRecomputesATopicRegisteredSinceItsLastRead(t *testing.T) {
 		t.Errorf("got %d single calls and batches %v; want service 2's two windows from the list read before, and service 9's own batch", single, batches)
 	}
 	r.checkPublished(t)
+}
+
+func TestClockStepsLeaveFreshHintsToTheirOwnStep(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	snap := newCountingSnapshotter()
+	tick := 30 * time.Millisecond
+	in := newInstance(newFakeRedis(), snap, Options{Tick: tick})
+	topic := totalsTopic(serviceA, "7")
+	mustSubscribe(t, ctx, in.hub, topic)
+	in.hub.Elected()
+	in.hub.tick(ctx)
+	snap.reset()
+
+	in.hub.Changed(notifyql.Change{ServiceID: serviceA, Table: notifyql.TableNotifications})
+	in.hub.step(ctx, false)
+	in.hub.awaitPublished()
+	if got := snap.callsOf(topic); got != 0 {
+		t.Fatalf("a clock step took a hint younger than a tick: %d recomputes, want 0", got)
+	}
+	in.hub.tick(ctx) // a hint step
+	if got := snap.callsOf(topic); got != 1 {
+		t.Fatalf("the hint step recomputed %d times, want 1", got)
+	}
+
+	// A hint left pending for longer than a tick (its step could not run, say) is taken
+	// by the next clock step.
+	snap.reset()
+	in.hub.Changed(notifyql.Change{ServiceID: serviceA, Table: notifyql.TableNotifications})
+	time.Sleep(tick)
+	in.hub.step(ctx, false)
+	in.hub.awaitPublished()
+	if got := snap.callsOf(topic); got != 1 {
+		t.Fatalf("a clock step left a hint older than a tick: %d recomputes, want 1", got)
+	}
+	cancel()
+	waitFor(t, func() bool { return in.hub.Stats().Topics == 0 })
+}
+
+func TestRunTakesAtMostOneHintStepATick(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	snap := newCountingSnapshotter()
+	in := newInstance(newFakeRedis(), snap, Options{Tick: MaxTick})
+	runDone := make(chan error, 1)
+	go func() { runDone <- in.hub.Run(ctx) }()
+	topic := totalsTopic(serviceA, "7")
+	ch := mustSubscribe(t, ctx, in.hub, topic)
+	receive(t, ch)
+	in.hub.Elected()
+	waitFor(t, func() bool { return snap.callsOf(topic) >= 2 }) // the election's resync
+	snap.reset()
+
+	// A hint every 2 ms for a second, never pausing for a Tick/4: steps must not follow
+	// the hints' pace.
+	start := time.Now()
+	for time.Since(start) < time.Second {
+		snap.write(serviceA)
+		in.hub.Changed(notifyql.Change{ServiceID: serviceA, Table: notifyql.TableNotifications})
+		time.Sleep(2 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	// Hints that never pause get one step a tick: a span holds one more than its ticks
+	// at most, and one clock step more if a hint step ran late.
+	if got, most := snap.callsOf(topic), int(elapsed/MaxTick)+2; got > most || got == 0 {
+		t.Errorf("%d recomputes over %v of hints, want 1 to %d", got, elapsed, most)
+	}
+	// The last hint's snapshot arrives: nothing is left behind.
+	final := want(topic, snap.version(serviceA))
+	for got := ""; got != final; {
+		got = string(receive(t, ch))
+	}
+	cancel()
+	if err := <-runDone; err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return in.hub.Stats().Topics == 0 })
 }
