@@ -12,7 +12,7 @@
 // connections, free of the costs paid once), then starts `notifyql simulate` against the same database and, after a warm-up, measures over a
 // steady window:
 //
-//   - commit-to-client latency: a probe writer commits one email INSERT every 150 ms to one
+//   - commit-to-client latency: a probe writer commits one email INSERT every 75-225 ms to one
 //     of a few probed services that the simulator leaves alone, so that only probes move
 //     those services' email.requested; each subscriber of a probed service records the
 //     arrival of the first snapshot whose requested reaches the probe's value, minus the
@@ -53,6 +53,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -117,7 +118,7 @@ func run(ctx context.Context, args []string) error {
 	fs.DurationVar(&o.window, "window", 40*time.Second, "steady load measured")
 	fs.DurationVar(&o.pollInterval, "poll-interval", 2*time.Second, "how often a polling client re-queries")
 	fs.IntVar(&o.probes, "probed-services", 8, "services the probe writer marks (left out of the simulator)")
-	fs.DurationVar(&o.probeEvery, "probe-every", 150*time.Millisecond, "how often the probe writer commits")
+	fs.DurationVar(&o.probeEvery, "probe-every", 150*time.Millisecond, "how often the probe writer commits, on average (each pause is 0.5x to 1.5x this)")
 	fs.BoolVar(&o.polling, "polling", true, "also run the polling comparison")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -558,14 +559,18 @@ func (b *bench) startLoad(ctx context.Context, base map[string]int64) (*loadProc
 	l.cancel = cancel
 	go func() {
 		defer close(l.probeDone)
-		ticker := time.NewTicker(b.o.probeEvery)
-		defer ticker.Stop()
+		// Spaced at random around probeEvery: at a fixed period the probes would keep one
+		// phase against the simulator's rounds for a whole run, and whether they share the
+		// relay's steps with them would differ from run to run rather than average out.
+		timer := time.NewTimer(b.o.probeEvery)
+		defer timer.Stop()
 		for i := 0; ; i++ {
 			select {
 			case <-probeCtx.Done():
 				return
-			case <-ticker.C:
+			case <-timer.C:
 			}
+			timer.Reset(b.o.probeEvery/2 + rand.N(b.o.probeEvery))
 			p := b.probed[i%len(b.probed)]
 			// Probes stay in 'created' so that the simulator, which is not told about these
 			// services, never moves them; only probes change the probed services' totals.
