@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"notifyql"
 )
@@ -68,12 +69,6 @@ func (s *NotificationStore) StatusCounts(ctx context.Context, serviceID string, 
 	return counts, nil
 }
 
-// serviceStatusCount is one row of statusCountsByServiceSQL.
-type serviceStatusCount struct {
-	ServiceID string
-	notifyql.StatusCount
-}
-
 // StatusCountsByService returns StatusCounts' rows for each of serviceIDs in one query,
 // keyed by the ids as given, each service's rows in StatusCounts' order. Services without
 // rows, and ids that are not UUIDs, are absent.
@@ -102,14 +97,58 @@ func (s *NotificationStore) StatusCountsByService(ctx context.Context, serviceID
 	if err != nil {
 		return nil, fmt.Errorf("load status counts of %d services: %w", len(ids), err)
 	}
-	counts, err := pgx.CollectRows(rows, pgx.RowToStructByName[serviceStatusCount])
-	if err != nil {
-		return nil, fmt.Errorf("load status counts of %d services: %w", len(ids), err)
+	defer rows.Close()
+	// The relay runs this every busy tick for every watched service: tens of thousands of
+	// rows that repeat a few hundred ids and a handful of enum values. Each distinct text
+	// is made a string once per query rather than once per row.
+	var (
+		serviceID, templateID [16]byte
+		typ, status           pgtype.DriverBytes
+		count                 int64
+		texts                 = make(map[string]string)
+		templates             = make(map[[16]byte]string)
+		uuidText              [36]byte
+	)
+	intern := func(b []byte) string {
+		if t, ok := texts[string(b)]; ok {
+			return t
+		}
+		t := string(b)
+		texts[t] = t
+		return t
 	}
-	for _, c := range counts {
-		for _, id := range asked[c.ServiceID] {
-			byService[id] = append(byService[id], c.StatusCount)
+	for rows.Next() {
+		if err := rows.Scan(&serviceID, &templateID, &typ, &status, &count); err != nil {
+			return nil, fmt.Errorf("load status counts of %d services: %w", len(ids), err)
+		}
+		template, ok := templates[templateID]
+		if !ok {
+			formatUUID(&uuidText, templateID)
+			template = string(uuidText[:])
+			templates[templateID] = template
+		}
+		c := notifyql.StatusCount{TemplateID: template, Type: notifyql.NotificationType(intern(typ)), Status: notifyql.NotificationStatus(intern(status)), Count: count}
+		formatUUID(&uuidText, serviceID)
+		for _, id := range asked[string(uuidText[:])] {
+			byService[id] = append(byService[id], c)
 		}
 	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load status counts of %d services: %w", len(ids), err)
+	}
 	return byService, nil
+}
+
+// formatUUID writes id in the canonical lower-case form PostgreSQL prints.
+func formatUUID(dst *[36]byte, id [16]byte) {
+	const digits = "0123456789abcdef"
+	j := 0
+	for i, b := range id {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			dst[j] = '-'
+			j++
+		}
+		dst[j], dst[j+1] = digits[b>>4], digits[b&0x0f]
+		j += 2
+	}
 }

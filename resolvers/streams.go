@@ -267,10 +267,9 @@ func (SubscriptionStreams) InterceptResponse(ctx context.Context, next graphql.R
 	if rendered == nil {
 		return st.orEnding(ctx, nil)
 	}
-	// Each subscriber gets its own copy of the envelope; the rendered data is shared and
-	// never modified.
-	resp := *rendered
-	return &resp
+	// Subscribers share the response whole: gqlgen's websocket transport only encodes the
+	// response it is handed, and no interceptor outside this one changes it.
+	return rendered
 }
 
 // orEnding returns resp, or when the stream has ended, the error it ended with if any.
