@@ -24,6 +24,8 @@ var graphQLCodes = map[string]string{
 	notifyql.EUNAUTHENTICATED: "UNAUTHENTICATED",
 	notifyql.ECONFLICT:        "CONFLICT",
 	notifyql.EINTERNAL:        "INTERNAL",
+	notifyql.ESEARCHEXPIRED:   "SEARCH_EXPIRED",
+	notifyql.EUNAVAILABLE:     "UNAVAILABLE",
 }
 
 // GraphQLCode returns the extensions.code for a domain error code.
