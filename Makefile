@@ -12,9 +12,9 @@ run:
 test: services node-deps lint check-generated
 	$(GO) test -count=1 -timeout 15m $(PKGS)
 
-## bench: the dashboard, notifications-page and reporting benchmarks on the bench profile (minutes)
+## bench: the dashboard, notifications-page, reporting and search benchmarks on the bench profile (minutes)
 bench: services
-	$(GO) test -count=1 -v -run '^$$' -bench 'Dashboard|NotificationsPage|MonthlyStatistics|TemplateUsage|Usage$$|UsageThisYear' -benchtime 1000x -timeout 60m ./cmd/notifyql
+	$(GO) test -count=1 -v -run '^$$' -bench 'Dashboard|NotificationsPage|MonthlyStatistics|TemplateUsage|Usage$$|UsageThisYear|Search' -benchtime 1000x -timeout 60m ./cmd/notifyql
 
 ## bench-live: the live-updates benchmark: 10,000 and 1,000 subscribers, then polling, on the bench profile (~10 minutes)
 bench-live: services

@@ -14,6 +14,12 @@ const (
 	ENOTFOUND        = "not_found"
 	EFORBIDDEN       = "forbidden"
 	EUNAUTHENTICATED = "unauthenticated"
+	// ESEARCHEXPIRED: a remembered search's hash is unknown or its 7 days are up (DOMAIN.md
+	// §6.4); the client drops the hash.
+	ESEARCHEXPIRED = "search_expired"
+	// EUNAVAILABLE: a backend the request needs (such as the search-term cache) cannot be
+	// reached; trying again later may work.
+	EUNAVAILABLE = "unavailable"
 )
 
 // Error is a domain error whose message is safe to show to the caller: it never holds

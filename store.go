@@ -18,6 +18,10 @@ type NotificationFilter struct {
 	// First is the page size and After the keyset position to continue from.
 	First int
 	After *Cursor
+	// Search, when set, keeps the rows that match it (DOMAIN.md §6.3): then Since is not
+	// applied (only rows still in the table are found) and After must be nil, since a
+	// search shows its first matches only.
+	Search *Search
 }
 
 // NotificationPage is one page of notifications and the filter that produced it, so that
@@ -25,7 +29,9 @@ type NotificationFilter struct {
 type NotificationPage struct {
 	Filter        NotificationFilter
 	Notifications []*Notification
-	HasNextPage   bool
+	// HasNextPage says that more rows follow: for a search, that more matches exist than
+	// the page shows.
+	HasNextPage bool
 	// DataAvailableDays is the retention of the filtered type, or 7 with no type.
 	DataAvailableDays int
 }

@@ -173,6 +173,7 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		RememberSearch      func(childComplexity int, serviceID string, term string) int
 		SetFreeSmsAllowance func(childComplexity int, serviceID string, allowance int) int
 	}
 
@@ -237,6 +238,10 @@ type ComplexityRoot struct {
 		UpdatedAt          func(childComplexity int) int
 	}
 
+	SearchHandle struct {
+		Hash func(childComplexity int) int
+	}
+
 	Service struct {
 		Active             func(childComplexity int) int
 		DataRetention      func(childComplexity int) int
@@ -250,7 +255,7 @@ type ComplexityRoot struct {
 		MonthlyStatistics  func(childComplexity int, financialYear *int) int
 		MyPermissions      func(childComplexity int) int
 		Name               func(childComplexity int) int
-		Notifications      func(childComplexity int, typeArg *notifyql.NotificationType, statuses []notifyql.NotificationStatus, first *int, after *string) int
+		Notifications      func(childComplexity int, typeArg *notifyql.NotificationType, statuses []notifyql.NotificationStatus, first *int, after *string, search *NotificationSearch) int
 		Restricted         func(childComplexity int) int
 		TemplateStatistics func(childComplexity int, days *int) int
 		TemplateUsage      func(childComplexity int, financialYear *int) int
@@ -396,6 +401,7 @@ type MonthlyUsageResolver interface {
 }
 type MutationResolver interface {
 	SetFreeSmsAllowance(ctx context.Context, serviceID string, allowance int) (*FreeSmsAllowance, error)
+	RememberSearch(ctx context.Context, serviceID string, term string) (*SearchHandle, error)
 }
 type NotificationResolver interface {
 	Recipient(ctx context.Context, obj *notifyql.Notification) (string, error)
@@ -435,7 +441,7 @@ type ServiceResolver interface {
 	Totals(ctx context.Context, obj *notifyql.Service, days *int) (*notifyql.Totals, error)
 	InboxSummary(ctx context.Context, obj *notifyql.Service) (*notifyql.InboxSummary, error)
 	TemplateStatistics(ctx context.Context, obj *notifyql.Service, days *int) ([]*notifyql.TemplateStatistic, error)
-	Notifications(ctx context.Context, obj *notifyql.Service, typeArg *notifyql.NotificationType, statuses []notifyql.NotificationStatus, first *int, after *string) (*notifyql.NotificationPage, error)
+	Notifications(ctx context.Context, obj *notifyql.Service, typeArg *notifyql.NotificationType, statuses []notifyql.NotificationStatus, first *int, after *string, search *NotificationSearch) (*notifyql.NotificationPage, error)
 	Inbox(ctx context.Context, obj *notifyql.Service, first *int, after *string) (*notifyql.InboxPage, error)
 	FinancialYears(ctx context.Context, obj *notifyql.Service) ([]*FinancialYearOption, error)
 	MonthlyStatistics(ctx context.Context, obj *notifyql.Service, financialYear *int) ([]*notifyql.MonthlyStatistics, error)
@@ -931,6 +937,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MonthlyUsage.Total(childComplexity), true
 
+	case "Mutation.rememberSearch":
+		if e.ComplexityRoot.Mutation.RememberSearch == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rememberSearch_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RememberSearch(childComplexity, args["serviceId"].(string), args["term"].(string)), true
 	case "Mutation.setFreeSmsAllowance":
 		if e.ComplexityRoot.Mutation.SetFreeSmsAllowance == nil {
 			break
@@ -1222,6 +1239,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ReportRequest.UpdatedAt(childComplexity), true
 
+	case "SearchHandle.hash":
+		if e.ComplexityRoot.SearchHandle.Hash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchHandle.Hash(childComplexity), true
+
 	case "Service.active":
 		if e.ComplexityRoot.Service.Active == nil {
 			break
@@ -1319,7 +1343,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Service.Notifications(childComplexity, args["type"].(*notifyql.NotificationType), args["statuses"].([]notifyql.NotificationStatus), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Service.Notifications(childComplexity, args["type"].(*notifyql.NotificationType), args["statuses"].([]notifyql.NotificationStatus), args["first"].(*int), args["after"].(*string), args["search"].(*NotificationSearch)), true
 	case "Service.restricted":
 		if e.ComplexityRoot.Service.Restricted == nil {
 			break
@@ -1803,7 +1827,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
-		return graphql.NewInputUnmarshalerIndex()
+		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("NotificationSearch", ec.unmarshalInputNotificationSearch),
+		)
 	}
 	first := true
 
@@ -1895,7 +1921,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "inbox.graphqls" "reporting.graphqls" "schema.graphqls" "subscription.graphqls"
+//go:embed "inbox.graphqls" "reporting.graphqls" "schema.graphqls" "search.graphqls" "subscription.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -1910,6 +1936,7 @@ var sources = []*ast.Source{
 	{Name: "inbox.graphqls", Input: sourceData("inbox.graphqls"), BuiltIn: false},
 	{Name: "reporting.graphqls", Input: sourceData("reporting.graphqls"), BuiltIn: false},
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
+	{Name: "search.graphqls", Input: sourceData("search.graphqls"), BuiltIn: false},
 	{Name: "subscription.graphqls", Input: sourceData("subscription.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -2264,6 +2291,14 @@ func (ec *executionContext) childFields_ReportRequest(ctx context.Context, field
 		return ec.fieldContext_ReportRequest_updatedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ReportRequest", field.Name)
+}
+
+func (ec *executionContext) childFields_SearchHandle(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "hash":
+		return ec.fieldContext_SearchHandle_hash(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SearchHandle", field.Name)
 }
 
 func (ec *executionContext) childFields_Service(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2658,6 +2693,28 @@ func (ec *executionContext) dir_hasPermission_args(ctx context.Context, rawArgs 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_rememberSearch_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "serviceId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["serviceId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "term",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["term"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setFreeSmsAllowance_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2821,6 +2878,14 @@ func (ec *executionContext) field_Service_notifications_args(ctx context.Context
 		return nil, err
 	}
 	args["after"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "search",
+		func(ctx context.Context, v any) (*NotificationSearch, error) {
+			return ec.unmarshalONotificationSearch2ᚖnotifyqlᚋgraphᚐNotificationSearch(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["search"] = arg4
 	return args, nil
 }
 
@@ -4939,6 +5004,50 @@ func (ec *executionContext) fieldContext_Mutation_setFreeSmsAllowance(ctx contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_rememberSearch(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rememberSearch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RememberSearch(ctx, fc.Args["serviceId"].(string), fc.Args["term"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *SearchHandle) graphql.Marshaler {
+			return ec.marshalNSearchHandle2ᚖnotifyqlᚋgraphᚐSearchHandle(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rememberSearch(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SearchHandle(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rememberSearch_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6198,6 +6307,29 @@ func (ec *executionContext) fieldContext_ReportRequest_updatedAt(_ context.Conte
 	return graphql.NewScalarFieldContext("ReportRequest", field, false, false, "Time")
 }
 
+func (ec *executionContext) _SearchHandle_hash(ctx context.Context, field graphql.CollectedField, obj *SearchHandle) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchHandle_hash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hash, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchHandle_hash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchHandle", field, false, false, "String")
+}
+
 func (ec *executionContext) _Service_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6710,7 +6842,7 @@ func (ec *executionContext) _Service_notifications(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Service().Notifications(ctx, obj, fc.Args["type"].(*notifyql.NotificationType), fc.Args["statuses"].([]notifyql.NotificationStatus), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Service().Notifications(ctx, obj, fc.Args["type"].(*notifyql.NotificationType), fc.Args["statuses"].([]notifyql.NotificationStatus), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["search"].(*NotificationSearch))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -9959,6 +10091,55 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputNotificationSearch(ctx context.Context, obj any) (NotificationSearch, error) {
+	var it NotificationSearch
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"hash", "term"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "hash":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hash"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Hash = data
+		case "term":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("term"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Term = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalNotificationSearch unmarshals raw into the NotificationSearch input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalNotificationSearch(ctx context.Context, raw any) (NotificationSearch, error) {
+	var out NotificationSearch
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "NotificationSearch", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -10813,6 +10994,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "rememberSearch":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rememberSearch(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -11236,6 +11424,39 @@ func (ec *executionContext) _ReportRequest(ctx context.Context, sel ast.Selectio
 		case "updatedAt":
 			out.Values[i] = ec._ReportRequest_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var searchHandleImplementors = []string{"SearchHandle"}
+
+func (ec *executionContext) _SearchHandle(ctx context.Context, sel ast.SelectionSet, obj *SearchHandle) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, searchHandleImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SearchHandle")
+		case "hash":
+			out.Values[i] = ec._SearchHandle_hash(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -12863,6 +13084,14 @@ func (ec *executionContext) marshalNReportStatusFilter2notifyqlᚐReportStatusFi
 	return v
 }
 
+func (ec *executionContext) marshalNSearchHandle2ᚖnotifyqlᚋgraphᚐSearchHandle(ctx context.Context, sel ast.SelectionSet, v *SearchHandle) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SearchHandle!")
+		return graphql.Null
+	}
+	return ec._SearchHandle(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNService2ᚕᚖnotifyqlᚐServiceᚄ(ctx context.Context, sel ast.SelectionSet, v []*notifyql.Service) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -13381,6 +13610,14 @@ func (ec *executionContext) marshalONotificationConnection2ᚖnotifyqlᚐNotific
 		return graphql.Null
 	}
 	return ec._NotificationConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalONotificationSearch2ᚖnotifyqlᚋgraphᚐNotificationSearch(ctx context.Context, v any) (*NotificationSearch, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputNotificationSearch(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalONotificationStatus2ᚕnotifyqlᚐNotificationStatusᚄ(ctx context.Context, v any) ([]notifyql.NotificationStatus, error) {

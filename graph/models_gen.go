@@ -77,16 +77,36 @@ type NotificationEdge struct {
 	Node *notifyql.Notification `json:"node"`
 }
 
+// What a notifications search looks for: exactly one of `hash` or `term` (DOMAIN.md §6.3,
+// §6.4). Anything else is refused: BAD_USER_INPUT for variables, a validation error for
+// literals.
+type NotificationSearch struct {
+	// The hash rememberSearch returned for the term, so that the term itself travels only once.
+	// SEARCH_EXPIRED when the service has no term under it (never remembered, or its 7 days
+	// are up): search by term again.
+	Hash *string `json:"hash,omitempty"`
+	// The term itself: 1 to 1,000 characters, not only whitespace.
+	Term *string `json:"term,omitempty"`
+}
+
 // Relay paging facts.
 type PageInfo struct {
-	// Whether another page follows.
+	// Whether another page follows; for a search, whether more matches exist than are shown.
 	HasNextPage bool `json:"hasNextPage"`
-	// The cursor of the last edge, if any.
+	// The cursor of the last edge, if any; null for a search, which has no next page to ask for.
 	EndCursor *string `json:"endCursor,omitempty"`
 }
 
 // The entry points for reading.
 type Query struct {
+}
+
+// A remembered search term, known by its hash alone.
+type SearchHandle struct {
+	// The lowercase hex HMAC-SHA512 of the term (128 characters): pass it as
+	// notifications(search: {hash}) in URLs and state instead of the term. It finds the term for
+	// 7 days from the last rememberSearch of it.
+	Hash string `json:"hash"`
 }
 
 // Live views. Each sends the current snapshot at once, then a new one whenever it changes,

@@ -69,15 +69,19 @@ func (s *NotificationStore) Notification(ctx context.Context, id string) (*notif
 
 // ListNotifications returns one page of a service's notifications, newest first, keyset on
 // (created_at, id) (DOMAIN.md §6.1): the test key is excluded, the status filter applies
-// as given, and each type is bounded by its own retention window. It returns EINVALID for
-// a page size outside 1..MaxPageSize, a cursor whose id is not a UUID, or a filter without
-// a window for a type it lists.
+// as given, and each type is bounded by its own retention window. With a search it returns
+// the first First matches (§6.3) with no window, and HasNextPage says more exist. It
+// returns EINVALID for a page size outside 1..MaxPageSize, a cursor whose id is not a UUID,
+// a cursor with a search, or a filter without a window for a type it lists.
 func (s *NotificationStore) ListNotifications(ctx context.Context, f notifyql.NotificationFilter) (*notifyql.NotificationPage, error) {
 	if f.First < 1 || f.First > notifyql.MaxPageSize {
 		return nil, notifyql.Errorf(notifyql.EINVALID, "first must be between 1 and %d", notifyql.MaxPageSize)
 	}
 	if f.After != nil && !notifyql.IsUUID(f.After.ID) {
 		return nil, notifyql.Errorf(notifyql.EINVALID, "invalid cursor")
+	}
+	if f.After != nil && f.Search != nil {
+		return nil, notifyql.Errorf(notifyql.EINVALID, "a search shows its first %d matches only: it cannot be paged", notifyql.SearchResultLimit)
 	}
 	if !notifyql.IsUUID(f.ServiceID) {
 		return &notifyql.NotificationPage{Filter: f, DataAvailableDays: notifyql.DefaultRetentionDays}, nil
@@ -87,9 +91,7 @@ func (s *NotificationStore) ListNotifications(ctx context.Context, f notifyql.No
 		return nil, err
 	}
 	page := &notifyql.NotificationPage{Filter: f, DataAvailableDays: notifyql.DefaultRetentionDays}
-	// The page and the retention of its type travel in one round trip.
-	batch := &pgx.Batch{}
-	batch.Queue(sql, args...).Query(func(rows pgx.Rows) error {
+	collect := func(rows pgx.Rows) error {
 		notifications, err := pgx.CollectRows(rows, pgx.RowToAddrOfStructByName[notifyql.Notification])
 		if err != nil {
 			return err
@@ -99,7 +101,16 @@ func (s *NotificationStore) ListNotifications(ctx context.Context, f notifyql.No
 		}
 		page.Notifications = notifications
 		return nil
-	})
+	}
+	if f.Search != nil {
+		if err := s.searchNotifications(ctx, f, sql, args, collect, page); err != nil {
+			return nil, fmt.Errorf("search notifications of service %s: %w", f.ServiceID, err)
+		}
+		return page, nil
+	}
+	// The page and the retention of its type travel in one round trip.
+	batch := &pgx.Batch{}
+	batch.Queue(sql, args...).Query(collect)
 	if f.Type != nil {
 		batch.Queue(retentionDaysSQL, f.ServiceID, string(*f.Type), notifyql.DefaultRetentionDays).
 			QueryRow(func(row pgx.Row) error { return row.Scan(&page.DataAvailableDays) })
@@ -108,6 +119,26 @@ func (s *NotificationStore) ListNotifications(ctx context.Context, f notifyql.No
 		return nil, fmt.Errorf("list notifications of service %s: %w", f.ServiceID, err)
 	}
 	return page, nil
+}
+
+// searchNotifications runs a search's page query as an unnamed statement, which
+// PostgreSQL plans for the patterns it is given. A cached prepared statement would switch
+// to a generic plan after a few runs, and a plan made without the patterns cannot know that
+// the trigram indexes find a rare term's few rows far faster than walking the service's
+// rows newest first.
+func (s *NotificationStore) searchNotifications(ctx context.Context, f notifyql.NotificationFilter, sql string, args []any, collect func(pgx.Rows) error, page *notifyql.NotificationPage) error {
+	rows, err := s.pool.Query(ctx, sql, append([]any{pgx.QueryExecModeExec}, args...)...)
+	if err != nil {
+		return err
+	}
+	if err := collect(rows); err != nil {
+		return err
+	}
+	if f.Type != nil {
+		return s.pool.QueryRow(ctx, retentionDaysSQL, f.ServiceID, string(*f.Type), notifyql.DefaultRetentionDays).
+			Scan(&page.DataAvailableDays)
+	}
+	return nil
 }
 
 const retentionDaysSQL = `
@@ -119,7 +150,7 @@ SELECT coalesce((SELECT days_of_retention
 // earliest window) and the ORDER BY that matches the (service_id, created_at, id) and
 // (service_id, notification_type, created_at, id) indexes let PostgreSQL walk the index
 // backwards from the cursor and stop after First+1 matching rows, however large the
-// service.
+// service. A search has no window: its rows come from the trigram indexes.
 func listNotificationsQuery(f notifyql.NotificationFilter) (string, []any, error) {
 	var (
 		sql  strings.Builder
@@ -146,14 +177,20 @@ func listNotificationsQuery(f notifyql.NotificationFilter) (string, []any, error
 		// of undelivered rows covers the query.
 		sql.WriteString("   AND notification_status <> 'delivered'\n")
 	}
-	if f.Type != nil {
+	switch {
+	case f.Search != nil:
+		if f.Type != nil {
+			fmt.Fprintf(&sql, "   AND notification_type = %s\n", arg(string(*f.Type)))
+		}
+		fmt.Fprintf(&sql, "   AND %s\n", searchCondition(f.Search, arg))
+	case f.Type != nil:
 		since, ok := f.Since[*f.Type]
 		if !ok {
 			return "", nil, notifyql.Errorf(notifyql.EINVALID, "no retention window for %s", *f.Type)
 		}
 		fmt.Fprintf(&sql, "   AND notification_type = %s\n   AND created_at >= %s\n",
 			arg(string(*f.Type)), arg(since.UTC()))
-	} else {
+	default:
 		var earliest time.Time
 		windows := make([]string, 0, len(notifyql.NotificationTypes))
 		for _, t := range notifyql.NotificationTypes {

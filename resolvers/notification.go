@@ -25,7 +25,8 @@ func (r connectionResolver) Edges(ctx context.Context, page *notifyql.Notificati
 
 func (r connectionResolver) PageInfo(ctx context.Context, page *notifyql.NotificationPage) (*graph.PageInfo, error) {
 	info := &graph.PageInfo{HasNextPage: page.HasNextPage}
-	if n := len(page.Notifications); n > 0 {
+	// A search has no next page to ask for: its HasNextPage only says more matches exist.
+	if n := len(page.Notifications); n > 0 && page.Filter.Search == nil {
 		end := cursorOf(page.Notifications[n-1])
 		info.EndCursor = &end
 	}

@@ -25,6 +25,10 @@ type Deps struct {
 	Inbox notifyql.InboxStore
 	// Live serves the subscriptions' snapshots.
 	Live Live
+	// Searches remembers search terms (nil: only searches by term work), and SearchSecret
+	// keys their hashes.
+	Searches     notifyql.SearchTermStore
+	SearchSecret []byte
 	// Now is the clock and London the Europe/London zone.
 	Now    func() time.Time
 	London *time.Location
@@ -37,9 +41,12 @@ type Resolver struct {
 	billing   notifyql.BillingRebuilder
 	inbox     notifyql.InboxStore
 	live      Live
-	reloads   *reloads
-	now       func() time.Time
-	london    *time.Location
+	searches  notifyql.SearchTermStore
+	// searchSecret keys the HMAC of remembered search terms.
+	searchSecret []byte
+	reloads      *reloads
+	now          func() time.Time
+	london       *time.Location
 
 	holidaysMu sync.Mutex
 	holidays   notifyql.Holidays
@@ -47,7 +54,7 @@ type Resolver struct {
 
 // New returns the root resolver.
 func New(d Deps) *Resolver {
-	return &Resolver{stores: d.Stores, reporting: d.Reporting, billing: d.Billing, inbox: d.Inbox, live: d.Live, reloads: &reloads{}, now: d.Now, london: d.London}
+	return &Resolver{stores: d.Stores, reporting: d.Reporting, billing: d.Billing, inbox: d.Inbox, live: d.Live, searches: d.Searches, searchSecret: d.SearchSecret, reloads: &reloads{}, now: d.Now, london: d.London}
 }
 
 // Config returns gqlgen's configuration: the resolvers, the @hasPermission directive and
@@ -56,7 +63,7 @@ func (r *Resolver) Config() graph.Config {
 	cfg := graph.Config{Resolvers: r}
 	cfg.Directives.HasPermission = r.hasPermission
 	// A page multiplies the cost of what each row selects by the page size asked for.
-	cfg.Complexity.Service.Notifications = func(child int, _ *notifyql.NotificationType, _ []notifyql.NotificationStatus, first *int, _ *string) int {
+	cfg.Complexity.Service.Notifications = func(child int, _ *notifyql.NotificationType, _ []notifyql.NotificationStatus, first *int, _ *string, _ *graph.NotificationSearch) int {
 		n := notifyql.DefaultPageSize
 		if first != nil && *first > 0 && *first <= notifyql.MaxPageSize {
 			n = *first

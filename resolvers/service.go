@@ -100,10 +100,20 @@ func (r serviceResolver) dashboardRows(ctx context.Context, s *notifyql.Service,
 	return dataloaders.For(ctx).StatusCounts().Load(ctx, r.statusCountsKey(s.ID, n))
 }
 
-func (r serviceResolver) Notifications(ctx context.Context, s *notifyql.Service, typ *notifyql.NotificationType, statuses []notifyql.NotificationStatus, first *int, after *string) (*notifyql.NotificationPage, error) {
+func (r serviceResolver) Notifications(ctx context.Context, s *notifyql.Service, typ *notifyql.NotificationType, statuses []notifyql.NotificationStatus, first *int, after *string, searchArg *graph.NotificationSearch) (*notifyql.NotificationPage, error) {
 	size, err := notifyql.ValidatePageSize(first)
 	if err != nil {
 		return nil, err
+	}
+	search, err := r.searchOf(ctx, s, typ, searchArg)
+	if err != nil {
+		return nil, err
+	}
+	if search != nil {
+		if after != nil {
+			return nil, notifyql.Errorf(notifyql.EINVALID, "a search shows its first %d matches only: it cannot be paged", notifyql.SearchResultLimit)
+		}
+		size = min(size, notifyql.SearchResultLimit)
 	}
 	var cursor *notifyql.Cursor
 	if after != nil {
@@ -134,6 +144,7 @@ func (r serviceResolver) Notifications(ctx context.Context, s *notifyql.Service,
 		Since:     map[notifyql.NotificationType]time.Time{},
 		First:     size,
 		After:     cursor,
+		Search:    search,
 	}
 	for _, t := range notifyql.NotificationTypes {
 		if typ == nil || *typ == t {

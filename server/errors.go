@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -24,6 +25,8 @@ var graphQLCodes = map[string]string{
 	notifyql.EUNAUTHENTICATED: "UNAUTHENTICATED",
 	notifyql.ECONFLICT:        "CONFLICT",
 	notifyql.EINTERNAL:        "INTERNAL",
+	notifyql.ESEARCHEXPIRED:   "SEARCH_EXPIRED",
+	notifyql.EUNAVAILABLE:     "UNAVAILABLE",
 }
 
 // GraphQLCode returns the extensions.code for a domain error code.
@@ -46,6 +49,7 @@ func newErrorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			gqlErr.Message = domainErr.Message
 			setCode(gqlErr, GraphQLCode(domainErr.Code))
 		case isProtocolError(err, gqlErr):
+			gqlErr.Message = quotedLiteral.ReplaceAllString(gqlErr.Message, "${1}(not shown)${2}")
 			if strings.HasPrefix(gqlErr.Message, "json request body could not be decoded") {
 				// gqlgen quotes the whole body here, which may hold personal data.
 				gqlErr.Message = "request body is not valid JSON"
@@ -61,6 +65,11 @@ func newErrorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 		return gqlErr
 	}
 }
+
+// quotedLiteral matches the literal that gqlparser quotes at the end of its messages about a
+// value of the wrong type ("String cannot represent a non string value: 7700900123",
+// "Expected value of type …, found …."): a phone number typed as a number is personal data.
+var quotedLiteral = regexp.MustCompile(`(cannot represent [^:]*value: |, found ).*?(\.?)$`)
 
 // isProtocolError reports whether err is gqlgen's own word about the request (parse,
 // validation, limits), not an error a resolver returned.

@@ -81,6 +81,9 @@ const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/notifyql_bench?ss
 // benchSecret signs the tokens the clients present; the server is started with it.
 const benchSecret = "bench-live-secret-at-least-32-bytes-long!!"
 
+// benchSearchSecret keys the search-term hashes: hex, 32 bytes.
+const benchSearchSecret = "62656e63682d6c6976652d7365617263682d7365637265742d33322d62797465"
+
 const totalsSelection = `{ email { requested delivered failed sending failurePercentage showWarning }
   sms { requested delivered failed sending failurePercentage showWarning }
   letter { requested delivered failed sending failurePercentage showWarning } }`
@@ -338,6 +341,7 @@ func (b *bench) startServer(ctx context.Context, name string) (*serverProcess, e
 		"DATABASE_URL=" + b.o.databaseURL,
 		"REDIS_URL=" + b.redisURL,
 		"NOTIFYQL_JWT_SECRET=" + benchSecret,
+		"NOTIFYQL_SEARCH_SECRET=" + benchSearchSecret,
 		"NOTIFYQL_ENV=development",
 		"NOTIFYQL_DATA_DIR=" + b.tmp,
 	}

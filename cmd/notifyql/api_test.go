@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	goredis "github.com/redis/go-redis/v9"
 
 	"notifyql"
 	"notifyql/pgtest"
@@ -66,6 +68,23 @@ func newTestAPI(t *testing.T, limits server.Limits) *testAPI {
 // newTestAPIAt is newTestAPI with the resolvers' clock set to now.
 func newTestAPIAt(t *testing.T, limits server.Limits, now time.Time) *testAPI {
 	t.Helper()
+	return newTestAPIWith(t, testAPIOptions{limits: limits, now: now})
+}
+
+// testAPIOptions are what a test may change about the API it gets.
+type testAPIOptions struct {
+	limits server.Limits
+	now    time.Time
+	// redisAddr is where the search terms are remembered: the machine's Redis when empty.
+	redisAddr string
+}
+
+// machineRedisAddr is the Redis that make test starts.
+const machineRedisAddr = "127.0.0.1:6379"
+
+func newTestAPIWith(t *testing.T, o testAPIOptions) *testAPI {
+	t.Helper()
+	limits, now := o.limits, o.now
 	cfg, err := pgxpool.ParseConfig(pgtest.NewDatabase(t))
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +104,17 @@ func newTestAPIAt(t *testing.T, limits server.Limits, now time.Time) *testAPI {
 		t.Fatal(err)
 	}
 	access := postgres.NewAccessStore(pool)
-	schema, extensions, err := newSchema(schemaDeps{Pool: pool, Access: access, London: london, Now: func() time.Time { return now }})
+	if o.redisAddr == "" {
+		o.redisAddr = machineRedisAddr
+	}
+	rdb := goredis.NewClient(&goredis.Options{Addr: o.redisAddr})
+	t.Cleanup(func() { _ = rdb.Close() })
+	searchKey, err := hex.DecodeString(testSearchSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema, extensions, err := newSchema(schemaDeps{Pool: pool, Access: access, Redis: rdb, SearchSecret: searchKey,
+		London: london, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -131,11 +131,28 @@ const benchUsageQuery = `query Usage($id: ID!, $year: Int) {
 }`
 
 // The reporting pages' latency target (issue 3); the dashboard and notifications page
-// keep the foundation's 10 ms.
+// keep the foundation's 10 ms; a search's is 50 ms (issue 5).
 const (
 	benchPageTarget      = 10 * time.Millisecond
 	benchReportingTarget = 20 * time.Millisecond
+	benchSearchTarget    = 50 * time.Millisecond
 )
+
+// benchSearchQuery is the search page: the notifications list's fields, with the search.
+const benchSearchQuery = `query Search($id: ID!, $type: NotificationType, $term: String!) {
+  service(id: $id) {
+    notifications(type: $type, search: {term: $term}) {
+      edges {
+        node {
+          id type recipient status statusLabel createdAt clientReference
+          template { name version }
+          job { originalFileName }
+        }
+      }
+      pageInfo { hasNextPage }
+    }
+  }
+}`
 
 func BenchmarkDashboard(b *testing.B) {
 	env := newBenchEnv(b, notifyql.ViewActivity)
@@ -169,6 +186,47 @@ func BenchmarkNotificationsPageDeep(b *testing.B) {
 	}
 	env.run(b, fmt.Sprintf("notifications page %d", benchDeepPages+1), benchPageTarget, benchNotificationsPageQuery,
 		map[string]any{"id": env.serviceID, "after": after}, requireFullPage)
+}
+
+// BenchmarkSearchPhoneFragment searches the big service's text messages for the last six
+// digits of one of its numbers, typed as people type them ("900 138").
+func BenchmarkSearchPhoneFragment(b *testing.B) {
+	env := newBenchEnv(b, notifyql.ViewActivity)
+	number := benchRecipient(b, env, notifyql.TypeSMS)
+	fragment := number[len(number)-6:len(number)-3] + " " + number[len(number)-3:]
+	env.run(b, "search by phone fragment", benchSearchTarget, benchSearchQuery,
+		map[string]any{"id": env.serviceID, "type": "SMS", "term": fragment}, requireMatches)
+}
+
+// BenchmarkSearchEmail searches the big service's emails for one whole address, in another
+// case than stored.
+func BenchmarkSearchEmail(b *testing.B) {
+	env := newBenchEnv(b, notifyql.ViewActivity)
+	stored := benchRecipient(b, env, notifyql.TypeEmail)
+	address := strings.ToUpper(stored[:1]) + stored[1:]
+	env.run(b, "search by email address", benchSearchTarget, benchSearchQuery,
+		map[string]any{"id": env.serviceID, "type": "EMAIL", "term": address}, requireMatches)
+}
+
+// benchRecipient returns the normalised recipient of the big service's newest notification
+// of type t: a term that finds something.
+func benchRecipient(b *testing.B, env *benchEnv, t notifyql.NotificationType) string {
+	b.Helper()
+	var recipient string
+	err := env.pool.QueryRow(b.Context(), `SELECT normalised_to FROM notifications
+		WHERE service_id = $1 AND notification_type = $2 AND key_type <> 'test'
+		ORDER BY created_at DESC, id DESC LIMIT 1`, env.serviceID, string(t)).Scan(&recipient)
+	if err != nil {
+		b.Fatalf("find a %s recipient of the big service: %v", t, err)
+	}
+	return recipient
+}
+
+func requireMatches(data benchData) error {
+	if data.Service == nil || data.Service.Notifications == nil || len(data.Service.Notifications.Edges) == 0 {
+		return errors.New("the search found nothing")
+	}
+	return nil
 }
 
 func BenchmarkMonthlyStatistics(b *testing.B) {

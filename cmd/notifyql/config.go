@@ -32,6 +32,10 @@ const minSecretBytes = 32
 // same secret to another process.
 const jwtSecretFile = "jwt-secret"
 
+// searchSecretFile holds the generated search-hash key in private mode, hex text like the
+// JWT secret's file, so that remembered searches' hashes survive restarts.
+const searchSecretFile = "search-secret"
+
 // config is everything the commands read from the environment, read once with defaults.
 type config struct {
 	// Addr is where serve listens (NOTIFYQL_ADDR, overridden by --addr).
@@ -47,7 +51,11 @@ type config struct {
 	// JWTSecret signs and checks tokens (NOTIFYQL_JWT_SECRET); empty in private mode means
 	// the generated one in DataDir.
 	JWTSecret string
-	Limits    server.Limits
+	// SearchSecret keys the HMAC of remembered search terms (NOTIFYQL_SEARCH_SECRET,
+	// hex-encoded, at least 32 bytes once decoded); empty in private mode means the
+	// generated one in DataDir.
+	SearchSecret string
+	Limits       server.Limits
 	// AllowedOrigins are the exact browser origins that may open a WebSocket
 	// (NOTIFYQL_ALLOWED_ORIGINS, comma-separated). Development defaults to the local API's
 	// own origin; production defaults to none, so production must set it for any browser
@@ -70,13 +78,14 @@ const developmentOrigin = "http://localhost:8080"
 // loadConfig reads the configuration from the environment, filling in defaults.
 func loadConfig(getenv func(string) string) (config, error) {
 	cfg := config{
-		Addr:        ":8080",
-		Env:         envProduction,
-		DataDir:     ".notifyql",
-		DatabaseURL: getenv("DATABASE_URL"),
-		RedisURL:    getenv("REDIS_URL"),
-		JWTSecret:   getenv("NOTIFYQL_JWT_SECRET"),
-		Limits:      server.DefaultLimits(),
+		Addr:         ":8080",
+		Env:          envProduction,
+		DataDir:      ".notifyql",
+		DatabaseURL:  getenv("DATABASE_URL"),
+		RedisURL:     getenv("REDIS_URL"),
+		JWTSecret:    getenv("NOTIFYQL_JWT_SECRET"),
+		SearchSecret: getenv("NOTIFYQL_SEARCH_SECRET"),
+		Limits:       server.DefaultLimits(),
 	}
 	if getenv("GOGC") == "" {
 		cfg.GCPercent = serveGCPercent
@@ -105,6 +114,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if cfg.JWTSecret != "" && len(cfg.JWTSecret) < minSecretBytes {
 		return config{}, fmt.Errorf("NOTIFYQL_JWT_SECRET must be at least %d bytes long, it has %d", minSecretBytes, len(cfg.JWTSecret))
+	}
+	if cfg.SearchSecret != "" {
+		if _, err := decodeSearchSecret(cfg.SearchSecret); err != nil {
+			return config{}, fmt.Errorf("NOTIFYQL_SEARCH_SECRET %w", err)
+		}
 	}
 	for _, limit := range []struct {
 		name string
@@ -157,9 +171,11 @@ func (c config) Development() bool { return c.Env == envDevelopment }
 // LogValue shows the configuration with passwords masked and the secret reduced to
 // whether it is set.
 func (c config) LogValue() slog.Value {
-	secret := "unset"
-	if c.JWTSecret != "" {
-		secret = "set"
+	isSet := func(secret string) string {
+		if secret == "" {
+			return "unset"
+		}
+		return "set"
 	}
 	return slog.GroupValue(
 		slog.String("addr", c.Addr),
@@ -167,7 +183,8 @@ func (c config) LogValue() slog.Value {
 		slog.String("data_dir", c.DataDir),
 		slog.String("database_url", maskURL(c.DatabaseURL)),
 		slog.String("redis_url", maskURL(c.RedisURL)),
-		slog.String("jwt_secret", secret),
+		slog.String("jwt_secret", isSet(c.JWTSecret)),
+		slog.String("search_secret", isSet(c.SearchSecret)),
 		slog.Int("max_depth", c.Limits.MaxDepth),
 		slog.Int("max_complexity", c.Limits.MaxComplexity),
 		slog.Int("max_tokens", c.Limits.MaxTokens),
@@ -206,25 +223,61 @@ func signingSecret(cfg config, private bool) ([]byte, error) {
 		return nil, errors.New("NOTIFYQL_JWT_SECRET is required when DATABASE_URL is set " +
 			"(at least 32 bytes, e.g. from `openssl rand -hex 32`)")
 	}
-	return dataDirSecret(cfg.DataDir)
+	return dataDirSecret(cfg.DataDir, jwtSecretFile)
 }
 
-// dataDirSecret reads dataDir/jwt-secret, creating it with 32 random bytes (hex) if absent.
-func dataDirSecret(dataDir string) ([]byte, error) {
-	path := filepath.Join(dataDir, jwtSecretFile)
+// searchSecret returns the key of the search-term hash (DOMAIN.md §6.4): NOTIFYQL_SEARCH_SECRET
+// decoded when set; otherwise, in private mode only, the one kept in the data folder,
+// generated on first use. Like the JWT secret, it is required once DATABASE_URL is set.
+func searchSecret(cfg config, private bool) ([]byte, error) {
+	if cfg.SearchSecret != "" {
+		return decodeSearchSecret(cfg.SearchSecret)
+	}
+	if !private {
+		return nil, errors.New("NOTIFYQL_SEARCH_SECRET is required when DATABASE_URL is set " +
+			"(hex-encoded, at least 32 bytes, e.g. from `openssl rand -hex 32`)")
+	}
+	stored, err := dataDirSecret(cfg.DataDir, searchSecretFile)
+	if err != nil {
+		return nil, err
+	}
+	key, err := decodeSearchSecret(string(stored))
+	if err != nil {
+		return nil, fmt.Errorf("%s %w: delete it to generate a new one (remembered searches expire)",
+			filepath.Join(cfg.DataDir, searchSecretFile), err)
+	}
+	return key, nil
+}
+
+// decodeSearchSecret decodes a hex-encoded search secret of at least 32 bytes. Its errors
+// never show the value.
+func decodeSearchSecret(hexText string) ([]byte, error) {
+	key, err := hex.DecodeString(hexText)
+	if err != nil {
+		return nil, errors.New("must be hex-encoded (e.g. from `openssl rand -hex 32`)")
+	}
+	if len(key) < minSecretBytes {
+		return nil, fmt.Errorf("must hold at least %d bytes (%d hex digits), it holds %d", minSecretBytes, 2*minSecretBytes, len(key))
+	}
+	return key, nil
+}
+
+// dataDirSecret reads dataDir/name, creating it with 32 random bytes (hex) if absent.
+func dataDirSecret(dataDir, name string) ([]byte, error) {
+	path := filepath.Join(dataDir, name)
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data folder: %w", err)
 	}
 	random := make([]byte, minSecretBytes)
 	if _, err := rand.Read(random); err != nil {
-		return nil, fmt.Errorf("generate JWT secret: %w", err)
+		return nil, fmt.Errorf("generate %s: %w", name, err)
 	}
 	// The secret is written whole to a temporary file and then linked into place: link
 	// fails if the name exists, so when two commands start at once one secret wins and
 	// neither reads a half-written file.
-	tmp, err := os.CreateTemp(dataDir, jwtSecretFile+".*")
+	tmp, err := os.CreateTemp(dataDir, name+".*")
 	if err != nil {
-		return nil, fmt.Errorf("create JWT secret file: %w", err)
+		return nil, fmt.Errorf("create %s file: %w", name, err)
 	}
 	defer os.Remove(tmp.Name())
 	secret := []byte(hex.EncodeToString(random))
@@ -233,7 +286,7 @@ func dataDirSecret(dataDir string) ([]byte, error) {
 		err = closeErr
 	}
 	if err != nil {
-		return nil, fmt.Errorf("write JWT secret file: %w", err)
+		return nil, fmt.Errorf("write %s file: %w", name, err)
 	}
 	err = os.Link(tmp.Name(), path)
 	switch {
@@ -249,7 +302,7 @@ func dataDirSecret(dataDir string) ([]byte, error) {
 	existing := []byte(strings.TrimSpace(string(content)))
 	if len(existing) < minSecretBytes {
 		return nil, fmt.Errorf("%s holds a secret shorter than %d bytes: delete it to generate a new one "+
-			"(tokens minted with the old one stop working)", path, minSecretBytes)
+			"(what was signed or hashed with the old one stops working)", path, minSecretBytes)
 	}
 	return existing, nil
 }

@@ -278,6 +278,7 @@ func (w *liveWorld) startServer(t *testing.T, name string) *serverProcess {
 		"DATABASE_URL=" + w.databaseURL,
 		"REDIS_URL=" + w.redis.URL(),
 		"NOTIFYQL_JWT_SECRET=" + testSecret,
+		"NOTIFYQL_SEARCH_SECRET=" + testSearchSecret,
 		"NOTIFYQL_ENV=development",
 		"NOTIFYQL_DATA_DIR=" + t.TempDir(),
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"os"
@@ -19,6 +20,9 @@ import (
 )
 
 const testSecret = "0123456789abcdef0123456789abcdef"
+
+// testSearchSecret is a NOTIFYQL_SEARCH_SECRET: 32 bytes, hex-encoded.
+const testSearchSecret = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 
 // envOf returns a getenv over a fixed environment, so tests never read the real one.
 func envOf(vars map[string]string) func(string) string {
@@ -65,6 +69,14 @@ func TestRunRefusesBadCommandLines(t *testing.T) {
 			wantErr: `configuration: NOTIFYQL_ENV must be "development" or "production", got "staging"`},
 		{name: "database URL without secret", vars: map[string]string{"DATABASE_URL": urlMode["DATABASE_URL"]}, args: []string{"serve"},
 			wantErr: "NOTIFYQL_JWT_SECRET is required when DATABASE_URL is set (at least 32 bytes, e.g. from `openssl rand -hex 32`)"},
+		{name: "database URL without search secret", vars: urlMode, args: []string{"serve"},
+			wantErr: "NOTIFYQL_SEARCH_SECRET is required when DATABASE_URL is set (hex-encoded, at least 32 bytes, e.g. from `openssl rand -hex 32`)"},
+		{name: "search secret not hex", vars: map[string]string{"NOTIFYQL_SEARCH_SECRET": "not hex, but long enough to be a secret of 32 bytes"}, args: []string{"serve"},
+			wantErr: "configuration: NOTIFYQL_SEARCH_SECRET must be hex-encoded (e.g. from `openssl rand -hex 32`)"},
+		{name: "short search secret", vars: map[string]string{"NOTIFYQL_SEARCH_SECRET": "00112233"}, args: []string{"serve"},
+			wantErr: "configuration: NOTIFYQL_SEARCH_SECRET must hold at least 32 bytes (64 hex digits), it holds 4"},
+		{name: "JWT-sized search secret that is 16 bytes in hex", vars: map[string]string{"NOTIFYQL_SEARCH_SECRET": testSecret}, args: []string{"serve"},
+			wantErr: "configuration: NOTIFYQL_SEARCH_SECRET must hold at least 32 bytes (64 hex digits), it holds 16"},
 		{name: "token with database URL without secret", vars: map[string]string{"DATABASE_URL": urlMode["DATABASE_URL"]}, args: []string{"token", "--email", "a@b.example"},
 			wantErr: "NOTIFYQL_JWT_SECRET is required when DATABASE_URL is set (at least 32 bytes, e.g. from `openssl rand -hex 32`)"},
 	}
@@ -107,6 +119,7 @@ func TestLoadConfig(t *testing.T) {
 	custom.DatabaseURL = "postgres://app:pw@db/notifyql"
 	custom.RedisURL = "redis://cache:6379/0"
 	custom.JWTSecret = testSecret
+	custom.SearchSecret = testSearchSecret
 	custom.Limits.MaxDepth, custom.Limits.MaxComplexity, custom.Limits.MaxTokens = 5, 50, 500
 	custom.Limits.MaxBodyBytes = 1024
 	custom.AllowedOrigins = []string{"https://dashboard.example.gov.uk", "http://localhost:3000"}
@@ -127,7 +140,7 @@ func TestLoadConfig(t *testing.T) {
 		{"everything set", map[string]string{
 			"NOTIFYQL_ADDR": "127.0.0.1:9000", "NOTIFYQL_ENV": "development", "NOTIFYQL_DATA_DIR": "/var/lib/notifyql",
 			"DATABASE_URL": "postgres://app:pw@db/notifyql", "REDIS_URL": "redis://cache:6379/0",
-			"NOTIFYQL_JWT_SECRET": testSecret, "NOTIFYQL_MAX_DEPTH": "5", "NOTIFYQL_MAX_COMPLEXITY": "50",
+			"NOTIFYQL_JWT_SECRET": testSecret, "NOTIFYQL_SEARCH_SECRET": testSearchSecret, "NOTIFYQL_MAX_DEPTH": "5", "NOTIFYQL_MAX_COMPLEXITY": "50",
 			"NOTIFYQL_MAX_TOKENS": "500", "NOTIFYQL_MAX_BODY_BYTES": "1024",
 			"NOTIFYQL_ALLOWED_ORIGINS": " https://dashboard.example.gov.uk, http://localhost:3000,",
 		}, custom},
@@ -147,12 +160,13 @@ func TestLoadConfig(t *testing.T) {
 
 func TestConfigLogValueMasksSecrets(t *testing.T) {
 	cfg := config{
-		DatabaseURL: "postgres://app:hunter2hunter2@db/notifyql?sslmode=require",
-		RedisURL:    "redis://:s3cretpass@cache:6379/0",
-		JWTSecret:   testSecret,
+		DatabaseURL:  "postgres://app:hunter2hunter2@db/notifyql?sslmode=require",
+		RedisURL:     "redis://:s3cretpass@cache:6379/0",
+		JWTSecret:    testSecret,
+		SearchSecret: testSearchSecret,
 	}
 	logged := cfg.LogValue().String()
-	for _, secret := range []string{"hunter2hunter2", "s3cretpass", testSecret} {
+	for _, secret := range []string{"hunter2hunter2", "s3cretpass", testSecret, testSearchSecret} {
 		if strings.Contains(logged, secret) {
 			t.Errorf("logged config %s shows a secret", logged)
 		}
@@ -177,7 +191,7 @@ func TestMaskURL(t *testing.T) {
 
 func TestDataDirSecretIsCreatedOnceAndKept(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "data")
-	first, err := dataDirSecret(dataDir)
+	first, err := dataDirSecret(dataDir, jwtSecretFile)
 	if err != nil {
 		t.Fatalf("first: %v", err)
 	}
@@ -191,7 +205,7 @@ func TestDataDirSecretIsCreatedOnceAndKept(t *testing.T) {
 	if perm := info.Mode().Perm(); perm != 0o600 {
 		t.Errorf("secret file mode = %o, want 600", perm)
 	}
-	second, err := dataDirSecret(dataDir)
+	second, err := dataDirSecret(dataDir, jwtSecretFile)
 	if err != nil {
 		t.Fatalf("second: %v", err)
 	}
@@ -206,7 +220,7 @@ func TestDataDirSecretIsCreatedOnceAndKept(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dataDir, jwtSecretFile), []byte("short\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := dataDirSecret(dataDir); err == nil {
+	if _, err := dataDirSecret(dataDir, jwtSecretFile); err == nil {
 		t.Errorf("a short stored secret was accepted")
 	}
 }
@@ -221,6 +235,37 @@ func TestSigningSecret(t *testing.T) {
 	}
 	if _, err := signingSecret(config{DataDir: t.TempDir()}, true); err != nil {
 		t.Errorf("private mode without NOTIFYQL_JWT_SECRET: %v", err)
+	}
+}
+
+func TestSearchSecret(t *testing.T) {
+	fromEnv, err := searchSecret(config{SearchSecret: testSearchSecret}, false)
+	if err != nil || hex.EncodeToString(fromEnv) != testSearchSecret {
+		t.Errorf("searchSecret with NOTIFYQL_SEARCH_SECRET = %x, %v; want the variable decoded", fromEnv, err)
+	}
+	if _, err := searchSecret(config{DataDir: t.TempDir()}, false); err == nil {
+		t.Errorf("URL mode without NOTIFYQL_SEARCH_SECRET: want an error")
+	}
+	// Private mode generates one into the data folder and keeps it, apart from the JWT
+	// secret.
+	dataDir := t.TempDir()
+	first, err := searchSecret(config{DataDir: dataDir}, true)
+	if err != nil || len(first) < minSecretBytes {
+		t.Fatalf("private mode without NOTIFYQL_SEARCH_SECRET = %d bytes, %v; want a generated key of %d", len(first), err, minSecretBytes)
+	}
+	second, err := searchSecret(config{DataDir: dataDir}, true)
+	if err != nil || !bytes.Equal(first, second) {
+		t.Errorf("the generated key changed between runs: %v", err)
+	}
+	jwt, err := signingSecret(config{DataDir: dataDir}, true)
+	if err != nil || bytes.Contains(jwt, []byte(hex.EncodeToString(first))) {
+		t.Errorf("the JWT secret is the search key, or failed: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dataDir, searchSecretFile), []byte(strings.Repeat("zz", 32)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := searchSecret(config{DataDir: dataDir}, true); err == nil {
+		t.Errorf("a stored search secret that is not hex was accepted")
 	}
 }
 
@@ -278,7 +323,7 @@ func TestTokenIsAcceptedByTheAuthenticator(t *testing.T) {
 }
 
 func TestServeRefusesADatabaseWithoutSchema(t *testing.T) {
-	vars := map[string]string{"DATABASE_URL": pgtest.NewEmptyDatabase(t), "NOTIFYQL_JWT_SECRET": testSecret}
+	vars := map[string]string{"DATABASE_URL": pgtest.NewEmptyDatabase(t), "NOTIFYQL_JWT_SECRET": testSecret, "NOTIFYQL_SEARCH_SECRET": testSearchSecret}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	var out, errOut bytes.Buffer

@@ -42,12 +42,24 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		debug.SetGCPercent(e.cfg.GCPercent)
 	}
 	e.logger.Info("starting", "config", e.cfg)
+	// Refuse missing secrets before starting anything slow, the signing secret's first.
+	if e.cfg.DatabaseURL != "" {
+		for _, secret := range []func(config, bool) ([]byte, error){signingSecret, searchSecret} {
+			if _, err := secret(e.cfg, false); err != nil {
+				return err
+			}
+		}
+	}
 	api, err := openAPIDatabase(ctx, e, false)
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, api.Close(ctx)) }()
 	db, pool, report := api.db, api.pool, api.seeded
+	searchKey, err := searchSecret(e.cfg, db.Private)
+	if err != nil {
+		return err
+	}
 
 	rdb, err := openRedis(ctx, e.cfg, e.logger)
 	if err != nil {
@@ -65,7 +77,8 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		return err
 	}
 	defer func() { err = errors.Join(err, liveUpdates.stop()) }()
-	schema, extensions, err := newSchema(schemaDeps{Pool: pool, Access: access, Redis: rdb.Client, London: london, Logger: e.logger, Live: liveUpdates.hub})
+	schema, extensions, err := newSchema(schemaDeps{Pool: pool, Access: access, Redis: rdb.Client, SearchSecret: searchKey,
+		London: london, Logger: e.logger, Live: liveUpdates.hub})
 	if err != nil {
 		return fmt.Errorf("build GraphQL schema: %w", err)
 	}

@@ -8,9 +8,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	goredis "github.com/redis/go-redis/v9"
 
+	"notifyql"
 	"notifyql/dataloaders"
 	"notifyql/graph"
 	"notifyql/postgres"
+	"notifyql/redis"
 	"notifyql/resolvers"
 )
 
@@ -19,9 +21,12 @@ import (
 type schemaDeps struct {
 	Pool   *pgxpool.Pool
 	Access *postgres.AccessStore
-	Redis  *goredis.Client
-	London *time.Location
-	Logger *slog.Logger
+	// Redis holds the remembered search terms; nil where only searches by term are made.
+	Redis *goredis.Client
+	// SearchSecret keys the search terms' hashes.
+	SearchSecret []byte
+	London       *time.Location
+	Logger       *slog.Logger
 	// Now is the clock; nil means time.Now. Tests fix it.
 	Now func() time.Time
 	// Live serves subscriptions; nil where nothing subscribes (the schema command).
@@ -41,14 +46,20 @@ func newSchema(deps schemaDeps) (graphql.ExecutableSchema, []graphql.HandlerExte
 		Catalogue:     postgres.NewCatalogueStore(deps.Pool),
 		Notifications: postgres.NewNotificationStore(deps.Pool, deps.London),
 	}
+	var searches notifyql.SearchTermStore
+	if deps.Redis != nil {
+		searches = redis.NewSearchCache(deps.Redis)
+	}
 	resolver := resolvers.New(resolvers.Deps{
-		Stores:    stores,
-		Reporting: postgres.NewReportingStore(deps.Pool, deps.London),
-		Billing:   postgres.NewRollup(deps.Pool, deps.London, deps.Logger).WithClock(now),
-		Inbox:     postgres.NewInboxStore(deps.Pool),
-		Live:      deps.Live,
-		Now:       now,
-		London:    deps.London,
+		Stores:       stores,
+		Reporting:    postgres.NewReportingStore(deps.Pool, deps.London),
+		Billing:      postgres.NewRollup(deps.Pool, deps.London, deps.Logger).WithClock(now),
+		Inbox:        postgres.NewInboxStore(deps.Pool),
+		Live:         deps.Live,
+		Searches:     searches,
+		SearchSecret: deps.SearchSecret,
+		Now:          now,
+		London:       deps.London,
 	})
 	extensions := []graphql.HandlerExtension{dataloaders.Extension{Stores: stores, Now: now, London: deps.London}, resolvers.SubscriptionStreams{}}
 	return graph.NewExecutableSchema(resolver.Config()), extensions, nil

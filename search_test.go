@@ -1,0 +1,130 @@
+package notifyql_test
+
+import (
+	"encoding/hex"
+	"strings"
+	"testing"
+
+	"notifyql"
+	"notifyql/phone"
+)
+
+func TestNormaliseSearchTerm(t *testing.T) {
+	sms, email, letter := notifyql.TypeSMS, notifyql.TypeEmail, notifyql.TypeLetter
+	tests := []struct {
+		name string
+		typ  *notifyql.NotificationType
+		term string
+		want string
+	}{
+		// DOMAIN.md §6.3's examples.
+		{"sms: a valid number becomes its national significant number", &sms, "+44 (0)7911 123456", "7911123456"},
+		{"sms: not a valid number, brackets and spaces deleted, leading 0 stripped", &sms, "(0)7911 12", "791112"},
+		{"email: a valid address is trimmed and lower-cased", &email, " Ann.Smith@Example.ORG ", "ann.smith@example.org"},
+		{"letter: whitespace removed, lower-cased", &letter, "10 Downing St", "10downingst"},
+
+		{"sms: national form", &sms, "07911 123456", "7911123456"},
+		{"sms: E.164 digits", &sms, "447911123456", "7911123456"},
+		{"sms: a fictional range is not valid and keeps its digits", &sms, "07700 900123", "7700900123"},
+		{"sms: a fragment", &sms, "900 12", "90012"},
+		{"sms: dashes deleted", &sms, "0-7700-900", "7700900"},
+		{"sms: every leading + and 0 stripped", &sms, "+00 7700", "7700"},
+		{"sms: zeros inside are kept", &sms, "9001 00", "900100"},
+		{"sms: a name is kept as given", &sms, "Ann", "Ann"},
+		{"sms: a valid foreign number", &sms, "+33 6 12 34 56 78", "612345678"},
+		{"email: a fragment is lower-cased, not trimmed", &email, " Smith@", " smith@"},
+		{"email: a display-name form is not a bare address", &email, "Ann <Ann@Example.org>", "ann <ann@example.org>"},
+		{"email: LIKE characters are kept for the store to escape", &email, "50%_OFF", "50%_off"},
+		{"letter: tabs and newlines removed", &letter, "SW1A\t2AA\n", "sw1a2aa"},
+		{"no type: as letters", nil, " Ann Smith ", "annsmith"},
+		{"no type: a phone number keeps its 0", nil, "07700 900123", "07700900123"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := notifyql.NormaliseSearchTerm(tt.typ, tt.term, phone.NationalSignificantNumber); got != tt.want {
+				t.Errorf("NormaliseSearchTerm(%v, %q) = %q, want %q", tt.typ, tt.term, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSearchHash(t *testing.T) {
+	secret, err := hex.DecodeString("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Computed with `printf %s TERM | openssl dgst -sha512 -mac HMAC -macopt hexkey:0001…1f`.
+	tests := []struct{ term, want string }{
+		{"07700 900123", "a7e79ac60ef891530dd7a3bb6d49fc7d5deb4e999f66491443bddefc163a546ad47c3022e9e9cb11b00af34101105aa5f0320cc2256fb044a323ec69538c2c9d"},
+		{"Ünïcode ✓", "2fd03690b26e217283c478457aa9669a346055d3fe7b846bd577122dc97bbc76409e3884ab6b499c97660e1dc47310e30b355acfeb9ad9fefac4c7eae2f8f871"},
+	}
+	for _, tt := range tests {
+		got := notifyql.SearchHash(secret, tt.term)
+		if got != tt.want {
+			t.Errorf("SearchHash(%q) = %s, want %s", tt.term, got, tt.want)
+		}
+		if err := notifyql.ValidateSearchHash(got); err != nil {
+			t.Errorf("ValidateSearchHash refuses SearchHash's own output: %v", err)
+		}
+	}
+	if notifyql.SearchHash([]byte("another secret, 32 bytes or more"), "07700 900123") == tests[0].want {
+		t.Error("the hash does not depend on the secret")
+	}
+}
+
+func TestValidateSearchHash(t *testing.T) {
+	valid := strings.Repeat("ab", 64)
+	for _, bad := range []string{"", "abc", strings.Repeat("AB", 64), strings.Repeat("zz", 64), valid + "00", valid[:126] + "/x"} {
+		if code := notifyql.ErrorCode(notifyql.ValidateSearchHash(bad)); code != notifyql.EINVALID {
+			t.Errorf("ValidateSearchHash(%q): code %q, want %q", bad, code, notifyql.EINVALID)
+		}
+	}
+	if err := notifyql.ValidateSearchHash(valid); err != nil {
+		t.Errorf("ValidateSearchHash(%q) = %v", valid, err)
+	}
+}
+
+func TestValidateSearchTerm(t *testing.T) {
+	long := strings.Repeat("é", notifyql.MaxSearchTermLength)
+	tests := []struct {
+		term, wantMessage string
+	}{
+		{"", "the search term is empty"},
+		{" \t\n", "the search term is empty"},
+		{long + "x", "the search term is longer than 1000 characters"},
+		{"ann\xff", "the search term is not valid UTF-8"},
+		{long, ""}, // 1,000 characters (2,000 bytes) is the most allowed
+		{"a", ""},
+	}
+	for _, tt := range tests {
+		err := notifyql.ValidateSearchTerm(tt.term)
+		if tt.wantMessage == "" {
+			if err != nil {
+				t.Errorf("ValidateSearchTerm(%d characters) = %v, want nil", len([]rune(tt.term)), err)
+			}
+			continue
+		}
+		if notifyql.ErrorCode(err) != notifyql.EINVALID || notifyql.ErrorMessage(err) != tt.wantMessage {
+			t.Errorf("ValidateSearchTerm(%.20q…) = %v, want EINVALID %q", tt.term, err, tt.wantMessage)
+		}
+	}
+}
+
+func TestSearchesReference(t *testing.T) {
+	sms, email, letter := notifyql.TypeSMS, notifyql.TypeEmail, notifyql.TypeLetter
+	tests := []struct {
+		typ        *notifyql.NotificationType
+		hasAPIKeys bool
+		want       bool
+	}{
+		{nil, false, false}, {nil, true, true},
+		{&sms, false, false}, {&sms, true, true},
+		{&email, false, false}, {&email, true, true},
+		{&letter, false, true}, {&letter, true, true},
+	}
+	for _, tt := range tests {
+		if got := notifyql.SearchesReference(tt.typ, tt.hasAPIKeys); got != tt.want {
+			t.Errorf("SearchesReference(%v, has API keys %t) = %t, want %t", tt.typ, tt.hasAPIKeys, got, tt.want)
+		}
+	}
+}
