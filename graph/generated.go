@@ -173,6 +173,7 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		CancelLetter        func(childComplexity int, serviceID string, notificationID string) int
 		SetFreeSmsAllowance func(childComplexity int, serviceID string, allowance int) int
 	}
 
@@ -396,6 +397,7 @@ type MonthlyUsageResolver interface {
 }
 type MutationResolver interface {
 	SetFreeSmsAllowance(ctx context.Context, serviceID string, allowance int) (*FreeSmsAllowance, error)
+	CancelLetter(ctx context.Context, serviceID string, notificationID string) (*notifyql.Notification, error)
 }
 type NotificationResolver interface {
 	Recipient(ctx context.Context, obj *notifyql.Notification) (string, error)
@@ -931,6 +933,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MonthlyUsage.Total(childComplexity), true
 
+	case "Mutation.cancelLetter":
+		if e.ComplexityRoot.Mutation.CancelLetter == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelLetter_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelLetter(childComplexity, args["serviceId"].(string), args["notificationId"].(string)), true
 	case "Mutation.setFreeSmsAllowance":
 		if e.ComplexityRoot.Mutation.SetFreeSmsAllowance == nil {
 			break
@@ -1895,7 +1908,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "inbox.graphqls" "reporting.graphqls" "schema.graphqls" "subscription.graphqls"
+//go:embed "inbox.graphqls" "letter.graphqls" "reporting.graphqls" "schema.graphqls" "subscription.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -1908,6 +1921,7 @@ func sourceData(filename string) string {
 
 var sources = []*ast.Source{
 	{Name: "inbox.graphqls", Input: sourceData("inbox.graphqls"), BuiltIn: false},
+	{Name: "letter.graphqls", Input: sourceData("letter.graphqls"), BuiltIn: false},
 	{Name: "reporting.graphqls", Input: sourceData("reporting.graphqls"), BuiltIn: false},
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
 	{Name: "subscription.graphqls", Input: sourceData("subscription.graphqls"), BuiltIn: false},
@@ -2655,6 +2669,28 @@ func (ec *executionContext) dir_hasPermission_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["feature"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_cancelLetter_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "serviceId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["serviceId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "notificationId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["notificationId"] = arg1
 	return args, nil
 }
 
@@ -4933,6 +4969,50 @@ func (ec *executionContext) fieldContext_Mutation_setFreeSmsAllowance(ctx contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_setFreeSmsAllowance_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelLetter(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelLetter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelLetter(ctx, fc.Args["serviceId"].(string), fc.Args["notificationId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *notifyql.Notification) graphql.Marshaler {
+			return ec.marshalONotification2ᚖnotifyqlᚐNotification(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelLetter(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Notification(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelLetter_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -10811,6 +10891,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 				return ec._Mutation_setFreeSmsAllowance(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelLetter":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelLetter(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:

@@ -23,6 +23,8 @@ type Deps struct {
 	Billing   notifyql.BillingRebuilder
 	// Inbox reads the inbox and report requests.
 	Inbox notifyql.InboxStore
+	// Letters cancels letters.
+	Letters notifyql.LetterCanceller
 	// Live serves the subscriptions' snapshots.
 	Live Live
 	// Now is the clock and London the Europe/London zone.
@@ -36,6 +38,7 @@ type Resolver struct {
 	reporting notifyql.ReportingStore
 	billing   notifyql.BillingRebuilder
 	inbox     notifyql.InboxStore
+	letters   notifyql.LetterCanceller
 	live      Live
 	reloads   *reloads
 	now       func() time.Time
@@ -47,7 +50,7 @@ type Resolver struct {
 
 // New returns the root resolver.
 func New(d Deps) *Resolver {
-	return &Resolver{stores: d.Stores, reporting: d.Reporting, billing: d.Billing, inbox: d.Inbox, live: d.Live, reloads: &reloads{}, now: d.Now, london: d.London}
+	return &Resolver{stores: d.Stores, reporting: d.Reporting, billing: d.Billing, inbox: d.Inbox, letters: d.Letters, live: d.Live, reloads: &reloads{}, now: d.Now, london: d.London}
 }
 
 // Config returns gqlgen's configuration: the resolvers, the @hasPermission directive and

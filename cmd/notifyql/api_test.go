@@ -66,6 +66,13 @@ func newTestAPI(t *testing.T, limits server.Limits) *testAPI {
 // newTestAPIAt is newTestAPI with the resolvers' clock set to now.
 func newTestAPIAt(t *testing.T, limits server.Limits, now time.Time) *testAPI {
 	t.Helper()
+	return newTestAPIWithClock(t, limits, func() time.Time { return now })
+}
+
+// newTestAPIWithClock is newTestAPI with the resolvers reading the time from now, which a
+// test may move between requests.
+func newTestAPIWithClock(t *testing.T, limits server.Limits, now func() time.Time) *testAPI {
+	t.Helper()
 	cfg, err := pgxpool.ParseConfig(pgtest.NewDatabase(t))
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +92,7 @@ func newTestAPIAt(t *testing.T, limits server.Limits, now time.Time) *testAPI {
 		t.Fatal(err)
 	}
 	access := postgres.NewAccessStore(pool)
-	schema, extensions, err := newSchema(schemaDeps{Pool: pool, Access: access, London: london, Now: func() time.Time { return now }})
+	schema, extensions, err := newSchema(schemaDeps{Pool: pool, Access: access, London: london, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,17 +35,19 @@ func newSchema(deps schemaDeps) (graphql.ExecutableSchema, []graphql.HandlerExte
 	if now == nil {
 		now = time.Now
 	}
+	notifications := postgres.NewNotificationStore(deps.Pool, deps.London)
 	stores := dataloaders.Stores{
 		Services:      postgres.NewServiceStore(deps.Pool),
 		Access:        deps.Access,
 		Catalogue:     postgres.NewCatalogueStore(deps.Pool),
-		Notifications: postgres.NewNotificationStore(deps.Pool, deps.London),
+		Notifications: notifications,
 	}
 	resolver := resolvers.New(resolvers.Deps{
 		Stores:    stores,
 		Reporting: postgres.NewReportingStore(deps.Pool, deps.London),
 		Billing:   postgres.NewRollup(deps.Pool, deps.London, deps.Logger).WithClock(now),
 		Inbox:     postgres.NewInboxStore(deps.Pool),
+		Letters:   notifications,
 		Live:      deps.Live,
 		Now:       now,
 		London:    deps.London,
