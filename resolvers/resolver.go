@@ -25,6 +25,8 @@ type Deps struct {
 	Inbox notifyql.InboxStore
 	// Letters cancels letters.
 	Letters notifyql.LetterCanceller
+	// Conversations reads the texts exchanged with one number.
+	Conversations notifyql.ConversationStore
 	// Live serves the subscriptions' snapshots.
 	Live Live
 	// Now is the clock and London the Europe/London zone.
@@ -34,15 +36,16 @@ type Deps struct {
 
 // Resolver is the root of the resolver tree.
 type Resolver struct {
-	stores    dataloaders.Stores
-	reporting notifyql.ReportingStore
-	billing   notifyql.BillingRebuilder
-	inbox     notifyql.InboxStore
-	letters   notifyql.LetterCanceller
-	live      Live
-	reloads   *reloads
-	now       func() time.Time
-	london    *time.Location
+	stores        dataloaders.Stores
+	reporting     notifyql.ReportingStore
+	billing       notifyql.BillingRebuilder
+	inbox         notifyql.InboxStore
+	letters       notifyql.LetterCanceller
+	conversations notifyql.ConversationStore
+	live          Live
+	reloads       *reloads
+	now           func() time.Time
+	london        *time.Location
 
 	holidaysMu sync.Mutex
 	holidays   notifyql.Holidays
@@ -50,7 +53,7 @@ type Resolver struct {
 
 // New returns the root resolver.
 func New(d Deps) *Resolver {
-	return &Resolver{stores: d.Stores, reporting: d.Reporting, billing: d.Billing, inbox: d.Inbox, letters: d.Letters, live: d.Live, reloads: &reloads{}, now: d.Now, london: d.London}
+	return &Resolver{stores: d.Stores, reporting: d.Reporting, billing: d.Billing, inbox: d.Inbox, letters: d.Letters, conversations: d.Conversations, live: d.Live, reloads: &reloads{}, now: d.Now, london: d.London}
 }
 
 // Config returns gqlgen's configuration: the resolvers, the @hasPermission directive and

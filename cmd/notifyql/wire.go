@@ -42,15 +42,17 @@ func newSchema(deps schemaDeps) (graphql.ExecutableSchema, []graphql.HandlerExte
 		Catalogue:     postgres.NewCatalogueStore(deps.Pool),
 		Notifications: notifications,
 	}
+	inbox := postgres.NewInboxStore(deps.Pool)
 	resolver := resolvers.New(resolvers.Deps{
-		Stores:    stores,
-		Reporting: postgres.NewReportingStore(deps.Pool, deps.London),
-		Billing:   postgres.NewRollup(deps.Pool, deps.London, deps.Logger).WithClock(now),
-		Inbox:     postgres.NewInboxStore(deps.Pool),
-		Letters:   notifications,
-		Live:      deps.Live,
-		Now:       now,
-		London:    deps.London,
+		Stores:        stores,
+		Reporting:     postgres.NewReportingStore(deps.Pool, deps.London),
+		Billing:       postgres.NewRollup(deps.Pool, deps.London, deps.Logger).WithClock(now),
+		Inbox:         inbox,
+		Letters:       notifications,
+		Conversations: inbox,
+		Live:          deps.Live,
+		Now:           now,
+		London:        deps.London,
 	})
 	extensions := []graphql.HandlerExtension{dataloaders.Extension{Stores: stores, Now: now, London: deps.London}, resolvers.SubscriptionStreams{}}
 	return graph.NewExecutableSchema(resolver.Config()), extensions, nil
