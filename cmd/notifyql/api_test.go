@@ -92,11 +92,13 @@ func newTestAPIWithClock(t *testing.T, limits server.Limits, now func() time.Tim
 		t.Fatal(err)
 	}
 	access := postgres.NewAccessStore(pool)
-	schema, extensions, err := newSchema(schemaDeps{Pool: pool, Access: access, London: london, Now: now})
+	deps := schemaDeps{Pool: pool, Access: access, London: london, Now: now}
+	schema, extensions, err := newSchema(deps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := server.New(server.Config{Limits: limits, Extensions: extensions, Logger: slog.New(slog.NewTextHandler(testLogWriter{t}, nil))}, schema, server.NewAuthenticator([]byte(testSecret), access))
+	srv := server.New(server.Config{Limits: limits, Extensions: extensions, Logger: slog.New(slog.NewTextHandler(testLogWriter{t}, nil)),
+		InboxCSV: newInboxCSV(deps)}, schema, server.NewAuthenticator([]byte(testSecret), access))
 	return &testAPI{handler: srv.Handler(), pool: pool, statements: counter}
 }
 

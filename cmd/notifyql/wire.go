@@ -12,6 +12,7 @@ import (
 	"notifyql/graph"
 	"notifyql/postgres"
 	"notifyql/resolvers"
+	"notifyql/server"
 )
 
 // schemaDeps are the concrete adapters serve has built, for the resolvers. The schema
@@ -56,4 +57,18 @@ func newSchema(deps schemaDeps) (graphql.ExecutableSchema, []graphql.HandlerExte
 	})
 	extensions := []graphql.HandlerExtension{dataloaders.Extension{Stores: stores, Now: now, London: deps.London}, resolvers.SubscriptionStreams{}}
 	return graph.NewExecutableSchema(resolver.Config()), extensions, nil
+}
+
+// newInboxCSV builds the inbox download over the same stores and clock as the schema.
+func newInboxCSV(deps schemaDeps) *server.InboxCSV {
+	now := deps.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &server.InboxCSV{
+		Services: postgres.NewServiceStore(deps.Pool),
+		Texts:    postgres.NewInboxStore(deps.Pool),
+		Now:      now,
+		London:   deps.London,
+	}
 }
