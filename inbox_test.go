@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestRelativeTime(t *testing.T) {
@@ -49,3 +51,24 @@ func TestReportEnumsMarshalAsGraphQLNames(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func TestInboxCSVRecord(t *testing.T) {
+	loc := mustLondon(t)
+	tests := []struct {
+		number, content, at string
+		want                []string
+	}{
+		{"07700 900111", "-=+7 days", "2026-07-15T08:05:59Z", []string{"07700 900111", "7 days", "2026-07-15 09:05"}},
+		{"+33 6 12 34 56 78", "ok,=3+4", "2026-01-15T08:05:00Z", []string{"+33 6 12 34 56 78", "ok,=3+4", "2026-01-15 08:05"}},
+		{"=HYPERLINK(\"x\")", "@SUM(A1)", "2026-03-29T00:59:00Z", []string{"'=HYPERLINK(\"x\")", "SUM(A1)", "2026-03-29 00:59"}},
+		{"07700 900111", "\tTab first", "2026-03-29T01:00:00Z", []string{"07700 900111", "'\tTab first", "2026-03-29 02:00"}},
+		{"07700 900111", "=-+@", "2026-10-25T00:30:00Z", []string{"07700 900111", "", "2026-10-25 01:30"}},
+		{"07700 900111", "Fine, thanks", "2026-10-25T01:30:00Z", []string{"07700 900111", "Fine, thanks", "2026-10-25 01:30"}},
+	}
+	for _, tt := range tests {
+		got := InboxCSVRecord(tt.number, InboxMessage{Content: tt.content, CreatedAt: utc(t, tt.at)}, loc)
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("%q (-want +got):\n%s", tt.content, diff)
+		}
+	}
+}

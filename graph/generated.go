@@ -31,6 +31,8 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	AnnualUsage() AnnualUsageResolver
+	Conversation() ConversationResolver
+	ConversationMessage() ConversationMessageResolver
 	InboxMessage() InboxMessageResolver
 	InboxPage() InboxPageResolver
 	LetterCharge() LetterChargeResolver
@@ -67,6 +69,21 @@ type ComplexityRoot struct {
 		ID      func(childComplexity int) int
 		KeyType func(childComplexity int) int
 		Name    func(childComplexity int) int
+	}
+
+	Conversation struct {
+		Messages    func(childComplexity int) int
+		PhoneNumber func(childComplexity int) int
+	}
+
+	ConversationMessage struct {
+		Content     func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		Direction   func(childComplexity int) int
+		ID          func(childComplexity int) int
+		PhoneNumber func(childComplexity int) int
+		Status      func(childComplexity int) int
+		StatusLabel func(childComplexity int) int
 	}
 
 	DataRetention struct {
@@ -173,6 +190,7 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		CancelLetter        func(childComplexity int, serviceID string, notificationID string) int
 		RememberSearch      func(childComplexity int, serviceID string, term string) int
 		SetFreeSmsAllowance func(childComplexity int, serviceID string, allowance int) int
 	}
@@ -244,6 +262,7 @@ type ComplexityRoot struct {
 
 	Service struct {
 		Active             func(childComplexity int) int
+		Conversation       func(childComplexity int, notificationID *string, inboundSmsID *string) int
 		DataRetention      func(childComplexity int) int
 		Features           func(childComplexity int) int
 		FinancialYears     func(childComplexity int) int
@@ -382,6 +401,14 @@ type ComplexityRoot struct {
 type AnnualUsageResolver interface {
 	EmailAllowance(ctx context.Context, obj *notifyql.AnnualUsage) (string, error)
 }
+type ConversationResolver interface {
+	PhoneNumber(ctx context.Context, obj *notifyql.Conversation) (string, error)
+}
+type ConversationMessageResolver interface {
+	PhoneNumber(ctx context.Context, obj *notifyql.ConversationMessage) (string, error)
+
+	StatusLabel(ctx context.Context, obj *notifyql.ConversationMessage) (*string, error)
+}
 type InboxMessageResolver interface {
 	PhoneNumber(ctx context.Context, obj *notifyql.InboxMessage) (string, error)
 
@@ -401,6 +428,7 @@ type MonthlyUsageResolver interface {
 }
 type MutationResolver interface {
 	SetFreeSmsAllowance(ctx context.Context, serviceID string, allowance int) (*FreeSmsAllowance, error)
+	CancelLetter(ctx context.Context, serviceID string, notificationID string) (*notifyql.Notification, error)
 	RememberSearch(ctx context.Context, serviceID string, term string) (*SearchHandle, error)
 }
 type NotificationResolver interface {
@@ -442,6 +470,7 @@ type ServiceResolver interface {
 	InboxSummary(ctx context.Context, obj *notifyql.Service) (*notifyql.InboxSummary, error)
 	TemplateStatistics(ctx context.Context, obj *notifyql.Service, days *int) ([]*notifyql.TemplateStatistic, error)
 	Notifications(ctx context.Context, obj *notifyql.Service, typeArg *notifyql.NotificationType, statuses []notifyql.NotificationStatus, first *int, after *string, search *NotificationSearch) (*notifyql.NotificationPage, error)
+	Conversation(ctx context.Context, obj *notifyql.Service, notificationID *string, inboundSmsID *string) (*notifyql.Conversation, error)
 	Inbox(ctx context.Context, obj *notifyql.Service, first *int, after *string) (*notifyql.InboxPage, error)
 	FinancialYears(ctx context.Context, obj *notifyql.Service) ([]*FinancialYearOption, error)
 	MonthlyStatistics(ctx context.Context, obj *notifyql.Service, financialYear *int) ([]*notifyql.MonthlyStatistics, error)
@@ -556,6 +585,62 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ApiKey.Name(childComplexity), true
+
+	case "Conversation.messages":
+		if e.ComplexityRoot.Conversation.Messages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Conversation.Messages(childComplexity), true
+	case "Conversation.phoneNumber":
+		if e.ComplexityRoot.Conversation.PhoneNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Conversation.PhoneNumber(childComplexity), true
+
+	case "ConversationMessage.content":
+		if e.ComplexityRoot.ConversationMessage.Content == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationMessage.Content(childComplexity), true
+	case "ConversationMessage.createdAt":
+		if e.ComplexityRoot.ConversationMessage.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationMessage.CreatedAt(childComplexity), true
+	case "ConversationMessage.direction":
+		if e.ComplexityRoot.ConversationMessage.Direction == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationMessage.Direction(childComplexity), true
+	case "ConversationMessage.id":
+		if e.ComplexityRoot.ConversationMessage.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationMessage.ID(childComplexity), true
+	case "ConversationMessage.phoneNumber":
+		if e.ComplexityRoot.ConversationMessage.PhoneNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationMessage.PhoneNumber(childComplexity), true
+	case "ConversationMessage.status":
+		if e.ComplexityRoot.ConversationMessage.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationMessage.Status(childComplexity), true
+	case "ConversationMessage.statusLabel":
+		if e.ComplexityRoot.ConversationMessage.StatusLabel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationMessage.StatusLabel(childComplexity), true
 
 	case "DataRetention.email":
 		if e.ComplexityRoot.DataRetention.Email == nil {
@@ -937,6 +1022,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MonthlyUsage.Total(childComplexity), true
 
+	case "Mutation.cancelLetter":
+		if e.ComplexityRoot.Mutation.CancelLetter == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelLetter_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelLetter(childComplexity, args["serviceId"].(string), args["notificationId"].(string)), true
 	case "Mutation.rememberSearch":
 		if e.ComplexityRoot.Mutation.RememberSearch == nil {
 			break
@@ -1252,6 +1348,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Service.Active(childComplexity), true
+	case "Service.conversation":
+		if e.ComplexityRoot.Service.Conversation == nil {
+			break
+		}
+
+		args, err := ec.field_Service_conversation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Service.Conversation(childComplexity, args["notificationId"].(*string), args["inboundSmsId"].(*string)), true
 	case "Service.dataRetention":
 		if e.ComplexityRoot.Service.DataRetention == nil {
 			break
@@ -1921,7 +2028,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "inbox.graphqls" "reporting.graphqls" "schema.graphqls" "search.graphqls" "subscription.graphqls"
+//go:embed "conversation.graphqls" "inbox.graphqls" "letter.graphqls" "reporting.graphqls" "schema.graphqls" "search.graphqls" "subscription.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -1933,7 +2040,9 @@ func sourceData(filename string) string {
 }
 
 var sources = []*ast.Source{
+	{Name: "conversation.graphqls", Input: sourceData("conversation.graphqls"), BuiltIn: false},
 	{Name: "inbox.graphqls", Input: sourceData("inbox.graphqls"), BuiltIn: false},
+	{Name: "letter.graphqls", Input: sourceData("letter.graphqls"), BuiltIn: false},
 	{Name: "reporting.graphqls", Input: sourceData("reporting.graphqls"), BuiltIn: false},
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
 	{Name: "search.graphqls", Input: sourceData("search.graphqls"), BuiltIn: false},
@@ -1979,6 +2088,36 @@ func (ec *executionContext) childFields_ApiKey(ctx context.Context, field graphq
 		return ec.fieldContext_ApiKey_keyType(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ApiKey", field.Name)
+}
+
+func (ec *executionContext) childFields_Conversation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "phoneNumber":
+		return ec.fieldContext_Conversation_phoneNumber(ctx, field)
+	case "messages":
+		return ec.fieldContext_Conversation_messages(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Conversation", field.Name)
+}
+
+func (ec *executionContext) childFields_ConversationMessage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ConversationMessage_id(ctx, field)
+	case "direction":
+		return ec.fieldContext_ConversationMessage_direction(ctx, field)
+	case "phoneNumber":
+		return ec.fieldContext_ConversationMessage_phoneNumber(ctx, field)
+	case "content":
+		return ec.fieldContext_ConversationMessage_content(ctx, field)
+	case "status":
+		return ec.fieldContext_ConversationMessage_status(ctx, field)
+	case "statusLabel":
+		return ec.fieldContext_ConversationMessage_statusLabel(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ConversationMessage_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConversationMessage", field.Name)
 }
 
 func (ec *executionContext) childFields_DataRetention(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2327,6 +2466,8 @@ func (ec *executionContext) childFields_Service(ctx context.Context, field graph
 		return ec.fieldContext_Service_templateStatistics(ctx, field)
 	case "notifications":
 		return ec.fieldContext_Service_notifications(ctx, field)
+	case "conversation":
+		return ec.fieldContext_Service_conversation(ctx, field)
 	case "inbox":
 		return ec.fieldContext_Service_inbox(ctx, field)
 	case "financialYears":
@@ -2693,6 +2834,28 @@ func (ec *executionContext) dir_hasPermission_args(ctx context.Context, rawArgs 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_cancelLetter_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "serviceId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["serviceId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "notificationId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["notificationId"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_rememberSearch_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2790,6 +2953,28 @@ func (ec *executionContext) field_Query_service_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Service_conversation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "notificationId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["notificationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "inboundSmsId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["inboundSmsId"] = arg1
 	return args, nil
 }
 
@@ -3420,6 +3605,222 @@ func (ec *executionContext) _ApiKey_keyType(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_ApiKey_keyType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ApiKey", field, false, false, "KeyType")
+}
+
+func (ec *executionContext) _Conversation_phoneNumber(ctx context.Context, field graphql.CollectedField, obj *notifyql.Conversation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Conversation_phoneNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Conversation().PhoneNumber(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Conversation_phoneNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Conversation", field, true, true, "String")
+}
+
+func (ec *executionContext) _Conversation_messages(ctx context.Context, field graphql.CollectedField, obj *notifyql.Conversation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Conversation_messages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Messages, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*notifyql.ConversationMessage) graphql.Marshaler {
+			return ec.marshalNConversationMessage2ᚕᚖnotifyqlᚐConversationMessageᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Conversation_messages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Conversation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConversationMessage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConversationMessage_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.ConversationMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConversationMessage_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConversationMessage_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConversationMessage", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ConversationMessage_direction(ctx context.Context, field graphql.CollectedField, obj *notifyql.ConversationMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConversationMessage_direction(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Direction, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v notifyql.MessageDirection) graphql.Marshaler {
+			return ec.marshalNMessageDirection2notifyqlᚐMessageDirection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConversationMessage_direction(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConversationMessage", field, false, false, "MessageDirection")
+}
+
+func (ec *executionContext) _ConversationMessage_phoneNumber(ctx context.Context, field graphql.CollectedField, obj *notifyql.ConversationMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConversationMessage_phoneNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ConversationMessage().PhoneNumber(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConversationMessage_phoneNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConversationMessage", field, true, true, "String")
+}
+
+func (ec *executionContext) _ConversationMessage_content(ctx context.Context, field graphql.CollectedField, obj *notifyql.ConversationMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConversationMessage_content(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Content, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConversationMessage_content(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConversationMessage", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConversationMessage_status(ctx context.Context, field graphql.CollectedField, obj *notifyql.ConversationMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConversationMessage_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *notifyql.NotificationStatus) graphql.Marshaler {
+			return ec.marshalONotificationStatus2ᚖnotifyqlᚐNotificationStatus(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConversationMessage_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConversationMessage", field, false, false, "NotificationStatus")
+}
+
+func (ec *executionContext) _ConversationMessage_statusLabel(ctx context.Context, field graphql.CollectedField, obj *notifyql.ConversationMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConversationMessage_statusLabel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ConversationMessage().StatusLabel(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConversationMessage_statusLabel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConversationMessage", field, true, true, "String")
+}
+
+func (ec *executionContext) _ConversationMessage_createdAt(ctx context.Context, field graphql.CollectedField, obj *notifyql.ConversationMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConversationMessage_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConversationMessage_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConversationMessage", field, false, false, "Time")
 }
 
 func (ec *executionContext) _DataRetention_email(ctx context.Context, field graphql.CollectedField, obj *DataRetention) (ret graphql.Marshaler) {
@@ -4998,6 +5399,50 @@ func (ec *executionContext) fieldContext_Mutation_setFreeSmsAllowance(ctx contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_setFreeSmsAllowance_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelLetter(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelLetter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelLetter(ctx, fc.Args["serviceId"].(string), fc.Args["notificationId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *notifyql.Notification) graphql.Marshaler {
+			return ec.marshalONotification2ᚖnotifyqlᚐNotification(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelLetter(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Notification(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelLetter_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -6893,6 +7338,73 @@ func (ec *executionContext) fieldContext_Service_notifications(ctx context.Conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Service_notifications_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Service_conversation(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_conversation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Service().Conversation(ctx, obj, fc.Args["notificationId"].(*string), fc.Args["inboundSmsId"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				anyOf, err := ec.unmarshalNPermission2ᚕnotifyqlᚐPermissionᚄ(ctx, []any{"VIEW_ACTIVITY"})
+				if err != nil {
+					var zeroVal *notifyql.Conversation
+					return zeroVal, err
+				}
+				organisationUsers, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal *notifyql.Conversation
+					return zeroVal, err
+				}
+				if ec.Directives.HasPermission == nil {
+					var zeroVal *notifyql.Conversation
+					return zeroVal, errors.New("directive hasPermission is not implemented")
+				}
+				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *notifyql.Conversation) graphql.Marshaler {
+			return ec.marshalOConversation2ᚖnotifyqlᚐConversation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Service_conversation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Service",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Conversation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Service_conversation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -10265,6 +10777,110 @@ func (ec *executionContext) _ApiKey(ctx context.Context, sel ast.SelectionSet, o
 	return out
 }
 
+var conversationImplementors = []string{"Conversation"}
+
+func (ec *executionContext) _Conversation(ctx context.Context, sel ast.SelectionSet, obj *notifyql.Conversation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, conversationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Conversation")
+		case "phoneNumber":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Conversation_phoneNumber(ctx, field, obj)
+				})
+		case "messages":
+			out.Values[i] = ec._Conversation_messages(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var conversationMessageImplementors = []string{"ConversationMessage"}
+
+func (ec *executionContext) _ConversationMessage(ctx context.Context, sel ast.SelectionSet, obj *notifyql.ConversationMessage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, conversationMessageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConversationMessage")
+		case "id":
+			out.Values[i] = ec._ConversationMessage_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "direction":
+			out.Values[i] = ec._ConversationMessage_direction(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "phoneNumber":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ConversationMessage_phoneNumber(ctx, field, obj)
+				})
+		case "content":
+			out.Values[i] = ec._ConversationMessage_content(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._ConversationMessage_status(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "statusLabel":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ConversationMessage_statusLabel(ctx, field, obj)
+				})
+		case "createdAt":
+			out.Values[i] = ec._ConversationMessage_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var dataRetentionImplementors = []string{"DataRetention"}
 
 func (ec *executionContext) _DataRetention(ctx context.Context, sel ast.SelectionSet, obj *DataRetention) graphql.Marshaler {
@@ -10994,6 +11610,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "cancelLetter":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelLetter(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "rememberSearch":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_rememberSearch(ctx, field)
@@ -11554,6 +12177,12 @@ func (ec *executionContext) _Service(ctx context.Context, sel ast.SelectionSet, 
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_notifications(ctx, field, obj)
+				})
+		case "conversation":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Service_conversation(ctx, field, obj)
 				})
 		case "inbox":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -12730,6 +13359,30 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalNConversationMessage2ᚕᚖnotifyqlᚐConversationMessageᚄ(ctx context.Context, sel ast.SelectionSet, v []*notifyql.ConversationMessage) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNConversationMessage2ᚖnotifyqlᚐConversationMessage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNConversationMessage2ᚖnotifyqlᚐConversationMessage(ctx context.Context, sel ast.SelectionSet, v *notifyql.ConversationMessage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ConversationMessage!")
+		return graphql.Null
+	}
+	return ec._ConversationMessage(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNFinancialYearOption2ᚖnotifyqlᚋgraphᚐFinancialYearOption(ctx context.Context, sel ast.SelectionSet, v *FinancialYearOption) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "FinancialYearOption!")
@@ -12914,6 +13567,16 @@ func (ec *executionContext) marshalNMembership2ᚖnotifyqlᚋgraphᚐMembership(
 		return graphql.Null
 	}
 	return ec._Membership(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNMessageDirection2notifyqlᚐMessageDirection(ctx context.Context, v any) (notifyql.MessageDirection, error) {
+	var res notifyql.MessageDirection
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMessageDirection2notifyqlᚐMessageDirection(ctx context.Context, sel ast.SelectionSet, v notifyql.MessageDirection) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNMoney2notifyqlᚐMoney(ctx context.Context, sel ast.SelectionSet, v notifyql.Money) graphql.Marshaler {
@@ -13482,6 +14145,13 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) marshalOConversation2ᚖnotifyqlᚐConversation(ctx context.Context, sel ast.SelectionSet, v *notifyql.Conversation) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Conversation(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalODataRetention2ᚖnotifyqlᚋgraphᚐDataRetention(ctx context.Context, sel ast.SelectionSet, v *DataRetention) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -13513,6 +14183,24 @@ func (ec *executionContext) marshalOFreeSmsAllowance2ᚖnotifyqlᚋgraphᚐFreeS
 		return graphql.Null
 	}
 	return ec._FreeSmsAllowance(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalID(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalID(*v)
+	return res
 }
 
 func (ec *executionContext) marshalOInboxPage2ᚖnotifyqlᚐInboxPage(ctx context.Context, sel ast.SelectionSet, v *notifyql.InboxPage) graphql.Marshaler {
@@ -13654,6 +14342,22 @@ func (ec *executionContext) marshalONotificationStatus2ᚕnotifyqlᚐNotificatio
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalONotificationStatus2ᚖnotifyqlᚐNotificationStatus(ctx context.Context, v any) (*notifyql.NotificationStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(notifyql.NotificationStatus)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalONotificationStatus2ᚖnotifyqlᚐNotificationStatus(ctx context.Context, sel ast.SelectionSet, v *notifyql.NotificationStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) unmarshalONotificationType2ᚖnotifyqlᚐNotificationType(ctx context.Context, v any) (*notifyql.NotificationType, error) {

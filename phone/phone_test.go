@@ -98,3 +98,43 @@ func BenchmarkFormat(b *testing.B) {
 		})
 	}
 }
+
+func TestSMSSearchTerm(t *testing.T) {
+	for _, tt := range []struct{ term, want string }{
+		{"+44 (0)7911 123456", "7911123456"}, // DOMAIN.md §6.3's example
+		{"(0)7911 12", "791112"},             // not a valid number: punctuation and the 0 go
+		{"07700900123", "7700900123"},        // fictional range: not valid, kept raw less the 0
+		{"447700900123", "447700900123"},
+		{"+33 6 12 34 56 78", "612345678"},
+		{"GOVUK", "GOVUK"},
+	} {
+		if got := SMSSearchTerm(tt.term); got != tt.want {
+			t.Errorf("SMSSearchTerm(%q) = %q, want %q", tt.term, got, tt.want)
+		}
+	}
+}
+
+func TestConversationWith(t *testing.T) {
+	uk := ConversationWith("07700900123")
+	if uk.SearchTerm != "7700900123" || uk.DigitsSuffix != "7700900123" {
+		t.Errorf("UK number: %+v", uk)
+	}
+	for _, same := range []string{"447700900123", "+447700900123", "07700 900123", "+44 7700 900123"} {
+		if !uk.Same(same) {
+			t.Errorf("%q should be the same number as 07700900123", same)
+		}
+	}
+	for _, other := range []string{"447700900124", "+337700900123", "", "hello"} {
+		if uk.Same(other) {
+			t.Errorf("%q should not be the same number as 07700900123", other)
+		}
+	}
+	french := ConversationWith("+33612345678")
+	if french.SearchTerm != "612345678" || french.DigitsSuffix != "612345678" || !french.Same("33612345678") || french.Same("0612345678") {
+		t.Errorf("French number: %+v", french)
+	}
+	word := ConversationWith("GOV-UK 2")
+	if word.DigitsSuffix != "2" || !word.Same("GOV-UK 2") || word.Same("GOV-UK 22") {
+		t.Errorf("a sender that is not a number: %+v", word)
+	}
+}

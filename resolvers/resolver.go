@@ -23,6 +23,10 @@ type Deps struct {
 	Billing   notifyql.BillingRebuilder
 	// Inbox reads the inbox and report requests.
 	Inbox notifyql.InboxStore
+	// Letters cancels letters.
+	Letters notifyql.LetterCanceller
+	// Conversations reads the texts exchanged with one number.
+	Conversations notifyql.ConversationStore
 	// Live serves the subscriptions' snapshots.
 	Live Live
 	// Searches remembers search terms (nil: only searches by term work), and SearchSecret
@@ -36,12 +40,14 @@ type Deps struct {
 
 // Resolver is the root of the resolver tree.
 type Resolver struct {
-	stores    dataloaders.Stores
-	reporting notifyql.ReportingStore
-	billing   notifyql.BillingRebuilder
-	inbox     notifyql.InboxStore
-	live      Live
-	searches  notifyql.SearchTermStore
+	stores        dataloaders.Stores
+	reporting     notifyql.ReportingStore
+	billing       notifyql.BillingRebuilder
+	inbox         notifyql.InboxStore
+	letters       notifyql.LetterCanceller
+	conversations notifyql.ConversationStore
+	live          Live
+	searches      notifyql.SearchTermStore
 	// searchSecret keys the HMAC of remembered search terms.
 	searchSecret []byte
 	reloads      *reloads
@@ -54,7 +60,7 @@ type Resolver struct {
 
 // New returns the root resolver.
 func New(d Deps) *Resolver {
-	return &Resolver{stores: d.Stores, reporting: d.Reporting, billing: d.Billing, inbox: d.Inbox, live: d.Live, searches: d.Searches, searchSecret: d.SearchSecret, reloads: &reloads{}, now: d.Now, london: d.London}
+	return &Resolver{stores: d.Stores, reporting: d.Reporting, billing: d.Billing, inbox: d.Inbox, letters: d.Letters, conversations: d.Conversations, live: d.Live, searches: d.Searches, searchSecret: d.SearchSecret, reloads: &reloads{}, now: d.Now, london: d.London}
 }
 
 // Config returns gqlgen's configuration: the resolvers, the @hasPermission directive and

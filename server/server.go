@@ -40,6 +40,8 @@ type Config struct {
 	// Metrics, when set, is served in Prometheus' text format on GET /metrics; when nil,
 	// /metrics answers 404.
 	Metrics prometheus.Gatherer
+	// InboxCSV, when set, serves GET /services/{id}/inbox.csv.
+	InboxCSV *InboxCSV
 }
 
 // Server serves the GraphQL API over HTTP.
@@ -109,6 +111,9 @@ func (s *Server) routes(gql http.Handler) http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
 	})
+	if s.cfg.InboxCSV != nil {
+		mux.Handle("GET /services/{id}/inbox.csv", s.auth.Middleware(s.cfg.InboxCSV.serve(s.cfg.Logger)))
+	}
 	if s.cfg.Metrics != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Metrics, promhttp.HandlerOpts{
 			ErrorLog: slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelError),

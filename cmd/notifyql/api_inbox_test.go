@@ -189,3 +189,114 @@ func TestInboxAndReportRequestSubscriptionsCheckPermissions(t *testing.T) {
 		}
 	}
 }
+
+// Pages of 50 follow one another by cursor, newest first, with no sender twice and none
+// left out, and only each sender's latest text.
+func TestInboxPagesOfFifty(t *testing.T) {
+	api := newTestAPI(t, server.Limits{})
+	// 120 senders, each with an older text that the latest hides; with the fixture's 3,
+	// 123 conversations.
+	if _, err := api.pool.Exec(context.Background(), `
+		INSERT INTO inbound_sms (service_id, notify_number, user_number, content, provider, created_at)
+		SELECT $1::uuid, '07700900500', '447700800' || lpad(i::text, 3, '0'), 'Latest ' || i, 'mmg', timestamp '2026-07-14 12:00' + i * interval '1 minute'
+		  FROM generate_series(1, 120) AS i
+		UNION ALL
+		SELECT $1::uuid, '07700900500', '447700800' || lpad(i::text, 3, '0'), 'Older ' || i, 'mmg', timestamp '2026-07-13 12:00'
+		  FROM generate_series(1, 120) AS i`, serviceA); err != nil {
+		t.Fatal(err)
+	}
+	tok := tokenFor(t, userViewer)
+	query := `query($id: ID!, $after: String) { service(id: $id) { inbox(after: $after) { messages { phoneNumber content createdAt } hasNext endCursor } } }`
+	seen := map[string]bool{}
+	var after any
+	var sizes []int
+	last := "9999"
+	for page := 0; page < 5; page++ {
+		resp := api.post(t, tok, query, map[string]any{"id": serviceA, "after": after})
+		resp.requireNoErrors(t)
+		inbox := resp.at("service", "inbox").(map[string]any)
+		messages := inbox["messages"].([]any)
+		sizes = append(sizes, len(messages))
+		for _, m := range messages {
+			m := m.(map[string]any)
+			if seen[m["phoneNumber"].(string)] || strings.HasPrefix(m["content"].(string), "Older") {
+				t.Errorf("page %d: %v", page, m)
+			}
+			seen[m["phoneNumber"].(string)] = true
+			if at := m["createdAt"].(string); at > last {
+				t.Errorf("page %d: %s after %s: not newest first", page, at, last)
+			} else {
+				last = at
+			}
+		}
+		if inbox["hasNext"] != (inbox["endCursor"] != nil) {
+			t.Errorf("page %d: hasNext %v with endCursor %v", page, inbox["hasNext"], inbox["endCursor"])
+		}
+		if inbox["hasNext"] != true {
+			break
+		}
+		after = inbox["endCursor"]
+	}
+	if !cmp.Equal(sizes, []int{50, 50, 23}) || len(seen) != 123 {
+		t.Errorf("page sizes %v, %d senders", sizes, len(seen))
+	}
+}
+
+// The inbox starts at London midnight of the retention's first day, in winter (GMT) as in
+// summer (BST, TestInboxListsTheLatestTextPerNumberWithinTheSMSRetention).
+func TestInboxRetentionEdgeInWinter(t *testing.T) {
+	// 10:00 GMT on 15 January 2026: 30 days from London midnight on 16 December, 00:00 UTC.
+	api := newTestAPIAt(t, server.Limits{}, time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC))
+	if _, err := api.pool.Exec(context.Background(), `INSERT INTO inbound_sms (service_id, notify_number, user_number, content, provider, created_at) VALUES
+		($1, '07700900500', '447700900301', 'At London midnight', 'mmg', '2025-12-16 00:00:00'),
+		($1, '07700900500', '447700900302', 'A second before', 'mmg', '2025-12-15 23:59:59')`, serviceA); err != nil {
+		t.Fatal(err)
+	}
+	resp := api.post(t, tokenFor(t, userViewer), inboxQuery, map[string]any{"id": serviceA})
+	resp.requireNoErrors(t)
+	body := resp.body
+	if !strings.Contains(body, "At London midnight") || strings.Contains(body, "A second before") {
+		t.Errorf("retention edge: %s", body)
+	}
+	csv := getCSV(t, api.handler, tokenFor(t, userViewer), "GET", inboxCSVPath(serviceA)).Body.String()
+	if !strings.Contains(csv, "07700 900301,At London midnight,2025-12-16 00:00\r\n") || strings.Contains(csv, "A second before") {
+		t.Errorf("inbox CSV retention edge:\n%s", csv)
+	}
+}
+
+// Who may read the inbox and conversations and cancel letters (DOMAIN.md §16), through
+// GraphQL; TestInboxCSVRefusals covers the CSV's callers.
+func TestInboxConversationAndCancelPermissionMatrix(t *testing.T) {
+	api := newTestAPI(t, server.Limits{})
+	// A letter past its print run: callers allowed through get its CONFLICT, so the
+	// matrix changes nothing.
+	insertLetter(t, api, letterID(900), "created", time.Date(2026, 7, 13, 10, 0, 0, 0, time.UTC))
+	callers := []string{"no token", "member", "viewer", "sender", "manager", "admin", "other service's member", "organisation user"}
+	tokens := []string{"", tokenFor(t, userMember), tokenFor(t, userViewer), tokenFor(t, userSender), tokenFor(t, userManager),
+		tokenFor(t, userAdmin), tokenFor(t, userOther), tokenFor(t, userOrg)}
+	const conflict = "CONFLICT"
+	fields := []struct {
+		name, query string
+		vars        map[string]any
+		path        []any
+		want        [8]string
+	}{
+		{"inbox", `query($id: ID!) { service(id: $id) { inbox { hasNext } } }`, map[string]any{"id": serviceA}, []any{"service", "inbox"},
+			[8]string{unauth, forbidden, allowed, forbidden, allowed, allowed, notFound, forbidden}},
+		{"inbox without the feature", `query($id: ID!) { service(id: $id) { inbox { hasNext } } }`, map[string]any{"id": serviceB}, []any{"service", "inbox"},
+			[8]string{unauth, notFound, notFound, notFound, notFound, forbidden, forbidden, notFound}},
+		{"conversation", `query($id: ID!, $n: ID) { service(id: $id) { conversation(notificationId: $n) { phoneNumber } } }`,
+			map[string]any{"id": serviceA, "n": notificationA3}, []any{"service", "conversation"},
+			[8]string{unauth, forbidden, allowed, forbidden, allowed, allowed, notFound, forbidden}},
+		{"cancelLetter", cancelLetterMutation, map[string]any{"service": serviceA, "id": letterID(900)}, []any{"cancelLetter"},
+			[8]string{unauth, forbidden, conflict, conflict, conflict, conflict, notFound, forbidden}},
+	}
+	for _, f := range fields {
+		for i, caller := range callers {
+			resp := api.post(t, tokens[i], f.query, f.vars)
+			if got := outcomeOf(resp, f.path); got != f.want[i] {
+				t.Errorf("%s as %s: got %s, want %s\n%s", f.name, caller, got, f.want[i], resp.body)
+			}
+		}
+	}
+}

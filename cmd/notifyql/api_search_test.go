@@ -197,7 +197,7 @@ func TestSearchWithRedisDown(t *testing.T) {
 	}
 	closedAddr := listener.Addr().String()
 	listener.Close()
-	api := newTestAPIWith(t, testAPIOptions{limits: server.DefaultLimits(), now: fixtureNow, redisAddr: closedAddr})
+	api := newTestAPIWith(t, testAPIOptions{limits: server.DefaultLimits(), redisAddr: closedAddr})
 	viewer := tokenFor(t, userViewer)
 	const term = "ann@example.org"
 

@@ -68,13 +68,21 @@ func newTestAPI(t *testing.T, limits server.Limits) *testAPI {
 // newTestAPIAt is newTestAPI with the resolvers' clock set to now.
 func newTestAPIAt(t *testing.T, limits server.Limits, now time.Time) *testAPI {
 	t.Helper()
+	return newTestAPIWith(t, testAPIOptions{limits: limits, now: func() time.Time { return now }})
+}
+
+// newTestAPIWithClock is newTestAPI with the resolvers reading the time from now, which a
+// test may move between requests.
+func newTestAPIWithClock(t *testing.T, limits server.Limits, now func() time.Time) *testAPI {
+	t.Helper()
 	return newTestAPIWith(t, testAPIOptions{limits: limits, now: now})
 }
 
 // testAPIOptions are what a test may change about the API it gets.
 type testAPIOptions struct {
 	limits server.Limits
-	now    time.Time
+	// now is the resolvers' clock.
+	now func() time.Time
 	// redisAddr is where the search terms are remembered: the machine's Redis when empty.
 	redisAddr string
 }
@@ -85,6 +93,9 @@ const machineRedisAddr = "127.0.0.1:6379"
 func newTestAPIWith(t *testing.T, o testAPIOptions) *testAPI {
 	t.Helper()
 	limits, now := o.limits, o.now
+	if now == nil {
+		now = func() time.Time { return fixtureNow }
+	}
 	cfg, err := pgxpool.ParseConfig(pgtest.NewDatabase(t))
 	if err != nil {
 		t.Fatal(err)
@@ -113,12 +124,13 @@ func newTestAPIWith(t *testing.T, o testAPIOptions) *testAPI {
 	if err != nil {
 		t.Fatal(err)
 	}
-	schema, extensions, err := newSchema(schemaDeps{Pool: pool, Access: access, Redis: rdb, SearchSecret: searchKey,
-		London: london, Now: func() time.Time { return now }})
+	deps := schemaDeps{Pool: pool, Access: access, Redis: rdb, SearchSecret: searchKey, London: london, Now: now}
+	schema, extensions, err := newSchema(deps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := server.New(server.Config{Limits: limits, Extensions: extensions, Logger: slog.New(slog.NewTextHandler(testLogWriter{t}, nil))}, schema, server.NewAuthenticator([]byte(testSecret), access))
+	srv := server.New(server.Config{Limits: limits, Extensions: extensions, Logger: slog.New(slog.NewTextHandler(testLogWriter{t}, nil)),
+		InboxCSV: newInboxCSV(deps)}, schema, server.NewAuthenticator([]byte(testSecret), access))
 	return &testAPI{handler: srv.Handler(), pool: pool, statements: counter}
 }
 

@@ -77,8 +77,9 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		return err
 	}
 	defer func() { err = errors.Join(err, liveUpdates.stop()) }()
-	schema, extensions, err := newSchema(schemaDeps{Pool: pool, Access: access, Redis: rdb.Client, SearchSecret: searchKey,
-		London: london, Logger: e.logger, Live: liveUpdates.hub})
+	deps := schemaDeps{Pool: pool, Access: access, Redis: rdb.Client, SearchSecret: searchKey,
+		London: london, Logger: e.logger, Live: liveUpdates.hub}
+	schema, extensions, err := newSchema(deps)
 	if err != nil {
 		return fmt.Errorf("build GraphQL schema: %w", err)
 	}
@@ -93,6 +94,7 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		Extensions:  extensions,
 		WebSocket:   server.WebSocketConfig{AllowedOrigins: e.cfg.AllowedOrigins},
 		Metrics:     metrics,
+		InboxCSV:    newInboxCSV(deps),
 	}, schema, server.NewAuthenticator(api.secret, access).WithLogger(e.logger))
 	if err := srv.Listen(); err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"notifyql/postgres"
 	"notifyql/redis"
 	"notifyql/resolvers"
+	"notifyql/server"
 )
 
 // schemaDeps are the concrete adapters serve has built, for the resolvers. The schema
@@ -40,27 +41,45 @@ func newSchema(deps schemaDeps) (graphql.ExecutableSchema, []graphql.HandlerExte
 	if now == nil {
 		now = time.Now
 	}
+	notifications := postgres.NewNotificationStore(deps.Pool, deps.London)
 	stores := dataloaders.Stores{
 		Services:      postgres.NewServiceStore(deps.Pool),
 		Access:        deps.Access,
 		Catalogue:     postgres.NewCatalogueStore(deps.Pool),
-		Notifications: postgres.NewNotificationStore(deps.Pool, deps.London),
+		Notifications: notifications,
 	}
 	var searches notifyql.SearchTermStore
 	if deps.Redis != nil {
 		searches = redis.NewSearchCache(deps.Redis)
 	}
+	inbox := postgres.NewInboxStore(deps.Pool)
 	resolver := resolvers.New(resolvers.Deps{
-		Stores:       stores,
-		Reporting:    postgres.NewReportingStore(deps.Pool, deps.London),
-		Billing:      postgres.NewRollup(deps.Pool, deps.London, deps.Logger).WithClock(now),
-		Inbox:        postgres.NewInboxStore(deps.Pool),
-		Live:         deps.Live,
-		Searches:     searches,
-		SearchSecret: deps.SearchSecret,
-		Now:          now,
-		London:       deps.London,
+		Stores:        stores,
+		Reporting:     postgres.NewReportingStore(deps.Pool, deps.London),
+		Billing:       postgres.NewRollup(deps.Pool, deps.London, deps.Logger).WithClock(now),
+		Inbox:         inbox,
+		Letters:       notifications,
+		Conversations: inbox,
+		Live:          deps.Live,
+		Searches:      searches,
+		SearchSecret:  deps.SearchSecret,
+		Now:           now,
+		London:        deps.London,
 	})
 	extensions := []graphql.HandlerExtension{dataloaders.Extension{Stores: stores, Now: now, London: deps.London}, resolvers.SubscriptionStreams{}}
 	return graph.NewExecutableSchema(resolver.Config()), extensions, nil
+}
+
+// newInboxCSV builds the inbox download over the same stores and clock as the schema.
+func newInboxCSV(deps schemaDeps) *server.InboxCSV {
+	now := deps.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &server.InboxCSV{
+		Services: postgres.NewServiceStore(deps.Pool),
+		Texts:    postgres.NewInboxStore(deps.Pool),
+		Now:      now,
+		London:   deps.London,
+	}
 }
