@@ -8,17 +8,10 @@ import (
 	"notifyql"
 )
 
-// searchPunctuation is what the SMS search removes from a term (DOMAIN.md §6.3).
-var searchPunctuation = strings.NewReplacer("(", "", ")", "", " ", "", "-", "")
-
-// SMSSearchTerm normalises a text-message search term (DOMAIN.md §6.3): a valid number
-// becomes its national significant number; then "(", ")", spaces and "-" are removed, and
-// any leading "+" and "0" characters stripped. "+44 (0)7911 123456" → "7911123456".
-func SMSSearchTerm(term string) string {
-	if national, ok := NationalSignificantNumber(term); ok {
-		term = national
-	}
-	return strings.TrimLeft(searchPunctuation.Replace(term), "+0")
+// smsSearchTerm is a text-message search term as DOMAIN.md §6.3 normalises it.
+func smsSearchTerm(term string) string {
+	sms := notifyql.TypeSMS
+	return notifyql.NormaliseSearchTerm(&sms, term, NationalSignificantNumber)
 }
 
 // ConversationWith returns the forms a conversation with a stored number (an inbound text's
@@ -27,7 +20,7 @@ func SMSSearchTerm(term string) string {
 // written form ends with, and equality of the E.164 forms. A number libphonenumber cannot
 // read matches inbound texts only as stored.
 func ConversationWith(stored string) notifyql.ConversationWith {
-	with := notifyql.ConversationWith{Number: stored, SearchTerm: SMSSearchTerm(stored)}
+	with := notifyql.ConversationWith{Number: stored, SearchTerm: smsSearchTerm(stored)}
 	if n, ok := parse(stored); ok {
 		e164 := strings.TrimPrefix(phonenumbers.Format(n, phonenumbers.E164), "+")
 		with.DigitsSuffix = phonenumbers.GetNationalSignificantNumber(n)

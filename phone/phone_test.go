@@ -99,7 +99,7 @@ func BenchmarkFormat(b *testing.B) {
 	}
 }
 
-func TestSMSSearchTerm(t *testing.T) {
+func TestSMSSearchTermWithLibphonenumber(t *testing.T) {
 	for _, tt := range []struct{ term, want string }{
 		{"+44 (0)7911 123456", "7911123456"}, // DOMAIN.md §6.3's example
 		{"(0)7911 12", "791112"},             // not a valid number: punctuation and the 0 go
@@ -108,8 +108,8 @@ func TestSMSSearchTerm(t *testing.T) {
 		{"+33 6 12 34 56 78", "612345678"},
 		{"GOVUK", "GOVUK"},
 	} {
-		if got := SMSSearchTerm(tt.term); got != tt.want {
-			t.Errorf("SMSSearchTerm(%q) = %q, want %q", tt.term, got, tt.want)
+		if got := smsSearchTerm(tt.term); got != tt.want {
+			t.Errorf("smsSearchTerm(%q) = %q, want %q", tt.term, got, tt.want)
 		}
 	}
 }

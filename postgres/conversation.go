@@ -57,7 +57,7 @@ func (s *InboxStore) SentTexts(ctx context.Context, serviceID, term string, limi
 	for _, st := range requested {
 		statuses = append(statuses, string(st))
 	}
-	rows, err := s.pool.Query(ctx, sentTextsSQL, serviceID, statuses, "%"+likeEscape(term)+"%", limit)
+	rows, err := s.pool.Query(ctx, sentTextsSQL, serviceID, statuses, containsPattern(term), limit)
 	if err != nil {
 		return nil, fmt.Errorf("read the texts sent in a conversation of service %s: %w", serviceID, err)
 	}
@@ -109,10 +109,4 @@ func (s *InboxStore) ReceivedTexts(ctx context.Context, serviceID string, since 
 		return nil, fmt.Errorf("read the texts received in a conversation of service %s: %w", serviceID, err)
 	}
 	return received, nil
-}
-
-// likeEscape escapes LIKE's wildcards and its escape character, so that a term matches
-// literally (DOMAIN.md §6.3).
-func likeEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
