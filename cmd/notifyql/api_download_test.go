@@ -40,13 +40,16 @@ type downloadOptions struct {
 	logLevel  slog.Leveler // info when nil
 }
 
-func newDownloadAPI(t *testing.T, opts downloadOptions) *downloadAPI {
+func newDownloadAPI(t testing.TB, opts downloadOptions) *downloadAPI {
 	t.Helper()
 	if opts.now.IsZero() {
 		opts.now = fixtureNow
 	}
 	if opts.logs == nil {
-		opts.logs = testLogWriter{t}
+		opts.logs = io.Discard
+		if tt, ok := t.(*testing.T); ok {
+			opts.logs = testLogWriter{tt}
+		}
 	}
 	pool, err := pgxpool.New(context.Background(), pgtest.NewDatabase(t))
 	if err != nil {
