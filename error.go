@@ -20,6 +20,9 @@ const (
 	// EUNAVAILABLE: a backend the request needs (such as the search-term cache) cannot be
 	// reached; trying again later may work.
 	EUNAVAILABLE = "unavailable"
+	// ETOOLARGE refuses a well-formed, permitted request because what it asks for is larger
+	// than the way it asked allows (a direct download over its row limit).
+	ETOOLARGE = "too_large"
 )
 
 // Error is a domain error whose message is safe to show to the caller: it never holds

@@ -33,6 +33,10 @@ type Deps struct {
 	// keys their hashes.
 	Searches     notifyql.SearchTermStore
 	SearchSecret []byte
+	// Exports estimates notifications CSVs, and Links signs the links to them (csvUrl is
+	// null without it).
+	Exports notifyql.ExportStore
+	Links   notifyql.LinkSigner
 	// Now is the clock and London the Europe/London zone.
 	Now    func() time.Time
 	London *time.Location
@@ -50,6 +54,8 @@ type Resolver struct {
 	searches      notifyql.SearchTermStore
 	// searchSecret keys the HMAC of remembered search terms.
 	searchSecret []byte
+	exports      notifyql.ExportStore
+	links        notifyql.LinkSigner
 	reloads      *reloads
 	now          func() time.Time
 	london       *time.Location
@@ -60,7 +66,8 @@ type Resolver struct {
 
 // New returns the root resolver.
 func New(d Deps) *Resolver {
-	return &Resolver{stores: d.Stores, reporting: d.Reporting, billing: d.Billing, inbox: d.Inbox, letters: d.Letters, conversations: d.Conversations, live: d.Live, searches: d.Searches, searchSecret: d.SearchSecret, reloads: &reloads{}, now: d.Now, london: d.London}
+	return &Resolver{stores: d.Stores, reporting: d.Reporting, billing: d.Billing, inbox: d.Inbox, letters: d.Letters, conversations: d.Conversations, live: d.Live,
+		searches: d.Searches, searchSecret: d.SearchSecret, exports: d.Exports, links: d.Links, reloads: &reloads{}, now: d.Now, london: d.London}
 }
 
 // Config returns gqlgen's configuration: the resolvers, the @hasPermission directive and

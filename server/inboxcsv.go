@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -31,36 +30,6 @@ type InboxCSV struct {
 // feature too).
 var inboxCSVRequirement = notifyql.Requirement{AnyOf: []notifyql.Permission{notifyql.ViewActivity}, Feature: "inbound_sms"}
 
-// httpStatuses maps domain error codes to the HTTP statuses of the download routes, which
-// answer errors in GraphQL's error shape with the code of graphQLCodes.
-var httpStatuses = map[string]int{
-	notifyql.EINVALID:         http.StatusBadRequest,
-	notifyql.ENOTFOUND:        http.StatusNotFound,
-	notifyql.EFORBIDDEN:       http.StatusForbidden,
-	notifyql.EUNAUTHENTICATED: http.StatusUnauthorized,
-	notifyql.ECONFLICT:        http.StatusConflict,
-}
-
-// writeDownloadError answers a download that cannot start: coded errors as they are,
-// anything else as "internal error" with the request id, logging the detail.
-func writeDownloadError(ctx context.Context, w http.ResponseWriter, logger *slog.Logger, err error) {
-	code := notifyql.ErrorCode(err)
-	status, ok := httpStatuses[code]
-	if !ok {
-		id := RequestID(ctx)
-		logger.ErrorContext(ctx, "download failed", "request_id", id, "error", err.Error())
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusInternalServerError)
-		_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]any{{"message": "internal error",
-			"extensions": map[string]any{"code": GraphQLCode(notifyql.EINTERNAL), "requestId": id}}}})
-		return
-	}
-	if status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", "Bearer")
-	}
-	writeGraphQLError(w, status, GraphQLCode(code), notifyql.ErrorMessage(err))
-}
-
 // serve checks the caller, then streams the file in keyset batches, so that memory does
 // not grow with the number of texts. Errors before the first byte get a status and a JSON
 // body; an error after it aborts the response, so that a client never takes a cut-short
@@ -70,7 +39,7 @@ func (h *InboxCSV) serve(logger *slog.Logger) http.Handler {
 		ctx := r.Context()
 		svc, since, err := h.authorize(ctx, r.PathValue("id"))
 		if err != nil {
-			writeDownloadError(ctx, w, logger, err)
+			writeError(ctx, logger, w, err)
 			return
 		}
 		batchSize := h.BatchSize
@@ -79,7 +48,7 @@ func (h *InboxCSV) serve(logger *slog.Logger) http.Handler {
 		}
 		batch, err := h.Texts.InboundTexts(ctx, svc.ID, since, nil, batchSize)
 		if err != nil {
-			writeDownloadError(ctx, w, logger, err)
+			writeError(ctx, logger, w, err)
 			return
 		}
 		now := h.Now()

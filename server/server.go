@@ -42,6 +42,8 @@ type Config struct {
 	Metrics prometheus.Gatherer
 	// InboxCSV, when set, serves GET /services/{id}/inbox.csv.
 	InboxCSV *InboxCSV
+	// Downloads, when set, serves the notifications CSV; when nil, its route answers 404.
+	Downloads *Downloads
 }
 
 // Server serves the GraphQL API over HTTP.
@@ -113,6 +115,9 @@ func (s *Server) routes(gql http.Handler) http.Handler {
 	})
 	if s.cfg.InboxCSV != nil {
 		mux.Handle("GET /services/{id}/inbox.csv", s.auth.Middleware(s.cfg.InboxCSV.serve(s.cfg.Logger)))
+	}
+	if s.cfg.Downloads != nil {
+		mux.HandleFunc(NotificationsCSVRoute, s.notificationsCSV)
 	}
 	if s.cfg.Metrics != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Metrics, promhttp.HandlerOpts{

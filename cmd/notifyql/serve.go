@@ -77,8 +77,12 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		return err
 	}
 	defer func() { err = errors.Join(err, liveUpdates.stop()) }()
+	links, err := server.NewLinkSigner(api.secret, downloadLinkPurpose, 0)
+	if err != nil {
+		return err
+	}
 	deps := schemaDeps{Pool: pool, Access: access, Redis: rdb.Client, SearchSecret: searchKey,
-		London: london, Logger: e.logger, Live: liveUpdates.hub}
+		London: london, Logger: e.logger, Live: liveUpdates.hub, Links: links}
 	schema, extensions, err := newSchema(deps)
 	if err != nil {
 		return fmt.Errorf("build GraphQL schema: %w", err)
@@ -95,6 +99,7 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		WebSocket:   server.WebSocketConfig{AllowedOrigins: e.cfg.AllowedOrigins},
 		Metrics:     metrics,
 		InboxCSV:    newInboxCSV(deps),
+		Downloads:   newDownloads(pool, links, london, nil),
 	}, schema, server.NewAuthenticator(api.secret, access).WithLogger(e.logger))
 	if err := srv.Listen(); err != nil {
 		return err

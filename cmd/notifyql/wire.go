@@ -32,6 +32,8 @@ type schemaDeps struct {
 	Now func() time.Time
 	// Live serves subscriptions; nil where nothing subscribes (the schema command).
 	Live resolvers.Live
+	// Links signs download links; nil where nothing is served (the schema command).
+	Links *server.LinkSigner
 }
 
 // newSchema builds the executable GraphQL schema over the stores, with the handler
@@ -63,6 +65,8 @@ func newSchema(deps schemaDeps) (graphql.ExecutableSchema, []graphql.HandlerExte
 		Live:          deps.Live,
 		Searches:      searches,
 		SearchSecret:  deps.SearchSecret,
+		Exports:       postgres.NewExportStore(deps.Pool),
+		Links:         linkSigner(deps.Links),
 		Now:           now,
 		London:        deps.London,
 	})
@@ -81,5 +85,27 @@ func newInboxCSV(deps schemaDeps) *server.InboxCSV {
 		Texts:    postgres.NewInboxStore(deps.Pool),
 		Now:      now,
 		London:   deps.London,
+	}
+}
+
+// linkSigner keeps a nil signer a nil interface, so that the resolvers see that there is none.
+func linkSigner(s *server.LinkSigner) notifyql.LinkSigner {
+	if s == nil {
+		return nil
+	}
+	return s
+}
+
+// downloadLinkPurpose labels the key of the notifications CSV's signed links.
+const downloadLinkPurpose = "download"
+
+// newDownloads is the notifications CSV's edge over the stores.
+func newDownloads(pool *pgxpool.Pool, links *server.LinkSigner, london *time.Location, now func() time.Time) *server.Downloads {
+	return &server.Downloads{
+		Exports:  postgres.NewExportStore(pool),
+		Services: postgres.NewServiceStore(pool),
+		Links:    links,
+		Now:      now,
+		London:   london,
 	}
 }
