@@ -14,6 +14,9 @@ const (
 	ENOTFOUND        = "not_found"
 	EFORBIDDEN       = "forbidden"
 	EUNAUTHENTICATED = "unauthenticated"
+	// ETOOLARGE refuses a well-formed, permitted request because what it asks for is larger
+	// than the way it asked allows (a direct download over its row limit).
+	ETOOLARGE = "too_large"
 )
 
 // Error is a domain error whose message is safe to show to the caller: it never holds

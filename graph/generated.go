@@ -75,6 +75,13 @@ type ComplexityRoot struct {
 		Sms    func(childComplexity int) int
 	}
 
+	Downloads struct {
+		CSVURL           func(childComplexity int) int
+		CanDownload      func(childComplexity int) int
+		CanRequestReport func(childComplexity int) int
+		Count            func(childComplexity int) int
+	}
+
 	FinancialYearOption struct {
 		Current func(childComplexity int) int
 		Label   func(childComplexity int) int
@@ -240,6 +247,7 @@ type ComplexityRoot struct {
 	Service struct {
 		Active             func(childComplexity int) int
 		DataRetention      func(childComplexity int) int
+		Downloads          func(childComplexity int, typeArg notifyql.NotificationType, statuses []notifyql.NotificationStatus) int
 		Features           func(childComplexity int) int
 		FinancialYears     func(childComplexity int) int
 		FreeSmsAllowance   func(childComplexity int, financialYear *int) int
@@ -436,6 +444,7 @@ type ServiceResolver interface {
 	InboxSummary(ctx context.Context, obj *notifyql.Service) (*notifyql.InboxSummary, error)
 	TemplateStatistics(ctx context.Context, obj *notifyql.Service, days *int) ([]*notifyql.TemplateStatistic, error)
 	Notifications(ctx context.Context, obj *notifyql.Service, typeArg *notifyql.NotificationType, statuses []notifyql.NotificationStatus, first *int, after *string) (*notifyql.NotificationPage, error)
+	Downloads(ctx context.Context, obj *notifyql.Service, typeArg notifyql.NotificationType, statuses []notifyql.NotificationStatus) (*Downloads, error)
 	Inbox(ctx context.Context, obj *notifyql.Service, first *int, after *string) (*notifyql.InboxPage, error)
 	FinancialYears(ctx context.Context, obj *notifyql.Service) ([]*FinancialYearOption, error)
 	MonthlyStatistics(ctx context.Context, obj *notifyql.Service, financialYear *int) ([]*notifyql.MonthlyStatistics, error)
@@ -569,6 +578,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DataRetention.Sms(childComplexity), true
+
+	case "Downloads.csvUrl":
+		if e.ComplexityRoot.Downloads.CSVURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Downloads.CSVURL(childComplexity), true
+	case "Downloads.canDownload":
+		if e.ComplexityRoot.Downloads.CanDownload == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Downloads.CanDownload(childComplexity), true
+	case "Downloads.canRequestReport":
+		if e.ComplexityRoot.Downloads.CanRequestReport == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Downloads.CanRequestReport(childComplexity), true
+	case "Downloads.count":
+		if e.ComplexityRoot.Downloads.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Downloads.Count(childComplexity), true
 
 	case "FinancialYearOption.current":
 		if e.ComplexityRoot.FinancialYearOption.Current == nil {
@@ -1234,6 +1268,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Service.DataRetention(childComplexity), true
+	case "Service.downloads":
+		if e.ComplexityRoot.Service.Downloads == nil {
+			break
+		}
+
+		args, err := ec.field_Service_downloads_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Service.Downloads(childComplexity, args["type"].(notifyql.NotificationType), args["statuses"].([]notifyql.NotificationStatus)), true
 	case "Service.features":
 		if e.ComplexityRoot.Service.Features == nil {
 			break
@@ -1895,7 +1940,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "inbox.graphqls" "reporting.graphqls" "schema.graphqls" "subscription.graphqls"
+//go:embed "downloads.graphqls" "inbox.graphqls" "reporting.graphqls" "schema.graphqls" "subscription.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -1907,6 +1952,7 @@ func sourceData(filename string) string {
 }
 
 var sources = []*ast.Source{
+	{Name: "downloads.graphqls", Input: sourceData("downloads.graphqls"), BuiltIn: false},
 	{Name: "inbox.graphqls", Input: sourceData("inbox.graphqls"), BuiltIn: false},
 	{Name: "reporting.graphqls", Input: sourceData("reporting.graphqls"), BuiltIn: false},
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
@@ -1964,6 +2010,20 @@ func (ec *executionContext) childFields_DataRetention(ctx context.Context, field
 		return ec.fieldContext_DataRetention_letter(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DataRetention", field.Name)
+}
+
+func (ec *executionContext) childFields_Downloads(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "count":
+		return ec.fieldContext_Downloads_count(ctx, field)
+	case "canDownload":
+		return ec.fieldContext_Downloads_canDownload(ctx, field)
+	case "canRequestReport":
+		return ec.fieldContext_Downloads_canRequestReport(ctx, field)
+	case "csvUrl":
+		return ec.fieldContext_Downloads_csvUrl(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Downloads", field.Name)
 }
 
 func (ec *executionContext) childFields_FinancialYearOption(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2292,6 +2352,8 @@ func (ec *executionContext) childFields_Service(ctx context.Context, field graph
 		return ec.fieldContext_Service_templateStatistics(ctx, field)
 	case "notifications":
 		return ec.fieldContext_Service_notifications(ctx, field)
+	case "downloads":
+		return ec.fieldContext_Service_downloads(ctx, field)
 	case "inbox":
 		return ec.fieldContext_Service_inbox(ctx, field)
 	case "financialYears":
@@ -2733,6 +2795,28 @@ func (ec *executionContext) field_Query_service_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Service_downloads_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "type",
+		func(ctx context.Context, v any) (notifyql.NotificationType, error) {
+			return ec.unmarshalNNotificationType2notifyqlᚐNotificationType(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["type"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "statuses",
+		func(ctx context.Context, v any) ([]notifyql.NotificationStatus, error) {
+			return ec.unmarshalONotificationStatus2ᚕnotifyqlᚐNotificationStatusᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["statuses"] = arg1
 	return args, nil
 }
 
@@ -3424,6 +3508,98 @@ func (ec *executionContext) _DataRetention_letter(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_DataRetention_letter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DataRetention", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Downloads_count(ctx context.Context, field graphql.CollectedField, obj *Downloads) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Downloads_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Downloads_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Downloads", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Downloads_canDownload(ctx context.Context, field graphql.CollectedField, obj *Downloads) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Downloads_canDownload(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CanDownload, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Downloads_canDownload(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Downloads", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Downloads_canRequestReport(ctx context.Context, field graphql.CollectedField, obj *Downloads) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Downloads_canRequestReport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CanRequestReport, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Downloads_canRequestReport(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Downloads", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Downloads_csvUrl(ctx context.Context, field graphql.CollectedField, obj *Downloads) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Downloads_csvUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CSVURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Downloads_csvUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Downloads", field, false, false, "String")
 }
 
 func (ec *executionContext) _FinancialYearOption_year(ctx context.Context, field graphql.CollectedField, obj *FinancialYearOption) (ret graphql.Marshaler) {
@@ -6761,6 +6937,73 @@ func (ec *executionContext) fieldContext_Service_notifications(ctx context.Conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Service_notifications_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Service_downloads(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_downloads(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Service().Downloads(ctx, obj, fc.Args["type"].(notifyql.NotificationType), fc.Args["statuses"].([]notifyql.NotificationStatus))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				anyOf, err := ec.unmarshalNPermission2ᚕnotifyqlᚐPermissionᚄ(ctx, []any{})
+				if err != nil {
+					var zeroVal *Downloads
+					return zeroVal, err
+				}
+				organisationUsers, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal *Downloads
+					return zeroVal, err
+				}
+				if ec.Directives.HasPermission == nil {
+					var zeroVal *Downloads
+					return zeroVal, errors.New("directive hasPermission is not implemented")
+				}
+				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *Downloads) graphql.Marshaler {
+			return ec.marshalODownloads2ᚖnotifyqlᚋgraphᚐDownloads(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Service_downloads(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Service",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Downloads(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Service_downloads_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -10127,6 +10370,54 @@ func (ec *executionContext) _DataRetention(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var downloadsImplementors = []string{"Downloads"}
+
+func (ec *executionContext) _Downloads(ctx context.Context, sel ast.SelectionSet, obj *Downloads) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, downloadsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Downloads")
+		case "count":
+			out.Values[i] = ec._Downloads_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "canDownload":
+			out.Values[i] = ec._Downloads_canDownload(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "canRequestReport":
+			out.Values[i] = ec._Downloads_canRequestReport(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "csvUrl":
+			out.Values[i] = ec._Downloads_csvUrl(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var financialYearOptionImplementors = []string{"FinancialYearOption"}
 
 func (ec *executionContext) _FinancialYearOption(ctx context.Context, sel ast.SelectionSet, obj *FinancialYearOption) graphql.Marshaler {
@@ -11333,6 +11624,12 @@ func (ec *executionContext) _Service(ctx context.Context, sel ast.SelectionSet, 
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_notifications(ctx, field, obj)
+				})
+		case "downloads":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Service_downloads(ctx, field, obj)
 				})
 		case "inbox":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -13258,6 +13555,13 @@ func (ec *executionContext) marshalODataRetention2ᚖnotifyqlᚋgraphᚐDataRete
 		return graphql.Null
 	}
 	return ec._DataRetention(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalODownloads2ᚖnotifyqlᚋgraphᚐDownloads(ctx context.Context, sel ast.SelectionSet, v *Downloads) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Downloads(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOFinancialYearOption2ᚕᚖnotifyqlᚋgraphᚐFinancialYearOptionᚄ(ctx context.Context, sel ast.SelectionSet, v []*FinancialYearOption) graphql.Marshaler {

@@ -17,6 +17,21 @@ type DataRetention struct {
 	Letter int `json:"letter"`
 }
 
+// How the caller may get a service's notifications CSV.
+type Downloads struct {
+	// The estimated number of rows: notifications sent of the type within its retention, from
+	// the billing facts (DOMAIN.md §7.2); it does not depend on the status filter.
+	Count int `json:"count"`
+	// Whether the caller may download the file directly: view_activity, and count at most 250,000.
+	CanDownload bool `json:"canDownload"`
+	// Whether the caller may request the file as a report: view_activity, and count at most
+	// 800,000 or the caller is a platform admin (§13).
+	CanRequestReport bool `json:"canRequestReport"`
+	// A link to the file, signed for the caller and valid for 5 minutes, relative to this API's
+	// origin; null when canDownload is false.
+	CSVURL *string `json:"csvUrl,omitempty"`
+}
+
 // A financial year a year selector offers.
 type FinancialYearOption struct {
 	// The year April to March starts in.

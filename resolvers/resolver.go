@@ -25,6 +25,10 @@ type Deps struct {
 	Inbox notifyql.InboxStore
 	// Live serves the subscriptions' snapshots.
 	Live Live
+	// Exports estimates notifications CSVs, and Links signs the links to them (csvUrl is
+	// null without it).
+	Exports notifyql.ExportStore
+	Links   notifyql.LinkSigner
 	// Now is the clock and London the Europe/London zone.
 	Now    func() time.Time
 	London *time.Location
@@ -37,6 +41,8 @@ type Resolver struct {
 	billing   notifyql.BillingRebuilder
 	inbox     notifyql.InboxStore
 	live      Live
+	exports   notifyql.ExportStore
+	links     notifyql.LinkSigner
 	reloads   *reloads
 	now       func() time.Time
 	london    *time.Location
@@ -47,7 +53,7 @@ type Resolver struct {
 
 // New returns the root resolver.
 func New(d Deps) *Resolver {
-	return &Resolver{stores: d.Stores, reporting: d.Reporting, billing: d.Billing, inbox: d.Inbox, live: d.Live, reloads: &reloads{}, now: d.Now, london: d.London}
+	return &Resolver{stores: d.Stores, reporting: d.Reporting, billing: d.Billing, inbox: d.Inbox, live: d.Live, exports: d.Exports, links: d.Links, reloads: &reloads{}, now: d.Now, london: d.London}
 }
 
 // Config returns gqlgen's configuration: the resolvers, the @hasPermission directive and

@@ -118,6 +118,30 @@ func (a *Authenticator) AuthenticateWithExpiry(ctx context.Context, authorizatio
 	return principal, claims.ExpiresAt.Time, nil
 }
 
+// AuthenticateDownload authenticates a file download: a request whose URL carries a link
+// signature is checked as a signed link (links) and nothing else, any other by its
+// Authorization header. Refusals are EUNAUTHENTICATED; a failing store is internal.
+func (a *Authenticator) AuthenticateDownload(ctx context.Context, r *http.Request, links *LinkSigner) (*notifyql.Principal, error) {
+	if !IsSignedLink(r.URL) {
+		return a.Authenticate(ctx, r.Header.Get("Authorization"))
+	}
+	if links == nil {
+		return nil, notifyql.Errorf(notifyql.EUNAUTHENTICATED, "invalid download link")
+	}
+	userID, err := links.VerifyLink(r.URL)
+	if err != nil {
+		return nil, err
+	}
+	principal, err := a.access.Principal(ctx, userID)
+	switch {
+	case notifyql.ErrorCode(err) == notifyql.ENOTFOUND:
+		return nil, notifyql.Errorf(notifyql.EUNAUTHENTICATED, "invalid download link: the user does not exist or is not active")
+	case err != nil:
+		return nil, fmt.Errorf("load principal for download link user %s: %w", userID, err)
+	}
+	return principal, nil
+}
+
 // bearerToken returns the token of a "Bearer <token>" header value; the scheme is matched
 // case-insensitively (RFC 9110 §11.1).
 func bearerToken(authorization string) (string, bool) {

@@ -16,22 +16,39 @@ import (
 	"notifyql"
 )
 
-// graphQLCodes is the one table that maps domain error codes to GraphQL extensions.code.
-var graphQLCodes = map[string]string{
-	notifyql.EINVALID:         "BAD_USER_INPUT",
-	notifyql.ENOTFOUND:        "NOT_FOUND",
-	notifyql.EFORBIDDEN:       "FORBIDDEN",
-	notifyql.EUNAUTHENTICATED: "UNAUTHENTICATED",
-	notifyql.ECONFLICT:        "CONFLICT",
-	notifyql.EINTERNAL:        "INTERNAL",
+// errorCodes is the one table that maps domain error codes to what a client sees: the
+// GraphQL extensions.code, and the HTTP status of the endpoints outside GraphQL (the CSV
+// downloads), whose error bodies carry the same code.
+var errorCodes = map[string]struct {
+	graphQL    string
+	httpStatus int
+}{
+	notifyql.EINVALID:         {"BAD_USER_INPUT", http.StatusBadRequest},
+	notifyql.ENOTFOUND:        {"NOT_FOUND", http.StatusNotFound},
+	notifyql.EFORBIDDEN:       {"FORBIDDEN", http.StatusForbidden},
+	notifyql.EUNAUTHENTICATED: {"UNAUTHENTICATED", http.StatusUnauthorized},
+	notifyql.ECONFLICT:        {"CONFLICT", http.StatusConflict},
+	// 422: the request is well formed and permitted, but what it asks for cannot be served
+	// the way it was asked (413 is about the request's own body, 403 about who asks), and
+	// asking again will not help; the message says what will.
+	notifyql.ETOOLARGE: {"TOO_LARGE", http.StatusUnprocessableEntity},
+	notifyql.EINTERNAL: {"INTERNAL", http.StatusInternalServerError},
 }
 
 // GraphQLCode returns the extensions.code for a domain error code.
 func GraphQLCode(code string) string {
-	if c, ok := graphQLCodes[code]; ok {
-		return c
+	if c, ok := errorCodes[code]; ok {
+		return c.graphQL
 	}
-	return graphQLCodes[notifyql.EINTERNAL]
+	return errorCodes[notifyql.EINTERNAL].graphQL
+}
+
+// HTTPStatus returns the HTTP status for a domain error code.
+func HTTPStatus(code string) int {
+	if c, ok := errorCodes[code]; ok {
+		return c.httpStatus
+	}
+	return errorCodes[notifyql.EINTERNAL].httpStatus
 }
 
 // newErrorPresenter shows coded domain errors as they are, GraphQL parse and validation
@@ -113,6 +130,24 @@ func withRequestID(logger *slog.Logger, next http.Handler) http.Handler {
 		w.Header().Set("X-Request-Id", id)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
 	})
+}
+
+// writeError answers a request outside GraphQL (a CSV download) with err in the shape of a
+// GraphQL error: a coded error as it is, anything else as "internal error" with the request
+// id, logging the detail.
+func writeError(ctx context.Context, logger *slog.Logger, w http.ResponseWriter, err error) {
+	code := notifyql.ErrorCode(err)
+	if code == notifyql.EINTERNAL {
+		id := RequestID(ctx)
+		logger.ErrorContext(ctx, "internal error", "request_id", id, "error", err.Error())
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(HTTPStatus(code))
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"errors": []map[string]any{{"message": "internal error", "extensions": map[string]any{"code": GraphQLCode(code), "requestId": id}}},
+		})
+		return
+	}
+	writeGraphQLError(w, HTTPStatus(code), GraphQLCode(code), notifyql.ErrorMessage(err))
 }
 
 // writeGraphQLError answers a request that never reached GraphQL execution.

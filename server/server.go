@@ -40,6 +40,8 @@ type Config struct {
 	// Metrics, when set, is served in Prometheus' text format on GET /metrics; when nil,
 	// /metrics answers 404.
 	Metrics prometheus.Gatherer
+	// Downloads, when set, serves the notifications CSV; when nil, its route answers 404.
+	Downloads *Downloads
 }
 
 // Server serves the GraphQL API over HTTP.
@@ -109,6 +111,9 @@ func (s *Server) routes(gql http.Handler) http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
 	})
+	if s.cfg.Downloads != nil {
+		mux.HandleFunc(NotificationsCSVRoute, s.notificationsCSV)
+	}
 	if s.cfg.Metrics != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Metrics, promhttp.HandlerOpts{
 			ErrorLog: slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelError),

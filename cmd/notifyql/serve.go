@@ -65,7 +65,11 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		return err
 	}
 	defer func() { err = errors.Join(err, liveUpdates.stop()) }()
-	schema, extensions, err := newSchema(schemaDeps{Pool: pool, Access: access, Redis: rdb.Client, London: london, Logger: e.logger, Live: liveUpdates.hub})
+	links, err := server.NewLinkSigner(api.secret, downloadLinkPurpose, 0)
+	if err != nil {
+		return err
+	}
+	schema, extensions, err := newSchema(schemaDeps{Pool: pool, Access: access, Redis: rdb.Client, London: london, Logger: e.logger, Live: liveUpdates.hub, Links: links})
 	if err != nil {
 		return fmt.Errorf("build GraphQL schema: %w", err)
 	}
@@ -80,6 +84,7 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		Extensions:  extensions,
 		WebSocket:   server.WebSocketConfig{AllowedOrigins: e.cfg.AllowedOrigins},
 		Metrics:     metrics,
+		Downloads:   newDownloads(pool, links, london, nil),
 	}, schema, server.NewAuthenticator(api.secret, access).WithLogger(e.logger))
 	if err := srv.Listen(); err != nil {
 		return err

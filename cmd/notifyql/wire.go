@@ -2,6 +2,8 @@ package main
 
 import (
 	"log/slog"
+
+	"notifyql"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -12,6 +14,7 @@ import (
 	"notifyql/graph"
 	"notifyql/postgres"
 	"notifyql/resolvers"
+	"notifyql/server"
 )
 
 // schemaDeps are the concrete adapters serve has built, for the resolvers. The schema
@@ -26,6 +29,8 @@ type schemaDeps struct {
 	Now func() time.Time
 	// Live serves subscriptions; nil where nothing subscribes (the schema command).
 	Live resolvers.Live
+	// Links signs download links; nil where nothing is served (the schema command).
+	Links *server.LinkSigner
 }
 
 // newSchema builds the executable GraphQL schema over the stores, with the handler
@@ -47,9 +52,33 @@ func newSchema(deps schemaDeps) (graphql.ExecutableSchema, []graphql.HandlerExte
 		Billing:   postgres.NewRollup(deps.Pool, deps.London, deps.Logger).WithClock(now),
 		Inbox:     postgres.NewInboxStore(deps.Pool),
 		Live:      deps.Live,
+		Exports:   postgres.NewExportStore(deps.Pool),
+		Links:     linkSigner(deps.Links),
 		Now:       now,
 		London:    deps.London,
 	})
 	extensions := []graphql.HandlerExtension{dataloaders.Extension{Stores: stores, Now: now, London: deps.London}, resolvers.SubscriptionStreams{}}
 	return graph.NewExecutableSchema(resolver.Config()), extensions, nil
+}
+
+// linkSigner keeps a nil signer a nil interface, so that the resolvers see that there is none.
+func linkSigner(s *server.LinkSigner) notifyql.LinkSigner {
+	if s == nil {
+		return nil
+	}
+	return s
+}
+
+// downloadLinkPurpose labels the key of the notifications CSV's signed links.
+const downloadLinkPurpose = "download"
+
+// newDownloads is the notifications CSV's edge over the stores.
+func newDownloads(pool *pgxpool.Pool, links *server.LinkSigner, london *time.Location, now func() time.Time) *server.Downloads {
+	return &server.Downloads{
+		Exports:  postgres.NewExportStore(pool),
+		Services: postgres.NewServiceStore(pool),
+		Links:    links,
+		Now:      now,
+		London:   london,
+	}
 }
