@@ -70,7 +70,7 @@ func (s *Server) notificationsCSV(w http.ResponseWriter, r *http.Request) {
 	flusher := http.NewResponseController(w)
 	rows, err := writeNotificationsCSV(ctx, w, func() error { return flusher.Flush() }, d.Exports, req.filter, first, batchSize, d.London)
 	logArgs := []any{"request_id", RequestID(ctx), "service_id", req.filter.ServiceID,
-		"type", req.filter.Type, "rows", rows, "estimate", req.estimate, "duration", time.Since(started)}
+		"type", req.filter.Type, "rows", rows, "estimate", req.estimate, "duration_ms", time.Since(started).Milliseconds()}
 	if err != nil {
 		s.cfg.Logger.ErrorContext(ctx, "notifications CSV stopped", append(logArgs, "error", err.Error())...)
 		// The status line has gone: closing the connection mid-body is the only way left to
