@@ -100,10 +100,10 @@ var ReportRequirement = Requirement{AnyOf: []Permission{ViewActivity}}
 // CheckReportSize refuses a report whose estimated rows (DOMAIN.md §7.2) exceed
 // ReportRequestLimit, unless the caller is a platform admin.
 func CheckReportSize(p *Principal, estimate int64) error {
-	if estimate <= ReportRequestLimit || (p != nil && p.User.PlatformAdmin) {
+	if CanRequestReport(estimate, p != nil && p.User.PlatformAdmin) {
 		return nil
 	}
-	return Errorf(EFORBIDDEN, "this report would have about %s rows, more than the %s a report can have: contact support for it",
+	return Errorf(ETOOLARGE, "this report would have about %s rows, more than the %s a report can have: contact support for it",
 		FormatCount(estimate), FormatCount(ReportRequestLimit))
 }
 

@@ -79,7 +79,7 @@ func TestCheckReportSize(t *testing.T) {
 		t.Errorf("at the limit: %v", err)
 	}
 	err := CheckReportSize(user, ReportRequestLimit+1)
-	if ErrorCode(err) != EFORBIDDEN || ErrorMessage(err) != "this report would have about 800,001 rows, more than the 800,000 a report can have: contact support for it" {
+	if ErrorCode(err) != ETOOLARGE || ErrorMessage(err) != "this report would have about 800,001 rows, more than the 800,000 a report can have: contact support for it" {
 		t.Errorf("over the limit: %v", err)
 	}
 	if err := CheckReportSize(admin, 10*ReportRequestLimit); err != nil {
