@@ -104,6 +104,14 @@ type PageInfo struct {
 type Query struct {
 }
 
+// The answer to requestReport.
+type RequestedReport struct {
+	// The request: the new one, or the open one handed back.
+	ReportRequest *notifyql.ReportRequest `json:"reportRequest"`
+	// Whether a new request was queued (false when an open one came back).
+	Created bool `json:"created"`
+}
+
 // Live views. Each sends the current snapshot at once, then a new one whenever it changes,
 // never an unchanged duplicate. Over WebSocket (graphql-transport-ws or graphql-ws), signed in
 // through connection_init's Authorization. Each re-checks its permission when the caller's

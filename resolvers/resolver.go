@@ -23,6 +23,8 @@ type Deps struct {
 	Billing   notifyql.BillingRebuilder
 	// Inbox reads the inbox and report requests.
 	Inbox notifyql.InboxStore
+	// Reports queues report requests and keeps their files.
+	Reports notifyql.ReportStore
 	// Live serves the subscriptions' snapshots.
 	Live Live
 	// Exports estimates notifications CSVs, and Links signs the links to them (csvUrl is
@@ -40,6 +42,7 @@ type Resolver struct {
 	reporting notifyql.ReportingStore
 	billing   notifyql.BillingRebuilder
 	inbox     notifyql.InboxStore
+	reports   notifyql.ReportStore
 	live      Live
 	exports   notifyql.ExportStore
 	links     notifyql.LinkSigner
@@ -53,7 +56,7 @@ type Resolver struct {
 
 // New returns the root resolver.
 func New(d Deps) *Resolver {
-	return &Resolver{stores: d.Stores, reporting: d.Reporting, billing: d.Billing, inbox: d.Inbox, live: d.Live, exports: d.Exports, links: d.Links, reloads: &reloads{}, now: d.Now, london: d.London}
+	return &Resolver{stores: d.Stores, reporting: d.Reporting, billing: d.Billing, inbox: d.Inbox, reports: d.Reports, live: d.Live, exports: d.Exports, links: d.Links, reloads: &reloads{}, now: d.Now, london: d.London}
 }
 
 // Config returns gqlgen's configuration: the resolvers, the @hasPermission directive and
@@ -84,12 +87,13 @@ func (r *Resolver) TemplateStatistic() graph.TemplateStatisticResolver {
 func (r *Resolver) NotificationConnection() graph.NotificationConnectionResolver {
 	return connectionResolver{r}
 }
-func (r *Resolver) Subscription() graph.SubscriptionResolver { return subscriptionResolver{r} }
-func (r *Resolver) Mutation() graph.MutationResolver         { return mutationResolver{r} }
-func (r *Resolver) Month() graph.MonthResolver               { return monthResolver{r} }
-func (r *Resolver) AnnualUsage() graph.AnnualUsageResolver   { return annualUsageResolver{r} }
-func (r *Resolver) MonthlyUsage() graph.MonthlyUsageResolver { return monthlyUsageResolver{r} }
-func (r *Resolver) LetterCharge() graph.LetterChargeResolver { return letterChargeResolver{r} }
+func (r *Resolver) Subscription() graph.SubscriptionResolver   { return subscriptionResolver{r} }
+func (r *Resolver) Mutation() graph.MutationResolver           { return mutationResolver{r} }
+func (r *Resolver) ReportRequest() graph.ReportRequestResolver { return reportRequestResolver{r} }
+func (r *Resolver) Month() graph.MonthResolver                 { return monthResolver{r} }
+func (r *Resolver) AnnualUsage() graph.AnnualUsageResolver     { return annualUsageResolver{r} }
+func (r *Resolver) MonthlyUsage() graph.MonthlyUsageResolver   { return monthlyUsageResolver{r} }
+func (r *Resolver) LetterCharge() graph.LetterChargeResolver   { return letterChargeResolver{r} }
 
 // hasPermission enforces the @hasPermission directive: the one place where field-level
 // permissions are checked. On a Service field the service is the parent object; on a field

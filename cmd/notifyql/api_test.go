@@ -89,7 +89,8 @@ func newTestAPIAt(t *testing.T, limits server.Limits, now time.Time) *testAPI {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := server.New(server.Config{Limits: limits, Extensions: extensions, Logger: slog.New(slog.NewTextHandler(testLogWriter{t}, nil))}, schema, server.NewAuthenticator([]byte(testSecret), access))
+	srv := server.New(server.Config{Limits: limits, Extensions: extensions, Logger: slog.New(slog.NewTextHandler(testLogWriter{t}, nil)),
+		Reports: newReportDownloads(pool, nil)}, schema, server.NewAuthenticator([]byte(testSecret), access))
 	return &testAPI{handler: srv.Handler(), pool: pool, statements: counter}
 }
 

@@ -51,6 +51,7 @@ func newSchema(deps schemaDeps) (graphql.ExecutableSchema, []graphql.HandlerExte
 		Reporting: postgres.NewReportingStore(deps.Pool, deps.London),
 		Billing:   postgres.NewRollup(deps.Pool, deps.London, deps.Logger).WithClock(now),
 		Inbox:     postgres.NewInboxStore(deps.Pool),
+		Reports:   postgres.NewReportStore(deps.Pool),
 		Live:      deps.Live,
 		Exports:   postgres.NewExportStore(deps.Pool),
 		Links:     linkSigner(deps.Links),
@@ -81,4 +82,10 @@ func newDownloads(pool *pgxpool.Pool, links *server.LinkSigner, london *time.Loc
 		Now:      now,
 		London:   london,
 	}
+}
+
+// newReportDownloads is the stored reports' edge over the stores. Report links share the
+// notifications CSV's signer: a link is signed over its path, so it opens only its file.
+func newReportDownloads(pool *pgxpool.Pool, links *server.LinkSigner) *server.Reports {
+	return &server.Reports{Store: postgres.NewReportStore(pool), Services: postgres.NewServiceStore(pool), Links: links}
 }
