@@ -185,3 +185,24 @@ func TestWriteReportFile(t *testing.T) {
 		}
 	}
 }
+
+// The scheduled job runs the cleanup nightly at 02:00 UTC, at the time its clock gives.
+func TestReportCleanupJob(t *testing.T) {
+	pool := newFixturePool(t)
+	run := time.Date(2025, 7, 22, 2, 0, 0, 0, time.UTC)
+	jobs := NewReportStore(pool).Jobs(func() time.Time { return run })
+	if len(jobs) != 1 || jobs[0].DailyAt != 2*time.Hour || jobs[0].Every != 0 {
+		t.Fatalf("jobs = %+v, want one daily at 02:00", jobs)
+	}
+	const id = "2e000000-0000-4000-8000-000000000001"
+	fxExec(t, pool, `INSERT INTO report_requests (id, user_id, service_id, status, parameter, created_at)
+		VALUES ($1, $2, $3, 'stored', '{"notification_type": "sms", "notification_status": "all"}', $4)`, id, fxMemberID, fxAlphaID, run.Add(-2*24*time.Hour))
+	if err := jobs[0].Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var status string
+	var updated time.Time
+	if err := pool.QueryRow(t.Context(), `SELECT status, updated_at FROM report_requests WHERE id = $1`, id).Scan(&status, &updated); err != nil || status != "deleted" || !updated.Equal(run) {
+		t.Errorf("after the job: %s at %s (%v), want deleted at the run", status, updated, err)
+	}
+}
