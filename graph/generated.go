@@ -42,6 +42,7 @@ type ResolverRoot interface {
 	Notification() NotificationResolver
 	NotificationConnection() NotificationConnectionResolver
 	Query() QueryResolver
+	ReportRequest() ReportRequestResolver
 	Service() ServiceResolver
 	Subscription() SubscriptionResolver
 	TemplateStatistic() TemplateStatisticResolver
@@ -199,6 +200,7 @@ type ComplexityRoot struct {
 	Mutation struct {
 		CancelLetter        func(childComplexity int, serviceID string, notificationID string) int
 		RememberSearch      func(childComplexity int, serviceID string, term string) int
+		RequestReport       func(childComplexity int, serviceID string, notificationType notifyql.NotificationType, status notifyql.ReportStatusFilter) int
 		SetFreeSmsAllowance func(childComplexity int, serviceID string, allowance int) int
 	}
 
@@ -256,11 +258,17 @@ type ComplexityRoot struct {
 
 	ReportRequest struct {
 		CreatedAt          func(childComplexity int) int
+		DownloadURL        func(childComplexity int) int
 		ID                 func(childComplexity int) int
 		NotificationStatus func(childComplexity int) int
 		NotificationType   func(childComplexity int) int
 		Status             func(childComplexity int) int
 		UpdatedAt          func(childComplexity int) int
+	}
+
+	RequestedReport struct {
+		Created       func(childComplexity int) int
+		ReportRequest func(childComplexity int) int
 	}
 
 	SearchHandle struct {
@@ -437,6 +445,7 @@ type MonthlyUsageResolver interface {
 type MutationResolver interface {
 	SetFreeSmsAllowance(ctx context.Context, serviceID string, allowance int) (*FreeSmsAllowance, error)
 	CancelLetter(ctx context.Context, serviceID string, notificationID string) (*notifyql.Notification, error)
+	RequestReport(ctx context.Context, serviceID string, notificationType notifyql.NotificationType, status notifyql.ReportStatusFilter) (*RequestedReport, error)
 	RememberSearch(ctx context.Context, serviceID string, term string) (*SearchHandle, error)
 }
 type NotificationResolver interface {
@@ -468,6 +477,9 @@ type QueryResolver interface {
 	Service(ctx context.Context, id string) (*notifyql.Service, error)
 	Notification(ctx context.Context, id string) (*notifyql.Notification, error)
 	ReportRequest(ctx context.Context, id string) (*notifyql.ReportRequest, error)
+}
+type ReportRequestResolver interface {
+	DownloadURL(ctx context.Context, obj *notifyql.ReportRequest) (*string, error)
 }
 type ServiceResolver interface {
 	Features(ctx context.Context, obj *notifyql.Service) ([]string, error)
@@ -1078,6 +1090,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RememberSearch(childComplexity, args["serviceId"].(string), args["term"].(string)), true
+	case "Mutation.requestReport":
+		if e.ComplexityRoot.Mutation.RequestReport == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_requestReport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RequestReport(childComplexity, args["serviceId"].(string), args["notificationType"].(notifyql.NotificationType), args["status"].(notifyql.ReportStatusFilter)), true
 	case "Mutation.setFreeSmsAllowance":
 		if e.ComplexityRoot.Mutation.SetFreeSmsAllowance == nil {
 			break
@@ -1338,6 +1361,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ReportRequest.CreatedAt(childComplexity), true
+	case "ReportRequest.downloadUrl":
+		if e.ComplexityRoot.ReportRequest.DownloadURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportRequest.DownloadURL(childComplexity), true
 	case "ReportRequest.id":
 		if e.ComplexityRoot.ReportRequest.ID == nil {
 			break
@@ -1368,6 +1397,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ReportRequest.UpdatedAt(childComplexity), true
+
+	case "RequestedReport.created":
+		if e.ComplexityRoot.RequestedReport.Created == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestedReport.Created(childComplexity), true
+	case "RequestedReport.reportRequest":
+		if e.ComplexityRoot.RequestedReport.ReportRequest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestedReport.ReportRequest(childComplexity), true
 
 	case "SearchHandle.hash":
 		if e.ComplexityRoot.SearchHandle.Hash == nil {
@@ -2073,7 +2115,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "conversation.graphqls" "downloads.graphqls" "inbox.graphqls" "letter.graphqls" "reporting.graphqls" "schema.graphqls" "search.graphqls" "subscription.graphqls"
+//go:embed "conversation.graphqls" "downloads.graphqls" "inbox.graphqls" "letter.graphqls" "reporting.graphqls" "reports.graphqls" "schema.graphqls" "search.graphqls" "subscription.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -2090,6 +2132,7 @@ var sources = []*ast.Source{
 	{Name: "inbox.graphqls", Input: sourceData("inbox.graphqls"), BuiltIn: false},
 	{Name: "letter.graphqls", Input: sourceData("letter.graphqls"), BuiltIn: false},
 	{Name: "reporting.graphqls", Input: sourceData("reporting.graphqls"), BuiltIn: false},
+	{Name: "reports.graphqls", Input: sourceData("reports.graphqls"), BuiltIn: false},
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
 	{Name: "search.graphqls", Input: sourceData("search.graphqls"), BuiltIn: false},
 	{Name: "subscription.graphqls", Input: sourceData("subscription.graphqls"), BuiltIn: false},
@@ -2488,8 +2531,20 @@ func (ec *executionContext) childFields_ReportRequest(ctx context.Context, field
 		return ec.fieldContext_ReportRequest_createdAt(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_ReportRequest_updatedAt(ctx, field)
+	case "downloadUrl":
+		return ec.fieldContext_ReportRequest_downloadUrl(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ReportRequest", field.Name)
+}
+
+func (ec *executionContext) childFields_RequestedReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "reportRequest":
+		return ec.fieldContext_RequestedReport_reportRequest(ctx, field)
+	case "created":
+		return ec.fieldContext_RequestedReport_created(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RequestedReport", field.Name)
 }
 
 func (ec *executionContext) childFields_SearchHandle(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2937,6 +2992,36 @@ func (ec *executionContext) field_Mutation_rememberSearch_args(ctx context.Conte
 		return nil, err
 	}
 	args["term"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_requestReport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "serviceId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["serviceId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "notificationType",
+		func(ctx context.Context, v any) (notifyql.NotificationType, error) {
+			return ec.unmarshalNNotificationType2notifyqlᚐNotificationType(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["notificationType"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (notifyql.ReportStatusFilter, error) {
+			return ec.unmarshalNReportStatusFilter2notifyqlᚐReportStatusFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg2
 	return args, nil
 }
 
@@ -5625,6 +5710,50 @@ func (ec *executionContext) fieldContext_Mutation_cancelLetter(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_requestReport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_requestReport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RequestReport(ctx, fc.Args["serviceId"].(string), fc.Args["notificationType"].(notifyql.NotificationType), fc.Args["status"].(notifyql.ReportStatusFilter))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *RequestedReport) graphql.Marshaler {
+			return ec.marshalORequestedReport2ᚖnotifyqlᚋgraphᚐRequestedReport(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_requestReport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RequestedReport(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_requestReport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_rememberSearch(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6926,6 +7055,84 @@ func (ec *executionContext) _ReportRequest_updatedAt(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_ReportRequest_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ReportRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ReportRequest_downloadUrl(ctx context.Context, field graphql.CollectedField, obj *notifyql.ReportRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportRequest_downloadUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ReportRequest().DownloadURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReportRequest_downloadUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportRequest", field, true, true, "String")
+}
+
+func (ec *executionContext) _RequestedReport_reportRequest(ctx context.Context, field graphql.CollectedField, obj *RequestedReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestedReport_reportRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReportRequest, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *notifyql.ReportRequest) graphql.Marshaler {
+			return ec.marshalNReportRequest2ᚖnotifyqlᚐReportRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestedReport_reportRequest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RequestedReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReportRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RequestedReport_created(ctx context.Context, field graphql.CollectedField, obj *RequestedReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestedReport_created(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Created, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestedReport_created(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestedReport", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _SearchHandle_hash(ctx context.Context, field graphql.CollectedField, obj *SearchHandle) (ret graphql.Marshaler) {
@@ -11908,6 +12115,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "requestReport":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_requestReport(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "rememberSearch":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_rememberSearch(ctx, field)
@@ -12313,31 +12527,75 @@ func (ec *executionContext) _ReportRequest(ctx context.Context, sel ast.Selectio
 		case "id":
 			out.Values[i] = ec._ReportRequest_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "status":
 			out.Values[i] = ec._ReportRequest_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "notificationType":
 			out.Values[i] = ec._ReportRequest_notificationType(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "notificationStatus":
 			out.Values[i] = ec._ReportRequest_notificationStatus(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createdAt":
 			out.Values[i] = ec._ReportRequest_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "updatedAt":
 			out.Values[i] = ec._ReportRequest_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "downloadUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ReportRequest_downloadUrl(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var requestedReportImplementors = []string{"RequestedReport"}
+
+func (ec *executionContext) _RequestedReport(ctx context.Context, sel ast.SelectionSet, obj *RequestedReport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, requestedReportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RequestedReport")
+		case "reportRequest":
+			out.Values[i] = ec._RequestedReport_reportRequest(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "created":
+			out.Values[i] = ec._RequestedReport_created(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -14701,6 +14959,13 @@ func (ec *executionContext) marshalOReportRequest2ᚖnotifyqlᚐReportRequest(ct
 		return graphql.Null
 	}
 	return ec._ReportRequest(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalORequestedReport2ᚖnotifyqlᚋgraphᚐRequestedReport(ctx context.Context, sel ast.SelectionSet, v *RequestedReport) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._RequestedReport(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOService2ᚖnotifyqlᚐService(ctx context.Context, sel ast.SelectionSet, v *notifyql.Service) graphql.Marshaler {

@@ -116,6 +116,14 @@ type PageInfo struct {
 type Query struct {
 }
 
+// The answer to requestReport.
+type RequestedReport struct {
+	// The request: the new one, or the open one handed back.
+	ReportRequest *notifyql.ReportRequest `json:"reportRequest"`
+	// Whether a new request was queued (false when an open one came back).
+	Created bool `json:"created"`
+}
+
 // A remembered search term, known by its hash alone.
 type SearchHandle struct {
 	// The lowercase hex HMAC-SHA512 of the term (128 characters): pass it as

@@ -19,7 +19,7 @@ import (
 )
 
 // newestVersion is the version of the last embedded migration; bump it with each new file.
-const newestVersion = 9
+const newestVersion = 10
 
 func TestMigrateUpDownUp(t *testing.T) {
 	ctx := context.Background()

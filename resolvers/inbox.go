@@ -98,31 +98,21 @@ func (r *Resolver) reportRequestFor(ctx context.Context, id string) (*notifyql.R
 	if err != nil {
 		return nil, guard{}, err
 	}
-	notFound := notifyql.Errorf(notifyql.ENOTFOUND, "report request not found")
-	if request.Status == notifyql.ReportDeleted {
-		return nil, guard{}, notFound
+	var facts *notifyql.ServiceFacts
+	if request.Status != notifyql.ReportDeleted {
+		svc, err := dataloaders.Load(ctx, dataloaders.For(ctx).Service(), request.ServiceID)
+		if err != nil {
+			return nil, guard{}, err
+		}
+		if svc != nil {
+			f := serviceFacts(svc)
+			facts = &f
+		}
 	}
-	svc, err := dataloaders.Load(ctx, dataloaders.For(ctx).Service(), request.ServiceID)
-	if err != nil {
+	if err := notifyql.CheckReportAccess(p, request, facts); err != nil {
 		return nil, guard{}, err
 	}
-	g := guard{
-		userID:      p.User.ID,
-		serviceID:   request.ServiceID,
-		req:         notifyql.Requirement{AnyOf: []notifyql.Permission{notifyql.ViewActivity}},
-		membersOnly: true,
-	}
-	if svc == nil || !(p.User.PlatformAdmin || p.IsMember(svc.ID)) {
-		return nil, guard{}, notFound
-	}
-	if request.UserID != p.User.ID {
-		return nil, guard{}, notifyql.Errorf(notifyql.EFORBIDDEN, "only the user who asked for a report can see it")
-	}
-	if err := g.check(p, svc, nil); notifyql.ErrorCode(err) == notifyql.ENOTFOUND {
-		return nil, guard{}, notFound
-	} else if err != nil {
-		return nil, guard{}, err
-	}
+	g := guard{userID: p.User.ID, serviceID: request.ServiceID, req: notifyql.ReportRequirement, membersOnly: true}
 	return request, g, nil
 }
 

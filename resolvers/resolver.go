@@ -27,6 +27,8 @@ type Deps struct {
 	Letters notifyql.LetterCanceller
 	// Conversations reads the texts exchanged with one number.
 	Conversations notifyql.ConversationStore
+	// Reports queues report requests and keeps their files.
+	Reports notifyql.ReportStore
 	// Live serves the subscriptions' snapshots.
 	Live Live
 	// Searches remembers search terms (nil: only searches by term work), and SearchSecret
@@ -50,6 +52,7 @@ type Resolver struct {
 	inbox         notifyql.InboxStore
 	letters       notifyql.LetterCanceller
 	conversations notifyql.ConversationStore
+	reports       notifyql.ReportStore
 	live          Live
 	searches      notifyql.SearchTermStore
 	// searchSecret keys the HMAC of remembered search terms.
@@ -66,7 +69,7 @@ type Resolver struct {
 
 // New returns the root resolver.
 func New(d Deps) *Resolver {
-	return &Resolver{stores: d.Stores, reporting: d.Reporting, billing: d.Billing, inbox: d.Inbox, letters: d.Letters, conversations: d.Conversations, live: d.Live,
+	return &Resolver{stores: d.Stores, reporting: d.Reporting, billing: d.Billing, inbox: d.Inbox, letters: d.Letters, conversations: d.Conversations, reports: d.Reports, live: d.Live,
 		searches: d.Searches, searchSecret: d.SearchSecret, exports: d.Exports, links: d.Links, reloads: &reloads{}, now: d.Now, london: d.London}
 }
 
@@ -98,12 +101,13 @@ func (r *Resolver) TemplateStatistic() graph.TemplateStatisticResolver {
 func (r *Resolver) NotificationConnection() graph.NotificationConnectionResolver {
 	return connectionResolver{r}
 }
-func (r *Resolver) Subscription() graph.SubscriptionResolver { return subscriptionResolver{r} }
-func (r *Resolver) Mutation() graph.MutationResolver         { return mutationResolver{r} }
-func (r *Resolver) Month() graph.MonthResolver               { return monthResolver{r} }
-func (r *Resolver) AnnualUsage() graph.AnnualUsageResolver   { return annualUsageResolver{r} }
-func (r *Resolver) MonthlyUsage() graph.MonthlyUsageResolver { return monthlyUsageResolver{r} }
-func (r *Resolver) LetterCharge() graph.LetterChargeResolver { return letterChargeResolver{r} }
+func (r *Resolver) Subscription() graph.SubscriptionResolver   { return subscriptionResolver{r} }
+func (r *Resolver) Mutation() graph.MutationResolver           { return mutationResolver{r} }
+func (r *Resolver) ReportRequest() graph.ReportRequestResolver { return reportRequestResolver{r} }
+func (r *Resolver) Month() graph.MonthResolver                 { return monthResolver{r} }
+func (r *Resolver) AnnualUsage() graph.AnnualUsageResolver     { return annualUsageResolver{r} }
+func (r *Resolver) MonthlyUsage() graph.MonthlyUsageResolver   { return monthlyUsageResolver{r} }
+func (r *Resolver) LetterCharge() graph.LetterChargeResolver   { return letterChargeResolver{r} }
 
 // hasPermission enforces the @hasPermission directive: the one place where field-level
 // permissions are checked. On a Service field the service is the parent object; on a field

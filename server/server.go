@@ -44,6 +44,8 @@ type Config struct {
 	InboxCSV *InboxCSV
 	// Downloads, when set, serves the notifications CSV; when nil, its route answers 404.
 	Downloads *Downloads
+	// Reports, when set, serves stored report requests; when nil, their route answers 404.
+	Reports *Reports
 }
 
 // Server serves the GraphQL API over HTTP.
@@ -118,6 +120,9 @@ func (s *Server) routes(gql http.Handler) http.Handler {
 	}
 	if s.cfg.Downloads != nil {
 		mux.HandleFunc(NotificationsCSVRoute, s.notificationsCSV)
+	}
+	if s.cfg.Reports != nil {
+		mux.HandleFunc(ReportDownloadRoute, s.reportDownload)
 	}
 	if s.cfg.Metrics != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Metrics, promhttp.HandlerOpts{

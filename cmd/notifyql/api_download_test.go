@@ -76,7 +76,7 @@ func newDownloadAPI(t testing.TB, opts downloadOptions) *downloadAPI {
 	}
 	downloads := newDownloads(pool, links, london, now)
 	downloads.BatchSize = opts.batchSize
-	srv := server.New(server.Config{Extensions: extensions, Logger: logger, Downloads: downloads}, schema,
+	srv := server.New(server.Config{Extensions: extensions, Logger: logger, Downloads: downloads, Reports: newReportDownloads(pool, links)}, schema,
 		server.NewAuthenticator([]byte(testSecret), access).WithLogger(logger))
 	httpServer := httptest.NewServer(srv.Handler())
 	t.Cleanup(httpServer.Close)

@@ -130,7 +130,7 @@ func newTestAPIWith(t *testing.T, o testAPIOptions) *testAPI {
 		t.Fatal(err)
 	}
 	srv := server.New(server.Config{Limits: limits, Extensions: extensions, Logger: slog.New(slog.NewTextHandler(testLogWriter{t}, nil)),
-		InboxCSV: newInboxCSV(deps)}, schema, server.NewAuthenticator([]byte(testSecret), access))
+		InboxCSV: newInboxCSV(deps), Reports: newReportDownloads(pool, nil)}, schema, server.NewAuthenticator([]byte(testSecret), access))
 	return &testAPI{handler: srv.Handler(), pool: pool, statements: counter}
 }
 

@@ -58,6 +58,10 @@ func TestMakeRunAnswersGraphQL(t *testing.T) {
 			if stopped == nil || stopped[1] == "0" {
 				t.Errorf("serve logged no live updates stopped line with a statement count:\n%s", stderr.String())
 			}
+			// serve's report worker built the demo data's pending report request.
+			if !strings.Contains(stderr.String(), `"msg":"report stored"`) {
+				t.Errorf("serve's report worker stored no report:\n%s", stderr.String())
+			}
 		case <-time.After(30 * time.Second):
 			t.Errorf("serve did not stop within 30 s of cancel")
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/gorilla/websocket"
+	"github.com/jackc/pgx/v5/pgxpool"
 	goredis "github.com/redis/go-redis/v9"
 
 	"notifyql"
@@ -41,6 +42,7 @@ type liveAPI struct {
 	wsURL   string // ws://.../graphql
 	httpURL string // http://host:port, where /metrics is served
 	exec    func(sql string, args ...any)
+	pool    *pgxpool.Pool
 }
 
 // startLiveAPI is newLiveAPIWith, also serving /metrics as serve does.
@@ -81,6 +83,7 @@ func startLiveAPI(t *testing.T, extra ...graphql.HandlerExtension) *liveAPI {
 	return &liveAPI{
 		wsURL:   "ws" + strings.TrimPrefix(httpServer.URL, "http") + "/graphql",
 		httpURL: httpServer.URL,
+		pool:    pool,
 		exec: func(sql string, args ...any) {
 			t.Helper()
 			if _, err := pool.Exec(context.Background(), sql, args...); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime/debug"
 	"time"
@@ -100,6 +101,7 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		Metrics:     metrics,
 		InboxCSV:    newInboxCSV(deps),
 		Downloads:   newDownloads(pool, links, london, nil),
+		Reports:     newReportDownloads(pool, links),
 	}, schema, server.NewAuthenticator(api.secret, access).WithLogger(e.logger))
 	if err := srv.Listen(); err != nil {
 		return err
@@ -141,14 +143,29 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 // choreTick is how often the scheduler looks for due jobs.
 const choreTick = time.Minute
 
-// startChores runs the scheduled rollups and retention moves in the background, and the
-// simulator when simulateRate is above 0; the returned function stops them and waits,
+// workerName names this process in the report worker's leases: host and process id.
+func workerName() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown-host"
+	}
+	return fmt.Sprintf("%s:%d", host, os.Getpid())
+}
+
+// startChores runs the scheduled rollups, retention moves and report cleanup, and the
+// report worker, in the background, and the simulator when simulateRate is above 0; the returned function stops them and waits,
 // before the pool closes.
 func startChores(ctx context.Context, e env, pool *pgxpool.Pool, london *time.Location, simulateRate float64) (stop func() error) {
 	jobs := append(postgres.NewRollup(pool, london, e.logger).Jobs(time.Now),
 		postgres.NewRetentionMover(pool, london, e.logger).Jobs(time.Now)...)
+	jobs = append(jobs, postgres.NewReportStore(pool).Jobs(time.Now)...)
+	reports := postgres.NewReportWorker(pool, postgres.NewExportStore(pool), london, e.logger,
+		postgres.ReportWorkerOptions{Name: workerName()})
 	ctx, cancel := context.WithCancel(ctx)
-	chores := []func() error{func() error { return postgres.RunScheduler(ctx, pool, e.logger, jobs, time.Now, choreTick) }}
+	chores := []func() error{
+		func() error { return postgres.RunScheduler(ctx, pool, e.logger, jobs, time.Now, choreTick) },
+		func() error { return reports.Run(ctx) },
+	}
 	if simulateRate > 0 {
 		e.logger.Info("simulating the sending pipeline", "rate", simulateRate)
 		simulator := postgres.NewSimulator(pool, london, e.logger, postgres.SimulatorOptions{Rate: simulateRate, Seed: time.Now().UnixNano()})

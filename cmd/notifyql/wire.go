@@ -62,6 +62,7 @@ func newSchema(deps schemaDeps) (graphql.ExecutableSchema, []graphql.HandlerExte
 		Inbox:         inbox,
 		Letters:       notifications,
 		Conversations: inbox,
+		Reports:       postgres.NewReportStore(deps.Pool),
 		Live:          deps.Live,
 		Searches:      searches,
 		SearchSecret:  deps.SearchSecret,
@@ -108,4 +109,10 @@ func newDownloads(pool *pgxpool.Pool, links *server.LinkSigner, london *time.Loc
 		Now:      now,
 		London:   london,
 	}
+}
+
+// newReportDownloads is the stored reports' edge over the stores. Report links share the
+// notifications CSV's signer: a link is signed over its path, so it opens only its file.
+func newReportDownloads(pool *pgxpool.Pool, links *server.LinkSigner) *server.Reports {
+	return &server.Reports{Store: postgres.NewReportStore(pool), Services: postgres.NewServiceStore(pool), Links: links}
 }

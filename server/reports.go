@@ -1,0 +1,103 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"notifyql"
+)
+
+// Reports are what the report download needs: the requests and their files, the
+// services for the access check, and the signer of download links.
+type Reports struct {
+	Store    notifyql.ReportStore
+	Services notifyql.ServiceStore
+	// Links checks signed links, the alternative to the Authorization header.
+	Links *LinkSigner
+}
+
+// ReportDownloadRoute is the stored reports' route pattern; the file is "{id}.csv".
+const ReportDownloadRoute = "GET /report-requests/{file}"
+
+// reportDownload serves GET /report-requests/{id}.csv (DOMAIN.md §13): a stored report,
+// streamed from storage a chunk at a time, to its requester only; authenticated by the
+// bearer header or a signed link (ReportRequest.downloadUrl).
+func (s *Server) reportDownload(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id, ok := strings.CutSuffix(r.PathValue("file"), ".csv")
+	if !ok {
+		writeError(ctx, s.cfg.Logger, w, notifyql.Errorf(notifyql.ENOTFOUND, "not found: reports are at /report-requests/{id}.csv"))
+		return
+	}
+	request, err := s.downloadableReport(ctx, r, id)
+	if err != nil {
+		writeError(ctx, s.cfg.Logger, w, err)
+		return
+	}
+	out := &countingWriter{w: w}
+	header := w.Header()
+	header.Set("Content-Type", "text/csv; charset=utf-8")
+	header.Set("Content-Disposition", contentDisposition("attachment", notifyql.ReportFilename(request.ID)))
+	header.Set("Cache-Control", "no-store")
+	header.Set("X-Content-Type-Options", "nosniff")
+	if err := s.cfg.Reports.Store.WriteReportFile(ctx, request.ID, out); err != nil {
+		if out.n == 0 {
+			for _, h := range []string{"Content-Type", "Content-Disposition", "Cache-Control", "X-Content-Type-Options"} {
+				header.Del(h)
+			}
+			writeError(ctx, s.cfg.Logger, w, err)
+			return
+		}
+		// Part of the file has gone out: cut the connection, so that the client sees a
+		// failed download rather than a short file.
+		s.cfg.Logger.ErrorContext(ctx, "report download stopped", "request_id", RequestID(ctx),
+			"report_request_id", request.ID, "bytes", out.n, "error", err.Error())
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// downloadableReport loads the request and checks that the caller may download it now:
+// EINVALID for an id that is not a UUID, then the access rules of CheckReportAccess, then
+// ECONFLICT unless it is stored.
+func (s *Server) downloadableReport(ctx context.Context, r *http.Request, id string) (*notifyql.ReportRequest, error) {
+	p, err := s.auth.AuthenticateDownload(ctx, r, s.cfg.Reports.Links)
+	if err != nil {
+		return nil, err
+	}
+	if err := notifyql.ValidateID("report request", id); err != nil {
+		return nil, err
+	}
+	request, err := s.cfg.Reports.Store.ReportRequest(ctx, notifyql.NormaliseID(id))
+	if err != nil {
+		return nil, err
+	}
+	services, err := s.cfg.Reports.Services.ServicesByIDs(ctx, []string{request.ServiceID})
+	if err != nil {
+		return nil, err
+	}
+	var facts *notifyql.ServiceFacts
+	if len(services) == 1 {
+		facts = &notifyql.ServiceFacts{ID: services[0].ID, Active: services[0].Active, OrganisationID: services[0].OrganisationID}
+	}
+	if err := notifyql.CheckReportAccess(p, request, facts); err != nil {
+		return nil, err
+	}
+	if request.Status != notifyql.ReportStored {
+		return nil, notifyql.Errorf(notifyql.ECONFLICT, "the report is not ready to download: it is %s", request.Status)
+	}
+	return request, nil
+}
+
+// countingWriter counts what has been written, to tell whether an error can still be
+// answered with a status.
+type countingWriter struct {
+	w http.ResponseWriter
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
