@@ -193,6 +193,13 @@ func newBench(ctx context.Context, o options) (*bench, error) {
 		b.close()
 		return nil, fmt.Errorf("go build: %w\n%s", err, out)
 	}
+	// serve refuses a database whose schema is behind the binary's migrations.
+	migrate := exec.CommandContext(ctx, b.binary, "migrate", "up")
+	migrate.Env = []string{"PATH=" + os.Getenv("PATH"), "DATABASE_URL=" + o.databaseURL}
+	if out, err := migrate.CombinedOutput(); err != nil {
+		b.close()
+		return nil, fmt.Errorf("migrate the bench database: %w\n%s", err, out)
+	}
 	if b.pool, err = pgxpool.New(ctx, o.databaseURL); err != nil {
 		b.close()
 		return nil, fmt.Errorf("connect to the bench database: %w", err)
@@ -359,7 +366,9 @@ func (b *bench) startServer(ctx context.Context, name string) (*serverProcess, e
 		}
 		select {
 		case err := <-s.done:
-			return nil, fmt.Errorf("serve exited at start: %v (log %s)", err, s.logPath)
+			// The log goes with the bench's temporary folder: its end is the explanation.
+			log, _ := os.ReadFile(s.logPath)
+			return nil, fmt.Errorf("serve exited at start: %v; its log ends:\n%s", err, log[max(0, len(log)-2000):])
 		case <-ctx.Done():
 			s.stop()
 			return nil, ctx.Err()
