@@ -76,7 +76,8 @@ func newDownloadAPI(t testing.TB, opts downloadOptions) *downloadAPI {
 	}
 	downloads := newDownloads(pool, links, london, now)
 	downloads.BatchSize = opts.batchSize
-	srv := server.New(server.Config{Extensions: extensions, Logger: logger, Downloads: downloads, Reports: newReportDownloads(pool, links)}, schema,
+	inbox := newInboxCSV(schemaDeps{Pool: pool, London: london, Now: now})
+	srv := server.New(server.Config{Extensions: extensions, Logger: logger, Downloads: downloads, Reports: newReportDownloads(pool, links), InboxCSV: inbox}, schema,
 		server.NewAuthenticator([]byte(testSecret), access).WithLogger(logger))
 	httpServer := httptest.NewServer(srv.Handler())
 	t.Cleanup(httpServer.Close)
@@ -641,6 +642,8 @@ func TestServiceDownloads(t *testing.T) {
 // TestNotificationsCSVLogsNoPersonalData downloads every type, by header and by link, and
 // fails a few, with the server logging at debug level: no log line may hold a phone number
 // or an email address.
+// TestNotificationsCSVLogsNoPersonalData covers the inbox download as well: both files are
+// full of personal data, and neither may leak it into the logs.
 func TestNotificationsCSVLogsNoPersonalData(t *testing.T) {
 	logs := &syncBuffer{}
 	api := newDownloadAPI(t, downloadOptions{logs: logs, logLevel: slog.LevelDebug, batchSize: 2})
@@ -654,6 +657,11 @@ func TestNotificationsCSVLogsNoPersonalData(t *testing.T) {
 	if resp := api.get(t, "", api.csvURLFor(t, userViewer, serviceA, "SMS", nil)); resp.status != http.StatusOK {
 		t.Fatalf("signed link: status %d", resp.status)
 	}
+	// The inbox download holds the senders' numbers and what they wrote.
+	if resp := api.get(t, manager, inboxCSVPath(serviceA)); resp.status != http.StatusOK || !strings.Contains(resp.body, "07700") {
+		t.Fatalf("inbox CSV: status %d, body %.200s", resp.status, resp.body)
+	}
+	api.get(t, "bad", inboxCSVPath(serviceA))
 	api.get(t, "bad", csvPath(serviceA, "message_type=sms"))
 	api.get(t, manager, csvPath(serviceA, "message_type=sms&status=07700900123"))
 	api.get(t, manager, csvPath(serviceA, "message_type=ann@example.org"))
