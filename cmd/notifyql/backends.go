@@ -162,12 +162,25 @@ func openRedis(ctx context.Context, cfg config, logger *slog.Logger) (*redisBack
 		b.Close()
 		return nil, fmt.Errorf("parse REDIS_URL %s: %w", maskURL(b.URL), err)
 	}
+	sizeRedisBuffers(opts)
 	b.Client = goredis.NewClient(opts)
 	if err := b.Client.Ping(ctx).Err(); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("connect to redis %s: %w", maskURL(b.URL), err)
 	}
 	return b, nil
+}
+
+// sizeRedisBuffers fits go-redis's buffers to what notifyql sends and reads: small
+// commands, small replies, and pipelines of snapshots (a relay tick's publishes). Its
+// defaults (32 KiB each way per connection, 128 KiB for pipeline reads) cost a pool that
+// a burst of subscriptions widens over a megabyte, paid by every instance; a larger command
+// or reply still passes, in more than one read or write.
+func sizeRedisBuffers(opts *goredis.Options) {
+	opts.ReadBufferSize = 4 << 10
+	opts.WriteBufferSize = 4 << 10
+	opts.PipelineReadBufferSize = 4 << 10
+	opts.PipelineWriteBufferSize = 32 << 10
 }
 
 // Close closes the client, then the in-process server if there is one.

@@ -111,7 +111,7 @@ func TestRunHelp(t *testing.T) {
 }
 
 func TestLoadConfig(t *testing.T) {
-	defaults := config{Addr: ":8080", Env: envProduction, DataDir: ".notifyql", Limits: server.DefaultLimits(), GCPercent: serveGCPercent}
+	defaults := config{Addr: ":8080", Env: envProduction, DataDir: ".notifyql", Limits: server.DefaultLimits(), GCPercent: serveGCPercent, GODEBUG: "adaptivestackstart=0"}
 	custom := defaults
 	custom.Addr = "127.0.0.1:9000"
 	custom.Env = envDevelopment
@@ -128,6 +128,10 @@ func TestLoadConfig(t *testing.T) {
 	development.AllowedOrigins = []string{"http://localhost:8080"}
 	goGC := defaults
 	goGC.GCPercent = 0
+	otherGodebug := defaults
+	otherGodebug.GODEBUG = "http2client=0,adaptivestackstart=0"
+	ownStackStart := defaults
+	ownStackStart.GODEBUG = ""
 
 	tests := []struct {
 		name string
@@ -137,6 +141,8 @@ func TestLoadConfig(t *testing.T) {
 		{"defaults", nil, defaults},
 		{"development allows the local origin", map[string]string{"NOTIFYQL_ENV": "development"}, development},
 		{"GOGC set leaves the collector to Go", map[string]string{"GOGC": "200"}, goGC},
+		{"GODEBUG's other settings are kept", map[string]string{"GODEBUG": "http2client=0"}, otherGodebug},
+		{"GODEBUG's own stack start stands", map[string]string{"GODEBUG": "adaptivestackstart=1"}, ownStackStart},
 		{"everything set", map[string]string{
 			"NOTIFYQL_ADDR": "127.0.0.1:9000", "NOTIFYQL_ENV": "development", "NOTIFYQL_DATA_DIR": "/var/lib/notifyql",
 			"DATABASE_URL": "postgres://app:pw@db/notifyql", "REDIS_URL": "redis://cache:6379/0",

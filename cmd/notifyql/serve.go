@@ -42,6 +42,12 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 	if e.cfg.GCPercent > 0 {
 		debug.SetGCPercent(e.cfg.GCPercent)
 	}
+	if e.cfg.GODEBUG != "" {
+		// The runtime reads GODEBUG again whenever it changes.
+		if err := os.Setenv("GODEBUG", e.cfg.GODEBUG); err != nil {
+			return fmt.Errorf("set GODEBUG: %w", err)
+		}
+	}
 	e.logger.Info("starting", "config", e.cfg)
 	// Refuse missing secrets before starting anything slow, the signing secret's first.
 	if e.cfg.DatabaseURL != "" {
