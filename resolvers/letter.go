@@ -12,15 +12,8 @@ var cancelLetterRequirement = notifyql.Requirement{AnyOf: []notifyql.Permission{
 // CancelLetter cancels a letter (DOMAIN.md §12.3). A caller who cannot open the service is
 // told it does not exist.
 func (r mutationResolver) CancelLetter(ctx context.Context, serviceID, notificationID string) (*notifyql.Notification, error) {
-	p, err := notifyql.Authenticated(ctx)
+	_, svc, err := r.serviceFor(ctx, serviceID, cancelLetterRequirement)
 	if err != nil {
-		return nil, err
-	}
-	svc, err := r.serviceByID(ctx, serviceID)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.Check(serviceFacts(svc), cancelLetterRequirement); err != nil {
 		return nil, err
 	}
 	if err := notifyql.ValidateID("notification", notificationID); err != nil {

@@ -12,22 +12,18 @@ import (
 // (DOMAIN.md §13). It needs view_activity on the service, and the service's estimate for
 // the type (§7.2) must be within ReportRequestLimit unless the caller is a platform admin.
 func (r mutationResolver) RequestReport(ctx context.Context, serviceID string, t notifyql.NotificationType, status notifyql.ReportStatusFilter) (*graph.RequestedReport, error) {
-	p, err := notifyql.Authenticated(ctx)
-	if err != nil {
+	if _, err := notifyql.Authenticated(ctx); err != nil {
 		return nil, err
 	}
-	in := notifyql.ReportRequestInput{UserID: p.User.ID, Type: t, Status: status}
+	in := notifyql.ReportRequestInput{Type: t, Status: status}
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	svc, err := r.serviceByID(ctx, serviceID)
+	p, svc, err := r.serviceFor(ctx, serviceID, notifyql.ReportRequirement)
 	if err != nil {
 		return nil, err
 	}
-	if err := p.Check(serviceFacts(svc), notifyql.ReportRequirement); err != nil {
-		return nil, err
-	}
-	in.ServiceID = svc.ID
+	in.UserID, in.ServiceID = p.User.ID, svc.ID
 	if !p.User.PlatformAdmin {
 		retention, err := dataloaders.For(ctx).Retention().Load(ctx, svc.ID)
 		if err != nil {

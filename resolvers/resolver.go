@@ -172,6 +172,23 @@ func (r *Resolver) serviceByID(ctx context.Context, id string) (*notifyql.Servic
 	return svc, nil
 }
 
+// serviceFor loads the service a mutation names and checks the signed-in caller against req
+// on it: a caller who cannot open the service is told it does not exist (Principal.Check).
+func (r *Resolver) serviceFor(ctx context.Context, serviceID string, req notifyql.Requirement) (*notifyql.Principal, *notifyql.Service, error) {
+	p, err := notifyql.Authenticated(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := r.serviceByID(ctx, serviceID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := p.Check(serviceFacts(svc), req); err != nil {
+		return nil, nil, err
+	}
+	return p, svc, nil
+}
+
 func serviceFacts(s *notifyql.Service) notifyql.ServiceFacts {
 	return notifyql.ServiceFacts{ID: s.ID, Active: s.Active, OrganisationID: s.OrganisationID}
 }
