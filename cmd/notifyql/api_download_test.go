@@ -20,8 +20,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"notifyql"
-	"notifyql/pgtest"
-	"notifyql/postgres"
 	"notifyql/server"
 )
 
@@ -45,43 +43,10 @@ func newDownloadAPI(t testing.TB, opts downloadOptions) *downloadAPI {
 	if opts.now.IsZero() {
 		opts.now = fixtureNow
 	}
-	if opts.logs == nil {
-		opts.logs = io.Discard
-		if tt, ok := t.(*testing.T); ok {
-			opts.logs = testLogWriter{tt}
-		}
-	}
-	pool, err := pgxpool.New(context.Background(), pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if _, err := pool.Exec(context.Background(), fixtureSQL); err != nil {
-		t.Fatalf("load fixture: %v", err)
-	}
-	london, err := notifyql.LoadLondon()
-	if err != nil {
-		t.Fatal(err)
-	}
-	links, err := server.NewLinkSigner([]byte(testSecret), downloadLinkPurpose, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := func() time.Time { return opts.now }
-	logger := slog.New(slog.NewJSONHandler(opts.logs, &slog.HandlerOptions{Level: opts.logLevel}))
-	access := postgres.NewAccessStore(pool)
-	schema, extensions, err := newSchema(schemaDeps{Pool: pool, Access: access, London: london, Now: now, Links: links, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	downloads := newDownloads(pool, links, london, now)
-	downloads.BatchSize = opts.batchSize
-	inbox := newInboxCSV(schemaDeps{Pool: pool, London: london, Now: now})
-	srv := server.New(server.Config{Extensions: extensions, Logger: logger, Downloads: downloads, Reports: newReportDownloads(pool, links), InboxCSV: inbox}, schema,
-		server.NewAuthenticator([]byte(testSecret), access).WithLogger(logger))
-	httpServer := httptest.NewServer(srv.Handler())
+	api := newTestAPIWith(t, testAPIOptions{now: func() time.Time { return opts.now }, logs: opts.logs, logLevel: opts.logLevel, downloadBatchSize: opts.batchSize})
+	httpServer := httptest.NewServer(api.handler)
 	t.Cleanup(httpServer.Close)
-	return &downloadAPI{testAPI: &testAPI{handler: srv.Handler(), pool: pool}, url: httpServer.URL, links: links}
+	return &downloadAPI{testAPI: api, url: httpServer.URL, links: api.links}
 }
 
 type downloadResponse struct {

@@ -181,7 +181,13 @@ func TestReportRequestIsBuiltAndDownloaded(t *testing.T) {
 	const query = `query($id: ID!) { reportRequest(id: $id) { status downloadUrl updatedAt } }`
 	read := api.post(t, tok, query, map[string]any{"id": id})
 	read.requireNoErrors(t)
-	if diff := cmp.Diff(map[string]any{"status": "STORED", "downloadUrl": path, "updatedAt": "2026-07-15T12:00:00Z"}, read.at("reportRequest")); diff != "" {
+	stored, _ := read.at("reportRequest").(map[string]any)
+	// The link is signed for the requester (TestReportDownloadBySignedLink follows one).
+	if link, _ := stored["downloadUrl"].(string); !strings.HasPrefix(link, path+"?") || !strings.Contains(link, "signature=") {
+		t.Errorf("downloadUrl = %q, want %s signed", link, path)
+	}
+	delete(stored, "downloadUrl")
+	if diff := cmp.Diff(map[string]any{"status": "STORED", "updatedAt": "2026-07-15T12:00:00Z"}, stored); diff != "" {
 		t.Errorf("stored request (-want +got):\n%s", diff)
 	}
 	rec := api.download(t, tok, path)

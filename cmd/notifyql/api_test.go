@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -58,6 +59,8 @@ type testAPI struct {
 	handler    http.Handler
 	pool       *pgxpool.Pool
 	statements *postgres.QueryCounter
+	// links signs download links as serve's signer does.
+	links *server.LinkSigner
 }
 
 func newTestAPI(t *testing.T, limits server.Limits) *testAPI {
@@ -85,12 +88,18 @@ type testAPIOptions struct {
 	now func() time.Time
 	// redisAddr is where the search terms are remembered: the machine's Redis when empty.
 	redisAddr string
+	// logs receives the server's JSON log lines at logLevel (the test's output, info, when
+	// nil).
+	logs     io.Writer
+	logLevel slog.Leveler
+	// downloadBatchSize is the notifications CSV's batch size (DownloadBatchSize when 0).
+	downloadBatchSize int
 }
 
 // machineRedisAddr is the Redis that make test starts.
 const machineRedisAddr = "127.0.0.1:6379"
 
-func newTestAPIWith(t *testing.T, o testAPIOptions) *testAPI {
+func newTestAPIWith(t testing.TB, o testAPIOptions) *testAPI {
 	t.Helper()
 	limits, now := o.limits, o.now
 	if now == nil {
@@ -124,18 +133,29 @@ func newTestAPIWith(t *testing.T, o testAPIOptions) *testAPI {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deps := schemaDeps{Pool: pool, Access: access, Redis: rdb, SearchSecret: searchKey, London: london, Now: now}
+	links, err := server.NewLinkSigner([]byte(testSecret), downloadLinkPurpose, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.logs == nil {
+		o.logs = testLogWriter{t}
+	}
+	logger := slog.New(slog.NewJSONHandler(o.logs, &slog.HandlerOptions{Level: o.logLevel}))
+	deps := schemaDeps{Pool: pool, Access: access, Redis: rdb, SearchSecret: searchKey, London: london, Now: now, Links: links, Logger: logger}
 	schema, extensions, err := newSchema(deps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := server.New(server.Config{Limits: limits, Extensions: extensions, Logger: slog.New(slog.NewTextHandler(testLogWriter{t}, nil)),
-		InboxCSV: newInboxCSV(deps), Reports: newReportDownloads(pool, nil)}, schema, server.NewAuthenticator([]byte(testSecret), access))
-	return &testAPI{handler: srv.Handler(), pool: pool, statements: counter}
+	downloads := newDownloads(pool, links, london, now)
+	downloads.BatchSize = o.downloadBatchSize
+	srv := server.New(server.Config{Limits: limits, Extensions: extensions, Logger: logger,
+		Downloads: downloads, InboxCSV: newInboxCSV(deps), Reports: newReportDownloads(pool, links)},
+		schema, server.NewAuthenticator([]byte(testSecret), access).WithLogger(logger))
+	return &testAPI{handler: srv.Handler(), pool: pool, statements: counter, links: links}
 }
 
 // testLogWriter shows the server's log lines in the test's output.
-type testLogWriter struct{ t *testing.T }
+type testLogWriter struct{ t testing.TB }
 
 func (w testLogWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
