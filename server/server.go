@@ -3,6 +3,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/formatter"
 )
 
 // Config is the edge's configuration, read once by cmd.
@@ -74,8 +76,16 @@ func New(cfg Config, schema graphql.ExecutableSchema, auth *Authenticator) *Serv
 	cfg.WebSocket = cfg.WebSocket.withDefaults()
 	s := &Server{cfg: cfg, auth: auth, websockets: newWebsocketSessions(),
 		websocketUpgrader: &gorillaWebsocket{cfg: cfg.WebSocket, writeBuffers: &sync.Pool{}}}
-	s.handler = s.routes(s.graphqlHandler(schema))
+	s.handler = s.routes(s.graphqlHandler(schema), schema)
 	return s
+}
+
+// SchemaSDL is the executable schema written as SDL, as `notifyql schema` prints it and GET
+// /schema.graphql serves it.
+func SchemaSDL(schema graphql.ExecutableSchema) []byte {
+	var sdl bytes.Buffer
+	formatter.NewFormatter(&sdl, formatter.WithIndent("  ")).FormatSchema(schema.Schema())
+	return sdl.Bytes()
 }
 
 // Handler returns the server's routes, for tests that use httptest.
@@ -101,7 +111,7 @@ func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 	return gql
 }
 
-func (s *Server) routes(gql http.Handler) http.Handler {
+func (s *Server) routes(gql http.Handler, schema graphql.ExecutableSchema) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("POST /graphql", s.auth.Middleware(limitBody(s.cfg.Limits.MaxBodyBytes, acceptJSONBody(gql))))
 	methodNotAllowed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -111,6 +121,15 @@ func (s *Server) routes(gql http.Handler) http.Handler {
 	// GET upgrades to a WebSocket for subscriptions, which authenticate in connection_init.
 	mux.Handle("GET /graphql", s.websocketHandler(gql, methodNotAllowed))
 	mux.Handle("/graphql", methodNotAllowed)
+	if s.cfg.Development {
+		// The schema's text is what introspection answers, so it is served where
+		// introspection is on, and only there.
+		sdl := SchemaSDL(schema)
+		mux.HandleFunc("GET /schema.graphql", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			_, _ = w.Write(sdl)
+		})
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")

@@ -8,8 +8,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/vektah/gqlparser/v2/formatter"
-
 	"notifyql"
 	"notifyql/postgres"
 	"notifyql/server"
@@ -157,6 +155,6 @@ func schema(_ context.Context, e env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("build GraphQL schema: %w", err)
 	}
-	formatter.NewFormatter(e.stdout, formatter.WithIndent("  ")).FormatSchema(executable.Schema())
-	return nil
+	_, err = e.stdout.Write(server.SchemaSDL(executable))
+	return err
 }
