@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -48,6 +49,11 @@ type Config struct {
 	Downloads *Downloads
 	// Reports, when set, serves stored report requests; when nil, their route answers 404.
 	Reports *Reports
+	// Readiness are what GET /readyz checks.
+	Readiness []ReadinessCheck
+	// DrainDelay is how long /readyz answers "shutting down" before the server stops
+	// accepting requests, so that load balancers stop sending it traffic first.
+	DrainDelay time.Duration
 }
 
 // Server serves the GraphQL API over HTTP.
@@ -60,6 +66,8 @@ type Server struct {
 	websocketUpgrader *gorillaWebsocket
 
 	listener net.Listener
+	// draining is set once shutdown begins: /readyz then answers "shutting down".
+	draining atomic.Bool
 }
 
 // New returns a server for the executable schema; Run starts it.
@@ -130,10 +138,8 @@ func (s *Server) routes(gql http.Handler, schema graphql.ExecutableSchema) http.
 			_, _ = w.Write(sdl)
 		})
 	}
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintln(w, "ok")
-	})
+	mux.HandleFunc("GET /healthz", healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
 	if s.cfg.InboxCSV != nil {
 		mux.Handle("GET /services/{id}/inbox.csv", s.auth.Middleware(s.cfg.InboxCSV.serve(s.cfg.Logger)))
 	}
@@ -200,7 +206,9 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	s.cfg.Logger.Info("shutting down", "websocket_connections", s.websockets.open())
+	s.cfg.Logger.Info("shutting down", "websocket_connections", s.websockets.open(), "drain_delay", s.cfg.DrainDelay.String())
+	s.draining.Store(true)
+	time.Sleep(s.cfg.DrainDelay)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 	shutdownErr := httpServer.Shutdown(shutdownCtx)

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 
@@ -191,12 +190,7 @@ func TestSearchByAnExpiredHash(t *testing.T) {
 
 func TestSearchWithRedisDown(t *testing.T) {
 	// Nothing listens on a port that was just free: every Redis call is refused.
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closedAddr := listener.Addr().String()
-	listener.Close()
+	closedAddr := freeAddr(t)
 	api := newTestAPIWith(t, testAPIOptions{limits: server.DefaultLimits(), redisAddr: closedAddr})
 	viewer := tokenFor(t, userViewer)
 	const term = "ann@example.org"

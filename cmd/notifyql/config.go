@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"notifyql/server"
 )
@@ -64,6 +65,9 @@ type config struct {
 	// GCPercent is the garbage collector's target that serve sets, 0 when GOGC is set and
 	// Go's own reading of it stands.
 	GCPercent int
+	// DrainDelay is how long serve answers /readyz with "shutting down" before it stops
+	// accepting requests (NOTIFYQL_DRAIN_DELAY, a Go duration; none by default).
+	DrainDelay time.Duration
 	// GODEBUG is the runtime's GODEBUG that serve sets: the environment's with
 	// adaptivestackstart=0 added, or "" when the environment already sets that.
 	GODEBUG string
@@ -106,6 +110,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if v := getenv("NOTIFYQL_ADDR"); v != "" {
 		cfg.Addr = v
+	}
+	if v := getenv("NOTIFYQL_DRAIN_DELAY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > time.Minute {
+			return config{}, fmt.Errorf("NOTIFYQL_DRAIN_DELAY must be a duration from 0s to 1m, such as 5s; got %q", v)
+		}
+		cfg.DrainDelay = d
 	}
 	if v := getenv("NOTIFYQL_DATA_DIR"); v != "" {
 		cfg.DataDir = v

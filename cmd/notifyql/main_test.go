@@ -65,6 +65,12 @@ func TestRunRefusesBadCommandLines(t *testing.T) {
 			wantErr: "configuration: NOTIFYQL_JWT_SECRET must be at least 32 bytes long, it has 5"},
 		{name: "bad limit", vars: map[string]string{"NOTIFYQL_MAX_DEPTH": "deep"}, args: []string{"serve"},
 			wantErr: `configuration: NOTIFYQL_MAX_DEPTH must be a positive whole number, got "deep"`},
+		{name: "bad drain delay", vars: map[string]string{"NOTIFYQL_DRAIN_DELAY": "5"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_DRAIN_DELAY must be a duration from 0s to 1m, such as 5s; got "5"`},
+		{name: "negative drain delay", vars: map[string]string{"NOTIFYQL_DRAIN_DELAY": "-1s"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_DRAIN_DELAY must be a duration from 0s to 1m, such as 5s; got "-1s"`},
+		{name: "long drain delay", vars: map[string]string{"NOTIFYQL_DRAIN_DELAY": "2h"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_DRAIN_DELAY must be a duration from 0s to 1m, such as 5s; got "2h"`},
 		{name: "bad env", vars: map[string]string{"NOTIFYQL_ENV": "staging"}, args: []string{"serve"},
 			wantErr: `configuration: NOTIFYQL_ENV must be "development" or "production", got "staging"`},
 		{name: "database URL without secret", vars: map[string]string{"DATABASE_URL": urlMode["DATABASE_URL"]}, args: []string{"serve"},
@@ -123,6 +129,7 @@ func TestLoadConfig(t *testing.T) {
 	custom.Limits.MaxDepth, custom.Limits.MaxComplexity, custom.Limits.MaxTokens = 5, 50, 500
 	custom.Limits.MaxBodyBytes = 1024
 	custom.AllowedOrigins = []string{"https://dashboard.example.gov.uk", "http://localhost:3000"}
+	custom.DrainDelay = 5 * time.Second
 	development := defaults
 	development.Env = envDevelopment
 	development.AllowedOrigins = []string{"http://localhost:8080"}
@@ -147,7 +154,7 @@ func TestLoadConfig(t *testing.T) {
 			"NOTIFYQL_ADDR": "127.0.0.1:9000", "NOTIFYQL_ENV": "development", "NOTIFYQL_DATA_DIR": "/var/lib/notifyql",
 			"DATABASE_URL": "postgres://app:pw@db/notifyql", "REDIS_URL": "redis://cache:6379/0",
 			"NOTIFYQL_JWT_SECRET": testSecret, "NOTIFYQL_SEARCH_SECRET": testSearchSecret, "NOTIFYQL_MAX_DEPTH": "5", "NOTIFYQL_MAX_COMPLEXITY": "50",
-			"NOTIFYQL_MAX_TOKENS": "500", "NOTIFYQL_MAX_BODY_BYTES": "1024",
+			"NOTIFYQL_MAX_TOKENS": "500", "NOTIFYQL_MAX_BODY_BYTES": "1024", "NOTIFYQL_DRAIN_DELAY": "5s",
 			"NOTIFYQL_ALLOWED_ORIGINS": " https://dashboard.example.gov.uk, http://localhost:3000,",
 		}, custom},
 	}

@@ -108,6 +108,8 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		InboxCSV:    newInboxCSV(deps),
 		Downloads:   newDownloads(pool, links, london, nil),
 		Reports:     newReportDownloads(pool, links),
+		Readiness:   readinessChecks(pool, rdb.Client, liveUpdates.hub),
+		DrainDelay:  e.cfg.DrainDelay,
 	}, schema, server.NewAuthenticator(api.secret, access).WithLogger(e.logger))
 	if err := srv.Listen(); err != nil {
 		return err

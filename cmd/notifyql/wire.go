@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"notifyql"
 	"notifyql/dataloaders"
 	"notifyql/graph"
+	"notifyql/live"
 	"notifyql/postgres"
 	"notifyql/redis"
 	"notifyql/resolvers"
@@ -115,4 +117,19 @@ func newDownloads(pool *pgxpool.Pool, links *server.LinkSigner, london *time.Loc
 // notifications CSV's signer: a link is signed over its path, so it opens only its file.
 func newReportDownloads(pool *pgxpool.Pool, links *server.LinkSigner) *server.Reports {
 	return &server.Reports{Store: postgres.NewReportStore(pool), Services: postgres.NewServiceStore(pool), Links: links}
+}
+
+// readinessChecks are what serve's /readyz reports: the database and Redis answering, and
+// which instance relays live updates (a standby instance is as ready as the relay).
+func readinessChecks(pool *pgxpool.Pool, rdb *goredis.Client, hub *live.Hub) []server.ReadinessCheck {
+	return []server.ReadinessCheck{
+		{Name: "postgres", Probe: func(ctx context.Context) (string, error) { return "ok", pool.Ping(ctx) }},
+		{Name: "redis", Probe: func(ctx context.Context) (string, error) { return "ok", rdb.Ping(ctx).Err() }},
+		{Name: "relay", Probe: func(context.Context) (string, error) {
+			if hub.Stats().Relay {
+				return "this instance", nil
+			}
+			return "another instance", nil
+		}},
+	}
 }

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"net"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	goredis "github.com/redis/go-redis/v9"
+
+	"notifyql/live"
+	"notifyql/pgtest"
+)
+
+// serve's readiness checks against the real services: ready while PostgreSQL and Redis
+// answer, unready when either does not.
+func TestReadinessChecks(t *testing.T) {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	rdb := goredis.NewClient(&goredis.Options{Addr: machineRedisAddr})
+	t.Cleanup(func() { _ = rdb.Close() })
+	hub := live.NewHub(nil, nil, nil, live.Options{})
+	states := func(pool *pgxpool.Pool, rdb *goredis.Client) map[string]string {
+		got := map[string]string{}
+		for _, c := range readinessChecks(pool, rdb, hub) {
+			state, err := c.Probe(ctx)
+			if err != nil {
+				state = "error"
+			}
+			got[c.Name] = state
+		}
+		return got
+	}
+	if got := states(pool, rdb); got["postgres"] != "ok" || got["redis"] != "ok" || got["relay"] != "another instance" {
+		t.Errorf("with both up: %v", got)
+	}
+	hub.SetRelay(true)
+	if got := states(pool, rdb); got["relay"] != "this instance" {
+		t.Errorf("as the relay: %v", got)
+	}
+
+	closed := goredis.NewClient(&goredis.Options{Addr: freeAddr(t), MaxRetries: -1})
+	t.Cleanup(func() { _ = closed.Close() })
+	if got := states(pool, closed); got["redis"] != "error" || got["postgres"] != "ok" {
+		t.Errorf("with Redis unreachable: %v", got)
+	}
+
+	// The database going away (dropped, its connections ended) makes PostgreSQL unready.
+	var name string
+	if err := pool.QueryRow(ctx, `SELECT current_database()`).Scan(&name); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := pgxpool.New(ctx, "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec(ctx, "DROP DATABASE "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+		t.Fatal(err)
+	}
+	if got := states(pool, rdb); got["postgres"] != "error" || got["redis"] != "ok" {
+		t.Errorf("with the database gone: %v", got)
+	}
+}
+
+// freeAddr is an address nothing listens on: connections to it are refused.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer listener.Close()
+	return listener.Addr().String()
+}
