@@ -58,7 +58,8 @@ func HTTPStatus(code string) int {
 // newErrorPresenter shows coded domain errors as they are, GraphQL parse and validation
 // errors as gqlgen words them, and anything else as "internal error" with the request id,
 // logging the detail. No SQL text, host, database user or personal data reaches a response.
-func newErrorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
+// Each error is counted by its code in metrics (when set).
+func newErrorPresenter(logger *slog.Logger, metrics *RequestMetrics) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
 		var domainErr *notifyql.Error
@@ -80,6 +81,11 @@ func newErrorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			gqlErr.Message = "internal error"
 			gqlErr.Extensions = map[string]any{"code": GraphQLCode(notifyql.EINTERNAL), "requestId": id}
 		}
+		code, _ := gqlErr.Extensions["code"].(string)
+		if code == "" {
+			code = "UNCODED"
+		}
+		metrics.countError(code)
 		return gqlErr
 	}
 }

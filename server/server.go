@@ -49,6 +49,9 @@ type Config struct {
 	Downloads *Downloads
 	// Reports, when set, serves stored report requests; when nil, their route answers 404.
 	Reports *Reports
+	// RequestMetrics, when set, measures GraphQL requests and errors (register it in the
+	// gatherer that Metrics serves).
+	RequestMetrics *RequestMetrics
 	// Readiness are what GET /readyz checks.
 	Readiness []ReadinessCheck
 	// DrainDelay is how long /readyz answers "shutting down" before the server stops
@@ -105,7 +108,10 @@ func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 	gql.AddTransport(s.websocketTransport())
 	gql.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	gql.SetParserTokenLimit(s.cfg.Limits.MaxTokens)
-	gql.SetErrorPresenter(newErrorPresenter(s.cfg.Logger))
+	gql.SetErrorPresenter(newErrorPresenter(s.cfg.Logger, s.cfg.RequestMetrics))
+	if s.cfg.RequestMetrics != nil {
+		gql.Use(s.cfg.RequestMetrics)
+	}
 	gql.SetRecoverFunc(newRecoverFunc(s.cfg.Logger))
 	gql.SetDisableSuggestion(!s.cfg.Development)
 	if s.cfg.Development {

@@ -22,7 +22,9 @@ type liveUpdates struct {
 	// queries counts the statements the live path has run on its own database
 	// connections: snapshots, relay recomputes and the change listener's.
 	queries *postgres.QueryCounter
-	stop    func() error
+	// pool is the live path's own database pool.
+	pool *pgxpool.Pool
+	stop func() error
 }
 
 // liveSpareConns is how many connections the live pool holds beyond the relay's workers.
@@ -94,7 +96,7 @@ func startLive(ctx context.Context, e env, pool *pgxpool.Pool, client *goredis.C
 			errs[i] = run()
 		}()
 	}
-	return &liveUpdates{hub: hub, queries: queries, stop: func() error {
+	return &liveUpdates{hub: hub, queries: queries, pool: livePool, stop: func() error {
 		cancel()
 		wg.Wait()
 		livePool.Close()

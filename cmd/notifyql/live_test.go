@@ -76,8 +76,10 @@ func startLiveAPI(t *testing.T, extra ...graphql.HandlerExtension) *liveAPI {
 		t.Fatal(err)
 	}
 	var srv *server.Server
-	metrics := newMetrics(updates, func() int { return srv.OpenWebSockets() })
-	srv = server.New(server.Config{Logger: logger, Extensions: append(extensions, extra...), Metrics: metrics}, schema, server.NewAuthenticator([]byte(testSecret), access))
+	requests := server.NewRequestMetrics()
+	metrics := newMetrics(updates, func() int { return srv.OpenWebSockets() }, requests, map[string]*pgxpool.Pool{"api": pool, "live": updates.pool})
+	srv = server.New(server.Config{Logger: logger, Extensions: append(extensions, extra...), Metrics: metrics, RequestMetrics: requests},
+		schema, server.NewAuthenticator([]byte(testSecret), access))
 	httpServer := httptest.NewServer(srv.Handler())
 	t.Cleanup(httpServer.Close)
 	return &liveAPI{

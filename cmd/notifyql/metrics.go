@@ -1,23 +1,70 @@
 package main
 
 import (
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"notifyql/live"
+	"notifyql/server"
 )
 
 // newMetrics returns the registry GET /metrics serves: the Go runtime's and the process's
-// collectors and, read at each scrape, the live path's figures and the open WebSocket
-// count.
-func newMetrics(updates *liveUpdates, openWebSockets func() int) *prometheus.Registry {
+// collectors, the GraphQL request metrics and, read at each scrape, the live path's figures,
+// the open WebSocket count and the database pools' statistics.
+func newMetrics(updates *liveUpdates, openWebSockets func() int, requests *server.RequestMetrics, pools map[string]*pgxpool.Pool) *prometheus.Registry {
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		newLiveCollector(updates.hub.Stats, updates.queries.Queries, openWebSockets),
+		requests,
+		newPoolCollector(pools),
 	)
 	return registry
+}
+
+// poolCollector reads each database pool's statistics when scraped, labelled by the pool's
+// role: "api" (queries, mutations, downloads) or "live" (the live path's own).
+type poolCollector struct {
+	pools                                    map[string]*pgxpool.Pool
+	conns, maxConns, acquires, waits, waited *prometheus.Desc
+	canceledAcquires                         *prometheus.Desc
+}
+
+func newPoolCollector(pools map[string]*pgxpool.Pool) *poolCollector {
+	desc := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(name, help, append([]string{"pool"}, labels...), nil)
+	}
+	return &poolCollector{
+		pools:            pools,
+		conns:            desc("notifyql_db_pool_connections", "Connections in the pool, by state (acquired, idle, constructing).", "state"),
+		maxConns:         desc("notifyql_db_pool_max_connections", "The most connections the pool may hold."),
+		acquires:         desc("notifyql_db_pool_acquires_total", "Connections acquired from the pool."),
+		waits:            desc("notifyql_db_pool_empty_acquires_total", "Acquires that had to wait because no connection was idle."),
+		waited:           desc("notifyql_db_pool_acquire_wait_seconds_total", "Time spent acquiring connections."),
+		canceledAcquires: desc("notifyql_db_pool_canceled_acquires_total", "Acquires given up because their context ended."),
+	}
+}
+
+func (c *poolCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.conns, c.maxConns, c.acquires, c.waits, c.waited, c.canceledAcquires} {
+		ch <- d
+	}
+}
+
+func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
+	for name, pool := range c.pools {
+		st := pool.Stat()
+		ch <- prometheus.MustNewConstMetric(c.conns, prometheus.GaugeValue, float64(st.AcquiredConns()), name, "acquired")
+		ch <- prometheus.MustNewConstMetric(c.conns, prometheus.GaugeValue, float64(st.IdleConns()), name, "idle")
+		ch <- prometheus.MustNewConstMetric(c.conns, prometheus.GaugeValue, float64(st.ConstructingConns()), name, "constructing")
+		ch <- prometheus.MustNewConstMetric(c.maxConns, prometheus.GaugeValue, float64(st.MaxConns()), name)
+		ch <- prometheus.MustNewConstMetric(c.acquires, prometheus.CounterValue, float64(st.AcquireCount()), name)
+		ch <- prometheus.MustNewConstMetric(c.waits, prometheus.CounterValue, float64(st.EmptyAcquireCount()), name)
+		ch <- prometheus.MustNewConstMetric(c.waited, prometheus.CounterValue, st.AcquireDuration().Seconds(), name)
+		ch <- prometheus.MustNewConstMetric(c.canceledAcquires, prometheus.CounterValue, float64(st.CanceledAcquireCount()), name)
+	}
 }
 
 // liveCollector reads the hub's counters, the live pool's statement count and the

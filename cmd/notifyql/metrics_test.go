@@ -130,3 +130,51 @@ func TestMetricsCountTheLivePath(t *testing.T) {
 		t.Errorf("notifyql_live_relay_lag_p99_seconds = %v after one relayed change, want between 0 and 5", lag)
 	}
 }
+
+// /metrics times queries by operation name, counts errors by code, and shows both
+// database pools.
+func TestMetricsCountRequestsErrorsAndPools(t *testing.T) {
+	api := startLiveAPI(t)
+	post := func(token, body string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, api.httpURL+"/graphql", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	token := tokenFor(t, userManager)
+	post(token, `{"query": "query WhoAmI { me { name } }"}`)
+	post(token, `{"query": "query WhoAmI { me { name } }"}`)
+	post(token, `{"query": "{ me { name } }"}`)
+	post(token, `{"query": "{ me { nonsense } }"}`)
+	post("", `{"query": "{ me { name } }"}`)
+
+	m := scrapeMetrics(t, api.httpURL)
+	for series, want := range map[string]float64{
+		`notifyql_graphql_request_duration_seconds_count{operation_name="WhoAmI",operation_type="query"}`:    2,
+		`notifyql_graphql_request_duration_seconds_count{operation_name="anonymous",operation_type="query"}`: 2, // signed in or not
+		`notifyql_graphql_errors_total{code="GRAPHQL_VALIDATION_FAILED"}`:                                    1,
+		`notifyql_graphql_errors_total{code="UNAUTHENTICATED"}`:                                              1,
+	} {
+		if got := m[series]; got != want {
+			t.Errorf("%s = %v, want %v", series, got, want)
+		}
+	}
+	for _, pool := range []string{"api", "live"} {
+		if got := m[`notifyql_db_pool_max_connections{pool="`+pool+`"}`]; got <= 0 {
+			t.Errorf("%s pool's max connections = %v", pool, got)
+		}
+	}
+	if got := m[`notifyql_db_pool_acquires_total{pool="api"}`]; got <= 0 {
+		t.Errorf("the API pool's acquires = %v", got)
+	}
+}

@@ -96,20 +96,23 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 	}
 	// The metrics read the server's open WebSockets, and the server serves the metrics.
 	var srv *server.Server
-	metrics := newMetrics(liveUpdates, func() int { return srv.OpenWebSockets() })
+	requests := server.NewRequestMetrics()
+	metrics := newMetrics(liveUpdates, func() int { return srv.OpenWebSockets() }, requests,
+		map[string]*pgxpool.Pool{"api": pool, "live": liveUpdates.pool})
 	srv = server.New(server.Config{
-		Addr:        *addr,
-		Logger:      e.logger,
-		Limits:      e.cfg.Limits,
-		Development: e.cfg.Development(),
-		Extensions:  extensions,
-		WebSocket:   server.WebSocketConfig{AllowedOrigins: e.cfg.AllowedOrigins},
-		Metrics:     metrics,
-		InboxCSV:    newInboxCSV(deps),
-		Downloads:   newDownloads(pool, links, london, nil),
-		Reports:     newReportDownloads(pool, links),
-		Readiness:   readinessChecks(pool, rdb.Client, liveUpdates.hub),
-		DrainDelay:  e.cfg.DrainDelay,
+		Addr:           *addr,
+		Logger:         e.logger,
+		Limits:         e.cfg.Limits,
+		Development:    e.cfg.Development(),
+		Extensions:     extensions,
+		WebSocket:      server.WebSocketConfig{AllowedOrigins: e.cfg.AllowedOrigins},
+		Metrics:        metrics,
+		RequestMetrics: requests,
+		InboxCSV:       newInboxCSV(deps),
+		Downloads:      newDownloads(pool, links, london, nil),
+		Reports:        newReportDownloads(pool, links),
+		Readiness:      readinessChecks(pool, rdb.Client, liveUpdates.hub),
+		DrainDelay:     e.cfg.DrainDelay,
 	}, schema, server.NewAuthenticator(api.secret, access).WithLogger(e.logger))
 	if err := srv.Listen(); err != nil {
 		return err
