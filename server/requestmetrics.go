@@ -28,8 +28,12 @@ type RequestMetrics struct {
 const maxOperationNames = 200
 
 // operationName is what a label may hold: a GraphQL name of modest length. Anything else,
-// though GraphQL would reject it anyway, counts as "other".
-var operationName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+// though GraphQL would reject it anyway, counts as "other"; so does a name with a run of
+// digits, which could be a phone number (an email or postal address cannot be a name).
+var (
+	operationName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+	digitRun      = regexp.MustCompile(`[0-9]{5,}`)
+)
 
 // NewRequestMetrics returns the request metrics, to be registered by the caller.
 func NewRequestMetrics() *RequestMetrics {
@@ -96,7 +100,7 @@ func (m *RequestMetrics) label(name string) string {
 	switch {
 	case name == "":
 		return "anonymous"
-	case !operationName.MatchString(name):
+	case !operationName.MatchString(name) || digitRun.MatchString(name):
 		return "other"
 	}
 	m.mu.Lock()

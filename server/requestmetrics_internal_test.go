@@ -15,6 +15,8 @@ func TestOperationNameLabels(t *testing.T) {
 		{"Dashboard", "Dashboard"},
 		{"with space", "other"},
 		{"07700900123", "other"},
+		{"call_07700900123", "other"},
+		{"Page2024", "Page2024"},
 		{strings.Repeat("a", 65), "other"},
 		{"Dashboard", "Dashboard"},
 	} {
