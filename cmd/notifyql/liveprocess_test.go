@@ -10,6 +10,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -56,6 +57,60 @@ func TestLiveAcrossProcesses(t *testing.T) {
 		t.Parallel()
 		testClientThatStopsReading(t, binary)
 	})
+	t.Run("shutdown with open subscriptions", func(t *testing.T) {
+		t.Parallel()
+		testShutdownWithOpenSubscriptions(t, binary)
+	})
+}
+
+// testShutdownWithOpenSubscriptions sends SIGTERM to a server holding subscriptions: each
+// client is told "going away" (1001), so that it reconnects elsewhere, and the process
+// exits 0 within 10 s (issue 6).
+func testShutdownWithOpenSubscriptions(t *testing.T, binary string) {
+	world := newLiveWorld(t, binary)
+	srv := world.startServer(t, "server")
+	var conns []*websocket.Conn
+	for range 3 {
+		conn, _, err := (&websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 5 * time.Second}).Dial(srv.wsURL(), nil)
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		defer conn.Close()
+		init, _ := json.Marshal(map[string]any{"Authorization": "Bearer " + tokenFor(t, userViewer)})
+		payload, _ := json.Marshal(map[string]any{"query": liveTotalsSubscription, "variables": map[string]any{"id": serviceA}})
+		for _, msg := range []wsMessage{{Type: "connection_init", Payload: init}, {ID: "1", Type: "subscribe", Payload: payload}} {
+			if err := conn.WriteJSON(msg); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, want := range []string{"connection_ack", "next"} {
+			var msg wsMessage
+			if err := conn.ReadJSON(&msg); err != nil || msg.Type != want {
+				t.Fatalf("want %s, got %+v, %v", want, msg, err)
+			}
+		}
+		conns = append(conns, conn)
+	}
+
+	_ = srv.cmd.Process.Signal(syscall.SIGTERM)
+	for i, conn := range conns {
+		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		var err error
+		for err == nil {
+			_, _, err = conn.ReadMessage()
+		}
+		if !websocket.IsCloseError(err, websocket.CloseGoingAway) {
+			t.Errorf("subscriber %d: %v, want close 1001 (going away)", i, err)
+		}
+	}
+	select {
+	case <-srv.done:
+		if srv.exit != nil {
+			t.Errorf("serve exited with %v after SIGTERM, want 0", srv.exit)
+		}
+	case <-time.After(10 * time.Second):
+		t.Errorf("serve did not exit within 10 s of SIGTERM")
+	}
 }
 
 // testTwoInstances runs the acceptance items that need two instances, in one world, in
