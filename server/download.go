@@ -69,7 +69,7 @@ func (s *Server) notificationsCSV(w http.ResponseWriter, r *http.Request) {
 
 	flusher := http.NewResponseController(w)
 	rows, err := writeNotificationsCSV(ctx, w, func() error { return flusher.Flush() }, d.Exports, req.filter, first, batchSize, d.London)
-	logArgs := []any{"request_id", RequestID(ctx), "service_id", req.filter.ServiceID,
+	logArgs := []any{"service_id", req.filter.ServiceID,
 		"type", req.filter.Type, "rows", rows, "estimate", req.estimate, "duration_ms", time.Since(started).Milliseconds()}
 	if err != nil {
 		s.cfg.Logger.ErrorContext(ctx, "notifications CSV stopped", append(logArgs, "error", err.Error())...)

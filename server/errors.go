@@ -77,7 +77,7 @@ func newErrorPresenter(logger *slog.Logger, metrics *RequestMetrics) graphql.Err
 			}
 		default:
 			id := RequestID(ctx)
-			logger.ErrorContext(ctx, "internal error", "request_id", id, "path", gqlErr.Path.String(), "error", err.Error())
+			logger.ErrorContext(ctx, "internal error", "path", gqlErr.Path.String(), "error", err.Error())
 			gqlErr.Message = "internal error"
 			gqlErr.Extensions = map[string]any{"code": GraphQLCode(notifyql.EINTERNAL), "requestId": id}
 		}
@@ -116,7 +116,7 @@ func setCode(err *gqlerror.Error, code string) {
 // reaching the response.
 func newRecoverFunc(logger *slog.Logger) graphql.RecoverFunc {
 	return func(ctx context.Context, p any) error {
-		logger.ErrorContext(ctx, "panic in resolver", "request_id", RequestID(ctx), "panic_type", panicType(p))
+		logger.ErrorContext(ctx, "panic in resolver", "panic_type", panicType(p))
 		return errors.New("panic in resolver")
 	}
 }
@@ -155,7 +155,7 @@ func writeError(ctx context.Context, logger *slog.Logger, w http.ResponseWriter,
 	code := notifyql.ErrorCode(err)
 	if code == notifyql.EINTERNAL {
 		id := RequestID(ctx)
-		logger.ErrorContext(ctx, "internal error", "request_id", id, "error", err.Error())
+		logger.ErrorContext(ctx, "internal error", "error", err.Error())
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(HTTPStatus(code))
 		_ = json.NewEncoder(w).Encode(map[string]any{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -110,5 +111,35 @@ func TestReadyzTurnsFalseWhenShuttingDown(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Errorf("Run: %v", err)
+	}
+}
+
+// A line logged while answering a request carries the request's id, the one its response's
+// X-Request-Id header shows.
+func TestLogLinesCarryTheRequestID(t *testing.T) {
+	var logs strings.Builder
+	logger := slog.New(slog.NewJSONHandler(&logs, nil))
+	failing := []server.ReadinessCheck{{Name: "redis", Probe: probe("", errors.New("refused"))}}
+	srv := server.New(server.Config{Logger: logger, Readiness: failing}, subscriptionSchema(), server.NewAuthenticator(wsSecret, nil))
+	rec := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	id := rec.Header().Get("X-Request-Id")
+	if id == "" {
+		t.Fatal("no X-Request-Id header")
+	}
+	var line struct {
+		Msg       string `json:"msg"`
+		RequestID string `json:"request_id"`
+	}
+	if err := json.Unmarshal([]byte(strings.TrimSpace(logs.String())), &line); err != nil {
+		t.Fatalf("log %q: %v", logs.String(), err)
+	}
+	if line.Msg != "not ready" || line.RequestID != id {
+		t.Errorf("log line %+v, want request_id %s", line, id)
+	}
+	// Wrapping a handler twice adds the id once.
+	h := server.WithRequestIDs(server.WithRequestIDs(slog.NewJSONHandler(&logs, nil)))
+	if h != server.WithRequestIDs(h) {
+		t.Error("WithRequestIDs wrapped an already wrapped handler")
 	}
 }

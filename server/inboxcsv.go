@@ -65,7 +65,7 @@ func (h *InboxCSV) serve(logger *slog.Logger) http.Handler {
 		out := csv.NewWriter(buffered)
 		out.UseCRLF = true
 		abort := func(err error) {
-			logger.ErrorContext(ctx, "inbox download cut short", "request_id", RequestID(ctx), "service_id", svc.ID, "error", err.Error())
+			logger.ErrorContext(ctx, "inbox download cut short", "service_id", svc.ID, "error", err.Error())
 			panic(http.ErrAbortHandler)
 		}
 		if err := out.Write(notifyql.InboxCSVHeader); err != nil {

@@ -51,7 +51,7 @@ func (s *Server) reportDownload(w http.ResponseWriter, r *http.Request) {
 		}
 		// Part of the file has gone out: cut the connection, so that the client sees a
 		// failed download rather than a short file.
-		s.cfg.Logger.ErrorContext(ctx, "report download stopped", "request_id", RequestID(ctx),
+		s.cfg.Logger.ErrorContext(ctx, "report download stopped",
 			"report_request_id", request.ID, "bytes", out.n, "error", err.Error())
 		panic(http.ErrAbortHandler)
 	}

@@ -78,6 +78,7 @@ func New(cfg Config, schema graphql.ExecutableSchema, auth *Authenticator) *Serv
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	cfg.Logger = slog.New(WithRequestIDs(cfg.Logger.Handler()))
 	if cfg.Limits == (Limits{}) {
 		cfg.Limits = DefaultLimits()
 	}

@@ -15,6 +15,8 @@ import (
 
 	// The Europe/London zone must be there even on machines without a zoneinfo database.
 	_ "time/tzdata"
+
+	"notifyql/server"
 )
 
 func main() {
@@ -98,7 +100,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.Development() {
 		level = slog.LevelDebug
 	}
-	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})).With("command", command)
+	logger := slog.New(server.WithRequestIDs(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))).With("command", command)
 	return cmd(ctx, env{cfg: cfg, logger: logger, stdout: stdout, stderr: stderr}, rest)
 }
 
