@@ -52,6 +52,10 @@ type Config struct {
 	// RequestMetrics, when set, measures GraphQL requests and errors (register it in the
 	// gatherer that Metrics serves).
 	RequestMetrics *RequestMetrics
+	// APQCache, when set, keeps automatic persisted queries (a client sends a query's hash
+	// and only sends the text when told it is unknown); parsed queries are cached in memory
+	// in front of it either way.
+	APQCache graphql.Cache[string]
 	// Readiness are what GET /readyz checks.
 	Readiness []ReadinessCheck
 	// DrainDelay is how long /readyz answers "shutting down" before the server stops
@@ -117,6 +121,9 @@ func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 	gql.SetDisableSuggestion(!s.cfg.Development)
 	if s.cfg.Development {
 		gql.Use(extension.Introspection{})
+	}
+	if s.cfg.APQCache != nil {
+		gql.Use(extension.AutomaticPersistedQuery{Cache: s.cfg.APQCache})
 	}
 	gql.Use(DepthLimit{Max: s.cfg.Limits.MaxDepth})
 	gql.Use(&ComplexityLimit{Max: s.cfg.Limits.MaxComplexity})

@@ -19,6 +19,7 @@ import (
 	"notifyql"
 	"notifyql/pgtest"
 	"notifyql/postgres"
+	"notifyql/redis"
 	"notifyql/server"
 )
 
@@ -149,7 +150,7 @@ func newTestAPIWith(t testing.TB, o testAPIOptions) *testAPI {
 	downloads := newDownloads(pool, links, london, now)
 	downloads.BatchSize = o.downloadBatchSize
 	srv := server.New(server.Config{Limits: limits, Extensions: extensions, Logger: logger,
-		Downloads: downloads, InboxCSV: newInboxCSV(deps), Reports: newReportDownloads(pool, links)},
+		Downloads: downloads, InboxCSV: newInboxCSV(deps), Reports: newReportDownloads(pool, links), APQCache: redis.NewAPQCache(rdb)},
 		schema, server.NewAuthenticator([]byte(testSecret), access).WithLogger(logger))
 	return &testAPI{handler: srv.Handler(), pool: pool, statements: counter, links: links}
 }

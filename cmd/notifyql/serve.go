@@ -13,6 +13,7 @@ import (
 
 	"notifyql"
 	"notifyql/postgres"
+	"notifyql/redis"
 	"notifyql/server"
 )
 
@@ -108,6 +109,7 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		WebSocket:      server.WebSocketConfig{AllowedOrigins: e.cfg.AllowedOrigins},
 		Metrics:        metrics,
 		RequestMetrics: requests,
+		APQCache:       redis.NewAPQCache(rdb.Client),
 		InboxCSV:       newInboxCSV(deps),
 		Downloads:      newDownloads(pool, links, london, nil),
 		Reports:        newReportDownloads(pool, links),
