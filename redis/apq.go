@@ -23,7 +23,7 @@ const apqTTL = 24 * time.Hour
 
 // NewAPQCache returns an APQCache on client.
 func NewAPQCache(client *goredis.Client) *APQCache {
-	return &APQCache{client: client, ttl: apqTTL, timeout: defaultSearchCallTimeout}
+	return &APQCache{client: client, ttl: apqTTL, timeout: cacheCallTimeout}
 }
 
 // apqKey is where a query's text is kept: the key holds only its hash.

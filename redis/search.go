@@ -11,10 +11,10 @@ import (
 	"notifyql"
 )
 
-// defaultSearchCallTimeout bounds each cache call, retries included, so that a search by
-// hash fails within it when Redis is unreachable rather than waiting on the client's own
-// dial and retry delays.
-const defaultSearchCallTimeout = 2 * time.Second
+// cacheCallTimeout bounds each cache call (search terms, persisted queries), retries
+// included, so that a search by hash fails within it when Redis is unreachable rather than
+// waiting on the client's own dial and retry delays.
+const cacheCallTimeout = 2 * time.Second
 
 // SearchCache is the search-term cache of DOMAIN.md §6.4: each term under
 // service-{service_id}-notification-search-query-hash-{hash}, for 7 days. The key holds
@@ -28,7 +28,7 @@ var _ notifyql.SearchTermStore = (*SearchCache)(nil)
 
 // NewSearchCache returns a SearchCache on client.
 func NewSearchCache(client *goredis.Client) *SearchCache {
-	return &SearchCache{client: client, timeout: defaultSearchCallTimeout}
+	return &SearchCache{client: client, timeout: cacheCallTimeout}
 }
 
 // searchKey scopes a hash by service, so that one service's hash finds nothing in another.
