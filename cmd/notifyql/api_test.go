@@ -95,6 +95,8 @@ type testAPIOptions struct {
 	logLevel slog.Leveler
 	// downloadBatchSize is the notifications CSV's batch size (DownloadBatchSize when 0).
 	downloadBatchSize int
+	// development serves as NOTIFYQL_ENV=development does: introspection and suggestions on.
+	development bool
 }
 
 // machineRedisAddr is the Redis that make test starts.
@@ -149,7 +151,7 @@ func newTestAPIWith(t testing.TB, o testAPIOptions) *testAPI {
 	}
 	downloads := newDownloads(pool, links, london, now)
 	downloads.BatchSize = o.downloadBatchSize
-	srv := server.New(server.Config{Limits: limits, Extensions: extensions, Logger: logger,
+	srv := server.New(server.Config{Limits: limits, Extensions: extensions, Logger: logger, Development: o.development,
 		Downloads: downloads, InboxCSV: newInboxCSV(deps), Reports: newReportDownloads(pool, links), APQCache: redis.NewAPQCache(rdb)},
 		schema, server.NewAuthenticator([]byte(testSecret), access).WithLogger(logger))
 	return &testAPI{handler: srv.Handler(), pool: pool, statements: counter, links: links}
