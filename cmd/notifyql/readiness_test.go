@@ -11,6 +11,7 @@ import (
 
 	"notifyql/live"
 	"notifyql/pgtest"
+	"notifyql/postgres"
 )
 
 // serve's readiness checks against the real services: ready while PostgreSQL and Redis
@@ -65,6 +66,53 @@ func TestReadinessChecks(t *testing.T) {
 	}
 	if got := states(pool, rdb); got["postgres"] != "error" || got["redis"] != "ok" {
 		t.Errorf("with the database gone: %v", got)
+	}
+}
+
+// PostgreSQL itself stopping makes the instance unready: on a private PostgreSQL this test
+// starts and stops, never the machine's.
+func TestReadinessWhenPostgreSQLStops(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a private PostgreSQL")
+	}
+	ctx := context.Background()
+	dataDir := privateDataDir(t)
+	local, err := postgres.StartLocal(ctx, dataDir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			_ = local.Stop(ctx)
+		}
+	})
+	pool, err := pgxpool.New(ctx, local.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	rdb := goredis.NewClient(&goredis.Options{Addr: machineRedisAddr})
+	t.Cleanup(func() { _ = rdb.Close() })
+	postgresState := func() error {
+		for _, c := range readinessChecks(pool, rdb, live.NewHub(nil, nil, nil, live.Options{})) {
+			if c.Name == "postgres" {
+				_, err := c.Probe(ctx)
+				return err
+			}
+		}
+		t.Fatal("no postgres check")
+		return nil
+	}
+	if err := postgresState(); err != nil {
+		t.Fatalf("with PostgreSQL running: %v", err)
+	}
+	if err := local.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stopped = true
+	if err := postgresState(); err == nil {
+		t.Fatal("ready with PostgreSQL stopped")
 	}
 }
 
