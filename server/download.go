@@ -2,9 +2,7 @@ package server
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -61,14 +59,16 @@ func (s *Server) notificationsCSV(w http.ResponseWriter, r *http.Request) {
 		writeError(ctx, s.cfg.Logger, w, err)
 		return
 	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", contentDisposition("inline", req.filename))
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	setCSVHeaders(w.Header(), "inline", req.filename)
 	w.WriteHeader(http.StatusOK)
 
 	flusher := http.NewResponseController(w)
-	rows, err := writeNotificationsCSV(ctx, w, func() error { return flusher.Flush() }, d.Exports, req.filter, first, batchSize, d.London)
+	rows, err := streamCSV(w, flusher.Flush, notifyql.NotificationCSVHeader, first, batchSize,
+		func(row notifyql.ExportRow) []string { return row.CSVRecord(d.London) },
+		func(last notifyql.ExportRow) ([]notifyql.ExportRow, error) {
+			after := last.Cursor()
+			return d.Exports.ExportRows(ctx, req.filter, &after, batchSize)
+		})
 	logArgs := []any{"service_id", req.filter.ServiceID,
 		"type", req.filter.Type, "rows", rows, "estimate", req.estimate, "duration_ms", time.Since(started).Milliseconds()}
 	if err != nil {
@@ -157,43 +157,6 @@ func parseDownloadQuery(u *url.URL) (notifyql.NotificationType, []notifyql.Notif
 		return "", nil, err
 	}
 	return typ, statuses, nil
-}
-
-// writeNotificationsCSV writes the header and every row of f, starting with the batch
-// already read (first) and reading on in keyset batches of batchSize until one comes back
-// short; flush is called after each batch. It returns the number of rows written.
-func writeNotificationsCSV(ctx context.Context, w io.Writer, flush func() error, store notifyql.ExportStore,
-	f notifyql.ExportFilter, first []notifyql.ExportRow, batchSize int, loc *time.Location) (int, error) {
-	cw := csv.NewWriter(w)
-	cw.UseCRLF = true
-	if err := cw.Write(notifyql.NotificationCSVHeader); err != nil {
-		return 0, fmt.Errorf("write CSV header: %w", err)
-	}
-	rows, batch := 0, first
-	for {
-		for _, row := range batch {
-			if err := cw.Write(row.CSVRecord(loc)); err != nil {
-				return rows, fmt.Errorf("write CSV row: %w", err)
-			}
-		}
-		rows += len(batch)
-		cw.Flush()
-		if err := cw.Error(); err != nil {
-			return rows, fmt.Errorf("write CSV: %w", err)
-		}
-		if err := flush(); err != nil {
-			return rows, fmt.Errorf("flush CSV: %w", err)
-		}
-		if len(batch) < batchSize {
-			return rows, nil
-		}
-		after := batch[len(batch)-1].Cursor()
-		next, err := store.ExportRows(ctx, f, &after, batchSize)
-		if err != nil {
-			return rows, err
-		}
-		batch = next
-	}
 }
 
 // contentDisposition is a Content-Disposition value (RFC 6266) for a file name that may hold

@@ -3,9 +3,7 @@ package server
 import (
 	"bufio"
 	"context"
-	"encoding/csv"
 	"log/slog"
-	"mime"
 	"net/http"
 	"time"
 
@@ -51,46 +49,23 @@ func (h *InboxCSV) serve(logger *slog.Logger) http.Handler {
 			writeError(ctx, logger, w, err)
 			return
 		}
-		now := h.Now()
-		header := w.Header()
-		header.Set("Content-Type", "text/csv; charset=utf-8")
-		header.Set("Content-Disposition", mime.FormatMediaType("attachment",
-			map[string]string{"filename": notifyql.InboxCSVFilename(notifyql.LondonDate(now, h.London))}))
-		// Personal data: no cache may keep a copy.
-		header.Set("Cache-Control", "no-store")
-		header.Set("X-Content-Type-Options", "nosniff")
+		setCSVHeaders(w.Header(), "attachment", notifyql.InboxCSVFilename(notifyql.LondonDate(h.Now(), h.London)))
 		w.WriteHeader(http.StatusOK)
 
 		buffered := bufio.NewWriterSize(w, 32<<10)
-		out := csv.NewWriter(buffered)
-		out.UseCRLF = true
-		abort := func(err error) {
+		_, err = streamCSV(buffered, buffered.Flush, notifyql.InboxCSVHeader, batch, batchSize,
+			func(m notifyql.InboxMessage) []string {
+				return notifyql.InboxCSVRecord(phone.Format(m.UserNumber), m, h.London)
+			},
+			func(last notifyql.InboxMessage) ([]notifyql.InboxMessage, error) {
+				after := last.Cursor()
+				return h.Texts.InboundTexts(ctx, svc.ID, since, &after, batchSize)
+			})
+		if err != nil {
+			// The status line has gone: cutting the connection is what tells the client the
+			// file is incomplete.
 			logger.ErrorContext(ctx, "inbox download cut short", "service_id", svc.ID, "error", err.Error())
 			panic(http.ErrAbortHandler)
-		}
-		if err := out.Write(notifyql.InboxCSVHeader); err != nil {
-			abort(err)
-		}
-		for {
-			for _, m := range batch {
-				if err := out.Write(notifyql.InboxCSVRecord(phone.Format(m.UserNumber), m, h.London)); err != nil {
-					abort(err)
-				}
-			}
-			out.Flush()
-			if err := out.Error(); err != nil {
-				abort(err)
-			}
-			if err := buffered.Flush(); err != nil {
-				abort(err)
-			}
-			if len(batch) < batchSize {
-				return
-			}
-			after := batch[len(batch)-1].Cursor()
-			if batch, err = h.Texts.InboundTexts(ctx, svc.ID, since, &after, batchSize); err != nil {
-				abort(err)
-			}
 		}
 	})
 }

@@ -37,10 +37,7 @@ func (s *Server) reportDownload(w http.ResponseWriter, r *http.Request) {
 	}
 	out := &countingWriter{w: w}
 	header := w.Header()
-	header.Set("Content-Type", "text/csv; charset=utf-8")
-	header.Set("Content-Disposition", contentDisposition("attachment", notifyql.ReportFilename(request.ID)))
-	header.Set("Cache-Control", "no-store")
-	header.Set("X-Content-Type-Options", "nosniff")
+	setCSVHeaders(header, "attachment", notifyql.ReportFilename(request.ID))
 	if err := s.cfg.Reports.Store.WriteReportFile(ctx, request.ID, out); err != nil {
 		if out.n == 0 {
 			for _, h := range []string{"Content-Type", "Content-Disposition", "Cache-Control", "X-Content-Type-Options"} {

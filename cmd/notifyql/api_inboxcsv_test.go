@@ -50,7 +50,7 @@ func TestInboxCSV(t *testing.T) {
 	}
 	for header, want := range map[string]string{
 		"Content-Type":        "text/csv; charset=utf-8",
-		"Content-Disposition": `attachment; filename="Received text messages 2026-07-15.csv"`,
+		"Content-Disposition": `attachment; filename="Received text messages 2026-07-15.csv"; filename*=UTF-8''Received%20text%20messages%202026-07-15.csv`,
 		"Cache-Control":       "no-store",
 	} {
 		if got := rec.Header().Get(header); got != want {
@@ -215,12 +215,12 @@ func (f failAfter) InboundTexts(ctx context.Context, serviceID string, since tim
 func TestInboxCSVFilenameHeaderIsEncoded(t *testing.T) {
 	api := newTestAPIAt(t, server.Limits{}, time.Date(2026, 3, 28, 23, 30, 0, 0, time.UTC)) // 23:30 GMT, still 28 March
 	rec := getCSV(t, api.handler, tokenFor(t, userViewer), http.MethodGet, inboxCSVPath(serviceA))
-	if diff := cmp.Diff(`attachment; filename="Received text messages 2026-03-28.csv"`, rec.Header().Get("Content-Disposition")); diff != "" {
+	if diff := cmp.Diff(`attachment; filename="Received text messages 2026-03-28.csv"; filename*=UTF-8''Received%20text%20messages%202026-03-28.csv`, rec.Header().Get("Content-Disposition")); diff != "" {
 		t.Error(diff)
 	}
 	api = newTestAPIAt(t, server.Limits{}, time.Date(2026, 7, 14, 23, 30, 0, 0, time.UTC)) // 00:30 BST on 15 July
 	rec = getCSV(t, api.handler, tokenFor(t, userViewer), http.MethodGet, inboxCSVPath(serviceA))
-	if diff := cmp.Diff(`attachment; filename="Received text messages 2026-07-15.csv"`, rec.Header().Get("Content-Disposition")); diff != "" {
+	if diff := cmp.Diff(`attachment; filename="Received text messages 2026-07-15.csv"; filename*=UTF-8''Received%20text%20messages%202026-07-15.csv`, rec.Header().Get("Content-Disposition")); diff != "" {
 		t.Error(diff)
 	}
 }
