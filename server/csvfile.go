@@ -1,10 +1,13 @@
 package server
 
 import (
+	"context"
 	"encoding/csv"
 	"fmt"
 	"io"
 	"net/http"
+
+	"notifyql"
 )
 
 // The CSV downloads (notifications, inbox, stored reports) answer with the same headers and
@@ -53,4 +56,33 @@ func streamCSV[R any](w io.Writer, flush func() error, header []string, first []
 			return rows, err
 		}
 	}
+}
+
+// downloadService loads the service a download names and checks p against req on it:
+// EINVALID for an id that is not a UUID, ENOTFOUND for a service p has no relation to, and
+// Principal.Check's refusals (the service's features are loaded when req names one).
+func downloadService(ctx context.Context, services notifyql.ServiceStore, p *notifyql.Principal, id string, req notifyql.Requirement) (*notifyql.Service, error) {
+	if err := notifyql.ValidateID("service", id); err != nil {
+		return nil, err
+	}
+	found, err := services.ServicesByIDs(ctx, []string{notifyql.NormaliseID(id)})
+	if err != nil {
+		return nil, err
+	}
+	if len(found) == 0 {
+		return nil, notifyql.Errorf(notifyql.ENOTFOUND, "service not found")
+	}
+	svc := found[0]
+	facts := notifyql.ServiceFacts{ID: svc.ID, Active: svc.Active, OrganisationID: svc.OrganisationID}
+	if req.Feature != "" {
+		features, err := services.FeaturesByServiceIDs(ctx, []string{svc.ID})
+		if err != nil {
+			return nil, err
+		}
+		facts.Features = features[svc.ID]
+	}
+	if err := p.Check(facts, req); err != nil {
+		return nil, err
+	}
+	return svc, nil
 }

@@ -89,6 +89,7 @@ func (s *Server) prepareNotificationsCSV(ctx context.Context, r *http.Request) (
 		return nil, err
 	}
 	serviceID := r.PathValue("id")
+	// A malformed id is reported before the query's faults.
 	if err := notifyql.ValidateID("service", serviceID); err != nil {
 		return nil, err
 	}
@@ -97,16 +98,8 @@ func (s *Server) prepareNotificationsCSV(ctx context.Context, r *http.Request) (
 	if err != nil {
 		return nil, err
 	}
-	services, err := d.Services.ServicesByIDs(ctx, []string{serviceID})
+	svc, err := downloadService(ctx, d.Services, principal, serviceID, notifyql.Requirement{AnyOf: []notifyql.Permission{notifyql.ViewActivity}})
 	if err != nil {
-		return nil, err
-	}
-	if len(services) == 0 {
-		return nil, notifyql.Errorf(notifyql.ENOTFOUND, "service not found")
-	}
-	svc := services[0]
-	facts := notifyql.ServiceFacts{ID: svc.ID, Active: svc.Active, OrganisationID: svc.OrganisationID}
-	if err := principal.Check(facts, notifyql.Requirement{AnyOf: []notifyql.Permission{notifyql.ViewActivity}}); err != nil {
 		return nil, err
 	}
 	retentions, err := d.Services.RetentionByServiceIDs(ctx, []string{svc.ID})

@@ -79,24 +79,8 @@ func (h *InboxCSV) authorize(ctx context.Context, id string) (*notifyql.Service,
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	if err := notifyql.ValidateID("service", id); err != nil {
-		return nil, time.Time{}, err
-	}
-	id = notifyql.NormaliseID(id)
-	services, err := h.Services.ServicesByIDs(ctx, []string{id})
+	svc, err := downloadService(ctx, h.Services, p, id, inboxCSVRequirement)
 	if err != nil {
-		return nil, time.Time{}, err
-	}
-	if len(services) == 0 {
-		return nil, time.Time{}, notifyql.Errorf(notifyql.ENOTFOUND, "service not found")
-	}
-	svc := services[0]
-	features, err := h.Services.FeaturesByServiceIDs(ctx, []string{svc.ID})
-	if err != nil {
-		return nil, time.Time{}, err
-	}
-	facts := notifyql.ServiceFacts{ID: svc.ID, Active: svc.Active, OrganisationID: svc.OrganisationID, Features: features[svc.ID]}
-	if err := p.Check(facts, inboxCSVRequirement); err != nil {
 		return nil, time.Time{}, err
 	}
 	retention, err := h.Services.RetentionByServiceIDs(ctx, []string{svc.ID})
