@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: run test bench bench-live generate check-generated lint services node-deps
+.PHONY: run test bench bench-live generate check-generated lint services node-deps assets check-assets
 
 ## run: start the API on :8080 with a private PostgreSQL, in-process Redis, demo data and gentle simulated traffic
 run:
@@ -27,6 +27,17 @@ generate:
 ## check-generated: fail when `go generate` would change a tracked file
 check-generated:
 	bash scripts/check-generated
+
+## assets: build the browser pages (web/<page>/dist, committed and embedded) from their locked npm packages
+PAGES := $(patsubst %/package.json,%,$(wildcard web/*/package.json))
+assets:
+	@for page in $(PAGES); do \
+		npm ci --prefix $$page --no-audit --no-fund && npm run --prefix $$page build || exit 1; \
+	done
+
+## check-assets: fail when `make assets` would change the committed pages
+check-assets:
+	bash scripts/check-assets
 
 ## lint: gofmt and go vet must print nothing
 lint:

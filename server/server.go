@@ -58,6 +58,11 @@ type Config struct {
 	APQCache graphql.Cache[string]
 	// Readiness are what GET /readyz checks.
 	Readiness []ReadinessCheck
+	// Pages are the browser pages served beside the API, by the path each is served at
+	// (each also serves beneath path + "/"): GraphiQL and the live dashboard.
+	Pages map[string]http.Handler
+	// Home, when set, is the page that GET / redirects to.
+	Home string
 	// DrainDelay is how long /readyz answers "shutting down" before the server stops
 	// accepting requests, so that load balancers stop sending it traffic first.
 	DrainDelay time.Duration
@@ -151,6 +156,13 @@ func (s *Server) routes(gql http.Handler, schema graphql.ExecutableSchema) http.
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			_, _ = w.Write(sdl)
 		})
+	}
+	for path, page := range s.cfg.Pages {
+		mux.Handle("GET "+path, page)
+		mux.Handle("GET "+path+"/", page)
+	}
+	if s.cfg.Home != "" {
+		mux.Handle("GET /{$}", http.RedirectHandler(s.cfg.Home, http.StatusFound))
 	}
 	mux.HandleFunc("GET /healthz", healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)

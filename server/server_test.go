@@ -72,3 +72,31 @@ func TestOpenWebSockets(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// Pages are served at their path and beneath it, and GET / redirects to the home page; the
+// API's own routes are not shadowed by them.
+func TestPagesAndHome(t *testing.T) {
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "page "+r.URL.Path) })
+	srv := server.New(server.Config{Pages: map[string]http.Handler{"/graphiql": page}, Home: "/graphiql"},
+		subscriptionSchema(), server.NewAuthenticator(wsSecret, nil))
+	for _, tt := range []struct {
+		method, target string
+		wantStatus     int
+		wantBody       string
+		wantLocation   string
+	}{
+		{http.MethodGet, "/", http.StatusFound, "", "/graphiql"},
+		{http.MethodGet, "/graphiql", http.StatusOK, "page /graphiql", ""},
+		{http.MethodGet, "/graphiql/assets/a.js", http.StatusOK, "page /graphiql/assets/a.js", ""},
+		{http.MethodPost, "/graphiql", http.StatusMethodNotAllowed, "", ""},
+		{http.MethodGet, "/elsewhere", http.StatusNotFound, "", ""},
+		{http.MethodGet, "/healthz", http.StatusOK, "ok", ""},
+	} {
+		w := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(w, httptest.NewRequest(tt.method, tt.target, nil))
+		if w.Code != tt.wantStatus || !strings.Contains(w.Body.String(), tt.wantBody) || w.Header().Get("Location") != tt.wantLocation {
+			t.Errorf("%s %s: %d %q (Location %q), want %d %q (Location %q)", tt.method, tt.target,
+				w.Code, w.Body.String(), w.Header().Get("Location"), tt.wantStatus, tt.wantBody, tt.wantLocation)
+		}
+	}
+}

@@ -37,7 +37,7 @@ func TestGraphQLOverHTTPAudit(t *testing.T) {
 	httpServer := httptest.NewServer(api.handler)
 	t.Cleanup(httpServer.Close)
 
-	cmd := exec.Command(node, filepath.Join("..", "..", "clients", "node", "audit.mjs"), httpServer.URL+"/graphql")
+	cmd := exec.Command(node, filepath.Join(nodeClientDir(t), "audit.mjs"), httpServer.URL+"/graphql")
 	done := make(chan struct{})
 	var out []byte
 	var err error

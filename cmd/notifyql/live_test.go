@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"notifyql/pgtest"
 	"notifyql/postgres"
 	"notifyql/server"
+	"notifyql/web"
 )
 
 // newLiveAPI serves the API with the live path running, as serve runs it, over a fresh
@@ -33,20 +35,34 @@ func newLiveAPI(t *testing.T) (wsURL string, exec func(sql string, args ...any))
 // newLiveAPIWith is newLiveAPI with more handler extensions after the schema's own.
 func newLiveAPIWith(t *testing.T, extra ...graphql.HandlerExtension) (wsURL string, exec func(sql string, args ...any)) {
 	t.Helper()
-	api := startLiveAPI(t, extra...)
+	api := startLiveAPIWith(t, liveAPIOptions{extensions: extra})
 	return api.wsURL, api.exec
 }
 
 // liveAPI is a server that startLiveAPI started.
 type liveAPI struct {
 	wsURL   string // ws://.../graphql
-	httpURL string // http://host:port, where /metrics is served
+	httpURL string // http://host:port, where /metrics and the pages are served
 	exec    func(sql string, args ...any)
 	pool    *pgxpool.Pool
 }
 
+// liveAPIOptions are what a test may add to the live API.
+type liveAPIOptions struct {
+	// extensions are handler extensions after the schema's own.
+	extensions []graphql.HandlerExtension
+	// pages serves the browser pages as serve does, with GET / redirecting to GraphiQL, and
+	// admits WebSockets from the server's own origin, as a browser page opens them.
+	pages bool
+}
+
 // startLiveAPI is newLiveAPIWith, also serving /metrics as serve does.
 func startLiveAPI(t *testing.T, extra ...graphql.HandlerExtension) *liveAPI {
+	t.Helper()
+	return startLiveAPIWith(t, liveAPIOptions{extensions: extra})
+}
+
+func startLiveAPIWith(t *testing.T, o liveAPIOptions) *liveAPI {
 	t.Helper()
 	pool := pgtest.NewPool(t)
 	if _, err := pool.Exec(t.Context(), fixtureSQL); err != nil {
@@ -75,12 +91,26 @@ func startLiveAPI(t *testing.T, extra ...graphql.HandlerExtension) *liveAPI {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The listener comes first: a page's WebSockets come from the server's own origin, which
+	// the allowlist must name before the server starts.
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	httpURL := "http://" + listener.Addr().String()
 	var srv *server.Server
 	requests := server.NewRequestMetrics()
 	metrics := newMetrics(updates, func() int { return srv.OpenWebSockets() }, requests, map[string]*pgxpool.Pool{"api": pool, "live": updates.pool})
-	srv = server.New(server.Config{Logger: logger, Extensions: append(extensions, extra...), Metrics: metrics, RequestMetrics: requests},
-		schema, server.NewAuthenticator([]byte(testSecret), access))
-	httpServer := httptest.NewServer(srv.Handler())
+	cfg := server.Config{Logger: logger, Extensions: append(extensions, o.extensions...), Metrics: metrics, RequestMetrics: requests}
+	if o.pages {
+		cfg.Pages, cfg.Home = web.Pages(), web.Home
+		cfg.WebSocket.AllowedOrigins = []string{httpURL}
+	}
+	srv = server.New(cfg, schema, server.NewAuthenticator([]byte(testSecret), access))
+	httpServer := httptest.NewUnstartedServer(srv.Handler())
+	httpServer.Listener.Close()
+	httpServer.Listener = listener
+	httpServer.Start()
 	t.Cleanup(httpServer.Close)
 	return &liveAPI{
 		wsURL:   "ws" + strings.TrimPrefix(httpServer.URL, "http") + "/graphql",

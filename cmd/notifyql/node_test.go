@@ -1,14 +1,7 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
-	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 )
@@ -26,96 +19,20 @@ type nodeTotals struct {
 	} `json:"data"`
 }
 
-// nodeOrSkip finds node, skipping the test when it is missing on a developer's machine; in
-// CI (CI=true) a missing node fails, so the acceptance test cannot silently stop running.
-func nodeOrSkip(t *testing.T) string {
-	t.Helper()
-	node, err := exec.LookPath("node")
-	if err == nil {
-		return node
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("node is not on PATH and CI=true: the Node graphql-ws client test must run in CI (%v)", err)
-	}
-	t.Skipf("node is not on PATH (%v); install Node 20 and run `make node-deps` to run the graphql-ws client test", err)
-	return ""
-}
-
 // The issue's real client: the npm graphql-ws client, over the ws package, subscribes to
 // dashboardTotals; a plain SQL write through pgx commits and the update reaches it.
 func TestNodeGraphQLWSClientSeesAPlainSQLWrite(t *testing.T) {
-	node := nodeOrSkip(t)
-	clientDir, err := filepath.Abs(filepath.Join("..", "..", "clients", "node"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(clientDir, "node_modules", "graphql-ws")); err != nil {
-		t.Fatalf("the Node client's dependencies are not installed; run `make node-deps` (%v)", err)
-	}
 	wsURL, execSQL := newLiveAPI(t)
-
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
 	// Two payloads: the snapshot at once, then the one with the write.
-	cmd := exec.CommandContext(ctx, node, filepath.Join(clientDir, "subscribe.mjs"),
-		wsURL, tokenFor(t, userViewer), serviceA, "2", "15000")
-	cmd.Dir = clientDir
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start node: %v", err)
-	}
-	lines := make(chan string)
-	go func() {
-		defer close(lines)
-		scanner := bufio.NewScanner(stdout)
-		for scanner.Scan() {
-			select {
-			case lines <- scanner.Text():
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	// stopNode ends the client and reaps it once; every path ends here, so nothing outlives
-	// the test and stderr is read only after the process that writes it has gone.
-	waited := false
-	var waitErr error
-	stopNode := func(kill bool) error {
-		if !waited {
-			waited = true
-			if kill {
-				cancel()
-			}
-			for range lines { // Wait closes stdout: read it to the end first.
-			}
-			waitErr = cmd.Wait()
-		}
-		return waitErr
-	}
-	t.Cleanup(func() { stopNode(true) })
-
+	client := startNode(t, 20*time.Second, nil, "subscribe.mjs", wsURL, tokenFor(t, userViewer), serviceA, "2", "15000")
 	nextLine := func(within time.Duration) nodeTotals {
 		t.Helper()
-		select {
-		case line, ok := <-lines:
-			if !ok {
-				t.Fatalf("the Node client ended early: %v; stderr: %s", stopNode(true), stderr.String())
-			}
-			var payload nodeTotals
-			if err := json.Unmarshal([]byte(line), &payload); err != nil {
-				t.Fatalf("the Node client printed %q: %v", line, err)
-			}
-			return payload
-		case <-time.After(within):
-			stopNode(true)
-			t.Fatalf("no payload from the Node client within %s; stderr: %s", within, stderr.String())
+		line := client.nextLine(within)
+		var payload nodeTotals
+		if err := json.Unmarshal([]byte(line), &payload); err != nil {
+			t.Fatalf("the Node client printed %q: %v", line, err)
 		}
-		return nodeTotals{}
+		return payload
 	}
 
 	first := nextLine(10 * time.Second).Data.DashboardTotals.Email
@@ -128,12 +45,5 @@ func TestNodeGraphQLWSClientSeesAPlainSQLWrite(t *testing.T) {
 	}
 
 	// Two payloads asked for, two received: the client disposes itself and exits 0.
-	if err := stopNode(false); err != nil {
-		var exitErr *exec.ExitError
-		if errors.As(err, &exitErr) {
-			t.Errorf("the Node client exited with %d; stderr: %s", exitErr.ExitCode(), stderr.String())
-		} else {
-			t.Errorf("wait for the Node client: %v", err)
-		}
-	}
+	client.wait()
 }

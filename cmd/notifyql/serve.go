@@ -15,6 +15,7 @@ import (
 	"notifyql/postgres"
 	"notifyql/redis"
 	"notifyql/server"
+	"notifyql/web"
 )
 
 // demoAdminEmail is the platform admin the demo data creates, for the sign-in hint.
@@ -115,6 +116,8 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		Reports:        newReportDownloads(pool, links),
 		Readiness:      readinessChecks(pool, rdb.Client, liveUpdates.hub),
 		DrainDelay:     e.cfg.DrainDelay,
+		Pages:          web.Pages(),
+		Home:           web.Home,
 	}, schema, server.NewAuthenticator(api.secret, access).WithLogger(e.logger))
 	if err := srv.Listen(); err != nil {
 		return err

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// chromiumOrSkip finds Debian's Chromium, skipping the test when it is missing on a
+// developer's machine; in CI (CI=true) a missing browser fails, so the browser tests cannot
+// silently stop running. NOTIFYQL_CHROMIUM names another executable.
+func chromiumOrSkip(t *testing.T) string {
+	t.Helper()
+	name := os.Getenv("NOTIFYQL_CHROMIUM")
+	if name == "" {
+		name = "chromium"
+	}
+	path, err := exec.LookPath(name)
+	if err == nil {
+		return path
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is not on PATH and CI=true: the browser tests must run in CI (%v)", name, err)
+	}
+	t.Skipf("%s is not on PATH (%v); `apt-get install chromium` to run the browser tests", name, err)
+	return ""
+}
+
+// browserArtifacts is the folder screenshots are saved in: NOTIFYQL_TEST_ARTIFACTS, or
+// artifacts/browser at the repository's root (ignored by git).
+func browserArtifacts(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("NOTIFYQL_TEST_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "artifacts", "browser")
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// browserEvent is one line a browser script (clients/node/browser/*.mjs) reports.
+type browserEvent struct {
+	Event string `json:"event"`
+	// Error is why the script failed ("failed").
+	Error string `json:"error"`
+	// Blocked are the requests the page made off its own origin, which were refused
+	// ("done", "failed").
+	Blocked []string `json:"blocked"`
+	// Errors are the page's console errors and uncaught exceptions ("done", "failed").
+	Errors []string `json:"errors"`
+	// File is where a screenshot went ("screenshot").
+	File string `json:"file"`
+	// Text is what the script read off the page, for the test to check.
+	Text string `json:"text"`
+}
+
+// browserScript is a browser script that a test drives.
+type browserScript struct {
+	t    *testing.T
+	node *nodeProcess
+}
+
+// startBrowser runs clients/node/browser/<script> against the server at origin (with
+// args after it), in headless Chromium with the network closed but for origin.
+func startBrowser(t *testing.T, script, origin string, args ...string) *browserScript {
+	t.Helper()
+	chromium := chromiumOrSkip(t)
+	env := []string{"NOTIFYQL_CHROMIUM=" + chromium, "NOTIFYQL_ARTIFACTS=" + browserArtifacts(t)}
+	return &browserScript{t: t, node: startNode(t, 90*time.Second, env, filepath.Join("browser", script), append([]string{origin}, args...)...)}
+}
+
+// next is the script's next event other than a screenshot; a failure fails the test with
+// the script's reason.
+func (b *browserScript) next(within time.Duration) browserEvent {
+	b.t.Helper()
+	for {
+		line := b.node.nextLine(within)
+		var event browserEvent
+		if err := json.Unmarshal([]byte(line), &event); err != nil {
+			b.t.Fatalf("the browser script printed %q: %v", line, err)
+		}
+		switch event.Event {
+		case "screenshot":
+			b.t.Logf("screenshot: %s", event.File)
+			continue
+		case "failed":
+			b.t.Fatalf("the browser script failed: %s\nrequests refused: %q\npage errors: %q", event.Error, event.Blocked, event.Errors)
+		}
+		return event
+	}
+}
+
+// expect reads the next event and fails unless it is want.
+func (b *browserScript) expect(want string, within time.Duration) browserEvent {
+	b.t.Helper()
+	event := b.next(within)
+	if event.Event != want {
+		b.t.Fatalf("the browser script reported %q, want %q", event.Event, want)
+	}
+	return event
+}
+
+// reply tells a script waiting in waitForGo to go on.
+func (b *browserScript) reply() { b.node.send("go") }
+
+// finish waits for the script's "done" and fails when the page asked for anything off its
+// origin or logged an error.
+func (b *browserScript) finish(within time.Duration) {
+	b.t.Helper()
+	done := b.expect("done", within)
+	if len(done.Blocked) > 0 {
+		b.t.Errorf("the page asked for %d resources off its origin: %q", len(done.Blocked), done.Blocked)
+	}
+	if len(done.Errors) > 0 {
+		b.t.Errorf("the page logged errors: %q", done.Errors)
+	}
+	b.node.wait()
+}
