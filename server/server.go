@@ -56,6 +56,11 @@ type Config struct {
 	// and only sends the text when told it is unknown); parsed queries are cached in memory
 	// in front of it either way.
 	APQCache graphql.Cache[string]
+	// RateLimiter, when set, applies RateLimits to GraphQL requests over HTTP.
+	RateLimiter RateLimiter
+	// RateLimits are the allowances (DefaultRateLimits are serve's); a zero field switches
+	// that limit off.
+	RateLimits RateLimits
 	// Readiness are what GET /readyz checks.
 	Readiness []ReadinessCheck
 	// Pages are the browser pages served beside the API, by the path each is served at
@@ -140,7 +145,11 @@ func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 
 func (s *Server) routes(gql http.Handler, schema graphql.ExecutableSchema) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("POST /graphql", s.auth.Middleware(limitBody(s.cfg.Limits.MaxBodyBytes, acceptJSONBody(gql))))
+	var rates *rateLimiting
+	if s.cfg.RateLimiter != nil {
+		rates = &rateLimiting{limiter: s.cfg.RateLimiter, limits: s.cfg.RateLimits, logger: s.cfg.Logger, metrics: s.cfg.RequestMetrics}
+	}
+	mux.Handle("POST /graphql", rates.byIP(s.auth.Middleware(rates.byUser(limitBody(s.cfg.Limits.MaxBodyBytes, acceptJSONBody(gql))))))
 	methodNotAllowed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", http.MethodPost)
 		writeGraphQLError(w, http.StatusMethodNotAllowed, "BAD_REQUEST", "use POST with a JSON body")

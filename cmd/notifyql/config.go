@@ -57,6 +57,10 @@ type config struct {
 	// generated one in DataDir.
 	SearchSecret string
 	Limits       server.Limits
+	// RateLimits are the HTTP operations a user and an address may send a minute
+	// (NOTIFYQL_RATE_LIMIT_PER_USER, NOTIFYQL_RATE_LIMIT_PER_IP; 0 switches one off),
+	// counted in Redis across instances.
+	RateLimits server.RateLimits
 	// AllowedOrigins are the exact browser origins that may open a WebSocket
 	// (NOTIFYQL_ALLOWED_ORIGINS, comma-separated). Development defaults to the local API's
 	// own origin; production defaults to none, so production must set it for any browser
@@ -101,6 +105,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		JWTSecret:    getenv("NOTIFYQL_JWT_SECRET"),
 		SearchSecret: getenv("NOTIFYQL_SEARCH_SECRET"),
 		Limits:       server.DefaultLimits(),
+		RateLimits:   server.DefaultRateLimits(),
 	}
 	if getenv("GOGC") == "" {
 		cfg.GCPercent = serveGCPercent
@@ -164,6 +169,23 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		*limit.dest = n
 	}
+	for _, limit := range []struct {
+		name string
+		dest *int
+	}{
+		{"NOTIFYQL_RATE_LIMIT_PER_USER", &cfg.RateLimits.PerUser},
+		{"NOTIFYQL_RATE_LIMIT_PER_IP", &cfg.RateLimits.PerIP},
+	} {
+		v := getenv(limit.name)
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return config{}, fmt.Errorf("%s must be a whole number of requests a minute, 0 for no limit; got %q", limit.name, v)
+		}
+		*limit.dest = n
+	}
 	return cfg, nil
 }
 
@@ -214,6 +236,8 @@ func (c config) LogValue() slog.Value {
 		slog.Int("max_complexity", c.Limits.MaxComplexity),
 		slog.Int("max_tokens", c.Limits.MaxTokens),
 		slog.Any("allowed_origins", c.AllowedOrigins),
+		slog.Int("rate_limit_per_user", c.RateLimits.PerUser),
+		slog.Int("rate_limit_per_ip", c.RateLimits.PerIP),
 	)
 }
 

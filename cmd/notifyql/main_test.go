@@ -65,6 +65,10 @@ func TestRunRefusesBadCommandLines(t *testing.T) {
 			wantErr: "configuration: NOTIFYQL_JWT_SECRET must be at least 32 bytes long, it has 5"},
 		{name: "bad limit", vars: map[string]string{"NOTIFYQL_MAX_DEPTH": "deep"}, args: []string{"serve"},
 			wantErr: `configuration: NOTIFYQL_MAX_DEPTH must be a positive whole number, got "deep"`},
+		{name: "negative rate limit", vars: map[string]string{"NOTIFYQL_RATE_LIMIT_PER_USER": "-1"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_RATE_LIMIT_PER_USER must be a whole number of requests a minute, 0 for no limit; got "-1"`},
+		{name: "rate limit with a unit", vars: map[string]string{"NOTIFYQL_RATE_LIMIT_PER_IP": "100/m"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_RATE_LIMIT_PER_IP must be a whole number of requests a minute, 0 for no limit; got "100/m"`},
 		{name: "bad drain delay", vars: map[string]string{"NOTIFYQL_DRAIN_DELAY": "5"}, args: []string{"serve"},
 			wantErr: `configuration: NOTIFYQL_DRAIN_DELAY must be a duration from 0s to 1m, such as 5s; got "5"`},
 		{name: "negative drain delay", vars: map[string]string{"NOTIFYQL_DRAIN_DELAY": "-1s"}, args: []string{"serve"},
@@ -117,7 +121,7 @@ func TestRunHelp(t *testing.T) {
 }
 
 func TestLoadConfig(t *testing.T) {
-	defaults := config{Addr: ":8080", Env: envProduction, DataDir: ".notifyql", Limits: server.DefaultLimits(), GCPercent: serveGCPercent, GODEBUG: "adaptivestackstart=0"}
+	defaults := config{Addr: ":8080", Env: envProduction, DataDir: ".notifyql", Limits: server.DefaultLimits(), RateLimits: server.DefaultRateLimits(), GCPercent: serveGCPercent, GODEBUG: "adaptivestackstart=0"}
 	custom := defaults
 	custom.Addr = "127.0.0.1:9000"
 	custom.Env = envDevelopment
@@ -130,6 +134,7 @@ func TestLoadConfig(t *testing.T) {
 	custom.Limits.MaxBodyBytes = 1024
 	custom.AllowedOrigins = []string{"https://dashboard.example.gov.uk", "http://localhost:3000"}
 	custom.DrainDelay = 5 * time.Second
+	custom.RateLimits = server.RateLimits{PerUser: 0, PerIP: 90}
 	development := defaults
 	development.Env = envDevelopment
 	development.AllowedOrigins = []string{"http://localhost:8080"}
@@ -155,6 +160,7 @@ func TestLoadConfig(t *testing.T) {
 			"DATABASE_URL": "postgres://app:pw@db/notifyql", "REDIS_URL": "redis://cache:6379/0",
 			"NOTIFYQL_JWT_SECRET": testSecret, "NOTIFYQL_SEARCH_SECRET": testSearchSecret, "NOTIFYQL_MAX_DEPTH": "5", "NOTIFYQL_MAX_COMPLEXITY": "50",
 			"NOTIFYQL_MAX_TOKENS": "500", "NOTIFYQL_MAX_BODY_BYTES": "1024", "NOTIFYQL_DRAIN_DELAY": "5s",
+			"NOTIFYQL_RATE_LIMIT_PER_USER": "0", "NOTIFYQL_RATE_LIMIT_PER_IP": "90",
 			"NOTIFYQL_ALLOWED_ORIGINS": " https://dashboard.example.gov.uk, http://localhost:3000,",
 		}, custom},
 	}

@@ -111,6 +111,8 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		Metrics:        metrics,
 		RequestMetrics: requests,
 		APQCache:       redis.NewAPQCache(rdb.Client),
+		RateLimiter:    redis.NewRateLimiter(rdb.Client, ""),
+		RateLimits:     e.cfg.RateLimits,
 		InboxCSV:       newInboxCSV(deps),
 		Downloads:      newDownloads(pool, links, london, nil),
 		Reports:        newReportDownloads(pool, links),
