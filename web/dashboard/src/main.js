@@ -129,7 +129,8 @@ async function signIn(event) {
     tokenInput.focus();
     return;
   }
-  signOut('Signing in…');
+  signOut('');
+  showSignInMessage('Signing in…', 'info');
   signInButton.disabled = true;
   try {
     services = await fetchServices(pasted);
@@ -147,7 +148,7 @@ async function signIn(event) {
     showSignInMessage('Signed in, but this token’s user cannot open any service.');
     return;
   }
-  showSignInMessage('Signed in. Choose a service.');
+  showSignInMessage('Signed in. Choose a service.', 'info');
   showServices(services);
   showConnection('idle');
   serviceSelect.focus();

@@ -26,8 +26,12 @@ export function showConnection(state) {
   document.body.dataset.connection = state;
 }
 
-export function showSignInMessage(text) {
-  byId('sign-in-message').textContent = text;
+// showSignInMessage shows text under the sign-in form: an error (the default) or, with
+// kind 'info', how signing in is going.
+export function showSignInMessage(text, kind = 'error') {
+  const message = byId('sign-in-message');
+  message.textContent = text;
+  message.dataset.kind = kind;
 }
 
 export function showServices(services) {
