@@ -282,3 +282,52 @@ func TestDashboardPageSignsOutWhenItsTokenExpires(t *testing.T) {
 	}
 	browser.finish(20 * time.Second)
 }
+
+// Choosing another service moves the three views to it on the same socket, and completes the
+// first service's subscriptions: the server holds three, not six.
+func TestDashboardPageSwitchesService(t *testing.T) {
+	api := startLiveAPIWith(t, liveAPIOptions{pages: true})
+	browser := startBrowser(t, "dashboard-switch.mjs", api.httpURL, tokenFor(t, userAdmin), serviceA, serviceB)
+
+	var first dashboardView
+	decodeText(t, browser.expect("first", 30*time.Second), &first)
+	if first.Service != "Service A" || first.Connection != "live" {
+		t.Errorf("first the page showed %+v, want Service A live", first)
+	}
+	subscriptionsSettleAt(t, api, 3)
+	browser.reply()
+
+	var second struct {
+		Shown   dashboardView
+		Sockets []string
+	}
+	decodeText(t, browser.expect("second", 20*time.Second), &second)
+	if second.Shown.Service != "Service B" || second.Shown.Connection != "live" || !strings.HasPrefix(second.Shown.Inbox, "Not available") {
+		t.Errorf("after the switch the page showed %+v, want Service B live, without an inbox", second.Shown)
+	}
+	// Service B has no inbox: its inbox subscription ended with FORBIDDEN, leaving two.
+	subscriptionsSettleAt(t, api, 2)
+	if len(second.Sockets) != 1 {
+		t.Errorf("the page opened the sockets %q, want one for both services", second.Sockets)
+	}
+	browser.reply()
+	browser.finish(20 * time.Second)
+}
+
+// subscriptionsSettleAt waits until the server holds want live subscriptions on one socket:
+// a page's completes reach the server a little after it shows the next service.
+func subscriptionsSettleAt(t *testing.T, api *liveAPI, want float64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		metrics := scrapeMetrics(t, api.httpURL)
+		got, sockets := metrics["notifyql_live_subscriptions"], metrics["notifyql_websocket_connections"]
+		if got == want && sockets == 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server holds %v subscriptions on %v sockets, want %v on one", got, sockets, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -13,7 +13,7 @@ export async function signIn(page, token) {
 // chooseService picks a service in the picker, which must have appeared.
 export async function chooseService(page, serviceId) {
   await page.locator('#service-picker').waitFor({ state: 'visible', timeout: 10000 });
-  await page.getByLabel('Service').selectOption(serviceId);
+  await page.getByLabel('Service', { exact: true }).selectOption(serviceId);
 }
 
 // waitForConnection waits until the page's connection state reads state.
