@@ -54,6 +54,9 @@ type liveAPIOptions struct {
 	// pages serves the browser pages as serve does, with GET / redirecting to GraphiQL, and
 	// admits WebSockets from the server's own origin, as a browser page opens them.
 	pages bool
+	// wrapListener, when set, wraps the server's listener: a test that must break the
+	// connections its clients hold (as a network or a load balancer would) keeps them.
+	wrapListener func(net.Listener) net.Listener
 }
 
 // startLiveAPI is newLiveAPIWith, also serving /metrics as serve does.
@@ -98,6 +101,9 @@ func startLiveAPIWith(t *testing.T, o liveAPIOptions) *liveAPI {
 		t.Fatal(err)
 	}
 	httpURL := "http://" + listener.Addr().String()
+	if o.wrapListener != nil {
+		listener = o.wrapListener(listener)
+	}
 	var srv *server.Server
 	requests := server.NewRequestMetrics()
 	metrics := newMetrics(updates, func() int { return srv.OpenWebSockets() }, requests, map[string]*pgxpool.Pool{"api": pool, "live": updates.pool})
