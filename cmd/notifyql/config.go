@@ -57,6 +57,10 @@ type config struct {
 	// generated one in DataDir.
 	SearchSecret string
 	Limits       server.Limits
+	// WebSocketLimits bound each socket: the signed-in sockets a user may hold
+	// (NOTIFYQL_WS_MAX_PER_USER) and the messages a second a socket may send after a
+	// burst (NOTIFYQL_WS_MESSAGE_RATE, NOTIFYQL_WS_MESSAGE_BURST); 4429 past them.
+	WebSocketLimits websocketLimits
 	// RateLimits are the HTTP operations a user and an address may send a minute
 	// (NOTIFYQL_RATE_LIMIT_PER_USER, NOTIFYQL_RATE_LIMIT_PER_IP; 0 switches one off),
 	// counted in Redis across instances.
@@ -107,6 +111,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		Limits:       server.DefaultLimits(),
 		RateLimits:   server.DefaultRateLimits(),
 	}
+	defaults := server.DefaultWebSocketConfig()
+	cfg.WebSocketLimits = websocketLimits{MaxPerUser: defaults.MaxConnectionsPerUser,
+		MessageRate: int(defaults.MessageRate), MessageBurst: defaults.MessageBurst}
 	if getenv("GOGC") == "" {
 		cfg.GCPercent = serveGCPercent
 	}
@@ -158,6 +165,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		{"NOTIFYQL_MAX_COMPLEXITY", &cfg.Limits.MaxComplexity},
 		{"NOTIFYQL_MAX_TOKENS", &cfg.Limits.MaxTokens},
 		{"NOTIFYQL_MAX_BODY_BYTES", &cfg.Limits.MaxBodyBytes},
+		{"NOTIFYQL_WS_MAX_PER_USER", &cfg.WebSocketLimits.MaxPerUser},
+		{"NOTIFYQL_WS_MESSAGE_RATE", &cfg.WebSocketLimits.MessageRate},
+		{"NOTIFYQL_WS_MESSAGE_BURST", &cfg.WebSocketLimits.MessageBurst},
 	} {
 		v := getenv(limit.name)
 		if v == "" {
@@ -187,6 +197,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 		*limit.dest = n
 	}
 	return cfg, nil
+}
+
+// websocketLimits are the per-socket and per-user limits of WebSocketConfig that
+// configuration sets.
+type websocketLimits struct{ MaxPerUser, MessageRate, MessageBurst int }
+
+// apply sets the limits on c.
+func (l websocketLimits) apply(c server.WebSocketConfig) server.WebSocketConfig {
+	c.MaxConnectionsPerUser, c.MessageRate, c.MessageBurst = l.MaxPerUser, float64(l.MessageRate), l.MessageBurst
+	return c
 }
 
 // parseOrigins reads a comma-separated list of origins. Browsers send an origin as
@@ -236,6 +256,9 @@ func (c config) LogValue() slog.Value {
 		slog.Int("max_complexity", c.Limits.MaxComplexity),
 		slog.Int("max_tokens", c.Limits.MaxTokens),
 		slog.Any("allowed_origins", c.AllowedOrigins),
+		slog.Int("ws_max_per_user", c.WebSocketLimits.MaxPerUser),
+		slog.Int("ws_message_rate", c.WebSocketLimits.MessageRate),
+		slog.Int("ws_message_burst", c.WebSocketLimits.MessageBurst),
 		slog.Int("rate_limit_per_user", c.RateLimits.PerUser),
 		slog.Int("rate_limit_per_ip", c.RateLimits.PerIP),
 	)

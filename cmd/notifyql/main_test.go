@@ -65,6 +65,10 @@ func TestRunRefusesBadCommandLines(t *testing.T) {
 			wantErr: "configuration: NOTIFYQL_JWT_SECRET must be at least 32 bytes long, it has 5"},
 		{name: "bad limit", vars: map[string]string{"NOTIFYQL_MAX_DEPTH": "deep"}, args: []string{"serve"},
 			wantErr: `configuration: NOTIFYQL_MAX_DEPTH must be a positive whole number, got "deep"`},
+		{name: "zero sockets per user", vars: map[string]string{"NOTIFYQL_WS_MAX_PER_USER": "0"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_WS_MAX_PER_USER must be a positive whole number, got "0"`},
+		{name: "fractional message rate", vars: map[string]string{"NOTIFYQL_WS_MESSAGE_RATE": "2.5"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_WS_MESSAGE_RATE must be a positive whole number, got "2.5"`},
 		{name: "negative rate limit", vars: map[string]string{"NOTIFYQL_RATE_LIMIT_PER_USER": "-1"}, args: []string{"serve"},
 			wantErr: `configuration: NOTIFYQL_RATE_LIMIT_PER_USER must be a whole number of requests a minute, 0 for no limit; got "-1"`},
 		{name: "rate limit with a unit", vars: map[string]string{"NOTIFYQL_RATE_LIMIT_PER_IP": "100/m"}, args: []string{"serve"},
@@ -121,7 +125,8 @@ func TestRunHelp(t *testing.T) {
 }
 
 func TestLoadConfig(t *testing.T) {
-	defaults := config{Addr: ":8080", Env: envProduction, DataDir: ".notifyql", Limits: server.DefaultLimits(), RateLimits: server.DefaultRateLimits(), GCPercent: serveGCPercent, GODEBUG: "adaptivestackstart=0"}
+	defaults := config{Addr: ":8080", Env: envProduction, DataDir: ".notifyql", Limits: server.DefaultLimits(), RateLimits: server.DefaultRateLimits(),
+		WebSocketLimits: websocketLimits{MaxPerUser: 20, MessageRate: 10, MessageBurst: 50}, GCPercent: serveGCPercent, GODEBUG: "adaptivestackstart=0"}
 	custom := defaults
 	custom.Addr = "127.0.0.1:9000"
 	custom.Env = envDevelopment
@@ -135,6 +140,7 @@ func TestLoadConfig(t *testing.T) {
 	custom.AllowedOrigins = []string{"https://dashboard.example.gov.uk", "http://localhost:3000"}
 	custom.DrainDelay = 5 * time.Second
 	custom.RateLimits = server.RateLimits{PerUser: 0, PerIP: 90}
+	custom.WebSocketLimits = websocketLimits{MaxPerUser: 3, MessageRate: 4, MessageBurst: 8}
 	development := defaults
 	development.Env = envDevelopment
 	development.AllowedOrigins = []string{"http://localhost:8080"}
@@ -161,6 +167,7 @@ func TestLoadConfig(t *testing.T) {
 			"NOTIFYQL_JWT_SECRET": testSecret, "NOTIFYQL_SEARCH_SECRET": testSearchSecret, "NOTIFYQL_MAX_DEPTH": "5", "NOTIFYQL_MAX_COMPLEXITY": "50",
 			"NOTIFYQL_MAX_TOKENS": "500", "NOTIFYQL_MAX_BODY_BYTES": "1024", "NOTIFYQL_DRAIN_DELAY": "5s",
 			"NOTIFYQL_RATE_LIMIT_PER_USER": "0", "NOTIFYQL_RATE_LIMIT_PER_IP": "90",
+			"NOTIFYQL_WS_MAX_PER_USER": "3", "NOTIFYQL_WS_MESSAGE_RATE": "4", "NOTIFYQL_WS_MESSAGE_BURST": "8",
 			"NOTIFYQL_ALLOWED_ORIGINS": " https://dashboard.example.gov.uk, http://localhost:3000,",
 		}, custom},
 	}

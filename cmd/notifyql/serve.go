@@ -107,7 +107,7 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		Limits:         e.cfg.Limits,
 		Development:    e.cfg.Development(),
 		Extensions:     extensions,
-		WebSocket:      server.WebSocketConfig{AllowedOrigins: e.cfg.AllowedOrigins},
+		WebSocket:      e.cfg.WebSocketLimits.apply(server.WebSocketConfig{AllowedOrigins: e.cfg.AllowedOrigins}),
 		Metrics:        metrics,
 		RequestMetrics: requests,
 		APQCache:       redis.NewAPQCache(rdb.Client),
