@@ -85,7 +85,7 @@ func TestRateLimitPerIP(t *testing.T) {
 // without limits rather than refused, and the limiter is not asked again for a while: one
 // warning, not one per request.
 func TestRateLimitWithRedisDown(t *testing.T) {
-	var logs lockedBuffer
+	var logs syncBuffer
 	api := newTestAPIWith(t, testAPIOptions{rateLimits: server.RateLimits{PerUser: 1, PerIP: 1},
 		rateLimitNamespace: rateLimitNamespace(t), redisAddr: freeAddr(t), logs: &logs})
 	for range 3 {
