@@ -189,7 +189,7 @@ func (s *Server) routes(gql http.Handler, schema graphql.ExecutableSchema) http.
 			ErrorLog: slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelError),
 		}))
 	}
-	return withRequestID(s.cfg.Logger, mux)
+	return withRequestID(s.cfg.Logger, recoverPanics(s.cfg.Logger, mux))
 }
 
 // OpenWebSockets is the number of WebSocket connections open now, for metrics.

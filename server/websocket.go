@@ -234,6 +234,13 @@ func (s *Server) websocketHandler(gql, notUpgrade http.Handler) http.Handler {
 		go func() {
 			defer s.websockets.remove(session)
 			defer cancel()
+			// No net/http recovery runs here any more: a panic would end the process.
+			defer func() {
+				if p := recover(); p != nil {
+					logPanic(ctx, s.cfg.Logger, "panic serving a websocket", p)
+					_ = conn.Close()
+				}
+			}()
 			gql.ServeHTTP(upgradedResponse{}, upgraded)
 		}()
 	})

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/jackc/pgx/v5/pgxpool"
 	goredis "github.com/redis/go-redis/v9"
 
@@ -101,6 +102,8 @@ type testAPIOptions struct {
 	// rateLimitNamespace (APIs that share one share their allowances).
 	rateLimits         server.RateLimits
 	rateLimitNamespace string
+	// extensions are added to the GraphQL handler after the schema's own.
+	extensions []graphql.HandlerExtension
 }
 
 // machineRedisAddr is the Redis that make test starts.
@@ -155,7 +158,7 @@ func newTestAPIWith(t testing.TB, o testAPIOptions) *testAPI {
 	}
 	downloads := newDownloads(pool, links, london, now)
 	downloads.BatchSize = o.downloadBatchSize
-	apiCfg := server.Config{Limits: limits, Extensions: extensions, Logger: logger, Development: o.development,
+	apiCfg := server.Config{Limits: limits, Extensions: append(extensions, o.extensions...), Logger: logger, Development: o.development,
 		Downloads: downloads, InboxCSV: newInboxCSV(deps), Reports: newReportDownloads(pool, links), APQCache: redis.NewAPQCache(rdb)}
 	if o.rateLimits != (server.RateLimits{}) {
 		apiCfg.RateLimiter, apiCfg.RateLimits = redis.NewRateLimiter(rdb, o.rateLimitNamespace), o.rateLimits
