@@ -54,6 +54,9 @@ type liveAPIOptions struct {
 	// pages serves the browser pages as serve does, with GET / redirecting to GraphiQL, and
 	// admits WebSockets from the server's own origin, as a browser page opens them.
 	pages bool
+	// development serves the API as `make run` does, with introspection on (GraphiQL then
+	// has the schema).
+	development bool
 }
 
 // startLiveAPI is newLiveAPIWith, also serving /metrics as serve does.
@@ -101,7 +104,7 @@ func startLiveAPIWith(t *testing.T, o liveAPIOptions) *liveAPI {
 	var srv *server.Server
 	requests := server.NewRequestMetrics()
 	metrics := newMetrics(updates, func() int { return srv.OpenWebSockets() }, requests, map[string]*pgxpool.Pool{"api": pool, "live": updates.pool})
-	cfg := server.Config{Logger: logger, Extensions: append(extensions, o.extensions...), Metrics: metrics, RequestMetrics: requests}
+	cfg := server.Config{Logger: logger, Extensions: append(extensions, o.extensions...), Metrics: metrics, RequestMetrics: requests, Development: o.development}
 	if o.pages {
 		cfg.Pages, cfg.Home = web.Pages(), web.Home
 		cfg.WebSocket.AllowedOrigins = []string{httpURL}
