@@ -9,6 +9,7 @@ const Home = "/graphiql"
 func Pages() map[string]http.Handler {
 	pages := map[string]http.Handler{}
 	for _, p := range []Page{
+		GraphiQL(),
 		Dashboard(),
 	} {
 		pages[p.Path] = Handler(p)

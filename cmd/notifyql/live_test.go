@@ -57,6 +57,9 @@ type liveAPIOptions struct {
 	// wrapListener, when set, wraps the server's listener: a test that must break the
 	// connections its clients hold (as a network or a load balancer would) keeps them.
 	wrapListener func(net.Listener) net.Listener
+	// development serves the API as `make run` does, with introspection on (GraphiQL then
+	// has the schema).
+	development bool
 }
 
 // startLiveAPI is newLiveAPIWith, also serving /metrics as serve does.
@@ -107,7 +110,7 @@ func startLiveAPIWith(t *testing.T, o liveAPIOptions) *liveAPI {
 	var srv *server.Server
 	requests := server.NewRequestMetrics()
 	metrics := newMetrics(updates, func() int { return srv.OpenWebSockets() }, requests, map[string]*pgxpool.Pool{"api": pool, "live": updates.pool})
-	cfg := server.Config{Logger: logger, Extensions: append(extensions, o.extensions...), Metrics: metrics, RequestMetrics: requests}
+	cfg := server.Config{Logger: logger, Extensions: append(extensions, o.extensions...), Metrics: metrics, RequestMetrics: requests, Development: o.development}
 	if o.pages {
 		cfg.Pages, cfg.Home = web.Pages(), web.Home
 		cfg.WebSocket.AllowedOrigins = []string{httpURL}
