@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -128,11 +130,19 @@ func (c WebSocketConfig) withDefaults() WebSocketConfig {
 	return c
 }
 
-// originAllowed reports whether a request may upgrade: no Origin (not a browser) or one
-// of the allowed origins, compared exactly.
+// originAllowed reports whether a request may upgrade: no Origin (not a browser), the
+// API's own origin (its pages, GraphiQL and the dashboard: a page elsewhere cannot claim
+// it, as browsers set Origin themselves), or one of the allowed origins, compared exactly.
 func (c WebSocketConfig) originAllowed(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
-	return origin == "" || slices.Contains(c.AllowedOrigins, origin)
+	return origin == "" || sameOrigin(origin, r.Host) || slices.Contains(c.AllowedOrigins, origin)
+}
+
+// sameOrigin reports whether origin names host, the host and port the request was sent to.
+func sameOrigin(origin, host string) bool {
+	u, err := url.Parse(origin)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Path == "" && host != "" &&
+		strings.EqualFold(u.Host, host)
 }
 
 // websocketTransport returns gqlgen's WebSocket transport over the gorilla adapter, with

@@ -297,6 +297,7 @@ func TestWebSocket(t *testing.T) {
 	})
 
 	t.Run("origin", func(t *testing.T) {
+		self := strings.TrimSuffix(strings.TrimPrefix(f.http, "http://"), "/graphql") // host:port
 		for _, tt := range []struct {
 			origin string
 			ok     bool
@@ -306,6 +307,13 @@ func TestWebSocket(t *testing.T) {
 			{"https://evil.example", false},
 			{allowedOrigin + ".evil.example", false},
 			{"http://dashboard.notifyql.example", false},
+			{"null", false},
+			// The API's own pages: same host and port, whichever scheme a proxy in front
+			// terminated.
+			{"http://" + self, true},
+			{"https://" + self, true},
+			{"http://127.0.0.1:1", false},
+			{"http://" + self + "/graphiql", false},
 		} {
 			header := http.Header{}
 			if tt.origin != "" {

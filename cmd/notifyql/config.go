@@ -65,10 +65,9 @@ type config struct {
 	// (NOTIFYQL_RATE_LIMIT_PER_USER, NOTIFYQL_RATE_LIMIT_PER_IP; 0 switches one off),
 	// counted in Redis across instances.
 	RateLimits server.RateLimits
-	// AllowedOrigins are the exact browser origins that may open a WebSocket
-	// (NOTIFYQL_ALLOWED_ORIGINS, comma-separated). Development defaults to the local API's
-	// own origin; production defaults to none, so production must set it for any browser
-	// page (a dashboard, GraphiQL) to subscribe.
+	// AllowedOrigins are the exact browser origins, besides the API's own (where GraphiQL
+	// and the dashboard are served), that may open a WebSocket (NOTIFYQL_ALLOWED_ORIGINS,
+	// comma-separated): the origins of frontends served elsewhere. None by default.
 	AllowedOrigins []string
 	// GCPercent is the garbage collector's target that serve sets, 0 when GOGC is set and
 	// Go's own reading of it stands.
@@ -94,9 +93,6 @@ const serveGCPercent = 50
 // small, to grow on demand, makes each idle connection cost about 1.5 KiB less (make
 // bench-live) for a few stack copies when a goroutine first goes deep.
 const serveStackStart = "adaptivestackstart=0"
-
-// developmentOrigin is the origin `make run` serves from.
-const developmentOrigin = "http://localhost:8080"
 
 // loadConfig reads the configuration from the environment, filling in defaults.
 func loadConfig(getenv func(string) string) (config, error) {
@@ -146,8 +142,6 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return config{}, fmt.Errorf("NOTIFYQL_ALLOWED_ORIGINS: %w", err)
 		}
 		cfg.AllowedOrigins = origins
-	} else if cfg.Env == envDevelopment {
-		cfg.AllowedOrigins = []string{developmentOrigin}
 	}
 	if cfg.JWTSecret != "" && len(cfg.JWTSecret) < minSecretBytes {
 		return config{}, fmt.Errorf("NOTIFYQL_JWT_SECRET must be at least %d bytes long, it has %d", minSecretBytes, len(cfg.JWTSecret))

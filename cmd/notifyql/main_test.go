@@ -143,7 +143,6 @@ func TestLoadConfig(t *testing.T) {
 	custom.WebSocketLimits = websocketLimits{MaxPerUser: 3, MessageRate: 4, MessageBurst: 8}
 	development := defaults
 	development.Env = envDevelopment
-	development.AllowedOrigins = []string{"http://localhost:8080"}
 	goGC := defaults
 	goGC.GCPercent = 0
 	otherGodebug := defaults
