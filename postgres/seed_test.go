@@ -47,9 +47,8 @@ func TestSeedDemo(t *testing.T) {
 		t.Fatalf("IsEmpty before seeding = %v, %v; want true", empty, err)
 	}
 	report := mustSeed(t, pool, postgres.SeedOptions{Profile: postgres.SeedDemo, Seed: 1, Now: seedNow})
-	if report.Elapsed > 5*time.Second {
-		t.Errorf("demo seed took %s, want under 5s", report.Elapsed)
-	}
+	// How long it took is logged, not asserted: a test's timing says more about the machine
+	// (2 cores shared with the rest of the suite) than about the seed.
 	t.Log(report)
 	if empty, err := postgres.IsEmpty(ctx, pool); err != nil || empty {
 		t.Fatalf("IsEmpty after seeding = %v, %v; want false", empty, err)
@@ -296,9 +295,6 @@ func TestSeedBenchFull(t *testing.T) {
 	report := mustSeed(t, pool, postgres.SeedOptions{Profile: postgres.SeedBench, Seed: 1,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)), Now: time.Now()})
 	t.Logf("bench loaded in %s: %s", report.Elapsed, report)
-	if report.Elapsed > 5*time.Minute {
-		t.Errorf("bench took %s, want under 5 minutes", report.Elapsed)
-	}
 	counts := map[string]int64{}
 	for _, c := range report.Counts {
 		counts[c.Table] = c.Rows
