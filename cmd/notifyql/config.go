@@ -152,6 +152,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		{"NOTIFYQL_MAX_DEPTH", &cfg.Limits.MaxDepth},
 		{"NOTIFYQL_MAX_COMPLEXITY", &cfg.Limits.MaxComplexity},
 		{"NOTIFYQL_MAX_TOKENS", &cfg.Limits.MaxTokens},
+		{"NOTIFYQL_MAX_ALIASES", &cfg.Limits.MaxAliases},
+		{"NOTIFYQL_MAX_DIRECTIVES", &cfg.Limits.MaxDirectives},
 		{"NOTIFYQL_MAX_BODY_BYTES", &cfg.Limits.MaxBodyBytes},
 	} {
 		v := getenv(limit.name)
@@ -213,6 +215,9 @@ func (c config) LogValue() slog.Value {
 		slog.Int("max_depth", c.Limits.MaxDepth),
 		slog.Int("max_complexity", c.Limits.MaxComplexity),
 		slog.Int("max_tokens", c.Limits.MaxTokens),
+		slog.Int("max_aliases", c.Limits.MaxAliases),
+		slog.Int("max_directives", c.Limits.MaxDirectives),
+		slog.Int("max_body_bytes", c.Limits.MaxBodyBytes),
 		slog.Any("allowed_origins", c.AllowedOrigins),
 	)
 }
