@@ -6,18 +6,23 @@ import (
 	"fmt"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/lexer"
 	"github.com/vektah/gqlparser/v2/parser"
 )
 
-// DocumentLimits refuses documents that are too big to be worth validating: more tokens
-// than MaxTokens, more aliases than MaxAliases, or a place (a field, a fragment, the
-// operation, a variable) carrying more than MaxDirectives directives or one directive twice.
-// It runs before gqlgen parses and validates, because those are where such documents cost:
-// validation compares every pair of fields that answer under one name, and a field repeated
-// under hundreds of aliases, or with hundreds of directives, makes that quadratic.
+// DocumentLimits refuses documents that are too big, or too tangled, to be worth
+// validating: more tokens than MaxTokens, more aliases than MaxAliases, a place (a field, a
+// fragment, the operation, a variable) carrying more than MaxDirectives directives or one
+// directive twice, and fragments that spread one another in a cycle. It runs before gqlgen
+// parses and validates, because those are where such documents cost: validation compares
+// every pair of fields that answer under one name, which a field repeated under hundreds of
+// aliases makes quadratic, and its check that fields merge follows fragment spreads
+// recursively, so that a cycle through a few thousand fragments (which a raised token limit
+// lets through) recurses until the goroutine's stack overflows, which ends the process.
+// Cycles are found here without recursion and refused as validation would refuse them.
 //
 // A document found in the parsed-query cache has passed these checks already (gqlgen only
 // caches documents it validated, and validation only runs after them), so only new
@@ -70,6 +75,11 @@ func (d DocumentLimits) MutateOperationParameters(ctx context.Context, params *g
 		return nil // gqlgen's parser says why
 	}
 	if err := checkDirectives(doc, d.MaxDirectives); err != nil {
+		return err
+	}
+	if name := fragmentInCycle(doc); name != "" {
+		err := gqlerror.Errorf("Cannot spread fragment %q within itself.", name)
+		err.Extensions = map[string]any{"code": errcode.ValidationFailed}
 		return err
 	}
 	aliases := aliasCounter{doc: doc, stop: d.MaxAliases + 1, fragments: map[string]int{}, counting: map[string]bool{}}
@@ -151,6 +161,70 @@ func (c aliasCounter) fragment(name string) int {
 	delete(c.counting, name)
 	c.fragments[name] = n
 	return n
+}
+
+// fragmentInCycle returns the name of a fragment that spreads itself, directly or through
+// others, or "" when none does. It walks the spreads depth first with a stack of its own,
+// so that a long chain costs memory on the heap, not goroutine stack.
+func fragmentInCycle(doc *ast.QueryDocument) string {
+	spreads := make(map[string][]string, len(doc.Fragments))
+	for _, f := range doc.Fragments {
+		if _, dup := spreads[f.Name]; !dup { // validation refuses duplicates; the first counts
+			spreads[f.Name] = spreadNames(f.SelectionSet, []string{})
+		}
+	}
+	const (
+		unvisited = iota
+		onPath
+		done
+	)
+	state := make(map[string]int, len(spreads))
+	type frame struct {
+		name string
+		next int
+	}
+	for _, f := range doc.Fragments {
+		if state[f.Name] != unvisited {
+			continue
+		}
+		state[f.Name] = onPath
+		path := []frame{{name: f.Name}}
+		for len(path) > 0 {
+			top := &path[len(path)-1]
+			names := spreads[top.name]
+			if top.next == len(names) {
+				state[top.name] = done
+				path = path[:len(path)-1]
+				continue
+			}
+			spread := names[top.next]
+			top.next++
+			_, known := spreads[spread]
+			switch {
+			case state[spread] == onPath:
+				return spread
+			case state[spread] == unvisited && known:
+				state[spread] = onPath
+				path = append(path, frame{name: spread})
+			}
+		}
+	}
+	return ""
+}
+
+// spreadNames appends the names of the fragments a selection set spreads, at any depth.
+func spreadNames(set ast.SelectionSet, names []string) []string {
+	for _, sel := range set {
+		switch sel := sel.(type) {
+		case *ast.Field:
+			names = spreadNames(sel.SelectionSet, names)
+		case *ast.InlineFragment:
+			names = spreadNames(sel.SelectionSet, names)
+		case *ast.FragmentSpread:
+			names = append(names, sel.Name)
+		}
+	}
+	return names
 }
 
 // checkDirectives refuses a place in the document carrying more than max directives, or
