@@ -8,8 +8,8 @@ PKGS := ./...
 run:
 	NOTIFYQL_ENV=$${NOTIFYQL_ENV:-development} $(GO) run ./cmd/notifyql serve --simulate 2
 
-## test: lint, check generated code, and run every test against real PostgreSQL and Redis
-test: services node-deps lint check-generated
+## test: lint, check generated code and the built pages, and run every test against real PostgreSQL and Redis
+test: services node-deps lint check-generated check-assets
 	$(GO) test -count=1 -timeout 15m $(PKGS)
 
 ## bench: the dashboard, notifications-page, reporting and search benchmarks on the bench profile (minutes)

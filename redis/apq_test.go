@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"net"
 	"testing"
 	"time"
 
@@ -33,13 +32,7 @@ func TestAPQCache(t *testing.T) {
 	}
 
 	// Redis unreachable: every lookup misses, within the bound, and storing does not fail.
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := listener.Addr().String()
-	listener.Close()
-	down := goredis.NewClient(&goredis.Options{Addr: addr, MaxRetries: -1})
+	down := goredis.NewClient(&goredis.Options{Addr: unreachableRedisAddr(t), MaxRetries: -1})
 	t.Cleanup(func() { _ = down.Close() })
 	unreachable := NewAPQCache(down)
 	unreachable.Add(ctx, hash, "{ me { name } }")

@@ -23,6 +23,18 @@ import (
 // names of their own and never stop it.
 const machineRedisAddr = "127.0.0.1:6379"
 
+// unreachableRedisAddr is a port that was just free: nothing listens there, so every call
+// to it is refused.
+func unreachableRedisAddr(t *testing.T) string {
+	t.Helper()
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer listener.Close()
+	return listener.Addr().String()
+}
+
 // waitFor is how long a test waits for something that should happen at once.
 const waitFor = 5 * time.Second
 

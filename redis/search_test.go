@@ -3,7 +3,6 @@ package redis
 import (
 	"crypto/rand"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -111,14 +110,7 @@ func TestSearchCacheRemembersUnderTheKeyedHash(t *testing.T) {
 }
 
 func TestSearchCacheWithRedisDownIsUnavailable(t *testing.T) {
-	// A port that was just free: nothing listens there, so every call is refused.
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := listener.Addr().String()
-	listener.Close()
-	client := goredis.NewClient(&goredis.Options{Addr: addr})
+	client := goredis.NewClient(&goredis.Options{Addr: unreachableRedisAddr(t)})
 	t.Cleanup(func() { _ = client.Close() })
 	cache := NewSearchCache(client)
 	const term = "ann@example.org"

@@ -6,9 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"path"
 	"regexp"
+	"runtime"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -68,7 +71,7 @@ func newErrorPresenter(logger *slog.Logger, metrics *RequestMetrics) graphql.Err
 			gqlErr.Message = domainErr.Message
 			setCode(gqlErr, GraphQLCode(domainErr.Code))
 		case isProtocolError(err, gqlErr):
-			gqlErr.Message = quotedLiteral.ReplaceAllString(gqlErr.Message, "${1}(not shown)${2}")
+			gqlErr.Message = hideLiterals(gqlErr.Message)
 			if strings.HasPrefix(gqlErr.Message, "json request body could not be decoded") {
 				// gqlgen quotes the whole body here, which may hold personal data.
 				gqlErr.Message = "request body is not valid JSON"
@@ -90,10 +93,31 @@ func newErrorPresenter(logger *slog.Logger, metrics *RequestMetrics) graphql.Err
 	}
 }
 
-// quotedLiteral matches the literal that gqlparser quotes at the end of its messages about a
-// value of the wrong type ("String cannot represent a non string value: 7700900123",
-// "Expected value of type …, found …."): a phone number typed as a number is personal data.
-var quotedLiteral = regexp.MustCompile(`(cannot represent [^:]*value: |, found ).*?(\.?)$`)
+// hideLiterals replaces, in gqlparser's words about a request, the values the client wrote,
+// which may be personal data (a phone number typed as a number, an address as an enum), with
+// "(not shown)"; the names of types, fields and variables stay.
+func hideLiterals(message string) string {
+	// The literal at the end of a message about a value of the wrong type ("String cannot
+	// represent a non string value: 7700900123", "Expected value of type …, found ….").
+	message = trailingLiteral.ReplaceAllString(message, "${1}(not shown)${2}")
+	// A value or token named by what it is: Value "NIGHTINGALE_LANE" does not exist…,
+	// Unexpected String "07700 900123".
+	message = namedLiteral.ReplaceAllString(message, "${1} (not shown)")
+	// Anything else quoted that is not a name ("$id", "ID!", "[String!]").
+	return quotedValue.ReplaceAllStringFunc(message, func(quoted string) string {
+		if quotedName.MatchString(quoted) {
+			return quoted
+		}
+		return "(not shown)"
+	})
+}
+
+var (
+	trailingLiteral = regexp.MustCompile(`(cannot represent [^:]*value: |, found ).*?(\.?)$`)
+	namedLiteral    = regexp.MustCompile(`\b(Value|Unexpected \w+) "[^"]*"`)
+	quotedValue     = regexp.MustCompile(`"[^"]*"`)
+	quotedName      = regexp.MustCompile(`^"[\[]*\$?[A-Za-z_][A-Za-z0-9_]*[!\]]*"$`)
+)
 
 // isProtocolError reports whether err is gqlgen's own word about the request (parse,
 // validation, limits), not an error a resolver returned.
@@ -116,16 +140,58 @@ func setCode(err *gqlerror.Error, code string) {
 // reaching the response.
 func newRecoverFunc(logger *slog.Logger) graphql.RecoverFunc {
 	return func(ctx context.Context, p any) error {
-		logger.ErrorContext(ctx, "panic in resolver", "panic_type", panicType(p))
+		logPanic(ctx, logger, "panic in resolver", p)
 		return errors.New("panic in resolver")
 	}
 }
 
-func panicType(p any) string {
-	if err, ok := p.(error); ok {
-		return strings.SplitN(err.Error(), ":", 2)[0]
+// recoverPanics answers a panic in an HTTP handler as an internal error with the request
+// id, logged as a resolver's panic is, instead of net/http's log line, which prints the
+// panic's value and a stack trace. http.ErrAbortHandler, a handler abandoning a response
+// on purpose, goes on to net/http, which drops the connection without logging it.
+func recoverPanics(logger *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			p := recover()
+			if p == nil {
+				return
+			}
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			logPanic(r.Context(), logger, "panic in handler", p)
+			writeGraphQLErrorWith(w, http.StatusInternalServerError, "internal error",
+				map[string]any{"code": GraphQLCode(notifyql.EINTERNAL), "requestId": RequestID(r.Context())})
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// logPanic logs a recovered panic by its type and the line that panicked: neither its value
+// nor a stack trace, which may hold the personal data being handled (a trace prints
+// arguments).
+func logPanic(ctx context.Context, logger *slog.Logger, msg string, p any) {
+	logger.ErrorContext(ctx, msg, "panic_type", fmt.Sprintf("%T", p), "at", panicSite())
+}
+
+// panicSite is the function and line that panicked, read off the stack of the deferred
+// recovery that calls it: the first frame outside the runtime after runtime.gopanic.
+func panicSite() string {
+	pcs := make([]uintptr, 32)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(2, pcs)])
+	panicking := false
+	for {
+		frame, more := frames.Next()
+		switch {
+		case frame.Function == "runtime.gopanic" || frame.Function == "runtime.panicmem" || frame.Function == "runtime.sigpanic":
+			panicking = true
+		case panicking && !strings.HasPrefix(frame.Function, "runtime."):
+			return fmt.Sprintf("%s (%s:%d)", frame.Function, path.Base(frame.File), frame.Line)
+		}
+		if !more {
+			return "unknown"
+		}
 	}
-	return "non-error panic"
 }
 
 type requestIDKey struct{}
@@ -171,9 +237,14 @@ func writeError(ctx context.Context, logger *slog.Logger, w http.ResponseWriter,
 
 // writeGraphQLError answers a request that never reached GraphQL execution.
 func writeGraphQLError(w http.ResponseWriter, status int, code, message string) {
+	writeGraphQLErrorWith(w, status, message, map[string]any{"code": code})
+}
+
+// writeGraphQLErrorWith is writeGraphQLError with the extensions given.
+func writeGraphQLErrorWith(w http.ResponseWriter, status int, message string, extensions map[string]any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{
-		"errors": []map[string]any{{"message": message, "extensions": map[string]any{"code": code}}},
+		"errors": []map[string]any{{"message": message, "extensions": extensions}},
 	})
 }

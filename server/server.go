@@ -55,6 +55,11 @@ type Config struct {
 	// and only sends the text when told it is unknown); parsed queries are cached in memory
 	// in front of it either way.
 	APQCache graphql.Cache[string]
+	// RateLimiter, when set, applies RateLimits to GraphQL requests over HTTP.
+	RateLimiter RateLimiter
+	// RateLimits are the allowances (DefaultRateLimits are serve's); a zero field switches
+	// that limit off.
+	RateLimits RateLimits
 	// Readiness are what GET /readyz checks.
 	Readiness []ReadinessCheck
 	// Pages are the browser pages served beside the API, by the path each is served at
@@ -146,14 +151,18 @@ func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 
 func (s *Server) routes(gql http.Handler, schema graphql.ExecutableSchema) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("POST /graphql", s.auth.Middleware(limitBody(s.cfg.Limits.MaxBodyBytes, acceptJSONBody(refuseBatches(gql)))))
+	var rates *rateLimiting
+	if s.cfg.RateLimiter != nil {
+		rates = &rateLimiting{limiter: s.cfg.RateLimiter, limits: s.cfg.RateLimits, logger: s.cfg.Logger, metrics: s.cfg.RequestMetrics}
+	}
+	mux.Handle("POST /graphql", rates.byIP(s.auth.Middleware(rates.byUser(limitBody(s.cfg.Limits.MaxBodyBytes, acceptJSONBody(refuseBatches(gql)))))))
 	methodNotAllowed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "GET, POST")
 		writeGraphQLError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use POST with a JSON body")
 	})
 	// GET upgrades to a WebSocket for subscriptions, which authenticate in connection_init;
 	// otherwise it runs a query, when a browser must have asked first to send it.
-	queries := s.auth.Middleware(requirePreflight(gql))
+	queries := rates.byIP(s.auth.Middleware(rates.byUser(requirePreflight(gql))))
 	getQuery := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") != "" {
 			writeGraphQLError(w, http.StatusBadRequest, "BAD_REQUEST", "this request cannot be upgraded to a WebSocket")
@@ -195,7 +204,7 @@ func (s *Server) routes(gql http.Handler, schema graphql.ExecutableSchema) http.
 			ErrorLog: slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelError),
 		}))
 	}
-	return withRequestID(s.cfg.Logger, mux)
+	return withRequestID(s.cfg.Logger, recoverPanics(s.cfg.Logger, mux))
 }
 
 // OpenWebSockets is the number of WebSocket connections open now, for metrics.

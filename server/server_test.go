@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -99,4 +100,42 @@ func TestPagesAndHome(t *testing.T) {
 				w.Code, w.Body.String(), w.Header().Get("Location"), tt.wantStatus, tt.wantBody, tt.wantLocation)
 		}
 	}
+}
+
+// A panic in a handler is answered as an internal error with the request id, and logged by
+// its type and line, without its value or a stack; a deliberate abort still drops the
+// connection.
+func TestHandlerPanicsAreInternalErrors(t *testing.T) {
+	var logs strings.Builder
+	logger := slog.New(slog.NewJSONHandler(&logs, nil))
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/broken/abort" {
+			panic(http.ErrAbortHandler)
+		}
+		panic("cannot format 07700 900482")
+	})
+	srv := server.New(server.Config{Logger: logger, Pages: map[string]http.Handler{"/broken": page}},
+		subscriptionSchema(), server.NewAuthenticator(wsSecret, nil))
+	w := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/broken", nil))
+	id := w.Header().Get("X-Request-Id")
+	if w.Code != http.StatusInternalServerError || id == "" ||
+		!strings.Contains(w.Body.String(), `"code":"INTERNAL"`) || !strings.Contains(w.Body.String(), `"requestId":"`+id+`"`) {
+		t.Errorf("a panicking handler answered %d %s (X-Request-Id %q)", w.Code, w.Body.String(), id)
+	}
+	if !strings.Contains(logs.String(), `"msg":"panic in handler","panic_type":"string","at":"notifyql/server_test.TestHandlerPanicsAreInternalErrors.func1 (server_test.go:`) ||
+		!strings.Contains(logs.String(), `"request_id":"`+id+`"`) {
+		t.Errorf("the panic's log line: %s", logs.String())
+	}
+	if strings.Contains(logs.String(), "900482") || strings.Contains(logs.String(), "goroutine") {
+		t.Errorf("the log holds the panic's value or a stack: %s", logs.String())
+	}
+	func() {
+		defer func() {
+			if p := recover(); p != http.ErrAbortHandler {
+				t.Errorf("an abort: recovered %v, want http.ErrAbortHandler to reach net/http", p)
+			}
+		}()
+		srv.Handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/broken/abort", nil))
+	}()
 }

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -32,6 +34,9 @@ const (
 	closeInitTimeout      = 4408
 	closeSubscriberExists = 4409
 	closeTooManyInits     = 4429
+	// closeTooMany is 4429 again, for a client that sends messages faster than its rate or
+	// opens more sockets than its cap: the protocol's "too many" code, as HTTP's 429.
+	closeTooMany = 4429
 )
 
 // The subprotocols gqlgen speaks.
@@ -68,6 +73,13 @@ type WebSocketConfig struct {
 	WriteTimeout time.Duration
 	// ReadLimit is the largest message a client may send, in bytes (1009 above it).
 	ReadLimit int64
+	// MessageRate is how many messages a second a connection may send after a burst of
+	// MessageBurst; a faster client is closed with 4429.
+	MessageRate  float64
+	MessageBurst int
+	// MaxConnectionsPerUser caps the sockets one signed-in user holds open on this
+	// instance; connection_init beyond it is closed with 4429.
+	MaxConnectionsPerUser int
 }
 
 // DefaultWebSocketConfig returns the WebSocket settings used where configuration sets none;
@@ -79,6 +91,11 @@ func DefaultWebSocketConfig() WebSocketConfig {
 		ReadTimeout:  60 * time.Second,
 		WriteTimeout: 10 * time.Second,
 		ReadLimit:    64 << 10,
+		// A dashboard sends a handful of messages when it opens and a few when it
+		// switches service; a burst of 50 leaves it plenty, and 10 a second any person.
+		MessageRate:           10,
+		MessageBurst:          50,
+		MaxConnectionsPerUser: 20,
 	}
 }
 
@@ -101,14 +118,31 @@ func (c WebSocketConfig) withDefaults() WebSocketConfig {
 	if c.ReadLimit <= 0 {
 		c.ReadLimit = d.ReadLimit
 	}
+	if c.MessageRate <= 0 {
+		c.MessageRate = d.MessageRate
+	}
+	if c.MessageBurst <= 0 {
+		c.MessageBurst = d.MessageBurst
+	}
+	if c.MaxConnectionsPerUser <= 0 {
+		c.MaxConnectionsPerUser = d.MaxConnectionsPerUser
+	}
 	return c
 }
 
-// originAllowed reports whether a request may upgrade: no Origin (not a browser) or one
-// of the allowed origins, compared exactly.
+// originAllowed reports whether a request may upgrade: no Origin (not a browser), the
+// API's own origin (its pages, GraphiQL and the dashboard: a page elsewhere cannot claim
+// it, as browsers set Origin themselves), or one of the allowed origins, compared exactly.
 func (c WebSocketConfig) originAllowed(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
-	return origin == "" || slices.Contains(c.AllowedOrigins, origin)
+	return origin == "" || sameOrigin(origin, r.Host) || slices.Contains(c.AllowedOrigins, origin)
+}
+
+// sameOrigin reports whether origin names host, the host and port the request was sent to.
+func sameOrigin(origin, host string) bool {
+	u, err := url.Parse(origin)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Path == "" && host != "" &&
+		strings.EqualFold(u.Host, host)
 }
 
 // websocketTransport returns gqlgen's WebSocket transport over the gorilla adapter, with
@@ -148,7 +182,15 @@ func (s *Server) authenticateWebsocket(ctx context.Context, payload transport.In
 		ctx = transport.AppendCloseReason(ctx, "internal error")
 		return ctx, nil, errors.New("internal error")
 	}
-	if conn := sessionFromContext(ctx).connection(); conn != nil {
+	session := sessionFromContext(ctx)
+	if session != nil && !s.websockets.signIn(session, principal.User.ID, s.cfg.WebSocket.MaxConnectionsPerUser) {
+		s.cfg.Logger.InfoContext(ctx, "websocket refused: the user holds the most sockets allowed",
+			"user_id", principal.User.ID, "max", s.cfg.WebSocket.MaxConnectionsPerUser)
+		ctx = transport.WithWebsocketCloseCode(ctx, closeTooMany)
+		ctx = transport.AppendCloseReason(ctx, "Too many connections")
+		return ctx, nil, errors.New("too many connections")
+	}
+	if conn := session.connection(); conn != nil {
 		conn.closeAt(expires, closeForbidden, "token expired")
 	}
 	// gqlgen keeps the payload for the connection's lifetime and hands it to every
@@ -202,6 +244,13 @@ func (s *Server) websocketHandler(gql, notUpgrade http.Handler) http.Handler {
 		go func() {
 			defer s.websockets.remove(session)
 			defer cancel()
+			// No net/http recovery runs here any more: a panic would end the process.
+			defer func() {
+				if p := recover(); p != nil {
+					logPanic(ctx, s.cfg.Logger, "panic serving a websocket", p)
+					_ = conn.Close()
+				}
+			}()
 			gql.ServeHTTP(upgradedResponse{}, upgraded)
 		}()
 	})
@@ -225,6 +274,9 @@ func (upgradedResponse) WriteHeader(int)           {}
 type websocketSession struct {
 	mu   sync.Mutex
 	conn *websocketConn
+	// user is who signed in on the socket, once connection_init has been accepted
+	// (guarded by websocketSessions.mu).
+	user string
 }
 
 type websocketSessionKey struct{}
@@ -246,14 +298,29 @@ func (s *websocketSession) connection() *websocketConn {
 // websocketSessions are the server's open sockets, which hijacking hides from
 // http.Server.Shutdown.
 type websocketSessions struct {
-	mu       sync.Mutex
-	live     map[*websocketSession]struct{}
+	mu   sync.Mutex
+	live map[*websocketSession]struct{}
+	// perUser counts the signed-in sockets of each user.
+	perUser  map[string]int
 	closing  bool
 	handlers sync.WaitGroup
 }
 
 func newWebsocketSessions() *websocketSessions {
-	return &websocketSessions{live: map[*websocketSession]struct{}{}}
+	return &websocketSessions{live: map[*websocketSession]struct{}{}, perUser: map[string]int{}}
+}
+
+// signIn counts session against user's cap, reporting false (and counting nothing) when
+// user already holds max sockets.
+func (ss *websocketSessions) signIn(session *websocketSession, user string, max int) bool {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if session.user != "" || ss.perUser[user] >= max {
+		return false
+	}
+	session.user = user
+	ss.perUser[user]++
+	return true
 }
 
 // add registers a new session, or reports false once shutdown has begun.
@@ -279,6 +346,11 @@ func (ss *websocketSessions) open() int {
 func (ss *websocketSessions) remove(session *websocketSession) {
 	ss.mu.Lock()
 	delete(ss.live, session)
+	if session.user != "" {
+		if ss.perUser[session.user]--; ss.perUser[session.user] == 0 {
+			delete(ss.perUser, session.user)
+		}
+	}
 	ss.mu.Unlock()
 	ss.handlers.Done()
 }
@@ -418,12 +490,16 @@ type websocketConn struct {
 	writeMu       sync.Mutex
 	writeDeadline time.Time
 
-	mu        sync.Mutex
-	initSeen  bool
-	acked     bool
-	active    []string // operation ids the client started and that have not ended (a few)
-	closeSent bool
-	closed    bool
+	mu sync.Mutex
+	// allowance is how many messages the client may send now, refilled at MessageRate up
+	// to MessageBurst since lastMessage.
+	allowance   float64
+	lastMessage time.Time
+	initSeen    bool
+	acked       bool
+	active      []string // operation ids the client started and that have not ended (a few)
+	closeSent   bool
+	closed      bool
 	// initTimer enforces InitTimeout (nil once connection_init arrived), pingTimer sends
 	// the pings, expiryTimer closes the socket when the token expires.
 	initTimer, pingTimer, expiryTimer *time.Timer
@@ -435,7 +511,8 @@ var (
 )
 
 func newWebsocketConn(ws *websocket.Conn, cfg *WebSocketConfig) *websocketConn {
-	c := &websocketConn{ws: ws, cfg: cfg, names: namesFor(ws.Subprotocol())}
+	c := &websocketConn{ws: ws, cfg: cfg, names: namesFor(ws.Subprotocol()),
+		allowance: float64(cfg.MessageBurst), lastMessage: time.Now()}
 	ws.SetReadLimit(cfg.ReadLimit)
 	_ = ws.SetReadDeadline(time.Now().Add(cfg.ReadTimeout))
 	ws.SetPongHandler(func(string) error {
@@ -614,6 +691,9 @@ func (c *websocketConn) admit(messageType int, data []byte) verdict {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !c.spendAllowanceLocked() {
+		return closeVerdict(closeTooMany, "Too many messages")
+	}
 	switch t := *msg.Type; {
 	case t == c.names.init:
 		var payload map[string]any
@@ -662,6 +742,19 @@ func (c *websocketConn) admit(messageType int, data []byte) verdict {
 		return verdict{pong: t == "ping"}
 	}
 	return closeVerdict(closeBadRequest, "Invalid message received: unknown type")
+}
+
+// spendAllowanceLocked takes one message from the client's allowance, reporting false
+// when none is left.
+func (c *websocketConn) spendAllowanceLocked() bool {
+	now := time.Now()
+	c.allowance = min(float64(c.cfg.MessageBurst), c.allowance+now.Sub(c.lastMessage).Seconds()*c.cfg.MessageRate)
+	c.lastMessage = now
+	if c.allowance < 1 {
+		return false
+	}
+	c.allowance--
+	return true
 }
 
 // WriteJSON writes one server message within the write timeout, noting acknowledgements

@@ -29,6 +29,7 @@ import (
 const (
 	wsUserID       = "5e0c4a10-3b7e-4c1f-9a55-0d9e6c1b2a01"
 	wsInactiveID   = "5e0c4a10-3b7e-4c1f-9a55-0d9e6c1b2a02"
+	wsOtherUserID  = "5e0c4a10-3b7e-4c1f-9a55-0d9e6c1b2a03"
 	allowedOrigin  = "https://dashboard.notifyql.example"
 	transportWS    = "graphql-transport-ws"
 	legacyWS       = "graphql-ws"
@@ -93,7 +94,8 @@ func newWSFixture(t *testing.T, adjust func(*server.WebSocketConfig)) *wsFixture
 	_, err := pool.Exec(context.Background(), `
 		INSERT INTO users (id, name, email_address, state) VALUES
 		  ($1, 'Socket User', 'socket.user@notifyql.example', 'active'),
-		  ($2, 'Gone User', 'gone.user@notifyql.example', 'inactive')`, wsUserID, wsInactiveID)
+		  ($2, 'Gone User', 'gone.user@notifyql.example', 'inactive'),
+		  ($3, 'Other Socket User', 'other.socket.user@notifyql.example', 'active')`, wsUserID, wsInactiveID, wsOtherUserID)
 	if err != nil {
 		t.Fatalf("load users: %v", err)
 	}
@@ -296,6 +298,7 @@ func TestWebSocket(t *testing.T) {
 	})
 
 	t.Run("origin", func(t *testing.T) {
+		self := strings.TrimSuffix(strings.TrimPrefix(f.http, "http://"), "/graphql") // host:port
 		for _, tt := range []struct {
 			origin string
 			ok     bool
@@ -305,6 +308,13 @@ func TestWebSocket(t *testing.T) {
 			{"https://evil.example", false},
 			{allowedOrigin + ".evil.example", false},
 			{"http://dashboard.notifyql.example", false},
+			{"null", false},
+			// The API's own pages: same host and port, whichever scheme a proxy in front
+			// terminated.
+			{"http://" + self, true},
+			{"https://" + self, true},
+			{"http://127.0.0.1:1", false},
+			{"http://" + self + "/graphiql", false},
 		} {
 			header := http.Header{}
 			if tt.origin != "" {
@@ -527,5 +537,72 @@ func TestWebSocketShutdownClosesWith1001(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not return after shutdown")
+	}
+}
+
+// A client that sends faster than its allowance is closed with 4429; one within it is not.
+func TestWebSocketMessageRate(t *testing.T) {
+	f := newWSFixture(t, func(c *server.WebSocketConfig) { c.MessageRate, c.MessageBurst = 2, 4 })
+	for _, subprotocol := range []string{transportWS, legacyWS} {
+		t.Run(subprotocol, func(t *testing.T) {
+			conn := f.connect(t, subprotocol) // connection_init: 1 of the burst of 4
+			subscribe, stop := `{"type":"subscribe","id":"%d","payload":{"query":"subscription { me }"}}`, `{"type":"complete","id":"%d"}`
+			if subprotocol == legacyWS {
+				subscribe, stop = `{"type":"start","id":"%d","payload":{"query":"subscription { me }"}}`, `{"type":"stop","id":"%d"}`
+			}
+			send(t, conn, fmt.Sprintf(subscribe, 1))
+			send(t, conn, fmt.Sprintf(stop, 1))
+			send(t, conn, fmt.Sprintf(subscribe, 2)) // the 4th: the burst is spent
+			send(t, conn, fmt.Sprintf(subscribe, 3)) // the 5th, within a fraction of 1/2 s
+			closeErr := expectClose(t, conn, 4429, 5*time.Second)
+			if closeErr.Text != "Too many messages" {
+				t.Errorf("close reason %q", closeErr.Text)
+			}
+		})
+	}
+	t.Run("a client within the rate", func(t *testing.T) {
+		conn := f.connect(t, transportWS)
+		for i := range 4 {
+			time.Sleep(600 * time.Millisecond) // 2 a second refills more than one in 0.6 s
+			send(t, conn, fmt.Sprintf(`{"type":"subscribe","id":"%d","payload":{"query":"subscription { me }"}}`, i))
+			if msg := next(t, conn); msg.Type != "next" {
+				t.Fatalf("message %d within the rate: got %+v, want next", i, msg)
+			}
+		}
+	})
+}
+
+// Each user may hold MaxConnectionsPerUser signed-in sockets; connection_init on one more
+// is closed with 4429, other users are not affected, and a closed socket frees its place.
+func TestWebSocketConnectionsPerUser(t *testing.T) {
+	f := newWSFixture(t, func(c *server.WebSocketConfig) { c.MaxConnectionsPerUser = 2 })
+	first := f.connect(t, transportWS)
+	f.connect(t, legacyWS)
+	third := dial(t, f.url, transportWS, nil)
+	send(t, third, initMessage(mustToken(t, wsUserID, time.Hour)))
+	if closeErr := expectClose(t, third, 4429, 5*time.Second); closeErr.Text != "Too many connections" {
+		t.Errorf("close reason %q", closeErr.Text)
+	}
+	// A refused socket and one that never signed in count for nobody.
+	dial(t, f.url, transportWS, nil)
+	other := dial(t, f.url, transportWS, nil)
+	send(t, other, initMessage(mustToken(t, wsOtherUserID, time.Hour)))
+	if msg := next(t, other); msg.Type != "connection_ack" {
+		t.Fatalf("another user: got %+v, want connection_ack", msg)
+	}
+	first.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		conn := dial(t, f.url, transportWS, nil)
+		send(t, conn, initMessage(mustToken(t, wsUserID, time.Hour)))
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, data, err := conn.ReadMessage()
+		if err == nil && strings.Contains(string(data), "connection_ack") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after closing a socket, the user still cannot open another: %s %v", data, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -8,7 +8,10 @@ const Home = "/graphiql"
 // Pages are the pages the binary serves, by path, for server.Config.Pages.
 func Pages() map[string]http.Handler {
 	pages := map[string]http.Handler{}
-	for _, p := range []Page{} {
+	for _, p := range []Page{
+		GraphiQL(),
+		Dashboard(),
+	} {
 		pages[p.Path] = Handler(p)
 	}
 	return pages

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/jackc/pgx/v5/pgxpool"
 	goredis "github.com/redis/go-redis/v9"
 
@@ -97,6 +98,12 @@ type testAPIOptions struct {
 	downloadBatchSize int
 	// development serves as NOTIFYQL_ENV=development does: introspection and suggestions on.
 	development bool
+	// rateLimits, when set, limits requests as serve does, counted in Redis under
+	// rateLimitNamespace (APIs that share one share their allowances).
+	rateLimits         server.RateLimits
+	rateLimitNamespace string
+	// extensions are added to the GraphQL handler after the schema's own.
+	extensions []graphql.HandlerExtension
 }
 
 // machineRedisAddr is the Redis that make test starts.
@@ -151,9 +158,12 @@ func newTestAPIWith(t testing.TB, o testAPIOptions) *testAPI {
 	}
 	downloads := newDownloads(pool, links, london, now)
 	downloads.BatchSize = o.downloadBatchSize
-	srv := server.New(server.Config{Limits: limits, Extensions: extensions, Logger: logger, Development: o.development,
-		Downloads: downloads, InboxCSV: newInboxCSV(deps), Reports: newReportDownloads(pool, links), APQCache: redis.NewAPQCache(rdb)},
-		schema, server.NewAuthenticator([]byte(testSecret), access).WithLogger(logger))
+	apiCfg := server.Config{Limits: limits, Extensions: append(extensions, o.extensions...), Logger: logger, Development: o.development,
+		Downloads: downloads, InboxCSV: newInboxCSV(deps), Reports: newReportDownloads(pool, links), APQCache: redis.NewAPQCache(rdb)}
+	if o.rateLimits != (server.RateLimits{}) {
+		apiCfg.RateLimiter, apiCfg.RateLimits = redis.NewRateLimiter(rdb, o.rateLimitNamespace), o.rateLimits
+	}
+	srv := server.New(apiCfg, schema, server.NewAuthenticator([]byte(testSecret), access).WithLogger(logger))
 	return &testAPI{handler: srv.Handler(), pool: pool, statements: counter, links: links}
 }
 

@@ -57,10 +57,17 @@ type config struct {
 	// generated one in DataDir.
 	SearchSecret string
 	Limits       server.Limits
-	// AllowedOrigins are the exact browser origins that may open a WebSocket
-	// (NOTIFYQL_ALLOWED_ORIGINS, comma-separated). Development defaults to the local API's
-	// own origin; production defaults to none, so production must set it for any browser
-	// page (a dashboard, GraphiQL) to subscribe.
+	// WebSocketLimits bound each socket: the signed-in sockets a user may hold
+	// (NOTIFYQL_WS_MAX_PER_USER) and the messages a second a socket may send after a
+	// burst (NOTIFYQL_WS_MESSAGE_RATE, NOTIFYQL_WS_MESSAGE_BURST); 4429 past them.
+	WebSocketLimits websocketLimits
+	// RateLimits are the HTTP operations a user and an address may send a minute
+	// (NOTIFYQL_RATE_LIMIT_PER_USER, NOTIFYQL_RATE_LIMIT_PER_IP; 0 switches one off),
+	// counted in Redis across instances.
+	RateLimits server.RateLimits
+	// AllowedOrigins are the exact browser origins, besides the API's own (where GraphiQL
+	// and the dashboard are served), that may open a WebSocket (NOTIFYQL_ALLOWED_ORIGINS,
+	// comma-separated): the origins of frontends served elsewhere. None by default.
 	AllowedOrigins []string
 	// GCPercent is the garbage collector's target that serve sets, 0 when GOGC is set and
 	// Go's own reading of it stands.
@@ -87,9 +94,6 @@ const serveGCPercent = 50
 // bench-live) for a few stack copies when a goroutine first goes deep.
 const serveStackStart = "adaptivestackstart=0"
 
-// developmentOrigin is the origin `make run` serves from.
-const developmentOrigin = "http://localhost:8080"
-
 // loadConfig reads the configuration from the environment, filling in defaults.
 func loadConfig(getenv func(string) string) (config, error) {
 	cfg := config{
@@ -101,7 +105,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 		JWTSecret:    getenv("NOTIFYQL_JWT_SECRET"),
 		SearchSecret: getenv("NOTIFYQL_SEARCH_SECRET"),
 		Limits:       server.DefaultLimits(),
+		RateLimits:   server.DefaultRateLimits(),
 	}
+	defaults := server.DefaultWebSocketConfig()
+	cfg.WebSocketLimits = websocketLimits{MaxPerUser: defaults.MaxConnectionsPerUser,
+		MessageRate: int(defaults.MessageRate), MessageBurst: defaults.MessageBurst}
 	if getenv("GOGC") == "" {
 		cfg.GCPercent = serveGCPercent
 	}
@@ -134,8 +142,6 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return config{}, fmt.Errorf("NOTIFYQL_ALLOWED_ORIGINS: %w", err)
 		}
 		cfg.AllowedOrigins = origins
-	} else if cfg.Env == envDevelopment {
-		cfg.AllowedOrigins = []string{developmentOrigin}
 	}
 	if cfg.JWTSecret != "" && len(cfg.JWTSecret) < minSecretBytes {
 		return config{}, fmt.Errorf("NOTIFYQL_JWT_SECRET must be at least %d bytes long, it has %d", minSecretBytes, len(cfg.JWTSecret))
@@ -155,6 +161,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		{"NOTIFYQL_MAX_ALIASES", &cfg.Limits.MaxAliases},
 		{"NOTIFYQL_MAX_DIRECTIVES", &cfg.Limits.MaxDirectives},
 		{"NOTIFYQL_MAX_BODY_BYTES", &cfg.Limits.MaxBodyBytes},
+		{"NOTIFYQL_WS_MAX_PER_USER", &cfg.WebSocketLimits.MaxPerUser},
+		{"NOTIFYQL_WS_MESSAGE_RATE", &cfg.WebSocketLimits.MessageRate},
+		{"NOTIFYQL_WS_MESSAGE_BURST", &cfg.WebSocketLimits.MessageBurst},
 	} {
 		v := getenv(limit.name)
 		if v == "" {
@@ -166,7 +175,34 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		*limit.dest = n
 	}
+	for _, limit := range []struct {
+		name string
+		dest *int
+	}{
+		{"NOTIFYQL_RATE_LIMIT_PER_USER", &cfg.RateLimits.PerUser},
+		{"NOTIFYQL_RATE_LIMIT_PER_IP", &cfg.RateLimits.PerIP},
+	} {
+		v := getenv(limit.name)
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return config{}, fmt.Errorf("%s must be a whole number of requests a minute, 0 for no limit; got %q", limit.name, v)
+		}
+		*limit.dest = n
+	}
 	return cfg, nil
+}
+
+// websocketLimits are the per-socket and per-user limits of WebSocketConfig that
+// configuration sets.
+type websocketLimits struct{ MaxPerUser, MessageRate, MessageBurst int }
+
+// apply sets the limits on c.
+func (l websocketLimits) apply(c server.WebSocketConfig) server.WebSocketConfig {
+	c.MaxConnectionsPerUser, c.MessageRate, c.MessageBurst = l.MaxPerUser, float64(l.MessageRate), l.MessageBurst
+	return c
 }
 
 // parseOrigins reads a comma-separated list of origins. Browsers send an origin as
@@ -219,6 +255,11 @@ func (c config) LogValue() slog.Value {
 		slog.Int("max_directives", c.Limits.MaxDirectives),
 		slog.Int("max_body_bytes", c.Limits.MaxBodyBytes),
 		slog.Any("allowed_origins", c.AllowedOrigins),
+		slog.Int("ws_max_per_user", c.WebSocketLimits.MaxPerUser),
+		slog.Int("ws_message_rate", c.WebSocketLimits.MessageRate),
+		slog.Int("ws_message_burst", c.WebSocketLimits.MessageBurst),
+		slog.Int("rate_limit_per_user", c.RateLimits.PerUser),
+		slog.Int("rate_limit_per_ip", c.RateLimits.PerIP),
 	)
 }
 

@@ -51,9 +51,14 @@ type liveAPI struct {
 type liveAPIOptions struct {
 	// extensions are handler extensions after the schema's own.
 	extensions []graphql.HandlerExtension
-	// pages serves the browser pages as serve does, with GET / redirecting to GraphiQL, and
-	// admits WebSockets from the server's own origin, as a browser page opens them.
+	// pages serves the browser pages as serve does, with GET / redirecting to GraphiQL.
 	pages bool
+	// wrapListener, when set, wraps the server's listener: a test that must break the
+	// connections its clients hold (as a network or a load balancer would) keeps them.
+	wrapListener func(net.Listener) net.Listener
+	// development serves the API as `make run` does, with introspection on (GraphiQL then
+	// has the schema).
+	development bool
 }
 
 // startLiveAPI is newLiveAPIWith, also serving /metrics as serve does.
@@ -91,20 +96,20 @@ func startLiveAPIWith(t *testing.T, o liveAPIOptions) *liveAPI {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The listener comes first: a page's WebSockets come from the server's own origin, which
-	// the allowlist must name before the server starts.
 	listener, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	httpURL := "http://" + listener.Addr().String()
+	if o.wrapListener != nil {
+		listener = o.wrapListener(listener)
+	}
 	var srv *server.Server
 	requests := server.NewRequestMetrics()
 	metrics := newMetrics(updates, func() int { return srv.OpenWebSockets() }, requests, map[string]*pgxpool.Pool{"api": pool, "live": updates.pool})
-	cfg := server.Config{Logger: logger, Extensions: append(extensions, o.extensions...), Metrics: metrics, RequestMetrics: requests}
+	cfg := server.Config{Logger: logger, Extensions: append(extensions, o.extensions...), Metrics: metrics, RequestMetrics: requests, Development: o.development}
 	if o.pages {
+		// No allowed origins: the pages' sockets come from the API's own origin.
 		cfg.Pages, cfg.Home = web.Pages(), web.Home
-		cfg.WebSocket.AllowedOrigins = []string{httpURL}
 	}
 	srv = server.New(cfg, schema, server.NewAuthenticator([]byte(testSecret), access))
 	httpServer := httptest.NewUnstartedServer(srv.Handler())

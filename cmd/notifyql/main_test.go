@@ -71,6 +71,14 @@ func TestRunRefusesBadCommandLines(t *testing.T) {
 			wantErr: `configuration: NOTIFYQL_MAX_DIRECTIVES must be a positive whole number, got "-5"`},
 		{name: "fractional alias limit", vars: map[string]string{"NOTIFYQL_MAX_ALIASES": "1.5"}, args: []string{"serve"},
 			wantErr: `configuration: NOTIFYQL_MAX_ALIASES must be a positive whole number, got "1.5"`},
+		{name: "zero sockets per user", vars: map[string]string{"NOTIFYQL_WS_MAX_PER_USER": "0"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_WS_MAX_PER_USER must be a positive whole number, got "0"`},
+		{name: "fractional message rate", vars: map[string]string{"NOTIFYQL_WS_MESSAGE_RATE": "2.5"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_WS_MESSAGE_RATE must be a positive whole number, got "2.5"`},
+		{name: "negative rate limit", vars: map[string]string{"NOTIFYQL_RATE_LIMIT_PER_USER": "-1"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_RATE_LIMIT_PER_USER must be a whole number of requests a minute, 0 for no limit; got "-1"`},
+		{name: "rate limit with a unit", vars: map[string]string{"NOTIFYQL_RATE_LIMIT_PER_IP": "100/m"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_RATE_LIMIT_PER_IP must be a whole number of requests a minute, 0 for no limit; got "100/m"`},
 		{name: "bad drain delay", vars: map[string]string{"NOTIFYQL_DRAIN_DELAY": "5"}, args: []string{"serve"},
 			wantErr: `configuration: NOTIFYQL_DRAIN_DELAY must be a duration from 0s to 1m, such as 5s; got "5"`},
 		{name: "negative drain delay", vars: map[string]string{"NOTIFYQL_DRAIN_DELAY": "-1s"}, args: []string{"serve"},
@@ -123,7 +131,8 @@ func TestRunHelp(t *testing.T) {
 }
 
 func TestLoadConfig(t *testing.T) {
-	defaults := config{Addr: ":8080", Env: envProduction, DataDir: ".notifyql", Limits: server.DefaultLimits(), GCPercent: serveGCPercent, GODEBUG: "adaptivestackstart=0"}
+	defaults := config{Addr: ":8080", Env: envProduction, DataDir: ".notifyql", Limits: server.DefaultLimits(), RateLimits: server.DefaultRateLimits(),
+		WebSocketLimits: websocketLimits{MaxPerUser: 20, MessageRate: 10, MessageBurst: 50}, GCPercent: serveGCPercent, GODEBUG: "adaptivestackstart=0"}
 	custom := defaults
 	custom.Addr = "127.0.0.1:9000"
 	custom.Env = envDevelopment
@@ -137,9 +146,10 @@ func TestLoadConfig(t *testing.T) {
 	custom.Limits.MaxBodyBytes = 1024
 	custom.AllowedOrigins = []string{"https://dashboard.example.gov.uk", "http://localhost:3000"}
 	custom.DrainDelay = 5 * time.Second
+	custom.RateLimits = server.RateLimits{PerUser: 0, PerIP: 90}
+	custom.WebSocketLimits = websocketLimits{MaxPerUser: 3, MessageRate: 4, MessageBurst: 8}
 	development := defaults
 	development.Env = envDevelopment
-	development.AllowedOrigins = []string{"http://localhost:8080"}
 	goGC := defaults
 	goGC.GCPercent = 0
 	otherGodebug := defaults
@@ -162,6 +172,8 @@ func TestLoadConfig(t *testing.T) {
 			"DATABASE_URL": "postgres://app:pw@db/notifyql", "REDIS_URL": "redis://cache:6379/0",
 			"NOTIFYQL_JWT_SECRET": testSecret, "NOTIFYQL_SEARCH_SECRET": testSearchSecret, "NOTIFYQL_MAX_DEPTH": "5", "NOTIFYQL_MAX_COMPLEXITY": "50",
 			"NOTIFYQL_MAX_TOKENS": "500", "NOTIFYQL_MAX_ALIASES": "3", "NOTIFYQL_MAX_DIRECTIVES": "2", "NOTIFYQL_MAX_BODY_BYTES": "1024", "NOTIFYQL_DRAIN_DELAY": "5s",
+			"NOTIFYQL_RATE_LIMIT_PER_USER": "0", "NOTIFYQL_RATE_LIMIT_PER_IP": "90",
+			"NOTIFYQL_WS_MAX_PER_USER": "3", "NOTIFYQL_WS_MESSAGE_RATE": "4", "NOTIFYQL_WS_MESSAGE_BURST": "8",
 			"NOTIFYQL_ALLOWED_ORIGINS": " https://dashboard.example.gov.uk, http://localhost:3000,",
 		}, custom},
 	}

@@ -8,8 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -50,7 +48,7 @@ type nodeProcess struct {
 	cmd    *exec.Cmd
 	lines  chan string
 	stdin  io.WriteCloser
-	stderr lockedBuffer
+	stderr syncBuffer
 	cancel context.CancelFunc
 
 	waited  bool
@@ -149,23 +147,4 @@ func (p *nodeProcess) stop(kill bool) error {
 		p.cancel()
 	}
 	return p.waitErr
-}
-
-// lockedBuffer is a strings.Builder that the process's stderr copier and the test may use
-// at once.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

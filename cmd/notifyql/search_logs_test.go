@@ -9,29 +9,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"notifyql"
-	"notifyql/pgtest"
 )
 
 // TestSearchLogsNoPersonalData runs serve as production runs it (DATABASE_URL, REDIS_URL,
-// both secrets), with debug logging on, and makes searches through its HTTP listener:
+// both secrets), with debug logging on (development), and makes searches through its HTTP listener:
 // remembering a term, searching by hash and by term, and the error paths (an expired hash,
 // an oversized term, a literal of the wrong type, a body that is not JSON, no token, and an
 // internal error). No line the server logs may hold a search term, a phone number or an
 // email address.
 func TestSearchLogsNoPersonalData(t *testing.T) {
-	databaseURL := pgtest.NewDatabase(t)
-	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, databaseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	if _, err := pool.Exec(ctx, fixtureSQL); err != nil {
-		t.Fatalf("load fixture: %v", err)
-	}
+	api := startServe(t, map[string]string{"NOTIFYQL_ENV": "development"})
+	ctx, pool, url, stderr, stop := context.Background(), api.pool, api.url, api.stderr, api.stop
 	// Rows from the last hour, so that serve's retention chore leaves them in place.
 	if _, err := pool.Exec(ctx, `
 		INSERT INTO notifications (id, service_id, template_id, template_version, notification_type, "to",
@@ -43,36 +32,6 @@ func TestSearchLogsNoPersonalData(t *testing.T) {
 		serviceA); err != nil {
 		t.Fatal(err)
 	}
-
-	vars := map[string]string{
-		"DATABASE_URL": databaseURL, "REDIS_URL": "redis://" + machineRedisAddr + "/0",
-		"NOTIFYQL_JWT_SECRET": testSecret, "NOTIFYQL_SEARCH_SECRET": testSearchSecret,
-		"NOTIFYQL_ENV": "development", "NOTIFYQL_DATA_DIR": t.TempDir(),
-	}
-	serveCtx, cancel := context.WithCancel(ctx)
-	var stdout, stderr syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(serveCtx, []string{"notifyql", "serve", "--addr", "127.0.0.1:0"}, envOf(vars), &stdout, &stderr)
-	}()
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve returned %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("serve did not stop within 30 s of cancel")
-		}
-	}
-	t.Cleanup(stop)
-	url := waitForServeURL(t, &stdout, &stderr, done)
 
 	post := func(tok, body string) map[string]any {
 		t.Helper()

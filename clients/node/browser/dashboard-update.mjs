@@ -1,0 +1,44 @@
+// dashboard-update.mjs: the dashboard page's numbers follow a database write. It signs in,
+// chooses a service, waits for the live numbers, lets the Go test write a failed email, and
+// reports the numbers before and after, with the requests the page made once subscribed
+// (there must be none: the page never polls) and the WebSockets it opened.
+//
+// usage: node browser/dashboard-update.mjs <origin> <token> <serviceId>
+import { report, run, screenshot, waitForGo } from './chromium.mjs';
+import {
+  chooseService, readDashboard, recordRequests, signIn, waitForConnection,
+  waitForEmailChange, waitForNumbers,
+} from './dashboard.mjs';
+
+const [origin, token, serviceId] = process.argv.slice(2);
+
+await run(origin, 'dashboard-update', async ({ page }) => {
+  const requests = recordRequests(page);
+  const sockets = [];
+  page.on('websocket', (socket) => sockets.push(new URL(socket.url()).pathname));
+
+  await page.goto(`${origin}/dashboard`);
+  await waitForConnection(page, 'signed out');
+  await signIn(page, token);
+  await chooseService(page, serviceId);
+  const beforeSubscribing = requests.length;
+  await waitForConnection(page, 'live');
+  await waitForNumbers(page);
+  const before = await readDashboard(page);
+  await screenshot(page, 'dashboard-live');
+
+  await waitForGo({ event: 'live', text: JSON.stringify(before) });
+  await waitForEmailChange(page, before);
+  const after = await readDashboard(page);
+  await screenshot(page, 'dashboard-updated');
+  report({
+    event: 'updated',
+    text: JSON.stringify({
+      before,
+      after,
+      signInRequests: requests.slice(0, beforeSubscribing),
+      requestsAfterSubscribing: requests.slice(beforeSubscribing),
+      sockets,
+    }),
+  });
+});

@@ -1,0 +1,125 @@
+// view.js: writes what the subscriptions send into the page. Everything from the API goes
+// in through textContent, never as HTML: template and service names are user data.
+
+const byId = (id) => document.getElementById(id);
+
+const numberFormat = new Intl.NumberFormat('en-GB');
+const format = (n) => numberFormat.format(n);
+
+export const channels = ['email', 'sms', 'letter'];
+
+const typeNames = { EMAIL: 'Email', SMS: 'Text message', LETTER: 'Letter' };
+
+// The words shown for each connection state, and whether the numbers on screen are current.
+const stateWords = {
+  'signed-out': 'signed out',
+  idle: 'not connected',
+  connecting: 'connecting',
+  live: 'live',
+  reconnecting: 'reconnecting',
+};
+
+export function showConnection(state) {
+  const element = byId('connection-state');
+  element.dataset.state = state;
+  element.textContent = stateWords[state];
+  document.body.dataset.connection = state;
+}
+
+// showSignInMessage shows text under the sign-in form: an error (the default) or, with
+// kind 'info', how signing in is going.
+export function showSignInMessage(text, kind = 'error') {
+  const message = byId('sign-in-message');
+  message.textContent = text;
+  message.dataset.kind = kind;
+}
+
+export function showServices(services) {
+  const select = byId('service');
+  select.replaceChildren(select.options[0]);
+  for (const service of services) {
+    const option = document.createElement('option');
+    option.value = service.id;
+    option.textContent = service.name;
+    select.append(option);
+  }
+  select.value = '';
+  byId('service-picker').hidden = false;
+}
+
+export function hideServices() {
+  byId('service-picker').hidden = true;
+  byId('dashboard').hidden = true;
+}
+
+// showDashboard empties the panels for a newly chosen service, so no number from the
+// previous one is ever shown under its name.
+export function showDashboard(serviceName) {
+  byId('service-name').textContent = serviceName;
+  for (const channel of channels) {
+    for (const field of ['requested', 'delivered', 'failed', 'failed-percentage']) {
+      byId(`${channel}-${field}`).textContent = '–';
+    }
+    byId(`total-${channel}`).classList.remove('warning');
+  }
+  byId('totals-message').textContent = '';
+  byId('inbox-count').textContent = '–';
+  byId('inbox').classList.remove('unavailable');
+  byId('inbox-label').textContent = 'in the last 7 days';
+  byId('template-rows').replaceChildren();
+  byId('templates-message').textContent = '';
+  byId('dashboard').hidden = false;
+}
+
+// showTotals shows a Totals: each channel's requested, delivered and failed counts, and,
+// as the Notify dashboard does, the failures highlighted when their rate is above 3%.
+export function showTotals(totals) {
+  for (const channel of channels) {
+    const t = totals[channel];
+    byId(`${channel}-requested`).textContent = format(t.requested);
+    byId(`${channel}-delivered`).textContent = format(t.delivered);
+    byId(`${channel}-failed`).textContent = format(t.failed);
+    byId(`${channel}-failed-percentage`).textContent = t.failedPercentage;
+    byId(`total-${channel}`).classList.toggle('warning', t.showWarning);
+  }
+  byId('totals-message').textContent = '';
+}
+
+export function showTotalsUnavailable(reason) {
+  byId('totals-message').textContent = `Totals not available: ${reason}`;
+}
+
+export function showInboxCount(count) {
+  byId('inbox').classList.remove('unavailable');
+  byId('inbox-count').textContent = format(count);
+  byId('inbox-label').textContent = 'in the last 7 days';
+}
+
+export function showInboxUnavailable(reason) {
+  byId('inbox').classList.add('unavailable');
+  byId('inbox-count').textContent = '';
+  byId('inbox-label').textContent = `Not available: ${reason}`;
+}
+
+export function showTemplateStatistics(statistics) {
+  const rows = statistics.map((s) => {
+    const row = document.createElement('tr');
+    const name = document.createElement('th');
+    name.scope = 'row';
+    name.textContent = s.template?.name ?? 'A deleted template';
+    const type = document.createElement('td');
+    type.textContent = s.template ? typeNames[s.template.type] ?? s.template.type : '';
+    const count = document.createElement('td');
+    count.className = 'count';
+    count.textContent = format(s.count);
+    row.append(name, type, count);
+    return row;
+  });
+  byId('template-rows').replaceChildren(...rows);
+  byId('templates-message').textContent = statistics.length === 0 ? 'No messages sent in the last 7 days.' : '';
+}
+
+export function showTemplatesUnavailable(reason) {
+  byId('template-rows').replaceChildren();
+  byId('templates-message').textContent = `Template statistics not available: ${reason}`;
+}

@@ -1,0 +1,60 @@
+package web
+
+import (
+	"io/fs"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// The embedded dashboard is served at /dashboard with the policy, and everything its
+// index.html loads is in the embedded files, beneath /dashboard/, and served from there.
+func TestDashboardIsEmbeddedWhole(t *testing.T) {
+	page := Dashboard()
+	h := Pages()[page.Path]
+	if h == nil {
+		t.Fatalf("Pages() has no %s", page.Path)
+	}
+	index := get(t, h, "/dashboard")
+	if index.Code != http.StatusOK || index.Header().Get("Content-Security-Policy") != ContentSecurityPolicy {
+		t.Fatalf("GET /dashboard: %d, policy %q", index.Code, index.Header().Get("Content-Security-Policy"))
+	}
+	html := index.Body.String()
+
+	refs := regexp.MustCompile(`<(script|link)\b[^>]*\b(?:src|href)="([^"]*)"`).FindAllStringSubmatch(html, -1)
+	kinds := map[string]int{}
+	for _, ref := range refs {
+		tag, url := ref[1], ref[2]
+		if tag == "link" && strings.HasPrefix(url, "data:") {
+			continue // the empty icon, so the browser asks for no favicon.ico
+		}
+		name, ok := strings.CutPrefix(url, "/dashboard/")
+		if !ok {
+			t.Errorf("index.html loads %q from outside /dashboard/", url)
+			continue
+		}
+		if _, err := fs.Stat(page.Files, name); err != nil {
+			t.Errorf("index.html loads %s, which is not embedded: %v", url, err)
+			continue
+		}
+		asset := get(t, h, url)
+		if asset.Code != http.StatusOK || asset.Body.Len() == 0 {
+			t.Errorf("GET %s: %d, %d bytes", url, asset.Code, asset.Body.Len())
+		}
+		kinds[asset.Header().Get("Content-Type")]++
+	}
+	if kinds["text/javascript; charset=utf-8"] != 1 || kinds["text/css; charset=utf-8"] != 1 {
+		t.Errorf("index.html loads %v, want one script and one style sheet", kinds)
+	}
+
+	// The policy runs no inline script: every script element must name its file.
+	for _, script := range regexp.MustCompile(`(?s)<script\b([^>]*)>(.*?)</script>`).FindAllStringSubmatch(html, -1) {
+		if !strings.Contains(script[1], "src=") || strings.TrimSpace(script[2]) != "" {
+			t.Errorf("index.html has an inline script: %q", script[0])
+		}
+	}
+	if strings.Contains(html, "<style") || regexp.MustCompile(`\son[a-z]+=`).MatchString(html) {
+		t.Errorf("index.html has inline styles or event handlers")
+	}
+}

@@ -1,0 +1,24 @@
+package web
+
+import (
+	"embed"
+	"io/fs"
+)
+
+// graphiqlDist is GraphiQL as `make assets` builds it from web/graphiql (its package.json,
+// lockfile and src/), committed so that `go build` needs no Node.
+//
+//go:embed all:graphiql/dist
+var graphiqlDist embed.FS
+
+// GraphiQL is the in-browser IDE at /graphiql: queries over POST /graphql and subscriptions
+// over graphql-transport-ws, both signed in with the Authorization header its header editor
+// holds (sent in connection_init for subscriptions).
+func GraphiQL() Page {
+	files, err := fs.Sub(graphiqlDist, "graphiql/dist")
+	if err != nil {
+		// fs.Sub fails only on an invalid path, which this one is not.
+		panic(err)
+	}
+	return Page{Path: "/graphiql", Files: files}
+}
