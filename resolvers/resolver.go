@@ -78,7 +78,9 @@ func New(d Deps) *Resolver {
 func (r *Resolver) Config() graph.Config {
 	cfg := graph.Config{Resolvers: r}
 	cfg.Directives.HasPermission = r.hasPermission
-	// A page multiplies the cost of what each row selects by the page size asked for.
+	// A list multiplies the cost of what each row selects by the rows it may hold: a page
+	// by the page size asked for (a size out of range, which the resolver refuses, counts
+	// as the default).
 	cfg.Complexity.Service.Notifications = func(child int, _ *notifyql.NotificationType, _ []notifyql.NotificationStatus, first *int, _ *string, _ *graph.NotificationSearch) int {
 		n := notifyql.DefaultPageSize
 		if first != nil && *first > 0 && *first <= notifyql.MaxPageSize {
@@ -86,8 +88,21 @@ func (r *Resolver) Config() graph.Config {
 		}
 		return 1 + n*child
 	}
+	cfg.Complexity.Service.Inbox = func(child int, first *int, _ *string) int {
+		n := notifyql.InboxPageSize
+		if first != nil && *first > 0 && *first <= notifyql.InboxPageSize {
+			n = *first
+		}
+		return 1 + n*child
+	}
+	cfg.Complexity.Subscription.Inbox = func(child int, _ string) int { return 1 + notifyql.InboxPageSize*child }
+	// The sent texts and, for a number that writes often, as many received.
+	cfg.Complexity.Conversation.Messages = func(child int) int { return 1 + 2*notifyql.ConversationSentLimit*child }
+	// Lists without a page size count as 20 rows: a service's templates, a user's services.
 	cfg.Complexity.Service.TemplateStatistics = func(child int, _ *int) int { return 1 + 20*child }
+	cfg.Complexity.Subscription.TemplateStatistics = func(child int, _ string, _ *int) int { return 1 + 20*child }
 	cfg.Complexity.Query.Services = func(child int) int { return 1 + 20*child }
+	cfg.Complexity.User.Memberships = func(child int) int { return 1 + 20*child }
 	return cfg
 }
 

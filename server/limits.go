@@ -8,10 +8,12 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/99designs/gqlgen/complexity"
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
@@ -24,8 +26,14 @@ type Limits struct {
 	// MaxComplexity bounds gqlgen's complexity score, in which list fields multiply their
 	// children by the page size asked for.
 	MaxComplexity int
-	// MaxTokens bounds the parser's token count, so huge documents fail before parsing.
+	// MaxTokens bounds a document's tokens, so huge documents fail before they are parsed.
 	MaxTokens int
+	// MaxAliases bounds the aliases an operation uses, a fragment's counted each time it is
+	// spread.
+	MaxAliases int
+	// MaxDirectives bounds the directives one place (a field, a fragment, the operation)
+	// carries; the same directive twice in one place is refused whatever this is.
+	MaxDirectives int
 	// MaxBodyBytes bounds a request body.
 	MaxBodyBytes int
 }
@@ -33,7 +41,24 @@ type Limits struct {
 // DefaultLimits are the limits used when configuration sets none.
 func DefaultLimits() Limits {
 	// A full page of 100 notifications selecting some 30 fields each scores about 3,000.
-	return Limits{MaxDepth: 12, MaxComplexity: 5000, MaxTokens: 2000, MaxBodyBytes: 64 << 10}
+	// 15 aliases leave a page room to ask for one field a few ways (totals over 1 and 7
+	// days); an operation only needs more to repeat work. The executable directives are
+	// @include and @skip, so no field needs 5.
+	return Limits{MaxDepth: 12, MaxComplexity: 5000, MaxTokens: 2000, MaxAliases: 15, MaxDirectives: 5, MaxBodyBytes: 64 << 10}
+}
+
+// withDefaults fills each limit left at zero with its default.
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	for _, limit := range []struct{ value, fallback *int }{
+		{&l.MaxDepth, &d.MaxDepth}, {&l.MaxComplexity, &d.MaxComplexity}, {&l.MaxTokens, &d.MaxTokens},
+		{&l.MaxAliases, &d.MaxAliases}, {&l.MaxDirectives, &d.MaxDirectives}, {&l.MaxBodyBytes, &d.MaxBodyBytes},
+	} {
+		if *limit.value == 0 {
+			*limit.value = *limit.fallback
+		}
+	}
+	return l
 }
 
 // DepthLimit refuses operations nested deeper than Max.
@@ -151,16 +176,54 @@ func limitBody(max int, next http.Handler) http.Handler {
 	})
 }
 
-// acceptJSONBody admits POST bodies of type application/json only, with a clear answer for
-// anything else.
+// operationMediaTypes are the body types an operation may be POSTed as. Both force a
+// browser to ask first (a CORS preflight) before sending them from another origin, which
+// the API never allows; the types a form or a plain fetch can send without asking
+// (text/plain, application/x-www-form-urlencoded, multipart/form-data) are refused, so a
+// page elsewhere cannot make a signed-in browser run an operation.
+var operationMediaTypes = []string{"application/json", "application/graphql-response+json"}
+
+// acceptJSONBody admits POST bodies of the operation media types only, with a clear answer
+// for anything else, a missing or unreadable Content-Type included.
 func acceptJSONBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		if err != nil || mediaType != "application/json" {
-			writeGraphQLError(w, http.StatusUnsupportedMediaType, "BAD_REQUEST",
+		if err != nil || !slices.Contains(operationMediaTypes, mediaType) {
+			writeGraphQLError(w, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE",
 				"send the operation as a JSON body with Content-Type: application/json")
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// refuseBatches answers a JSON array of operations with a clear refusal: each operation is
+// a request of its own, measured and limited on its own. It reads the body limitBody kept.
+func refuseBatches(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			writeGraphQLError(w, http.StatusBadRequest, "BAD_REQUEST", "could not read the request body")
+			return
+		}
+		if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
+			writeGraphQLError(w, http.StatusBadRequest, "BATCHING_NOT_SUPPORTED",
+				"batched operations are not supported: send one operation per request")
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// postTransport is gqlgen's POST transport, taking every operation media type (gqlgen's
+// own takes application/json only).
+type postTransport struct{ transport.POST }
+
+func (t postTransport) Supports(r *http.Request) bool {
+	if r.Method != http.MethodPost || r.Header.Get("Upgrade") != "" {
+		return false
+	}
+	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && slices.Contains(operationMediaTypes, mediaType)
 }

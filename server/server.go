@@ -18,7 +18,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -93,9 +92,7 @@ func New(cfg Config, schema graphql.ExecutableSchema, auth *Authenticator) *Serv
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.Logger = slog.New(WithRequestIDs(cfg.Logger.Handler()))
-	if cfg.Limits == (Limits{}) {
-		cfg.Limits = DefaultLimits()
-	}
+	cfg.Limits = cfg.Limits.withDefaults()
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 10 * time.Second
 	}
@@ -119,9 +116,13 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 	gql := handler.New(schema)
-	gql.AddTransport(transport.POST{})
+	gql.AddTransport(postTransport{})
+	gql.AddTransport(getTransport{})
 	gql.AddTransport(s.websocketTransport())
-	gql.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	parsed := lru.New[*ast.QueryDocument](1000)
+	gql.SetQueryCache(parsed)
+	// DocumentLimits counts tokens before gqlgen parses, with a clearer answer; this stays
+	// as gqlgen's own bound.
 	gql.SetParserTokenLimit(s.cfg.Limits.MaxTokens)
 	gql.SetErrorPresenter(newErrorPresenter(s.cfg.Logger, s.cfg.RequestMetrics))
 	if s.cfg.RequestMetrics != nil {
@@ -131,10 +132,15 @@ func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 	gql.SetDisableSuggestion(!s.cfg.Development)
 	if s.cfg.Development {
 		gql.Use(extension.Introspection{})
+	} else {
+		gql.Use(NoIntrospection{})
 	}
 	if s.cfg.APQCache != nil {
 		gql.Use(extension.AutomaticPersistedQuery{Cache: s.cfg.APQCache})
 	}
+	// After the persisted query extension, which puts a hash's text in the request.
+	gql.Use(DocumentLimits{MaxTokens: s.cfg.Limits.MaxTokens, MaxAliases: s.cfg.Limits.MaxAliases,
+		MaxDirectives: s.cfg.Limits.MaxDirectives, Parsed: parsed})
 	gql.Use(DepthLimit{Max: s.cfg.Limits.MaxDepth})
 	gql.Use(&ComplexityLimit{Max: s.cfg.Limits.MaxComplexity})
 	for _, ext := range s.cfg.Extensions {
@@ -149,13 +155,22 @@ func (s *Server) routes(gql http.Handler, schema graphql.ExecutableSchema) http.
 	if s.cfg.RateLimiter != nil {
 		rates = &rateLimiting{limiter: s.cfg.RateLimiter, limits: s.cfg.RateLimits, logger: s.cfg.Logger, metrics: s.cfg.RequestMetrics}
 	}
-	mux.Handle("POST /graphql", rates.byIP(s.auth.Middleware(rates.byUser(limitBody(s.cfg.Limits.MaxBodyBytes, acceptJSONBody(gql))))))
+	mux.Handle("POST /graphql", rates.byIP(s.auth.Middleware(rates.byUser(limitBody(s.cfg.Limits.MaxBodyBytes, acceptJSONBody(refuseBatches(gql)))))))
 	methodNotAllowed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Allow", http.MethodPost)
-		writeGraphQLError(w, http.StatusMethodNotAllowed, "BAD_REQUEST", "use POST with a JSON body")
+		w.Header().Set("Allow", "GET, POST")
+		writeGraphQLError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use POST with a JSON body")
 	})
-	// GET upgrades to a WebSocket for subscriptions, which authenticate in connection_init.
-	mux.Handle("GET /graphql", s.websocketHandler(gql, methodNotAllowed))
+	// GET upgrades to a WebSocket for subscriptions, which authenticate in connection_init;
+	// otherwise it runs a query, when a browser must have asked first to send it.
+	queries := rates.byIP(s.auth.Middleware(rates.byUser(requirePreflight(gql))))
+	getQuery := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "" {
+			writeGraphQLError(w, http.StatusBadRequest, "BAD_REQUEST", "this request cannot be upgraded to a WebSocket")
+			return
+		}
+		queries.ServeHTTP(w, r)
+	})
+	mux.Handle("GET /graphql", s.websocketHandler(gql, getQuery))
 	mux.Handle("/graphql", methodNotAllowed)
 	if s.cfg.Development {
 		// The schema's text is what introspection answers, so it is served where

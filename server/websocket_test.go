@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -342,14 +343,14 @@ func TestWebSocket(t *testing.T) {
 		}
 	})
 
-	t.Run("a GET without upgrade is still 405", func(t *testing.T) {
-		resp, err := http.Get(f.http)
+	t.Run("a GET without upgrade is a query, refused without a preflight header", func(t *testing.T) {
+		resp, err := http.Get(f.http + "?query=" + url.QueryEscape("{ __typename }"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusMethodNotAllowed {
-			t.Errorf("status %d, want 405", resp.StatusCode)
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("status %d, want 400", resp.StatusCode)
 		}
 	})
 

@@ -27,9 +27,10 @@ func TestBadInputGetsAClearError(t *testing.T) {
 		wantMessage string
 	}{
 		{name: "malformed JSON", body: `{"query": "{ me { id } }"`, wantStatus: 400, wantCode: "BAD_REQUEST", wantMessage: "request body is not valid JSON"},
-		{name: "JSON that is not an object", body: `["{ me { id } }"]`, wantStatus: 400, wantCode: "BAD_REQUEST", wantMessage: "request body is not valid JSON"},
+		{name: "JSON that is not an object", body: `"{ me { id } }"`, wantStatus: 400, wantCode: "BAD_REQUEST", wantMessage: "request body is not valid JSON"},
+		{name: "a JSON array is a batch", body: `["{ me { id } }"]`, wantStatus: 400, wantCode: "BATCHING_NOT_SUPPORTED", wantMessage: "batched operations are not supported"},
 		{name: "no query", body: `{}`, wantStatus: 422, wantMessage: "no operation provided"},
-		{name: "not JSON at all", contentType: "text/plain", body: `{ me { id } }`, wantStatus: 415, wantCode: "BAD_REQUEST", wantMessage: "Content-Type: application/json"},
+		{name: "not JSON at all", contentType: "text/plain", body: `{ me { id } }`, wantStatus: 415, wantCode: "UNSUPPORTED_MEDIA_TYPE", wantMessage: "Content-Type: application/json"},
 		{name: "body too large", body: `{"query": "` + strings.Repeat(" ", 5000) + `{ me { id } }"}`, wantStatus: 413, wantCode: "BODY_TOO_LARGE"},
 		{name: "syntax error", query: `{ me { id `, wantStatus: 422, wantCode: "GRAPHQL_PARSE_FAILED"},
 		{name: "unknown field", query: `{ me { password } }`, wantStatus: 422, wantCode: "GRAPHQL_VALIDATION_FAILED", wantMessage: `Cannot query field "password" on type "User".`},
@@ -47,7 +48,7 @@ func TestBadInputGetsAClearError(t *testing.T) {
 		{name: "garbage cursor", query: list(`after: "%%%"`), wantStatus: 200, wantCode: "BAD_USER_INPUT", wantMessage: "invalid cursor"},
 		{name: "too deep", query: `{ me { memberships { service { notifications { edges { node { job { id } } } } } } } }`, wantStatus: 200, wantCode: "DEPTH_LIMIT_EXCEEDED"},
 		{name: "too complex", query: `query($id: ID!) { service(id: $id) { notifications(first: 100) { edges { node { id type to recipient status } } } } }`, wantStatus: 200, wantCode: "COMPLEXITY_LIMIT_EXCEEDED"},
-		{name: "too many tokens", query: `{ me { ` + strings.Repeat("id ", 500) + `} }`, wantStatus: 422, wantCode: "GRAPHQL_PARSE_FAILED"},
+		{name: "too many tokens", query: `{ me { ` + strings.Repeat("id ", 500) + `} }`, wantStatus: 200, wantCode: "TOKEN_LIMIT_EXCEEDED", wantMessage: "the document has more than the limit of 400 tokens"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -65,6 +65,12 @@ func TestRunRefusesBadCommandLines(t *testing.T) {
 			wantErr: "configuration: NOTIFYQL_JWT_SECRET must be at least 32 bytes long, it has 5"},
 		{name: "bad limit", vars: map[string]string{"NOTIFYQL_MAX_DEPTH": "deep"}, args: []string{"serve"},
 			wantErr: `configuration: NOTIFYQL_MAX_DEPTH must be a positive whole number, got "deep"`},
+		{name: "zero alias limit", vars: map[string]string{"NOTIFYQL_MAX_ALIASES": "0"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_MAX_ALIASES must be a positive whole number, got "0"`},
+		{name: "negative directive limit", vars: map[string]string{"NOTIFYQL_MAX_DIRECTIVES": "-5"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_MAX_DIRECTIVES must be a positive whole number, got "-5"`},
+		{name: "fractional alias limit", vars: map[string]string{"NOTIFYQL_MAX_ALIASES": "1.5"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_MAX_ALIASES must be a positive whole number, got "1.5"`},
 		{name: "zero sockets per user", vars: map[string]string{"NOTIFYQL_WS_MAX_PER_USER": "0"}, args: []string{"serve"},
 			wantErr: `configuration: NOTIFYQL_WS_MAX_PER_USER must be a positive whole number, got "0"`},
 		{name: "fractional message rate", vars: map[string]string{"NOTIFYQL_WS_MESSAGE_RATE": "2.5"}, args: []string{"serve"},
@@ -136,6 +142,7 @@ func TestLoadConfig(t *testing.T) {
 	custom.JWTSecret = testSecret
 	custom.SearchSecret = testSearchSecret
 	custom.Limits.MaxDepth, custom.Limits.MaxComplexity, custom.Limits.MaxTokens = 5, 50, 500
+	custom.Limits.MaxAliases, custom.Limits.MaxDirectives = 3, 2
 	custom.Limits.MaxBodyBytes = 1024
 	custom.AllowedOrigins = []string{"https://dashboard.example.gov.uk", "http://localhost:3000"}
 	custom.DrainDelay = 5 * time.Second
@@ -164,7 +171,7 @@ func TestLoadConfig(t *testing.T) {
 			"NOTIFYQL_ADDR": "127.0.0.1:9000", "NOTIFYQL_ENV": "development", "NOTIFYQL_DATA_DIR": "/var/lib/notifyql",
 			"DATABASE_URL": "postgres://app:pw@db/notifyql", "REDIS_URL": "redis://cache:6379/0",
 			"NOTIFYQL_JWT_SECRET": testSecret, "NOTIFYQL_SEARCH_SECRET": testSearchSecret, "NOTIFYQL_MAX_DEPTH": "5", "NOTIFYQL_MAX_COMPLEXITY": "50",
-			"NOTIFYQL_MAX_TOKENS": "500", "NOTIFYQL_MAX_BODY_BYTES": "1024", "NOTIFYQL_DRAIN_DELAY": "5s",
+			"NOTIFYQL_MAX_TOKENS": "500", "NOTIFYQL_MAX_ALIASES": "3", "NOTIFYQL_MAX_DIRECTIVES": "2", "NOTIFYQL_MAX_BODY_BYTES": "1024", "NOTIFYQL_DRAIN_DELAY": "5s",
 			"NOTIFYQL_RATE_LIMIT_PER_USER": "0", "NOTIFYQL_RATE_LIMIT_PER_IP": "90",
 			"NOTIFYQL_WS_MAX_PER_USER": "3", "NOTIFYQL_WS_MESSAGE_RATE": "4", "NOTIFYQL_WS_MESSAGE_BURST": "8",
 			"NOTIFYQL_ALLOWED_ORIGINS": " https://dashboard.example.gov.uk, http://localhost:3000,",
@@ -390,5 +397,17 @@ func TestMigrateInPrivateMode(t *testing.T) {
 	}
 	if stdout == "" {
 		t.Errorf("migrate status printed nothing")
+	}
+}
+
+// Every request limit is in the logged configuration, so an operator can see what a
+// refusal was measured against.
+func TestConfigLogValueShowsLimits(t *testing.T) {
+	cfg := config{Limits: server.Limits{MaxDepth: 11, MaxComplexity: 4321, MaxTokens: 1234, MaxAliases: 14, MaxDirectives: 4, MaxBodyBytes: 5678}}
+	logged := cfg.LogValue().String()
+	for _, want := range []string{"max_depth=11", "max_complexity=4321", "max_tokens=1234", "max_aliases=14", "max_directives=4", "max_body_bytes=5678"} {
+		if !strings.Contains(logged, want) {
+			t.Errorf("logged config %s lacks %s", logged, want)
+		}
 	}
 }

@@ -1,0 +1,407 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"notifyql/server"
+)
+
+// abuseProbe is one hostile (or, for contrast, ordinary) request and the exact answer it
+// must get. A probe is an HTTP request; add a field (and a case in send) for another kind
+// of request.
+type abuseProbe struct {
+	name string
+	// development sends it to the API as development serves it; production otherwise.
+	development bool
+
+	// An HTTP request: POST /graphql unless method says otherwise. body is sent as it is;
+	// query, when set instead, is sent as {"query": query}.
+	method      string
+	contentType string // application/json when empty; noContentType sends none
+	headers     map[string]string
+	body        string
+	query       string
+	// params is a GET's query string.
+	params url.Values
+
+	wantStatus int
+	// wantCode and wantMessage are the first error's; a wantCode of "" wants no error.
+	wantCode    string
+	wantMessage string
+	// wantHeaders are response headers that must have exactly these values.
+	wantHeaders map[string]string
+	// wantData, when set, is the response's data as JSON.
+	wantData string
+}
+
+const noContentType = "-"
+
+// The abuse cases of issue 7 (items 1 and 2), each with its exact answer, against the API as
+// serve wires it with the default limits.
+func TestAbuseProbes(t *testing.T) {
+	viewer := tokenFor(t, userViewer)
+	persisted := persistedMeQuery(t)
+	var probes []abuseProbe
+	probes = append(probes, limitProbes()...)
+	probes = append(probes, modeProbes()...)
+	probes = append(probes, csrfProbes(persisted)...)
+
+	var logs bytes.Buffer
+	var logsMu sync.Mutex
+	apis := map[bool]*testAPI{}
+	apiFor := func(development bool) *testAPI {
+		if apis[development] == nil {
+			apis[development] = newTestAPIWith(t, testAPIOptions{development: development,
+				logs: lockedWriter{&logs, &logsMu}, logLevel: slog.LevelDebug})
+		}
+		return apis[development]
+	}
+	// The persisted query is known to the API before a GET asks for it by its hash.
+	registered := postJSON(t, apiFor(false), viewer, map[string]any{"query": persisted.query, "extensions": persisted.extensions()})
+	registered.requireNoErrors(t)
+
+	for _, p := range probes {
+		t.Run(p.name, func(t *testing.T) {
+			rec := p.send(apiFor(p.development).handler, viewer)
+			p.check(t, rec)
+		})
+	}
+
+	// No request's query string, where GET carries the operation and its variables,
+	// reaches a log line.
+	logsMu.Lock()
+	defer logsMu.Unlock()
+	if strings.Contains(logs.String(), getProbeSecret) {
+		t.Errorf("a GET's query string reached the logs:\n%s", logs.String())
+	}
+}
+
+func (p abuseProbe) send(handler http.Handler, token string) *httptest.ResponseRecorder {
+	method := p.method
+	if method == "" {
+		method = http.MethodPost
+	}
+	body := p.body
+	if p.query != "" {
+		encoded, _ := json.Marshal(map[string]any{"query": p.query})
+		body = string(encoded)
+	}
+	target := "/graphql"
+	if p.params != nil {
+		target += "?" + p.params.Encode()
+	}
+	req := httptest.NewRequest(method, target, strings.NewReader(body))
+	switch {
+	case p.contentType == noContentType:
+	case p.contentType != "":
+		req.Header.Set("Content-Type", p.contentType)
+	case method == http.MethodPost:
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for name, value := range p.headers {
+		req.Header.Set(name, value)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	rec := httptest.NewRecorder()
+	handler.ServeHTTP(rec, req)
+	return rec
+}
+
+func (p abuseProbe) check(t *testing.T, rec *httptest.ResponseRecorder) {
+	t.Helper()
+	if rec.Code != p.wantStatus {
+		t.Errorf("status %d, want %d: %s", rec.Code, p.wantStatus, rec.Body.String())
+	}
+	for name, want := range p.wantHeaders {
+		if got := rec.Header().Get(name); got != want {
+			t.Errorf("%s: %q, want %q", name, got, want)
+		}
+	}
+	var resp struct {
+		Data   json.RawMessage `json:"data"`
+		Errors []gqlError      `json:"errors"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil {
+		t.Fatalf("response is not JSON: %s", rec.Body.String())
+	}
+	if p.wantCode == "" {
+		if len(resp.Errors) > 0 {
+			t.Errorf("want no errors: %s", rec.Body.String())
+		}
+	} else {
+		if len(resp.Errors) == 0 {
+			t.Fatalf("want the error %s: %s", p.wantCode, rec.Body.String())
+		}
+		if got := resp.Errors[0].Extensions["code"]; got != p.wantCode {
+			t.Errorf("code %v, want %s: %s", got, p.wantCode, rec.Body.String())
+		}
+		if got := resp.Errors[0].Message; got != p.wantMessage {
+			t.Errorf("message %q, want %q", got, p.wantMessage)
+		}
+	}
+	if p.wantData != "" {
+		var got, want any
+		_ = json.Unmarshal(resp.Data, &got)
+		if err := json.Unmarshal([]byte(p.wantData), &want); err != nil {
+			t.Fatalf("wantData: %v", err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("data %s, want %s", resp.Data, p.wantData)
+		}
+	}
+}
+
+// limitProbes are the operations too big, deep, costly or repetitive to run (item 1).
+func limitProbes() []abuseProbe {
+	aliases := func(n int) string {
+		var q strings.Builder
+		q.WriteString("{ ")
+		for i := range n {
+			fmt.Fprintf(&q, "a%d: me { id } ", i)
+		}
+		q.WriteString("}")
+		return q.String()
+	}
+	// Eight aliases in a fragment, spread twice under an alias: 8 + 8 + 1 = 17.
+	aliasesInFragments := `{ me { ...Ids } other: me { ...Ids } } fragment Ids on User { ` +
+		`a: id b: id c: id d: id e: id f: id g: id h: id }`
+	// 13 fields deep: me, memberships, service, notifications, edges, node, createdBy, and
+	// round again.
+	deep := `{ me { memberships { service { notifications { edges { node { createdBy { ` +
+		`memberships { service { notifications { edges { node { id } } } } } } } } } } } } }`
+	// 1 + 20 × (1 + 100 × (edges 1 + (node 1 + id 1))) = 6,021.
+	costly := `{ services { notifications(first: 100) { edges { node { id } } } } }`
+	// 2 braces, me, 2 braces, and 2,000 ids: 2,005 tokens.
+	manyTokens := `{ me { ` + strings.Repeat("id ", 2000) + `} }`
+	// The known directive overload: one field repeating @include (250 of them keep the
+	// document under the token limit).
+	repeatedInclude := `{ me ` + strings.Repeat("@include(if: true) ", 250) + `{ id } }`
+	chain, chainCycle := fragmentChain(150)
+	return []abuseProbe{
+		{name: "15 aliases run", query: aliases(15), wantStatus: 200},
+		{name: "16 aliases are refused", query: aliases(16), wantStatus: 200,
+			wantCode: "ALIAS_LIMIT_EXCEEDED", wantMessage: "the operation uses more than the limit of 15 aliases", wantData: "null"},
+		{name: "aliases inside fragments count each time they are spread", query: aliasesInFragments, wantStatus: 200,
+			wantCode: "ALIAS_LIMIT_EXCEEDED", wantMessage: "the operation uses more than the limit of 15 aliases"},
+		{name: "too deep", query: deep, wantStatus: 200,
+			wantCode: "DEPTH_LIMIT_EXCEEDED", wantMessage: "operation is nested deeper than the limit of 12"},
+		{name: "too complex", query: costly, wantStatus: 200,
+			wantCode: "COMPLEXITY_LIMIT_EXCEEDED", wantMessage: "operation has complexity 6021, which exceeds the limit of 5000"},
+		{name: "too many tokens", query: manyTokens, wantStatus: 200,
+			wantCode: "TOKEN_LIMIT_EXCEEDED", wantMessage: "the document has more than the limit of 2000 tokens"},
+		{name: "one directive repeated on a field", query: `{ me @include(if: true) @include(if: true) { id } }`, wantStatus: 200,
+			wantCode: "DIRECTIVE_LIMIT_EXCEEDED", wantMessage: `field "me" carries the directive @include more than once`},
+		{name: "a directive repeated 250 times", query: repeatedInclude, wantStatus: 200,
+			wantCode: "DIRECTIVE_LIMIT_EXCEEDED", wantMessage: `field "me" carries 250 directives, more than the limit of 5`},
+		{name: "six directives on a fragment spread", query: `{ me { ...F @a @b @c @d @e @f } } fragment F on User { id }`, wantStatus: 200,
+			wantCode: "DIRECTIVE_LIMIT_EXCEEDED", wantMessage: `the spread of fragment "F" carries 6 directives, more than the limit of 5`},
+		{name: "body too large", body: `{"query": "` + strings.Repeat(" ", 64<<10) + `{ me { id } }"}`, wantStatus: 413,
+			wantCode: "BODY_TOO_LARGE", wantMessage: "request body is larger than the limit of 65536 bytes"},
+		{name: "batched operations", body: `[{"query": "{ me { id } }"}, {"query": "{ me { name } }"}]`, wantStatus: 400,
+			wantCode: "BATCHING_NOT_SUPPORTED", wantMessage: "batched operations are not supported: send one operation per request"},
+		{name: "batched operations after white space", body: " \n\t[{\"query\": \"{ me { id } }\"}]", wantStatus: 400,
+			wantCode: "BATCHING_NOT_SUPPORTED", wantMessage: "batched operations are not supported: send one operation per request"},
+		{name: "circular fragments", query: `{ me { ...A } } fragment A on User { id ...B } fragment B on User { name ...A }`, wantStatus: 422,
+			wantCode: "GRAPHQL_VALIDATION_FAILED", wantMessage: `Cannot spread fragment "A" within itself.`},
+		{name: "a fragment spreading itself", query: `{ me { ...A } } fragment A on User { memberships { service { id } } me: id ...A }`, wantStatus: 422,
+			wantCode: "GRAPHQL_VALIDATION_FAILED", wantMessage: `Cannot spread fragment "A" within itself.`},
+		{name: "a long chain of fragments, each spreading the next and the first", query: chain, wantStatus: 422,
+			wantCode: "GRAPHQL_VALIDATION_FAILED", wantMessage: chainCycle},
+	}
+}
+
+// fragmentChain is a document of n fragments where each spreads the next and the first:
+// every fragment is on a cycle, and a walk that followed spreads without remembering would
+// never end; gqlparser's check that fields merge recurses through it until the stack
+// overflows once n is in the thousands. cycle is the error it gets.
+func fragmentChain(n int) (doc, cycle string) {
+	var text strings.Builder
+	text.WriteString("{ me { ...F0 } }")
+	for i := range n {
+		fmt.Fprintf(&text, " fragment F%d on User { id ...F%d ...F0 }", i, (i+1)%n)
+	}
+	return text.String(), `Cannot spread fragment "F0" within itself.`
+}
+
+// modeProbes are what production hides and development shows: introspection and "did you
+// mean" suggestions.
+func modeProbes() []abuseProbe {
+	introspection := `{ __schema { queryType { name } } }`
+	typo := `{ me { nam } }`
+	return []abuseProbe{
+		{name: "introspection in production", query: introspection, wantStatus: 200,
+			wantCode: "INTROSPECTION_DISABLED", wantMessage: "introspection is off in production", wantData: "null"},
+		{name: "introspection in production inside a fragment", query: `{ ...Q } fragment Q on Query { __type(name: "User") { name } }`, wantStatus: 200,
+			wantCode: "INTROSPECTION_DISABLED", wantMessage: "introspection is off in production"},
+		{name: "__typename in production", query: `{ __typename me { __typename } }`, wantStatus: 200,
+			wantData: `{"__typename": "Query", "me": {"__typename": "User"}}`},
+		{name: "introspection in development", development: true, query: introspection, wantStatus: 200,
+			wantData: `{"__schema": {"queryType": {"name": "Query"}}}`},
+		{name: "no suggestions in production", query: typo, wantStatus: 422,
+			wantCode: "GRAPHQL_VALIDATION_FAILED", wantMessage: `Cannot query field "nam" on type "User".`},
+		{name: "suggestions in development", development: true, query: typo, wantStatus: 422,
+			wantCode: "GRAPHQL_VALIDATION_FAILED", wantMessage: `Cannot query field "nam" on type "User". Did you mean "name"?`},
+	}
+}
+
+// getProbeSecret stands for personal data a careless client puts in a GET's variables: it
+// must not reach a log line.
+const getProbeSecret = "07700900123"
+
+// csrfProbes are the requests a page on another site could make a signed-in browser send
+// (item 2), and the ones only a trusted client can send, for contrast.
+func csrfProbes(persisted persistedQuery) []abuseProbe {
+	me := `{"me": {"id": "` + userViewer + `"}}`
+	meBody := `{"query": "{ me { id } }"}`
+	refused := "send the operation as a JSON body with Content-Type: application/json"
+	preflight := "a GET operation needs a GraphQL-Require-Preflight or X-Requested-With header, unless it runs a persisted query by its hash alone"
+	getMe := url.Values{"query": {"{ me { id } }"}}
+	withSecret := url.Values{"query": {`query($id: ID!) { service(id: $id) { name } }`}, "variables": {`{"id": "` + getProbeSecret + `"}`}}
+	byHash := url.Values{"extensions": {persisted.extensionsJSON()}}
+	byHashWithText := url.Values{"query": {persisted.query}, "extensions": {persisted.extensionsJSON()}}
+	return []abuseProbe{
+		{name: "application/json", body: meBody, wantStatus: 200, wantData: me},
+		{name: "application/json with a charset", contentType: "application/json; charset=utf-8", body: meBody, wantStatus: 200, wantData: me},
+		{name: "application/graphql-response+json", contentType: "application/graphql-response+json", body: meBody, wantStatus: 200, wantData: me},
+		{name: "text/plain", contentType: "text/plain", body: meBody, wantStatus: 415, wantCode: "UNSUPPORTED_MEDIA_TYPE", wantMessage: refused},
+		{name: "a form", contentType: "application/x-www-form-urlencoded", body: "query=" + url.QueryEscape("{ me { id } }"), wantStatus: 415,
+			wantCode: "UNSUPPORTED_MEDIA_TYPE", wantMessage: refused},
+		{name: "multipart", contentType: "multipart/form-data; boundary=x", body: "--x\r\nContent-Disposition: form-data; name=\"query\"\r\n\r\n{ me { id } }\r\n--x--\r\n",
+			wantStatus: 415, wantCode: "UNSUPPORTED_MEDIA_TYPE", wantMessage: refused},
+		{name: "no Content-Type", contentType: noContentType, body: meBody, wantStatus: 415, wantCode: "UNSUPPORTED_MEDIA_TYPE", wantMessage: refused},
+		{name: "a garbage Content-Type", contentType: "json, please", body: meBody, wantStatus: 415, wantCode: "UNSUPPORTED_MEDIA_TYPE", wantMessage: refused},
+		{name: "application/graphql", contentType: "application/graphql", body: "{ me { id } }", wantStatus: 415, wantCode: "UNSUPPORTED_MEDIA_TYPE", wantMessage: refused},
+
+		{name: "GET without a preflight header", method: http.MethodGet, params: getMe, wantStatus: 400,
+			wantCode: "PREFLIGHT_REQUIRED", wantMessage: preflight},
+		{name: "GET with an empty preflight header", method: http.MethodGet, params: getMe, headers: map[string]string{"X-Requested-With": ""},
+			wantStatus: 400, wantCode: "PREFLIGHT_REQUIRED", wantMessage: preflight},
+		{name: "GET with Content-Type text/plain", method: http.MethodGet, params: getMe, contentType: "text/plain",
+			wantStatus: 400, wantCode: "PREFLIGHT_REQUIRED", wantMessage: preflight},
+		{name: "GET with GraphQL-Require-Preflight", method: http.MethodGet, params: getMe, headers: map[string]string{"GraphQL-Require-Preflight": "1"},
+			wantStatus: 200, wantData: me, wantHeaders: map[string]string{"Cache-Control": "no-store", "Content-Type": "application/json"}},
+		{name: "GET with X-Requested-With", method: http.MethodGet, params: getMe, headers: map[string]string{"X-Requested-With": "XMLHttpRequest"},
+			wantStatus: 200, wantData: me},
+		{name: "GET with Content-Type application/json", method: http.MethodGet, params: getMe, contentType: "application/json",
+			wantStatus: 200, wantData: me},
+		{name: "GET with variables in the URL", method: http.MethodGet, params: withSecret, headers: map[string]string{"GraphQL-Require-Preflight": "1"},
+			wantStatus: 200, wantCode: "BAD_USER_INPUT", wantMessage: "invalid service id"},
+		{name: "GET of a persisted query by its hash alone", method: http.MethodGet, params: byHash,
+			wantStatus: 200, wantData: `{"me": {"name": "Vera Viewer"}}`},
+		{name: "GET of a persisted query with its text, without a preflight header", method: http.MethodGet, params: byHashWithText,
+			wantStatus: 400, wantCode: "PREFLIGHT_REQUIRED", wantMessage: preflight},
+		{name: "GET of a mutation", method: http.MethodGet, headers: map[string]string{"GraphQL-Require-Preflight": "1"},
+			params:     url.Values{"query": {`mutation { rememberSearch(serviceId: "` + serviceA + `", term: "x") { hash } }`}},
+			wantStatus: 405, wantCode: "METHOD_NOT_ALLOWED", wantMessage: "GET runs queries only: send a mutation with POST",
+			wantHeaders: map[string]string{"Allow": "POST"}},
+		{name: "GET of a mutation without a preflight header", method: http.MethodGet,
+			params:     url.Values{"query": {`mutation { rememberSearch(serviceId: "` + serviceA + `", term: "x") { hash } }`}},
+			wantStatus: 400, wantCode: "PREFLIGHT_REQUIRED", wantMessage: preflight},
+		{name: "GET of a subscription", method: http.MethodGet, headers: map[string]string{"GraphQL-Require-Preflight": "1"},
+			params:     url.Values{"query": {`subscription { upcomingJobs(serviceId: "` + serviceA + `") { id } }`}},
+			wantStatus: 405, wantCode: "METHOD_NOT_ALLOWED", wantMessage: "GET runs queries only: subscribe over a WebSocket",
+			wantHeaders: map[string]string{"Allow": "POST"}},
+		{name: "GET with variables that are not an object", method: http.MethodGet, headers: map[string]string{"GraphQL-Require-Preflight": "1"},
+			params:     url.Values{"query": {"{ me { id } }"}, "variables": {"[1]"}},
+			wantStatus: 400, wantCode: "BAD_REQUEST", wantMessage: "variables must be a JSON object"},
+		{name: "PUT", method: http.MethodPut, body: meBody, wantStatus: 405, wantCode: "METHOD_NOT_ALLOWED", wantMessage: "use POST with a JSON body",
+			wantHeaders: map[string]string{"Allow": "GET, POST"}},
+	}
+}
+
+// persistedQuery is an automatic persisted query of the viewer's name, new to the shared
+// Redis in each run.
+type persistedQuery struct{ query, hash string }
+
+func persistedMeQuery(t *testing.T) persistedQuery {
+	t.Helper()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	query := fmt.Sprintf("query Me%s { me { name } }", hex.EncodeToString(b[:]))
+	sum := sha256.Sum256([]byte(query))
+	return persistedQuery{query: query, hash: hex.EncodeToString(sum[:])}
+}
+
+func (p persistedQuery) extensions() map[string]any {
+	return map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": p.hash}}
+}
+
+func (p persistedQuery) extensionsJSON() string {
+	encoded, _ := json.Marshal(p.extensions())
+	return string(encoded)
+}
+
+// lockedWriter serialises writes to a buffer that a test reads afterwards.
+type lockedWriter struct {
+	buf *bytes.Buffer
+	mu  *sync.Mutex
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(p)
+}
+
+// hostileFragmentsAPI is the API's edge over the real schema, with limits raised so far that
+// a document of thousands of fragments, each spreading the next and the first, gets past
+// the token and body limits to validation. It needs no database: validation refuses the
+// document before anything runs.
+func hostileFragmentsAPI(tb testing.TB) http.Handler {
+	tb.Helper()
+	executable, _, err := newSchema(schemaDeps{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	limits := server.Limits{MaxTokens: 100_000, MaxBodyBytes: 4 << 20}
+	return server.New(server.Config{Limits: limits}, executable,
+		server.NewAuthenticator([]byte(testSecret), nil)).Handler()
+}
+
+// postHostileFragments sends fragmentChain(n) and checks that it is refused as a cycle.
+func postHostileFragments(tb testing.TB, handler http.Handler, body []byte, cycle string) {
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	handler.ServeHTTP(rec, req)
+	var resp gqlResponse
+	if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil || rec.Code != http.StatusUnprocessableEntity ||
+		len(resp.Errors) == 0 || resp.Errors[0].Extensions["code"] != "GRAPHQL_VALIDATION_FAILED" || resp.Errors[0].Message != cycle {
+		tb.Fatalf("status %d, want 422 with the cycle: %.300s", rec.Code, rec.Body.String())
+	}
+}
+
+// A document of 3,000 fragments that all spread one another round a cycle is refused with
+// the validation error that names the cycle: no walk over it follows spreads forever.
+func TestHostileFragmentDocumentIsRefused(t *testing.T) {
+	doc, cycle := fragmentChain(3000)
+	body, _ := json.Marshal(map[string]string{"query": doc})
+	postHostileFragments(t, hostileFragmentsAPI(t), body, cycle)
+}
+
+// How long refusing such a document takes, by its number of fragments:
+// go test -run '^$' -bench HostileFragmentDocument ./cmd/notifyql
+func BenchmarkHostileFragmentDocument(b *testing.B) {
+	handler := hostileFragmentsAPI(b)
+	for _, n := range []int{150, 1000, 3000} {
+		doc, cycle := fragmentChain(n)
+		body, _ := json.Marshal(map[string]string{"query": doc})
+		b.Run(fmt.Sprintf("fragments=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				postHostileFragments(b, handler, body, cycle)
+			}
+		})
+	}
+}

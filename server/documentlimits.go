@@ -1,0 +1,338 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/lexer"
+	"github.com/vektah/gqlparser/v2/parser"
+)
+
+// DocumentLimits refuses documents that are too big, or too tangled, to be worth
+// validating: more tokens than MaxTokens, more aliases than MaxAliases, a place (a field, a
+// fragment, the operation, a variable) carrying more than MaxDirectives directives or one
+// directive twice, and fragments that spread one another in a cycle. It runs before gqlgen
+// parses and validates, because those are where such documents cost: validation compares
+// every pair of fields that answer under one name, which a field repeated under hundreds of
+// aliases makes quadratic, and its check that fields merge follows fragment spreads
+// recursively, so that a cycle through a few thousand fragments (which a raised token limit
+// lets through) recurses until the goroutine's stack overflows, which ends the process.
+// Cycles are found here without recursion and refused as validation would refuse them.
+//
+// A document found in the parsed-query cache has passed these checks already (gqlgen only
+// caches documents it validated, and validation only runs after them), so only new
+// documents are parsed here, once more than gqlgen does: parsing is linear and bounded by
+// MaxTokens; validation is what this protects.
+type DocumentLimits struct {
+	MaxTokens     int
+	MaxAliases    int
+	MaxDirectives int
+	// Parsed is gqlgen's parsed-query cache.
+	Parsed graphql.Cache[*ast.QueryDocument]
+}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationParameterMutator
+} = DocumentLimits{}
+
+func (DocumentLimits) ExtensionName() string { return "DocumentLimits" }
+
+func (d DocumentLimits) Validate(graphql.ExecutableSchema) error {
+	if d.MaxTokens < 1 || d.MaxAliases < 1 || d.MaxDirectives < 1 {
+		return errors.New("token, alias and directive limits must each be at least 1")
+	}
+	if d.Parsed == nil {
+		return errors.New("document limits need the parsed-query cache")
+	}
+	return nil
+}
+
+// MutateOperationParameters runs after the automatic persisted query extension has put a
+// hash's text in params.Query (it is added to the handler first).
+func (d DocumentLimits) MutateOperationParameters(ctx context.Context, params *graphql.RawParams) *gqlerror.Error {
+	if params.Query == "" {
+		return nil
+	}
+	if _, checked := d.Parsed.Get(ctx, params.Query); checked {
+		return nil
+	}
+	source := &ast.Source{Input: params.Query}
+	tokens, ok := countTokens(source, d.MaxTokens+1)
+	if !ok {
+		return nil // not lexable: gqlgen's parser says why
+	}
+	if tokens > d.MaxTokens {
+		return limitError("TOKEN_LIMIT_EXCEEDED", "the document has more than the limit of %d tokens", d.MaxTokens)
+	}
+	doc, err := parser.ParseQuery(source)
+	if err != nil {
+		return nil // gqlgen's parser says why
+	}
+	if err := checkDirectives(doc, d.MaxDirectives); err != nil {
+		return err
+	}
+	if name := fragmentInCycle(doc); name != "" {
+		err := gqlerror.Errorf("Cannot spread fragment %q within itself.", name)
+		err.Extensions = map[string]any{"code": errcode.ValidationFailed}
+		return err
+	}
+	aliases := aliasCounter{doc: doc, stop: d.MaxAliases + 1, fragments: map[string]int{}, counting: map[string]bool{}}
+	total := 0
+	for _, op := range doc.Operations {
+		total = min(total+aliases.in(op.SelectionSet), aliases.stop)
+	}
+	if total > d.MaxAliases {
+		return limitError("ALIAS_LIMIT_EXCEEDED", "the operation uses more than the limit of %d aliases", d.MaxAliases)
+	}
+	return nil
+}
+
+func limitError(code, format string, args ...any) *gqlerror.Error {
+	err := gqlerror.Errorf(format, args...)
+	err.Extensions = map[string]any{"code": code}
+	return err
+}
+
+// countTokens counts the document's tokens (comments included, as the parser counts them
+// too), stopping at stop; ok is false when the text is not lexable.
+func countTokens(source *ast.Source, stop int) (n int, ok bool) {
+	lex := lexer.New(source)
+	for n < stop {
+		tok, err := lex.ReadToken()
+		if err != nil {
+			return n, false
+		}
+		if tok.Kind == lexer.EOF {
+			break
+		}
+		n++
+	}
+	return n, true
+}
+
+// aliasCounter counts the aliases an operation's selections use, a fragment's as many times
+// as it is spread. Each fragment is counted once and remembered, so a document of fragments
+// spreading one another costs its length, and a cycle (which validation refuses later)
+// counts nothing more. Counts stop growing at stop.
+type aliasCounter struct {
+	doc       *ast.QueryDocument
+	stop      int
+	fragments map[string]int
+	counting  map[string]bool
+}
+
+func (c aliasCounter) in(set ast.SelectionSet) int {
+	n := 0
+	for _, sel := range set {
+		switch sel := sel.(type) {
+		case *ast.Field:
+			if sel.Alias != "" && sel.Alias != sel.Name {
+				n++
+			}
+			n += c.in(sel.SelectionSet)
+		case *ast.InlineFragment:
+			n += c.in(sel.SelectionSet)
+		case *ast.FragmentSpread:
+			n += c.fragment(sel.Name)
+		}
+		if n >= c.stop {
+			return c.stop
+		}
+	}
+	return n
+}
+
+func (c aliasCounter) fragment(name string) int {
+	if n, counted := c.fragments[name]; counted {
+		return n
+	}
+	def := c.doc.Fragments.ForName(name)
+	if def == nil || c.counting[name] {
+		return 0
+	}
+	c.counting[name] = true
+	n := c.in(def.SelectionSet)
+	delete(c.counting, name)
+	c.fragments[name] = n
+	return n
+}
+
+// fragmentInCycle returns the name of a fragment that spreads itself, directly or through
+// others, or "" when none does. It walks the spreads depth first with a stack of its own,
+// so that a long chain costs memory on the heap, not goroutine stack.
+func fragmentInCycle(doc *ast.QueryDocument) string {
+	spreads := make(map[string][]string, len(doc.Fragments))
+	for _, f := range doc.Fragments {
+		if _, dup := spreads[f.Name]; !dup { // validation refuses duplicates; the first counts
+			spreads[f.Name] = spreadNames(f.SelectionSet, []string{})
+		}
+	}
+	const (
+		unvisited = iota
+		onPath
+		done
+	)
+	state := make(map[string]int, len(spreads))
+	type frame struct {
+		name string
+		next int
+	}
+	for _, f := range doc.Fragments {
+		if state[f.Name] != unvisited {
+			continue
+		}
+		state[f.Name] = onPath
+		path := []frame{{name: f.Name}}
+		for len(path) > 0 {
+			top := &path[len(path)-1]
+			names := spreads[top.name]
+			if top.next == len(names) {
+				state[top.name] = done
+				path = path[:len(path)-1]
+				continue
+			}
+			spread := names[top.next]
+			top.next++
+			_, known := spreads[spread]
+			switch {
+			case state[spread] == onPath:
+				return spread
+			case state[spread] == unvisited && known:
+				state[spread] = onPath
+				path = append(path, frame{name: spread})
+			}
+		}
+	}
+	return ""
+}
+
+// spreadNames appends the names of the fragments a selection set spreads, at any depth.
+func spreadNames(set ast.SelectionSet, names []string) []string {
+	for _, sel := range set {
+		switch sel := sel.(type) {
+		case *ast.Field:
+			names = spreadNames(sel.SelectionSet, names)
+		case *ast.InlineFragment:
+			names = spreadNames(sel.SelectionSet, names)
+		case *ast.FragmentSpread:
+			names = append(names, sel.Name)
+		}
+	}
+	return names
+}
+
+// checkDirectives refuses a place in the document carrying more than max directives, or
+// the same directive twice: every definition is looked at once, however often it is spread.
+func checkDirectives(doc *ast.QueryDocument, max int) *gqlerror.Error {
+	for _, op := range doc.Operations {
+		if err := checkDirectiveList("the operation", op.Directives, max); err != nil {
+			return err
+		}
+		for _, v := range op.VariableDefinitions {
+			if err := checkDirectiveList("variable $"+v.Variable, v.Directives, max); err != nil {
+				return err
+			}
+		}
+		if err := checkSelectionDirectives(op.SelectionSet, max); err != nil {
+			return err
+		}
+	}
+	for _, f := range doc.Fragments {
+		if err := checkDirectiveList(fmt.Sprintf("fragment %q", f.Name), f.Directives, max); err != nil {
+			return err
+		}
+		if err := checkSelectionDirectives(f.SelectionSet, max); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkSelectionDirectives(set ast.SelectionSet, max int) *gqlerror.Error {
+	for _, sel := range set {
+		var err *gqlerror.Error
+		switch sel := sel.(type) {
+		case *ast.Field:
+			if err = checkDirectiveList(fmt.Sprintf("field %q", sel.Alias), sel.Directives, max); err == nil {
+				err = checkSelectionDirectives(sel.SelectionSet, max)
+			}
+		case *ast.InlineFragment:
+			if err = checkDirectiveList("an inline fragment", sel.Directives, max); err == nil {
+				err = checkSelectionDirectives(sel.SelectionSet, max)
+			}
+		case *ast.FragmentSpread:
+			err = checkDirectiveList(fmt.Sprintf("the spread of fragment %q", sel.Name), sel.Directives, max)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkDirectiveList(where string, directives ast.DirectiveList, max int) *gqlerror.Error {
+	if len(directives) > max {
+		return limitError("DIRECTIVE_LIMIT_EXCEEDED", "%s carries %d directives, more than the limit of %d", where, len(directives), max)
+	}
+	for i, d := range directives {
+		for _, earlier := range directives[:i] {
+			if earlier.Name == d.Name {
+				return limitError("DIRECTIVE_LIMIT_EXCEEDED", "%s carries the directive @%s more than once", where, d.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// NoIntrospection refuses, before anything runs, an operation that asks for the schema
+// (__schema or __type, in its own selections or a fragment's), with a clear code: gqlgen
+// would otherwise run it and fail each such field with an uncoded error. __typename is not
+// introspection of the schema and stays allowed.
+type NoIntrospection struct{}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = NoIntrospection{}
+
+func (NoIntrospection) ExtensionName() string { return "NoIntrospection" }
+
+func (NoIntrospection) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (NoIntrospection) MutateOperationContext(_ context.Context, opCtx *graphql.OperationContext) *gqlerror.Error {
+	if opCtx.Operation == nil || !asksForSchema(opCtx.Operation.SelectionSet, map[string]bool{}) {
+		return nil
+	}
+	return limitError("INTROSPECTION_DISABLED", "introspection is off in production")
+}
+
+// asksForSchema reports whether a selection set selects __schema or __type; seen holds the
+// fragments already looked into, so each is looked into once.
+func asksForSchema(set ast.SelectionSet, seen map[string]bool) bool {
+	for _, sel := range set {
+		switch sel := sel.(type) {
+		case *ast.Field:
+			if sel.Name == "__schema" || sel.Name == "__type" || asksForSchema(sel.SelectionSet, seen) {
+				return true
+			}
+		case *ast.InlineFragment:
+			if asksForSchema(sel.SelectionSet, seen) {
+				return true
+			}
+		case *ast.FragmentSpread:
+			if sel.Definition != nil && !seen[sel.Name] {
+				seen[sel.Name] = true
+				if asksForSchema(sel.Definition.SelectionSet, seen) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
