@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: run test bench bench-live generate check-generated lint services node-deps assets check-assets
+.PHONY: run test race fuzz bench bench-live generate check-generated lint services node-deps assets check-assets
 
 ## run: start the API on :8080 with a private PostgreSQL, in-process Redis, demo data and gentle simulated traffic
 run:
@@ -11,6 +11,21 @@ run:
 ## test: lint, check generated code and the built pages, and run every test against real PostgreSQL and Redis
 test: services node-deps lint check-generated check-assets
 	$(GO) test -count=1 -timeout 15m $(PKGS)
+
+## race: the packages that run goroutines, under the race detector
+RACE_PKGS := ./server ./live ./redis ./postgres
+race: services
+	$(GO) test -race -count=1 -timeout 15m $(RACE_PKGS)
+
+## fuzz: run every fuzz target for FUZZTIME each (one worker); a crasher is kept in the package's testdata/fuzz/<target>/
+FUZZTIME ?= 60s
+fuzz: services
+	@set -e; for dir in $$(git grep -l '^func Fuzz' -- '*_test.go' | xargs -n1 dirname | sort -u); do \
+		for target in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$dir/*_test.go); do \
+			echo "== ./$$dir $$target"; \
+			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) -parallel 1 ./$$dir; \
+		done; \
+	done
 
 ## bench: the dashboard, notifications-page, reporting and search benchmarks on the bench profile (minutes)
 bench: services

@@ -2,6 +2,8 @@ package notifyql
 
 import (
 	"encoding/base64"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,20 +88,82 @@ func TestDecodeCursorRejects(t *testing.T) {
 	}
 }
 
+// FuzzDecodeCursor: whatever a client sends as a cursor, DecodeCursor either refuses it
+// with EINVALID "invalid cursor" or returns a cursor that is a PostgreSQL timestamp in UTC
+// with a lower-case UUID, and whose encoding is the input itself (one spelling per cursor).
 func FuzzDecodeCursor(f *testing.F) {
+	enc := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 	f.Add(Cursor{time.Date(2025, 7, 20, 23, 40, 0, 123456000, time.UTC), cursorID}.Encode())
 	f.Add("")
 	f.Add("MTox")
+	f.Add("!!!")
+	f.Add(base64.URLEncoding.EncodeToString([]byte("1:1735689600:50:" + cursorID)))
+	f.Add(enc("1:-62135596800:0:" + cursorID))         // 0001-01-01, the earliest
+	f.Add(enc("1:253402300799:999999999:" + cursorID)) // 9999-12-31, the latest
+	f.Add(enc("1:253402300800:0:" + cursorID))
+	f.Add(enc("1:-0:0:" + cursorID))
+	f.Add(enc("1:1735689600:0:7B3E5C1A-2F4D-4E6B-8A9C-0D1E2F3A4B5C"))
+	f.Add(enc("1:9223372036854775807:999999999:" + cursorID))
+	f.Add(enc("1:1735689600:0:" + cursorID + ":"))
+	f.Add(enc("1:1735689600:0:" + cursorID)[:10] + "=")
 	f.Fuzz(func(t *testing.T, s string) {
 		c, err := DecodeCursor(s)
 		if err != nil {
-			if ErrorCode(err) != EINVALID {
-				t.Fatalf("DecodeCursor(%q) error code %q", s, ErrorCode(err))
+			if ErrorCode(err) != EINVALID || ErrorMessage(err) != "invalid cursor" {
+				t.Fatalf("DecodeCursor(%q) error %v, want EINVALID \"invalid cursor\"", s, err)
 			}
 			return
 		}
 		if c.Encode() != s {
 			t.Fatalf("DecodeCursor(%q) = %+v, which encodes differently", s, c)
+		}
+		if year := c.CreatedAt.Year(); year < 1 || year > 9999 || c.CreatedAt.Location() != time.UTC {
+			t.Errorf("DecodeCursor(%q) = %v: not a PostgreSQL timestamp in UTC", s, c.CreatedAt)
+		}
+		if !IsUUID(c.ID) || NormaliseID(c.ID) != c.ID {
+			t.Errorf("DecodeCursor(%q) id = %q, want a lower-case UUID", s, c.ID)
+		}
+		if len(s) > maxCursorLength {
+			t.Errorf("DecodeCursor accepted %d characters, more than %d", len(s), maxCursorLength)
+		}
+	})
+}
+
+// FuzzCursorRoundTrip: every cursor a page can end on (a time PostgreSQL can hold, any
+// UUID in either case) encodes to URL-safe text that decodes to the same instant in UTC
+// and the lower-case id.
+func FuzzCursorRoundTrip(f *testing.F) {
+	f.Add(int64(1735689600), uint32(0), []byte("0123456789abcdef"), false)
+	f.Add(int64(-62135596800), uint32(0), []byte{}, true)                             // 0001-01-01
+	f.Add(int64(253402300799), uint32(999999999), []byte{0xff}, false)                // 9999-12-31
+	f.Add(int64(-1), uint32(1), []byte("\x00\x00\x00\x00\x00\x00\x00\x00\x00"), true) // before 1970
+	f.Fuzz(func(t *testing.T, seconds int64, nanos uint32, idBytes []byte, upper bool) {
+		const first, last = -62135596800, 253402300799 // 0001-01-01 and 9999-12-31 23:59:59 UTC
+		if seconds < first || seconds > last {
+			seconds = first + (seconds%(last-first+1)+(last-first+1))%(last-first+1)
+		}
+		var raw [16]byte
+		copy(raw[:], idBytes)
+		id := fmt.Sprintf("%x-%x-%x-%x-%x", raw[0:4], raw[4:6], raw[6:8], raw[8:10], raw[10:16])
+		if upper {
+			id = strings.ToUpper(id)
+		}
+		in := Cursor{CreatedAt: time.Unix(seconds, int64(nanos%uint32(time.Second))), ID: id}
+		encoded := in.Encode()
+		for _, c := range encoded {
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+				t.Fatalf("cursor %q contains %q", encoded, c)
+			}
+		}
+		if len(encoded) > maxCursorLength {
+			t.Fatalf("cursor %q is longer than DecodeCursor reads", encoded)
+		}
+		got, err := DecodeCursor(encoded)
+		if err != nil {
+			t.Fatalf("DecodeCursor(Encode(%+v)): %v", in, err)
+		}
+		if !got.CreatedAt.Equal(in.CreatedAt) || got.CreatedAt.Location() != time.UTC || got.ID != strings.ToLower(id) {
+			t.Errorf("Encode(%+v) decodes to %+v", in, got)
 		}
 	})
 }

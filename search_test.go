@@ -2,8 +2,11 @@ package notifyql_test
 
 import (
 	"encoding/hex"
+	"slices"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"notifyql"
 	"notifyql/phone"
@@ -127,4 +130,86 @@ func TestSearchesReference(t *testing.T) {
 			t.Errorf("SearchesReference(%v, has API keys %t) = %t, want %t", tt.typ, tt.hasAPIKeys, got, tt.want)
 		}
 	}
+}
+
+// FuzzSearchTerm: a term is refused with EINVALID and one of the fixed messages (never the
+// term, which is personal data) or accepted as valid UTF-8 of 1 to 1,000 characters that is
+// not all whitespace. An accepted term normalises, for each type searched, to what that
+// type's row of DOMAIN.md §6.3 promises, and normalising the result again changes nothing;
+// its hash is one ValidateSearchHash accepts.
+func FuzzSearchTerm(f *testing.F) {
+	for _, seed := range []string{
+		"+44 (0)7911 123456", "(0)7911 12", " Ann.Smith@Example.ORG ", "10 Downing St", "07700 900123",
+		"+00 7700", "Ann <Ann@Example.org>", "50%_OFF", "SW1A\t2AA\n", "+33 6 12 34 56 78", "447911123456",
+		"", " \t\n", "ann\xff", "\u0130stanbul", "\u212a@example.org", "\u00a0x\u2028", "0", "+", "ﬀ@ß.de",
+		strings.Repeat("é", notifyql.MaxSearchTermLength), strings.Repeat("é", notifyql.MaxSearchTermLength) + "x",
+	} {
+		f.Add(seed, []byte("0123456789abcdef0123456789abcdef"))
+	}
+	types := []*notifyql.NotificationType{nil, ptrTo(notifyql.TypeSMS), ptrTo(notifyql.TypeEmail), ptrTo(notifyql.TypeLetter)}
+	messages := []string{"the search term is not valid UTF-8", "the search term is empty", "the search term is longer than 1000 characters"}
+	f.Fuzz(func(t *testing.T, term string, secret []byte) {
+		if err := notifyql.ValidateSearchTerm(term); err != nil {
+			if notifyql.ErrorCode(err) != notifyql.EINVALID || !slices.Contains(messages, notifyql.ErrorMessage(err)) {
+				t.Fatalf("ValidateSearchTerm(%q) = %v, want EINVALID with a fixed message", term, err)
+			}
+			return
+		}
+		if !utf8.ValidString(term) || strings.TrimSpace(term) == "" || utf8.RuneCountInString(term) > notifyql.MaxSearchTermLength {
+			t.Fatalf("ValidateSearchTerm accepted %q", term)
+		}
+		for _, typ := range types {
+			got := notifyql.NormaliseSearchTerm(typ, term, phone.NationalSignificantNumber)
+			if again := notifyql.NormaliseSearchTerm(typ, got, phone.NationalSignificantNumber); again != got {
+				t.Errorf("type %s: normalising %q gives %q, and again %q", typeName(typ), term, got, again)
+			}
+			switch {
+			case typ != nil && *typ == notifyql.TypeSMS:
+				if strings.ContainsAny(got, "() -") || strings.HasPrefix(got, "+") || strings.HasPrefix(got, "0") {
+					t.Errorf("sms: %q normalises to %q, which keeps brackets, spaces, dashes or a leading + or 0", term, got)
+				}
+			case typ != nil && *typ == notifyql.TypeEmail:
+				if strings.ToLower(got) != got {
+					t.Errorf("email: %q normalises to %q, which is not lower case", term, got)
+				}
+			default:
+				if strings.ToLower(got) != got || strings.IndexFunc(got, unicode.IsSpace) >= 0 {
+					t.Errorf("type %s: %q normalises to %q, which is not lower case without whitespace", typeName(typ), term, got)
+				}
+			}
+		}
+		if err := notifyql.ValidateSearchHash(notifyql.SearchHash(secret, term)); err != nil {
+			t.Errorf("ValidateSearchHash refuses SearchHash(%q): %v", term, err)
+		}
+	})
+}
+
+// FuzzValidateSearchHash: only SearchHash's shape, 128 lower-case hexadecimal digits, is
+// ever looked up.
+func FuzzValidateSearchHash(f *testing.F) {
+	valid := strings.Repeat("ab", 64)
+	for _, seed := range []string{"", "abc", valid, strings.Repeat("AB", 64), strings.Repeat("zz", 64), valid + "00", valid[:126] + "/x", valid[:127] + "\xff"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, hash string) {
+		err := notifyql.ValidateSearchHash(hash)
+		shaped := len(hash) == 128 && strings.Trim(hash, "0123456789abcdef") == ""
+		switch {
+		case err == nil && !shaped:
+			t.Errorf("ValidateSearchHash accepted %q", hash)
+		case err != nil && shaped:
+			t.Errorf("ValidateSearchHash(%q) = %v", hash, err)
+		case err != nil && (notifyql.ErrorCode(err) != notifyql.EINVALID || notifyql.ErrorMessage(err) != "invalid search hash"):
+			t.Errorf("ValidateSearchHash(%q) = %v, want EINVALID \"invalid search hash\"", hash, err)
+		}
+	})
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+func typeName(typ *notifyql.NotificationType) string {
+	if typ == nil {
+		return "(every type)"
+	}
+	return string(*typ)
 }

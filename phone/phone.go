@@ -16,26 +16,55 @@ const defaultRegion = "GB"
 // ukCountryCode covers the UK and the crown dependencies, which are shown in national form.
 const ukCountryCode = 44
 
-// parse parses leniently: the number as given if it is valid; otherwise again with any
-// leading "+" and "0" characters stripped, read as an international number; and failing
-// both, the number as given if it is at least a possible number (fictional ranges such as
-// 07700 900xxx are possible but not valid).
+// parse reads a number as parseLenient does, and refuses one whose E.164 digits, the form
+// numbers are stored in, would read back as another number: a stored number is shown,
+// searched and matched by reading it again.
 func parse(raw string) (*phonenumbers.PhoneNumber, bool) {
+	n, ok := parseLenient(raw)
+	if !ok {
+		return nil, false
+	}
+	stored := strings.TrimPrefix(phonenumbers.Format(n, phonenumbers.E164), "+")
+	if stored == raw {
+		return n, true
+	}
+	again, ok := parseLenient(stored)
+	if !ok || phonenumbers.Format(again, phonenumbers.E164) != "+"+stored {
+		return nil, false
+	}
+	return n, true
+}
+
+// parseLenient parses leniently: the number as given if it is valid; otherwise again with any
+// leading "+" and "0" characters stripped, read as an international number; and failing
+// both, the first of those two readings that is at least a possible number of full length
+// (fictional ranges such as 07700 900xxx are possible but not valid). A number possible
+// only as a local number without its area code is refused.
+func parseLenient(raw string) (*phonenumbers.PhoneNumber, bool) {
 	if !onlyPhoneCharacters(raw) {
 		return nil, false
 	}
 	asGiven, err := phonenumbers.Parse(raw, defaultRegion)
-	if err == nil && phonenumbers.IsValidNumber(asGiven) {
+	if err != nil {
+		asGiven = nil
+	}
+	if asGiven != nil && phonenumbers.IsValidNumber(asGiven) {
 		return asGiven, true
 	}
+	var international *phonenumbers.PhoneNumber
 	if stripped := strings.TrimLeft(strings.TrimSpace(raw), "+0"); stripped != "" {
-		international, err := phonenumbers.Parse("+"+stripped, defaultRegion)
-		if err == nil && phonenumbers.IsValidNumber(international) {
+		international, err = phonenumbers.Parse("+"+stripped, defaultRegion)
+		if err != nil {
+			international = nil
+		}
+		if international != nil && phonenumbers.IsValidNumber(international) {
 			return international, true
 		}
 	}
-	if err == nil && phonenumbers.IsPossibleNumber(asGiven) {
-		return asGiven, true
+	for _, n := range []*phonenumbers.PhoneNumber{asGiven, international} {
+		if n != nil && phonenumbers.IsPossibleNumberWithReason(n) == phonenumbers.IS_POSSIBLE {
+			return n, true
+		}
 	}
 	return nil, false
 }
@@ -57,7 +86,9 @@ func onlyPhoneCharacters(s string) bool {
 
 // Format returns the number in its human form: national format for +44 numbers (crown
 // dependencies included), international format otherwise, and the input unchanged when it
-// cannot be parsed.
+// cannot be parsed. A human form must read back as the same number: a national form that
+// would not (a number the lenient parse only just accepts) gives way to the international
+// one, and failing that the input is shown unchanged.
 func Format(stored string) string {
 	if human, ok := formatUKMobile(stored); ok {
 		return human
@@ -66,10 +97,18 @@ func Format(stored string) string {
 	if !ok {
 		return stored
 	}
+	e164 := phonenumbers.Format(n, phonenumbers.E164)
+	formats := []phonenumbers.PhoneNumberFormat{phonenumbers.INTERNATIONAL}
 	if int(n.GetCountryCode()) == ukCountryCode {
-		return phonenumbers.Format(n, phonenumbers.NATIONAL)
+		formats = []phonenumbers.PhoneNumberFormat{phonenumbers.NATIONAL, phonenumbers.INTERNATIONAL}
 	}
-	return phonenumbers.Format(n, phonenumbers.INTERNATIONAL)
+	for _, format := range formats {
+		human := phonenumbers.Format(n, format)
+		if again, ok := parse(human); ok && phonenumbers.Format(again, phonenumbers.E164) == e164 {
+			return human
+		}
+	}
+	return stored
 }
 
 // formatUKMobile formats the stored forms of a UK mobile number (07…, 447…, +447…) without

@@ -3,9 +3,12 @@ package phone
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/nyaruka/phonenumbers"
+
+	"notifyql"
 )
 
 func TestFormat(t *testing.T) {
@@ -137,4 +140,70 @@ func TestConversationWith(t *testing.T) {
 	if word.DigitsSuffix != "2" || !word.Same("GOV-UK 2") || word.Same("GOV-UK 22") {
 		t.Errorf("a sender that is not a number: %+v", word)
 	}
+}
+
+// FuzzPhone: a number that normalises has an E.164 form (digits only) which
+// normalises to itself, with or without its "+"; its human form (Format) parses back to
+// the same number, and ends with the digits a conversation matches it by; its national
+// significant number ends its E.164 form. Anything that does not normalise is shown as it
+// was given.
+func FuzzPhone(f *testing.F) {
+	for _, seed := range []string{
+		"07911 123456", "+447911123456", "447911123456", "+44 (0)7911 123-456", "07700 900123", "+33 6 12 34 56 78",
+		"0033612345678", "+1 415 555 2671", "01534 123456", "+44 1624 123456", "020 7946 0000", "999", "112",
+		"", " ", "+", "00", "0", "++44 7911 123456", "44", "+800 1234 5678", "+882 1234 5678", "\t07911\n123456\r",
+		"07911123456789012345", "(((())))", "-7911-", "7911123456", "+7 700 900 123", "+44 7911 123456 ext 1", "٠٧٩١١١٢٣٤٥٦",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		formatted := Format(raw)
+		e164, err := Normalise(raw)
+		if err != nil {
+			if notifyql.ErrorCode(err) != notifyql.EINVALID {
+				t.Fatalf("Normalise(%q): %v, want EINVALID", raw, err)
+			}
+			if formatted != raw {
+				t.Errorf("Format(%q) = %q, want an unreadable number as given", raw, formatted)
+			}
+			return
+		}
+		// A country code and a national number of at most 17 digits, libphonenumber's bound
+		// (some national numbers, such as Japan's 0037 ranges, are longer than E.164's 15).
+		if e164 == "" || len(e164) > 3+17 || strings.Trim(e164, "0123456789") != "" {
+			t.Fatalf("Normalise(%q) = %q, not E.164 digits", raw, e164)
+		}
+		for _, form := range []string{e164, "+" + e164} {
+			if again, err := Normalise(form); again != e164 {
+				t.Errorf("Normalise(%q) = %q; Normalise(%q) = %q, %v", raw, e164, form, again, err)
+			}
+		}
+		// Numbers are stored in E.164 and shown with Format: the human form must read back.
+		shown := Format(e164)
+		if back, err := Normalise(shown); back != e164 {
+			t.Errorf("Format(%q) = %q, which normalises to %q, %v", e164, shown, back, err)
+		}
+		if back, err := Normalise(formatted); back != e164 {
+			t.Errorf("Format(%q) = %q, which normalises to %q, %v, want %q", raw, formatted, back, err, e164)
+		}
+		with := ConversationWith(e164)
+		if !with.Same(raw) || !with.Same(e164) {
+			t.Errorf("ConversationWith(%q).Same does not match %q", e164, raw)
+		}
+		if !strings.HasSuffix(digitsOf(shown), with.DigitsSuffix) || !strings.HasSuffix(e164, with.DigitsSuffix) {
+			t.Errorf("ConversationWith(%q).DigitsSuffix = %q, which %q does not end with", e164, with.DigitsSuffix, shown)
+		}
+		if nsn, ok := NationalSignificantNumber(raw); ok && !strings.HasSuffix(e164, nsn) {
+			t.Errorf("NationalSignificantNumber(%q) = %q, which %q does not end with", raw, nsn, e164)
+		}
+	})
+}
+
+func digitsOf(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, s)
 }

@@ -88,7 +88,7 @@ type wsFixture struct {
 
 // newWSFixture serves subscriptionSchema with the test WebSocket settings, changed by
 // adjust when it is not nil.
-func newWSFixture(t *testing.T, adjust func(*server.WebSocketConfig)) *wsFixture {
+func newWSFixture(t testing.TB, adjust func(*server.WebSocketConfig)) *wsFixture {
 	t.Helper()
 	pool := pgtest.NewPool(t)
 	_, err := pool.Exec(context.Background(), `
@@ -117,7 +117,7 @@ func newWSFixture(t *testing.T, adjust func(*server.WebSocketConfig)) *wsFixture
 	}
 }
 
-func mustToken(t *testing.T, userID string, ttl time.Duration) string {
+func mustToken(t testing.TB, userID string, ttl time.Duration) string {
 	t.Helper()
 	token, err := server.MintToken(wsSecret, userID, ttl, time.Now())
 	if err != nil {
@@ -126,7 +126,7 @@ func mustToken(t *testing.T, userID string, ttl time.Duration) string {
 	return token
 }
 
-func dial(t *testing.T, url, subprotocol string, header http.Header) *websocket.Conn {
+func dial(t testing.TB, url, subprotocol string, header http.Header) *websocket.Conn {
 	t.Helper()
 	conn, resp, err := (&websocket.Dialer{Subprotocols: []string{subprotocol}, HandshakeTimeout: 5 * time.Second}).Dial(url, header)
 	if err != nil {
@@ -143,7 +143,7 @@ type wsMessage struct {
 	Payload json.RawMessage `json:"payload,omitempty"`
 }
 
-func send(t *testing.T, conn *websocket.Conn, msg string) {
+func send(t testing.TB, conn *websocket.Conn, msg string) {
 	t.Helper()
 	if err := conn.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
 		t.Fatalf("send %s: %v", msg, err)
@@ -151,7 +151,7 @@ func send(t *testing.T, conn *websocket.Conn, msg string) {
 }
 
 // next reads the next message, skipping legacy keep-alives.
-func next(t *testing.T, conn *websocket.Conn) wsMessage {
+func next(t testing.TB, conn *websocket.Conn) wsMessage {
 	t.Helper()
 	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	for {
@@ -195,7 +195,7 @@ func initMessage(token string) string {
 }
 
 // connect opens a socket and completes connection_init with a valid token.
-func (f *wsFixture) connect(t *testing.T, subprotocol string) *websocket.Conn {
+func (f *wsFixture) connect(t testing.TB, subprotocol string) *websocket.Conn {
 	t.Helper()
 	conn := dial(t, f.url, subprotocol, nil)
 	send(t, conn, initMessage(mustToken(t, wsUserID, time.Hour)))
