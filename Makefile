@@ -8,12 +8,14 @@ PKGS := ./...
 run:
 	NOTIFYQL_ENV=$${NOTIFYQL_ENV:-development} $(GO) run ./cmd/notifyql serve --simulate 2
 
-## test: lint, check generated code and the built pages, and run every test against real PostgreSQL and Redis
+## test: lint, check generated code and the built pages, run every test against real PostgreSQL and Redis, then the quick goroutine-running packages again under the race detector
 test: services node-deps lint check-generated check-assets
 	$(GO) test -count=1 -timeout 15m $(PKGS)
+	$(GO) test -race -count=1 -timeout 10m $(RACE_QUICK_PKGS)
 
-## race: the packages that run goroutines, under the race detector
-RACE_PKGS := ./server ./live ./redis ./postgres
+## race: the packages that run goroutines, under the race detector (postgres takes minutes under it, so make test runs only the others)
+RACE_QUICK_PKGS := ./server ./live ./redis
+RACE_PKGS := $(RACE_QUICK_PKGS) ./postgres
 race: services
 	$(GO) test -race -count=1 -timeout 15m $(RACE_PKGS)
 

@@ -69,9 +69,11 @@ func FuzzGraphQLPost(f *testing.F) {
 	} {
 		f.Add(seed.contentType, seed.accept, seed.authorization, []byte(seed.body), false)
 	}
-	// Production refuses introspection with INTERNAL on main; the abuse branch (issue 7,
-	// item 1) answers INTROSPECTION_DISABLED. Until it is merged, only development's.
-	f.Add("application/json", "", "", []byte(`{"query":"{ __schema { types { name } } __type(name: \"Service\") { name } }"}`), true)
+	// Introspection: answered in development, refused with INTROSPECTION_DISABLED in
+	// production.
+	for _, development := range []bool{false, true} {
+		f.Add("application/json", "", "", []byte(`{"query":"{ __schema { types { name } } __type(name: \"Service\") { name } }"}`), development)
+	}
 	london, err := notifyql.LoadLondon()
 	if err != nil {
 		f.Fatal(err)
