@@ -6,14 +6,18 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
 
 	"notifyql/server"
 )
@@ -58,13 +62,12 @@ func TestAbuseProbes(t *testing.T) {
 	probes = append(probes, modeProbes()...)
 	probes = append(probes, csrfProbes(persisted)...)
 
-	var logs bytes.Buffer
-	var logsMu sync.Mutex
+	var logs syncBuffer
 	apis := map[bool]*testAPI{}
 	apiFor := func(development bool) *testAPI {
 		if apis[development] == nil {
 			apis[development] = newTestAPIWith(t, testAPIOptions{development: development,
-				logs: lockedWriter{&logs, &logsMu}, logLevel: slog.LevelDebug})
+				logs: &logs, logLevel: slog.LevelDebug})
 		}
 		return apis[development]
 	}
@@ -81,8 +84,6 @@ func TestAbuseProbes(t *testing.T) {
 
 	// No request's query string, where GET carries the operation and its variables,
 	// reaches a log line.
-	logsMu.Lock()
-	defer logsMu.Unlock()
 	if strings.Contains(logs.String(), getProbeSecret) {
 		t.Errorf("a GET's query string reached the logs:\n%s", logs.String())
 	}
@@ -343,18 +344,6 @@ func (p persistedQuery) extensionsJSON() string {
 	return string(encoded)
 }
 
-// lockedWriter serialises writes to a buffer that a test reads afterwards.
-type lockedWriter struct {
-	buf *bytes.Buffer
-	mu  *sync.Mutex
-}
-
-func (w lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
 // hostileFragmentsAPI is the API's edge over the real schema, with limits raised so far that
 // a document of thousands of fragments, each spreading the next and the first, gets past
 // the token and body limits to validation. It needs no database: validation refuses the
@@ -404,4 +393,113 @@ func BenchmarkHostileFragmentDocument(b *testing.B) {
 			}
 		})
 	}
+}
+
+// The WebSocket abuse cases of issue 7 (item 3), each with its exact answer, against the API
+// as serve wires it with the default limits: a cross-site Origin, one socket past a user's
+// cap, and messages faster than a socket's rate.
+func TestAbuseProbesOverWebSockets(t *testing.T) {
+	api := newTestAPIWith(t, testAPIOptions{})
+	httpServer := httptest.NewServer(api.handler)
+	t.Cleanup(httpServer.Close)
+	wsURL := "ws" + strings.TrimPrefix(httpServer.URL, "http") + "/graphql"
+	defaults := server.DefaultWebSocketConfig()
+
+	dial := func(t *testing.T, origin string) (*websocket.Conn, *http.Response, error) {
+		header := http.Header{}
+		if origin != "" {
+			header.Set("Origin", origin)
+		}
+		conn, resp, err := (&websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 5 * time.Second}).Dial(wsURL, header)
+		if conn != nil {
+			t.Cleanup(func() { conn.Close() })
+		}
+		return conn, resp, err
+	}
+	signIn := func(t *testing.T, conn *websocket.Conn, userID string) (string, error) {
+		init, _ := json.Marshal(map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + tokenFor(t, userID)}})
+		if err := conn.WriteMessage(websocket.TextMessage, init); err != nil {
+			return "", err
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, data, err := conn.ReadMessage()
+		return string(data), err
+	}
+	wantClose := func(t *testing.T, err error, code int, reason string) {
+		t.Helper()
+		var closeErr *websocket.CloseError
+		if !errors.As(err, &closeErr) || closeErr.Code != code || closeErr.Text != reason {
+			t.Errorf("got %v, want close %d %q", err, code, reason)
+		}
+	}
+
+	t.Run("a cross-site origin", func(t *testing.T) {
+		_, resp, err := dial(t, "https://evil.example")
+		if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("upgrade from another site: %v, %v; want 403", resp, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), `"code":"FORBIDDEN"`) || !strings.Contains(string(body), "this origin may not open a WebSocket to the API") {
+			t.Errorf("body %s", body)
+		}
+	})
+	t.Run("the API's own origin", func(t *testing.T) {
+		conn, _, err := dial(t, httpServer.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ack, err := signIn(t, conn, userViewer); err != nil || !strings.Contains(ack, "connection_ack") {
+			t.Errorf("got %q, %v; want connection_ack", ack, err)
+		}
+	})
+	t.Run("one socket past the user's cap", func(t *testing.T) {
+		var open []*websocket.Conn
+		for range defaults.MaxConnectionsPerUser {
+			conn, _, err := dial(t, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ack, err := signIn(t, conn, userManager); err != nil || !strings.Contains(ack, "connection_ack") {
+				t.Fatalf("socket %d: %q, %v", len(open)+1, ack, err)
+			}
+			open = append(open, conn)
+		}
+		conn, _, err := dial(t, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = signIn(t, conn, userManager)
+		wantClose(t, err, 4429, "Too many connections")
+		// Another user is not held back by the first one's sockets.
+		other, _, err := dial(t, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ack, err := signIn(t, other, userAdmin); err != nil || !strings.Contains(ack, "connection_ack") {
+			t.Errorf("another user: %q, %v", ack, err)
+		}
+	})
+	t.Run("messages faster than the rate", func(t *testing.T) {
+		conn, _, err := dial(t, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ack, err := signIn(t, conn, userViewer); err != nil || !strings.Contains(ack, "connection_ack") {
+			t.Fatalf("%q, %v", ack, err)
+		}
+		// The burst, less connection_init, then one more at once.
+		for range defaults.MessageBurst {
+			if err := conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping"}`)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for {
+			_, _, err = conn.ReadMessage() // the pongs, then the close
+			if err != nil {
+				break
+			}
+		}
+		wantClose(t, err, 4429, "Too many messages")
+	})
 }
