@@ -61,9 +61,17 @@ func HTTPStatus(code string) int {
 // newErrorPresenter shows coded domain errors as they are, GraphQL parse and validation
 // errors as gqlgen words them, and anything else as "internal error" with the request id,
 // logging the detail. No SQL text, host, database user or personal data reaches a response.
-// Each error is counted by its code in metrics (when set).
-func newErrorPresenter(logger *slog.Logger, metrics *RequestMetrics) graphql.ErrorPresenterFunc {
+// Each error is counted by its code in metrics (when set). codeBackendError (when set) codes
+// what the domain left uncoded but a backend adapter recognises, such as a database that
+// does not answer; the detail is logged as a warning.
+func newErrorPresenter(logger *slog.Logger, metrics *RequestMetrics, codeBackendError func(error) *notifyql.Error) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
+		if codeBackendError != nil && notifyql.ErrorCode(err) == notifyql.EINTERNAL {
+			if coded := codeBackendError(err); coded != nil {
+				logger.WarnContext(ctx, "backend unavailable", "code", coded.Code, "error", err.Error())
+				err = fmt.Errorf("%w: %w", coded, err)
+			}
+		}
 		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
 		var domainErr *notifyql.Error
 		switch {

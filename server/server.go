@@ -22,6 +22,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/formatter"
+
+	"notifyql"
 )
 
 // Config is the edge's configuration, read once by cmd.
@@ -60,6 +62,10 @@ type Config struct {
 	// RateLimits are the allowances (DefaultRateLimits are serve's); a zero field switches
 	// that limit off.
 	RateLimits RateLimits
+	// CodeBackendError, when set, gives a code to an error from a backend that the edge
+	// cannot recognise itself (PostgreSQL not answering: EUNAVAILABLE), or returns nil; an
+	// error it codes is shown with that code instead of as "internal error".
+	CodeBackendError func(error) *notifyql.Error
 	// Readiness are what GET /readyz checks.
 	Readiness []ReadinessCheck
 	// Pages are the browser pages served beside the API, by the path each is served at
@@ -124,7 +130,7 @@ func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 	// DocumentLimits counts tokens before gqlgen parses, with a clearer answer; this stays
 	// as gqlgen's own bound.
 	gql.SetParserTokenLimit(s.cfg.Limits.MaxTokens)
-	gql.SetErrorPresenter(newErrorPresenter(s.cfg.Logger, s.cfg.RequestMetrics))
+	gql.SetErrorPresenter(newErrorPresenter(s.cfg.Logger, s.cfg.RequestMetrics, s.cfg.CodeBackendError))
 	if s.cfg.RequestMetrics != nil {
 		gql.Use(s.cfg.RequestMetrics)
 	}
@@ -155,7 +161,8 @@ func (s *Server) routes(gql http.Handler, schema graphql.ExecutableSchema) http.
 	if s.cfg.RateLimiter != nil {
 		rates = &rateLimiting{limiter: s.cfg.RateLimiter, limits: s.cfg.RateLimits, logger: s.cfg.Logger, metrics: s.cfg.RequestMetrics}
 	}
-	mux.Handle("POST /graphql", rates.byIP(s.auth.Middleware(rates.byUser(limitBody(s.cfg.Limits.MaxBodyBytes, acceptJSONBody(refuseBatches(gql)))))))
+	mux.Handle("POST /graphql", limitDuration(s.cfg.Limits.RequestTimeout,
+		rates.byIP(s.auth.Middleware(rates.byUser(limitBody(s.cfg.Limits.MaxBodyBytes, acceptJSONBody(refuseBatches(gql))))))))
 	methodNotAllowed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "GET, POST")
 		writeGraphQLError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use POST with a JSON body")
