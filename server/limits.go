@@ -17,6 +17,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"notifyql"
 )
 
 // Limits bound what one request may ask of the server. Each is configurable (README).
@@ -176,6 +178,20 @@ func limitDuration(timeout time.Duration, next http.Handler) http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
 		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// answerInTime refuses to start an operation whose request has run out of time already
+// (say, while its caller was looked up in a database that did not answer): gqlgen would
+// answer such a request with a bare null.
+func answerInTime(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Context().Err() != nil {
+			writeGraphQLError(w, HTTPStatus(notifyql.EUNAVAILABLE), GraphQLCode(notifyql.EUNAVAILABLE),
+				"the request could not be answered in time: try again shortly")
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 

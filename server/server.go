@@ -162,14 +162,15 @@ func (s *Server) routes(gql http.Handler, schema graphql.ExecutableSchema) http.
 		rates = &rateLimiting{limiter: s.cfg.RateLimiter, limits: s.cfg.RateLimits, logger: s.cfg.Logger, metrics: s.cfg.RequestMetrics}
 	}
 	mux.Handle("POST /graphql", limitDuration(s.cfg.Limits.RequestTimeout,
-		rates.byIP(s.auth.Middleware(rates.byUser(limitBody(s.cfg.Limits.MaxBodyBytes, acceptJSONBody(refuseBatches(gql))))))))
+		rates.byIP(s.auth.Middleware(rates.byUser(limitBody(s.cfg.Limits.MaxBodyBytes, acceptJSONBody(refuseBatches(answerInTime(gql)))))))))
 	methodNotAllowed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "GET, POST")
 		writeGraphQLError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use POST with a JSON body")
 	})
 	// GET upgrades to a WebSocket for subscriptions, which authenticate in connection_init;
 	// otherwise it runs a query, when a browser must have asked first to send it.
-	queries := rates.byIP(s.auth.Middleware(rates.byUser(requirePreflight(gql))))
+	queries := limitDuration(s.cfg.Limits.RequestTimeout,
+		rates.byIP(s.auth.Middleware(rates.byUser(requirePreflight(answerInTime(gql))))))
 	getQuery := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") != "" {
 			writeGraphQLError(w, http.StatusBadRequest, "BAD_REQUEST", "this request cannot be upgraded to a WebSocket")
