@@ -64,7 +64,8 @@ type Config struct {
 	RateLimits RateLimits
 	// CodeBackendError, when set, gives a code to an error from a backend that the edge
 	// cannot recognise itself (PostgreSQL not answering: EUNAVAILABLE), or returns nil; an
-	// error it codes is shown with that code instead of as "internal error".
+	// error it codes is shown with that code instead of as "internal error", by GraphQL and
+	// by the downloads.
 	CodeBackendError func(error) *notifyql.Error
 	// Readiness are what GET /readyz checks.
 	Readiness []ReadinessCheck
@@ -199,7 +200,7 @@ func (s *Server) routes(gql http.Handler, schema graphql.ExecutableSchema) http.
 	mux.HandleFunc("GET /healthz", healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	if s.cfg.InboxCSV != nil {
-		mux.Handle("GET /services/{id}/inbox.csv", s.auth.Middleware(s.cfg.InboxCSV.serve(s.cfg.Logger)))
+		mux.Handle("GET /services/{id}/inbox.csv", s.auth.Middleware(s.cfg.InboxCSV.serve(s.cfg.Logger, s.writeError)))
 	}
 	if s.cfg.Downloads != nil {
 		mux.HandleFunc(NotificationsCSVRoute, s.notificationsCSV)

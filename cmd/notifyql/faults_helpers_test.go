@@ -173,11 +173,30 @@ type answer struct {
 	status int
 	took   time.Duration
 	data   map[string]any
-	errors []struct {
-		Message    string
-		Extensions map[string]any
+	errors []answerError
+	body   string
+}
+
+type answerError struct {
+	Message    string
+	Extensions map[string]any
+}
+
+// newAnswer reads a response body: GraphQL's data and errors, or a download's errors.
+func newAnswer(t *testing.T, s *serverProcess, res *http.Response, start time.Time) answer {
+	t.Helper()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("read the answer of %s: %v", s.name, err)
 	}
-	body string
+	var body struct {
+		Data   map[string]any
+		Errors []answerError
+	}
+	if err := json.Unmarshal(raw, &body); err != nil {
+		t.Fatalf("answer of %s is not JSON: %v\n%s", s.name, err, raw)
+	}
+	return answer{status: res.StatusCode, took: time.Since(start), data: body.Data, errors: body.Errors, body: string(raw)}
 }
 
 // codes lists the errors' extensions.code.
@@ -226,26 +245,25 @@ func (s *serverProcess) ask(t *testing.T, userID, query string, variables, exten
 		t.Fatalf("no answer from %s within %s: %v", s.name, faultClient.Timeout, err)
 	}
 	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
+	return newAnswer(t, s, res, start)
+}
+
+// download GETs path (beside /graphql) with userID's bearer token, for an answer that is an
+// error: its body is the JSON errors list.
+func (s *serverProcess) download(t *testing.T, userID, path string) answer {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(s.url, "/graphql")+path, nil)
 	if err != nil {
-		t.Fatalf("read the answer of %s: %v", s.name, err)
+		t.Fatal(err)
 	}
-	a := answer{status: res.StatusCode, took: time.Since(start), body: string(raw)}
-	if err := json.Unmarshal(raw, &struct {
-		Data   *map[string]any
-		Errors any
-	}{Data: &a.data}); err != nil {
-		t.Fatalf("answer of %s is not JSON: %v\n%s", s.name, err, raw)
+	req.Header.Set("Authorization", "Bearer "+tokenFor(t, userID))
+	start := time.Now()
+	res, err := faultClient.Do(req)
+	if err != nil {
+		t.Fatalf("no answer from %s within %s: %v", s.name, faultClient.Timeout, err)
 	}
-	var withErrors struct {
-		Errors []struct {
-			Message    string
-			Extensions map[string]any
-		}
-	}
-	_ = json.Unmarshal(raw, &withErrors)
-	a.errors = withErrors.Errors
-	return a
+	defer res.Body.Close()
+	return newAnswer(t, s, res, start)
 }
 
 // persistedQuery is the APQ extension naming query by its SHA-256 hash.

@@ -258,6 +258,12 @@ func testFaultPostgreSQLDown(t *testing.T, binary string) {
 
 	pg.stop()
 	s.checkWithoutPostgreSQL(t, "down")
+	// A download answers the same code, with the error table's HTTP status.
+	download := s.srv.download(t, userViewer, "/services/"+serviceA+"/inbox.csv")
+	requireCodes(t, download, "UNAVAILABLE", "the inbox download while PostgreSQL is down")
+	if download.status != 503 {
+		t.Errorf("the inbox download answered %d while PostgreSQL is down, want 503", download.status)
+	}
 	time.Sleep(time.Second) // the listener and the pools try to reconnect meanwhile
 	s.checkWithoutPostgreSQL(t, "down")
 
