@@ -375,19 +375,21 @@ func (s *LocalServer) startServer(ctx context.Context, binDir string, credential
 	s.process = cmd.Process
 	s.logger.Info("starting private PostgreSQL", "pid", cmd.Process.Pid, "port", s.port)
 
+	// This run's channel, not the field: StartAgain gives the next run a new one.
+	exited := s.exited
 	go func() {
 		err := cmd.Wait()
 		if err != nil {
 			err = fmt.Errorf("local postgres exited: %w", err)
 		}
 		s.exitErr = err
-		close(s.exited)
+		close(exited)
 	}()
 	go func() {
 		select {
 		case <-ctx.Done():
 			_ = cmd.Process.Signal(syscall.SIGINT)
-		case <-s.exited:
+		case <-exited:
 		}
 	}()
 	return nil
