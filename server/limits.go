@@ -58,7 +58,8 @@ func DefaultLimits() Limits {
 		RequestTimeout: 10 * time.Second}
 }
 
-// withDefaults fills each limit left at zero with its default.
+// withDefaults fills each count limit left at zero with its default. RequestTimeout is left
+// as it is: zero there means no bound.
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits()
 	for _, limit := range []struct{ value, fallback *int }{
