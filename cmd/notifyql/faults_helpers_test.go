@@ -5,8 +5,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -264,12 +262,6 @@ func (s *serverProcess) download(t *testing.T, userID, path string) answer {
 	}
 	defer res.Body.Close()
 	return newAnswer(t, s, res, start)
-}
-
-// persistedQuery is the APQ extension naming query by its SHA-256 hash.
-func persistedQuery(query string) map[string]any {
-	sum := sha256.Sum256([]byte(query))
-	return map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": hex.EncodeToString(sum[:])}}
 }
 
 // readyStatus is the HTTP status of the server's /readyz.

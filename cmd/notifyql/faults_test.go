@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -144,10 +143,10 @@ func (s *faultScene) checkWithoutRedis(t *testing.T, hash string) {
 	s.requireAnswered(t, s.search(t, map[string]any{"term": faultSearchTerm}), "a search by term")
 
 	// Automatic persisted queries: a hash alone is a miss, and the query sent in full works.
-	query := fmt.Sprintf("query Fault%d { me { name } }", time.Now().UnixNano())
-	miss := s.srv.ask(t, userViewer, "", nil, persistedQuery(query))
+	persisted := persistedMeQuery(t)
+	miss := s.srv.ask(t, userViewer, "", nil, persisted.extensions())
 	requireCodes(t, miss, "PERSISTED_QUERY_NOT_FOUND", "a persisted query's hash alone")
-	full := s.srv.ask(t, userViewer, query, nil, persistedQuery(query))
+	full := s.srv.ask(t, userViewer, persisted.query, nil, persisted.extensions())
 	s.requireAnswered(t, full, "a persisted query sent in full")
 	for _, a := range []answer{plain, miss, full} {
 		if a.took > redisCallBound {
