@@ -41,6 +41,9 @@ type LocalServer struct {
 	logStart int64
 	port     int
 	process  *os.Process
+	// binDir and credential are how the server was started, for StartAgain.
+	binDir     string
+	credential *syscall.Credential
 
 	// exited is closed once the server process has exited and exitErr is set.
 	exited  chan struct{}
@@ -101,19 +104,9 @@ func startLocal(ctx context.Context, dataDir string, logger *slog.Logger, search
 	if err := s.refuseIfAlreadyRunning(); err != nil {
 		return nil, err
 	}
-	logFile, err := os.OpenFile(s.logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open local postgres log: %w", err)
-	}
-	// The children hold their own descriptors for the log; ours is only needed to start them.
-	defer logFile.Close()
-	if info, err := logFile.Stat(); err == nil {
-		s.logStart = info.Size()
-	}
-
 	if _, err := os.Stat(filepath.Join(s.dataDir, "PG_VERSION")); errors.Is(err, fs.ErrNotExist) {
 		logger.Info("initialising private PostgreSQL data folder", "folder", s.dataDir, "binaries", binDir)
-		if err := s.initdb(ctx, binDir, credential, logFile); err != nil {
+		if err := s.initdb(ctx, binDir, credential); err != nil {
 			return nil, err
 		}
 	} else if err != nil {
@@ -123,17 +116,64 @@ func startLocal(ctx context.Context, dataDir string, logger *slog.Logger, search
 	if s.port, err = freeLocalPort(); err != nil {
 		return nil, err
 	}
-	if err := s.startServer(ctx, binDir, credential, logFile); err != nil {
+	s.binDir, s.credential = binDir, credential
+	if err := s.start(ctx); err != nil {
 		return nil, err
+	}
+	logger.Info("private PostgreSQL ready", "folder", s.dataDir, "log", s.logPath, "port", s.port)
+	return s, nil
+}
+
+// StartAgain starts a server that has stopped (Stop, or a crash) on the same data folder
+// and the same port, so that clients holding its URL reconnect to it: a restart as an
+// operator or a fault-injecting test makes one. It returns once the server accepts
+// connections; like StartLocal's, the server stops when ctx is done. It must not be called
+// while the server runs, nor at once with Stop.
+func (s *LocalServer) StartAgain(ctx context.Context) error {
+	select {
+	case <-s.exited:
+	default:
+		return fmt.Errorf("start local postgres again: pid %d is still running", s.process.Pid)
+	}
+	s.exited, s.exitErr = make(chan struct{}), nil
+	return s.start(ctx)
+}
+
+// PID is the server's main process (the postmaster) while it runs. Its backends are its
+// children, each in a session of its own.
+func (s *LocalServer) PID() int { return s.process.Pid }
+
+// start runs the server on s.port with its output appended to the log, and waits until it
+// accepts connections.
+func (s *LocalServer) start(ctx context.Context) error {
+	logFile, err := s.openLog()
+	if err != nil {
+		return err
+	}
+	// The children hold their own descriptors for the log; ours is only needed to start them.
+	defer logFile.Close()
+	if err := s.startServer(ctx, s.binDir, s.credential, logFile); err != nil {
+		return err
 	}
 	if err := s.waitReady(ctx); err != nil {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		_ = s.Stop(stopCtx) // the readiness error is the one worth reporting
-		return nil, err
+		return err
 	}
-	logger.Info("private PostgreSQL ready", "folder", s.dataDir, "log", s.logPath, "port", s.port)
-	return s, nil
+	return nil
+}
+
+// openLog opens the server log for appending, and remembers where this run's lines begin.
+func (s *LocalServer) openLog() (*os.File, error) {
+	logFile, err := os.OpenFile(s.logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open local postgres log: %w", err)
+	}
+	if info, err := logFile.Stat(); err == nil {
+		s.logStart = info.Size()
+	}
+	return logFile, nil
 }
 
 // URL returns a postgres:// URL for the notifyql database as user postgres.
@@ -281,7 +321,12 @@ func (s *LocalServer) refuseIfAlreadyRunning() error {
 // initdb creates the data folder: superuser postgres, trust authentication (the server
 // only listens on 127.0.0.1), UTF8 and the C locale so sorting does not depend on the
 // machine.
-func (s *LocalServer) initdb(ctx context.Context, binDir string, credential *syscall.Credential, logFile *os.File) error {
+func (s *LocalServer) initdb(ctx context.Context, binDir string, credential *syscall.Credential) error {
+	logFile, err := s.openLog()
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
 	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "initdb"),
 		"--pgdata", s.dataDir,
 		"--username", "postgres",
@@ -330,19 +375,21 @@ func (s *LocalServer) startServer(ctx context.Context, binDir string, credential
 	s.process = cmd.Process
 	s.logger.Info("starting private PostgreSQL", "pid", cmd.Process.Pid, "port", s.port)
 
+	// This run's channel, not the field: StartAgain gives the next run a new one.
+	exited := s.exited
 	go func() {
 		err := cmd.Wait()
 		if err != nil {
 			err = fmt.Errorf("local postgres exited: %w", err)
 		}
 		s.exitErr = err
-		close(s.exited)
+		close(exited)
 	}()
 	go func() {
 		select {
 		case <-ctx.Done():
 			_ = cmd.Process.Signal(syscall.SIGINT)
-		case <-s.exited:
+		case <-exited:
 		}
 	}()
 	return nil

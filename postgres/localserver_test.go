@@ -93,6 +93,35 @@ func TestLocalServerKeepsDataAcrossRestarts(t *testing.T) {
 	}
 }
 
+// StartAgain brings a stopped server back on the same port, so that a URL (a pool's)
+// taken before the stop reaches it again, with its data.
+func TestLocalServerStartsAgainOnTheSamePort(t *testing.T) {
+	server := mustStartLocal(t, mustLocalDataDir(t))
+	url, firstPID := server.URL(), server.PID()
+	if _, err := mustConnect(t, url).Exec(t.Context(), `CREATE TABLE kept (word text); INSERT INTO kept VALUES ('persisted')`); err != nil {
+		t.Fatalf("create table: %v", err)
+	}
+	if err := server.StartAgain(t.Context()); err == nil || !strings.Contains(err.Error(), "still running") {
+		t.Errorf("StartAgain while running: error = %v, want one saying it is still running", err)
+	}
+	if err := server.Stop(t.Context()); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if err := server.StartAgain(t.Context()); err != nil {
+		t.Fatalf("StartAgain: %v", err)
+	}
+	if server.URL() != url {
+		t.Errorf("URL after StartAgain = %q, want the same %q", server.URL(), url)
+	}
+	if server.PID() == firstPID {
+		t.Errorf("PID after StartAgain = %d, want a new process", server.PID())
+	}
+	var word string
+	if err := mustConnect(t, url).QueryRow(t.Context(), `SELECT word FROM kept`).Scan(&word); err != nil || word != "persisted" {
+		t.Errorf("read after StartAgain: %q, %v; want %q", word, err, "persisted")
+	}
+}
+
 func TestStartLocalWithoutBinariesSaysWhatToInstall(t *testing.T) {
 	empty := t.TempDir()
 	_, err := startLocal(t.Context(), t.TempDir(), nil, localBinarySearch{path: empty, versionsRoot: filepath.Join(empty, "none")})

@@ -23,8 +23,14 @@ const apqTTL = 24 * time.Hour
 
 // NewAPQCache returns an APQCache on client.
 func NewAPQCache(client *goredis.Client) *APQCache {
-	return &APQCache{client: client, ttl: apqTTL, timeout: cacheCallTimeout}
+	return &APQCache{client: client, ttl: apqTTL, timeout: apqCallTimeout}
 }
+
+// apqCallTimeout bounds each call, retries included. Every request that carries a
+// persisted query's hash waits on it, and a miss costs only the client's sending the query
+// again, so a Redis that does not answer soon counts as a miss (a healthy one answers in
+// well under a millisecond).
+const apqCallTimeout = 250 * time.Millisecond
 
 // apqKey is where a query's text is kept: the key holds only its hash.
 func apqKey(hash string) string { return "apq-" + hash }

@@ -45,7 +45,7 @@ func (s *Server) notificationsCSV(w http.ResponseWriter, r *http.Request) {
 	started := time.Now()
 	req, err := s.prepareNotificationsCSV(ctx, r)
 	if err != nil {
-		writeError(ctx, s.cfg.Logger, w, err)
+		s.writeError(ctx, w, err)
 		return
 	}
 	batchSize := d.BatchSize
@@ -56,7 +56,7 @@ func (s *Server) notificationsCSV(w http.ResponseWriter, r *http.Request) {
 	// gets a proper error response.
 	first, err := d.Exports.ExportRows(ctx, req.filter, nil, batchSize)
 	if err != nil {
-		writeError(ctx, s.cfg.Logger, w, err)
+		s.writeError(ctx, w, err)
 		return
 	}
 	setCSVHeaders(w.Header(), "inline", req.filename)

@@ -61,9 +61,12 @@ func HTTPStatus(code string) int {
 // newErrorPresenter shows coded domain errors as they are, GraphQL parse and validation
 // errors as gqlgen words them, and anything else as "internal error" with the request id,
 // logging the detail. No SQL text, host, database user or personal data reaches a response.
-// Each error is counted by its code in metrics (when set).
-func newErrorPresenter(logger *slog.Logger, metrics *RequestMetrics) graphql.ErrorPresenterFunc {
+// Each error is counted by its code in metrics (when set). codeBackendError (when set) codes
+// what the domain left uncoded but a backend adapter recognises, such as a database that
+// does not answer; the detail is logged as a warning.
+func newErrorPresenter(logger *slog.Logger, metrics *RequestMetrics, codeBackendError func(error) *notifyql.Error) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
+		err = codeBackendErr(ctx, logger, codeBackendError, err)
 		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
 		var domainErr *notifyql.Error
 		switch {
@@ -91,6 +94,21 @@ func newErrorPresenter(logger *slog.Logger, metrics *RequestMetrics) graphql.Err
 		metrics.countError(code)
 		return gqlErr
 	}
+}
+
+// codeBackendErr gives err the code that coder finds for it (see Config.CodeBackendError)
+// when the domain left it uncoded, and logs the detail as a warning; any other error is
+// returned as it is.
+func codeBackendErr(ctx context.Context, logger *slog.Logger, coder func(error) *notifyql.Error, err error) error {
+	if coder == nil || notifyql.ErrorCode(err) != notifyql.EINTERNAL {
+		return err
+	}
+	coded := coder(err)
+	if coded == nil {
+		return err
+	}
+	logger.WarnContext(ctx, "backend unavailable", "code", coded.Code, "error", err.Error())
+	return fmt.Errorf("%w: %w", coded, err)
 }
 
 // hideLiterals replaces, in gqlparser's words about a request, the values the client wrote,
@@ -233,6 +251,12 @@ func writeError(ctx context.Context, logger *slog.Logger, w http.ResponseWriter,
 		w.Header().Set("WWW-Authenticate", "Bearer")
 	}
 	writeGraphQLError(w, HTTPStatus(code), GraphQLCode(code), notifyql.ErrorMessage(err))
+}
+
+// writeError is the package's writeError with the backend errors coded as
+// Config.CodeBackendError says.
+func (s *Server) writeError(ctx context.Context, w http.ResponseWriter, err error) {
+	writeError(ctx, s.cfg.Logger, w, codeBackendErr(ctx, s.cfg.Logger, s.cfg.CodeBackendError, err))
 }
 
 // writeGraphQLError answers a request that never reached GraphQL execution.

@@ -31,13 +31,13 @@ var inboxCSVRequirement = notifyql.Requirement{AnyOf: []notifyql.Permission{noti
 // serve checks the caller, then streams the file in keyset batches, so that memory does
 // not grow with the number of texts. Errors before the first byte get a status and a JSON
 // body; an error after it aborts the response, so that a client never takes a cut-short
-// file for a whole one.
-func (h *InboxCSV) serve(logger *slog.Logger) http.Handler {
+// file for a whole one. writeError answers the errors before the first byte.
+func (h *InboxCSV) serve(logger *slog.Logger, writeError func(context.Context, http.ResponseWriter, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		svc, since, err := h.authorize(ctx, r.PathValue("id"))
 		if err != nil {
-			writeError(ctx, logger, w, err)
+			writeError(ctx, w, err)
 			return
 		}
 		batchSize := h.BatchSize
@@ -46,7 +46,7 @@ func (h *InboxCSV) serve(logger *slog.Logger) http.Handler {
 		}
 		batch, err := h.Texts.InboundTexts(ctx, svc.ID, since, nil, batchSize)
 		if err != nil {
-			writeError(ctx, logger, w, err)
+			writeError(ctx, w, err)
 			return
 		}
 		setCSVHeaders(w.Header(), "attachment", notifyql.InboxCSVFilename(notifyql.LondonDate(h.Now(), h.London)))

@@ -27,12 +27,12 @@ func (s *Server) reportDownload(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id, ok := strings.CutSuffix(r.PathValue("file"), ".csv")
 	if !ok {
-		writeError(ctx, s.cfg.Logger, w, notifyql.Errorf(notifyql.ENOTFOUND, "not found: reports are at /report-requests/{id}.csv"))
+		s.writeError(ctx, w, notifyql.Errorf(notifyql.ENOTFOUND, "not found: reports are at /report-requests/{id}.csv"))
 		return
 	}
 	request, err := s.downloadableReport(ctx, r, id)
 	if err != nil {
-		writeError(ctx, s.cfg.Logger, w, err)
+		s.writeError(ctx, w, err)
 		return
 	}
 	out := &countingWriter{w: w}
@@ -43,7 +43,7 @@ func (s *Server) reportDownload(w http.ResponseWriter, r *http.Request) {
 			for _, h := range []string{"Content-Type", "Content-Disposition", "Cache-Control", "X-Content-Type-Options"} {
 				header.Del(h)
 			}
-			writeError(ctx, s.cfg.Logger, w, err)
+			s.writeError(ctx, w, err)
 			return
 		}
 		// Part of the file has gone out: cut the connection, so that the client sees a

@@ -22,6 +22,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/formatter"
+
+	"notifyql"
 )
 
 // Config is the edge's configuration, read once by cmd.
@@ -60,6 +62,11 @@ type Config struct {
 	// RateLimits are the allowances (DefaultRateLimits are serve's); a zero field switches
 	// that limit off.
 	RateLimits RateLimits
+	// CodeBackendError, when set, gives a code to an error from a backend that the edge
+	// cannot recognise itself (PostgreSQL not answering: EUNAVAILABLE), or returns nil; an
+	// error it codes is shown with that code instead of as "internal error", by GraphQL and
+	// by the downloads.
+	CodeBackendError func(error) *notifyql.Error
 	// Readiness are what GET /readyz checks.
 	Readiness []ReadinessCheck
 	// Pages are the browser pages served beside the API, by the path each is served at
@@ -124,7 +131,7 @@ func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 	// DocumentLimits counts tokens before gqlgen parses, with a clearer answer; this stays
 	// as gqlgen's own bound.
 	gql.SetParserTokenLimit(s.cfg.Limits.MaxTokens)
-	gql.SetErrorPresenter(newErrorPresenter(s.cfg.Logger, s.cfg.RequestMetrics))
+	gql.SetErrorPresenter(newErrorPresenter(s.cfg.Logger, s.cfg.RequestMetrics, s.cfg.CodeBackendError))
 	if s.cfg.RequestMetrics != nil {
 		gql.Use(s.cfg.RequestMetrics)
 	}
@@ -155,14 +162,16 @@ func (s *Server) routes(gql http.Handler, schema graphql.ExecutableSchema) http.
 	if s.cfg.RateLimiter != nil {
 		rates = &rateLimiting{limiter: s.cfg.RateLimiter, limits: s.cfg.RateLimits, logger: s.cfg.Logger, metrics: s.cfg.RequestMetrics}
 	}
-	mux.Handle("POST /graphql", rates.byIP(s.auth.Middleware(rates.byUser(limitBody(s.cfg.Limits.MaxBodyBytes, acceptJSONBody(refuseBatches(gql)))))))
+	mux.Handle("POST /graphql", limitDuration(s.cfg.Limits.RequestTimeout,
+		rates.byIP(s.auth.Middleware(rates.byUser(limitBody(s.cfg.Limits.MaxBodyBytes, acceptJSONBody(refuseBatches(answerInTime(gql)))))))))
 	methodNotAllowed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "GET, POST")
 		writeGraphQLError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use POST with a JSON body")
 	})
 	// GET upgrades to a WebSocket for subscriptions, which authenticate in connection_init;
 	// otherwise it runs a query, when a browser must have asked first to send it.
-	queries := rates.byIP(s.auth.Middleware(rates.byUser(requirePreflight(gql))))
+	queries := limitDuration(s.cfg.Limits.RequestTimeout,
+		rates.byIP(s.auth.Middleware(rates.byUser(requirePreflight(answerInTime(gql))))))
 	getQuery := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") != "" {
 			writeGraphQLError(w, http.StatusBadRequest, "BAD_REQUEST", "this request cannot be upgraded to a WebSocket")
@@ -191,7 +200,7 @@ func (s *Server) routes(gql http.Handler, schema graphql.ExecutableSchema) http.
 	mux.HandleFunc("GET /healthz", healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	if s.cfg.InboxCSV != nil {
-		mux.Handle("GET /services/{id}/inbox.csv", s.auth.Middleware(s.cfg.InboxCSV.serve(s.cfg.Logger)))
+		mux.Handle("GET /services/{id}/inbox.csv", s.auth.Middleware(s.cfg.InboxCSV.serve(s.cfg.Logger, s.writeError)))
 	}
 	if s.cfg.Downloads != nil {
 		mux.HandleFunc(NotificationsCSVRoute, s.notificationsCSV)

@@ -159,7 +159,8 @@ func newTestAPIWith(t testing.TB, o testAPIOptions) *testAPI {
 	downloads := newDownloads(pool, links, london, now)
 	downloads.BatchSize = o.downloadBatchSize
 	apiCfg := server.Config{Limits: limits, Extensions: append(extensions, o.extensions...), Logger: logger, Development: o.development,
-		Downloads: downloads, InboxCSV: newInboxCSV(deps), Reports: newReportDownloads(pool, links), APQCache: redis.NewAPQCache(rdb)}
+		Downloads: downloads, InboxCSV: newInboxCSV(deps), Reports: newReportDownloads(pool, links), APQCache: redis.NewAPQCache(rdb),
+		CodeBackendError: postgres.Unavailable}
 	if o.rateLimits != (server.RateLimits{}) {
 		apiCfg.RateLimiter, apiCfg.RateLimits = redis.NewRateLimiter(rdb, o.rateLimitNamespace), o.rateLimits
 	}

@@ -124,9 +124,22 @@ func recordRunningDatabase(dataDir, url string) (remove func(), err error) {
 	return func() { _ = os.Remove(path) }, nil
 }
 
+// databaseConnectTimeout bounds opening one database connection (TCP, TLS, startup and
+// authentication) where the URL sets no connect_timeout: a PostgreSQL that accepts
+// connections but does not answer (frozen, overloaded) must not keep a request, or the
+// pool's reconnecting, waiting for good. A healthy server answers in milliseconds.
+const databaseConnectTimeout = 5 * time.Second
+
 // openPool connects to url and checks the server answers.
 func openPool(ctx context.Context, url string) (*pgxpool.Pool, error) {
-	pool, err := pgxpool.New(ctx, url)
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("configure database pool: %w", err)
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = databaseConnectTimeout
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("configure database pool: %w", err)
 	}
@@ -163,6 +176,11 @@ func openRedis(ctx context.Context, cfg config, logger *slog.Logger) (*redisBack
 		return nil, fmt.Errorf("parse REDIS_URL %s: %w", maskURL(b.URL), err)
 	}
 	sizeRedisBuffers(opts)
+	// Each call's context deadline then bounds its reads and writes too, not only its
+	// waits between retries: a Redis that accepts connections but never answers (frozen)
+	// costs a request the rate limiter's or a cache's own short bound, not the client's
+	// 3 s read timeout on each of its retries.
+	opts.ContextTimeoutEnabled = true
 	b.Client = goredis.NewClient(opts)
 	if err := b.Client.Ping(ctx).Err(); err != nil {
 		b.Close()

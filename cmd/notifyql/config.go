@@ -126,6 +126,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		cfg.DrainDelay = d
 	}
+	if v := getenv("NOTIFYQL_REQUEST_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d > 10*time.Minute {
+			return config{}, fmt.Errorf("NOTIFYQL_REQUEST_TIMEOUT must be a duration from 1s to 10m, such as 10s; got %q", v)
+		}
+		cfg.Limits.RequestTimeout = d
+	}
 	if v := getenv("NOTIFYQL_DATA_DIR"); v != "" {
 		cfg.DataDir = v
 	}
@@ -254,6 +261,7 @@ func (c config) LogValue() slog.Value {
 		slog.Int("max_aliases", c.Limits.MaxAliases),
 		slog.Int("max_directives", c.Limits.MaxDirectives),
 		slog.Int("max_body_bytes", c.Limits.MaxBodyBytes),
+		slog.String("request_timeout", c.Limits.RequestTimeout.String()),
 		slog.Any("allowed_origins", c.AllowedOrigins),
 		slog.Int("ws_max_per_user", c.WebSocketLimits.MaxPerUser),
 		slog.Int("ws_message_rate", c.WebSocketLimits.MessageRate),

@@ -153,6 +153,8 @@ type liveWorld struct {
 	databaseURL string
 	pool        *pgxpool.Pool
 	redis       *redisProcess
+	// serverEnv are settings added to the environment of the servers it starts.
+	serverEnv []string
 }
 
 func newLiveWorld(t *testing.T, binary string) *liveWorld {
@@ -282,6 +284,7 @@ func (w *liveWorld) startServer(t *testing.T, name string) *serverProcess {
 		"NOTIFYQL_ENV=development",
 		"NOTIFYQL_DATA_DIR=" + t.TempDir(),
 	}
+	s.cmd.Env = append(s.cmd.Env, w.serverEnv...)
 	s.cmd.Stdout, s.cmd.Stderr = &stdout, s.stderr
 	s.cmd.SysProcAttr = dieWithTest()
 	if err := s.cmd.Start(); err != nil {

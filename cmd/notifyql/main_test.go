@@ -85,6 +85,12 @@ func TestRunRefusesBadCommandLines(t *testing.T) {
 			wantErr: `configuration: NOTIFYQL_DRAIN_DELAY must be a duration from 0s to 1m, such as 5s; got "-1s"`},
 		{name: "long drain delay", vars: map[string]string{"NOTIFYQL_DRAIN_DELAY": "2h"}, args: []string{"serve"},
 			wantErr: `configuration: NOTIFYQL_DRAIN_DELAY must be a duration from 0s to 1m, such as 5s; got "2h"`},
+		{name: "bad request timeout", vars: map[string]string{"NOTIFYQL_REQUEST_TIMEOUT": "10"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_REQUEST_TIMEOUT must be a duration from 1s to 10m, such as 10s; got "10"`},
+		{name: "zero request timeout", vars: map[string]string{"NOTIFYQL_REQUEST_TIMEOUT": "0s"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_REQUEST_TIMEOUT must be a duration from 1s to 10m, such as 10s; got "0s"`},
+		{name: "long request timeout", vars: map[string]string{"NOTIFYQL_REQUEST_TIMEOUT": "1h"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_REQUEST_TIMEOUT must be a duration from 1s to 10m, such as 10s; got "1h"`},
 		{name: "bad env", vars: map[string]string{"NOTIFYQL_ENV": "staging"}, args: []string{"serve"},
 			wantErr: `configuration: NOTIFYQL_ENV must be "development" or "production", got "staging"`},
 		{name: "database URL without secret", vars: map[string]string{"DATABASE_URL": urlMode["DATABASE_URL"]}, args: []string{"serve"},
@@ -144,6 +150,7 @@ func TestLoadConfig(t *testing.T) {
 	custom.Limits.MaxDepth, custom.Limits.MaxComplexity, custom.Limits.MaxTokens = 5, 50, 500
 	custom.Limits.MaxAliases, custom.Limits.MaxDirectives = 3, 2
 	custom.Limits.MaxBodyBytes = 1024
+	custom.Limits.RequestTimeout = 3 * time.Second
 	custom.AllowedOrigins = []string{"https://dashboard.example.gov.uk", "http://localhost:3000"}
 	custom.DrainDelay = 5 * time.Second
 	custom.RateLimits = server.RateLimits{PerUser: 0, PerIP: 90}
@@ -172,6 +179,7 @@ func TestLoadConfig(t *testing.T) {
 			"DATABASE_URL": "postgres://app:pw@db/notifyql", "REDIS_URL": "redis://cache:6379/0",
 			"NOTIFYQL_JWT_SECRET": testSecret, "NOTIFYQL_SEARCH_SECRET": testSearchSecret, "NOTIFYQL_MAX_DEPTH": "5", "NOTIFYQL_MAX_COMPLEXITY": "50",
 			"NOTIFYQL_MAX_TOKENS": "500", "NOTIFYQL_MAX_ALIASES": "3", "NOTIFYQL_MAX_DIRECTIVES": "2", "NOTIFYQL_MAX_BODY_BYTES": "1024", "NOTIFYQL_DRAIN_DELAY": "5s",
+			"NOTIFYQL_REQUEST_TIMEOUT":     "3s",
 			"NOTIFYQL_RATE_LIMIT_PER_USER": "0", "NOTIFYQL_RATE_LIMIT_PER_IP": "90",
 			"NOTIFYQL_WS_MAX_PER_USER": "3", "NOTIFYQL_WS_MESSAGE_RATE": "4", "NOTIFYQL_WS_MESSAGE_BURST": "8",
 			"NOTIFYQL_ALLOWED_ORIGINS": " https://dashboard.example.gov.uk, http://localhost:3000,",
