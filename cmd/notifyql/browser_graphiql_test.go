@@ -26,12 +26,7 @@ type graphiqlResult struct {
 			ID   string `json:"id"`
 			Name string `json:"name"`
 		} `json:"services"`
-		DashboardTotals struct {
-			Email struct {
-				Requested int `json:"requested"`
-				Failed    int `json:"failed"`
-			} `json:"email"`
-		} `json:"dashboardTotals"`
+		DashboardTotals emailTotals `json:"dashboardTotals"`
 	} `json:"data"`
 	Errors []gqlError `json:"errors"`
 }

@@ -236,14 +236,7 @@ func (s *serverProcess) ask(t *testing.T, userID, query string, variables, exten
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+tokenFor(t, userID))
-	start := time.Now()
-	res, err := faultClient.Do(req)
-	if err != nil {
-		t.Fatalf("no answer from %s within %s: %v", s.name, faultClient.Timeout, err)
-	}
-	defer res.Body.Close()
-	return newAnswer(t, s, res, start)
+	return s.send(t, userID, req)
 }
 
 // download GETs path (beside /graphql) with userID's bearer token, for an answer that is an
@@ -254,6 +247,12 @@ func (s *serverProcess) download(t *testing.T, userID, path string) answer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s.send(t, userID, req)
+}
+
+// send sends req with userID's bearer token and times the answer.
+func (s *serverProcess) send(t *testing.T, userID string, req *http.Request) answer {
+	t.Helper()
 	req.Header.Set("Authorization", "Bearer "+tokenFor(t, userID))
 	start := time.Now()
 	res, err := faultClient.Do(req)
