@@ -262,7 +262,14 @@ func (b *bench) loadFixture(ctx context.Context) error {
 }
 
 func (b *bench) startServer(ctx context.Context, name string) (*harness.Server, error) {
+	// Every client signs in as the same admin from one address: the per-user socket cap
+	// must admit them all (and the warm-up's one), and the HTTP rate limits, which would
+	// refuse polling's thousands of requests a minute, are off. The benchmark measures
+	// the live path against polling, not the limits.
 	return harness.StartServer(ctx, b.binary, filepath.Join(b.tmp, name+".log"), []string{
+		"NOTIFYQL_WS_MAX_PER_USER=" + strconv.Itoa(slices.Max(b.o.sizes)+1),
+		"NOTIFYQL_RATE_LIMIT_PER_USER=0",
+		"NOTIFYQL_RATE_LIMIT_PER_IP=0",
 		"DATABASE_URL=" + b.o.databaseURL,
 		"REDIS_URL=" + b.redis.URL,
 		"NOTIFYQL_JWT_SECRET=" + benchSecret,
