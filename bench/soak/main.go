@@ -62,6 +62,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -255,11 +256,12 @@ func (s *soak) run(ctx context.Context) error {
 	serverStopped = true
 	failures := s.report(subs, load, simSummary, serverStats)
 	if runErr != nil {
+		// The log goes with the temporary folder: its end may explain the error.
+		fmt.Printf("\nthe server's log ends:\n%s\n", s.srv.LogTail(3000))
 		failures = append(failures, runErr.Error())
 	}
 	if len(failures) > 0 {
-		fmt.Printf("\nthe server's log ends:\n%s\n", s.srv.LogTail(3000))
-		return fmt.Errorf("FAILED:\n  %s", joinLines(failures))
+		return fmt.Errorf("FAILED:\n  %s", strings.Join(failures, "\n  "))
 	}
 	fmt.Println("\nsoak passed")
 	return nil
@@ -293,15 +295,4 @@ func (s *soak) sampleUntilDone(ctx context.Context, subs *subscribers, load *que
 			return nil
 		}
 	}
-}
-
-func joinLines(lines []string) string {
-	out := ""
-	for i, l := range lines {
-		if i > 0 {
-			out += "\n  "
-		}
-		out += l
-	}
-	return out
 }

@@ -127,7 +127,7 @@ func (s *soak) report(subs *subscribers, load *queryLoad, simSummary string, ser
 			judgedSamples = append(judgedSamples, smp)
 		}
 	}
-	fmt.Printf("\nsummary: %d samples every %s, the %d after the %s warm-up judged; %d clients, %d subscriptions\n",
+	fmt.Printf("\nsummary: %d samples every %s, the %d from the end of the %s warm-up on judged; %d clients, %d subscriptions\n",
 		len(s.samples), s.o.interval, len(judgedSamples), s.o.warmup, s.o.clients, 2*s.o.clients)
 	fmt.Printf("\n%-24s %10s %10s %10s %10s %12s %20s %10s  %s\n",
 		"series", "first", "last", "peak", "mean", "slope/min", "growth ± s.e.", "allowance", "verdict")
