@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: run test race fuzz bench bench-live generate check-generated lint services node-deps assets check-assets
+.PHONY: run test race fuzz bench bench-live soak generate check-generated lint services node-deps assets check-assets
 
 ## run: start the API on :8080 with a private PostgreSQL, in-process Redis, demo data and gentle simulated traffic
 run:
@@ -36,6 +36,10 @@ bench: services
 ## bench-live: the live-updates benchmark: 10,000 and 1,000 subscribers, then polling, on the bench profile (~10 minutes)
 bench-live: services
 	$(GO) run ./bench/live
+
+## soak: 10 minutes of 200 WebSocket clients (2 subscriptions each), 50 status changes/s and 10 queries/s against one server on a fresh demo database; fails when goroutines, heap, RSS, open files or PostgreSQL connections keep rising
+soak: services
+	$(GO) run ./bench/soak
 
 ## generate: regenerate graph/ from graph/*.graphqls and the reference-data migration
 generate:

@@ -44,17 +44,14 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"maps"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -71,8 +68,8 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/jackc/pgx/v5/pgxpool"
-	goredis "github.com/redis/go-redis/v9"
 
+	"notifyql/bench/internal/harness"
 	"notifyql/server"
 )
 
@@ -137,7 +134,7 @@ func run(ctx context.Context, args []string) error {
 	if o.databaseURL == "" {
 		o.databaseURL = defaultDatabaseURL
 	}
-	if err := raiseFileLimit(); err != nil {
+	if err := harness.RaiseFileLimit(); err != nil {
 		return err
 	}
 	b, err := newBench(ctx, o)
@@ -148,27 +145,12 @@ func run(ctx context.Context, args []string) error {
 	return b.runAll(ctx)
 }
 
-// raiseFileLimit lifts the soft descriptor limit to the hard one: this process holds one
-// socket per client, and the server it starts inherits the limit for its side.
-func raiseFileLimit() error {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return fmt.Errorf("read the file limit: %w", err)
-	}
-	lim.Cur = lim.Max
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return fmt.Errorf("raise the file limit: %w", err)
-	}
-	return nil
-}
-
 type bench struct {
 	o        options
 	tmp      string
 	binary   string
 	pool     *pgxpool.Pool
-	redis    *exec.Cmd
-	redisURL string
+	redis    *harness.Redis
 	token    string
 	services []string // all active services, the subscriptions' spread
 	probed   []probedService
@@ -187,11 +169,9 @@ func newBench(ctx context.Context, o options) (*bench, error) {
 		return nil, err
 	}
 	fmt.Println("building notifyql ...")
-	b.binary = filepath.Join(b.tmp, "notifyql")
-	build := exec.CommandContext(ctx, "go", "build", "-o", b.binary, "./cmd/notifyql")
-	if out, err := build.CombinedOutput(); err != nil {
+	if b.binary, err = harness.Build(ctx, b.tmp); err != nil {
 		b.close()
-		return nil, fmt.Errorf("go build: %w\n%s", err, out)
+		return nil, err
 	}
 	// serve refuses a database whose schema is behind the binary's migrations.
 	migrate := exec.CommandContext(ctx, b.binary, "migrate", "up")
@@ -208,7 +188,7 @@ func newBench(ctx context.Context, o options) (*bench, error) {
 		b.close()
 		return nil, err
 	}
-	if err := b.startRedis(ctx); err != nil {
+	if b.redis, err = harness.StartRedis(ctx, b.tmp); err != nil {
 		b.close()
 		return nil, err
 	}
@@ -216,9 +196,8 @@ func newBench(ctx context.Context, o options) (*bench, error) {
 }
 
 func (b *bench) close() {
-	if b.redis != nil && b.redis.Process != nil {
-		_ = b.redis.Process.Signal(syscall.SIGTERM)
-		_ = b.redis.Wait()
+	if b.redis != nil {
+		b.redis.Stop()
 	}
 	if b.pool != nil {
 		b.pool.Close()
@@ -282,219 +261,22 @@ func (b *bench) loadFixture(ctx context.Context) error {
 	return nil
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func (b *bench) startRedis(ctx context.Context) error {
-	port, err := freePort()
-	if err != nil {
-		return err
-	}
-	b.redis = exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", b.tmp, "--loglevel", "warning")
-	b.redis.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := b.redis.Start(); err != nil {
-		return fmt.Errorf("start redis-server: %w", err)
-	}
-	b.redisURL = fmt.Sprintf("redis://127.0.0.1:%d/0", port)
-	client := goredis.NewClient(&goredis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
-	defer client.Close()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if client.Ping(ctx).Err() == nil {
-			return nil
-		}
-	}
-	return errors.New("redis-server did not answer within 10 s")
-}
-
-func (b *bench) flushRedis(ctx context.Context) error {
-	opts, err := goredis.ParseURL(b.redisURL)
-	if err != nil {
-		return err
-	}
-	client := goredis.NewClient(opts)
-	defer client.Close()
-	if err := client.FlushAll(ctx).Err(); err != nil {
-		return fmt.Errorf("empty the private redis between runs: %w", err)
-	}
-	return nil
-}
-
-// serverProcess is the one `notifyql serve` of a scenario.
-type serverProcess struct {
-	cmd     *exec.Cmd
-	url     string
-	logPath string
-	done    chan error
-}
-
-func (b *bench) startServer(ctx context.Context, name string) (*serverProcess, error) {
-	s := &serverProcess{logPath: filepath.Join(b.tmp, name+".log"), done: make(chan error, 1)}
-	logFile, err := os.Create(s.logPath)
-	if err != nil {
-		return nil, err
-	}
-	defer logFile.Close()
-	var stdout syncBuffer
-	s.cmd = exec.Command(b.binary, "serve", "--addr", "127.0.0.1:0")
-	s.cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"),
+func (b *bench) startServer(ctx context.Context, name string) (*harness.Server, error) {
+	// Every client signs in as the same admin from one address: the per-user socket cap
+	// must admit them all (and the warm-up's one), and the HTTP rate limits, which would
+	// refuse polling's thousands of requests a minute, are off. The benchmark measures
+	// the live path against polling, not the limits.
+	return harness.StartServer(ctx, b.binary, filepath.Join(b.tmp, name+".log"), []string{
+		"NOTIFYQL_WS_MAX_PER_USER=" + strconv.Itoa(slices.Max(b.o.sizes)+1),
+		"NOTIFYQL_RATE_LIMIT_PER_USER=0",
+		"NOTIFYQL_RATE_LIMIT_PER_IP=0",
 		"DATABASE_URL=" + b.o.databaseURL,
-		"REDIS_URL=" + b.redisURL,
+		"REDIS_URL=" + b.redis.URL,
 		"NOTIFYQL_JWT_SECRET=" + benchSecret,
 		"NOTIFYQL_SEARCH_SECRET=" + benchSearchSecret,
 		"NOTIFYQL_ENV=development",
 		"NOTIFYQL_DATA_DIR=" + b.tmp,
-		// Every client signs in as the one platform admin, from one address, and the
-		// pollers re-query every 2 s: the per-user and per-address limits, which would
-		// refuse them, are not what this measures.
-		"NOTIFYQL_WS_MAX_PER_USER=1000000",
-		"NOTIFYQL_RATE_LIMIT_PER_USER=0",
-		"NOTIFYQL_RATE_LIMIT_PER_IP=0",
-	}
-	s.cmd.Stdout, s.cmd.Stderr = &stdout, logFile
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start serve: %w", err)
-	}
-	go func() { s.done <- s.cmd.Wait() }()
-	urlPattern := regexp.MustCompile(`serving GraphQL at (http://\S+/graphql)`)
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if m := urlPattern.FindStringSubmatch(stdout.String()); m != nil {
-			s.url = m[1]
-			return s, nil
-		}
-		select {
-		case err := <-s.done:
-			// The log goes with the bench's temporary folder: its end is the explanation.
-			log, _ := os.ReadFile(s.logPath)
-			return nil, fmt.Errorf("serve exited at start: %v; its log ends:\n%s", err, log[max(0, len(log)-2000):])
-		case <-ctx.Done():
-			s.stop()
-			return nil, ctx.Err()
-		default:
-		}
-		if time.Now().After(deadline) {
-			s.stop()
-			return nil, errors.New("serve printed no URL within 60 s")
-		}
-	}
-}
-
-// stop ends the server with SIGTERM and returns the live stats it logged at shutdown.
-func (s *serverProcess) stop() map[string]any {
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(60 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
-	f, err := os.Open(s.logPath)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	scanner := bufio.NewScanner(f)
-	scanner.Buffer(nil, 1<<20)
-	var stats map[string]any
-	for scanner.Scan() {
-		var line struct {
-			Msg   string         `json:"msg"`
-			Stats map[string]any `json:"stats"`
-		}
-		if json.Unmarshal(scanner.Bytes(), &line) == nil && line.Msg == "live updates stopped" {
-			stats = line.Stats
-		}
-	}
-	return stats
-}
-
-func (s *serverProcess) pid() int { return s.cmd.Process.Pid }
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (w *syncBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
-func (w *syncBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
-}
-
-// vmRSS is a process's resident set size in bytes.
-func vmRSS(pid int) int64 {
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for line := range strings.Lines(string(status)) {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
-}
-
-// cpuTicks is a process's user+system time in clock ticks (USER_HZ, 100 a second on Linux).
-func cpuTicks(pid int) int64 {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// The command name may hold spaces; the fields after its closing parenthesis do not.
-	rest := string(stat[bytes.LastIndexByte(stat, ')')+2:])
-	fields := strings.Fields(rest)
-	utime, _ := strconv.ParseInt(fields[11], 10, 64)
-	stime, _ := strconv.ParseInt(fields[12], 10, 64)
-	return utime + stime
-}
-
-const clockTicks = 100
-
-func loadAverage() string {
-	b, _ := os.ReadFile("/proc/loadavg")
-	return strings.Join(strings.Fields(string(b))[:3], " ")
-}
-
-// dbCounters are the database-wide counters the figures are differences of.
-type dbCounters struct {
-	at            time.Time
-	transactions  int64
-	historyRows   int64
-	notifications int64
-}
-
-func (b *bench) counters(ctx context.Context) (dbCounters, error) {
-	c := dbCounters{at: time.Now()}
-	// The statistics collector publishes per-backend counts when a transaction ends, at most
-	// every PGSTAT_MIN_INTERVAL (1 s): ask for a fresh snapshot.
-	if _, err := b.pool.Exec(ctx, `SELECT pg_stat_clear_snapshot()`); err != nil {
-		return c, err
-	}
-	err := b.pool.QueryRow(ctx, `SELECT
-		(SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()),
-		(SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'notification_status_history'),
-		(SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'notifications')`).
-		Scan(&c.transactions, &c.historyRows, &c.notifications)
-	if err != nil {
-		return c, fmt.Errorf("read pg_stat counters: %w", err)
-	}
-	return c, nil
+	})
 }
 
 // liveCount is the server's count of the live path's database statements at a moment.
@@ -506,47 +288,17 @@ type liveCount struct {
 // liveQueries scrapes the server's /metrics, beside its GraphQL endpoint, for
 // notifyql_live_db_queries_total.
 func liveQueries(ctx context.Context, graphqlURL string) (liveCount, error) {
-	const name = "notifyql_live_db_queries_total"
-	url := strings.TrimSuffix(graphqlURL, "/graphql") + "/metrics"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	m, err := harness.ScrapeMetrics(ctx, http.DefaultClient, graphqlURL)
 	if err != nil {
 		return liveCount{}, err
 	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return liveCount{}, fmt.Errorf("scrape %s: %w", url, err)
-	}
-	defer res.Body.Close()
-	// promhttp gathers the metrics before it answers: the count is as of about now.
-	c := liveCount{at: time.Now()}
-	if res.StatusCode != http.StatusOK {
-		return c, fmt.Errorf("scrape %s: status %d", url, res.StatusCode)
-	}
-	scanner := bufio.NewScanner(res.Body)
-	scanner.Buffer(nil, 1<<20)
-	for scanner.Scan() {
-		value, ok := strings.CutPrefix(scanner.Text(), name+" ")
-		if !ok {
-			continue
-		}
-		// Prometheus' text format writes large counters in exponent form.
-		v, err := strconv.ParseFloat(value, 64)
-		if err != nil {
-			return c, fmt.Errorf("scrape %s: %s: %w", url, name, err)
-		}
-		c.queries = int64(v)
-		return c, nil
-	}
-	if err := scanner.Err(); err != nil {
-		return c, fmt.Errorf("scrape %s: %w", url, err)
-	}
-	return c, fmt.Errorf("scrape %s: no %s", url, name)
+	v, err := m.Value("notifyql_live_db_queries_total")
+	return liveCount{at: m.At, queries: int64(v)}, err
 }
 
 // loadProcess is the simulator and the probe writer: the write load every scenario shares.
 type loadProcess struct {
-	sim       *exec.Cmd
-	simOut    syncBuffer
+	sim       *harness.Simulator
 	cancel    context.CancelFunc
 	probeDone chan struct{}
 	probes    *probeLog
@@ -566,13 +318,9 @@ func (b *bench) startLoad(ctx context.Context, base map[string]int64) (*loadProc
 		l.probes.committed[p.id] = map[int64]time.Time{}
 		l.probes.next[p.id] = base[p.id] + 1
 	}
-	l.sim = exec.Command(b.binary, "simulate", "--rate", strconv.FormatFloat(b.o.rate, 'f', -1, 64),
-		"--services", strings.Join(b.simulate, ","))
-	l.sim.Env = []string{"PATH=" + os.Getenv("PATH"), "DATABASE_URL=" + b.o.databaseURL}
-	l.sim.Stdout, l.sim.Stderr = &l.simOut, &l.simOut
-	l.sim.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := l.sim.Start(); err != nil {
-		return nil, fmt.Errorf("start simulate: %w", err)
+	var err error
+	if l.sim, err = harness.StartSimulator(b.binary, b.o.databaseURL, b.o.rate, b.simulate); err != nil {
+		return nil, err
 	}
 	probeCtx, cancel := context.WithCancel(ctx)
 	l.cancel = cancel
@@ -617,21 +365,7 @@ func (b *bench) startLoad(ctx context.Context, base map[string]int64) (*loadProc
 func (l *loadProcess) stop() string {
 	l.cancel()
 	<-l.probeDone
-	_ = l.sim.Process.Signal(os.Interrupt)
-	done := make(chan struct{})
-	go func() { _ = l.sim.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		_ = l.sim.Process.Kill()
-		<-done
-	}
-	for line := range strings.Lines(l.simOut.String()) {
-		if strings.HasPrefix(line, "simulated ") {
-			return strings.TrimSpace(line)
-		}
-	}
-	return ""
+	return l.sim.Stop()
 }
 
 // latencies collects commit-to-client delays from every subscriber of a probed service.
@@ -725,7 +459,7 @@ func (b *bench) runScenario(ctx context.Context, name string, clients int, m mod
 	r := result{name: name, clients: clients}
 	// The watched-topic registry outlives a server in Redis; a previous run's registrations
 	// would have this run's relay recompute topics nobody here watches.
-	if err := b.flushRedis(ctx); err != nil {
+	if err := b.redis.Flush(ctx); err != nil {
 		return r, err
 	}
 	srv, err := b.startServer(ctx, fmt.Sprintf("serve-%d-%d", m, clients))
@@ -736,7 +470,7 @@ func (b *bench) runScenario(ctx context.Context, name string, clients int, m mod
 	stopServer := func() {
 		if !stopped {
 			stopped = true
-			r.serverStats = srv.stop()
+			r.serverStats = srv.Stop()
 		}
 	}
 	defer stopServer()
@@ -744,21 +478,21 @@ func (b *bench) runScenario(ctx context.Context, name string, clients int, m mod
 	defer cancelClients()
 
 	// Warm the server (pool, statement caches) so that the idle RSS is not a cold start's.
-	if err := warmUp(ctx, srv.url, b.token, b.services[0]); err != nil {
+	if err := warmUp(ctx, srv.URL, b.token, b.services[0]); err != nil {
 		return r, err
 	}
 	// The live path too: its database pool and its Redis subscription are the instance's,
 	// paid once, not any connection's.
 	warmCtx, stopWarm := context.WithCancel(ctx)
 	warm := newSubscribers(b, &latencies{})
-	err = warm.connect(warmCtx, srv.url, 1)
+	err = warm.connect(warmCtx, srv.URL, 1)
 	stopWarm()
 	warm.wait()
 	if err != nil {
 		return r, fmt.Errorf("warm-up subscription: %w", err)
 	}
 	time.Sleep(time.Second)
-	rssBefore := vmRSS(srv.pid())
+	rssBefore := harness.VmRSS(srv.PID())
 
 	lat := &latencies{}
 	var subs *subscribers
@@ -768,19 +502,19 @@ func (b *bench) runScenario(ctx context.Context, name string, clients int, m mod
 	case modeLive:
 		subs = newSubscribers(b, lat)
 		start := time.Now()
-		if err := subs.connect(clientCtx, srv.url, clients); err != nil {
+		if err := subs.connect(clientCtx, srv.URL, clients); err != nil {
 			return r, err
 		}
 		r.connected = int(subs.connected.Load())
 		fmt.Printf("connected %d subscriptions in %s\n", r.connected, time.Since(start).Round(time.Millisecond))
 		time.Sleep(3 * time.Second)
-		rssAfter := vmRSS(srv.pid())
+		rssAfter := harness.VmRSS(srv.PID())
 		r.memPerConn = float64(rssAfter-rssBefore) / float64(max(r.connected, 1))
 		r.rssIdle = rssAfter
 		fmt.Printf("server VmRSS %d KiB idle before, %d KiB with %d idle subscriptions\n", rssBefore>>10, rssAfter>>10, r.connected)
 		base = subs.baseRequested()
 	default:
-		base, err = b.currentRequested(ctx, srv.url)
+		base, err = b.currentRequested(ctx, srv.URL)
 		if err != nil {
 			return r, err
 		}
@@ -797,7 +531,7 @@ func (b *bench) runScenario(ctx context.Context, name string, clients int, m mod
 	}
 	loadStart := time.Now()
 	if m == modePolling {
-		pollers = startPollers(clientCtx, srv.url, b.token, b.services, clients, b.o.pollInterval)
+		pollers = startPollers(clientCtx, srv.URL, b.token, b.services, clients, b.o.pollInterval)
 	}
 	select {
 	case <-time.After(b.o.warmup):
@@ -805,17 +539,17 @@ func (b *bench) runScenario(ctx context.Context, name string, clients int, m mod
 		load.stop()
 		return r, ctx.Err()
 	}
-	before, err := b.counters(ctx)
+	before, err := harness.ReadCounters(ctx, b.pool)
 	if err != nil {
 		load.stop()
 		return r, err
 	}
-	liveBefore, err := liveQueries(ctx, srv.url)
+	liveBefore, err := liveQueries(ctx, srv.URL)
 	if err != nil {
 		load.stop()
 		return r, err
 	}
-	cpuBefore := cpuTicks(srv.pid())
+	cpuBefore := harness.CPUTicks(srv.PID())
 	var requestsBefore int64
 	if pollers != nil {
 		requestsBefore = pollers.answered.Load()
@@ -828,23 +562,23 @@ func (b *bench) runScenario(ctx context.Context, name string, clients int, m mod
 		return r, ctx.Err()
 	}
 	lat.measure.Store(false)
-	after, err := b.counters(ctx)
+	after, err := harness.ReadCounters(ctx, b.pool)
 	if err != nil {
 		load.stop()
 		return r, err
 	}
-	liveAfter, err := liveQueries(ctx, srv.url)
+	liveAfter, err := liveQueries(ctx, srv.URL)
 	if err != nil {
 		load.stop()
 		return r, err
 	}
-	cpuAfter := cpuTicks(srv.pid())
-	seconds := after.at.Sub(before.at).Seconds()
-	r.cpuCores = float64(cpuAfter-cpuBefore) / clockTicks / seconds
-	r.xactPerSec = float64(after.transactions-before.transactions) / seconds
+	cpuAfter := harness.CPUTicks(srv.PID())
+	seconds := after.At.Sub(before.At).Seconds()
+	r.cpuCores = float64(cpuAfter-cpuBefore) / harness.ClockTicks / seconds
+	r.xactPerSec = float64(after.Transactions-before.Transactions) / seconds
 	r.liveQPS = float64(liveAfter.queries-liveBefore.queries) / liveAfter.at.Sub(liveBefore.at).Seconds()
-	r.statusPerS = float64((after.historyRows-before.historyRows)-(after.notifications-before.notifications)) / seconds
-	r.load = loadAverage()
+	r.statusPerS = float64(after.StatusChanges()-before.StatusChanges()) / seconds
+	r.load = harness.LoadAverage()
 	if pollers != nil {
 		r.requestsPS = float64(pollers.answered.Load()-requestsBefore) / seconds
 		r.pollErrors = pollers.failed.Load()
@@ -919,26 +653,7 @@ func (b *bench) currentRequested(ctx context.Context, url string) (map[string]in
 }
 
 func postQuery(ctx context.Context, client *http.Client, url, token, service string) ([]byte, error) {
-	payload, _ := json.Marshal(map[string]any{"query": pollingQuery, "variables": map[string]any{"id": service}})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(payload))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil {
-		return nil, err
-	}
-	if res.StatusCode != http.StatusOK || bytes.Contains(body, []byte(`"errors"`)) {
-		return nil, fmt.Errorf("status %d: %.200s", res.StatusCode, body)
-	}
-	return body, nil
+	return harness.PostQuery(ctx, client, url, token, pollingQuery, map[string]any{"id": service})
 }
 
 // subscribers are the WebSocket clients of a live run.
@@ -974,7 +689,6 @@ func (s *subscribers) baseRequested() map[string]int64 {
 // connect opens n connections, 64 at a time, each with one subscription, and returns once
 // each has its first snapshot.
 func (s *subscribers) connect(ctx context.Context, url string, n int) error {
-	wsURL := "ws" + strings.TrimPrefix(url, "http")
 	sem := make(chan struct{}, 64)
 	var failures atomic.Int64
 	var firstErr atomic.Value
@@ -986,7 +700,7 @@ func (s *subscribers) connect(ctx context.Context, url string, n int) error {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			conn, err := s.open(ctx, wsURL, service)
+			conn, err := s.open(ctx, url, service)
 			<-sem
 			if err != nil {
 				failures.Add(1)
@@ -1008,44 +722,16 @@ func (s *subscribers) connect(ctx context.Context, url string, n int) error {
 	return nil
 }
 
-func (s *subscribers) open(ctx context.Context, wsURL, service string) (*websocket.Conn, error) {
-	dialer := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 30 * time.Second,
-		ReadBufferSize: 1024, WriteBufferSize: 1024}
-	conn, _, err := dialer.DialContext(ctx, wsURL, nil)
+func (s *subscribers) open(ctx context.Context, url, service string) (*websocket.Conn, error) {
+	conn, err := harness.DialGraphQLWS(ctx, url, s.b.token)
 	if err != nil {
-		return nil, fmt.Errorf("dial: %w", err)
-	}
-	init, _ := json.Marshal(map[string]any{"Authorization": "Bearer " + s.b.token})
-	if err := conn.WriteJSON(map[string]any{"type": "connection_init", "payload": json.RawMessage(init)}); err != nil {
-		conn.Close()
 		return nil, err
 	}
-	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
-	var ack struct{ Type string }
-	if err := conn.ReadJSON(&ack); err != nil || ack.Type != "connection_ack" {
-		conn.Close()
-		return nil, fmt.Errorf("want connection_ack, got %q, %v", ack.Type, err)
-	}
-	_ = conn.SetReadDeadline(time.Time{})
-	payload, _ := json.Marshal(map[string]any{"query": subscriptionQuery, "variables": map[string]any{"id": service}})
-	if err := conn.WriteJSON(map[string]any{"id": "1", "type": "subscribe", "payload": json.RawMessage(payload)}); err != nil {
+	if err := harness.Subscribe(conn, "1", subscriptionQuery, map[string]any{"id": service}); err != nil {
 		conn.Close()
 		return nil, err
 	}
 	return conn, nil
-}
-
-// readMessage reads the next message into buf, whose bytes it returns until the next call.
-func readMessage(conn *websocket.Conn, buf *bytes.Buffer) ([]byte, error) {
-	_, r, err := conn.NextReader()
-	if err != nil {
-		return nil, err
-	}
-	buf.Reset()
-	if _, err := buf.ReadFrom(r); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 var requestedPattern = regexp.MustCompile(`"email":\{"requested":(\d+)`)
@@ -1068,7 +754,7 @@ func (s *subscribers) follow(ctx context.Context, conn *websocket.Conn, service 
 	// it measures, so reading thousands of messages a second must cost it little.
 	buf := bytes.NewBuffer(make([]byte, 0, 1024))
 	for {
-		msg, err := readMessage(conn, buf)
+		msg, err := harness.ReadMessage(conn, buf)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.ended.Add(1)

@@ -1,0 +1,126 @@
+// Package harness is what the load programs under bench/ share: building notifyql, running
+// a private redis-server and `notifyql serve` and `notifyql simulate` as child processes,
+// signing in, graphql-transport-ws and HTTP clients, and reading the figures a run is judged
+// by (/metrics, /proc, pg_stat counters).
+package harness
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+)
+
+// Build compiles notifyql into dir and returns the binary's path. It runs from the module
+// root, as `make` and `go run ./bench/...` do.
+func Build(ctx context.Context, dir string) (string, error) {
+	binary := filepath.Join(dir, "notifyql")
+	build := exec.CommandContext(ctx, "go", "build", "-o", binary, "./cmd/notifyql")
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %w\n%s", err, out)
+	}
+	return binary, nil
+}
+
+// RaiseFileLimit lifts the soft descriptor limit to the hard one: a load program holds one
+// socket per client, and the server it starts inherits the limit for its side.
+func RaiseFileLimit() error {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return fmt.Errorf("read the file limit: %w", err)
+	}
+	lim.Cur = lim.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return fmt.Errorf("raise the file limit: %w", err)
+	}
+	return nil
+}
+
+// FreePort is a TCP port on 127.0.0.1 that nothing listened on a moment ago.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// childEnv is the environment of a child process: PATH and the given variables, nothing
+// else of this process's, so that a developer's own DATABASE_URL or NOTIFYQL_* settings
+// cannot leak into a run.
+func childEnv(vars ...string) []string {
+	return append([]string{"PATH=" + os.Getenv("PATH")}, vars...)
+}
+
+// SyncBuffer is a bytes.Buffer that a child process may write to while it is read.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (w *SyncBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(p)
+}
+
+func (w *SyncBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// VmRSS is a process's resident set size in bytes, 0 when it cannot be read.
+func VmRSS(pid int) int64 {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(status)) {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// ClockTicks is USER_HZ, the unit of CPUTicks: 100 a second on Linux.
+const ClockTicks = 100
+
+// CPUTicks is a process's user+system time in clock ticks.
+func CPUTicks(pid int) int64 {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name may hold spaces; the fields after its closing parenthesis do not.
+	rest := string(stat[bytes.LastIndexByte(stat, ')')+2:])
+	fields := strings.Fields(rest)
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	return utime + stime
+}
+
+// OpenFiles counts a process's open file descriptors, -1 when they cannot be listed.
+func OpenFiles(pid int) int {
+	entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return -1
+	}
+	return len(entries)
+}
+
+// LoadAverage is the machine's 1, 5 and 15 minute load averages.
+func LoadAverage() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	return strings.Join(strings.Fields(string(b))[:3], " ")
+}

@@ -1,0 +1,215 @@
+package harness
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// Redis is a private redis-server on a free port, with nothing saved to disk.
+type Redis struct {
+	URL string
+	cmd *exec.Cmd
+}
+
+// StartRedis starts redis-server with its working folder in dir and waits until it answers.
+func StartRedis(ctx context.Context, dir string) (*Redis, error) {
+	port, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	r := &Redis{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", port)}
+	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", dir, "--loglevel", "warning")
+	r.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := r.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start redis-server: %w", err)
+	}
+	client := goredis.NewClient(&goredis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
+	defer client.Close()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if client.Ping(ctx).Err() == nil {
+			return r, nil
+		}
+	}
+	r.Stop()
+	return nil, errors.New("redis-server did not answer within 10 s")
+}
+
+// Flush empties the server: the watched-topic registry outlives a notifyql server in
+// Redis, and a previous run's registrations would have the next relay recompute topics
+// nobody watches.
+func (r *Redis) Flush(ctx context.Context) error {
+	opts, err := goredis.ParseURL(r.URL)
+	if err != nil {
+		return err
+	}
+	client := goredis.NewClient(opts)
+	defer client.Close()
+	if err := client.FlushAll(ctx).Err(); err != nil {
+		return fmt.Errorf("empty the private redis: %w", err)
+	}
+	return nil
+}
+
+// Stop ends redis-server and waits for it.
+func (r *Redis) Stop() {
+	if r.cmd.Process != nil {
+		_ = r.cmd.Process.Signal(syscall.SIGTERM)
+		_ = r.cmd.Wait()
+	}
+}
+
+// Server is one `notifyql serve` child process listening on a free port.
+type Server struct {
+	URL     string // its GraphQL endpoint, http://127.0.0.1:port/graphql
+	LogPath string // its stderr: the JSON log
+	cmd     *exec.Cmd
+	done    chan struct{} // closed once the process has ended; waitErr is then set
+	waitErr error
+}
+
+var servingPattern = regexp.MustCompile(`serving GraphQL at (http://\S+/graphql)`)
+
+// StartServer runs `binary serve` on 127.0.0.1 with env (PATH is added), its log written
+// to logPath, and returns once it prints the URL it serves.
+func StartServer(ctx context.Context, binary, logPath string, env []string) (*Server, error) {
+	s := &Server{LogPath: logPath, done: make(chan struct{})}
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close()
+	var stdout SyncBuffer
+	s.cmd = exec.Command(binary, "serve", "--addr", "127.0.0.1:0")
+	s.cmd.Env = childEnv(env...)
+	s.cmd.Stdout, s.cmd.Stderr = &stdout, logFile
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := s.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start serve: %w", err)
+	}
+	go func() { s.waitErr = s.cmd.Wait(); close(s.done) }()
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if m := servingPattern.FindStringSubmatch(stdout.String()); m != nil {
+			s.URL = m[1]
+			return s, nil
+		}
+		select {
+		case <-s.done:
+			// The log goes with the program's temporary folder: its end is the explanation.
+			return nil, fmt.Errorf("serve exited at start: %v; its log ends:\n%s", s.waitErr, s.LogTail(2000))
+		case <-ctx.Done():
+			s.Stop()
+			return nil, ctx.Err()
+		default:
+		}
+		if time.Now().After(deadline) {
+			s.Stop()
+			return nil, errors.New("serve printed no URL within 60 s")
+		}
+	}
+}
+
+// PID is the server's process id.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
+// Exited reports whether the server has ended, and how.
+func (s *Server) Exited() (bool, error) {
+	select {
+	case <-s.done:
+		return true, s.waitErr
+	default:
+		return false, nil
+	}
+}
+
+// LogTail is the last n bytes of the server's log.
+func (s *Server) LogTail(n int) string {
+	log, _ := os.ReadFile(s.LogPath)
+	return string(log[max(0, len(log)-n):])
+}
+
+// Stop ends the server with SIGTERM (SIGKILL after a minute) and returns the live stats it
+// logged at shutdown (the `live updates stopped` line), nil without them.
+func (s *Server) Stop() map[string]any {
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(60 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+	f, err := os.Open(s.LogPath)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	scanner := bufio.NewScanner(f)
+	scanner.Buffer(nil, 1<<20)
+	var stats map[string]any
+	for scanner.Scan() {
+		var line struct {
+			Msg   string         `json:"msg"`
+			Stats map[string]any `json:"stats"`
+		}
+		if json.Unmarshal(scanner.Bytes(), &line) == nil && line.Msg == "live updates stopped" {
+			stats = line.Stats
+		}
+	}
+	return stats
+}
+
+// Simulator is a `notifyql simulate` child process: the sending pipeline's writes.
+type Simulator struct {
+	cmd *exec.Cmd
+	out SyncBuffer
+}
+
+// StartSimulator runs `binary simulate --rate rate` against databaseURL, on the given
+// services (all active services with templates when none).
+func StartSimulator(binary, databaseURL string, rate float64, services []string) (*Simulator, error) {
+	s := &Simulator{}
+	args := []string{"simulate", "--rate", strconv.FormatFloat(rate, 'f', -1, 64)}
+	if len(services) > 0 {
+		args = append(args, "--services", strings.Join(services, ","))
+	}
+	s.cmd = exec.Command(binary, args...)
+	s.cmd.Env = childEnv("DATABASE_URL=" + databaseURL)
+	s.cmd.Stdout, s.cmd.Stderr = &s.out, &s.out
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := s.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start simulate: %w", err)
+	}
+	return s, nil
+}
+
+// Stop interrupts the simulator (SIGKILL after 30 s) and returns its summary line
+// ("simulated N notifications, ..."), empty without one.
+func (s *Simulator) Stop() string {
+	_ = s.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-done
+	}
+	for line := range strings.Lines(s.out.String()) {
+		if strings.HasPrefix(line, "simulated ") {
+			return strings.TrimSpace(line)
+		}
+	}
+	return ""
+}
