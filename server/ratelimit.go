@@ -19,7 +19,8 @@ type RateLimits struct {
 	// PerUser is each signed-in user's allowance, whichever address they send from.
 	PerUser int
 	// PerIP is each client address's allowance, signed in or not; IPv6 addresses count by
-	// their /64, which one host usually holds whole.
+	// their /64, which one host usually holds whole. Behind a load balancer, the client's
+	// address is read from X-Forwarded-For as Config.TrustedProxies allow.
 	PerIP int
 }
 
@@ -36,6 +37,7 @@ type RateLimiter interface {
 type rateLimiting struct {
 	limiter RateLimiter
 	limits  RateLimits
+	proxies TrustedProxies
 	logger  *slog.Logger
 	metrics *RequestMetrics
 	// pausedUntil is when to ask the limiter again after it failed to answer (Unix
@@ -54,7 +56,7 @@ func (l *rateLimiting) byIP(next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if l.admit(w, r, "ip-"+clientNetwork(r.RemoteAddr), l.limits.PerIP) {
+		if l.admit(w, r, "ip-"+clientNetwork(l.proxies.clientAddress(r)), l.limits.PerIP) {
 			next.ServeHTTP(w, r)
 		}
 	})
@@ -103,11 +105,7 @@ func (l *rateLimiting) admit(w http.ResponseWriter, r *http.Request, key string,
 
 // clientNetwork is what a client's allowance is counted by: its IPv4 address, or the /64
 // of its IPv6 address.
-func clientNetwork(remoteAddr string) string {
-	host, _, err := net.SplitHostPort(remoteAddr)
-	if err != nil {
-		host = remoteAddr
-	}
+func clientNetwork(host string) string {
 	ip := net.ParseIP(host)
 	switch {
 	case ip == nil:

@@ -62,6 +62,8 @@ type Config struct {
 	// RateLimits are the allowances (DefaultRateLimits are serve's); a zero field switches
 	// that limit off.
 	RateLimits RateLimits
+	// TrustedProxies are the proxies whose X-Forwarded-For names the client's address.
+	TrustedProxies TrustedProxies
 	// CodeBackendError, when set, gives a code to an error from a backend that the edge
 	// cannot recognise itself (PostgreSQL not answering: EUNAVAILABLE), or returns nil; an
 	// error it codes is shown with that code instead of as "internal error", by GraphQL and
@@ -160,7 +162,7 @@ func (s *Server) routes(gql http.Handler, schema graphql.ExecutableSchema) http.
 	mux := http.NewServeMux()
 	var rates *rateLimiting
 	if s.cfg.RateLimiter != nil {
-		rates = &rateLimiting{limiter: s.cfg.RateLimiter, limits: s.cfg.RateLimits, logger: s.cfg.Logger, metrics: s.cfg.RequestMetrics}
+		rates = &rateLimiting{limiter: s.cfg.RateLimiter, limits: s.cfg.RateLimits, proxies: s.cfg.TrustedProxies, logger: s.cfg.Logger, metrics: s.cfg.RequestMetrics}
 	}
 	mux.Handle("POST /graphql", limitDuration(s.cfg.Limits.RequestTimeout,
 		rates.byIP(s.auth.Middleware(rates.byUser(limitBody(s.cfg.Limits.MaxBodyBytes, acceptJSONBody(refuseBatches(answerInTime(gql)))))))))

@@ -61,6 +61,9 @@ type config struct {
 	// (NOTIFYQL_WS_MAX_PER_USER) and the messages a second a socket may send after a
 	// burst (NOTIFYQL_WS_MESSAGE_RATE, NOTIFYQL_WS_MESSAGE_BURST); 4429 past them.
 	WebSocketLimits websocketLimits
+	// TrustedProxies are the load balancers whose X-Forwarded-For names the client's address
+	// (NOTIFYQL_TRUSTED_PROXIES: comma-separated addresses and CIDR prefixes).
+	TrustedProxies server.TrustedProxies
 	// RateLimits are the HTTP operations a user and an address may send a minute
 	// (NOTIFYQL_RATE_LIMIT_PER_USER, NOTIFYQL_RATE_LIMIT_PER_IP; 0 switches one off),
 	// counted in Redis across instances.
@@ -142,6 +145,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 		cfg.Env = v
 	default:
 		return config{}, fmt.Errorf("NOTIFYQL_ENV must be %q or %q, got %q", envDevelopment, envProduction, v)
+	}
+	if v := getenv("NOTIFYQL_TRUSTED_PROXIES"); v != "" {
+		proxies, err := server.ParseTrustedProxies(v)
+		if err != nil {
+			return config{}, fmt.Errorf("NOTIFYQL_TRUSTED_PROXIES: %w", err)
+		}
+		cfg.TrustedProxies = proxies
 	}
 	if v := getenv("NOTIFYQL_ALLOWED_ORIGINS"); v != "" {
 		origins, err := parseOrigins(v)
@@ -266,6 +276,7 @@ func (c config) LogValue() slog.Value {
 		slog.Int("ws_max_per_user", c.WebSocketLimits.MaxPerUser),
 		slog.Int("ws_message_rate", c.WebSocketLimits.MessageRate),
 		slog.Int("ws_message_burst", c.WebSocketLimits.MessageBurst),
+		slog.Any("trusted_proxies", c.TrustedProxies),
 		slog.Int("rate_limit_per_user", c.RateLimits.PerUser),
 		slog.Int("rate_limit_per_ip", c.RateLimits.PerIP),
 	)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"flag"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -75,6 +76,8 @@ func TestRunRefusesBadCommandLines(t *testing.T) {
 			wantErr: `configuration: NOTIFYQL_WS_MAX_PER_USER must be a positive whole number, got "0"`},
 		{name: "fractional message rate", vars: map[string]string{"NOTIFYQL_WS_MESSAGE_RATE": "2.5"}, args: []string{"serve"},
 			wantErr: `configuration: NOTIFYQL_WS_MESSAGE_RATE must be a positive whole number, got "2.5"`},
+		{name: "a host name as a trusted proxy", vars: map[string]string{"NOTIFYQL_TRUSTED_PROXIES": "10.0.0.0/8,lb.internal"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_TRUSTED_PROXIES: "lb.internal" is neither an IP address nor a CIDR prefix such as 10.0.0.0/8`},
 		{name: "negative rate limit", vars: map[string]string{"NOTIFYQL_RATE_LIMIT_PER_USER": "-1"}, args: []string{"serve"},
 			wantErr: `configuration: NOTIFYQL_RATE_LIMIT_PER_USER must be a whole number of requests a minute, 0 for no limit; got "-1"`},
 		{name: "rate limit with a unit", vars: map[string]string{"NOTIFYQL_RATE_LIMIT_PER_IP": "100/m"}, args: []string{"serve"},
@@ -154,6 +157,7 @@ func TestLoadConfig(t *testing.T) {
 	custom.AllowedOrigins = []string{"https://dashboard.example.gov.uk", "http://localhost:3000"}
 	custom.DrainDelay = 5 * time.Second
 	custom.RateLimits = server.RateLimits{PerUser: 0, PerIP: 90}
+	custom.TrustedProxies = server.TrustedProxies{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32")}
 	custom.WebSocketLimits = websocketLimits{MaxPerUser: 3, MessageRate: 4, MessageBurst: 8}
 	development := defaults
 	development.Env = envDevelopment
@@ -180,7 +184,7 @@ func TestLoadConfig(t *testing.T) {
 			"NOTIFYQL_JWT_SECRET": testSecret, "NOTIFYQL_SEARCH_SECRET": testSearchSecret, "NOTIFYQL_MAX_DEPTH": "5", "NOTIFYQL_MAX_COMPLEXITY": "50",
 			"NOTIFYQL_MAX_TOKENS": "500", "NOTIFYQL_MAX_ALIASES": "3", "NOTIFYQL_MAX_DIRECTIVES": "2", "NOTIFYQL_MAX_BODY_BYTES": "1024", "NOTIFYQL_DRAIN_DELAY": "5s",
 			"NOTIFYQL_REQUEST_TIMEOUT":     "3s",
-			"NOTIFYQL_RATE_LIMIT_PER_USER": "0", "NOTIFYQL_RATE_LIMIT_PER_IP": "90",
+			"NOTIFYQL_RATE_LIMIT_PER_USER": "0", "NOTIFYQL_RATE_LIMIT_PER_IP": "90", "NOTIFYQL_TRUSTED_PROXIES": "10.0.0.0/8,192.0.2.7",
 			"NOTIFYQL_WS_MAX_PER_USER": "3", "NOTIFYQL_WS_MESSAGE_RATE": "4", "NOTIFYQL_WS_MESSAGE_BURST": "8",
 			"NOTIFYQL_ALLOWED_ORIGINS": " https://dashboard.example.gov.uk, http://localhost:3000,",
 		}, custom},
@@ -191,7 +195,7 @@ func TestLoadConfig(t *testing.T) {
 			if err != nil {
 				t.Fatalf("loadConfig: %v", err)
 			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			if diff := cmp.Diff(tt.want, got, cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); diff != "" {
 				t.Errorf("config (-want +got):\n%s", diff)
 			}
 		})
