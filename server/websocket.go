@@ -33,9 +33,9 @@ const (
 	closeForbidden        = 4403
 	closeInitTimeout      = 4408
 	closeSubscriberExists = 4409
-	closeTooManyInits     = 4429
-	// closeTooMany is 4429 again, for a client that sends messages faster than its rate or
-	// opens more sockets than its cap: the protocol's "too many" code, as HTTP's 429.
+	// closeTooMany is the protocol's "too many initialisation requests", used too for a
+	// client that sends messages faster than its rate or opens more sockets than its cap,
+	// as HTTP's 429.
 	closeTooMany = 4429
 )
 
@@ -701,7 +701,7 @@ func (c *websocketConn) admit(messageType int, data []byte) verdict {
 			return closeVerdict(closeBadRequest, "Invalid message received: connection_init payload must be an object")
 		}
 		if c.initSeen {
-			return closeVerdict(closeTooManyInits, "Too many initialisation requests")
+			return closeVerdict(closeTooMany, "Too many initialisation requests")
 		}
 		c.initSeen = true
 		// The timer has nothing more to do: let it go rather than hold it for the

@@ -105,6 +105,17 @@ func csvPath(service, query string) string {
 }
 
 // parseCSV parses a download and checks that every line ends with CRLF.
+// wantCSVBody fails unless a downloaded file is exactly want and parses back as CSV.
+func wantCSVBody(t *testing.T, got, want string) {
+	t.Helper()
+	if got != want {
+		t.Errorf("file:\n%q\nwant:\n%q", got, want)
+	}
+	if _, err := csv.NewReader(strings.NewReader(got)).ReadAll(); err != nil {
+		t.Errorf("the file does not parse back: %v", err)
+	}
+}
+
 func parseCSV(t *testing.T, body string) [][]string {
 	t.Helper()
 	if !strings.HasSuffix(body, "\r\n") || strings.Count(body, "\n") != strings.Count(body, "\r\n") {

@@ -65,12 +65,7 @@ func TestInboxCSV(t *testing.T) {
 		"07700 900113,Old,2026-07-07 23:59\r\n" +
 		"+33 6 12 34 56 78,\"ok,=3+4\",2026-07-01 13:00\r\n" +
 		"07700 900202,\"SUM(A1) \"\"quoted\"\"\",2026-06-15 00:00\r\n"
-	if got := rec.Body.String(); got != want {
-		t.Errorf("body:\n%q\nwant:\n%q", got, want)
-	}
-	if _, err := csv.NewReader(strings.NewReader(rec.Body.String())).ReadAll(); err != nil {
-		t.Errorf("the file does not parse back: %v", err)
-	}
+	wantCSVBody(t, rec.Body.String(), want)
 }
 
 // Texts sharing one created_at across batch edges are neither skipped nor repeated.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/csv"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -202,12 +201,7 @@ func TestReportRequestIsBuiltAndDownloaded(t *testing.T) {
 		"ann@example.org,INV-1,Payment reminder,email,,,,Delivered,2026-07-15 10:00:00,Live key\r\n" +
 		"cat@example.org,,Payment reminder (renamed),email,,,,Delivered,2026-07-15 00:30:00,\r\n" +
 		"dan@example.org,,Payment reminder (renamed),email,,,,Delivered,2026-07-14 23:30:00,\r\n"
-	if got := rec.Body.String(); got != want {
-		t.Errorf("report:\n%q\nwant:\n%q", got, want)
-	}
-	if _, err := csv.NewReader(strings.NewReader(rec.Body.String())).ReadAll(); err != nil {
-		t.Errorf("report does not parse: %v", err)
-	}
+	wantCSVBody(t, rec.Body.String(), want)
 }
 
 func TestReportDownloadAccess(t *testing.T) {

@@ -56,17 +56,6 @@ func buildNotifyql(t *testing.T) string {
 	return binary
 }
 
-// freePort returns a TCP port on 127.0.0.1 that nothing listens on right now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // redisProcess is a private redis-server the test may stop and start again on the same
 // port. It keeps nothing across a restart (no RDB, no AOF), as a crashed Redis would not.
 type redisProcess struct {
@@ -83,7 +72,7 @@ func startRedis(t *testing.T) *redisProcess {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatalf("redis-server is needed: %v", err)
 	}
-	r := &redisProcess{t: t, port: freePort(t), dir: t.TempDir()}
+	r := &redisProcess{t: t, port: freeAddrPort(t), dir: t.TempDir()}
 	r.start()
 	t.Cleanup(func() {
 		if r.cmd != nil {
