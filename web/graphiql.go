@@ -1,9 +1,6 @@
 package web
 
-import (
-	"embed"
-	"io/fs"
-)
+import "embed"
 
 // graphiqlDist is GraphiQL as `make assets` builds it from web/graphiql (its package.json,
 // lockfile and src/), committed so that `go build` needs no Node.
@@ -15,10 +12,5 @@ var graphiqlDist embed.FS
 // over graphql-transport-ws, both signed in with the Authorization header its header editor
 // holds (sent in connection_init for subscriptions).
 func GraphiQL() Page {
-	files, err := fs.Sub(graphiqlDist, "graphiql/dist")
-	if err != nil {
-		// fs.Sub fails only on an invalid path, which this one is not.
-		panic(err)
-	}
-	return Page{Path: "/graphiql", Files: files}
+	return embeddedPage("/graphiql", graphiqlDist, "graphiql/dist")
 }

@@ -4,6 +4,7 @@
 package web
 
 import (
+	"embed"
 	"io/fs"
 	"net/http"
 	"strings"
@@ -26,11 +27,23 @@ type Page struct {
 	Files fs.FS
 }
 
+// embeddedPage is the page served at path from the folder dir of an embedded build.
+func embeddedPage(path string, build embed.FS, dir string) Page {
+	files, err := fs.Sub(build, dir)
+	if err != nil {
+		// fs.Sub fails only on an invalid path, and the callers' are constants.
+		panic(err)
+	}
+	return Page{Path: path, Files: files}
+}
+
 // Handler serves the page at p.Path and p.Path + "/", and its assets beneath p.Path + "/",
 // every response with the content security policy. Files whose names carry a content hash
 // (the build's assets/ folder) are cached for a year; index.html is revalidated each time.
 func Handler(p Page) http.Handler {
 	files := http.FileServerFS(p.Files)
+	// The index is read once: the files are embedded and never change.
+	index, indexErr := fs.ReadFile(p.Files, "index.html")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", ContentSecurityPolicy)
@@ -38,7 +51,7 @@ func Handler(p Page) http.Handler {
 		h.Set("Referrer-Policy", "no-referrer")
 		name := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, p.Path), "/")
 		if name == "" || name == "index.html" {
-			serveIndex(w, r, p.Files)
+			serveIndex(w, index, indexErr)
 			return
 		}
 		// Only files: a folder would get http.FileServer's listing.
@@ -57,8 +70,7 @@ func Handler(p Page) http.Handler {
 
 // serveIndex sends index.html itself: http.FileServer would redirect a request for
 // index.html to the folder.
-func serveIndex(w http.ResponseWriter, r *http.Request, files fs.FS) {
-	index, err := fs.ReadFile(files, "index.html")
+func serveIndex(w http.ResponseWriter, index []byte, err error) {
 	if err != nil {
 		http.Error(w, "this page was not built: run make assets", http.StatusNotFound)
 		return
