@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
@@ -63,15 +64,9 @@ func ParseTrustedProxies(list string) (TrustedProxies, error) {
 		}
 		addr, err := netip.ParseAddr(item)
 		if err != nil {
-			return nil, &proxyListError{item}
+			return nil, fmt.Errorf("%q is neither an IP address nor a CIDR prefix such as 10.0.0.0/8", item)
 		}
 		proxies = append(proxies, netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen()))
 	}
 	return proxies, nil
-}
-
-type proxyListError struct{ item string }
-
-func (e *proxyListError) Error() string {
-	return "\"" + e.item + "\" is neither an IP address nor a CIDR prefix such as 10.0.0.0/8"
 }
