@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
-	"github.com/vektah/gqlparser/v2/lexer"
 	"github.com/vektah/gqlparser/v2/parser"
 )
 
@@ -62,16 +62,13 @@ func (d DocumentLimits) MutateOperationParameters(ctx context.Context, params *g
 	if _, checked := d.Parsed.Get(ctx, params.Query); checked {
 		return nil
 	}
-	source := &ast.Source{Input: params.Query}
-	tokens, ok := countTokens(source, d.MaxTokens+1)
-	if !ok {
-		return nil // not lexable: gqlgen's parser says why
-	}
-	if tokens > d.MaxTokens {
+	// The parser stops at the token limit, as gqlgen's (set to the same limit) would.
+	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: params.Query}, d.MaxTokens)
+	var parseErr *gqlerror.Error
+	switch {
+	case errors.As(err, &parseErr) && strings.HasPrefix(parseErr.Message, "exceeded token limit"):
 		return limitError("TOKEN_LIMIT_EXCEEDED", "the document has more than the limit of %d tokens", d.MaxTokens)
-	}
-	doc, err := parser.ParseQuery(source)
-	if err != nil {
+	case err != nil:
 		return nil // gqlgen's parser says why
 	}
 	if err := checkDirectives(doc, d.MaxDirectives); err != nil {
@@ -97,23 +94,6 @@ func limitError(code, format string, args ...any) *gqlerror.Error {
 	err := gqlerror.Errorf(format, args...)
 	err.Extensions = map[string]any{"code": code}
 	return err
-}
-
-// countTokens counts the document's tokens (comments included, as the parser counts them
-// too), stopping at stop; ok is false when the text is not lexable.
-func countTokens(source *ast.Source, stop int) (n int, ok bool) {
-	lex := lexer.New(source)
-	for n < stop {
-		tok, err := lex.ReadToken()
-		if err != nil {
-			return n, false
-		}
-		if tok.Kind == lexer.EOF {
-			break
-		}
-		n++
-	}
-	return n, true
 }
 
 // aliasCounter counts the aliases an operation's selections use, a fragment's as many times

@@ -184,7 +184,8 @@ func limitProbes() []abuseProbe {
 		`memberships { service { notifications { edges { node { id } } } } } } } } } } } } }`
 	// 1 + 20 × (1 + 100 × (edges 1 + (node 1 + id 1))) = 6,021.
 	costly := `{ services { notifications(first: 100) { edges { node { id } } } } }`
-	// 2 braces, me, 2 braces, and 2,000 ids: 2,005 tokens.
+	// 2 braces, me, 2 braces, and 1,995 or 2,000 ids: 2,000 tokens (the limit) or 2,005.
+	tokensAtTheLimit := `{ me { ` + strings.Repeat("id ", 1995) + `} }`
 	manyTokens := `{ me { ` + strings.Repeat("id ", 2000) + `} }`
 	// The known directive overload: one field repeating @include (250 of them keep the
 	// document under the token limit).
@@ -200,6 +201,7 @@ func limitProbes() []abuseProbe {
 			wantCode: "DEPTH_LIMIT_EXCEEDED", wantMessage: "operation is nested deeper than the limit of 12"},
 		{name: "too complex", query: costly, wantStatus: 200,
 			wantCode: "COMPLEXITY_LIMIT_EXCEEDED", wantMessage: "operation has complexity 6021, which exceeds the limit of 5000"},
+		{name: "tokens up to the limit run", query: tokensAtTheLimit, wantStatus: 200},
 		{name: "too many tokens", query: manyTokens, wantStatus: 200,
 			wantCode: "TOKEN_LIMIT_EXCEEDED", wantMessage: "the document has more than the limit of 2000 tokens"},
 		{name: "one directive repeated on a field", query: `{ me @include(if: true) @include(if: true) { id } }`, wantStatus: 200,
