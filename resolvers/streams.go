@@ -220,7 +220,15 @@ func (st *streamState) renderKey(ctx context.Context) unique.Handle[renderKey] {
 //   - It renders each snapshot once per operation, variables and (where the response
 //     depends on the caller) user: the subscribers of a topic that sent the same
 //     subscription share the response, instead of executing it once each.
-type SubscriptionStreams struct{}
+//
+// Where the transport can write a response already encoded, each shared response is
+// encoded once too.
+type SubscriptionStreams struct {
+	// StandIn, when set, is offered each shared response's encoding for an operation; it
+	// returns the data of a stand-in response that the transport will send as that
+	// encoding, or false when the operation's transport cannot (server.StandInFor).
+	StandIn func(ctx context.Context, encoded []byte) (data json.RawMessage, ok bool)
+}
 
 var _ interface {
 	graphql.HandlerExtension
@@ -240,7 +248,7 @@ func (SubscriptionStreams) InterceptOperation(ctx context.Context, next graphql.
 	return next(context.WithValue(ctx, streamKey{}, &streamState{}))
 }
 
-func (SubscriptionStreams) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+func (streams SubscriptionStreams) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 	st, ok := ctx.Value(streamKey{}).(*streamState)
 	if !ok {
 		return next(ctx)
@@ -257,19 +265,37 @@ func (SubscriptionStreams) InterceptResponse(ctx context.Context, next graphql.R
 		// gqlgen's channel is closed (or ctx done): next reports the end.
 		return st.orEnding(ctx, next(ctx))
 	}
-	rendered, _ := shared.Do(ctx, st.renderKey(ctx), func() any {
+	r, _ := shared.Do(ctx, st.renderKey(ctx), func() any {
 		p.hand()
-		if resp := next(ctx); resp != nil {
-			return resp
+		resp := next(ctx)
+		if resp == nil {
+			return nil // not a typed nil: Do keeps no nil
 		}
-		return nil // not a typed nil: Do keeps no nil
-	}).(*graphql.Response)
-	if rendered == nil {
+		r := &rendering{response: resp}
+		if streams.StandIn != nil {
+			// A response that will not encode is handed to gqlgen as it is, to fail there.
+			r.encoded, _ = json.Marshal(resp)
+		}
+		return r
+	}).(*rendering)
+	if r == nil {
 		return st.orEnding(ctx, nil)
+	}
+	if r.encoded != nil {
+		if data, ok := streams.StandIn(ctx, r.encoded); ok {
+			return &graphql.Response{Data: data}
+		}
 	}
 	// Subscribers share the response whole: gqlgen's websocket transport only encodes the
 	// response it is handed, and no interceptor outside this one changes it.
-	return rendered
+	return r.response
+}
+
+// rendering is a response rendered for the subscribers of a snapshot that share it, and
+// its encoding when the transport can send that (SubscriptionStreams.StandIn).
+type rendering struct {
+	response *graphql.Response
+	encoded  []byte
 }
 
 // orEnding returns resp, or when the stream has ended, the error it ended with if any.

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 
@@ -26,7 +27,7 @@ func TestAppendServerMessage(t *testing.T) {
 		"by value":            gqlgenMessage{ID: "7", Type: "error", Payload: json.RawMessage(`[{"message":"no"}]`)},
 		"another shape":       map[string]any{"type": "pong", "id": "9"},
 	} {
-		data, typ, id, err := appendServerMessage(nil, v)
+		data, typ, id, err := appendServerMessage(nil, v, noStandIns)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
@@ -58,7 +59,7 @@ func BenchmarkAppendServerMessage(b *testing.B) {
 	b.Run("ours", func(b *testing.B) {
 		buf := make([]byte, 0, 1024)
 		for b.Loop() {
-			_, _, _, _ = appendServerMessage(buf[:0], msg)
+			_, _, _, _ = appendServerMessage(buf[:0], msg, noStandIns)
 		}
 	})
 	b.Run("encoding/json", func(b *testing.B) {
@@ -66,4 +67,66 @@ func BenchmarkAppendServerMessage(b *testing.B) {
 			_, _ = json.Marshal(msg)
 		}
 	})
+}
+
+// A response encoded once for many subscribers is written where its stand-in's encoding
+// would go, once: the socket forgets it after writing it.
+func TestStandInsAreReplacedByWhatTheyStandFor(t *testing.T) {
+	conn := &websocketConn{}
+	first := []byte(`{"data":{"dashboardTotals":{"email":{"requested":1}}}}`)
+	second := []byte(`{"data":{"dashboardTotals":{"email":{"requested":2}}}}`)
+	conn.mu.Lock()
+	conn.standIns = []standIn{{number: 1, encoded: first}, {number: 2, encoded: second}}
+	conn.lastStandIn = 2
+	conn.mu.Unlock()
+
+	// gqlgen may write a later stand-in first: another operation on the socket.
+	for _, c := range []struct {
+		stub, want string
+	}{{`{"data":2}`, string(second)}, {`{"data":1}`, string(first)}} {
+		data, _, _, err := appendServerMessage(nil, &gqlgenMessage{Payload: json.RawMessage(c.stub), ID: "1", Type: "next"}, conn.takeStandIn)
+		if err != nil {
+			t.Fatalf("stand-in %s: %v", c.stub, err)
+		}
+		if want := `{"payload":` + c.want + `,"id":"1","type":"next"}`; string(data) != want {
+			t.Errorf("stand-in %s wrote %s, want %s", c.stub, data, want)
+		}
+	}
+	if len(conn.standIns) != 0 {
+		t.Errorf("the socket still holds %d stand-ins after writing them", len(conn.standIns))
+	}
+
+	// Written twice, or never given: a bug, reported rather than sent as data.
+	if _, _, _, err := appendServerMessage(nil, &gqlgenMessage{Payload: json.RawMessage(`{"data":1}`), ID: "1", Type: "next"}, conn.takeStandIn); err == nil {
+		t.Error("a stand-in written twice was sent")
+	}
+
+	// An operation that is not on a socket sends its response itself.
+	if _, ok := StandInFor(context.Background(), first); ok {
+		t.Error("StandInFor gave a stand-in outside a socket")
+	}
+}
+
+// Only responses are stand-ins: a client's ping payload that looks like one is echoed in
+// the pong as it came, and a legacy "data" message is a response too.
+func TestOnlyResponsesAreStandIns(t *testing.T) {
+	conn := &websocketConn{standIns: []standIn{{number: 1, encoded: []byte(`{"data":{"me":"x"}}`)}}, lastStandIn: 1}
+	for _, c := range []struct {
+		typ, payload, want string
+	}{
+		{"pong", `{"data":1}`, `{"payload":{"data":1},"type":"pong"}`},
+		{"next", `{"data":{"n":1}}`, `{"payload":{"data":{"n":1}},"type":"next"}`},
+		{"next", `{"data":1.5}`, `{"payload":{"data":1.5},"type":"next"}`},
+		{"next", `{"data":-1}`, `{"payload":{"data":-1},"type":"next"}`},
+		{"data", `{"data":1}`, `{"payload":{"data":{"me":"x"}},"type":"data"}`},
+	} {
+		data, _, _, err := appendServerMessage(nil, &gqlgenMessage{Payload: json.RawMessage(c.payload), Type: messageType(c.typ)}, conn.takeStandIn)
+		if err != nil {
+			t.Errorf("%s %s: %v", c.typ, c.payload, err)
+			continue
+		}
+		if string(data) != c.want {
+			t.Errorf("%s %s wrote %s, want %s", c.typ, c.payload, data, c.want)
+		}
+	}
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -503,6 +502,10 @@ type websocketConn struct {
 	// initTimer enforces InitTimeout (nil once connection_init arrived), pingTimer sends
 	// the pings, expiryTimer closes the socket when the token expires.
 	initTimer, pingTimer, expiryTimer *time.Timer
+	// standIns are responses encoded once for many subscribers, waiting for gqlgen to
+	// write the stand-ins StandInFor numbered up to lastStandIn (wsmessages.go).
+	standIns    []standIn
+	lastStandIn uint64
 }
 
 var (
@@ -755,105 +758,6 @@ func (c *websocketConn) spendAllowanceLocked() bool {
 	}
 	c.allowance--
 	return true
-}
-
-// WriteJSON writes one server message within the write timeout, noting acknowledgements
-// and the ends of operations for the state machine.
-func (c *websocketConn) WriteJSON(v any) error {
-	buf := messageBuffers.Get().(*[]byte)
-	defer func() {
-		if cap(*buf) <= maxPooledMessageBytes {
-			messageBuffers.Put(buf)
-		}
-	}()
-	data, typ, id, err := appendServerMessage((*buf)[:0], v)
-	*buf = data
-	if err != nil {
-		return fmt.Errorf("encode websocket message: %w", err)
-	}
-	c.observe(typ, id)
-	return c.writeMessage(data)
-}
-
-// messageBuffers hold messages while they are encoded and written: gorilla copies each
-// into its own (pooled) buffer, so ours is free again once the write returns. At
-// thousands of messages a second, that is that much less garbage.
-var messageBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
-
-// maxPooledMessageBytes keeps a rare huge message's buffer out of the pool.
-const maxPooledMessageBytes = 64 << 10
-
-// envelope locates the fields of the message struct gqlgen hands WriteJSON: both
-// subprotocols' messages are {Payload json.RawMessage; ID string; Type string-kinded}.
-type envelope struct{ payload, id, typ []int }
-
-var envelopes sync.Map // reflect.Type → *envelope, nil when the type has another shape
-
-func envelopeOf(t reflect.Type) *envelope {
-	if e, ok := envelopes.Load(t); ok {
-		return e.(*envelope)
-	}
-	var e *envelope
-	if t.Kind() == reflect.Struct {
-		payload, okP := t.FieldByName("Payload")
-		id, okI := t.FieldByName("ID")
-		typ, okT := t.FieldByName("Type")
-		if okP && okI && okT && payload.Type == reflect.TypeFor[json.RawMessage]() &&
-			id.Type.Kind() == reflect.String && typ.Type.Kind() == reflect.String {
-			e = &envelope{payload: payload.Index, id: id.Index, typ: typ.Index}
-		}
-	}
-	envelopes.Store(t, e)
-	return e
-}
-
-// appendServerMessage appends a message encoded as encoding/json would encode it to data,
-// and returns its type and id. Every message is one of gqlgen's envelopes, whose payload gqlgen has already encoded
-// (or, for a pong, decoded from the client): it is copied as it is rather than encoded
-// again, which for a "next" message to each of thousands of subscribers is most of the
-// cost of sending it.
-func appendServerMessage(data []byte, v any) (_ []byte, typ, id string, err error) {
-	rv := reflect.Indirect(reflect.ValueOf(v))
-	e := envelopeOf(rv.Type())
-	if e == nil {
-		encoded, err := json.Marshal(v)
-		if err != nil {
-			return data, "", "", err
-		}
-		var head struct{ Type, ID string }
-		_ = json.Unmarshal(encoded, &head)
-		return append(data, encoded...), head.Type, head.ID, nil
-	}
-	payload := rv.FieldByIndex(e.payload).Bytes()
-	id = rv.FieldByIndex(e.id).String()
-	typ = rv.FieldByIndex(e.typ).String()
-	data = append(data, '{')
-	if len(payload) > 0 {
-		data = append(data, `"payload":`...)
-		data = append(data, payload...)
-		data = append(data, ',')
-	}
-	if id != "" {
-		data = append(data, `"id":`...)
-		data = appendJSONString(data, id)
-		data = append(data, ',')
-	}
-	data = append(data, `"type":`...)
-	data = appendJSONString(data, typ)
-	return append(data, '}'), typ, id, nil
-}
-
-// appendJSONString appends s as a JSON string, as encoding/json writes it.
-func appendJSONString(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			quoted, _ := json.Marshal(s)
-			return append(dst, quoted...)
-		}
-	}
-	dst = append(dst, '"')
-	dst = append(dst, s...)
-	return append(dst, '"')
 }
 
 func (c *websocketConn) writeMessage(data []byte) error {
