@@ -168,6 +168,11 @@ type streamState struct {
 
 	key    unique.Handle[renderKey]
 	hasKey bool
+
+	// standIn gives stand-ins for shared encodings (SubscriptionStreams.StandIns), and
+	// standInResponse is the one response that carries them, reused.
+	standIn         func(encoded []byte) json.RawMessage
+	standInResponse graphql.Response
 }
 
 type streamKey struct{}
@@ -224,10 +229,11 @@ func (st *streamState) renderKey(ctx context.Context) unique.Handle[renderKey] {
 // Where the transport can write a response already encoded, each shared response is
 // encoded once too.
 type SubscriptionStreams struct {
-	// StandIn, when set, is offered each shared response's encoding for an operation; it
-	// returns the data of a stand-in response that the transport will send as that
-	// encoding, or false when the operation's transport cannot (server.StandInFor).
-	StandIn func(ctx context.Context, encoded []byte) (data json.RawMessage, ok bool)
+	// StandIns, when set, returns for an operation the function that takes a shared
+	// response's encoding and returns the data of a stand-in response, which the
+	// operation's transport sends as that encoding; nil when the transport cannot
+	// (server.StandIns).
+	StandIns func(ctx context.Context) func(encoded []byte) json.RawMessage
 }
 
 var _ interface {
@@ -239,56 +245,76 @@ var _ interface {
 func (SubscriptionStreams) ExtensionName() string                   { return "SubscriptionStreams" }
 func (SubscriptionStreams) Validate(graphql.ExecutableSchema) error { return nil }
 
-func (SubscriptionStreams) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-	if oc := graphql.GetOperationContext(ctx); oc.Operation != nil && oc.Operation.Operation == ast.Subscription {
-		// A subscription holds its query text for as long as it runs, and dashboards
-		// send the same text: one copy serves them all.
-		oc.RawQuery = unique.Make(oc.RawQuery).Value()
-	}
-	return next(context.WithValue(ctx, streamKey{}, &streamState{}))
-}
-
-func (streams SubscriptionStreams) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
-	st, ok := ctx.Value(streamKey{}).(*streamState)
-	if !ok {
+func (streams SubscriptionStreams) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	oc := graphql.GetOperationContext(ctx)
+	if oc.Operation == nil || oc.Operation.Operation != ast.Subscription {
 		return next(ctx)
 	}
+	// A subscription holds its query text for as long as it runs, and dashboards send
+	// the same text: one copy serves them all.
+	oc.RawQuery = unique.Make(oc.RawQuery).Value()
+	st := &streamState{}
+	ctx = context.WithValue(ctx, streamKey{}, st)
+	responses := next(ctx)
+	if streams.StandIns != nil {
+		st.standIn = streams.StandIns(ctx)
+	}
+	// The shared responses are handed out here, outside gqlgen's response handling:
+	// a subscriber served a response rendered for another costs gqlgen nothing.
+	return func(ctx context.Context) *graphql.Response { return st.respond(ctx, responses) }
+}
+
+// respond returns the operation's next response: the one rendered for its snapshot and
+// shared with the other subscribers that may share it, rendered by responses (gqlgen's
+// handler) when none has been yet. The end of the stream goes through responses too.
+func (st *streamState) respond(ctx context.Context, responses graphql.ResponseHandler) *graphql.Response {
 	st.mu.Lock()
 	p := st.pump
 	st.mu.Unlock()
 	if p == nil {
-		// Not a stream of snapshots (a query, or a subscription refused at once).
-		return st.orEnding(ctx, next(ctx))
+		// Not a stream of snapshots: refused at once.
+		return responses(ctx)
 	}
 	shared, ok := p.next()
 	if !ok {
-		// gqlgen's channel is closed (or ctx done): next reports the end.
-		return st.orEnding(ctx, next(ctx))
+		// gqlgen's channel is closed (or ctx done): responses reports the end.
+		return responses(ctx)
 	}
 	r, _ := shared.Do(ctx, st.renderKey(ctx), func() any {
 		p.hand()
-		resp := next(ctx)
+		resp := responses(ctx)
 		if resp == nil {
 			return nil // not a typed nil: Do keeps no nil
 		}
 		r := &rendering{response: resp}
-		if streams.StandIn != nil {
+		if st.standIn != nil {
 			// A response that will not encode is handed to gqlgen as it is, to fail there.
 			r.encoded, _ = json.Marshal(resp)
 		}
 		return r
 	}).(*rendering)
 	if r == nil {
-		return st.orEnding(ctx, nil)
+		// The stream ended while the response was rendered, or ctx is done.
+		return nil
 	}
-	if r.encoded != nil {
-		if data, ok := streams.StandIn(ctx, r.encoded); ok {
-			return &graphql.Response{Data: data}
-		}
+	if r.encoded != nil && st.standIn != nil {
+		// Only this goroutine uses the stand-in, and gqlgen is done with the last one
+		// when it asks for the next response.
+		st.standInResponse.Data = st.standIn(r.encoded)
+		return &st.standInResponse
 	}
 	// Subscribers share the response whole: gqlgen's websocket transport only encodes the
 	// response it is handed, and no interceptor outside this one changes it.
 	return r.response
+}
+
+// InterceptResponse lets a stream that ended with an error say so (see orEnding).
+func (SubscriptionStreams) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	resp := next(ctx)
+	if st, ok := ctx.Value(streamKey{}).(*streamState); ok {
+		return st.orEnding(ctx, resp)
+	}
+	return resp
 }
 
 // rendering is a response rendered for the subscribers of a snapshot that share it, and

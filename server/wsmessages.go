@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"sync"
 )
@@ -41,27 +42,32 @@ var messageBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); ret
 // maxPooledMessageBytes keeps a rare huge message's buffer out of the pool.
 const maxPooledMessageBytes = 64 << 10
 
-// StandInFor lets the subscribers of one snapshot share the encoding of the response
+// StandIns lets the subscribers of one snapshot share the encoding of the response
 // rendered for them. gqlgen encodes every response it sends (a validating copy of its
 // data), which for a snapshot pushed to thousands of subscribers was a quarter of the
-// server's work. When ctx is an operation's on one of this server's sockets, StandInFor
-// returns the data of a stand-in response to hand gqlgen instead, and the socket writes
-// encoded (a whole response, as encoding/json writes it) where the stand-in's encoding
-// would go. ok is false elsewhere: send the response itself.
+// server's work. When ctx is an operation's on one of this server's sockets, StandIns
+// returns the function that takes such an encoding (a whole response, as encoding/json
+// writes it) and returns the data of a stand-in response to hand gqlgen instead: the
+// socket writes the encoding where the stand-in's would go. It returns nil elsewhere:
+// send the response itself.
 //
-// gqlgen writes each response right after the response handler returns it, on the same
-// goroutine; a stand-in gqlgen never writes stays with its socket until the socket closes.
-func StandInFor(ctx context.Context, encoded []byte) (data json.RawMessage, ok bool) {
-	conn := sessionFromContext(ctx).connection()
-	if conn == nil {
-		return nil, false
+// gqlgen writes each response right after the operation's response handler returns it,
+// on the same goroutine; a stand-in gqlgen never writes stays with its socket until the
+// socket closes.
+func StandIns(ctx context.Context) func(encoded []byte) json.RawMessage {
+	if conn := sessionFromContext(ctx).connection(); conn != nil {
+		return conn.standIn
 	}
-	conn.mu.Lock()
-	defer conn.mu.Unlock()
-	conn.lastStandIn++
-	conn.standIns = append(conn.standIns, standIn{number: conn.lastStandIn, encoded: encoded})
+	return nil
+}
+
+func (c *websocketConn) standIn(encoded []byte) json.RawMessage {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lastStandIn++
+	c.standIns = append(c.standIns, standIn{number: c.lastStandIn, encoded: encoded})
 	// GraphQL's data is an object or null, never a number: a number names a stand-in.
-	return strconv.AppendUint(nil, conn.lastStandIn, 10), true
+	return strconv.AppendUint(nil, c.lastStandIn, 10)
 }
 
 // standIn is a response encoded for many subscribers, waiting for gqlgen to write the
@@ -90,10 +96,8 @@ func (c *websocketConn) takeStandIn(payload []byte) (encoded []byte, isStandIn b
 	defer c.mu.Unlock()
 	for i, s := range c.standIns {
 		if s.number == number {
-			c.standIns = append(c.standIns[:i], c.standIns[i+1:]...)
-			if len(c.standIns) == 0 {
-				c.standIns = nil // an idle socket holds no array
-			}
+			// The array is kept for the next: most sockets hold one subscription.
+			c.standIns = slices.Delete(c.standIns, i, i+1)
 			return s.encoded, true, nil
 		}
 	}

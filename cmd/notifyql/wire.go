@@ -73,7 +73,7 @@ func newSchema(deps schemaDeps) (graphql.ExecutableSchema, []graphql.HandlerExte
 		Now:           now,
 		London:        deps.London,
 	})
-	extensions := []graphql.HandlerExtension{dataloaders.Extension{Stores: stores, Now: now, London: deps.London}, resolvers.SubscriptionStreams{StandIn: server.StandInFor}}
+	extensions := []graphql.HandlerExtension{dataloaders.Extension{Stores: stores, Now: now, London: deps.London}, resolvers.SubscriptionStreams{StandIns: server.StandIns}}
 	return graph.NewExecutableSchema(resolver.Config()), extensions, nil
 }
 
