@@ -169,9 +169,9 @@ type streamState struct {
 	key    unique.Handle[renderKey]
 	hasKey bool
 
-	// standIn gives stand-ins for shared encodings (SubscriptionStreams.StandIns), and
-	// standInResponse is the one response that carries them, reused.
-	standIn         func(encoded []byte) json.RawMessage
+	// sender sends shared encodings (SubscriptionStreams.Senders), and standInResponse is
+	// the one response that carries its stand-ins, reused.
+	sender          ResponseSender
 	standInResponse graphql.Response
 }
 
@@ -229,11 +229,9 @@ func (st *streamState) renderKey(ctx context.Context) unique.Handle[renderKey] {
 // Where the transport can write a response already encoded, each shared response is
 // encoded once too.
 type SubscriptionStreams struct {
-	// StandIns, when set, returns for an operation the function that takes a shared
-	// response's encoding and returns the data of a stand-in response, which the
-	// operation's transport sends as that encoding; nil when the transport cannot
-	// (server.StandIns).
-	StandIns func(ctx context.Context) func(encoded []byte) json.RawMessage
+	// Senders, when set, returns the sender of an operation's encoded responses, or nil
+	// when its transport has none (server.ResponseSenderFor).
+	Senders func(ctx context.Context) ResponseSender
 }
 
 var _ interface {
@@ -256,17 +254,19 @@ func (streams SubscriptionStreams) InterceptOperation(ctx context.Context, next 
 	st := &streamState{}
 	ctx = context.WithValue(ctx, streamKey{}, st)
 	responses := next(ctx)
-	if streams.StandIns != nil {
-		st.standIn = streams.StandIns(ctx)
+	if streams.Senders != nil {
+		st.sender = streams.Senders(ctx)
 	}
 	// The shared responses are handed out here, outside gqlgen's response handling:
 	// a subscriber served a response rendered for another costs gqlgen nothing.
 	return func(ctx context.Context) *graphql.Response { return st.respond(ctx, responses) }
 }
 
-// respond returns the operation's next response: the one rendered for its snapshot and
-// shared with the other subscribers that may share it, rendered by responses (gqlgen's
-// handler) when none has been yet. The end of the stream goes through responses too.
+// respond returns the operation's next response for gqlgen to send. Each is the one
+// rendered for its snapshot and shared with the other subscribers that may share it,
+// rendered by responses (gqlgen's handler) when none has been yet. Where the operation
+// has a sender, respond sends the responses itself and returns only to hand gqlgen a
+// stand-in (see ResponseSender) or the end of the stream, which goes through responses.
 func (st *streamState) respond(ctx context.Context, responses graphql.ResponseHandler) *graphql.Response {
 	st.mu.Lock()
 	p := st.pump
@@ -275,37 +275,53 @@ func (st *streamState) respond(ctx context.Context, responses graphql.ResponseHa
 		// Not a stream of snapshots: refused at once.
 		return responses(ctx)
 	}
-	shared, ok := p.next()
-	if !ok {
-		// gqlgen's channel is closed (or ctx done): responses reports the end.
-		return responses(ctx)
-	}
-	r, _ := shared.Do(ctx, st.renderKey(ctx), func() any {
-		p.hand()
-		resp := responses(ctx)
-		if resp == nil {
-			return nil // not a typed nil: Do keeps no nil
+	for {
+		shared, ok := p.next()
+		if !ok {
+			// gqlgen's channel is closed (or ctx done): responses reports the end.
+			return responses(ctx)
 		}
-		r := &rendering{response: resp}
-		if st.standIn != nil {
-			// A response that will not encode is handed to gqlgen as it is, to fail there.
-			r.encoded, _ = json.Marshal(resp)
+		r, _ := shared.Do(ctx, st.renderKey(ctx), func() any {
+			p.hand()
+			resp := responses(ctx)
+			if resp == nil {
+				return nil // not a typed nil: Do keeps no nil
+			}
+			r := &rendering{response: resp}
+			if st.sender != nil {
+				// A response that will not encode is handed to gqlgen as it is, to fail there.
+				r.encoded, _ = json.Marshal(resp)
+			}
+			return r
+		}).(*rendering)
+		if r == nil {
+			// The stream ended while the response was rendered, or ctx is done.
+			return nil
 		}
-		return r
-	}).(*rendering)
-	if r == nil {
-		// The stream ended while the response was rendered, or ctx is done.
-		return nil
+		if r.encoded == nil || st.sender == nil {
+			// Subscribers share the response whole: gqlgen's websocket transport only
+			// encodes the response it is handed, and no interceptor outside this one
+			// changes it.
+			return r.response
+		}
+		sent, err := st.sender.Send(r.encoded)
+		if err != nil {
+			// The socket is being dropped: its end reaches the outlet, and so p.next.
+			continue
+		}
+		if !sent {
+			// gqlgen is done with the last stand-in when it asks for the next response.
+			st.standInResponse.Data = st.sender.StandIn(r.encoded)
+			return &st.standInResponse
+		}
 	}
-	if r.encoded != nil && st.standIn != nil {
-		// Only this goroutine uses the stand-in, and gqlgen is done with the last one
-		// when it asks for the next response.
-		st.standInResponse.Data = st.standIn(r.encoded)
-		return &st.standInResponse
-	}
-	// Subscribers share the response whole: gqlgen's websocket transport only encodes the
-	// response it is handed, and no interceptor outside this one changes it.
-	return r.response
+}
+
+// ResponseSender sends a subscription's responses, encoded, on its socket (see
+// server.ResponseSender, which is this).
+type ResponseSender interface {
+	StandIn(encoded []byte) json.RawMessage
+	Send(encoded []byte) (sent bool, err error)
 }
 
 // InterceptResponse lets a stream that ended with an error say so (see orEnding).

@@ -75,7 +75,8 @@ func TestStandInsAreReplacedByWhatTheyStandFor(t *testing.T) {
 	conn := &websocketConn{}
 	first := []byte(`{"data":{"dashboardTotals":{"email":{"requested":1}}}}`)
 	second := []byte(`{"data":{"dashboardTotals":{"email":{"requested":2}}}}`)
-	firstData, secondData := conn.standIn(first), conn.standIn(second)
+	sender := &subscriptionSender{conn: conn}
+	firstData, secondData := sender.StandIn(first), sender.StandIn(second)
 
 	// gqlgen may write a later stand-in first: another operation on the socket.
 	for _, c := range []struct {
@@ -99,15 +100,20 @@ func TestStandInsAreReplacedByWhatTheyStandFor(t *testing.T) {
 	}
 
 	// An operation that is not on a socket sends its response itself.
-	if StandIns(context.Background()) != nil {
-		t.Error("StandIns gave stand-ins outside a socket")
+	if sender.id != "1" {
+		t.Errorf("the sender learnt operation id %q from the stand-ins, want 1", sender.id)
+	}
+	if ResponseSenderFor(context.Background()) != nil {
+		t.Error("ResponseSenderFor gave a sender outside a socket")
 	}
 }
 
 // Only responses are stand-ins: a client's ping payload that looks like one is echoed in
 // the pong as it came, and a legacy "data" message is a response too.
 func TestOnlyResponsesAreStandIns(t *testing.T) {
-	conn := &websocketConn{standIns: []standIn{{number: 1, encoded: []byte(`{"data":{"me":"x"}}`)}}, lastStandIn: 1}
+	conn := &websocketConn{}
+	conn.standIns = []standIn{{number: 1, encoded: []byte(`{"data":{"me":"x"}}`), sender: &subscriptionSender{conn: conn}}}
+	conn.lastStandIn = 1
 	for _, c := range []struct {
 		typ, payload, want string
 	}{

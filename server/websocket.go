@@ -454,17 +454,19 @@ func (g *gorillaWebsocket) Accept(_ http.ResponseWriter, r *http.Request, _ tran
 	return conn, nil
 }
 
-// messageNames are a subprotocol's client message types.
+// messageNames are a subprotocol's client message types, and the server's type for a
+// response (next).
 type messageNames struct {
 	init, subscribe, complete, terminate string
+	next                                 string
 	// pings says whether the protocol has ping and pong messages.
 	pings bool
 }
 
 // The message names of each subprotocol, shared by every connection.
 var (
-	transportWSNames = messageNames{init: "connection_init", subscribe: "subscribe", complete: "complete", pings: true}
-	legacyWSNames    = messageNames{init: "connection_init", subscribe: "start", complete: "stop", terminate: "connection_terminate"}
+	transportWSNames = messageNames{init: "connection_init", subscribe: "subscribe", complete: "complete", next: "next", pings: true}
+	legacyWSNames    = messageNames{init: "connection_init", subscribe: "start", complete: "stop", terminate: "connection_terminate", next: "data"}
 )
 
 func namesFor(subprotocol string) *messageNames {
@@ -503,7 +505,7 @@ type websocketConn struct {
 	// the pings, expiryTimer closes the socket when the token expires.
 	initTimer, pingTimer, expiryTimer *time.Timer
 	// standIns are responses encoded once for many subscribers, waiting for gqlgen to
-	// write the stand-ins StandInFor numbered up to lastStandIn (wsmessages.go).
+	// write the stand-ins numbered up to lastStandIn (wsmessages.go).
 	standIns    []standIn
 	lastStandIn uint64
 }

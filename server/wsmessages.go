@@ -42,44 +42,82 @@ var messageBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); ret
 // maxPooledMessageBytes keeps a rare huge message's buffer out of the pool.
 const maxPooledMessageBytes = 64 << 10
 
-// StandIns lets the subscribers of one snapshot share the encoding of the response
-// rendered for them. gqlgen encodes every response it sends (a validating copy of its
-// data), which for a snapshot pushed to thousands of subscribers was a quarter of the
-// server's work. When ctx is an operation's on one of this server's sockets, StandIns
-// returns the function that takes such an encoding (a whole response, as encoding/json
-// writes it) and returns the data of a stand-in response to hand gqlgen instead: the
-// socket writes the encoding where the stand-in's would go. It returns nil elsewhere:
-// send the response itself.
+// ResponseSender sends one subscription's responses on its socket, each encoded once for
+// all the subscribers that share it. gqlgen encodes every response it sends (a validating
+// copy of its data) on the subscription's goroutine, through its own loop; for a snapshot
+// pushed to thousands of subscribers that was most of the server's work beside the
+// writes themselves. The goroutine sends its responses itself instead.
 //
-// gqlgen writes each response right after the operation's response handler returns it,
-// on the same goroutine; a stand-in gqlgen never writes stays with its socket until the
-// socket closes.
-func StandIns(ctx context.Context) func(encoded []byte) json.RawMessage {
+// gqlgen still writes the first: the operation's id, which gqlgen keeps to itself, is
+// learnt from it. The response handler hands gqlgen a stand-in response, whose data
+// StandIn returns, and the socket writes the encoding where the stand-in's would go.
+// Later ones go out through Send, which only the goroutine gqlgen runs the operation's
+// response handler on may call: its responses stay in order with gqlgen's own messages
+// for the operation (the last, complete or error, is written when the handler returns).
+type ResponseSender interface {
+	// StandIn returns the data of a stand-in response for encoded (a whole response, as
+	// encoding/json writes it).
+	StandIn(encoded []byte) json.RawMessage
+	// Send writes encoded as the operation's next response, and reports false, having
+	// written nothing, until gqlgen has written a stand-in: hand it one.
+	Send(encoded []byte) (sent bool, err error)
+}
+
+// ResponseSenderFor returns the sender of an operation on one of this server's sockets,
+// or nil when ctx is not one's: the response handler returns its responses to gqlgen.
+func ResponseSenderFor(ctx context.Context) ResponseSender {
 	if conn := sessionFromContext(ctx).connection(); conn != nil {
-		return conn.standIn
+		return &subscriptionSender{conn: conn}
 	}
 	return nil
 }
 
-func (c *websocketConn) standIn(encoded []byte) json.RawMessage {
+// subscriptionSender is one operation's ResponseSender.
+type subscriptionSender struct {
+	conn *websocketConn
+	id   string // the operation's, once gqlgen has written a stand-in (guarded by conn.mu)
+}
+
+func (s *subscriptionSender) StandIn(encoded []byte) json.RawMessage {
+	c := s.conn
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.lastStandIn++
-	c.standIns = append(c.standIns, standIn{number: c.lastStandIn, encoded: encoded})
+	c.standIns = append(c.standIns, standIn{number: c.lastStandIn, encoded: encoded, sender: s})
 	// GraphQL's data is an object or null, never a number: a number names a stand-in.
 	return strconv.AppendUint(nil, c.lastStandIn, 10)
 }
 
+func (s *subscriptionSender) Send(encoded []byte) (bool, error) {
+	c := s.conn
+	c.mu.Lock()
+	id := s.id
+	c.mu.Unlock()
+	if id == "" {
+		return false, nil
+	}
+	buf := messageBuffers.Get().(*[]byte)
+	defer func() {
+		if cap(*buf) <= maxPooledMessageBytes {
+			messageBuffers.Put(buf)
+		}
+	}()
+	*buf = appendEnvelope((*buf)[:0], encoded, id, c.names.next)
+	return true, c.writeMessage(*buf)
+}
+
 // standIn is a response encoded for many subscribers, waiting for gqlgen to write the
-// stand-in numbered number.
+// stand-in numbered number for sender's operation.
 type standIn struct {
 	number  uint64
 	encoded []byte
+	sender  *subscriptionSender
 }
 
-// takeStandIn returns the encoded response that payload stands in for, if it is a
-// stand-in's encoding ({"data":N}), and forgets it.
-func (c *websocketConn) takeStandIn(payload []byte) (encoded []byte, isStandIn bool, err error) {
+// takeStandIn returns the encoded response that payload, written for operation id, stands
+// in for, if it is a stand-in's encoding ({"data":N}), and forgets it. Its sender learns
+// the operation's id.
+func (c *websocketConn) takeStandIn(payload []byte, id string) (encoded []byte, isStandIn bool, err error) {
 	digits, ok := bytes.CutPrefix(payload, []byte(`{"data":`))
 	if !ok {
 		return nil, false, nil
@@ -98,6 +136,7 @@ func (c *websocketConn) takeStandIn(payload []byte) (encoded []byte, isStandIn b
 		if s.number == number {
 			// The array is kept for the next: most sockets hold one subscription.
 			c.standIns = slices.Delete(c.standIns, i, i+1)
+			s.sender.id = id
 			return s.encoded, true, nil
 		}
 	}
@@ -129,9 +168,9 @@ func envelopeOf(t reflect.Type) *envelope {
 }
 
 // standIns finds the response a payload stands in for: see takeStandIn.
-type standIns func(payload []byte) (encoded []byte, isStandIn bool, err error)
+type standIns func(payload []byte, id string) (encoded []byte, isStandIn bool, err error)
 
-func noStandIns([]byte) ([]byte, bool, error) { return nil, false, nil }
+func noStandIns([]byte, string) ([]byte, bool, error) { return nil, false, nil }
 
 // appendServerMessage appends a message encoded as encoding/json would encode it to data,
 // and returns its type and id. Every message is one of gqlgen's envelopes, whose payload gqlgen has already encoded
@@ -157,12 +196,18 @@ func appendServerMessage(data []byte, v any, find standIns) (_ []byte, typ, id s
 	if typ != "next" && typ != "data" {
 		find = noStandIns
 	}
-	if encoded, isStandIn, err := find(payload); isStandIn {
+	if encoded, isStandIn, err := find(payload, id); isStandIn {
 		if err != nil {
 			return data, typ, id, err
 		}
 		payload = encoded
 	}
+	return appendEnvelope(data, payload, id, typ), typ, id, nil
+}
+
+// appendEnvelope appends a server message: {"payload":…,"id":…,"type":…}, leaving out an
+// empty payload or id as encoding/json does with gqlgen's envelopes.
+func appendEnvelope(data, payload []byte, id, typ string) []byte {
 	data = append(data, '{')
 	if len(payload) > 0 {
 		data = append(data, `"payload":`...)
@@ -176,7 +221,7 @@ func appendServerMessage(data []byte, v any, find standIns) (_ []byte, typ, id s
 	}
 	data = append(data, `"type":`...)
 	data = appendJSONString(data, typ)
-	return append(data, '}'), typ, id, nil
+	return append(data, '}')
 }
 
 // appendJSONString appends s as a JSON string, as encoding/json writes it.

@@ -73,7 +73,7 @@ func newSchema(deps schemaDeps) (graphql.ExecutableSchema, []graphql.HandlerExte
 		Now:           now,
 		London:        deps.London,
 	})
-	extensions := []graphql.HandlerExtension{dataloaders.Extension{Stores: stores, Now: now, London: deps.London}, resolvers.SubscriptionStreams{StandIns: server.StandIns}}
+	extensions := []graphql.HandlerExtension{dataloaders.Extension{Stores: stores, Now: now, London: deps.London}, resolvers.SubscriptionStreams{Senders: responseSender}}
 	return graph.NewExecutableSchema(resolver.Config()), extensions, nil
 }
 
@@ -132,4 +132,12 @@ func readinessChecks(pool *pgxpool.Pool, rdb *goredis.Client, hub *live.Hub) []s
 			return "another instance", nil
 		}},
 	}
+}
+
+// responseSender is the socket's sender of an operation's responses, as resolvers names it.
+func responseSender(ctx context.Context) resolvers.ResponseSender {
+	if sender := server.ResponseSenderFor(ctx); sender != nil {
+		return sender
+	}
+	return nil // not a typed nil
 }
