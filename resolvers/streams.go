@@ -132,6 +132,9 @@ type snapshotPump interface {
 	// next waits for the next snapshot and returns what its subscribers share. ok is false
 	// when the stream has ended (its context too): gqlgen's channel is then closed.
 	next() (shared *live.Shared, ok bool)
+	// newer replaces the snapshot next returned with one that has come since, if any,
+	// without waiting; ok is false when none has (or the stream has ended: next says so).
+	newer() (shared *live.Shared, ok bool)
 	// hand gives gqlgen the snapshot next returned.
 	hand()
 }
@@ -150,6 +153,20 @@ func (p *pump[T]) next() (*live.Shared, bool) {
 	}
 	p.pending = d.Value
 	return d.Shared, true
+}
+
+func (p *pump[T]) newer() (*live.Shared, bool) {
+	select {
+	case d, ok := <-p.in:
+		if !ok {
+			// Left for next to report: the channel stays closed.
+			return nil, false
+		}
+		p.pending = d.Value
+		return d.Shared, true
+	default:
+		return nil, false
+	}
 }
 
 func (p *pump[T]) hand() {
@@ -173,6 +190,7 @@ type streamState struct {
 	// the one response that carries its stand-ins, reused.
 	sender          ResponseSender
 	standInResponse graphql.Response
+	turns           Turns
 }
 
 type streamKey struct{}
@@ -232,6 +250,35 @@ type SubscriptionStreams struct {
 	// Senders, when set, returns the sender of an operation's encoded responses, or nil
 	// when its transport has none (server.ResponseSenderFor).
 	Senders func(ctx context.Context) ResponseSender
+	// Turns bounds how many subscriptions prepare a response at once (NewTurns); nil
+	// leaves them unbounded.
+	Turns Turns
+}
+
+// Turns are the turns subscriptions take to prepare their next response once a snapshot
+// has woken them. A write to the relay's subscribers wakes thousands of goroutines at
+// once; each would run in turn ahead of anything woken after them, so that the relay's
+// next query, its publishing and the change hints all waited for the whole fan-out of
+// the last tick, and took that much longer to reach it. Goroutines waiting for a turn
+// are parked, in order, not queued to run: the runtime's queue stays short, and what
+// the relay needs runs soon after it is ready. A turn covers taking the latest snapshot
+// and rendering or sharing its response, not the write, so that a client that stops
+// reading holds none.
+type Turns chan struct{}
+
+// NewTurns returns Turns that n subscriptions may hold at once.
+func NewTurns(n int) Turns { return make(Turns, max(n, 1)) }
+
+func (t Turns) take() {
+	if t != nil {
+		t <- struct{}{}
+	}
+}
+
+func (t Turns) give() {
+	if t != nil {
+		<-t
+	}
 }
 
 var _ interface {
@@ -257,6 +304,7 @@ func (streams SubscriptionStreams) InterceptOperation(ctx context.Context, next 
 	if streams.Senders != nil {
 		st.sender = streams.Senders(ctx)
 	}
+	st.turns = streams.Turns
 	// The shared responses are handed out here, outside gqlgen's response handling:
 	// a subscriber served a response rendered for another costs gqlgen nothing.
 	return func(ctx context.Context) *graphql.Response { return st.respond(ctx, responses) }
@@ -281,19 +329,7 @@ func (st *streamState) respond(ctx context.Context, responses graphql.ResponseHa
 			// gqlgen's channel is closed (or ctx done): responses reports the end.
 			return responses(ctx)
 		}
-		r, _ := shared.Do(ctx, st.renderKey(ctx), func() any {
-			p.hand()
-			resp := responses(ctx)
-			if resp == nil {
-				return nil // not a typed nil: Do keeps no nil
-			}
-			r := &rendering{response: resp}
-			if st.sender != nil {
-				// A response that will not encode is handed to gqlgen as it is, to fail there.
-				r.encoded, _ = json.Marshal(resp)
-			}
-			return r
-		}).(*rendering)
+		r := st.prepare(ctx, p, shared, responses)
 		if r == nil {
 			// The stream ended while the response was rendered, or ctx is done.
 			return nil
@@ -315,6 +351,34 @@ func (st *streamState) respond(ctx context.Context, responses graphql.ResponseHa
 			return &st.standInResponse
 		}
 	}
+}
+
+// prepare returns the response for the snapshot p.next returned, or for a newer one if
+// one has come, rendered (by responses) or shared, in a turn. It returns nil when the
+// stream ended while the response was rendered, or ctx is done.
+func (st *streamState) prepare(ctx context.Context, p snapshotPump, shared *live.Shared, responses graphql.ResponseHandler) *rendering {
+	// The write is left out of the turn: a client that stops reading blocks only its
+	// own goroutine.
+	st.turns.take()
+	defer st.turns.give()
+	if newer, ok := p.newer(); ok {
+		// It came while this one waited for its turn: the reader needs only the latest.
+		shared = newer
+	}
+	r, _ := shared.Do(ctx, st.renderKey(ctx), func() any {
+		p.hand()
+		resp := responses(ctx)
+		if resp == nil {
+			return nil // not a typed nil: Do keeps no nil
+		}
+		r := &rendering{response: resp}
+		if st.sender != nil {
+			// A response that will not encode is handed to gqlgen as it is, to fail there.
+			r.encoded, _ = json.Marshal(resp)
+		}
+		return r
+	}).(*rendering)
+	return r
 }
 
 // ResponseSender sends a subscription's responses, encoded, on its socket (see

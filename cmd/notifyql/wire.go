@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -73,7 +74,7 @@ func newSchema(deps schemaDeps) (graphql.ExecutableSchema, []graphql.HandlerExte
 		Now:           now,
 		London:        deps.London,
 	})
-	extensions := []graphql.HandlerExtension{dataloaders.Extension{Stores: stores, Now: now, London: deps.London}, resolvers.SubscriptionStreams{Senders: responseSender}}
+	extensions := []graphql.HandlerExtension{dataloaders.Extension{Stores: stores, Now: now, London: deps.London}, resolvers.SubscriptionStreams{Senders: responseSender, Turns: resolvers.NewTurns(subscriptionTurns)}}
 	return graph.NewExecutableSchema(resolver.Config()), extensions, nil
 }
 
@@ -141,3 +142,7 @@ func responseSender(ctx context.Context) resolvers.ResponseSender {
 	}
 	return nil // not a typed nil
 }
+
+// subscriptionTurns is how many subscriptions prepare a response at once: a few per CPU
+// keep every CPU busy through a fan-out (resolvers.Turns).
+var subscriptionTurns = 4 * runtime.GOMAXPROCS(0)
