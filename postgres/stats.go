@@ -117,8 +117,15 @@ func (s *NotificationStore) StatusCountsByService(ctx context.Context, serviceID
 		texts[t] = t
 		return t
 	}
+	// One array holds every row, and each service's rows are a slice of it: they come
+	// sorted by service. The destinations are boxed once, not once per row.
+	var (
+		all   = make([]notifyql.StatusCount, 0, 256)
+		spans []serviceSpan
+		dest  = []any{&serviceID, &templateID, &typ, &status, &count}
+	)
 	for rows.Next() {
-		if err := rows.Scan(&serviceID, &templateID, &typ, &status, &count); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("load status counts of %d services: %w", len(ids), err)
 		}
 		template, ok := templates[templateID]
@@ -127,16 +134,32 @@ func (s *NotificationStore) StatusCountsByService(ctx context.Context, serviceID
 			template = string(uuidText[:])
 			templates[templateID] = template
 		}
-		c := notifyql.StatusCount{TemplateID: template, Type: notifyql.NotificationType(intern(typ)), Status: notifyql.NotificationStatus(intern(status)), Count: count}
-		formatUUID(&uuidText, serviceID)
-		for _, id := range asked[string(uuidText[:])] {
-			byService[id] = append(byService[id], c)
+		if len(spans) == 0 || spans[len(spans)-1].id != serviceID {
+			spans = append(spans, serviceSpan{id: serviceID, start: len(all)})
 		}
+		all = append(all, notifyql.StatusCount{TemplateID: template, Type: notifyql.NotificationType(intern(typ)), Status: notifyql.NotificationStatus(intern(status)), Count: count})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("load status counts of %d services: %w", len(ids), err)
 	}
+	for i, span := range spans {
+		end := len(all)
+		if i+1 < len(spans) {
+			end = spans[i+1].start
+		}
+		formatUUID(&uuidText, span.id)
+		for _, id := range asked[string(uuidText[:])] {
+			// Capped, so that a caller's append cannot write over the next service's rows.
+			byService[id] = all[span.start:end:end]
+		}
+	}
 	return byService, nil
+}
+
+// serviceSpan is where one service's rows start among a query's.
+type serviceSpan struct {
+	id    [16]byte
+	start int
 }
 
 // formatUUID writes id in the canonical lower-case form PostgreSQL prints.

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -259,6 +260,12 @@ func TestStatusCountsByService(t *testing.T) {
 	}
 	if _, ok := got[fxDeltaID]; ok {
 		t.Errorf("delta has no rows but is present: %v", got[fxDeltaID])
+	}
+	// The services' rows share one array: appending to one leaves the next alone.
+	beta := slices.Clone(got[fxBetaID])
+	_ = append(got[fxAlphaID], notifyql.StatusCount{TemplateID: "appended"})
+	if diff := cmp.Diff(beta, got[fxBetaID]); diff != "" {
+		t.Errorf("appending to alpha's rows changed beta's (-before +after):\n%s", diff)
 	}
 
 	for _, ids := range [][]string{nil, {}, {"nope"}} {
