@@ -3,6 +3,7 @@ package resolvers
 import (
 	"context"
 	"encoding/json"
+	"hash/maphash"
 	"sync"
 	"time"
 	"unique"
@@ -191,6 +192,9 @@ type streamState struct {
 	sender          ResponseSender
 	standInResponse graphql.Response
 	turns           Turns
+	// sent is the hash of the encoding last sent, once hasSent.
+	sent    uint64
+	hasSent bool
 }
 
 type streamKey struct{}
@@ -340,6 +344,12 @@ func (st *streamState) respond(ctx context.Context, responses graphql.ResponseHa
 			// changes it.
 			return r.response
 		}
+		if st.hasSent && r.hash == st.sent {
+			// The snapshot changed where this operation does not look (another
+			// notification type, say): its response did not, and is not sent again.
+			continue
+		}
+		st.sent, st.hasSent = r.hash, true
 		sent, err := st.sender.Send(r.encoded)
 		if err != nil {
 			// The socket is being dropped: its end reaches the outlet, and so p.next.
@@ -375,11 +385,14 @@ func (st *streamState) prepare(ctx context.Context, p snapshotPump, shared *live
 		if st.sender != nil {
 			// A response that will not encode is handed to gqlgen as it is, to fail there.
 			r.encoded, _ = json.Marshal(resp)
+			r.hash = maphash.Bytes(renderingSeed, r.encoded)
 		}
 		return r
 	}).(*rendering)
 	return r
 }
+
+var renderingSeed = maphash.MakeSeed()
 
 // ResponseSender sends a subscription's responses, encoded, on its socket (see
 // server.ResponseSender, which is this).
@@ -398,10 +411,11 @@ func (SubscriptionStreams) InterceptResponse(ctx context.Context, next graphql.R
 }
 
 // rendering is a response rendered for the subscribers of a snapshot that share it, and
-// its encoding when the transport can send that (SubscriptionStreams.StandIn).
+// its encoding when the transport can send that (SubscriptionStreams.Senders).
 type rendering struct {
 	response *graphql.Response
 	encoded  []byte
+	hash     uint64 // of encoded
 }
 
 // orEnding returns resp, or when the stream has ended, the error it ended with if any.

@@ -257,6 +257,31 @@ func seesWrites(t *testing.T, stream <-chan map[string]any, exec func(string, ..
 	}
 }
 
+// A change the subscription does not select (a text message, to one that asks only for
+// email) changes the snapshot but not the response: nothing is sent for it, and the next
+// message is the next change the subscriber can see.
+func TestSubscriptionSendsNoUnchangedResponse(t *testing.T) {
+	wsURL, exec := newLiveAPI(t)
+	stream := subscribeOverWebSocket(t, wsURL, userViewer,
+		`subscription($id: ID!) { dashboardTotals(serviceId: $id, days: 0) { email { requested } } }`,
+		map[string]any{"id": serviceA})
+	requested := next(t, stream, 10*time.Second)["dashboardTotals"].(map[string]any)["email"].(map[string]any)["requested"].(float64)
+
+	exec(`INSERT INTO notifications (service_id, template_id, template_version, notification_type, "to", normalised_to, key_type, notification_status, created_at)
+		VALUES ($1, '7e000000-0000-0000-0000-000000000002', 1, 'sms', '07700900123', '447700900123', 'normal', 'delivered', $2)`,
+		serviceA, time.Now().UTC())
+	// Time for the text message's snapshot to be computed and offered before the email's
+	// commit, so that the two are not merged into one.
+	time.Sleep(time.Second)
+	exec(`INSERT INTO notifications (service_id, template_id, template_version, notification_type, "to", normalised_to, key_type, notification_status, created_at)
+		VALUES ($1, '7e000000-0000-0000-0000-000000000001', 2, 'email', 'x@example.org', 'x@example.org', 'normal', 'delivered', $2)`,
+		serviceA, time.Now().UTC())
+	got := next(t, stream, 5*time.Second)["dashboardTotals"].(map[string]any)["email"].(map[string]any)["requested"].(float64)
+	if got != requested+1 {
+		t.Errorf("the message after the text message and the email shows %v emails requested, want %v: an unchanged response was sent", got, requested+1)
+	}
+}
+
 func TestSubscriptionChecksPermissions(t *testing.T) {
 	wsURL, _ := newLiveAPI(t)
 	const query = `subscription($id: ID!) { dashboardTotals(serviceId: $id) { sms { requested } } }`
