@@ -276,6 +276,9 @@ const stalledSubscriptions = 125
 // stalled one, and the server's memory stays bounded.
 func testClientThatStopsReading(t *testing.T, binary string) {
 	world := newLiveWorld(t, binary)
+	// The stalled client subscribes all at once: its messages must not be refused as a
+	// flood, which would close it before it stalls anything.
+	world.serverEnv = []string{"NOTIFYQL_WS_MESSAGE_BURST=" + strconv.Itoa(2*stalledSubscriptions)}
 	srv := world.startServer(t, "server")
 	world.awaitOneRelay(t, 20*time.Second, srv)
 	variables := map[string]any{"id": serviceA}
@@ -369,6 +372,9 @@ func testClientThatStopsReading(t *testing.T, binary string) {
 		var netErr net.Error
 		if errors.As(err, &netErr) && netErr.Timeout() {
 			t.Errorf("the stalled client's socket is still open: %v", err)
+		}
+		if websocket.IsCloseError(err, 4429) {
+			t.Errorf("the stalled client was closed for its own messages, not for stalling: %v", err)
 		}
 		t.Logf("the stalled client's socket ended with: %v", err)
 		break
