@@ -155,6 +155,9 @@ type Hub struct {
 	// publishing is closed when the latest relay tick's snapshots have been published
 	// (nil before the first).
 	publishing chan struct{}
+	// delivering is closed when the latest relay tick's snapshots have been offered to
+	// this instance's subscribers.
+	delivering chan struct{}
 	// relayBackoff and localBackoff pause retries after failed ticks.
 	relayBackoff, localBackoff backoff
 	// pendingAccess is the access hint the relay publishes at its next tick, nil when none;

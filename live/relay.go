@@ -208,9 +208,20 @@ func (h *Hub) relayTick(ctx context.Context, hinted bool) {
 	} else if len(dirty) > 0 {
 		snapshots, failed = h.recompute(ctx, dirty)
 	}
-	// This instance's own subscribers need not wait for the round trip through Redis.
-	h.deliver(snapshots, true)
+	// This instance's own subscribers need not wait for the round trip through Redis,
+	// nor the next tick for them: offering a tick's snapshots to thousands of subscribers
+	// takes a while. Deliveries stay in tick order, each waiting for the one before.
 	h.mu.Lock()
+	previousDelivery := h.delivering
+	delivered := make(chan struct{})
+	h.delivering = delivered
+	go func() {
+		defer close(delivered)
+		if previousDelivery != nil {
+			<-previousDelivery
+		}
+		h.deliver(snapshots, true)
+	}()
 	if !h.relay {
 		h.mu.Unlock()
 		return
@@ -224,9 +235,11 @@ func (h *Hub) relayTick(ctx context.Context, hinted bool) {
 	// The tick's snapshots go out while the next tick gathers and recomputes, so that
 	// the round trip to Redis does not hold up the changes arriving meanwhile. Publishes
 	// stay in tick order, each waiting for the one before: an older snapshot never
-	// overtakes a newer one.
+	// overtakes a newer one. Each waits for its own tick's delivery here too, which
+	// notes the echoes that the bus will bring back.
 	go func() {
 		defer close(done)
+		<-delivered
 		if previous != nil {
 			<-previous
 		}
@@ -246,11 +259,15 @@ func (h *Hub) relayTick(ctx context.Context, hinted bool) {
 	}()
 }
 
-// awaitPublished waits until the snapshots of the ticks so far have been published.
+// awaitPublished waits until the snapshots of the ticks so far have been delivered here
+// and published.
 func (h *Hub) awaitPublished() {
 	h.mu.Lock()
-	publishing := h.publishing
+	publishing, delivering := h.publishing, h.delivering
 	h.mu.Unlock()
+	if delivering != nil {
+		<-delivering
+	}
 	if publishing != nil {
 		<-publishing
 	}
