@@ -240,9 +240,7 @@ func seesWrites(t *testing.T, stream <-chan map[string]any, exec func(string, ..
 	email := first["dashboardTotals"].(map[string]any)["email"].(map[string]any)
 	requested, failed := email["requested"].(float64), email["failed"].(float64)
 	for write := 1; write <= 2; write++ {
-		exec(`INSERT INTO notifications (service_id, template_id, template_version, notification_type, "to", normalised_to, key_type, notification_status, created_at)
-			VALUES ($1, '7e000000-0000-0000-0000-000000000001', 2, 'email', 'x@example.org', 'x@example.org', 'normal', 'permanent-failure', $2)`,
-			serviceA, time.Now().UTC())
+		exec(insertFailedEmailSQL, serviceA, time.Now().UTC())
 		deadline := time.Now().Add(5 * time.Second)
 		for {
 			email := next(t, stream, time.Until(deadline))["dashboardTotals"].(map[string]any)["email"].(map[string]any)
@@ -273,9 +271,7 @@ func TestSubscriptionSendsNoUnchangedResponse(t *testing.T) {
 	// Time for the text message's snapshot to be computed and offered before the email's
 	// commit, so that the two are not merged into one.
 	time.Sleep(time.Second)
-	exec(`INSERT INTO notifications (service_id, template_id, template_version, notification_type, "to", normalised_to, key_type, notification_status, created_at)
-		VALUES ($1, '7e000000-0000-0000-0000-000000000001', 2, 'email', 'x@example.org', 'x@example.org', 'normal', 'delivered', $2)`,
-		serviceA, time.Now().UTC())
+	exec(insertFailedEmailSQL, serviceA, time.Now().UTC())
 	got := next(t, stream, 5*time.Second)["dashboardTotals"].(map[string]any)["email"].(map[string]any)["requested"].(float64)
 	if got != requested+1 {
 		t.Errorf("the message after the text message and the email shows %v emails requested, want %v: an unchanged response was sent", got, requested+1)
