@@ -27,7 +27,7 @@ func TestAppendServerMessage(t *testing.T) {
 		"by value":            gqlgenMessage{ID: "7", Type: "error", Payload: json.RawMessage(`[{"message":"no"}]`)},
 		"another shape":       map[string]any{"type": "pong", "id": "9"},
 	} {
-		data, typ, id, err := appendServerMessage(nil, v, noStandIns)
+		data, typ, id, err := appendServerMessage(nil, v, nil)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
@@ -59,7 +59,7 @@ func BenchmarkAppendServerMessage(b *testing.B) {
 	b.Run("ours", func(b *testing.B) {
 		buf := make([]byte, 0, 1024)
 		for b.Loop() {
-			_, _, _, _ = appendServerMessage(buf[:0], msg, noStandIns)
+			_, _, _, _ = appendServerMessage(buf[:0], msg, nil)
 		}
 	})
 	b.Run("encoding/json", func(b *testing.B) {
@@ -72,7 +72,7 @@ func BenchmarkAppendServerMessage(b *testing.B) {
 // A response encoded once for many subscribers is written where its stand-in's encoding
 // would go, once: the socket forgets it after writing it.
 func TestStandInsAreReplacedByWhatTheyStandFor(t *testing.T) {
-	conn := &websocketConn{}
+	conn := &websocketConn{names: &transportWSNames}
 	first := []byte(`{"data":{"dashboardTotals":{"email":{"requested":1}}}}`)
 	second := []byte(`{"data":{"dashboardTotals":{"email":{"requested":2}}}}`)
 	sender := &subscriptionSender{conn: conn}
@@ -108,21 +108,25 @@ func TestStandInsAreReplacedByWhatTheyStandFor(t *testing.T) {
 	}
 }
 
-// Only responses are stand-ins: a client's ping payload that looks like one is echoed in
-// the pong as it came, and a legacy "data" message is a response too.
+// Only responses are stand-ins, in each subprotocol's name for them (next, and the
+// legacy data): a client's ping payload that looks like one is echoed in the pong as it
+// came.
 func TestOnlyResponsesAreStandIns(t *testing.T) {
-	conn := &websocketConn{}
-	conn.standIns = []standIn{{number: 1, encoded: []byte(`{"data":{"me":"x"}}`), sender: &subscriptionSender{conn: conn}}}
-	conn.lastStandIn = 1
 	for _, c := range []struct {
+		names              *messageNames
 		typ, payload, want string
 	}{
-		{"pong", `{"data":1}`, `{"payload":{"data":1},"type":"pong"}`},
-		{"next", `{"data":{"n":1}}`, `{"payload":{"data":{"n":1}},"type":"next"}`},
-		{"next", `{"data":1.5}`, `{"payload":{"data":1.5},"type":"next"}`},
-		{"next", `{"data":-1}`, `{"payload":{"data":-1},"type":"next"}`},
-		{"data", `{"data":1}`, `{"payload":{"data":{"me":"x"}},"type":"data"}`},
+		{&transportWSNames, "pong", `{"data":1}`, `{"payload":{"data":1},"type":"pong"}`},
+		{&transportWSNames, "next", `{"data":{"n":1}}`, `{"payload":{"data":{"n":1}},"type":"next"}`},
+		{&transportWSNames, "next", `{"data":1.5}`, `{"payload":{"data":1.5},"type":"next"}`},
+		{&transportWSNames, "next", `{"data":-1}`, `{"payload":{"data":-1},"type":"next"}`},
+		{&transportWSNames, "next", `{"data":1}`, `{"payload":{"data":{"me":"x"}},"type":"next"}`},
+		{&legacyWSNames, "ka", `{"data":1}`, `{"payload":{"data":1},"type":"ka"}`},
+		{&legacyWSNames, "data", `{"data":1}`, `{"payload":{"data":{"me":"x"}},"type":"data"}`},
 	} {
+		conn := &websocketConn{names: c.names}
+		conn.standIns = []standIn{{number: 1, encoded: []byte(`{"data":{"me":"x"}}`), sender: &subscriptionSender{conn: conn}}}
+		conn.lastStandIn = 1
 		data, _, _, err := appendServerMessage(nil, &gqlgenMessage{Payload: json.RawMessage(c.payload), Type: messageType(c.typ)}, conn.takeStandIn)
 		if err != nil {
 			t.Errorf("%s %s: %v", c.typ, c.payload, err)

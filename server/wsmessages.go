@@ -14,23 +14,35 @@ import (
 // This file encodes the messages the server sends over a WebSocket. gqlgen hands the
 // adapter each message as an envelope whose payload it has already encoded; the adapter
 // copies that payload rather than encoding it again, and where the payload is a stand-in
-// for a response encoded once for many subscribers (StandInFor), it writes that response.
+// for a response encoded once for many subscribers (ResponseSender), it writes that
+// response.
 
 // WriteJSON writes one server message within the write timeout, noting acknowledgements
 // and the ends of operations for the state machine.
 func (c *websocketConn) WriteJSON(v any) error {
+	return c.writeBuilt(func(dst []byte) ([]byte, error) {
+		data, typ, id, err := appendServerMessage(dst, v, c.takeStandIn)
+		if err != nil {
+			return data, fmt.Errorf("encode websocket message: %w", err)
+		}
+		c.observe(typ, id)
+		return data, nil
+	})
+}
+
+// writeBuilt writes the message build appends to a buffer from messageBuffers.
+func (c *websocketConn) writeBuilt(build func(dst []byte) ([]byte, error)) error {
 	buf := messageBuffers.Get().(*[]byte)
 	defer func() {
 		if cap(*buf) <= maxPooledMessageBytes {
 			messageBuffers.Put(buf)
 		}
 	}()
-	data, typ, id, err := appendServerMessage((*buf)[:0], v, c.takeStandIn)
+	data, err := build((*buf)[:0])
 	*buf = data
 	if err != nil {
-		return fmt.Errorf("encode websocket message: %w", err)
+		return err
 	}
-	c.observe(typ, id)
 	return c.writeMessage(data)
 }
 
@@ -96,14 +108,9 @@ func (s *subscriptionSender) Send(encoded []byte) (bool, error) {
 	if id == "" {
 		return false, nil
 	}
-	buf := messageBuffers.Get().(*[]byte)
-	defer func() {
-		if cap(*buf) <= maxPooledMessageBytes {
-			messageBuffers.Put(buf)
-		}
-	}()
-	*buf = appendEnvelope((*buf)[:0], encoded, id, c.names.next)
-	return true, c.writeMessage(*buf)
+	return true, c.writeBuilt(func(dst []byte) ([]byte, error) {
+		return appendEnvelope(dst, encoded, id, c.names.next), nil
+	})
 }
 
 // standIn is a response encoded for many subscribers, waiting for gqlgen to write the
@@ -114,10 +121,14 @@ type standIn struct {
 	sender  *subscriptionSender
 }
 
-// takeStandIn returns the encoded response that payload, written for operation id, stands
-// in for, if it is a stand-in's encoding ({"data":N}), and forgets it. Its sender learns
-// the operation's id.
-func (c *websocketConn) takeStandIn(payload []byte, id string) (encoded []byte, isStandIn bool, err error) {
+// takeStandIn returns the encoded response that payload, written as a message of type typ
+// for operation id, stands in for, if it is a response and a stand-in's encoding
+// ({"data":N}), and forgets it. Its sender learns the operation's id. Only responses can
+// be stand-ins: a pong echoes whatever payload the client's ping had.
+func (c *websocketConn) takeStandIn(payload []byte, id, typ string) (encoded []byte, isStandIn bool, err error) {
+	if typ != c.names.next {
+		return nil, false, nil
+	}
 	digits, ok := bytes.CutPrefix(payload, []byte(`{"data":`))
 	if !ok {
 		return nil, false, nil
@@ -168,15 +179,14 @@ func envelopeOf(t reflect.Type) *envelope {
 }
 
 // standIns finds the response a payload stands in for: see takeStandIn.
-type standIns func(payload []byte, id string) (encoded []byte, isStandIn bool, err error)
-
-func noStandIns([]byte, string) ([]byte, bool, error) { return nil, false, nil }
+type standIns func(payload []byte, id, typ string) (encoded []byte, isStandIn bool, err error)
 
 // appendServerMessage appends a message encoded as encoding/json would encode it to data,
 // and returns its type and id. Every message is one of gqlgen's envelopes, whose payload gqlgen has already encoded
 // (or, for a pong, decoded from the client): it is copied as it is rather than encoded
 // again, which for a "next" message to each of thousands of subscribers is most of the
-// cost of sending it. A payload that is a stand-in is replaced by what it stands in for.
+// cost of sending it. A payload that find says is a stand-in is replaced by what it
+// stands in for; find may be nil.
 func appendServerMessage(data []byte, v any, find standIns) (_ []byte, typ, id string, err error) {
 	rv := reflect.Indirect(reflect.ValueOf(v))
 	e := envelopeOf(rv.Type())
@@ -192,15 +202,14 @@ func appendServerMessage(data []byte, v any, find standIns) (_ []byte, typ, id s
 	payload := rv.FieldByIndex(e.payload).Bytes()
 	id = rv.FieldByIndex(e.id).String()
 	typ = rv.FieldByIndex(e.typ).String()
-	// Only responses can be stand-ins: a pong echoes whatever payload the client's ping had.
-	if typ != "next" && typ != "data" {
-		find = noStandIns
-	}
-	if encoded, isStandIn, err := find(payload, id); isStandIn {
+	if find != nil {
+		encoded, isStandIn, err := find(payload, id, typ)
 		if err != nil {
 			return data, typ, id, err
 		}
-		payload = encoded
+		if isStandIn {
+			payload = encoded
+		}
 	}
 	return appendEnvelope(data, payload, id, typ), typ, id, nil
 }
