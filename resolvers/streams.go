@@ -187,11 +187,9 @@ type streamState struct {
 	key    unique.Handle[renderKey]
 	hasKey bool
 
-	// sender sends shared encodings (SubscriptionStreams.Senders), and standInResponse is
-	// the one response that carries its stand-ins, reused.
-	sender          ResponseSender
-	standInResponse graphql.Response
-	turns           Turns
+	// sender sends shared encodings (SubscriptionStreams.Senders).
+	sender ResponseSender
+	turns  Turns
 	// sent is the hash of the encoding last sent, once hasSent.
 	sent    uint64
 	hasSent bool
@@ -356,9 +354,9 @@ func (st *streamState) respond(ctx context.Context, responses graphql.ResponseHa
 			continue
 		}
 		if !sent {
-			// gqlgen is done with the last stand-in when it asks for the next response.
-			st.standInResponse.Data = st.sender.StandIn(r.encoded)
-			return &st.standInResponse
+			// The first response: gqlgen writes it, and the sender learns the
+			// operation's id from it.
+			return &graphql.Response{Data: st.sender.StandIn(r.encoded)}
 		}
 	}
 }
