@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -311,16 +310,7 @@ func (s *serverProcess) wsURL() string { return "ws" + strings.TrimPrefix(s.url,
 // port is the TCP port the server listens on.
 func (s *serverProcess) port(t *testing.T) int {
 	t.Helper()
-	host := strings.TrimSuffix(strings.TrimPrefix(s.url, "http://"), "/graphql")
-	_, port, err := net.SplitHostPort(host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := strconv.Atoi(port)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return portOf(t, strings.TrimSuffix(strings.TrimPrefix(s.url, "http://"), "/graphql"))
 }
 
 // stop sends SIGTERM, as an orchestrator does, and waits for a clean exit.

@@ -131,7 +131,13 @@ func freeAddr(t *testing.T) string {
 // freeAddrPort is freeAddr's port, for a server the test starts there.
 func freeAddrPort(t *testing.T) int {
 	t.Helper()
-	_, port, err := net.SplitHostPort(freeAddr(t))
+	return portOf(t, freeAddr(t))
+}
+
+// portOf is the port of a host:port address.
+func portOf(t *testing.T, hostPort string) int {
+	t.Helper()
+	_, port, err := net.SplitHostPort(hostPort)
 	if err != nil {
 		t.Fatal(err)
 	}
