@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +63,8 @@ type liveAPIOptions struct {
 	// development serves the API as `make run` does, with introspection on (GraphiQL then
 	// has the schema).
 	development bool
+	// webSocket configures the sockets; zero fields keep their defaults.
+	webSocket server.WebSocketConfig
 }
 
 // startLiveAPI is newLiveAPIWith, also serving /metrics as serve does.
@@ -106,7 +112,7 @@ func startLiveAPIWith(t *testing.T, o liveAPIOptions) *liveAPI {
 	var srv *server.Server
 	requests := server.NewRequestMetrics()
 	metrics := newMetrics(updates, func() int { return srv.OpenWebSockets() }, requests, map[string]*pgxpool.Pool{"api": pool, "live": updates.pool})
-	cfg := server.Config{Logger: logger, Extensions: append(extensions, o.extensions...), Metrics: metrics, RequestMetrics: requests, Development: o.development}
+	cfg := server.Config{Logger: logger, Extensions: append(extensions, o.extensions...), Metrics: metrics, RequestMetrics: requests, Development: o.development, WebSocket: o.webSocket}
 	if o.pages {
 		// No allowed origins: the pages' sockets come from the API's own origin.
 		cfg.Pages, cfg.Home = web.Pages(), web.Home
@@ -275,6 +281,60 @@ func TestSubscriptionSendsNoUnchangedResponse(t *testing.T) {
 	got := next(t, stream, 5*time.Second)["dashboardTotals"].(map[string]any)["email"].(map[string]any)["requested"].(float64)
 	if got != requested+1 {
 		t.Errorf("the message after the text message and the email shows %v emails requested, want %v: an unchanged response was sent", got, requested+1)
+	}
+}
+
+// 10,000 subscribe/complete cycles on one socket, each waiting for its first snapshot,
+// leave nothing running behind them: no goroutine (the operations', their pumps', the
+// hub's), no subscription. Leaks through the whole path would show here, the socket's
+// response sender and its stand-ins included.
+func TestSubscribeCompleteCyclesLeaveNothingRunning(t *testing.T) {
+	api := startLiveAPIWith(t, liveAPIOptions{webSocket: server.WebSocketConfig{MessageRate: 1_000_000, MessageBurst: 1_000_000}})
+	conn, _, err := websocket.DefaultDialer.Dial(api.wsURL, http.Header{"Sec-WebSocket-Protocol": {"graphql-transport-ws"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	init, _ := json.Marshal(map[string]any{"Authorization": "Bearer " + tokenFor(t, userViewer)})
+	if err := conn.WriteJSON(wsMessage{Type: "connection_init", Payload: init}); err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := json.Marshal(map[string]any{"query": `subscription($id: ID!) { dashboardTotals(serviceId: $id, days: 0) { email { requested } } }`,
+		"variables": map[string]any{"id": serviceA}})
+	cycle := func(i int) {
+		t.Helper()
+		id := strconv.Itoa(i)
+		if err := conn.WriteJSON(wsMessage{ID: id, Type: "subscribe", Payload: payload}); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			var msg wsMessage
+			if err := conn.ReadJSON(&msg); err != nil {
+				t.Fatalf("cycle %d: %v", i, err)
+			}
+			if msg.Type == "error" || (msg.Type == "next" && bytes.Contains(msg.Payload, []byte(`"errors"`))) {
+				t.Fatalf("cycle %d: %s %s", i, msg.Type, msg.Payload)
+			}
+			if msg.Type == "next" && msg.ID == id {
+				break
+			}
+		}
+		if err := conn.WriteJSON(wsMessage{ID: id, Type: "complete"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	none := func(v float64) bool { return v == 0 }
+	cycle(0)
+	waitForMetric(t, api.httpURL, "notifyql_live_subscriptions", 10*time.Second, none)
+	before := runtime.NumGoroutine()
+	for i := 1; i <= 10_000; i++ {
+		cycle(i)
+	}
+	waitForMetric(t, api.httpURL, "notifyql_live_subscriptions", 10*time.Second, none)
+	for deadline := time.Now().Add(10 * time.Second); runtime.NumGoroutine() > before; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines after the cycles, %d before", runtime.NumGoroutine(), before)
+		}
 	}
 }
 
