@@ -138,8 +138,8 @@ type Hub struct {
 	// table, and pendingSince when the oldest of them arrived.
 	pending      map[changeKey]notifyql.Change
 	pendingSince time.Time
-	// lastHint is when the newest pending hint arrived.
-	lastHint time.Time
+	// lastRelayStep is when the relay last took hints, a gap or retries to recompute.
+	lastRelayStep time.Time
 	// hinted tells Run that hints arrived after none were pending.
 	hinted chan struct{}
 	// allDirty asks the next relay tick to recompute every watched topic.
@@ -531,21 +531,14 @@ func (h *Hub) markAllDirty() {
 // notePending, before a hint or a gap is recorded, notes its arrival, and starts the
 // relay's wait for its step if nothing was pending. Called with h.mu held.
 func (h *Hub) notePending() {
-	h.lastHint = time.Now()
 	if len(h.pending) > 0 || h.allDirty {
 		return
 	}
-	h.pendingSince = h.lastHint
+	h.pendingSince = time.Now()
 	select {
 	case h.hinted <- struct{}{}:
 	default: // Run has yet to take the last one: it will arm the step then
 	}
-}
-
-// hintsFresh reports whether hints or a gap are pending that arrived less than a Tick
-// ago. Called with h.mu held.
-func (h *Hub) hintsFresh(now time.Time) bool {
-	return (len(h.pending) > 0 || h.allDirty) && now.Sub(h.pendingSince) < h.opts.Tick
 }
 
 // SetRelay sets whether this instance is the relay. Losing the role drops what was

@@ -20,10 +20,12 @@ import (
 //   - renews the Watch registration of this instance's topics every WatchRefresh;
 //   - closes subscribers that left a snapshot untaken for SlowClientTimeout.
 //
-// Steps run every Tick, and the relay's change hints bring steps of their own: a step
-// runs once the hints pause for a Tick/4, or a Tick after the first of them if they do
-// not. So a burst of commits costs one recompute, taken soon after its last commit, and
-// how many there are depends on when commits come, not on where they fall on the clock.
+// Steps run every Tick, and the relay's change hints bring steps of their own: a hint
+// that arrives a Tick or more after the relay's last step is taken at once, and one that
+// arrives sooner waits until a Tick after that step. So a lone change waits for nothing,
+// and under a steady stream of changes the relay steps once a Tick: how often it queries
+// the database depends on Tick and on whether changes keep coming, not on how the
+// commits fall on the clock, nor on how late a busy instance reads them.
 //
 // A step's recomputes are one batch (Snapshotter.SnapshotMany): the dirty dashboard
 // topics of all services cost one query per window, the other kinds are computed one
@@ -44,7 +46,7 @@ func (h *Hub) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-h.hinted:
-			hintStep.Reset(h.hintPause())
+			hintStep.Reset(h.hintWait(time.Now()))
 		case <-hintStep.C:
 			if wait := h.hintWait(time.Now()); wait > 0 {
 				hintStep.Reset(wait)
@@ -66,28 +68,29 @@ func (h *Hub) Run(ctx context.Context) error {
 }
 
 // step does one step's resync and relay work, leaving the relay's publishing under way.
-// A step on the clock (hinted false) leaves change hints younger than a Tick to the hint
-// step due for them.
-func (h *Hub) step(ctx context.Context, hinted bool) {
+// due says the caller found the pending hints due (hintWait); otherwise the step takes
+// them only if they are.
+func (h *Hub) step(ctx context.Context, due bool) {
 	h.holdAccessSubscription(ctx)
 	h.publishAccess(ctx)
 	h.resyncLocal(ctx)
-	h.relayTick(ctx, hinted)
+	h.relayTick(ctx, due)
 }
 
-// hintPause is how long the hints must pause before their step runs.
-func (h *Hub) hintPause() time.Duration { return h.opts.Tick / 4 }
-
-// hintWait returns how long the hints pending at now must wait for their step: until
-// they have paused for hintPause, or until a Tick after the first of them.
+// hintWait returns how long the hints (or gap) pending at now must wait for their step:
+// until a Tick after the relay's last step, so not at all after a quiet Tick.
 func (h *Hub) hintWait(now time.Time) time.Duration {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	return h.hintWaitLocked(now)
+}
+
+// hintWaitLocked is hintWait with h.mu held.
+func (h *Hub) hintWaitLocked(now time.Time) time.Duration {
 	if len(h.pending) == 0 && !h.allDirty {
 		return 0
 	}
-	due := min(h.lastHint.Add(h.hintPause()).Sub(now), h.pendingSince.Add(h.opts.Tick).Sub(now))
-	return max(due, 0)
+	return max(h.lastRelayStep.Add(h.opts.Tick).Sub(now), 0)
 }
 
 // localTopics returns the topics this instance has subscribers for. Called with h.mu held.
@@ -136,11 +139,11 @@ func (h *Hub) resyncLocal(ctx context.Context) {
 }
 
 // relayTick turns the hints gathered since the last tick into published snapshots. Unless
-// hinted, it leaves alone hints that arrived less than a Tick ago: their own step is due.
-func (h *Hub) relayTick(ctx context.Context, hinted bool) {
+// due, it leaves alone hints whose step is not due yet (hintWait).
+func (h *Hub) relayTick(ctx context.Context, due bool) {
 	h.mu.Lock()
 	now := time.Now()
-	if !h.relay || !h.relayBackoff.ready(now) || (!hinted && h.hintsFresh(now)) {
+	if !h.relay || !h.relayBackoff.ready(now) || (!due && h.hintWaitLocked(now) > 0) {
 		h.mu.Unlock()
 		return
 	}
@@ -153,10 +156,12 @@ func (h *Hub) relayTick(ctx context.Context, hinted bool) {
 	dirty := h.retry
 	h.retry = make(map[string]notifyql.Topic)
 	local := h.localTopics()
-	h.mu.Unlock()
 	if len(changes) == 0 && !all && len(dirty) == 0 {
+		h.mu.Unlock()
 		return
 	}
+	h.lastRelayStep = now
+	h.mu.Unlock()
 
 	failed := map[string]notifyql.Topic{}
 	var snapshots map[string][]byte

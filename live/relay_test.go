@@ -338,7 +338,7 @@ func TestRelayRecomputesATopicRegisteredSinceItsLastRead(t *testing.T) {
 	r.checkPublished(t)
 }
 
-func TestClockStepsLeaveFreshHintsToTheirOwnStep(t *testing.T) {
+func TestHintsWaitOnlyForATickAfterTheLastStep(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -351,68 +351,80 @@ func TestClockStepsLeaveFreshHintsToTheirOwnStep(t *testing.T) {
 	in.hub.tick(ctx)
 	snap.reset()
 
+	// A hint within a Tick of the relay's last step waits for the Tick to end.
 	in.hub.Changed(notifyql.Change{ServiceID: serviceA, Table: notifyql.TableNotifications})
+	if wait := in.hub.hintWait(time.Now()); wait <= 0 || wait > tick {
+		t.Fatalf("a hint just after a step must wait for the rest of the tick: wait %v, tick %v", wait, tick)
+	}
 	in.hub.step(ctx, false)
 	in.hub.awaitPublished()
 	if got := snap.callsOf(topic); got != 0 {
-		t.Fatalf("a clock step took a hint younger than a tick: %d recomputes, want 0", got)
+		t.Fatalf("a step within a tick of the last took a hint: %d recomputes, want 0", got)
 	}
-	in.hub.tick(ctx) // a hint step
-	if got := snap.callsOf(topic); got != 1 {
-		t.Fatalf("the hint step recomputed %d times, want 1", got)
-	}
-
-	// A hint left pending for longer than a tick (its step could not run, say) is taken
-	// by the next clock step.
-	snap.reset()
-	in.hub.Changed(notifyql.Change{ServiceID: serviceA, Table: notifyql.TableNotifications})
 	time.Sleep(tick)
 	in.hub.step(ctx, false)
 	in.hub.awaitPublished()
 	if got := snap.callsOf(topic); got != 1 {
-		t.Fatalf("a clock step left a hint older than a tick: %d recomputes, want 1", got)
+		t.Fatalf("a step a tick after the last left the hint: %d recomputes, want 1", got)
+	}
+
+	// After a quiet tick, a hint is due at once.
+	snap.reset()
+	time.Sleep(tick)
+	in.hub.Changed(notifyql.Change{ServiceID: serviceA, Table: notifyql.TableNotifications})
+	if wait := in.hub.hintWait(time.Now()); wait != 0 {
+		t.Fatalf("a hint after a quiet tick waits %v, want 0", wait)
+	}
+	in.hub.step(ctx, false)
+	in.hub.awaitPublished()
+	if got := snap.callsOf(topic); got != 1 {
+		t.Fatalf("a lone hint after a quiet tick: %d recomputes, want 1", got)
 	}
 	cancel()
 	waitFor(t, func() bool { return in.hub.Stats().Topics == 0 })
 }
 
 func TestRunTakesAtMostOneHintStepATick(t *testing.T) {
-	defer goleak.VerifyNone(t)
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	snap := newCountingSnapshotter()
-	in := newInstance(newFakeRedis(), snap, Options{Tick: MaxTick})
-	runDone := make(chan error, 1)
-	go func() { runDone <- in.hub.Run(ctx) }()
-	topic := totalsTopic(serviceA, "7")
-	ch := mustSubscribe(t, ctx, in.hub, topic)
-	receive(t, ch)
-	in.hub.Elected()
-	waitFor(t, func() bool { return snap.callsOf(topic) >= 2 }) // the election's resync
-	snap.reset()
+	// However the hints are paced, steps keep the Tick's: hints every 2 ms never pause,
+	// and hints every 30 ms pause for longer than the quarter tick that once ended a burst.
+	for _, pace := range []time.Duration{2 * time.Millisecond, 30 * time.Millisecond} {
+		t.Run(pace.String(), func(t *testing.T) {
+			defer goleak.VerifyNone(t)
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			snap := newCountingSnapshotter()
+			in := newInstance(newFakeRedis(), snap, Options{Tick: MaxTick})
+			runDone := make(chan error, 1)
+			go func() { runDone <- in.hub.Run(ctx) }()
+			topic := totalsTopic(serviceA, "7")
+			ch := mustSubscribe(t, ctx, in.hub, topic)
+			receive(t, ch)
+			in.hub.Elected()
+			waitFor(t, func() bool { return snap.callsOf(topic) >= 2 }) // the election's resync
+			snap.reset()
 
-	// A hint every 2 ms for a second, never pausing for a Tick/4: steps must not follow
-	// the hints' pace.
-	start := time.Now()
-	for time.Since(start) < time.Second {
-		snap.write(serviceA)
-		in.hub.Changed(notifyql.Change{ServiceID: serviceA, Table: notifyql.TableNotifications})
-		time.Sleep(2 * time.Millisecond)
+			start := time.Now()
+			for time.Since(start) < time.Second {
+				snap.write(serviceA)
+				in.hub.Changed(notifyql.Change{ServiceID: serviceA, Table: notifyql.TableNotifications})
+				time.Sleep(pace)
+			}
+			elapsed := time.Since(start)
+			// One step a tick: a span holds one more than its ticks at most, and one
+			// clock step more if a hint step ran late.
+			if got, most := snap.callsOf(topic), int(elapsed/MaxTick)+2; got > most || got == 0 {
+				t.Errorf("%d recomputes over %v of hints every %v, want 1 to %d", got, elapsed, pace, most)
+			}
+			// The last hint's snapshot arrives: nothing is left behind.
+			final := want(topic, snap.version(serviceA))
+			for got := ""; got != final; {
+				got = string(receive(t, ch))
+			}
+			cancel()
+			if err := <-runDone; err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, func() bool { return in.hub.Stats().Topics == 0 })
+		})
 	}
-	elapsed := time.Since(start)
-	// Hints that never pause get one step a tick: a span holds one more than its ticks
-	// at most, and one clock step more if a hint step ran late.
-	if got, most := snap.callsOf(topic), int(elapsed/MaxTick)+2; got > most || got == 0 {
-		t.Errorf("%d recomputes over %v of hints, want 1 to %d", got, elapsed, most)
-	}
-	// The last hint's snapshot arrives: nothing is left behind.
-	final := want(topic, snap.version(serviceA))
-	for got := ""; got != final; {
-		got = string(receive(t, ch))
-	}
-	cancel()
-	if err := <-runDone; err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, func() bool { return in.hub.Stats().Topics == 0 })
 }
