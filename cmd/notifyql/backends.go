@@ -132,12 +132,9 @@ const databaseConnectTimeout = 5 * time.Second
 
 // openPool connects to url and checks the server answers.
 func openPool(ctx context.Context, url string) (*pgxpool.Pool, error) {
-	cfg, err := pgxpool.ParseConfig(url)
+	cfg, err := poolConfig(url)
 	if err != nil {
-		return nil, fmt.Errorf("configure database pool: %w", err)
-	}
-	if cfg.ConnConfig.ConnectTimeout == 0 {
-		cfg.ConnConfig.ConnectTimeout = databaseConnectTimeout
+		return nil, err
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -148,6 +145,25 @@ func openPool(ctx context.Context, url string) (*pgxpool.Pool, error) {
 		return nil, fmt.Errorf("connect to database %s: %w", maskURL(url), err)
 	}
 	return pool, nil
+}
+
+// poolConfig is the database pool's configuration from url, with notifyql's defaults
+// where url sets none.
+func poolConfig(url string) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("configure database pool: %w", err)
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = databaseConnectTimeout
+	}
+	// Only the cache_describe mode reads the description cache. In any other, each
+	// connection would hold the cache's map, made for 512 statements (about 30 KB),
+	// empty for as long as it lives.
+	if cfg.ConnConfig.DefaultQueryExecMode != pgx.QueryExecModeCacheDescribe {
+		cfg.ConnConfig.DescriptionCacheCapacity = 0
+	}
+	return cfg, nil
 }
 
 // redisBackend is the Redis serve works against: the configured REDIS_URL, or an

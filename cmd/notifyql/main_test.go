@@ -233,6 +233,38 @@ func TestMaskURL(t *testing.T) {
 	}
 }
 
+func TestPoolConfigDefaults(t *testing.T) {
+	tests := []struct {
+		url              string
+		connectTimeout   time.Duration
+		descriptionCache int
+	}{
+		// The default mode caches prepared statements: the description cache is unused.
+		{"postgres://app@db/notifyql", databaseConnectTimeout, 0},
+		{"postgres://app@db/notifyql?connect_timeout=2&description_cache_capacity=64", 2 * time.Second, 0},
+		// The one mode that reads it keeps it.
+		{"postgres://app@db/notifyql?default_query_exec_mode=cache_describe", databaseConnectTimeout, 512},
+		{"postgres://app@db/notifyql?default_query_exec_mode=cache_describe&description_cache_capacity=64", databaseConnectTimeout, 64},
+	}
+	for _, tt := range tests {
+		cfg, err := poolConfig(tt.url)
+		if err != nil {
+			t.Fatalf("poolConfig(%q): %v", tt.url, err)
+		}
+		if got := cfg.ConnConfig.ConnectTimeout; got != tt.connectTimeout {
+			t.Errorf("poolConfig(%q): connect timeout %v, want %v", tt.url, got, tt.connectTimeout)
+		}
+		if got := cfg.ConnConfig.DescriptionCacheCapacity; got != tt.descriptionCache {
+			t.Errorf("poolConfig(%q): description cache capacity %d, want %d", tt.url, got, tt.descriptionCache)
+		}
+	}
+	for _, url := range []string{"postgres://app@db:bad port/notifyql", "postgres://app@db/notifyql?default_query_exec_mode=sometimes"} {
+		if _, err := poolConfig(url); err == nil {
+			t.Errorf("poolConfig(%q) accepted a malformed URL", url)
+		}
+	}
+}
+
 func TestDataDirSecretIsCreatedOnceAndKept(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "data")
 	first, err := dataDirSecret(dataDir, jwtSecretFile)
