@@ -236,10 +236,10 @@ func (s *Server) websocketHandler(gql, notUpgrade http.Handler) http.Handler {
 		// when serving does: gqlgen's subscriptions run under it and end with it.
 		ctx := context.WithValue(context.Background(), requestIDKey{}, RequestID(r.Context()))
 		ctx, cancel := context.WithCancel(context.WithValue(ctx, websocketSessionKey{}, session))
-		// Of the request, gqlgen needs only the Upgrade header (to pick its WebSocket
-		// transport); the rest would be held for the socket's lifetime for nothing.
-		upgraded := r.WithContext(ctx)
-		upgraded.Header = upgradeHeader
+		// Of the request, gqlgen needs only the method and the Upgrade header (to pick its
+		// WebSocket transport). A copy of the request would keep its URL, addresses and
+		// the rest for the socket's lifetime for nothing.
+		upgraded := (&http.Request{Method: r.Method, Header: upgradeHeader}).WithContext(ctx)
 		go func() {
 			defer s.websockets.remove(session)
 			defer cancel()
