@@ -20,12 +20,13 @@ import (
 //   - renews the Watch registration of this instance's topics every WatchRefresh;
 //   - closes subscribers that left a snapshot untaken for SlowClientTimeout.
 //
-// Steps run every Tick, and the relay's change hints bring steps of their own: a hint
-// that arrives a Tick or more after the relay's last step is taken at once, and one that
-// arrives sooner waits until a Tick after that step. So a lone change waits for nothing,
-// and under a steady stream of changes the relay steps once a Tick: how often it queries
-// the database depends on Tick and on whether changes keep coming, not on how the
-// commits fall on the clock, nor on how late a busy instance reads them.
+// Steps run every Tick, and the relay's change hints bring steps of their own: hints are
+// taken a quarter Tick after the first of them arrives (the rest of a burst of commits
+// arrives meanwhile), and never sooner than a Tick after the relay's last step. So a
+// lone change waits a quarter Tick, and under a steady stream of changes the relay steps
+// once a Tick: how often it queries the database depends on Tick and on whether changes
+// keep coming, hardly on how the commits fall on the clock or on how late a busy
+// instance reads them.
 //
 // A step's recomputes are one batch (Snapshotter.SnapshotMany): the dirty dashboard
 // topics of all services cost one query per window, the other kinds are computed one
@@ -78,7 +79,7 @@ func (h *Hub) step(ctx context.Context, due bool) {
 }
 
 // hintWait returns how long the hints (or gap) pending at now must wait for their step:
-// until a Tick after the relay's last step, so not at all after a quiet Tick.
+// until a quarter Tick after the first of them, and a Tick after the relay's last step.
 func (h *Hub) hintWait(now time.Time) time.Duration {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -90,8 +91,15 @@ func (h *Hub) hintWaitLocked(now time.Time) time.Duration {
 	if len(h.pending) == 0 && !h.allDirty {
 		return 0
 	}
-	return max(h.lastRelayStep.Add(h.opts.Tick).Sub(now), 0)
+	due := h.pendingSince.Add(h.hintGather())
+	if next := h.lastRelayStep.Add(h.opts.Tick); next.After(due) {
+		due = next
+	}
+	return max(due.Sub(now), 0)
 }
+
+// hintGather is how long the first pending hint waits for the rest of its burst.
+func (h *Hub) hintGather() time.Duration { return h.opts.Tick / 4 }
 
 // localTopics returns the topics this instance has subscribers for. Called with h.mu held.
 func (h *Hub) localTopics() map[string]notifyql.Topic {

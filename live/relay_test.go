@@ -338,7 +338,7 @@ func TestRelayRecomputesATopicRegisteredSinceItsLastRead(t *testing.T) {
 	r.checkPublished(t)
 }
 
-func TestHintsWaitOnlyForATickAfterTheLastStep(t *testing.T) {
+func TestHintsWaitForTheirBurstAndATickAfterTheLastStep(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -368,17 +368,22 @@ func TestHintsWaitOnlyForATickAfterTheLastStep(t *testing.T) {
 		t.Fatalf("a step a tick after the last left the hint: %d recomputes, want 1", got)
 	}
 
-	// After a quiet tick, a hint is due at once.
+	// After a quiet tick, a hint waits only a quarter tick, for the rest of its burst.
 	snap.reset()
 	time.Sleep(tick)
 	in.hub.Changed(notifyql.Change{ServiceID: serviceA, Table: notifyql.TableNotifications})
+	if wait := in.hub.hintWait(time.Now()); wait <= 0 || wait > tick/4 {
+		t.Fatalf("a hint after a quiet tick waits %v, want up to a quarter tick (%v)", wait, tick/4)
+	}
+	in.hub.Changed(notifyql.Change{ServiceID: serviceA, Table: notifyql.TableNotifications})
+	time.Sleep(tick / 4)
 	if wait := in.hub.hintWait(time.Now()); wait != 0 {
-		t.Fatalf("a hint after a quiet tick waits %v, want 0", wait)
+		t.Fatalf("hints a quarter tick old still wait %v", wait)
 	}
 	in.hub.step(ctx, false)
 	in.hub.awaitPublished()
 	if got := snap.callsOf(topic); got != 1 {
-		t.Fatalf("a lone hint after a quiet tick: %d recomputes, want 1", got)
+		t.Fatalf("a burst of hints after a quiet tick: %d recomputes, want 1", got)
 	}
 	cancel()
 	waitFor(t, func() bool { return in.hub.Stats().Topics == 0 })
