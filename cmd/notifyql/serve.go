@@ -43,6 +43,16 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 	e.cfg.Addr = *addr
 	if e.cfg.GCPercent > 0 {
 		debug.SetGCPercent(e.cfg.GCPercent)
+		tunerCtx, stopTuner := context.WithCancel(ctx)
+		tuned := make(chan struct{})
+		go func() {
+			defer close(tuned)
+			newGCTuner(e.cfg.GCPercent, max(serveBusyGCPercent, e.cfg.GCPercent), e.logger).run(tunerCtx)
+		}()
+		defer func() {
+			stopTuner()
+			<-tuned
+		}()
 	}
 	if e.cfg.GODEBUG != "" {
 		// The runtime reads GODEBUG again whenever it changes.

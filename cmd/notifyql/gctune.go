@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"runtime/debug"
+	"runtime/metrics"
+	"time"
+)
+
+// serveBusyGCPercent is the garbage collector's target while the server is busy (see
+// gcTuner). At serve's idle target, 10,000 sockets receiving updates start a collection
+// every two or three seconds, and each, marking the long-lived state of every socket for
+// a few hundred milliseconds, slows the fan-out running beside it: most of the slowest
+// updates waited on one (make bench-live: p99 about 125 ms at 10,000 subscribers with the
+// collector off, 200-280 ms at 50).
+const serveBusyGCPercent = 200
+
+// Thresholds of gcTuner, in how often the idle target would collect at the allocation
+// rate seen: more often than every gcBusyCycle over gcBusyWindow makes the server busy,
+// less often than every gcIdleCycle over gcIdleWindow idle again.
+const (
+	gcBusyCycle  = 5 * time.Second
+	gcBusyWindow = 5 * time.Second
+	gcIdleCycle  = 20 * time.Second
+	gcIdleWindow = 3 * time.Second
+	// gcSteadyLive is how much the live heap may change over gcBusyWindow for the
+	// allocation to count as churn: a server filling with new sockets grows its live
+	// heap, and raising the target then would only leave it holding more memory idle.
+	gcSteadyLive = 0.10
+)
+
+// gcTuner moves the garbage collector's target between an idle one, which keeps idle
+// sockets small (their state is most of an idle server's heap, and the target is the
+// headroom kept over it), and a busy one while the server allocates fast without
+// growing, as it does pushing updates to thousands of sockets. Going back to idle, it
+// collects and returns the busy headroom to the operating system at once. GOMEMLIMIT, when
+// set, bounds the heap whatever the target.
+type gcTuner struct {
+	idle, busy int
+	// set sets the target (debug.SetGCPercent); release collects and returns free memory
+	// to the operating system (debug.FreeOSMemory).
+	set     func(percent int)
+	release func()
+	logger  *slog.Logger
+
+	busyNow bool
+	samples []gcSample // one a second, oldest first, spanning gcBusyWindow once there are enough
+}
+
+// gcSample is one reading of the collector's counters.
+type gcSample struct {
+	at        time.Time
+	allocated uint64 // bytes allocated on the heap since the process started
+	live      uint64 // the live heap as of the last collection
+}
+
+func newGCTuner(idle, busy int, logger *slog.Logger) *gcTuner {
+	return &gcTuner{idle: idle, busy: busy, logger: logger,
+		set:     func(percent int) { debug.SetGCPercent(percent) },
+		release: debug.FreeOSMemory}
+}
+
+// run samples the collector every second until ctx is done, and leaves the idle target.
+func (t *gcTuner) run(ctx context.Context) {
+	readings := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/gc/heap/live:bytes"}}
+	ticker := time.NewTicker(time.Second)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			if t.busyNow {
+				t.set(t.idle)
+			}
+			return
+		case now := <-ticker.C:
+			metrics.Read(readings)
+			t.observe(gcSample{at: now, allocated: readings[0].Value.Uint64(), live: readings[1].Value.Uint64()})
+		}
+	}
+}
+
+// observe takes one sample and switches the target when the thresholds say so.
+func (t *gcTuner) observe(s gcSample) {
+	t.samples = append(t.samples, s)
+	// Keep the newest samples that span gcBusyWindow, and no more.
+	for len(t.samples) > 2 && s.at.Sub(t.samples[1].at) >= gcBusyWindow {
+		t.samples = t.samples[1:]
+	}
+	if !t.busyNow {
+		first, ok := t.covering(gcBusyWindow)
+		if !ok || !steady(first.live, s.live) {
+			return
+		}
+		if cycle := t.idleCycle(first, s); cycle < gcBusyCycle {
+			t.busyNow = true
+			t.set(t.busy)
+			t.logger.Info("busy: garbage collector target raised", "gc_percent", t.busy,
+				"idle_target_cycle", cycle.Round(time.Millisecond).String(), "live_heap_bytes", s.live)
+		}
+		return
+	}
+	first, ok := t.covering(gcIdleWindow)
+	if ok && t.idleCycle(first, s) > gcIdleCycle {
+		t.busyNow = false
+		t.set(t.idle)
+		t.release()
+		t.samples = t.samples[len(t.samples)-1:]
+		t.logger.Info("idle: garbage collector target lowered", "gc_percent", t.idle)
+	}
+}
+
+// covering returns the newest sample taken at least d before the newest, if any.
+func (t *gcTuner) covering(d time.Duration) (gcSample, bool) {
+	newest := t.samples[len(t.samples)-1]
+	for i := len(t.samples) - 2; i >= 0; i-- {
+		if newest.at.Sub(t.samples[i].at) >= d {
+			return t.samples[i], true
+		}
+	}
+	return gcSample{}, false
+}
+
+// idleCycle is how long the idle target's headroom over the live heap would last at the
+// allocation rate between two samples.
+func (t *gcTuner) idleCycle(from, to gcSample) time.Duration {
+	allocated := float64(to.allocated - from.allocated)
+	if allocated <= 0 {
+		return time.Duration(1<<63 - 1)
+	}
+	headroom := float64(to.live) * float64(t.idle) / 100
+	return time.Duration(headroom / allocated * float64(to.at.Sub(from.at)))
+}
+
+// steady reports whether the live heap moved by at most gcSteadyLive between two readings.
+func steady(from, to uint64) bool {
+	if to == 0 {
+		return false
+	}
+	change := float64(to) - float64(from)
+	return change <= gcSteadyLive*float64(to) && -change <= gcSteadyLive*float64(to)
+}

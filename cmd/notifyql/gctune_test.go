@@ -1,0 +1,116 @@
+package main
+
+import (
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+)
+
+// tunerRun feeds a gcTuner one sample a second and records what it did.
+type tunerRun struct {
+	t        *gcTuner
+	at       time.Time
+	sample   gcSample
+	set      []int
+	releases int
+}
+
+func newTunerRun() *tunerRun {
+	r := &tunerRun{at: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
+	r.t = &gcTuner{idle: 50, busy: 200, logger: slog.New(slog.DiscardHandler),
+		set:     func(percent int) { r.set = append(r.set, percent) },
+		release: func() { r.releases++ }}
+	return r
+}
+
+// second passes one tick of a second's ticker (which runs a little early or late) in which
+// the heap allocated allocated bytes and the live heap became live.
+func (r *tunerRun) second(allocated, live uint64) {
+	r.at = r.at.Add(time.Second - time.Millisecond)
+	r.sample = gcSample{at: r.at, allocated: r.sample.allocated + allocated, live: live}
+	r.t.observe(r.sample)
+}
+
+const mib = 1 << 20
+
+func TestGCTunerRaisesTheTargetOnlyForSteadyChurn(t *testing.T) {
+	// 150 MiB live at 50% leaves 75 MiB of headroom: 30 MiB a second collects every 2.5 s.
+	t.Run("steady churn raises it once, after a window", func(t *testing.T) {
+		r := newTunerRun()
+		for i := range 8 {
+			r.second(30*mib, 150*mib)
+			if i < 4 && len(r.set) > 0 {
+				t.Fatalf("raised after %d s, before a whole window of churn", i+1)
+			}
+		}
+		if !slices.Equal(r.set, []int{200}) || r.releases != 0 {
+			t.Fatalf("set %v, released %d times; want the busy target once and no release", r.set, r.releases)
+		}
+	})
+	t.Run("a heap filling with new sockets keeps it", func(t *testing.T) {
+		r := newTunerRun()
+		for i := range 10 {
+			r.second(60*mib, uint64(20+i*15)*mib)
+		}
+		if len(r.set) != 0 {
+			t.Fatalf("set %v while the live heap grew; want the idle target kept", r.set)
+		}
+	})
+	t.Run("slow allocation keeps it", func(t *testing.T) {
+		r := newTunerRun()
+		for range 10 {
+			r.second(10*mib, 150*mib) // a collection every 7.5 s
+		}
+		if len(r.set) != 0 {
+			t.Fatalf("set %v at a collection every 7.5 s; want the idle target kept", r.set)
+		}
+	})
+	t.Run("an idle heap and an empty one keep it", func(t *testing.T) {
+		r := newTunerRun()
+		for range 10 {
+			r.second(0, 150*mib)
+		}
+		for range 10 {
+			r.second(mib, 0)
+		}
+		if len(r.set) != 0 {
+			t.Fatalf("set %v; want the idle target kept", r.set)
+		}
+	})
+}
+
+func TestGCTunerGoesBackToIdleAndReturnsTheMemory(t *testing.T) {
+	r := newTunerRun()
+	for range 7 {
+		r.second(30*mib, 150*mib)
+	}
+	if !slices.Equal(r.set, []int{200}) {
+		t.Fatalf("set %v; want the busy target", r.set)
+	}
+	// A lull shorter than the idle window changes nothing, nor does churn that slows
+	// only to a collection every 10 s.
+	r.second(0, 150*mib)
+	r.second(0, 150*mib)
+	r.second(30*mib, 150*mib)
+	for range 5 {
+		r.second(7*mib, 150*mib)
+	}
+	if !slices.Equal(r.set, []int{200}) || r.releases != 0 {
+		t.Fatalf("set %v, released %d times during a lull and slower churn; want the busy target kept", r.set, r.releases)
+	}
+	// Idle for the window: back to the idle target, the headroom returned once.
+	for range 6 {
+		r.second(100<<10, 150*mib)
+	}
+	if !slices.Equal(r.set, []int{200, 50}) || r.releases != 1 {
+		t.Fatalf("set %v, released %d times; want the idle target back and one release", r.set, r.releases)
+	}
+	// And busy again when the churn comes back.
+	for range 7 {
+		r.second(30*mib, 150*mib)
+	}
+	if !slices.Equal(r.set, []int{200, 50, 200}) {
+		t.Fatalf("set %v; want the busy target again", r.set)
+	}
+}
