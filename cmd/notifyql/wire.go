@@ -135,12 +135,10 @@ func readinessChecks(pool *pgxpool.Pool, rdb *goredis.Client, hub *live.Hub) []s
 	}
 }
 
-// responseSender is the socket's sender of an operation's responses, as resolvers names it.
+// responseSender is the socket's sender of an operation's responses, as resolvers names
+// it (a nil server.ResponseSender converts to a nil resolvers.ResponseSender).
 func responseSender(ctx context.Context) resolvers.ResponseSender {
-	if sender := server.ResponseSenderFor(ctx); sender != nil {
-		return sender
-	}
-	return nil // not a typed nil
+	return server.ResponseSenderFor(ctx)
 }
 
 // subscriptionTurns is how many subscriptions prepare a response at once: a few per CPU
