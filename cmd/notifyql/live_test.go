@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strconv"
@@ -158,20 +157,7 @@ func subscribeOverSubprotocol(t *testing.T, subprotocol, wsURL, userID, query st
 	if subprotocol == "graphql-ws" {
 		subscribe, next = "start", "data"
 	}
-	dialer := websocket.Dialer{Subprotocols: []string{subprotocol}, HandshakeTimeout: 5 * time.Second}
-	conn, _, err := dialer.Dial(wsURL, nil)
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	init, _ := json.Marshal(map[string]any{"Authorization": "Bearer " + tokenFor(t, userID)})
-	if err := conn.WriteJSON(wsMessage{Type: "connection_init", Payload: init}); err != nil {
-		t.Fatal(err)
-	}
-	var ack wsMessage
-	if err := conn.ReadJSON(&ack); err != nil || ack.Type != "connection_ack" {
-		t.Fatalf("want connection_ack, got %+v, %v", ack, err)
-	}
+	conn := dialSignedIn(t, subprotocol, wsURL, userID)
 	payload, _ := json.Marshal(map[string]any{"query": query, "variables": variables})
 	if err := conn.WriteJSON(wsMessage{ID: "1", Type: subscribe, Payload: payload}); err != nil {
 		t.Fatal(err)
@@ -202,6 +188,27 @@ func subscribeOverSubprotocol(t *testing.T, subprotocol, wsURL, userID, query st
 		}
 	}()
 	return out
+}
+
+// dialSignedIn opens a socket speaking subprotocol, signs in as userID and returns once the
+// server has acknowledged. The socket is closed when the test ends.
+func dialSignedIn(t *testing.T, subprotocol, wsURL, userID string) *websocket.Conn {
+	t.Helper()
+	dialer := websocket.Dialer{Subprotocols: []string{subprotocol}, HandshakeTimeout: 5 * time.Second}
+	conn, _, err := dialer.Dial(wsURL, nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	init, _ := json.Marshal(map[string]any{"Authorization": "Bearer " + tokenFor(t, userID)})
+	if err := conn.WriteJSON(wsMessage{Type: "connection_init", Payload: init}); err != nil {
+		t.Fatal(err)
+	}
+	var ack wsMessage
+	if err := conn.ReadJSON(&ack); err != nil || ack.Type != "connection_ack" {
+		t.Fatalf("want connection_ack, got %+v, %v", ack, err)
+	}
+	return conn
 }
 
 // next waits for the next payload.
@@ -290,15 +297,7 @@ func TestSubscriptionSendsNoUnchangedResponse(t *testing.T) {
 // response sender and its stand-ins included.
 func TestSubscribeCompleteCyclesLeaveNothingRunning(t *testing.T) {
 	api := startLiveAPIWith(t, liveAPIOptions{webSocket: server.WebSocketConfig{MessageRate: 1_000_000, MessageBurst: 1_000_000}})
-	conn, _, err := websocket.DefaultDialer.Dial(api.wsURL, http.Header{"Sec-WebSocket-Protocol": {"graphql-transport-ws"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	init, _ := json.Marshal(map[string]any{"Authorization": "Bearer " + tokenFor(t, userViewer)})
-	if err := conn.WriteJSON(wsMessage{Type: "connection_init", Payload: init}); err != nil {
-		t.Fatal(err)
-	}
+	conn := dialSignedIn(t, "graphql-transport-ws", api.wsURL, userViewer)
 	payload, _ := json.Marshal(map[string]any{"query": `subscription($id: ID!) { dashboardTotals(serviceId: $id, days: 0) { email { requested } } }`,
 		"variables": map[string]any{"id": serviceA}})
 	cycle := func(i int) {
