@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"math"
 	"runtime/debug"
 	"runtime/metrics"
 	"time"
@@ -126,7 +127,7 @@ func (t *gcTuner) covering(d time.Duration) (gcSample, bool) {
 func (t *gcTuner) idleCycle(from, to gcSample) time.Duration {
 	allocated := float64(to.allocated - from.allocated)
 	if allocated <= 0 {
-		return time.Duration(1<<63 - 1)
+		return math.MaxInt64
 	}
 	headroom := float64(to.live) * float64(t.idle) / 100
 	return time.Duration(headroom / allocated * float64(to.at.Sub(from.at)))
@@ -137,6 +138,5 @@ func steady(from, to uint64) bool {
 	if to == 0 {
 		return false
 	}
-	change := float64(to) - float64(from)
-	return change <= gcSteadyLive*float64(to) && -change <= gcSteadyLive*float64(to)
+	return math.Abs(float64(to)-float64(from)) <= gcSteadyLive*float64(to)
 }
