@@ -194,7 +194,12 @@ func subscribeOverSubprotocol(t *testing.T, subprotocol, wsURL, userID, query st
 // server has acknowledged. The socket is closed when the test ends.
 func dialSignedIn(t *testing.T, subprotocol, wsURL, userID string) *websocket.Conn {
 	t.Helper()
-	dialer := websocket.Dialer{Subprotocols: []string{subprotocol}, HandshakeTimeout: 5 * time.Second}
+	return dialSignedInWith(t, websocket.Dialer{Subprotocols: []string{subprotocol}, HandshakeTimeout: 5 * time.Second}, wsURL, userID)
+}
+
+// dialSignedInWith is dialSignedIn through dialer.
+func dialSignedInWith(t *testing.T, dialer websocket.Dialer, wsURL, userID string) *websocket.Conn {
+	t.Helper()
 	conn, _, err := dialer.Dial(wsURL, nil)
 	if err != nil {
 		t.Fatalf("dial: %v", err)
@@ -205,9 +210,11 @@ func dialSignedIn(t *testing.T, subprotocol, wsURL, userID string) *websocket.Co
 		t.Fatal(err)
 	}
 	var ack wsMessage
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if err := conn.ReadJSON(&ack); err != nil || ack.Type != "connection_ack" {
 		t.Fatalf("want connection_ack, got %+v, %v", ack, err)
 	}
+	_ = conn.SetReadDeadline(time.Time{})
 	return conn
 }
 

@@ -397,21 +397,7 @@ func dialStalledClient(t *testing.T, srv *serverProcess) *websocket.Conn {
 		NetDial:          (&net.Dialer{Control: smallReceiveBuffer}).Dial,
 		ReadBufferSize:   1024,
 	}
-	conn, _, err := dialer.Dial(srv.wsURL(), nil)
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	init, _ := json.Marshal(map[string]any{"Authorization": "Bearer " + tokenFor(t, userViewer)})
-	if err := conn.WriteJSON(wsMessage{Type: "connection_init", Payload: init}); err != nil {
-		t.Fatal(err)
-	}
-	var ack wsMessage
-	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if err := conn.ReadJSON(&ack); err != nil || ack.Type != "connection_ack" {
-		t.Fatalf("want connection_ack, got %+v, %v", ack, err)
-	}
-	_ = conn.SetReadDeadline(time.Time{})
+	conn := dialSignedInWith(t, dialer, srv.wsURL(), userViewer)
 	// Each snapshot asks for the totals many times over (aliases cost nothing to compute
 	// but bytes to send; 15 is the most an operation may use), so that the server's send
 	// buffer, which the kernel grows to megabytes, fills within a second or two rather than
