@@ -23,6 +23,12 @@ const (
 	// ETOOLARGE refuses a well-formed, permitted request because what it asks for is larger
 	// than the way it asked allows (a direct download over its row limit).
 	ETOOLARGE = "too_large"
+	// ERATELIMITED refuses a request because its caller has used up an allowance (requests
+	// a minute, reports a day); the message says when to try again.
+	ERATELIMITED = "rate_limited"
+	// ESUBSCRIPTIONLIMIT refuses a subscription past the number one socket or one user may
+	// hold open; completing another frees a place.
+	ESUBSCRIPTIONLIMIT = "subscription_limit"
 )
 
 // Error is a domain error whose message is safe to show to the caller: it never holds

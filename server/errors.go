@@ -40,6 +40,9 @@ var errorCodes = map[string]struct {
 	// 404: the search is gone; the client drops the hash and searches by term again.
 	notifyql.ESEARCHEXPIRED: {"SEARCH_EXPIRED", http.StatusNotFound},
 	notifyql.EUNAVAILABLE:   {"UNAVAILABLE", http.StatusServiceUnavailable},
+	// 429: the caller's allowance is used up; asking again later works.
+	notifyql.ERATELIMITED:       {"RATE_LIMITED", http.StatusTooManyRequests},
+	notifyql.ESUBSCRIPTIONLIMIT: {"SUBSCRIPTION_LIMIT", http.StatusTooManyRequests},
 }
 
 // GraphQLCode returns the extensions.code for a domain error code.
