@@ -81,7 +81,7 @@ func (s *subscribers) stale(now time.Time, limit time.Duration) (int, time.Durat
 // connect opens n clients, 16 at a time, client i as viewers[i % len], half of them on the
 // 7-day window and half on today, so that the server keeps several topics per service.
 // It returns once every subscription had its first snapshot, or the first failure.
-func connect(ctx context.Context, url string, n int, vs []viewer, tokens map[string]string) (*subscribers, error) {
+func connect(ctx context.Context, url string, n int, vs []harness.Viewer, tokens map[string]string) (*subscribers, error) {
 	s := &subscribers{}
 	sem := make(chan struct{}, 16)
 	ready := make(chan error, n)
@@ -98,9 +98,9 @@ func connect(ctx context.Context, url string, n int, vs []viewer, tokens map[str
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			conn, err := harness.DialGraphQLWS(ctx, url, tokens[v.email])
+			conn, err := harness.DialGraphQLWS(ctx, url, tokens[v.Email])
 			if err == nil {
-				vars := map[string]any{"id": v.serviceID, "days": days}
+				vars := map[string]any{"id": v.ServiceID, "days": days}
 				err = harness.Subscribe(conn, totals.name, totalsSubscription, vars)
 				if err == nil {
 					err = harness.Subscribe(conn, templates.name, templatesSubscription, vars)
@@ -111,7 +111,7 @@ func connect(ctx context.Context, url string, n int, vs []viewer, tokens map[str
 			}
 			<-sem
 			if err != nil {
-				ready <- fmt.Errorf("client %d (%s on %s): %w", i, v.email, v.serviceName, err)
+				ready <- fmt.Errorf("client %d (%s on %s): %w", i, v.Email, v.ServiceName, err)
 				return
 			}
 			s.follow(ctx, conn, i, map[string]*subscription{totals.name: totals, templates.name: templates}, ready)
@@ -221,7 +221,7 @@ const queryWorkers = 8
 
 // The queries run under ctx; stop ends the load, after which the queries in flight finish
 // rather than being cancelled (which the server would log as errors).
-func startQueries(ctx, stop context.Context, url string, rate float64, vs []viewer, tokens map[string]string) *queryLoad {
+func startQueries(ctx, stop context.Context, url string, rate float64, vs []harness.Viewer, tokens map[string]string) *queryLoad {
 	q := &queryLoad{}
 	transport := &http.Transport{MaxIdleConns: queryWorkers, MaxIdleConnsPerHost: queryWorkers, IdleConnTimeout: time.Minute}
 	client := &http.Client{Transport: transport, Timeout: 30 * time.Second}
@@ -233,7 +233,7 @@ func startQueries(ctx, stop context.Context, url string, rate float64, vs []view
 			for i := range work {
 				v := vs[i%len(vs)]
 				query := queries[(i/len(vs))%len(queries)]
-				_, err := harness.PostQuery(ctx, client, url, tokens[v.email], query, map[string]any{"id": v.serviceID})
+				_, err := harness.PostQuery(ctx, client, url, tokens[v.Email], query, map[string]any{"id": v.ServiceID})
 				switch {
 				case err == nil:
 					q.answered.Add(1)
@@ -243,7 +243,7 @@ func startQueries(ctx, stop context.Context, url string, rate float64, vs []view
 					q.failed.Add(1)
 					q.mu.Lock()
 					if len(q.errors) < 5 {
-						q.errors = append(q.errors, fmt.Sprintf("%s on %s: %v", v.email, v.serviceName, err))
+						q.errors = append(q.errors, fmt.Sprintf("%s on %s: %v", v.Email, v.ServiceName, err))
 					}
 					q.mu.Unlock()
 				}

@@ -151,16 +151,16 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := createDatabase(ctx, o.postgresURL, binary)
+	db, err := harness.CreateDatabase(ctx, o.postgresURL, "notifyql_soak_", binary)
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if err := db.drop(context.WithoutCancel(ctx)); err != nil {
+		if err := db.Drop(context.WithoutCancel(ctx)); err != nil {
 			fmt.Fprintln(os.Stderr, "soak:", err)
 		}
 	}()
-	fmt.Printf("database %s: migrated, demo data loaded\n", db.name)
+	fmt.Printf("database %s: migrated, demo data loaded\n", db.Name)
 	redis, err := harness.StartRedis(ctx, tmp)
 	if err != nil {
 		return err
@@ -172,30 +172,30 @@ func run(ctx context.Context, args []string) error {
 
 type soak struct {
 	o        options
-	db       *database
+	db       *harness.Database
 	binary   string
 	tmp      string
 	redisURL string
 	pool     *pgxpool.Pool
 	srv      *harness.Server
-	viewers  []viewer
+	viewers  []harness.Viewer
 	tokens   map[string]string // by email
 	samples  []sample
 }
 
 func (s *soak) run(ctx context.Context) error {
 	var err error
-	if s.pool, err = pgxpool.New(ctx, s.db.urlFor(soakApplication)); err != nil {
+	if s.pool, err = pgxpool.New(ctx, s.db.URLFor(soakApplication)); err != nil {
 		return fmt.Errorf("connect to the soak database: %w", err)
 	}
 	defer s.pool.Close()
-	if s.viewers, err = viewers(ctx, s.pool); err != nil {
+	if s.viewers, err = harness.Viewers(ctx, s.pool); err != nil {
 		return err
 	}
 	s.tokens = map[string]string{}
 	for _, v := range s.viewers {
-		if _, ok := s.tokens[v.email]; !ok {
-			if s.tokens[v.email], err = harness.TokenFor(ctx, s.pool, soakSecret, v.email, 12*time.Hour); err != nil {
+		if _, ok := s.tokens[v.Email]; !ok {
+			if s.tokens[v.Email], err = harness.TokenFor(ctx, s.pool, soakSecret, v.Email, 12*time.Hour); err != nil {
 				return err
 			}
 		}
@@ -204,7 +204,7 @@ func (s *soak) run(ctx context.Context) error {
 	// Redis as in production, and none is refused.
 	limit := strconv.Itoa(int(4 * 60 * s.o.queries))
 	s.srv, err = harness.StartServer(ctx, s.binary, filepath.Join(s.tmp, "serve.log"), []string{
-		"DATABASE_URL=" + s.db.urlFor(serveApplication),
+		"DATABASE_URL=" + s.db.URLFor(serveApplication),
 		"REDIS_URL=" + s.redisURL,
 		"NOTIFYQL_JWT_SECRET=" + soakSecret,
 		"NOTIFYQL_SEARCH_SECRET=" + soakSearchSecret,
@@ -238,7 +238,7 @@ func (s *soak) run(ctx context.Context) error {
 	}
 	fmt.Printf("connected %d clients with %d subscriptions in %s\n", s.o.clients, 2*s.o.clients, time.Since(start).Round(time.Millisecond))
 	rate := s.o.changes / statusChangesPerNotification
-	sim, err := harness.StartSimulator(s.binary, s.db.urlFor(simulateApplication), rate, nil)
+	sim, err := harness.StartSimulator(s.binary, s.db.URLFor(simulateApplication), rate, nil)
 	if err != nil {
 		stopLoad()
 		subs.wait()
