@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -186,10 +187,32 @@ func openRedis(ctx context.Context, cfg config, logger *slog.Logger) (*redisBack
 		b.inProc, b.URL, b.Private = inProc, inProc.URL(), true
 		logger.Info("no REDIS_URL set: using an in-process Redis-compatible server", "addr", inProc.Addr())
 	}
-	opts, err := goredis.ParseURL(b.URL)
+	opts, err := redisOptions(b.URL)
 	if err != nil {
 		b.Close()
-		return nil, fmt.Errorf("parse REDIS_URL %s: %w", maskURL(b.URL), err)
+		return nil, err
+	}
+	b.Client = goredis.NewClient(opts)
+	if err := b.Client.Ping(ctx).Err(); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("connect to redis %s: %w", maskURL(b.URL), err)
+	}
+	return b, nil
+}
+
+// redisIdleConnsPerCPU bounds the idle connections the Redis client keeps, per CPU, unless
+// the URL sets max_idle_conns. go-redis keeps every connection it ever opened, idle, for as
+// long as the process lives: a burst (or an attack) that widened the pool would leave its
+// sockets open for good. Past the bound, a connection coming back is closed; steady use,
+// a handful of calls at a time per CPU, keeps its own.
+const redisIdleConnsPerCPU = 2
+
+// redisOptions is the Redis client's configuration from url, with notifyql's settings where
+// url sets none.
+func redisOptions(url string) (*goredis.Options, error) {
+	opts, err := goredis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse REDIS_URL %s: %w", maskURL(url), err)
 	}
 	sizeRedisBuffers(opts)
 	// Each call's context deadline then bounds its reads and writes too, not only its
@@ -197,12 +220,10 @@ func openRedis(ctx context.Context, cfg config, logger *slog.Logger) (*redisBack
 	// costs a request the rate limiter's or a cache's own short bound, not the client's
 	// 3 s read timeout on each of its retries.
 	opts.ContextTimeoutEnabled = true
-	b.Client = goredis.NewClient(opts)
-	if err := b.Client.Ping(ctx).Err(); err != nil {
-		b.Close()
-		return nil, fmt.Errorf("connect to redis %s: %w", maskURL(b.URL), err)
+	if opts.MaxIdleConns == 0 {
+		opts.MaxIdleConns = redisIdleConnsPerCPU * runtime.GOMAXPROCS(0)
 	}
-	return b, nil
+	return opts, nil
 }
 
 // sizeRedisBuffers fits go-redis's buffers to what notifyql sends and reads: small

@@ -9,11 +9,14 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	goredis "github.com/redis/go-redis/v9"
 
 	"notifyql/pgtest"
 	"notifyql/postgres"
@@ -453,5 +456,48 @@ func TestConfigLogValueShowsLimits(t *testing.T) {
 		if !strings.Contains(logged, want) {
 			t.Errorf("logged config %s lacks %s", logged, want)
 		}
+	}
+}
+
+// The Redis client keeps a few idle connections per CPU unless the URL says otherwise, and
+// closes the rest as a burst ends: 40 calls at once widen the pool to 40 connections, and
+// once they are answered no more than the bound stay open.
+func TestRedisClientClosesABurstsConnections(t *testing.T) {
+	opts, err := redisOptions("redis://" + machineRedisAddr + "/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound := redisIdleConnsPerCPU * runtime.GOMAXPROCS(0)
+	if opts.MaxIdleConns != bound || !opts.ContextTimeoutEnabled {
+		t.Fatalf("max idle %d, context timeouts %v; want %d, true", opts.MaxIdleConns, opts.ContextTimeoutEnabled, bound)
+	}
+	if own, err := redisOptions("redis://" + machineRedisAddr + "/0?max_idle_conns=9"); err != nil || own.MaxIdleConns != 9 {
+		t.Fatalf("the URL's max_idle_conns: %v, %v", own, err)
+	}
+	if _, err := redisOptions("redis://" + machineRedisAddr + "/0?max_idle_conns=many"); err == nil {
+		t.Fatal("a malformed max_idle_conns was accepted")
+	}
+	client := goredis.NewClient(opts)
+	t.Cleanup(func() { client.Close() })
+	const burst = 40
+	var wg sync.WaitGroup
+	key := "notifyql-test-burst-" + t.Name()
+	for range burst {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Each call holds its connection for 200 ms, so the burst needs one each.
+			if err := client.BLPop(t.Context(), 200*time.Millisecond, key).Err(); err != nil && !errors.Is(err, goredis.Nil) {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	stats := client.PoolStats()
+	if stats.Misses < burst/2 {
+		t.Fatalf("the burst opened only %d connections: it did not widen the pool", stats.Misses)
+	}
+	if stats.TotalConns > uint32(bound) {
+		t.Errorf("%d connections stay open after the burst, want at most %d", stats.TotalConns, bound)
 	}
 }
