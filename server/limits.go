@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -196,15 +197,23 @@ func answerInTime(next http.Handler) http.Handler {
 	})
 }
 
-// limitBody reads at most max bytes of the body and answers 413 past that.
+// limitBody reads at most max bytes of the body and answers 413 past that, and 408 for a
+// body that did not arrive before the connection's read deadline (ConnectionLimits'
+// BodyTimeout).
 func limitBody(max int, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(max)))
 		var tooLarge *http.MaxBytesError
+		var netErr net.Error
 		switch {
 		case errors.As(err, &tooLarge):
 			writeGraphQLError(w, http.StatusRequestEntityTooLarge, "BODY_TOO_LARGE",
 				fmt.Sprintf("request body is larger than the limit of %d bytes", max))
+			return
+		case errors.As(err, &netErr) && netErr.Timeout():
+			// What is left of the body cannot be read: net/http closes the connection after
+			// this answer.
+			writeGraphQLError(w, http.StatusRequestTimeout, "BODY_TIMEOUT", "the request body did not arrive in time: send it whole, at once")
 			return
 		case err != nil:
 			writeGraphQLError(w, http.StatusBadRequest, "BAD_REQUEST", "could not read the request body")

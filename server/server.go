@@ -41,9 +41,16 @@ type Config struct {
 	// WebSocket configures subscriptions over WebSockets; unset fields take their defaults
 	// (DefaultWebSocketConfig).
 	WebSocket WebSocketConfig
-	// Metrics, when set, is served in Prometheus' text format on GET /metrics; when nil,
-	// /metrics answers 404.
+	// Metrics, when set, is served in Prometheus' text format on GET /metrics, at
+	// MetricsAddr; when nil, /metrics answers 404.
 	Metrics prometheus.Gatherer
+	// MetricsAddr is the host:port of a listener of its own for GET /metrics (port 0 picks
+	// a free one), which then answers 404 on Addr: the metrics are not the API's clients'
+	// to read. Empty serves /metrics beside the API, as development does.
+	MetricsAddr string
+	// Connections bound each client address's connections and how long they may idle or
+	// take to send a request; zero timeouts take their defaults.
+	Connections ConnectionLimits
 	// InboxCSV, when set, serves GET /services/{id}/inbox.csv.
 	InboxCSV *InboxCSV
 	// Downloads, when set, serves the notifications CSV; when nil, its route answers 404.
@@ -91,6 +98,8 @@ type Server struct {
 	websocketUpgrader *gorillaWebsocket
 
 	listener net.Listener
+	// metricsListener serves /metrics when Config.MetricsAddr is set.
+	metricsListener net.Listener
 	// draining is set once shutdown begins: /readyz then answers "shutting down".
 	draining atomic.Bool
 }
@@ -106,6 +115,7 @@ func New(cfg Config, schema graphql.ExecutableSchema, auth *Authenticator) *Serv
 		cfg.ShutdownTimeout = 10 * time.Second
 	}
 	cfg.WebSocket = cfg.WebSocket.withDefaults()
+	cfg.Connections = cfg.Connections.withDefaults()
 	s := &Server{cfg: cfg, auth: auth, websockets: newWebsocketSessions(),
 		websocketUpgrader: &gorillaWebsocket{cfg: cfg.WebSocket, writeBuffers: &sync.Pool{}}}
 	s.handler = s.routes(s.graphqlHandler(schema), schema)
@@ -210,18 +220,29 @@ func (s *Server) routes(gql http.Handler, schema graphql.ExecutableSchema) http.
 	if s.cfg.Reports != nil {
 		mux.HandleFunc(ReportDownloadRoute, s.reportDownload)
 	}
+	if s.cfg.Metrics != nil && s.cfg.MetricsAddr == "" {
+		mux.Handle("GET /metrics", s.MetricsHandler())
+	}
+	return withRequestID(s.cfg.Logger, recoverPanics(s.cfg.Logger, mux))
+}
+
+// MetricsHandler serves GET /metrics: on the API's routes without Config.MetricsAddr, on
+// the metrics listener with it, and to tests that use httptest.
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
 	if s.cfg.Metrics != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Metrics, promhttp.HandlerOpts{
 			ErrorLog: slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelError),
 		}))
 	}
-	return withRequestID(s.cfg.Logger, recoverPanics(s.cfg.Logger, mux))
+	return mux
 }
 
 // OpenWebSockets is the number of WebSocket connections open now, for metrics.
 func (s *Server) OpenWebSockets() int { return s.websockets.open() }
 
-// Listen binds the configured address; Run calls it when it has not been called yet.
+// Listen binds the configured addresses, the API's and the metrics' (when it has its own);
+// Run calls it when it has not been called yet.
 func (s *Server) Listen() error {
 	if s.listener != nil {
 		return nil
@@ -229,6 +250,14 @@ func (s *Server) Listen() error {
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+	}
+	if s.cfg.Metrics != nil && s.cfg.MetricsAddr != "" {
+		metricsLn, err := net.Listen("tcp", s.cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen for metrics on %s: %w", s.cfg.MetricsAddr, err)
+		}
+		s.metricsListener = metricsLn
 	}
 	s.listener = ln
 	return nil
@@ -239,12 +268,29 @@ func (s *Server) URL() string {
 	if s.listener == nil {
 		return ""
 	}
-	addr := s.listener.Addr().(*net.TCPAddr)
+	return baseURL(s.listener) + "/graphql"
+}
+
+// MetricsURL is where GET /metrics answers once the server listens, "" without metrics.
+func (s *Server) MetricsURL() string {
+	switch {
+	case s.listener == nil || s.cfg.Metrics == nil:
+		return ""
+	case s.metricsListener != nil:
+		return baseURL(s.metricsListener) + "/metrics"
+	default:
+		return baseURL(s.listener) + "/metrics"
+	}
+}
+
+// baseURL is http://host:port of a listener, localhost standing for every address.
+func baseURL(ln net.Listener) string {
+	addr := ln.Addr().(*net.TCPAddr)
 	host := addr.IP.String()
 	if addr.IP.IsUnspecified() {
 		host = "localhost"
 	}
-	return fmt.Sprintf("http://%s/graphql", net.JoinHostPort(host, fmt.Sprint(addr.Port)))
+	return "http://" + net.JoinHostPort(host, fmt.Sprint(addr.Port))
 }
 
 // Run serves until ctx is done, then stops accepting, lets in-flight requests finish and
@@ -253,17 +299,27 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.Listen(); err != nil {
 		return err
 	}
-	httpServer := &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- httpServer.Serve(s.listener) }()
+	httpServer := s.httpServer(ctx, s.handler)
+	serveErr := make(chan error, 2)
+	go func() {
+		serveErr <- httpServer.Serve(newAddressLimitedListener(s.listener, s.cfg.Connections, s.cfg.TrustedProxies, s.cfg.RequestMetrics))
+	}()
 	s.cfg.Logger.Info("serving GraphQL", "url", s.URL())
+	// The metrics listener is the scraper's, on its own network: it has the timeouts but
+	// not the per-address bound.
+	var metricsServer *http.Server
+	if s.metricsListener != nil {
+		metricsServer = s.httpServer(ctx, s.MetricsHandler())
+		go func() { serveErr <- metricsServer.Serve(s.metricsListener) }()
+		s.cfg.Logger.Info("serving metrics", "url", s.MetricsURL())
+	}
 
 	select {
 	case err := <-serveErr:
+		_ = httpServer.Close()
+		if metricsServer != nil {
+			_ = metricsServer.Close()
+		}
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
@@ -276,14 +332,38 @@ func (s *Server) Run(ctx context.Context) error {
 	// Shutdown neither closes nor waits for hijacked connections: the sockets are closed
 	// here, even when HTTP did not drain in time.
 	websocketErr := s.websockets.shutdown(shutdownCtx)
+	// The metrics are served until the API has drained, so that a scrape sees the drain.
+	servers := 1
+	if metricsServer != nil {
+		servers++
+		if err := metricsServer.Shutdown(shutdownCtx); err != nil && shutdownErr == nil {
+			shutdownErr = err
+		}
+	}
 	if shutdownErr != nil {
 		return fmt.Errorf("shut down HTTP: %w", shutdownErr)
 	}
 	if websocketErr != nil {
 		return fmt.Errorf("shut down: %w", websocketErr)
 	}
-	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
+	for range servers {
+		if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
+		}
 	}
 	return nil
+}
+
+// httpServer is an HTTP server of handler with the connection limits' timeouts.
+func (s *Server) httpServer(ctx context.Context, handler http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		// net/http counts ReadTimeout from a request's first byte and lifts it once the
+		// body has been read (at once for a request without a body): it bounds the time
+		// to send a request, not the time to answer it.
+		ReadTimeout: s.cfg.Connections.BodyTimeout,
+		IdleTimeout: s.cfg.Connections.IdleTimeout,
+		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
 }

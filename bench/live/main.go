@@ -264,12 +264,14 @@ func (b *bench) loadFixture(ctx context.Context) error {
 func (b *bench) startServer(ctx context.Context, name string) (*harness.Server, error) {
 	// Every client signs in as the same admin from one address: the per-user socket cap
 	// must admit them all (and the warm-up's one), and the HTTP rate limits, which would
-	// refuse polling's thousands of requests a minute, are off. The benchmark measures
-	// the live path against polling, not the limits.
+	// refuse polling's thousands of requests a minute, and the bound on an address's
+	// connections, which would refuse its thousands of sockets, are off. The benchmark
+	// measures the live path against polling, not the limits.
 	return harness.StartServer(ctx, b.binary, filepath.Join(b.tmp, name+".log"), []string{
 		"NOTIFYQL_WS_MAX_PER_USER=" + strconv.Itoa(slices.Max(b.o.sizes)+1),
 		"NOTIFYQL_RATE_LIMIT_PER_USER=0",
 		"NOTIFYQL_RATE_LIMIT_PER_IP=0",
+		"NOTIFYQL_MAX_CONNECTIONS_PER_ADDRESS=0",
 		"DATABASE_URL=" + b.o.databaseURL,
 		"REDIS_URL=" + b.redis.URL,
 		"NOTIFYQL_JWT_SECRET=" + benchSecret,
@@ -285,10 +287,10 @@ type liveCount struct {
 	queries int64
 }
 
-// liveQueries scrapes the server's /metrics, beside its GraphQL endpoint, for
+// liveQueries scrapes the server's /metrics (at metricsURL) for
 // notifyql_live_db_queries_total.
-func liveQueries(ctx context.Context, graphqlURL string) (liveCount, error) {
-	m, err := harness.ScrapeMetrics(ctx, http.DefaultClient, graphqlURL)
+func liveQueries(ctx context.Context, metricsURL string) (liveCount, error) {
+	m, err := harness.ScrapeMetrics(ctx, http.DefaultClient, metricsURL)
 	if err != nil {
 		return liveCount{}, err
 	}
@@ -544,7 +546,7 @@ func (b *bench) runScenario(ctx context.Context, name string, clients int, m mod
 		load.stop()
 		return r, err
 	}
-	liveBefore, err := liveQueries(ctx, srv.URL)
+	liveBefore, err := liveQueries(ctx, srv.MetricsURL)
 	if err != nil {
 		load.stop()
 		return r, err
@@ -567,7 +569,7 @@ func (b *bench) runScenario(ctx context.Context, name string, clients int, m mod
 		load.stop()
 		return r, err
 	}
-	liveAfter, err := liveQueries(ctx, srv.URL)
+	liveAfter, err := liveQueries(ctx, srv.MetricsURL)
 	if err != nil {
 		load.stop()
 		return r, err

@@ -212,6 +212,9 @@ func (s *soak) run(ctx context.Context) error {
 		"NOTIFYQL_RATE_LIMIT_PER_USER=" + limit,
 		"NOTIFYQL_RATE_LIMIT_PER_IP=" + limit,
 		"NOTIFYQL_WS_MAX_PER_USER=" + strconv.Itoa(s.o.clients),
+		// Every client connects from 127.0.0.1: the bound on an address's connections is
+		// exercised too, at twice the sockets with room for the query load's keep-alives.
+		"NOTIFYQL_MAX_CONNECTIONS_PER_ADDRESS=" + strconv.Itoa(2*s.o.clients+64),
 	})
 	if err != nil {
 		return err

@@ -52,7 +52,7 @@ var judgedSeries = []judged{
 
 func (s *soak) sample(ctx context.Context, client *http.Client, at time.Duration, subs *subscribers, load *queryLoad) (sample, error) {
 	smp := sample{at: at}
-	m, err := harness.ScrapeMetrics(ctx, client, s.srv.URL)
+	m, err := harness.ScrapeMetrics(ctx, client, s.srv.MetricsURL)
 	if err != nil {
 		return smp, err
 	}

@@ -320,7 +320,7 @@ func subscriptionsSettleAt(t *testing.T, api *liveAPI, want float64) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		metrics := scrapeMetrics(t, api.httpURL)
+		metrics := scrapeMetrics(t, api.metricsURL)
 		got, sockets := metrics["notifyql_live_subscriptions"], metrics["notifyql_websocket_connections"]
 		if got == want && sockets == 1 {
 			return

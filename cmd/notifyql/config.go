@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -81,7 +82,19 @@ type config struct {
 	// GODEBUG is the runtime's GODEBUG that serve sets: the environment's with
 	// adaptivestackstart=0 added, or "" when the environment already sets that.
 	GODEBUG string
+	// MetricsAddr is where serve answers GET /metrics, on a listener of its own
+	// (NOTIFYQL_METRICS_ADDR, overridden by --metrics-addr): 127.0.0.1:9090 in production;
+	// "" in development, which serves /metrics beside the API.
+	MetricsAddr string
+	// Connections bound each client address's open connections and how long a connection
+	// may idle or take to send a request (NOTIFYQL_IDLE_TIMEOUT, NOTIFYQL_BODY_TIMEOUT,
+	// NOTIFYQL_MAX_CONNECTIONS_PER_ADDRESS, NOTIFYQL_MAX_CONNECTIONS_PER_PROXY).
+	Connections server.ConnectionLimits
 }
+
+// productionMetricsAddr is where production serves /metrics unless configured otherwise:
+// the loopback interface, which only the machine's own scraper reaches.
+const productionMetricsAddr = "127.0.0.1:9090"
 
 // serveGCPercent is serve's GOGC unless the environment sets one. A server holding
 // thousands of idle sockets has a heap made mostly of their long-lived state; half Go's
@@ -109,6 +122,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		SearchSecret: getenv("NOTIFYQL_SEARCH_SECRET"),
 		Limits:       server.DefaultLimits(),
 		RateLimits:   server.DefaultRateLimits(),
+		Connections:  server.DefaultConnectionLimits(),
 	}
 	defaults := server.DefaultWebSocketConfig()
 	cfg.WebSocketLimits = websocketLimits{MaxPerUser: defaults.MaxConnectionsPerUser,
@@ -136,6 +150,26 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		cfg.Limits.RequestTimeout = d
 	}
+	for _, timeout := range []struct {
+		name     string
+		min, max time.Duration
+		// bounds is min and max as the error message writes them.
+		bounds string
+		dest   *time.Duration
+	}{
+		{"NOTIFYQL_IDLE_TIMEOUT", time.Second, time.Hour, "from 1s to 1h, such as 2m", &cfg.Connections.IdleTimeout},
+		{"NOTIFYQL_BODY_TIMEOUT", time.Second, 10 * time.Minute, "from 1s to 10m, such as 30s", &cfg.Connections.BodyTimeout},
+	} {
+		v := getenv(timeout.name)
+		if v == "" {
+			continue
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d < timeout.min || d > timeout.max {
+			return config{}, fmt.Errorf("%s must be a duration %s; got %q", timeout.name, timeout.bounds, v)
+		}
+		*timeout.dest = d
+	}
 	if v := getenv("NOTIFYQL_DATA_DIR"); v != "" {
 		cfg.DataDir = v
 	}
@@ -145,6 +179,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 		cfg.Env = v
 	default:
 		return config{}, fmt.Errorf("NOTIFYQL_ENV must be %q or %q, got %q", envDevelopment, envProduction, v)
+	}
+	if !cfg.Development() {
+		cfg.MetricsAddr = productionMetricsAddr
+	}
+	if v := getenv("NOTIFYQL_METRICS_ADDR"); v != "" {
+		if err := checkListenAddr(v); err != nil {
+			return config{}, fmt.Errorf("NOTIFYQL_METRICS_ADDR %w", err)
+		}
+		cfg.MetricsAddr = v
 	}
 	if v := getenv("NOTIFYQL_TRUSTED_PROXIES"); v != "" {
 		proxies, err := server.ParseTrustedProxies(v)
@@ -209,7 +252,37 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		*limit.dest = n
 	}
+	for _, limit := range []struct {
+		name string
+		dest *int
+	}{
+		{"NOTIFYQL_MAX_CONNECTIONS_PER_ADDRESS", &cfg.Connections.MaxPerAddress},
+		{"NOTIFYQL_MAX_CONNECTIONS_PER_PROXY", &cfg.Connections.MaxPerProxy},
+	} {
+		v := getenv(limit.name)
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return config{}, fmt.Errorf("%s must be a whole number of connections, 0 for no limit; got %q", limit.name, v)
+		}
+		*limit.dest = n
+	}
 	return cfg, nil
+}
+
+// checkListenAddr checks that addr is a host:port to listen on; port 0 picks a free one.
+// Its error reads after the name of what was given.
+func checkListenAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		_, err = strconv.ParseUint(port, 10, 16)
+	}
+	if err != nil {
+		return fmt.Errorf("must be host:port, such as 127.0.0.1:9090 (port 0 picks a free one); got %q", addr)
+	}
+	return nil
 }
 
 // websocketLimits are the per-socket and per-user limits of WebSocketConfig that
@@ -279,6 +352,11 @@ func (c config) LogValue() slog.Value {
 		slog.Any("trusted_proxies", c.TrustedProxies),
 		slog.Int("rate_limit_per_user", c.RateLimits.PerUser),
 		slog.Int("rate_limit_per_ip", c.RateLimits.PerIP),
+		slog.String("metrics_addr", c.MetricsAddr),
+		slog.String("idle_timeout", c.Connections.IdleTimeout.String()),
+		slog.String("body_timeout", c.Connections.BodyTimeout.String()),
+		slog.Int("max_connections_per_address", c.Connections.MaxPerAddress),
+		slog.Int("max_connections_per_proxy", c.Connections.MaxPerProxy),
 	)
 }
 

@@ -67,17 +67,14 @@ func TestMakeRunAnswersGraphQL(t *testing.T) {
 		}
 	})
 
-	urlPattern := regexp.MustCompile(`serving GraphQL at (http://\S+/graphql)`)
-	var url string
+	var url, metricsURL string
 	for deadline := time.Now().Add(2 * time.Minute); url == "" && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		select {
 		case err := <-done:
 			t.Fatalf("serve stopped early: %v\nstderr: %s", err, stderr.String())
 		default:
 		}
-		if m := urlPattern.FindStringSubmatch(stdout.String()); m != nil {
-			url = m[1]
-		}
+		url, metricsURL, _ = servedURLs(stdout.String())
 	}
 	if url == "" {
 		t.Fatalf("serve printed no URL:\n%s\nstderr: %s", stdout.String(), stderr.String())
@@ -131,9 +128,12 @@ func TestMakeRunAnswersGraphQL(t *testing.T) {
 		t.Errorf("the demo services sent nothing in the last 7 days: %+v", got.Data.Services)
 	}
 
-	// serve serves its metrics beside GraphQL: the live path's, once this instance is the
-	// relay, having run the election's statements.
-	metrics := waitForMetric(t, strings.TrimSuffix(url, "/graphql"), "notifyql_live_relay", 10*time.Second, func(v float64) bool { return v == 1 })
+	// Development serves its metrics beside GraphQL: the live path's, once this instance is
+	// the relay, having run the election's statements.
+	if want := strings.TrimSuffix(url, "/graphql") + "/metrics"; metricsURL != want {
+		t.Errorf("development serves its metrics at %s, want %s, beside the API", metricsURL, want)
+	}
+	metrics := waitForMetric(t, metricsURL, "notifyql_live_relay", 10*time.Second, func(v float64) bool { return v == 1 })
 	if metrics["notifyql_live_db_queries_total"] <= 0 {
 		t.Errorf("notifyql_live_db_queries_total = %v with the relay elected, want above 0", metrics["notifyql_live_db_queries_total"])
 	}

@@ -296,7 +296,7 @@ var leakTolerance = resources{goroutines: 10, fds: 6, pgConns: 2}
 // sessions in the world's database.
 func (w *liveWorld) measure(t *testing.T, s *serverProcess) resources {
 	t.Helper()
-	res, err := faultClient.Get(strings.TrimSuffix(s.url, "/graphql") + "/metrics")
+	res, err := faultClient.Get(s.metricsURL)
 	if err != nil {
 		t.Fatalf("GET /metrics of %s: %v", s.name, err)
 	}

@@ -45,9 +45,11 @@ func newLiveAPIWith(t *testing.T, extra ...graphql.HandlerExtension) (wsURL stri
 // liveAPI is a server that startLiveAPI started.
 type liveAPI struct {
 	wsURL   string // ws://.../graphql
-	httpURL string // http://host:port, where /metrics and the pages are served
-	exec    func(sql string, args ...any)
-	pool    *pgxpool.Pool
+	httpURL string // http://host:port, where the pages are served
+	// metricsURL is GET /metrics, on a listener of its own as production serves it.
+	metricsURL string
+	exec       func(sql string, args ...any)
+	pool       *pgxpool.Pool
 }
 
 // liveAPIOptions are what a test may add to the live API.
@@ -66,7 +68,8 @@ type liveAPIOptions struct {
 	webSocket server.WebSocketConfig
 }
 
-// startLiveAPI is newLiveAPIWith, also serving /metrics as serve does.
+// startLiveAPI is newLiveAPIWith, also serving /metrics as production serve does: on a
+// listener of its own.
 func startLiveAPI(t *testing.T, extra ...graphql.HandlerExtension) *liveAPI {
 	t.Helper()
 	return startLiveAPIWith(t, liveAPIOptions{extensions: extra})
@@ -111,7 +114,9 @@ func startLiveAPIWith(t *testing.T, o liveAPIOptions) *liveAPI {
 	var srv *server.Server
 	requests := server.NewRequestMetrics()
 	metrics := newMetrics(updates, func() int { return srv.OpenWebSockets() }, requests, map[string]*pgxpool.Pool{"api": pool, "live": updates.pool})
-	cfg := server.Config{Logger: logger, Extensions: append(extensions, o.extensions...), Metrics: metrics, RequestMetrics: requests, Development: o.development, WebSocket: o.webSocket}
+	// MetricsAddr takes /metrics off the API's routes; the test serves MetricsHandler itself.
+	cfg := server.Config{Logger: logger, Extensions: append(extensions, o.extensions...), Metrics: metrics, MetricsAddr: "127.0.0.1:0",
+		RequestMetrics: requests, Development: o.development, WebSocket: o.webSocket}
 	if o.pages {
 		// No allowed origins: the pages' sockets come from the API's own origin.
 		cfg.Pages, cfg.Home = web.Pages(), web.Home
@@ -122,10 +127,13 @@ func startLiveAPIWith(t *testing.T, o liveAPIOptions) *liveAPI {
 	httpServer.Listener = listener
 	httpServer.Start()
 	t.Cleanup(httpServer.Close)
+	metricsServer := httptest.NewServer(srv.MetricsHandler())
+	t.Cleanup(metricsServer.Close)
 	return &liveAPI{
-		wsURL:   "ws" + strings.TrimPrefix(httpServer.URL, "http") + "/graphql",
-		httpURL: httpServer.URL,
-		pool:    pool,
+		wsURL:      "ws" + strings.TrimPrefix(httpServer.URL, "http") + "/graphql",
+		httpURL:    httpServer.URL,
+		metricsURL: metricsServer.URL + "/metrics",
+		pool:       pool,
 		exec: func(sql string, args ...any) {
 			t.Helper()
 			if _, err := pool.Exec(context.Background(), sql, args...); err != nil {
@@ -331,12 +339,12 @@ func TestSubscribeCompleteCyclesLeaveNothingRunning(t *testing.T) {
 	}
 	none := func(v float64) bool { return v == 0 }
 	cycle(0)
-	waitForMetric(t, api.httpURL, "notifyql_live_subscriptions", 10*time.Second, none)
+	waitForMetric(t, api.metricsURL, "notifyql_live_subscriptions", 10*time.Second, none)
 	before := runtime.NumGoroutine()
 	for i := 1; i <= 10_000; i++ {
 		cycle(i)
 	}
-	waitForMetric(t, api.httpURL, "notifyql_live_subscriptions", 10*time.Second, none)
+	waitForMetric(t, api.metricsURL, "notifyql_live_subscriptions", 10*time.Second, none)
 	for deadline := time.Now().Add(10 * time.Second); runtime.NumGoroutine() > before; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d goroutines after the cycles, %d before", runtime.NumGoroutine(), before)

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -248,21 +247,23 @@ func (w *liveWorld) holdRelayLockAfterKillingRelay(t *testing.T) *pgxpool.Conn {
 
 // serverProcess is one `notifyql serve` process.
 type serverProcess struct {
-	name   string
-	cmd    *exec.Cmd
-	url    string // http://host:port/graphql
-	stderr *syncBuffer
-	done   chan struct{}
-	exit   error
+	name string
+	cmd  *exec.Cmd
+	url  string // http://host:port/graphql
+	// metricsURL is its GET /metrics, on a port of its own as production serves it.
+	metricsURL string
+	stderr     *syncBuffer
+	done       chan struct{}
+	exit       error
 }
 
-// startServer runs `notifyql serve --addr 127.0.0.1:0` against the world and waits for the
-// URL it prints. The test's cleanup stops it.
+// startServer runs `notifyql serve --addr 127.0.0.1:0 --metrics-addr 127.0.0.1:0` against
+// the world and waits for the URLs it prints. The test's cleanup stops it.
 func (w *liveWorld) startServer(t *testing.T, name string) *serverProcess {
 	t.Helper()
 	s := &serverProcess{name: name, stderr: &syncBuffer{}, done: make(chan struct{})}
 	var stdout syncBuffer
-	s.cmd = exec.Command(w.binary, "serve", "--addr", "127.0.0.1:0")
+	s.cmd = exec.Command(w.binary, "serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0")
 	s.cmd.Env = []string{
 		"PATH=" + os.Getenv("PATH"),
 		"DATABASE_URL=" + w.databaseURL,
@@ -288,10 +289,9 @@ func (w *liveWorld) startServer(t *testing.T, name string) *serverProcess {
 			t.Logf("%s stderr:\n%s", s.name, s.stderr.String())
 		}
 	})
-	urlPattern := regexp.MustCompile(`serving GraphQL at (http://\S+/graphql)`)
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if m := urlPattern.FindStringSubmatch(stdout.String()); m != nil {
-			s.url = m[1]
+		if url, metricsURL, ok := servedURLs(stdout.String()); ok {
+			s.url, s.metricsURL = url, metricsURL
 			return s
 		}
 		select {

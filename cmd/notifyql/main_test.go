@@ -97,6 +97,30 @@ func TestRunRefusesBadCommandLines(t *testing.T) {
 			wantErr: `configuration: NOTIFYQL_REQUEST_TIMEOUT must be a duration from 1s to 10m, such as 10s; got "0s"`},
 		{name: "long request timeout", vars: map[string]string{"NOTIFYQL_REQUEST_TIMEOUT": "1h"}, args: []string{"serve"},
 			wantErr: `configuration: NOTIFYQL_REQUEST_TIMEOUT must be a duration from 1s to 10m, such as 10s; got "1h"`},
+		{name: "idle timeout without a unit", vars: map[string]string{"NOTIFYQL_IDLE_TIMEOUT": "120"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_IDLE_TIMEOUT must be a duration from 1s to 1h, such as 2m; got "120"`},
+		{name: "zero idle timeout", vars: map[string]string{"NOTIFYQL_IDLE_TIMEOUT": "0s"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_IDLE_TIMEOUT must be a duration from 1s to 1h, such as 2m; got "0s"`},
+		{name: "day-long idle timeout", vars: map[string]string{"NOTIFYQL_IDLE_TIMEOUT": "24h"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_IDLE_TIMEOUT must be a duration from 1s to 1h, such as 2m; got "24h"`},
+		{name: "negative body timeout", vars: map[string]string{"NOTIFYQL_BODY_TIMEOUT": "-30s"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_BODY_TIMEOUT must be a duration from 1s to 10m, such as 30s; got "-30s"`},
+		{name: "sub-second body timeout", vars: map[string]string{"NOTIFYQL_BODY_TIMEOUT": "500ms"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_BODY_TIMEOUT must be a duration from 1s to 10m, such as 30s; got "500ms"`},
+		{name: "hour-long body timeout", vars: map[string]string{"NOTIFYQL_BODY_TIMEOUT": "1h"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_BODY_TIMEOUT must be a duration from 1s to 10m, such as 30s; got "1h"`},
+		{name: "negative connections per address", vars: map[string]string{"NOTIFYQL_MAX_CONNECTIONS_PER_ADDRESS": "-1"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_MAX_CONNECTIONS_PER_ADDRESS must be a whole number of connections, 0 for no limit; got "-1"`},
+		{name: "connections per proxy in thousands", vars: map[string]string{"NOTIFYQL_MAX_CONNECTIONS_PER_PROXY": "20k"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_MAX_CONNECTIONS_PER_PROXY must be a whole number of connections, 0 for no limit; got "20k"`},
+		{name: "metrics address without a port", vars: map[string]string{"NOTIFYQL_METRICS_ADDR": "127.0.0.1"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_METRICS_ADDR must be host:port, such as 127.0.0.1:9090 (port 0 picks a free one); got "127.0.0.1"`},
+		{name: "metrics address as a URL", vars: map[string]string{"NOTIFYQL_METRICS_ADDR": "http://127.0.0.1:9090/metrics"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_METRICS_ADDR must be host:port, such as 127.0.0.1:9090 (port 0 picks a free one); got "http://127.0.0.1:9090/metrics"`},
+		{name: "metrics port out of range", vars: map[string]string{"NOTIFYQL_METRICS_ADDR": ":70000"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_METRICS_ADDR must be host:port, such as 127.0.0.1:9090 (port 0 picks a free one); got ":70000"`},
+		{name: "metrics flag without a port", args: []string{"serve", "--metrics-addr", "localhost"},
+			wantErr: `serve: --metrics-addr must be host:port, such as 127.0.0.1:9090 (port 0 picks a free one); got "localhost"`, usage: true},
 		{name: "bad env", vars: map[string]string{"NOTIFYQL_ENV": "staging"}, args: []string{"serve"},
 			wantErr: `configuration: NOTIFYQL_ENV must be "development" or "production", got "staging"`},
 		{name: "database URL without secret", vars: map[string]string{"DATABASE_URL": urlMode["DATABASE_URL"]}, args: []string{"serve"},
@@ -144,7 +168,8 @@ func TestRunHelp(t *testing.T) {
 
 func TestLoadConfig(t *testing.T) {
 	defaults := config{Addr: ":8080", Env: envProduction, DataDir: ".notifyql", Limits: server.DefaultLimits(), RateLimits: server.DefaultRateLimits(),
-		WebSocketLimits: websocketLimits{MaxPerUser: 20, MessageRate: 10, MessageBurst: 50}, GCPercent: serveGCPercent, GODEBUG: "adaptivestackstart=0"}
+		WebSocketLimits: websocketLimits{MaxPerUser: 20, MessageRate: 10, MessageBurst: 50}, GCPercent: serveGCPercent, GODEBUG: "adaptivestackstart=0",
+		MetricsAddr: "127.0.0.1:9090", Connections: server.ConnectionLimits{IdleTimeout: 2 * time.Minute, BodyTimeout: 30 * time.Second, MaxPerAddress: 256, MaxPerProxy: 20000}}
 	custom := defaults
 	custom.Addr = "127.0.0.1:9000"
 	custom.Env = envDevelopment
@@ -162,8 +187,11 @@ func TestLoadConfig(t *testing.T) {
 	custom.RateLimits = server.RateLimits{PerUser: 0, PerIP: 90}
 	custom.TrustedProxies = server.TrustedProxies{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32")}
 	custom.WebSocketLimits = websocketLimits{MaxPerUser: 3, MessageRate: 4, MessageBurst: 8}
+	custom.MetricsAddr = "10.1.2.3:0"
+	custom.Connections = server.ConnectionLimits{IdleTimeout: 75 * time.Second, BodyTimeout: 5 * time.Second, MaxPerAddress: 0, MaxPerProxy: 900}
 	development := defaults
 	development.Env = envDevelopment
+	development.MetricsAddr = ""
 	goGC := defaults
 	goGC.GCPercent = 0
 	otherGodebug := defaults
@@ -190,6 +218,8 @@ func TestLoadConfig(t *testing.T) {
 			"NOTIFYQL_RATE_LIMIT_PER_USER": "0", "NOTIFYQL_RATE_LIMIT_PER_IP": "90", "NOTIFYQL_TRUSTED_PROXIES": "10.0.0.0/8,192.0.2.7",
 			"NOTIFYQL_WS_MAX_PER_USER": "3", "NOTIFYQL_WS_MESSAGE_RATE": "4", "NOTIFYQL_WS_MESSAGE_BURST": "8",
 			"NOTIFYQL_ALLOWED_ORIGINS": " https://dashboard.example.gov.uk, http://localhost:3000,",
+			"NOTIFYQL_METRICS_ADDR":    "10.1.2.3:0", "NOTIFYQL_IDLE_TIMEOUT": "75s", "NOTIFYQL_BODY_TIMEOUT": "5s",
+			"NOTIFYQL_MAX_CONNECTIONS_PER_ADDRESS": "0", "NOTIFYQL_MAX_CONNECTIONS_PER_PROXY": "900",
 		}, custom},
 	}
 	for _, tt := range tests {

@@ -9,11 +9,11 @@ import (
 	"time"
 )
 
-// scrapeMetrics reads GET /metrics into name → value; it fails on a metric it cannot read.
-// The metrics read here have no labels.
-func scrapeMetrics(t *testing.T, baseURL string) map[string]float64 {
+// scrapeMetrics reads GET metricsURL (a server's /metrics) into name → value; it fails on a
+// metric it cannot read.
+func scrapeMetrics(t *testing.T, metricsURL string) map[string]float64 {
 	t.Helper()
-	resp, err := http.Get(baseURL + "/metrics")
+	resp, err := http.Get(metricsURL)
 	if err != nil {
 		t.Fatalf("scrape: %v", err)
 	}
@@ -45,11 +45,11 @@ func scrapeMetrics(t *testing.T, baseURL string) map[string]float64 {
 }
 
 // waitForMetric scrapes until ok accepts the named metric's value.
-func waitForMetric(t *testing.T, baseURL, name string, within time.Duration, ok func(float64) bool) map[string]float64 {
+func waitForMetric(t *testing.T, metricsURL, name string, within time.Duration, ok func(float64) bool) map[string]float64 {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		m := scrapeMetrics(t, baseURL)
+		m := scrapeMetrics(t, metricsURL)
 		if v, found := m[name]; found && ok(v) {
 			return m
 		}
@@ -65,7 +65,7 @@ func waitForMetric(t *testing.T, baseURL, name string, within time.Duration, ok 
 func TestMetricsCountTheLivePath(t *testing.T) {
 	api := startLiveAPI(t)
 	// Once elected, the relay runs no statement until a change or a subscription comes.
-	before := waitForMetric(t, api.httpURL, "notifyql_live_relay", 10*time.Second, func(v float64) bool { return v == 1 })
+	before := waitForMetric(t, api.metricsURL, "notifyql_live_relay", 10*time.Second, func(v float64) bool { return v == 1 })
 	for name, want := range map[string]float64{
 		"notifyql_websocket_connections":  0,
 		"notifyql_live_subscriptions":     0,
@@ -89,7 +89,7 @@ func TestMetricsCountTheLivePath(t *testing.T) {
 		`subscription($id: ID!) { dashboardTotals(serviceId: $id, days: 0) { email { requested } } }`,
 		map[string]any{"id": serviceA})
 	requested := next(t, stream, 10*time.Second)["dashboardTotals"].(map[string]any)["email"].(map[string]any)["requested"].(float64)
-	subscribed := scrapeMetrics(t, api.httpURL)
+	subscribed := scrapeMetrics(t, api.metricsURL)
 	for name, want := range map[string]float64{
 		"notifyql_websocket_connections": 1,
 		"notifyql_live_subscriptions":    1,
@@ -118,7 +118,7 @@ func TestMetricsCountTheLivePath(t *testing.T) {
 	}
 	// The relay's own subscribers get a snapshot before its publish to Redis ends: the
 	// publish is counted a moment after the update arrives.
-	written := waitForMetric(t, api.httpURL, "notifyql_live_published_total", 5*time.Second, func(v float64) bool {
+	written := waitForMetric(t, api.metricsURL, "notifyql_live_published_total", 5*time.Second, func(v float64) bool {
 		return v > subscribed["notifyql_live_published_total"]
 	})
 	for _, name := range []string{"notifyql_live_recomputed_total", "notifyql_live_published_total", "notifyql_live_db_queries_total"} {
@@ -158,7 +158,7 @@ func TestMetricsCountRequestsErrorsAndPools(t *testing.T) {
 	post(token, `{"query": "{ me { nonsense } }"}`)
 	post("", `{"query": "{ me { name } }"}`)
 
-	m := scrapeMetrics(t, api.httpURL)
+	m := scrapeMetrics(t, api.metricsURL)
 	for series, want := range map[string]float64{
 		`notifyql_graphql_request_duration_seconds_count{operation_name="WhoAmI",operation_type="query"}`:    2,
 		`notifyql_graphql_request_duration_seconds_count{operation_name="anonymous",operation_type="query"}`: 2, // signed in or not

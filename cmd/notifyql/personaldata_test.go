@@ -272,7 +272,7 @@ func TestPersonalDataNeverLeaves(t *testing.T) {
 	}
 
 	// The metrics' labels.
-	leaks.add("metrics", string(get("metrics", "", base+"/metrics")))
+	leaks.add("metrics", string(get("metrics", "", api.metricsURL)))
 
 	api.stop()
 	logs := api.stderr.String() + api.stdout.String()

@@ -143,20 +143,34 @@ func TestSearchLogsNoPersonalData(t *testing.T) {
 	}
 }
 
-// waitForServeURL waits for serve to print the URL it serves GraphQL at.
-func waitForServeURL(t *testing.T, stdout, stderr *syncBuffer, done chan error) string {
+// waitForServeURL waits for serve to print the URLs it serves GraphQL and its metrics at.
+func waitForServeURL(t *testing.T, stdout, stderr *syncBuffer, done chan error) (graphqlURL, metricsURL string) {
 	t.Helper()
-	urlPattern := regexp.MustCompile(`serving GraphQL at (http://\S+/graphql)`)
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		select {
 		case err := <-done:
 			t.Fatalf("serve stopped early: %v\nstderr: %s", err, stderr.String())
 		default:
 		}
-		if m := urlPattern.FindStringSubmatch(stdout.String()); m != nil {
-			return m[1]
+		if graphqlURL, metricsURL, ok := servedURLs(stdout.String()); ok {
+			return graphqlURL, metricsURL
 		}
 	}
 	t.Fatalf("serve printed no URL:\n%s\nstderr: %s", stdout.String(), stderr.String())
-	return ""
+	return "", ""
+}
+
+var (
+	graphqlURLPattern = regexp.MustCompile(`serving GraphQL at (http://\S+/graphql)`)
+	metricsURLPattern = regexp.MustCompile(`serving metrics at (http://\S+/metrics)`)
+)
+
+// servedURLs reads, from what serve printed, the URLs of its GraphQL endpoint and of its
+// /metrics, once it has printed both.
+func servedURLs(stdout string) (graphqlURL, metricsURL string, ok bool) {
+	graphql, metrics := graphqlURLPattern.FindStringSubmatch(stdout), metricsURLPattern.FindStringSubmatch(stdout)
+	if graphql == nil || metrics == nil {
+		return "", "", false
+	}
+	return graphql[1], metrics[1], true
 }

@@ -24,14 +24,20 @@ const demoAdminEmail = "admin@notifyql.example"
 // serve runs the API until ctx is done. Shutdown runs in the reverse order of start: the
 // HTTP server drains first, then Redis, then the pool, and the private PostgreSQL last.
 func serve(ctx context.Context, e env, args []string) (err error) {
-	fs := e.newFlagSet("serve", "serve [--addr host:port]")
+	fs := e.newFlagSet("serve", "serve [--addr host:port] [--metrics-addr host:port]")
 	addr := fs.String("addr", e.cfg.Addr, "`host:port` to listen on; port 0 picks a free port (env NOTIFYQL_ADDR)")
+	metricsAddr := fs.String("metrics-addr", e.cfg.MetricsAddr, "`host:port` to serve /metrics on; port 0 picks a free port, empty serves it beside the API (env NOTIFYQL_METRICS_ADDR)")
 	simulateRate := fs.Float64("simulate", 0, "also play the sending pipeline at this many new notifications a `second` (demos; 0: off)")
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
 	if *simulateRate < 0 {
 		return usagef("serve: --simulate must be 0 or more, got %v", *simulateRate)
+	}
+	if *metricsAddr != "" {
+		if err := checkListenAddr(*metricsAddr); err != nil {
+			return usagef("serve: --metrics-addr %v", err)
+		}
 	}
 	// A stop signal during start-up is a stop, not a failure.
 	defer func() {
@@ -40,7 +46,7 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 			err = nil
 		}
 	}()
-	e.cfg.Addr = *addr
+	e.cfg.Addr, e.cfg.MetricsAddr = *addr, *metricsAddr
 	if e.cfg.GCPercent > 0 {
 		debug.SetGCPercent(e.cfg.GCPercent)
 		tunerCtx, stopTuner := context.WithCancel(ctx)
@@ -61,6 +67,7 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		}
 	}
 	e.logger.Info("starting", "config", e.cfg)
+	raiseOpenFileLimit(e.logger)
 	// Refuse missing secrets before starting anything slow, the signing secret's first.
 	if e.cfg.DatabaseURL != "" {
 		for _, secret := range []func(config, bool) ([]byte, error){signingSecret, searchSecret} {
@@ -119,6 +126,9 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		Extensions:       extensions,
 		WebSocket:        e.cfg.WebSocketLimits.apply(server.WebSocketConfig{AllowedOrigins: e.cfg.AllowedOrigins}),
 		Metrics:          metrics,
+		MetricsAddr:      *metricsAddr,
+		Connections:      e.cfg.Connections,
+		TrustedProxies:   e.cfg.TrustedProxies,
 		RequestMetrics:   requests,
 		APQCache:         redis.NewAPQCache(rdb.Client),
 		RateLimiter:      redis.NewRateLimiter(rdb.Client, ""),
@@ -157,6 +167,7 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		}
 	}
 	fmt.Fprintf(e.stdout, "notifyql is serving GraphQL at %s\n", srv.URL())
+	fmt.Fprintf(e.stdout, "notifyql is serving metrics at %s\n", srv.MetricsURL())
 	fmt.Fprintf(e.stdout, "sign in with: Authorization: Bearer $(notifyql token --email %s)\n", adminEmail)
 	if db.Private {
 		fmt.Fprintf(e.stdout, "private PostgreSQL: DATABASE_URL=%s\n", maskURL(db.URL))

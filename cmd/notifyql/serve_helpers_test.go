@@ -14,7 +14,10 @@ import (
 // REDIS_URL, both secrets) over a database with the fixture, every line it logs captured.
 type servedAPI struct {
 	// url is the GraphQL endpoint, http://127.0.0.1:port/graphql.
-	url            string
+	url string
+	// metricsURL is its /metrics, on a port of its own as production serves it (but for
+	// development, which serves it beside the API).
+	metricsURL     string
 	pool           *pgxpool.Pool
 	stdout, stderr *syncBuffer
 	// stop ends serve and waits for it; the test's cleanup calls it too.
@@ -46,7 +49,7 @@ func startServe(t *testing.T, extra map[string]string) *servedAPI {
 	api := &servedAPI{pool: pool, stdout: &syncBuffer{}, stderr: &syncBuffer{}}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(serveCtx, []string{"notifyql", "serve", "--addr", "127.0.0.1:0"}, envOf(vars), api.stdout, api.stderr)
+		done <- run(serveCtx, []string{"notifyql", "serve", "--addr", "127.0.0.1:0", "--metrics-addr", metricsAddr(vars)}, envOf(vars), api.stdout, api.stderr)
 	}()
 	stopped := false
 	api.stop = func() {
@@ -65,6 +68,20 @@ func startServe(t *testing.T, extra map[string]string) *servedAPI {
 		}
 	}
 	t.Cleanup(api.stop)
-	api.url = waitForServeURL(t, api.stdout, api.stderr, done)
+	api.url, api.metricsURL = waitForServeURL(t, api.stdout, api.stderr, done)
 	return api
+}
+
+// metricsAddr is the --metrics-addr for serve with vars: NOTIFYQL_METRICS_ADDR when vars
+// set it, else a free port of its own in
+// production, whose default (127.0.0.1:9090) several servers at once cannot share; beside
+// the API in development, as there by default.
+func metricsAddr(vars map[string]string) string {
+	if addr, set := vars["NOTIFYQL_METRICS_ADDR"]; set {
+		return addr
+	}
+	if vars["NOTIFYQL_ENV"] == envDevelopment {
+		return ""
+	}
+	return "127.0.0.1:0"
 }

@@ -112,9 +112,8 @@ type Metrics struct {
 	Values map[string]float64
 }
 
-// ScrapeMetrics reads the /metrics beside the server's GraphQL endpoint.
-func ScrapeMetrics(ctx context.Context, client *http.Client, graphqlURL string) (Metrics, error) {
-	url := strings.TrimSuffix(graphqlURL, "/graphql") + "/metrics"
+// ScrapeMetrics reads a server's /metrics at url (Server.MetricsURL).
+func ScrapeMetrics(ctx context.Context, client *http.Client, url string) (Metrics, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return Metrics{}, err

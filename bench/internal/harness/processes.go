@@ -73,17 +73,24 @@ func (r *Redis) Stop() {
 
 // Server is one `notifyql serve` child process listening on a free port.
 type Server struct {
-	URL     string // its GraphQL endpoint, http://127.0.0.1:port/graphql
-	LogPath string // its stderr: the JSON log
-	cmd     *exec.Cmd
-	done    chan struct{} // closed once the process has ended; waitErr is then set
-	waitErr error
+	URL string // its GraphQL endpoint, http://127.0.0.1:port/graphql
+	// MetricsURL is its GET /metrics, on a port of its own as production serves it.
+	MetricsURL string
+	LogPath    string // its stderr: the JSON log
+	cmd        *exec.Cmd
+	done       chan struct{} // closed once the process has ended; waitErr is then set
+	waitErr    error
 }
 
-var servingPattern = regexp.MustCompile(`serving GraphQL at (http://\S+/graphql)`)
+var (
+	servingPattern = regexp.MustCompile(`serving GraphQL at (http://\S+/graphql)`)
+	metricsPattern = regexp.MustCompile(`serving metrics at (http://\S+/metrics)`)
+)
 
 // StartServer runs `binary serve` on 127.0.0.1 with env (PATH is added), its log written
-// to logPath, and returns once it prints the URL it serves.
+// to logPath, and returns once it prints the URLs it serves GraphQL and /metrics at. The
+// metrics are on a free port of their own: production's default port cannot be shared by
+// several servers at once.
 func StartServer(ctx context.Context, binary, logPath string, env []string) (*Server, error) {
 	s := &Server{LogPath: logPath, done: make(chan struct{})}
 	logFile, err := os.Create(logPath)
@@ -92,7 +99,7 @@ func StartServer(ctx context.Context, binary, logPath string, env []string) (*Se
 	}
 	defer logFile.Close()
 	var stdout SyncBuffer
-	s.cmd = exec.Command(binary, "serve", "--addr", "127.0.0.1:0")
+	s.cmd = exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0")
 	s.cmd.Env = childEnv(env...)
 	s.cmd.Stdout, s.cmd.Stderr = &stdout, logFile
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -101,8 +108,9 @@ func StartServer(ctx context.Context, binary, logPath string, env []string) (*Se
 	}
 	go func() { s.waitErr = s.cmd.Wait(); close(s.done) }()
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if m := servingPattern.FindStringSubmatch(stdout.String()); m != nil {
-			s.URL = m[1]
+		printed := stdout.String()
+		if m, metrics := servingPattern.FindStringSubmatch(printed), metricsPattern.FindStringSubmatch(printed); m != nil && metrics != nil {
+			s.URL, s.MetricsURL = m[1], metrics[1]
 			return s, nil
 		}
 		select {
