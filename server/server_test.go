@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -51,6 +52,52 @@ func TestMetricsEndpoint(t *testing.T) {
 				t.Errorf("Content-Type = %q, want Prometheus' text format", ct)
 			}
 		})
+	}
+}
+
+// With a metrics address of its own, /metrics is served on that listener only: the API's
+// address answers 404 for it, as for any path it does not serve.
+func TestMetricsOnTheirOwnListener(t *testing.T) {
+	registry := prometheus.NewRegistry()
+	gauge := prometheus.NewGauge(prometheus.GaugeOpts{Name: "notifyql_test_gauge", Help: "A gauge for the test."})
+	registry.MustRegister(gauge)
+	srv := server.New(server.Config{Addr: "127.0.0.1:0", Metrics: registry, MetricsAddr: "127.0.0.1:0"},
+		subscriptionSchema(), server.NewAuthenticator(wsSecret, nil))
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	if err := srv.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	api := strings.TrimSuffix(srv.URL(), "/graphql")
+	if srv.MetricsURL() == api+"/metrics" {
+		t.Fatalf("MetricsURL() = %s, the API's address", srv.MetricsURL())
+	}
+	for _, tt := range []struct {
+		url        string
+		wantStatus int
+	}{
+		{api + "/metrics", http.StatusNotFound},
+		{srv.MetricsURL(), http.StatusOK},
+	} {
+		res, err := http.Get(tt.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != tt.wantStatus {
+			t.Errorf("GET %s: status %d, want %d", tt.url, res.StatusCode, tt.wantStatus)
+		}
+		if served := strings.Contains(string(body), "notifyql_test_gauge"); served != (tt.wantStatus == http.StatusOK) {
+			t.Errorf("GET %s: metrics served %v: %.200s", tt.url, served, body)
+		}
 	}
 }
 

@@ -2,11 +2,17 @@ package main
 
 import (
 	"bufio"
+	"context"
+	"fmt"
+	"io"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // scrapeMetrics reads GET metricsURL (a server's /metrics) into name → value; it fails on a
@@ -160,10 +166,11 @@ func TestMetricsCountRequestsErrorsAndPools(t *testing.T) {
 
 	m := scrapeMetrics(t, api.metricsURL)
 	for series, want := range map[string]float64{
-		`notifyql_graphql_request_duration_seconds_count{operation_name="WhoAmI",operation_type="query"}`:    2,
-		`notifyql_graphql_request_duration_seconds_count{operation_name="anonymous",operation_type="query"}`: 2, // signed in or not
-		`notifyql_graphql_errors_total{code="GRAPHQL_VALIDATION_FAILED"}`:                                    1,
-		`notifyql_graphql_errors_total{code="UNAUTHENTICATED"}`:                                              1,
+		`notifyql_graphql_request_duration_seconds_count{operation_name="WhoAmI",operation_type="query"}`:          2,
+		`notifyql_graphql_request_duration_seconds_count{operation_name="anonymous",operation_type="query"}`:       1, // signed in, unnamed
+		`notifyql_graphql_request_duration_seconds_count{operation_name="unauthenticated",operation_type="query"}`: 1,
+		`notifyql_graphql_errors_total{code="GRAPHQL_VALIDATION_FAILED"}`:                                          1,
+		`notifyql_graphql_errors_total{code="UNAUTHENTICATED"}`:                                                    1,
 	} {
 		if got := m[series]; got != want {
 			t.Errorf("%s = %v, want %v", series, got, want)
@@ -176,5 +183,65 @@ func TestMetricsCountRequestsErrorsAndPools(t *testing.T) {
 	}
 	if got := m[`notifyql_db_pool_acquires_total{pool="api"}`]; got <= 0 {
 		t.Errorf("the API pool's acquires = %v", got)
+	}
+}
+
+// Production serves /metrics on a listener of its own, printed at start-up, and not on the
+// API's address, where anyone who can reach the API could read it.
+func TestServeMetricsOnTheirOwnListener(t *testing.T) {
+	api := startServe(t, nil)
+	base := strings.TrimSuffix(api.url, "/graphql")
+	if api.metricsURL == base+"/metrics" {
+		t.Fatalf("production serves its metrics at %s, on the API's address", api.metricsURL)
+	}
+	res, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound || strings.Contains(string(body), "notifyql_") {
+		t.Errorf("GET /metrics on the API's address: status %d, body %.200s; want 404", res.StatusCode, body)
+	}
+	m := scrapeMetrics(t, api.metricsURL)
+	for _, name := range []string{"go_goroutines", "process_open_fds", "notifyql_websocket_connections", `notifyql_db_pool_max_connections{pool="api"}`} {
+		if _, ok := m[name]; !ok {
+			t.Errorf("the metrics listener lacks %s", name)
+		}
+	}
+}
+
+// Callers who are not signed in cannot grow the operation-name labels, nor use up the
+// names kept for the signed-in callers' dashboards: 300 operations under distinct names,
+// without a token, are all counted under "unauthenticated", and a signed-in caller's name
+// still becomes a label.
+func TestMetricsNameOnlySignedInOperations(t *testing.T) {
+	api := startServe(t, map[string]string{"NOTIFYQL_RATE_LIMIT_PER_IP": "0", "NOTIFYQL_RATE_LIMIT_PER_USER": "0"})
+	ctx := context.Background()
+	for i := range 300 {
+		answer := postOverHTTP(ctx, api.url, "", fmt.Sprintf("query Probe%03d { __typename }", i), nil)
+		if answer.err != nil || answer.res.status != http.StatusOK {
+			t.Fatalf("anonymous operation %d: %v, status %d %s", i, answer.err, answer.res.status, answer.res.body)
+		}
+	}
+	answer := postOverHTTP(ctx, api.url, tokenFor(t, userManager), "query SignedInDashboard { me { name } }", nil)
+	if answer.err != nil {
+		t.Fatal(answer.err)
+	}
+	answer.res.requireNoErrors(t)
+
+	names := map[string]float64{}
+	for series, count := range scrapeMetrics(t, api.metricsURL) {
+		if !strings.HasPrefix(series, "notifyql_graphql_request_duration_seconds_count{") {
+			continue
+		}
+		name := regexp.MustCompile(`operation_name="([^"]*)"`).FindStringSubmatch(series)
+		if name == nil {
+			t.Fatalf("%s has no operation_name", series)
+		}
+		names[name[1]] += count
+	}
+	if diff := cmp.Diff(map[string]float64{"unauthenticated": 300, "SignedInDashboard": 1}, names); diff != "" {
+		t.Errorf("operations counted by operation_name (-want +got):\n%s", diff)
 	}
 }
