@@ -69,6 +69,14 @@ func HTTPStatus(code string) int {
 // does not answer; the detail is logged as a warning.
 func newErrorPresenter(logger *slog.Logger, metrics *RequestMetrics, codeBackendError func(error) *notifyql.Error) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
+		if cancelled(ctx, err) {
+			// Nobody reads the answer, and nothing went wrong that needs an operator.
+			gqlErr := graphql.DefaultErrorPresenter(ctx, err)
+			logger.DebugContext(ctx, "operation cancelled", "path", gqlErr.Path.String(), "error", err.Error())
+			gqlErr.Message = "operation cancelled"
+			gqlErr.Extensions = nil
+			return gqlErr
+		}
 		err = codeBackendErr(ctx, logger, codeBackendError, err)
 		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
 		var domainErr *notifyql.Error
@@ -97,6 +105,15 @@ func newErrorPresenter(logger *slog.Logger, metrics *RequestMetrics, codeBackend
 		metrics.countError(code)
 		return gqlErr
 	}
+}
+
+// cancelled reports whether err is the end of an operation whose own context was
+// cancelled: its client hung up or sent complete on its WebSocket, or the socket closed.
+// A request past its time is not cancelled but out of time (context.DeadlineExceeded), and
+// answered as such; an error that only wraps context.Canceled from some other context is
+// not the client's doing.
+func cancelled(ctx context.Context, err error) bool {
+	return errors.Is(err, context.Canceled) && errors.Is(ctx.Err(), context.Canceled)
 }
 
 // codeBackendErr gives err the code that coder finds for it (see Config.CodeBackendError)
@@ -240,6 +257,10 @@ func withRequestID(logger *slog.Logger, next http.Handler) http.Handler {
 // id, logging the detail.
 func writeError(ctx context.Context, logger *slog.Logger, w http.ResponseWriter, err error) {
 	code := notifyql.ErrorCode(err)
+	if cancelled(ctx, err) {
+		logger.DebugContext(ctx, "request cancelled", "error", err.Error())
+		return
+	}
 	if code == notifyql.EINTERNAL {
 		id := RequestID(ctx)
 		logger.ErrorContext(ctx, "internal error", "error", err.Error())

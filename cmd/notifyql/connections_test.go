@@ -356,7 +356,7 @@ func TestBodyDeadlineSparesWebSocketsDownloadsAndSlowOperations(t *testing.T) {
 		go func() {
 			answered <- postOverHTTP(ctx, api.url, token, notificationsOfService, map[string]any{"id": serviceA})
 		}()
-		waitForLockWait(t, api.pool)
+		waitForNotificationsPage(t, api.pool)
 		time.Sleep(past)
 		if err := tx.Rollback(ctx); err != nil {
 			t.Fatal(err)
@@ -414,21 +414,24 @@ func postOverHTTP(ctx context.Context, url, token, query string, variables map[s
 	return answer
 }
 
-// waitForLockWait waits until a statement in the test's database waits for a lock.
-func waitForLockWait(t *testing.T, pool *pgxpool.Pool) {
+// waitForNotificationsPage waits until the read of a page of notifications (what
+// notificationsOfService runs) waits for a lock in the test's database; serve's chores,
+// which read the table too, may be waiting beside it.
+func waitForNotificationsPage(t *testing.T, pool *pgxpool.Pool) {
 	t.Helper()
 	deadline := time.Now().Add(connectionTestWait)
 	for {
 		var waiting bool
 		if err := pool.QueryRow(context.Background(), `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock')`).Scan(&waiting); err != nil {
+			WHERE datname = current_database() AND wait_event_type = 'Lock'
+			AND query LIKE '%client_reference, key_type%FROM notifications%')`).Scan(&waiting); err != nil {
 			t.Fatal(err)
 		}
 		if waiting {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no statement waited for the lock within %s", connectionTestWait)
+			t.Fatalf("the page of notifications did not wait for the lock within %s", connectionTestWait)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// An operation whose client hangs up while it waits on the database is cancelled, not
+// failed: it is logged at DEBUG, without an error code, and not counted as INTERNAL. Each
+// such hang-up was logged at ERROR as "internal error … context canceled", which buried
+// real errors under every closed browser tab.
+func TestClientHangUpIsNotAnInternalError(t *testing.T) {
+	api := startServe(t, map[string]string{"NOTIFYQL_ENV": "development"})
+	ctx := context.Background()
+	// The operation's read of the notifications waits for this lock until the client has
+	// hung up.
+	tx, err := api.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `LOCK TABLE notifications IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	clientCtx, hangUp := context.WithCancel(ctx)
+	answered := make(chan gqlAnswer, 1)
+	token := tokenFor(t, userManager)
+	go func() {
+		answered <- postOverHTTP(clientCtx, api.url, token, notificationsOfService, map[string]any{"id": serviceA})
+	}()
+	waitForNotificationsPage(t, api.pool)
+	hangUp()
+	if answer := <-answered; answer.err == nil {
+		t.Fatalf("the client that hung up got an answer: %s", answer.res.body)
+	}
+
+	deadline := time.Now().Add(connectionTestWait)
+	for !strings.Contains(api.stderr.String(), `"msg":"operation cancelled"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no operation cancelled line logged within %s:\n%s", connectionTestWait, api.stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for line := range strings.Lines(api.stderr.String()) {
+		if strings.Contains(line, `"msg":"operation cancelled"`) {
+			if !strings.Contains(line, `"level":"DEBUG"`) || strings.Contains(line, "INTERNAL") || strings.Contains(line, `"code"`) {
+				t.Errorf("the cancelled operation's line is not a DEBUG line without a code: %s", line)
+			}
+		}
+		if strings.Contains(line, `"level":"ERROR"`) || strings.Contains(line, `"level":"WARN"`) {
+			t.Errorf("a client's hang-up logged: %s", line)
+		}
+	}
+	if got := scrapeMetrics(t, api.metricsURL)[`notifyql_graphql_errors_total{code="INTERNAL"}`]; got != 0 {
+		t.Errorf("notifyql_graphql_errors_total{code=\"INTERNAL\"} = %v after a hang-up, want none", got)
+	}
+}
