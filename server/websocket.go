@@ -73,7 +73,8 @@ type WebSocketConfig struct {
 	// ReadLimit is the largest message a client may send, in bytes (1009 above it).
 	ReadLimit int64
 	// MessageRate is how many messages a second a connection may send after a burst of
-	// MessageBurst; a faster client is closed with 4429.
+	// MessageBurst, control-frame pings and unsolicited pongs included; a faster client is
+	// closed with 4429.
 	MessageRate  float64
 	MessageBurst int
 	// MaxConnectionsPerUser caps the sockets one signed-in user holds open on this
