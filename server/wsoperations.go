@@ -55,30 +55,21 @@ func (s *Server) runSocketOperation(ctx context.Context, session *websocketSessi
 		limited, cancel = context.WithTimeout(ctx, timeout)
 	}
 	user := s.websockets.userOf(session)
-	principal, err := s.auth.Reload(limited, user)
+	principal, err := s.admitSocketOperation(limited, user)
 	switch {
 	case err == nil:
 	case ctx.Err() != nil:
 		// The client completed the operation (or left) while it was admitted.
 		cancel()
 		return endOfOperation
-	case notifyql.ErrorCode(err) == notifyql.EUNAUTHENTICATED:
-		cancel()
-		// The refusal reaches the client before the close does: the transport writes
-		// an operation's error before it ends the operation's context.
-		context.AfterFunc(ctx, func() { s.websockets.closeUser(user, closeForbidden, "Forbidden: "+userGone) })
-		return s.refuseOperation(ctx, err)
 	default:
 		cancel()
-		return s.refuseOperation(ctx, s.outOfTime(limited, err))
-	}
-	if refusal := s.rates.allowUser(limited, user); refusal != nil {
-		cancel()
-		return s.refuseOperation(ctx, refusal)
-	}
-	if limited.Err() != nil {
-		cancel()
-		return s.refuseOperation(ctx, s.outOfTime(limited, limited.Err()))
+		if notifyql.ErrorCode(err) == notifyql.EUNAUTHENTICATED {
+			// The refusal reaches the client before the close does: the transport
+			// writes an operation's error before it ends the operation's context.
+			context.AfterFunc(ctx, func() { s.websockets.closeUser(user, closeForbidden, "Forbidden: "+userGone) })
+		}
+		return s.refuseOperation(ctx, err)
 	}
 	if !subscription {
 		responses := next(notifyql.NewContextWithPrincipal(limited, principal))
@@ -109,6 +100,24 @@ func (s *Server) runSocketOperation(ctx context.Context, session *websocketSessi
 	}
 }
 
+// admitSocketOperation loads user as they are now and counts one operation against their
+// allowance, within ctx's time. It refuses with EUNAUTHENTICATED a user who no longer
+// exists or is no longer active, with ERATELIMITED one past their allowance, and with
+// EUNAVAILABLE an operation whose time ran out first (HTTP's answer to a request that ran
+// out of time before its operation started).
+func (s *Server) admitSocketOperation(ctx context.Context, user string) (*notifyql.Principal, error) {
+	principal, err := s.auth.Reload(ctx, user)
+	if err == nil {
+		if refusal := s.rates.allowUser(ctx, user); refusal != nil {
+			return nil, refusal
+		}
+	}
+	if ctx.Err() != nil {
+		return nil, notifyql.Errorf(notifyql.EUNAVAILABLE, "the request could not be answered in time: try again shortly")
+	}
+	return principal, err
+}
+
 // endOfOperation ends an operation without a response.
 func endOfOperation(context.Context) *graphql.Response { return nil }
 
@@ -117,15 +126,6 @@ func endOfOperation(context.Context) *graphql.Response { return nil }
 func (s *Server) refuseOperation(ctx context.Context, err error) graphql.ResponseHandler {
 	transport.AddSubscriptionError(ctx, s.presentError(ctx, err))
 	return endOfOperation
-}
-
-// outOfTime is err, or, once the operation's time is up, the answer HTTP gives a request
-// whose time ran out before its operation started.
-func (s *Server) outOfTime(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return notifyql.Errorf(notifyql.EUNAVAILABLE, "the request could not be answered in time: try again shortly")
-	}
-	return err
 }
 
 // userOf is who signed in on session ("" before connection_init was accepted).

@@ -60,7 +60,7 @@ func wantOperationError(t testing.TB, conn *websocket.Conn, id, code, words stri
 	var errs []wsError
 	if msg.Type != "error" || msg.ID != id || json.Unmarshal(msg.Payload, &errs) != nil || len(errs) != 1 ||
 		errs[0].Extensions["code"] != code || !strings.Contains(errs[0].Message, words) {
-		t.Fatalf("got %+v, want an error message for %s with code %s saying %q", msg, id, code, words)
+		t.Fatalf("got %s %s %s, want an error message for %s with code %s saying %q", msg.Type, msg.ID, msg.Payload, id, code, words)
 	}
 }
 
@@ -73,7 +73,7 @@ func (n wsNames) wantData(t testing.TB, conn *websocket.Conn, id string) {
 		msg = next(t, conn)
 	}
 	if msg.Type != n.data || msg.ID != id {
-		t.Fatalf("got %+v, want %s for %s", msg, n.data, id)
+		t.Fatalf("got %s %s %s, want %s for %s", msg.Type, msg.ID, msg.Payload, n.data, id)
 	}
 }
 
