@@ -119,7 +119,19 @@ func (h *Hub) deliverAccess(payload []byte) {
 	h.notifyAccess(c)
 }
 
-// notifyAccess tells each local subscription with an access interest that c affects.
+// OnAccessChange has the hub tell f of every access change that reaches this instance,
+// and of every gap in them as a change that says All, beside its subscriptions: what the
+// instance holds outside subscriptions (open sockets, whose users may have been removed)
+// is re-checked on the same hints, within the same bound. f is called from the hub's own
+// goroutines: it must return at once (start any re-check elsewhere).
+func (h *Hub) OnAccessChange(f func(notifyql.AccessChange)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.accessListeners = append(h.accessListeners, f)
+}
+
+// notifyAccess tells each local subscription with an access interest that c affects, and
+// each listener OnAccessChange added.
 func (h *Hub) notifyAccess(c notifyql.AccessChange) {
 	var notify []func()
 	h.mu.Lock()
@@ -131,7 +143,11 @@ func (h *Hub) notifyAccess(c notifyql.AccessChange) {
 			}
 		}
 	}
+	listeners := h.accessListeners
 	h.mu.Unlock()
+	for _, f := range listeners {
+		f(c)
+	}
 	for _, f := range notify {
 		f()
 	}

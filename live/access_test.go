@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -102,4 +103,40 @@ func watchAccess(t *testing.T, ctx context.Context, h *Hub, userID, serviceID st
 		t.Fatal(err)
 	}
 	return ch
+}
+
+// An instance-level listener hears every access change that reaches the instance, whether
+// or not it holds a subscription the change names, and every bus gap as one that says All.
+func TestAccessChangesReachTheInstancesListeners(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	redis := newFakeRedis()
+	snap := newCountingSnapshotter()
+	relay := newInstance(redis, snap, Options{})
+	other := newInstance(redis, snap, Options{})
+	heard := make(chan notifyql.AccessChange, 4)
+	other.hub.OnAccessChange(func(c notifyql.AccessChange) { heard <- c })
+	other.hub.tick(ctx) // subscribes the bus to access changes
+	hear := func(want notifyql.AccessChange, what string) {
+		t.Helper()
+		select {
+		case got := <-heard:
+			if got.String() != want.String() || strings.Join(got.UserIDs, ",") != strings.Join(want.UserIDs, ",") {
+				t.Errorf("%s: heard %+v, want %+v", what, got, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: heard nothing within 5 s", what)
+		}
+	}
+
+	relay.hub.Elected()
+	relay.hub.tick(ctx)
+	hear(notifyql.AccessChange{All: true}, "an election")
+	relay.hub.AccessChanged(notifyql.AccessChange{UserIDs: []string{userB}})
+	relay.hub.AccessChanged(notifyql.AccessChange{UserIDs: []string{userA}})
+	relay.hub.tick(ctx)
+	hear(notifyql.AccessChange{UserIDs: []string{userA, userB}}, "a tick's changes, no subscription held")
+	other.hub.BusGap()
+	hear(notifyql.AccessChange{All: true}, "a bus gap")
 }

@@ -164,9 +164,12 @@ type Hub struct {
 	// accessSubscribed says whether the bus delivers the access topic here.
 	pendingAccess    *notifyql.AccessChange
 	accessSubscribed bool
-	lags             []time.Duration
-	lagNext          int
-	stats            Stats
+	// accessListeners are told of every access change besides the subscriptions
+	// (OnAccessChange); only ever appended to, so a copy taken under mu stays valid.
+	accessListeners []func(notifyql.AccessChange)
+	lags            []time.Duration
+	lagNext         int
+	stats           Stats
 }
 
 // topicState is one topic this instance has local subscribers for.

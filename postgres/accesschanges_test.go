@@ -67,6 +67,9 @@ func TestAccessTriggers(t *testing.T) {
 		{"deactivate a user", `UPDATE users SET state = 'inactive' WHERE id = '` + fxMemberID + `'`, users(fxMemberID)},
 		{"make a platform admin", `UPDATE users SET platform_admin = true WHERE id = '` + fxOrgUserID + `'`, users(fxOrgUserID)},
 		{"rename a user: nothing", `UPDATE users SET name = 'Renamed' WHERE id = '` + fxMemberID + `'`, []notifyql.AccessChange{}},
+		// A deleted user's sockets are closed on this hint (server.AccessChanged).
+		{"delete a user", `INSERT INTO users (id, name, email_address) VALUES ('ac000000-0000-4000-8000-0000000000de', 'Leaving', 'leaving@example.gov.uk');
+			DELETE FROM users WHERE id = 'ac000000-0000-4000-8000-0000000000de'`, users("ac000000-0000-4000-8000-0000000000de")},
 		{"deactivate a service", `UPDATE services SET active = false WHERE id = '` + fxAlphaID + `'`, services(fxAlphaID)},
 		{"move a service out of its organisation", `UPDATE services SET organisation_id = NULL WHERE id = '` + fxGammaID + `'`, services(fxGammaID)},
 		{"rename a service: nothing", `UPDATE services SET name = 'Renamed' WHERE id = '` + fxBetaID + `'`, []notifyql.AccessChange{}},

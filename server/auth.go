@@ -118,6 +118,24 @@ func (a *Authenticator) AuthenticateWithExpiry(ctx context.Context, authorizatio
 	return principal, claims.ExpiresAt.Time, nil
 }
 
+// Reload loads the principal of a user who signed in earlier (on a socket) as it is now,
+// for an operation that must be authorised as a fresh request would be. A user who no
+// longer exists or is no longer active gives an EUNAUTHENTICATED error; a failing store
+// gives an internal error.
+func (a *Authenticator) Reload(ctx context.Context, userID string) (*notifyql.Principal, error) {
+	principal, err := a.access.Principal(ctx, userID)
+	switch {
+	case notifyql.ErrorCode(err) == notifyql.ENOTFOUND:
+		return nil, notifyql.Errorf(notifyql.EUNAUTHENTICATED, "%s", userGone)
+	case err != nil:
+		return nil, fmt.Errorf("reload principal of user %s: %w", userID, err)
+	}
+	return principal, nil
+}
+
+// userGone is why a signed-in user's credentials stopped counting.
+const userGone = "the user does not exist or is not active"
+
 // AuthenticateDownload authenticates a file download: a request whose URL carries a link
 // signature is checked as a signed link (links) and nothing else, any other by its
 // Authorization header. Refusals are EUNAUTHENTICATED; a failing store is internal.

@@ -41,7 +41,7 @@ type Limits struct {
 	// MaxBodyBytes bounds a request body.
 	MaxBodyBytes int
 	// RequestTimeout bounds a query or mutation over HTTP, from its first byte to its
-	// answer: past it, what the request still waits on (a database that does not answer, a
+	// answer, and one on a socket, from its start to its answer: past it, what the request still waits on (a database that does not answer, a
 	// pooled connection) gives up, and the fields that needed it answer UNAVAILABLE. 0
 	// means no bound. Subscriptions and downloads are not bound by it.
 	RequestTimeout time.Duration

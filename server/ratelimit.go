@@ -70,37 +70,61 @@ func (l *rateLimiting) byUser(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		principal := notifyql.PrincipalFromContext(r.Context())
-		if principal == nil || l.admit(w, r, "user-"+principal.User.ID, l.limits.PerUser) {
+		if principal == nil || l.admit(w, r, userKey(principal.User.ID), l.limits.PerUser) {
 			next.ServeHTTP(w, r)
 		}
 	})
 }
 
+// userKey is the key of a user's allowance, whether they ask over HTTP or on a socket.
+func userKey(userID string) string { return "user-" + userID }
+
 // admit reports whether the request may go on under key's allowance of perMinute,
-// answering 429 with Retry-After when it may not. A limiter that cannot answer admits:
-// Redis being down must not stop the API, only the features that need it.
+// answering 429 with Retry-After when it may not.
 func (l *rateLimiting) admit(w http.ResponseWriter, r *http.Request, key string, perMinute int) bool {
-	if time.Now().UnixNano() < l.pausedUntil.Load() {
+	refusal, seconds := l.allow(r.Context(), key, perMinute)
+	if refusal == nil {
 		return true
 	}
-	allowed, retryAfter, err := l.limiter.Allow(r.Context(), key, perMinute, max(1, perMinute/10))
+	l.metrics.countError(GraphQLCode(refusal.Code))
+	w.Header().Set("Retry-After", fmt.Sprint(seconds))
+	writeGraphQLError(w, http.StatusTooManyRequests, GraphQLCode(refusal.Code), refusal.Message)
+	return false
+}
+
+// allowUser counts one operation of a signed-in user on a socket against the same
+// allowance as their HTTP requests, returning the ERATELIMITED refusal once it is used up
+// (counted in metrics where it is presented).
+func (l *rateLimiting) allowUser(ctx context.Context, userID string) *notifyql.Error {
+	if l == nil || l.limits.PerUser <= 0 {
+		return nil
+	}
+	refusal, _ := l.allow(ctx, userKey(userID), l.limits.PerUser)
+	return refusal
+}
+
+// allow counts one request against key's allowance of perMinute, returning nil when it
+// fits, else an ERATELIMITED error saying when to try again and that wait in whole
+// seconds. A limiter that cannot answer admits: Redis being down must not stop the API,
+// only the features that need it.
+func (l *rateLimiting) allow(ctx context.Context, key string, perMinute int) (refusal *notifyql.Error, retrySeconds int) {
+	if time.Now().UnixNano() < l.pausedUntil.Load() {
+		return nil, 0
+	}
+	allowed, retryAfter, err := l.limiter.Allow(ctx, key, perMinute, max(1, perMinute/10))
 	if err != nil {
 		paused := l.pausedUntil.Load()
 		if l.pausedUntil.CompareAndSwap(paused, time.Now().Add(limiterPause).UnixNano()) {
-			l.logger.WarnContext(r.Context(), "rate limits are not applied for a while: the limiter cannot answer",
+			l.logger.WarnContext(ctx, "rate limits are not applied for a while: the limiter cannot answer",
 				"pause", limiterPause, "error", err)
 		}
-		return true
+		return nil, 0
 	}
 	if allowed {
-		return true
+		return nil, 0
 	}
 	seconds := max(int(math.Ceil(retryAfter.Seconds())), 1)
-	l.metrics.countError("RATE_LIMITED")
-	w.Header().Set("Retry-After", fmt.Sprint(seconds))
-	writeGraphQLError(w, http.StatusTooManyRequests, "RATE_LIMITED",
-		fmt.Sprintf("too many requests: try again in %d seconds", seconds))
-	return false
+	return notifyql.Errorf(notifyql.ERATELIMITED, "too many requests: try again in %d seconds", seconds), seconds
 }
 
 // clientNetwork is what a client's allowance is counted by: its IPv4 address, or the /64

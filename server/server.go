@@ -96,6 +96,13 @@ type Server struct {
 	websockets *websocketSessions
 	// websocketUpgrader answers WebSocket handshakes and is gqlgen's WebSocket implementation.
 	websocketUpgrader *gorillaWebsocket
+	// rates counts each user's operations, over HTTP and on sockets alike; nil without a
+	// limiter.
+	rates *rateLimiting
+	// presentError shows an error as GraphQL does, for operations refused before they run.
+	presentError graphql.ErrorPresenterFunc
+	// revocations re-check the users of sockets that an access change names.
+	revocations *revocationChecks
 
 	listener net.Listener
 	// metricsListener serves /metrics when Config.MetricsAddr is set.
@@ -117,7 +124,12 @@ func New(cfg Config, schema graphql.ExecutableSchema, auth *Authenticator) *Serv
 	cfg.WebSocket = cfg.WebSocket.withDefaults()
 	cfg.Connections = cfg.Connections.withDefaults()
 	s := &Server{cfg: cfg, auth: auth, websockets: newWebsocketSessions(),
-		websocketUpgrader: &gorillaWebsocket{cfg: cfg.WebSocket, writeBuffers: &sync.Pool{}}}
+		websocketUpgrader: &gorillaWebsocket{cfg: cfg.WebSocket, writeBuffers: &sync.Pool{}},
+		presentError:      newErrorPresenter(cfg.Logger, cfg.RequestMetrics, cfg.CodeBackendError)}
+	if cfg.RateLimiter != nil {
+		s.rates = &rateLimiting{limiter: cfg.RateLimiter, limits: cfg.RateLimits, proxies: cfg.TrustedProxies, logger: cfg.Logger, metrics: cfg.RequestMetrics}
+	}
+	s.revocations = newRevocationChecks(s)
 	s.handler = s.routes(s.graphqlHandler(schema), schema)
 	return s
 }
@@ -143,7 +155,7 @@ func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 	// DocumentLimits counts tokens before gqlgen parses, with a clearer answer; this stays
 	// as gqlgen's own bound.
 	gql.SetParserTokenLimit(s.cfg.Limits.MaxTokens)
-	gql.SetErrorPresenter(newErrorPresenter(s.cfg.Logger, s.cfg.RequestMetrics, s.cfg.CodeBackendError))
+	gql.SetErrorPresenter(s.presentError)
 	if s.cfg.RequestMetrics != nil {
 		gql.Use(s.cfg.RequestMetrics)
 	}
@@ -162,6 +174,8 @@ func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 		MaxDirectives: s.cfg.Limits.MaxDirectives, Parsed: parsed})
 	gql.Use(DepthLimit{Max: s.cfg.Limits.MaxDepth})
 	gql.Use(&ComplexityLimit{Max: s.cfg.Limits.MaxComplexity})
+	// Before the extensions cmd adds, so that they see the operation's own principal.
+	gql.Use(socketOperations{s})
 	for _, ext := range s.cfg.Extensions {
 		gql.Use(ext)
 	}
@@ -170,10 +184,7 @@ func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 
 func (s *Server) routes(gql http.Handler, schema graphql.ExecutableSchema) http.Handler {
 	mux := http.NewServeMux()
-	var rates *rateLimiting
-	if s.cfg.RateLimiter != nil {
-		rates = &rateLimiting{limiter: s.cfg.RateLimiter, limits: s.cfg.RateLimits, proxies: s.cfg.TrustedProxies, logger: s.cfg.Logger, metrics: s.cfg.RequestMetrics}
-	}
+	rates := s.rates
 	mux.Handle("POST /graphql", limitDuration(s.cfg.Limits.RequestTimeout,
 		rates.byIP(s.auth.Middleware(rates.byUser(limitBody(s.cfg.Limits.MaxBodyBytes, acceptJSONBody(refuseBatches(answerInTime(gql)))))))))
 	methodNotAllowed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

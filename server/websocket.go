@@ -73,12 +73,18 @@ type WebSocketConfig struct {
 	// ReadLimit is the largest message a client may send, in bytes (1009 above it).
 	ReadLimit int64
 	// MessageRate is how many messages a second a connection may send after a burst of
-	// MessageBurst; a faster client is closed with 4429.
+	// MessageBurst, control-frame pings and unsolicited pongs included; a faster client is
+	// closed with 4429.
 	MessageRate  float64
 	MessageBurst int
 	// MaxConnectionsPerUser caps the sockets one signed-in user holds open on this
 	// instance; connection_init beyond it is closed with 4429.
 	MaxConnectionsPerUser int
+	// MaxSubscriptionsPerSocket and MaxSubscriptionsPerUser cap the subscriptions running
+	// at once on one socket, and for one user across their sockets on this instance; a
+	// subscribe past either gets an error (SUBSCRIPTION_LIMIT) for that operation alone.
+	MaxSubscriptionsPerSocket int
+	MaxSubscriptionsPerUser   int
 }
 
 // DefaultWebSocketConfig returns the WebSocket settings used where configuration sets none;
@@ -95,6 +101,10 @@ func DefaultWebSocketConfig() WebSocketConfig {
 		MessageRate:           10,
 		MessageBurst:          50,
 		MaxConnectionsPerUser: 20,
+		// A dashboard holds three; each subscription costs a rendering per change, so a
+		// user's hundred cost what a hundred dashboards' views do, and no more.
+		MaxSubscriptionsPerSocket: 25,
+		MaxSubscriptionsPerUser:   100,
 	}
 }
 
@@ -125,6 +135,12 @@ func (c WebSocketConfig) withDefaults() WebSocketConfig {
 	}
 	if c.MaxConnectionsPerUser <= 0 {
 		c.MaxConnectionsPerUser = d.MaxConnectionsPerUser
+	}
+	if c.MaxSubscriptionsPerSocket <= 0 {
+		c.MaxSubscriptionsPerSocket = d.MaxSubscriptionsPerSocket
+	}
+	if c.MaxSubscriptionsPerUser <= 0 {
+		c.MaxSubscriptionsPerUser = d.MaxSubscriptionsPerUser
 	}
 	return c
 }
@@ -273,9 +289,11 @@ func (upgradedResponse) WriteHeader(int)           {}
 type websocketSession struct {
 	mu   sync.Mutex
 	conn *websocketConn
-	// user is who signed in on the socket, once connection_init has been accepted
-	// (guarded by websocketSessions.mu).
-	user string
+	// user is who signed in on the socket, once connection_init has been accepted, and
+	// subscriptions how many subscriptions run on it (both guarded by
+	// websocketSessions.mu).
+	user          string
+	subscriptions int
 }
 
 type websocketSessionKey struct{}
@@ -299,14 +317,16 @@ func (s *websocketSession) connection() *websocketConn {
 type websocketSessions struct {
 	mu   sync.Mutex
 	live map[*websocketSession]struct{}
-	// perUser counts the signed-in sockets of each user.
-	perUser  map[string]int
-	closing  bool
-	handlers sync.WaitGroup
+	// perUser counts the signed-in sockets of each user, subscriptionsPerUser the
+	// subscriptions each user runs on them.
+	perUser              map[string]int
+	subscriptionsPerUser map[string]int
+	closing              bool
+	handlers             sync.WaitGroup
 }
 
 func newWebsocketSessions() *websocketSessions {
-	return &websocketSessions{live: map[*websocketSession]struct{}{}, perUser: map[string]int{}}
+	return &websocketSessions{live: map[*websocketSession]struct{}{}, perUser: map[string]int{}, subscriptionsPerUser: map[string]int{}}
 }
 
 // signIn counts session against user's cap, reporting false (and counting nothing) when
@@ -498,9 +518,11 @@ type websocketConn struct {
 	lastMessage time.Time
 	initSeen    bool
 	acked       bool
-	active      []string // operation ids the client started and that have not ended (a few)
-	closeSent   bool
-	closed      bool
+	// awaitingPong is set while the server's last ping has not been answered.
+	awaitingPong bool
+	active       []string // operation ids the client started and that have not ended (a few)
+	closeSent    bool
+	closed       bool
 	// initTimer enforces InitTimeout (nil once connection_init arrived), pingTimer sends
 	// the pings, expiryTimer closes the socket when the token expires.
 	initTimer, pingTimer, expiryTimer *time.Timer
@@ -520,9 +542,8 @@ func newWebsocketConn(ws *websocket.Conn, cfg *WebSocketConfig) *websocketConn {
 		allowance: float64(cfg.MessageBurst), lastMessage: time.Now()}
 	ws.SetReadLimit(cfg.ReadLimit)
 	_ = ws.SetReadDeadline(time.Now().Add(cfg.ReadTimeout))
-	ws.SetPongHandler(func(string) error {
-		return ws.SetReadDeadline(time.Now().Add(cfg.ReadTimeout))
-	})
+	ws.SetPingHandler(c.answerPing)
+	ws.SetPongHandler(c.takePong)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.initTimer = time.AfterFunc(cfg.InitTimeout, func() {
@@ -539,6 +560,9 @@ func newWebsocketConn(ws *websocket.Conn, cfg *WebSocketConfig) *websocketConn {
 }
 
 func (c *websocketConn) ping() {
+	c.mu.Lock()
+	c.awaitingPong = true
+	c.mu.Unlock()
 	if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.cfg.WriteTimeout)); err != nil {
 		c.dropAfterWriteError(err)
 		return
@@ -548,6 +572,50 @@ func (c *websocketConn) ping() {
 	if !c.closed && !c.closeSent {
 		c.pingTimer.Reset(c.cfg.PingInterval)
 	}
+}
+
+// answerPing answers a client's control-frame ping with a pong, as gorilla would, but
+// counts it against the client's message allowance first: answering costs a write, and a
+// client that pings faster than it may send messages is closed with 4429 like one that
+// sends messages too fast. Gorilla calls it from the read loop, inside NextReader.
+func (c *websocketConn) answerPing(data string) error {
+	if !c.admitControlFrame() {
+		return nil
+	}
+	// As gorilla's own handler: a pong that cannot be written is not a read error; the
+	// next write or read finds what went wrong.
+	_ = c.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(c.cfg.WriteTimeout))
+	return nil
+}
+
+// takePong notes the client's answer to the server's ping, which shows the client is alive
+// (the read deadline moves on, unless the socket is closing). A pong nobody asked for
+// counts against the allowance.
+func (c *websocketConn) takePong(string) error {
+	c.mu.Lock()
+	answer := c.awaitingPong && !c.closeSent && !c.closed
+	c.awaitingPong = false
+	c.mu.Unlock()
+	if answer || c.admitControlFrame() {
+		return c.ws.SetReadDeadline(time.Now().Add(c.cfg.ReadTimeout))
+	}
+	return nil
+}
+
+// admitControlFrame spends one message of the allowance on a control frame from the
+// client, reporting whether it may be acted on. Past the allowance the socket is closed
+// with 4429, and the frames that arrive while it closes are ignored. The frame is not
+// refused by returning an error: gorilla would then refuse every later read, and the
+// closing handshake could not finish.
+func (c *websocketConn) admitControlFrame() bool {
+	c.mu.Lock()
+	closing := c.closeSent || c.closed
+	allowed := !closing && c.spendAllowanceLocked()
+	c.mu.Unlock()
+	if !allowed && !closing {
+		c.closeWith(closeTooMany, "Too many messages")
+	}
+	return allowed
 }
 
 // closeAt closes the socket with code and reason at t (at once if t has passed).

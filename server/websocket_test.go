@@ -16,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/gorilla/websocket"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 	"go.uber.org/goleak"
@@ -82,6 +83,7 @@ func subscriptionSchema() graphql.ExecutableSchema {
 // wsFixture is a server over a real database with one active and one inactive user.
 type wsFixture struct {
 	server *server.Server
+	pool   *pgxpool.Pool
 	url    string // ws://.../graphql
 	http   string // http://.../graphql
 }
@@ -89,6 +91,16 @@ type wsFixture struct {
 // newWSFixture serves subscriptionSchema with the test WebSocket settings, changed by
 // adjust when it is not nil.
 func newWSFixture(t testing.TB, adjust func(*server.WebSocketConfig)) *wsFixture {
+	t.Helper()
+	return newWSFixtureWith(t, func(cfg *server.Config) {
+		if adjust != nil {
+			adjust(&cfg.WebSocket)
+		}
+	})
+}
+
+// newWSFixtureWith is newWSFixture with the whole server configuration to adjust.
+func newWSFixtureWith(t testing.TB, adjust func(*server.Config)) *wsFixture {
 	t.Helper()
 	pool := pgtest.NewPool(t)
 	_, err := pool.Exec(context.Background(), `
@@ -99,19 +111,20 @@ func newWSFixture(t testing.TB, adjust func(*server.WebSocketConfig)) *wsFixture
 	if err != nil {
 		t.Fatalf("load users: %v", err)
 	}
-	cfg := server.WebSocketConfig{
+	cfg := server.Config{WebSocket: server.WebSocketConfig{
 		AllowedOrigins: []string{allowedOrigin},
 		InitTimeout:    testInitWindow,
 		ReadLimit:      testReadLimit,
-	}
+	}}
 	if adjust != nil {
 		adjust(&cfg)
 	}
-	srv := server.New(server.Config{WebSocket: cfg}, subscriptionSchema(), server.NewAuthenticator(wsSecret, postgres.NewAccessStore(pool)))
+	srv := server.New(cfg, subscriptionSchema(), server.NewAuthenticator(wsSecret, postgres.NewAccessStore(pool)))
 	httpServer := httptest.NewServer(srv.Handler())
 	t.Cleanup(httpServer.Close)
 	return &wsFixture{
 		server: srv,
+		pool:   pool,
 		url:    "ws" + strings.TrimPrefix(httpServer.URL, "http") + "/graphql",
 		http:   httpServer.URL + "/graphql",
 	}

@@ -504,4 +504,26 @@ func TestAbuseProbesOverWebSockets(t *testing.T) {
 		}
 		wantClose(t, err, 4429, "Too many messages")
 	})
+	t.Run("control-frame pings faster than the rate", func(t *testing.T) {
+		conn, _, err := dial(t, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ack, err := signIn(t, conn, userViewer); err != nil || !strings.Contains(ack, "connection_ack") {
+			t.Fatalf("%q, %v", ack, err)
+		}
+		// Each ping costs the server a pong: they spend the message allowance.
+		for range 4 * defaults.MessageBurst {
+			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(time.Second)); err != nil {
+				break // the server has closed
+			}
+		}
+		for {
+			_, _, err = conn.ReadMessage() // the pongs are handled inside, then the close
+			if err != nil {
+				break
+			}
+		}
+		wantClose(t, err, 4429, "Too many messages")
+	})
 }

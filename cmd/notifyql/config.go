@@ -60,7 +60,9 @@ type config struct {
 	Limits       server.Limits
 	// WebSocketLimits bound each socket: the signed-in sockets a user may hold
 	// (NOTIFYQL_WS_MAX_PER_USER) and the messages a second a socket may send after a
-	// burst (NOTIFYQL_WS_MESSAGE_RATE, NOTIFYQL_WS_MESSAGE_BURST); 4429 past them.
+	// burst (NOTIFYQL_WS_MESSAGE_RATE, NOTIFYQL_WS_MESSAGE_BURST), 4429 past them; and the
+	// subscriptions a socket and a user may run (NOTIFYQL_WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
+	// NOTIFYQL_WS_MAX_SUBSCRIPTIONS_PER_USER), SUBSCRIPTION_LIMIT past them.
 	WebSocketLimits websocketLimits
 	// TrustedProxies are the load balancers whose X-Forwarded-For names the client's address
 	// (NOTIFYQL_TRUSTED_PROXIES: comma-separated addresses and CIDR prefixes).
@@ -126,7 +128,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	defaults := server.DefaultWebSocketConfig()
 	cfg.WebSocketLimits = websocketLimits{MaxPerUser: defaults.MaxConnectionsPerUser,
-		MessageRate: int(defaults.MessageRate), MessageBurst: defaults.MessageBurst}
+		MessageRate: int(defaults.MessageRate), MessageBurst: defaults.MessageBurst,
+		MaxSubscriptionsPerSocket: defaults.MaxSubscriptionsPerSocket, MaxSubscriptionsPerUser: defaults.MaxSubscriptionsPerUser}
 	if getenv("GOGC") == "" {
 		cfg.GCPercent = serveGCPercent
 	}
@@ -224,6 +227,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		{"NOTIFYQL_WS_MAX_PER_USER", &cfg.WebSocketLimits.MaxPerUser},
 		{"NOTIFYQL_WS_MESSAGE_RATE", &cfg.WebSocketLimits.MessageRate},
 		{"NOTIFYQL_WS_MESSAGE_BURST", &cfg.WebSocketLimits.MessageBurst},
+		{"NOTIFYQL_WS_MAX_SUBSCRIPTIONS_PER_SOCKET", &cfg.WebSocketLimits.MaxSubscriptionsPerSocket},
+		{"NOTIFYQL_WS_MAX_SUBSCRIPTIONS_PER_USER", &cfg.WebSocketLimits.MaxSubscriptionsPerUser},
 	} {
 		v := getenv(limit.name)
 		if v == "" {
@@ -287,11 +292,15 @@ func checkListenAddr(addr string) error {
 
 // websocketLimits are the per-socket and per-user limits of WebSocketConfig that
 // configuration sets.
-type websocketLimits struct{ MaxPerUser, MessageRate, MessageBurst int }
+type websocketLimits struct {
+	MaxPerUser, MessageRate, MessageBurst              int
+	MaxSubscriptionsPerSocket, MaxSubscriptionsPerUser int
+}
 
 // apply sets the limits on c.
 func (l websocketLimits) apply(c server.WebSocketConfig) server.WebSocketConfig {
 	c.MaxConnectionsPerUser, c.MessageRate, c.MessageBurst = l.MaxPerUser, float64(l.MessageRate), l.MessageBurst
+	c.MaxSubscriptionsPerSocket, c.MaxSubscriptionsPerUser = l.MaxSubscriptionsPerSocket, l.MaxSubscriptionsPerUser
 	return c
 }
 
@@ -349,6 +358,8 @@ func (c config) LogValue() slog.Value {
 		slog.Int("ws_max_per_user", c.WebSocketLimits.MaxPerUser),
 		slog.Int("ws_message_rate", c.WebSocketLimits.MessageRate),
 		slog.Int("ws_message_burst", c.WebSocketLimits.MessageBurst),
+		slog.Int("ws_max_subscriptions_per_socket", c.WebSocketLimits.MaxSubscriptionsPerSocket),
+		slog.Int("ws_max_subscriptions_per_user", c.WebSocketLimits.MaxSubscriptionsPerUser),
 		slog.Any("trusted_proxies", c.TrustedProxies),
 		slog.Int("rate_limit_per_user", c.RateLimits.PerUser),
 		slog.Int("rate_limit_per_ip", c.RateLimits.PerIP),

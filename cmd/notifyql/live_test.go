@@ -122,6 +122,7 @@ func startLiveAPIWith(t *testing.T, o liveAPIOptions) *liveAPI {
 		cfg.Pages, cfg.Home = web.Pages(), web.Home
 	}
 	srv = server.New(cfg, schema, server.NewAuthenticator([]byte(testSecret), access))
+	updates.hub.OnAccessChange(srv.AccessChanged)
 	httpServer := httptest.NewUnstartedServer(srv.Handler())
 	httpServer.Listener.Close()
 	httpServer.Listener = listener

@@ -142,6 +142,9 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		Pages:            web.Pages(),
 		Home:             web.Home,
 	}, schema, server.NewAuthenticator(api.secret, access).WithLogger(e.logger))
+	// The access changes that re-check subscriptions also close the sockets of users who
+	// were deleted or deactivated, whatever those sockets run.
+	liveUpdates.hub.OnAccessChange(srv.AccessChanged)
 	if err := srv.Listen(); err != nil {
 		return err
 	}
