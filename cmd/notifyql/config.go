@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"notifyql/server"
 )
@@ -81,7 +82,15 @@ type config struct {
 	// GODEBUG is the runtime's GODEBUG that serve sets: the environment's with
 	// adaptivestackstart=0 added, or "" when the environment already sets that.
 	GODEBUG string
+	// Tokens is what a token must say to sign in, and what `notifyql token` mints: a
+	// lifetime of at most NOTIFYQL_TOKEN_MAX_TTL, and NOTIFYQL_TOKEN_AUDIENCE and
+	// NOTIFYQL_TOKEN_ISSUER as its aud and iss when they are set.
+	Tokens server.TokenPolicy
 }
+
+// maxTokenTTL is the most NOTIFYQL_TOKEN_MAX_TTL may be: a longer-lived token is a
+// password that cannot be changed.
+const maxTokenTTL = 30 * 24 * time.Hour
 
 // serveGCPercent is serve's GOGC unless the environment sets one. A server holding
 // thousands of idle sockets has a heap made mostly of their long-lived state; half Go's
@@ -109,6 +118,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		SearchSecret: getenv("NOTIFYQL_SEARCH_SECRET"),
 		Limits:       server.DefaultLimits(),
 		RateLimits:   server.DefaultRateLimits(),
+		Tokens:       server.DefaultTokenPolicy(),
 	}
 	defaults := server.DefaultWebSocketConfig()
 	cfg.WebSocketLimits = websocketLimits{MaxPerUser: defaults.MaxConnectionsPerUser,
@@ -135,6 +145,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return config{}, fmt.Errorf("NOTIFYQL_REQUEST_TIMEOUT must be a duration from 1s to 10m, such as 10s; got %q", v)
 		}
 		cfg.Limits.RequestTimeout = d
+	}
+	if err := loadTokenPolicy(getenv, &cfg.Tokens); err != nil {
+		return config{}, err
 	}
 	if v := getenv("NOTIFYQL_DATA_DIR"); v != "" {
 		cfg.DataDir = v
@@ -212,6 +225,32 @@ func loadConfig(getenv func(string) string) (config, error) {
 	return cfg, nil
 }
 
+// loadTokenPolicy reads NOTIFYQL_TOKEN_MAX_TTL, NOTIFYQL_TOKEN_AUDIENCE and
+// NOTIFYQL_TOKEN_ISSUER into policy.
+func loadTokenPolicy(getenv func(string) string, policy *server.TokenPolicy) error {
+	if v := getenv("NOTIFYQL_TOKEN_MAX_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute || d > maxTokenTTL {
+			return fmt.Errorf("NOTIFYQL_TOKEN_MAX_TTL must be a duration from 1m to %s, such as 24h; got %q", maxTokenTTL, v)
+		}
+		policy.MaxTTL = d
+	}
+	for _, claim := range []struct {
+		name string
+		dest *string
+	}{{"NOTIFYQL_TOKEN_AUDIENCE", &policy.Audience}, {"NOTIFYQL_TOKEN_ISSUER", &policy.Issuer}} {
+		v := getenv(claim.name)
+		if v == "" {
+			continue
+		}
+		if strings.TrimSpace(v) != v || strings.ContainsFunc(v, unicode.IsControl) {
+			return fmt.Errorf("%s must be a name such as https://api.example.gov.uk, without surrounding spaces or control characters; got %q", claim.name, v)
+		}
+		*claim.dest = v
+	}
+	return nil
+}
+
 // websocketLimits are the per-socket and per-user limits of WebSocketConfig that
 // configuration sets.
 type websocketLimits struct{ MaxPerUser, MessageRate, MessageBurst int }
@@ -279,6 +318,9 @@ func (c config) LogValue() slog.Value {
 		slog.Any("trusted_proxies", c.TrustedProxies),
 		slog.Int("rate_limit_per_user", c.RateLimits.PerUser),
 		slog.Int("rate_limit_per_ip", c.RateLimits.PerIP),
+		slog.String("token_max_ttl", c.Tokens.MaxTTL.String()),
+		slog.String("token_audience", c.Tokens.Audience),
+		slog.String("token_issuer", c.Tokens.Issuer),
 	)
 }
 

@@ -142,6 +142,7 @@ func TestRunHelp(t *testing.T) {
 func TestLoadConfig(t *testing.T) {
 	defaults := config{Addr: ":8080", Env: envProduction, DataDir: ".notifyql", Limits: server.DefaultLimits(), RateLimits: server.DefaultRateLimits(),
 		WebSocketLimits: websocketLimits{MaxPerUser: 20, MessageRate: 10, MessageBurst: 50}, GCPercent: serveGCPercent, GODEBUG: "adaptivestackstart=0"}
+	defaults.Tokens = server.DefaultTokenPolicy()
 	custom := defaults
 	custom.Addr = "127.0.0.1:9000"
 	custom.Env = envDevelopment

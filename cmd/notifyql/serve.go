@@ -131,7 +131,7 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		DrainDelay:       e.cfg.DrainDelay,
 		Pages:            web.Pages(),
 		Home:             web.Home,
-	}, schema, server.NewAuthenticator(api.secret, access).WithLogger(e.logger))
+	}, schema, server.NewAuthenticator(api.secret, access).WithTokenPolicy(e.cfg.Tokens).WithLogger(e.logger))
 	if err := srv.Listen(); err != nil {
 		return err
 	}
