@@ -65,11 +65,27 @@ func DecideAllowance(fy FinancialYear, lastYearChargeableUnits int64, lastYear *
 	}
 }
 
+// MaxFreeSMSAllowance is the largest free allowance that can be stored:
+// annual_billing.free_sms_fragment_limit is a PostgreSQL integer.
+const MaxFreeSMSAllowance = 1<<31 - 1
+
+// ValidateAllowance refuses, with EINVALID, a free allowance that is negative or larger
+// than its column holds, before it reaches the store.
+func ValidateAllowance(limit int64) error {
+	switch {
+	case limit < 0:
+		return Errorf(EINVALID, "the free text message allowance cannot be negative")
+	case limit > MaxFreeSMSAllowance:
+		return Errorf(EINVALID, "the free text message allowance must be at most %d", MaxFreeSMSAllowance)
+	}
+	return nil
+}
+
 // SetAllowance is the platform admin's change of the allowance: the new limit, marked
 // custom exactly when it differs from the organisation default (DOMAIN.md §10.1).
 func SetAllowance(current AnnualBilling, newLimit int64, defaultAllowance int64) (AnnualBilling, error) {
-	if newLimit < 0 {
-		return AnnualBilling{}, Errorf(EINVALID, "the free text message allowance cannot be negative")
+	if err := ValidateAllowance(newLimit); err != nil {
+		return AnnualBilling{}, err
 	}
 	current.FreeSMSFragmentLimit = newLimit
 	current.HasCustomAllowance = newLimit != defaultAllowance

@@ -94,6 +94,8 @@ func TestSetAllowance(t *testing.T) {
 		{"back to the default", 30000, AnnualBilling{ServiceID: "s", FinancialYear: 2025, FreeSMSFragmentLimit: 30000, HighVolumeServiceLastYear: true}, ""},
 		{"zero is custom", 0, AnnualBilling{ServiceID: "s", FinancialYear: 2025, HighVolumeServiceLastYear: true, HasCustomAllowance: true}, ""},
 		{"negative", -1, AnnualBilling{}, EINVALID},
+		{"the column's largest", MaxFreeSMSAllowance, AnnualBilling{ServiceID: "s", FinancialYear: 2025, FreeSMSFragmentLimit: MaxFreeSMSAllowance, HighVolumeServiceLastYear: true, HasCustomAllowance: true}, ""},
+		{"past the column", MaxFreeSMSAllowance + 1, AnnualBilling{}, EINVALID},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := SetAllowance(current, tt.newLimit, 30000)

@@ -93,6 +93,11 @@ type NotificationDetail struct {
 type NotificationStore interface {
 	// Notification returns ENOTFOUND when no notification within retention has that id.
 	Notification(ctx context.Context, id string) (*Notification, error)
+	// NotificationIn is Notification restricted to the services serviceIDs: ENOTFOUND
+	// too when the notification belongs to another service, found by the same single
+	// statement, so that neither the answer nor its cost tells another service's id from
+	// one that does not exist.
+	NotificationIn(ctx context.Context, id string, serviceIDs []string) (*Notification, error)
 	// ListNotifications returns one page, newest first, keyset on (created_at, id).
 	ListNotifications(ctx context.Context, f NotificationFilter) (*NotificationPage, error)
 	// StatusHistory returns each notification's status changes, oldest first.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"notifyql"
+	"notifyql/graph/scalars"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -455,7 +456,7 @@ type NotificationResolver interface {
 	StatusLabel(ctx context.Context, obj *notifyql.Notification) (string, error)
 	IsFinal(ctx context.Context, obj *notifyql.Notification) (bool, error)
 
-	IsTestKey(ctx context.Context, obj *notifyql.Notification) (bool, error)
+	IsTestKey(ctx context.Context, obj *notifyql.Notification) (*bool, error)
 	Template(ctx context.Context, obj *notifyql.Notification) (*notifyql.TemplateVersion, error)
 	Job(ctx context.Context, obj *notifyql.Notification) (*notifyql.Job, error)
 	CreatedBy(ctx context.Context, obj *notifyql.Notification) (*notifyql.User, error)
@@ -6039,12 +6040,35 @@ func (ec *executionContext) _Notification_keyType(ctx context.Context, field gra
 		func(ctx context.Context) (any, error) {
 			return obj.KeyType, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				anyOf, err := ec.unmarshalNPermission2ᚕnotifyqlᚐPermissionᚄ(ctx, []any{"VIEW_ACTIVITY", "SEND_MESSAGES"})
+				if err != nil {
+					var zeroVal notifyql.KeyType
+					return zeroVal, err
+				}
+				organisationUsers, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal notifyql.KeyType
+					return zeroVal, err
+				}
+				if ec.Directives.HasPermission == nil {
+					var zeroVal notifyql.KeyType
+					return zeroVal, errors.New("directive hasPermission is not implemented")
+				}
+				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v notifyql.KeyType) graphql.Marshaler {
-			return ec.marshalNKeyType2notifyqlᚐKeyType(ctx, selections, v)
+			return ec.marshalOKeyType2notifyqlᚐKeyType(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Notification_keyType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6062,12 +6086,35 @@ func (ec *executionContext) _Notification_isTestKey(ctx context.Context, field g
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Notification().IsTestKey(ctx, obj)
 		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				anyOf, err := ec.unmarshalNPermission2ᚕnotifyqlᚐPermissionᚄ(ctx, []any{"VIEW_ACTIVITY", "SEND_MESSAGES"})
+				if err != nil {
+					var zeroVal *bool
+					return zeroVal, err
+				}
+				organisationUsers, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal *bool
+					return zeroVal, err
+				}
+				if ec.Directives.HasPermission == nil {
+					var zeroVal *bool
+					return zeroVal, errors.New("directive hasPermission is not implemented")
+				}
+				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
+			return ec.marshalOBoolean2ᚖbool(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Notification_isTestKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6149,7 +6196,30 @@ func (ec *executionContext) _Notification_createdBy(ctx context.Context, field g
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Notification().CreatedBy(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				anyOf, err := ec.unmarshalNPermission2ᚕnotifyqlᚐPermissionᚄ(ctx, []any{"VIEW_ACTIVITY", "SEND_MESSAGES"})
+				if err != nil {
+					var zeroVal *notifyql.User
+					return zeroVal, err
+				}
+				organisationUsers, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal *notifyql.User
+					return zeroVal, err
+				}
+				if ec.Directives.HasPermission == nil {
+					var zeroVal *notifyql.User
+					return zeroVal, errors.New("directive hasPermission is not implemented")
+				}
+				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *notifyql.User) graphql.Marshaler {
 			return ec.marshalOUser2ᚖnotifyqlᚐUser(ctx, selections, v)
 		},
@@ -6181,7 +6251,30 @@ func (ec *executionContext) _Notification_apiKey(ctx context.Context, field grap
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Notification().APIKey(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				anyOf, err := ec.unmarshalNPermission2ᚕnotifyqlᚐPermissionᚄ(ctx, []any{"VIEW_ACTIVITY", "SEND_MESSAGES"})
+				if err != nil {
+					var zeroVal *notifyql.APIKey
+					return zeroVal, err
+				}
+				organisationUsers, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal *notifyql.APIKey
+					return zeroVal, err
+				}
+				if ec.Directives.HasPermission == nil {
+					var zeroVal *notifyql.APIKey
+					return zeroVal, errors.New("directive hasPermission is not implemented")
+				}
+				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *notifyql.APIKey) graphql.Marshaler {
 			return ec.marshalOApiKey2ᚖnotifyqlᚐAPIKey(ctx, selections, v)
 		},
@@ -6282,7 +6375,30 @@ func (ec *executionContext) _Notification_sentBy(ctx context.Context, field grap
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Notification().SentBy(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				anyOf, err := ec.unmarshalNPermission2ᚕnotifyqlᚐPermissionᚄ(ctx, []any{"VIEW_ACTIVITY", "SEND_MESSAGES"})
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				organisationUsers, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.HasPermission == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive hasPermission is not implemented")
+				}
+				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
@@ -6305,12 +6421,35 @@ func (ec *executionContext) _Notification_billableUnits(ctx context.Context, fie
 		func(ctx context.Context) (any, error) {
 			return obj.BillableUnits, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				anyOf, err := ec.unmarshalNPermission2ᚕnotifyqlᚐPermissionᚄ(ctx, []any{"VIEW_ACTIVITY", "SEND_MESSAGES"})
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				organisationUsers, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.HasPermission == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive hasPermission is not implemented")
+				}
+				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
+			return ec.marshalOInt2int(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Notification_billableUnits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6328,7 +6467,30 @@ func (ec *executionContext) _Notification_postage(ctx context.Context, field gra
 		func(ctx context.Context) (any, error) {
 			return obj.Postage, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				anyOf, err := ec.unmarshalNPermission2ᚕnotifyqlᚐPermissionᚄ(ctx, []any{"VIEW_ACTIVITY", "SEND_MESSAGES"})
+				if err != nil {
+					var zeroVal *notifyql.Postage
+					return zeroVal, err
+				}
+				organisationUsers, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal *notifyql.Postage
+					return zeroVal, err
+				}
+				if ec.Directives.HasPermission == nil {
+					var zeroVal *notifyql.Postage
+					return zeroVal, errors.New("directive hasPermission is not implemented")
+				}
+				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *notifyql.Postage) graphql.Marshaler {
 			return ec.marshalOPostage2ᚖnotifyqlᚐPostage(ctx, selections, v)
 		},
@@ -6351,12 +6513,35 @@ func (ec *executionContext) _Notification_statusHistory(ctx context.Context, fie
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Notification().StatusHistory(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				anyOf, err := ec.unmarshalNPermission2ᚕnotifyqlᚐPermissionᚄ(ctx, []any{"VIEW_ACTIVITY", "SEND_MESSAGES"})
+				if err != nil {
+					var zeroVal []*notifyql.StatusChange
+					return zeroVal, err
+				}
+				organisationUsers, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal []*notifyql.StatusChange
+					return zeroVal, err
+				}
+				if ec.Directives.HasPermission == nil {
+					var zeroVal []*notifyql.StatusChange
+					return zeroVal, errors.New("directive hasPermission is not implemented")
+				}
+				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*notifyql.StatusChange) graphql.Marshaler {
-			return ec.marshalNStatusChange2ᚕᚖnotifyqlᚐStatusChangeᚄ(ctx, selections, v)
+			return ec.marshalOStatusChange2ᚕᚖnotifyqlᚐStatusChangeᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Notification_statusHistory(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6383,7 +6568,30 @@ func (ec *executionContext) _Notification_letter(ctx context.Context, field grap
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Notification().Letter(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				anyOf, err := ec.unmarshalNPermission2ᚕnotifyqlᚐPermissionᚄ(ctx, []any{"VIEW_ACTIVITY", "SEND_MESSAGES"})
+				if err != nil {
+					var zeroVal *LetterDetail
+					return zeroVal, err
+				}
+				organisationUsers, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal *LetterDetail
+					return zeroVal, err
+				}
+				if ec.Directives.HasPermission == nil {
+					var zeroVal *LetterDetail
+					return zeroVal, errors.New("directive hasPermission is not implemented")
+				}
+				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *LetterDetail) graphql.Marshaler {
 			return ec.marshalOLetterDetail2ᚖnotifyqlᚋgraphᚐLetterDetail(ctx, selections, v)
 		},
@@ -12213,12 +12421,12 @@ func (ec *executionContext) _Notification(ctx context.Context, sel ast.Selection
 				})
 		case "keyType":
 			out.Values[i] = ec._Notification_keyType(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "isTestKey":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Notification_isTestKey(ctx, field, obj)
 				})
@@ -12269,7 +12477,7 @@ func (ec *executionContext) _Notification(ctx context.Context, sel ast.Selection
 				})
 		case "billableUnits":
 			out.Values[i] = ec._Notification_billableUnits(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "postage":
@@ -12279,7 +12487,7 @@ func (ec *executionContext) _Notification(ctx context.Context, sel ast.Selection
 			}
 		case "statusHistory":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Notification_statusHistory(ctx, field, obj)
 				})
@@ -13969,13 +14177,13 @@ func (ec *executionContext) marshalNFreeSmsAllowance2ᚖnotifyqlᚋgraphᚐFreeS
 }
 
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
-	res, err := graphql.UnmarshalID(v)
+	res, err := scalars.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalID(v)
+	res := scalars.MarshalID(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "ID!")
 	}
@@ -14019,13 +14227,13 @@ func (ec *executionContext) marshalNInboxSummary2notifyqlᚐInboxSummary(ctx con
 }
 
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
-	res, err := graphql.UnmarshalInt(v)
+	res, err := scalars.UnmarshalInt(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalInt(v)
+	res := scalars.MarshalInt(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
@@ -14033,13 +14241,13 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 }
 
 func (ec *executionContext) unmarshalNInt2int64(ctx context.Context, v any) (int64, error) {
-	res, err := graphql.UnmarshalInt64(v)
+	res, err := scalars.UnmarshalInt64(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.SelectionSet, v int64) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalInt64(v)
+	res := scalars.MarshalInt64(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
@@ -14358,22 +14566,6 @@ func (ec *executionContext) marshalNSmsRate2notifyqlᚐSMSRate(ctx context.Conte
 	return ec._SmsRate(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNStatusChange2ᚕᚖnotifyqlᚐStatusChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*notifyql.StatusChange) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNStatusChange2ᚖnotifyqlᚐStatusChange(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
 func (ec *executionContext) marshalNStatusChange2ᚖnotifyqlᚐStatusChange(ctx context.Context, sel ast.SelectionSet, v *notifyql.StatusChange) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "StatusChange!")
@@ -14411,13 +14603,13 @@ func (ec *executionContext) marshalNStatusTally2ᚕnotifyqlᚐStatusTallyᚄ(ctx
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
-	res, err := graphql.UnmarshalString(v)
+	res, err := scalars.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(v)
+	res := scalars.MarshalString(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
 	}
@@ -14751,7 +14943,7 @@ func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (
 	if v == nil {
 		return nil, nil
 	}
-	res, err := graphql.UnmarshalID(v)
+	res, err := scalars.UnmarshalID(v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -14761,7 +14953,7 @@ func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.Se
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalID(*v)
+	res := scalars.MarshalID(*v)
 	return res
 }
 
@@ -14779,11 +14971,23 @@ func (ec *executionContext) marshalOInboxSummary2ᚖnotifyqlᚐInboxSummary(ctx 
 	return ec._InboxSummary(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOInt2int(ctx context.Context, v any) (int, error) {
+	res, err := scalars.UnmarshalInt(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOInt2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := scalars.MarshalInt(v)
+	return res
+}
+
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {
 	if v == nil {
 		return nil, nil
 	}
-	res, err := graphql.UnmarshalInt(v)
+	res, err := scalars.UnmarshalInt(v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -14793,7 +14997,7 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalInt(*v)
+	res := scalars.MarshalInt(*v)
 	return res
 }
 
@@ -14801,7 +15005,7 @@ func (ec *executionContext) unmarshalOInt2ᚖint64(ctx context.Context, v any) (
 	if v == nil {
 		return nil, nil
 	}
-	res, err := graphql.UnmarshalInt64(v)
+	res, err := scalars.UnmarshalInt64(v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -14811,7 +15015,7 @@ func (ec *executionContext) marshalOInt2ᚖint64(ctx context.Context, sel ast.Se
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalInt64(*v)
+	res := scalars.MarshalInt64(*v)
 	return res
 }
 
@@ -14820,6 +15024,16 @@ func (ec *executionContext) marshalOJob2ᚖnotifyqlᚐJob(ctx context.Context, s
 		return graphql.Null
 	}
 	return ec._Job(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOKeyType2notifyqlᚐKeyType(ctx context.Context, v any) (notifyql.KeyType, error) {
+	var res notifyql.KeyType
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOKeyType2notifyqlᚐKeyType(ctx context.Context, sel ast.SelectionSet, v notifyql.KeyType) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalOLetterDetail2ᚖnotifyqlᚋgraphᚐLetterDetail(ctx context.Context, sel ast.SelectionSet, v *LetterDetail) graphql.Marshaler {
@@ -14975,6 +15189,25 @@ func (ec *executionContext) marshalOService2ᚖnotifyqlᚐService(ctx context.Co
 	return ec._Service(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOStatusChange2ᚕᚖnotifyqlᚐStatusChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*notifyql.StatusChange) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStatusChange2ᚖnotifyqlᚐStatusChange(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOStatusGroup2ᚖnotifyqlᚐStatusGroup(ctx context.Context, v any) (*notifyql.StatusGroup, error) {
 	if v == nil {
 		return nil, nil
@@ -15030,7 +15263,7 @@ func (ec *executionContext) unmarshalOString2ᚖstring(ctx context.Context, v an
 	if v == nil {
 		return nil, nil
 	}
-	res, err := graphql.UnmarshalString(v)
+	res, err := scalars.UnmarshalString(v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -15040,7 +15273,7 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalString(*v)
+	res := scalars.MarshalString(*v)
 	return res
 }
 

@@ -67,6 +67,38 @@ func (s *NotificationStore) Notification(ctx context.Context, id string) (*notif
 	return n, nil
 }
 
+const notificationInSQL = `
+SELECT ` + notificationSelectList + `
+  FROM notifications
+ WHERE id = $1
+   AND service_id = ANY($2::uuid[])`
+
+// NotificationIn returns the notification with id when it belongs to one of serviceIDs. It
+// returns ENOTFOUND when no notification has that id, when it belongs to another service,
+// and when id is not a UUID, the first two after the same one statement.
+func (s *NotificationStore) NotificationIn(ctx context.Context, id string, serviceIDs []string) (*notifyql.Notification, error) {
+	if !notifyql.IsUUID(id) {
+		return nil, notifyql.Errorf(notifyql.ENOTFOUND, "notification not found")
+	}
+	if serviceIDs == nil {
+		// An empty array, not NULL: ANY(NULL) is unknown, and a caller in no service
+		// should find nothing in the same way as any other.
+		serviceIDs = []string{}
+	}
+	rows, err := s.pool.Query(ctx, notificationInSQL, id, serviceIDs)
+	if err != nil {
+		return nil, fmt.Errorf("load notification %s: %w", id, err)
+	}
+	n, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[notifyql.Notification])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notifyql.Errorf(notifyql.ENOTFOUND, "notification not found")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load notification %s: %w", id, err)
+	}
+	return n, nil
+}
+
 // ListNotifications returns one page of a service's notifications, newest first, keyset on
 // (created_at, id) (DOMAIN.md §6.1): the test key is excluded, the status filter applies
 // as given, and each type is bounded by its own retention window. With a search it returns

@@ -124,6 +124,36 @@ func TestNotification(t *testing.T) {
 	}
 }
 
+func TestNotificationIn(t *testing.T) {
+	pool := newFixturePool(t)
+	store := NewNotificationStore(pool, fxLondon(t))
+	ctx := context.Background()
+	insertNotifications(t, pool, fxNotification{ID: fxNotificationID(1), Type: notifyql.TypeSMS,
+		Status: notifyql.StatusCreated, CreatedAt: "2025-07-21T09:00:00Z"})
+	for _, tt := range []struct {
+		name       string
+		id         string
+		serviceIDs []string
+		wantCode   string
+	}{
+		{"in one of the services", fxNotificationID(1), []string{fxBetaID, fxAlphaID}, ""},
+		{"in another service", fxNotificationID(1), []string{fxBetaID}, notifyql.ENOTFOUND},
+		{"in no service", fxNotificationID(1), nil, notifyql.ENOTFOUND},
+		{"no such notification", fxMissingID, []string{fxAlphaID}, notifyql.ENOTFOUND},
+		{"not a UUID", "not-a-uuid", []string{fxAlphaID}, notifyql.ENOTFOUND},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := store.NotificationIn(ctx, tt.id, tt.serviceIDs)
+			if code := notifyql.ErrorCode(err); code != tt.wantCode {
+				t.Fatalf("error code = %q (%v), want %q", code, err, tt.wantCode)
+			}
+			if tt.wantCode == "" && (got.ID != tt.id || got.ServiceID != fxAlphaID) {
+				t.Errorf("NotificationIn = %+v, want %s of %s", got, tt.id, fxAlphaID)
+			}
+		})
+	}
+}
+
 // listFixture covers each type's retention window at its edge: alpha keeps email 3 days,
 // sms 7 (the default) and letters 30. At fxNow (11:00 BST on 21 July 2025) the windows
 // start at London midnight of 18 July, 14 July and 21 June.

@@ -116,8 +116,9 @@ func (r notificationResolver) IsFinal(ctx context.Context, n *notifyql.Notificat
 	return n.Status.IsFinal(), nil
 }
 
-func (r notificationResolver) IsTestKey(ctx context.Context, n *notifyql.Notification) (bool, error) {
-	return n.KeyType == notifyql.KeyTest, nil
+func (r notificationResolver) IsTestKey(ctx context.Context, n *notifyql.Notification) (*bool, error) {
+	test := n.KeyType == notifyql.KeyTest
+	return &test, nil
 }
 
 func (r notificationResolver) Template(ctx context.Context, n *notifyql.Notification) (*notifyql.TemplateVersion, error) {

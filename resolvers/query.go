@@ -2,6 +2,8 @@ package resolvers
 
 import (
 	"context"
+	"maps"
+	"slices"
 
 	"notifyql"
 	"notifyql/dataloaders"
@@ -51,15 +53,29 @@ func (r queryResolver) Service(ctx context.Context, id string) (*notifyql.Servic
 	return svc, nil
 }
 
-// Notification loads the row; @hasPermission then checks its service.
+// Notification loads the row among those the caller may open; @hasPermission then checks
+// the permission on its service.
 func (r queryResolver) Notification(ctx context.Context, id string) (*notifyql.Notification, error) {
-	if _, err := notifyql.Authenticated(ctx); err != nil {
+	p, err := notifyql.Authenticated(ctx)
+	if err != nil {
 		return nil, err
 	}
 	if err := notifyql.ValidateID("notification", id); err != nil {
 		return nil, err
 	}
-	return r.stores.Notifications.Notification(ctx, notifyql.NormaliseID(id))
+	return r.openableNotification(ctx, p, notifyql.NormaliseID(id))
+}
+
+// openableNotification loads a notification the caller may open: any for a platform
+// admin, otherwise one of a service they are a member of (DOMAIN.md §16). The lookup itself
+// is restricted to those services, so that another service's notification and an id that
+// does not exist are told apart neither by the answer (NOT_FOUND) nor by its cost (one
+// statement each).
+func (r *Resolver) openableNotification(ctx context.Context, p *notifyql.Principal, id string) (*notifyql.Notification, error) {
+	if p.User.PlatformAdmin {
+		return r.stores.Notifications.Notification(ctx, id)
+	}
+	return r.stores.Notifications.NotificationIn(ctx, id, slices.Collect(maps.Keys(p.Services)))
 }
 
 type userResolver struct{ *Resolver }

@@ -130,6 +130,9 @@ func (r mutationResolver) SetFreeSmsAllowance(ctx context.Context, serviceID str
 	if err != nil {
 		return nil, err
 	}
+	if err := notifyql.ValidateAllowance(int64(allowance)); err != nil {
+		return nil, err
+	}
 	svc, err := r.serviceByID(ctx, serviceID)
 	if err != nil {
 		return nil, err

@@ -125,9 +125,17 @@ func (r *Resolver) MonthlyUsage() graph.MonthlyUsageResolver   { return monthlyU
 func (r *Resolver) LetterCharge() graph.LetterChargeResolver   { return letterChargeResolver{r} }
 
 // hasPermission enforces the @hasPermission directive: the one place where field-level
-// permissions are checked. On a Service field the service is the parent object; on a field
-// that returns a service-scoped row (notification(id)) the row is loaded first and its
-// service checked, and a caller who is not a member is told it does not exist.
+// permissions are checked. A field's permission belongs to the data it shows, not to the
+// path that reached it (DOMAIN.md §16):
+//   - on a Service field the service is the parent object;
+//   - on a Notification field it is the notification's service, loaded through the
+//     operation's loader, so that a notification reached through the list, the detail
+//     query, a subscription or a mutation shows its detail to the same callers;
+//   - on a root field that returns a service-scoped row (notification(id)) the row is
+//     loaded first and its service checked.
+//
+// A caller who is neither a platform admin nor a member of a notification's service is
+// told the notification does not exist.
 func (r *Resolver) hasPermission(ctx context.Context, obj any, next graphql.Resolver, anyOf []notifyql.Permission, organisationUsers *bool, feature *string) (any, error) {
 	p, err := notifyql.Authenticated(ctx)
 	if err != nil {
@@ -137,14 +145,14 @@ func (r *Resolver) hasPermission(ctx context.Context, obj any, next graphql.Reso
 	if feature != nil {
 		req.Feature = *feature
 	}
-	if svc, ok := obj.(*notifyql.Service); ok {
-		facts := serviceFacts(svc)
-		if req.Feature != "" {
-			if facts.Features, err = dataloaders.For(ctx).Features().Load(ctx, svc.ID); err != nil {
-				return nil, err
-			}
+	switch parent := obj.(type) {
+	case *notifyql.Service:
+		if err := checkService(ctx, p, parent, req); err != nil {
+			return nil, err
 		}
-		if err := p.Check(facts, req); err != nil {
+		return next(ctx)
+	case *notifyql.Notification:
+		if err := checkNotification(ctx, p, parent, req); err != nil {
 			return nil, err
 		}
 		return next(ctx)
@@ -157,17 +165,36 @@ func (r *Resolver) hasPermission(ctx context.Context, obj any, next graphql.Reso
 	if !ok || n == nil {
 		return res, nil
 	}
-	svc, err := dataloaders.Load(ctx, dataloaders.For(ctx).Service(), n.ServiceID)
-	if err != nil {
-		return nil, err
-	}
-	if svc == nil || !(p.User.PlatformAdmin || p.IsMember(svc.ID)) {
-		return nil, notifyql.Errorf(notifyql.ENOTFOUND, "notification not found")
-	}
-	if err := p.Check(serviceFacts(svc), req); err != nil {
+	if err := checkNotification(ctx, p, n, req); err != nil {
 		return nil, err
 	}
 	return n, nil
+}
+
+// checkService checks req on svc for p, loading the service's features when req names one.
+func checkService(ctx context.Context, p *notifyql.Principal, svc *notifyql.Service, req notifyql.Requirement) error {
+	facts := serviceFacts(svc)
+	if req.Feature != "" {
+		features, err := dataloaders.For(ctx).Features().Load(ctx, svc.ID)
+		if err != nil {
+			return err
+		}
+		facts.Features = features
+	}
+	return p.Check(facts, req)
+}
+
+// checkNotification checks req on n's service for p: ENOTFOUND "notification not found"
+// for a caller who is neither a platform admin nor a member of it.
+func checkNotification(ctx context.Context, p *notifyql.Principal, n *notifyql.Notification, req notifyql.Requirement) error {
+	svc, err := dataloaders.Load(ctx, dataloaders.For(ctx).Service(), n.ServiceID)
+	if err != nil {
+		return err
+	}
+	if svc == nil || !(p.User.PlatformAdmin || p.IsMember(svc.ID)) {
+		return notifyql.Errorf(notifyql.ENOTFOUND, "notification not found")
+	}
+	return checkService(ctx, p, svc, req)
 }
 
 // serviceByID loads the service an argument names: EINVALID for an id that is not a UUID,

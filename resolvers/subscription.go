@@ -73,7 +73,7 @@ func (r subscriptionResolver) Notification(ctx context.Context, id string) (<-ch
 	if err := notifyql.ValidateID("notification", id); err != nil {
 		return nil, err
 	}
-	n, err := r.stores.Notifications.Notification(ctx, notifyql.NormaliseID(id))
+	n, err := r.openableNotification(ctx, p, notifyql.NormaliseID(id))
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,10 +20,52 @@ import (
 // the one that checks it.
 const tokenLeeway = 30 * time.Second
 
+// DefaultTokenMaxTTL is the longest lifetime, from iat to exp, that a token may have unless
+// configuration says otherwise: a day, so that a token copied from a log or a browser stops
+// working by the next one.
+const DefaultTokenMaxTTL = 24 * time.Hour
+
+// TokenPolicy is what a token must say besides its signature and subject: a lifetime from
+// its issue (iat, required) to its expiry (exp, required) of at most MaxTTL, and, when they
+// are set, Audience among its aud and Issuer as its iss. The same policy mints the tokens
+// of `notifyql token`.
+type TokenPolicy struct {
+	// MaxTTL bounds exp - iat; 0 means DefaultTokenMaxTTL.
+	MaxTTL time.Duration
+	// Audience and Issuer, when set, must be the token's aud (one of them) and iss.
+	Audience string
+	Issuer   string
+}
+
+// DefaultTokenPolicy is the policy used when configuration sets none.
+func DefaultTokenPolicy() TokenPolicy { return TokenPolicy{MaxTTL: DefaultTokenMaxTTL} }
+
+func (p TokenPolicy) withDefaults() TokenPolicy {
+	if p.MaxTTL <= 0 {
+		p.MaxTTL = DefaultTokenMaxTTL
+	}
+	return p
+}
+
+// Mint returns an HS256 JWT naming userID as its subject, issued at now and expiring ttl
+// later, with the policy's audience and issuer; a ttl over the policy's MaxTTL is refused,
+// as the server would refuse the token. Anyone holding the secret can sign in as any user:
+// the secret must be kept like a password.
+func (p TokenPolicy) Mint(secret []byte, userID string, ttl time.Duration, now time.Time) (string, error) {
+	if p.MaxTTL > 0 && ttl > p.MaxTTL {
+		return "", fmt.Errorf("mint token: ttl %s is longer than the maximum of %s", ttl, p.MaxTTL)
+	}
+	return mint(secret, userID, ttl, now, p.Audience, p.Issuer)
+}
+
 // MintToken returns an HS256 JWT naming userID as its subject, issued at now and expiring
-// ttl later. The server only checks the signature, subject and expiry, so anyone holding
-// the secret can sign in as any user: the secret must be kept like a password.
+// ttl later, with no audience or issuer: what the default policy accepts when its ttl is
+// at most DefaultTokenMaxTTL. Tests and benchmarks sign in with it.
 func MintToken(secret []byte, userID string, ttl time.Duration, now time.Time) (string, error) {
+	return mint(secret, userID, ttl, now, "", "")
+}
+
+func mint(secret []byte, userID string, ttl time.Duration, now time.Time, audience, issuer string) (string, error) {
 	if len(secret) == 0 {
 		return "", errors.New("mint token: empty signing secret")
 	}
@@ -35,8 +78,12 @@ func MintToken(secret []byte, userID string, ttl time.Duration, now time.Time) (
 	}
 	claims := jwt.RegisteredClaims{
 		Subject:   id.String(),
+		Issuer:    issuer,
 		IssuedAt:  jwt.NewNumericDate(now),
 		ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+	}
+	if audience != "" {
+		claims.Audience = jwt.ClaimStrings{audience}
 	}
 	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(secret)
 	if err != nil {
@@ -46,21 +93,24 @@ func MintToken(secret []byte, userID string, ttl time.Duration, now time.Time) (
 }
 
 // Authenticator turns the Authorization header of a request into a principal: a bearer
-// JWT signed with the shared secret whose subject is an active user.
+// JWT signed with the shared secret, within the token policy, whose subject is an active
+// user.
 type Authenticator struct {
 	secret []byte
 	access notifyql.AccessStore
+	policy TokenPolicy
 	logger *slog.Logger
 	// now is the clock tokens are checked against; tests move it.
 	now func() time.Time
 }
 
-// NewAuthenticator returns an authenticator that checks tokens signed with secret and
-// loads their users from access.
+// NewAuthenticator returns an authenticator that checks tokens signed with secret, under
+// the default token policy, and loads their users from access.
 func NewAuthenticator(secret []byte, access notifyql.AccessStore) *Authenticator {
 	return &Authenticator{
 		secret: secret,
 		access: access,
+		policy: DefaultTokenPolicy(),
 		logger: slog.New(slog.DiscardHandler),
 		now:    time.Now,
 	}
@@ -71,6 +121,14 @@ func NewAuthenticator(secret []byte, access notifyql.AccessStore) *Authenticator
 func (a *Authenticator) WithLogger(logger *slog.Logger) *Authenticator {
 	copied := *a
 	copied.logger = logger
+	return &copied
+}
+
+// WithTokenPolicy returns the authenticator checking tokens against policy (its zero
+// MaxTTL meaning the default).
+func (a *Authenticator) WithTokenPolicy(policy TokenPolicy) *Authenticator {
+	copied := *a
+	copied.policy = policy.withDefaults()
 	return &copied
 }
 
@@ -89,19 +147,9 @@ func (a *Authenticator) AuthenticateWithExpiry(ctx context.Context, authorizatio
 	if !ok {
 		return nil, time.Time{}, notifyql.Errorf(notifyql.EUNAUTHENTICATED, "missing bearer token: send Authorization: Bearer <token>")
 	}
-	parser := jwt.NewParser(
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
-		jwt.WithExpirationRequired(),
-		jwt.WithLeeway(tokenLeeway),
-		jwt.WithTimeFunc(a.now),
-	)
-	var claims jwt.RegisteredClaims
-	_, err := parser.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return a.secret, nil })
-	switch {
-	case errors.Is(err, jwt.ErrTokenExpired):
-		return nil, time.Time{}, notifyql.Errorf(notifyql.EUNAUTHENTICATED, "token expired")
-	case err != nil:
-		return nil, time.Time{}, notifyql.Errorf(notifyql.EUNAUTHENTICATED, "invalid token")
+	claims, err := a.checkToken(token)
+	if err != nil {
+		return nil, time.Time{}, err
 	}
 	userID, err := uuid.Parse(claims.Subject)
 	if err != nil {
@@ -114,7 +162,7 @@ func (a *Authenticator) AuthenticateWithExpiry(ctx context.Context, authorizatio
 	case err != nil:
 		return nil, time.Time{}, fmt.Errorf("load principal for token subject %s: %w", userID, err)
 	}
-	// ExpiresAt is set: the parser requires exp.
+	// ExpiresAt is set: checkToken requires exp.
 	return principal, claims.ExpiresAt.Time, nil
 }
 
@@ -135,6 +183,53 @@ func (a *Authenticator) Reload(ctx context.Context, userID string) (*notifyql.Pr
 
 // userGone is why a signed-in user's credentials stopped counting.
 const userGone = "the user does not exist or is not active"
+
+// checkToken verifies a JWT's signature and claims against the policy and returns its
+// claims. Each refusal is EUNAUTHENTICATED with a message that says what is wrong and
+// never repeats the token. A token with a crit header is refused whatever it names: the
+// header lists extensions a recipient must understand or refuse (RFC 7515 §4.1.11), and
+// this server understands none. Its lifetime is measured from iat, which must therefore be
+// there and not in the future, so that a token cannot outlive MaxTTL by claiming a later
+// issue.
+func (a *Authenticator) checkToken(token string) (*jwt.RegisteredClaims, error) {
+	parser := jwt.NewParser(
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(tokenLeeway),
+		jwt.WithTimeFunc(a.now),
+	)
+	var claims jwt.RegisteredClaims
+	parsed, err := parser.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return a.secret, nil })
+	switch {
+	// The signature is checked before the claims: a forged token is only ever "invalid".
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		return nil, notifyql.Errorf(notifyql.EUNAUTHENTICATED, "invalid token")
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return nil, notifyql.Errorf(notifyql.EUNAUTHENTICATED, "token expired")
+	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return nil, notifyql.Errorf(notifyql.EUNAUTHENTICATED, "invalid token: it is issued in the future (iat)")
+	case err != nil:
+		return nil, notifyql.Errorf(notifyql.EUNAUTHENTICATED, "invalid token")
+	}
+	if _, critical := parsed.Header["crit"]; critical {
+		return nil, notifyql.Errorf(notifyql.EUNAUTHENTICATED, "invalid token: critical header extensions (crit) are not supported")
+	}
+	// A missing aud or iss is refused like a wrong one.
+	if a.policy.Audience != "" && !slices.Contains(claims.Audience, a.policy.Audience) {
+		return nil, notifyql.Errorf(notifyql.EUNAUTHENTICATED, "invalid token: it is not meant for this API (aud)")
+	}
+	if a.policy.Issuer != "" && claims.Issuer != a.policy.Issuer {
+		return nil, notifyql.Errorf(notifyql.EUNAUTHENTICATED, "invalid token: it is not issued by the issuer this API trusts (iss)")
+	}
+	if claims.IssuedAt == nil {
+		return nil, notifyql.Errorf(notifyql.EUNAUTHENTICATED, "invalid token: it has no issue time (iat)")
+	}
+	if lifetime := claims.ExpiresAt.Sub(claims.IssuedAt.Time); lifetime > a.policy.MaxTTL {
+		return nil, notifyql.Errorf(notifyql.EUNAUTHENTICATED, "invalid token: its lifetime from iat to exp is %s, longer than the maximum of %s", lifetime, a.policy.MaxTTL)
+	}
+	return &claims, nil
+}
 
 // AuthenticateDownload authenticates a file download: a request whose URL carries a link
 // signature is checked as a signed link (links) and nothing else, any other by its

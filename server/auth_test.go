@@ -130,6 +130,28 @@ func TestAuthenticate(t *testing.T) {
 		{name: "unknown user",
 			authorization: "Bearer " + mustMint(t, testSecret, unknownUserID, time.Hour, now),
 			wantCode:      notifyql.EUNAUTHENTICATED, wantMessage: "invalid token: the user does not exist or is not active"},
+		{name: "crit header",
+			authorization: "Bearer " + mustSignWithHeader(t, "crit", []string{"exp"}, claims(testUserID, now.Add(time.Hour))),
+			wantCode:      notifyql.EUNAUTHENTICATED, wantMessage: "invalid token: critical header extensions (crit) are not supported"},
+		{name: "empty crit header",
+			authorization: "Bearer " + mustSignWithHeader(t, "crit", []string{}, claims(testUserID, now.Add(time.Hour))),
+			wantCode:      notifyql.EUNAUTHENTICATED, wantMessage: "invalid token: critical header extensions (crit) are not supported"},
+		{name: "missing iat",
+			authorization: "Bearer " + mustSign(t, jwt.SigningMethodHS256, testSecret, jwt.RegisteredClaims{Subject: testUserID, ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour))}),
+			wantCode:      notifyql.EUNAUTHENTICATED, wantMessage: "invalid token: it has no issue time (iat)"},
+		{name: "iat in the future",
+			authorization: "Bearer " + mustSign(t, jwt.SigningMethodHS256, testSecret, jwt.RegisteredClaims{Subject: testUserID,
+				IssuedAt: jwt.NewNumericDate(now.Add(time.Hour)), ExpiresAt: jwt.NewNumericDate(now.Add(2 * time.Hour))}),
+			wantCode: notifyql.EUNAUTHENTICATED, wantMessage: "invalid token: it is issued in the future (iat)"},
+		{name: "lifetime of the maximum",
+			authorization: "Bearer " + mustMint(t, testSecret, testUserID, DefaultTokenMaxTTL, now.Add(-time.Hour)),
+			wantUserID:    testUserID},
+		{name: "lifetime over the maximum",
+			authorization: "Bearer " + mustMint(t, testSecret, testUserID, DefaultTokenMaxTTL+time.Second, now.Add(-time.Hour)),
+			wantCode:      notifyql.EUNAUTHENTICATED, wantMessage: "invalid token: its lifetime from iat to exp is 24h0m1s, longer than the maximum of 24h0m0s"},
+		{name: "a year's lifetime",
+			authorization: "Bearer " + mustMint(t, testSecret, testUserID, 365*24*time.Hour, now),
+			wantCode:      notifyql.EUNAUTHENTICATED, wantMessage: "invalid token: its lifetime from iat to exp is 8760h0m0s, longer than the maximum of 24h0m0s"},
 	}
 	auth := newTestAuthenticator(now)
 	for _, tt := range tests {
@@ -152,10 +174,98 @@ func TestAuthenticate(t *testing.T) {
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("error (-want +got):\n%s", diff)
 			}
-			if token, _ := bearerToken(tt.authorization); token != "" && strings.Contains(err.Error(), token) {
+			if token, _ := bearerToken(tt.authorization); token != "" && err != nil && strings.Contains(err.Error(), token) {
 				t.Errorf("error %q repeats the token", err)
 			}
 		})
+	}
+}
+
+// mustSignWithHeader signs claims with the test secret and one more header parameter.
+func mustSignWithHeader(t *testing.T, name string, value any, claims jwt.Claims) string {
+	t.Helper()
+	token := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
+	token.Header[name] = value
+	signed, err := token.SignedString(testSecret)
+	if err != nil {
+		t.Fatalf("sign token with header %s: %v", name, err)
+	}
+	return signed
+}
+
+// TestAuthenticateAudienceAndIssuer: with an audience and an issuer configured, a token
+// must name both; without them, aud and iss are not read.
+func TestAuthenticateAudienceAndIssuer(t *testing.T) {
+	now := time.Date(2025, 5, 12, 9, 30, 0, 0, time.UTC)
+	policy := TokenPolicy{MaxTTL: 2 * time.Hour, Audience: "https://api.notifyql.example", Issuer: "https://sign-in.notifyql.example"}
+	configured := newTestAuthenticator(now).WithTokenPolicy(policy)
+	mintWith := func(p TokenPolicy, ttl time.Duration) string {
+		t.Helper()
+		token, err := p.Mint(testSecret, testUserID, ttl, now)
+		if err != nil {
+			t.Fatalf("Mint: %v", err)
+		}
+		return token
+	}
+	withClaims := func(aud []string, iss string) string {
+		return mustSign(t, jwt.SigningMethodHS256, testSecret, jwt.RegisteredClaims{Subject: testUserID, Audience: aud, Issuer: iss,
+			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour))})
+	}
+	tests := []struct {
+		name        string
+		auth        *Authenticator
+		token       string
+		wantMessage string // "" for accepted
+	}{
+		{"minted by the policy", configured, mintWith(policy, time.Hour), ""},
+		{"one of several audiences", configured, withClaims([]string{"https://other.example", policy.Audience}, policy.Issuer), ""},
+		{"no audience", configured, withClaims(nil, policy.Issuer), "invalid token: it is not meant for this API (aud)"},
+		{"another audience", configured, withClaims([]string{"https://other.example"}, policy.Issuer), "invalid token: it is not meant for this API (aud)"},
+		{"no issuer", configured, withClaims([]string{policy.Audience}, ""), "invalid token: it is not issued by the issuer this API trusts (iss)"},
+		{"another issuer", configured, withClaims([]string{policy.Audience}, "https://evil.example"), "invalid token: it is not issued by the issuer this API trusts (iss)"},
+		{"over the configured lifetime", configured, mintWith(TokenPolicy{Audience: policy.Audience, Issuer: policy.Issuer}, 3*time.Hour),
+			"invalid token: its lifetime from iat to exp is 3h0m0s, longer than the maximum of 2h0m0s"},
+		{"none configured: aud and iss not read", newTestAuthenticator(now), withClaims([]string{"https://other.example"}, "https://evil.example"), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			principal, err := tt.auth.Authenticate(context.Background(), "Bearer "+tt.token)
+			if tt.wantMessage == "" {
+				if err != nil || principal.User.ID != testUserID {
+					t.Fatalf("Authenticate = %v, %v; want user %s", principal, err, testUserID)
+				}
+				return
+			}
+			got := struct{ Code, Message string }{notifyql.ErrorCode(err), notifyql.ErrorMessage(err)}
+			if diff := cmp.Diff(struct{ Code, Message string }{notifyql.EUNAUTHENTICATED, tt.wantMessage}, got); diff != "" {
+				t.Errorf("error (-want +got):\n%s", diff)
+			}
+			if strings.Contains(err.Error(), tt.token) {
+				t.Errorf("error %q repeats the token", err)
+			}
+		})
+	}
+}
+
+func TestTokenPolicyMint(t *testing.T) {
+	now := time.Date(2025, 5, 12, 9, 30, 0, 0, time.UTC)
+	policy := TokenPolicy{MaxTTL: 12 * time.Hour, Audience: "notifyql-api", Issuer: "notifyql-token"}
+	if token, err := policy.Mint(testSecret, testUserID, 13*time.Hour, now); err == nil {
+		t.Errorf("Mint over MaxTTL = %q, want an error", token)
+	}
+	token, err := policy.Mint(testSecret, testUserID, 12*time.Hour, now)
+	if err != nil {
+		t.Fatalf("Mint: %v", err)
+	}
+	var claims jwt.RegisteredClaims
+	if _, err := jwt.NewParser(jwt.WithTimeFunc(func() time.Time { return now })).
+		ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return testSecret, nil }); err != nil {
+		t.Fatalf("parse minted token: %v", err)
+	}
+	got := []any{claims.Audience, claims.Issuer, claims.ExpiresAt.Sub(claims.IssuedAt.Time)}
+	want := []any{jwt.ClaimStrings{"notifyql-api"}, "notifyql-token", 12 * time.Hour}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("claims (-want +got):\n%s", diff)
 	}
 }
 

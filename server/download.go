@@ -41,6 +41,10 @@ type downloadRequest struct {
 // holds one batch whatever the file's size.
 func (s *Server) notificationsCSV(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	if err := checkRequestText(r); err != nil {
+		s.writeError(ctx, w, err)
+		return
+	}
 	d := s.cfg.Downloads
 	started := time.Now()
 	req, err := s.prepareNotificationsCSV(ctx, r)

@@ -25,6 +25,10 @@ const ReportDownloadRoute = "GET /report-requests/{file}"
 // bearer header or a signed link (ReportRequest.downloadUrl).
 func (s *Server) reportDownload(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	if err := checkRequestText(r); err != nil {
+		s.writeError(ctx, w, err)
+		return
+	}
 	id, ok := strings.CutSuffix(r.PathValue("file"), ".csv")
 	if !ok {
 		s.writeError(ctx, w, notifyql.Errorf(notifyql.ENOTFOUND, "not found: reports are at /report-requests/{id}.csv"))

@@ -179,7 +179,7 @@ func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 	for _, ext := range s.cfg.Extensions {
 		gql.Use(ext)
 	}
-	return gql
+	return refuseUnreadableText(gql)
 }
 
 func (s *Server) routes(gql http.Handler, schema graphql.ExecutableSchema) http.Handler {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +52,30 @@ var matrixFields = []matrixField{
 	{"notification.sentBy", `query($id: ID!) { notification(id: $id) { id sentBy } }`, map[string]any{"id": notificationA1}, []any{"notification", "sentBy"}},
 	{"inactive service", `query($id: ID!) { service(id: $id) { id } }`, map[string]any{"id": serviceC}, []any{"service"}},
 	{"inactive service.totals", `query($id: ID!) { service(id: $id) { id totals { sms { requested } } } }`, map[string]any{"id": serviceC}, []any{"service", "totals"}},
+	// The same notification fields reached through the list: a field's permission does not
+	// depend on the path that reached it.
+	listField("list: keyType", "first: 1", "keyType"),
+	listField("list: isTestKey", "first: 1", "isTestKey"),
+	listField("list: createdBy", "type: SMS, first: 1", "createdBy { name }"),
+	listField("list: apiKey", "type: EMAIL, statuses: [DELIVERED], first: 1", "apiKey { name }"),
+	listField("list: sentBy", "type: SMS, first: 1", "sentBy"),
+	listField("list: billableUnits", "first: 1", "billableUnits"),
+	listField("list: postage", "type: LETTER, first: 1", "postage"),
+	listField("list: statusHistory", "first: 1", "statusHistory { status }"),
+	listField("list: letter", "type: LETTER, first: 1", "letter { sheetCount }"),
+	// What a row of the list shows stays open to every member.
+	listField("list: to", "first: 1", "to"),
+	listField("list: job", "type: EMAIL, statuses: [FAILED], first: 1", "job { originalFileName }"),
+	listField("list: template", "first: 1", "template { name }"),
+}
+
+// listField asks for one field of the first notification of service A's list, with args
+// choosing a row that has it.
+func listField(name, args, selection string) matrixField {
+	field, _, _ := strings.Cut(selection, " ")
+	return matrixField{name,
+		`query($id: ID!) { service(id: $id) { id notifications(` + args + `) { edges { node { id ` + selection + ` } } } } }`,
+		map[string]any{"id": serviceA}, []any{"service", "notifications", "edges", 0, "node", field}}
 }
 
 // matrixCallers are the callers of the issue's authorization matrix.
@@ -87,6 +112,18 @@ var wantOutcome = map[string][6]string{
 	"notification.sentBy":                          {forbidden, forbidden, forbidden, allowed, notFound, notFound},
 	"inactive service":                             {notFound, notFound, allowed, allowed, notFound, allowed},
 	"inactive service.totals":                      {notFound, notFound, forbidden, allowed, notFound, forbidden},
+	"list: keyType":                                {forbidden, allowed, allowed, allowed, notFound, forbidden},
+	"list: isTestKey":                              {forbidden, allowed, allowed, allowed, notFound, forbidden},
+	"list: createdBy":                              {forbidden, allowed, allowed, allowed, notFound, forbidden},
+	"list: apiKey":                                 {forbidden, allowed, allowed, allowed, notFound, forbidden},
+	"list: sentBy":                                 {forbidden, forbidden, forbidden, allowed, notFound, forbidden},
+	"list: billableUnits":                          {forbidden, allowed, allowed, allowed, notFound, forbidden},
+	"list: postage":                                {forbidden, allowed, allowed, allowed, notFound, forbidden},
+	"list: statusHistory":                          {forbidden, allowed, allowed, allowed, notFound, forbidden},
+	"list: letter":                                 {forbidden, allowed, allowed, allowed, notFound, forbidden},
+	"list: to":                                     {allowed, allowed, allowed, allowed, notFound, forbidden},
+	"list: job":                                    {allowed, allowed, allowed, allowed, notFound, forbidden},
+	"list: template":                               {allowed, allowed, allowed, allowed, notFound, forbidden},
 }
 
 func TestAuthorizationMatrix(t *testing.T) {
@@ -168,6 +205,92 @@ func TestUnauthenticatedMessages(t *testing.T) {
 		}
 		if strings.Contains(resp.body, tt.token) && tt.token != "" {
 			t.Errorf("%s: the response echoes the token", tt.name)
+		}
+	}
+}
+
+// notificationRowFields are what a row of the notifications list shows, and
+// notificationDetailFields the detail that needs view_activity or send_messages.
+const (
+	notificationRowFields    = `id serviceId type to recipient clientReference status statusGroup statusLabel isFinal template { name } job { originalFileName } createdAt sentAt updatedAt`
+	notificationDetailFields = `keyType isTestKey createdBy { name } apiKey { name } billableUnits postage statusHistory { status } letter { sheetCount }`
+)
+
+// TestListShowsDetailOnlyWithPermission: through the list, a member without view_activity
+// or send_messages gets every row with what the list shows, and FORBIDDEN and null on each
+// detail field of each row alone; a viewer and a sender get the detail.
+func TestListShowsDetailOnlyWithPermission(t *testing.T) {
+	api := newTestAPI(t, server.DefaultLimits())
+	query := `query($id: ID!) { service(id: $id) { notifications(first: 50) { edges { node { ` +
+		notificationRowFields + ` ` + notificationDetailFields + ` } } } } }`
+	detail := []string{"keyType", "isTestKey", "createdBy", "apiKey", "billableUnits", "postage", "statusHistory", "letter"}
+	for _, tt := range []struct {
+		user          string
+		wantForbidden bool
+	}{{userMember, true}, {userViewer, false}, {userSender, false}} {
+		resp := api.post(t, tokenFor(t, tt.user), query, map[string]any{"id": serviceA})
+		edges, _ := resp.at("service", "notifications", "edges").([]any)
+		if len(edges) < 5 {
+			t.Fatalf("%s: %d rows, want the fixture's page: %s", tt.user, len(edges), resp.body)
+		}
+		forbiddenAt := map[string]bool{}
+		for _, e := range resp.Errors {
+			if code, _ := e.Extensions["code"].(string); code != forbidden || len(e.Path) != 6 {
+				t.Fatalf("%s: unexpected error %+v", tt.user, e)
+			}
+			forbiddenAt[fmt.Sprint(e.Path[3], e.Path[5])] = true
+		}
+		for i := range edges {
+			if resp.at("service", "notifications", "edges", i, "node", "to") == nil || resp.at("service", "notifications", "edges", i, "node", "statusLabel") == nil {
+				t.Errorf("%s: row %d lost what the list shows: %v", tt.user, i, edges[i])
+			}
+			for _, field := range detail {
+				refused := forbiddenAt[fmt.Sprint(i, field)]
+				if refused != tt.wantForbidden {
+					t.Errorf("%s: row %d %s refused = %v, want %v", tt.user, i, field, refused, tt.wantForbidden)
+				}
+				if refused && resp.at("service", "notifications", "edges", i, "node", field) != nil {
+					t.Errorf("%s: row %d %s refused but has a value", tt.user, i, field)
+				}
+			}
+		}
+		if tt.wantForbidden && len(resp.Errors) != len(edges)*len(detail) {
+			t.Errorf("%s: %d errors, want one per detail field of each row (%d)", tt.user, len(resp.Errors), len(edges)*len(detail))
+		}
+	}
+}
+
+// TestNotificationOfAnotherServiceLooksLikeNone: notification(id) of a service the caller
+// is not a member of answers exactly as an id that does not exist, after the same number
+// of database statements, so that neither the answer nor its cost tells them apart.
+func TestNotificationOfAnotherServiceLooksLikeNone(t *testing.T) {
+	api := newTestAPI(t, server.DefaultLimits())
+	const query = `query($id: ID!) { notification(id: $id) { id to } }`
+	const missing = "a0000000-0000-4000-8000-00000000dead"
+	for _, tt := range []struct{ user, other string }{
+		{userOther, notificationA1},  // a member of B asks for A's
+		{userMember, notificationB1}, // a member of A asks for B's
+		{userOrg, notificationA1},    // an organisation user, who can open A but is not in it
+	} {
+		ask := func(id string) (gqlResponse, int64) {
+			tok := tokenFor(t, tt.user)
+			before := api.statements.Queries()
+			resp := api.post(t, tok, query, map[string]any{"id": id})
+			return resp, api.statements.Queries() - before
+		}
+		// Once each first, so that neither side pays for a cold statement cache.
+		ask(tt.other)
+		ask(missing)
+		existing, existingStatements := ask(tt.other)
+		none, noneStatements := ask(missing)
+		if existing.status != none.status || existing.body != none.body {
+			t.Errorf("%s: another service's notification answers %d %s, a missing one %d %s", tt.user, existing.status, existing.body, none.status, none.body)
+		}
+		if existing.codeAt("notification") != notFound {
+			t.Errorf("%s: %s, want NOT_FOUND", tt.user, existing.body)
+		}
+		if existingStatements != noneStatements {
+			t.Errorf("%s: another service's notification took %d statements, a missing one %d", tt.user, existingStatements, noneStatements)
 		}
 	}
 }

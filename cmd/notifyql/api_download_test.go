@@ -260,7 +260,9 @@ func TestNotificationsCSVFormulaCells(t *testing.T) {
 		{`=HYPERLINK("http://x.example")`, "=1+2", `'=HYPERLINK("http://x.example")`, "'=1+2"},
 		{"+447700900123", "+cmd|' /C calc'!A0", "+447700900123", "'+cmd|' /C calc'!A0"},
 		{"07700 900123", "-A1+1", "07700 900123", "'-A1+1"},
-		{"07700 900128", "-2+3", "07700 900128", "-2+3"}, // digits and signs only: a phone number's cell
+		{"07700 900128", "-2+3", "07700 900128", "'-2+3"}, // a sum, not a phone number
+		{"07700 900129", " =1+1", "07700 900129", "' =1+1"},
+		{"07700 900130", "＝1+1", "07700 900130", "'＝1+1"},
 		{"(0)7700-900123", "@SUM(A1:A9)", "(0)7700-900123", "'@SUM(A1:A9)"},
 		{"\t07700900124", "\t=1", "07700900124", "'\t=1"},
 		// The guard sees the CR; encoding/csv with UseCRLF then drops a lone CR as it writes.

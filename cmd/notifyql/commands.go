@@ -107,7 +107,12 @@ func printSeedReport(e env, report *postgres.SeedReport) error {
 func token(ctx context.Context, e env, args []string) (err error) {
 	fs := e.newFlagSet("token", "token --email ADDRESS [--ttl 12h]")
 	email := fs.String("email", "", "the user's email `address` (any case)")
-	ttl := fs.Duration("ttl", 12*time.Hour, "how long the token is valid")
+	// 12 hours covers a working day, unless configuration allows less.
+	defaultTTL := 12 * time.Hour
+	if maxTTL := e.cfg.Tokens.MaxTTL; maxTTL > 0 && maxTTL < defaultTTL {
+		defaultTTL = maxTTL
+	}
+	ttl := fs.Duration("ttl", defaultTTL, "how long the token is valid, at most NOTIFYQL_TOKEN_MAX_TTL")
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
@@ -117,6 +122,9 @@ func token(ctx context.Context, e env, args []string) (err error) {
 	}
 	if *ttl <= 0 {
 		return usagef("token: --ttl must be positive, got %s", *ttl)
+	}
+	if maxTTL := e.cfg.Tokens.MaxTTL; maxTTL > 0 && *ttl > maxTTL {
+		return usagef("token: --ttl must be at most %s (NOTIFYQL_TOKEN_MAX_TTL), got %s: the API would refuse the token", maxTTL, *ttl)
 	}
 	// In private mode the first command run may be this one: the database is made what
 	// serve would make it, demo users included, so the printed token works.
@@ -135,7 +143,7 @@ func token(ctx context.Context, e env, args []string) (err error) {
 	if user.State != "active" {
 		return fmt.Errorf("token: user %s is %s, not active: the API would refuse the token", user.ID, user.State)
 	}
-	signed, err := server.MintToken(api.secret, user.ID, *ttl, time.Now())
+	signed, err := e.cfg.Tokens.Mint(api.secret, user.ID, *ttl, time.Now())
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"notifyql/server"
 )
@@ -92,7 +93,15 @@ type config struct {
 	// may idle or take to send a request (NOTIFYQL_IDLE_TIMEOUT, NOTIFYQL_BODY_TIMEOUT,
 	// NOTIFYQL_MAX_CONNECTIONS_PER_ADDRESS, NOTIFYQL_MAX_CONNECTIONS_PER_PROXY).
 	Connections server.ConnectionLimits
+	// Tokens is what a token must say to sign in, and what `notifyql token` mints: a
+	// lifetime of at most NOTIFYQL_TOKEN_MAX_TTL, and NOTIFYQL_TOKEN_AUDIENCE and
+	// NOTIFYQL_TOKEN_ISSUER as its aud and iss when they are set.
+	Tokens server.TokenPolicy
 }
+
+// maxTokenTTL is the most NOTIFYQL_TOKEN_MAX_TTL may be: a longer-lived token is a
+// password that cannot be changed.
+const maxTokenTTL = 30 * 24 * time.Hour
 
 // productionMetricsAddr is where production serves /metrics unless configured otherwise:
 // the loopback interface, which only the machine's own scraper reaches.
@@ -125,6 +134,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		Limits:       server.DefaultLimits(),
 		RateLimits:   server.DefaultRateLimits(),
 		Connections:  server.DefaultConnectionLimits(),
+		Tokens:       server.DefaultTokenPolicy(),
 	}
 	defaults := server.DefaultWebSocketConfig()
 	cfg.WebSocketLimits = websocketLimits{MaxPerUser: defaults.MaxConnectionsPerUser,
@@ -172,6 +182,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return config{}, fmt.Errorf("%s must be a duration %s; got %q", timeout.name, timeout.bounds, v)
 		}
 		*timeout.dest = d
+	}
+	if err := loadTokenPolicy(getenv, &cfg.Tokens); err != nil {
+		return config{}, err
 	}
 	if v := getenv("NOTIFYQL_DATA_DIR"); v != "" {
 		cfg.DataDir = v
@@ -290,6 +303,32 @@ func checkListenAddr(addr string) error {
 	return nil
 }
 
+// loadTokenPolicy reads NOTIFYQL_TOKEN_MAX_TTL, NOTIFYQL_TOKEN_AUDIENCE and
+// NOTIFYQL_TOKEN_ISSUER into policy.
+func loadTokenPolicy(getenv func(string) string, policy *server.TokenPolicy) error {
+	if v := getenv("NOTIFYQL_TOKEN_MAX_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute || d > maxTokenTTL {
+			return fmt.Errorf("NOTIFYQL_TOKEN_MAX_TTL must be a duration from 1m to %s, such as 24h; got %q", maxTokenTTL, v)
+		}
+		policy.MaxTTL = d
+	}
+	for _, claim := range []struct {
+		name string
+		dest *string
+	}{{"NOTIFYQL_TOKEN_AUDIENCE", &policy.Audience}, {"NOTIFYQL_TOKEN_ISSUER", &policy.Issuer}} {
+		v := getenv(claim.name)
+		if v == "" {
+			continue
+		}
+		if strings.TrimSpace(v) != v || strings.ContainsFunc(v, unicode.IsControl) {
+			return fmt.Errorf("%s must be a name such as https://api.example.gov.uk, without surrounding spaces or control characters; got %q", claim.name, v)
+		}
+		*claim.dest = v
+	}
+	return nil
+}
+
 // websocketLimits are the per-socket and per-user limits of WebSocketConfig that
 // configuration sets.
 type websocketLimits struct {
@@ -368,6 +407,9 @@ func (c config) LogValue() slog.Value {
 		slog.String("body_timeout", c.Connections.BodyTimeout.String()),
 		slog.Int("max_connections_per_address", c.Connections.MaxPerAddress),
 		slog.Int("max_connections_per_proxy", c.Connections.MaxPerProxy),
+		slog.String("token_max_ttl", c.Tokens.MaxTTL.String()),
+		slog.String("token_audience", c.Tokens.Audience),
+		slog.String("token_issuer", c.Tokens.Issuer),
 	)
 }
 

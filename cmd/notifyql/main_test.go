@@ -177,6 +177,7 @@ func TestLoadConfig(t *testing.T) {
 		WebSocketLimits: websocketLimits{MaxPerUser: 20, MessageRate: 10, MessageBurst: 50, MaxSubscriptionsPerSocket: 25, MaxSubscriptionsPerUser: 100},
 		GCPercent:       serveGCPercent, GODEBUG: "adaptivestackstart=0",
 		MetricsAddr: "127.0.0.1:9090", Connections: server.ConnectionLimits{IdleTimeout: 2 * time.Minute, BodyTimeout: 30 * time.Second, MaxPerAddress: 256, MaxPerProxy: 20000}}
+	defaults.Tokens = server.DefaultTokenPolicy()
 	custom := defaults
 	custom.Addr = "127.0.0.1:9000"
 	custom.Env = envDevelopment

@@ -141,7 +141,7 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		DrainDelay:       e.cfg.DrainDelay,
 		Pages:            web.Pages(),
 		Home:             web.Home,
-	}, schema, server.NewAuthenticator(api.secret, access).WithLogger(e.logger))
+	}, schema, server.NewAuthenticator(api.secret, access).WithTokenPolicy(e.cfg.Tokens).WithLogger(e.logger))
 	// The access changes that re-check subscriptions also close the sockets of users who
 	// were deleted or deactivated, whatever those sockets run.
 	liveUpdates.hub.OnAccessChange(srv.AccessChanged)
