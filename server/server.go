@@ -54,8 +54,9 @@ type Config struct {
 	// gatherer that Metrics serves).
 	RequestMetrics *RequestMetrics
 	// APQCache, when set, keeps automatic persisted queries (a client sends a query's hash
-	// and only sends the text when told it is unknown); parsed queries are cached in memory
-	// in front of it either way.
+	// and only sends the text when told it is unknown): only texts that passed every check,
+	// no longer than Limits.MaxBodyBytes, each counted against the client address's
+	// allowance. Parsed queries are cached in memory in front of it either way.
 	APQCache graphql.Cache[string]
 	// RateLimiter, when set, applies RateLimits to GraphQL requests over HTTP.
 	RateLimiter RateLimiter
@@ -89,6 +90,8 @@ type Server struct {
 	websockets *websocketSessions
 	// websocketUpgrader answers WebSocket handshakes and is gqlgen's WebSocket implementation.
 	websocketUpgrader *gorillaWebsocket
+	// rates applies Config.RateLimits; nil without a RateLimiter.
+	rates *rateLimiting
 
 	listener net.Listener
 	// draining is set once shutdown begins: /readyz then answers "shutting down".
@@ -108,6 +111,9 @@ func New(cfg Config, schema graphql.ExecutableSchema, auth *Authenticator) *Serv
 	cfg.WebSocket = cfg.WebSocket.withDefaults()
 	s := &Server{cfg: cfg, auth: auth, websockets: newWebsocketSessions(),
 		websocketUpgrader: &gorillaWebsocket{cfg: cfg.WebSocket, writeBuffers: &sync.Pool{}}}
+	if cfg.RateLimiter != nil {
+		s.rates = &rateLimiting{limiter: cfg.RateLimiter, limits: cfg.RateLimits, proxies: cfg.TrustedProxies, logger: cfg.Logger, metrics: cfg.RequestMetrics}
+	}
 	s.handler = s.routes(s.graphqlHandler(schema), schema)
 	return s
 }
@@ -144,8 +150,13 @@ func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 	} else {
 		gql.Use(NoIntrospection{})
 	}
+	// A persisted query's text is looked up first, and stored only once every check below
+	// has accepted it (server/apq.go).
+	var apqRegistration graphql.HandlerExtension
 	if s.cfg.APQCache != nil {
-		gql.Use(extension.AutomaticPersistedQuery{Cache: s.cfg.APQCache})
+		var apqLookup graphql.HandlerExtension
+		apqLookup, apqRegistration = persistedQueries(s.cfg.APQCache, s.cfg.Limits.MaxBodyBytes, s.rates)
+		gql.Use(apqLookup)
 	}
 	// After the persisted query extension, which puts a hash's text in the request.
 	gql.Use(DocumentLimits{MaxTokens: s.cfg.Limits.MaxTokens, MaxAliases: s.cfg.Limits.MaxAliases,
@@ -155,15 +166,15 @@ func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 	for _, ext := range s.cfg.Extensions {
 		gql.Use(ext)
 	}
+	if apqRegistration != nil {
+		gql.Use(apqRegistration)
+	}
 	return gql
 }
 
 func (s *Server) routes(gql http.Handler, schema graphql.ExecutableSchema) http.Handler {
 	mux := http.NewServeMux()
-	var rates *rateLimiting
-	if s.cfg.RateLimiter != nil {
-		rates = &rateLimiting{limiter: s.cfg.RateLimiter, limits: s.cfg.RateLimits, proxies: s.cfg.TrustedProxies, logger: s.cfg.Logger, metrics: s.cfg.RequestMetrics}
-	}
+	rates := s.rates
 	mux.Handle("POST /graphql", limitDuration(s.cfg.Limits.RequestTimeout,
 		rates.byIP(s.auth.Middleware(rates.byUser(limitBody(s.cfg.Limits.MaxBodyBytes, acceptJSONBody(refuseBatches(answerInTime(gql)))))))))
 	methodNotAllowed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
