@@ -76,6 +76,10 @@ func TestRunRefusesBadCommandLines(t *testing.T) {
 			wantErr: `configuration: NOTIFYQL_WS_MAX_PER_USER must be a positive whole number, got "0"`},
 		{name: "fractional message rate", vars: map[string]string{"NOTIFYQL_WS_MESSAGE_RATE": "2.5"}, args: []string{"serve"},
 			wantErr: `configuration: NOTIFYQL_WS_MESSAGE_RATE must be a positive whole number, got "2.5"`},
+		{name: "no reports a day", vars: map[string]string{"NOTIFYQL_MAX_REPORTS_PER_DAY": "0"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_MAX_REPORTS_PER_DAY must be a positive whole number, got "0"`},
+		{name: "reports a day with a unit", vars: map[string]string{"NOTIFYQL_MAX_REPORTS_PER_DAY": "20/day"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_MAX_REPORTS_PER_DAY must be a positive whole number, got "20/day"`},
 		{name: "a host name as a trusted proxy", vars: map[string]string{"NOTIFYQL_TRUSTED_PROXIES": "10.0.0.0/8,lb.internal"}, args: []string{"serve"},
 			wantErr: `configuration: NOTIFYQL_TRUSTED_PROXIES: "lb.internal" is neither an IP address nor a CIDR prefix such as 10.0.0.0/8`},
 		{name: "negative rate limit", vars: map[string]string{"NOTIFYQL_RATE_LIMIT_PER_USER": "-1"}, args: []string{"serve"},
@@ -142,6 +146,7 @@ func TestRunHelp(t *testing.T) {
 func TestLoadConfig(t *testing.T) {
 	defaults := config{Addr: ":8080", Env: envProduction, DataDir: ".notifyql", Limits: server.DefaultLimits(), RateLimits: server.DefaultRateLimits(),
 		WebSocketLimits: websocketLimits{MaxPerUser: 20, MessageRate: 10, MessageBurst: 50}, GCPercent: serveGCPercent, GODEBUG: "adaptivestackstart=0"}
+	defaults.ReportsPerDay = 20
 	custom := defaults
 	custom.Addr = "127.0.0.1:9000"
 	custom.Env = envDevelopment
@@ -159,6 +164,7 @@ func TestLoadConfig(t *testing.T) {
 	custom.RateLimits = server.RateLimits{PerUser: 0, PerIP: 90}
 	custom.TrustedProxies = server.TrustedProxies{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32")}
 	custom.WebSocketLimits = websocketLimits{MaxPerUser: 3, MessageRate: 4, MessageBurst: 8}
+	custom.ReportsPerDay = 50
 	development := defaults
 	development.Env = envDevelopment
 	goGC := defaults
@@ -185,7 +191,7 @@ func TestLoadConfig(t *testing.T) {
 			"NOTIFYQL_MAX_TOKENS": "500", "NOTIFYQL_MAX_ALIASES": "3", "NOTIFYQL_MAX_DIRECTIVES": "2", "NOTIFYQL_MAX_BODY_BYTES": "1024", "NOTIFYQL_DRAIN_DELAY": "5s",
 			"NOTIFYQL_REQUEST_TIMEOUT":     "3s",
 			"NOTIFYQL_RATE_LIMIT_PER_USER": "0", "NOTIFYQL_RATE_LIMIT_PER_IP": "90", "NOTIFYQL_TRUSTED_PROXIES": "10.0.0.0/8,192.0.2.7",
-			"NOTIFYQL_WS_MAX_PER_USER": "3", "NOTIFYQL_WS_MESSAGE_RATE": "4", "NOTIFYQL_WS_MESSAGE_BURST": "8",
+			"NOTIFYQL_WS_MAX_PER_USER": "3", "NOTIFYQL_WS_MESSAGE_RATE": "4", "NOTIFYQL_WS_MESSAGE_BURST": "8", "NOTIFYQL_MAX_REPORTS_PER_DAY": "50",
 			"NOTIFYQL_ALLOWED_ORIGINS": " https://dashboard.example.gov.uk, http://localhost:3000,",
 		}, custom},
 	}
