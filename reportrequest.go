@@ -17,6 +17,16 @@ const (
 	// ReportDedupeWindow is how recently an open request must have been touched for the
 	// same request to be handed back instead of queueing another.
 	ReportDedupeWindow = 30 * time.Minute
+	// ReportReuseWindow is how recently a stored report must have been requested for the
+	// same request to hand it back instead of queueing another: asking again at once gets
+	// the file already built, not a copy of it.
+	ReportReuseWindow = 15 * time.Minute
+	// DefaultReportsPerDay is how many report requests a user may make in any 24 hours
+	// (ReportQuotaWindow) unless configuration says otherwise: each is a file stored for
+	// days and a worker's time, and a person needs a few.
+	DefaultReportsPerDay = 20
+	// ReportQuotaWindow is the rolling period report requests are counted over.
+	ReportQuotaWindow = 24 * time.Hour
 	// ReportCleanupAt is when the nightly cleanup runs, after UTC midnight.
 	ReportCleanupAt = 2 * time.Hour
 	// ReportCleanupOldest and ReportCleanupNewest bound the cleanup: requests created
@@ -56,11 +66,14 @@ func (f ReportStatusFilter) Statuses() []NotificationStatus {
 
 // ReportStore keeps report requests and their files.
 type ReportStore interface {
-	// RequestReport returns the oldest request by the same user for the same service,
-	// type and status filter that is pending or in progress and was last touched (updated_at,
-	// else created_at) within ReportDedupeWindow of now, with created false; otherwise it
-	// queues a new pending request created at now, with created true. Two calls at once
-	// for the same request give one request.
+	// RequestReport returns, with created false, a request by the same user for the same
+	// service, type and status filter that is stored and was requested within
+	// ReportReuseWindow of now, or else the oldest such one that is pending or in progress
+	// and was last touched (updated_at, else created_at) within ReportDedupeWindow of now.
+	// Otherwise it queues a new pending request created at now, with created true, unless
+	// the user has made their daily allowance of requests in the ReportQuotaWindow before
+	// now: then it returns ERATELIMITED (ReportQuotaExceeded). Calls at once by one user
+	// give one request for the same report, and never more requests than the allowance.
 	RequestReport(ctx context.Context, in ReportRequestInput, now time.Time) (r *ReportRequest, created bool, err error)
 	// ReportRequest returns the request, deleted ones included; ENOTFOUND when none has
 	// that id.
@@ -69,6 +82,38 @@ type ReportStore interface {
 	// ENOTFOUND when the request or its file does not exist, and ECONFLICT when the
 	// request is not stored.
 	WriteReportFile(ctx context.Context, id string, w io.Writer) error
+}
+
+// ReportQuotaExceeded refuses a report request from a user who has made perDay of them in
+// the ReportQuotaWindow before now; the next is possible at next, when the oldest of those
+// that count leaves the window.
+// Both the wait and the time are rounded up to the minute, so that asking then works.
+func ReportQuotaExceeded(perDay int, next, now time.Time) *Error {
+	at := next.UTC().Truncate(time.Minute)
+	if at.Before(next) {
+		at = at.Add(time.Minute)
+	}
+	wait := max((at.Sub(now) + time.Minute - 1).Truncate(time.Minute), time.Minute)
+	return Errorf(ERATELIMITED, "you have asked for %d reports in the last 24 hours, the most allowed: you can ask for another in %s, at %s UTC",
+		perDay, formatWait(wait), at.Format("2006-01-02 15:04"))
+}
+
+// formatWait writes a wait of whole minutes as "2 hours 5 minutes", "1 hour", "40 minutes".
+func formatWait(wait time.Duration) string {
+	hours, minutes := int(wait/time.Hour), int(wait%time.Hour/time.Minute)
+	plural := func(n int, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return fmt.Sprintf("%d %ss", n, unit)
+	}
+	switch {
+	case hours == 0:
+		return plural(minutes, "minute")
+	case minutes == 0:
+		return plural(hours, "hour")
+	}
+	return plural(hours, "hour") + " " + plural(minutes, "minute")
 }
 
 // CheckReportAccess decides whether p may see request r, whose service is s (nil when the

@@ -127,3 +127,25 @@ func TestEncodeReportChunk(t *testing.T) {
 		t.Errorf("an empty later chunk = %q, %v", empty, err)
 	}
 }
+
+// The refusal past the daily allowance says when the next request is possible, rounded up
+// to the minute so that asking then works.
+func TestReportQuotaExceeded(t *testing.T) {
+	now := time.Date(2026, 7, 15, 12, 0, 20, 0, time.UTC)
+	for _, tt := range []struct {
+		next time.Time
+		want string
+	}{
+		{now.Add(2*time.Hour + 4*time.Minute + 10*time.Second), "in 2 hours 5 minutes, at 2026-07-15 14:05 UTC"},
+		{now.Add(time.Hour - 20*time.Second), "in 1 hour, at 2026-07-15 13:00 UTC"},
+		{now.Add(40 * time.Second), "in 1 minute, at 2026-07-15 12:01 UTC"},
+		{now.Add(23*time.Hour + 58*time.Minute), "in 23 hours 59 minutes, at 2026-07-16 11:59 UTC"},
+		{now.Add(23*time.Hour + 59*time.Minute), "in 24 hours, at 2026-07-16 12:00 UTC"},
+	} {
+		err := ReportQuotaExceeded(20, tt.next, now)
+		want := "you have asked for 20 reports in the last 24 hours, the most allowed: you can ask for another " + tt.want
+		if err.Code != ERATELIMITED || err.Message != want {
+			t.Errorf("next %s: %s %q, want %q", tt.next, err.Code, err.Message, want)
+		}
+	}
+}

@@ -118,9 +118,9 @@ type Query struct {
 
 // The answer to requestReport.
 type RequestedReport struct {
-	// The request: the new one, or the open one handed back.
+	// The request: the new one, or the open or stored one handed back.
 	ReportRequest *notifyql.ReportRequest `json:"reportRequest"`
-	// Whether a new request was queued (false when an open one came back).
+	// Whether a new request was queued (false when an open or recently stored one came back).
 	Created bool `json:"created"`
 }
 

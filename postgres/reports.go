@@ -17,32 +17,57 @@ import (
 // writes for them, in chunks (migrations/00010_report_files.sql).
 type ReportStore struct {
 	pool *pgxpool.Pool
+	// perDay is how many requests a user may make in any ReportQuotaWindow.
+	perDay int
 }
 
 var _ notifyql.ReportStore = (*ReportStore)(nil)
 
-// NewReportStore returns a ReportStore that queries through pool.
+// NewReportStore returns a ReportStore that queries through pool, allowing each user
+// notifyql.DefaultReportsPerDay requests a day.
 func NewReportStore(pool *pgxpool.Pool) *ReportStore {
-	return &ReportStore{pool: pool}
+	return &ReportStore{pool: pool, perDay: notifyql.DefaultReportsPerDay}
 }
 
-// lockReportRequestSQL serialises requests for the same report by the same user, so that
-// two at once cannot both miss the other and queue two.
-const lockReportRequestSQL = `
-SELECT pg_advisory_xact_lock(hashtextextended('notifyql report request:' || $1 || '/' || $2 || '/' || $3 || '/' || $4, 0))`
+// WithReportsPerDay returns the store allowing each user perDay requests in any
+// ReportQuotaWindow (at least one).
+func (s *ReportStore) WithReportsPerDay(perDay int) *ReportStore {
+	c := *s
+	c.perDay = max(perDay, 1)
+	return &c
+}
 
-// openReportRequestSQL finds the request to hand back (DOMAIN.md §13's dedupe).
-const openReportRequestSQL = `
+// lockUserReportRequestsSQL serialises one user's report requests, so that two at once
+// cannot both miss the other and queue the same report twice, nor both find the user
+// under their allowance and go past it together. Every statement after it in the
+// transaction sees what the user's earlier requests committed.
+const lockUserReportRequestsSQL = `
+SELECT pg_advisory_xact_lock(hashtextextended('notifyql report request:' || $1, 0))`
+
+// reusableReportRequestSQL finds the request to hand back: a stored one requested within
+// the reuse window (its file is ready), else the oldest open one touched within the dedupe
+// window (DOMAIN.md §13's dedupe).
+const reusableReportRequestSQL = `
 SELECT id::text, service_id::text, user_id::text, status,
        parameter ->> 'notification_type', parameter ->> 'notification_status',
        created_at, updated_at
   FROM report_requests
  WHERE user_id = $1 AND service_id = $2 AND report_type = 'notifications'
    AND parameter ->> 'notification_type' = $3 AND parameter ->> 'notification_status' = $4
-   AND status IN ('pending', 'in progress')
-   AND coalesce(updated_at, created_at) >= $5
- ORDER BY created_at, id
+   AND ((status IN ('pending', 'in progress') AND coalesce(updated_at, created_at) >= $5)
+        OR (status = 'stored' AND created_at >= $6))
+ ORDER BY status <> 'stored', created_at, id
  LIMIT 1`
+
+// reportQuotaFullSinceSQL is the creation time of the user's perDay-th newest request in
+// the window ($2 = perDay), found only when they have made at least perDay there: the
+// next request is possible once that one has left the window. The index on (user_id,
+// created_at) (migrations/00012_report_requests_by_user.sql) reads at most perDay rows.
+const reportQuotaFullSinceSQL = `
+SELECT created_at FROM report_requests
+ WHERE user_id = $1 AND created_at > $3
+ ORDER BY created_at DESC
+ OFFSET $2 - 1 LIMIT 1`
 
 const insertReportRequestSQL = `
 INSERT INTO report_requests (user_id, service_id, report_type, status, parameter, created_at)
@@ -52,7 +77,8 @@ RETURNING id::text, service_id::text, user_id::text, status,
           parameter ->> 'notification_type', parameter ->> 'notification_status',
           created_at, updated_at`
 
-// RequestReport hands back an open request for the same report or queues a new one.
+// RequestReport hands back a stored or open request for the same report, or queues a new
+// one within the user's daily allowance (notifyql.ReportStore).
 func (s *ReportStore) RequestReport(ctx context.Context, in notifyql.ReportRequestInput, now time.Time) (*notifyql.ReportRequest, bool, error) {
 	if err := in.Validate(); err != nil {
 		return nil, false, err
@@ -63,15 +89,26 @@ func (s *ReportStore) RequestReport(ctx context.Context, in notifyql.ReportReque
 	var (
 		r       notifyql.ReportRequest
 		created bool
+		refused error
 	)
 	now = now.UTC()
 	args := []any{in.UserID, in.ServiceID, string(in.Type), string(in.Status)}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, lockReportRequestSQL, args...); err != nil {
+		if _, err := tx.Exec(ctx, lockUserReportRequestsSQL, in.UserID); err != nil {
 			return err
 		}
-		err := scanReportRequest(tx.QueryRow(ctx, openReportRequestSQL, append(args, now.Add(-notifyql.ReportDedupeWindow))...), &r)
+		err := scanReportRequest(tx.QueryRow(ctx, reusableReportRequestSQL,
+			append(args, now.Add(-notifyql.ReportDedupeWindow), now.Add(-notifyql.ReportReuseWindow))...), &r)
 		if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		var fullSince time.Time
+		err = tx.QueryRow(ctx, reportQuotaFullSinceSQL, in.UserID, s.perDay, now.Add(-notifyql.ReportQuotaWindow)).Scan(&fullSince)
+		switch {
+		case err == nil:
+			refused = notifyql.ReportQuotaExceeded(s.perDay, fullSince.Add(notifyql.ReportQuotaWindow), now)
+			return nil
+		case !errors.Is(err, pgx.ErrNoRows):
 			return err
 		}
 		created = true
@@ -79,6 +116,9 @@ func (s *ReportStore) RequestReport(ctx context.Context, in notifyql.ReportReque
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("request a report of service %s: %w", in.ServiceID, err)
+	}
+	if refused != nil {
+		return nil, false, refused
 	}
 	return &r, created, nil
 }

@@ -65,14 +65,121 @@ func TestRequestReportDedupe(t *testing.T) {
 	if r, _ := mustRequestReport(t, store, in, fxNow.Add(55*time.Minute)); r.ID != first.ID {
 		t.Errorf("two open requests: got %s, want the oldest, %s", r.ID, first.ID)
 	}
-	// Stored, failed and deleted requests are never handed back.
+	// Stored ones requested over 15 minutes ago, failed and deleted ones are never handed back.
 	for _, status := range []string{"stored", "failed", "deleted"} {
 		fxExec(t, pool, `UPDATE report_requests SET status = $2 WHERE id = ANY($1::uuid[])`, []string{first.ID, second.ID}, status)
-		r, created := mustRequestReport(t, store, in, fxNow.Add(56*time.Minute))
+		r, created := mustRequestReport(t, store, in, second.CreatedAt.Add(15*time.Minute+time.Second))
 		if !created || r.ID == first.ID || r.ID == second.ID {
 			t.Errorf("%s: got %s created %v, want a new request", status, r.ID, created)
 		}
 		fxExec(t, pool, `DELETE FROM report_requests WHERE id = $1`, r.ID)
+	}
+}
+
+// Issue 15, item 9: asking again for a report just stored hands back the stored one, for
+// 15 minutes after it was requested, instead of building the same file again.
+func TestRequestReportReusesAStoredReport(t *testing.T) {
+	pool := newFixturePool(t)
+	store := NewReportStore(pool)
+	in := reportInput(fxMemberID, notifyql.TypeEmail, notifyql.ReportOfDelivered)
+	stored, _ := mustRequestReport(t, store, in, fxNow)
+	fxExec(t, pool, `UPDATE report_requests SET status = 'stored', updated_at = $2 WHERE id = $1`, stored.ID, fxNow.Add(4*time.Minute))
+
+	for _, at := range []time.Duration{5 * time.Minute, 15 * time.Minute} {
+		r, created := mustRequestReport(t, store, in, fxNow.Add(at))
+		if created || r.ID != stored.ID || r.Status != notifyql.ReportStored {
+			t.Errorf("at +%s: got %s (%s) created %v, want the stored %s back", at, r.ID, r.Status, created, stored.ID)
+		}
+	}
+	// Other parameters are another report.
+	for _, other := range []notifyql.ReportRequestInput{
+		reportInput(fxAdminID, notifyql.TypeEmail, notifyql.ReportOfDelivered),
+		reportInput(fxMemberID, notifyql.TypeEmail, notifyql.ReportOfFailed),
+		reportInput(fxMemberID, notifyql.TypeLetter, notifyql.ReportOfDelivered),
+		{UserID: fxMemberID, ServiceID: fxBetaID, Type: notifyql.TypeEmail, Status: notifyql.ReportOfDelivered},
+	} {
+		if r, created := mustRequestReport(t, store, other, fxNow.Add(time.Minute)); !created || r.ID == stored.ID {
+			t.Errorf("%+v: got %s created %v, want a new request", other, r.ID, created)
+		}
+	}
+	// Requested more than 15 minutes ago, it is not.
+	if r, created := mustRequestReport(t, store, in, fxNow.Add(15*time.Minute+time.Second)); !created || r.ID == stored.ID {
+		t.Errorf("15 minutes and 1 s after: got %s created %v, want a new request", r.ID, created)
+	}
+}
+
+// Issue 15, item 9: 108 requests in 20 s made 104 stored reports. Each user may make
+// DefaultReportsPerDay requests in any 24 hours; the next is refused with RATE_LIMITED,
+// saying when one is possible again. A request handed back makes nothing, so it is not
+// refused.
+func TestRequestReportDailyAllowance(t *testing.T) {
+	store := NewReportStore(newFixturePool(t))
+	in := reportInput(fxMemberID, notifyql.TypeSMS, notifyql.ReportOfAll)
+	// Each 31 minutes apart, past the open one's dedupe window, so each is a new request.
+	every := notifyql.ReportDedupeWindow + time.Minute
+	var last *notifyql.ReportRequest
+	for i := range notifyql.DefaultReportsPerDay {
+		var created bool
+		last, created = mustRequestReport(t, store, in, fxNow.Add(time.Duration(i)*every))
+		if !created {
+			t.Fatalf("request %d was not made", i+1)
+		}
+	}
+	at := fxNow.Add(time.Duration(notifyql.DefaultReportsPerDay) * every) // 20 × 31 min: 10 h 20 min in
+	other := reportInput(fxMemberID, notifyql.TypeEmail, notifyql.ReportOfAll)
+	_, _, err := store.RequestReport(t.Context(), other, at)
+	want := "you have asked for 20 reports in the last 24 hours, the most allowed: you can ask for another in 13 hours 40 minutes, at 2025-07-22 10:00 UTC"
+	if notifyql.ErrorCode(err) != notifyql.ERATELIMITED || notifyql.ErrorMessage(err) != want {
+		t.Errorf("the 21st request in 24 hours: %v, want RATE_LIMITED %q", err, want)
+	}
+	if r, created := mustRequestReport(t, store, in, last.CreatedAt.Add(time.Minute)); created || r.ID != last.ID {
+		t.Errorf("the open request asked for again at the allowance: got %s created %v, want %s back", r.ID, created, last.ID)
+	}
+	// 24 hours after the first, it no longer counts: one more, and then the second is the
+	// one to wait for.
+	if _, created := mustRequestReport(t, store, other, fxNow.Add(notifyql.ReportQuotaWindow)); !created {
+		t.Error("24 hours after the first request, another was not made")
+	}
+	_, _, err = store.RequestReport(t.Context(), reportInput(fxMemberID, notifyql.TypeLetter, notifyql.ReportOfAll), fxNow.Add(notifyql.ReportQuotaWindow+time.Second))
+	want = "you have asked for 20 reports in the last 24 hours, the most allowed: you can ask for another in 31 minutes, at 2025-07-22 10:31 UTC"
+	if notifyql.ErrorMessage(err) != want {
+		t.Errorf("then: %v, want %q", err, want)
+	}
+	// Another user has an allowance of their own.
+	if _, created := mustRequestReport(t, store, reportInput(fxAdminID, notifyql.TypeEmail, notifyql.ReportOfAll), at); !created {
+		t.Error("another user's request was not made")
+	}
+}
+
+// Requests at once for different reports cannot together go past the allowance.
+func TestRequestReportAtOnceKeepToTheAllowance(t *testing.T) {
+	const perDay = 5
+	store := NewReportStore(newFixturePool(t)).WithReportsPerDay(perDay)
+	var inputs []notifyql.ReportRequestInput
+	for _, typ := range []notifyql.NotificationType{notifyql.TypeEmail, notifyql.TypeSMS, notifyql.TypeLetter} {
+		for _, status := range []notifyql.ReportStatusFilter{notifyql.ReportOfAll, notifyql.ReportOfSending, notifyql.ReportOfDelivered, notifyql.ReportOfFailed} {
+			inputs = append(inputs, reportInput(fxMemberID, typ, status))
+		}
+	}
+	errs := make([]error, len(inputs))
+	var wg sync.WaitGroup
+	for i, in := range inputs {
+		wg.Go(func() { _, _, errs[i] = store.RequestReport(t.Context(), in, fxNow) })
+	}
+	wg.Wait()
+	made, refused := 0, 0
+	for _, err := range errs {
+		switch notifyql.ErrorCode(err) {
+		case "":
+			made++
+		case notifyql.ERATELIMITED:
+			refused++
+		default:
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if made != perDay || refused != len(inputs)-perDay {
+		t.Errorf("%d requests at once: %d made, %d refused; want %d made", len(inputs), made, refused, perDay)
 	}
 }
 

@@ -8,9 +8,11 @@ import (
 	"notifyql/graph"
 )
 
-// RequestReport queues a notifications report, or hands back the same open request
-// (DOMAIN.md §13). It needs view_activity on the service, and the service's estimate for
-// the type (§7.2) must be within ReportRequestLimit unless the caller is a platform admin.
+// RequestReport queues a notifications report, or hands back the same request when it is
+// open or was stored for a request made in the last 15 minutes (DOMAIN.md §13); a new one
+// is refused past the user's daily allowance (notifyql.ReportStore). It needs view_activity
+// on the service, and the service's estimate for the type (§7.2) must be within
+// ReportRequestLimit unless the caller is a platform admin.
 func (r mutationResolver) RequestReport(ctx context.Context, serviceID string, t notifyql.NotificationType, status notifyql.ReportStatusFilter) (*graph.RequestedReport, error) {
 	if _, err := notifyql.Authenticated(ctx); err != nil {
 		return nil, err

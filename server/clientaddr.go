@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -69,4 +70,19 @@ func ParseTrustedProxies(list string) (TrustedProxies, error) {
 		proxies = append(proxies, netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen()))
 	}
 	return proxies, nil
+}
+
+type clientNetworkKey struct{}
+
+// withClientNetwork records in ctx the client network (clientNetwork) that a request or a
+// WebSocket came from, which its per-address allowance is counted by: an operation that
+// costs more than its request (registering a persisted query) is counted against it too.
+func withClientNetwork(ctx context.Context, network string) context.Context {
+	return context.WithValue(ctx, clientNetworkKey{}, network)
+}
+
+// clientNetworkFrom is the client network withClientNetwork recorded, or "".
+func clientNetworkFrom(ctx context.Context) string {
+	network, _ := ctx.Value(clientNetworkKey{}).(string)
+	return network
 }

@@ -101,7 +101,7 @@ func (getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 	w.Header().Set("Content-Type", responseType)
 	opCtx, errs := exec.CreateOperationContext(r.Context(), params)
 	if errs != nil {
-		w.WriteHeader(requestErrorStatus(errs, responseType))
+		w.WriteHeader(allowanceRefusalStatus(w.Header(), errs, requestErrorStatus(errs, responseType)))
 		writeResponse(w, exec.DispatchError(graphql.WithOperationContext(r.Context(), opCtx), errs))
 		return
 	}

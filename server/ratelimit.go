@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
 	"notifyql"
 )
 
@@ -56,8 +58,11 @@ func (l *rateLimiting) byIP(next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if l.admit(w, r, "ip-"+clientNetwork(l.proxies.clientAddress(r)), l.limits.PerIP) {
-			next.ServeHTTP(w, r)
+		network := clientNetwork(l.proxies.clientAddress(r))
+		if l.admit(w, r, "ip-"+network, l.limits.PerIP) {
+			// What the request goes on to do may cost the address more (registering a
+			// persisted query), so the operation knows whom to count it against.
+			next.ServeHTTP(w, r.WithContext(withClientNetwork(r.Context(), network)))
 		}
 	})
 }
@@ -82,10 +87,11 @@ func userKey(userID string) string { return "user-" + userID }
 // admit reports whether the request may go on under key's allowance of perMinute,
 // answering 429 with Retry-After when it may not.
 func (l *rateLimiting) admit(w http.ResponseWriter, r *http.Request, key string, perMinute int) bool {
-	refusal, seconds := l.allow(r.Context(), key, perMinute)
-	if refusal == nil {
+	allowed, retryAfter := l.allow(r.Context(), key, perMinute)
+	if allowed {
 		return true
 	}
+	refusal, seconds := rateLimited(retryAfter)
 	l.metrics.countError(GraphQLCode(refusal.Code))
 	w.Header().Set("Retry-After", fmt.Sprint(seconds))
 	writeGraphQLError(w, http.StatusTooManyRequests, GraphQLCode(refusal.Code), refusal.Message)
@@ -99,17 +105,26 @@ func (l *rateLimiting) allowUser(ctx context.Context, userID string) *notifyql.E
 	if l == nil || l.limits.PerUser <= 0 {
 		return nil
 	}
-	refusal, _ := l.allow(ctx, userKey(userID), l.limits.PerUser)
-	return refusal
+	if allowed, retryAfter := l.allow(ctx, userKey(userID), l.limits.PerUser); !allowed {
+		refusal, _ := rateLimited(retryAfter)
+		return refusal
+	}
+	return nil
 }
 
-// allow counts one request against key's allowance of perMinute, returning nil when it
-// fits, else an ERATELIMITED error saying when to try again and that wait in whole
-// seconds. A limiter that cannot answer admits: Redis being down must not stop the API,
-// only the features that need it.
-func (l *rateLimiting) allow(ctx context.Context, key string, perMinute int) (refusal *notifyql.Error, retrySeconds int) {
+// rateLimited is the refusal of a request past its allowance, saying when to try again,
+// and that wait in whole seconds.
+func rateLimited(retryAfter time.Duration) (*notifyql.Error, int) {
+	seconds := retryAfterSeconds(retryAfter)
+	return notifyql.Errorf(notifyql.ERATELIMITED, "too many requests: try again in %d seconds", seconds), seconds
+}
+
+// allow counts one more use of key's allowance of perMinute and reports whether it is
+// admitted, and when it is not, how long until it would be. A limiter that cannot answer
+// admits: Redis being down must not stop the API, only the features that need it.
+func (l *rateLimiting) allow(ctx context.Context, key string, perMinute int) (bool, time.Duration) {
 	if time.Now().UnixNano() < l.pausedUntil.Load() {
-		return nil, 0
+		return true, 0
 	}
 	allowed, retryAfter, err := l.limiter.Allow(ctx, key, perMinute, max(1, perMinute/10))
 	if err != nil {
@@ -118,14 +133,44 @@ func (l *rateLimiting) allow(ctx context.Context, key string, perMinute int) (re
 			l.logger.WarnContext(ctx, "rate limits are not applied for a while: the limiter cannot answer",
 				"pause", limiterPause, "error", err)
 		}
-		return nil, 0
+		return true, 0
 	}
-	if allowed {
-		return nil, 0
-	}
-	seconds := max(int(math.Ceil(retryAfter.Seconds())), 1)
-	return notifyql.Errorf(notifyql.ERATELIMITED, "too many requests: try again in %d seconds", seconds), seconds
+	return allowed, retryAfter
 }
+
+// allowFromAddress counts one more use of the allowance of the client address that
+// byIP (or the WebSocket the operation came over) put in ctx, as allow does. With no
+// per-address limit, or no address known, it admits.
+func (l *rateLimiting) allowFromAddress(ctx context.Context) (bool, time.Duration) {
+	network := clientNetworkFrom(ctx)
+	if l == nil || l.limits.PerIP <= 0 || network == "" {
+		return true, 0
+	}
+	return l.allow(ctx, "ip-"+network, l.limits.PerIP)
+}
+
+// retryAfterExtension is the error extension in which an operation refused past an
+// allowance says how many seconds to wait; over HTTP, Retry-After says it too.
+const retryAfterExtension = "retryAfter"
+
+// allowanceRefusalStatus is the HTTP status of an operation refused before it ran for errs:
+// 429, with Retry-After set in header, when an allowance is used up (RATE_LIMITED), as byIP
+// and byUser answer; otherwise status, the transport's own.
+func allowanceRefusalStatus(header http.Header, errs gqlerror.List, status int) int {
+	for _, err := range errs {
+		if err.Extensions["code"] != GraphQLCode(notifyql.ERATELIMITED) {
+			continue
+		}
+		if seconds, ok := err.Extensions[retryAfterExtension].(int); ok {
+			header.Set("Retry-After", fmt.Sprint(seconds))
+		}
+		return http.StatusTooManyRequests
+	}
+	return status
+}
+
+// retryAfterSeconds is a wait in whole seconds, rounded up, at least one.
+func retryAfterSeconds(wait time.Duration) int { return max(int(math.Ceil(wait.Seconds())), 1) }
 
 // clientNetwork is what a client's allowance is counted by: its IPv4 address, or the /64
 // of its IPv6 address.

@@ -61,8 +61,9 @@ type Config struct {
 	// gatherer that Metrics serves).
 	RequestMetrics *RequestMetrics
 	// APQCache, when set, keeps automatic persisted queries (a client sends a query's hash
-	// and only sends the text when told it is unknown); parsed queries are cached in memory
-	// in front of it either way.
+	// and only sends the text when told it is unknown): only texts that passed every check,
+	// no longer than Limits.MaxBodyBytes, each counted against the client address's
+	// allowance. Parsed queries are cached in memory in front of it either way.
 	APQCache graphql.Cache[string]
 	// RateLimiter, when set, applies RateLimits to GraphQL requests over HTTP.
 	RateLimiter RateLimiter
@@ -166,8 +167,13 @@ func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 	} else {
 		gql.Use(NoIntrospection{})
 	}
+	// A persisted query's text is looked up first, and stored only once every check below
+	// has accepted it (server/apq.go).
+	var apqRegistration graphql.HandlerExtension
 	if s.cfg.APQCache != nil {
-		gql.Use(extension.AutomaticPersistedQuery{Cache: s.cfg.APQCache})
+		var apqLookup graphql.HandlerExtension
+		apqLookup, apqRegistration = persistedQueries(s.cfg.APQCache, s.cfg.Limits.MaxBodyBytes, s.rates)
+		gql.Use(apqLookup)
 	}
 	// After the persisted query extension, which puts a hash's text in the request.
 	gql.Use(DocumentLimits{MaxTokens: s.cfg.Limits.MaxTokens, MaxAliases: s.cfg.Limits.MaxAliases,
@@ -178,6 +184,9 @@ func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 	gql.Use(socketOperations{s})
 	for _, ext := range s.cfg.Extensions {
 		gql.Use(ext)
+	}
+	if apqRegistration != nil {
+		gql.Use(apqRegistration)
 	}
 	return refuseUnreadableText(gql)
 }

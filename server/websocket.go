@@ -248,9 +248,12 @@ func (s *Server) websocketHandler(gql, notUpgrade http.Handler) http.Handler {
 		// connection's state, and this goroutine's stack, grown by parsing and routing),
 		// which an open socket would otherwise keep for as long as it lives. The socket's
 		// context is a new one carrying the request id: the request's would keep net/http's
-		// per-connection contexts alive with it. As net/http does for a request, it ends
-		// when serving does: gqlgen's subscriptions run under it and end with it.
+		// per-connection contexts alive with it. It carries the client's network too, which
+		// the socket's persisted-query registrations are counted against (server/apq.go).
+		// As net/http does for a request, it ends when serving does: gqlgen's subscriptions
+		// run under it and end with it.
 		ctx := context.WithValue(context.Background(), requestIDKey{}, RequestID(r.Context()))
+		ctx = withClientNetwork(ctx, clientNetwork(s.cfg.TrustedProxies.clientAddress(r)))
 		ctx, cancel := context.WithCancel(context.WithValue(ctx, websocketSessionKey{}, session))
 		// Of the request, gqlgen needs only the method and the Upgrade header (to pick its
 		// WebSocket transport). A copy of the request would keep its URL, addresses and

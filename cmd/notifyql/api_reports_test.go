@@ -317,3 +317,81 @@ func TestReportDownloadBySignedLink(t *testing.T) {
 		t.Errorf("after view_activity is taken away: %d %s, want 403", got.status, got.body)
 	}
 }
+
+// Issue 15, item 9: requestReport had no quota (108 calls in 20 s made 104 stored reports).
+// A user's 21st request in 24 hours is refused with RATE_LIMITED, saying when the next is
+// possible, and makes nothing; a request handed back is still answered.
+func TestRequestReportDailyAllowance(t *testing.T) {
+	now := fixtureNow
+	api := newTestAPIWithClock(t, server.Limits{}, func() time.Time { return now })
+	var kinds []struct{ typ, status string }
+	for _, typ := range []string{"EMAIL", "SMS", "LETTER"} {
+		for _, status := range []string{"ALL", "SENDING", "DELIVERED", "FAILED"} {
+			kinds = append(kinds, struct{ typ, status string }{typ, status})
+		}
+	}
+	made := 0
+	for round := 0; made < notifyql.DefaultReportsPerDay; round++ {
+		// Past the open requests' 30 minutes, the same parameters make new requests.
+		now = fixtureNow.Add(time.Duration(round) * 31 * time.Minute)
+		for _, k := range kinds[:min(len(kinds), notifyql.DefaultReportsPerDay-made)] {
+			resp := requestReport(t, api, userManager, serviceA, k.typ, k.status)
+			resp.requireNoErrors(t)
+			if resp.at("requestReport", "created") != true {
+				t.Fatalf("request %d: %s", made+1, resp.body)
+			}
+			made++
+		}
+	}
+	// 20 made, the last 8 at 12:31.
+	handedBack := requestReport(t, api, userManager, serviceA, "EMAIL", "ALL")
+	handedBack.requireNoErrors(t)
+	if handedBack.at("requestReport", "created") != false {
+		t.Errorf("an open request asked for again at the allowance: %s", handedBack.body)
+	}
+	refused := requestReport(t, api, userManager, serviceA, "LETTER", "FAILED")
+	want := "you have asked for 20 reports in the last 24 hours, the most allowed: you can ask for another in 23 hours 29 minutes, at 2026-07-16 12:00 UTC"
+	if refused.codeAt("requestReport") != "RATE_LIMITED" || len(refused.Errors) != 1 || refused.Errors[0].Message != want {
+		t.Errorf("the 21st request in 24 hours: %s, want RATE_LIMITED %q", refused.body, want)
+	}
+	var n int
+	if err := api.pool.QueryRow(t.Context(), `SELECT count(*) FROM report_requests WHERE user_id = $1`, userManager).Scan(&n); err != nil || n != notifyql.DefaultReportsPerDay {
+		t.Errorf("the user's report requests: %d (%v), want %d", n, err, notifyql.DefaultReportsPerDay)
+	}
+	// Another user is not held back.
+	requestReport(t, api, userViewer, serviceA, "LETTER", "FAILED").requireNoErrors(t)
+	// A day after the first 12, 12 more are possible.
+	now = fixtureNow.Add(24 * time.Hour)
+	if resp := requestReport(t, api, userManager, serviceA, "LETTER", "FAILED"); resp.at("requestReport", "created") != true {
+		t.Errorf("24 hours after the first requests: %s", resp.body)
+	}
+}
+
+// Issue 15, item 9: asking again for a report that was just stored hands the stored one
+// back, with its download link, for 15 minutes after it was requested; after that, or with
+// other parameters, a new one is queued.
+func TestRequestReportHandsBackAStoredReport(t *testing.T) {
+	now := fixtureNow
+	api := newTestAPIWithClock(t, server.Limits{}, func() time.Time { return now })
+	first := requestReport(t, api, userManager, serviceA, "SMS", "DELIVERED")
+	first.requireNoErrors(t)
+	id := first.at("requestReport", "reportRequest", "id")
+	buildReports(t, api)
+
+	now = fixtureNow.Add(15 * time.Minute)
+	again := requestReport(t, api, userManager, serviceA, "SMS", "DELIVERED")
+	again.requireNoErrors(t)
+	if again.at("requestReport", "created") != false || again.at("requestReport", "reportRequest", "id") != id ||
+		again.at("requestReport", "reportRequest", "status") != "STORED" || again.at("requestReport", "reportRequest", "downloadUrl") == nil {
+		t.Errorf("the same request 15 minutes later: %s, want the stored %s with its link", again.body, id)
+	}
+	other := requestReport(t, api, userManager, serviceA, "SMS", "FAILED")
+	if other.at("requestReport", "created") != true {
+		t.Errorf("another status filter: %s, want a new request", other.body)
+	}
+	now = fixtureNow.Add(15*time.Minute + time.Second)
+	later := requestReport(t, api, userManager, serviceA, "SMS", "DELIVERED")
+	if later.at("requestReport", "created") != true || later.at("requestReport", "reportRequest", "id") == id {
+		t.Errorf("the same request 15 minutes and 1 s later: %s, want a new request", later.body)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode"
 
+	"notifyql"
 	"notifyql/server"
 )
 
@@ -72,6 +73,9 @@ type config struct {
 	// (NOTIFYQL_RATE_LIMIT_PER_USER, NOTIFYQL_RATE_LIMIT_PER_IP; 0 switches one off),
 	// counted in Redis across instances.
 	RateLimits server.RateLimits
+	// ReportsPerDay is how many report requests a user may make in any 24 hours
+	// (NOTIFYQL_MAX_REPORTS_PER_DAY); RATE_LIMITED past it.
+	ReportsPerDay int
 	// AllowedOrigins are the exact browser origins, besides the API's own (where GraphiQL
 	// and the dashboard are served), that may open a WebSocket (NOTIFYQL_ALLOWED_ORIGINS,
 	// comma-separated): the origins of frontends served elsewhere. None by default.
@@ -136,6 +140,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		Connections:  server.DefaultConnectionLimits(),
 		Tokens:       server.DefaultTokenPolicy(),
 	}
+	cfg.ReportsPerDay = notifyql.DefaultReportsPerDay
 	defaults := server.DefaultWebSocketConfig()
 	cfg.WebSocketLimits = websocketLimits{MaxPerUser: defaults.MaxConnectionsPerUser,
 		MessageRate: int(defaults.MessageRate), MessageBurst: defaults.MessageBurst,
@@ -242,6 +247,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		{"NOTIFYQL_WS_MESSAGE_BURST", &cfg.WebSocketLimits.MessageBurst},
 		{"NOTIFYQL_WS_MAX_SUBSCRIPTIONS_PER_SOCKET", &cfg.WebSocketLimits.MaxSubscriptionsPerSocket},
 		{"NOTIFYQL_WS_MAX_SUBSCRIPTIONS_PER_USER", &cfg.WebSocketLimits.MaxSubscriptionsPerUser},
+		{"NOTIFYQL_MAX_REPORTS_PER_DAY", &cfg.ReportsPerDay},
 	} {
 		v := getenv(limit.name)
 		if v == "" {

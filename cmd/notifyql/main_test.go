@@ -85,6 +85,10 @@ func TestRunRefusesBadCommandLines(t *testing.T) {
 			wantErr: `configuration: NOTIFYQL_WS_MAX_SUBSCRIPTIONS_PER_USER must be a positive whole number, got "many"`},
 		{name: "negative subscriptions per user", vars: map[string]string{"NOTIFYQL_WS_MAX_SUBSCRIPTIONS_PER_USER": "-100"}, args: []string{"serve"},
 			wantErr: `configuration: NOTIFYQL_WS_MAX_SUBSCRIPTIONS_PER_USER must be a positive whole number, got "-100"`},
+		{name: "no reports a day", vars: map[string]string{"NOTIFYQL_MAX_REPORTS_PER_DAY": "0"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_MAX_REPORTS_PER_DAY must be a positive whole number, got "0"`},
+		{name: "reports a day with a unit", vars: map[string]string{"NOTIFYQL_MAX_REPORTS_PER_DAY": "20/day"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_MAX_REPORTS_PER_DAY must be a positive whole number, got "20/day"`},
 		{name: "a host name as a trusted proxy", vars: map[string]string{"NOTIFYQL_TRUSTED_PROXIES": "10.0.0.0/8,lb.internal"}, args: []string{"serve"},
 			wantErr: `configuration: NOTIFYQL_TRUSTED_PROXIES: "lb.internal" is neither an IP address nor a CIDR prefix such as 10.0.0.0/8`},
 		{name: "negative rate limit", vars: map[string]string{"NOTIFYQL_RATE_LIMIT_PER_USER": "-1"}, args: []string{"serve"},
@@ -178,6 +182,7 @@ func TestLoadConfig(t *testing.T) {
 		GCPercent:       serveGCPercent, GODEBUG: "adaptivestackstart=0",
 		MetricsAddr: "127.0.0.1:9090", Connections: server.ConnectionLimits{IdleTimeout: 2 * time.Minute, BodyTimeout: 30 * time.Second, MaxPerAddress: 256, MaxPerProxy: 20000}}
 	defaults.Tokens = server.DefaultTokenPolicy()
+	defaults.ReportsPerDay = 20
 	custom := defaults
 	custom.Addr = "127.0.0.1:9000"
 	custom.Env = envDevelopment
@@ -197,6 +202,7 @@ func TestLoadConfig(t *testing.T) {
 	custom.WebSocketLimits = websocketLimits{MaxPerUser: 3, MessageRate: 4, MessageBurst: 8, MaxSubscriptionsPerSocket: 5, MaxSubscriptionsPerUser: 12}
 	custom.MetricsAddr = "10.1.2.3:0"
 	custom.Connections = server.ConnectionLimits{IdleTimeout: 75 * time.Second, BodyTimeout: 5 * time.Second, MaxPerAddress: 0, MaxPerProxy: 900}
+	custom.ReportsPerDay = 50
 	development := defaults
 	development.Env = envDevelopment
 	development.MetricsAddr = ""
@@ -226,8 +232,9 @@ func TestLoadConfig(t *testing.T) {
 			"NOTIFYQL_RATE_LIMIT_PER_USER": "0", "NOTIFYQL_RATE_LIMIT_PER_IP": "90", "NOTIFYQL_TRUSTED_PROXIES": "10.0.0.0/8,192.0.2.7",
 			"NOTIFYQL_WS_MAX_PER_USER": "3", "NOTIFYQL_WS_MESSAGE_RATE": "4", "NOTIFYQL_WS_MESSAGE_BURST": "8",
 			"NOTIFYQL_WS_MAX_SUBSCRIPTIONS_PER_SOCKET": "5", "NOTIFYQL_WS_MAX_SUBSCRIPTIONS_PER_USER": "12",
-			"NOTIFYQL_ALLOWED_ORIGINS": " https://dashboard.example.gov.uk, http://localhost:3000,",
-			"NOTIFYQL_METRICS_ADDR":    "10.1.2.3:0", "NOTIFYQL_IDLE_TIMEOUT": "75s", "NOTIFYQL_BODY_TIMEOUT": "5s",
+			"NOTIFYQL_MAX_REPORTS_PER_DAY": "50",
+			"NOTIFYQL_ALLOWED_ORIGINS":     " https://dashboard.example.gov.uk, http://localhost:3000,",
+			"NOTIFYQL_METRICS_ADDR":        "10.1.2.3:0", "NOTIFYQL_IDLE_TIMEOUT": "75s", "NOTIFYQL_BODY_TIMEOUT": "5s",
 			"NOTIFYQL_MAX_CONNECTIONS_PER_ADDRESS": "0", "NOTIFYQL_MAX_CONNECTIONS_PER_PROXY": "900",
 		}, custom},
 	}

@@ -108,7 +108,7 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		return err
 	}
 	deps := schemaDeps{Pool: pool, Access: access, Redis: rdb.Client, SearchSecret: searchKey,
-		London: london, Logger: e.logger, Live: liveUpdates.hub, Links: links}
+		London: london, Logger: e.logger, Live: liveUpdates.hub, Links: links, ReportsPerDay: e.cfg.ReportsPerDay}
 	schema, extensions, err := newSchema(deps)
 	if err != nil {
 		return fmt.Errorf("build GraphQL schema: %w", err)

@@ -37,6 +37,9 @@ type schemaDeps struct {
 	Live resolvers.Live
 	// Links signs download links; nil where nothing is served (the schema command).
 	Links *server.LinkSigner
+	// ReportsPerDay is how many report requests a user may make in 24 hours;
+	// notifyql.DefaultReportsPerDay when 0.
+	ReportsPerDay int
 }
 
 // newSchema builds the executable GraphQL schema over the stores, with the handler
@@ -58,6 +61,10 @@ func newSchema(deps schemaDeps) (graphql.ExecutableSchema, []graphql.HandlerExte
 		searches = redis.NewSearchCache(deps.Redis)
 	}
 	inbox := postgres.NewInboxStore(deps.Pool)
+	reports := postgres.NewReportStore(deps.Pool)
+	if deps.ReportsPerDay > 0 {
+		reports = reports.WithReportsPerDay(deps.ReportsPerDay)
+	}
 	resolver := resolvers.New(resolvers.Deps{
 		Stores:        stores,
 		Reporting:     postgres.NewReportingStore(deps.Pool, deps.London),
@@ -65,7 +72,7 @@ func newSchema(deps schemaDeps) (graphql.ExecutableSchema, []graphql.HandlerExte
 		Inbox:         inbox,
 		Letters:       notifications,
 		Conversations: inbox,
-		Reports:       postgres.NewReportStore(deps.Pool),
+		Reports:       reports,
 		Live:          deps.Live,
 		Searches:      searches,
 		SearchSecret:  deps.SearchSecret,
