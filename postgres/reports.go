@@ -62,7 +62,7 @@ SELECT id::text, service_id::text, user_id::text, status,
 // reportQuotaFullSinceSQL is the creation time of the user's perDay-th newest request in
 // the window ($2 = perDay), found only when they have made at least perDay there: the
 // next request is possible once that one has left the window. The index on (user_id,
-// created_at) (migrations/00012_report_requests_by_user.sql) reads at most perDay rows.
+// created_at) (migrations/00011_report_requests_by_user.sql) reads at most perDay rows.
 const reportQuotaFullSinceSQL = `
 SELECT created_at FROM report_requests
  WHERE user_id = $1 AND created_at > $3
