@@ -11,6 +11,8 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/parser"
+
+	"notifyql"
 )
 
 // DocumentLimits refuses documents that are too big, or too tangled, to be worth
@@ -79,12 +81,16 @@ func (d DocumentLimits) MutateOperationParameters(ctx context.Context, params *g
 		err.Extensions = map[string]any{"code": errcode.ValidationFailed}
 		return err
 	}
-	aliases := aliasCounter{doc: doc, stop: d.MaxAliases + 1, fragments: map[string]int{}, counting: map[string]bool{}}
+	aliases := aliasCounter{fragments: fragmentIndex(doc), stop: d.MaxAliases + 1, counted: newFragmentMemo[int](),
+		watch: &contextWatch{ctx: ctx}}
 	total := 0
 	for _, op := range doc.Operations {
 		total = min(total+aliases.in(op.SelectionSet), aliases.stop)
 	}
-	if total > d.MaxAliases {
+	switch {
+	case aliases.watch.err != nil:
+		return limitError(GraphQLCode(notifyql.EUNAVAILABLE), "the request could not be answered in time: try again shortly")
+	case total > d.MaxAliases:
 		return limitError("ALIAS_LIMIT_EXCEEDED", "the operation uses more than the limit of %d aliases", d.MaxAliases)
 	}
 	return nil
@@ -98,18 +104,21 @@ func limitError(code, format string, args ...any) *gqlerror.Error {
 
 // aliasCounter counts the aliases an operation's selections use, a fragment's as many times
 // as it is spread. Each fragment is counted once and remembered, so a document of fragments
-// spreading one another costs its length, and a cycle (which validation refuses later)
-// counts nothing more. Counts stop growing at stop.
+// spreading one another costs its length, and a cycle (refused by then) counts nothing
+// more. Counts stop growing at stop.
 type aliasCounter struct {
-	doc       *ast.QueryDocument
+	fragments map[string]*ast.FragmentDefinition
 	stop      int
-	fragments map[string]int
-	counting  map[string]bool
+	counted   fragmentMemo[int]
+	watch     *contextWatch
 }
 
 func (c aliasCounter) in(set ast.SelectionSet) int {
 	n := 0
 	for _, sel := range set {
+		if c.watch.stopped() {
+			return n
+		}
 		switch sel := sel.(type) {
 		case *ast.Field:
 			if sel.Alias != "" && sel.Alias != sel.Name {
@@ -119,7 +128,9 @@ func (c aliasCounter) in(set ast.SelectionSet) int {
 		case *ast.InlineFragment:
 			n += c.in(sel.SelectionSet)
 		case *ast.FragmentSpread:
-			n += c.fragment(sel.Name)
+			if def := c.fragments[sel.Name]; def != nil {
+				n += c.counted.of(sel.Name, func() int { return c.in(def.SelectionSet) })
+			}
 		}
 		if n >= c.stop {
 			return c.stop
@@ -128,19 +139,16 @@ func (c aliasCounter) in(set ast.SelectionSet) int {
 	return n
 }
 
-func (c aliasCounter) fragment(name string) int {
-	if n, counted := c.fragments[name]; counted {
-		return n
+// fragmentIndex is a document's fragments by name: the first of two with one name (which
+// validation refuses), as ForName, which looks through them all at each call, finds.
+func fragmentIndex(doc *ast.QueryDocument) map[string]*ast.FragmentDefinition {
+	index := make(map[string]*ast.FragmentDefinition, len(doc.Fragments))
+	for _, f := range doc.Fragments {
+		if _, dup := index[f.Name]; !dup {
+			index[f.Name] = f
+		}
 	}
-	def := c.doc.Fragments.ForName(name)
-	if def == nil || c.counting[name] {
-		return 0
-	}
-	c.counting[name] = true
-	n := c.in(def.SelectionSet)
-	delete(c.counting, name)
-	c.fragments[name] = n
-	return n
+	return index
 }
 
 // fragmentInCycle returns the name of a fragment that spreads itself, directly or through
@@ -211,11 +219,11 @@ func spreadNames(set ast.SelectionSet, names []string) []string {
 // the same directive twice: every definition is looked at once, however often it is spread.
 func checkDirectives(doc *ast.QueryDocument, max int) *gqlerror.Error {
 	for _, op := range doc.Operations {
-		if err := checkDirectiveList("the operation", op.Directives, max); err != nil {
+		if err := checkDirectiveList(op.Directives, max, func() string { return "the operation" }); err != nil {
 			return err
 		}
 		for _, v := range op.VariableDefinitions {
-			if err := checkDirectiveList("variable $"+v.Variable, v.Directives, max); err != nil {
+			if err := checkDirectiveList(v.Directives, max, func() string { return "variable $" + v.Variable }); err != nil {
 				return err
 			}
 		}
@@ -224,7 +232,7 @@ func checkDirectives(doc *ast.QueryDocument, max int) *gqlerror.Error {
 		}
 	}
 	for _, f := range doc.Fragments {
-		if err := checkDirectiveList(fmt.Sprintf("fragment %q", f.Name), f.Directives, max); err != nil {
+		if err := checkDirectiveList(f.Directives, max, func() string { return fmt.Sprintf("fragment %q", f.Name) }); err != nil {
 			return err
 		}
 		if err := checkSelectionDirectives(f.SelectionSet, max); err != nil {
@@ -239,15 +247,15 @@ func checkSelectionDirectives(set ast.SelectionSet, max int) *gqlerror.Error {
 		var err *gqlerror.Error
 		switch sel := sel.(type) {
 		case *ast.Field:
-			if err = checkDirectiveList(fmt.Sprintf("field %q", sel.Alias), sel.Directives, max); err == nil {
+			if err = checkDirectiveList(sel.Directives, max, func() string { return fmt.Sprintf("field %q", sel.Alias) }); err == nil {
 				err = checkSelectionDirectives(sel.SelectionSet, max)
 			}
 		case *ast.InlineFragment:
-			if err = checkDirectiveList("an inline fragment", sel.Directives, max); err == nil {
+			if err = checkDirectiveList(sel.Directives, max, func() string { return "an inline fragment" }); err == nil {
 				err = checkSelectionDirectives(sel.SelectionSet, max)
 			}
 		case *ast.FragmentSpread:
-			err = checkDirectiveList(fmt.Sprintf("the spread of fragment %q", sel.Name), sel.Directives, max)
+			err = checkDirectiveList(sel.Directives, max, func() string { return fmt.Sprintf("the spread of fragment %q", sel.Name) })
 		}
 		if err != nil {
 			return err
@@ -256,14 +264,16 @@ func checkSelectionDirectives(set ast.SelectionSet, max int) *gqlerror.Error {
 	return nil
 }
 
-func checkDirectiveList(where string, directives ast.DirectiveList, max int) *gqlerror.Error {
+// checkDirectiveList checks the directives of one place; where names the place, and is
+// only asked when there is something to say about it.
+func checkDirectiveList(directives ast.DirectiveList, max int, where func() string) *gqlerror.Error {
 	if len(directives) > max {
-		return limitError("DIRECTIVE_LIMIT_EXCEEDED", "%s carries %d directives, more than the limit of %d", where, len(directives), max)
+		return limitError("DIRECTIVE_LIMIT_EXCEEDED", "%s carries %d directives, more than the limit of %d", where(), len(directives), max)
 	}
 	for i, d := range directives {
 		for _, earlier := range directives[:i] {
 			if earlier.Name == d.Name {
-				return limitError("DIRECTIVE_LIMIT_EXCEEDED", "%s carries the directive @%s more than once", where, d.Name)
+				return limitError("DIRECTIVE_LIMIT_EXCEEDED", "%s carries the directive @%s more than once", where(), d.Name)
 			}
 		}
 	}

@@ -150,8 +150,7 @@ func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 	// After the persisted query extension, which puts a hash's text in the request.
 	gql.Use(DocumentLimits{MaxTokens: s.cfg.Limits.MaxTokens, MaxAliases: s.cfg.Limits.MaxAliases,
 		MaxDirectives: s.cfg.Limits.MaxDirectives, Parsed: parsed})
-	gql.Use(DepthLimit{Max: s.cfg.Limits.MaxDepth})
-	gql.Use(&ComplexityLimit{Max: s.cfg.Limits.MaxComplexity})
+	gql.Use(&OperationLimits{MaxDepth: s.cfg.Limits.MaxDepth, MaxComplexity: s.cfg.Limits.MaxComplexity})
 	for _, ext := range s.cfg.Extensions {
 		gql.Use(ext)
 	}
