@@ -31,9 +31,10 @@ import (
 // documents are parsed here, once more than gqlgen does: parsing is linear and bounded by
 // MaxTokens; validation is what this protects.
 type DocumentLimits struct {
-	MaxTokens     int
-	MaxAliases    int
-	MaxDirectives int
+	MaxTokens          int
+	MaxAliases         int
+	MaxDirectives      int
+	MaxValidationSteps int
 	// Parsed is gqlgen's parsed-query cache.
 	Parsed graphql.Cache[*ast.QueryDocument]
 }
@@ -46,8 +47,8 @@ var _ interface {
 func (DocumentLimits) ExtensionName() string { return "DocumentLimits" }
 
 func (d DocumentLimits) Validate(graphql.ExecutableSchema) error {
-	if d.MaxTokens < 1 || d.MaxAliases < 1 || d.MaxDirectives < 1 {
-		return errors.New("token, alias and directive limits must each be at least 1")
+	if d.MaxTokens < 1 || d.MaxAliases < 1 || d.MaxDirectives < 1 || d.MaxValidationSteps < 1 {
+		return errors.New("token, alias, directive and validation step limits must each be at least 1")
 	}
 	if d.Parsed == nil {
 		return errors.New("document limits need the parsed-query cache")
@@ -81,17 +82,26 @@ func (d DocumentLimits) MutateOperationParameters(ctx context.Context, params *g
 		err.Extensions = map[string]any{"code": errcode.ValidationFailed}
 		return err
 	}
-	aliases := aliasCounter{fragments: fragmentIndex(doc), stop: d.MaxAliases + 1, counted: newFragmentMemo[int](),
+	fragments := fragmentIndex(doc)
+	aliases := aliasCounter{fragments: fragments, stop: d.MaxAliases + 1, counted: newFragmentMemo[int](),
 		watch: &contextWatch{ctx: ctx}}
 	total := 0
 	for _, op := range doc.Operations {
 		total = min(total+aliases.in(op.SelectionSet), aliases.stop)
 	}
+	if total > d.MaxAliases {
+		return limitError("ALIAS_LIMIT_EXCEEDED", "the operation uses more than the limit of %d aliases", d.MaxAliases)
+	}
+	steps := 0
+	if aliases.watch.err == nil {
+		steps = validationWork(doc, fragments, d.MaxValidationSteps, aliases.watch)
+	}
 	switch {
 	case aliases.watch.err != nil:
 		return limitError(GraphQLCode(notifyql.EUNAVAILABLE), "the request could not be answered in time: try again shortly")
-	case total > d.MaxAliases:
-		return limitError("ALIAS_LIMIT_EXCEEDED", "the operation uses more than the limit of %d aliases", d.MaxAliases)
+	case steps > d.MaxValidationSteps:
+		return limitError("VALIDATION_LIMIT_EXCEEDED", "the document would take more than the limit of %d steps to validate: "+
+			"it repeats a field, or spreads fragments, too often", d.MaxValidationSteps)
 	}
 	return nil
 }

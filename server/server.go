@@ -149,7 +149,7 @@ func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 	}
 	// After the persisted query extension, which puts a hash's text in the request.
 	gql.Use(DocumentLimits{MaxTokens: s.cfg.Limits.MaxTokens, MaxAliases: s.cfg.Limits.MaxAliases,
-		MaxDirectives: s.cfg.Limits.MaxDirectives, Parsed: parsed})
+		MaxDirectives: s.cfg.Limits.MaxDirectives, MaxValidationSteps: s.cfg.Limits.MaxValidationSteps, Parsed: parsed})
 	gql.Use(&OperationLimits{MaxDepth: s.cfg.Limits.MaxDepth, MaxComplexity: s.cfg.Limits.MaxComplexity})
 	for _, ext := range s.cfg.Extensions {
 		gql.Use(ext)
