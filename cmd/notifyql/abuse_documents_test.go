@@ -185,7 +185,10 @@ func documentAnalysis(tb testing.TB, executable graphql.ExecutableSchema, maxTok
 	tb.Helper()
 	defaults := server.DefaultLimits()
 	limits := server.DocumentLimits{MaxTokens: maxTokens, MaxAliases: defaults.MaxAliases, MaxDirectives: defaults.MaxDirectives,
-		Parsed: graphql.NoCache[*ast.QueryDocument]{}}
+		MaxValidationSteps: defaults.MaxValidationSteps, Parsed: graphql.NoCache[*ast.QueryDocument]{}}
+	if err := limits.Validate(executable); err != nil {
+		tb.Fatal(err)
+	}
 	var validated *ast.QueryDocument
 	if doc, errs := gqlparser.LoadQueryWithRules(executable.Schema(), text, nil); errs == nil {
 		validated = doc
