@@ -18,7 +18,8 @@ import (
 // DocumentLimits refuses documents that are too big, or too tangled, to be worth
 // validating: more tokens than MaxTokens, more aliases than MaxAliases, a place (a field, a
 // fragment, the operation, a variable) carrying more than MaxDirectives directives or one
-// directive twice, and fragments that spread one another in a cycle. It runs before gqlgen
+// directive twice, fragments that spread one another in a cycle, and documents whose
+// validation would take more than MaxValidationSteps (validationWork). It runs before gqlgen
 // parses and validates, because those are where such documents cost: validation compares
 // every pair of fields that answer under one name, which a field repeated under hundreds of
 // aliases makes quadratic, and its check that fields merge follows fragment spreads
@@ -83,8 +84,8 @@ func (d DocumentLimits) MutateOperationParameters(ctx context.Context, params *g
 		return err
 	}
 	fragments := fragmentIndex(doc)
-	aliases := aliasCounter{fragments: fragments, stop: d.MaxAliases + 1, counted: newFragmentMemo[int](),
-		watch: &contextWatch{ctx: ctx}}
+	watch := &contextWatch{ctx: ctx}
+	aliases := aliasCounter{fragments: fragments, stop: d.MaxAliases + 1, counted: newFragmentMemo[int](), watch: watch}
 	total := 0
 	for _, op := range doc.Operations {
 		total = min(total+aliases.in(op.SelectionSet), aliases.stop)
@@ -93,11 +94,11 @@ func (d DocumentLimits) MutateOperationParameters(ctx context.Context, params *g
 		return limitError("ALIAS_LIMIT_EXCEEDED", "the operation uses more than the limit of %d aliases", d.MaxAliases)
 	}
 	steps := 0
-	if aliases.watch.err == nil {
-		steps = validationWork(doc, fragments, d.MaxValidationSteps, aliases.watch)
+	if watch.err == nil {
+		steps = validationWork(doc, fragments, d.MaxValidationSteps, watch)
 	}
 	switch {
-	case aliases.watch.err != nil:
+	case watch.err != nil:
 		return limitError(GraphQLCode(notifyql.EUNAVAILABLE), "the request could not be answered in time: try again shortly")
 	case steps > d.MaxValidationSteps:
 		return limitError("VALIDATION_LIMIT_EXCEEDED", "the document would take more than the limit of %d steps to validate: "+

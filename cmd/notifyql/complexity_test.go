@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -161,4 +163,22 @@ func nestedDoubleSpreads(n int) string {
 	}
 	fmt.Fprintf(&doc, " fragment F%d on Query { me { id name } }", n)
 	return doc.String()
+}
+
+// A measure whose request is over (its client left, or its deadline passed) stops with the
+// context's error, rather than finishing a walk nobody waits for.
+func TestMeasureOperationStopsWhenItsRequestIsOver(t *testing.T) {
+	executable, _, err := newSchema(schemaDeps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, errs := gqlparser.LoadQuery(executable.Schema(), `{ me { `+strings.Repeat("id ", 1000)+`} }`)
+	if errs != nil {
+		t.Fatalf("query: %v", errs)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := server.MeasureOperation(ctx, executable, doc.Operations[0], map[string]any{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("got %v, want %v", err, context.Canceled)
+	}
 }
