@@ -11,12 +11,15 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/parser"
+
+	"notifyql"
 )
 
 // DocumentLimits refuses documents that are too big, or too tangled, to be worth
 // validating: more tokens than MaxTokens, more aliases than MaxAliases, a place (a field, a
 // fragment, the operation, a variable) carrying more than MaxDirectives directives or one
-// directive twice, and fragments that spread one another in a cycle. It runs before gqlgen
+// directive twice, fragments that spread one another in a cycle, and documents whose
+// validation would take more than MaxValidationSteps (validationWork). It runs before gqlgen
 // parses and validates, because those are where such documents cost: validation compares
 // every pair of fields that answer under one name, which a field repeated under hundreds of
 // aliases makes quadratic, and its check that fields merge follows fragment spreads
@@ -29,9 +32,10 @@ import (
 // documents are parsed here, once more than gqlgen does: parsing is linear and bounded by
 // MaxTokens; validation is what this protects.
 type DocumentLimits struct {
-	MaxTokens     int
-	MaxAliases    int
-	MaxDirectives int
+	MaxTokens          int
+	MaxAliases         int
+	MaxDirectives      int
+	MaxValidationSteps int
 	// Parsed is gqlgen's parsed-query cache.
 	Parsed graphql.Cache[*ast.QueryDocument]
 }
@@ -44,8 +48,8 @@ var _ interface {
 func (DocumentLimits) ExtensionName() string { return "DocumentLimits" }
 
 func (d DocumentLimits) Validate(graphql.ExecutableSchema) error {
-	if d.MaxTokens < 1 || d.MaxAliases < 1 || d.MaxDirectives < 1 {
-		return errors.New("token, alias and directive limits must each be at least 1")
+	if d.MaxTokens < 1 || d.MaxAliases < 1 || d.MaxDirectives < 1 || d.MaxValidationSteps < 1 {
+		return errors.New("token, alias, directive and validation step limits must each be at least 1")
 	}
 	if d.Parsed == nil {
 		return errors.New("document limits need the parsed-query cache")
@@ -79,13 +83,26 @@ func (d DocumentLimits) MutateOperationParameters(ctx context.Context, params *g
 		err.Extensions = map[string]any{"code": errcode.ValidationFailed}
 		return err
 	}
-	aliases := aliasCounter{doc: doc, stop: d.MaxAliases + 1, fragments: map[string]int{}, counting: map[string]bool{}}
+	fragments := fragmentIndex(doc)
+	watch := &contextWatch{ctx: ctx}
+	aliases := aliasCounter{fragments: fragments, stop: d.MaxAliases + 1, counted: newFragmentMemo[int](), watch: watch}
 	total := 0
 	for _, op := range doc.Operations {
 		total = min(total+aliases.in(op.SelectionSet), aliases.stop)
 	}
 	if total > d.MaxAliases {
 		return limitError("ALIAS_LIMIT_EXCEEDED", "the operation uses more than the limit of %d aliases", d.MaxAliases)
+	}
+	steps := 0
+	if watch.err == nil {
+		steps = validationWork(doc, fragments, d.MaxValidationSteps, watch)
+	}
+	switch {
+	case watch.err != nil:
+		return limitError(GraphQLCode(notifyql.EUNAVAILABLE), "the request could not be answered in time: try again shortly")
+	case steps > d.MaxValidationSteps:
+		return limitError("VALIDATION_LIMIT_EXCEEDED", "the document would take more than the limit of %d steps to validate: "+
+			"it repeats a field, or spreads fragments, too often", d.MaxValidationSteps)
 	}
 	return nil
 }
@@ -98,18 +115,21 @@ func limitError(code, format string, args ...any) *gqlerror.Error {
 
 // aliasCounter counts the aliases an operation's selections use, a fragment's as many times
 // as it is spread. Each fragment is counted once and remembered, so a document of fragments
-// spreading one another costs its length, and a cycle (which validation refuses later)
-// counts nothing more. Counts stop growing at stop.
+// spreading one another costs its length, and a cycle (refused by then) counts nothing
+// more. Counts stop growing at stop.
 type aliasCounter struct {
-	doc       *ast.QueryDocument
+	fragments map[string]*ast.FragmentDefinition
 	stop      int
-	fragments map[string]int
-	counting  map[string]bool
+	counted   fragmentMemo[int]
+	watch     *contextWatch
 }
 
 func (c aliasCounter) in(set ast.SelectionSet) int {
 	n := 0
 	for _, sel := range set {
+		if c.watch.stopped() {
+			return n
+		}
 		switch sel := sel.(type) {
 		case *ast.Field:
 			if sel.Alias != "" && sel.Alias != sel.Name {
@@ -119,7 +139,9 @@ func (c aliasCounter) in(set ast.SelectionSet) int {
 		case *ast.InlineFragment:
 			n += c.in(sel.SelectionSet)
 		case *ast.FragmentSpread:
-			n += c.fragment(sel.Name)
+			if def := c.fragments[sel.Name]; def != nil {
+				n += c.counted.of(sel.Name, func() int { return c.in(def.SelectionSet) })
+			}
 		}
 		if n >= c.stop {
 			return c.stop
@@ -128,19 +150,16 @@ func (c aliasCounter) in(set ast.SelectionSet) int {
 	return n
 }
 
-func (c aliasCounter) fragment(name string) int {
-	if n, counted := c.fragments[name]; counted {
-		return n
+// fragmentIndex is a document's fragments by name: the first of two with one name (which
+// validation refuses), as ForName, which looks through them all at each call, finds.
+func fragmentIndex(doc *ast.QueryDocument) map[string]*ast.FragmentDefinition {
+	index := make(map[string]*ast.FragmentDefinition, len(doc.Fragments))
+	for _, f := range doc.Fragments {
+		if _, dup := index[f.Name]; !dup {
+			index[f.Name] = f
+		}
 	}
-	def := c.doc.Fragments.ForName(name)
-	if def == nil || c.counting[name] {
-		return 0
-	}
-	c.counting[name] = true
-	n := c.in(def.SelectionSet)
-	delete(c.counting, name)
-	c.fragments[name] = n
-	return n
+	return index
 }
 
 // fragmentInCycle returns the name of a fragment that spreads itself, directly or through
@@ -211,11 +230,11 @@ func spreadNames(set ast.SelectionSet, names []string) []string {
 // the same directive twice: every definition is looked at once, however often it is spread.
 func checkDirectives(doc *ast.QueryDocument, max int) *gqlerror.Error {
 	for _, op := range doc.Operations {
-		if err := checkDirectiveList("the operation", op.Directives, max); err != nil {
+		if err := checkDirectiveList(op.Directives, max, func() string { return "the operation" }); err != nil {
 			return err
 		}
 		for _, v := range op.VariableDefinitions {
-			if err := checkDirectiveList("variable $"+v.Variable, v.Directives, max); err != nil {
+			if err := checkDirectiveList(v.Directives, max, func() string { return "variable $" + v.Variable }); err != nil {
 				return err
 			}
 		}
@@ -224,7 +243,7 @@ func checkDirectives(doc *ast.QueryDocument, max int) *gqlerror.Error {
 		}
 	}
 	for _, f := range doc.Fragments {
-		if err := checkDirectiveList(fmt.Sprintf("fragment %q", f.Name), f.Directives, max); err != nil {
+		if err := checkDirectiveList(f.Directives, max, func() string { return fmt.Sprintf("fragment %q", f.Name) }); err != nil {
 			return err
 		}
 		if err := checkSelectionDirectives(f.SelectionSet, max); err != nil {
@@ -239,15 +258,15 @@ func checkSelectionDirectives(set ast.SelectionSet, max int) *gqlerror.Error {
 		var err *gqlerror.Error
 		switch sel := sel.(type) {
 		case *ast.Field:
-			if err = checkDirectiveList(fmt.Sprintf("field %q", sel.Alias), sel.Directives, max); err == nil {
+			if err = checkDirectiveList(sel.Directives, max, func() string { return fmt.Sprintf("field %q", sel.Alias) }); err == nil {
 				err = checkSelectionDirectives(sel.SelectionSet, max)
 			}
 		case *ast.InlineFragment:
-			if err = checkDirectiveList("an inline fragment", sel.Directives, max); err == nil {
+			if err = checkDirectiveList(sel.Directives, max, func() string { return "an inline fragment" }); err == nil {
 				err = checkSelectionDirectives(sel.SelectionSet, max)
 			}
 		case *ast.FragmentSpread:
-			err = checkDirectiveList(fmt.Sprintf("the spread of fragment %q", sel.Name), sel.Directives, max)
+			err = checkDirectiveList(sel.Directives, max, func() string { return fmt.Sprintf("the spread of fragment %q", sel.Name) })
 		}
 		if err != nil {
 			return err
@@ -256,14 +275,16 @@ func checkSelectionDirectives(set ast.SelectionSet, max int) *gqlerror.Error {
 	return nil
 }
 
-func checkDirectiveList(where string, directives ast.DirectiveList, max int) *gqlerror.Error {
+// checkDirectiveList checks the directives of one place; where names the place, and is
+// only asked when there is something to say about it.
+func checkDirectiveList(directives ast.DirectiveList, max int, where func() string) *gqlerror.Error {
 	if len(directives) > max {
-		return limitError("DIRECTIVE_LIMIT_EXCEEDED", "%s carries %d directives, more than the limit of %d", where, len(directives), max)
+		return limitError("DIRECTIVE_LIMIT_EXCEEDED", "%s carries %d directives, more than the limit of %d", where(), len(directives), max)
 	}
 	for i, d := range directives {
 		for _, earlier := range directives[:i] {
 			if earlier.Name == d.Name {
-				return limitError("DIRECTIVE_LIMIT_EXCEEDED", "%s carries the directive @%s more than once", where, d.Name)
+				return limitError("DIRECTIVE_LIMIT_EXCEEDED", "%s carries the directive @%s more than once", where(), d.Name)
 			}
 		}
 	}

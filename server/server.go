@@ -177,9 +177,8 @@ func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 	}
 	// After the persisted query extension, which puts a hash's text in the request.
 	gql.Use(DocumentLimits{MaxTokens: s.cfg.Limits.MaxTokens, MaxAliases: s.cfg.Limits.MaxAliases,
-		MaxDirectives: s.cfg.Limits.MaxDirectives, Parsed: parsed})
-	gql.Use(DepthLimit{Max: s.cfg.Limits.MaxDepth})
-	gql.Use(&ComplexityLimit{Max: s.cfg.Limits.MaxComplexity})
+		MaxDirectives: s.cfg.Limits.MaxDirectives, MaxValidationSteps: s.cfg.Limits.MaxValidationSteps, Parsed: parsed})
+	gql.Use(&OperationLimits{MaxDepth: s.cfg.Limits.MaxDepth, MaxComplexity: s.cfg.Limits.MaxComplexity})
 	// Before the extensions cmd adds, so that they see the operation's own principal.
 	gql.Use(socketOperations{s})
 	for _, ext := range s.cfg.Extensions {

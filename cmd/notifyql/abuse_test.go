@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/gorilla/websocket"
 
 	"notifyql/server"
@@ -184,9 +185,13 @@ func limitProbes() []abuseProbe {
 		`memberships { service { notifications { edges { node { id } } } } } } } } } } } } }`
 	// 1 + 20 × (1 + 100 × (edges 1 + (node 1 + id 1))) = 6,021.
 	costly := `{ services { notifications(first: 100) { edges { node { id } } } } }`
-	// 2 braces, me, 2 braces, and 1,995 or 2,000 ids: 2,000 tokens (the limit) or 2,005.
-	tokensAtTheLimit := `{ me { ` + strings.Repeat("id ", 1995) + `} }`
-	manyTokens := `{ me { ` + strings.Repeat("id ", 2000) + `} }`
+	// 1,994 or 1,999 comment lines, { me { id } } and the document's end, each a token to
+	// the parser: 2,000 tokens (the limit) or 2,005. (Padding with a field repeated would
+	// meet the validation step limit first.)
+	tokensAtTheLimit := strings.Repeat("# padding\n", 1994) + `{ me { id } }`
+	manyTokens := strings.Repeat("# padding\n", 1999) + `{ me { id } }`
+	// One field 200 times in one place: validation would compare 19,900 pairs of them.
+	repeatedField := `{ me { ` + strings.Repeat("id ", 200) + `} }`
 	// The known directive overload: one field repeating @include (250 of them keep the
 	// document under the token limit).
 	repeatedInclude := `{ me ` + strings.Repeat("@include(if: true) ", 250) + `{ id } }`
@@ -204,6 +209,9 @@ func limitProbes() []abuseProbe {
 		{name: "tokens up to the limit run", query: tokensAtTheLimit, wantStatus: 200},
 		{name: "too many tokens", query: manyTokens, wantStatus: 200,
 			wantCode: "TOKEN_LIMIT_EXCEEDED", wantMessage: "the document has more than the limit of 2000 tokens"},
+		{name: "one field repeated 200 times", query: repeatedField, wantStatus: 200, wantCode: "VALIDATION_LIMIT_EXCEEDED",
+			wantMessage: "the document would take more than the limit of 10000 steps to validate: it repeats a field, or spreads fragments, too often"},
+		{name: "one field repeated 100 times", query: `{ me { ` + strings.Repeat("id ", 100) + `} }`, wantStatus: 200},
 		{name: "one directive repeated on a field", query: `{ me @include(if: true) @include(if: true) { id } }`, wantStatus: 200,
 			wantCode: "DIRECTIVE_LIMIT_EXCEEDED", wantMessage: `field "me" carries the directive @include more than once`},
 		{name: "a directive repeated 250 times", query: repeatedInclude, wantStatus: 200,
@@ -346,18 +354,19 @@ func (p persistedQuery) extensionsJSON() string {
 	return string(encoded)
 }
 
-// hostileFragmentsAPI is the API's edge over the real schema, with limits raised so far that
-// a document of thousands of fragments, each spreading the next and the first, gets past
-// the token and body limits to validation. It needs no database: validation refuses the
-// document before anything runs.
-func hostileFragmentsAPI(tb testing.TB) http.Handler {
+// hostileFragmentsAPI is the API's edge over the real schema, with the token limit at
+// maxTokens and a body limit that lets such a document through, so that a document of
+// thousands of fragments gets past them to validation. It needs no database: an operation
+// that passes every limit is answered with analysedCode instead of being run
+// (stopBeforeResolvers), and the others are refused before anything runs.
+func hostileFragmentsAPI(tb testing.TB, maxTokens int) http.Handler {
 	tb.Helper()
 	executable, _, err := newSchema(schemaDeps{})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	limits := server.Limits{MaxTokens: 100_000, MaxBodyBytes: 4 << 20}
-	return server.New(server.Config{Limits: limits}, executable,
+	limits := server.Limits{MaxTokens: maxTokens, MaxBodyBytes: 4 << 20}
+	return server.New(server.Config{Limits: limits, Extensions: []graphql.HandlerExtension{stopBeforeResolvers{}}}, executable,
 		server.NewAuthenticator([]byte(testSecret), nil)).Handler()
 }
 
@@ -379,17 +388,49 @@ func postHostileFragments(tb testing.TB, handler http.Handler, body []byte, cycl
 func TestHostileFragmentDocumentIsRefused(t *testing.T) {
 	doc, cycle := fragmentChain(3000)
 	body, _ := json.Marshal(map[string]string{"query": doc})
-	postHostileFragments(t, hostileFragmentsAPI(t), body, cycle)
+	postHostileFragments(t, hostileFragmentsAPI(t, 100_000), body, cycle)
 }
 
-// How long refusing such a document takes, by its number of fragments:
-// go test -run '^$' -bench HostileFragmentDocument ./cmd/notifyql
+// How long the API takes over each hostile document, by family and size, at the default
+// token limit and a raised one: "analysis" is the document and operation limits alone
+// (parsing once, then depth, complexity, aliases, directives and cycles), "request" all
+// that the API does before a resolver would run (gqlgen's parsing and validation too).
+// Each reports the document's bytes and tokens beside ns/op and allocs/op:
+// go test -run '^$' -bench HostileFragmentDocument -benchmem ./cmd/notifyql
 func BenchmarkHostileFragmentDocument(b *testing.B) {
-	handler := hostileFragmentsAPI(b)
+	executable, _, err := newSchema(schemaDeps{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, maxTokens := range []int{server.DefaultLimits().MaxTokens, raisedTokenLimit} {
+		handler := hostileFragmentsAPI(b, maxTokens)
+		for _, family := range hostileDocumentFamilies {
+			doc := family.largestWithin(b, maxTokens)
+			name := fmt.Sprintf("tokens=%d/%s/n=%d", maxTokens, family.name, doc.n)
+			b.Run(name+"/analysis", func(b *testing.B) {
+				analyse := documentAnalysis(b, executable, maxTokens, doc.text)
+				for b.Loop() {
+					analyse()
+				}
+				doc.report(b)
+			})
+			b.Run(name+"/request", func(b *testing.B) {
+				// Each request's document is new to the API (white space after it numbers it): a
+				// document the API has validated before is not validated again.
+				for i := 0; b.Loop(); i++ {
+					body, _ := json.Marshal(map[string]string{"query": doc.text + numberedSpace(i)})
+					postHostileDocument(b, handler, body)
+				}
+				doc.report(b)
+			})
+		}
+	}
+	// Fragments round a cycle, past the default token limit: refused as validation refuses them.
+	handler := hostileFragmentsAPI(b, 100_000)
 	for _, n := range []int{150, 1000, 3000} {
 		doc, cycle := fragmentChain(n)
 		body, _ := json.Marshal(map[string]string{"query": doc})
-		b.Run(fmt.Sprintf("fragments=%d", n), func(b *testing.B) {
+		b.Run(fmt.Sprintf("tokens=100000/cycle/fragments=%d/request", n), func(b *testing.B) {
 			for b.Loop() {
 				postHostileFragments(b, handler, body, cycle)
 			}
