@@ -68,6 +68,10 @@ type config struct {
 	// (NOTIFYQL_RATE_LIMIT_PER_USER, NOTIFYQL_RATE_LIMIT_PER_IP; 0 switches one off),
 	// counted in Redis across instances.
 	RateLimits server.RateLimits
+	// DownloadLimits bound the CSV downloads: how long a client has to take each batch
+	// (NOTIFYQL_DOWNLOAD_WRITE_TIMEOUT) and how many a user may have at once on an instance
+	// (NOTIFYQL_MAX_DOWNLOADS_PER_USER).
+	DownloadLimits server.DownloadLimits
 	// AllowedOrigins are the exact browser origins, besides the API's own (where GraphiQL
 	// and the dashboard are served), that may open a WebSocket (NOTIFYQL_ALLOWED_ORIGINS,
 	// comma-separated): the origins of frontends served elsewhere. None by default.
@@ -110,6 +114,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		Limits:       server.DefaultLimits(),
 		RateLimits:   server.DefaultRateLimits(),
 	}
+	cfg.DownloadLimits = server.DefaultDownloadLimits()
 	defaults := server.DefaultWebSocketConfig()
 	cfg.WebSocketLimits = websocketLimits{MaxPerUser: defaults.MaxConnectionsPerUser,
 		MessageRate: int(defaults.MessageRate), MessageBurst: defaults.MessageBurst}
@@ -135,6 +140,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return config{}, fmt.Errorf("NOTIFYQL_REQUEST_TIMEOUT must be a duration from 1s to 10m, such as 10s; got %q", v)
 		}
 		cfg.Limits.RequestTimeout = d
+	}
+	if v := getenv("NOTIFYQL_DOWNLOAD_WRITE_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d > 10*time.Minute {
+			return config{}, fmt.Errorf("NOTIFYQL_DOWNLOAD_WRITE_TIMEOUT must be a duration from 1s to 10m, such as 30s; got %q", v)
+		}
+		cfg.DownloadLimits.WriteTimeout = d
 	}
 	if v := getenv("NOTIFYQL_DATA_DIR"); v != "" {
 		cfg.DataDir = v
@@ -181,6 +193,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		{"NOTIFYQL_WS_MAX_PER_USER", &cfg.WebSocketLimits.MaxPerUser},
 		{"NOTIFYQL_WS_MESSAGE_RATE", &cfg.WebSocketLimits.MessageRate},
 		{"NOTIFYQL_WS_MESSAGE_BURST", &cfg.WebSocketLimits.MessageBurst},
+		{"NOTIFYQL_MAX_DOWNLOADS_PER_USER", &cfg.DownloadLimits.MaxPerUser},
 	} {
 		v := getenv(limit.name)
 		if v == "" {
@@ -279,6 +292,8 @@ func (c config) LogValue() slog.Value {
 		slog.Any("trusted_proxies", c.TrustedProxies),
 		slog.Int("rate_limit_per_user", c.RateLimits.PerUser),
 		slog.Int("rate_limit_per_ip", c.RateLimits.PerIP),
+		slog.String("download_write_timeout", c.DownloadLimits.WriteTimeout.String()),
+		slog.Int("max_downloads_per_user", c.DownloadLimits.MaxPerUser),
 	)
 }
 

@@ -94,6 +94,16 @@ func TestRunRefusesBadCommandLines(t *testing.T) {
 			wantErr: `configuration: NOTIFYQL_REQUEST_TIMEOUT must be a duration from 1s to 10m, such as 10s; got "0s"`},
 		{name: "long request timeout", vars: map[string]string{"NOTIFYQL_REQUEST_TIMEOUT": "1h"}, args: []string{"serve"},
 			wantErr: `configuration: NOTIFYQL_REQUEST_TIMEOUT must be a duration from 1s to 10m, such as 10s; got "1h"`},
+		{name: "zero downloads per user", vars: map[string]string{"NOTIFYQL_MAX_DOWNLOADS_PER_USER": "0"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_MAX_DOWNLOADS_PER_USER must be a positive whole number, got "0"`},
+		{name: "downloads per user in words", vars: map[string]string{"NOTIFYQL_MAX_DOWNLOADS_PER_USER": "three"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_MAX_DOWNLOADS_PER_USER must be a positive whole number, got "three"`},
+		{name: "download write timeout without a unit", vars: map[string]string{"NOTIFYQL_DOWNLOAD_WRITE_TIMEOUT": "30"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_DOWNLOAD_WRITE_TIMEOUT must be a duration from 1s to 10m, such as 30s; got "30"`},
+		{name: "short download write timeout", vars: map[string]string{"NOTIFYQL_DOWNLOAD_WRITE_TIMEOUT": "500ms"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_DOWNLOAD_WRITE_TIMEOUT must be a duration from 1s to 10m, such as 30s; got "500ms"`},
+		{name: "long download write timeout", vars: map[string]string{"NOTIFYQL_DOWNLOAD_WRITE_TIMEOUT": "1h"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_DOWNLOAD_WRITE_TIMEOUT must be a duration from 1s to 10m, such as 30s; got "1h"`},
 		{name: "bad env", vars: map[string]string{"NOTIFYQL_ENV": "staging"}, args: []string{"serve"},
 			wantErr: `configuration: NOTIFYQL_ENV must be "development" or "production", got "staging"`},
 		{name: "database URL without secret", vars: map[string]string{"DATABASE_URL": urlMode["DATABASE_URL"]}, args: []string{"serve"},
@@ -142,6 +152,7 @@ func TestRunHelp(t *testing.T) {
 func TestLoadConfig(t *testing.T) {
 	defaults := config{Addr: ":8080", Env: envProduction, DataDir: ".notifyql", Limits: server.DefaultLimits(), RateLimits: server.DefaultRateLimits(),
 		WebSocketLimits: websocketLimits{MaxPerUser: 20, MessageRate: 10, MessageBurst: 50}, GCPercent: serveGCPercent, GODEBUG: "adaptivestackstart=0"}
+	defaults.DownloadLimits = server.DownloadLimits{WriteTimeout: 30 * time.Second, MaxPerUser: 3}
 	custom := defaults
 	custom.Addr = "127.0.0.1:9000"
 	custom.Env = envDevelopment
@@ -159,6 +170,7 @@ func TestLoadConfig(t *testing.T) {
 	custom.RateLimits = server.RateLimits{PerUser: 0, PerIP: 90}
 	custom.TrustedProxies = server.TrustedProxies{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32")}
 	custom.WebSocketLimits = websocketLimits{MaxPerUser: 3, MessageRate: 4, MessageBurst: 8}
+	custom.DownloadLimits = server.DownloadLimits{WriteTimeout: 45 * time.Second, MaxPerUser: 5}
 	development := defaults
 	development.Env = envDevelopment
 	goGC := defaults
@@ -186,6 +198,7 @@ func TestLoadConfig(t *testing.T) {
 			"NOTIFYQL_REQUEST_TIMEOUT":     "3s",
 			"NOTIFYQL_RATE_LIMIT_PER_USER": "0", "NOTIFYQL_RATE_LIMIT_PER_IP": "90", "NOTIFYQL_TRUSTED_PROXIES": "10.0.0.0/8,192.0.2.7",
 			"NOTIFYQL_WS_MAX_PER_USER": "3", "NOTIFYQL_WS_MESSAGE_RATE": "4", "NOTIFYQL_WS_MESSAGE_BURST": "8",
+			"NOTIFYQL_DOWNLOAD_WRITE_TIMEOUT": "45s", "NOTIFYQL_MAX_DOWNLOADS_PER_USER": "5",
 			"NOTIFYQL_ALLOWED_ORIGINS": " https://dashboard.example.gov.uk, http://localhost:3000,",
 		}, custom},
 	}
@@ -447,9 +460,11 @@ func TestMigrateInPrivateMode(t *testing.T) {
 // Every request limit is in the logged configuration, so an operator can see what a
 // refusal was measured against.
 func TestConfigLogValueShowsLimits(t *testing.T) {
-	cfg := config{Limits: server.Limits{MaxDepth: 11, MaxComplexity: 4321, MaxTokens: 1234, MaxAliases: 14, MaxDirectives: 4, MaxBodyBytes: 5678}}
+	cfg := config{Limits: server.Limits{MaxDepth: 11, MaxComplexity: 4321, MaxTokens: 1234, MaxAliases: 14, MaxDirectives: 4, MaxBodyBytes: 5678},
+		DownloadLimits: server.DownloadLimits{WriteTimeout: 45 * time.Second, MaxPerUser: 4}}
 	logged := cfg.LogValue().String()
-	for _, want := range []string{"max_depth=11", "max_complexity=4321", "max_tokens=1234", "max_aliases=14", "max_directives=4", "max_body_bytes=5678"} {
+	for _, want := range []string{"max_depth=11", "max_complexity=4321", "max_tokens=1234", "max_aliases=14", "max_directives=4", "max_body_bytes=5678",
+		"download_write_timeout=45s", "max_downloads_per_user=4"} {
 		if !strings.Contains(logged, want) {
 			t.Errorf("logged config %s lacks %s", logged, want)
 		}
