@@ -103,6 +103,11 @@ func (a *downloadAPI) startStalledDownload(t testing.TB, tok, path string) stall
 	if _, err := fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: notifyql.test\r\nAuthorization: Bearer %s\r\n\r\n", path, tok); err != nil {
 		t.Fatal(err)
 	}
+	// An answer that never comes (a download waiting for a connection that stalled
+	// downloads hold) fails the test instead of hanging it.
+	if err := conn.SetReadDeadline(time.Now().Add(30 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	// The smallest reader bufio allows: the client takes next to nothing of the file.
 	resp, err := http.ReadResponse(bufio.NewReaderSize(conn, 16), nil)
 	if err != nil {
@@ -159,7 +164,8 @@ func (a *downloadAPI) getWhole(t testing.TB, tok, path string) (int, string) {
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Close = true
-	resp, err := http.DefaultClient.Do(req)
+	// A download that never ends fails the test instead of hanging it.
+	resp, err := (&http.Client{Timeout: time.Minute}).Do(req)
 	if err != nil {
 		t.Fatalf("GET %s: %v", path, err)
 	}
