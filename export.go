@@ -17,8 +17,10 @@ const (
 	// ReportRequestLimit is the largest estimate a report request is allowed for (platform
 	// admins have none).
 	ReportRequestLimit = 800_000
-	// DownloadBatchSize and ReportBatchSize are the keyset batches each reads in.
-	DownloadBatchSize = 10_000
+	// DownloadBatchSize and ReportBatchSize are the keyset batches each reads in. A
+	// download holds one batch, encoded, while its client takes it, and must send it
+	// within the write timeout: 1,000 rows is about 130 KB of a typical file.
+	DownloadBatchSize = 1_000
 	ReportBatchSize   = 2_500
 )
 

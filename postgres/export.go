@@ -70,7 +70,9 @@ var keysetStart = notifyql.Cursor{
 // f.Type with a status in f.Statuses, created at or after f.Since, test keys left out, jobs
 // and one-off sends alike. Template is the template's name at send time. A service id
 // that is not a UUID has no rows. It returns EINVALID for a limit below 1, an empty status
-// list, a missing type or a cursor whose id is not a UUID.
+// list, a missing type or a cursor whose id is not a UUID. The batch is read whole and its
+// connection is back in the pool when it returns: a download writes it to a client that may
+// be slow, and must hold nothing of the database meanwhile.
 func (s *ExportStore) ExportRows(ctx context.Context, f notifyql.ExportFilter, after *notifyql.Cursor, limit int) ([]notifyql.ExportRow, error) {
 	switch {
 	case limit < 1:

@@ -24,7 +24,9 @@ SELECT id::text, user_number, content, created_at
  LIMIT $5`
 
 // InboundTexts returns up to limit of the service's texts received since `since`, newest
-// first, strictly after `after` when set. EINVALID for a cursor whose id is not a UUID.
+// first, strictly after `after` when set. EINVALID for a cursor whose id is not a UUID. Like
+// ExportRows, it reads the batch whole and returns its connection to the pool before the
+// download writes it to a client that may be slow.
 func (s *InboxStore) InboundTexts(ctx context.Context, serviceID string, since time.Time, after *notifyql.Cursor, limit int) ([]notifyql.InboxMessage, error) {
 	if !notifyql.IsUUID(serviceID) || limit <= 0 {
 		return nil, nil

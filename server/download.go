@@ -37,8 +37,9 @@ type downloadRequest struct {
 
 // notificationsCSV answers a download. Everything that can be refused is refused before
 // the first byte of the file: who asks, the arguments, the permission, the size. The rows
-// then stream in keyset batches, each flushed to the client as it is written, so memory
-// holds one batch whatever the file's size.
+// then stream in keyset batches (streamCSV), each sent under the write timeout, so that
+// memory holds one batch whatever the file's size and a client that stops reading is
+// dropped.
 func (s *Server) notificationsCSV(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if err := checkRequestText(r); err != nil {
@@ -66,8 +67,8 @@ func (s *Server) notificationsCSV(w http.ResponseWriter, r *http.Request) {
 	setCSVHeaders(w.Header(), "inline", req.filename)
 	w.WriteHeader(http.StatusOK)
 
-	flusher := http.NewResponseController(w)
-	rows, err := streamCSV(w, flusher.Flush, notifyql.NotificationCSVHeader, first, batchSize,
+	out := newBatchWriter(w, s.cfg.DownloadLimits.withDefaults().WriteTimeout)
+	rows, err := streamCSV(out, notifyql.NotificationCSVHeader, first, batchSize,
 		func(row notifyql.ExportRow) []string { return row.CSVRecord(d.London) },
 		func(last notifyql.ExportRow) ([]notifyql.ExportRow, error) {
 			after := last.Cursor()
@@ -76,19 +77,17 @@ func (s *Server) notificationsCSV(w http.ResponseWriter, r *http.Request) {
 	logArgs := []any{"service_id", req.filter.ServiceID,
 		"type", req.filter.Type, "rows", rows, "estimate", req.estimate, "duration_ms", time.Since(started).Milliseconds()}
 	if err != nil {
-		s.cfg.Logger.ErrorContext(ctx, "notifications CSV stopped", append(logArgs, "error", err.Error())...)
-		// The status line has gone: closing the connection mid-body is the only way left to
-		// tell the client that the file is incomplete, rather than let it end as if whole.
-		panic(http.ErrAbortHandler)
+		abortDownload(ctx, s.cfg.Logger, "notifications CSV", err, logArgs...)
 	}
 	s.cfg.Logger.InfoContext(ctx, "notifications CSV served", logArgs...)
 }
 
-// prepareNotificationsCSV authenticates the request, reads its arguments and checks the
-// permission (view_activity, §16) and the size limit (§7.2).
+// prepareNotificationsCSV takes the caller authenticated by link or header
+// (authenticateByLinkOrHeader), reads the request's arguments and checks the permission
+// (view_activity, §16) and the size limit (§7.2).
 func (s *Server) prepareNotificationsCSV(ctx context.Context, r *http.Request) (*downloadRequest, error) {
 	d := s.cfg.Downloads
-	principal, err := s.auth.AuthenticateDownload(ctx, r, d.Links)
+	principal, err := notifyql.Authenticated(ctx)
 	if err != nil {
 		return nil, err
 	}

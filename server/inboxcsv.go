@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bufio"
 	"context"
 	"log/slog"
 	"net/http"
@@ -28,11 +27,12 @@ type InboxCSV struct {
 // feature too).
 var inboxCSVRequirement = notifyql.Requirement{AnyOf: []notifyql.Permission{notifyql.ViewActivity}, Feature: "inbound_sms"}
 
-// serve checks the caller, then streams the file in keyset batches, so that memory does
-// not grow with the number of texts. Errors before the first byte get a status and a JSON
-// body; an error after it aborts the response, so that a client never takes a cut-short
-// file for a whole one. writeError answers the errors before the first byte.
-func (h *InboxCSV) serve(logger *slog.Logger, writeError func(context.Context, http.ResponseWriter, error)) http.Handler {
+// serve checks the caller, then streams the file in keyset batches (streamCSV), each sent
+// under writeTimeout, so that memory does not grow with the number of texts and a client
+// that stops reading is dropped. Errors before the first byte get a status and a JSON
+// body, which writeError answers; an error after it aborts the response, so that a client
+// never takes a cut-short file for a whole one.
+func (h *InboxCSV) serve(logger *slog.Logger, writeError func(context.Context, http.ResponseWriter, error), writeTimeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		if err := checkRequestText(r); err != nil {
@@ -56,8 +56,7 @@ func (h *InboxCSV) serve(logger *slog.Logger, writeError func(context.Context, h
 		setCSVHeaders(w.Header(), "attachment", notifyql.InboxCSVFilename(notifyql.LondonDate(h.Now(), h.London)))
 		w.WriteHeader(http.StatusOK)
 
-		buffered := bufio.NewWriterSize(w, 32<<10)
-		_, err = streamCSV(buffered, buffered.Flush, notifyql.InboxCSVHeader, batch, batchSize,
+		_, err = streamCSV(newBatchWriter(w, writeTimeout), notifyql.InboxCSVHeader, batch, batchSize,
 			func(m notifyql.InboxMessage) []string {
 				return notifyql.InboxCSVRecord(phone.Format(m.UserNumber), m, h.London)
 			},
@@ -66,16 +65,14 @@ func (h *InboxCSV) serve(logger *slog.Logger, writeError func(context.Context, h
 				return h.Texts.InboundTexts(ctx, svc.ID, since, &after, batchSize)
 			})
 		if err != nil {
-			// The status line has gone: cutting the connection is what tells the client the
-			// file is incomplete.
-			logger.ErrorContext(ctx, "inbox download cut short", "service_id", svc.ID, "error", err.Error())
-			panic(http.ErrAbortHandler)
+			abortDownload(ctx, logger, "inbox download", err, "service_id", svc.ID)
 		}
 	})
 }
 
-// authorize returns the service the caller may download the inbox of, and the start of its
-// SMS retention window: EUNAUTHENTICATED without valid credentials, EINVALID for an id that
+// authorize returns the service the caller (authenticated by its Authorization header:
+// the inbox has no signed links) may download the inbox of, and the start of its SMS
+// retention window: EUNAUTHENTICATED without valid credentials, EINVALID for an id that
 // is not a UUID, ENOTFOUND for a service the caller has no relation to, EFORBIDDEN without
 // view_activity or the inbound_sms feature.
 func (h *InboxCSV) authorize(ctx context.Context, id string) (*notifyql.Service, time.Time, error) {

@@ -35,7 +35,8 @@ type RateLimiter interface {
 	Allow(ctx context.Context, key string, perMinute, burst int) (allowed bool, retryAfter time.Duration, err error)
 }
 
-// rateLimiting applies the allowances in front of the GraphQL handler.
+// rateLimiting applies the allowances in front of the GraphQL handler and the downloads,
+// which count against the same allowances.
 type rateLimiting struct {
 	limiter RateLimiter
 	limits  RateLimits

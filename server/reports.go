@@ -34,16 +34,18 @@ func (s *Server) reportDownload(w http.ResponseWriter, r *http.Request) {
 		s.writeError(ctx, w, notifyql.Errorf(notifyql.ENOTFOUND, "not found: reports are at /report-requests/{id}.csv"))
 		return
 	}
-	request, err := s.downloadableReport(ctx, r, id)
+	request, err := s.downloadableReport(ctx, id)
 	if err != nil {
 		s.writeError(ctx, w, err)
 		return
 	}
-	out := &countingWriter{w: w}
+	// Each chunk is one Write, read with its connection back in the pool before it is sent,
+	// and sent under the write timeout.
+	out := newBatchWriter(w, s.cfg.DownloadLimits.withDefaults().WriteTimeout)
 	header := w.Header()
 	setCSVHeaders(header, "attachment", notifyql.ReportFilename(request.ID))
 	if err := s.cfg.Reports.Store.WriteReportFile(ctx, request.ID, out); err != nil {
-		if out.n == 0 {
+		if out.written == 0 {
 			for _, h := range []string{"Content-Type", "Content-Disposition", "Cache-Control", "X-Content-Type-Options"} {
 				header.Del(h)
 			}
@@ -52,17 +54,15 @@ func (s *Server) reportDownload(w http.ResponseWriter, r *http.Request) {
 		}
 		// Part of the file has gone out: cut the connection, so that the client sees a
 		// failed download rather than a short file.
-		s.cfg.Logger.ErrorContext(ctx, "report download stopped",
-			"report_request_id", request.ID, "bytes", out.n, "error", err.Error())
-		panic(http.ErrAbortHandler)
+		abortDownload(ctx, s.cfg.Logger, "report download", err, "report_request_id", request.ID, "bytes", out.written)
 	}
 }
 
-// downloadableReport loads the request and checks that the caller may download it now:
-// EINVALID for an id that is not a UUID, then the access rules of CheckReportAccess, then
-// ECONFLICT unless it is stored.
-func (s *Server) downloadableReport(ctx context.Context, r *http.Request, id string) (*notifyql.ReportRequest, error) {
-	p, err := s.auth.AuthenticateDownload(ctx, r, s.cfg.Reports.Links)
+// downloadableReport loads the request and checks that the caller, authenticated by link
+// or header (authenticateByLinkOrHeader), may download it now: EINVALID for an id that is not a
+// UUID, then the access rules of CheckReportAccess, then ECONFLICT unless it is stored.
+func (s *Server) downloadableReport(ctx context.Context, id string) (*notifyql.ReportRequest, error) {
+	p, err := notifyql.Authenticated(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -88,17 +88,4 @@ func (s *Server) downloadableReport(ctx context.Context, r *http.Request, id str
 		return nil, notifyql.Errorf(notifyql.ECONFLICT, "the report is not ready to download: it is %s", request.Status)
 	}
 	return request, nil
-}
-
-// countingWriter counts what has been written, to tell whether an error can still be
-// answered with a status.
-type countingWriter struct {
-	w http.ResponseWriter
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }

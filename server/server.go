@@ -57,6 +57,9 @@ type Config struct {
 	Downloads *Downloads
 	// Reports, when set, serves stored report requests; when nil, their route answers 404.
 	Reports *Reports
+	// DownloadLimits bound the downloads (InboxCSV, Downloads, Reports): each batch's write
+	// timeout and each user's downloads at once (DefaultDownloadLimits for a zero field).
+	DownloadLimits DownloadLimits
 	// RequestMetrics, when set, measures GraphQL requests and errors (register it in the
 	// gatherer that Metrics serves).
 	RequestMetrics *RequestMetrics
@@ -65,7 +68,8 @@ type Config struct {
 	// no longer than Limits.MaxBodyBytes, each counted against the client address's
 	// allowance. Parsed queries are cached in memory in front of it either way.
 	APQCache graphql.Cache[string]
-	// RateLimiter, when set, applies RateLimits to GraphQL requests over HTTP.
+	// RateLimiter, when set, applies RateLimits to GraphQL requests over HTTP and to the
+	// downloads.
 	RateLimiter RateLimiter
 	// RateLimits are the allowances (DefaultRateLimits are serve's); a zero field switches
 	// that limit off.
@@ -230,14 +234,16 @@ func (s *Server) routes(gql http.Handler, schema graphql.ExecutableSchema) http.
 	}
 	mux.HandleFunc("GET /healthz", healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
+	download := s.downloadRoutes(rates)
 	if s.cfg.InboxCSV != nil {
-		mux.Handle("GET /services/{id}/inbox.csv", s.auth.Middleware(s.cfg.InboxCSV.serve(s.cfg.Logger, s.writeError)))
+		mux.Handle("GET /services/{id}/inbox.csv", download(s.auth.Middleware,
+			s.cfg.InboxCSV.serve(s.cfg.Logger, s.writeError, s.cfg.DownloadLimits.withDefaults().WriteTimeout)))
 	}
 	if s.cfg.Downloads != nil {
-		mux.HandleFunc(NotificationsCSVRoute, s.notificationsCSV)
+		mux.Handle(NotificationsCSVRoute, download(s.authenticateByLinkOrHeader(s.cfg.Downloads.Links), http.HandlerFunc(s.notificationsCSV)))
 	}
 	if s.cfg.Reports != nil {
-		mux.HandleFunc(ReportDownloadRoute, s.reportDownload)
+		mux.Handle(ReportDownloadRoute, download(s.authenticateByLinkOrHeader(s.cfg.Reports.Links), http.HandlerFunc(s.reportDownload)))
 	}
 	if s.cfg.Metrics != nil && s.cfg.MetricsAddr == "" {
 		mux.Handle("GET /metrics", s.MetricsHandler())

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -36,6 +37,10 @@ type downloadOptions struct {
 	batchSize int          // DownloadBatchSize when 0
 	logs      io.Writer    // the test's output when nil
 	logLevel  slog.Leveler // info when nil
+	// api sets the rest of the API's options (limits, pool size, rate limits).
+	api testAPIOptions
+	// listener is where the API is served: a fresh loopback port when nil.
+	listener net.Listener
 }
 
 func newDownloadAPI(t testing.TB, opts downloadOptions) *downloadAPI {
@@ -43,8 +48,15 @@ func newDownloadAPI(t testing.TB, opts downloadOptions) *downloadAPI {
 	if opts.now.IsZero() {
 		opts.now = fixtureNow
 	}
-	api := newTestAPIWith(t, testAPIOptions{now: func() time.Time { return opts.now }, logs: opts.logs, logLevel: opts.logLevel, downloadBatchSize: opts.batchSize})
-	httpServer := httptest.NewServer(api.handler)
+	apiOpts := opts.api
+	apiOpts.now, apiOpts.logs, apiOpts.logLevel, apiOpts.downloadBatchSize = func() time.Time { return opts.now }, opts.logs, opts.logLevel, opts.batchSize
+	api := newTestAPIWith(t, apiOpts)
+	httpServer := httptest.NewUnstartedServer(api.handler)
+	if opts.listener != nil {
+		_ = httpServer.Listener.Close()
+		httpServer.Listener = opts.listener
+	}
+	httpServer.Start()
 	t.Cleanup(httpServer.Close)
 	return &downloadAPI{testAPI: api, url: httpServer.URL, links: api.links}
 }

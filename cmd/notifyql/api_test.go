@@ -104,6 +104,10 @@ type testAPIOptions struct {
 	rateLimitNamespace string
 	// extensions are added to the GraphQL handler after the schema's own.
 	extensions []graphql.HandlerExtension
+	// downloadLimits are the downloads' limits (DefaultDownloadLimits for a zero field), and
+	// maxConns the pool's size (pgxpool's default when 0).
+	downloadLimits server.DownloadLimits
+	maxConns       int32
 }
 
 // machineRedisAddr is the Redis that make test starts.
@@ -121,6 +125,9 @@ func newTestAPIWith(t testing.TB, o testAPIOptions) *testAPI {
 	}
 	counter := &postgres.QueryCounter{}
 	cfg.ConnConfig.Tracer = counter
+	if o.maxConns > 0 {
+		cfg.MaxConns = o.maxConns
+	}
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -160,7 +167,7 @@ func newTestAPIWith(t testing.TB, o testAPIOptions) *testAPI {
 	downloads.BatchSize = o.downloadBatchSize
 	apiCfg := server.Config{Limits: limits, Extensions: append(extensions, o.extensions...), Logger: logger, Development: o.development,
 		Downloads: downloads, InboxCSV: newInboxCSV(deps), Reports: newReportDownloads(pool, links), APQCache: redis.NewAPQCache(rdb),
-		CodeBackendError: postgres.Unavailable}
+		CodeBackendError: postgres.Unavailable, DownloadLimits: o.downloadLimits}
 	if o.rateLimits != (server.RateLimits{}) {
 		apiCfg.RateLimiter, apiCfg.RateLimits = redis.NewRateLimiter(rdb, o.rateLimitNamespace), o.rateLimits
 	}

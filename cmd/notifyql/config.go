@@ -76,6 +76,10 @@ type config struct {
 	// ReportsPerDay is how many report requests a user may make in any 24 hours
 	// (NOTIFYQL_MAX_REPORTS_PER_DAY); RATE_LIMITED past it.
 	ReportsPerDay int
+	// DownloadLimits bound the CSV downloads: how long a client has to take each batch
+	// (NOTIFYQL_DOWNLOAD_WRITE_TIMEOUT) and how many a user may have at once on an instance
+	// (NOTIFYQL_MAX_DOWNLOADS_PER_USER).
+	DownloadLimits server.DownloadLimits
 	// AllowedOrigins are the exact browser origins, besides the API's own (where GraphiQL
 	// and the dashboard are served), that may open a WebSocket (NOTIFYQL_ALLOWED_ORIGINS,
 	// comma-separated): the origins of frontends served elsewhere. None by default.
@@ -141,6 +145,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		Tokens:       server.DefaultTokenPolicy(),
 	}
 	cfg.ReportsPerDay = notifyql.DefaultReportsPerDay
+	cfg.DownloadLimits = server.DefaultDownloadLimits()
 	defaults := server.DefaultWebSocketConfig()
 	cfg.WebSocketLimits = websocketLimits{MaxPerUser: defaults.MaxConnectionsPerUser,
 		MessageRate: int(defaults.MessageRate), MessageBurst: defaults.MessageBurst,
@@ -177,6 +182,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}{
 		{"NOTIFYQL_IDLE_TIMEOUT", time.Second, time.Hour, "from 1s to 1h, such as 2m", &cfg.Connections.IdleTimeout},
 		{"NOTIFYQL_BODY_TIMEOUT", time.Second, 10 * time.Minute, "from 1s to 10m, such as 30s", &cfg.Connections.BodyTimeout},
+		{"NOTIFYQL_DOWNLOAD_WRITE_TIMEOUT", time.Second, 10 * time.Minute, "from 1s to 10m, such as 30s", &cfg.DownloadLimits.WriteTimeout},
 	} {
 		v := getenv(timeout.name)
 		if v == "" {
@@ -249,6 +255,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		{"NOTIFYQL_WS_MAX_SUBSCRIPTIONS_PER_SOCKET", &cfg.WebSocketLimits.MaxSubscriptionsPerSocket},
 		{"NOTIFYQL_WS_MAX_SUBSCRIPTIONS_PER_USER", &cfg.WebSocketLimits.MaxSubscriptionsPerUser},
 		{"NOTIFYQL_MAX_REPORTS_PER_DAY", &cfg.ReportsPerDay},
+		{"NOTIFYQL_MAX_DOWNLOADS_PER_USER", &cfg.DownloadLimits.MaxPerUser},
 	} {
 		v := getenv(limit.name)
 		if v == "" {
@@ -418,6 +425,8 @@ func (c config) LogValue() slog.Value {
 		slog.String("token_max_ttl", c.Tokens.MaxTTL.String()),
 		slog.String("token_audience", c.Tokens.Audience),
 		slog.String("token_issuer", c.Tokens.Issuer),
+		slog.String("download_write_timeout", c.DownloadLimits.WriteTimeout.String()),
+		slog.Int("max_downloads_per_user", c.DownloadLimits.MaxPerUser),
 	)
 }
 

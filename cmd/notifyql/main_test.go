@@ -135,6 +135,16 @@ func TestRunRefusesBadCommandLines(t *testing.T) {
 			wantErr: `configuration: NOTIFYQL_METRICS_ADDR must be host:port, such as 127.0.0.1:9090 (port 0 picks a free one); got ":70000"`},
 		{name: "metrics flag without a port", args: []string{"serve", "--metrics-addr", "localhost"},
 			wantErr: `serve: --metrics-addr must be host:port, such as 127.0.0.1:9090 (port 0 picks a free one); got "localhost"`, usage: true},
+		{name: "zero downloads per user", vars: map[string]string{"NOTIFYQL_MAX_DOWNLOADS_PER_USER": "0"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_MAX_DOWNLOADS_PER_USER must be a positive whole number, got "0"`},
+		{name: "downloads per user in words", vars: map[string]string{"NOTIFYQL_MAX_DOWNLOADS_PER_USER": "three"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_MAX_DOWNLOADS_PER_USER must be a positive whole number, got "three"`},
+		{name: "download write timeout without a unit", vars: map[string]string{"NOTIFYQL_DOWNLOAD_WRITE_TIMEOUT": "30"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_DOWNLOAD_WRITE_TIMEOUT must be a duration from 1s to 10m, such as 30s; got "30"`},
+		{name: "short download write timeout", vars: map[string]string{"NOTIFYQL_DOWNLOAD_WRITE_TIMEOUT": "500ms"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_DOWNLOAD_WRITE_TIMEOUT must be a duration from 1s to 10m, such as 30s; got "500ms"`},
+		{name: "long download write timeout", vars: map[string]string{"NOTIFYQL_DOWNLOAD_WRITE_TIMEOUT": "1h"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_DOWNLOAD_WRITE_TIMEOUT must be a duration from 1s to 10m, such as 30s; got "1h"`},
 		{name: "bad env", vars: map[string]string{"NOTIFYQL_ENV": "staging"}, args: []string{"serve"},
 			wantErr: `configuration: NOTIFYQL_ENV must be "development" or "production", got "staging"`},
 		{name: "database URL without secret", vars: map[string]string{"DATABASE_URL": urlMode["DATABASE_URL"]}, args: []string{"serve"},
@@ -187,6 +197,7 @@ func TestLoadConfig(t *testing.T) {
 		MetricsAddr: "127.0.0.1:9090", Connections: server.ConnectionLimits{IdleTimeout: 2 * time.Minute, BodyTimeout: 30 * time.Second, MaxPerAddress: 256, MaxPerProxy: 20000}}
 	defaults.Tokens = server.DefaultTokenPolicy()
 	defaults.ReportsPerDay = 20
+	defaults.DownloadLimits = server.DownloadLimits{WriteTimeout: 30 * time.Second, MaxPerUser: 3}
 	custom := defaults
 	custom.Addr = "127.0.0.1:9000"
 	custom.Env = envDevelopment
@@ -207,6 +218,7 @@ func TestLoadConfig(t *testing.T) {
 	custom.MetricsAddr = "10.1.2.3:0"
 	custom.Connections = server.ConnectionLimits{IdleTimeout: 75 * time.Second, BodyTimeout: 5 * time.Second, MaxPerAddress: 0, MaxPerProxy: 900}
 	custom.ReportsPerDay = 50
+	custom.DownloadLimits = server.DownloadLimits{WriteTimeout: 45 * time.Second, MaxPerUser: 5}
 	development := defaults
 	development.Env = envDevelopment
 	development.MetricsAddr = ""
@@ -240,6 +252,7 @@ func TestLoadConfig(t *testing.T) {
 			"NOTIFYQL_ALLOWED_ORIGINS":     " https://dashboard.example.gov.uk, http://localhost:3000,",
 			"NOTIFYQL_METRICS_ADDR":        "10.1.2.3:0", "NOTIFYQL_IDLE_TIMEOUT": "75s", "NOTIFYQL_BODY_TIMEOUT": "5s",
 			"NOTIFYQL_MAX_CONNECTIONS_PER_ADDRESS": "0", "NOTIFYQL_MAX_CONNECTIONS_PER_PROXY": "900",
+			"NOTIFYQL_DOWNLOAD_WRITE_TIMEOUT": "45s", "NOTIFYQL_MAX_DOWNLOADS_PER_USER": "5",
 		}, custom},
 	}
 	for _, tt := range tests {
@@ -500,9 +513,11 @@ func TestMigrateInPrivateMode(t *testing.T) {
 // Every request limit is in the logged configuration, so an operator can see what a
 // refusal was measured against.
 func TestConfigLogValueShowsLimits(t *testing.T) {
-	cfg := config{Limits: server.Limits{MaxDepth: 11, MaxComplexity: 4321, MaxTokens: 1234, MaxAliases: 14, MaxDirectives: 4, MaxBodyBytes: 5678}}
+	cfg := config{Limits: server.Limits{MaxDepth: 11, MaxComplexity: 4321, MaxTokens: 1234, MaxAliases: 14, MaxDirectives: 4, MaxBodyBytes: 5678},
+		DownloadLimits: server.DownloadLimits{WriteTimeout: 45 * time.Second, MaxPerUser: 4}}
 	logged := cfg.LogValue().String()
-	for _, want := range []string{"max_depth=11", "max_complexity=4321", "max_tokens=1234", "max_aliases=14", "max_directives=4", "max_body_bytes=5678"} {
+	for _, want := range []string{"max_depth=11", "max_complexity=4321", "max_tokens=1234", "max_aliases=14", "max_directives=4", "max_body_bytes=5678",
+		"download_write_timeout=45s", "max_downloads_per_user=4"} {
 		if !strings.Contains(logged, want) {
 			t.Errorf("logged config %s lacks %s", logged, want)
 		}

@@ -136,6 +136,7 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		InboxCSV:         newInboxCSV(deps),
 		Downloads:        newDownloads(pool, links, london, nil),
 		Reports:          newReportDownloads(pool, links),
+		DownloadLimits:   e.cfg.DownloadLimits,
 		CodeBackendError: postgres.Unavailable,
 		Readiness:        readinessChecks(pool, rdb.Client, liveUpdates.hub),
 		DrainDelay:       e.cfg.DrainDelay,
