@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: run test race fuzz bench bench-live soak generate check-generated lint services node-deps assets check-assets
+.PHONY: run test race fuzz bench bench-live soak abuse generate check-generated lint services node-deps assets check-assets
 
 ## run: start the API on :8080 with a private PostgreSQL, in-process Redis, demo data and gentle simulated traffic
 run:
@@ -40,6 +40,10 @@ bench-live: services
 ## soak: 10 minutes of 200 WebSocket clients (2 subscriptions each), 50 status changes/s and 10 queries/s against one server on a fresh demo database; fails when goroutines, heap, RSS, open files or PostgreSQL connections keep rising
 soak: services
 	$(GO) run ./bench/soak
+
+## abuse: a minute of attacks (idle keep-alives, slow bodies, stalled downloads, a subscription flood, a ping flood, unauthenticated APQ registrations, hostile documents) against one production-configured server while a signed-in user keeps asking for their dashboard; fails when that user is refused or the server's goroutines, open files, RSS or PostgreSQL connections do not come back to their baseline
+abuse: services
+	$(GO) run ./bench/abuse
 
 ## generate: regenerate graph/ from graph/*.graphqls and the reference-data migration
 generate:
