@@ -25,6 +25,10 @@ const (
 	gcBusyWindow = 5 * time.Second
 	gcIdleCycle  = 20 * time.Second
 	gcIdleWindow = 3 * time.Second
+	// gcReleaseGrowth is how much the memory the runtime holds must have grown since it
+	// last returned memory, at least, before a calm server returns it again: the larger of
+	// this and half of what it held then.
+	gcReleaseGrowth = 16 << 20
 	// gcSteadyLive is how much the live heap may change over gcBusyWindow for the
 	// allocation to count as churn: a server filling with new sockets grows its live
 	// heap, and raising the target then would only leave it holding more memory idle.
@@ -35,8 +39,11 @@ const (
 // sockets small (their state is most of an idle server's heap, and the target is the
 // headroom kept over it), and a busy one while the server allocates fast without
 // growing, as it does pushing updates to thousands of sockets. Going back to idle, it
-// collects and returns the busy headroom to the operating system at once. GOMEMLIMIT, when
-// set, bounds the heap whatever the target.
+// collects and returns the busy headroom to the operating system at once. Likewise, once
+// a burst that grew the server's memory (thousands of requests, sockets, downloads) is
+// over and allocation has calmed, it collects and returns what the burst left at once: the
+// runtime alone would wait for its next forced collection, two minutes on, and return the
+// pages over minutes more. GOMEMLIMIT, when set, bounds the heap whatever the target.
 type gcTuner struct {
 	idle, busy int
 	// set sets the target (debug.SetGCPercent); release collects and returns free memory
@@ -46,7 +53,11 @@ type gcTuner struct {
 	logger  *slog.Logger
 
 	busyNow bool
-	samples []gcSample // one a second, oldest first, spanning gcBusyWindow once there are enough
+	// heldAfterRelease is the memory the runtime held at the first sample after the last
+	// release (or the first sample of all); needsHeld says the next sample sets it.
+	heldAfterRelease uint64
+	needsHeld        bool
+	samples          []gcSample // one a second, oldest first, spanning gcBusyWindow once there are enough
 }
 
 // gcSample is one reading of the collector's counters.
@@ -54,17 +65,19 @@ type gcSample struct {
 	at        time.Time
 	allocated uint64 // bytes allocated on the heap since the process started
 	live      uint64 // the live heap as of the last collection
+	held      uint64 // memory the runtime holds from the system, less what it has released
 }
 
 func newGCTuner(idle, busy int, logger *slog.Logger) *gcTuner {
-	return &gcTuner{idle: idle, busy: busy, logger: logger,
+	return &gcTuner{idle: idle, busy: busy, logger: logger, needsHeld: true,
 		set:     func(percent int) { debug.SetGCPercent(percent) },
 		release: debug.FreeOSMemory}
 }
 
 // run samples the collector every second until ctx is done, and leaves the idle target.
 func (t *gcTuner) run(ctx context.Context) {
-	readings := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/gc/heap/live:bytes"}}
+	readings := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/gc/heap/live:bytes"},
+		{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
 	ticker := time.NewTicker(time.Second)
 	defer ticker.Stop()
 	for {
@@ -76,7 +89,8 @@ func (t *gcTuner) run(ctx context.Context) {
 			return
 		case now := <-ticker.C:
 			metrics.Read(readings)
-			t.observe(gcSample{at: now, allocated: readings[0].Value.Uint64(), live: readings[1].Value.Uint64()})
+			t.observe(gcSample{at: now, allocated: readings[0].Value.Uint64(), live: readings[1].Value.Uint64(),
+				held: readings[2].Value.Uint64() - readings[3].Value.Uint64()})
 		}
 	}
 }
@@ -88,7 +102,17 @@ func (t *gcTuner) observe(s gcSample) {
 	for len(t.samples) > 2 && s.at.Sub(t.samples[1].at) >= gcBusyWindow {
 		t.samples = t.samples[1:]
 	}
+	if t.needsHeld {
+		t.heldAfterRelease, t.needsHeld = s.held, false
+	}
 	if !t.busyNow {
+		if t.calm() && s.held > t.heldAfterRelease+max(gcReleaseGrowth, t.heldAfterRelease/2) {
+			t.release()
+			t.needsHeld = true
+			t.logger.Info("calm after a burst: memory returned to the system", "held_bytes", s.held,
+				"held_after_last_release_bytes", t.heldAfterRelease)
+			return
+		}
 		first, ok := t.covering(gcBusyWindow)
 		if !ok || !steady(first.live, s.live) {
 			return
@@ -101,14 +125,21 @@ func (t *gcTuner) observe(s gcSample) {
 		}
 		return
 	}
-	first, ok := t.covering(gcIdleWindow)
-	if ok && t.idleCycle(first, s) > gcIdleCycle {
+	if t.calm() {
 		t.busyNow = false
 		t.set(t.idle)
 		t.release()
+		t.needsHeld = true
 		t.samples = t.samples[len(t.samples)-1:]
 		t.logger.Info("idle: garbage collector target lowered", "gc_percent", t.idle)
 	}
+}
+
+// calm reports whether the idle target's headroom would have lasted longer than
+// gcIdleCycle at the allocation rate of the last gcIdleWindow.
+func (t *gcTuner) calm() bool {
+	first, ok := t.covering(gcIdleWindow)
+	return ok && t.idleCycle(first, t.samples[len(t.samples)-1]) > gcIdleCycle
 }
 
 // covering returns the newest sample taken at least d before the newest, if any.

@@ -114,3 +114,73 @@ func TestGCTunerGoesBackToIdleAndReturnsTheMemory(t *testing.T) {
 		t.Fatalf("set %v; want the busy target again", r.set)
 	}
 }
+
+// burstSecond is second with the memory the runtime holds set to held.
+func (r *tunerRun) burstSecond(allocated, live, held uint64) {
+	r.at = r.at.Add(time.Second - time.Millisecond)
+	r.sample = gcSample{at: r.at, allocated: r.sample.allocated + allocated, live: live, held: held}
+	r.t.observe(r.sample)
+}
+
+func TestGCTunerReturnsWhatABurstLeftOnceCalm(t *testing.T) {
+	// A server holding 30 MiB is attacked: it allocates fast, its live heap grows with the
+	// attackers' connections, and it ends up holding 300 MiB.
+	burst := func() *tunerRun {
+		r := newTunerRun()
+		r.t.needsHeld = true
+		for range 5 {
+			r.burstSecond(mib, 20*mib, 30*mib)
+		}
+		for i := range 20 {
+			r.burstSecond(100*mib, uint64(20+10*i)*mib, uint64(30+14*i)*mib)
+		}
+		return r
+	}
+	t.Run("nothing is returned while it allocates", func(t *testing.T) {
+		r := burst()
+		if r.releases != 0 || len(r.set) != 0 {
+			t.Fatalf("released %d times, set %v during the burst; want neither", r.releases, r.set)
+		}
+	})
+	t.Run("once calm, it is returned once", func(t *testing.T) {
+		r := burst()
+		for i := range 3 {
+			r.burstSecond(0, 210*mib, 300*mib)
+			if r.releases != 0 {
+				t.Fatalf("released after %d calm seconds, before a whole calm window", i+1)
+			}
+		}
+		r.burstSecond(0, 210*mib, 300*mib)
+		if r.releases != 1 {
+			t.Fatalf("released %d times after a calm window; want once", r.releases)
+		}
+		// The runtime now holds 40 MiB, and stays calm: nothing more to return.
+		for range 20 {
+			r.burstSecond(0, 25*mib, 40*mib)
+		}
+		if r.releases != 1 || len(r.set) != 0 {
+			t.Fatalf("released %d times, set %v; want one release and no target change", r.releases, r.set)
+		}
+		// A second burst, and calm again: returned again, measured from the 40 MiB.
+		for range 5 {
+			r.burstSecond(100*mib, 60*mib, 70*mib)
+		}
+		for range 5 {
+			r.burstSecond(0, 60*mib, 70*mib)
+		}
+		if r.releases != 2 {
+			t.Fatalf("released %d times after a second burst grew 40 MiB to 70 MiB; want twice", r.releases)
+		}
+	})
+	t.Run("growth within the allowance is kept", func(t *testing.T) {
+		r := newTunerRun()
+		r.t.needsHeld = true
+		r.burstSecond(0, 20*mib, 30*mib)
+		for range 20 {
+			r.burstSecond(0, 30*mib, 45*mib) // 15 MiB more: under 16 MiB
+		}
+		if r.releases != 0 {
+			t.Fatalf("released %d times for 15 MiB of growth; want none", r.releases)
+		}
+	})
+}
