@@ -41,6 +41,9 @@ type Limits struct {
 	MaxValidationSteps int
 	// MaxBodyBytes bounds a request body.
 	MaxBodyBytes int
+	// MaxCachedQueryBytes bounds the texts of the parsed documents kept for reuse, beside
+	// their count (parsedQueryCacheDocs): a parsed document takes up to 80 times its text.
+	MaxCachedQueryBytes int
 	// RequestTimeout bounds a query or mutation over HTTP, from its first byte to its
 	// answer, and one on a socket, from its start to its answer: past it, what the request still waits on (a database that does not answer, a
 	// pooled connection) gives up, and the fields that needed it answer UNAVAILABLE. 0
@@ -58,8 +61,10 @@ func DefaultLimits() Limits {
 	// still answering a client that a frozen one would otherwise keep waiting for good.
 	// 10,000 validation steps are five times what a document of 2,000 tokens that repeats
 	// nothing takes, and about 10 ms of validation on one core.
+	// A MiB of cached texts holds a thousand dashboard documents of a few hundred bytes, and
+	// at most about 80 MiB of parsed documents however large each is.
 	return Limits{MaxDepth: 12, MaxComplexity: 5000, MaxTokens: 2000, MaxAliases: 15, MaxDirectives: 5, MaxValidationSteps: 10_000,
-		MaxBodyBytes: 64 << 10, RequestTimeout: 10 * time.Second}
+		MaxBodyBytes: 64 << 10, MaxCachedQueryBytes: 1 << 20, RequestTimeout: 10 * time.Second}
 }
 
 // withDefaults fills each count limit left at zero with its default. RequestTimeout is left
@@ -69,7 +74,7 @@ func (l Limits) withDefaults() Limits {
 	for _, limit := range []struct{ value, fallback *int }{
 		{&l.MaxDepth, &d.MaxDepth}, {&l.MaxComplexity, &d.MaxComplexity}, {&l.MaxTokens, &d.MaxTokens},
 		{&l.MaxAliases, &d.MaxAliases}, {&l.MaxDirectives, &d.MaxDirectives}, {&l.MaxValidationSteps, &d.MaxValidationSteps},
-		{&l.MaxBodyBytes, &d.MaxBodyBytes},
+		{&l.MaxBodyBytes, &d.MaxBodyBytes}, {&l.MaxCachedQueryBytes, &d.MaxCachedQueryBytes},
 	} {
 		if *limit.value == 0 {
 			*limit.value = *limit.fallback

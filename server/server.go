@@ -17,10 +17,8 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/formatter"
 
 	"notifyql"
@@ -101,6 +99,8 @@ type Server struct {
 	websockets *websocketSessions
 	// websocketUpgrader answers WebSocket handshakes and is gqlgen's WebSocket implementation.
 	websocketUpgrader *gorillaWebsocket
+	// parsed is gqlgen's cache of parsed documents.
+	parsed *parsedQueries
 	// rates counts each user's operations, over HTTP and on sockets alike; nil without a
 	// limiter.
 	rates *rateLimiting
@@ -155,7 +155,8 @@ func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 	gql.AddTransport(postTransport{})
 	gql.AddTransport(getTransport{})
 	gql.AddTransport(s.websocketTransport())
-	parsed := lru.New[*ast.QueryDocument](1000)
+	parsed := newParsedQueries(parsedQueryCacheDocs, s.cfg.Limits.MaxCachedQueryBytes)
+	s.parsed = parsed
 	gql.SetQueryCache(parsed)
 	// DocumentLimits counts tokens before gqlgen parses, with a clearer answer; this stays
 	// as gqlgen's own bound.

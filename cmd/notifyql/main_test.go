@@ -135,6 +135,10 @@ func TestRunRefusesBadCommandLines(t *testing.T) {
 			wantErr: `configuration: NOTIFYQL_METRICS_ADDR must be host:port, such as 127.0.0.1:9090 (port 0 picks a free one); got ":70000"`},
 		{name: "metrics flag without a port", args: []string{"serve", "--metrics-addr", "localhost"},
 			wantErr: `serve: --metrics-addr must be host:port, such as 127.0.0.1:9090 (port 0 picks a free one); got "localhost"`, usage: true},
+		{name: "no query cache", vars: map[string]string{"NOTIFYQL_QUERY_CACHE_BYTES": "0"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_QUERY_CACHE_BYTES must be a positive whole number, got "0"`},
+		{name: "query cache in megabytes", vars: map[string]string{"NOTIFYQL_QUERY_CACHE_BYTES": "1MB"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_QUERY_CACHE_BYTES must be a positive whole number, got "1MB"`},
 		{name: "zero downloads per user", vars: map[string]string{"NOTIFYQL_MAX_DOWNLOADS_PER_USER": "0"}, args: []string{"serve"},
 			wantErr: `configuration: NOTIFYQL_MAX_DOWNLOADS_PER_USER must be a positive whole number, got "0"`},
 		{name: "downloads per user in words", vars: map[string]string{"NOTIFYQL_MAX_DOWNLOADS_PER_USER": "three"}, args: []string{"serve"},
@@ -209,6 +213,7 @@ func TestLoadConfig(t *testing.T) {
 	custom.Limits.MaxDepth, custom.Limits.MaxComplexity, custom.Limits.MaxTokens = 5, 50, 500
 	custom.Limits.MaxAliases, custom.Limits.MaxDirectives = 3, 2
 	custom.Limits.MaxBodyBytes = 1024
+	custom.Limits.MaxCachedQueryBytes = 4096
 	custom.Limits.RequestTimeout = 3 * time.Second
 	custom.AllowedOrigins = []string{"https://dashboard.example.gov.uk", "http://localhost:3000"}
 	custom.DrainDelay = 5 * time.Second
@@ -244,6 +249,7 @@ func TestLoadConfig(t *testing.T) {
 			"DATABASE_URL": "postgres://app:pw@db/notifyql", "REDIS_URL": "redis://cache:6379/0",
 			"NOTIFYQL_JWT_SECRET": testSecret, "NOTIFYQL_SEARCH_SECRET": testSearchSecret, "NOTIFYQL_MAX_DEPTH": "5", "NOTIFYQL_MAX_COMPLEXITY": "50",
 			"NOTIFYQL_MAX_TOKENS": "500", "NOTIFYQL_MAX_ALIASES": "3", "NOTIFYQL_MAX_DIRECTIVES": "2", "NOTIFYQL_MAX_BODY_BYTES": "1024", "NOTIFYQL_DRAIN_DELAY": "5s",
+			"NOTIFYQL_QUERY_CACHE_BYTES":   "4096",
 			"NOTIFYQL_REQUEST_TIMEOUT":     "3s",
 			"NOTIFYQL_RATE_LIMIT_PER_USER": "0", "NOTIFYQL_RATE_LIMIT_PER_IP": "90", "NOTIFYQL_TRUSTED_PROXIES": "10.0.0.0/8,192.0.2.7",
 			"NOTIFYQL_WS_MAX_PER_USER": "3", "NOTIFYQL_WS_MESSAGE_RATE": "4", "NOTIFYQL_WS_MESSAGE_BURST": "8",
