@@ -29,6 +29,11 @@ const (
 	// last returned memory, at least, before a calm server returns it again: the larger of
 	// this and half of what it held then.
 	gcReleaseGrowth = 16 << 20
+	// gcReleaseGoroutines is how many goroutines must have ended since the last release, at
+	// least, before a calm server returns memory again: the larger of this and half of
+	// those that ran then. Connections, sockets and downloads each hold goroutines, and
+	// what they held is garbage once they end, though nothing allocates to collect it.
+	gcReleaseGoroutines = 256
 	// gcSteadyLive is how much the live heap may change over gcBusyWindow for the
 	// allocation to count as churn: a server filling with new sockets grows its live
 	// heap, and raising the target then would only leave it holding more memory idle.
@@ -53,19 +58,22 @@ type gcTuner struct {
 	logger  *slog.Logger
 
 	busyNow bool
-	// heldAfterRelease is the memory the runtime held at the first sample after the last
-	// release (or the first sample of all); needsHeld says the next sample sets it.
-	heldAfterRelease uint64
-	needsHeld        bool
-	samples          []gcSample // one a second, oldest first, spanning gcBusyWindow once there are enough
+	// heldAfterRelease and goroutinesAfterRelease are the memory the runtime held and the
+	// goroutines that ran at the first sample after the last release (or the first sample
+	// of all); needsHeld says the next sample sets them.
+	heldAfterRelease       uint64
+	goroutinesAfterRelease uint64
+	needsHeld              bool
+	samples                []gcSample // one a second, oldest first, spanning gcBusyWindow once there are enough
 }
 
 // gcSample is one reading of the collector's counters.
 type gcSample struct {
-	at        time.Time
-	allocated uint64 // bytes allocated on the heap since the process started
-	live      uint64 // the live heap as of the last collection
-	held      uint64 // memory the runtime holds from the system, less what it has released
+	at         time.Time
+	allocated  uint64 // bytes allocated on the heap since the process started
+	live       uint64 // the live heap as of the last collection
+	held       uint64 // memory the runtime holds from the system, less what it has released
+	goroutines uint64 // goroutines running
 }
 
 func newGCTuner(idle, busy int, logger *slog.Logger) *gcTuner {
@@ -77,7 +85,7 @@ func newGCTuner(idle, busy int, logger *slog.Logger) *gcTuner {
 // run samples the collector every second until ctx is done, and leaves the idle target.
 func (t *gcTuner) run(ctx context.Context) {
 	readings := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/gc/heap/live:bytes"},
-		{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+		{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}, {Name: "/sched/goroutines:goroutines"}}
 	ticker := time.NewTicker(time.Second)
 	defer ticker.Stop()
 	for {
@@ -90,7 +98,7 @@ func (t *gcTuner) run(ctx context.Context) {
 		case now := <-ticker.C:
 			metrics.Read(readings)
 			t.observe(gcSample{at: now, allocated: readings[0].Value.Uint64(), live: readings[1].Value.Uint64(),
-				held: readings[2].Value.Uint64() - readings[3].Value.Uint64()})
+				held: readings[2].Value.Uint64() - readings[3].Value.Uint64(), goroutines: readings[4].Value.Uint64()})
 		}
 	}
 }
@@ -103,14 +111,17 @@ func (t *gcTuner) observe(s gcSample) {
 		t.samples = t.samples[1:]
 	}
 	if t.needsHeld {
-		t.heldAfterRelease, t.needsHeld = s.held, false
+		t.heldAfterRelease, t.goroutinesAfterRelease, t.needsHeld = s.held, s.goroutines, false
 	}
 	if !t.busyNow {
-		if t.calm() && s.held > t.heldAfterRelease+max(gcReleaseGrowth, t.heldAfterRelease/2) {
+		grown := s.held > t.heldAfterRelease+max(gcReleaseGrowth, t.heldAfterRelease/2)
+		ended := s.goroutines+max(gcReleaseGoroutines, t.goroutinesAfterRelease/2) <= t.goroutinesAfterRelease
+		if (grown || ended) && t.calm() {
 			t.release()
 			t.needsHeld = true
 			t.logger.Info("calm after a burst: memory returned to the system", "held_bytes", s.held,
-				"held_after_last_release_bytes", t.heldAfterRelease)
+				"held_after_last_release_bytes", t.heldAfterRelease, "goroutines", s.goroutines,
+				"goroutines_after_last_release", t.goroutinesAfterRelease)
 			return
 		}
 		first, ok := t.covering(gcBusyWindow)

@@ -184,3 +184,34 @@ func TestGCTunerReturnsWhatABurstLeftOnceCalm(t *testing.T) {
 		}
 	})
 }
+
+// Connections that sat idle through an attack cost no allocation, so the server was calm
+// all along; when they close, what they held is garbage that nothing allocates to collect.
+// The tuner returns it once their goroutines have ended.
+func TestGCTunerReturnsWhatEndedGoroutinesHeld(t *testing.T) {
+	second := func(r *tunerRun, held, goroutines uint64) {
+		r.at = r.at.Add(time.Second - time.Millisecond)
+		r.sample = gcSample{at: r.at, allocated: r.sample.allocated, live: 60 * mib, held: held, goroutines: goroutines}
+		r.t.observe(r.sample)
+	}
+	r := newTunerRun()
+	r.t.needsHeld = true
+	for range 10 {
+		second(r, 90*mib, 4000) // thousands of idle connections, opened before the first sample
+	}
+	if r.releases != 0 {
+		t.Fatalf("released %d times while the connections were open; want none", r.releases)
+	}
+	for range 10 {
+		second(r, 90*mib, 3900) // a hundred ended: too few to be worth a collection
+	}
+	if r.releases != 0 {
+		t.Fatalf("released %d times after 100 of 4,000 goroutines ended; want none", r.releases)
+	}
+	for range 10 {
+		second(r, 90*mib, 20)
+	}
+	if r.releases != 1 {
+		t.Fatalf("released %d times after the connections closed; want once", r.releases)
+	}
+}
