@@ -174,8 +174,8 @@ type abuse struct {
 	pool     *pgxpool.Pool
 	srv      *harness.Server
 	world    world
-	// stopped is when the attacks ended.
-	stopped time.Time
+	// started and stopped are when the attacks began and ended.
+	started, stopped time.Time
 }
 
 func (a *abuse) run(ctx context.Context) error {
@@ -236,6 +236,7 @@ func (a *abuse) run(ctx context.Context) error {
 		attacking.Add(1)
 		go func() { defer attacking.Done(); at.run(attackCtx) }()
 	}
+	a.started = time.Now()
 	fmt.Printf("\nattacking for %s\n", a.o.duration)
 	samples := []sample{baseline}
 	ticker := time.NewTicker(a.o.interval)

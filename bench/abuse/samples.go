@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -140,12 +142,43 @@ func (a *abuse) report(attacks []attack, v *victim, samples []sample, settled bo
 		fmt.Printf("| %-28s | %10.1f | %10.1f | %10.1f | %-9s |\n", l.name, l.value(baseline), peak(l.value), l.value(after), verdict)
 	}
 	fmt.Printf("(after: %s after the attacks stopped)\n", after.at.Sub(a.stopped).Round(time.Second))
+	fmt.Println("the garbage collector tuner's decisions, from the server's log:")
+	for _, line := range a.tunerLines() {
+		fmt.Println("  " + line)
+	}
 	if !settled {
 		for _, f := range judge(baseline, after) {
 			failures = append(failures, "not back after --settle: "+f)
 		}
 	}
 	return failures
+}
+
+// tunerLines are the server's log lines about the garbage collector's target and the
+// memory it returned, each as its time and message.
+func (a *abuse) tunerLines() []string {
+	log, err := os.ReadFile(a.srv.LogPath)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var lines []string
+	for line := range strings.Lines(string(log)) {
+		var entry struct {
+			Time time.Time `json:"time"`
+			Msg  string    `json:"msg"`
+		}
+		if json.Unmarshal([]byte(line), &entry) != nil || !strings.Contains(entry.Msg, "garbage collector") && !strings.Contains(entry.Msg, "memory returned") {
+			continue
+		}
+		when := "before the attacks"
+		if !a.stopped.IsZero() && entry.Time.After(a.stopped) {
+			when = fmt.Sprintf("%s after they stopped", entry.Time.Sub(a.stopped).Round(time.Second))
+		} else if entry.Time.After(a.started) {
+			when = fmt.Sprintf("%s into the attacks", entry.Time.Sub(a.started).Round(time.Second))
+		}
+		lines = append(lines, when+": "+entry.Msg)
+	}
+	return lines
 }
 
 // apqKeys counts the persisted query texts kept in the private Redis.

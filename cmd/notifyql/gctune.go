@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"math"
+	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"time"
@@ -52,7 +53,7 @@ const (
 type gcTuner struct {
 	idle, busy int
 	// set sets the target (debug.SetGCPercent); release collects and returns free memory
-	// to the operating system (debug.FreeOSMemory).
+	// to the operating system (releaseMemory).
 	set     func(percent int)
 	release func()
 	logger  *slog.Logger
@@ -79,7 +80,16 @@ type gcSample struct {
 func newGCTuner(idle, busy int, logger *slog.Logger) *gcTuner {
 	return &gcTuner{idle: idle, busy: busy, logger: logger, needsHeld: true,
 		set:     func(percent int) { debug.SetGCPercent(percent) },
-		release: debug.FreeOSMemory}
+		release: releaseMemory}
+}
+
+// releaseMemory collects twice and returns the free memory to the operating system. One
+// collection is not enough after a burst: what sync.Pools hold (net/http's per-connection
+// read and write buffers, 8 KiB for each connection that was open) survives the first
+// collection after its last use in the pools' victim cache, and only the second frees it.
+func releaseMemory() {
+	runtime.GC()
+	debug.FreeOSMemory()
 }
 
 // run samples the collector every second until ctx is done, and leaves the idle target.
@@ -115,7 +125,14 @@ func (t *gcTuner) observe(s gcSample) {
 	}
 	if !t.busyNow {
 		grown := s.held > t.heldAfterRelease+max(gcReleaseGrowth, t.heldAfterRelease/2)
-		ended := s.goroutines+max(gcReleaseGoroutines, t.goroutinesAfterRelease/2) <= t.goroutinesAfterRelease
+		// The goroutines must have ended a calm window ago already: while thousands of
+		// connections are closing, a collection would find most of what they hold still
+		// in use, and the next would wait for another burst.
+		ended := false
+		if first, ok := t.covering(gcIdleWindow); ok {
+			enough := max(gcReleaseGoroutines, t.goroutinesAfterRelease/2)
+			ended = first.goroutines+enough <= t.goroutinesAfterRelease && s.goroutines+enough <= t.goroutinesAfterRelease
+		}
 		if (grown || ended) && t.calm() {
 			t.release()
 			t.needsHeld = true

@@ -208,6 +208,14 @@ func TestGCTunerReturnsWhatEndedGoroutinesHeld(t *testing.T) {
 	if r.releases != 0 {
 		t.Fatalf("released %d times after 100 of 4,000 goroutines ended; want none", r.releases)
 	}
+	// They close over a few seconds: nothing is returned until they all have, a calm
+	// window before.
+	for _, n := range []uint64{3000, 1500, 20} {
+		second(r, 90*mib, n)
+	}
+	if r.releases != 0 {
+		t.Fatalf("released %d times while the connections were closing; want none yet", r.releases)
+	}
 	for range 10 {
 		second(r, 90*mib, 20)
 	}
