@@ -113,9 +113,13 @@ func statusOf(r *bufio.Reader) int {
 	return code
 }
 
+// idleAddresses is how many loopback addresses the idle connections come from: few enough
+// that each tries to hold more than an address may (256 by default).
+const idleAddresses = 10
+
 // idleKeepAlives holds as many idle keep-alive connections as it can: each sends one GET
-// /healthz and then nothing, from one of 20 loopback addresses; a connection the server
-// closes is opened again.
+// /healthz and then nothing, from one of idleAddresses loopback addresses; a connection
+// the server closes or refuses is opened again.
 type idleKeepAlives struct {
 	addr   string
 	target int
@@ -134,7 +138,7 @@ func (a *idleKeepAlives) run(ctx context.Context) {
 		case <-ctx.Done():
 		case slots <- struct{}{}:
 			wg.Add(1)
-			source := net.ParseIP(fmt.Sprintf("127.0.1.%d", 1+i%20))
+			source := net.ParseIP(fmt.Sprintf("127.0.1.%d", 1+i%idleAddresses))
 			go func() {
 				defer wg.Done()
 				defer func() { <-slots }()

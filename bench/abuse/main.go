@@ -12,7 +12,7 @@
 // serve` in production mode, its metrics on a listener of their own. Then, for --duration
 // (60 s), at once:
 //
-//   - idle keep-alives: --idle-conns connections (from 20 loopback addresses, 127.0.1.x),
+//   - idle keep-alives: --idle-conns connections (from 10 loopback addresses, 127.0.1.x),
 //     each sending one request and then nothing, reopened as the server closes them;
 //   - slow bodies: 40 POSTs that announce a body and send a byte of it every 5 s;
 //   - stalled downloads: 60 notifications-CSV downloads at a time by one signed-in user,
@@ -259,7 +259,7 @@ func (a *abuse) run(ctx context.Context) error {
 	attacking.Wait()
 	a.stopped = time.Now()
 	fmt.Println("attacks stopped: waiting for the server to come back to its baseline")
-	after, settled, err := a.settle(ctx, client, baseline)
+	after, settled, err := a.settle(ctx, client, baseline, peakOf(samples))
 	if err != nil {
 		return err
 	}
@@ -305,14 +305,15 @@ func (a *abuse) warmUp(ctx context.Context, v *victim, tokens map[string]string)
 
 // settle samples the server every 2 s until every series is within its allowance of the
 // baseline, or --settle has passed; it returns the last sample and whether it settled.
-func (a *abuse) settle(ctx context.Context, client *http.Client, baseline sample) (sample, bool, error) {
+func (a *abuse) settle(ctx context.Context, client *http.Client, baseline, peak sample) (sample, bool, error) {
 	deadline := time.Now().Add(a.o.settle)
 	for {
 		smp, err := a.sample(ctx, client, "after")
 		if err != nil {
 			return sample{}, false, err
 		}
-		if len(judge(baseline, smp)) == 0 {
+		a.printSample(smp)
+		if len(judge(baseline, peak, smp)) == 0 {
 			return smp, true, nil
 		}
 		if time.Now().After(deadline) {
