@@ -98,6 +98,28 @@ func pause(ctx context.Context, d time.Duration) bool {
 	}
 }
 
+// repeat runs once over and over on each of workers goroutines until ctx ends, and
+// returns when they all have.
+func repeat(ctx context.Context, workers int, once func(context.Context)) {
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				once(ctx)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// raise sets v to n when n is larger, whoever else raises it meanwhile.
+func raise(v *atomic.Int64, n int64) {
+	for old := v.Load(); n > old && !v.CompareAndSwap(old, n); old = v.Load() {
+	}
+}
+
 // statusOf reads the status line of an HTTP answer on r: its code, or 0 when the server
 // closed the connection without one.
 func statusOf(r *bufio.Reader) int {
@@ -176,9 +198,7 @@ func (a *idleKeepAlives) hold(ctx context.Context, source net.IP) {
 	}
 	a.c.add("answered 200", 1)
 	// Read the rest of the answer, then wait in silence for the server to close.
-	held := a.held.Add(1)
-	for peak := a.peak.Load(); held > peak && !a.peak.CompareAndSwap(peak, held); peak = a.peak.Load() {
-	}
+	raise(&a.peak, a.held.Add(1))
 	_, _ = io.Copy(io.Discard, r)
 	a.held.Add(-1)
 	if ctx.Err() == nil {
@@ -202,17 +222,7 @@ type slowBodies struct {
 func (*slowBodies) name() string { return "slow bodies" }
 
 func (a *slowBodies) run(ctx context.Context) {
-	var wg sync.WaitGroup
-	for range a.conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				a.once(ctx)
-			}
-		}()
-	}
-	wg.Wait()
+	repeat(ctx, a.conns, a.once)
 }
 
 func (a *slowBodies) once(ctx context.Context) {
@@ -257,8 +267,7 @@ func (a *slowBodies) once(ctx context.Context) {
 
 // held records how long the server held one request.
 func (a *slowBodies) held(d time.Duration) {
-	for longest := a.longest.Load(); int64(d) > longest && !a.longest.CompareAndSwap(longest, int64(d)); longest = a.longest.Load() {
-	}
+	raise(&a.longest, int64(d))
 }
 
 func (a *slowBodies) summary() string {
@@ -282,17 +291,7 @@ type stalledDownloads struct {
 func (*stalledDownloads) name() string { return "stalled downloads" }
 
 func (a *stalledDownloads) run(ctx context.Context) {
-	var wg sync.WaitGroup
-	for range a.conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				a.once(ctx)
-			}
-		}()
-	}
-	wg.Wait()
+	repeat(ctx, a.conns, a.once)
 }
 
 func (a *stalledDownloads) once(ctx context.Context) {
@@ -435,17 +434,7 @@ type pingFlood struct {
 func (*pingFlood) name() string { return "ping flood" }
 
 func (a *pingFlood) run(ctx context.Context) {
-	var wg sync.WaitGroup
-	for range a.sockets {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				a.once(ctx)
-			}
-		}()
-	}
-	wg.Wait()
+	repeat(ctx, a.sockets, a.once)
 }
 
 func (a *pingFlood) once(ctx context.Context) {
@@ -509,52 +498,48 @@ func (*apqRegistrations) name() string { return "APQ registrations" }
 
 func (a *apqRegistrations) run(ctx context.Context) {
 	client := &http.Client{Timeout: 10 * time.Second}
-	var wg sync.WaitGroup
 	var sequence atomic.Int64
-	for range a.workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				n := sequence.Add(1)
-				var query, kind string
-				switch n % 3 {
-				case 0:
-					query, kind = fmt.Sprintf("query Junk%d { me { ", n)+strings.Repeat("x ", 500), "unparsable"
-				case 1:
-					query, kind = fmt.Sprintf("query Invalid%d { nothingHere%d }", n, n), "invalid"
-				default:
-					query, kind = fmt.Sprintf("query Valid%d { __typename }", n), "valid"
-				}
-				a.send(ctx, client, query, kind)
-			}
-		}()
-	}
-	wg.Wait()
+	repeat(ctx, a.workers, func(ctx context.Context) {
+		n := sequence.Add(1)
+		var query, kind string
+		switch n % 3 {
+		case 0:
+			query, kind = fmt.Sprintf("query Junk%d { me { ", n)+strings.Repeat("x ", 500), "unparsable"
+		case 1:
+			query, kind = fmt.Sprintf("query Invalid%d { nothingHere%d }", n, n), "invalid"
+		default:
+			query, kind = fmt.Sprintf("query Valid%d { __typename }", n), "valid"
+		}
+		sum := sha256.Sum256([]byte(query))
+		body, _ := json.Marshal(map[string]any{"query": query,
+			"extensions": map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": hex.EncodeToString(sum[:])}}})
+		status, err := postAnonymously(ctx, client, a.url, body)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			a.c.add(kind+" failed", 1)
+		case err == nil:
+			a.c.add(fmt.Sprintf("%s %d", kind, status), 1)
+		}
+		if status == http.StatusTooManyRequests {
+			pause(ctx, 100*time.Millisecond)
+		}
+	})
 }
 
-func (a *apqRegistrations) send(ctx context.Context, client *http.Client, query, kind string) {
-	sum := sha256.Sum256([]byte(query))
-	body, _ := json.Marshal(map[string]any{"query": query,
-		"extensions": map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": hex.EncodeToString(sum[:])}}})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.url, bytes.NewReader(body))
+// postAnonymously POSTs a GraphQL body without a token and returns the answer's status.
+func postAnonymously(ctx context.Context, client *http.Client, url string, body []byte) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return
+		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	res, err := client.Do(req)
 	if err != nil {
-		if ctx.Err() == nil {
-			a.c.add(kind+" failed", 1)
-		}
-		return
+		return 0, err
 	}
 	_, _ = io.Copy(io.Discard, res.Body)
 	res.Body.Close()
-	a.c.add(fmt.Sprintf("%s %d", kind, res.StatusCode), 1)
-	if res.StatusCode == http.StatusTooManyRequests {
-		pause(ctx, 100*time.Millisecond)
-	}
+	return res.StatusCode, nil
 }
 
 func (a *apqRegistrations) summary() string { return a.c.String() }
@@ -584,46 +569,28 @@ func nestedDoubleSpreads(n int) string {
 func (a *hostileDocuments) run(ctx context.Context) {
 	client := &http.Client{Timeout: 30 * time.Second}
 	body, _ := json.Marshal(map[string]any{"query": nestedDoubleSpreads(40)})
-	var wg sync.WaitGroup
-	for range a.workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				started := time.Now()
-				req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.url, bytes.NewReader(body))
-				if err != nil {
-					return
-				}
-				req.Header.Set("Content-Type", "application/json")
-				res, err := client.Do(req)
-				took := time.Since(started)
-				if err != nil {
-					if ctx.Err() != nil {
-						a.c.add("still unanswered at the end", 1)
-						a.record(took)
-					} else {
-						a.c.add("failed", 1)
-					}
-					continue
-				}
-				_, _ = io.Copy(io.Discard, res.Body)
-				res.Body.Close()
-				a.record(took)
-				a.c.add(fmt.Sprintf("answered %d", res.StatusCode), 1)
-				if res.StatusCode == http.StatusTooManyRequests {
-					pause(ctx, 100*time.Millisecond)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	repeat(ctx, a.workers, func(ctx context.Context) {
+		started := time.Now()
+		status, err := postAnonymously(ctx, client, a.url, body)
+		took := time.Since(started)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			a.c.add("still unanswered at the end", 1)
+		case err != nil:
+			a.c.add("failed", 1)
+		default:
+			a.c.add(fmt.Sprintf("answered %d", status), 1)
+		}
+		a.record(took)
+		if status == http.StatusTooManyRequests {
+			pause(ctx, 100*time.Millisecond)
+		}
+	})
 }
 
 // record keeps the slowest answer.
 func (a *hostileDocuments) record(d time.Duration) {
-	for slowest := a.slowest.Load(); int64(d) > slowest && !a.slowest.CompareAndSwap(slowest, int64(d)); slowest = a.slowest.Load() {
-	}
+	raise(&a.slowest, int64(d))
 }
 
 func (a *hostileDocuments) summary() string {

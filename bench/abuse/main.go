@@ -57,8 +57,6 @@ import (
 	"notifyql/bench/internal/harness"
 )
 
-const defaultPostgresURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-
 // abuseSecret signs the clients' tokens; the server is started with it.
 const abuseSecret = "abuse-test-secret-at-least-32-bytes-long"
 
@@ -84,7 +82,6 @@ const (
 const victimAddress = "127.0.0.2"
 
 type options struct {
-	postgresURL  string
 	duration     time.Duration
 	settle       time.Duration
 	interval     time.Duration
@@ -129,39 +126,12 @@ func run(ctx context.Context, args []string) error {
 	case o.idleConns < 0 || o.downloadRows < 0:
 		return errors.New("--idle-conns and --download-rows must not be negative")
 	}
-	o.postgresURL = os.Getenv("NOTIFYQL_ABUSE_POSTGRES_URL")
-	if o.postgresURL == "" {
-		o.postgresURL = defaultPostgresURL
-	}
-	if err := harness.RaiseFileLimit(); err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp("", "abuse-")
+	stage, err := harness.SetUp(ctx, "abuse", "NOTIFYQL_ABUSE_POSTGRES_URL")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
-	fmt.Println("building notifyql ...")
-	binary, err := harness.Build(ctx, tmp)
-	if err != nil {
-		return err
-	}
-	db, err := harness.CreateDatabase(ctx, o.postgresURL, "notifyql_abuse_", binary)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err := db.Drop(context.WithoutCancel(ctx)); err != nil {
-			fmt.Fprintln(os.Stderr, "abuse:", err)
-		}
-	}()
-	fmt.Printf("database %s: migrated, demo data loaded\n", db.Name)
-	redis, err := harness.StartRedis(ctx, tmp)
-	if err != nil {
-		return err
-	}
-	defer redis.Stop()
-	a := &abuse{o: o, db: db, binary: binary, tmp: tmp, redisURL: redis.URL}
+	defer stage.Close(ctx)
+	a := &abuse{o: o, db: stage.DB, binary: stage.Binary, tmp: stage.Tmp, redisURL: stage.Redis.URL}
 	return a.run(ctx)
 }
 

@@ -71,8 +71,6 @@ import (
 	"notifyql/bench/internal/harness"
 )
 
-const defaultPostgresURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-
 // soakSecret signs the clients' tokens; the server is started with it.
 const soakSecret = "soak-test-secret-at-least-32-bytes-long!!"
 
@@ -92,14 +90,13 @@ const (
 )
 
 type options struct {
-	postgresURL string
-	duration    time.Duration
-	warmup      time.Duration
-	interval    time.Duration
-	clients     int
-	changes     float64
-	queries     float64
-	stale       time.Duration
+	duration time.Duration
+	warmup   time.Duration
+	interval time.Duration
+	clients  int
+	changes  float64
+	queries  float64
+	stale    time.Duration
 }
 
 func main() {
@@ -134,39 +131,12 @@ func run(ctx context.Context, args []string) error {
 	case o.duration-o.warmup < 5*o.interval:
 		return fmt.Errorf("--duration less --warmup (%s) must hold at least 5 intervals of %s to judge a trend", o.duration-o.warmup, o.interval)
 	}
-	o.postgresURL = os.Getenv("NOTIFYQL_SOAK_POSTGRES_URL")
-	if o.postgresURL == "" {
-		o.postgresURL = defaultPostgresURL
-	}
-	if err := harness.RaiseFileLimit(); err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp("", "soak-")
+	stage, err := harness.SetUp(ctx, "soak", "NOTIFYQL_SOAK_POSTGRES_URL")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
-	fmt.Println("building notifyql ...")
-	binary, err := harness.Build(ctx, tmp)
-	if err != nil {
-		return err
-	}
-	db, err := harness.CreateDatabase(ctx, o.postgresURL, "notifyql_soak_", binary)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err := db.Drop(context.WithoutCancel(ctx)); err != nil {
-			fmt.Fprintln(os.Stderr, "soak:", err)
-		}
-	}()
-	fmt.Printf("database %s: migrated, demo data loaded\n", db.Name)
-	redis, err := harness.StartRedis(ctx, tmp)
-	if err != nil {
-		return err
-	}
-	defer redis.Stop()
-	s := &soak{o: o, db: db, binary: binary, tmp: tmp, redisURL: redis.URL}
+	defer stage.Close(ctx)
+	s := &soak{o: o, db: stage.DB, binary: stage.Binary, tmp: stage.Tmp, redisURL: stage.Redis.URL}
 	return s.run(ctx)
 }
 

@@ -26,6 +26,12 @@ const (
 	gcBusyWindow = 5 * time.Second
 	gcIdleCycle  = 20 * time.Second
 	gcIdleWindow = 3 * time.Second
+	// gcBusyMinLive is the smallest live heap worth the busy target: marking less takes a
+	// few milliseconds, so a collection however often costs the fan-out little, while the
+	// busy target would keep the heap three times the live one. Under it the server stays,
+	// or goes back to, idle: a handful of requests a second to a small server would
+	// otherwise look busy and keep it so.
+	gcBusyMinLive = 32 << 20
 	// gcReleaseGrowth is how much the memory the runtime holds must have grown since it
 	// last returned memory, at least, before a calm server returns it again: the larger of
 	// this and half of what it held then.
@@ -142,7 +148,7 @@ func (t *gcTuner) observe(s gcSample) {
 			return
 		}
 		first, ok := t.covering(gcBusyWindow)
-		if !ok || !steady(first.live, s.live) {
+		if !ok || !steady(first.live, s.live) || s.live < gcBusyMinLive {
 			return
 		}
 		if cycle := t.idleCycle(first, s); cycle < gcBusyCycle {
@@ -153,7 +159,7 @@ func (t *gcTuner) observe(s gcSample) {
 		}
 		return
 	}
-	if t.calm() {
+	if t.calm() || s.live < gcBusyMinLive {
 		t.busyNow = false
 		t.set(t.idle)
 		t.release()

@@ -223,3 +223,28 @@ func TestGCTunerReturnsWhatEndedGoroutinesHeld(t *testing.T) {
 		t.Fatalf("released %d times after the connections closed; want once", r.releases)
 	}
 }
+
+// A small heap is not worth the busy target: a few requests a second to a server with
+// 8 MiB live would collect every few seconds at the idle target, and cheaply. A busy server
+// whose live heap falls under the minimum (its thousands of sockets gone) goes back to
+// idle at once, though what little it does still allocates.
+func TestGCTunerLeavesASmallHeapIdle(t *testing.T) {
+	r := newTunerRun()
+	for range 10 {
+		r.second(2*mib, 8*mib) // idle headroom 4 MiB, a collection every 2 s
+	}
+	if len(r.set) != 0 {
+		t.Fatalf("set %v for an 8 MiB live heap; want the idle target kept", r.set)
+	}
+	r = newTunerRun()
+	for range 8 {
+		r.second(30*mib, 150*mib)
+	}
+	if !slices.Equal(r.set, []int{200}) {
+		t.Fatalf("set %v under steady churn; want the busy target", r.set)
+	}
+	r.second(2*mib, 8*mib)
+	if !slices.Equal(r.set, []int{200, 50}) || r.releases != 1 {
+		t.Fatalf("set %v, released %d times once the live heap fell to 8 MiB; want the idle target and one release", r.set, r.releases)
+	}
+}
