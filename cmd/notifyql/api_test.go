@@ -223,6 +223,12 @@ func (a *testAPI) postRaw(t *testing.T, tok, contentType, body string) gqlRespon
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
+	return a.serveGraphQL(t, req)
+}
+
+// serveGraphQL sends req to the API and decodes its answer, failing unless it is JSON.
+func (a *testAPI) serveGraphQL(t *testing.T, req *http.Request) gqlResponse {
+	t.Helper()
 	rec := httptest.NewRecorder()
 	a.handler.ServeHTTP(rec, req)
 	resp := gqlResponse{status: rec.Code, body: rec.Body.String()}
