@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -342,23 +343,10 @@ func TestBodyDeadlineSparesWebSocketsDownloadsAndSlowOperations(t *testing.T) {
 	})
 
 	t.Run("slow operation", func(t *testing.T) {
-		// The query's read of the notifications waits for this lock, held past the deadline.
-		tx, err := api.pool.Begin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tx.Rollback(ctx)
-		if _, err := tx.Exec(ctx, `LOCK TABLE notifications IN ACCESS EXCLUSIVE MODE`); err != nil {
-			t.Fatal(err)
-		}
-		answered := make(chan gqlAnswer, 1)
-		token := tokenFor(t, userManager)
-		go func() {
-			answered <- postOverHTTP(ctx, api.url, token, notificationsOfService, map[string]any{"id": serviceA})
-		}()
-		waitForNotificationsPage(t, api.pool)
+		// The query's read of the notifications waits for the lock, held past the deadline.
+		lock, answered := postBehindNotificationsLock(t, ctx, api)
 		time.Sleep(past)
-		if err := tx.Rollback(ctx); err != nil {
+		if err := lock.Rollback(ctx); err != nil {
 			t.Fatal(err)
 		}
 		select {
@@ -412,6 +400,29 @@ func postOverHTTP(ctx context.Context, url, token, query string, variables map[s
 		answer.err = fmt.Errorf("status %d, not JSON: %s", res.StatusCode, text)
 	}
 	return answer
+}
+
+// postBehindNotificationsLock locks the notifications table in a transaction, sends
+// notificationsOfService for service A as the manager with ctx, and returns once the
+// operation waits for the lock: the transaction, which holds the lock until it ends (the
+// test's cleanup rolls it back at the latest), and where the answer will come.
+func postBehindNotificationsLock(t *testing.T, ctx context.Context, api *servedAPI) (pgx.Tx, <-chan gqlAnswer) {
+	t.Helper()
+	tx, err := api.pool.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tx.Rollback(context.Background()) })
+	if _, err := tx.Exec(context.Background(), `LOCK TABLE notifications IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	answered := make(chan gqlAnswer, 1)
+	token := tokenFor(t, userManager)
+	go func() {
+		answered <- postOverHTTP(ctx, api.url, token, notificationsOfService, map[string]any{"id": serviceA})
+	}()
+	waitForNotificationsPage(t, api.pool)
+	return tx, answered
 }
 
 // waitForNotificationsPage waits until the read of a page of notifications (what
