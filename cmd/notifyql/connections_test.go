@@ -402,13 +402,12 @@ func postOverHTTP(ctx context.Context, url, token, query string, variables map[s
 	return answer
 }
 
-// postBehindNotificationsLock locks the notifications table in a transaction, sends
-// notificationsOfService for service A as the manager with ctx, and returns once the
-// operation waits for the lock: the transaction, which holds the lock until it ends (the
-// test's cleanup rolls it back at the latest), and where the answer will come.
-func postBehindNotificationsLock(t *testing.T, ctx context.Context, api *servedAPI) (pgx.Tx, <-chan gqlAnswer) {
+// lockNotifications locks the notifications table, as an administrator's tool might, in a
+// transaction that holds the lock until it ends: the test's cleanup rolls it back at the
+// latest.
+func lockNotifications(t *testing.T, pool *pgxpool.Pool) pgx.Tx {
 	t.Helper()
-	tx, err := api.pool.Begin(context.Background())
+	tx, err := pool.Begin(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -416,6 +415,15 @@ func postBehindNotificationsLock(t *testing.T, ctx context.Context, api *servedA
 	if _, err := tx.Exec(context.Background(), `LOCK TABLE notifications IN ACCESS EXCLUSIVE MODE`); err != nil {
 		t.Fatal(err)
 	}
+	return tx
+}
+
+// postBehindNotificationsLock locks the notifications table (lockNotifications), sends
+// notificationsOfService for service A as the manager with ctx, and returns once the
+// operation waits for the lock: the lock's transaction, and where the answer will come.
+func postBehindNotificationsLock(t *testing.T, ctx context.Context, api *servedAPI) (pgx.Tx, <-chan gqlAnswer) {
+	t.Helper()
+	tx := lockNotifications(t, api.pool)
 	answered := make(chan gqlAnswer, 1)
 	token := tokenFor(t, userManager)
 	go func() {

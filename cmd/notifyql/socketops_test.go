@@ -244,14 +244,7 @@ func testSocketRequestTimeout(t *testing.T, binary string) {
 	srv := world.startServer(t, "serve")
 	conn := dialSignedIn(t, "graphql-transport-ws", srv.wsURL(), userViewer)
 
-	lock, err := world.pool.Begin(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = lock.Rollback(context.Background()) })
-	if _, err := lock.Exec(context.Background(), `LOCK TABLE notifications IN ACCESS EXCLUSIVE MODE`); err != nil {
-		t.Fatal(err)
-	}
+	lockNotifications(t, world.pool)
 	msg := socketSubscribe(t, conn, "subscribe", "1", notificationRecipients, map[string]any{"id": serviceA})
 	var result struct {
 		Errors []gqlError `json:"errors"`
