@@ -310,20 +310,8 @@ func TestBodyDeadlineSparesWebSocketsDownloadsAndSlowOperations(t *testing.T) {
 			FROM generate_series(1, $2) AS i, LATERAL (SELECT 'bulk' || i || repeat('x', 100) || '@example.org' AS address) AS a`, serviceA, rows); err != nil {
 			t.Fatal(err)
 		}
-		req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(api.url, "/graphql")+csvPath(serviceA, "message_type=email"), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Authorization", "Bearer "+tokenFor(t, userManager))
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := openDownload(t, strings.TrimSuffix(api.url, "/graphql")+csvPath(serviceA, "message_type=email"), tokenFor(t, userManager))
 		defer res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			body, _ := io.ReadAll(res.Body)
-			t.Fatalf("download: status %d %s", res.StatusCode, body)
-		}
 		first := make([]byte, 1024)
 		if _, err := io.ReadFull(res.Body, first); err != nil {
 			t.Fatal(err)
@@ -359,6 +347,27 @@ func TestBodyDeadlineSparesWebSocketsDownloadsAndSlowOperations(t *testing.T) {
 			t.Fatalf("no answer within %s of the lock's release", connectionTestWait)
 		}
 	})
+}
+
+// openDownload GETs url as token and returns the answer with its body unread, failing
+// unless it is 200 OK; the caller closes the body.
+func openDownload(tb testing.TB, url, token string) *http.Response {
+	tb.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if res.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		tb.Fatalf("GET %s: status %d %s", url, res.StatusCode, body)
+	}
+	return res
 }
 
 // notificationsOfService reads a page of a service's notifications ($id), which waits for
