@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -53,18 +52,11 @@ func (s *NotificationStore) Notification(ctx context.Context, id string) (*notif
 	if !notifyql.IsUUID(id) {
 		return nil, notifyql.Errorf(notifyql.ENOTFOUND, "notification not found")
 	}
-	rows, err := s.pool.Query(ctx, notificationSQL, id)
-	if err != nil {
+	n, err := s.oneNotification(ctx, notificationSQL, id)
+	if err != nil && notifyql.ErrorCode(err) != notifyql.ENOTFOUND {
 		return nil, fmt.Errorf("load notification %s: %w", id, err)
 	}
-	n, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[notifyql.Notification])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, notifyql.Errorf(notifyql.ENOTFOUND, "notification not found")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load notification %s: %w", id, err)
-	}
-	return n, nil
+	return n, err
 }
 
 const notificationInSQL = `
@@ -85,18 +77,11 @@ func (s *NotificationStore) NotificationIn(ctx context.Context, id string, servi
 		// should find nothing in the same way as any other.
 		serviceIDs = []string{}
 	}
-	rows, err := s.pool.Query(ctx, notificationInSQL, id, serviceIDs)
-	if err != nil {
+	n, err := s.oneNotification(ctx, notificationInSQL, id, serviceIDs)
+	if err != nil && notifyql.ErrorCode(err) != notifyql.ENOTFOUND {
 		return nil, fmt.Errorf("load notification %s: %w", id, err)
 	}
-	n, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[notifyql.Notification])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, notifyql.Errorf(notifyql.ENOTFOUND, "notification not found")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load notification %s: %w", id, err)
-	}
-	return n, nil
+	return n, err
 }
 
 // ListNotifications returns one page of a service's notifications, newest first, keyset on

@@ -210,12 +210,7 @@ func initMessage(token string) string {
 // connect opens a socket and completes connection_init with a valid token.
 func (f *wsFixture) connect(t testing.TB, subprotocol string) *websocket.Conn {
 	t.Helper()
-	conn := dial(t, f.url, subprotocol, nil)
-	send(t, conn, initMessage(mustToken(t, wsUserID, time.Hour)))
-	if msg := next(t, conn); msg.Type != "connection_ack" {
-		t.Fatalf("after connection_init got %+v, want connection_ack", msg)
-	}
-	return conn
+	return f.connectAs(t, subprotocol, wsUserID)
 }
 
 func TestWebSocket(t *testing.T) {

@@ -72,14 +72,7 @@ func (s *Server) runSocketOperation(ctx context.Context, session *websocketSessi
 		return s.refuseOperation(ctx, err)
 	}
 	if !subscription {
-		responses := next(notifyql.NewContextWithPrincipal(limited, principal))
-		return func(ctx context.Context) *graphql.Response {
-			resp := responses(ctx)
-			if resp == nil {
-				cancel()
-			}
-			return resp
-		}
+		return endingWith(next(notifyql.NewContextWithPrincipal(limited, principal)), cancel)
 	}
 	cancel()
 	release, refusal := s.websockets.holdSubscription(session, s.cfg.WebSocket.MaxSubscriptionsPerSocket, s.cfg.WebSocket.MaxSubscriptionsPerUser)
@@ -90,11 +83,15 @@ func (s *Server) runSocketOperation(ctx context.Context, session *websocketSessi
 	// client (a complete message), so that a client that saw one end may start another;
 	// and at the latest when the operation's context ends, however it ends.
 	context.AfterFunc(ctx, release)
-	responses := next(notifyql.NewContextWithPrincipal(ctx, principal))
+	return endingWith(next(notifyql.NewContextWithPrincipal(ctx, principal)), release)
+}
+
+// endingWith passes on responses and calls done once they end (the nil response).
+func endingWith(responses graphql.ResponseHandler, done func()) graphql.ResponseHandler {
 	return func(ctx context.Context) *graphql.Response {
 		resp := responses(ctx)
 		if resp == nil {
-			release()
+			done()
 		}
 		return resp
 	}

@@ -48,15 +48,24 @@ type wsError struct {
 	Extensions map[string]any `json:"extensions"`
 }
 
-// wantOperationError reads the next message, past the completions of queries answered
-// before, and fails unless it is the error message for id, with one error of the code
-// given, whose message contains words.
-func wantOperationError(t testing.TB, conn *websocket.Conn, id, code, words string) {
+// startAnswered starts query as id and fails unless the next message, past the
+// completions of queries answered before, is its response.
+func (n wsNames) startAnswered(t testing.TB, conn *websocket.Conn, id, query string) {
 	t.Helper()
-	msg := next(t, conn)
-	for msg.Type == "complete" && msg.ID != id {
-		msg = next(t, conn)
+	n.start(t, conn, id, query)
+	msg := nextFor(t, conn, id)
+	if msg.Type != n.data || msg.ID != id {
+		t.Fatalf("got %s %s %s, want %s for %s", msg.Type, msg.ID, msg.Payload, n.data, id)
 	}
+}
+
+// startRefused starts query as id and fails unless the next message, past the completions
+// of queries answered before, is its error message, with one error of the code given,
+// whose message contains words.
+func (n wsNames) startRefused(t testing.TB, conn *websocket.Conn, id, query, code, words string) {
+	t.Helper()
+	n.start(t, conn, id, query)
+	msg := nextFor(t, conn, id)
 	var errs []wsError
 	if msg.Type != "error" || msg.ID != id || json.Unmarshal(msg.Payload, &errs) != nil || len(errs) != 1 ||
 		errs[0].Extensions["code"] != code || !strings.Contains(errs[0].Message, words) {
@@ -64,17 +73,14 @@ func wantOperationError(t testing.TB, conn *websocket.Conn, id, code, words stri
 	}
 }
 
-// wantData reads the next message, past the completions of queries answered before, and
-// fails unless it is id's response.
-func (n wsNames) wantData(t testing.TB, conn *websocket.Conn, id string) {
+// nextFor reads the next message past the completions of queries answered before id's.
+func nextFor(t testing.TB, conn *websocket.Conn, id string) wsMessage {
 	t.Helper()
 	msg := next(t, conn)
 	for msg.Type == "complete" && msg.ID != id {
 		msg = next(t, conn)
 	}
-	if msg.Type != n.data || msg.ID != id {
-		t.Fatalf("got %s %s %s, want %s for %s", msg.Type, msg.ID, msg.Payload, n.data, id)
-	}
+	return msg
 }
 
 // completeAndWait stops id and reads until the server says it has ended.
@@ -116,19 +122,16 @@ func TestSocketOperationsOfADeactivatedUserAreRefused(t *testing.T) {
 			conn := f.connectAs(t, tt.names.subprotocol, wsUserID)
 			second := f.connectAs(t, transportWS, wsUserID)
 			other := f.connectAs(t, transportWS, wsOtherUserID)
-			tt.names.start(t, conn, "1", tt.query)
-			tt.names.wantData(t, conn, "1")
+			tt.names.startAnswered(t, conn, "1", tt.query)
 
 			f.setState(t, wsUserID, "inactive")
-			tt.names.start(t, conn, "2", tt.query)
-			wantOperationError(t, conn, "2", "UNAUTHENTICATED", "the user does not exist or is not active")
+			tt.names.startRefused(t, conn, "2", tt.query, "UNAUTHENTICATED", "the user does not exist or is not active")
 			for _, c := range []*websocket.Conn{conn, second} {
 				if closeErr := expectClose(t, c, 4403, 5*time.Second); closeErr.Text != "Forbidden: the user does not exist or is not active" {
 					t.Errorf("close reason %q", closeErr.Text)
 				}
 			}
-			transportWSNames.start(t, other, "1", tt.query)
-			transportWSNames.wantData(t, other, "1")
+			transportWSNames.startAnswered(t, other, "1", tt.query)
 		})
 	}
 }
@@ -142,8 +145,7 @@ func TestAccessChangeClosesTheSocketsOfARemovedUser(t *testing.T) {
 			f.setState(t, wsUserID, "active")
 			idle := f.connectAs(t, transportWS, wsUserID)
 			subscribed := f.connectAs(t, legacyWS, wsUserID)
-			legacyWSNames.start(t, subscribed, "1", "subscription { me }")
-			legacyWSNames.wantData(t, subscribed, "1")
+			legacyWSNames.startAnswered(t, subscribed, "1", "subscription { me }")
 			other := f.connectAs(t, transportWS, wsOtherUserID)
 
 			// While the user is active, a change naming them closes nothing: the
@@ -159,8 +161,7 @@ func TestAccessChangeClosesTheSocketsOfARemovedUser(t *testing.T) {
 					t.Errorf("close reason %q", closeErr.Text)
 				}
 			}
-			transportWSNames.start(t, other, "1", "subscription { me }")
-			transportWSNames.wantData(t, other, "1")
+			transportWSNames.startAnswered(t, other, "1", "subscription { me }")
 		})
 	}
 }
@@ -181,37 +182,28 @@ func TestSubscriptionCaps(t *testing.T) {
 			})
 			conn := f.connectAs(t, tt.first.subprotocol, wsUserID)
 			for i := 1; i <= 3; i++ {
-				tt.first.start(t, conn, fmt.Sprint(i), "subscription { me }")
-				tt.first.wantData(t, conn, fmt.Sprint(i))
+				tt.first.startAnswered(t, conn, fmt.Sprint(i), "subscription { me }")
 			}
-			tt.first.start(t, conn, "4", "subscription { me }")
-			wantOperationError(t, conn, "4", "SUBSCRIPTION_LIMIT", "this connection holds the most subscriptions allowed (3)")
-			tt.first.start(t, conn, "q", "{ me }")
-			tt.first.wantData(t, conn, "q")
+			tt.first.startRefused(t, conn, "4", "subscription { me }", "SUBSCRIPTION_LIMIT", "this connection holds the most subscriptions allowed (3)")
+			tt.first.startAnswered(t, conn, "q", "{ me }")
 			tt.first.completeAndWait(t, conn, "2")
-			tt.first.start(t, conn, "4", "subscription { me }")
-			tt.first.wantData(t, conn, "4")
+			tt.first.startAnswered(t, conn, "4", "subscription { me }")
 
 			// The user's cap, across sockets.
 			second := f.connectAs(t, tt.second.subprotocol, wsUserID)
 			for i := 1; i <= 2; i++ {
-				tt.second.start(t, second, fmt.Sprint(i), "subscription { me }")
-				tt.second.wantData(t, second, fmt.Sprint(i))
+				tt.second.startAnswered(t, second, fmt.Sprint(i), "subscription { me }")
 			}
-			tt.second.start(t, second, "3", "subscription { me }")
-			wantOperationError(t, second, "3", "SUBSCRIPTION_LIMIT", "you hold the most subscriptions allowed on this server (5)")
+			tt.second.startRefused(t, second, "3", "subscription { me }", "SUBSCRIPTION_LIMIT", "you hold the most subscriptions allowed on this server (5)")
 			// Another user is not held back.
 			other := f.connectAs(t, transportWS, wsOtherUserID)
-			transportWSNames.start(t, other, "1", "subscription { me }")
-			transportWSNames.wantData(t, other, "1")
+			transportWSNames.startAnswered(t, other, "1", "subscription { me }")
 			// A place freed on one socket is the user's to take on another.
 			tt.first.completeAndWait(t, conn, "1")
-			tt.second.start(t, second, "3", "subscription { me }")
-			tt.second.wantData(t, second, "3")
+			tt.second.startAnswered(t, second, "3", "subscription { me }")
 			// Closing a socket frees all of its places.
 			third := f.connectAs(t, tt.first.subprotocol, wsUserID)
-			tt.first.start(t, third, "1", "subscription { me }")
-			wantOperationError(t, third, "1", "SUBSCRIPTION_LIMIT", "you hold the most subscriptions allowed on this server (5)")
+			tt.first.startRefused(t, third, "1", "subscription { me }", "SUBSCRIPTION_LIMIT", "you hold the most subscriptions allowed on this server (5)")
 			conn.Close()
 			deadline := time.Now().Add(5 * time.Second)
 			for id := 2; ; id++ {
@@ -270,14 +262,10 @@ func TestSocketOperationsSpendTheUsersRateLimit(t *testing.T) {
 		t.Fatalf("first request over HTTP: %d", resp.StatusCode)
 	}
 	conn := f.connectAs(t, transportWS, wsUserID)
-	transportWSNames.start(t, conn, "1", "{ me }")
-	transportWSNames.wantData(t, conn, "1")
-	transportWSNames.start(t, conn, "2", "subscription { me }")
-	transportWSNames.wantData(t, conn, "2")
-	transportWSNames.start(t, conn, "3", "{ me }")
-	wantOperationError(t, conn, "3", "RATE_LIMITED", "too many requests: try again in 2 seconds")
-	transportWSNames.start(t, conn, "4", "subscription { me }")
-	wantOperationError(t, conn, "4", "RATE_LIMITED", "too many requests: try again in 2 seconds")
+	transportWSNames.startAnswered(t, conn, "1", "{ me }")
+	transportWSNames.startAnswered(t, conn, "2", "subscription { me }")
+	transportWSNames.startRefused(t, conn, "3", "{ me }", "RATE_LIMITED", "too many requests: try again in 2 seconds")
+	transportWSNames.startRefused(t, conn, "4", "subscription { me }", "RATE_LIMITED", "too many requests: try again in 2 seconds")
 	if resp := post(); resp.StatusCode != http.StatusTooManyRequests {
 		t.Errorf("over HTTP after the socket spent the allowance: %d, want 429", resp.StatusCode)
 	}
@@ -300,13 +288,11 @@ func TestSocketOperationsAreBoundByTheRequestTimeout(t *testing.T) {
 		cfg.RateLimiter, cfg.RateLimits = limiter, server.RateLimits{PerUser: 60}
 	})
 	conn := f.connectAs(t, transportWS, wsOtherUserID)
-	transportWSNames.start(t, conn, "1", "subscription { me }")
-	transportWSNames.wantData(t, conn, "1")
+	transportWSNames.startAnswered(t, conn, "1", "subscription { me }")
 
 	stalled := f.connectAs(t, transportWS, wsUserID)
 	sent := time.Now()
-	transportWSNames.start(t, stalled, "1", "{ me }")
-	wantOperationError(t, stalled, "1", "UNAVAILABLE", "the request could not be answered in time: try again shortly")
+	transportWSNames.startRefused(t, stalled, "1", "{ me }", "UNAVAILABLE", "the request could not be answered in time: try again shortly")
 	// The deadline is RequestTimeout after the operation began, which is after sent.
 	if deadline := <-limiter.deadline; deadline.Before(sent.Add(300*time.Millisecond)) || deadline.After(time.Now()) {
 		t.Errorf("the limiter saw the deadline %v, want 300ms after the operation began", deadline)
@@ -367,8 +353,7 @@ func TestControlFrameFloodsAreClosed(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		transportWSNames.start(t, conn, "1", "subscription { me }")
-		transportWSNames.wantData(t, conn, "1") // reading handles the pongs that came first
+		transportWSNames.startAnswered(t, conn, "1", "subscription { me }") // reading handles the pongs that came first
 		if len(pongs) != 5 {
 			t.Errorf("%d pongs for 5 pings", len(pongs))
 		}

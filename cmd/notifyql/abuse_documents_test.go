@@ -41,25 +41,11 @@ var hostileDocumentFamilies = []hostileDocumentFamily{
 	// The issue's reproduction: 2^n paths in n fragments.
 	{"nested-double-spreads", nestedDoubleSpreads, "VALIDATION_LIMIT_EXCEEDED"},
 	// The same under a list: each path multiplied by services' 20 rows.
-	{"nested-double-spreads-under-a-list", func(n int) string {
-		var doc strings.Builder
-		doc.WriteString("{ services { ...S0 } }")
-		for i := range n {
-			fmt.Fprintf(&doc, " fragment S%d on Service { ...S%d ...S%d templateStatistics { count } }", i, i+1, i+1)
-		}
-		fmt.Fprintf(&doc, " fragment S%d on Service { id }", n)
-		return doc.String()
-	}, "VALIDATION_LIMIT_EXCEEDED"},
+	{"nested-double-spreads-under-a-list", spreadChain{operation: "{ services { ...S0 } }", name: "S", onType: "Service",
+		spreads: 2, each: "templateStatistics { count }", last: "id"}.document, "VALIDATION_LIMIT_EXCEEDED"},
 	// A chain of fragments, each spreading the next once.
-	{"fragment-chain", func(n int) string {
-		var doc strings.Builder
-		doc.WriteString("{ ...F0 }")
-		for i := range n {
-			fmt.Fprintf(&doc, " fragment F%d on Query { ...F%d }", i, i+1)
-		}
-		fmt.Fprintf(&doc, " fragment F%d on Query { me { id } }", n)
-		return doc.String()
-	}, "VALIDATION_LIMIT_EXCEEDED"},
+	{"fragment-chain", spreadChain{operation: "{ ...F0 }", name: "F", onType: "Query",
+		spreads: 1, last: "me { id }"}.document, "VALIDATION_LIMIT_EXCEEDED"},
 	// Fragment k spreads every fragment before it: the densest web of spreads.
 	{"each-spreads-all-earlier", func(n int) string {
 		var doc strings.Builder
@@ -83,35 +69,73 @@ var hostileDocumentFamilies = []hostileDocumentFamily{
 	}, analysedCode},
 	// One field, under one response name, in n fragments spread side by side: validation
 	// compares every pair.
-	{"one-field-in-many-fragments", func(n int) string {
-		var doc strings.Builder
-		doc.WriteString("{")
-		for i := range n {
-			fmt.Fprintf(&doc, " ...F%d", i)
-		}
-		doc.WriteString(" }")
-		for i := range n {
-			fmt.Fprintf(&doc, " fragment F%d on Query { me { id } }", i)
-		}
-		return doc.String()
-	}, "VALIDATION_LIMIT_EXCEEDED"},
+	{"one-field-in-many-fragments", fragmentsSideBySide{open: "{", close: " }", name: "F", onType: "Query",
+		selection: "me { id }"}.document, "VALIDATION_LIMIT_EXCEEDED"},
 	// A list field in n fragments spread side by side inside a field.
-	{"one-list-in-many-fragments", func(n int) string {
-		var doc strings.Builder
-		doc.WriteString("{ me {")
-		for i := range n {
-			fmt.Fprintf(&doc, " ...U%d", i)
-		}
-		doc.WriteString(" } }")
-		for i := range n {
-			fmt.Fprintf(&doc, " fragment U%d on User { memberships { permissions } }", i)
-		}
-		return doc.String()
-	}, "VALIDATION_LIMIT_EXCEEDED"},
+	{"one-list-in-many-fragments", fragmentsSideBySide{open: "{ me {", close: " } }", name: "U", onType: "User",
+		selection: "memberships { permissions }"}.document, "VALIDATION_LIMIT_EXCEEDED"},
 	// One field selected n times in one place.
 	{"one-field-repeated", func(n int) string {
 		return "{ me { " + strings.Repeat("id ", n) + "} }"
 	}, "VALIDATION_LIMIT_EXCEEDED"},
+}
+
+// nestedDoubleSpreads is the document of issue 15, item 2: n fragments on Query, each
+// spreading the next twice and selecting me { id }, and a last one selecting me { id name }.
+// It is about 50 bytes a fragment, and has 2^n paths from its operation to its last
+// fragment.
+func nestedDoubleSpreads(n int) string {
+	return spreadChain{operation: "query { ...F0 }", name: "F", onType: "Query",
+		spreads: 2, each: "me { id }", last: "me { id name }"}.document(n)
+}
+
+// spreadChain builds documents of an operation and fragments that each spread the next.
+type spreadChain struct {
+	operation string // spreads the first fragment, name0
+	name      string // the fragments are name0 to name<n>
+	onType    string
+	spreads   int    // how many times each fragment but the last spreads the next
+	each      string // what each fragment but the last selects beside its spreads, if anything
+	last      string // what the last fragment selects
+}
+
+// document returns the operation and n+1 fragments: with two spreads, 2^n paths lead from
+// the operation to the last fragment.
+func (c spreadChain) document(n int) string {
+	var doc strings.Builder
+	doc.WriteString(c.operation)
+	for i := range n {
+		fmt.Fprintf(&doc, " fragment %s%d on %s {%s", c.name, i, c.onType, strings.Repeat(fmt.Sprintf(" ...%s%d", c.name, i+1), c.spreads))
+		if c.each != "" {
+			doc.WriteString(" " + c.each)
+		}
+		doc.WriteString(" }")
+	}
+	fmt.Fprintf(&doc, " fragment %s%d on %s { %s }", c.name, n, c.onType, c.last)
+	return doc.String()
+}
+
+// fragmentsSideBySide builds documents of fragments that select the same, spread side by
+// side in one place.
+type fragmentsSideBySide struct {
+	open, close string // the operation up to the spreads, and after them
+	name        string // the fragments are name0 to name<n-1>
+	onType      string
+	selection   string // what every fragment selects
+}
+
+// document returns the operation, spreading n fragments, and the fragments.
+func (f fragmentsSideBySide) document(n int) string {
+	var doc strings.Builder
+	doc.WriteString(f.open)
+	for i := range n {
+		fmt.Fprintf(&doc, " ...%s%d", f.name, i)
+	}
+	doc.WriteString(f.close)
+	for i := range n {
+		fmt.Fprintf(&doc, " fragment %s%d on %s { %s }", f.name, i, f.onType, f.selection)
+	}
+	return doc.String()
 }
 
 // hostileDocument is one document of a family.

@@ -468,6 +468,26 @@ func TestAbuseProbesOverWebSockets(t *testing.T) {
 		_, data, err := conn.ReadMessage()
 		return string(data), err
 	}
+	// signedIn dials without an Origin and signs in as userID, failing unless acknowledged.
+	signedIn := func(t *testing.T, userID string) *websocket.Conn {
+		t.Helper()
+		conn, _, err := dial(t, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ack, err := signIn(t, conn, userID); err != nil || !strings.Contains(ack, "connection_ack") {
+			t.Fatalf("%q, %v", ack, err)
+		}
+		return conn
+	}
+	// readUntilClosed reads and drops messages until the socket fails, and returns why.
+	readUntilClosed := func(conn *websocket.Conn) error {
+		for {
+			if _, _, err := conn.ReadMessage(); err != nil {
+				return err
+			}
+		}
+	}
 	wantClose := func(t *testing.T, err error, code int, reason string) {
 		t.Helper()
 		var closeErr *websocket.CloseError
@@ -524,47 +544,25 @@ func TestAbuseProbesOverWebSockets(t *testing.T) {
 		}
 	})
 	t.Run("messages faster than the rate", func(t *testing.T) {
-		conn, _, err := dial(t, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ack, err := signIn(t, conn, userViewer); err != nil || !strings.Contains(ack, "connection_ack") {
-			t.Fatalf("%q, %v", ack, err)
-		}
+		conn := signedIn(t, userViewer)
 		// The burst, less connection_init, then one more at once.
 		for range defaults.MessageBurst {
 			if err := conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping"}`)); err != nil {
 				t.Fatal(err)
 			}
 		}
-		for {
-			_, _, err = conn.ReadMessage() // the pongs, then the close
-			if err != nil {
-				break
-			}
-		}
-		wantClose(t, err, 4429, "Too many messages")
+		// The pongs, then the close.
+		wantClose(t, readUntilClosed(conn), 4429, "Too many messages")
 	})
 	t.Run("control-frame pings faster than the rate", func(t *testing.T) {
-		conn, _, err := dial(t, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ack, err := signIn(t, conn, userViewer); err != nil || !strings.Contains(ack, "connection_ack") {
-			t.Fatalf("%q, %v", ack, err)
-		}
+		conn := signedIn(t, userViewer)
 		// Each ping costs the server a pong: they spend the message allowance.
 		for range 4 * defaults.MessageBurst {
 			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(time.Second)); err != nil {
 				break // the server has closed
 			}
 		}
-		for {
-			_, _, err = conn.ReadMessage() // the pongs are handled inside, then the close
-			if err != nil {
-				break
-			}
-		}
-		wantClose(t, err, 4429, "Too many messages")
+		// The pongs are handled inside, then the close.
+		wantClose(t, readUntilClosed(conn), 4429, "Too many messages")
 	})
 }

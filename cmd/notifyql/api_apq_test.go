@@ -182,9 +182,7 @@ func TestPersistedQueryRegistrationsCountAgainstTheAddress(t *testing.T) {
 		req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(string(body)))
 		req.RemoteAddr = addr
 		req.Header.Set("Content-Type", "application/json")
-		rec := httptest.NewRecorder()
-		api.handler.ServeHTTP(rec, req)
-		return rec
+		return api.serveAs(req, "")
 	}
 
 	// One address: a request, then a registration, whose request is the second of the burst
@@ -212,9 +210,7 @@ func TestPersistedQueryRegistrationsCountAgainstTheAddress(t *testing.T) {
 	req := httptest.NewRequest(http.MethodGet, "/graphql?"+url.Values{"query": {overGET}, "extensions": {string(extensions)}}.Encode(), nil)
 	req.RemoteAddr = "192.0.2.22:1001"
 	req.Header.Set("GraphQL-Require-Preflight", "1")
-	rec := httptest.NewRecorder()
-	api.handler.ServeHTTP(rec, req)
-	wantRateLimited(t, "a registration over GET past the allowance", rec, "3")
+	wantRateLimited(t, "a registration over GET past the allowance", api.serveAs(req, ""), "3")
 	if texts, _ := storedAPQTexts(t, []string{apqHash(overGET)}); texts != 0 {
 		t.Errorf("the refused registration over GET was stored")
 	}

@@ -209,12 +209,13 @@ func TestUnauthenticatedMessages(t *testing.T) {
 	}
 }
 
-// notificationRowFields are what a row of the notifications list shows, and
-// notificationDetailFields the detail that needs view_activity or send_messages.
-const (
-	notificationRowFields    = `id serviceId type to recipient clientReference status statusGroup statusLabel isFinal template { name } job { originalFileName } createdAt sentAt updatedAt`
-	notificationDetailFields = `keyType isTestKey createdBy { name } apiKey { name } billableUnits postage statusHistory { status } letter { sheetCount }`
-)
+// notificationRowFields are what a row of the notifications list shows.
+const notificationRowFields = `id serviceId type to recipient clientReference status statusGroup statusLabel isFinal template { name } job { originalFileName } createdAt sentAt updatedAt`
+
+// notificationDetailFields are the detail that needs view_activity or send_messages, each
+// as it is selected.
+var notificationDetailFields = []string{"keyType", "isTestKey", "createdBy { name }", "apiKey { name }", "billableUnits", "postage",
+	"statusHistory { status }", "letter { sheetCount }"}
 
 // TestListShowsDetailOnlyWithPermission: through the list, a member without view_activity
 // or send_messages gets every row with what the list shows, and FORBIDDEN and null on each
@@ -222,8 +223,12 @@ const (
 func TestListShowsDetailOnlyWithPermission(t *testing.T) {
 	api := newTestAPI(t, server.DefaultLimits())
 	query := `query($id: ID!) { service(id: $id) { notifications(first: 50) { edges { node { ` +
-		notificationRowFields + ` ` + notificationDetailFields + ` } } } } }`
-	detail := []string{"keyType", "isTestKey", "createdBy", "apiKey", "billableUnits", "postage", "statusHistory", "letter"}
+		notificationRowFields + ` ` + strings.Join(notificationDetailFields, " ") + ` } } } } }`
+	var detail []string // the fields' names
+	for _, selection := range notificationDetailFields {
+		field, _, _ := strings.Cut(selection, " ")
+		detail = append(detail, field)
+	}
 	for _, tt := range []struct {
 		user          string
 		wantForbidden bool

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -121,6 +122,21 @@ func (a *downloadAPI) startStalledDownload(t testing.TB, tok, path string) stall
 	return d
 }
 
+// stallAll starts a stalled download of each path as tok, failing unless every one is
+// admitted, and returns their connections.
+func (a *downloadAPI) stallAll(t testing.TB, tok string, paths ...string) []net.Conn {
+	t.Helper()
+	var conns []net.Conn
+	for _, path := range paths {
+		d := a.startStalledDownload(t, tok, path)
+		if d.status != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", path, d.status, d.body)
+		}
+		conns = append(conns, d.conn)
+	}
+	return conns
+}
+
 // stalledServerWrites counts the HTTP server's goroutines parked until their connection
 // can take more: the responses whose clients have stopped reading. A goroutine's stack is
 // the only place where "blocked in a write" can be seen from outside.
@@ -186,11 +202,7 @@ func TestDownloadsPerUserCap(t *testing.T) {
 	api := newDownloadAPI(t, downloadOptions{listener: smallSendBuffers(t)})
 	files := fillDownloads(t, api)
 	manager := tokenFor(t, userManager)
-	for _, path := range files.all() {
-		if d := api.startStalledDownload(t, manager, path); d.status != http.StatusOK {
-			t.Fatalf("GET %s: %d %s", path, d.status, d.body)
-		}
-	}
+	api.stallAll(t, manager, files.all()...)
 	waitUntil(t, 30*time.Second, "three stalled downloads", func() bool { return stalledServerWrites() == 3 })
 
 	for _, path := range files.all() {
@@ -216,11 +228,7 @@ func TestStalledDownloadsHoldNoConnection(t *testing.T) {
 	api := newDownloadAPI(t, downloadOptions{listener: smallSendBuffers(t), api: testAPIOptions{maxConns: 2, limits: server.Limits{RequestTimeout: 10 * time.Second}}})
 	files := fillDownloads(t, api)
 	manager := tokenFor(t, userManager)
-	for _, path := range files.all() {
-		if d := api.startStalledDownload(t, manager, path); d.status != http.StatusOK {
-			t.Fatalf("GET %s: %d %s", path, d.status, d.body)
-		}
-	}
+	api.stallAll(t, manager, files.all()...)
 	waitUntil(t, 30*time.Second, "three stalled downloads", func() bool { return stalledServerWrites() == 3 })
 	if stat := api.pool.Stat(); stat.AcquiredConns() != 0 {
 		t.Errorf("with 3 downloads stalled, %d of the pool's %d connections are acquired", stat.AcquiredConns(), stat.MaxConns())
@@ -251,11 +259,7 @@ func TestStalledDownloadsAreDropped(t *testing.T) {
 	}
 	before := runtime.NumGoroutine()
 
-	for _, path := range files.all() {
-		if d := api.startStalledDownload(t, manager, path); d.status != http.StatusOK {
-			t.Fatalf("GET %s: %d %s", path, d.status, d.body)
-		}
-	}
+	api.stallAll(t, manager, files.all()...)
 	waitUntil(t, 30*time.Second, "the stalled downloads dropped", func() bool {
 		return strings.Count(logs.String(), "dropped: the client went away or stopped reading") == 3
 	})
@@ -275,12 +279,7 @@ func (a *downloadAPI) downloadFrom(t *testing.T, remoteAddr, tok, path string) *
 	t.Helper()
 	req := httptest.NewRequest(http.MethodGet, path, nil)
 	req.RemoteAddr = remoteAddr
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	rec := httptest.NewRecorder()
-	a.handler.ServeHTTP(rec, req)
-	return rec
+	return a.serveAs(req, tok)
 }
 
 // Downloads count against the same allowances as POST /graphql: each address's before the
@@ -345,14 +344,7 @@ func BenchmarkStalledDownloads(b *testing.B) {
 		var before, stalled runtime.MemStats
 		runtime.ReadMemStats(&before)
 		goroutines := runtime.NumGoroutine()
-		var conns []net.Conn
-		for range stalledPerOp {
-			d := api.startStalledDownload(b, tok, path)
-			if d.status != http.StatusOK {
-				b.Fatalf("GET %s: %d %s", path, d.status, d.body)
-			}
-			conns = append(conns, d.conn)
-		}
+		conns := api.stallAll(b, tok, slices.Repeat([]string{path}, stalledPerOp)...)
 		waitUntil(b, time.Minute, "the downloads stalled", func() bool { return stalledServerWrites() == stalledPerOp })
 		acquired = max(acquired, float64(api.pool.Stat().AcquiredConns()))
 		runtime.GC()

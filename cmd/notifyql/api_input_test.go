@@ -148,14 +148,7 @@ func (a *testAPI) sendOperation(t *testing.T, method, tok, query, variablesJSON 
 	params := url.Values{"query": {query}, "variables": {variablesJSON}}
 	req := httptest.NewRequest(http.MethodGet, "/graphql?"+params.Encode(), nil)
 	req.Header.Set("GraphQL-Require-Preflight", "1")
-	req.Header.Set("Authorization", "Bearer "+tok)
-	rec := httptest.NewRecorder()
-	a.handler.ServeHTTP(rec, req)
-	resp := gqlResponse{status: rec.Code, body: rec.Body.String()}
-	if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil {
-		t.Fatalf("response is not JSON (%d): %s", rec.Code, rec.Body.String())
-	}
-	return resp
+	return a.serveGraphQL(t, req, tok)
 }
 
 // TestTextArgumentsRefuseNULAndInvalidUTF8: a NUL character or bytes that are not UTF-8 in

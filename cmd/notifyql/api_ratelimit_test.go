@@ -25,12 +25,7 @@ func (a *testAPI) postFrom(t *testing.T, remoteAddr, tok string) *httptest.Respo
 	req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(`{"query":"{ me { id } }"}`))
 	req.RemoteAddr = remoteAddr
 	req.Header.Set("Content-Type", "application/json")
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	rec := httptest.NewRecorder()
-	a.handler.ServeHTTP(rec, req)
-	return rec
+	return a.serveAs(req, tok)
 }
 
 // wantRateLimited fails unless rec is a 429 with Retry-After and the RATE_LIMITED code.

@@ -48,13 +48,7 @@ func buildReports(t *testing.T, api *testAPI) {
 // download GETs a path with a token ("" for none).
 func (a *testAPI) download(t *testing.T, tok, path string) *httptest.ResponseRecorder {
 	t.Helper()
-	req := httptest.NewRequest(http.MethodGet, path, nil)
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	rec := httptest.NewRecorder()
-	a.handler.ServeHTTP(rec, req)
-	return rec
+	return a.serveAs(httptest.NewRequest(http.MethodGet, path, nil), tok)
 }
 
 func TestRequestReportQueuesAndDedupes(t *testing.T) {

@@ -220,16 +220,30 @@ func (a *testAPI) postRaw(t *testing.T, tok, contentType, body string) gqlRespon
 	t.Helper()
 	req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(body))
 	req.Header.Set("Content-Type", contentType)
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	rec := httptest.NewRecorder()
-	a.handler.ServeHTTP(rec, req)
+	return a.serveGraphQL(t, req, tok)
+}
+
+// serveGraphQL sends req to the API as tok and decodes its answer, failing unless it is
+// JSON.
+func (a *testAPI) serveGraphQL(t *testing.T, req *http.Request, tok string) gqlResponse {
+	t.Helper()
+	rec := a.serveAs(req, tok)
 	resp := gqlResponse{status: rec.Code, body: rec.Body.String()}
 	if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil {
 		t.Fatalf("response is not JSON (%d): %s", rec.Code, rec.Body.String())
 	}
 	return resp
+}
+
+// serveAs sends req to the API with tok in its Authorization header ("" for none) and
+// returns the recorded answer.
+func (a *testAPI) serveAs(req *http.Request, tok string) *httptest.ResponseRecorder {
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	rec := httptest.NewRecorder()
+	a.handler.ServeHTTP(rec, req)
+	return rec
 }
 
 // at walks the response data along a path of keys and indexes.

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"io"
-	"net/http"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -58,20 +57,8 @@ func BenchmarkNotificationsCSVDownload(b *testing.B) {
 		b.Fatal(err)
 	}
 	download := func() int {
-		req, err := http.NewRequest(http.MethodGet, path, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
+		resp := openDownload(b, path, token)
 		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			body, _ := io.ReadAll(resp.Body)
-			b.Fatalf("status %d: %s", resp.StatusCode, body)
-		}
 		lines := 0
 		buf := make([]byte, 32<<10)
 		for {

@@ -13,24 +13,10 @@ import (
 // real errors under every closed browser tab.
 func TestClientHangUpIsNotAnInternalError(t *testing.T) {
 	api := startServe(t, map[string]string{"NOTIFYQL_ENV": "development"})
-	ctx := context.Background()
-	// The operation's read of the notifications waits for this lock until the client has
+	// The operation's read of the notifications waits for the lock until the client has
 	// hung up.
-	tx, err := api.pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `LOCK TABLE notifications IN ACCESS EXCLUSIVE MODE`); err != nil {
-		t.Fatal(err)
-	}
-	clientCtx, hangUp := context.WithCancel(ctx)
-	answered := make(chan gqlAnswer, 1)
-	token := tokenFor(t, userManager)
-	go func() {
-		answered <- postOverHTTP(clientCtx, api.url, token, notificationsOfService, map[string]any{"id": serviceA})
-	}()
-	waitForNotificationsPage(t, api.pool)
+	clientCtx, hangUp := context.WithCancel(context.Background())
+	_, answered := postBehindNotificationsLock(t, clientCtx, api)
 	hangUp()
 	if answer := <-answered; answer.err == nil {
 		t.Fatalf("the client that hung up got an answer: %s", answer.res.body)

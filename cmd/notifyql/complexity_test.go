@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -125,14 +124,9 @@ func TestComplexitySaturates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wraps strings.Builder
-	wraps.WriteString("{ services { ...S0 } }")
-	for i := range 62 {
-		fmt.Fprintf(&wraps, " fragment S%d on Service { ...S%d ...S%d }", i, i+1, i+1)
-	}
-	wraps.WriteString(" fragment S62 on Service { id }")
+	wraps := spreadChain{operation: "{ services { ...S0 } }", name: "S", onType: "Service", spreads: 2, last: "id"}.document(62)
 	for name, query := range map[string]string{
-		"a score that overflows a list's rows": wraps.String(),
+		"a score that overflows a list's rows": wraps,
 		"a score that overflows the sum":       nestedDoubleSpreads(80),
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -149,20 +143,6 @@ func TestComplexitySaturates(t *testing.T) {
 			}
 		})
 	}
-}
-
-// nestedDoubleSpreads is the document of issue 15, item 2: n fragments on Query, each
-// spreading the next twice and selecting me { id }, and a last one selecting me { id name }.
-// It is about 50 bytes a fragment, and has 2^n paths from its operation to its last
-// fragment.
-func nestedDoubleSpreads(n int) string {
-	var doc strings.Builder
-	doc.WriteString("query { ...F0 }")
-	for i := range n {
-		fmt.Fprintf(&doc, " fragment F%d on Query { ...F%d ...F%d me { id } }", i, i+1, i+1)
-	}
-	fmt.Fprintf(&doc, " fragment F%d on Query { me { id name } }", n)
-	return doc.String()
 }
 
 // A measure whose request is over (its client left, or its deadline passed) stops with the

@@ -269,11 +269,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 		*limit.dest = n
 	}
 	for _, limit := range []struct {
-		name string
-		dest *int
+		name, unit string
+		dest       *int
 	}{
-		{"NOTIFYQL_RATE_LIMIT_PER_USER", &cfg.RateLimits.PerUser},
-		{"NOTIFYQL_RATE_LIMIT_PER_IP", &cfg.RateLimits.PerIP},
+		{"NOTIFYQL_RATE_LIMIT_PER_USER", "requests a minute", &cfg.RateLimits.PerUser},
+		{"NOTIFYQL_RATE_LIMIT_PER_IP", "requests a minute", &cfg.RateLimits.PerIP},
+		{"NOTIFYQL_MAX_CONNECTIONS_PER_ADDRESS", "connections", &cfg.Connections.MaxPerAddress},
+		{"NOTIFYQL_MAX_CONNECTIONS_PER_PROXY", "connections", &cfg.Connections.MaxPerProxy},
 	} {
 		v := getenv(limit.name)
 		if v == "" {
@@ -281,24 +283,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			return config{}, fmt.Errorf("%s must be a whole number of requests a minute, 0 for no limit; got %q", limit.name, v)
-		}
-		*limit.dest = n
-	}
-	for _, limit := range []struct {
-		name string
-		dest *int
-	}{
-		{"NOTIFYQL_MAX_CONNECTIONS_PER_ADDRESS", &cfg.Connections.MaxPerAddress},
-		{"NOTIFYQL_MAX_CONNECTIONS_PER_PROXY", &cfg.Connections.MaxPerProxy},
-	} {
-		v := getenv(limit.name)
-		if v == "" {
-			continue
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return config{}, fmt.Errorf("%s must be a whole number of connections, 0 for no limit; got %q", limit.name, v)
+			return config{}, fmt.Errorf("%s must be a whole number of %s, 0 for no limit; got %q", limit.name, limit.unit, v)
 		}
 		*limit.dest = n
 	}

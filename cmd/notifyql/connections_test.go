@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -309,20 +310,8 @@ func TestBodyDeadlineSparesWebSocketsDownloadsAndSlowOperations(t *testing.T) {
 			FROM generate_series(1, $2) AS i, LATERAL (SELECT 'bulk' || i || repeat('x', 100) || '@example.org' AS address) AS a`, serviceA, rows); err != nil {
 			t.Fatal(err)
 		}
-		req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(api.url, "/graphql")+csvPath(serviceA, "message_type=email"), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Authorization", "Bearer "+tokenFor(t, userManager))
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := openDownload(t, strings.TrimSuffix(api.url, "/graphql")+csvPath(serviceA, "message_type=email"), tokenFor(t, userManager))
 		defer res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			body, _ := io.ReadAll(res.Body)
-			t.Fatalf("download: status %d %s", res.StatusCode, body)
-		}
 		first := make([]byte, 1024)
 		if _, err := io.ReadFull(res.Body, first); err != nil {
 			t.Fatal(err)
@@ -342,23 +331,10 @@ func TestBodyDeadlineSparesWebSocketsDownloadsAndSlowOperations(t *testing.T) {
 	})
 
 	t.Run("slow operation", func(t *testing.T) {
-		// The query's read of the notifications waits for this lock, held past the deadline.
-		tx, err := api.pool.Begin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tx.Rollback(ctx)
-		if _, err := tx.Exec(ctx, `LOCK TABLE notifications IN ACCESS EXCLUSIVE MODE`); err != nil {
-			t.Fatal(err)
-		}
-		answered := make(chan gqlAnswer, 1)
-		token := tokenFor(t, userManager)
-		go func() {
-			answered <- postOverHTTP(ctx, api.url, token, notificationsOfService, map[string]any{"id": serviceA})
-		}()
-		waitForNotificationsPage(t, api.pool)
+		// The query's read of the notifications waits for the lock, held past the deadline.
+		lock, answered := postBehindNotificationsLock(t, ctx, api)
 		time.Sleep(past)
-		if err := tx.Rollback(ctx); err != nil {
+		if err := lock.Rollback(ctx); err != nil {
 			t.Fatal(err)
 		}
 		select {
@@ -371,6 +347,27 @@ func TestBodyDeadlineSparesWebSocketsDownloadsAndSlowOperations(t *testing.T) {
 			t.Fatalf("no answer within %s of the lock's release", connectionTestWait)
 		}
 	})
+}
+
+// openDownload GETs url as token and returns the answer with its body unread, failing
+// unless it is 200 OK; the caller closes the body.
+func openDownload(tb testing.TB, url, token string) *http.Response {
+	tb.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if res.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		tb.Fatalf("GET %s: status %d %s", url, res.StatusCode, body)
+	}
+	return res
 }
 
 // notificationsOfService reads a page of a service's notifications ($id), which waits for
@@ -412,6 +409,37 @@ func postOverHTTP(ctx context.Context, url, token, query string, variables map[s
 		answer.err = fmt.Errorf("status %d, not JSON: %s", res.StatusCode, text)
 	}
 	return answer
+}
+
+// lockNotifications locks the notifications table, as an administrator's tool might, in a
+// transaction that holds the lock until it ends: the test's cleanup rolls it back at the
+// latest.
+func lockNotifications(t *testing.T, pool *pgxpool.Pool) pgx.Tx {
+	t.Helper()
+	tx, err := pool.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tx.Rollback(context.Background()) })
+	if _, err := tx.Exec(context.Background(), `LOCK TABLE notifications IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
+// postBehindNotificationsLock locks the notifications table (lockNotifications), sends
+// notificationsOfService for service A as the manager with ctx, and returns once the
+// operation waits for the lock: the lock's transaction, and where the answer will come.
+func postBehindNotificationsLock(t *testing.T, ctx context.Context, api *servedAPI) (pgx.Tx, <-chan gqlAnswer) {
+	t.Helper()
+	tx := lockNotifications(t, api.pool)
+	answered := make(chan gqlAnswer, 1)
+	token := tokenFor(t, userManager)
+	go func() {
+		answered <- postOverHTTP(ctx, api.url, token, notificationsOfService, map[string]any{"id": serviceA})
+	}()
+	waitForNotificationsPage(t, api.pool)
+	return tx, answered
 }
 
 // waitForNotificationsPage waits until the read of a page of notifications (what

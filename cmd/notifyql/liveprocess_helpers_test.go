@@ -377,8 +377,30 @@ func (w *liveWorld) awaitOneRelay(t *testing.T, within time.Duration, servers ..
 	}
 }
 
-// query asks the server a GraphQL query as userID and returns its data.
+// query asks the server a GraphQL query as userID and returns its data, failing on any
+// error.
 func (s *serverProcess) query(t *testing.T, userID, query string, variables map[string]any) map[string]any {
+	t.Helper()
+	a := s.post(t, userID, query, variables)
+	if a.status != http.StatusOK || len(a.Errors) > 0 {
+		t.Fatalf("query %s: status %d, errors %+v", s.name, a.status, a.Errors)
+	}
+	return a.Data
+}
+
+// httpAnswer is a server's answer to a GraphQL request over HTTP.
+type httpAnswer struct {
+	status int
+	Data   map[string]any
+	Errors []gqlError
+}
+
+// codes are the extensions.code of the answer's errors.
+func (a httpAnswer) codes() []string { return errorCodes(a.Errors) }
+
+// post sends a GraphQL request to the server as userID and returns its answer, failing
+// when there is none.
+func (s *serverProcess) post(t *testing.T, userID, query string, variables map[string]any) httpAnswer {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": variables})
 	req, err := http.NewRequest(http.MethodPost, s.url, bytes.NewReader(body))
@@ -387,23 +409,26 @@ func (s *serverProcess) query(t *testing.T, userID, query string, variables map[
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+tokenFor(t, userID))
-	client := http.Client{Timeout: 10 * time.Second}
-	res, err := client.Do(req)
+	res, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
 	if err != nil {
-		t.Fatalf("query %s: %v", s.name, err)
+		t.Fatalf("post to %s: %v", s.name, err)
 	}
 	defer res.Body.Close()
-	var result struct {
-		Data   map[string]any
-		Errors []any
+	a := httpAnswer{status: res.StatusCode}
+	if err := json.NewDecoder(res.Body).Decode(&a); err != nil {
+		t.Fatalf("post to %s: %v", s.name, err)
 	}
-	if err := json.NewDecoder(res.Body).Decode(&result); err != nil {
-		t.Fatalf("query %s: %v", s.name, err)
+	return a
+}
+
+// errorCodes lists the errors' extensions.code.
+func errorCodes(errs []gqlError) []string {
+	var codes []string
+	for _, e := range errs {
+		code, _ := e.Extensions["code"].(string)
+		codes = append(codes, code)
 	}
-	if res.StatusCode != http.StatusOK || len(result.Errors) > 0 {
-		t.Fatalf("query %s: status %d, errors %v", s.name, res.StatusCode, result.Errors)
-	}
-	return result.Data
+	return codes
 }
 
 // liveFollower keeps reading one subscription's stream and holds its latest snapshot, so

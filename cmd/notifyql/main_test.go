@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5/pgxpool"
 	goredis "github.com/redis/go-redis/v9"
 
 	"notifyql/pgtest"
@@ -39,6 +40,20 @@ func runCommand(t *testing.T, vars map[string]string, args ...string) (stdout, s
 	var out, errOut bytes.Buffer
 	err = run(context.Background(), append([]string{"notifyql"}, args...), envOf(vars), &out, &errOut)
 	return out.String(), errOut.String(), err
+}
+
+// commandDatabase returns a fresh, migrated database's URL, for a command's DATABASE_URL,
+// and a pool on it opened as the commands open theirs, for the test's fixtures and checks.
+// The pool is closed when the test ends.
+func commandDatabase(t *testing.T) (databaseURL string, pool *pgxpool.Pool) {
+	t.Helper()
+	databaseURL = pgtest.NewDatabase(t)
+	pool, err := openPool(context.Background(), databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return databaseURL, pool
 }
 
 func TestRunRefusesBadCommandLines(t *testing.T) {
@@ -418,15 +433,10 @@ func TestSearchSecret(t *testing.T) {
 }
 
 func TestTokenIsAcceptedByTheAuthenticator(t *testing.T) {
-	databaseURL := pgtest.NewDatabase(t)
+	databaseURL, pool := commandDatabase(t)
 	ctx := context.Background()
-	pool, err := openPool(ctx, databaseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
 	const userID = "7e57e000-0000-4000-8000-000000000001"
-	_, err = pool.Exec(ctx, `
+	_, err := pool.Exec(ctx, `
 		INSERT INTO users (id, name, email_address, state) VALUES
 		  ($1, 'Token User', 'token.user@notifyql.example', 'active'),
 		  ('7e57e000-0000-4000-8000-000000000002', 'Gone User', 'gone@notifyql.example', 'inactive')`, userID)

@@ -8,8 +8,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"notifyql/pgtest"
 )
 
 // retentionFixtureSQL holds, relative to now, one notification and one inbound text 30
@@ -48,13 +46,8 @@ func runRetention(t *testing.T, databaseURL string, args ...string) (string, err
 }
 
 func TestRetentionCommand(t *testing.T) {
-	databaseURL := pgtest.NewDatabase(t)
+	databaseURL, pool := commandDatabase(t)
 	ctx := context.Background()
-	pool, err := openPool(ctx, databaseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
 	if _, err := pool.Exec(ctx, retentionFixtureSQL); err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"notifyql/pgtest"
 	"notifyql/postgres"
 )
 
@@ -61,13 +60,8 @@ func TestSimulateCommandRefusesBadFlags(t *testing.T) {
 }
 
 func TestSimulateCommand(t *testing.T) {
-	databaseURL := pgtest.NewDatabase(t)
+	databaseURL, pool := commandDatabase(t)
 	ctx := context.Background()
-	pool, err := openPool(ctx, databaseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
 	if _, err := postgres.Seed(ctx, pool, postgres.SeedOptions{Profile: postgres.SeedDemo, Seed: 1, Now: time.Now().UTC()}); err != nil {
 		t.Fatal(err)
 	}

@@ -58,6 +58,33 @@ func TestSocketOperationsAgainstServe(t *testing.T) {
 	t.Run("subscriptions past the configured caps", func(t *testing.T) { testSubscriptionCaps(t, binary) })
 }
 
+// mutationWitness is what the revoked mutations would change: a letter they would cancel,
+// and the viewer's report requests, counted before their access changes.
+type mutationWitness struct {
+	world   *liveWorld
+	letter  string
+	reports int
+}
+
+const viewerReportRequests = `SELECT count(*) FROM report_requests WHERE user_id = $1`
+
+func witnessMutations(t *testing.T, world *liveWorld) mutationWitness {
+	t.Helper()
+	return mutationWitness{world: world, letter: world.insertCancellableLetter(t), reports: world.count(t, viewerReportRequests, userViewer)}
+}
+
+// checkNothingChanged fails the test unless the letter is still created and no report was
+// requested.
+func (w mutationWitness) checkNothingChanged(t *testing.T) {
+	t.Helper()
+	if status := w.world.letterStatus(t, w.letter); status != "created" {
+		t.Errorf("the letter is %s, want it still created", status)
+	}
+	if after := w.world.count(t, viewerReportRequests, userViewer); after != w.reports {
+		t.Errorf("%d report requests after, %d before: a report was requested", after, w.reports)
+	}
+}
+
 // The issue's reproduction: a member signs in on a socket; by SQL their permissions and
 // membership are deleted and they are set inactive; then on the same socket a query, two
 // mutations and a new subscription. None returns data, the letter is not cancelled, no
@@ -65,8 +92,7 @@ func TestSocketOperationsAgainstServe(t *testing.T) {
 // change.
 func testDeactivatedMember(t *testing.T, binary string) {
 	world := newLiveWorld(t, binary)
-	letter := world.insertCancellableLetter(t)
-	reports := world.count(t, `SELECT count(*) FROM report_requests WHERE user_id = $1`, userViewer)
+	witness := witnessMutations(t, world)
 	srv := world.startServer(t, "serve")
 	client := openSocketClient(t, srv.wsURL(), userViewer)
 
@@ -76,7 +102,7 @@ func testDeactivatedMember(t *testing.T, binary string) {
 		`UPDATE users SET state = 'inactive' WHERE id = '`+userViewer+`'`)
 	changed := time.Now()
 	refused := map[string]bool{}
-	for _, op := range revokedOperations(letter) {
+	for _, op := range revokedOperations(witness.letter) {
 		client.start(op)
 		refused[op.label] = false
 	}
@@ -103,12 +129,7 @@ func testDeactivatedMember(t *testing.T, binary string) {
 			refused[ev.ID] = true
 		}
 	}
-	if status := world.letterStatus(t, letter); status != "created" {
-		t.Errorf("the letter is %s, want it still created", status)
-	}
-	if after := world.count(t, `SELECT count(*) FROM report_requests WHERE user_id = $1`, userViewer); after != reports {
-		t.Errorf("%d report requests after, %d before: a report was requested", after, reports)
-	}
+	witness.checkNothingChanged(t)
 }
 
 // An access change names a user who is then deleted, or deactivated: each of their sockets
@@ -145,8 +166,7 @@ func testIdleSocketOfARemovedUser(t *testing.T, binary string) {
 // now, and keeps the socket, which answers what they may still ask.
 func testMemberWhoLostTheirMembership(t *testing.T, binary string) {
 	world := newLiveWorld(t, binary)
-	letter := world.insertCancellableLetter(t)
-	reports := world.count(t, `SELECT count(*) FROM report_requests WHERE user_id = $1`, userViewer)
+	witness := witnessMutations(t, world)
 	srv := world.startServer(t, "serve")
 	client := openSocketClient(t, srv.wsURL(), userViewer)
 	client.start(socketOperation{"before", notificationRecipients, map[string]any{"id": serviceA}})
@@ -157,7 +177,7 @@ func testMemberWhoLostTheirMembership(t *testing.T, binary string) {
 	world.inTransaction(t,
 		`DELETE FROM permissions WHERE user_id = '`+userViewer+`' AND service_id = '`+serviceA+`'`,
 		`DELETE FROM user_to_service WHERE user_id = '`+userViewer+`' AND service_id = '`+serviceA+`'`)
-	for _, op := range revokedOperations(letter) {
+	for _, op := range revokedOperations(witness.letter) {
 		client.start(op)
 		ev := client.nextFor(op.label, 10*time.Second)
 		if ev.hasData() {
@@ -178,12 +198,7 @@ func testMemberWhoLostTheirMembership(t *testing.T, binary string) {
 	if ev := client.nextFor("me", 10*time.Second); !ev.hasData() {
 		t.Errorf("the socket no longer answers what the user may still ask: %+v", ev)
 	}
-	if status := world.letterStatus(t, letter); status != "created" {
-		t.Errorf("the letter is %s, want it still created", status)
-	}
-	if after := world.count(t, `SELECT count(*) FROM report_requests WHERE user_id = $1`, userViewer); after != reports {
-		t.Errorf("%d report requests after, %d before: a report was requested", after, reports)
-	}
+	witness.checkNothingChanged(t)
 }
 
 // One allowance per user, whichever way they ask: a user who spent it over HTTP is refused
@@ -196,8 +211,8 @@ func testSharedRateLimit(t *testing.T, binary string) {
 	srv := world.startServer(t, "serve")
 	const me = `{ me { id } }`
 
-	if status, codes := srv.post(t, userViewer, me, nil); status != http.StatusOK || len(codes) != 0 {
-		t.Fatalf("the viewer's first request over HTTP: %d %v", status, codes)
+	if a := srv.post(t, userViewer, me, nil); a.status != http.StatusOK || len(a.codes()) != 0 {
+		t.Fatalf("the viewer's first request over HTTP: %d %v", a.status, a.codes())
 	}
 	conn := dialSignedIn(t, "graphql-transport-ws", srv.wsURL(), userViewer)
 	msg := socketAnswer(t, conn, "1", me)
@@ -211,11 +226,11 @@ func testSharedRateLimit(t *testing.T, binary string) {
 	if msg := socketAnswer(t, sender, "1", me); msg.Type != "next" || bytes.Contains(msg.Payload, []byte(`"errors"`)) {
 		t.Fatalf("the sender's first operation on a socket: %s %s", msg.Type, msg.Payload)
 	}
-	if status, codes := srv.post(t, userSender, me, nil); status != http.StatusTooManyRequests || !slices.Equal(codes, []string{"RATE_LIMITED"}) {
-		t.Errorf("after the allowance went on a socket, HTTP answered %d %v; want 429 RATE_LIMITED", status, codes)
+	if a := srv.post(t, userSender, me, nil); a.status != http.StatusTooManyRequests || !slices.Equal(a.codes(), []string{"RATE_LIMITED"}) {
+		t.Errorf("after the allowance went on a socket, HTTP answered %d %v; want 429 RATE_LIMITED", a.status, a.codes())
 	}
 	// The socket is still open: a subscribe is refused, not the socket closed.
-	if msg := socketAnswerWithin(t, sender, "2", liveTotalsQuery, map[string]any{"id": serviceA}, 10*time.Second); msg.Type != "error" || !bytes.Contains(msg.Payload, []byte(`"RATE_LIMITED"`)) {
+	if msg := socketSubscribe(t, sender, "subscribe", "2", liveTotalsQuery, map[string]any{"id": serviceA}); msg.Type != "error" || !bytes.Contains(msg.Payload, []byte(`"RATE_LIMITED"`)) {
 		t.Errorf("a subscribe past the allowance: %s %s; want RATE_LIMITED", msg.Type, msg.Payload)
 	}
 }
@@ -229,15 +244,8 @@ func testSocketRequestTimeout(t *testing.T, binary string) {
 	srv := world.startServer(t, "serve")
 	conn := dialSignedIn(t, "graphql-transport-ws", srv.wsURL(), userViewer)
 
-	lock, err := world.pool.Begin(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = lock.Rollback(context.Background()) })
-	if _, err := lock.Exec(context.Background(), `LOCK TABLE notifications IN ACCESS EXCLUSIVE MODE`); err != nil {
-		t.Fatal(err)
-	}
-	msg := socketAnswerWithin(t, conn, "1", notificationRecipients, map[string]any{"id": serviceA}, 10*time.Second)
+	lockNotifications(t, world.pool)
+	msg := socketSubscribe(t, conn, "subscribe", "1", notificationRecipients, map[string]any{"id": serviceA})
 	var result struct {
 		Errors []gqlError `json:"errors"`
 	}
@@ -245,7 +253,7 @@ func testSocketRequestTimeout(t *testing.T, binary string) {
 		result.Errors[0].Extensions["code"] != "UNAVAILABLE" {
 		t.Errorf("the stuck query on a socket answered %s %s; want UNAVAILABLE", msg.Type, msg.Payload)
 	}
-	if _, codes := srv.post(t, userViewer, notificationRecipients, map[string]any{"id": serviceA}); !slices.Equal(codes, []string{"UNAVAILABLE"}) {
+	if codes := srv.post(t, userViewer, notificationRecipients, map[string]any{"id": serviceA}).codes(); !slices.Equal(codes, []string{"UNAVAILABLE"}) {
 		t.Errorf("the same query over HTTP answered %v; want UNAVAILABLE, as on the socket", codes)
 	}
 }
@@ -301,19 +309,20 @@ func testSubscriptionCaps(t *testing.T, binary string) {
 }
 
 // socketSubscribe sends a subscribe (or, in the legacy subprotocol, start) message and
-// returns the server's first answer for its id.
+// returns the server's first answer for its id, which must come within 10 s.
 func socketSubscribe(t *testing.T, conn *websocket.Conn, messageType, id, query string, variables map[string]any) wsMessage {
 	t.Helper()
+	const within = 10 * time.Second
 	payload, _ := json.Marshal(map[string]any{"query": query, "variables": variables})
 	if err := conn.WriteJSON(wsMessage{ID: id, Type: messageType, Payload: payload}); err != nil {
 		t.Fatal(err)
 	}
-	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_ = conn.SetReadDeadline(time.Now().Add(within))
 	defer conn.SetReadDeadline(time.Time{})
 	for {
 		var msg wsMessage
 		if err := conn.ReadJSON(&msg); err != nil {
-			t.Fatalf("no answer to %s: %v", id, err)
+			t.Fatalf("no answer to %s within %s: %v", id, within, err)
 		}
 		if msg.ID == id {
 			return msg
@@ -363,6 +372,12 @@ func (c *socketClient) next(within time.Duration) socketEvent {
 		c.held = c.held[1:]
 		return ev
 	}
+	return c.read(within)
+}
+
+// read decodes the next line the client prints.
+func (c *socketClient) read(within time.Duration) socketEvent {
+	c.t.Helper()
 	line := c.p.nextLine(max(within, time.Millisecond))
 	var ev socketEvent
 	if err := json.Unmarshal([]byte(line), &ev); err != nil {
@@ -383,11 +398,7 @@ func (c *socketClient) nextFor(id string, within time.Duration) socketEvent {
 	}
 	deadline := time.Now().Add(within)
 	for {
-		line := c.p.nextLine(max(time.Until(deadline), time.Millisecond))
-		var ev socketEvent
-		if err := json.Unmarshal([]byte(line), &ev); err != nil {
-			c.t.Fatalf("the client printed %q: %v", line, err)
-		}
+		ev := c.read(time.Until(deadline))
 		if ev.ID == id || ev.Event == "closed" {
 			return ev
 		}
@@ -427,72 +438,20 @@ func (ev socketEvent) codes() []string {
 		_ = json.Unmarshal(ev.Payload, &result)
 		errs = result.Errors
 	}
-	var codes []string
-	for _, e := range errs {
-		code, _ := e.Extensions["code"].(string)
-		codes = append(codes, code)
-	}
-	return codes
+	return errorCodes(errs)
 }
 
 // codesOverHTTP sends op over HTTP as userID and returns the codes of its errors.
 func (s *serverProcess) codesOverHTTP(t *testing.T, userID string, op socketOperation) []string {
 	t.Helper()
-	_, codes := s.post(t, userID, op.query, op.variables)
-	return codes
-}
-
-// post sends a GraphQL request as userID and returns the status and its errors' codes.
-func (s *serverProcess) post(t *testing.T, userID, query string, variables map[string]any) (int, []string) {
-	t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": variables})
-	req, err := http.NewRequest(http.MethodPost, s.url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+tokenFor(t, userID))
-	res, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
-	if err != nil {
-		t.Fatalf("post to %s: %v", s.name, err)
-	}
-	defer res.Body.Close()
-	var result struct{ Errors []gqlError }
-	if err := json.NewDecoder(res.Body).Decode(&result); err != nil {
-		t.Fatalf("post to %s: %v", s.name, err)
-	}
-	var codes []string
-	for _, e := range result.Errors {
-		code, _ := e.Extensions["code"].(string)
-		codes = append(codes, code)
-	}
-	return res.StatusCode, codes
+	return s.post(t, userID, op.query, op.variables).codes()
 }
 
 // socketAnswer starts query (no variables) on conn as id and returns the server's first
 // message for it.
 func socketAnswer(t *testing.T, conn *websocket.Conn, id, query string) wsMessage {
 	t.Helper()
-	return socketAnswerWithin(t, conn, id, query, nil, 10*time.Second)
-}
-
-func socketAnswerWithin(t *testing.T, conn *websocket.Conn, id, query string, variables map[string]any, within time.Duration) wsMessage {
-	t.Helper()
-	payload, _ := json.Marshal(map[string]any{"query": query, "variables": variables})
-	if err := conn.WriteJSON(wsMessage{ID: id, Type: "subscribe", Payload: payload}); err != nil {
-		t.Fatal(err)
-	}
-	_ = conn.SetReadDeadline(time.Now().Add(within))
-	defer conn.SetReadDeadline(time.Time{})
-	for {
-		var msg wsMessage
-		if err := conn.ReadJSON(&msg); err != nil {
-			t.Fatalf("no answer to %s within %s: %v", id, within, err)
-		}
-		if msg.ID == id {
-			return msg
-		}
-	}
+	return socketSubscribe(t, conn, "subscribe", id, query, nil)
 }
 
 // insertCancellableLetter commits a letter of service A created now, which its members

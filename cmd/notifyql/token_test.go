@@ -10,7 +10,6 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/go-cmp/cmp"
 
-	"notifyql/pgtest"
 	"notifyql/postgres"
 	"notifyql/server"
 )
@@ -108,13 +107,8 @@ func TestTokenCommandRefusesALongTTL(t *testing.T) {
 // maximum configured, `notifyql token` mints a token that names them and lives at most the
 // maximum (its default ttl shrinks to it), and the API under the same policy accepts it.
 func TestTokenCommandMintsForTheConfiguredPolicy(t *testing.T) {
-	databaseURL := pgtest.NewDatabase(t)
+	databaseURL, pool := commandDatabase(t)
 	ctx := context.Background()
-	pool, err := openPool(ctx, databaseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
 	const userID = "7e57e000-0000-4000-8000-000000000003"
 	if _, err := pool.Exec(ctx, `INSERT INTO users (id, name, email_address, state) VALUES ($1, 'Policy User', 'policy.user@notifyql.example', 'active')`, userID); err != nil {
 		t.Fatal(err)

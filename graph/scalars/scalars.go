@@ -44,20 +44,17 @@ func UnmarshalInt64(v any) (int64, error) {
 func MarshalString(s string) graphql.Marshaler { return graphql.MarshalString(s) }
 
 // UnmarshalString reads a String argument, refusing text PostgreSQL cannot hold (checkText).
-func UnmarshalString(v any) (string, error) {
-	s, err := graphql.UnmarshalString(v)
-	if err != nil {
-		return "", err
-	}
-	return s, checkText(s)
-}
+func UnmarshalString(v any) (string, error) { return checkedText(graphql.UnmarshalString(v)) }
 
 // MarshalID writes an ID as gqlgen does.
 func MarshalID(s string) graphql.Marshaler { return graphql.MarshalID(s) }
 
 // UnmarshalID reads an ID argument, refusing text PostgreSQL cannot hold (checkText).
-func UnmarshalID(v any) (string, error) {
-	s, err := graphql.UnmarshalID(v)
+func UnmarshalID(v any) (string, error) { return checkedText(graphql.UnmarshalID(v)) }
+
+// checkedText passes on gqlgen's unmarshalled text, or its error, once checkText has
+// accepted it.
+func checkedText(s string, err error) (string, error) {
 	if err != nil {
 		return "", err
 	}
