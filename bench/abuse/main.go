@@ -131,38 +131,35 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer stage.Close(ctx)
-	a := &abuse{o: o, db: stage.DB, binary: stage.Binary, tmp: stage.Tmp, redisURL: stage.Redis.URL}
+	a := &abuse{o: o, Stage: stage}
 	return a.run(ctx)
 }
 
 type abuse struct {
-	o        options
-	db       *harness.Database
-	binary   string
-	tmp      string
-	redisURL string
-	pool     *pgxpool.Pool
-	srv      *harness.Server
-	world    world
+	o options
+	*harness.Stage
+	pool  *pgxpool.Pool
+	srv   *harness.Server
+	world world
 	// started and stopped are when the attacks began and ended.
 	started, stopped time.Time
 }
 
 func (a *abuse) run(ctx context.Context) error {
 	var err error
-	if a.pool, err = pgxpool.New(ctx, a.db.URLFor(abuseApplication)); err != nil {
+	if a.pool, err = pgxpool.New(ctx, a.DB.URLFor(abuseApplication)); err != nil {
 		return fmt.Errorf("connect to the abuse database: %w", err)
 	}
 	defer a.pool.Close()
 	if a.world, err = prepareWorld(ctx, a.pool, a.o.downloadRows); err != nil {
 		return err
 	}
-	a.srv, err = harness.StartServer(ctx, a.binary, filepath.Join(a.tmp, "serve.log"), []string{
-		"DATABASE_URL=" + a.db.URLFor(serveApplication),
-		"REDIS_URL=" + a.redisURL,
+	a.srv, err = harness.StartServer(ctx, a.Binary, filepath.Join(a.Tmp, "serve.log"), []string{
+		"DATABASE_URL=" + a.DB.URLFor(serveApplication),
+		"REDIS_URL=" + a.Redis.URL,
 		"NOTIFYQL_JWT_SECRET=" + abuseSecret,
 		"NOTIFYQL_SEARCH_SECRET=" + abuseSearchSecret,
-		"NOTIFYQL_DATA_DIR=" + a.tmp,
+		"NOTIFYQL_DATA_DIR=" + a.Tmp,
 	})
 	if err != nil {
 		return err
@@ -184,7 +181,7 @@ func (a *abuse) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	redisBefore, err := apqKeys(ctx, a.redisURL)
+	redisBefore, err := apqKeys(ctx, a.Redis.URL)
 	if err != nil {
 		return err
 	}
@@ -236,7 +233,7 @@ func (a *abuse) run(ctx context.Context) error {
 	stopVictim()
 	victimDone.Wait()
 	samples = append(samples, after)
-	redisAfter, err := apqKeys(ctx, a.redisURL)
+	redisAfter, err := apqKeys(ctx, a.Redis.URL)
 	if err != nil {
 		return err
 	}

@@ -66,7 +66,7 @@ func (a *abuse) sample(ctx context.Context, client *http.Client, label string) (
 	s.rssMiB = float64(harness.VmRSS(a.srv.PID())) / (1 << 20)
 	s.fds = float64(harness.OpenFiles(a.srv.PID()))
 	err = a.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE state <> 'idle'), count(*)
-		FROM pg_stat_activity WHERE datname = $1 AND application_name = $2`, a.db.Name, serveApplication).Scan(&s.pgBusy, &s.pgAll)
+		FROM pg_stat_activity WHERE datname = $1 AND application_name = $2`, a.DB.Name, serveApplication).Scan(&s.pgBusy, &s.pgAll)
 	if err != nil {
 		return s, fmt.Errorf("count the server's PostgreSQL connections: %w", err)
 	}

@@ -136,26 +136,23 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer stage.Close(ctx)
-	s := &soak{o: o, db: stage.DB, binary: stage.Binary, tmp: stage.Tmp, redisURL: stage.Redis.URL}
+	s := &soak{o: o, Stage: stage}
 	return s.run(ctx)
 }
 
 type soak struct {
-	o        options
-	db       *harness.Database
-	binary   string
-	tmp      string
-	redisURL string
-	pool     *pgxpool.Pool
-	srv      *harness.Server
-	viewers  []harness.Viewer
-	tokens   map[string]string // by email
-	samples  []sample
+	o options
+	*harness.Stage
+	pool    *pgxpool.Pool
+	srv     *harness.Server
+	viewers []harness.Viewer
+	tokens  map[string]string // by email
+	samples []sample
 }
 
 func (s *soak) run(ctx context.Context) error {
 	var err error
-	if s.pool, err = pgxpool.New(ctx, s.db.URLFor(soakApplication)); err != nil {
+	if s.pool, err = pgxpool.New(ctx, s.DB.URLFor(soakApplication)); err != nil {
 		return fmt.Errorf("connect to the soak database: %w", err)
 	}
 	defer s.pool.Close()
@@ -173,12 +170,12 @@ func (s *soak) run(ctx context.Context) error {
 	// A minute's allowance of four times the whole query load: every request is counted in
 	// Redis as in production, and none is refused.
 	limit := strconv.Itoa(int(4 * 60 * s.o.queries))
-	s.srv, err = harness.StartServer(ctx, s.binary, filepath.Join(s.tmp, "serve.log"), []string{
-		"DATABASE_URL=" + s.db.URLFor(serveApplication),
-		"REDIS_URL=" + s.redisURL,
+	s.srv, err = harness.StartServer(ctx, s.Binary, filepath.Join(s.Tmp, "serve.log"), []string{
+		"DATABASE_URL=" + s.DB.URLFor(serveApplication),
+		"REDIS_URL=" + s.Redis.URL,
 		"NOTIFYQL_JWT_SECRET=" + soakSecret,
 		"NOTIFYQL_SEARCH_SECRET=" + soakSearchSecret,
-		"NOTIFYQL_DATA_DIR=" + s.tmp,
+		"NOTIFYQL_DATA_DIR=" + s.Tmp,
 		"NOTIFYQL_RATE_LIMIT_PER_USER=" + limit,
 		"NOTIFYQL_RATE_LIMIT_PER_IP=" + limit,
 		"NOTIFYQL_WS_MAX_PER_USER=" + strconv.Itoa(s.o.clients),
@@ -211,7 +208,7 @@ func (s *soak) run(ctx context.Context) error {
 	}
 	fmt.Printf("connected %d clients with %d subscriptions in %s\n", s.o.clients, 2*s.o.clients, time.Since(start).Round(time.Millisecond))
 	rate := s.o.changes / statusChangesPerNotification
-	sim, err := harness.StartSimulator(s.binary, s.db.URLFor(simulateApplication), rate, nil)
+	sim, err := harness.StartSimulator(s.Binary, s.DB.URLFor(simulateApplication), rate, nil)
 	if err != nil {
 		stopLoad()
 		subs.wait()

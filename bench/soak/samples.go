@@ -78,7 +78,7 @@ func (s *soak) sample(ctx context.Context, client *http.Client, at time.Duration
 	smp.poolMax += live
 	smp.rss = float64(harness.VmRSS(s.srv.PID()))
 	err = s.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE application_name = $2), count(*)
-		FROM pg_stat_activity WHERE datname = $1`, s.db.Name, serveApplication).Scan(&smp.pgServe, &smp.pgAll)
+		FROM pg_stat_activity WHERE datname = $1`, s.DB.Name, serveApplication).Scan(&smp.pgServe, &smp.pgAll)
 	if err != nil {
 		return smp, fmt.Errorf("count PostgreSQL connections: %w", err)
 	}
