@@ -46,10 +46,13 @@ type rateLimiting struct {
 	// pausedUntil is when to ask the limiter again after it failed to answer (Unix
 	// nanoseconds): while it cannot, requests would each wait for its timeout.
 	pausedUntil atomic.Int64
+	// local applies the allowances on this instance alone meanwhile.
+	local localAllowances
 }
 
-// limiterPause is how long requests go unlimited after the limiter failed to answer, before
-// it is asked again; the warning is logged once per pause.
+// limiterPause is how long the allowances are applied by each instance alone after the
+// shared limiter failed to answer, before it is asked again; the warning is logged once
+// per pause.
 const limiterPause = 10 * time.Second
 
 // byIP limits each client address; it runs before authentication, so that guessing
@@ -121,20 +124,26 @@ func rateLimited(retryAfter time.Duration) (*notifyql.Error, int) {
 }
 
 // allow counts one more use of key's allowance of perMinute and reports whether it is
-// admitted, and when it is not, how long until it would be. A limiter that cannot answer
-// admits: Redis being down must not stop the API, only the features that need it.
+// admitted, and when it is not, how long until it would be. When the shared limiter cannot
+// answer (Redis down, or too slow for its bound: a flood of requests makes it so), this
+// instance applies the allowance on its own for limiterPause: Redis being down must not
+// stop the API, and an attacker who overloads it must not be let through unlimited.
 func (l *rateLimiting) allow(ctx context.Context, key string, perMinute int) (bool, time.Duration) {
-	if time.Now().UnixNano() < l.pausedUntil.Load() {
-		return true, 0
+	burst := max(1, perMinute/10)
+	now := time.Now()
+	if now.UnixNano() < l.pausedUntil.Load() {
+		return l.local.allow(key, perMinute, burst, now)
 	}
-	allowed, retryAfter, err := l.limiter.Allow(ctx, key, perMinute, max(1, perMinute/10))
+	allowed, retryAfter, err := l.limiter.Allow(ctx, key, perMinute, burst)
 	if err != nil {
+		// Only the request that starts a pause says so: those failing beside it find it
+		// started.
 		paused := l.pausedUntil.Load()
-		if l.pausedUntil.CompareAndSwap(paused, time.Now().Add(limiterPause).UnixNano()) {
-			l.logger.WarnContext(ctx, "rate limits are not applied for a while: the limiter cannot answer",
+		if paused < now.UnixNano() && l.pausedUntil.CompareAndSwap(paused, now.Add(limiterPause).UnixNano()) {
+			l.logger.WarnContext(ctx, "rate limits are applied by this instance alone for a while: the shared limiter cannot answer",
 				"pause", limiterPause, "error", err)
 		}
-		return true, 0
+		return l.local.allow(key, perMinute, burst, now)
 	}
 	return allowed, retryAfter
 }

@@ -163,7 +163,7 @@ func (a *abuse) report(attacks []attack, v *victim, samples []sample, settled bo
 		fmt.Printf("| %-28s | %10.1f | %10.1f | %10.1f | %10s | %-9s |\n", info.name, info.value(baseline), info.value(peak), info.value(after), "-", "-")
 	}
 	fmt.Printf("(after: %s after the attacks stopped)\n", after.at.Sub(a.stopped).Round(time.Second))
-	fmt.Println("from the server's log: the garbage collector tuner's decisions, and the rate limiter's pauses:")
+	fmt.Println("from the server's log: the garbage collector tuner's decisions, and the shared rate limiter's pauses:")
 	for _, line := range a.notableLines() {
 		fmt.Println("  " + line)
 	}
@@ -176,8 +176,8 @@ func (a *abuse) report(attacks []attack, v *victim, samples []sample, settled bo
 }
 
 // notableLines are the server's log lines about the garbage collector's target and the
-// memory it returned, and about the rate limits not being applied while the limiter could
-// not answer, each as its time and message.
+// memory it returned, and about the rate limits applied by the instance alone while the
+// shared limiter could not answer, each as its time and message.
 func (a *abuse) notableLines() []string {
 	log, err := os.ReadFile(a.srv.LogPath)
 	if err != nil {
@@ -190,7 +190,7 @@ func (a *abuse) notableLines() []string {
 			Msg  string    `json:"msg"`
 		}
 		if json.Unmarshal([]byte(line), &entry) != nil || !strings.Contains(entry.Msg, "garbage collector") && !strings.Contains(entry.Msg, "memory returned") &&
-			!strings.Contains(entry.Msg, "rate limits are not applied") {
+			!strings.Contains(entry.Msg, "rate limits are applied by this instance alone") {
 			continue
 		}
 		when := "before the attacks"

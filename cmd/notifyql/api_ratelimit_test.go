@@ -76,17 +76,20 @@ func TestRateLimitPerIP(t *testing.T) {
 	wantAnswered(t, "the next /64", api.postFrom(t, "[2001:db8:1:3::1]:1000", ""))
 }
 
-// With Redis down (nothing listens on a port that was just free), requests are answered
-// without limits rather than refused, and the limiter is not asked again for a while: one
-// warning, not one per request.
+// With Redis down (nothing listens on a port that was just free), requests are neither
+// refused wholesale nor let through unlimited: this instance applies each allowance on its
+// own, and the shared limiter is not asked again for a while: one warning, not one per
+// request.
 func TestRateLimitWithRedisDown(t *testing.T) {
 	var logs syncBuffer
 	api := newTestAPIWith(t, testAPIOptions{rateLimits: server.RateLimits{PerUser: 1, PerIP: 1},
 		rateLimitNamespace: rateLimitNamespace(t), redisAddr: freeAddr(t), logs: &logs})
-	for range 3 {
-		wantAnswered(t, "a request with Redis down", api.postFrom(t, "192.0.2.9:1000", tokenFor(t, userViewer)))
+	wantAnswered(t, "a request with Redis down", api.postFrom(t, "192.0.2.9:1000", tokenFor(t, userViewer)))
+	for range 2 {
+		wantRateLimited(t, "the next from the same address", api.postFrom(t, "192.0.2.9:1000", tokenFor(t, userViewer)), "60")
 	}
-	if n := strings.Count(logs.String(), "rate limits are not applied"); n != 1 {
+	wantAnswered(t, "another address, with no token", api.postFrom(t, "192.0.2.10:1000", ""))
+	if n := strings.Count(logs.String(), "rate limits are applied by this instance alone"); n != 1 {
 		t.Errorf("the limiter's failure was logged %d times, want once:\n%s", n, logs.String())
 	}
 }

@@ -157,7 +157,7 @@ func (s *faultScene) checkWithoutRedis(t *testing.T, hash string) {
 	if status := s.srv.readyStatus(t); status != 503 {
 		t.Errorf("/readyz answered %d while Redis cannot answer, want 503", status)
 	}
-	if !strings.Contains(s.srv.stderr.String(), "rate limits are not applied for a while") {
+	if !strings.Contains(s.srv.stderr.String(), "rate limits are applied by this instance alone for a while") {
 		t.Errorf("the server did not warn that it stopped applying rate limits")
 	}
 	for _, f := range s.followers {
