@@ -155,12 +155,9 @@ func (a *Authenticator) AuthenticateWithExpiry(ctx context.Context, authorizatio
 	if err != nil {
 		return nil, time.Time{}, notifyql.Errorf(notifyql.EUNAUTHENTICATED, "invalid token")
 	}
-	principal, err := a.access.Principal(ctx, userID.String())
-	switch {
-	case notifyql.ErrorCode(err) == notifyql.ENOTFOUND:
-		return nil, time.Time{}, notifyql.Errorf(notifyql.EUNAUTHENTICATED, "invalid token: the user does not exist or is not active")
-	case err != nil:
-		return nil, time.Time{}, fmt.Errorf("load principal for token subject %s: %w", userID, err)
+	principal, err := a.principal(ctx, userID.String(), "invalid token: ")
+	if err != nil {
+		return nil, time.Time{}, err
 	}
 	// ExpiresAt is set: checkToken requires exp.
 	return principal, claims.ExpiresAt.Time, nil
@@ -171,12 +168,19 @@ func (a *Authenticator) AuthenticateWithExpiry(ctx context.Context, authorizatio
 // longer exists or is no longer active gives an EUNAUTHENTICATED error; a failing store
 // gives an internal error.
 func (a *Authenticator) Reload(ctx context.Context, userID string) (*notifyql.Principal, error) {
+	return a.principal(ctx, userID, "")
+}
+
+// principal loads the active user userID and what they may reach: every way of signing in
+// ends here. A user who does not exist or is not active is EUNAUTHENTICATED, its message
+// the credentials' own refusal (refusedAs) followed by why; a failing store is internal.
+func (a *Authenticator) principal(ctx context.Context, userID, refusedAs string) (*notifyql.Principal, error) {
 	principal, err := a.access.Principal(ctx, userID)
 	switch {
 	case notifyql.ErrorCode(err) == notifyql.ENOTFOUND:
-		return nil, notifyql.Errorf(notifyql.EUNAUTHENTICATED, "%s", userGone)
+		return nil, notifyql.Errorf(notifyql.EUNAUTHENTICATED, "%s%s", refusedAs, userGone)
 	case err != nil:
-		return nil, fmt.Errorf("reload principal of user %s: %w", userID, err)
+		return nil, fmt.Errorf("load principal of user %s: %w", userID, err)
 	}
 	return principal, nil
 }
@@ -245,14 +249,7 @@ func (a *Authenticator) AuthenticateDownload(ctx context.Context, r *http.Reques
 	if err != nil {
 		return nil, err
 	}
-	principal, err := a.access.Principal(ctx, userID)
-	switch {
-	case notifyql.ErrorCode(err) == notifyql.ENOTFOUND:
-		return nil, notifyql.Errorf(notifyql.EUNAUTHENTICATED, "invalid download link: the user does not exist or is not active")
-	case err != nil:
-		return nil, fmt.Errorf("load principal for download link user %s: %w", userID, err)
-	}
-	return principal, nil
+	return a.principal(ctx, userID, "invalid download link: ")
 }
 
 // bearerToken returns the token of a "Bearer <token>" header value; the scheme is matched
