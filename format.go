@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Display formatting that needs only the standard library (DOMAIN.md §15). Times are always
@@ -112,6 +113,13 @@ func FailureSummary(t TypeTotals) string {
 		return "No failures"
 	}
 	return FormatCount(t.Failed) + " failed \u2013 " + t.FailedPercentage() + "%"
+}
+
+// IsStorableText reports whether PostgreSQL's text type can hold s: UTF-8 without the NUL
+// character. A statement given anything else fails (SQLSTATE 22021) rather than finding
+// nothing, so every text a caller sends is checked against this before it reaches one.
+func IsStorableText(s string) bool {
+	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
 }
 
 // isInvisible reports whether r is one of the invisible characters that are removed from

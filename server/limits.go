@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
@@ -202,18 +203,26 @@ func acceptJSONBody(next http.Handler) http.Handler {
 	})
 }
 
-// refuseBatches answers a JSON array of operations with a clear refusal: each operation is
-// a request of its own, measured and limited on its own. It reads the body limitBody kept.
-func refuseBatches(next http.Handler) http.Handler {
+// checkBody refuses, with a clear answer, a body that GraphQL over HTTP does not take: a
+// JSON array of operations (each operation is a request of its own, measured and limited on
+// its own), and a body that is not UTF-8 (RFC 8259 §8.1 asks JSON to be; encoding/json would
+// otherwise turn such bytes into U+FFFD without a word). A NUL written as \u0000 inside JSON
+// is valid JSON: the argument it ends up in refuses it (graph/scalars). It reads the body
+// limitBody kept.
+func checkBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
 			writeGraphQLError(w, http.StatusBadRequest, "BAD_REQUEST", "could not read the request body")
 			return
 		}
-		if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
+		switch trimmed := bytes.TrimLeft(body, " \t\r\n"); {
+		case len(trimmed) > 0 && trimmed[0] == '[':
 			writeGraphQLError(w, http.StatusBadRequest, "BATCHING_NOT_SUPPORTED",
 				"batched operations are not supported: send one operation per request")
+			return
+		case !utf8.Valid(body):
+			writeGraphQLError(w, HTTPStatus(notifyql.EINVALID), GraphQLCode(notifyql.EINVALID), "the request body must be UTF-8 text")
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))

@@ -192,14 +192,14 @@ func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 	if apqRegistration != nil {
 		gql.Use(apqRegistration)
 	}
-	return refuseUnreadableText(gql)
+	return refuseUnreadableParameters(gql)
 }
 
 func (s *Server) routes(gql http.Handler, schema graphql.ExecutableSchema) http.Handler {
 	mux := http.NewServeMux()
 	rates := s.rates
 	mux.Handle("POST /graphql", limitDuration(s.cfg.Limits.RequestTimeout,
-		rates.byIP(s.auth.Middleware(rates.byUser(limitBody(s.cfg.Limits.MaxBodyBytes, acceptJSONBody(refuseBatches(answerInTime(gql)))))))))
+		rates.byIP(s.auth.Middleware(rates.byUser(limitBody(s.cfg.Limits.MaxBodyBytes, acceptJSONBody(checkBody(answerInTime(gql)))))))))
 	methodNotAllowed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "GET, POST")
 		writeGraphQLError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use POST with a JSON body")

@@ -8,7 +8,6 @@ package scalars
 
 import (
 	"math"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -61,16 +60,15 @@ func checkedText(s string, err error) (string, error) {
 	return s, checkText(s)
 }
 
-// checkText refuses a NUL character or bytes that are not UTF-8: PostgreSQL's text holds
-// neither, and a statement given one fails (SQLSTATE 22021) instead of finding nothing.
-// EINVALID (BAD_USER_INPUT); the message never repeats the value, which may be personal
-// data.
+// checkText refuses text PostgreSQL cannot hold (notifyql.IsStorableText), saying which
+// rule it breaks. EINVALID (BAD_USER_INPUT); the message never repeats the value, which may
+// be personal data.
 func checkText(s string) error {
 	switch {
+	case notifyql.IsStorableText(s):
+		return nil
 	case !utf8.ValidString(s):
 		return notifyql.Errorf(notifyql.EINVALID, "text arguments must be valid UTF-8")
-	case strings.IndexByte(s, 0) >= 0:
-		return notifyql.Errorf(notifyql.EINVALID, "text arguments must not contain the NUL character (U+0000)")
 	}
-	return nil
+	return notifyql.Errorf(notifyql.EINVALID, "text arguments must not contain the NUL character (U+0000)")
 }
