@@ -45,15 +45,28 @@ func (l DownloadLimits) withDefaults() DownloadLimits {
 }
 
 // downloadRoutes returns what wraps each download's handler, in this order: the per-address
-// allowance (before authentication, so that guessing tokens or links costs too), the
-// route's authentication, which puts the caller or the reason there is none in the
-// request's context, the per-user allowance, and a place among the user's downloads in
-// progress.
+// allowance (before authentication, so that guessing tokens or links costs too), the check
+// of the path's and query's text, the route's authentication, which puts the caller or the
+// reason there is none in the request's context, the per-user allowance, and a place among
+// the user's downloads in progress.
 func (s *Server) downloadRoutes(rates *rateLimiting) func(authenticate func(http.Handler) http.Handler, download http.Handler) http.Handler {
-	slots := &downloadSlots{max: s.cfg.DownloadLimits.withDefaults().MaxPerUser, held: map[string]int{}}
+	slots := &downloadSlots{max: s.cfg.DownloadLimits.MaxPerUser, held: map[string]int{}}
 	return func(authenticate func(http.Handler) http.Handler, download http.Handler) http.Handler {
-		return rates.byIP(authenticate(rates.byUser(s.holdDownloadSlot(slots, download))))
+		return rates.byIP(s.refuseUnreadableDownloadText(authenticate(rates.byUser(s.holdDownloadSlot(slots, download)))))
 	}
+}
+
+// refuseUnreadableDownloadText answers a download whose path or query parameters are not
+// text PostgreSQL can hold (checkRequestText) with 400 BAD_USER_INPUT, before anything
+// reads them.
+func (s *Server) refuseUnreadableDownloadText(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := checkRequestText(r); err != nil {
+			s.writeError(r.Context(), w, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // authenticateByLinkOrHeader authenticates a download by its signed link or its

@@ -35,10 +35,6 @@ var inboxCSVRequirement = notifyql.Requirement{AnyOf: []notifyql.Permission{noti
 func (h *InboxCSV) serve(logger *slog.Logger, writeError func(context.Context, http.ResponseWriter, error), writeTimeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		if err := checkRequestText(r); err != nil {
-			writeError(ctx, w, err)
-			return
-		}
 		svc, since, err := h.authorize(ctx, r.PathValue("id"))
 		if err != nil {
 			writeError(ctx, w, err)

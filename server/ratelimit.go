@@ -63,7 +63,7 @@ func (l *rateLimiting) byIP(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		network := clientNetwork(l.proxies.clientAddress(r))
-		if l.admit(w, r, "ip-"+network, l.limits.PerIP) {
+		if l.admit(w, r, addressKey(network), l.limits.PerIP) {
 			// What the request goes on to do may cost the address more (registering a
 			// persisted query), so the operation knows whom to count it against.
 			next.ServeHTTP(w, r.WithContext(withClientNetwork(r.Context(), network)))
@@ -87,6 +87,10 @@ func (l *rateLimiting) byUser(next http.Handler) http.Handler {
 
 // userKey is the key of a user's allowance, whether they ask over HTTP or on a socket.
 func userKey(userID string) string { return "user-" + userID }
+
+// addressKey is the key of a client network's allowance (clientNetwork), whether its
+// requests, downloads or persisted-query registrations spend it.
+func addressKey(network string) string { return "ip-" + network }
 
 // admit reports whether the request may go on under key's allowance of perMinute,
 // answering 429 with Retry-After when it may not.
@@ -156,7 +160,7 @@ func (l *rateLimiting) allowFromAddress(ctx context.Context) (bool, time.Duratio
 	if l == nil || l.limits.PerIP <= 0 || network == "" {
 		return true, 0
 	}
-	return l.allow(ctx, "ip-"+network, l.limits.PerIP)
+	return l.allow(ctx, addressKey(network), l.limits.PerIP)
 }
 
 // retryAfterExtension is the error extension in which an operation refused past an

@@ -128,6 +128,7 @@ func New(cfg Config, schema graphql.ExecutableSchema, auth *Authenticator) *Serv
 	}
 	cfg.WebSocket = cfg.WebSocket.withDefaults()
 	cfg.Connections = cfg.Connections.withDefaults()
+	cfg.DownloadLimits = cfg.DownloadLimits.withDefaults()
 	s := &Server{cfg: cfg, auth: auth, websockets: newWebsocketSessions(),
 		websocketUpgrader: &gorillaWebsocket{cfg: cfg.WebSocket, writeBuffers: &sync.Pool{}},
 		presentError:      newErrorPresenter(cfg.Logger, cfg.RequestMetrics, cfg.CodeBackendError)}
@@ -238,7 +239,7 @@ func (s *Server) routes(gql http.Handler, schema graphql.ExecutableSchema) http.
 	download := s.downloadRoutes(rates)
 	if s.cfg.InboxCSV != nil {
 		mux.Handle("GET /services/{id}/inbox.csv", download(s.auth.Middleware,
-			s.cfg.InboxCSV.serve(s.cfg.Logger, s.writeError, s.cfg.DownloadLimits.withDefaults().WriteTimeout)))
+			s.cfg.InboxCSV.serve(s.cfg.Logger, s.writeError, s.cfg.DownloadLimits.WriteTimeout)))
 	}
 	if s.cfg.Downloads != nil {
 		mux.Handle(NotificationsCSVRoute, download(s.authenticateByLinkOrHeader(s.cfg.Downloads.Links), http.HandlerFunc(s.notificationsCSV)))
