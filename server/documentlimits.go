@@ -78,12 +78,12 @@ func (d DocumentLimits) MutateOperationParameters(ctx context.Context, params *g
 	if err := checkDirectives(doc, d.MaxDirectives); err != nil {
 		return err
 	}
-	if name := fragmentInCycle(doc); name != "" {
+	fragments := fragmentIndex(doc)
+	if name := fragmentInCycle(doc, fragments); name != "" {
 		err := gqlerror.Errorf("Cannot spread fragment %q within itself.", name)
 		err.Extensions = map[string]any{"code": errcode.ValidationFailed}
 		return err
 	}
-	fragments := fragmentIndex(doc)
 	watch := &contextWatch{ctx: ctx}
 	aliases := aliasCounter{fragments: fragments, stop: d.MaxAliases + 1, counted: newFragmentMemo[int](), watch: watch}
 	total := 0
@@ -164,13 +164,12 @@ func fragmentIndex(doc *ast.QueryDocument) map[string]*ast.FragmentDefinition {
 
 // fragmentInCycle returns the name of a fragment that spreads itself, directly or through
 // others, or "" when none does. It walks the spreads depth first with a stack of its own,
-// so that a long chain costs memory on the heap, not goroutine stack.
-func fragmentInCycle(doc *ast.QueryDocument) string {
-	spreads := make(map[string][]string, len(doc.Fragments))
-	for _, f := range doc.Fragments {
-		if _, dup := spreads[f.Name]; !dup { // validation refuses duplicates; the first counts
-			spreads[f.Name] = spreadNames(f.SelectionSet, []string{})
-		}
+// so that a long chain costs memory on the heap, not goroutine stack. fragments is
+// fragmentIndex(doc); the document's order decides which of several cycles is named.
+func fragmentInCycle(doc *ast.QueryDocument, fragments map[string]*ast.FragmentDefinition) string {
+	spreads := make(map[string][]string, len(fragments))
+	for name, f := range fragments {
+		spreads[name] = spreadNames(f.SelectionSet, []string{})
 	}
 	const (
 		unvisited = iota
