@@ -159,40 +159,29 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if v := getenv("NOTIFYQL_ADDR"); v != "" {
 		cfg.Addr = v
 	}
-	if v := getenv("NOTIFYQL_DRAIN_DELAY"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 || d > time.Minute {
-			return config{}, fmt.Errorf("NOTIFYQL_DRAIN_DELAY must be a duration from 0s to 1m, such as 5s; got %q", v)
-		}
-		cfg.DrainDelay = d
-	}
-	if v := getenv("NOTIFYQL_REQUEST_TIMEOUT"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Second || d > 10*time.Minute {
-			return config{}, fmt.Errorf("NOTIFYQL_REQUEST_TIMEOUT must be a duration from 1s to 10m, such as 10s; got %q", v)
-		}
-		cfg.Limits.RequestTimeout = d
-	}
-	for _, timeout := range []struct {
+	for _, duration := range []struct {
 		name     string
 		min, max time.Duration
 		// bounds is min and max as the error message writes them.
 		bounds string
 		dest   *time.Duration
 	}{
+		{"NOTIFYQL_DRAIN_DELAY", 0, time.Minute, "from 0s to 1m, such as 5s", &cfg.DrainDelay},
+		{"NOTIFYQL_REQUEST_TIMEOUT", time.Second, 10 * time.Minute, "from 1s to 10m, such as 10s", &cfg.Limits.RequestTimeout},
+		{"NOTIFYQL_TOKEN_MAX_TTL", time.Minute, maxTokenTTL, fmt.Sprintf("from 1m to %s, such as 24h", maxTokenTTL), &cfg.Tokens.MaxTTL},
 		{"NOTIFYQL_IDLE_TIMEOUT", time.Second, time.Hour, "from 1s to 1h, such as 2m", &cfg.Connections.IdleTimeout},
 		{"NOTIFYQL_BODY_TIMEOUT", time.Second, 10 * time.Minute, "from 1s to 10m, such as 30s", &cfg.Connections.BodyTimeout},
 		{"NOTIFYQL_DOWNLOAD_WRITE_TIMEOUT", time.Second, 10 * time.Minute, "from 1s to 10m, such as 30s", &cfg.DownloadLimits.WriteTimeout},
 	} {
-		v := getenv(timeout.name)
+		v := getenv(duration.name)
 		if v == "" {
 			continue
 		}
 		d, err := time.ParseDuration(v)
-		if err != nil || d < timeout.min || d > timeout.max {
-			return config{}, fmt.Errorf("%s must be a duration %s; got %q", timeout.name, timeout.bounds, v)
+		if err != nil || d < duration.min || d > duration.max {
+			return config{}, fmt.Errorf("%s must be a duration %s; got %q", duration.name, duration.bounds, v)
 		}
-		*timeout.dest = d
+		*duration.dest = d
 	}
 	if err := loadTokenPolicy(getenv, &cfg.Tokens); err != nil {
 		return config{}, err
@@ -303,16 +292,9 @@ func checkListenAddr(addr string) error {
 	return nil
 }
 
-// loadTokenPolicy reads NOTIFYQL_TOKEN_MAX_TTL, NOTIFYQL_TOKEN_AUDIENCE and
-// NOTIFYQL_TOKEN_ISSUER into policy.
+// loadTokenPolicy reads NOTIFYQL_TOKEN_AUDIENCE and NOTIFYQL_TOKEN_ISSUER into policy (its
+// NOTIFYQL_TOKEN_MAX_TTL is read with the other durations).
 func loadTokenPolicy(getenv func(string) string, policy *server.TokenPolicy) error {
-	if v := getenv("NOTIFYQL_TOKEN_MAX_TTL"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Minute || d > maxTokenTTL {
-			return fmt.Errorf("NOTIFYQL_TOKEN_MAX_TTL must be a duration from 1m to %s, such as 24h; got %q", maxTokenTTL, v)
-		}
-		policy.MaxTTL = d
-	}
 	for _, claim := range []struct {
 		name string
 		dest *string
