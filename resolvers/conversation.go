@@ -34,12 +34,11 @@ func (r serviceResolver) Conversation(ctx context.Context, s *notifyql.Service, 
 		if err := notifyql.ValidateID("notification", *notificationID); err != nil {
 			return nil, err
 		}
-		n, err := r.stores.Notifications.Notification(ctx, notifyql.NormaliseID(*notificationID))
+		// Looked up within the service, as inbound texts are: another service's id and one
+		// that does not exist are both not found, by the same one statement.
+		n, err := r.stores.Notifications.NotificationIn(ctx, notifyql.NormaliseID(*notificationID), []string{s.ID})
 		if err != nil {
 			return nil, err
-		}
-		if n.ServiceID != s.ID {
-			return nil, notifyql.Errorf(notifyql.ENOTFOUND, "notification not found")
 		}
 		if n.Type != notifyql.TypeSMS {
 			return nil, notifyql.Errorf(notifyql.EINVALID, "a conversation is with a phone number: the notification is not a text message")
