@@ -56,6 +56,7 @@ func TestSocketOperationsAgainstServe(t *testing.T) {
 	t.Run("the rate limit is the user's, over HTTP and sockets", func(t *testing.T) { testSharedRateLimit(t, binary) })
 	t.Run("a stuck operation ends at the request timeout", func(t *testing.T) { testSocketRequestTimeout(t, binary) })
 	t.Run("subscriptions past the configured caps", func(t *testing.T) { testSubscriptionCaps(t, binary) })
+	t.Run("the nested double spreads, without a token and on a socket", func(t *testing.T) { testHostileDocumentAgainstServe(t, binary) })
 }
 
 // mutationWitness is what the revoked mutations would change: a letter they would cancel,
@@ -255,6 +256,34 @@ func testSocketRequestTimeout(t *testing.T, binary string) {
 	}
 	if codes := srv.post(t, userViewer, notificationRecipients, map[string]any{"id": serviceA}).codes(); !slices.Equal(codes, []string{"UNAVAILABLE"}) {
 		t.Errorf("the same query over HTTP answered %v; want UNAVAILABLE, as on the socket", codes)
+	}
+}
+
+// Issue 15's hostile document (40 fragments each spreading the next twice: 2^40 paths), sent
+// to a real serve without a token over HTTP and by the graphql-ws client on a signed-in
+// socket, is refused before validation, within the test binary's timeout (on main it was
+// never answered: its analysis walked every path), and the server goes on answering on
+// both.
+func testHostileDocumentAgainstServe(t *testing.T, binary string) {
+	world := newLiveWorld(t, binary)
+	srv := world.startServer(t, "serve")
+	hostile := nestedDoubleSpreads(40)
+
+	if a := srv.post(t, "", hostile, nil); !slices.Equal(a.codes(), []string{"VALIDATION_LIMIT_EXCEEDED"}) {
+		t.Errorf("over HTTP without a token: %d %v; want VALIDATION_LIMIT_EXCEEDED", a.status, a.codes())
+	}
+	client := openSocketClient(t, srv.wsURL(), userViewer)
+	client.start(socketOperation{"hostile", hostile, nil})
+	// gqlgen answers an operation refused before it runs with a response of errors alone.
+	if ev := client.nextFor("hostile", 30*time.Second); ev.hasData() || !slices.Equal(ev.codes(), []string{"VALIDATION_LIMIT_EXCEEDED"}) {
+		t.Errorf("on the socket: %s; want no data and VALIDATION_LIMIT_EXCEEDED", ev)
+	}
+	client.start(socketOperation{"after", `{ me { id } }`, nil})
+	if ev := client.nextFor("after", 10*time.Second); !ev.hasData() {
+		t.Errorf("the socket's next operation: %s; want data", ev)
+	}
+	if a := srv.post(t, userViewer, `{ me { id } }`, nil); a.status != http.StatusOK || len(a.codes()) != 0 {
+		t.Errorf("a query over HTTP after them: %d %v", a.status, a.codes())
 	}
 }
 
