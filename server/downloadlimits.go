@@ -50,7 +50,7 @@ func (l DownloadLimits) withDefaults() DownloadLimits {
 // reason there is none in the request's context, the per-user allowance, and a place among
 // the user's downloads in progress.
 func (s *Server) downloadRoutes(rates *rateLimiting) func(authenticate func(http.Handler) http.Handler, download http.Handler) http.Handler {
-	slots := &downloadSlots{max: s.cfg.DownloadLimits.MaxPerUser, held: map[string]int{}}
+	slots := &downloadSlots{max: s.cfg.DownloadLimits.MaxPerUser, held: tally{}}
 	return func(authenticate func(http.Handler) http.Handler, download http.Handler) http.Handler {
 		return rates.byIP(s.refuseUnreadableDownloadText(authenticate(rates.byUser(s.holdDownloadSlot(slots, download)))))
 	}
@@ -115,7 +115,7 @@ func (s *Server) holdDownloadSlot(slots *downloadSlots, next http.Handler) http.
 type downloadSlots struct {
 	max  int
 	mu   sync.Mutex
-	held map[string]int
+	held tally
 }
 
 // take reports whether userID had fewer than max downloads in progress, counting one more
@@ -123,11 +123,7 @@ type downloadSlots struct {
 func (d *downloadSlots) take(userID string) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.held[userID] >= d.max {
-		return false
-	}
-	d.held[userID]++
-	return true
+	return d.held.take(userID, d.max)
 }
 
 // release ends one of userID's downloads; a user with none left is forgotten, so that the
@@ -135,9 +131,5 @@ func (d *downloadSlots) take(userID string) bool {
 func (d *downloadSlots) release(userID string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.held[userID] <= 1 {
-		delete(d.held, userID)
-		return
-	}
-	d.held[userID]--
+	d.held.release(userID)
 }

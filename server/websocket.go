@@ -322,14 +322,14 @@ type websocketSessions struct {
 	live map[*websocketSession]struct{}
 	// perUser counts the signed-in sockets of each user, subscriptionsPerUser the
 	// subscriptions each user runs on them.
-	perUser              map[string]int
-	subscriptionsPerUser map[string]int
+	perUser              tally
+	subscriptionsPerUser tally
 	closing              bool
 	handlers             sync.WaitGroup
 }
 
 func newWebsocketSessions() *websocketSessions {
-	return &websocketSessions{live: map[*websocketSession]struct{}{}, perUser: map[string]int{}, subscriptionsPerUser: map[string]int{}}
+	return &websocketSessions{live: map[*websocketSession]struct{}{}, perUser: tally{}, subscriptionsPerUser: tally{}}
 }
 
 // signIn counts session against user's cap, reporting false (and counting nothing) when
@@ -337,11 +337,10 @@ func newWebsocketSessions() *websocketSessions {
 func (ss *websocketSessions) signIn(session *websocketSession, user string, max int) bool {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	if session.user != "" || ss.perUser[user] >= max {
+	if session.user != "" || !ss.perUser.take(user, max) {
 		return false
 	}
 	session.user = user
-	ss.perUser[user]++
 	return true
 }
 
@@ -369,9 +368,7 @@ func (ss *websocketSessions) remove(session *websocketSession) {
 	ss.mu.Lock()
 	delete(ss.live, session)
 	if session.user != "" {
-		if ss.perUser[session.user]--; ss.perUser[session.user] == 0 {
-			delete(ss.perUser, session.user)
-		}
+		ss.perUser.release(session.user)
 	}
 	ss.mu.Unlock()
 	ss.handlers.Done()

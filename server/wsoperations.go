@@ -144,21 +144,18 @@ func (ss *websocketSessions) holdSubscription(session *websocketSession, perSock
 	case session.subscriptions >= perSocket:
 		return nil, notifyql.Errorf(notifyql.ESUBSCRIPTIONLIMIT,
 			"this connection holds the most subscriptions allowed (%d): complete one to start another", perSocket)
-	case ss.subscriptionsPerUser[user] >= perUser:
+	case !ss.subscriptionsPerUser.take(user, perUser):
 		return nil, notifyql.Errorf(notifyql.ESUBSCRIPTIONLIMIT,
 			"you hold the most subscriptions allowed on this server (%d): complete one to start another", perUser)
 	}
 	session.subscriptions++
-	ss.subscriptionsPerUser[user]++
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			ss.mu.Lock()
 			defer ss.mu.Unlock()
 			session.subscriptions--
-			if ss.subscriptionsPerUser[user]--; ss.subscriptionsPerUser[user] == 0 {
-				delete(ss.subscriptionsPerUser, user)
-			}
+			ss.subscriptionsPerUser.release(user)
 		})
 	}, nil
 }
