@@ -131,3 +131,33 @@ type PDFDocument interface {
 	Words(ctx context.Context, page int) ([]PDFWord, error)
 	Close() error
 }
+
+// LetterValidationError is one validation failure of a letter, in DOMAIN.md §12.4's words.
+type LetterValidationError struct {
+	// Code is a key of DOMAIN.md §12.4, such as "letter-too-long".
+	Code  string
+	Title string
+	// Summary is empty for keys without one.
+	Summary string
+	// Pages are the pages concerned, ascending; empty when none are named.
+	Pages []int
+}
+
+// UploadValidation is the verdict on an uploaded PDF (RENDERING.md §6.3).
+type UploadValidation struct {
+	// PageCount is nil when the file cannot be read.
+	PageCount *int
+	// Errors holds at most one error.
+	Errors []LetterValidationError
+}
+
+// LetterPageOptions say how a page image is prepared for display (RENDERING.md §5.7, §6.1).
+type LetterPageOptions struct {
+	// HideNotifyTag paints page 1's NOTIFY tag area white (a stored uploaded letter).
+	HideNotifyTag bool
+	// Overlay draws the red overlay of the areas outside the printable zones.
+	Overlay bool
+}
+
+// LetterPreviewDPI is the resolution of letter page images: A4 is 1240 × 1754 pixels.
+const LetterPreviewDPI = 150
