@@ -1,6 +1,7 @@
 package notifyql
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -54,4 +55,30 @@ func TestLetterAddressBlock(t *testing.T) {
 			}
 		})
 	}
+}
+
+func FuzzLetterAddressBlock(f *testing.F) {
+	f.Add("name", "street", "", "", "", "", "SW1 1AA", uint8(0b0111100))
+	f.Add("a\nb\nc\nd", "e\nf", "g", "h", "", "", "", uint8(0))
+	f.Fuzz(func(t *testing.T, v1, v2, v3, v4, v5, v6, v7 string, absent uint8) {
+		var slots [7]*string
+		for i, v := range []string{v1, v2, v3, v4, v5, v6, v7} {
+			if absent&(1<<i) == 0 {
+				slots[i] = &v
+			}
+		}
+		printed, drawn := LetterAddressBlock(slots)
+		if len(printed) < MinAddressLines || len(printed) > MaxAddressLines || len(drawn) != len(printed) {
+			t.Fatalf("%d printed and %d drawn lines", len(printed), len(drawn))
+		}
+		for i, line := range drawn {
+			var text strings.Builder
+			for _, run := range line {
+				text.WriteString(run.Text)
+			}
+			if text.String() != strings.ToUpper(printed[i]) {
+				t.Fatalf("line %d is drawn %q, printed %q", i+1, text.String(), printed[i])
+			}
+		}
+	})
 }

@@ -374,3 +374,43 @@ func TestStoredAndTemplatedLetterErrors(t *testing.T) {
 		t.Errorf("a stored validation takes precedence (-want +got):\n%s", diff)
 	}
 }
+
+// FuzzValidateLetterPDF feeds arbitrary words and page boxes to the rules: they never
+// panic, report at most one error, and only errors that have texts.
+func FuzzValidateLetterPDF(f *testing.F) {
+	f.Add("Jo Bloggs\n1 Road\nSW1A 1AA", 25.0, 45.0, 2.8, 210.0, 297.0, 0, 2)
+	f.Add("NOTIFY", 1.0, 1.0, 4.0, 297.0, 210.0, 90, 3)
+	f.Add("", -1e308, 1e308, -3.0, 0.0, 0.0, 45, 0)
+	f.Fuzz(func(t *testing.T, text string, left, baseline, size, width, height float64, rotate, pages int) {
+		// Up to 3 pages are rasterised at 200 dpi per run, which is slow; 11 is too long.
+		if pages = max(pages, 0); pages > 3 {
+			pages = 11
+		}
+		box := PageBox{WidthMM: width, HeightMM: height, Rotate: rotate}
+		var words []PDFWord
+		for i, w := range strings.Fields(text) {
+			x := left + 5*float64(i)
+			words = append(words, PDFWord{Text: w, Left: x, Right: x + 4, Top: baseline - size, Bottom: baseline,
+				Baseline: baseline + float64(i%3), FontSize: size})
+		}
+		pdf := &fakePDF{}
+		for range pages {
+			// The fake draws pages at their size: keep the images small.
+			b := box
+			b.WidthMM, b.HeightMM = min(max(b.WidthMM, 0), 300), min(max(b.HeightMM, 0), 300)
+			pdf.pages = append(pdf.pages, fakePage{box: b, words: words})
+		}
+		got := ValidateLetterPDF(context.Background(), pdf, nil, rotate%2 == 0)
+		if len(got.Errors) > 1 {
+			t.Fatalf("%d errors, want at most one", len(got.Errors))
+		}
+		for _, e := range got.Errors {
+			if e.Title == "Validation failed" || e.Pages == nil {
+				t.Fatalf("error %+v has no text or a nil page list", e)
+			}
+		}
+		if (got.PageCount == nil) != (len(got.Errors) == 1 && got.Errors[0].Code == "unable-to-read-the-file") {
+			t.Fatalf("page count %v with errors %+v", got.PageCount, got.Errors)
+		}
+	})
+}
