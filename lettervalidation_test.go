@@ -91,7 +91,7 @@ func (f *fakePDF) Close() error {
 	return nil
 }
 
-var a4 = PageBox{WidthMM: 210, HeightMM: 297}
+var a4Box = PageBox{WidthMM: 210, HeightMM: 297}
 
 // addressWords lays lines out as words in the address window, 8 pt on 8.5 pt, from x 25.
 func addressWords(lines ...string) []PDFWord {
@@ -110,31 +110,31 @@ func addressWords(lines ...string) []PDFWord {
 }
 
 // letter is a valid page 1 with an address, and plain A4 pages after it.
-func letter(pages int) []fakePage {
-	ps := []fakePage{{box: a4, words: addressWords("Jo Bloggs", "1 Road", "SW1A 1AA"),
+func uploadedLetter(pages int) []fakePage {
+	ps := []fakePage{{box: a4Box, words: addressWords("Jo Bloggs", "1 Road", "SW1A 1AA"),
 		marks: []mmRect{{25, 45, 60, 55}, {20, 100, 190, 280}, {130, 10, 190, 90}, {20, 10, 100, 25}}}}
 	for range pages - 1 {
-		ps = append(ps, fakePage{box: a4, marks: []mmRect{{15.5, 5.5, 194.5, 291.5}}})
+		ps = append(ps, fakePage{box: a4Box, marks: []mmRect{{15.5, 5.5, 194.5, 291.5}}})
 	}
 	return ps
 }
 
-func withPage(pages []fakePage, n int, f func(*fakePage)) []fakePage {
+func withUploadPage(pages []fakePage, n int, f func(*fakePage)) []fakePage {
 	f(&pages[n-1])
 	return pages
 }
 
-func intPtr(n int) *int { return &n }
+func pageCountPtr(n int) *int { return &n }
 
 func TestValidateLetterPDF(t *testing.T) {
 	unreadable := UploadValidation{Errors: []LetterValidationError{{Code: "unable-to-read-the-file",
 		Title: "There’s a problem with your file", Summary: "Validation failed because Notify cannot read this PDF. Save a new copy of your file and try again.",
 		Pages: []int{}}}}
 	failing := func(count int, code string, pages ...int) UploadValidation {
-		return UploadValidation{PageCount: intPtr(count), Errors: []LetterValidationError{letterValidationError(code, pages, count)}}
+		return UploadValidation{PageCount: pageCountPtr(count), Errors: []LetterValidationError{letterValidationError(code, pages, count)}}
 	}
 	passing := func(count int) UploadValidation {
-		return UploadValidation{PageCount: intPtr(count), Errors: []LetterValidationError{}}
+		return UploadValidation{PageCount: pageCountPtr(count), Errors: []LetterValidationError{}}
 	}
 	tests := []struct {
 		name          string
@@ -143,65 +143,65 @@ func TestValidateLetterPDF(t *testing.T) {
 		want          UploadValidation
 		wantRendered  []int
 	}{
-		{"a valid letter", &fakePDF{pages: letter(3)}, false, passing(3), []int{1, 2, 3}},
-		{"T31: one blank A4 page", &fakePDF{pages: []fakePage{{box: a4}}}, false,
-			UploadValidation{PageCount: intPtr(1), Errors: []LetterValidationError{{Code: "address-is-empty",
+		{"a valid letter", &fakePDF{pages: uploadedLetter(3)}, false, passing(3), []int{1, 2, 3}},
+		{"T31: one blank A4 page", &fakePDF{pages: []fakePage{{box: a4Box}}}, false,
+			UploadValidation{PageCount: pageCountPtr(1), Errors: []LetterValidationError{{Code: "address-is-empty",
 				Title: "The address block is empty", Summary: "Validation failed because the address block is empty.", Pages: []int{1}}}},
 			[]int{1}},
 		{"the reader cannot open the file", &fakePDF{openErr: fmt.Errorf("open: %w", ErrUnreadablePDF)}, false, unreadable, nil},
 		{"no pages", &fakePDF{}, false, unreadable, nil},
-		{"a page box cannot be read", &fakePDF{pages: letter(2), failPage: 2, failWhat: "box"}, false, unreadable, nil},
-		{"a page cannot be rendered", &fakePDF{pages: letter(3), failPage: 2, failWhat: "render"}, false, unreadable, []int{1, 2}},
-		{"words cannot be read", &fakePDF{pages: letter(2), failPage: 1, failWhat: "words"}, false, unreadable, []int{1, 2}},
-		{"11 pages: too long, nothing read", &fakePDF{pages: letter(11)}, false, failing(11, "letter-too-long"), nil},
-		{"10 pages are fine", &fakePDF{pages: letter(10)}, false, passing(10), []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}},
-		{"a landscape page: never rasterised", &fakePDF{pages: withPage(letter(3), 2, func(p *fakePage) { p.box = PageBox{WidthMM: 297, HeightMM: 210} })},
+		{"a page box cannot be read", &fakePDF{pages: uploadedLetter(2), failPage: 2, failWhat: "box"}, false, unreadable, nil},
+		{"a page cannot be rendered", &fakePDF{pages: uploadedLetter(3), failPage: 2, failWhat: "render"}, false, unreadable, []int{1, 2}},
+		{"words cannot be read", &fakePDF{pages: uploadedLetter(2), failPage: 1, failWhat: "words"}, false, unreadable, []int{1, 2}},
+		{"11 pages: too long, nothing read", &fakePDF{pages: uploadedLetter(11)}, false, failing(11, "letter-too-long"), nil},
+		{"10 pages are fine", &fakePDF{pages: uploadedLetter(10)}, false, passing(10), []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}},
+		{"a landscape page: never rasterised", &fakePDF{pages: withUploadPage(uploadedLetter(3), 2, func(p *fakePage) { p.box = PageBox{WidthMM: 297, HeightMM: 210} })},
 			false, failing(3, "letter-not-a4-portrait-oriented", 2), nil},
-		{"landscape turned a quarter is portrait as displayed", &fakePDF{pages: withPage(letter(2), 2, func(p *fakePage) { p.box = PageBox{WidthMM: 297, HeightMM: 210, Rotate: 90} })},
+		{"landscape turned a quarter is portrait as displayed", &fakePDF{pages: withUploadPage(uploadedLetter(2), 2, func(p *fakePage) { p.box = PageBox{WidthMM: 297, HeightMM: 210, Rotate: 90} })},
 			false, passing(2), []int{1, 2}},
-		{"portrait turned a quarter is landscape as displayed", &fakePDF{pages: withPage(withPage(letter(3), 1, func(p *fakePage) { p.box.Rotate = 270 }), 3, func(p *fakePage) { p.box.Rotate = 90 })},
+		{"portrait turned a quarter is landscape as displayed", &fakePDF{pages: withUploadPage(withUploadPage(uploadedLetter(3), 1, func(p *fakePage) { p.box.Rotate = 270 }), 3, func(p *fakePage) { p.box.Rotate = 90 })},
 			false, failing(3, "letter-not-a4-portrait-oriented", 1, 3), nil},
-		{"upside down is portrait", &fakePDF{pages: withPage(letter(2), 2, func(p *fakePage) { p.box.Rotate = 180 })}, false, passing(2), []int{1, 2}},
-		{"within 2 mm of A4", &fakePDF{pages: withPage(letter(2), 2, func(p *fakePage) { p.box = PageBox{WidthMM: 211.9, HeightMM: 295.1} })}, false, passing(2), []int{1, 2}},
-		{"more than 2 mm from A4", &fakePDF{pages: withPage(letter(2), 2, func(p *fakePage) { p.box = PageBox{WidthMM: 212.1, HeightMM: 297} })},
+		{"upside down is portrait", &fakePDF{pages: withUploadPage(uploadedLetter(2), 2, func(p *fakePage) { p.box.Rotate = 180 })}, false, passing(2), []int{1, 2}},
+		{"within 2 mm of A4", &fakePDF{pages: withUploadPage(uploadedLetter(2), 2, func(p *fakePage) { p.box = PageBox{WidthMM: 211.9, HeightMM: 295.1} })}, false, passing(2), []int{1, 2}},
+		{"more than 2 mm from A4", &fakePDF{pages: withUploadPage(uploadedLetter(2), 2, func(p *fakePage) { p.box = PageBox{WidthMM: 212.1, HeightMM: 297} })},
 			false, failing(2, "letter-not-a4-portrait-oriented", 2), nil},
-		{"A5", &fakePDF{pages: withPage(letter(1), 1, func(p *fakePage) { p.box = PageBox{WidthMM: 148, HeightMM: 210} })},
+		{"A5", &fakePDF{pages: withUploadPage(uploadedLetter(1), 1, func(p *fakePage) { p.box = PageBox{WidthMM: 148, HeightMM: 210} })},
 			false, failing(1, "letter-not-a4-portrait-oriented", 1), nil},
-		{"content in the margin of page 3 only", &fakePDF{pages: withPage(letter(4), 3, func(p *fakePage) { p.marks = append(p.marks, mmRect{5, 100, 8, 110}) })},
+		{"content in the margin of page 3 only", &fakePDF{pages: withUploadPage(uploadedLetter(4), 3, func(p *fakePage) { p.marks = append(p.marks, mmRect{5, 100, 8, 110}) })},
 			false, failing(4, "content-outside-printable-area", 3), []int{1, 2, 3, 4}},
-		{"content within 1 mm of the printable area is allowed", &fakePDF{pages: withPage(letter(2), 2, func(p *fakePage) { p.marks = append(p.marks, mmRect{14.2, 4.2, 195.8, 292.8}) })},
+		{"content within 1 mm of the printable area is allowed", &fakePDF{pages: withUploadPage(uploadedLetter(2), 2, func(p *fakePage) { p.marks = append(p.marks, mmRect{14.2, 4.2, 195.8, 292.8}) })},
 			false, passing(2), []int{1, 2}},
-		{"content more than 1 mm out is not", &fakePDF{pages: withPage(letter(2), 2, func(p *fakePage) { p.marks = append(p.marks, mmRect{100, 280, 110, 293.5}) })},
+		{"content more than 1 mm out is not", &fakePDF{pages: withUploadPage(uploadedLetter(2), 2, func(p *fakePage) { p.marks = append(p.marks, mmRect{100, 280, 110, 293.5}) })},
 			false, failing(2, "content-outside-printable-area", 2), []int{1, 2}},
-		{"page 1 left of the address window", &fakePDF{pages: withPage(letter(2), 1, func(p *fakePage) { p.marks = append(p.marks, mmRect{16, 40, 22, 50}) })},
+		{"page 1 left of the address window", &fakePDF{pages: withUploadPage(uploadedLetter(2), 1, func(p *fakePage) { p.marks = append(p.marks, mmRect{16, 40, 22, 50}) })},
 			false, failing(2, "content-outside-printable-area", 1), []int{1, 2}},
-		{"the same content on page 2 is fine", &fakePDF{pages: withPage(letter(2), 2, func(p *fakePage) { p.marks = append(p.marks, mmRect{16, 40, 22, 50}) })},
+		{"the same content on page 2 is fine", &fakePDF{pages: withUploadPage(uploadedLetter(2), 2, func(p *fakePage) { p.marks = append(p.marks, mmRect{16, 40, 22, 50}) })},
 			false, passing(2), []int{1, 2}},
-		{"pages 1 and 3 outside", &fakePDF{pages: withPage(withPage(letter(3), 3, func(p *fakePage) { p.marks = append(p.marks, mmRect{196.5, 10, 200, 20}) }),
+		{"pages 1 and 3 outside", &fakePDF{pages: withUploadPage(withUploadPage(uploadedLetter(3), 3, func(p *fakePage) { p.marks = append(p.marks, mmRect{196.5, 10, 200, 20}) }),
 			1, func(p *fakePage) { p.marks = append(p.marks, mmRect{50, 70, 60, 80}) })},
 			false, failing(3, "content-outside-printable-area", 1, 3), []int{1, 2, 3}},
-		{"NOTIFY tag on page 2", &fakePDF{pages: withPage(letter(3), 2, func(p *fakePage) {
+		{"NOTIFY tag on page 2", &fakePDF{pages: withUploadPage(uploadedLetter(3), 2, func(p *fakePage) {
 			p.words = append(p.words, PDFWord{Text: "NOTIFY", Left: 1.5, Top: 1.5, Right: 13, Bottom: 5, Baseline: 4.5, FontSize: 4})
 		})}, false, failing(3, "notify-tag-found-in-content", 2), []int{1, 2, 3}},
-		{"NOTIFY elsewhere on page 2, or in another case, is content", &fakePDF{pages: withPage(letter(2), 2, func(p *fakePage) {
+		{"NOTIFY elsewhere on page 2, or in another case, is content", &fakePDF{pages: withUploadPage(uploadedLetter(2), 2, func(p *fakePage) {
 			p.words = append(p.words, PDFWord{Text: "NOTIFY", Left: 50, Top: 50, Right: 63, Bottom: 54, Baseline: 53, FontSize: 4},
 				PDFWord{Text: "Notify", Left: 1.5, Top: 1.5, Right: 13, Bottom: 5, Baseline: 4.5, FontSize: 4})
 		})}, false, passing(2), []int{1, 2}},
-		{"NOTIFY tag on page 1 is not checked", &fakePDF{pages: withPage(letter(1), 1, func(p *fakePage) {
+		{"NOTIFY tag on page 1 is not checked", &fakePDF{pages: withUploadPage(uploadedLetter(1), 1, func(p *fakePage) {
 			p.words = append(p.words, PDFWord{Text: "NOTIFY", Left: 1.5, Top: 1.5, Right: 13, Bottom: 5, Baseline: 4.5, FontSize: 4})
 		})}, false, passing(1), []int{1}},
-		{"words outside the extraction box are not the address", &fakePDF{pages: withPage(letter(1), 1, func(p *fakePage) {
+		{"words outside the extraction box are not the address", &fakePDF{pages: withUploadPage(uploadedLetter(1), 1, func(p *fakePage) {
 			p.words = []PDFWord{{Text: "Jo", Left: 130, Top: 40, Right: 135, Bottom: 43, Baseline: 42, FontSize: 3}}
 		})}, false, failing(1, "address-is-empty", 1), []int{1}},
-		{"an international address without the feature", &fakePDF{pages: withPage(letter(1), 1, func(p *fakePage) {
+		{"an international address without the feature", &fakePDF{pages: withUploadPage(uploadedLetter(1), 1, func(p *fakePage) {
 			p.words = addressWords("Jo Bloggs", "1 Rue", "Paris", "France")
 		})}, false, failing(1, "cant-send-international-letters", 1), []int{1}},
-		{"an international address with the feature", &fakePDF{pages: withPage(letter(1), 1, func(p *fakePage) {
+		{"an international address with the feature", &fakePDF{pages: withUploadPage(uploadedLetter(1), 1, func(p *fakePage) {
 			p.words = addressWords("Jo Bloggs", "1 Rue", "Paris", "France")
 		})}, true, passing(1), []int{1}},
-		{"not a postcode", &fakePDF{pages: withPage(letter(1), 1, func(p *fakePage) { p.words = addressWords("Jo Bloggs", "1 Road", "London") })},
+		{"not a postcode", &fakePDF{pages: withUploadPage(uploadedLetter(1), 1, func(p *fakePage) { p.words = addressWords("Jo Bloggs", "1 Road", "London") })},
 			false, failing(1, "not-a-real-uk-postcode", 1), []int{1}},
-		{"two address lines", &fakePDF{pages: withPage(letter(1), 1, func(p *fakePage) { p.words = addressWords("Jo Bloggs", "SW1A 1AA") })},
+		{"two address lines", &fakePDF{pages: withUploadPage(uploadedLetter(1), 1, func(p *fakePage) { p.words = addressWords("Jo Bloggs", "SW1A 1AA") })},
 			false, failing(1, "not-enough-address-lines", 1), []int{1}},
 	}
 	for _, tt := range tests {
@@ -221,7 +221,7 @@ func TestValidateLetterPDF(t *testing.T) {
 }
 
 func TestValidateLetterPDFReadsNothingPastTenPages(t *testing.T) {
-	pdf := &fakePDF{pages: letter(99)}
+	pdf := &fakePDF{pages: uploadedLetter(99)}
 	got := ValidateLetterPDF(context.Background(), pdf, nil, false)
 	if got.PageCount == nil || *got.PageCount != 99 || got.Errors[0].Code != "letter-too-long" {
 		t.Fatalf("got %+v, want letter-too-long for 99 pages", got)
@@ -234,7 +234,7 @@ func TestValidateLetterPDFReadsNothingPastTenPages(t *testing.T) {
 func TestValidateLetterPDFDeadline(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if got := ValidateLetterPDF(ctx, &fakePDF{pages: letter(1)}, nil, false); got.PageCount != nil || got.Errors[0].Code != "unable-to-read-the-file" {
+	if got := ValidateLetterPDF(ctx, &fakePDF{pages: uploadedLetter(1)}, nil, false); got.PageCount != nil || got.Errors[0].Code != "unable-to-read-the-file" {
 		t.Errorf("with the deadline passed: got %+v, want unreadable", got)
 	}
 
@@ -242,7 +242,7 @@ func TestValidateLetterPDFDeadline(t *testing.T) {
 	// pages are rendered.
 	ctx, cancel = context.WithCancel(context.Background())
 	defer cancel()
-	pdf := &fakePDF{pages: letter(4), onRender: func(page int) {
+	pdf := &fakePDF{pages: uploadedLetter(4), onRender: func(page int) {
 		if page == 2 {
 			cancel()
 		}
@@ -270,8 +270,8 @@ func TestAddressTextOrdersWordsByLine(t *testing.T) {
 
 func TestRenderLetterPage(t *testing.T) {
 	black := &fakePDF{pages: []fakePage{
-		{box: a4, marks: []mmRect{{0, 0, 210, 297}}},
-		{box: a4, marks: []mmRect{{0, 0, 210, 297}}},
+		{box: a4Box, marks: []mmRect{{0, 0, 210, 297}}},
+		{box: a4Box, marks: []mmRect{{0, 0, 210, 297}}},
 	}}
 	at := func(img *image.RGBA, x, y int) [4]uint8 {
 		i := img.PixOffset(x, y)
@@ -299,7 +299,7 @@ func TestRenderLetterPage(t *testing.T) {
 		t.Errorf("the tag is hidden on page 1 only: page 2's (0, 0) = %v", got)
 	}
 
-	plain := &fakePDF{pages: []fakePage{{box: a4}, {box: a4}}}
+	plain := &fakePDF{pages: []fakePage{{box: a4Box}, {box: a4Box}}}
 	tinted, inside := [4]uint8{255, 204, 204, 255}, white
 	for page, checks := range map[int][]struct {
 		x, y int
@@ -319,7 +319,7 @@ func TestRenderLetterPage(t *testing.T) {
 		}
 	}
 
-	if _, err := RenderLetterPage(context.Background(), &fakePDF{pages: letter(1), failPage: 1, failWhat: "render"}, 1, LetterPageOptions{}); !errors.Is(err, ErrUnreadablePDF) {
+	if _, err := RenderLetterPage(context.Background(), &fakePDF{pages: uploadedLetter(1), failPage: 1, failWhat: "render"}, 1, LetterPageOptions{}); !errors.Is(err, ErrUnreadablePDF) {
 		t.Errorf("a render failure: err = %v, want it wrapped", err)
 	}
 }
@@ -329,7 +329,7 @@ func TestLetterPageSize(t *testing.T) {
 		box  PageBox
 		w, h int
 	}{
-		{a4, 1240, 1754},
+		{a4Box, 1240, 1754},
 		{PageBox{WidthMM: 297, HeightMM: 210, Rotate: 90}, 1240, 1754},
 		{PageBox{WidthMM: 297, HeightMM: 210}, 1754, 1240},
 		{PageBox{WidthMM: 148, HeightMM: 210, Rotate: 180}, 874, 1240},
