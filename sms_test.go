@@ -172,3 +172,12 @@ func TestLinkSMSURLs(t *testing.T) {
 		}
 	}
 }
+
+func TestLinkSMSURLsIsLinearInClosingBrackets(t *testing.T) {
+	// Each trailing bracket was once counted again from the start of the candidate.
+	in := "x.org/(" + strings.Repeat(")", 200000)
+	want := smsLink + ` href="http://x.org/%28%29">x.org/()</a>` + strings.Repeat(")", 199999)
+	if got := linkSMSURLs(in); got != want {
+		t.Errorf("linkSMSURLs of a run of brackets: got %d bytes", len(got))
+	}
+}

@@ -142,15 +142,18 @@ func pathEnd(s string, q int) int {
 }
 
 // trimURLEnd removes trailing ".", "," and ":", and a trailing ")" or "]" with no partner
-// inside the candidate, repeatedly. The top-level domain is letters, so the candidate never
+// inside the candidate, repeatedly. The brackets are counted once, so a long run of them
+// costs no more than reading it. The top-level domain is letters, so the candidate never
 // shrinks into it.
 func trimURLEnd(s string, start, end int) int {
+	c := s[start:end]
+	open := map[byte]int{')': strings.Count(c, "("), ']': strings.Count(c, "[")}
+	closed := map[byte]int{')': strings.Count(c, ")"), ']': strings.Count(c, "]")}
 	for end > start {
-		c := s[end-1]
-		switch {
+		switch c := s[end-1]; {
 		case c == '.' || c == ',' || c == ':':
-		case c == ')' && strings.Count(s[start:end], "(") < strings.Count(s[start:end], ")"):
-		case c == ']' && strings.Count(s[start:end], "[") < strings.Count(s[start:end], "]"):
+		case (c == ')' || c == ']') && open[c] < closed[c]:
+			closed[c]--
 		default:
 			return end
 		}
