@@ -34,10 +34,11 @@ type Values struct {
 // replaces every key that matches it.
 func NewValues(personalisation []byte, recipientKey, recipient string, redacted bool) (Values, error) {
 	v := Values{byName: map[string]json.RawMessage{}, redacted: redacted}
+	// Values stay raw JSON until shown, so a number keeps its stored text (1.50 stays 1.50)
+	// and an object its key order.
 	var object map[string]json.RawMessage
 	if len(bytes.TrimSpace(personalisation)) > 0 {
 		d := json.NewDecoder(bytes.NewReader(personalisation))
-		d.UseNumber()
 		if err := d.Decode(&object); err != nil || d.More() {
 			return Values{}, errPersonalisation
 		}
