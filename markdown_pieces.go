@@ -93,6 +93,17 @@ func (w *pieceWriter) marker(n int) {
 	w.pieces = append(w.pieces, piece{kind: pieceMarker, marker: n})
 }
 
+// substituted writes text that may hold markers.
+func (w *pieceWriter) substituted(sub Substituted, s string) {
+	for _, p := range splitMarkers(sub, s) {
+		if p.kind == pieceMarker {
+			w.marker(p.marker)
+		} else {
+			w.text(p.s)
+		}
+	}
+}
+
 // joinPieces writes pieces as one string, markers in their HTML or plain form.
 func joinPieces(sub Substituted, pieces []piece, html bool) string {
 	var b strings.Builder
