@@ -194,7 +194,8 @@ func isLinkDefLine(s string, info *lineInfo) bool {
 		return false
 	}
 	close := strings.Index(s, "]:")
-	if close < 2 || strings.ContainsAny(s[1:close], "[]") {
+	// A label starting with ^ is footnote syntax, which is text (F9).
+	if close < 2 || strings.ContainsAny(s[1:close], "[]") || s[1] == '^' {
 		return false
 	}
 	label := s[1:close]

@@ -217,7 +217,7 @@ func (p inlineParser) link(s string, open int) (inline, int, bool) {
 		}
 	}
 	def, ok := p.defs[normaliseLabel(label)]
-	if !ok || strings.TrimSpace(label) == "" {
+	if !ok || strings.TrimSpace(label) == "" || strings.HasPrefix(label, "^") {
 		return inline{}, 0, false
 	}
 	return p.linkNode(text, def), end, true
