@@ -17,22 +17,26 @@ func isWordRune(r rune) bool { return r == '_' || unicode.IsLetter(r) || unicode
 
 // typographyPieces applies typography to the text pieces in place.
 func typographyPieces(pieces []piece) {
-	var prev rune // 0 is the start of the text
+	// context is the character before a node that the rules look back at: a marker's,
+	// through inline tags, whitespace after a line break, none at a block's start.
+	// lastNode is the last character of the previous text node or marker whatever tags
+	// came between, which decides a node that is exactly one quote.
+	var context, lastNode rune
 	for i := range pieces {
 		p := &pieces[i]
 		switch p.kind {
 		case pieceMarker:
-			prev = markerStart // a non-space character that is not a word character
+			context, lastNode = markerStart, markerStart // non-space, not a word character
 		case pieceTag:
 			if r, keep := p.context(); !keep {
-				prev = r
+				context = r
 			}
 		case pieceText:
 			if !p.verbatim {
-				p.s = typographyText(p.s, prev, !p.inLink)
+				p.s = typographyText(p.s, context, lastNode, !p.inLink)
 			}
 			if rs := []rune(p.s); len(rs) > 0 {
-				prev = rs[len(rs)-1]
+				context, lastNode = rs[len(rs)-1], rs[len(rs)-1]
 			}
 		}
 	}
@@ -40,24 +44,25 @@ func typographyPieces(pieces []piece) {
 
 // typography applies §4.7 to one text with no markers, such as a subject.
 func typography(s string) string {
-	return typographyText(s, 0, true)
+	return typographyText(s, 0, 0, true)
 }
 
-// typographyText applies §4.7 to the text node s, whose previous character is prev (0 at
-// the start of the text); quotes is false inside <a>.
-func typographyText(s string, prev rune, quotes bool) string {
+// typographyText applies §4.7 to the text node s. context is the character before it (0 at
+// the start of the text) and lastNode the last character of the node before it; quotes is
+// false inside <a>.
+func typographyText(s string, context, lastNode rune, quotes bool) string {
 	if s == "" {
 		return s
 	}
 	rs := []rune(s)
 	off := 0
-	if prev != 0 {
-		rs = append([]rune{prev}, rs...)
+	if context != 0 {
+		rs = append([]rune{context}, rs...)
 		off = 1
 	}
 	rs = deleteSpaceBeforePunctuation(rs, off)
 	if quotes {
-		smartQuotes(rs, off)
+		smartQuotes(rs, off, lastNode)
 	}
 	straightenEmailApostrophes(rs, off)
 	rs = enDashes(rs, off)
@@ -93,8 +98,9 @@ func closes(r rune) bool {
 	return !strings.ContainsRune(" \t\r\n[{(-", r)
 }
 
-// smartQuotes applies §4.7 step 2 to rs[off:], in place; rs[:off] is context.
-func smartQuotes(rs []rune, off int) {
+// smartQuotes applies §4.7 step 2 to rs[off:], in place; rs[:off] is context, and
+// lastNode the last character of the node before.
+func smartQuotes(rs []rune, off int, lastNode rune) {
 	at := func(i int) rune {
 		if i < 0 || i >= len(rs) {
 			return 0
@@ -105,9 +111,9 @@ func smartQuotes(rs []rune, off int) {
 	open := map[rune]rune{'\'': '‘', '"': '“'}
 	closed := map[rune]rune{'\'': '’', '"': '”'}
 
-	// A node that is exactly one quote closes after a non-space character.
+	// A node that is exactly one quote closes after a node ending in a non-space character.
 	if len(rs)-off == 1 && (rs[off] == '\'' || rs[off] == '"') {
-		if off > 0 && !isSpace(rs[0]) {
+		if lastNode != 0 && !isSpace(lastNode) {
 			rs[off] = closed[rs[off]]
 		} else {
 			rs[off] = open[rs[off]]

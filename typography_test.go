@@ -50,7 +50,7 @@ func TestTypographyNodes(t *testing.T) {
 		{`((name)) - x`, "", tp + `<span class="placeholder">&#40;&#40;name&#41;&#41;</span> – x</p>`},
 		{`((name)) , x`, "", tp + `<span class="placeholder">&#40;&#40;name&#41;&#41;</span>, x</p>`},
 		{`say "[it's](https://x.org/?a='b')"`, "", tp + `say “` + ta + ` href="https://x.org/?a=%27b%27">it's</a>”</p>`},
-		{"'\n'", "", tp + "‘<br>‘</p>"},
+		{"'\n'", "", tp + "‘<br>’</p>"},
 		{"a\n- b", "", tp + "a</p>" + tul + "<li>b</li></ul>"},
 		{"((name))", `{"name": "\"quoted\""}`, tp + "“quoted”</p>"},
 	} {
