@@ -85,18 +85,18 @@ func (r *letterReader) lines() []LetterLine {
 	line := []piece{}
 	for _, p := range r.pieces[start:r.i] {
 		if p.kind == pieceTag && p.op == opBr {
-			lines = append(lines, letterRuns(r.sub, line, true))
+			lines = append(lines, pieceRuns(r.sub, line, true))
 			line = []piece{}
 			continue
 		}
 		line = append(line, p)
 	}
-	return append(lines, letterRuns(r.sub, line, true))
+	return append(lines, pieceRuns(r.sub, line, true))
 }
 
-// letterRuns turns one line's pieces into runs; html says text is escaped (HTML mode) and
+// pieceRuns turns one line's pieces into runs; html says text is escaped (HTML mode) and
 // is decoded for drawing. Markers of placeholders are drawn highlighted.
-func letterRuns(sub Substituted, pieces []piece, html bool) LetterLine {
+func pieceRuns(sub Substituted, pieces []piece, html bool) LetterLine {
 	line := LetterLine{}
 	bold := false
 	add := func(run LetterRun) {

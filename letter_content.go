@@ -9,7 +9,7 @@ package notifyql
 // letter's values (no recipient entry; letters are never redacted).
 func renderLetterText(v Values, subject, content string) (title string, titleLine LetterLine, markup, body string, blocks []LetterBlock) {
 	title, titleSub, titlePieces := subjectLine(v, subject)
-	titleLine = letterRuns(titleSub, titlePieces, false)
+	titleLine = pieceRuns(titleSub, titlePieces, false)
 
 	htmlSub := v.Substitute(content, SubstituteMode{HTML: true, Lists: true})
 	pieces := renderMarkdownHTML(htmlSub, letterStyle)

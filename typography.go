@@ -60,7 +60,7 @@ func typographyText(s string, context, lastNode rune, quotes bool) string {
 		rs = append([]rune{context}, rs...)
 		off = 1
 	}
-	rs = deleteSpaceBeforePunctuation(rs, off)
+	rs = deleteRunesBeforePunctuation(rs, off)
 	if quotes {
 		smartQuotes(rs, off, lastNode)
 	}
@@ -69,8 +69,8 @@ func typographyText(s string, context, lastNode rune, quotes bool) string {
 	return string(rs[off:])
 }
 
-// deleteSpaceBeforePunctuation deletes runs of spaces and tabs directly before , or .
-func deleteSpaceBeforePunctuation(rs []rune, off int) []rune {
+// deleteRunesBeforePunctuation deletes runs of spaces and tabs directly before , or .
+func deleteRunesBeforePunctuation(rs []rune, off int) []rune {
 	out := rs[:off:off]
 	for i := off; i < len(rs); i++ {
 		if rs[i] == ' ' || rs[i] == '\t' {
