@@ -59,7 +59,7 @@ func renderMarkdownHTML(sub Substituted, style htmlStyle) []piece {
 	doc := parseMarkdown(sub.Text)
 	r := &htmlRenderer{style: style, in: inlineParser{sub: sub, defs: doc.defs}}
 	r.blocks(doc.blocks, !style.letter)
-	return r.w.pieces
+	return r.w.done()
 }
 
 // blocks renders blocks; qr is false where QR paragraphs are not looked for (email, and

@@ -38,6 +38,63 @@ type inline struct {
 type inlineParser struct {
 	sub  Substituted
 	defs map[string]linkDef
+
+	// What parse found in one pass over the text it reads, so that trying a link at each
+	// [ costs no second pass over the rest: s is that text; brackets[i] and parens[i] are
+	// the index of the ] or ) that balances a [ or ( at i (-1 for none); balance[i] is the
+	// number of ( less the number of ) before i; nextSpace[i] is the first space or LF at
+	// or after i (len(s) for none).
+	s                  string
+	brackets, parens   []int
+	balance, nextSpace []int
+}
+
+// scanPairs finds the balancing brackets and parentheses of s. Brackets step over escapes
+// and markers, as the link text does; parentheses count as the destination does.
+func (p inlineParser) scanPairs(s string) (brackets, parens, balance, nextSpace []int) {
+	brackets, parens = make([]int, len(s)), make([]int, len(s))
+	balance, nextSpace = make([]int, len(s)+1), make([]int, len(s)+1)
+	var openBrackets, openParens []int
+	for i := 0; i < len(s); i++ {
+		brackets[i], parens[i] = -1, -1
+		balance[i+1] = balance[i]
+		switch s[i] {
+		case '(':
+			openParens = append(openParens, i)
+			balance[i+1]++
+		case ')':
+			if n := len(openParens); n > 0 {
+				parens[openParens[n-1]] = i
+				openParens = openParens[:n-1]
+			}
+			balance[i+1]--
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		if _, end, ok := p.markerHere(s, i); ok {
+			i = end - 1
+			continue
+		}
+		switch s[i] {
+		case '\\':
+			i++
+		case '[':
+			openBrackets = append(openBrackets, i)
+		case ']':
+			if n := len(openBrackets); n > 0 {
+				brackets[openBrackets[n-1]] = i
+				openBrackets = openBrackets[:n-1]
+			}
+		}
+	}
+	nextSpace[len(s)] = len(s)
+	for i := len(s) - 1; i >= 0; i-- {
+		nextSpace[i] = nextSpace[i+1]
+		if s[i] == ' ' || s[i] == '\n' {
+			nextSpace[i] = i
+		}
+	}
+	return brackets, parens, balance, nextSpace
 }
 
 // markerHere reports a marker of sub at byte i of s.
@@ -65,6 +122,8 @@ const escapable = "\\`*{}[]()#+-.!_>~|"
 
 // parse returns the inline nodes of s; inLinkText leaves out links and bare URLs.
 func (p inlineParser) parse(s string, inLinkText bool) []inline {
+	p.s = s
+	p.brackets, p.parens, p.balance, p.nextSpace = p.scanPairs(s)
 	var out []inline
 	var text strings.Builder
 	flush := func() {
@@ -120,27 +179,9 @@ func (p inlineParser) parse(s string, inLinkText bool) []inline {
 }
 
 // closingBracket finds the ] that balances the [ at s[open], stepping over escapes and
-// markers.
+// markers; s is the text parse reads.
 func (p inlineParser) closingBracket(s string, open int) int {
-	depth := 0
-	for i := open; i < len(s); i++ {
-		if _, end, ok := p.markerHere(s, i); ok {
-			i = end - 1
-			continue
-		}
-		switch s[i] {
-		case '\\':
-			i++
-		case '[':
-			depth++
-		case ']':
-			depth--
-			if depth == 0 {
-				return i
-			}
-		}
-	}
-	return -1
+	return p.brackets[open]
 }
 
 // inlineLink parses [text](dest "title") at s[open] == '['.
@@ -149,30 +190,17 @@ func (p inlineParser) inlineLink(s string, open int) (text, dest, title string, 
 	if closeAt < 0 || closeAt+1 >= len(s) || s[closeAt+1] != '(' {
 		return "", "", "", false, 0, false
 	}
-	i := closeAt + 2
-	// The destination: no spaces, balanced parentheses (F10).
-	depth, start := 0, i
-	for i < len(s) {
-		if _, e, ok := p.markerHere(s, i); ok {
-			i = e
-			continue
-		}
-		c := s[i]
-		if c == ' ' || c == '\n' {
-			break
-		}
-		if c == '(' {
-			depth++
-		} else if c == ')' {
-			if depth == 0 {
-				break
-			}
-			depth--
-		}
-		i++
+	// The destination: no spaces, balanced parentheses (F10). It ends at the ) that
+	// balances the link's (, or at a space with its parentheses balanced.
+	start := closeAt + 2
+	i := p.nextSpace[start]
+	if c := p.parens[closeAt+1]; c >= 0 && c < i {
+		i = c
+	} else if p.balance[i] != p.balance[start] {
+		return "", "", "", false, 0, false
 	}
 	dest = s[start:i]
-	if dest == "" || depth != 0 {
+	if dest == "" {
 		return "", "", "", false, 0, false
 	}
 	j := i

@@ -78,15 +78,37 @@ func (w *pieceWriter) tag(op tagOp, html string) {
 	w.pieces = append(w.pieces, piece{kind: pieceTag, op: op, s: html})
 }
 
+// text adds text; done joins adjacent texts into one node.
 func (w *pieceWriter) text(s string) {
 	if s == "" {
 		return
 	}
-	if n := len(w.pieces); n > 0 && w.pieces[n-1].kind == pieceText && w.pieces[n-1].inLink == w.inLink && !w.pieces[n-1].verbatim {
-		w.pieces[n-1].s += s
-		return
-	}
 	w.pieces = append(w.pieces, piece{kind: pieceText, s: s, inLink: w.inLink})
+}
+
+// done returns the pieces with adjacent texts of the same kind joined, in one pass (joining
+// as they come would copy a long text once per piece).
+func (w *pieceWriter) done() []piece {
+	var out []piece
+	for i := 0; i < len(w.pieces); {
+		p := w.pieces[i]
+		j := i + 1
+		if p.kind == pieceText && !p.verbatim {
+			var b strings.Builder
+			b.WriteString(p.s)
+			for ; j < len(w.pieces); j++ {
+				q := w.pieces[j]
+				if q.kind != pieceText || q.verbatim || q.inLink != p.inLink {
+					break
+				}
+				b.WriteString(q.s)
+			}
+			p.s = b.String()
+		}
+		out = append(out, p)
+		i = j
+	}
+	return out
 }
 
 func (w *pieceWriter) marker(n int) {
@@ -134,5 +156,5 @@ func splitMarkers(sub Substituted, s string) []piece {
 		}
 	}
 	w.text(s[start:])
-	return w.pieces
+	return w.done()
 }

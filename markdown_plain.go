@@ -22,7 +22,7 @@ func renderMarkdownPlain(sub Substituted) []piece {
 	doc := parseMarkdown(sub.Text)
 	r := &plainRenderer{in: inlineParser{sub: sub, defs: doc.defs}}
 	r.blocks(doc.blocks)
-	return r.w.pieces
+	return r.w.done()
 }
 
 func (r *plainRenderer) blocks(blocks []mdBlock) {
