@@ -30,8 +30,13 @@ func parseList(lines []string, start int, defs map[string]linkDef) (mdBlock, int
 			continue
 		}
 		if blank {
-			continues := (info.kind == lineListMarker && info.indent >= open[0].indent) || strings.HasPrefix(l, " ")
-			if !continues {
+			// After blank lines a marker line indented as far as the list, or a line
+			// starting with a space, continues it. A rule ends any list (§4.2), and so do
+			// the other kinds that are never a paragraph (heading, inset, fence, link
+			// definition), as they do directly after an item: an item holds only
+			// paragraphs and lists.
+			indented := strings.HasPrefix(l, " ") && (info.kind == lineListMarker || info.kind == lineParagraph)
+			if !indented && (info.kind != lineListMarker || info.indent < open[0].indent) {
 				break
 			}
 		}

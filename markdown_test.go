@@ -141,6 +141,8 @@ func TestMarkdownLists(t *testing.T) {
 		{"inset ends the list", "- a\n^ b", ul(li("a")) + `<div class="govuk-inset-text">` + p("b") + "</div>", "• a\n\nb\n"},
 		{"paragraph ends at a list (F4)", "a\n* b\n^ c\n# d",
 			p("a") + ul(li("b")) + `<div class="govuk-inset-text">` + p("c") + `<h2 class="govuk-heading-l">d</h2></div>`, "a\n\n• b\n\nc\n\n\nd\n" + t65eq + "\n"},
+		{"an indented rule after a blank line ends the list", "- a\n\n ***\n\n - b", ul(li("a")) + thr + ul(li("b")), "• a\n\n" + plainRule + "\n\n• b\n"},
+		{"an indented heading after a blank line ends the list", "- a\n\n # h", ul(li("a")) + `<h2 class="govuk-heading-l">h</h2>`, "• a\n\n\nh\n" + t65eq + "\n"},
 		{"numbering restarts", "1. a\n\nx\n\n5. b", ol(li("a")) + p("x") + ol(li("b")), "1. a\n\nx\n\n1. b\n"},
 		{"empty item", "•\n• b", ul(li(""), li("b")), "• \n• b\n"},
 	} {
