@@ -92,3 +92,35 @@ func TestEmailCases(t *testing.T) {
 		})
 	}
 }
+
+// A redacted template shows "hidden" for every value but the recipient's, in every field.
+func TestEmailRedacted(t *testing.T) {
+	c, err := renderEmail(ContentInputs{
+		Type: "email", TemplateSubject: "For ((name))", TemplateContent: "Dear ((name)), to ((email address))\n\n((show??yes))",
+		Personalisation: []byte(`{"name": "Jo", "show": "yes"}`), To: "jo@example.com", RedactPersonalisation: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const hidden = `<span class="placeholder-redacted">hidden</span>`
+	if want := "For [hidden]"; *c.Subject != want {
+		t.Errorf("subject = %q, want %q", *c.Subject, want)
+	}
+	if want := tp + "Dear " + hidden + ", to jo@example.com</p>" + tp + hidden + "</p>"; *c.HTML != want {
+		t.Errorf("html = %q, want %q", *c.HTML, want)
+	}
+	if want := "Dear [hidden], to jo@example.com\n\n[hidden]\n"; c.Body != want {
+		t.Errorf("body = %q, want %q", c.Body, want)
+	}
+	if c.FragmentCount != nil || c.LetterAddress != nil || c.LetterDate != nil || c.LetterContactBlock != nil {
+		t.Errorf("email content has SMS or letter fields: %+v", c)
+	}
+}
+
+// Personalisation that is not a JSON object is an error that quotes none of it.
+func TestEmailBadPersonalisation(t *testing.T) {
+	_, err := renderEmail(ContentInputs{Type: "email", Personalisation: []byte(`["secret"]`)})
+	if err == nil || strings.Contains(err.Error(), "secret") {
+		t.Errorf("renderEmail error = %v, want one without the personalisation", err)
+	}
+}
