@@ -78,7 +78,30 @@ func FuzzMarkdown(f *testing.F) {
 			t.Fatalf("plain text of %q does not end in a newline", content)
 		}
 		checkQRBlocks(t, blocks)
+		// The blocks say what the markup says: the same text, references decoded.
+		if drawn, printed := flattenBlocks(blocks), DecodeReferences(tagPattern.ReplaceAllString(markup, "")); drawn != printed {
+			t.Fatalf("letter blocks of %q with %q draw\n%q\nwhere the markup says\n%q", content, value, drawn, printed)
+		}
 	})
+}
+
+var tagPattern = regexp.MustCompile(`<[^>]*>`)
+
+// flattenBlocks is the text of blocks, runs and QR data in order.
+func flattenBlocks(blocks []LetterBlock) string {
+	var b strings.Builder
+	for _, block := range blocks {
+		for _, line := range block.Lines {
+			for _, run := range line {
+				b.WriteString(run.Text)
+			}
+		}
+		b.WriteString(block.QRData)
+		for _, item := range block.Items {
+			b.WriteString(flattenBlocks(item.Blocks))
+		}
+	}
+	return b.String()
 }
 
 // checkQRBlocks fails on a QR code that holds more than a code may.
