@@ -66,18 +66,24 @@ func letterRuns(sub Substituted, s string) LetterLine {
 }
 
 // letterDate is the date line (§5.3): the London date of createdAt as "D Month YYYY", in
-// Welsh for a letter's Welsh part. The error is the time zone data's only.
+// Welsh for a letter's Welsh part. It loads London itself because content inputs carry no
+// location; the error is the time zone data's only.
 func letterDate(createdAt time.Time, welsh bool) (string, error) {
 	london, err := LoadLondon()
 	if err != nil {
 		return "", err
 	}
+	return letterDateIn(createdAt, london, welsh), nil
+}
+
+// letterDateIn is letterDate with London already loaded.
+func letterDateIn(createdAt time.Time, london *time.Location, welsh bool) string {
 	d := LondonDate(createdAt, london)
 	month := d.Month.String()
 	if welsh {
 		month = welshMonthName(d.Month)
 	}
-	return fmt.Sprintf("%d %s %d", d.Day, month, d.Year), nil
+	return fmt.Sprintf("%d %s %d", d.Day, month, d.Year)
 }
 
 // welshMonthName is the Welsh name of a month, as a Welsh letter prints it.

@@ -34,10 +34,11 @@ type Values struct {
 // replaces every key that matches it.
 func NewValues(personalisation []byte, recipientKey, recipient string, redacted bool) (Values, error) {
 	v := Values{byName: map[string]json.RawMessage{}, redacted: redacted}
+	// Values stay raw JSON until shown, so a number keeps its stored text (1.50 stays 1.50)
+	// and an object its key order.
 	var object map[string]json.RawMessage
 	if len(bytes.TrimSpace(personalisation)) > 0 {
 		d := json.NewDecoder(bytes.NewReader(personalisation))
-		d.UseNumber()
 		if err := d.Decode(&object); err != nil || d.More() {
 			return Values{}, errPersonalisation
 		}
@@ -63,10 +64,11 @@ func NewValues(personalisation []byte, recipientKey, recipient string, redacted 
 	return v, nil
 }
 
-// normalName is a name's or key's normal form (§2.3): references decoded, spaces,
-// underscores and hyphens deleted, lower-cased.
+// normalName is a name's or key's normal form (§2.3): complete references decoded, spaces,
+// underscores and hyphens deleted, lower-cased. &amp; is decoded too: §2.5 keeps it only
+// because escaping would write it again, and ((a&amp;b)) names the key "a&b".
 func normalName(name string) string {
-	name = decodeReferences(name, false)
+	name = DecodeReferences(name)
 	name = strings.Map(func(r rune) rune {
 		if r == ' ' || r == '_' || r == '-' {
 			return -1
@@ -98,6 +100,13 @@ func (v Values) Text(name string, lists bool) (string, bool) {
 		return "", false
 	}
 	return valueText(raw, lists), true
+}
+
+// Has reports whether a key matches name, even one holding null: a letter takes
+// "address line 7" rather than "postcode" when that key exists (§5.2).
+func (v Values) Has(name string) bool {
+	_, ok := v.byName[normalName(name)]
+	return ok
 }
 
 // valueText turns a non-null JSON value into text (§2.2): strings as themselves, numbers

@@ -58,6 +58,8 @@ func TestSubstitute(t *testing.T) {
 		{"tabs are not deleted", "((first\tname))", `{"firstname": "Jo"}`, false, plainInline, "((first\tname))"},
 		{"first key in byte order wins", "((a b))", `{"a_b": "second", "A B": "first", "ab": "third"}`, false, plainInline, "first"},
 		{"name with a reference", "((a&#95;b))", `{"ab": "x"}`, false, plainInline, "x"},
+		{"name with &amp;", "((a&amp;b)) ((c&nbsp;d))", `{"A&B": "x", "c d": "y"}`, false, plainInline, "x ((c&nbsp;d))"},
+		{"objects are not HTML-escaped", "((o))", `{"o": {"k": "<v> & \u00e9"}}`, false, plainInline, `{"k":"<v> & \u00e9"}`},
 		{"surplus brackets", "(((foo))) ((bar) (())", `{"foo": "x"}`, false, plainInline, "(x) ((bar) (())"},
 		{"unterminated", "((foo", `{"foo": "x"}`, false, plainInline, "((foo"},
 		{"spans lines", "((fo\no))", `{"fo\no": "x"}`, false, plainInline, "x"},
@@ -101,6 +103,16 @@ func TestSubstituteRecipientEntry(t *testing.T) {
 	plain := mustValues(t, `{"email_address": "old@example.com"}`, "email address", "new@example.com", false)
 	if got, ok := plain.Text("Email Address", false); !ok || got != "new@example.com" {
 		t.Errorf("Text(email address) = %q, %v; want the recipient", got, ok)
+	}
+}
+
+func TestValuesHas(t *testing.T) {
+	v := mustValues(t, `{"address_line_7": null, "postcode": "SW1A 1AA"}`, "", "", false)
+	if !v.Has("address line 7") || v.Has("address line 6") {
+		t.Errorf("Has: a null key exists, an absent one does not")
+	}
+	if text, ok := v.Text("address line 7", false); ok || text != "" {
+		t.Errorf("Text of a null value = %q, %v", text, ok)
 	}
 }
 

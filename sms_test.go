@@ -181,3 +181,19 @@ func TestLinkSMSURLsIsLinearInClosingBrackets(t *testing.T) {
 		t.Errorf("linkSMSURLs of a run of brackets: got %d bytes", len(got))
 	}
 }
+
+func TestNormaliseSMSWhitespace(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"  Hello  Sam ,\r\n\r\n\r\n\tsee you\u200b soon ", "Hello Sam,\n\nsee you soon"}, // §3.2's example
+		{"a\rb\vc\fd\x1ce\x1df\x1eg\u0085h\u2028i\u2029j", "a\nb\nc\nd\ne\nf\ng\nh\ni\nj"},
+		{"a\u00a0\u202f\u3000\u1680\u2000\u200a\u205f\x1fb", "a b"},
+		{"a \u200b .", "a ."}, // step 3 comes before the zero-width character goes, as the steps are ordered
+		{"a\t\t, b . c", "a, b. c"},
+		{"\n\n\na\n\n\n\n\nb\n\n", "a\n\nb"},
+		{"x \uE0000\uE001 .", "x \uE0000\uE001."},
+	} {
+		if got := normaliseSMSWhitespace(tt.in); got != tt.want {
+			t.Errorf("normaliseSMSWhitespace(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

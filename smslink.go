@@ -147,13 +147,20 @@ func pathEnd(s string, q int) int {
 // shrinks into it.
 func trimURLEnd(s string, start, end int) int {
 	c := s[start:end]
-	open := map[byte]int{')': strings.Count(c, "("), ']': strings.Count(c, "[")}
-	closed := map[byte]int{')': strings.Count(c, ")"), ']': strings.Count(c, "]")}
+	parens, brackets := strings.Count(c, ")")-strings.Count(c, "("), strings.Count(c, "]")-strings.Count(c, "[")
 	for end > start {
-		switch c := s[end-1]; {
-		case c == '.' || c == ',' || c == ':':
-		case (c == ')' || c == ']') && open[c] < closed[c]:
-			closed[c]--
+		switch s[end-1] {
+		case '.', ',', ':':
+		case ')':
+			if parens <= 0 {
+				return end
+			}
+			parens--
+		case ']':
+			if brackets <= 0 {
+				return end
+			}
+			brackets--
 		default:
 			return end
 		}
