@@ -1,0 +1,263 @@
+package typeset
+
+import (
+	"fmt"
+	"strconv"
+
+	"notifyql"
+
+	qrcode "github.com/skip2/go-qrcode"
+)
+
+// Geometry of RENDERING.md §5.5, in millimetres from the page's top-left corner.
+const (
+	pageWidth, pageHeight = 210.0, 297.0
+
+	columnLeft, columnRight = 15.0, 152.5
+	firstPageTop, otherTop  = 104.0, 15.0
+	columnBottom            = 282.0
+
+	addressLeft, addressRight, addressBottom = 24.6, 109.6, 66.2
+	addressMaxLines                          = 7
+
+	contactLeft, contactBottom = 125.0, 82.2
+	contactWidth               = 70.0
+	contactMaxLines            = 11
+
+	footerRight, footerBaseline = 195.0, 289.0
+
+	// blockSpace follows each top-level block: 16 pt.
+	blockSpace = 16 * ptToMM
+	// listIndent is the indent of each list level, which holds its bullet or number.
+	listIndent = 7.0
+	// markerGap separates a list item's bullet or number from its text.
+	markerGap = 1.5
+	// minTextWidth bounds nesting: a list level that would leave less room than this for its
+	// text is not indented further, so deep nesting cannot squeeze text to nothing.
+	minTextWidth = 40.0
+
+	qrSize = 30.0
+	// framePad is the space between a QR placeholder's dashed box and its text.
+	framePad = 2.0
+)
+
+type rowKind int
+
+const (
+	rowText rowKind = iota
+	rowQR
+	// rowPad is empty space inside a QR placeholder's box.
+	rowPad
+	// rowBreak is a page break: no height, and the row after it starts a new page.
+	rowBreak
+)
+
+// row is one unbreakable strip of the content flow: a line of text, a QR code or padding.
+// Pagination places rows; the constraints on where pages may break live on the rows.
+type row struct {
+	kind rowKind
+	h    float64
+	x    float64
+	line textLine
+	st   textStyle
+	// bullet is the list bullet or number drawn in the indent left of x, if any.
+	bullet string
+	qr     [][]bool
+	// frame is the 1-based index of the dashed box the row belongs to, 0 for none.
+	frame int
+
+	spaceBefore  float64
+	breakBefore  bool
+	noBreakAfter bool
+}
+
+// frameInfo is a QR placeholder's dashed box: its left edge and width.
+type frameInfo struct {
+	x, w float64
+}
+
+// flow builds the rows of one part's content: the date, the title and the blocks.
+type flow struct {
+	fs     *fonts
+	rows   []row
+	frames []frameInfo
+	// pendingBreak makes the next row start a new page.
+	pendingBreak bool
+}
+
+// add appends a row, giving it any pending page break.
+func (f *flow) add(r row) {
+	if f.pendingBreak {
+		r.breakBefore = true
+		f.pendingBreak = false
+	}
+	f.rows = append(f.rows, r)
+}
+
+// paragraph adds lines of runs wrapped into the width from x to the column's right edge. A
+// paragraph of 4 or more lines keeps at least 2 on each page; a heading's lines are never
+// last on a page.
+func (f *flow) paragraph(lines []notifyql.LetterLine, st textStyle, x float64, heading bool, bullet string) {
+	start := len(f.rows)
+	for _, l := range lines {
+		for _, tl := range f.fs.wrap(l, st, columnRight-x) {
+			f.add(row{kind: rowText, h: st.lineHeight(), x: x, line: tl, st: st})
+		}
+	}
+	if len(f.rows) > start && bullet != "" {
+		f.rows[start].bullet = bullet
+	}
+	n := len(f.rows) - start
+	for i := start; i < len(f.rows); i++ {
+		k := i - start + 1
+		if heading || (n >= 4 && (k < 2 || n-k < 2)) {
+			f.rows[i].noBreakAfter = true
+		}
+	}
+}
+
+// block adds one block at indent x; top says whether it is a top-level block, which is
+// followed by 16 pt of space (set as the next block's space before it).
+func (f *flow) block(b notifyql.LetterBlock, x float64, bullet string) error {
+	switch b.Kind {
+	case notifyql.LetterParagraph:
+		f.paragraph(b.Lines, bodyStyle, x, false, bullet)
+	case notifyql.LetterHeading:
+		f.paragraph(b.Lines, headingStyle, x, true, bullet)
+	case notifyql.LetterList:
+		return f.list(b, x, bullet)
+	case notifyql.LetterPageBreak:
+		f.add(row{kind: rowBreak, x: x})
+		f.pendingBreak = true
+	case notifyql.LetterQRCode:
+		bits, err := qrBitmap(b.QRData)
+		if err != nil {
+			return err
+		}
+		f.add(row{kind: rowQR, h: qrSize, x: x, qr: bits, bullet: bullet})
+	case notifyql.LetterQRPlaceholder:
+		f.placeholder(b.Lines, x, bullet)
+	default:
+		return fmt.Errorf("letter block of unknown kind %d", b.Kind)
+	}
+	return nil
+}
+
+// list adds a list: each level indented 7 mm, its bullet or number in the indent, no space
+// between items.
+func (f *flow) list(b notifyql.LetterBlock, x float64, bullet string) error {
+	textX := x + listIndent
+	if columnRight-textX < minTextWidth {
+		textX = x
+	}
+	if bullet != "" && len(b.Items) == 0 {
+		f.add(row{kind: rowText, h: bodyStyle.lineHeight(), x: x, st: bodyStyle, bullet: bullet})
+	}
+	for i, item := range b.Items {
+		mark := "•"
+		if b.Ordered {
+			mark = strconv.Itoa(i+1) + "."
+		}
+		if i == 0 && bullet != "" {
+			// A list that opens an item shares the item's first line with its bullet.
+			f.add(row{kind: rowText, h: bodyStyle.lineHeight(), x: x, st: bodyStyle, bullet: bullet})
+		}
+		start := len(f.rows)
+		for j, child := range item.Blocks {
+			m := ""
+			if j == 0 {
+				m = mark
+			}
+			if err := f.block(child, textX, m); err != nil {
+				return err
+			}
+		}
+		if len(f.rows) == start || f.rows[start].bullet != mark {
+			// An empty item, or one opening with a page break, still shows its bullet.
+			f.add(row{kind: rowText, h: bodyStyle.lineHeight(), x: textX, st: bodyStyle, bullet: mark})
+		}
+	}
+	return nil
+}
+
+// placeholder adds a QR placeholder: its text in a dashed box at the column's left, at least
+// as large as the QR code it stands for. The box stays on one page when it fits on one.
+func (f *flow) placeholder(lines []notifyql.LetterLine, x float64, bullet string) {
+	f.frames = append(f.frames, frameInfo{x: x})
+	id := len(f.frames)
+	start := len(f.rows)
+	f.add(row{kind: rowPad, h: framePad, x: x, frame: id, bullet: bullet})
+	inner := x + framePad
+	widest := 0.0
+	textH := 0.0
+	for _, l := range lines {
+		for _, tl := range f.fs.wrap(l, bodyStyle, columnRight-framePad-inner) {
+			f.add(row{kind: rowText, h: bodyStyle.lineHeight(), x: inner, line: tl, st: bodyStyle, frame: id})
+			widest = max(widest, tl.width)
+			textH += bodyStyle.lineHeight()
+		}
+	}
+	bottom := framePad + max(0, qrSize-2*framePad-textH)
+	f.add(row{kind: rowPad, h: bottom, x: x, frame: id})
+	f.frames[id-1].w = min(columnRight-x, max(qrSize, widest+2*framePad))
+
+	total := 0.0
+	for i := start; i < len(f.rows); i++ {
+		total += f.rows[i].h
+	}
+	atomic := total <= columnBottom-firstPageTop
+	for i := start; i < len(f.rows)-1; i++ {
+		if atomic || i == start || i == len(f.rows)-2 {
+			f.rows[i].noBreakAfter = true
+		}
+	}
+}
+
+// topLevel adds a top-level block, with 16 pt of space after the block before it.
+func (f *flow) topLevel(add func() error) error {
+	start := len(f.rows)
+	if err := add(); err != nil {
+		return err
+	}
+	if len(f.rows) > start && start > 0 {
+		f.rows[start].spaceBefore = blockSpace
+	}
+	return nil
+}
+
+// partFlow is the content flow of a part: the date paragraph, the title, then the blocks.
+func (fs *fonts) partFlow(p notifyql.LetterPart) (*flow, error) {
+	f := &flow{fs: fs}
+	date := []notifyql.LetterLine{{{Text: p.Date}}}
+	if err := f.topLevel(func() error {
+		f.paragraph(date, bodyStyle, columnLeft, false, "")
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := f.topLevel(func() error {
+		f.paragraph([]notifyql.LetterLine{p.Title}, titleStyle, columnLeft, true, "")
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	for _, b := range p.Blocks {
+		if err := f.topLevel(func() error { return f.block(b, columnLeft, "") }); err != nil {
+			return nil, err
+		}
+	}
+	return f, nil
+}
+
+// qrBitmap encodes data as a QR code with error correction level M, quiet zone included.
+func qrBitmap(data string) ([][]bool, error) {
+	if data == "" {
+		return nil, fmt.Errorf("a QR code needs data")
+	}
+	q, err := qrcode.New(data, qrcode.Medium)
+	if err != nil {
+		// The error of the encoder is about the data's length; it does not quote the data.
+		return nil, fmt.Errorf("encode QR code of %d bytes: %w", len(data), err)
+	}
+	return q.Bitmap(), nil
+}
