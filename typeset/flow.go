@@ -60,8 +60,9 @@ type row struct {
 	x    float64
 	line textLine
 	st   textStyle
-	// bullet is the list bullet or number drawn in the indent left of x, if any.
-	bullet string
+	// marks are the list bullets or numbers drawn on the row: more than one when a list
+	// opens an item of another.
+	marks []bulletMark
 	qr     [][]bool
 	// frame is the 1-based index of the dashed box the row belongs to, 0 for none.
 	frame int
@@ -69,6 +70,13 @@ type row struct {
 	spaceBefore  float64
 	breakBefore  bool
 	noBreakAfter bool
+}
+
+// bulletMark is a list item's bullet or number, drawn in the indent before the item's text,
+// which starts at x.
+type bulletMark struct {
+	text string
+	x    float64
 }
 
 // frameInfo is a QR placeholder's dashed box: its left edge and width.
@@ -97,15 +105,12 @@ func (f *flow) add(r row) {
 // paragraph adds lines of runs wrapped into the width from x to the column's right edge. A
 // paragraph of 4 or more lines keeps at least 2 on each page; a heading's lines are never
 // last on a page.
-func (f *flow) paragraph(lines []notifyql.LetterLine, st textStyle, x float64, heading bool, bullet string) {
+func (f *flow) paragraph(lines []notifyql.LetterLine, st textStyle, x float64, heading bool) {
 	start := len(f.rows)
 	for _, l := range lines {
 		for _, tl := range f.fs.wrap(l, st, columnRight-x) {
 			f.add(row{kind: rowText, h: st.lineHeight(), x: x, line: tl, st: st})
 		}
-	}
-	if len(f.rows) > start && bullet != "" {
-		f.rows[start].bullet = bullet
 	}
 	n := len(f.rows) - start
 	for i := start; i < len(f.rows); i++ {
@@ -116,16 +121,15 @@ func (f *flow) paragraph(lines []notifyql.LetterLine, st textStyle, x float64, h
 	}
 }
 
-// block adds one block at indent x; top says whether it is a top-level block, which is
-// followed by 16 pt of space (set as the next block's space before it).
-func (f *flow) block(b notifyql.LetterBlock, x float64, bullet string) error {
+// block adds one block whose text starts at x.
+func (f *flow) block(b notifyql.LetterBlock, x float64) error {
 	switch b.Kind {
 	case notifyql.LetterParagraph:
-		f.paragraph(b.Lines, bodyStyle, x, false, bullet)
+		f.paragraph(b.Lines, bodyStyle, x, false)
 	case notifyql.LetterHeading:
-		f.paragraph(b.Lines, headingStyle, x, true, bullet)
+		f.paragraph(b.Lines, headingStyle, x, true)
 	case notifyql.LetterList:
-		return f.list(b, x, bullet)
+		return f.list(b, x)
 	case notifyql.LetterPageBreak:
 		f.add(row{kind: rowBreak, x: x})
 		f.pendingBreak = true
@@ -134,59 +138,55 @@ func (f *flow) block(b notifyql.LetterBlock, x float64, bullet string) error {
 		if err != nil {
 			return err
 		}
-		f.add(row{kind: rowQR, h: qrSize, x: x, qr: bits, bullet: bullet})
+		f.add(row{kind: rowQR, h: qrSize, x: x, qr: bits})
 	case notifyql.LetterQRPlaceholder:
-		f.placeholder(b.Lines, x, bullet)
+		f.placeholder(b.Lines, x)
 	default:
 		return fmt.Errorf("letter block of unknown kind %d", b.Kind)
 	}
 	return nil
 }
 
-// list adds a list: each level indented 7 mm, its bullet or number in the indent, no space
-// between items.
-func (f *flow) list(b notifyql.LetterBlock, x float64, bullet string) error {
+// list adds a list: each level indented 7 mm, its bullet or number in the indent on the
+// item's first line, no space between items.
+func (f *flow) list(b notifyql.LetterBlock, x float64) error {
 	textX := x + listIndent
 	if columnRight-textX < minTextWidth {
 		textX = x
 	}
-	if bullet != "" && len(b.Items) == 0 {
-		f.add(row{kind: rowText, h: bodyStyle.lineHeight(), x: x, st: bodyStyle, bullet: bullet})
-	}
 	for i, item := range b.Items {
-		mark := "•"
+		mark := bulletMark{text: "•", x: textX}
 		if b.Ordered {
-			mark = strconv.Itoa(i+1) + "."
-		}
-		if i == 0 && bullet != "" {
-			// A list that opens an item shares the item's first line with its bullet.
-			f.add(row{kind: rowText, h: bodyStyle.lineHeight(), x: x, st: bodyStyle, bullet: bullet})
+			mark.text = strconv.Itoa(i+1) + "."
 		}
 		start := len(f.rows)
-		for j, child := range item.Blocks {
-			m := ""
-			if j == 0 {
-				m = mark
-			}
-			if err := f.block(child, textX, m); err != nil {
+		for _, child := range item.Blocks {
+			if err := f.block(child, textX); err != nil {
 				return err
 			}
 		}
-		if len(f.rows) == start || f.rows[start].bullet != mark {
-			// An empty item, or one opening with a page break, still shows its bullet.
-			f.add(row{kind: rowText, h: bodyStyle.lineHeight(), x: textX, st: bodyStyle, bullet: mark})
+		first := start
+		for first < len(f.rows) && f.rows[first].kind == rowBreak {
+			first++
 		}
+		if first == len(f.rows) {
+			// An empty item still shows its bullet, on an empty line.
+			f.add(row{kind: rowText, h: bodyStyle.lineHeight(), x: textX, st: bodyStyle})
+			first = len(f.rows) - 1
+		}
+		// A list that opens the item has put its own mark on this line already.
+		f.rows[first].marks = append([]bulletMark{mark}, f.rows[first].marks...)
 	}
 	return nil
 }
 
 // placeholder adds a QR placeholder: its text in a dashed box at the column's left, at least
 // as large as the QR code it stands for. The box stays on one page when it fits on one.
-func (f *flow) placeholder(lines []notifyql.LetterLine, x float64, bullet string) {
+func (f *flow) placeholder(lines []notifyql.LetterLine, x float64) {
 	f.frames = append(f.frames, frameInfo{x: x})
 	id := len(f.frames)
 	start := len(f.rows)
-	f.add(row{kind: rowPad, h: framePad, x: x, frame: id, bullet: bullet})
+	f.add(row{kind: rowPad, h: framePad, x: x, frame: id})
 	inner := x + framePad
 	widest := 0.0
 	textH := 0.0
@@ -230,19 +230,19 @@ func (fs *fonts) partFlow(p notifyql.LetterPart) (*flow, error) {
 	f := &flow{fs: fs}
 	date := []notifyql.LetterLine{{{Text: p.Date}}}
 	if err := f.topLevel(func() error {
-		f.paragraph(date, bodyStyle, columnLeft, false, "")
+		f.paragraph(date, bodyStyle, columnLeft, false)
 		return nil
 	}); err != nil {
 		return nil, err
 	}
 	if err := f.topLevel(func() error {
-		f.paragraph([]notifyql.LetterLine{p.Title}, titleStyle, columnLeft, true, "")
+		f.paragraph([]notifyql.LetterLine{p.Title}, titleStyle, columnLeft, true)
 		return nil
 	}); err != nil {
 		return nil, err
 	}
 	for _, b := range p.Blocks {
-		if err := f.topLevel(func() error { return f.block(b, columnLeft, "") }); err != nil {
+		if err := f.topLevel(func() error { return f.block(b, columnLeft) }); err != nil {
 			return nil, err
 		}
 	}

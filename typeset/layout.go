@@ -155,13 +155,13 @@ func (fs *fonts) layoutPart(l *layout, index int, p notifyql.LetterPart) error {
 	for i, r := range f.rows {
 		page := base + places[i].page + 1
 		y := places[i].y
-		if r.bullet != "" {
+		for _, m := range r.marks {
 			st := r.st
 			if r.kind != rowText {
 				st = bodyStyle
 			}
-			tl := fs.wrap(notifyql.LetterLine{{Text: r.bullet}}, st, 0)[0]
-			x := max(r.x-listIndent, r.x-markerGap-tl.width)
+			tl := fs.wrap(notifyql.LetterLine{{Text: m.text}}, st, 0)[0]
+			x := max(m.x-listIndent, m.x-markerGap-tl.width)
 			l.addLine(fs, page, x, y, st, tl, 0)
 		}
 		switch r.kind {

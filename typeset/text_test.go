@@ -137,3 +137,34 @@ func TestListsIndentSevenMillimetresAPerLevel(t *testing.T) {
 		t.Errorf("items are %v mm apart, want one line", d)
 	}
 }
+
+// A list that opens an item shares the item's first line: both bullets, then the text.
+func TestListOpeningAnItemSharesItsLine(t *testing.T) {
+	ts := mustNew(t)
+	inner := notifyql.LetterBlock{Kind: notifyql.LetterList, Items: []notifyql.LetterListItem{{Blocks: []notifyql.LetterBlock{para("deep")}}}}
+	outer := notifyql.LetterBlock{Kind: notifyql.LetterList, Ordered: true, Items: []notifyql.LetterListItem{{Blocks: []notifyql.LetterBlock{inner}}, {}}}
+	var got []box
+	for _, b := range textOn(mustLayout(t, ts, letter(outer)), 1) {
+		if b.size == bodyStyle.size && b.y > firstPageTop+20 {
+			got = append(got, b)
+		}
+	}
+	if len(got) != 4 {
+		t.Fatalf("%d boxes, want 1., •, deep and 2.: %+v", len(got), got)
+	}
+	want := []struct {
+		text string
+		end  float64
+	}{{"1.", 22 - markerGap}, {"•", 29 - markerGap}, {"deep", -1}, {"2.", 22 - markerGap}}
+	for i, w := range want {
+		if got[i].text != w.text || (w.end > 0 && !near(got[i].x+got[i].w, w.end)) {
+			t.Errorf("box %d %q ends at %v, want %q ending at %v", i, got[i].text, got[i].x+got[i].w, w.text, w.end)
+		}
+	}
+	if !near(got[0].y, got[2].y) || !near(got[1].y, got[2].y) {
+		t.Error("the bullets are not on the first line of the nested item")
+	}
+	if !near(got[3].y, got[2].y+bodyStyle.lineHeight()) {
+		t.Error("the empty second item does not follow on the next line")
+	}
+}
