@@ -63,7 +63,7 @@ type row struct {
 	// marks are the list bullets or numbers drawn on the row: more than one when a list
 	// opens an item of another.
 	marks []bulletMark
-	qr     [][]bool
+	qr    [][]bool
 	// frame is the 1-based index of the dashed box the row belongs to, 0 for none.
 	frame int
 
