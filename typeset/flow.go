@@ -1,6 +1,7 @@
 package typeset
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -250,13 +251,20 @@ func (fs *fonts) partFlow(p notifyql.LetterPart) (*flow, error) {
 }
 
 // qrBitmap encodes data as a QR code with error correction level M, quiet zone included.
-func qrBitmap(data string) ([][]bool, error) {
+func qrBitmap(data string) (bits [][]bool, err error) {
 	if data == "" {
-		return nil, fmt.Errorf("a QR code needs data")
+		return nil, errors.New("a QR code needs data")
 	}
+	// The encoder panics, through log.Panic, on what it deems its own bugs; a letter must
+	// never crash the server, so such a panic becomes an error that names no data.
+	defer func() {
+		if recover() != nil {
+			bits, err = nil, fmt.Errorf("encode QR code of %d bytes: the encoder failed", len(data))
+		}
+	}()
 	q, err := qrcode.New(data, qrcode.Medium)
 	if err != nil {
-		// The error of the encoder is about the data's length; it does not quote the data.
+		// The encoder's errors are about the data's length; they do not quote it.
 		return nil, fmt.Errorf("encode QR code of %d bytes: %w", len(data), err)
 	}
 	return q.Bitmap(), nil
