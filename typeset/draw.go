@@ -79,7 +79,8 @@ func draw(ctx context.Context, l *layout) ([]byte, error) {
 			}
 			pdf.SetFont(fontFamily, style, b.size)
 			if b.clipRight > 0 {
-				pdf.ClipRect(b.x, b.y, b.w, b.h, false)
+				// Clipped across only: accents and descenders may leave the line box.
+				pdf.ClipRect(b.x, 0, b.w, pageHeight, false)
 			}
 			pdf.Text(b.x, b.baseline, b.text)
 			if b.clipRight > 0 {
