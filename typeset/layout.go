@@ -39,10 +39,10 @@ type box struct {
 	qr        [][]bool
 }
 
-// pageInfo is a page's place in its part.
+// pageInfo is a page's place in its part: part is the part's index, number the page's
+// number within the part, of the part's page count.
 type pageInfo struct {
 	part, number, of int
-	welsh            bool
 }
 
 // layout is a composed document.
@@ -73,67 +73,6 @@ func (fs *fonts) layoutDocument(ctx context.Context, doc notifyql.LetterDocument
 	return l, nil
 }
 
-// placement is where pagination put a row: the page within its part and the row's top.
-type placement struct {
-	page int
-	y    float64
-}
-
-// paginate places rows on pages. A row that does not fit moves to the next page with the
-// rows before it that may not end a page (headings, a paragraph's first and last lines);
-// when every row on the page is bound to the next, the page breaks where it ran out.
-func paginate(rows []row) (places []placement, pages int) {
-	places = make([]placement, len(rows))
-	page, pageStart := 0, 0
-	top := func(p int) float64 {
-		if p == 0 {
-			return firstPageTop
-		}
-		return otherTop
-	}
-	y := top(0)
-	newPage := func(at int) {
-		page++
-		pageStart = at
-		y = top(page)
-	}
-	const eps = 1e-9
-	for i := 0; i < len(rows); {
-		r := rows[i]
-		if r.breakBefore && i != pageStart {
-			newPage(i)
-			continue
-		}
-		space := r.spaceBefore
-		if i == pageStart {
-			space = 0
-		}
-		if r.kind == rowBreak {
-			// A page break has no height, so it always fits.
-			places[i] = placement{page: page, y: min(y+space, columnBottom)}
-			y = places[i].y
-			i++
-			continue
-		}
-		if i == pageStart || y+space+r.h <= columnBottom+eps {
-			places[i] = placement{page: page, y: y + space}
-			y += space + r.h
-			i++
-			continue
-		}
-		j := i
-		for j > pageStart && rows[j-1].noBreakAfter && !rows[j].breakBefore {
-			j--
-		}
-		if j == pageStart {
-			j = i
-		}
-		newPage(j)
-		i = j
-	}
-	return places, page + 1
-}
-
 // layoutPart composes one part: its furniture on its first page (first part only), its
 // content flow, and a footer on every page.
 func (fs *fonts) layoutPart(l *layout, index int, p notifyql.LetterPart) error {
@@ -144,7 +83,7 @@ func (fs *fonts) layoutPart(l *layout, index int, p notifyql.LetterPart) error {
 	places, pages := paginate(f.rows)
 	base := len(l.pages)
 	for n := 1; n <= pages; n++ {
-		l.pages = append(l.pages, pageInfo{part: index, number: n, of: pages, welsh: p.Welsh})
+		l.pages = append(l.pages, pageInfo{part: index, number: n, of: pages})
 	}
 	if index == 0 {
 		fs.address(l, p.Address)

@@ -73,12 +73,7 @@ func (fs *fonts) words(runs notifyql.LetterLine, st textStyle) (words [][]glyph,
 				continue
 			}
 			if len(cur) == 0 && len(words) > 0 {
-				if pendingSpace == nil {
-					// Cannot happen: a word ends only at white space.
-					sp := g
-					sp.r = ' '
-					pendingSpace = &sp
-				}
+				// A word ends only at white space, so a space is pending here.
 				spaces = append(spaces, *pendingSpace)
 				pendingSpace = nil
 			}
