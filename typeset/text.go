@@ -1,6 +1,8 @@
 package typeset
 
 import (
+	"unicode"
+
 	"notifyql"
 )
 
@@ -46,9 +48,17 @@ type textLine struct {
 }
 
 // isCollapsible reports whether r is white space a browser collapses: what the letter
-// markup's source can hold between words. No-break spaces are not, and do not break.
+// markup's source can hold between words. No-break spaces are not, and do not break. The
+// line and paragraph separators, which letters keep (they have no glyph), count as spaces.
 func isCollapsible(r rune) bool {
-	return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\f'
+	return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\f' || r == '\u2028' || r == '\u2029'
+}
+
+// isIgnorable reports the characters a browser draws as nothing: format characters (zero
+// width spaces and joiners, the soft hyphen, bidirectional marks), variation selectors and
+// the other default-ignorable code points, such as the Hangul filler U+3164.
+func isIgnorable(r rune) bool {
+	return unicode.In(r, unicode.Cf, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point)
 }
 
 // words splits a line's runs into words, the characters between collapsed white space, each
@@ -76,6 +86,9 @@ func (fs *fonts) words(runs notifyql.LetterLine, st textStyle) (words [][]glyph,
 				// A word ends only at white space, so a space is pending here.
 				spaces = append(spaces, *pendingSpace)
 				pendingSpace = nil
+			}
+			if isIgnorable(r) {
+				continue
 			}
 			g.r = fs.drawable(r)
 			cur = append(cur, g)

@@ -25,6 +25,10 @@ func TestWhiteSpaceCollapsesAsInABrowser(t *testing.T) {
 	if len(got) != 1 || got[0] != "one two threefour\u00a0five" {
 		t.Errorf("got %q", got)
 	}
+	ignorable := notifyql.LetterLine{{Text: "zero\u200bwidth\u00adsoft \u3164 filler\u2028line"}}
+	if got := lineTexts(fs.wrap(ignorable, bodyStyle, 0)); len(got) != 1 || got[0] != "zerowidthsoft filler line" {
+		t.Errorf("ignorable characters and separators give %q", got)
+	}
 	if got := fs.wrap(notifyql.LetterLine{{Text: " \n "}}, bodyStyle, 100); len(got) != 1 || len(got[0].pieces) != 0 {
 		t.Errorf("a line of white space gives %q, want one empty line", lineTexts(got))
 	}
