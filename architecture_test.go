@@ -23,6 +23,8 @@ var forbiddenImports = map[string][]string{
 	"notifyql/live":        {"notifyql/postgres", "notifyql/redis", "notifyql/server", "notifyql/resolvers", "notifyql/cmd"},
 	"notifyql/phone":       {"notifyql/postgres", "notifyql/redis", "notifyql/server", "notifyql/resolvers", "notifyql/dataloaders", "notifyql/graph", "notifyql/cmd"},
 	"notifyql/migrations":  {"notifyql/"},
+	// The letter typesetter is an adapter: it knows the root package's letter contract only.
+	"notifyql/typeset": {"notifyql/postgres", "notifyql/redis", "notifyql/server", "notifyql/resolvers", "notifyql/dataloaders", "notifyql/graph", "notifyql/live", "notifyql/cmd", "notifyql/pdfium"},
 }
 
 // violates reports whether an import matches a forbidden entry: a package and its
