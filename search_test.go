@@ -51,6 +51,29 @@ func TestNormaliseSearchTerm(t *testing.T) {
 	}
 }
 
+func TestSearchHint(t *testing.T) {
+	sms, email, letter := notifyql.TypeSMS, notifyql.TypeEmail, notifyql.TypeLetter
+	tests := []struct {
+		typ        *notifyql.NotificationType
+		hasAPIKeys bool
+		want       string
+	}{
+		{nil, false, "Search by recipient"},
+		{nil, true, "Search by recipient or reference"},
+		{&email, false, "Search by email address"},
+		{&email, true, "Search by email address or reference"},
+		{&sms, false, "Search by phone number"},
+		{&sms, true, "Search by phone number or reference"},
+		{&letter, false, "Search by postal address or file name"},
+		{&letter, true, "Search by postal address, file name or reference"}, // DOMAIN.md §6.3's example
+	}
+	for _, tt := range tests {
+		if got := notifyql.SearchHint(tt.typ, tt.hasAPIKeys); got != tt.want {
+			t.Errorf("SearchHint(%s, hasAPIKeys=%v) = %q, want %q", typeName(tt.typ), tt.hasAPIKeys, got, tt.want)
+		}
+	}
+}
+
 func TestSearchHash(t *testing.T) {
 	secret, err := hex.DecodeString("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
 	if err != nil {
