@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"crypto/rc4"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -15,6 +16,9 @@ const (
 	a4W = 595.2756 // 210 mm in points
 	a4H = 841.8898 // 297 mm in points
 )
+
+// num writes v as a PDF number, which has no exponent.
+func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
 // mm converts millimetres to points.
 func mm(v float64) float64 { return v / mmPerPoint }
@@ -86,7 +90,7 @@ func makeBuilder(pages ...testPage) (*pdfBuilder, string) {
 		if box == [4]float64{} {
 			box = [4]float64{0, 0, a4W, a4H}
 		}
-		boxStr := fmt.Sprintf("/MediaBox[%g %g %g %g]", box[0], box[1], box[2], box[3])
+		boxStr := fmt.Sprintf("/MediaBox[%s %s %s %s]", num(box[0]), num(box[1]), num(box[2]), num(box[3]))
 		if p.inherit {
 			treeBox, boxStr = boxStr, ""
 		}
