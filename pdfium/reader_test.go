@@ -307,3 +307,19 @@ func TestDisplayTransform(t *testing.T) {
 		}
 	}
 }
+
+func TestSpans(t *testing.T) {
+	got := spans([]rune("  ab\r\ncd\x00e  f"))
+	want := []span{{2, 3}, {6, 7}, {9, 9}, {12, 12}}
+	if len(got) != len(want) {
+		t.Fatalf("spans %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("spans %v, want %v", got, want)
+		}
+	}
+	if spans(nil) != nil || spans([]rune("   ")) != nil {
+		t.Fatal("words in nothing")
+	}
+}
