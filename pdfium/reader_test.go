@@ -3,6 +3,7 @@ package pdfium
 import (
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"math"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 
 	"notifyql"
 )
@@ -34,6 +37,11 @@ func TestMain(m *testing.M) {
 		sharedReader.Close()
 	}
 	os.RemoveAll(dir)
+	// A closed Reader leaves nothing running: no compile, no context watch, no pool worker.
+	if err := goleak.Find(); code == 0 && err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
 	os.Exit(code)
 }
 
