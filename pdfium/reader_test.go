@@ -331,3 +331,24 @@ func TestSpans(t *testing.T) {
 		t.Fatal("words in nothing")
 	}
 }
+
+// TestTransparentPageIsFlattenedOnWhite: a page with a transparency group, which a viewer
+// would composite on its own background, renders on white, opaque.
+func TestTransparentPageIsFlattenedOnWhite(t *testing.T) {
+	doc := open(t, reader(t), makePDF(testPage{
+		extra:   "/Group<</S/Transparency/CS/DeviceRGB/I true/K false>>",
+		content: "0 0 0 rg 100 100 50 50 re f\n",
+	}))
+	img, err := doc.Render(context.Background(), 1, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := img.RGBAAt(5, 5); c.R != 255 || c.G != 255 || c.B != 255 || c.A != 255 {
+		t.Errorf("background %v, want opaque white", c)
+	}
+	// The square, (100, 100)–(150, 150) points from the bottom-left, at 50 dpi.
+	x, y := 87, img.Bounds().Dy()-87
+	if c := img.RGBAAt(x, y); c.R != 0 || c.G != 0 || c.B != 0 || c.A != 255 {
+		t.Errorf("square %v, want opaque black", c)
+	}
+}
