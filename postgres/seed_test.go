@@ -54,6 +54,8 @@ func TestSeedDemo(t *testing.T) {
 		t.Fatalf("IsEmpty after seeding = %v, %v; want false", empty, err)
 	}
 
+	testSeededContent(t, pool)
+
 	t.Run("every status valid for each type appears, and no other", func(t *testing.T) {
 		valid := map[string][]string{
 			"email": {"created", "delivered", "failed", "permanent-failure", "sending", "sent", "technical-failure", "temporary-failure"},
