@@ -338,18 +338,18 @@ func (s *seeder) letter(r seedRand, n *seedNotification, req seedRequest) {
 func (s *seeder) uploadedLetter(r seedRand, n *seedNotification, req seedRequest, lines []string, postcode bool) {
 	file := req.letterFile
 	if file == nil {
+		// Most uploaded letters are a page or two: files are drawn in inverse proportion to
+		// their pages, which also keeps the bench's letter_files small.
 		var choices []*seedletters.Letter
+		var weights []float64
 		for i := range seedletters.Letters {
 			l := &seedletters.Letters[i]
-			if n.status == notifyql.StatusValidationFailed {
-				if !l.Valid() {
-					choices = append(choices, l)
-				}
-			} else if l.Valid() && seedFileFitsPostage(l, n.postage) {
-				choices = append(choices, l)
+			if n.status == notifyql.StatusValidationFailed && !l.Valid() ||
+				n.status != notifyql.StatusValidationFailed && l.Valid() && seedFileFitsPostage(l, n.postage) {
+				choices, weights = append(choices, l), append(weights, 1/float64(l.Pages))
 			}
 		}
-		file = seedPick(r, choices)
+		file = choices[r.weighted(weights)]
 	}
 	n.letterFile = file
 	if len(file.Address) > 0 {
