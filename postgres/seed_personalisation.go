@@ -148,16 +148,23 @@ func (t *seedTemplate) placeholderFills() []seedFill {
 
 // personalisation writes n's personalisation (seedPersonalisation).
 func (s *seeder) personalisation(r seedRand, n *seedNotification, address []string, postcode bool) []byte {
-	return seedPersonalisation(r, s.london, n.template.placeholderFills(), n.createdAt, address, postcode)
+	return seedPersonalisation(r, s.london, n.template.placeholderFills(), n.createdAt, n.to, address, postcode)
 }
 
 // seedPersonalisation writes a personalisation object: a value for each of fills, then
 // for a letter its address lines (the last as postcode when postcode is set), matching
-// its recipient. Dates are London dates after createdAt.
-func seedPersonalisation(r seedRand, london *time.Location, fills []seedFill, createdAt time.Time, address []string, postcode bool) []byte {
+// its recipient to: names are the addressee's. Dates are London dates after createdAt.
+func seedPersonalisation(r seedRand, london *time.Location, fills []seedFill, createdAt time.Time, to string,
+	address []string, postcode bool) []byte {
 	b := make([]byte, 0, 256)
 	b = append(b, '{')
 	first, last := seedPersonName(r)
+	if local, _, ok := strings.Cut(to, "@"); ok {
+		// An email greets its recipient: ann.smith42@example.com is Ann Smith.
+		if f, l, ok := strings.Cut(strings.TrimRight(local, "0123456789"), "."); ok && f != "" && l != "" {
+			first, last = strings.ToUpper(f[:1])+f[1:], strings.ToUpper(l[:1])+l[1:]
+		}
+	}
 	if len(address) > 0 {
 		// The letter greets the person it is addressed to: "Sgt Dev Patel" is Dev Patel.
 		if words := strings.Fields(address[0]); len(words) >= 2 {

@@ -568,7 +568,7 @@ func (s *Simulator) fill(n *simNotification, now time.Time, ukOnly bool) {
 			line := r.IntN(1000)
 			n.to, n.normalisedTo, n.phonePrefix = fmt.Sprintf("07700900%03d", line), fmt.Sprintf("447700900%03d", line), ptr("44")
 		}
-		n.personalisation = string(seedPersonalisation(r, s.loc, t.fills, now, nil, false))
+		n.personalisation = string(seedPersonalisation(r, s.loc, t.fills, now, n.to, nil, false))
 		text := fillPlaceholders(r, t.content)
 		if t.service.prefixSMS {
 			text = t.service.name + ": " + text
@@ -588,7 +588,7 @@ func (s *Simulator) fill(n *simNotification, now time.Time, ukOnly bool) {
 		}
 		n.normalisedTo = strings.ToLower(n.to)
 		n.replyTo = "replies@notifyql.example"
-		n.personalisation = string(seedPersonalisation(r, s.loc, t.fills, now, nil, false))
+		n.personalisation = string(seedPersonalisation(r, s.loc, t.fills, now, n.to, nil, false))
 		n.steps = s.planEmail(now)
 	case notifyql.TypeLetter:
 		s.fillLetter(n, now)
@@ -638,7 +638,7 @@ func (s *Simulator) fillLetter(n *simNotification, now time.Time) {
 		}
 		n.to = strings.Join(lines, "\n")
 		n.normalisedTo = seedNormaliseAddress(n.to)
-		n.personalisation = string(seedPersonalisation(r, s.loc, t.fills, now, lines, postcode))
+		n.personalisation = string(seedPersonalisation(r, s.loc, t.fills, now, n.to, lines, postcode))
 		pages := n.letterFile.Pages
 		switch outcome {
 		case notifyql.StatusVirusScanFailed:
@@ -658,7 +658,7 @@ func (s *Simulator) fillLetter(n *simNotification, now time.Time) {
 	}
 	n.to = strings.Join(lines, "\n")
 	n.normalisedTo = seedNormaliseAddress(n.to)
-	n.personalisation = string(seedPersonalisation(r, s.loc, t.fills, now, lines, postcode))
+	n.personalisation = string(seedPersonalisation(r, s.loc, t.fills, now, n.to, lines, postcode))
 	pages := r.between(1, 4)
 	n.pageCount = ptr(pages)
 	n.billableUnits = min((pages+1)/2, 5)
