@@ -33,3 +33,6 @@ func ParsePage(s string) (int, bool) {
 	}
 	return n, true
 }
+
+// PageName is a page number as paths and cache keys write it.
+func PageName(page int) string { return strconv.Itoa(page) }
