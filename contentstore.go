@@ -25,7 +25,7 @@ type LetterUpload struct {
 	// PageCount is the file's page count, known from its validation.
 	PageCount int `json:"page_count"`
 	// OverlayPages are the pages a content-outside-printable-area error names.
-	OverlayPages []int `json:"overlay_pages,omitempty"`
+	OverlayPages []int  `json:"overlay_pages,omitempty"`
 	PDF          []byte `json:"pdf"`
 }
 

@@ -92,10 +92,10 @@ type LetterRenderCache struct {
 	client *goredis.Client
 	// namespace keeps apart the caches of deployments (or tests) that share a Redis.
 	namespace string
-	ttl     time.Duration
-	budget  int64
-	timeout time.Duration
-	now     func() time.Time
+	ttl       time.Duration
+	budget    int64
+	timeout   time.Duration
+	now       func() time.Time
 }
 
 // renderCacheCallTimeout bounds each call: a miss costs a render, which the caller can
