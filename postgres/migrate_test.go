@@ -22,7 +22,7 @@ import (
 )
 
 // newestVersion is the version of the last embedded migration; bump it with each new file.
-const newestVersion = 11
+const newestVersion = 12
 
 // versionsBelowNewest are the versions that stepping down from newestVersion passes, one
 // migration at a time: the embedded migrations' below it, newest first, then 0. They need

@@ -69,11 +69,16 @@ func rtInsertNotifications(tb testing.TB, pool *pgxpool.Pool, notifications ...r
 			INSERT INTO notifications (id, service_id, template_id, template_version,
 			    notification_type, "to", normalised_to, personalisation, reply_to_text,
 			    letter_validation, client_reference, key_type, notification_status, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6 || '-to', $6 || '-normalised', $6 || '-personalisation',
-			        $6 || '-reply', jsonb_build_object('address', $6 || '-address'), $8,
-			        'normal', 'created', $7)`,
+			VALUES ($1, $2, $3, $4, $5, $6 || '-to', $6 || '-normalised',
+			        jsonb_build_object('name', $6 || '-personalisation'), $6 || '-reply',
+			        jsonb_build_object('address', $6 || '-address'), $8, 'normal', 'created', $7)`,
 			n.ID, n.ServiceID, template.id, template.version, string(n.Type), pii, fxTime(tb, n.CreatedAt),
 			"ref-"+n.ID)
+		if n.Type == notifyql.TypeLetter {
+			// Every letter has a file here, so that the move can be seen to take it along.
+			batch.Queue(`INSERT INTO letter_files (notification_id, pdf) VALUES ($1, convert_to($2 || '-pdf', 'UTF8'))`,
+				n.ID, pii)
+		}
 		// A second status, so that each moved row has more than one status history row.
 		batch.Queue(`UPDATE notifications SET notification_status = 'delivered' WHERE id = $1`, n.ID)
 	}
@@ -93,7 +98,7 @@ func rtInsertManyNotifications(tb testing.TB, pool *pgxpool.Pool, n int) {
 		SELECT (ARRAY['5e000000-0000-4000-8000-000000000001', '5e000000-0000-4000-8000-000000000002',
 		              '5e000000-0000-4000-8000-000000000004'])[g % 3 + 1]::uuid,
 		       t.id, t.version, t.type, 'PII-' || g || '-to', 'PII-' || g || '-normalised',
-		       'PII-' || g || '-personalisation', 'PII-' || g || '-reply',
+		       jsonb_build_object('name', 'PII-' || g || '-personalisation'), 'PII-' || g || '-reply',
 		       jsonb_build_object('address', 'PII-' || g || '-address'),
 		       (ARRAY['normal', 'team', 'test'])[g % 5 % 3 + 1],
 		       (ARRAY['created', 'sending', 'delivered', 'permanent-failure'])[g % 4 + 1],
@@ -103,6 +108,9 @@ func rtInsertManyNotifications(tb testing.TB, pool *pgxpool.Pool, n int) {
 		               (1, '7e000000-0000-4000-8000-000000000002'::uuid, 1, 'sms'),
 		               (2, '7e000000-0000-4000-8000-000000000003'::uuid, 1, 'letter'))
 		       AS t (k, id, version, type) ON t.k = g / 3 % 3`, n, fxNow)
+	fxExec(tb, pool, `
+		INSERT INTO letter_files (notification_id, pdf)
+		SELECT id, convert_to('PII-pdf-' || id, 'UTF8') FROM notifications WHERE notification_type = 'letter'`)
 	// Later statuses, so that status history has several rows per notification.
 	fxExec(tb, pool, `UPDATE notifications SET notification_status = 'delivered' WHERE notification_status = 'sending'`)
 }
@@ -228,6 +236,21 @@ func rtCheckNoPersonalData(tb testing.TB, pool *pgxpool.Pool) {
 	}
 	if leaks > 0 {
 		tb.Errorf("%d history rows hold personal data", leaks)
+	}
+	// The fixtures store a file for every letter: a moved letter's file must have gone with
+	// it, and a letter still in notifications must keep its own.
+	var missing, orphaned int64
+	err = pool.QueryRow(ctx, `
+		SELECT (SELECT count(*) FROM notifications n
+		         WHERE n.notification_type = 'letter'
+		           AND NOT EXISTS (SELECT 1 FROM letter_files f WHERE f.notification_id = n.id)),
+		       (SELECT count(*) FROM letter_files f JOIN notification_history h ON h.id = f.notification_id)`).
+		Scan(&missing, &orphaned)
+	if err != nil {
+		tb.Fatalf("check letter files: %v", err)
+	}
+	if missing > 0 || orphaned > 0 {
+		tb.Errorf("%d letters in notifications lost their file, %d moved letters kept theirs; want 0 and 0", missing, orphaned)
 	}
 }
 
