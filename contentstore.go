@@ -9,7 +9,7 @@ import (
 // (RENDERING.md §1.1, §6.1). Both methods look the notification up within serviceID only.
 type ContentStore interface {
 	// ContentInputs returns the inputs of a notification of the service that is still in
-	// notifications; ENOTFOUND otherwise.
+	// notifications; nil (or ENOTFOUND) otherwise.
 	ContentInputs(ctx context.Context, serviceID, notificationID string) (*ContentInputs, error)
 	// LetterFile returns an uploaded letter's stored PDF (letter_files); ENOTFOUND, or a
 	// nil file, when none is stored.

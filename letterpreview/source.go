@@ -15,7 +15,7 @@ func NotificationSource(ctx context.Context, content notifyql.ContentStore, n *n
 	switch reason {
 	case "":
 		inputs, err := content.ContentInputs(ctx, n.ServiceID, n.ID)
-		if notifyql.ErrorCode(err) == notifyql.ENOTFOUND {
+		if notifyql.ErrorCode(err) == notifyql.ENOTFOUND || (err == nil && inputs == nil) {
 			// Moved out of notifications since it was read: past retention now.
 			return Source{}, false, nil
 		}

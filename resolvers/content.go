@@ -24,7 +24,7 @@ func (r notificationResolver) Content(ctx context.Context, n *notifyql.Notificat
 		return nil, notifyql.Errorf(notifyql.EUNAVAILABLE, "message content is not available on this server")
 	}
 	inputs, err := r.content.ContentInputs(ctx, n.ServiceID, n.ID)
-	if notifyql.ErrorCode(err) == notifyql.ENOTFOUND {
+	if notifyql.ErrorCode(err) == notifyql.ENOTFOUND || (err == nil && inputs == nil) {
 		// Moved out of notifications since it was read: it has just passed retention.
 		return nil, nil
 	}
