@@ -210,3 +210,33 @@ func TestValidateLetterPdfTransport(t *testing.T) {
 		t.Errorf("A5 is %q (%v)", status, err)
 	}
 }
+
+// Each user may validate 10 letters a minute (§7.4).
+func TestValidateLetterPdfRateLimit(t *testing.T) {
+	api := newTestAPIWith(t, testAPIOptions{letters: fakeLetterEngines()})
+	sender := tokenFor(t, userSender)
+	ct, body := multipartUpload(t, validateOperations(serviceA), fileMap, uploadPart{"0", fakeLetterPDF(1)})
+	for range 10 {
+		api.postUpload(t, sender, true, ct, body).requireNoErrors(t)
+	}
+	resp := api.postUpload(t, sender, true, ct, body)
+	if resp.codeAt("validateLetterPdf") != "RATE_LIMITED" {
+		t.Errorf("the 11th validation in a minute: %s", resp.body)
+	}
+	// Another user's allowance is their own.
+	api.postUpload(t, tokenFor(t, userManager), true, ct, body).requireNoErrors(t)
+}
+
+// With Redis down the verdict still comes back, with a null preview and an error on its
+// path (§7.4).
+func TestValidateLetterPdfWithoutRedis(t *testing.T) {
+	api := newTestAPIWith(t, testAPIOptions{letters: fakeLetterEngines(), letterRedisAddr: freeAddr(t)})
+	ct, body := multipartUpload(t, validateOperations(serviceA), fileMap, uploadPart{"0", fakeLetterPDF(1)})
+	resp := api.postUpload(t, tokenFor(t, userSender), true, ct, body)
+	if resp.at("validateLetterPdf", "pageCount") != float64(1) || resp.at("validateLetterPdf", "errors", 0, "code") != "address-is-empty" {
+		t.Errorf("verdict: %s", resp.body)
+	}
+	if resp.at("validateLetterPdf", "preview") != nil || resp.codeAt("validateLetterPdf", "preview") != "UNAVAILABLE" || len(resp.Errors) != 1 {
+		t.Errorf("preview: %s", resp.body)
+	}
+}
