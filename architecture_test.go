@@ -23,6 +23,9 @@ var forbiddenImports = map[string][]string{
 	"notifyql/live":        {"notifyql/postgres", "notifyql/redis", "notifyql/server", "notifyql/resolvers", "notifyql/cmd"},
 	"notifyql/phone":       {"notifyql/postgres", "notifyql/redis", "notifyql/server", "notifyql/resolvers", "notifyql/dataloaders", "notifyql/graph", "notifyql/cmd"},
 	"notifyql/migrations":  {"notifyql/"},
+	// The letter renderer is shared by the edge (server, resolvers) and wired by cmd: it
+	// reaches engines and the cache only through the root package's interfaces.
+	"notifyql/letterpreview": {"notifyql/postgres", "notifyql/redis", "notifyql/server", "notifyql/resolvers", "notifyql/dataloaders", "notifyql/graph", "notifyql/live", "notifyql/cmd"},
 }
 
 // violates reports whether an import matches a forbidden entry: a package and its
