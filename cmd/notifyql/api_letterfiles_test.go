@@ -154,3 +154,38 @@ func TestLetterFileRenderDeadline(t *testing.T) {
 		t.Errorf("status %d after %v, want 503 soon after the deadline: %s", rec.Code, time.Since(started), rec.Body)
 	}
 }
+
+// A page is rendered once and then served from the Redis cache until what makes it changes
+// (here the stored verdict, which adds the overlay), when its key and ETag change too.
+func TestLetterFilesCache(t *testing.T) {
+	engines := fakeLetterEngines()
+	opens := engines.Reader.(fakePDFReader).opens
+	api := newTestAPIWith(t, testAPIOptions{letters: engines})
+	insertLetterFile(t, api, notificationA5, fakeLetterPDF(3))
+	link := api.signedAs(t, api.letters.LetterLinks, "/services/"+serviceA+"/notifications/"+notificationA5+"/letter/2.png", userViewer)
+	fetch := func() (string, []byte) {
+		t.Helper()
+		rec := api.getFile(t, link, "", nil)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("page 2: %d %s", rec.Code, rec.Body)
+		}
+		return rec.Header().Get("ETag"), rec.Body.Bytes()
+	}
+	before := opens.Load()
+	etag, first := fetch()
+	if opens.Load() != before+1 {
+		t.Fatalf("the first fetch opened %d documents, want 1", opens.Load()-before)
+	}
+	again, second := fetch()
+	if opens.Load() != before+1 || again != etag || !bytes.Equal(first, second) {
+		t.Errorf("the second fetch was rendered again (%d opens) or differs", opens.Load()-before)
+	}
+	if _, err := api.pool.Exec(t.Context(), `UPDATE notifications SET letter_validation =
+		'{"message": "content-outside-printable-area", "invalid_pages": [2], "page_count": 3}' WHERE id = $1`, notificationA5); err != nil {
+		t.Fatal(err)
+	}
+	overlaid, third := fetch()
+	if opens.Load() != before+2 || overlaid == etag || bytes.Equal(first, third) {
+		t.Errorf("with the overlay: %d opens, ETag %s (was %s)", opens.Load()-before, overlaid, etag)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"notifyql"
 )
@@ -41,9 +42,14 @@ type fakePage struct {
 	words []notifyql.PDFWord
 }
 
-type fakePDFReader struct{}
+// fakePDFReader counts the documents it opens, so tests can tell a cached file from a
+// rendered one.
+type fakePDFReader struct{ opens *atomic.Int32 }
 
-func (fakePDFReader) Open(ctx context.Context, pdf []byte) (notifyql.PDFDocument, error) {
+func (r fakePDFReader) Open(ctx context.Context, pdf []byte) (notifyql.PDFDocument, error) {
+	if r.opens != nil {
+		r.opens.Add(1)
+	}
 	if !bytes.HasPrefix(pdf, []byte("%PDF-fake\n")) {
 		return nil, fmt.Errorf("fake reader: %w", notifyql.ErrUnreadablePDF)
 	}
@@ -139,5 +145,5 @@ func (fakeTypesetter) Typeset(ctx context.Context, doc notifyql.LetterDocument) 
 
 // fakeLetterEngines are the fakes as the API's engines.
 func fakeLetterEngines() *letterEngines {
-	return &letterEngines{Typesetter: fakeTypesetter{}, Reader: fakePDFReader{}}
+	return &letterEngines{Typesetter: fakeTypesetter{}, Reader: fakePDFReader{opens: &atomic.Int32{}}}
 }
