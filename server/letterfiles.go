@@ -200,7 +200,7 @@ func etagMatches(ifNoneMatch, etag string) bool {
 // neither link nor valid header, 401.
 func caller(r *http.Request) (*notifyql.Principal, error) {
 	p, err := notifyql.Authenticated(r.Context())
-	if err != nil && IsSignedLink(r.URL) {
+	if notifyql.ErrorCode(err) == notifyql.EUNAUTHENTICATED && IsSignedLink(r.URL) {
 		return nil, notifyql.Errorf(notifyql.EFORBIDDEN, "%s", notifyql.ErrorMessage(err))
 	}
 	return p, err
