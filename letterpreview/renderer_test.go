@@ -53,7 +53,7 @@ func (oneBlankPage) Render(context.Context, int, float64) (*image.RGBA, error) {
 	return image.NewRGBA(image.Rect(0, 0, 1, 1)), nil
 }
 func (oneBlankPage) Words(context.Context, int) ([]notifyql.PDFWord, error) { return nil, nil }
-func (oneBlankPage) Close() error                                            { return nil }
+func (oneBlankPage) Close() error                                           { return nil }
 
 // The pool runs at most Workers renders at once; a render waiting for a place gives up with
 // its caller.
