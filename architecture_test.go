@@ -11,7 +11,8 @@ import (
 
 // forbiddenImports encodes ARCHITECTURE.md's dependency direction: the root package is the
 // vocabulary and imports nothing of ours; adapters (postgres, redis) and the edge (server,
-// resolvers) import the root package, never each other; only cmd wires them together.
+// resolvers) and the PDF adapter (pdfium) import the root package, never each other; only
+// cmd wires them together.
 var forbiddenImports = map[string][]string{
 	"notifyql":             {"notifyql/"},
 	"notifyql/postgres":    {"notifyql/redis", "notifyql/server", "notifyql/resolvers", "notifyql/dataloaders", "notifyql/graph", "notifyql/live", "notifyql/cmd"},
@@ -25,7 +26,10 @@ var forbiddenImports = map[string][]string{
 	"notifyql/migrations":  {"notifyql/"},
 	// The letter renderer is shared by the edge (server, resolvers) and wired by cmd: it
 	// reaches engines and the cache only through the root package's interfaces.
-	"notifyql/letterpreview": {"notifyql/postgres", "notifyql/redis", "notifyql/server", "notifyql/resolvers", "notifyql/dataloaders", "notifyql/graph", "notifyql/live", "notifyql/cmd"},
+	"notifyql/letterpreview": {"notifyql/postgres", "notifyql/redis", "notifyql/server", "notifyql/resolvers", "notifyql/dataloaders", "notifyql/graph", "notifyql/live", "notifyql/cmd", "notifyql/typeset", "notifyql/pdfium"},
+	// The letter typesetter is an adapter: it knows the root package's letter contract only.
+	"notifyql/typeset": {"notifyql/postgres", "notifyql/redis", "notifyql/server", "notifyql/resolvers", "notifyql/dataloaders", "notifyql/graph", "notifyql/live", "notifyql/cmd", "notifyql/pdfium"},
+	"notifyql/pdfium":  {"notifyql/postgres", "notifyql/redis", "notifyql/server", "notifyql/resolvers", "notifyql/dataloaders", "notifyql/graph", "notifyql/live", "notifyql/phone", "notifyql/cmd"},
 }
 
 // violates reports whether an import matches a forbidden entry: a package and its

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -165,6 +166,8 @@ func TestValidateLetterPDF(t *testing.T) {
 		{"within 2 mm of A4", &fakePDF{pages: withUploadPage(uploadedLetter(2), 2, func(p *fakePage) { p.box = PageBox{WidthMM: 211.9, HeightMM: 295.1} })}, false, passing(2), []int{1, 2}},
 		{"more than 2 mm from A4", &fakePDF{pages: withUploadPage(uploadedLetter(2), 2, func(p *fakePage) { p.box = PageBox{WidthMM: 212.1, HeightMM: 297} })},
 			false, failing(2, "letter-not-a4-portrait-oriented", 2), nil},
+		{"an odd /Rotate", &fakePDF{pages: withUploadPage(uploadedLetter(1), 1, func(p *fakePage) { p.box.Rotate = 45 })},
+			false, failing(1, "letter-not-a4-portrait-oriented", 1), nil},
 		{"A5", &fakePDF{pages: withUploadPage(uploadedLetter(1), 1, func(p *fakePage) { p.box = PageBox{WidthMM: 148, HeightMM: 210} })},
 			false, failing(1, "letter-not-a4-portrait-oriented", 1), nil},
 		{"content in the margin of page 3 only", &fakePDF{pages: withUploadPage(uploadedLetter(4), 3, func(p *fakePage) { p.marks = append(p.marks, mmRect{5, 100, 8, 110}) })},
@@ -413,4 +416,21 @@ func FuzzValidateLetterPDF(f *testing.F) {
 			t.Fatalf("page count %v with errors %+v", got.PageCount, got.Errors)
 		}
 	})
+}
+
+// The overlay shows exactly what the allowed zones leave out: every point of the page is
+// in one or the other, never both.
+func TestOverlayIsTheComplementOfTheAllowedZones(t *testing.T) {
+	in := func(r mmRect, x, y float64) bool { return x >= r.X0 && x <= r.X1 && y >= r.Y0 && y <= r.Y1 }
+	for _, page := range []int{1, 2} {
+		for x := 0.05; x < 210; x += 0.2 {
+			for y := 0.05; y < 297; y += 0.2 {
+				allowed := slices.ContainsFunc(allowedZones(page), func(r mmRect) bool { return in(r, x, y) })
+				overlaid := slices.ContainsFunc(overlayAreas(page), func(r mmRect) bool { return in(r, x, y) })
+				if allowed == overlaid {
+					t.Fatalf("page %d, (%.2f, %.2f) mm: allowed %v, overlaid %v", page, x, y, allowed, overlaid)
+				}
+			}
+		}
+	}
 }

@@ -124,3 +124,28 @@ func isEmailAddress(s string) bool {
 func SearchesReference(typ *NotificationType, hasAPIKeys bool) bool {
 	return hasAPIKeys || (typ != nil && *typ == TypeLetter)
 }
+
+// SearchHint is the search box's placeholder (DOMAIN.md §6.3): what a search of the type
+// (nil: every type) looks in, with "reference" when the service has API keys (§3.7),
+// listed as "a, b or c": "Search by postal address, file name or reference".
+func SearchHint(typ *NotificationType, hasAPIKeys bool) string {
+	var things []string
+	switch {
+	case typ == nil:
+		things = []string{"recipient"}
+	case *typ == TypeEmail:
+		things = []string{"email address"}
+	case *typ == TypeSMS:
+		things = []string{"phone number"}
+	default:
+		things = []string{"postal address", "file name"}
+	}
+	if hasAPIKeys {
+		things = append(things, "reference")
+	}
+	last := len(things) - 1
+	if last == 0 {
+		return "Search by " + things[0]
+	}
+	return "Search by " + strings.Join(things[:last], ", ") + " or " + things[last]
+}

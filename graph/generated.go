@@ -338,9 +338,11 @@ type ComplexityRoot struct {
 		Name               func(childComplexity int) int
 		Notifications      func(childComplexity int, typeArg *notifyql.NotificationType, statuses []notifyql.NotificationStatus, first *int, after *string, search *NotificationSearch) int
 		Restricted         func(childComplexity int) int
+		SearchHint         func(childComplexity int, typeArg *notifyql.NotificationType) int
 		TemplateStatistics func(childComplexity int, days *int) int
 		TemplateUsage      func(childComplexity int, financialYear *int) int
 		Totals             func(childComplexity int, days *int) int
+		UpcomingJobs       func(childComplexity int) int
 		Usage              func(childComplexity int, financialYear *int) int
 		UsageThisYear      func(childComplexity int) int
 	}
@@ -544,6 +546,8 @@ type ServiceResolver interface {
 	Features(ctx context.Context, obj *notifyql.Service) ([]string, error)
 	MyPermissions(ctx context.Context, obj *notifyql.Service) ([]notifyql.Permission, error)
 	HasAPIKeys(ctx context.Context, obj *notifyql.Service) (*bool, error)
+	SearchHint(ctx context.Context, obj *notifyql.Service, typeArg *notifyql.NotificationType) (string, error)
+	UpcomingJobs(ctx context.Context, obj *notifyql.Service) ([]*notifyql.Job, error)
 	DataRetention(ctx context.Context, obj *notifyql.Service) (*DataRetention, error)
 	Totals(ctx context.Context, obj *notifyql.Service, days *int) (*notifyql.Totals, error)
 	InboxSummary(ctx context.Context, obj *notifyql.Service) (*notifyql.InboxSummary, error)
@@ -1775,6 +1779,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Service.Restricted(childComplexity), true
+	case "Service.searchHint":
+		if e.ComplexityRoot.Service.SearchHint == nil {
+			break
+		}
+
+		args, err := ec.field_Service_searchHint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Service.SearchHint(childComplexity, args["type"].(*notifyql.NotificationType)), true
 	case "Service.templateStatistics":
 		if e.ComplexityRoot.Service.TemplateStatistics == nil {
 			break
@@ -1808,6 +1823,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Service.Totals(childComplexity, args["days"].(*int)), true
+	case "Service.upcomingJobs":
+		if e.ComplexityRoot.Service.UpcomingJobs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.UpcomingJobs(childComplexity), true
 	case "Service.usage":
 		if e.ComplexityRoot.Service.Usage == nil {
 			break
@@ -2885,6 +2906,10 @@ func (ec *executionContext) childFields_Service(ctx context.Context, field graph
 		return ec.fieldContext_Service_myPermissions(ctx, field)
 	case "hasApiKeys":
 		return ec.fieldContext_Service_hasApiKeys(ctx, field)
+	case "searchHint":
+		return ec.fieldContext_Service_searchHint(ctx, field)
+	case "upcomingJobs":
+		return ec.fieldContext_Service_upcomingJobs(ctx, field)
 	case "dataRetention":
 		return ec.fieldContext_Service_dataRetention(ctx, field)
 	case "totals":
@@ -3576,6 +3601,20 @@ func (ec *executionContext) field_Service_notifications_args(ctx context.Context
 		return nil, err
 	}
 	args["search"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Service_searchHint_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "type",
+		func(ctx context.Context, v any) (*notifyql.NotificationType, error) {
+			return ec.unmarshalONotificationType2ᚖnotifyqlᚐNotificationType(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["type"] = arg0
 	return args, nil
 }
 
@@ -8694,6 +8733,128 @@ func (ec *executionContext) _Service_hasApiKeys(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_Service_hasApiKeys(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Service", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _Service_searchHint(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_searchHint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Service().SearchHint(ctx, obj, fc.Args["type"].(*notifyql.NotificationType))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				anyOf, err := ec.unmarshalNPermission2ᚕnotifyqlᚐPermissionᚄ(ctx, []any{})
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				organisationUsers, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.HasPermission == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive hasPermission is not implemented")
+				}
+				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Service_searchHint(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Service",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Service_searchHint_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Service_upcomingJobs(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_upcomingJobs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Service().UpcomingJobs(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				anyOf, err := ec.unmarshalNPermission2ᚕnotifyqlᚐPermissionᚄ(ctx, []any{"VIEW_ACTIVITY"})
+				if err != nil {
+					var zeroVal []*notifyql.Job
+					return zeroVal, err
+				}
+				organisationUsers, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal []*notifyql.Job
+					return zeroVal, err
+				}
+				if ec.Directives.HasPermission == nil {
+					var zeroVal []*notifyql.Job
+					return zeroVal, errors.New("directive hasPermission is not implemented")
+				}
+				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*notifyql.Job) graphql.Marshaler {
+			return ec.marshalOJob2ᚕᚖnotifyqlᚐJobᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Service_upcomingJobs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Service",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Job(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Service_dataRetention(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
@@ -14265,6 +14426,18 @@ func (ec *executionContext) _Service(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_hasApiKeys(ctx, field, obj)
 				})
+		case "searchHint":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Service_searchHint(ctx, field, obj)
+				})
+		case "upcomingJobs":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Service_upcomingJobs(ctx, field, obj)
+				})
 		case "dataRetention":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -16476,6 +16649,25 @@ func (ec *executionContext) marshalOInt2ᚖint64(ctx context.Context, sel ast.Se
 	_ = ctx
 	res := scalars.MarshalInt64(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOJob2ᚕᚖnotifyqlᚐJobᚄ(ctx context.Context, sel ast.SelectionSet, v []*notifyql.Job) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNJob2ᚖnotifyqlᚐJob(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalOJob2ᚖnotifyqlᚐJob(ctx context.Context, sel ast.SelectionSet, v *notifyql.Job) graphql.Marshaler {

@@ -21,11 +21,11 @@ func smsSearchTerm(term string) string {
 // read matches inbound texts only as stored.
 func ConversationWith(stored string) notifyql.ConversationWith {
 	with := notifyql.ConversationWith{Number: stored, SearchTerm: smsSearchTerm(stored)}
-	if n, ok := parse(stored); ok {
-		e164 := strings.TrimPrefix(phonenumbers.Format(n, phonenumbers.E164), "+")
+	if n, ok := read(stored); ok {
+		e164 := storedForm(n)
 		with.DigitsSuffix = phonenumbers.GetNationalSignificantNumber(n)
 		with.Same = func(userNumber string) bool {
-			normalised, err := Normalise(userNumber)
+			normalised, err := Normalise(InboundNumber(userNumber))
 			return err == nil && normalised == e164
 		}
 		return with
@@ -38,4 +38,16 @@ func ConversationWith(stored string) notifyql.ConversationWith {
 	}, stored)
 	with.Same = func(userNumber string) bool { return userNumber == stored }
 	return with
+}
+
+// InboundNumber is an inbound text's user_number as read must be given it. Providers hand
+// texts over with the sender in the stored form, E.164 digits without "+", so bare digits
+// (not starting with a trunk 0) get their "+" back: read with GB as the default region,
+// 2304031001 would be 023 0403 1001, not Mauritius's +230 403 1001. Any other form is
+// given as it is.
+func InboundNumber(userNumber string) string {
+	if userNumber != "" && userNumber[0] != '0' && strings.Trim(userNumber, "0123456789") == "" {
+		return "+" + userNumber
+	}
+	return userNumber
 }

@@ -16,23 +16,36 @@ const defaultRegion = "GB"
 // ukCountryCode covers the UK and the crown dependencies, which are shown in national form.
 const ukCountryCode = 44
 
-// parse reads a number as parseLenient does, and refuses one whose E.164 digits, the form
-// numbers are stored in, would read back as another number: a stored number is shown,
-// searched and matched by reading it again.
-func parse(raw string) (*phonenumbers.PhoneNumber, bool) {
+// read is the one way this package reads a number, for display (Format), storage
+// (Normalise), search (NationalSignificantNumber) and conversations (ConversationWith), so
+// that a number shown, stored and searched for is the same number everywhere. It is
+// parseLenient's reading: DOMAIN.md §15's lenient parse with GB as the default region.
+//
+// A number's stored form (E.164 digits without "+") is not read again through read: bare
+// digits are ambiguous (2304031001 is Mauritius's +230 403 1001 stored, and also a valid GB
+// number without its trunk 0), so a stored form is compared as it is (storedForm) or read
+// with its "+" put back. A number whose stored form, so read, would be another number
+// (some numbers that are possible but not valid, such as 810000000000) is refused: it
+// could not be shown, searched or matched once stored.
+func read(raw string) (*phonenumbers.PhoneNumber, bool) {
 	n, ok := parseLenient(raw)
 	if !ok {
 		return nil, false
 	}
-	stored := strings.TrimPrefix(phonenumbers.Format(n, phonenumbers.E164), "+")
-	if stored == raw {
+	e164 := phonenumbers.Format(n, phonenumbers.E164)
+	if e164 == raw {
 		return n, true
 	}
-	again, ok := parseLenient(stored)
-	if !ok || phonenumbers.Format(again, phonenumbers.E164) != "+"+stored {
+	again, ok := parseLenient(e164)
+	if !ok || phonenumbers.Format(again, phonenumbers.E164) != e164 {
 		return nil, false
 	}
 	return n, true
+}
+
+// storedForm is the form numbers are stored in: E.164 digits without "+".
+func storedForm(n *phonenumbers.PhoneNumber) string {
+	return strings.TrimPrefix(phonenumbers.Format(n, phonenumbers.E164), "+")
 }
 
 // parseLenient parses leniently: the number as given if it is valid; otherwise again with any
@@ -93,7 +106,7 @@ func Format(stored string) string {
 	if human, ok := formatUKMobile(stored); ok {
 		return human
 	}
-	n, ok := parse(stored)
+	n, ok := read(stored)
 	if !ok {
 		return stored
 	}
@@ -104,7 +117,7 @@ func Format(stored string) string {
 	}
 	for _, format := range formats {
 		human := phonenumbers.Format(n, format)
-		if again, ok := parse(human); ok && phonenumbers.Format(again, phonenumbers.E164) == e164 {
+		if again, ok := read(human); ok && phonenumbers.Format(again, phonenumbers.E164) == e164 {
 			return human
 		}
 	}
@@ -134,18 +147,21 @@ func formatUKMobile(stored string) (string, bool) {
 // Normalise returns the E.164 digits without "+" (447911123456), the form numbers are
 // stored, searched and billed by. It returns EINVALID for something that is not a number.
 func Normalise(raw string) (string, error) {
-	n, ok := parse(raw)
+	n, ok := read(raw)
 	if !ok {
 		return "", notifyql.Errorf(notifyql.EINVALID, "not a valid phone number")
 	}
-	return strings.TrimPrefix(phonenumbers.Format(n, phonenumbers.E164), "+"), nil
+	return storedForm(n), nil
 }
 
 // NationalSignificantNumber returns the number without country code or trunk 0 when raw
-// is a valid number, for searching (DOMAIN.md §6.3).
+// reads (as everywhere else, leniently) as a valid number, for searching (DOMAIN.md §6.3):
+// "0+44(0)7779123456", which is stored as 447779123456, is searched for by 7779123456.
+// A number that is only possible (the drama range 07700 900xxx) is searched for by its
+// digits, as §6.3 says for a term that is not a valid number.
 func NationalSignificantNumber(raw string) (string, bool) {
-	n, err := phonenumbers.Parse(raw, defaultRegion)
-	if err != nil || !phonenumbers.IsValidNumber(n) {
+	n, ok := read(raw)
+	if !ok || !phonenumbers.IsValidNumber(n) {
 		return "", false
 	}
 	return phonenumbers.GetNationalSignificantNumber(n), true

@@ -76,7 +76,7 @@ func TestFormatUKMobileMatchesLibphonenumber(t *testing.T) {
 			if !ok {
 				continue
 			}
-			n, parsed := parse(stored)
+			n, parsed := read(stored)
 			if !parsed {
 				t.Fatalf("%s: the fast path formats a number libphonenumber cannot parse", stored)
 			}
@@ -153,6 +153,7 @@ func FuzzPhone(f *testing.F) {
 		"0033612345678", "+1 415 555 2671", "01534 123456", "+44 1624 123456", "020 7946 0000", "999", "112",
 		"", " ", "+", "00", "0", "++44 7911 123456", "44", "+800 1234 5678", "+882 1234 5678", "\t07911\n123456\r",
 		"07911123456789012345", "(((())))", "-7911-", "7911123456", "+7 700 900 123", "+44 7911 123456 ext 1", "٠٧٩١١١٢٣٤٥٦",
+		"+2304031001", "0+44(0)7779123456", "2304031001",
 	} {
 		f.Add(seed)
 	}
@@ -173,25 +174,33 @@ func FuzzPhone(f *testing.F) {
 		if e164 == "" || len(e164) > 3+17 || strings.Trim(e164, "0123456789") != "" {
 			t.Fatalf("Normalise(%q) = %q, not E.164 digits", raw, e164)
 		}
-		for _, form := range []string{e164, "+" + e164} {
-			if again, err := Normalise(form); again != e164 {
-				t.Errorf("Normalise(%q) = %q; Normalise(%q) = %q, %v", raw, e164, form, again, err)
-			}
+		// A stored number is read with its "+": bare digits can be another number (see read).
+		if again, err := Normalise("+" + e164); again != e164 {
+			t.Errorf("Normalise(%q) = %q; Normalise(+%q) = %q, %v", raw, e164, e164, again, err)
 		}
 		// Numbers are stored in E.164 and shown with Format: the human form must read back.
-		shown := Format(e164)
+		shown := Format("+" + e164)
 		if back, err := Normalise(shown); back != e164 {
-			t.Errorf("Format(%q) = %q, which normalises to %q, %v", e164, shown, back, err)
+			t.Errorf("Format(+%q) = %q, which normalises to %q, %v", e164, shown, back, err)
 		}
 		if back, err := Normalise(formatted); back != e164 {
 			t.Errorf("Format(%q) = %q, which normalises to %q, %v, want %q", raw, formatted, back, err, e164)
 		}
-		with := ConversationWith(e164)
-		if !with.Same(raw) || !with.Same(e164) {
-			t.Errorf("ConversationWith(%q).Same does not match %q", e164, raw)
+		// A conversation opened from the number as given finds texts from its stored form.
+		with := ConversationWith(raw)
+		for _, form := range []string{e164, "+" + e164} {
+			if !with.Same(form) {
+				t.Errorf("ConversationWith(%q).Same does not match %q", raw, form)
+			}
 		}
 		if !strings.HasSuffix(digitsOf(shown), with.DigitsSuffix) || !strings.HasSuffix(e164, with.DigitsSuffix) {
-			t.Errorf("ConversationWith(%q).DigitsSuffix = %q, which %q does not end with", e164, with.DigitsSuffix, shown)
+			t.Errorf("ConversationWith(%q).DigitsSuffix = %q, which %q does not end with", raw, with.DigitsSuffix, shown)
+		}
+		// The search term of a conversation with a valid number is contained in the stored
+		// form, so that the texts sent to it are found (a number that is only possible is
+		// searched for by its digits, as §6.3 says).
+		if _, valid := NationalSignificantNumber(raw); valid && !strings.Contains(e164, with.SearchTerm) {
+			t.Errorf("ConversationWith(%q).SearchTerm = %q, which %q does not contain", raw, with.SearchTerm, e164)
 		}
 		if nsn, ok := NationalSignificantNumber(raw); ok && !strings.HasSuffix(e164, nsn) {
 			t.Errorf("NationalSignificantNumber(%q) = %q, which %q does not end with", raw, nsn, e164)
@@ -206,4 +215,68 @@ func digitsOf(s string) string {
 		}
 		return -1
 	}, s)
+}
+
+// One reading of a number, for display, storage, search and conversations (issue 16): a
+// number whose stored digits read differently with GB as the default region, and one that
+// only the lenient parse reads.
+func TestOneReadingOfANumber(t *testing.T) {
+	tests := []struct {
+		raw, shown, stored, searchTerm string
+	}{
+		// Mauritius: its stored digits 2304031001 are also a GB number (023 0403 1001).
+		{"+2304031001", "+230 403 1001", "2304031001", "4031001"},
+		{"+230 403 1001", "+230 403 1001", "2304031001", "4031001"},
+		// A leading 0 before the +: only the lenient parse reads it.
+		{"0+44(0)7779123456", "07779 123456", "447779123456", "7779123456"},
+		{"07779 123456", "07779 123456", "447779123456", "7779123456"},
+	}
+	for _, tt := range tests {
+		if got := Format(tt.raw); got != tt.shown {
+			t.Errorf("Format(%q) = %q, want %q", tt.raw, got, tt.shown)
+		}
+		if got, err := Normalise(tt.raw); err != nil || got != tt.stored {
+			t.Errorf("Normalise(%q) = %q, %v; want %q", tt.raw, got, err, tt.stored)
+		}
+		if got := smsSearchTerm(tt.raw); got != tt.searchTerm {
+			t.Errorf("smsSearchTerm(%q) = %q, want %q", tt.raw, got, tt.searchTerm)
+		}
+		if !strings.Contains(tt.stored, tt.searchTerm) {
+			t.Fatalf("test case %q: the search term must find the stored form", tt.raw)
+		}
+		with := ConversationWith(tt.raw)
+		if with.SearchTerm != tt.searchTerm || !with.Same(tt.stored) || !with.Same("+"+tt.stored) || !with.Same(tt.raw) {
+			t.Errorf("ConversationWith(%q) = %+v: does not match the stored form %q", tt.raw, with, tt.stored)
+		}
+	}
+	// The stored form is not mistaken for the GB number its bare digits also are.
+	mauritius := ConversationWith("+2304031001")
+	if mauritius.Same("442304031001") || mauritius.Same("02304031001") {
+		t.Error("the Mauritius number matches the GB number 023 0403 1001")
+	}
+	if gb := ConversationWith("02304031001"); gb.Same("2304031001") {
+		t.Error("the GB number 023 0403 1001 matches the stored Mauritius number")
+	}
+}
+
+func TestInboundNumberIsTheStoredForm(t *testing.T) {
+	for _, tt := range []struct{ userNumber, given, shown string }{
+		{"2304031001", "+2304031001", "+230 403 1001"}, // Mauritius, not 023 0403 1001
+		{"447700900123", "+447700900123", "07700 900123"},
+		{"+33612345678", "+33612345678", "+33 6 12 34 56 78"},
+		{"07700900123", "07700900123", "07700 900123"},
+		{"+44 7700 900123", "+44 7700 900123", "07700 900123"},
+		{"GOVUK", "GOVUK", "GOVUK"},
+		{"", "", ""},
+	} {
+		if got := InboundNumber(tt.userNumber); got != tt.given {
+			t.Errorf("InboundNumber(%q) = %q, want %q", tt.userNumber, got, tt.given)
+		}
+		if got := Format(InboundNumber(tt.userNumber)); got != tt.shown {
+			t.Errorf("Format(InboundNumber(%q)) = %q, want %q", tt.userNumber, got, tt.shown)
+		}
+	}
+	if !ConversationWith("+2304031001").Same("2304031001") {
+		t.Error("a text from the stored Mauritius number is not in its conversation")
+	}
 }

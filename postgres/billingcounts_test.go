@@ -129,7 +129,7 @@ func TestBillingCountsFollowNotifications(t *testing.T) {
 			DELETE FROM notifications
 			 WHERE service_id = '` + rollupServiceA + `'
 			   AND (created_at AT TIME ZONE 'UTC' AT TIME ZONE 'Europe/London')::date = '2026-03-29'`},
-		{"TRUNCATE", `TRUNCATE notifications, notification_status_history`},
+		{"TRUNCATE", `TRUNCATE notifications, notification_status_history, letter_files`},
 	}
 	for _, s := range statements {
 		tag, err := pool.Exec(ctx, s.sql)

@@ -81,7 +81,7 @@ var seedTables = []string{
 	"service_permissions", "user_to_service", "permissions", "inbound_numbers",
 	"service_data_retention", "annual_billing", "templates", "templates_history", "api_keys",
 	"jobs", "notifications", "notification_status_history", "notification_status_counts",
-	"notification_history", "inbound_sms", "inbound_sms_history", "report_requests",
+	"notification_history", "letter_files", "inbound_sms", "inbound_sms_history", "report_requests",
 	"ft_notification_status", "ft_billing",
 }
 

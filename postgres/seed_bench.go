@@ -190,8 +190,16 @@ func (b *seedBuilder) benchBigTemplates(svc *seedService) {
 			typ = notifyql.TypeSMS
 		}
 		t := b.template(svc, typ, fmt.Sprintf("Bench %s template %02d", typ, i+1), 1/float64(i+1), i%5 == 0)
+		contents := seedBenchContents[string(typ)]
+		t.use(contents[i/2%len(contents)])
+		// The code text and the password email are redacted, as in the demo.
+		t.redact = t.content == seedCodeSMS.content || t.content == seedPasswordEmail.content
 		if typ == notifyql.TypeLetter {
 			t.postage, t.sheets = postages[i%len(postages)], 1+i%3
+			if i == 9 {
+				t.use(seedTaxLetter)
+				t.welshSubject, t.welshContent = seedTaxLetterWelsh.subject, seedTaxLetterWelsh.content
+			}
 		}
 	}
 	pdf := b.template(svc, notifyql.TypeLetter, notifyql.PrecompiledLetterName, 0.2, false)
@@ -206,6 +214,9 @@ func (b *seedBuilder) benchSmallTemplates(svc *seedService) {
 		}
 		for i := range 1 + b.r.IntN(2) {
 			t := b.template(svc, typ, fmt.Sprintf("%s %s %d", svc.name, typ, i+1), float64(2-i), false)
+			contents := seedBenchContents[string(typ)]
+			t.use(contents[b.r.IntN(len(contents))])
+			t.redact = t.content == seedCodeSMS.content || t.content == seedPasswordEmail.content
 			if typ == notifyql.TypeLetter {
 				t.sheets = 1 + b.r.IntN(3)
 			}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"notifyql"
+	"notifyql/postgres/internal/seedletters"
 )
 
 // The demo profile: a handful of services and memorable users, every type, status and
@@ -123,18 +124,18 @@ func (s *seeder) seedDemo(ctx context.Context) ([]SeedUser, error) {
 	b.member(closed, trial, "view_activity")
 
 	// Central government: every type.
-	b.template(central, notifyql.TypeEmail, "Appointment confirmation", 5, true)
-	b.template(central, notifyql.TypeEmail, "Password reset", 3, false)
-	b.template(central, notifyql.TypeEmail, "Monthly newsletter", 1, false)
-	smsReminder := b.template(central, notifyql.TypeSMS, "Appointment reminder", 5, true)
-	b.template(central, notifyql.TypeSMS, "Verification code", 4, false)
-	long := b.template(central, notifyql.TypeSMS, "Important change to your benefit payments", 1, false)
-	long.content = strings.Repeat("Your payment date is changing. Please check your account for details. ", 3)
-	paymentLetter := b.template(central, notifyql.TypeLetter, "Payment reminder letter", 3, false)
+	b.template(central, notifyql.TypeEmail, "Appointment confirmation", 5, true).use(seedAppointmentEmail)
+	b.template(central, notifyql.TypeEmail, "Password reset", 3, false).use(seedPasswordEmail).redact = true
+	b.template(central, notifyql.TypeEmail, "Monthly newsletter", 1, false).use(seedNewsletterEmail)
+	smsReminder := b.template(central, notifyql.TypeSMS, "Appointment reminder", 5, true).use(seedReminderSMS)
+	b.template(central, notifyql.TypeSMS, "Verification code", 4, false).use(seedCodeSMS).redact = true
+	// Three fragments long.
+	b.template(central, notifyql.TypeSMS, "Important change to your benefit payments", 1, false).use(seedBenefitSMS)
+	paymentLetter := b.template(central, notifyql.TypeLetter, "Payment reminder letter", 3, false).use(seedPaymentLetter)
 	paymentLetter.sheets = 2
-	urgent := b.template(central, notifyql.TypeLetter, "Urgent notice", 1, false)
+	urgent := b.template(central, notifyql.TypeLetter, "Urgent notice", 1, false).use(seedUrgentLetter)
 	urgent.postage = notifyql.PostageFirst
-	statement := b.template(central, notifyql.TypeLetter, "Annual statement", 1, false)
+	statement := b.template(central, notifyql.TypeLetter, "Annual statement", 1, false).use(seedStatementLetter)
 	statement.postage, statement.sheets = notifyql.PostageEconomy, 3
 	centralLive := b.apiKey(central, "Live key", notifyql.KeyNormal)
 	b.apiKey(central, "Team key", notifyql.KeyTeam)
@@ -145,17 +146,17 @@ func (s *seeder) seedDemo(ctx context.Context) ([]SeedUser, error) {
 	// Local authority: mostly letters, many of them uploaded PDFs.
 	precompiled := b.template(letters, notifyql.TypeLetter, notifyql.PrecompiledLetterName, 5, false)
 	precompiled.hidden, precompiled.sheets, precompiled.postage, precompiled.content = true, 0, "", ""
-	taxBill := b.template(letters, notifyql.TypeLetter, "Council tax bill", 3, false)
-	taxBill.sheets = 2
-	bins := b.template(letters, notifyql.TypeLetter, "Bin collection change", 1, false)
+	taxBill := b.template(letters, notifyql.TypeLetter, "Council tax bill", 3, false).use(seedTaxLetter)
+	taxBill.welshSubject, taxBill.welshContent, taxBill.sheets = seedTaxLetterWelsh.subject, seedTaxLetterWelsh.content, 2
+	bins := b.template(letters, notifyql.TypeLetter, "Bin collection change", 1, false).use(seedBinsLetter)
 	bins.postage = notifyql.PostageEconomy
-	b.template(letters, notifyql.TypeEmail, "Council tax e-billing", 2, false)
+	b.template(letters, notifyql.TypeEmail, "Council tax e-billing", 2, false).use(seedBillingEmail)
 	lettersLive := b.apiKey(letters, "Council live key", notifyql.KeyNormal)
 
-	b.template(pilot, notifyql.TypeSMS, "Trial message", 1, false)
-	b.template(pilot, notifyql.TypeEmail, "Trial welcome", 1, false)
+	b.template(pilot, notifyql.TypeSMS, "Trial message", 1, false).use(seedTrialSMS)
+	b.template(pilot, notifyql.TypeEmail, "Trial welcome", 1, false).use(seedSimpleEmail)
 	b.apiKey(pilot, "Trial team key", notifyql.KeyTeam)
-	b.template(closed, notifyql.TypeEmail, "Legacy notice", 1, false)
+	b.template(closed, notifyql.TypeEmail, "Legacy notice", 1, false).use(seedSimpleEmail)
 
 	if err := s.insertWorld(ctx, b.r, b.world); err != nil {
 		return nil, err
@@ -220,6 +221,23 @@ func (s *seeder) seedDemo(ctx context.Context) ([]SeedUser, error) {
 	for i := range 3 {
 		showcase = append(showcase, seedRequest{template: smsReminder, apiKey: centralLive, international: 2,
 			createdAt: s.now.Add(-time.Duration(5+i) * time.Hour)})
+	}
+	// Every uploaded file, valid and invalid, at least once, so the demo shows each
+	// preview and each validation fault.
+	for i := range seedletters.Letters {
+		l := &seedletters.Letters[i]
+		req := seedRequest{template: precompiled, apiKey: lettersLive, letterFile: l, status: notifyql.StatusDelivered,
+			createdAt: s.now.Add(-time.Duration(30+i) * time.Hour)}
+		if !l.Valid() {
+			req.status = notifyql.StatusValidationFailed
+		}
+		req.postage = notifyql.PostageSecond
+		if n := len(l.Address); n > 0 && l.Address[n-1] == "France" {
+			req.postage = notifyql.PostageEurope
+		} else if n > 0 && l.Address[n-1] == "Canada" {
+			req.postage = notifyql.PostageRestOfWorld
+		}
+		showcase = append(showcase, req)
 	}
 	var showcaseRow seedNotification
 	sources = append(sources, func() *seedNotification {

@@ -8,6 +8,7 @@ import (
 	"unicode"
 
 	"notifyql"
+	"notifyql/postgres/internal/seedletters"
 )
 
 // seedNotification is one generated notification. The same value fills a notifications
@@ -35,8 +36,12 @@ type seedNotification struct {
 	apiKey           *seedAPIKey
 	createdBy        *seedUser
 	replyTo          string // personal data (fake)
+	personalisation  []byte // personal data (fake): a JSON object
 	letterValidation []byte
 	pageCount        int // -1 leaves it NULL
+	// letterFile is an uploaded letter's PDF, stored in letter_files beside a notifications
+	// row (never beside a history row: it is personal data).
+	letterFile *seedletters.Letter
 }
 
 var seedNotificationColumns = []string{"id", "service_id", "template_id", "template_version", "notification_type",
@@ -78,8 +83,8 @@ func (n *seedNotification) values(row []any) []any {
 	return append(row, n.id, n.template.service.id, n.template.id, n.version, string(n.template.typ),
 		n.to, n.normalisedTo, seedText(n.clientReference), string(n.keyType), string(n.status), n.billableUnits,
 		rateMultiplier, n.international, seedText(n.phonePrefix), postage, n.createdAt, seedTime(n.updatedAt),
-		seedTime(n.sentAt), seedText(n.sentBy), jobID, jobRow, apiKeyID, createdByID, seedText(n.replyTo), nil,
-		validation, pageCount)
+		seedTime(n.sentAt), seedText(n.sentBy), jobID, jobRow, apiKeyID, createdByID, seedText(n.replyTo),
+		n.personalisation, validation, pageCount)
 }
 
 // historyValues fills row for a notification_history COPY: no personal data (§14).
@@ -101,6 +106,8 @@ type seedRequest struct {
 	status        notifyql.NotificationStatus
 	postage       notifyql.Postage
 	international int // sms: 0 chooses, 1 forces a UK number, 2 an international one
+	// letterFile, for an uploaded letter, chooses its file rather than drawing one.
+	letterFile *seedletters.Letter
 }
 
 // makeNotification builds a notification consistent with its type (§2.1), its age and the
@@ -132,6 +139,7 @@ func (s *seeder) makeNotification(r seedRand, req seedRequest, n *seedNotificati
 		if t.service.inbound != "" {
 			n.replyTo = t.service.inbound
 		}
+		n.personalisation = s.personalisation(r, n, nil, false)
 	case notifyql.TypeEmail:
 		seedEmailRecipient(r, n)
 		n.status = req.status
@@ -139,6 +147,7 @@ func (s *seeder) makeNotification(r seedRand, req seedRequest, n *seedNotificati
 			n.status = seedEmailStatus(r, age)
 		}
 		n.replyTo = "replies@notifyql.example"
+		n.personalisation = s.personalisation(r, n, nil, false)
 	case notifyql.TypeLetter:
 		s.letter(r, n, req)
 	}
@@ -201,11 +210,17 @@ var (
 	seedEmailDomains = []string{"example.com", "example.org", "example.net"}
 	seedStreets      = []string{"High Street", "Station Road", "Church Lane", "Mill Road", "Park Avenue", "Victoria Street",
 		"Queens Road", "The Green", "Manor Way", "Orchard Close"}
-	seedTowns = []struct{ town, outward string }{
-		{"London", "SW1A"}, {"Leeds", "LS1"}, {"Bristol", "BS1"}, {"Manchester", "M1"}, {"Cardiff", "CF10"},
-		{"Birmingham", "B1"}, {"Norwich", "NR1"}, {"Exeter", "EX1"}, {"York", "YO1"}, {"Swansea", "SA1"},
+	seedTowns = []struct{ town, outward, district, county string }{
+		{"London", "SW1A", "Westminster", "Greater London"}, {"Leeds", "LS1", "Headingley", "West Yorkshire"},
+		{"Bristol", "BS1", "Clifton", "Avon"}, {"Manchester", "M1", "Ancoats", "Greater Manchester"},
+		{"Cardiff", "CF10", "Butetown", "South Glamorgan"}, {"Birmingham", "B1", "Edgbaston", "West Midlands"},
+		{"Norwich", "NR1", "Thorpe Hamlet", "Norfolk"}, {"Exeter", "EX1", "Heavitree", "Devon"},
+		{"York", "YO1", "Clifton", "North Yorkshire"}, {"Swansea", "SA1", "Sketty", "West Glamorgan"},
 	}
-	seedAbroad = map[notifyql.Postage][]struct{ place, country string }{
+	seedRanks       = []string{"Pte", "Cpl", "Sgt", "Lt", "Capt"}
+	seedUnits       = []string{"1 Royal Signals Regiment", "HQ 7th Infantry Brigade", "3 Medical Regiment", "RAF Akrotiri"}
+	seedBFPONumbers = []int{801, 2, 105, 57}
+	seedAbroad      = map[notifyql.Postage][]struct{ place, country string }{
 		notifyql.PostageEurope: {{"75001 Paris", "France"}, {"10115 Berlin", "Germany"}, {"Dublin 2", "Ireland"},
 			{"28001 Madrid", "Spain"}},
 		notifyql.PostageRestOfWorld: {{"Toronto ON M5H 2N2", "Canada"}, {"Sydney NSW 2000", "Australia"},
@@ -227,20 +242,38 @@ func seedEmailRecipient(r seedRand, n *seedNotification) {
 	n.normalisedTo = strings.ToLower(address)
 }
 
-// seedLetterAddress returns address lines: a name, a street, a town and a postcode, or for
-// international post a place and a country.
-func seedLetterAddress(r seedRand, postage notifyql.Postage) []string {
+// seedLetterAddress returns address lines: a name, sometimes a flat, a street, sometimes a
+// district, a town, sometimes a county, and a postcode (postcode is true: the last line is
+// the postcode key); for international post a place and a country; now and then a forces
+// address ending in its BFPO number.
+func seedLetterAddress(r seedRand, postage notifyql.Postage) (lines []string, postcode bool) {
 	first, last := seedPersonName(r)
-	lines := []string{first + " " + last, fmt.Sprintf("%d %s", r.between(1, 220), seedPick(r, seedStreets))}
 	if abroad, ok := seedAbroad[postage]; ok {
 		a := seedPick(r, abroad)
-		return append(lines, a.place, a.country)
+		return []string{first + " " + last, fmt.Sprintf("%d %s", r.between(1, 220), seedPick(r, seedStreets)),
+			a.place, a.country}, false
+	}
+	if r.chance(0.02) {
+		return []string{seedPick(r, seedRanks) + " " + first + " " + last, seedPick(r, seedUnits),
+			fmt.Sprintf("BFPO %d", seedPick(r, seedBFPONumbers))}, false
+	}
+	lines = []string{first + " " + last}
+	if r.chance(0.2) {
+		lines = append(lines, fmt.Sprintf("Flat %d", r.between(1, 40)))
+	}
+	lines = append(lines, fmt.Sprintf("%d %s", r.between(1, 220), seedPick(r, seedStreets)))
+	town := seedPick(r, seedTowns)
+	if r.chance(0.15) {
+		lines = append(lines, town.district)
+	}
+	lines = append(lines, town.town)
+	if r.chance(0.1) {
+		lines = append(lines, town.county)
 	}
 	const inwardLetters = "ABDEFGHJLNPQRSTUWXYZ"
-	town := seedPick(r, seedTowns)
-	postcode := fmt.Sprintf("%s %d%c%c", town.outward, r.IntN(10), inwardLetters[r.IntN(len(inwardLetters))],
+	code := fmt.Sprintf("%s %d%c%c", town.outward, r.IntN(10), inwardLetters[r.IntN(len(inwardLetters))],
 		inwardLetters[r.IntN(len(inwardLetters))])
-	return append(lines, town.town, postcode)
+	return append(lines, code), true
 }
 
 // seedNormaliseAddress is the letter search key: all whitespace removed, lower-cased (§6.3).
@@ -252,9 +285,6 @@ func seedNormaliseAddress(address string) string {
 		return unicode.ToLower(c)
 	}, address)
 }
-
-var seedValidationFailures = []string{"letter-not-a4-portrait-oriented", "content-outside-printable-area",
-	"letter-too-long", "not-a-real-uk-postcode", "not-enough-address-lines", "notify-tag-found-in-content"}
 
 func (s *seeder) letter(r seedRand, n *seedNotification, req seedRequest) {
 	t := req.template
@@ -269,9 +299,7 @@ func (s *seeder) letter(r seedRand, n *seedNotification, req seedRequest) {
 		}
 	}
 	n.international = n.postage == notifyql.PostageEurope || n.postage == notifyql.PostageRestOfWorld
-	address := strings.Join(seedLetterAddress(r, n.postage), "\n")
-	n.to = address
-	n.normalisedTo = seedNormaliseAddress(address)
+	lines, postcode := seedLetterAddress(r, n.postage)
 	n.replyTo = t.service.name + "\nPO Box 123"
 	if t.precompiled() {
 		if req.createdBy != nil {
@@ -284,29 +312,88 @@ func (s *seeder) letter(r seedRand, n *seedNotification, req seedRequest) {
 	if n.status == "" {
 		n.status = s.letterStatus(r, n.createdAt, t.precompiled())
 	}
-	pages := r.between(1, 4)
-	if !t.precompiled() {
-		pages = max(1, t.sheets*2-r.IntN(2))
+	if t.precompiled() {
+		s.uploadedLetter(r, n, req, lines, postcode)
+		return
 	}
-	switch n.status {
-	case notifyql.StatusPendingVirusCheck, notifyql.StatusVirusScanFailed:
-		return // not yet read: no pages, nothing to bill
-	case notifyql.StatusValidationFailed:
-		reason := seedPick(r, seedValidationFailures)
-		invalid := []int{}
-		switch reason {
-		case "letter-too-long":
-			pages = r.between(11, 14)
-		case "letter-not-a4-portrait-oriented", "content-outside-printable-area", "notify-tag-found-in-content":
-			invalid = append(invalid, r.between(1, pages))
-		}
+	n.to = strings.Join(lines, "\n")
+	n.normalisedTo = seedNormaliseAddress(n.to)
+	n.personalisation = s.personalisation(r, n, lines, postcode)
+	pages := max(1, t.sheets*2-r.IntN(2))
+	if n.status == notifyql.StatusValidationFailed {
+		// A templated letter fails validation only by being too long (RENDERING.md §5.7).
+		pages = r.between(11, 14)
 		n.pageCount = pages
-		n.letterValidation = fmt.Appendf(nil, `{"message": %q, "page_count": %d, "invalid_pages": %s}`,
-			reason, pages, strings.Join(strings.Fields(fmt.Sprint(invalid)), ", "))
+		n.letterValidation = fmt.Appendf(nil, `{"message": "letter-too-long", "page_count": %d, "invalid_pages": []}`, pages)
 		return
 	}
 	n.pageCount = pages
 	n.billableUnits = min((pages+1)/2, 5)
+}
+
+// uploadedLetter gives an uploaded letter its file (seedletters): an invalid one when it
+// failed validation, with the letter_validation the pipeline recorded for it, else a valid
+// one for its postage. The recipient is the address the file shows; a file with an empty
+// address window keeps the generated one, as the pipeline had nothing better to record.
+func (s *seeder) uploadedLetter(r seedRand, n *seedNotification, req seedRequest, lines []string, postcode bool) {
+	file := req.letterFile
+	if file == nil {
+		// Most uploaded letters are a page or two: files are drawn in inverse proportion to
+		// their pages, which also keeps the bench's letter_files small.
+		var choices []*seedletters.Letter
+		var weights []float64
+		for i := range seedletters.Letters {
+			l := &seedletters.Letters[i]
+			if n.status == notifyql.StatusValidationFailed && !l.Valid() ||
+				n.status != notifyql.StatusValidationFailed && l.Valid() && seedFileFitsPostage(l, n.postage) {
+				choices, weights = append(choices, l), append(weights, 1/float64(l.Pages))
+			}
+		}
+		file = choices[r.weighted(weights)]
+	}
+	n.letterFile = file
+	if len(file.Address) > 0 {
+		lines, postcode = file.Address, seedIsPostcodeLine(file.Address[len(file.Address)-1])
+	}
+	n.to = strings.Join(lines, "\n")
+	n.normalisedTo = seedNormaliseAddress(n.to)
+	n.personalisation = s.personalisation(r, n, lines, postcode)
+	switch n.status {
+	case notifyql.StatusPendingVirusCheck, notifyql.StatusVirusScanFailed:
+		return // not yet read: no pages, nothing to bill
+	case notifyql.StatusValidationFailed:
+		message := file.Message
+		if message == "not-a-real-uk-postcode" && n.template.service.hasFeature("international_letters") {
+			message = "not-a-real-uk-postcode-or-country"
+		}
+		n.pageCount = file.Pages
+		n.letterValidation = fmt.Appendf(nil, `{"message": %q, "page_count": %d, "invalid_pages": %s}`,
+			message, file.Pages, strings.Join(strings.Fields(fmt.Sprint(file.InvalidPages)), ", "))
+		return
+	}
+	n.pageCount = file.Pages
+	n.billableUnits = min((file.Pages+1)/2, 5)
+}
+
+// seedFileFitsPostage keeps letters abroad to the files addressed abroad, and the others to
+// the rest.
+func seedFileFitsPostage(l *seedletters.Letter, postage notifyql.Postage) bool {
+	last := l.Address[len(l.Address)-1]
+	switch postage {
+	case notifyql.PostageEurope:
+		return last == "France"
+	case notifyql.PostageRestOfWorld:
+		return last == "Canada"
+	}
+	return last != "France" && last != "Canada"
+}
+
+// seedIsPostcodeLine tells a seeded UK postcode ("LS1 4AB") from a town, a country or a
+// BFPO line.
+func seedIsPostcodeLine(line string) bool {
+	outward, inward, ok := strings.Cut(line, " ")
+	return ok && len(inward) == 3 && len(outward) >= 2 && len(outward) <= 4 &&
+		inward[0] >= '0' && inward[0] <= '9' && outward[0] >= 'A' && outward[0] <= 'Z' && outward != "BFPO"
 }
 
 // printRun is when a letter created at c goes to the printer: 17:30 London that day, or the
@@ -556,12 +643,44 @@ func (s *seeder) copyNotifications(ctx context.Context, source func() *seedNotif
 			return nil
 		})
 	}
-	return s.copyBatches(ctx, "notifications", seedNotificationColumns, func() []any {
+	// Uploaded letters' files follow their rows (letter_files references notifications).
+	type letterFile struct {
+		id        seedID
+		file      *seedletters.Letter
+		createdAt time.Time
+	}
+	var files []letterFile
+	count, err := s.copyBatches(ctx, "notifications", seedNotificationColumns, func() []any {
 		if n := source(); n != nil {
+			if n.letterFile != nil {
+				files = append(files, letterFile{n.id, n.letterFile, n.createdAt})
+			}
 			return n.values(row)
 		}
 		return nil
 	})
+	if err != nil {
+		return count, err
+	}
+	// Each file's bytes are read once and shared by every row that stores it.
+	pdfs := map[*seedletters.Letter][]byte{}
+	fileRow := make([]any, 3)
+	_, err = s.copyBatches(ctx, "letter_files", []string{"notification_id", "pdf", "created_at"}, func() []any {
+		if len(files) == 0 {
+			return nil
+		}
+		f := files[0]
+		files = files[1:]
+		pdf, ok := pdfs[f.file]
+		if !ok {
+			pdf = f.file.PDF()
+			pdfs[f.file] = pdf
+		}
+		// The pipeline stores the file as the letter is accepted, within a second or two.
+		fileRow[0], fileRow[1], fileRow[2] = f.id, pdf, f.createdAt.Add(1500*time.Millisecond)
+		return fileRow
+	})
+	return count, err
 }
 
 // inboundSource generates count inbound SMS to a service's number in [from, to), from the

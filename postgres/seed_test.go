@@ -54,6 +54,8 @@ func TestSeedDemo(t *testing.T) {
 		t.Fatalf("IsEmpty after seeding = %v, %v; want false", empty, err)
 	}
 
+	testSeededContent(t, pool)
+
 	t.Run("every status valid for each type appears, and no other", func(t *testing.T) {
 		valid := map[string][]string{
 			"email": {"created", "delivered", "failed", "permanent-failure", "sending", "sent", "technical-failure", "temporary-failure"},
@@ -270,6 +272,14 @@ func TestSeedBenchSmall(t *testing.T) {
 			WHERE bst_date >= '2023-04-01'`, equals(32)},
 		{"inbound sms", `SELECT count(*) FROM inbound_sms`, between(80, 200)},
 		{"history", `SELECT count(*) FROM notification_history`, isPositive},
+		{"personalisation is an object for every row", `SELECT count(*) FROM notifications
+			WHERE personalisation IS NULL OR jsonb_typeof(personalisation) <> 'object'`, isZero},
+		{"uploaded letters and only they have their file", `SELECT count(*) FROM notifications n
+			JOIN templates t ON t.id = n.template_id
+			WHERE (t.hidden AND t.name = 'Pre-compiled PDF') <> EXISTS (SELECT 1 FROM letter_files f WHERE f.notification_id = n.id)`, isZero},
+		{"uploaded letters were sent", `SELECT count(*) FROM letter_files`, isPositive},
+		{"redacted templates were used", `SELECT count(*) FROM notifications n JOIN templates t ON t.id = n.template_id
+			WHERE t.redact_personalisation`, isPositive},
 		{"statuses valid for their type", `SELECT count(*) FROM notifications WHERE
 			(notification_type <> 'letter' AND notification_status IN ('pending-virus-check', 'validation-failed',
 			  'virus-scan-failed', 'returned-letter', 'cancelled'))

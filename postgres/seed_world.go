@@ -105,6 +105,21 @@ type seedTemplate struct {
 	weight    float64 // share of the service's traffic of this type
 	sheets    int     // templated letters: sheets per letter
 	createdBy *seedUser
+	// redact hides every value but the recipient's (RENDERING.md §1.3): sms and email only.
+	redact bool
+	// welshSubject and welshContent make a welsh_then_english letter when set.
+	welshSubject, welshContent string
+	// fills are the template's placeholders and how each is filled, read from its content
+	// once (seed_personalisation.go).
+	fills []seedFill
+}
+
+// letterLanguages is the template's letter_languages (RENDERING.md §1.4).
+func (t *seedTemplate) letterLanguages() string {
+	if t.welshContent != "" {
+		return "welsh_then_english"
+	}
+	return "english"
 }
 
 // versionAt is the version a notification created at t was sent with.
@@ -191,8 +206,10 @@ func (s *seeder) insertWorld(ctx context.Context, r seedRand, w *seedWorld) erro
 			if t.subject != "" {
 				subject = t.subject
 			}
+			welshSubject, welshContent := seedText(t.welshSubject), seedText(t.welshContent)
 			templates = append(templates, []any{t.id, svc.id, t.name, string(t.typ), t.version, t.content, subject,
-				postage, false, t.hidden, t.createdAt, seedTime(t.updatedAt), t.createdBy.id})
+				postage, false, t.hidden, t.createdAt, seedTime(t.updatedAt), t.createdBy.id,
+				t.letterLanguages(), welshSubject, welshContent, t.redact})
 			for v := 1; v <= t.version; v++ {
 				at, updated, content := t.createdAt, any(nil), t.content
 				if v < t.version {
@@ -201,7 +218,7 @@ func (s *seeder) insertWorld(ctx context.Context, r seedRand, w *seedWorld) erro
 					at, updated = t.updatedAt, t.updatedAt
 				}
 				templatesHistory = append(templatesHistory, []any{t.id, svc.id, t.name, string(t.typ), v, content, subject,
-					postage, false, t.hidden, at, updated, t.createdBy.id})
+					postage, false, t.hidden, at, updated, t.createdBy.id, t.letterLanguages(), welshSubject, welshContent})
 			}
 		}
 		for _, k := range svc.keys {
@@ -209,8 +226,11 @@ func (s *seeder) insertWorld(ctx context.Context, r seedRand, w *seedWorld) erro
 		}
 	}
 
-	templateColumns := []string{"id", "service_id", "name", "template_type", "version", "content", "subject",
-		"postage", "archived", "hidden", "created_at", "updated_at", "created_by_id"}
+	historyColumns := []string{"id", "service_id", "name", "template_type", "version", "content", "subject",
+		"postage", "archived", "hidden", "created_at", "updated_at", "created_by_id", "letter_languages",
+		"letter_welsh_subject", "letter_welsh_content"}
+	// The redaction flag is not versioned (RENDERING.md §1.3).
+	templateColumns := append(historyColumns[:len(historyColumns):len(historyColumns)], "redact_personalisation")
 	serviceColumns := []string{"id", "name", "active", "restricted", "organisation_id", "organisation_type", "crown",
 		"prefix_sms", "created_at", "go_live_at", "created_by_id", "version"}
 	loads := []struct {
@@ -231,7 +251,7 @@ func (s *seeder) insertWorld(ctx context.Context, r seedRand, w *seedWorld) erro
 		{"annual_billing", []string{"id", "service_id", "financial_year_start", "free_sms_fragment_limit",
 			"high_volume_service_last_year", "has_custom_allowance", "created_at"}, billing},
 		{"templates", templateColumns, templates},
-		{"templates_history", templateColumns, templatesHistory},
+		{"templates_history", historyColumns, templatesHistory},
 		{"api_keys", []string{"id", "service_id", "name", "key_type", "secret", "expiry_date", "created_at", "created_by_id"}, keys},
 	}
 	for _, l := range loads {

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"notifyql"
+	"notifyql/postgres/internal/seedletters"
 )
 
 // SimulatorOptions say how busy the simulated sending pipeline is.
@@ -110,6 +111,9 @@ type simTemplate struct {
 	content     string
 	postage     string
 	precompiled bool
+	// subject and the Welsh text are read for their placeholders only.
+	subject, welshSubject, welshContent string
+	fills                               []seedFill
 }
 
 type simKey struct {
@@ -220,7 +224,8 @@ SELECT s.id::text, s.name, s.prefix_sms
 const simFeaturesSQL = `SELECT service_id::text, permission FROM service_permissions WHERE service_id = ANY($1::uuid[])`
 
 const simTemplatesSQL = `
-SELECT id::text, service_id::text, name, template_type, version, content, COALESCE(postage, ''), hidden
+SELECT id::text, service_id::text, name, template_type, version, content, COALESCE(postage, ''), hidden,
+       COALESCE(subject, ''), COALESCE(letter_welsh_subject, ''), COALESCE(letter_welsh_content, '')
   FROM templates
  WHERE service_id = ANY($1::uuid[]) AND NOT archived
  ORDER BY service_id, created_at, id`
@@ -295,9 +300,11 @@ func (s *Simulator) loadCatalogue(ctx context.Context) error {
 	var t simTemplate
 	var typ string
 	if err := s.forEach(ctx, simTemplatesSQL, ids,
-		[]any{&t.id, &serviceID, &t.name, &typ, &t.version, &t.content, &t.postage, &t.precompiled}, func() {
+		[]any{&t.id, &serviceID, &t.name, &typ, &t.version, &t.content, &t.postage, &t.precompiled,
+			&t.subject, &t.welshSubject, &t.welshContent}, func() {
 			loaded := t
 			loaded.service, loaded.typ = byID[serviceID], notifyql.NotificationType(typ)
+			loaded.fills = seedPlaceholders(t.subject, t.content, t.welshSubject, t.welshContent)
 			loaded.precompiled = notifyql.IsPrecompiledLetter(t.precompiled, t.name, loaded.typ)
 			loaded.service.templates = append(loaded.service.templates, &loaded)
 			if !loaded.precompiled {
@@ -496,9 +503,12 @@ type simNotification struct {
 	apiKeyID        *string
 	createdByID     *string
 	replyTo         string // personal data (fake)
+	personalisation string // personal data (fake): a JSON object
 	pageCount       *int
 	provider        string
 	steps           []simStep
+	// letterFile is an uploaded letter's PDF, written to letter_files with the row.
+	letterFile *seedletters.Letter
 }
 
 // simStep is one planned status move.
@@ -558,6 +568,7 @@ func (s *Simulator) fill(n *simNotification, now time.Time, ukOnly bool) {
 			line := r.IntN(1000)
 			n.to, n.normalisedTo, n.phonePrefix = fmt.Sprintf("07700900%03d", line), fmt.Sprintf("447700900%03d", line), ptr("44")
 		}
+		n.personalisation = string(seedPersonalisation(r, s.loc, t.fills, now, n.to, nil, false))
 		text := fillPlaceholders(r, t.content)
 		if t.service.prefixSMS {
 			text = t.service.name + ": " + text
@@ -577,6 +588,7 @@ func (s *Simulator) fill(n *simNotification, now time.Time, ukOnly bool) {
 		}
 		n.normalisedTo = strings.ToLower(n.to)
 		n.replyTo = "replies@notifyql.example"
+		n.personalisation = string(seedPersonalisation(r, s.loc, t.fills, now, n.to, nil, false))
 		n.steps = s.planEmail(now)
 	case notifyql.TypeLetter:
 		s.fillLetter(n, now)
@@ -598,12 +610,11 @@ func (s *Simulator) fillLetter(n *simNotification, now time.Time) {
 	}
 	n.postage = ptr(string(postage))
 	n.international = postage == notifyql.PostageEurope || postage == notifyql.PostageRestOfWorld
-	n.to = strings.Join(seedLetterAddress(r, postage), "\n")
-	n.normalisedTo = seedNormaliseAddress(n.to)
+	lines, postcode := seedLetterAddress(r, postage)
 	n.replyTo = t.service.name + "\nPO Box 123"
-	pages := r.between(1, 4)
 	if t.precompiled {
-		// An uploaded PDF is unread until its virus scan: no pages, nothing to bill yet.
+		// An uploaded PDF is unread until its virus scan: no pages, nothing to bill yet. Its
+		// file is stored at once, as received; the recipient is the address it shows.
 		if n.createdByID != nil {
 			n.clientReference = ptr(fmt.Sprintf("letter-%04d.pdf", r.IntN(10_000)))
 		} else if n.clientReference == nil {
@@ -611,33 +622,54 @@ func (s *Simulator) fillLetter(n *simNotification, now time.Time) {
 		}
 		n.status = notifyql.StatusPendingVirusCheck
 		at := now.Add(r.within(2*time.Second, 6*time.Second))
-		switch seedPickStatus(r, []seedStatusWeight{{notifyql.StatusCreated, 95},
-			{notifyql.StatusVirusScanFailed, 3}, {notifyql.StatusValidationFailed, 2}}) {
+		outcome := seedPickStatus(r, []seedStatusWeight{{notifyql.StatusCreated, 95},
+			{notifyql.StatusVirusScanFailed, 3}, {notifyql.StatusValidationFailed, 2}})
+		var choices []*seedletters.Letter
+		for i := range seedletters.Letters {
+			l := &seedletters.Letters[i]
+			if (outcome == notifyql.StatusValidationFailed) == !l.Valid() && (!l.Valid() || seedFileFitsPostage(l, postage)) {
+				choices = append(choices, l)
+			}
+		}
+		n.letterFile = seedPick(r, choices)
+		if len(n.letterFile.Address) > 0 {
+			lines = n.letterFile.Address
+			postcode = seedIsPostcodeLine(lines[len(lines)-1])
+		}
+		n.to = strings.Join(lines, "\n")
+		n.normalisedTo = seedNormaliseAddress(n.to)
+		n.personalisation = string(seedPersonalisation(r, s.loc, t.fills, now, n.to, lines, postcode))
+		pages := n.letterFile.Pages
+		switch outcome {
 		case notifyql.StatusVirusScanFailed:
 			n.steps = []simStep{{to: notifyql.StatusVirusScanFailed, at: at}}
 		case notifyql.StatusValidationFailed:
-			n.steps = []simStep{s.validationFailed(at, pages)}
+			message := n.letterFile.Message
+			if message == "not-a-real-uk-postcode" && t.service.features["international_letters"] {
+				message = "not-a-real-uk-postcode-or-country"
+			}
+			validation := fmt.Sprintf(`{"message": %q, "page_count": %d, "invalid_pages": %s}`, message, pages,
+				strings.Join(strings.Fields(fmt.Sprint(n.letterFile.InvalidPages)), ", "))
+			n.steps = []simStep{{to: notifyql.StatusValidationFailed, at: at, pageCount: ptr(pages), validation: &validation}}
 		default:
 			n.steps = append([]simStep{{to: notifyql.StatusCreated, at: at, pageCount: ptr(pages)}}, s.planLetter(at)...)
 		}
 		return
 	}
+	n.to = strings.Join(lines, "\n")
+	n.normalisedTo = seedNormaliseAddress(n.to)
+	n.personalisation = string(seedPersonalisation(r, s.loc, t.fills, now, n.to, lines, postcode))
+	pages := r.between(1, 4)
 	n.pageCount = ptr(pages)
 	n.billableUnits = min((pages+1)/2, 5)
 	n.steps = s.planLetter(now)
 }
 
-func (s *Simulator) validationFailed(at time.Time, pages int) simStep {
-	r := s.r
-	reason := seedPick(r, seedValidationFailures)
-	invalid := "[]"
-	switch reason {
-	case "letter-too-long":
-		pages = r.between(11, 14)
-	case "letter-not-a4-portrait-oriented", "content-outside-printable-area", "notify-tag-found-in-content":
-		invalid = fmt.Sprintf("[%d]", r.between(1, pages))
-	}
-	validation := fmt.Sprintf(`{"message": %q, "page_count": %d, "invalid_pages": %s}`, reason, pages, invalid)
+// validationFailed fails a templated letter the one way it can fail: by being too long
+// (RENDERING.md §5.7). An uploaded letter fails by its file's fault (fillLetter).
+func (s *Simulator) validationFailed(at time.Time) simStep {
+	pages := s.r.between(11, 14)
+	validation := fmt.Sprintf(`{"message": "letter-too-long", "page_count": %d, "invalid_pages": []}`, pages)
 	return simStep{to: notifyql.StatusValidationFailed, at: at, pageCount: ptr(pages), validation: &validation}
 }
 
@@ -682,7 +714,7 @@ func (s *Simulator) planLetter(created time.Time) []simStep {
 	case notifyql.StatusCancelled:
 		return []simStep{{to: notifyql.StatusCancelled, at: printed}}
 	case notifyql.StatusValidationFailed:
-		return []simStep{s.validationFailed(printed, r.between(1, 4))}
+		return []simStep{s.validationFailed(printed)}
 	}
 	despatched := printed.Add(r.within(10*time.Second, 30*time.Second))
 	outcome := seedPickStatus(r, []seedStatusWeight{{notifyql.StatusDelivered, 965},
@@ -734,11 +766,17 @@ const simInsertNotificationsSQL = `
 INSERT INTO notifications (id, service_id, template_id, template_version, notification_type, "to",
                            normalised_to, client_reference, key_type, notification_status, billable_units,
                            rate_multiplier, international, phone_prefix, postage, created_at, job_id,
-                           job_row_number, api_key_id, created_by_id, reply_to_text, page_count)
+                           job_row_number, api_key_id, created_by_id, reply_to_text, page_count,
+                           personalisation)
 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[], $5::text[], $6::text[], $7::text[],
                      $8::text[], $9::text[], $10::text[], $11::int[], $12::numeric[], $13::bool[], $14::text[],
                      $15::text[], $16::timestamp[], $17::uuid[], $18::int[], $19::uuid[], $20::uuid[],
-                     $21::text[], $22::int[])`
+                     $21::text[], $22::int[], $23::jsonb[])`
+
+// simInsertLetterFilesSQL stores uploaded letters' files beside their new rows.
+const simInsertLetterFilesSQL = `
+INSERT INTO letter_files (notification_id, pdf, created_at)
+SELECT * FROM unnest($1::uuid[], $2::bytea[], $3::timestamp[])`
 
 // insertNotifications creates a batch in one statement and queues their status moves.
 func (s *Simulator) insertNotifications(ctx context.Context, batch []*simNotification, now time.Time) error {
@@ -752,6 +790,10 @@ func (s *Simulator) insertNotifications(ctx context.Context, batch []*simNotific
 		references, prefixes, postages, jobIDs, keyIDs, creators = make([]*string, 0, size), make([]*string, 0, size),
 			make([]*string, 0, size), make([]*string, 0, size), make([]*string, 0, size), make([]*string, 0, size)
 		keyTypes, statuses, replyTos     = make([]string, 0, size), make([]string, 0, size), make([]string, 0, size)
+		personalisations                 = make([]string, 0, size)
+		fileIDs                          []string
+		files                            [][]byte
+		fileTimes                        []time.Time
 		versions, units                  = make([]int, 0, size), make([]int, 0, size)
 		multipliers, jobRows, pageCounts = make([]*int, 0, size), make([]*int, 0, size), make([]*int, 0, size)
 		internationals                   = make([]bool, 0, size)
@@ -765,10 +807,14 @@ func (s *Simulator) insertNotifications(ctx context.Context, batch []*simNotific
 		multipliers, internationals, prefixes = append(multipliers, n.rateMultiplier), append(internationals, n.international), append(prefixes, n.phonePrefix)
 		postages, createdAts, jobIDs, jobRows = append(postages, n.postage), append(createdAts, now), append(jobIDs, n.jobID), append(jobRows, n.jobRow)
 		keyIDs, creators, replyTos, pageCounts = append(keyIDs, n.apiKeyID), append(creators, n.createdByID), append(replyTos, n.replyTo), append(pageCounts, n.pageCount)
+		personalisations = append(personalisations, n.personalisation)
+		if n.letterFile != nil {
+			fileIDs, files, fileTimes = append(fileIDs, n.id), append(files, n.letterFile.PDF()), append(fileTimes, now)
+		}
 	}
 	if _, err := s.pool.Exec(ctx, simInsertNotificationsSQL, ids, services, templates, versions, types, tos, normalised,
 		references, keyTypes, statuses, units, multipliers, internationals, prefixes, postages, createdAts, jobIDs,
-		jobRows, keyIDs, creators, replyTos, pageCounts); err != nil {
+		jobRows, keyIDs, creators, replyTos, pageCounts, personalisations); err != nil {
 		return s.writeFailed(ctx, "create notifications", size, err)
 	}
 	for _, n := range batch {
@@ -777,6 +823,13 @@ func (s *Simulator) insertNotifications(ctx context.Context, batch []*simNotific
 		}
 	}
 	s.count(func(st *SimulatorStats) { st.Notifications += int64(size) })
+	if len(fileIDs) > 0 {
+		// A statement of its own, after the rows are queued for their moves: a failure here
+		// leaves letters without a preview, not a batch that never moves on.
+		if _, err := s.pool.Exec(ctx, simInsertLetterFilesSQL, fileIDs, files, fileTimes); err != nil {
+			return s.writeFailed(ctx, "store letter files", len(fileIDs), err)
+		}
+	}
 	return nil
 }
 

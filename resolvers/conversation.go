@@ -29,7 +29,7 @@ func (r serviceResolver) Conversation(ctx context.Context, s *notifyql.Service, 
 		if err != nil {
 			return nil, err
 		}
-		number = text.UserNumber
+		number = phone.InboundNumber(text.UserNumber)
 	} else {
 		if err := notifyql.ValidateID("notification", *notificationID); err != nil {
 			return nil, err
@@ -57,6 +57,9 @@ func (r conversationResolver) PhoneNumber(_ context.Context, c *notifyql.Convers
 type conversationMessageResolver struct{ *Resolver }
 
 func (r conversationMessageResolver) PhoneNumber(_ context.Context, m *notifyql.ConversationMessage) (string, error) {
+	if m.Direction == notifyql.Inbound {
+		return phone.Format(phone.InboundNumber(m.Number)), nil
+	}
 	return phone.Format(m.Number), nil
 }
 

@@ -68,7 +68,7 @@ func (r inboxPageResolver) EndCursor(_ context.Context, p *notifyql.InboxPage) (
 type inboxMessageResolver struct{ *Resolver }
 
 func (r inboxMessageResolver) PhoneNumber(_ context.Context, m *notifyql.InboxMessage) (string, error) {
-	return phone.Format(m.UserNumber), nil
+	return phone.Format(phone.InboundNumber(m.UserNumber)), nil
 }
 
 func (r inboxMessageResolver) ReceivedAgo(_ context.Context, m *notifyql.InboxMessage) (string, error) {

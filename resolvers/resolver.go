@@ -32,6 +32,9 @@ type Deps struct {
 	Reports notifyql.ReportStore
 	// Live serves the subscriptions' snapshots.
 	Live Live
+	// Jobs reads the upcoming jobs, for Service.upcomingJobs: the store the upcomingJobs
+	// subscription's snapshots read, so that the query and the stream agree.
+	Jobs notifyql.UpcomingJobStore
 	// Searches remembers search terms (nil: only searches by term work), and SearchSecret
 	// keys their hashes.
 	Searches     notifyql.SearchTermStore
@@ -66,6 +69,7 @@ type Resolver struct {
 	conversations notifyql.ConversationStore
 	reports       notifyql.ReportStore
 	live          Live
+	jobs          notifyql.UpcomingJobStore
 	searches      notifyql.SearchTermStore
 	// searchSecret keys the HMAC of remembered search terms.
 	searchSecret []byte
@@ -87,7 +91,7 @@ type Resolver struct {
 
 // New returns the root resolver.
 func New(d Deps) *Resolver {
-	return &Resolver{stores: d.Stores, reporting: d.Reporting, billing: d.Billing, inbox: d.Inbox, letters: d.Letters, conversations: d.Conversations, reports: d.Reports, live: d.Live,
+	return &Resolver{stores: d.Stores, reporting: d.Reporting, billing: d.Billing, inbox: d.Inbox, letters: d.Letters, conversations: d.Conversations, reports: d.Reports, live: d.Live, jobs: d.Jobs,
 		searches: d.Searches, searchSecret: d.SearchSecret, exports: d.Exports, links: d.Links, reloads: &reloads{}, now: d.Now, london: d.London,
 		content: d.Content, renderer: d.Renderer, letterLinks: d.LetterLinks, uploadLinks: d.UploadLinks, uploads: d.Uploads, validations: d.Validations}
 }
@@ -120,6 +124,7 @@ func (r *Resolver) Config() graph.Config {
 	// Lists without a page size count as 20 rows: a service's templates, a user's services.
 	cfg.Complexity.Service.TemplateStatistics = func(child int, _ *int) int { return 1 + 20*child }
 	cfg.Complexity.Subscription.TemplateStatistics = func(child int, _ string, _ *int) int { return 1 + 20*child }
+	cfg.Complexity.Service.UpcomingJobs = func(child int) int { return 1 + 20*child }
 	cfg.Complexity.Query.Services = func(child int) int { return 1 + 20*child }
 	cfg.Complexity.User.Memberships = func(child int) int { return 1 + 20*child }
 	// Content and previews render on request: each weighs enough that a page of 50

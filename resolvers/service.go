@@ -43,6 +43,29 @@ func (r serviceResolver) HasAPIKeys(ctx context.Context, s *notifyql.Service) (*
 	return &has, nil
 }
 
+// SearchHint words the search box's placeholder (DOMAIN.md §6.3); any member may read it,
+// as they may search.
+func (r serviceResolver) SearchHint(ctx context.Context, s *notifyql.Service, typ *notifyql.NotificationType) (string, error) {
+	has, err := dataloaders.For(ctx).HasAPIKeys().Load(ctx, s.ID)
+	if err != nil {
+		return "", err
+	}
+	return notifyql.SearchHint(typ, has), nil
+}
+
+// UpcomingJobs lists the jobs waiting for their scheduled time; @hasPermission has checked
+// view_activity, as the upcomingJobs subscription does.
+func (r serviceResolver) UpcomingJobs(ctx context.Context, s *notifyql.Service) ([]*notifyql.Job, error) {
+	if r.jobs == nil {
+		return nil, notifyql.Errorf(notifyql.EUNAVAILABLE, "upcoming jobs are unavailable")
+	}
+	jobs, err := r.jobs.UpcomingJobs(ctx, s.ID, r.now())
+	if jobs == nil {
+		jobs = []*notifyql.Job{}
+	}
+	return jobs, err
+}
+
 func (r serviceResolver) InboxSummary(ctx context.Context, s *notifyql.Service) (*notifyql.InboxSummary, error) {
 	summary, err := dataloaders.For(ctx).InboxSummary().Load(ctx, s.ID)
 	if err != nil {

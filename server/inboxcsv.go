@@ -54,7 +54,7 @@ func (h *InboxCSV) serve(logger *slog.Logger, writeError func(context.Context, h
 
 		_, err = streamCSV(newBatchWriter(w, writeTimeout), notifyql.InboxCSVHeader, batch, batchSize,
 			func(m notifyql.InboxMessage) []string {
-				return notifyql.InboxCSVRecord(phone.Format(m.UserNumber), m, h.London)
+				return notifyql.InboxCSVRecord(phone.Format(phone.InboundNumber(m.UserNumber)), m, h.London)
 			},
 			func(last notifyql.InboxMessage) ([]notifyql.InboxMessage, error) {
 				after := last.Cursor()

@@ -9,7 +9,8 @@ import "embed"
 var dashboardDist embed.FS
 
 // Dashboard is the live dashboard page: sign in with a token, choose a service, and watch
-// its totals, template statistics and inbox count over subscriptions.
+// its totals, template statistics, inbox count and recent messages over subscriptions, and
+// open a message to see its content, live status and letter pages.
 func Dashboard() Page {
 	return embeddedPage("/dashboard", dashboardDist, "dashboard/dist")
 }

@@ -157,3 +157,67 @@ func TestConversationWithoutTheInboxFeature(t *testing.T) {
 		t.Errorf("service B's conversation: %s", resp.body)
 	}
 }
+
+// Issue 16's two numbers, end to end: a text sent to "0+44(0)7779123456" (stored as
+// 447779123456) is in the conversation opened from it, beside the reply from 447779123456;
+// and the Mauritius number +2304031001, whose stored digits are also a GB number, is shown
+// as +230 403 1001 wherever it appears, its reply included.
+func TestConversationReadsANumberAsEverywhereElse(t *testing.T) {
+	api := newTestAPI(t, server.Limits{})
+	const (
+		sentUK        = "a0000000-0000-0000-0000-0000000000f1"
+		sentMauritius = "a0000000-0000-0000-0000-0000000000f2"
+	)
+	if _, err := api.pool.Exec(context.Background(), `
+		INSERT INTO notifications (id, service_id, template_id, template_version, notification_type, "to", normalised_to,
+		    key_type, notification_status, billable_units, created_at) VALUES
+		  ($1, $3, '7e000000-0000-0000-0000-000000000002', 1, 'sms', '0+44(0)7779123456', '447779123456', 'normal', 'delivered', 1, '2026-07-15 09:00'),
+		  ($2, $3, '7e000000-0000-0000-0000-000000000002', 1, 'sms', '+2304031001', '2304031001', 'normal', 'sent', 1, '2026-07-15 09:05')`,
+		sentUK, sentMauritius, serviceA); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.pool.Exec(context.Background(), `INSERT INTO inbound_sms (service_id, notify_number, user_number, content, provider, created_at) VALUES
+		($1, '07700900500', '447779123456', 'UK reply', 'mmg', '2026-07-15 09:30'),
+		($1, '07700900500', '2304031001', 'Mauritius reply', 'mmg', '2026-07-15 09:35')`, serviceA); err != nil {
+		t.Fatal(err)
+	}
+	tok := tokenFor(t, userViewer)
+	for _, tt := range []struct {
+		notification, shown string
+		want                []string // direction|phoneNumber|content or status
+	}{
+		{sentUK, "07779 123456", []string{"OUTBOUND|07779 123456|delivered", "INBOUND|07779 123456|UK reply"}},
+		{sentMauritius, "+230 403 1001", []string{"OUTBOUND|+230 403 1001|sent", "INBOUND|+230 403 1001|Mauritius reply"}},
+	} {
+		resp := api.post(t, tok, conversationQuery, map[string]any{"id": serviceA, "n": tt.notification})
+		resp.requireNoErrors(t)
+		if got := resp.at("service", "conversation", "phoneNumber"); got != tt.shown {
+			t.Errorf("%s: phoneNumber %v, want %q", tt.notification, got, tt.shown)
+		}
+		var got []string
+		for _, m := range resp.at("service", "conversation", "messages").([]any) {
+			m := m.(map[string]any)
+			last, _ := m["content"].(string)
+			if m["direction"] == "OUTBOUND" {
+				last = strings.ToLower(fmt.Sprint(m["status"]))
+			}
+			got = append(got, fmt.Sprintf("%s|%s|%s", m["direction"], m["phoneNumber"], last))
+		}
+		if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+			t.Errorf("%s: conversation\n%s\nwant\n%s", tt.notification, strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+		}
+	}
+	// The notification's recipient and the inbox show the Mauritius number the same way.
+	resp := api.post(t, tok, `query($id: ID!) { notification(id: $id) { recipient } }`, map[string]any{"id": sentMauritius})
+	resp.requireNoErrors(t)
+	if got := resp.at("notification", "recipient"); got != "+230 403 1001" {
+		t.Errorf("recipient %v, want +230 403 1001", got)
+	}
+	// A search for the number as it was written finds the text sent to it.
+	search := api.post(t, tok, `query($id: ID!, $term: String!) { service(id: $id) { notifications(type: SMS, search: {term: $term}) { edges { node { id } } } } }`,
+		map[string]any{"id": serviceA, "term": "0+44(0)7779123456"})
+	search.requireNoErrors(t)
+	if got := search.at("service", "notifications", "edges", 0, "node", "id"); got != sentUK {
+		t.Errorf("searching for 0+44(0)7779123456 found %v, want the text sent to it", search.at("service", "notifications", "edges"))
+	}
+}

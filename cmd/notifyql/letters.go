@@ -5,6 +5,8 @@ import (
 	"crypto/hkdf"
 	"crypto/sha256"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"runtime"
 	"time"
 
@@ -14,10 +16,12 @@ import (
 
 	"notifyql"
 	"notifyql/letterpreview"
+	"notifyql/pdfium"
 	"notifyql/postgres"
 	"notifyql/redis"
 	"notifyql/resolvers"
 	"notifyql/server"
+	"notifyql/typeset"
 )
 
 // letterSettings are the letter renderer's settings: the renderers that may run at once
@@ -123,8 +127,39 @@ func (w *letterWiring) letterFiles(pool *pgxpool.Pool, london *time.Location, no
 	}
 }
 
-// startLetterEngines starts the PDF engines serve renders letters with. The PDF adapter
-// is wired here; until it is, letters have content but no previews.
+// pdfiumCacheDir is where PDFium's compiled module is kept between runs (the user's cache
+// folder), so that a restart, and every serve a test suite starts, loads it instead of
+// compiling it again; "" (no cache) where the user has no cache folder.
+func pdfiumCacheDir() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "notifyql", "pdfium")
+}
+
+// startLetterEngines starts the PDF engines serve renders letters with: the fpdf
+// typesetter and a pool of PDFium instances (one per renderer), whose one-time module
+// compilation runs in the background after start-up, so that it never delays /readyz; a
+// render before it is done waits for it. Tests replace it with fakes.
 var startLetterEngines = func(ctx context.Context, settings letterSettings, logger *slog.Logger) (*letterEngines, func(), error) {
-	return nil, func() {}, nil
+	typesetter, err := typeset.New()
+	if err != nil {
+		return nil, nil, err
+	}
+	reader := pdfium.New(pdfium.Options{Instances: settings.Renderers, CompilationCacheDir: pdfiumCacheDir()})
+	go func() {
+		started := time.Now()
+		if err := reader.Warm(context.WithoutCancel(ctx)); err != nil {
+			logger.Error("PDF reader failed to start: letter previews and validations will fail", "error", err)
+			return
+		}
+		logger.Info("PDF reader ready", "took_ms", time.Since(started).Milliseconds())
+	}()
+	stop := func() {
+		if err := reader.Close(); err != nil {
+			logger.Warn("close the PDF reader", "error", err)
+		}
+	}
+	return &letterEngines{Typesetter: typesetter, Reader: reader}, stop, nil
 }

@@ -53,10 +53,11 @@ func newSchema(deps schemaDeps) (graphql.ExecutableSchema, []graphql.HandlerExte
 		now = time.Now
 	}
 	notifications := postgres.NewNotificationStore(deps.Pool, deps.London)
+	catalogue := postgres.NewCatalogueStore(deps.Pool)
 	stores := dataloaders.Stores{
 		Services:      postgres.NewServiceStore(deps.Pool),
 		Access:        deps.Access,
-		Catalogue:     postgres.NewCatalogueStore(deps.Pool),
+		Catalogue:     catalogue,
 		Notifications: notifications,
 	}
 	var searches notifyql.SearchTermStore
@@ -81,6 +82,7 @@ func newSchema(deps schemaDeps) (graphql.ExecutableSchema, []graphql.HandlerExte
 		Conversations: inbox,
 		Reports:       reports,
 		Live:          deps.Live,
+		Jobs:          catalogue,
 		Searches:      searches,
 		SearchSecret:  deps.SearchSecret,
 		Exports:       postgres.NewExportStore(deps.Pool),

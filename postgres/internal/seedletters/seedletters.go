@@ -58,6 +58,8 @@ var Letters = []Letter{
 		Address: []string{"Mr Ben Jones", "Flat 3", "45 Station Road", "Headingley", "Leeds", "West Yorkshire", "LS6 2QS"}},
 	{File: "valid-3-pages-abroad.pdf", Pages: 3, Tagged: true,
 		Address: []string{"Chloe Martin", "8 Rue de Rivoli", "75001 Paris", "France"}},
+	{File: "valid-1-page-abroad.pdf", Pages: 1, Tagged: true,
+		Address: []string{"Sana Lewis", "120 King Street West", "Toronto ON M5H 1J9", "Canada"}},
 	{File: "valid-2-pages-bfpo.pdf", Pages: 2, Tagged: true,
 		Address: []string{"Sgt Dev Patel", "1 Royal Signals Regiment", "BFPO 801"}},
 	{File: "valid-4-pages.pdf", Pages: 4, Tagged: true,

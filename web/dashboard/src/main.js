@@ -1,10 +1,12 @@
 // main.js: the live dashboard. Sign in with a pasted token, pick a service, and watch its
-// 7-day totals, template statistics and inbox count change as messages are sent: one
-// request lists the services, then three subscriptions over one WebSocket carry every
-// update. The token lives in this module's memory only: never in storage or a URL.
+// 7-day totals, template statistics and inbox count change as messages are sent, with its
+// recent messages, any of which opens to show its content and live status: one request
+// lists the services, then one WebSocket carries every update and query. The token lives
+// in this module's memory only: never in storage or a URL.
 import './style.css';
 import { ApiUnavailable, cleanToken, fetchServices, tokenProblem } from './api.js';
 import { createLiveClient, isAuthClose } from './live.js';
+import { Messages, reasonOf } from './notifications.js';
 import {
   hideServices, showConnection, showDashboard, showInboxCount, showInboxUnavailable,
   showServices, showSignInMessage, showTemplateStatistics, showTemplatesUnavailable,
@@ -50,15 +52,6 @@ const tokenInput = document.getElementById('token');
 const signInButton = document.getElementById('sign-in-button');
 const serviceSelect = document.getElementById('service');
 
-// reasonOf turns a subscription's error into words for its panel: the API's GraphQL errors
-// (FORBIDDEN when the service lacks a feature or the user a permission) or a failure.
-function reasonOf(error) {
-  const errors = Array.isArray(error) ? error : [error];
-  const first = errors[0];
-  if (first?.extensions?.code === 'FORBIDDEN') return first.message || 'you may not see this.';
-  return first?.message || 'the server could not send it.';
-}
-
 function subscribePanel(sel, panel) {
   sel.active++;
   const ended = () => {
@@ -75,6 +68,8 @@ function subscribePanel(sel, panel) {
         }
         const data = result.data?.[panel.field];
         if (data != null) panel.show(data);
+        // New totals mean a message was sent or changed status: the list follows.
+        if (data != null && panel.field === 'dashboardTotals') sel.messages.reload();
       },
       error(error) {
         ended();
@@ -105,6 +100,7 @@ function onConnectionState(from, state) {
 function stopSelection() {
   const previous = selection;
   selection = null;
+  previous?.messages.stop();
   previous?.unsubscribes.forEach((unsubscribe) => unsubscribe());
 }
 
@@ -168,12 +164,26 @@ function chooseService() {
     client = opened;
   }
   const previous = selection;
-  selection = { serviceId: service.id, active: 0, unsubscribes: [] };
+  previous?.messages.stop();
+  selection = { serviceId: service.id, active: 0, unsubscribes: [], messages: new Messages(client, service.id) };
   showDashboard(service.name);
   selection.unsubscribes = panels.map((panel) => subscribePanel(selection, panel));
   previous?.unsubscribes.forEach((unsubscribe) => unsubscribe());
+  selection.messages.reload();
+}
+
+// closeMessage closes the open message and gives the keyboard back to its row.
+function closeMessage() {
+  const id = document.getElementById('notification-view').dataset.notificationId;
+  selection?.messages.closeMessage();
+  const row = id && document.querySelector(`#notification-rows button[data-notification-id="${CSS.escape(id)}"]`);
+  (row || document.getElementById('notifications-heading')).focus();
 }
 
 document.getElementById('sign-in').addEventListener('submit', signIn);
 serviceSelect.addEventListener('change', chooseService);
+document.getElementById('close-notification').addEventListener('click', closeMessage);
+document.getElementById('notification-view').addEventListener('keydown', (event) => {
+  if (event.key === 'Escape') closeMessage();
+});
 showConnection('signed-out');
