@@ -136,11 +136,21 @@ func (d *fakeDocument) Words(ctx context.Context, n int) ([]notifyql.PDFWord, er
 
 func (d *fakeDocument) Close() error { return nil }
 
-// fakeTypesetter typesets a letter as a fake PDF of one A4 page per part.
+// fakeTypesetter typesets a letter as a fake PDF of blank A4 pages: one for each part, and
+// one more for each page break (a rule, ---, in the template).
 type fakeTypesetter struct{}
 
 func (fakeTypesetter) Typeset(ctx context.Context, doc notifyql.LetterDocument) ([]byte, int, error) {
-	return fakeLetterPDF(len(doc.Parts)), len(doc.Parts), nil
+	pages := 0
+	for _, part := range doc.Parts {
+		pages++
+		for _, b := range part.Blocks {
+			if b.Kind == notifyql.LetterPageBreak {
+				pages++
+			}
+		}
+	}
+	return fakeLetterPDF(pages), pages, nil
 }
 
 // fakeLetterEngines are the fakes as the API's engines.
