@@ -42,7 +42,7 @@ const (
 	LetterPNGRoute  = "GET /services/{serviceId}/notifications/{notificationId}/letter/{page}"
 	UploadPDFRoute  = "GET /services/{serviceId}/letter-uploads/{upload}"
 	UploadPNGRoute  = "GET /services/{serviceId}/letter-uploads/{uploadId}/{page}"
-	letterReadWhole = "private, no-store"
+	letterCacheControl = "private, no-store"
 )
 
 // detailRequirement is the notification-detail permission (RENDERING.md §1.1).
@@ -135,7 +135,7 @@ func (s *Server) serveLetterFile(w http.ResponseWriter, r *http.Request, find fu
 	}
 	etag := lf.Renderer.ETag(file.src, what)
 	header := w.Header()
-	header.Set("Cache-Control", letterReadWhole)
+	header.Set("Cache-Control", letterCacheControl)
 	header.Set("X-Content-Type-Options", "nosniff")
 	header.Set("ETag", etag)
 	if etagMatches(r.Header.Get("If-None-Match"), etag) {

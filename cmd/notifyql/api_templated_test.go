@@ -102,3 +102,32 @@ func TestTemplatedLetterPages(t *testing.T) {
 		}
 	}
 }
+
+// A rendering failure is "internal error" with a request id; the log names the letter, the
+// kind and the error's class only (RENDERING.md §1.2).
+func TestLetterRenderFailure(t *testing.T) {
+	var logs syncBuffer
+	api := newTestAPIWith(t, testAPIOptions{letters: fakeLetterEngines(), logs: &logs})
+	const id = "e4000000-0000-0000-0000-000000000001"
+	insertTemplated(t, api, "7e000000-0000-0000-0000-0000000002e1", id, "letter", "Subject", "Foo", "x",
+		`{"addressline1": "EXPLODE Canary", "addressline2": "street", "postcode": "SW1 1AA"}`)
+	resp := api.post(t, tokenFor(t, userViewer), previewQuery, map[string]any{"id": id})
+	if len(resp.Errors) != 2 {
+		t.Fatalf("errors: %s", resp.body)
+	}
+	for _, e := range resp.Errors {
+		if e.Message != "internal error" || e.Extensions["code"] != "INTERNAL" || e.Extensions["requestId"] == nil {
+			t.Errorf("error %+v", e)
+		}
+	}
+	if resp.at("notification", "letter", "preview") != nil {
+		t.Errorf("preview: %s", resp.body)
+	}
+	logged := logs.String()
+	if strings.Contains(strings.ToLower(logged), "canary") || strings.Contains(resp.body, "Canary") {
+		t.Errorf("the letter's text reached the log or the answer:\n%s", logged)
+	}
+	if !strings.Contains(logged, `"msg":"rendering failed"`) || !strings.Contains(logged, `"id":"`+id+`"`) || !strings.Contains(logged, `"kind":"letter_pdf"`) {
+		t.Errorf("the failure is not logged by id and kind:\n%s", logged)
+	}
+}

@@ -144,6 +144,14 @@ func (fakeTypesetter) Typeset(ctx context.Context, doc notifyql.LetterDocument) 
 	pages := 0
 	for _, part := range doc.Parts {
 		pages++
+		for _, line := range part.Address {
+			for _, run := range line {
+				// A typesetter's error may quote the letter: the edge must not pass it on.
+				if strings.Contains(run.Text, "EXPLODE") {
+					return nil, 0, fmt.Errorf("fake typesetter: cannot set %q", run.Text)
+				}
+			}
+		}
 		for _, b := range part.Blocks {
 			if b.Kind == notifyql.LetterPageBreak {
 				pages++
