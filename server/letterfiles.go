@@ -38,10 +38,10 @@ const LetterRenderTimeout = 10 * time.Second
 // The routes of a preview's files; a wildcard spans a whole segment, so a page's and an
 // upload's file name ("3.png", "{id}.pdf") is read in the handler.
 const (
-	LetterPDFRoute  = "GET /services/{serviceId}/notifications/{notificationId}/letter.pdf"
-	LetterPNGRoute  = "GET /services/{serviceId}/notifications/{notificationId}/letter/{page}"
-	UploadPDFRoute  = "GET /services/{serviceId}/letter-uploads/{upload}"
-	UploadPNGRoute  = "GET /services/{serviceId}/letter-uploads/{uploadId}/{page}"
+	LetterPDFRoute     = "GET /services/{serviceId}/notifications/{notificationId}/letter.pdf"
+	LetterPNGRoute     = "GET /services/{serviceId}/notifications/{notificationId}/letter/{page}"
+	UploadPDFRoute     = "GET /services/{serviceId}/letter-uploads/{upload}"
+	UploadPNGRoute     = "GET /services/{serviceId}/letter-uploads/{uploadId}/{page}"
 	letterCacheControl = "private, no-store"
 )
 
