@@ -24,6 +24,9 @@ var forbiddenImports = map[string][]string{
 	"notifyql/live":        {"notifyql/postgres", "notifyql/redis", "notifyql/server", "notifyql/resolvers", "notifyql/cmd"},
 	"notifyql/phone":       {"notifyql/postgres", "notifyql/redis", "notifyql/server", "notifyql/resolvers", "notifyql/dataloaders", "notifyql/graph", "notifyql/cmd"},
 	"notifyql/migrations":  {"notifyql/"},
+	// The letter renderer is shared by the edge (server, resolvers) and wired by cmd: it
+	// reaches engines and the cache only through the root package's interfaces.
+	"notifyql/letterpreview": {"notifyql/postgres", "notifyql/redis", "notifyql/server", "notifyql/resolvers", "notifyql/dataloaders", "notifyql/graph", "notifyql/live", "notifyql/cmd", "notifyql/typeset", "notifyql/pdfium"},
 	// The letter typesetter is an adapter: it knows the root package's letter contract only.
 	"notifyql/typeset": {"notifyql/postgres", "notifyql/redis", "notifyql/server", "notifyql/resolvers", "notifyql/dataloaders", "notifyql/graph", "notifyql/live", "notifyql/cmd", "notifyql/pdfium"},
 	"notifyql/pdfium":  {"notifyql/postgres", "notifyql/redis", "notifyql/server", "notifyql/resolvers", "notifyql/dataloaders", "notifyql/graph", "notifyql/live", "notifyql/phone", "notifyql/cmd"},

@@ -37,6 +37,9 @@ type ResolverRoot interface {
 	InboxMessage() InboxMessageResolver
 	InboxPage() InboxPageResolver
 	LetterCharge() LetterChargeResolver
+	LetterDetail() LetterDetailResolver
+	LetterValidation() LetterValidationResolver
+	LetterValidationError() LetterValidationErrorResolver
 	Month() MonthResolver
 	MonthlyUsage() MonthlyUsageResolver
 	Mutation() MutationResolver
@@ -157,14 +160,53 @@ type ComplexityRoot struct {
 		EstimatedDelivery     func(childComplexity int) int
 		EstimatedDeliveryText func(childComplexity int) int
 		PageCount             func(childComplexity int) int
+		Preview               func(childComplexity int) int
 		PrintStatement        func(childComplexity int) int
 		SheetCount            func(childComplexity int) int
 		StatusNote            func(childComplexity int) int
+		ValidationErrors      func(childComplexity int) int
+	}
+
+	LetterPage struct {
+		HeightPx func(childComplexity int) int
+		Number   func(childComplexity int) int
+		PngURL   func(childComplexity int) int
+		WidthPx  func(childComplexity int) int
+	}
+
+	LetterPreview struct {
+		ExpiresAt func(childComplexity int) int
+		PDFURL    func(childComplexity int) int
+		PageCount func(childComplexity int) int
+		Pages     func(childComplexity int) int
+	}
+
+	LetterValidation struct {
+		Errors    func(childComplexity int) int
+		PageCount func(childComplexity int) int
+		Preview   func(childComplexity int) int
+	}
+
+	LetterValidationError struct {
+		Code    func(childComplexity int) int
+		Pages   func(childComplexity int) int
+		Summary func(childComplexity int) int
+		Title   func(childComplexity int) int
 	}
 
 	Membership struct {
 		Permissions func(childComplexity int) int
 		Service     func(childComplexity int) int
+	}
+
+	MessageContent struct {
+		Body               func(childComplexity int) int
+		FragmentCount      func(childComplexity int) int
+		HTML               func(childComplexity int) int
+		LetterAddress      func(childComplexity int) int
+		LetterContactBlock func(childComplexity int) int
+		LetterDate         func(childComplexity int) int
+		Subject            func(childComplexity int) int
 	}
 
 	Money struct {
@@ -203,33 +245,36 @@ type ComplexityRoot struct {
 		RememberSearch      func(childComplexity int, serviceID string, term string) int
 		RequestReport       func(childComplexity int, serviceID string, notificationType notifyql.NotificationType, status notifyql.ReportStatusFilter) int
 		SetFreeSmsAllowance func(childComplexity int, serviceID string, allowance int) int
+		ValidateLetterPDF   func(childComplexity int, serviceID string, file graphql.Upload) int
 	}
 
 	Notification struct {
-		APIKey          func(childComplexity int) int
-		BillableUnits   func(childComplexity int) int
-		ClientReference func(childComplexity int) int
-		CreatedAt       func(childComplexity int) int
-		CreatedBy       func(childComplexity int) int
-		ID              func(childComplexity int) int
-		IsFinal         func(childComplexity int) int
-		IsTestKey       func(childComplexity int) int
-		Job             func(childComplexity int) int
-		KeyType         func(childComplexity int) int
-		Letter          func(childComplexity int) int
-		Postage         func(childComplexity int) int
-		Recipient       func(childComplexity int) int
-		SentAt          func(childComplexity int) int
-		SentBy          func(childComplexity int) int
-		ServiceID       func(childComplexity int) int
-		Status          func(childComplexity int) int
-		StatusGroup     func(childComplexity int) int
-		StatusHistory   func(childComplexity int) int
-		StatusLabel     func(childComplexity int) int
-		Template        func(childComplexity int) int
-		To              func(childComplexity int) int
-		Type            func(childComplexity int) int
-		UpdatedAt       func(childComplexity int) int
+		APIKey                   func(childComplexity int) int
+		BillableUnits            func(childComplexity int) int
+		ClientReference          func(childComplexity int) int
+		Content                  func(childComplexity int) int
+		ContentUnavailableReason func(childComplexity int) int
+		CreatedAt                func(childComplexity int) int
+		CreatedBy                func(childComplexity int) int
+		ID                       func(childComplexity int) int
+		IsFinal                  func(childComplexity int) int
+		IsTestKey                func(childComplexity int) int
+		Job                      func(childComplexity int) int
+		KeyType                  func(childComplexity int) int
+		Letter                   func(childComplexity int) int
+		Postage                  func(childComplexity int) int
+		Recipient                func(childComplexity int) int
+		SentAt                   func(childComplexity int) int
+		SentBy                   func(childComplexity int) int
+		ServiceID                func(childComplexity int) int
+		Status                   func(childComplexity int) int
+		StatusGroup              func(childComplexity int) int
+		StatusHistory            func(childComplexity int) int
+		StatusLabel              func(childComplexity int) int
+		Template                 func(childComplexity int) int
+		To                       func(childComplexity int) int
+		Type                     func(childComplexity int) int
+		UpdatedAt                func(childComplexity int) int
 	}
 
 	NotificationConnection struct {
@@ -439,6 +484,16 @@ type InboxPageResolver interface {
 type LetterChargeResolver interface {
 	Postage(ctx context.Context, obj *notifyql.LetterCharge) (string, error)
 }
+type LetterDetailResolver interface {
+	Preview(ctx context.Context, obj *LetterDetail) (*LetterPreview, error)
+	ValidationErrors(ctx context.Context, obj *LetterDetail) ([]*notifyql.LetterValidationError, error)
+}
+type LetterValidationResolver interface {
+	Preview(ctx context.Context, obj *LetterValidationResult) (*LetterPreview, error)
+}
+type LetterValidationErrorResolver interface {
+	Summary(ctx context.Context, obj *notifyql.LetterValidationError) (*string, error)
+}
 type MonthResolver interface {
 	Number(ctx context.Context, obj *notifyql.Month) (int, error)
 }
@@ -447,6 +502,7 @@ type MonthlyUsageResolver interface {
 }
 type MutationResolver interface {
 	SetFreeSmsAllowance(ctx context.Context, serviceID string, allowance int) (*FreeSmsAllowance, error)
+	ValidateLetterPDF(ctx context.Context, serviceID string, file graphql.Upload) (*LetterValidationResult, error)
 	CancelLetter(ctx context.Context, serviceID string, notificationID string) (*notifyql.Notification, error)
 	RequestReport(ctx context.Context, serviceID string, notificationType notifyql.NotificationType, status notifyql.ReportStatusFilter) (*RequestedReport, error)
 	RememberSearch(ctx context.Context, serviceID string, term string) (*SearchHandle, error)
@@ -468,6 +524,8 @@ type NotificationResolver interface {
 
 	StatusHistory(ctx context.Context, obj *notifyql.Notification) ([]*notifyql.StatusChange, error)
 	Letter(ctx context.Context, obj *notifyql.Notification) (*LetterDetail, error)
+	Content(ctx context.Context, obj *notifyql.Notification) (*notifyql.MessageContent, error)
+	ContentUnavailableReason(ctx context.Context, obj *notifyql.Notification) (*string, error)
 }
 type NotificationConnectionResolver interface {
 	Edges(ctx context.Context, obj *notifyql.NotificationPage) ([]*NotificationEdge, error)
@@ -923,6 +981,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.LetterDetail.PageCount(childComplexity), true
+	case "LetterDetail.preview":
+		if e.ComplexityRoot.LetterDetail.Preview == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LetterDetail.Preview(childComplexity), true
 	case "LetterDetail.printStatement":
 		if e.ComplexityRoot.LetterDetail.PrintStatement == nil {
 			break
@@ -941,6 +1005,106 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.LetterDetail.StatusNote(childComplexity), true
+	case "LetterDetail.validationErrors":
+		if e.ComplexityRoot.LetterDetail.ValidationErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LetterDetail.ValidationErrors(childComplexity), true
+
+	case "LetterPage.heightPx":
+		if e.ComplexityRoot.LetterPage.HeightPx == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LetterPage.HeightPx(childComplexity), true
+	case "LetterPage.number":
+		if e.ComplexityRoot.LetterPage.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LetterPage.Number(childComplexity), true
+	case "LetterPage.pngUrl":
+		if e.ComplexityRoot.LetterPage.PngURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LetterPage.PngURL(childComplexity), true
+	case "LetterPage.widthPx":
+		if e.ComplexityRoot.LetterPage.WidthPx == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LetterPage.WidthPx(childComplexity), true
+
+	case "LetterPreview.expiresAt":
+		if e.ComplexityRoot.LetterPreview.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LetterPreview.ExpiresAt(childComplexity), true
+	case "LetterPreview.pdfUrl":
+		if e.ComplexityRoot.LetterPreview.PDFURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LetterPreview.PDFURL(childComplexity), true
+	case "LetterPreview.pageCount":
+		if e.ComplexityRoot.LetterPreview.PageCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LetterPreview.PageCount(childComplexity), true
+	case "LetterPreview.pages":
+		if e.ComplexityRoot.LetterPreview.Pages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LetterPreview.Pages(childComplexity), true
+
+	case "LetterValidation.errors":
+		if e.ComplexityRoot.LetterValidation.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LetterValidation.Errors(childComplexity), true
+	case "LetterValidation.pageCount":
+		if e.ComplexityRoot.LetterValidation.PageCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LetterValidation.PageCount(childComplexity), true
+	case "LetterValidation.preview":
+		if e.ComplexityRoot.LetterValidation.Preview == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LetterValidation.Preview(childComplexity), true
+
+	case "LetterValidationError.code":
+		if e.ComplexityRoot.LetterValidationError.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LetterValidationError.Code(childComplexity), true
+	case "LetterValidationError.pages":
+		if e.ComplexityRoot.LetterValidationError.Pages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LetterValidationError.Pages(childComplexity), true
+	case "LetterValidationError.summary":
+		if e.ComplexityRoot.LetterValidationError.Summary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LetterValidationError.Summary(childComplexity), true
+	case "LetterValidationError.title":
+		if e.ComplexityRoot.LetterValidationError.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LetterValidationError.Title(childComplexity), true
 
 	case "Membership.permissions":
 		if e.ComplexityRoot.Membership.Permissions == nil {
@@ -954,6 +1118,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Membership.Service(childComplexity), true
+
+	case "MessageContent.body":
+		if e.ComplexityRoot.MessageContent.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageContent.Body(childComplexity), true
+	case "MessageContent.fragmentCount":
+		if e.ComplexityRoot.MessageContent.FragmentCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageContent.FragmentCount(childComplexity), true
+	case "MessageContent.html":
+		if e.ComplexityRoot.MessageContent.HTML == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageContent.HTML(childComplexity), true
+	case "MessageContent.letterAddress":
+		if e.ComplexityRoot.MessageContent.LetterAddress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageContent.LetterAddress(childComplexity), true
+	case "MessageContent.letterContactBlock":
+		if e.ComplexityRoot.MessageContent.LetterContactBlock == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageContent.LetterContactBlock(childComplexity), true
+	case "MessageContent.letterDate":
+		if e.ComplexityRoot.MessageContent.LetterDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageContent.LetterDate(childComplexity), true
+	case "MessageContent.subject":
+		if e.ComplexityRoot.MessageContent.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageContent.Subject(childComplexity), true
 
 	case "Money.amount":
 		if e.ComplexityRoot.Money.Amount == nil {
@@ -1117,6 +1324,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetFreeSmsAllowance(childComplexity, args["serviceId"].(string), args["allowance"].(int)), true
+	case "Mutation.validateLetterPdf":
+		if e.ComplexityRoot.Mutation.ValidateLetterPDF == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_validateLetterPdf_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ValidateLetterPDF(childComplexity, args["serviceId"].(string), args["file"].(graphql.Upload)), true
 
 	case "Notification.apiKey":
 		if e.ComplexityRoot.Notification.APIKey == nil {
@@ -1136,6 +1354,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Notification.ClientReference(childComplexity), true
+	case "Notification.content":
+		if e.ComplexityRoot.Notification.Content == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.Content(childComplexity), true
+	case "Notification.contentUnavailableReason":
+		if e.ComplexityRoot.Notification.ContentUnavailableReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.ContentUnavailableReason(childComplexity), true
 	case "Notification.createdAt":
 		if e.ComplexityRoot.Notification.CreatedAt == nil {
 			break
@@ -2137,7 +2367,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "conversation.graphqls" "downloads.graphqls" "inbox.graphqls" "letter.graphqls" "reporting.graphqls" "reports.graphqls" "schema.graphqls" "search.graphqls" "subscription.graphqls"
+//go:embed "content.graphqls" "conversation.graphqls" "downloads.graphqls" "inbox.graphqls" "letter.graphqls" "reporting.graphqls" "reports.graphqls" "schema.graphqls" "search.graphqls" "subscription.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -2149,6 +2379,7 @@ func sourceData(filename string) string {
 }
 
 var sources = []*ast.Source{
+	{Name: "content.graphqls", Input: sourceData("content.graphqls"), BuiltIn: false},
 	{Name: "conversation.graphqls", Input: sourceData("conversation.graphqls"), BuiltIn: false},
 	{Name: "downloads.graphqls", Input: sourceData("downloads.graphqls"), BuiltIn: false},
 	{Name: "inbox.graphqls", Input: sourceData("inbox.graphqls"), BuiltIn: false},
@@ -2375,8 +2606,66 @@ func (ec *executionContext) childFields_LetterDetail(ctx context.Context, field 
 		return ec.fieldContext_LetterDetail_estimatedDeliveryText(ctx, field)
 	case "statusNote":
 		return ec.fieldContext_LetterDetail_statusNote(ctx, field)
+	case "preview":
+		return ec.fieldContext_LetterDetail_preview(ctx, field)
+	case "validationErrors":
+		return ec.fieldContext_LetterDetail_validationErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LetterDetail", field.Name)
+}
+
+func (ec *executionContext) childFields_LetterPage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "number":
+		return ec.fieldContext_LetterPage_number(ctx, field)
+	case "pngUrl":
+		return ec.fieldContext_LetterPage_pngUrl(ctx, field)
+	case "widthPx":
+		return ec.fieldContext_LetterPage_widthPx(ctx, field)
+	case "heightPx":
+		return ec.fieldContext_LetterPage_heightPx(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LetterPage", field.Name)
+}
+
+func (ec *executionContext) childFields_LetterPreview(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "pageCount":
+		return ec.fieldContext_LetterPreview_pageCount(ctx, field)
+	case "pdfUrl":
+		return ec.fieldContext_LetterPreview_pdfUrl(ctx, field)
+	case "pages":
+		return ec.fieldContext_LetterPreview_pages(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_LetterPreview_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LetterPreview", field.Name)
+}
+
+func (ec *executionContext) childFields_LetterValidation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "pageCount":
+		return ec.fieldContext_LetterValidation_pageCount(ctx, field)
+	case "errors":
+		return ec.fieldContext_LetterValidation_errors(ctx, field)
+	case "preview":
+		return ec.fieldContext_LetterValidation_preview(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LetterValidation", field.Name)
+}
+
+func (ec *executionContext) childFields_LetterValidationError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_LetterValidationError_code(ctx, field)
+	case "title":
+		return ec.fieldContext_LetterValidationError_title(ctx, field)
+	case "summary":
+		return ec.fieldContext_LetterValidationError_summary(ctx, field)
+	case "pages":
+		return ec.fieldContext_LetterValidationError_pages(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LetterValidationError", field.Name)
 }
 
 func (ec *executionContext) childFields_Membership(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2387,6 +2676,26 @@ func (ec *executionContext) childFields_Membership(ctx context.Context, field gr
 		return ec.fieldContext_Membership_permissions(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Membership", field.Name)
+}
+
+func (ec *executionContext) childFields_MessageContent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "subject":
+		return ec.fieldContext_MessageContent_subject(ctx, field)
+	case "body":
+		return ec.fieldContext_MessageContent_body(ctx, field)
+	case "html":
+		return ec.fieldContext_MessageContent_html(ctx, field)
+	case "fragmentCount":
+		return ec.fieldContext_MessageContent_fragmentCount(ctx, field)
+	case "letterAddress":
+		return ec.fieldContext_MessageContent_letterAddress(ctx, field)
+	case "letterDate":
+		return ec.fieldContext_MessageContent_letterDate(ctx, field)
+	case "letterContactBlock":
+		return ec.fieldContext_MessageContent_letterContactBlock(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MessageContent", field.Name)
 }
 
 func (ec *executionContext) childFields_Money(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2501,6 +2810,10 @@ func (ec *executionContext) childFields_Notification(ctx context.Context, field 
 		return ec.fieldContext_Notification_statusHistory(ctx, field)
 	case "letter":
 		return ec.fieldContext_Notification_letter(ctx, field)
+	case "content":
+		return ec.fieldContext_Notification_content(ctx, field)
+	case "contentUnavailableReason":
+		return ec.fieldContext_Notification_contentUnavailableReason(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Notification", field.Name)
 }
@@ -3070,6 +3383,28 @@ func (ec *executionContext) field_Mutation_setFreeSmsAllowance_args(ctx context.
 		return nil, err
 	}
 	args["allowance"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_validateLetterPdf_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "serviceId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["serviceId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "file",
+		func(ctx context.Context, v any) (graphql.Upload, error) {
+			return ec.unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["file"] = arg1
 	return args, nil
 }
 
@@ -5080,6 +5415,442 @@ func (ec *executionContext) fieldContext_LetterDetail_statusNote(_ context.Conte
 	return graphql.NewScalarFieldContext("LetterDetail", field, false, false, "String")
 }
 
+func (ec *executionContext) _LetterDetail_preview(ctx context.Context, field graphql.CollectedField, obj *LetterDetail) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LetterDetail_preview(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LetterDetail().Preview(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *LetterPreview) graphql.Marshaler {
+			return ec.marshalOLetterPreview2ᚖnotifyqlᚋgraphᚐLetterPreview(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LetterDetail_preview(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LetterDetail",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LetterPreview(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LetterDetail_validationErrors(ctx context.Context, field graphql.CollectedField, obj *LetterDetail) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LetterDetail_validationErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LetterDetail().ValidationErrors(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*notifyql.LetterValidationError) graphql.Marshaler {
+			return ec.marshalNLetterValidationError2ᚕᚖnotifyqlᚐLetterValidationErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LetterDetail_validationErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LetterDetail",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LetterValidationError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LetterPage_number(ctx context.Context, field graphql.CollectedField, obj *LetterPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LetterPage_number(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Number, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LetterPage_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LetterPage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LetterPage_pngUrl(ctx context.Context, field graphql.CollectedField, obj *LetterPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LetterPage_pngUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PngURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LetterPage_pngUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LetterPage", field, false, false, "String")
+}
+
+func (ec *executionContext) _LetterPage_widthPx(ctx context.Context, field graphql.CollectedField, obj *LetterPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LetterPage_widthPx(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WidthPx, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LetterPage_widthPx(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LetterPage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LetterPage_heightPx(ctx context.Context, field graphql.CollectedField, obj *LetterPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LetterPage_heightPx(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HeightPx, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LetterPage_heightPx(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LetterPage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LetterPreview_pageCount(ctx context.Context, field graphql.CollectedField, obj *LetterPreview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LetterPreview_pageCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LetterPreview_pageCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LetterPreview", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LetterPreview_pdfUrl(ctx context.Context, field graphql.CollectedField, obj *LetterPreview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LetterPreview_pdfUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PDFURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LetterPreview_pdfUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LetterPreview", field, false, false, "String")
+}
+
+func (ec *executionContext) _LetterPreview_pages(ctx context.Context, field graphql.CollectedField, obj *LetterPreview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LetterPreview_pages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pages, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*LetterPage) graphql.Marshaler {
+			return ec.marshalNLetterPage2ᚕᚖnotifyqlᚋgraphᚐLetterPageᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LetterPreview_pages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LetterPreview",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LetterPage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LetterPreview_expiresAt(ctx context.Context, field graphql.CollectedField, obj *LetterPreview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LetterPreview_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LetterPreview_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LetterPreview", field, false, false, "Time")
+}
+
+func (ec *executionContext) _LetterValidation_pageCount(ctx context.Context, field graphql.CollectedField, obj *LetterValidationResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LetterValidation_pageCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LetterValidation_pageCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LetterValidation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LetterValidation_errors(ctx context.Context, field graphql.CollectedField, obj *LetterValidationResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LetterValidation_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*notifyql.LetterValidationError) graphql.Marshaler {
+			return ec.marshalNLetterValidationError2ᚕᚖnotifyqlᚐLetterValidationErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LetterValidation_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LetterValidation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LetterValidationError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LetterValidation_preview(ctx context.Context, field graphql.CollectedField, obj *LetterValidationResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LetterValidation_preview(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LetterValidation().Preview(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *LetterPreview) graphql.Marshaler {
+			return ec.marshalOLetterPreview2ᚖnotifyqlᚋgraphᚐLetterPreview(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LetterValidation_preview(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LetterValidation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LetterPreview(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LetterValidationError_code(ctx context.Context, field graphql.CollectedField, obj *notifyql.LetterValidationError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LetterValidationError_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LetterValidationError_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LetterValidationError", field, false, false, "String")
+}
+
+func (ec *executionContext) _LetterValidationError_title(ctx context.Context, field graphql.CollectedField, obj *notifyql.LetterValidationError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LetterValidationError_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LetterValidationError_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LetterValidationError", field, false, false, "String")
+}
+
+func (ec *executionContext) _LetterValidationError_summary(ctx context.Context, field graphql.CollectedField, obj *notifyql.LetterValidationError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LetterValidationError_summary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LetterValidationError().Summary(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LetterValidationError_summary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LetterValidationError", field, true, true, "String")
+}
+
+func (ec *executionContext) _LetterValidationError_pages(ctx context.Context, field graphql.CollectedField, obj *notifyql.LetterValidationError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LetterValidationError_pages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pages, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []int) graphql.Marshaler {
+			return ec.marshalNInt2ᚕintᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LetterValidationError_pages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LetterValidationError", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Membership_service(ctx context.Context, field graphql.CollectedField, obj *Membership) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5133,6 +5904,167 @@ func (ec *executionContext) _Membership_permissions(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_Membership_permissions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Membership", field, false, false, "Permission")
+}
+
+func (ec *executionContext) _MessageContent_subject(ctx context.Context, field graphql.CollectedField, obj *notifyql.MessageContent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageContent_subject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Subject, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MessageContent_subject(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageContent", field, false, false, "String")
+}
+
+func (ec *executionContext) _MessageContent_body(ctx context.Context, field graphql.CollectedField, obj *notifyql.MessageContent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageContent_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Body, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageContent_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageContent", field, false, false, "String")
+}
+
+func (ec *executionContext) _MessageContent_html(ctx context.Context, field graphql.CollectedField, obj *notifyql.MessageContent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageContent_html(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HTML, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MessageContent_html(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageContent", field, false, false, "String")
+}
+
+func (ec *executionContext) _MessageContent_fragmentCount(ctx context.Context, field graphql.CollectedField, obj *notifyql.MessageContent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageContent_fragmentCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FragmentCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MessageContent_fragmentCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageContent", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MessageContent_letterAddress(ctx context.Context, field graphql.CollectedField, obj *notifyql.MessageContent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageContent_letterAddress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LetterAddress, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MessageContent_letterAddress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageContent", field, false, false, "String")
+}
+
+func (ec *executionContext) _MessageContent_letterDate(ctx context.Context, field graphql.CollectedField, obj *notifyql.MessageContent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageContent_letterDate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LetterDate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MessageContent_letterDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageContent", field, false, false, "String")
+}
+
+func (ec *executionContext) _MessageContent_letterContactBlock(ctx context.Context, field graphql.CollectedField, obj *notifyql.MessageContent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageContent_letterContactBlock(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LetterContactBlock, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MessageContent_letterContactBlock(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageContent", field, false, false, "String")
 }
 
 func (ec *executionContext) _Money_amount(ctx context.Context, field graphql.CollectedField, obj *notifyql.Money) (ret graphql.Marshaler) {
@@ -5700,6 +6632,50 @@ func (ec *executionContext) fieldContext_Mutation_setFreeSmsAllowance(ctx contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_setFreeSmsAllowance_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_validateLetterPdf(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_validateLetterPdf(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ValidateLetterPDF(ctx, fc.Args["serviceId"].(string), fc.Args["file"].(graphql.Upload))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *LetterValidationResult) graphql.Marshaler {
+			return ec.marshalNLetterValidation2ᚖnotifyqlᚋgraphᚐLetterValidationResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_validateLetterPdf(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LetterValidation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_validateLetterPdf_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -6649,6 +7625,107 @@ func (ec *executionContext) fieldContext_Notification_letter(_ context.Context, 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Notification_content(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_content(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Notification().Content(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				anyOf, err := ec.unmarshalNPermission2ᚕnotifyqlᚐPermissionᚄ(ctx, []any{"VIEW_ACTIVITY", "SEND_MESSAGES"})
+				if err != nil {
+					var zeroVal *notifyql.MessageContent
+					return zeroVal, err
+				}
+				organisationUsers, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal *notifyql.MessageContent
+					return zeroVal, err
+				}
+				if ec.Directives.HasPermission == nil {
+					var zeroVal *notifyql.MessageContent
+					return zeroVal, errors.New("directive hasPermission is not implemented")
+				}
+				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *notifyql.MessageContent) graphql.Marshaler {
+			return ec.marshalOMessageContent2ᚖnotifyqlᚐMessageContent(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_content(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Notification",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MessageContent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Notification_contentUnavailableReason(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_contentUnavailableReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Notification().ContentUnavailableReason(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				anyOf, err := ec.unmarshalNPermission2ᚕnotifyqlᚐPermissionᚄ(ctx, []any{"VIEW_ACTIVITY", "SEND_MESSAGES"})
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				organisationUsers, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.HasPermission == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive hasPermission is not implemented")
+				}
+				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_contentUnavailableReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notification", field, true, true, "String")
 }
 
 func (ec *executionContext) _NotificationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *notifyql.NotificationPage) (ret graphql.Marshaler) {
@@ -12155,37 +13232,238 @@ func (ec *executionContext) _LetterDetail(ctx context.Context, sel ast.Selection
 		case "pageCount":
 			out.Values[i] = ec._LetterDetail_pageCount(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "sheetCount":
 			out.Values[i] = ec._LetterDetail_sheetCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "canBeCancelled":
 			out.Values[i] = ec._LetterDetail_canBeCancelled(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "printStatement":
 			out.Values[i] = ec._LetterDetail_printStatement(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "estimatedDelivery":
 			out.Values[i] = ec._LetterDetail_estimatedDelivery(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "estimatedDeliveryText":
 			out.Values[i] = ec._LetterDetail_estimatedDeliveryText(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "statusNote":
 			out.Values[i] = ec._LetterDetail_statusNote(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "preview":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LetterDetail_preview(ctx, field, obj)
+				})
+		case "validationErrors":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LetterDetail_validationErrors(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var letterPageImplementors = []string{"LetterPage"}
+
+func (ec *executionContext) _LetterPage(ctx context.Context, sel ast.SelectionSet, obj *LetterPage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, letterPageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LetterPage")
+		case "number":
+			out.Values[i] = ec._LetterPage_number(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		case "pngUrl":
+			out.Values[i] = ec._LetterPage_pngUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "widthPx":
+			out.Values[i] = ec._LetterPage_widthPx(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "heightPx":
+			out.Values[i] = ec._LetterPage_heightPx(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var letterPreviewImplementors = []string{"LetterPreview"}
+
+func (ec *executionContext) _LetterPreview(ctx context.Context, sel ast.SelectionSet, obj *LetterPreview) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, letterPreviewImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LetterPreview")
+		case "pageCount":
+			out.Values[i] = ec._LetterPreview_pageCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pdfUrl":
+			out.Values[i] = ec._LetterPreview_pdfUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pages":
+			out.Values[i] = ec._LetterPreview_pages(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._LetterPreview_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var letterValidationImplementors = []string{"LetterValidation"}
+
+func (ec *executionContext) _LetterValidation(ctx context.Context, sel ast.SelectionSet, obj *LetterValidationResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, letterValidationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LetterValidation")
+		case "pageCount":
+			out.Values[i] = ec._LetterValidation_pageCount(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "errors":
+			out.Values[i] = ec._LetterValidation_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "preview":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LetterValidation_preview(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var letterValidationErrorImplementors = []string{"LetterValidationError"}
+
+func (ec *executionContext) _LetterValidationError(ctx context.Context, sel ast.SelectionSet, obj *notifyql.LetterValidationError) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, letterValidationErrorImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LetterValidationError")
+		case "code":
+			out.Values[i] = ec._LetterValidationError_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "title":
+			out.Values[i] = ec._LetterValidationError_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "summary":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LetterValidationError_summary(ctx, field, obj)
+				})
+		case "pages":
+			out.Values[i] = ec._LetterValidationError_pages(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -12223,6 +13501,69 @@ func (ec *executionContext) _Membership(ctx context.Context, sel ast.SelectionSe
 		case "permissions":
 			out.Values[i] = ec._Membership_permissions(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var messageContentImplementors = []string{"MessageContent"}
+
+func (ec *executionContext) _MessageContent(ctx context.Context, sel ast.SelectionSet, obj *notifyql.MessageContent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, messageContentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MessageContent")
+		case "subject":
+			out.Values[i] = ec._MessageContent_subject(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "body":
+			out.Values[i] = ec._MessageContent_body(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "html":
+			out.Values[i] = ec._MessageContent_html(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "fragmentCount":
+			out.Values[i] = ec._MessageContent_fragmentCount(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "letterAddress":
+			out.Values[i] = ec._MessageContent_letterAddress(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "letterDate":
+			out.Values[i] = ec._MessageContent_letterDate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "letterContactBlock":
+			out.Values[i] = ec._MessageContent_letterContactBlock(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -12477,6 +13818,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "validateLetterPdf":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_validateLetterPdf(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "cancelLetter":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_cancelLetter(ctx, field)
@@ -12657,6 +14005,18 @@ func (ec *executionContext) _Notification(ctx context.Context, sel ast.Selection
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Notification_letter(ctx, field, obj)
+				})
+		case "content":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Notification_content(ctx, field, obj)
+				})
+		case "contentUnavailableReason":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Notification_contentUnavailableReason(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -14427,6 +15787,35 @@ func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.Selec
 	return res
 }
 
+func (ec *executionContext) unmarshalNInt2ᚕintᚄ(ctx context.Context, v any) ([]int, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]int, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNInt2int(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNInt2ᚕintᚄ(ctx context.Context, sel ast.SelectionSet, v []int) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNInt2int(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNJob2ᚕᚖnotifyqlᚐJobᚄ(ctx context.Context, sel ast.SelectionSet, v []*notifyql.Job) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -14479,6 +15868,62 @@ func (ec *executionContext) marshalNLetterCharge2ᚕnotifyqlᚐLetterChargeᚄ(c
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNLetterPage2ᚕᚖnotifyqlᚋgraphᚐLetterPageᚄ(ctx context.Context, sel ast.SelectionSet, v []*LetterPage) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLetterPage2ᚖnotifyqlᚋgraphᚐLetterPage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLetterPage2ᚖnotifyqlᚋgraphᚐLetterPage(ctx context.Context, sel ast.SelectionSet, v *LetterPage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LetterPage!")
+		return graphql.Null
+	}
+	return ec._LetterPage(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLetterValidation2ᚖnotifyqlᚋgraphᚐLetterValidationResult(ctx context.Context, sel ast.SelectionSet, v *LetterValidationResult) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LetterValidation!")
+		return graphql.Null
+	}
+	return ec._LetterValidation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLetterValidationError2ᚕᚖnotifyqlᚐLetterValidationErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []*notifyql.LetterValidationError) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLetterValidationError2ᚖnotifyqlᚐLetterValidationError(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLetterValidationError2ᚖnotifyqlᚐLetterValidationError(ctx context.Context, sel ast.SelectionSet, v *notifyql.LetterValidationError) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LetterValidationError!")
+		return graphql.Null
+	}
+	return ec._LetterValidationError(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNMembership2ᚕᚖnotifyqlᚋgraphᚐMembershipᚄ(ctx context.Context, sel ast.SelectionSet, v []*Membership) graphql.Marshaler {
@@ -14871,6 +16316,20 @@ func (ec *executionContext) marshalNUnitPrice2notifyqlᚐUnitPrice(ctx context.C
 	return ec._UnitPrice(ctx, sel, &v)
 }
 
+func (ec *executionContext) unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, v any) (graphql.Upload, error) {
+	res, err := graphql.UnmarshalUpload(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, sel ast.SelectionSet, v graphql.Upload) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalUpload(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Upload!")
+	}
+	return res
+}
+
 func (ec *executionContext) marshalNUser2ᚖnotifyqlᚐUser(ctx context.Context, sel ast.SelectionSet, v *notifyql.User) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "User!")
@@ -15233,6 +16692,20 @@ func (ec *executionContext) marshalOLetterDetail2ᚖnotifyqlᚋgraphᚐLetterDet
 		return graphql.Null
 	}
 	return ec._LetterDetail(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOLetterPreview2ᚖnotifyqlᚋgraphᚐLetterPreview(ctx context.Context, sel ast.SelectionSet, v *LetterPreview) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._LetterPreview(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOMessageContent2ᚖnotifyqlᚐMessageContent(ctx context.Context, sel ast.SelectionSet, v *notifyql.MessageContent) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._MessageContent(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOMonthlyStatistics2ᚕᚖnotifyqlᚐMonthlyStatisticsᚄ(ctx context.Context, sel ast.SelectionSet, v []*notifyql.MonthlyStatistics) graphql.Marshaler {

@@ -54,22 +54,28 @@ type FreeSmsAllowance struct {
 	HasCustomAllowance bool `json:"hasCustomAllowance"`
 }
 
-// What a letter's detail page shows.
-type LetterDetail struct {
-	// Pages in the PDF, if known.
-	PageCount *int `json:"pageCount,omitempty"`
-	// Sheets of paper: pages halved, rounded up.
-	SheetCount int `json:"sheetCount"`
-	// Whether it can still be cancelled.
-	CanBeCancelled bool `json:"canBeCancelled"`
-	// When it is or was printed, e.g. "Printing starts today at 5:30pm".
-	PrintStatement *string `json:"printStatement,omitempty"`
-	// The latest expected delivery, 16:00 London on the day.
-	EstimatedDelivery *time.Time `json:"estimatedDelivery,omitempty"`
-	// The delivery estimate as text, e.g. "Estimated delivery by Monday 12 May".
-	EstimatedDeliveryText *string `json:"estimatedDeliveryText,omitempty"`
-	// A note in place of the print statement for cancelled, failed or test letters.
-	StatusNote *string `json:"statusNote,omitempty"`
+// One page image of a letter.
+type LetterPage struct {
+	// The page number, from 1.
+	Number int `json:"number"`
+	// The PNG at 150 dpi, by a signed link.
+	PngURL string `json:"pngUrl"`
+	// The image's width in pixels.
+	WidthPx int `json:"widthPx"`
+	// The image's height in pixels.
+	HeightPx int `json:"heightPx"`
+}
+
+// A letter's PDF and page images.
+type LetterPreview struct {
+	// Pages in the PDF.
+	PageCount int `json:"pageCount"`
+	// The PDF, by a signed link.
+	PDFURL string `json:"pdfUrl"`
+	// Pages 1 to min(pageCount, 10).
+	Pages []*LetterPage `json:"pages"`
+	// When the links stop working.
+	ExpiresAt time.Time `json:"expiresAt"`
 }
 
 // A user's membership of a service.

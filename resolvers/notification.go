@@ -177,6 +177,7 @@ func (r notificationResolver) Letter(ctx context.Context, n *notifyql.Notificati
 		PageCount:      n.LetterPageCount,
 		SheetCount:     n.BillableUnits,
 		CanBeCancelled: notifyql.LetterCancellable(n.Status, n.CreatedAt, now, r.london),
+		Notification:   n,
 	}
 	if note := notifyql.LetterStatusNote(n, r.london); note != "" {
 		detail.StatusNote = &note

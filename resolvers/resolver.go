@@ -12,6 +12,7 @@ import (
 	"notifyql"
 	"notifyql/dataloaders"
 	"notifyql/graph"
+	"notifyql/letterpreview"
 )
 
 // Deps are what the resolvers read from.
@@ -42,6 +43,17 @@ type Deps struct {
 	// null without it).
 	Exports notifyql.ExportStore
 	Links   notifyql.LinkSigner
+	// Content loads what message content and letter previews are rebuilt from, and
+	// Renderer renders letters (both nil: content and previews are unavailable).
+	Content  notifyql.ContentStore
+	Renderer *letterpreview.Renderer
+	// LetterLinks signs a letter's preview links (15 minutes), UploadLinks a validated
+	// upload's (5 minutes); Uploads keeps the uploads and Validations counts each user's
+	// validations.
+	LetterLinks notifyql.LinkSigner
+	UploadLinks notifyql.LinkSigner
+	Uploads     notifyql.LetterUploadStore
+	Validations ValidationLimiter
 	// Now is the clock and London the Europe/London zone.
 	Now    func() time.Time
 	London *time.Location
@@ -64,6 +76,12 @@ type Resolver struct {
 	exports      notifyql.ExportStore
 	links        notifyql.LinkSigner
 	reloads      *reloads
+	content      notifyql.ContentStore
+	renderer     *letterpreview.Renderer
+	letterLinks  notifyql.LinkSigner
+	uploadLinks  notifyql.LinkSigner
+	uploads      notifyql.LetterUploadStore
+	validations  ValidationLimiter
 	now          func() time.Time
 	london       *time.Location
 
@@ -74,7 +92,8 @@ type Resolver struct {
 // New returns the root resolver.
 func New(d Deps) *Resolver {
 	return &Resolver{stores: d.Stores, reporting: d.Reporting, billing: d.Billing, inbox: d.Inbox, letters: d.Letters, conversations: d.Conversations, reports: d.Reports, live: d.Live, jobs: d.Jobs,
-		searches: d.Searches, searchSecret: d.SearchSecret, exports: d.Exports, links: d.Links, reloads: &reloads{}, now: d.Now, london: d.London}
+		searches: d.Searches, searchSecret: d.SearchSecret, exports: d.Exports, links: d.Links, reloads: &reloads{}, now: d.Now, london: d.London,
+		content: d.Content, renderer: d.Renderer, letterLinks: d.LetterLinks, uploadLinks: d.UploadLinks, uploads: d.Uploads, validations: d.Validations}
 }
 
 // Config returns gqlgen's configuration: the resolvers, the @hasPermission directive and
@@ -108,6 +127,13 @@ func (r *Resolver) Config() graph.Config {
 	cfg.Complexity.Service.UpcomingJobs = func(child int) int { return 1 + 20*child }
 	cfg.Complexity.Query.Services = func(child int) int { return 1 + 20*child }
 	cfg.Complexity.User.Memberships = func(child int) int { return 1 + 20*child }
+	// Content and previews render on request: each weighs enough that a page of 50
+	// notifications cannot select them (50 × 101 is past the default limit of 5,000),
+	// while a notification's detail can.
+	cfg.Complexity.Notification.Content = func(child int) int { return renderedFieldWeight + child }
+	cfg.Complexity.Notification.ContentUnavailableReason = func(int) int { return renderedFieldWeight }
+	cfg.Complexity.LetterDetail.Preview = func(child int) int { return renderedFieldWeight + child }
+	cfg.Complexity.LetterDetail.ValidationErrors = func(child int) int { return renderedFieldWeight + child }
 	return cfg
 }
 
@@ -128,6 +154,17 @@ func (r *Resolver) Month() graph.MonthResolver                 { return monthRes
 func (r *Resolver) AnnualUsage() graph.AnnualUsageResolver     { return annualUsageResolver{r} }
 func (r *Resolver) MonthlyUsage() graph.MonthlyUsageResolver   { return monthlyUsageResolver{r} }
 func (r *Resolver) LetterCharge() graph.LetterChargeResolver   { return letterChargeResolver{r} }
+func (r *Resolver) LetterDetail() graph.LetterDetailResolver   { return letterDetailResolver{r} }
+func (r *Resolver) LetterValidation() graph.LetterValidationResolver {
+	return letterValidationResolver{r}
+}
+func (r *Resolver) LetterValidationError() graph.LetterValidationErrorResolver {
+	return letterValidationErrorResolver{r}
+}
+
+// renderedFieldWeight is the complexity of each field rendered on request (RENDERING.md
+// §7.1).
+const renderedFieldWeight = 101
 
 // hasPermission enforces the @hasPermission directive: the one place where field-level
 // permissions are checked. A field's permission belongs to the data it shows, not to the

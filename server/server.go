@@ -55,6 +55,9 @@ type Config struct {
 	Downloads *Downloads
 	// Reports, when set, serves stored report requests; when nil, their route answers 404.
 	Reports *Reports
+	// LetterFiles, when set, serves letter previews' PDFs and page images (RENDERING.md
+	// §7.2); when nil, their routes answer 404.
+	LetterFiles *LetterFiles
 	// DownloadLimits bound the downloads (InboxCSV, Downloads, Reports): each batch's write
 	// timeout and each user's downloads at once (DefaultDownloadLimits for a zero field).
 	DownloadLimits DownloadLimits
@@ -155,6 +158,7 @@ func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 	gql := handler.New(schema)
 	gql.AddTransport(postTransport{})
 	gql.AddTransport(getTransport{})
+	gql.AddTransport(letterUploadTransport())
 	gql.AddTransport(s.websocketTransport())
 	parsed := newParsedQueries(parsedQueryCacheDocs, s.cfg.Limits.MaxCachedQueryBytes)
 	s.parsed = parsed
@@ -199,8 +203,19 @@ func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 func (s *Server) routes(gql http.Handler, schema graphql.ExecutableSchema) http.Handler {
 	mux := http.NewServeMux()
 	rates := s.rates
-	mux.Handle("POST /graphql", limitDuration(s.cfg.Limits.RequestTimeout,
-		rates.byIP(s.auth.Middleware(rates.byUser(limitBody(s.cfg.Limits.MaxBodyBytes, acceptJSONBody(checkBody(answerInTime(gql)))))))))
+	operations := limitDuration(s.cfg.Limits.RequestTimeout,
+		rates.byIP(s.auth.Middleware(rates.byUser(limitBody(s.cfg.Limits.MaxBodyBytes, acceptJSONBody(checkBody(answerInTime(gql))))))))
+	// A letter upload is the one multipart body taken (admitLetterUpload), with bounds and
+	// a time of its own.
+	uploads := limitDuration(max(s.cfg.Limits.RequestTimeout, letterUploadTimeout),
+		rates.byIP(s.auth.Middleware(rates.byUser(admitLetterUpload(answerInTime(gql))))))
+	mux.Handle("POST /graphql", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isMultipart(r) {
+			uploads.ServeHTTP(w, r)
+			return
+		}
+		operations.ServeHTTP(w, r)
+	}))
 	methodNotAllowed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "GET, POST")
 		writeGraphQLError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use POST with a JSON body")
@@ -246,6 +261,13 @@ func (s *Server) routes(gql http.Handler, schema graphql.ExecutableSchema) http.
 	}
 	if s.cfg.Reports != nil {
 		mux.Handle(ReportDownloadRoute, download(s.authenticateByLinkOrHeader(s.cfg.Reports.Links), http.HandlerFunc(s.reportDownload)))
+	}
+	if lf := s.cfg.LetterFiles; lf != nil {
+		file := s.letterFileRoutes(rates)
+		mux.Handle(LetterPDFRoute, file(lf.LetterLinks, s.letterPDF))
+		mux.Handle(LetterPNGRoute, file(lf.LetterLinks, s.letterPNG))
+		mux.Handle(UploadPDFRoute, file(lf.UploadLinks, s.uploadPDF))
+		mux.Handle(UploadPNGRoute, file(lf.UploadLinks, s.uploadPNG))
 	}
 	if s.cfg.Metrics != nil && s.cfg.MetricsAddr == "" {
 		mux.Handle("GET /metrics", s.MetricsHandler())

@@ -277,6 +277,7 @@ func csrfProbes(persisted persistedQuery) []abuseProbe {
 	me := `{"me": {"id": "` + userViewer + `"}}`
 	meBody := `{"query": "{ me { id } }"}`
 	refused := "send the operation as a JSON body with Content-Type: application/json"
+	multipartRefused := "a multipart request must carry a GraphQL-Require-Preflight header and run validateLetterPdf alone with one file: the preflight header is missing"
 	preflight := "a GET operation needs a GraphQL-Require-Preflight or X-Requested-With header, unless it runs a persisted query by its hash alone"
 	getMe := url.Values{"query": {"{ me { id } }"}}
 	withSecret := url.Values{"query": {`query($id: ID!) { service(id: $id) { name } }`}, "variables": {`{"id": "` + getProbeSecret + `"}`}}
@@ -289,8 +290,9 @@ func csrfProbes(persisted persistedQuery) []abuseProbe {
 		{name: "text/plain", contentType: "text/plain", body: meBody, wantStatus: 415, wantCode: "UNSUPPORTED_MEDIA_TYPE", wantMessage: refused},
 		{name: "a form", contentType: "application/x-www-form-urlencoded", body: "query=" + url.QueryEscape("{ me { id } }"), wantStatus: 415,
 			wantCode: "UNSUPPORTED_MEDIA_TYPE", wantMessage: refused},
+		// The one multipart request taken is a letter upload, which needs a preflight header.
 		{name: "multipart", contentType: "multipart/form-data; boundary=x", body: "--x\r\nContent-Disposition: form-data; name=\"query\"\r\n\r\n{ me { id } }\r\n--x--\r\n",
-			wantStatus: 415, wantCode: "UNSUPPORTED_MEDIA_TYPE", wantMessage: refused},
+			wantStatus: 400, wantCode: "MULTIPART_REFUSED", wantMessage: multipartRefused},
 		{name: "no Content-Type", contentType: noContentType, body: meBody, wantStatus: 415, wantCode: "UNSUPPORTED_MEDIA_TYPE", wantMessage: refused},
 		{name: "a garbage Content-Type", contentType: "json, please", body: meBody, wantStatus: 415, wantCode: "UNSUPPORTED_MEDIA_TYPE", wantMessage: refused},
 		{name: "application/graphql", contentType: "application/graphql", body: "{ me { id } }", wantStatus: 415, wantCode: "UNSUPPORTED_MEDIA_TYPE", wantMessage: refused},

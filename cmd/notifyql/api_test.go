@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -63,6 +64,9 @@ type testAPI struct {
 	statements *postgres.QueryCounter
 	// links signs download links as serve's signer does.
 	links *server.LinkSigner
+	// letters are the letter renderer, uploads and preview link signers, when the test
+	// asked for them (testAPIOptions.letters).
+	letters *letterWiring
 }
 
 func newTestAPI(t *testing.T, limits server.Limits) *testAPI {
@@ -108,6 +112,13 @@ type testAPIOptions struct {
 	// maxConns the pool's size (pgxpool's default when 0).
 	downloadLimits server.DownloadLimits
 	maxConns       int32
+	// letters, when set, are the PDF engines letters are previewed with (fakes: the
+	// adapter's own tests are its own); letterRedisAddr, when set, is the Redis uploads and
+	// the render cache use, and letterRenderTimeout bounds a preview file's rendering
+	// (LetterRenderTimeout when 0).
+	letters             *letterEngines
+	letterRedisAddr     string
+	letterRenderTimeout time.Duration
 }
 
 // machineRedisAddr is the Redis that make test starts.
@@ -159,6 +170,19 @@ func newTestAPIWith(t testing.TB, o testAPIOptions) *testAPI {
 	}
 	logger := slog.New(slog.NewJSONHandler(o.logs, &slog.HandlerOptions{Level: o.logLevel}))
 	deps := schemaDeps{Pool: pool, Access: access, Redis: rdb, SearchSecret: searchKey, London: london, Now: now, Links: links, Logger: logger}
+	if o.letters != nil {
+		letterRedis := rdb
+		if o.letterRedisAddr != "" {
+			letterRedis = goredis.NewClient(&goredis.Options{Addr: o.letterRedisAddr, MaxRetries: -1})
+			t.Cleanup(func() { _ = letterRedis.Close() })
+		}
+		namespace := "test-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		deps.Letters, err = newLetters(pool, letterRedis, namespace, []byte(testSecret), o.letters,
+			letterSettings{Renderers: 2, CacheBytes: 8 << 20, CacheTTL: time.Minute}, logger)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	schema, extensions, err := newSchema(deps)
 	if err != nil {
 		t.Fatal(err)
@@ -168,11 +192,14 @@ func newTestAPIWith(t testing.TB, o testAPIOptions) *testAPI {
 	apiCfg := server.Config{Limits: limits, Extensions: append(extensions, o.extensions...), Logger: logger, Development: o.development,
 		Downloads: downloads, InboxCSV: newInboxCSV(deps), Reports: newReportDownloads(pool, links), APQCache: redis.NewAPQCache(rdb),
 		CodeBackendError: postgres.Unavailable, DownloadLimits: o.downloadLimits}
+	if apiCfg.LetterFiles = deps.Letters.letterFiles(pool, london, now); apiCfg.LetterFiles != nil {
+		apiCfg.LetterFiles.RenderTimeout = o.letterRenderTimeout
+	}
 	if o.rateLimits != (server.RateLimits{}) {
 		apiCfg.RateLimiter, apiCfg.RateLimits = redis.NewRateLimiter(rdb, o.rateLimitNamespace), o.rateLimits
 	}
 	srv := server.New(apiCfg, schema, server.NewAuthenticator([]byte(testSecret), access).WithLogger(logger))
-	return &testAPI{handler: srv.Handler(), pool: pool, statements: counter, links: links}
+	return &testAPI{handler: srv.Handler(), pool: pool, statements: counter, links: links, letters: deps.Letters}
 }
 
 // testLogWriter shows the server's log lines in the test's output.

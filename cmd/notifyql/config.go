@@ -17,6 +17,7 @@ import (
 	"unicode"
 
 	"notifyql"
+	"notifyql/redis"
 	"notifyql/server"
 )
 
@@ -105,6 +106,9 @@ type config struct {
 	// lifetime of at most NOTIFYQL_TOKEN_MAX_TTL, and NOTIFYQL_TOKEN_AUDIENCE and
 	// NOTIFYQL_TOKEN_ISSUER as its aud and iss when they are set.
 	Tokens server.TokenPolicy
+	// Letters are the letter renderer's settings (NOTIFYQL_LETTER_RENDERERS,
+	// NOTIFYQL_LETTER_CACHE_BYTES, NOTIFYQL_LETTER_CACHE_TTL).
+	Letters letterSettings
 }
 
 // maxTokenTTL is the most NOTIFYQL_TOKEN_MAX_TTL may be: a longer-lived token is a
@@ -146,6 +150,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	cfg.ReportsPerDay = notifyql.DefaultReportsPerDay
 	cfg.DownloadLimits = server.DefaultDownloadLimits()
+	cfg.Letters = defaultLetterSettings()
 	defaults := server.DefaultWebSocketConfig()
 	cfg.WebSocketLimits = websocketLimits{MaxPerUser: defaults.MaxConnectionsPerUser,
 		MessageRate: int(defaults.MessageRate), MessageBurst: defaults.MessageBurst,
@@ -172,6 +177,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		{"NOTIFYQL_IDLE_TIMEOUT", time.Second, time.Hour, "from 1s to 1h, such as 2m", &cfg.Connections.IdleTimeout},
 		{"NOTIFYQL_BODY_TIMEOUT", time.Second, 10 * time.Minute, "from 1s to 10m, such as 30s", &cfg.Connections.BodyTimeout},
 		{"NOTIFYQL_DOWNLOAD_WRITE_TIMEOUT", time.Second, 10 * time.Minute, "from 1s to 10m, such as 30s", &cfg.DownloadLimits.WriteTimeout},
+		{"NOTIFYQL_LETTER_CACHE_TTL", time.Second, redis.MaxLetterRenderTTL, "from 1s to 10m, such as 10m", &cfg.Letters.CacheTTL},
 	} {
 		v := getenv(duration.name)
 		if v == "" {
@@ -275,6 +281,27 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return config{}, fmt.Errorf("%s must be a whole number of %s, 0 for no limit; got %q", limit.name, limit.unit, v)
 		}
 		*limit.dest = n
+	}
+	// Settings with bounds of their own: a pool of renderers beyond a few per CPU only
+	// queues in memory, and the cache's budget is Redis memory.
+	for _, setting := range []struct {
+		name     string
+		min, max int
+		bounds   string
+		dest     *int
+	}{
+		{"NOTIFYQL_LETTER_RENDERERS", 1, 64, "from 1 to 64", &cfg.Letters.Renderers},
+		{"NOTIFYQL_LETTER_CACHE_BYTES", 0, 4 << 30, "from 0 (no cache) to 4294967296", &cfg.Letters.CacheBytes},
+	} {
+		v := getenv(setting.name)
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < setting.min || n > setting.max {
+			return config{}, fmt.Errorf("%s must be a whole number %s; got %q", setting.name, setting.bounds, v)
+		}
+		*setting.dest = n
 	}
 	return cfg, nil
 }
@@ -394,6 +421,9 @@ func (c config) LogValue() slog.Value {
 		slog.String("token_max_ttl", c.Tokens.MaxTTL.String()),
 		slog.String("token_audience", c.Tokens.Audience),
 		slog.String("token_issuer", c.Tokens.Issuer),
+		slog.Int("letter_renderers", c.Letters.Renderers),
+		slog.Int("letter_cache_bytes", c.Letters.CacheBytes),
+		slog.String("letter_cache_ttl", c.Letters.CacheTTL.String()),
 		slog.String("download_write_timeout", c.DownloadLimits.WriteTimeout.String()),
 		slog.Int("max_downloads_per_user", c.DownloadLimits.MaxPerUser),
 	)

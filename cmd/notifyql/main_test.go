@@ -158,6 +158,16 @@ func TestRunRefusesBadCommandLines(t *testing.T) {
 			wantErr: `configuration: NOTIFYQL_MAX_DOWNLOADS_PER_USER must be a positive whole number, got "0"`},
 		{name: "downloads per user in words", vars: map[string]string{"NOTIFYQL_MAX_DOWNLOADS_PER_USER": "three"}, args: []string{"serve"},
 			wantErr: `configuration: NOTIFYQL_MAX_DOWNLOADS_PER_USER must be a positive whole number, got "three"`},
+		{name: "no letter renderers", vars: map[string]string{"NOTIFYQL_LETTER_RENDERERS": "0"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_LETTER_RENDERERS must be a whole number from 1 to 64; got "0"`},
+		{name: "too many letter renderers", vars: map[string]string{"NOTIFYQL_LETTER_RENDERERS": "65"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_LETTER_RENDERERS must be a whole number from 1 to 64; got "65"`},
+		{name: "negative letter cache", vars: map[string]string{"NOTIFYQL_LETTER_CACHE_BYTES": "-1"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_LETTER_CACHE_BYTES must be a whole number from 0 (no cache) to 4294967296; got "-1"`},
+		{name: "letter cache in words", vars: map[string]string{"NOTIFYQL_LETTER_CACHE_BYTES": "64MB"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_LETTER_CACHE_BYTES must be a whole number from 0 (no cache) to 4294967296; got "64MB"`},
+		{name: "letter cache kept past 10 minutes", vars: map[string]string{"NOTIFYQL_LETTER_CACHE_TTL": "11m"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_LETTER_CACHE_TTL must be a duration from 1s to 10m, such as 10m; got "11m"`},
 		{name: "download write timeout without a unit", vars: map[string]string{"NOTIFYQL_DOWNLOAD_WRITE_TIMEOUT": "30"}, args: []string{"serve"},
 			wantErr: `configuration: NOTIFYQL_DOWNLOAD_WRITE_TIMEOUT must be a duration from 1s to 10m, such as 30s; got "30"`},
 		{name: "short download write timeout", vars: map[string]string{"NOTIFYQL_DOWNLOAD_WRITE_TIMEOUT": "500ms"}, args: []string{"serve"},
@@ -217,6 +227,7 @@ func TestLoadConfig(t *testing.T) {
 	defaults.Tokens = server.DefaultTokenPolicy()
 	defaults.ReportsPerDay = 20
 	defaults.DownloadLimits = server.DownloadLimits{WriteTimeout: 30 * time.Second, MaxPerUser: 3}
+	defaults.Letters = letterSettings{Renderers: runtime.NumCPU(), CacheBytes: 64 << 20, CacheTTL: 10 * time.Minute}
 	custom := defaults
 	custom.Addr = "127.0.0.1:9000"
 	custom.Env = envDevelopment
@@ -239,6 +250,9 @@ func TestLoadConfig(t *testing.T) {
 	custom.Connections = server.ConnectionLimits{IdleTimeout: 75 * time.Second, BodyTimeout: 5 * time.Second, MaxPerAddress: 0, MaxPerProxy: 900}
 	custom.ReportsPerDay = 50
 	custom.DownloadLimits = server.DownloadLimits{WriteTimeout: 45 * time.Second, MaxPerUser: 5}
+	custom.Letters = letterSettings{Renderers: 3, CacheBytes: 1 << 20, CacheTTL: 90 * time.Second}
+	noLetterCache := defaults
+	noLetterCache.Letters.CacheBytes = 0
 	development := defaults
 	development.Env = envDevelopment
 	development.MetricsAddr = ""
@@ -274,7 +288,9 @@ func TestLoadConfig(t *testing.T) {
 			"NOTIFYQL_METRICS_ADDR":        "10.1.2.3:0", "NOTIFYQL_IDLE_TIMEOUT": "75s", "NOTIFYQL_BODY_TIMEOUT": "5s",
 			"NOTIFYQL_MAX_CONNECTIONS_PER_ADDRESS": "0", "NOTIFYQL_MAX_CONNECTIONS_PER_PROXY": "900",
 			"NOTIFYQL_DOWNLOAD_WRITE_TIMEOUT": "45s", "NOTIFYQL_MAX_DOWNLOADS_PER_USER": "5",
+			"NOTIFYQL_LETTER_RENDERERS": "3", "NOTIFYQL_LETTER_CACHE_BYTES": "1048576", "NOTIFYQL_LETTER_CACHE_TTL": "90s",
 		}, custom},
+		{"a letter cache of 0 bytes is none", map[string]string{"NOTIFYQL_LETTER_CACHE_BYTES": "0"}, noLetterCache},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -20,6 +20,7 @@ func newMetrics(updates *liveUpdates, openWebSockets func() int, requests *serve
 		newLiveCollector(updates.hub.Stats, updates.queries.Queries, openWebSockets),
 		requests,
 		newPoolCollector(pools),
+		renderFailures,
 	)
 	return registry
 }

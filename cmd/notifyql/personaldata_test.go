@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -29,6 +32,11 @@ const (
 	canaryTextID    = "c0000000-0000-0000-0000-00000000c0de"
 	canarySMSID     = "a0000000-0000-0000-0000-00000000c0de"
 )
+
+// canaryLetterPDF is a fake PDF (letters_fakes_test.go) with the canary address in its
+// address window.
+var canaryLetterPDF = []byte("%PDF-fake\npage 210 297 0\nword Canary 30 45 50 49\nword Person 52 45 70 49\n" +
+	"word Nightingale 30 50 60 54\nword Lane 62 50 70 54\nword SW1A 30 55 40 59\nword 2AA 42 55 50 59\n")
 
 // canaryForms are what must never appear, lower-cased: every written form of the planted
 // data and of the search terms the test sends.
@@ -109,7 +117,16 @@ func (l *leakCheck) verify(t *testing.T) {
 // line (debug level), response header, error message, WebSocket close reason, metric or
 // link that notifyql produces.
 func TestPersonalDataNeverLeaves(t *testing.T) {
-	api := startServe(t, map[string]string{"NOTIFYQL_ENV": "development"})
+	// serve previews letters through the API tests' fake engines: what is checked here is
+	// what the edge does with a letter's text, not how an engine reads it.
+	realEngines := startLetterEngines
+	startLetterEngines = func(context.Context, letterSettings, *slog.Logger) (*letterEngines, func(), error) {
+		return fakeLetterEngines(), func() {}, nil
+	}
+	t.Cleanup(func() { startLetterEngines = realEngines })
+	// It drives more requests at once than a person's burst allows: the allowances are
+	// raised, not switched off, so that they are still counted.
+	api := startServe(t, map[string]string{"NOTIFYQL_ENV": "development", "NOTIFYQL_RATE_LIMIT_PER_USER": "6000", "NOTIFYQL_RATE_LIMIT_PER_IP": "12000"})
 	ctx := context.Background()
 	recent := time.Now().UTC().Add(-time.Hour)
 	for _, sql := range []string{
@@ -129,6 +146,14 @@ func TestPersonalDataNeverLeaves(t *testing.T) {
 		if _, err := api.pool.Exec(ctx, sql, serviceA, recent); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// The text's values and the letter's file, which content and previews are made from.
+	if tag, err := api.pool.Exec(ctx, `UPDATE notifications SET personalisation = $2 WHERE id = $1`, canarySMSID,
+		`{"name": "Canary Person", "code": "`+canaryReference+`"}`); err != nil || tag.RowsAffected() != 1 {
+		t.Fatalf("personalisation: %v %v", tag, err)
+	}
+	if _, err := api.pool.Exec(ctx, `INSERT INTO letter_files (notification_id, pdf) VALUES ($1, $2)`, canaryLetterID, canaryLetterPDF); err != nil {
+		t.Fatal(err)
 	}
 	base := strings.TrimSuffix(api.url, "/graphql")
 	leaks := &leakCheck{}
@@ -221,6 +246,53 @@ func TestPersonalDataNeverLeaves(t *testing.T) {
 			t.Fatalf("the report was not stored within 20 s: %v", read)
 		}
 	}
+	// Content, a letter's preview and its files, and letter uploads, right and wrong.
+	previewFiles := 0
+	for _, id := range []string{canarySMSID, canaryLetterID, "a0000000-0000-0000-0000-00000000c0e1"} {
+		read := gql("content", manager, `query($id: ID!) { notification(id: $id) { content { subject body html letterAddress }
+			contentUnavailableReason letter { preview { pdfUrl pages { pngUrl } } validationErrors { code pages } } } }`, map[string]any{"id": id})
+		walkStrings(read, func(key, value string) {
+			if strings.HasSuffix(key, "Url") {
+				get("a preview file by link", "", base+value)
+				previewFiles++
+			}
+		})
+	}
+	if previewFiles != 2 {
+		t.Fatalf("%d preview files fetched, want the canary letter's PDF and page", previewFiles)
+	}
+	get("a preview page past the last", manager, base+"/services/"+serviceA+"/notifications/"+canaryLetterID+"/letter/9.png")
+	get("a preview by a tampered link", "", base+"/services/"+serviceA+"/notifications/"+canaryLetterID+"/letter.pdf?user="+url.QueryEscape(canaryEmail)+"&expires=1&signature=00")
+	upload := func(where string, preflight bool, operations string) []byte {
+		t.Helper()
+		var body bytes.Buffer
+		w := multipart.NewWriter(&body)
+		_ = w.WriteField("operations", operations)
+		_ = w.WriteField("map", `{"0": ["variables.f"]}`)
+		part, _ := w.CreateFormFile("0", "Canary Person "+canaryPhone+".pdf")
+		_, _ = part.Write(canaryLetterPDF)
+		_ = w.Close()
+		req, _ := http.NewRequest(http.MethodPost, api.url, &body)
+		req.Header.Set("Content-Type", w.FormDataContentType())
+		req.Header.Set("Authorization", "Bearer "+manager)
+		if preflight {
+			req.Header.Set("GraphQL-Require-Preflight", "1")
+		}
+		return do(where, req)
+	}
+	validated := upload("validate a letter", true, validateOperations(serviceA))
+	var verdict map[string]any
+	_ = json.Unmarshal(validated, &verdict)
+	walkStrings(verdict, func(key, value string) {
+		if strings.HasSuffix(key, "Url") {
+			get("an upload's file by link", "", base+value)
+		}
+	})
+	if !strings.Contains(string(validated), "pdfUrl") {
+		t.Fatalf("the upload was not validated: %s", validated)
+	}
+	upload("an upload without a preflight", false, validateOperations(serviceA))
+	upload("an upload with a phone number as a service", true, validateOperations(canaryPhone))
 	gql("cancel a letter", manager, cancelLetterMutation, map[string]any{"service": serviceA, "id": canaryLetterID})
 	gql("cancel it again", manager, cancelLetterMutation, map[string]any{"service": serviceA, "id": canaryLetterID})
 

@@ -107,8 +107,17 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 	if err != nil {
 		return err
 	}
+	engines, stopEngines, err := startLetterEngines(ctx, e.cfg.Letters, e.logger)
+	if err != nil {
+		return err
+	}
+	defer stopEngines()
+	letters, err := newLetters(pool, rdb.Client, "", api.secret, engines, e.cfg.Letters, e.logger)
+	if err != nil {
+		return err
+	}
 	deps := schemaDeps{Pool: pool, Access: access, Redis: rdb.Client, SearchSecret: searchKey,
-		London: london, Logger: e.logger, Live: liveUpdates.hub, Links: links, ReportsPerDay: e.cfg.ReportsPerDay}
+		London: london, Logger: e.logger, Live: liveUpdates.hub, Links: links, ReportsPerDay: e.cfg.ReportsPerDay, Letters: letters}
 	schema, extensions, err := newSchema(deps)
 	if err != nil {
 		return fmt.Errorf("build GraphQL schema: %w", err)
@@ -136,6 +145,7 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		InboxCSV:         newInboxCSV(deps),
 		Downloads:        newDownloads(pool, links, london, nil),
 		Reports:          newReportDownloads(pool, links),
+		LetterFiles:      letters.letterFiles(pool, london, nil),
 		DownloadLimits:   e.cfg.DownloadLimits,
 		CodeBackendError: postgres.Unavailable,
 		Readiness:        readinessChecks(pool, rdb.Client, liveUpdates.hub),

@@ -40,6 +40,9 @@ type schemaDeps struct {
 	// ReportsPerDay is how many report requests a user may make in 24 hours;
 	// notifyql.DefaultReportsPerDay when 0.
 	ReportsPerDay int
+	// Letters are content, previews and letter uploads (newLetters); nil serves content
+	// from Pool, without previews.
+	Letters *letterWiring
 }
 
 // newSchema builds the executable GraphQL schema over the stores, with the handler
@@ -66,6 +69,10 @@ func newSchema(deps schemaDeps) (graphql.ExecutableSchema, []graphql.HandlerExte
 	if deps.ReportsPerDay > 0 {
 		reports = reports.WithReportsPerDay(deps.ReportsPerDay)
 	}
+	letters := deps.Letters
+	if letters == nil {
+		letters = &letterWiring{Content: postgres.NewContentStore(deps.Pool)}
+	}
 	resolver := resolvers.New(resolvers.Deps{
 		Stores:        stores,
 		Reporting:     postgres.NewReportingStore(deps.Pool, deps.London),
@@ -80,6 +87,12 @@ func newSchema(deps schemaDeps) (graphql.ExecutableSchema, []graphql.HandlerExte
 		SearchSecret:  deps.SearchSecret,
 		Exports:       postgres.NewExportStore(deps.Pool),
 		Links:         linkSigner(deps.Links),
+		Content:       letters.Content,
+		Renderer:      letters.Renderer,
+		LetterLinks:   linkSigner(letters.LetterLinks),
+		UploadLinks:   linkSigner(letters.UploadLinks),
+		Uploads:       letters.Uploads,
+		Validations:   letters.Validations,
 		Now:           now,
 		London:        deps.London,
 	})

@@ -57,7 +57,8 @@ func FreePort() (int, error) {
 // else of this process's, so that a developer's own DATABASE_URL or NOTIFYQL_* settings
 // cannot leak into a run.
 func childEnv(vars ...string) []string {
-	return append([]string{"PATH=" + os.Getenv("PATH")}, vars...)
+	// HOME gives serve the user's cache folder, where PDFium's compiled module is kept.
+	return append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, vars...)
 }
 
 // SyncBuffer is a bytes.Buffer that a child process may write to while it is read.

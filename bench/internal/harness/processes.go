@@ -2,6 +2,7 @@ package harness
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -109,7 +110,11 @@ func StartServer(ctx context.Context, binary, logPath string, env []string) (*Se
 	go func() { s.waitErr = s.cmd.Wait(); close(s.done) }()
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		printed := stdout.String()
-		if m, metrics := servingPattern.FindStringSubmatch(printed), metricsPattern.FindStringSubmatch(printed); m != nil && metrics != nil {
+		// Ready once its PDF reader is too: the background compilation of PDFium's module
+		// would otherwise count in the baselines the programs measure.
+		log, _ := os.ReadFile(logPath)
+		if m, metrics := servingPattern.FindStringSubmatch(printed), metricsPattern.FindStringSubmatch(printed); m != nil && metrics != nil &&
+			bytes.Contains(log, []byte(`"msg":"PDF reader`)) {
 			s.URL, s.MetricsURL = m[1], metrics[1]
 			return s, nil
 		}
@@ -124,7 +129,7 @@ func StartServer(ctx context.Context, binary, logPath string, env []string) (*Se
 		}
 		if time.Now().After(deadline) {
 			s.Stop()
-			return nil, errors.New("serve printed no URL within 60 s")
+			return nil, errors.New("serve printed no URL, or its PDF reader was not ready, within 60 s")
 		}
 	}
 }
