@@ -79,6 +79,7 @@ func TestLettersEndToEnd(t *testing.T) {
 	if res.StatusCode != http.StatusOK || err != nil || img.Bounds().Dx() != 1240 || img.Bounds().Dy() != 1754 {
 		t.Fatalf("page 1: %d, %v", res.StatusCode, err)
 	}
+	comparePageWithGolden(t, img)
 
 	// T31's kind of fault on a real file: a seeded upload with an empty address window.
 	pdf, err := os.ReadFile("../../postgres/internal/seedletters/empty-address.pdf")
