@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: run test race fuzz bench bench-live soak abuse generate check-generated lint services node-deps assets check-assets
+.PHONY: run test race fuzz bench bench-letters bench-live soak abuse generate check-generated lint services node-deps assets check-assets
 
 ## run: start the API on :8080 with a private PostgreSQL, in-process Redis, demo data and gentle simulated traffic
 run:
@@ -32,6 +32,11 @@ fuzz: services
 ## bench: the dashboard, notifications-page, reporting and search benchmarks on the bench profile (minutes)
 bench: services
 	$(GO) test -count=1 -v -run '^$$' -bench 'Dashboard|NotificationsPage|MonthlyStatistics|TemplateUsage|Usage$$|UsageThisYear|Search' -benchtime 1000x -timeout 60m ./cmd/notifyql
+
+## bench-letters: a letter page's first and cached render and validateLetterPdf on a 10-page file, with the engines serve runs (about a minute)
+bench-letters: services
+	$(GO) test -count=1 -v -run '^$$' -bench 'LetterPage|ValidateLetterPDF10Pages' -benchtime 100x ./cmd/notifyql
+	$(GO) test -count=1 -run '^$$' -bench 'RenderContent|ComposeLetter' -benchtime 2000x .
 
 ## bench-live: the live-updates benchmark: 10,000 and 1,000 subscribers, then polling, on the bench profile (~10 minutes)
 bench-live: services

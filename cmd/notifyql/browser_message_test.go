@@ -65,7 +65,7 @@ type messageView struct {
 }
 
 func TestDashboardPageOpensAMessage(t *testing.T) {
-	api := startLiveAPIWith(t, liveAPIOptions{pages: true})
+	api := startLiveAPIWith(t, liveAPIOptions{pages: true, letters: true})
 	api.exec(messageTemplatesSQL, messageEmailTemplate, messageLetterTemplate, serviceA)
 	api.exec(messageTemplateVersionsSQL, messageEmailTemplate, messageLetterTemplate)
 	api.exec(messagesSQL, messageEmail, messageLetter, serviceA, messageEmailTemplate, messageLetterTemplate, time.Now().UTC())

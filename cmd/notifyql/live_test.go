@@ -20,6 +20,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"notifyql"
+	"notifyql/pdfium"
 	"notifyql/pgtest"
 	"notifyql/postgres"
 	"notifyql/server"
@@ -66,6 +67,9 @@ type liveAPIOptions struct {
 	development bool
 	// webSocket configures the sockets; zero fields keep their defaults.
 	webSocket server.WebSocketConfig
+	// letters serves content, letter previews and their files with the engines serve
+	// starts (the typesetter and PDFium), over the machine's Redis.
+	letters bool
 }
 
 // startLiveAPI is newLiveAPIWith, also serving /metrics as production serve does: on a
@@ -100,7 +104,11 @@ func startLiveAPIWith(t *testing.T, o liveAPIOptions) *liveAPI {
 		}
 	})
 	access := postgres.NewAccessStore(pool)
-	schema, extensions, err := newSchema(schemaDeps{Pool: pool, Access: access, London: london, Logger: logger, Live: updates.hub})
+	deps := schemaDeps{Pool: pool, Access: access, London: london, Logger: logger, Live: updates.hub}
+	if o.letters {
+		deps.Letters = startLiveLetters(t, pool, logger)
+	}
+	schema, extensions, err := newSchema(deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,6 +129,7 @@ func startLiveAPIWith(t *testing.T, o liveAPIOptions) *liveAPI {
 		// No allowed origins: the pages' sockets come from the API's own origin.
 		cfg.Pages, cfg.Home = web.Pages(), web.Home
 	}
+	cfg.LetterFiles = deps.Letters.letterFiles(pool, london, time.Now)
 	srv = server.New(cfg, schema, server.NewAuthenticator([]byte(testSecret), access))
 	updates.hub.OnAccessChange(srv.AccessChanged)
 	httpServer := httptest.NewUnstartedServer(srv.Handler())
@@ -370,4 +379,27 @@ func TestSubscriptionChecksPermissions(t *testing.T) {
 			t.Errorf("%s on %s: no answer", tt.user, tt.service)
 		}
 	}
+}
+
+// startLiveLetters wires letters as serve does, with its engines and the machine's Redis,
+// and waits for PDFium's module so that no page waits for its compilation.
+func startLiveLetters(t *testing.T, pool *pgxpool.Pool, logger *slog.Logger) *letterWiring {
+	t.Helper()
+	settings := letterSettings{Renderers: 2, CacheBytes: 8 << 20, CacheTTL: time.Minute}
+	engines, stop, err := startLetterEngines(t.Context(), settings, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	if err := engines.Reader.(*pdfium.Reader).Warm(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	rdb := goredis.NewClient(&goredis.Options{Addr: machineRedisAddr})
+	t.Cleanup(func() { _ = rdb.Close() })
+	namespace := "live-test-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	letters, err := newLetters(pool, rdb, namespace, []byte(testSecret), engines, settings, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return letters
 }

@@ -186,6 +186,8 @@ export function showContent(n) {
   });
   byId('letter-address').replaceChildren(...lines(content.letterAddress));
   byId('letter-contact').replaceChildren(...lines(content.letterContactBlock));
+  // A letter without a contact block printed none: no empty heading for it.
+  byId('letter-contact-block').hidden = !content.letterContactBlock?.length;
   byId('letter-date').textContent = content.letterDate ?? '';
   byId('content-letter').hidden = false;
 }
