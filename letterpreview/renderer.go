@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image/png"
 	"log/slog"
 	"runtime"
 	"strconv"
@@ -182,7 +181,7 @@ func (r *Renderer) PNG(ctx context.Context, src Source, page int) ([]byte, error
 		if err != nil {
 			return err
 		}
-		return (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&out, img)
+		return encodePagePNG(&out, img)
 	})
 	if err != nil {
 		return nil, err
