@@ -318,3 +318,73 @@ func closeColour(a, b interface{ RGBA() (r, g, b, a uint32) }) bool {
 	}
 	return near(ar, br) && near(ag, bg) && near(ab, bb)
 }
+
+// T32 on a real serve: a stored uploaded letter of 10 pages lists pages 1 to 10, its page
+// 10 is served as a 150 dpi PNG, and a correctly signed link for page 11 is answered 404.
+func TestStoredUploadEndToEnd(t *testing.T) {
+	api := startServe(t, map[string]string{"NOTIFYQL_ENV": "development"})
+	const template, letter = "7e000000-0000-0000-0000-0000000000d1", "1e000000-0000-0000-0000-0000000000d1"
+	ctx := context.Background()
+	for _, table := range []string{"templates", "templates_history"} {
+		if _, err := api.pool.Exec(ctx, `INSERT INTO `+table+` (id, service_id, name, template_type, version, content, hidden, postage, created_at)
+			VALUES ($1, $2, 'Pre-compiled PDF', 'letter', 1, '', true, 'second', '2025-01-01')`, template, serviceA); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pdf, err := os.ReadFile("../../postgres/internal/seedletters/valid-10-pages.pdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.pool.Exec(ctx, `INSERT INTO notifications (id, service_id, template_id, template_version, notification_type, "to",
+		    normalised_to, key_type, notification_status, billable_units, postage, created_at, page_count)
+		VALUES ($1, $2, $3, 1, 'letter', E'A Person\n1 Street\nSW1A 1AA', 'aperson1streetsw1a1aa', 'normal', 'delivered', 5, 'second', $4, 10)`,
+		letter, serviceA, template, time.Now().UTC().Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.pool.Exec(ctx, `INSERT INTO letter_files (notification_id, pdf) VALUES ($1, $2)`, letter, pdf); err != nil {
+		t.Fatal(err)
+	}
+	resp := serveQuery(t, api, tokenFor(t, userViewer), `query($id: ID!) { notification(id: $id) { contentUnavailableReason
+		letter { preview { pageCount pdfUrl pages { number pngUrl widthPx heightPx } } validationErrors { code } } } }`, map[string]any{"id": letter})
+	resp.requireNoErrors(t)
+	if resp.at("notification", "contentUnavailableReason") != "UPLOADED_PDF" || resp.at("notification", "letter", "preview", "pageCount") != float64(10) {
+		t.Fatalf("uploaded letter: %s", resp.body)
+	}
+	pages, _ := resp.at("notification", "letter", "preview", "pages").([]any)
+	if len(pages) != 10 || resp.at("notification", "letter", "preview", "pages", 9, "number") != float64(10) {
+		t.Fatalf("pages listed: %v", pages)
+	}
+	origin := strings.TrimSuffix(api.url, "/graphql")
+	page10, _ := resp.at("notification", "letter", "preview", "pages", 9, "pngUrl").(string)
+	res, err := http.Get(origin + page10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || err != nil || img.Bounds().Dx() != 1240 || img.Bounds().Dy() != 1754 {
+		t.Fatalf("page 10: status %d, %v", res.StatusCode, err)
+	}
+	// The same link signed for page 11 is refused: the preview has no such page. Links
+	// are signed for a path, so page 11's comes from the bearer header instead.
+	req, _ := http.NewRequest(http.MethodGet, origin+"/services/"+serviceA+"/notifications/"+letter+"/letter/11.png", nil)
+	req.Header.Set("Authorization", "Bearer "+tokenFor(t, userViewer))
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Errorf("page 11: status %d, want 404", res.StatusCode)
+	}
+	pdfURL, _ := resp.at("notification", "letter", "preview", "pdfUrl").(string)
+	res, err = http.Get(origin + pdfURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	served, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !bytes.Equal(served, pdf) {
+		t.Errorf("the PDF link: status %d, %d bytes, want the stored file unchanged", res.StatusCode, len(served))
+	}
+}
