@@ -1,12 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"image/png"
-	"io"
-	"mime/multipart"
 	"net/http"
 	"os"
 	"strings"
@@ -40,31 +36,9 @@ func TestLettersEndToEnd(t *testing.T) {
 		}
 	}
 	tok := tokenFor(t, userViewer)
-	post := func(contentType string, body io.Reader, preflight bool) map[string]any {
-		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, api.url, body)
-		req.Header.Set("Content-Type", contentType)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		if preflight {
-			req.Header.Set("GraphQL-Require-Preflight", "1")
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var out map[string]any
-		if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
-			t.Fatal(err)
-		}
-		if out["errors"] != nil {
-			t.Fatalf("errors: %v", out["errors"])
-		}
-		return out
-	}
-	query, _ := json.Marshal(map[string]any{"query": `query($id: ID!) { notification(id: $id) { content { subject html letterAddress }
-		letter { preview { pageCount pages { pngUrl widthPx heightPx } } validationErrors { code } } } }`, "variables": map[string]any{"id": letter}})
-	read := gqlResponse{Data: post("application/json", bytes.NewReader(query), false)["data"].(map[string]any)}
+	read := serveQuery(t, api, tok, `query($id: ID!) { notification(id: $id) { content { subject html letterAddress }
+		letter { preview { pageCount pages { pngUrl widthPx heightPx } } validationErrors { code } } } }`, map[string]any{"id": letter})
+	read.requireNoErrors(t)
 	if read.at("notification", "content", "subject") != "Subject" || read.at("notification", "content", "html") != "<p>Foo</p>" ||
 		read.at("notification", "letter", "preview", "pageCount") != float64(1) {
 		t.Fatalf("templated letter: %v", read.Data)
@@ -86,15 +60,8 @@ func TestLettersEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok = tokenFor(t, userSender)
-	var body bytes.Buffer
-	w := multipart.NewWriter(&body)
-	_ = w.WriteField("operations", validateOperations(serviceA))
-	_ = w.WriteField("map", fileMap)
-	part, _ := w.CreateFormFile("0", "letter.pdf")
-	_, _ = part.Write(pdf)
-	_ = w.Close()
-	verdict := gqlResponse{Data: post(w.FormDataContentType(), &body, true)["data"].(map[string]any)}
+	_, verdict := serveUpload(t, api, tokenFor(t, userSender), pdf)
+	verdict.requireNoErrors(t)
 	if verdict.at("validateLetterPdf", "pageCount") != float64(1) || verdict.at("validateLetterPdf", "errors", 0, "code") != "address-is-empty" ||
 		verdict.at("validateLetterPdf", "preview", "pages", 0, "widthPx") != float64(1240) {
 		t.Errorf("validation: %v", verdict.Data)
