@@ -21,6 +21,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	goredis "github.com/redis/go-redis/v9"
 
 	"notifyql"
 	"notifyql/postgres"
@@ -229,6 +230,38 @@ func requireMatches(data benchData) error {
 	return nil
 }
 
+// benchNotificationDetailQuery is the notification page's detail; with $content it also
+// asks for the message as sent, which issue 16 allows to add at most 1 ms at p50.
+const benchNotificationDetailQuery = `query Detail($id: ID!, $content: Boolean!) {
+  notification(id: $id) {
+    id type recipient status statusLabel createdAt clientReference
+    template { name version }
+    statusHistory { status at }
+    content @include(if: $content) { subject body html }
+  }
+}`
+
+// BenchmarkNotificationDetail and BenchmarkNotificationDetailContent open the big service's
+// newest email, without and with its content.
+func BenchmarkNotificationDetail(b *testing.B)        { benchmarkNotificationDetail(b, false) }
+func BenchmarkNotificationDetailContent(b *testing.B) { benchmarkNotificationDetail(b, true) }
+
+func benchmarkNotificationDetail(b *testing.B, content bool) {
+	env := newBenchEnv(b, notifyql.ViewActivity)
+	var id string
+	if err := env.pool.QueryRow(b.Context(), `SELECT id FROM notifications
+		WHERE service_id = $1 AND notification_type = 'email' AND key_type <> 'test'
+		ORDER BY created_at DESC, id DESC LIMIT 1`, env.serviceID).Scan(&id); err != nil {
+		b.Fatalf("find the newest email: %v", err)
+	}
+	name := "notification detail"
+	if content {
+		name += " with content"
+	}
+	env.run(b, name, benchPageTarget, benchNotificationDetailQuery, map[string]any{"id": id, "content": content},
+		func(benchData) error { return nil })
+}
+
 func BenchmarkMonthlyStatistics(b *testing.B) {
 	env := newBenchEnv(b, notifyql.ViewActivity)
 	env.run(b, "monthly statistics", benchReportingTarget, benchMonthlyStatisticsQuery, map[string]any{"id": env.serviceID},
@@ -358,7 +391,14 @@ func newBenchEnv(b *testing.B, permission notifyql.Permission) *benchEnv {
 		b.Fatal(err)
 	}
 	access := postgres.NewAccessStore(pool)
-	schema, extensions, err := newSchema(schemaDeps{Pool: pool, Access: access, London: london})
+	// Content needs no PDF engine: letters are wired with none, so previews are off.
+	rdb := goredis.NewClient(&goredis.Options{Addr: machineRedisAddr})
+	b.Cleanup(func() { _ = rdb.Close() })
+	letters, err := newLetters(pool, rdb, "bench", []byte("bench secret"), nil, defaultLetterSettings(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	schema, extensions, err := newSchema(schemaDeps{Pool: pool, Access: access, London: london, Letters: letters})
 	if err != nil {
 		b.Fatal(err)
 	}
