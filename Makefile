@@ -29,9 +29,9 @@ fuzz: services
 		done; \
 	done
 
-## bench: the dashboard, notifications-page, reporting and search benchmarks on the bench profile (minutes)
+## bench: the dashboard, notifications-page, notification-detail, reporting and search benchmarks on the bench profile (minutes)
 bench: services
-	$(GO) test -count=1 -v -run '^$$' -bench 'Dashboard|NotificationsPage|MonthlyStatistics|TemplateUsage|Usage$$|UsageThisYear|Search' -benchtime 1000x -timeout 60m ./cmd/notifyql
+	$(GO) test -count=1 -v -run '^$$' -bench 'Dashboard|NotificationsPage|NotificationDetail|MonthlyStatistics|TemplateUsage|Usage$$|UsageThisYear|Search' -benchtime 1000x -timeout 60m ./cmd/notifyql
 
 ## bench-letters: a letter page's first and cached render and validateLetterPdf on a 10-page file, with the engines serve runs (about a minute)
 bench-letters: services
