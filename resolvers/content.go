@@ -16,22 +16,38 @@ import (
 // a reason (ContentUnavailableReason) past retention or for an uploaded PDF. @hasPermission
 // has checked the detail permission on the notification's service.
 func (r notificationResolver) Content(ctx context.Context, n *notifyql.Notification) (*notifyql.MessageContent, error) {
+	if r.content == nil {
+		reason, err := r.contentReason(ctx, n)
+		if err != nil || reason != "" {
+			return nil, err
+		}
+		return nil, notifyql.Errorf(notifyql.EUNAVAILABLE, "message content is not available on this server")
+	}
+	// The inputs are read while the reason is worked out, rather than after it: a detail
+	// query then waits for one round trip less. They stay in memory and are dropped
+	// unless the reason says the content may be served.
+	type read struct {
+		inputs *notifyql.ContentInputs
+		err    error
+	}
+	pending := make(chan read, 1)
+	go func() {
+		inputs, err := r.content.ContentInputs(ctx, n.ServiceID, n.ID)
+		pending <- read{inputs, err}
+	}()
 	reason, err := r.contentReason(ctx, n)
+	got := <-pending
 	if err != nil || reason != "" {
 		return nil, err
 	}
-	if r.content == nil {
-		return nil, notifyql.Errorf(notifyql.EUNAVAILABLE, "message content is not available on this server")
-	}
-	inputs, err := r.content.ContentInputs(ctx, n.ServiceID, n.ID)
-	if notifyql.ErrorCode(err) == notifyql.ENOTFOUND || (err == nil && inputs == nil) {
+	if notifyql.ErrorCode(got.err) == notifyql.ENOTFOUND || (got.err == nil && got.inputs == nil) {
 		// Moved out of notifications since it was read: it has just passed retention.
 		return nil, nil
 	}
-	if err != nil {
-		return nil, err
+	if got.err != nil {
+		return nil, got.err
 	}
-	content, err := notifyql.RenderContent(*inputs)
+	content, err := notifyql.RenderContent(*got.inputs)
 	if err != nil {
 		return nil, r.renderer.Fail(ctx, contentKind(n.Type), n.ID, err)
 	}
