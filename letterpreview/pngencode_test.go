@@ -2,9 +2,12 @@ package letterpreview
 
 import (
 	"bytes"
+	"compress/zlib"
+	"hash/adler32"
 	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"math/rand/v2"
 	"testing"
 )
@@ -82,4 +85,47 @@ func BenchmarkEncodePagePNG(b *testing.B) {
 			}
 		}
 	})
+}
+
+// The bands' checksums combine into the checksum of the whole.
+func TestCombineAdler32(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, lengths := range [][2]int{{0, 0}, {0, 5}, {5, 0}, {1, 1}, {65521, 3}, {100000, 200000}, {7, 65521 * 3}} {
+		a, b := make([]byte, lengths[0]), make([]byte, lengths[1])
+		for i := range a {
+			a[i] = byte(r.IntN(256))
+		}
+		for i := range b {
+			b[i] = byte(r.IntN(256))
+		}
+		want := adler32.Checksum(append(append([]byte{}, a...), b...))
+		if got := combineAdler32(adler32.Checksum(a), adler32.Checksum(b), len(b)); got != want {
+			t.Errorf("lengths %v: combined %08x, want %08x", lengths, got, want)
+		}
+	}
+}
+
+// The rows, deflated in bands, are one zlib stream whose checksum holds: reading it to its
+// end gives every filtered row.
+func TestCompressRowsIsOneStream(t *testing.T) {
+	img := image.NewRGBA(image.Rect(0, 0, 300, 1100))
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range img.Pix {
+		img.Pix[i] = byte(r.IntN(256))
+	}
+	stream, err := compressRows(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := zlib.NewReader(bytes.NewReader(stream))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := io.ReadAll(z)
+	if err != nil {
+		t.Fatalf("read the stream to its end: %v", err)
+	}
+	if len(rows) != 1100*(1+3*300) {
+		t.Errorf("%d bytes of rows, want %d", len(rows), 1100*(1+3*300))
+	}
 }
