@@ -144,7 +144,7 @@ func (s *NotificationStore) ListNotifications(ctx context.Context, f notifyql.No
 // the trigram indexes find a rare term's few rows far faster than walking the service's
 // rows newest first.
 func (s *NotificationStore) searchNotifications(ctx context.Context, f notifyql.NotificationFilter, sql string, args []any, collect func(pgx.Rows) error, page *notifyql.NotificationPage) error {
-	rows, err := s.pool.Query(ctx, sql, append([]any{pgx.QueryExecModeExec}, args...)...)
+	rows, err := s.pool.Query(ctx, sql, append([]any{planEachTime}, args...)...)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,96 @@
+package postgres
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"notifyql"
+)
+
+// TestDashboardStatusCountsKeepCustomPlans runs the dashboard's status-count statement ten
+// times the way the dashboard does (NotificationStore.StatusCounts, on one connection) and
+// reads the plan PostgreSQL executed each time from auto_explain. A prepared statement is
+// planned with its parameters' values for its first five executions, then with a generic
+// plan whose conditions name $1..$3: the bench's big service then got a plan that expected
+// 73 rows where there were 4,431. Every execution's plan must name the service's id.
+func TestDashboardStatusCountsKeepCustomPlans(t *testing.T) {
+	ctx := context.Background()
+	fixtures := newFixturePool(t)
+	fxExec(t, fixtures, statsFactsSQL)
+
+	cfg, err := pgxpool.ParseConfig(fixtures.Config().ConnString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 1 // every execution on the same connection, as a busy pool's are
+	var (
+		mu    sync.Mutex
+		plans []string
+	)
+	cfg.ConnConfig.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
+		if strings.HasPrefix(n.Message, "duration:") {
+			mu.Lock()
+			plans = append(plans, n.Message)
+			mu.Unlock()
+		}
+	}
+	cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+		_, err := conn.Exec(ctx, `LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0;
+			SET auto_explain.log_level = notice; SET auto_explain.log_format = text`)
+		return err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	store := NewNotificationStore(pool, fxLondon(t))
+
+	from := notifyql.Date{Year: 2025, Month: time.July, Day: 18}
+	now := fxTime(t, "2025-07-21T10:00:00Z")
+	const runs = 10
+	for i := range runs {
+		mu.Lock()
+		plans = plans[:0]
+		mu.Unlock()
+		counts, err := store.StatusCounts(ctx, fxAlphaID, from, now)
+		if err != nil {
+			t.Fatalf("run %d: %v", i+1, err)
+		}
+		if len(counts) == 0 {
+			t.Fatalf("run %d: no rows", i+1)
+		}
+		mu.Lock()
+		got := slicesClone(plans)
+		mu.Unlock()
+		var plan string
+		for _, p := range got {
+			if strings.Contains(p, "ft_notification_status") {
+				plan = p
+			}
+		}
+		if plan == "" {
+			t.Fatalf("run %d: auto_explain logged no plan of the statement; notices: %q", i+1, got)
+		}
+		// The plan's conditions, not the query text auto_explain prints above them.
+		var conds []string
+		for line := range strings.Lines(plan) {
+			if strings.Contains(line, "Cond:") || strings.Contains(line, "Filter:") {
+				conds = append(conds, line)
+			}
+		}
+		cond := strings.Join(conds, "")
+		if strings.Contains(cond, "$1") || !strings.Contains(cond, fxAlphaID) {
+			t.Fatalf("run %d of %d ran a generic plan (conditions on $n, not the service's id):\n%s", i+1, runs, plan)
+		}
+	}
+}
+
+func slicesClone(s []string) []string { return append([]string(nil), s...) }
