@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -68,7 +69,7 @@ func TestDashboardStatusCountsKeepCustomPlans(t *testing.T) {
 			t.Fatalf("run %d: no rows", i+1)
 		}
 		mu.Lock()
-		got := slicesClone(plans)
+		got := slices.Clone(plans)
 		mu.Unlock()
 		var plan string
 		for _, p := range got {
@@ -92,5 +93,3 @@ func TestDashboardStatusCountsKeepCustomPlans(t *testing.T) {
 		}
 	}
 }
-
-func slicesClone(s []string) []string { return append([]string(nil), s...) }
