@@ -252,7 +252,7 @@ func (s *Server) websocketHandler(gql, notUpgrade http.Handler) http.Handler {
 		// the socket's persisted-query registrations are counted against (server/apq.go).
 		// As net/http does for a request, it ends when serving does: gqlgen's subscriptions
 		// run under it and end with it.
-		ctx := context.WithValue(context.Background(), requestIDKey{}, RequestID(r.Context()))
+		ctx := withRequestTag(context.Background(), RequestID(r.Context()))
 		ctx = withClientNetwork(ctx, clientNetwork(s.cfg.TrustedProxies.clientAddress(r)))
 		ctx, cancel := context.WithCancel(context.WithValue(ctx, websocketSessionKey{}, session))
 		// Of the request, gqlgen needs only the method and the Upgrade header (to pick its
