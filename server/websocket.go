@@ -174,9 +174,22 @@ func (s *Server) websocketTransport() transport.Websocket {
 		KeepAlivePingInterval: s.cfg.WebSocket.PingInterval,
 		PayloadReadLimit:      &readLimit,
 		ErrorFunc: func(ctx context.Context, err error) {
+			if clientDropped(err) {
+				logClientWentAway(ctx, s.cfg.Logger, "error", err.Error())
+				return
+			}
 			s.cfg.Logger.DebugContext(ctx, "websocket", "error", err)
 		},
 	}
+}
+
+// clientDropped reports whether err, from reading or writing a socket, says only that its
+// client went without closing it (a dropped network, a closed tab), or that the socket was
+// already closing: the socket's "client went away" line says all of it.
+func clientDropped(err error) bool {
+	var closeErr *websocket.CloseError
+	return (errors.As(err, &closeErr) && closeErr.Code == websocket.CloseAbnormalClosure) ||
+		errors.Is(err, websocket.ErrCloseSent)
 }
 
 // authenticateWebsocket is the transport's InitFunc: it authenticates the Authorization
