@@ -174,9 +174,22 @@ func (s *Server) websocketTransport() transport.Websocket {
 		KeepAlivePingInterval: s.cfg.WebSocket.PingInterval,
 		PayloadReadLimit:      &readLimit,
 		ErrorFunc: func(ctx context.Context, err error) {
+			if clientDropped(err) {
+				logClientWentAway(ctx, s.cfg.Logger, "error", err.Error())
+				return
+			}
 			s.cfg.Logger.DebugContext(ctx, "websocket", "error", err)
 		},
 	}
+}
+
+// clientDropped reports whether err, from reading or writing a socket, says only that its
+// client went without closing it (a dropped network, a closed tab), or that the socket was
+// already closing: the socket's "client went away" line says all of it.
+func clientDropped(err error) bool {
+	var closeErr *websocket.CloseError
+	return (errors.As(err, &closeErr) && closeErr.Code == websocket.CloseAbnormalClosure) ||
+		errors.Is(err, websocket.ErrCloseSent)
 }
 
 // authenticateWebsocket is the transport's InitFunc: it authenticates the Authorization
@@ -252,7 +265,7 @@ func (s *Server) websocketHandler(gql, notUpgrade http.Handler) http.Handler {
 		// the socket's persisted-query registrations are counted against (server/apq.go).
 		// As net/http does for a request, it ends when serving does: gqlgen's subscriptions
 		// run under it and end with it.
-		ctx := context.WithValue(context.Background(), requestIDKey{}, RequestID(r.Context()))
+		ctx := withRequestTag(context.Background(), RequestID(r.Context()))
 		ctx = withClientNetwork(ctx, clientNetwork(s.cfg.TrustedProxies.clientAddress(r)))
 		ctx, cancel := context.WithCancel(context.WithValue(ctx, websocketSessionKey{}, session))
 		// Of the request, gqlgen needs only the method and the Upgrade header (to pick its

@@ -23,16 +23,16 @@ func TestClientHangUpIsNotAnInternalError(t *testing.T) {
 	}
 
 	deadline := time.Now().Add(connectionTestWait)
-	for !strings.Contains(api.stderr.String(), `"msg":"operation cancelled"`) {
+	for !strings.Contains(api.stderr.String(), `"msg":"client went away"`) {
 		if time.Now().After(deadline) {
-			t.Fatalf("no operation cancelled line logged within %s:\n%s", connectionTestWait, api.stderr.String())
+			t.Fatalf("no client went away line logged within %s:\n%s", connectionTestWait, api.stderr.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	for line := range strings.Lines(api.stderr.String()) {
-		if strings.Contains(line, `"msg":"operation cancelled"`) {
+		if strings.Contains(line, `"msg":"client went away"`) {
 			if !strings.Contains(line, `"level":"DEBUG"`) || strings.Contains(line, "INTERNAL") || strings.Contains(line, `"code"`) {
-				t.Errorf("the cancelled operation's line is not a DEBUG line without a code: %s", line)
+				t.Errorf("the hang-up's line is not a DEBUG line without a code: %s", line)
 			}
 		}
 		if strings.Contains(line, `"level":"ERROR"`) || strings.Contains(line, `"level":"WARN"`) {
