@@ -131,21 +131,27 @@ func recordRunningDatabase(dataDir, url string) (remove func(), err error) {
 // pool's reconnecting, waiting for good. A healthy server answers in milliseconds.
 const databaseConnectTimeout = 5 * time.Second
 
-// openPool connects to url and checks the server answers.
-func openPool(ctx context.Context, url string) (*pgxpool.Pool, error) {
+// openPool connects to url and checks the server answers. The pool holds maxConns
+// connections (NOTIFYQL_DB_MAX_CONNS), or when that is 0 the URL's pool_max_conns, or
+// defaultPoolSize; sizedBy says which.
+func openPool(ctx context.Context, url string, maxConns int) (pool *pgxpool.Pool, sizedBy string, err error) {
 	cfg, err := poolConfig(url)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	sizedBy, err = sizePool(ctx, cfg, url, maxConns)
 	if err != nil {
-		return nil, fmt.Errorf("configure database pool: %w", err)
+		return nil, "", fmt.Errorf("connect to database %s: %w", maskURL(url), err)
+	}
+	pool, err = pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, "", fmt.Errorf("configure database pool: %w", err)
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("connect to database %s: %w", maskURL(url), err)
+		return nil, "", fmt.Errorf("connect to database %s: %w", maskURL(url), err)
 	}
-	return pool, nil
+	return pool, sizedBy, nil
 }
 
 // poolConfig is the database pool's configuration from url, with notifyql's defaults

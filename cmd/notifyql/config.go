@@ -53,6 +53,9 @@ type config struct {
 	// DatabaseURL and RedisURL may carry passwords; empty means start a private server.
 	DatabaseURL string
 	RedisURL    string
+	// DBMaxConns is the API pool's size (NOTIFYQL_DB_MAX_CONNS); 0, unset, means the URL's
+	// pool_max_conns or else defaultPoolSize.
+	DBMaxConns int
 	// JWTSecret signs and checks tokens (NOTIFYQL_JWT_SECRET); empty in private mode means
 	// the generated one in DataDir.
 	JWTSecret string
@@ -283,7 +286,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		*limit.dest = n
 	}
 	// Settings with bounds of their own: a pool of renderers beyond a few per CPU only
-	// queues in memory, and the cache's budget is Redis memory.
+	// queues in memory, the cache's budget is Redis memory, and a pool's connections are
+	// PostgreSQL's.
 	for _, setting := range []struct {
 		name     string
 		min, max int
@@ -292,6 +296,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}{
 		{"NOTIFYQL_LETTER_RENDERERS", 1, 64, "from 1 to 64", &cfg.Letters.Renderers},
 		{"NOTIFYQL_LETTER_CACHE_BYTES", 0, 4 << 30, "from 0 (no cache) to 4294967296", &cfg.Letters.CacheBytes},
+		{"NOTIFYQL_DB_MAX_CONNS", 1, maxPoolConnsSetting, fmt.Sprintf("from 1 to %d", maxPoolConnsSetting), &cfg.DBMaxConns},
 	} {
 		v := getenv(setting.name)
 		if v == "" {
@@ -418,6 +423,7 @@ func (c config) LogValue() slog.Value {
 		slog.String("body_timeout", c.Connections.BodyTimeout.String()),
 		slog.Int("max_connections_per_address", c.Connections.MaxPerAddress),
 		slog.Int("max_connections_per_proxy", c.Connections.MaxPerProxy),
+		slog.Int("db_max_conns", c.DBMaxConns),
 		slog.String("token_max_ttl", c.Tokens.MaxTTL.String()),
 		slog.String("token_audience", c.Tokens.Audience),
 		slog.String("token_issuer", c.Tokens.Issuer),

@@ -48,7 +48,7 @@ func runCommand(t *testing.T, vars map[string]string, args ...string) (stdout, s
 func commandDatabase(t *testing.T) (databaseURL string, pool *pgxpool.Pool) {
 	t.Helper()
 	databaseURL = pgtest.NewDatabase(t)
-	pool, err := openPool(context.Background(), databaseURL)
+	pool, _, err := openPool(context.Background(), databaseURL, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,6 +162,14 @@ func TestRunRefusesBadCommandLines(t *testing.T) {
 			wantErr: `configuration: NOTIFYQL_LETTER_RENDERERS must be a whole number from 1 to 64; got "0"`},
 		{name: "too many letter renderers", vars: map[string]string{"NOTIFYQL_LETTER_RENDERERS": "65"}, args: []string{"serve"},
 			wantErr: `configuration: NOTIFYQL_LETTER_RENDERERS must be a whole number from 1 to 64; got "65"`},
+		{name: "an empty database pool", vars: map[string]string{"NOTIFYQL_DB_MAX_CONNS": "0"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_DB_MAX_CONNS must be a whole number from 1 to 1000; got "0"`},
+		{name: "a database pool past its bound", vars: map[string]string{"NOTIFYQL_DB_MAX_CONNS": "1001"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_DB_MAX_CONNS must be a whole number from 1 to 1000; got "1001"`},
+		{name: "a database pool in words", vars: map[string]string{"NOTIFYQL_DB_MAX_CONNS": "auto"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_DB_MAX_CONNS must be a whole number from 1 to 1000; got "auto"`},
+		{name: "a negative database pool", vars: map[string]string{"NOTIFYQL_DB_MAX_CONNS": "-4"}, args: []string{"serve"},
+			wantErr: `configuration: NOTIFYQL_DB_MAX_CONNS must be a whole number from 1 to 1000; got "-4"`},
 		{name: "negative letter cache", vars: map[string]string{"NOTIFYQL_LETTER_CACHE_BYTES": "-1"}, args: []string{"serve"},
 			wantErr: `configuration: NOTIFYQL_LETTER_CACHE_BYTES must be a whole number from 0 (no cache) to 4294967296; got "-1"`},
 		{name: "letter cache in words", vars: map[string]string{"NOTIFYQL_LETTER_CACHE_BYTES": "64MB"}, args: []string{"serve"},
@@ -251,6 +259,9 @@ func TestLoadConfig(t *testing.T) {
 	custom.ReportsPerDay = 50
 	custom.DownloadLimits = server.DownloadLimits{WriteTimeout: 45 * time.Second, MaxPerUser: 5}
 	custom.Letters = letterSettings{Renderers: 3, CacheBytes: 1 << 20, CacheTTL: 90 * time.Second}
+	custom.DBMaxConns = 24
+	smallestPool, largestPool := defaults, defaults
+	smallestPool.DBMaxConns, largestPool.DBMaxConns = 1, 1000
 	noLetterCache := defaults
 	noLetterCache.Letters.CacheBytes = 0
 	development := defaults
@@ -289,7 +300,10 @@ func TestLoadConfig(t *testing.T) {
 			"NOTIFYQL_MAX_CONNECTIONS_PER_ADDRESS": "0", "NOTIFYQL_MAX_CONNECTIONS_PER_PROXY": "900",
 			"NOTIFYQL_DOWNLOAD_WRITE_TIMEOUT": "45s", "NOTIFYQL_MAX_DOWNLOADS_PER_USER": "5",
 			"NOTIFYQL_LETTER_RENDERERS": "3", "NOTIFYQL_LETTER_CACHE_BYTES": "1048576", "NOTIFYQL_LETTER_CACHE_TTL": "90s",
+			"NOTIFYQL_DB_MAX_CONNS": "24",
 		}, custom},
+		{"the smallest database pool", map[string]string{"NOTIFYQL_DB_MAX_CONNS": "1"}, smallestPool},
+		{"the largest database pool", map[string]string{"NOTIFYQL_DB_MAX_CONNS": "1000"}, largestPool},
 		{"a letter cache of 0 bytes is none", map[string]string{"NOTIFYQL_LETTER_CACHE_BYTES": "0"}, noLetterCache},
 	}
 	for _, tt := range tests {

@@ -290,10 +290,11 @@ func prepareDatabase(ctx context.Context, e env, db *database, seedDemo bool) (*
 			return nil, nil, fmt.Errorf("migrate private database: %w", err)
 		}
 	}
-	pool, err := openPool(ctx, db.URL)
+	pool, sizedBy, err := openPool(ctx, db.URL, e.cfg.DBMaxConns)
 	if err != nil {
 		return nil, nil, err
 	}
+	e.logger.Info("database pool", "max_conns", pool.Config().MaxConns, "sized_by", sizedBy)
 	if !db.Private {
 		if err := postgres.CheckSchema(ctx, pool); err != nil {
 			pool.Close()
