@@ -14,8 +14,7 @@ func EscapeHTMLText(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	for i := 0; i < len(s); {
-		switch c := s[i]; c {
-		case '&':
+		if s[i] == '&' {
 			if kept := keptReference(s[i:]); kept != "" {
 				b.WriteString(kept)
 				i += len(kept)
@@ -26,14 +25,8 @@ func EscapeHTMLText(s string) string {
 				i += n
 				continue
 			}
-			b.WriteString("&amp;")
-		case '<':
-			b.WriteString("&lt;")
-		case '>':
-			b.WriteString("&gt;")
-		default:
-			b.WriteByte(c)
 		}
+		escapeByteTo(&b, s[i])
 		i++
 	}
 	return b.String()
@@ -130,16 +123,21 @@ func isReferenceNameByte(c byte, numeric, hex bool) bool {
 // escapeTextTo writes s with &, < and > escaped.
 func escapeTextTo(b *strings.Builder, s string) {
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '&':
-			b.WriteString("&amp;")
-		case '<':
-			b.WriteString("&lt;")
-		case '>':
-			b.WriteString("&gt;")
-		default:
-			b.WriteByte(c)
-		}
+		escapeByteTo(b, s[i])
+	}
+}
+
+// escapeByteTo writes c, escaped if it is &, < or >.
+func escapeByteTo(b *strings.Builder, c byte) {
+	switch c {
+	case '&':
+		b.WriteString("&amp;")
+	case '<':
+		b.WriteString("&lt;")
+	case '>':
+		b.WriteString("&gt;")
+	default:
+		b.WriteByte(c)
 	}
 }
 
