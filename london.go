@@ -2,6 +2,7 @@ package notifyql
 
 import (
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -9,14 +10,17 @@ import (
 // financial year is the London date of a UTC instant, never its UTC date.
 
 // LoadLondon loads Europe/London. The program imports time/tzdata so that this works on
-// machines without system time zone data.
-func LoadLondon() (*time.Location, error) {
+// machines without system time zone data. The zone is read once: time.LoadLocation reads
+// and parses it on every call, and a letter's content asks for it on every render.
+func LoadLondon() (*time.Location, error) { return loadLondonOnce() }
+
+var loadLondonOnce = sync.OnceValues(func() (*time.Location, error) {
 	loc, err := time.LoadLocation("Europe/London")
 	if err != nil {
 		return nil, fmt.Errorf("load Europe/London time zone: %w", err)
 	}
 	return loc, nil
-}
+})
 
 // orUTC keeps the date helpers total: a nil location would make the time package panic,
 // and a rule that cannot panic is easier to call from resolvers and fuzz tests.
