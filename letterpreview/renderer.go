@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strconv"
 	"time"
 
@@ -175,7 +176,7 @@ func (r *Renderer) PNG(ctx context.Context, src Source, page int) ([]byte, error
 		}
 		opts := notifyql.LetterPageOptions{
 			HideNotifyTag: src.HideNotifyTag && page == 1,
-			Overlay:       contains(src.OverlayPages, page),
+			Overlay:       slices.Contains(src.OverlayPages, page),
 		}
 		img, err := notifyql.RenderLetterPage(ctx, doc, page, opts)
 		if err != nil {
@@ -278,13 +279,4 @@ func (r *Renderer) put(ctx context.Context, key string, value []byte) {
 // key is a cache key: the letter's id, the keyed hash of its inputs and what is kept.
 func (r *Renderer) key(src Source, what string) string {
 	return "letter-render:" + src.ID + ":" + digest(r.cfg.HashKey, src) + ":" + what
-}
-
-func contains(pages []int, page int) bool {
-	for _, p := range pages {
-		if p == page {
-			return true
-		}
-	}
-	return false
 }
