@@ -39,12 +39,13 @@ func encodePagePNG(w io.Writer, img *image.RGBA) error {
 	if err != nil {
 		return err
 	}
-	idat := &chunkWriter{w: bw, kind: "IDAT"}
-	if _, err := idat.Write(stream); err != nil {
-		return err
-	}
-	if err := idat.flush(); err != nil {
-		return err
+	// The stream is whole in memory: it goes out in IDAT chunks of at most 64 KiB.
+	for len(stream) > 0 {
+		n := min(len(stream), 64<<10)
+		if err := writeChunk(bw, "IDAT", stream[:n]); err != nil {
+			return err
+		}
+		stream = stream[n:]
 	}
 	if err := writeChunk(bw, "IEND", nil); err != nil {
 		return err
@@ -67,38 +68,6 @@ func writeChunk(w io.Writer, kind string, data []byte) error {
 		}
 	}
 	return nil
-}
-
-// chunkWriter gathers the zlib stream into IDAT chunks of up to 64 KiB.
-type chunkWriter struct {
-	w    io.Writer
-	kind string
-	buf  []byte
-}
-
-func (c *chunkWriter) Write(p []byte) (int, error) {
-	n := len(p)
-	for len(p) > 0 {
-		room := 64<<10 - len(c.buf)
-		take := min(room, len(p))
-		c.buf = append(c.buf, p[:take]...)
-		p = p[take:]
-		if len(c.buf) == 64<<10 {
-			if err := c.flush(); err != nil {
-				return 0, err
-			}
-		}
-	}
-	return n, nil
-}
-
-func (c *chunkWriter) flush() error {
-	if len(c.buf) == 0 {
-		return nil
-	}
-	err := writeChunk(c.w, c.kind, c.buf)
-	c.buf = c.buf[:0]
-	return err
 }
 
 // compressRows is the zlib stream of the image's filtered rows. The rows are cut into one
