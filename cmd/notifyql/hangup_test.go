@@ -37,13 +37,7 @@ func TestClientHangUpWithManyPendingFieldsIsOneLine(t *testing.T) {
 	}
 
 	const wentAway = `"msg":"client went away"`
-	deadline := time.Now().Add(connectionTestWait)
-	for !strings.Contains(api.stderr.String(), wentAway) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s line logged within %s:\n%s", wentAway, connectionTestWait, api.stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitUntil(t, connectionTestWait, "a client went away line", func() bool { return strings.Contains(api.stderr.String(), wentAway) })
 	// Time for any line a later field would log.
 	time.Sleep(500 * time.Millisecond)
 	requestID := ""
@@ -94,13 +88,7 @@ func TestSocketClosedMidOperationIsOneLine(t *testing.T) {
 	conn.Close()
 
 	const wentAway = `"msg":"client went away"`
-	deadline := time.Now().Add(connectionTestWait)
-	for !strings.Contains(api.stderr.String(), wentAway) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s line logged within %s:\n%s", wentAway, connectionTestWait, api.stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitUntil(t, connectionTestWait, "a client went away line", func() bool { return strings.Contains(api.stderr.String(), wentAway) })
 	time.Sleep(500 * time.Millisecond)
 	if n := strings.Count(api.stderr.String(), wentAway); n != 1 {
 		t.Errorf("%d %s lines for one socket, want 1:\n%s", n, wentAway, api.stderr.String())
