@@ -34,6 +34,8 @@ func TestQueryCounter(t *testing.T) {
 		name string
 		run  func() error
 		want int64 // statements added
+		// trips is the round trips added, when they differ from the statements.
+		trips *int64
 	}{
 		{"connecting counts nothing", func() error { return counted.Ping(ctx) }, 0},
 		{"Exec", func() error {
@@ -64,7 +66,7 @@ func TestQueryCounter(t *testing.T) {
 			batch.Queue(`SELECT 2`)
 			batch.Queue(`SELECT 3`)
 			return counted.SendBatch(ctx, batch).Close()
-		}, 3},
+		}, 3, ptr(int64(1))},
 		{"a transaction: BEGIN, the statement, COMMIT", func() error {
 			return pgx.BeginFunc(ctx, counted, func(tx pgx.Tx) error {
 				_, err := tx.Exec(ctx, `SELECT 1`)
@@ -80,12 +82,19 @@ func TestQueryCounter(t *testing.T) {
 			return err
 		}, 0},
 	} {
-		before := counter.Queries()
+		before, tripsBefore := counter.Queries(), counter.RoundTrips()
 		if err := step.run(); err != nil {
 			t.Fatalf("%s: %v", step.name, err)
 		}
 		if got := counter.Queries() - before; got != step.want {
 			t.Errorf("%s: counted %d statements, want %d", step.name, got, step.want)
+		}
+		wantTrips := step.want
+		if step.trips != nil {
+			wantTrips = *step.trips
+		}
+		if got := counter.RoundTrips() - tripsBefore; got != wantTrips {
+			t.Errorf("%s: counted %d round trips, want %d", step.name, got, wantTrips)
 		}
 	}
 }
