@@ -37,15 +37,15 @@ func TestQueryCounter(t *testing.T) {
 		// trips is the round trips added, when they differ from the statements.
 		trips *int64
 	}{
-		{"connecting counts nothing", func() error { return counted.Ping(ctx) }, 0},
+		{"connecting counts nothing", func() error { return counted.Ping(ctx) }, 0, nil},
 		{"Exec", func() error {
 			_, err := conn.Exec(ctx, `CREATE TEMP TABLE counted (n int)`)
 			return err
-		}, 1},
+		}, 1, nil},
 		{"QueryRow", func() error {
 			var n int
 			return counted.QueryRow(ctx, `SELECT $1::int`, 7).Scan(&n)
-		}, 1},
+		}, 1, nil},
 		{"Query", func() error {
 			rows, err := counted.Query(ctx, `SELECT generate_series(1, 3)`)
 			if err != nil {
@@ -53,13 +53,13 @@ func TestQueryCounter(t *testing.T) {
 			}
 			rows.Close()
 			return rows.Err()
-		}, 1},
+		}, 1, nil},
 		{"a failing statement", func() error {
 			if _, err := counted.Exec(ctx, `SELECT * FROM no_such_table`); err == nil {
 				t.Error("selecting from a missing table succeeded")
 			}
 			return nil
-		}, 1},
+		}, 1, nil},
 		{"a batch of three, results not read", func() error {
 			batch := &pgx.Batch{}
 			batch.Queue(`SELECT 1`)
@@ -72,15 +72,15 @@ func TestQueryCounter(t *testing.T) {
 				_, err := tx.Exec(ctx, `SELECT 1`)
 				return err
 			})
-		}, 3},
+		}, 3, nil},
 		{"CopyFrom", func() error {
 			_, err := conn.CopyFrom(ctx, pgx.Identifier{"counted"}, []string{"n"}, pgx.CopyFromRows([][]any{{1}, {2}}))
 			return err
-		}, 1},
+		}, 1, nil},
 		{"another pool's statements", func() error {
 			_, err := apiPool.Exec(ctx, `SELECT 1`)
 			return err
-		}, 0},
+		}, 0, nil},
 	} {
 		before, tripsBefore := counter.Queries(), counter.RoundTrips()
 		if err := step.run(); err != nil {
