@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -28,80 +29,64 @@ func NewAccessStore(pool *pgxpool.Pool) *AccessStore {
 // The user columns, in the order and under the names of notifyql.User's fields.
 const userColumns = `id::text AS id, name, email_address, platform_admin, state`
 
-const activeUserWithOrganisationsSQL = `
-SELECT ` + userColumns + `,
+// principalSQL loads who is asking in one statement: the active user, their
+// organisations, and their memberships as two arrays of the same length, the service ids and
+// each membership's database permissions joined by spaces. A membership with no permission
+// rows is still a membership: its permissions are the empty string.
+const principalSQL = `
+SELECT users.id::text, users.name, users.email_address, users.platform_admin, users.state,
        ARRAY(SELECT organisation_id::text
-             FROM user_to_organisation
-             WHERE user_id = users.id
-             ORDER BY organisation_id) AS organisation_ids
-FROM users
-WHERE id = $1 AND state = 'active'`
-
-// A membership with no permission rows is still a membership: hence the LEFT JOIN and the
-// empty array in place of {NULL}.
-const membershipsSQL = `
-SELECT user_to_service.service_id::text AS service_id,
-       COALESCE(array_agg(permissions.permission ORDER BY permissions.permission)
-                    FILTER (WHERE permissions.permission IS NOT NULL),
-                '{}') AS db_permissions
-FROM user_to_service
-LEFT JOIN permissions
-       ON permissions.user_id = user_to_service.user_id
-      AND permissions.service_id = user_to_service.service_id
-WHERE user_to_service.user_id = $1
-GROUP BY user_to_service.service_id`
-
-type principalUserRow struct {
-	notifyql.User
-	OrganisationIDs []string
-}
-
-type membershipRow struct {
-	ServiceID     string
-	DBPermissions []string
-}
+               FROM user_to_organisation
+              WHERE user_id = users.id
+              ORDER BY organisation_id) AS organisation_ids,
+       memberships.service_ids, memberships.permissions
+  FROM users
+ CROSS JOIN LATERAL (
+       SELECT coalesce(array_agg(service_id::text ORDER BY service_id), '{}') AS service_ids,
+              coalesce(array_agg(held ORDER BY service_id), '{}') AS permissions
+         FROM (SELECT user_to_service.service_id,
+                      coalesce((SELECT string_agg(permission, ' ' ORDER BY permission)
+                                  FROM permissions
+                                 WHERE permissions.user_id = user_to_service.user_id
+                                   AND permissions.service_id = user_to_service.service_id), '') AS held
+                 FROM user_to_service
+                WHERE user_to_service.user_id = users.id) AS membership
+       ) AS memberships
+ WHERE users.id = $1 AND users.state = 'active'`
 
 // Principal returns the active user with that id, their memberships with the UI permissions
-// held on each, and their organisations. It returns ENOTFOUND when no active user has that
-// id (including when userID is not a UUID).
+// held on each, and their organisations, in one statement. It returns ENOTFOUND when no
+// active user has that id (including when userID is not a UUID).
 func (s *AccessStore) Principal(ctx context.Context, userID string) (*notifyql.Principal, error) {
 	if _, err := uuid.Parse(userID); err != nil {
 		return nil, notifyql.Errorf(notifyql.ENOTFOUND, "user not found")
 	}
-	// One round trip: the user (with organisations) and their memberships.
-	batch := &pgx.Batch{}
-	var user principalUserRow
-	batch.Queue(activeUserWithOrganisationsSQL, userID).Query(func(rows pgx.Rows) error {
-		var err error
-		user, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[principalUserRow])
-		return err
-	})
-	var memberships []membershipRow
-	batch.Queue(membershipsSQL, userID).Query(func(rows pgx.Rows) error {
-		var err error
-		memberships, err = pgx.CollectRows(rows, pgx.RowToStructByName[membershipRow])
-		return err
-	})
-	err := s.pool.SendBatch(ctx, batch).Close()
+	var (
+		principal                   notifyql.Principal
+		organisations, serviceIDs   []string
+		permissionsOfEachMembership []string
+	)
+	u := &principal.User
+	err := s.pool.QueryRow(ctx, principalSQL, userID).Scan(&u.ID, &u.Name, &u.EmailAddress, &u.PlatformAdmin, &u.State,
+		&organisations, &serviceIDs, &permissionsOfEachMembership)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil, notifyql.Errorf(notifyql.ENOTFOUND, "user not found")
 	case err != nil:
 		return nil, fmt.Errorf("load principal %s: %w", userID, err)
+	case len(serviceIDs) != len(permissionsOfEachMembership):
+		return nil, fmt.Errorf("load principal %s: %d memberships but %d permission lists", userID, len(serviceIDs), len(permissionsOfEachMembership))
 	}
-
-	principal := &notifyql.Principal{
-		User:          user.User,
-		Services:      make(map[string]notifyql.ServiceAccess, len(memberships)),
-		Organisations: make(map[string]bool, len(user.OrganisationIDs)),
+	principal.Services = make(map[string]notifyql.ServiceAccess, len(serviceIDs))
+	for i, id := range serviceIDs {
+		held := strings.Fields(permissionsOfEachMembership[i])
+		principal.Services[id] = notifyql.ServiceAccess{Permissions: notifyql.UIPermissionsFrom(held)}
 	}
-	for _, m := range memberships {
-		principal.Services[m.ServiceID] = notifyql.ServiceAccess{Permissions: notifyql.UIPermissionsFrom(m.DBPermissions)}
-	}
-	for _, id := range user.OrganisationIDs {
+	principal.Organisations = make(map[string]bool, len(organisations))
+	for _, id := range organisations {
 		principal.Organisations[id] = true
 	}
-	return principal, nil
+	return &principal, nil
 }
 
 const usersByIDsSQL = `

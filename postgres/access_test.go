@@ -121,6 +121,31 @@ func TestAccessStorePrincipal(t *testing.T) {
 	}
 }
 
+// Who is asking is one statement, and one round trip, whatever the user holds: every
+// request that is not served from the principal cache pays it.
+func TestAccessStorePrincipalIsOneStatement(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	mustExecAccess(t, pool, accessFixture)
+	counter := &postgres.QueryCounter{}
+	cfg := pool.Config()
+	cfg.ConnConfig.Tracer = counter
+	counted, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer counted.Close()
+	store := postgres.NewAccessStore(counted)
+	for _, user := range []string{accessAliceID, accessCarolID, accessBobID, accessUnknownID} {
+		before, tripsBefore := counter.Queries(), counter.RoundTrips()
+		if _, err := store.Principal(t.Context(), user); err != nil && notifyql.ErrorCode(err) != notifyql.ENOTFOUND {
+			t.Fatalf("principal of %s: %v", user, err)
+		}
+		if statements, trips := counter.Queries()-before, counter.RoundTrips()-tripsBefore; statements != 1 || trips != 1 {
+			t.Errorf("principal of %s: %d statements in %d round trips, want 1 in 1", user, statements, trips)
+		}
+	}
+}
+
 func TestAccessStoreUsersByIDs(t *testing.T) {
 	store := newAccessStore(t)
 	tests := []struct {
