@@ -100,6 +100,8 @@ type Authenticator struct {
 	access notifyql.AccessStore
 	policy TokenPolicy
 	logger *slog.Logger
+	// principals, when set, keeps recently loaded principals (WithPrincipalCache).
+	principals *principalCache
 	// now is the clock tokens are checked against; tests move it.
 	now func() time.Time
 }
@@ -124,6 +126,23 @@ func (a *Authenticator) WithLogger(logger *slog.Logger) *Authenticator {
 	return &copied
 }
 
+// WithPrincipalCache returns the authenticator keeping each user's principal for ttl (at
+// most PrincipalCacheTTL; 0 means PrincipalCacheTTL), at most size of them (0 means
+// DefaultPrincipalCacheSize). The server drops the principals an access change names
+// (Server.AccessChanged), so it is for an authenticator whose server hears the live
+// path's access changes.
+func (a *Authenticator) WithPrincipalCache(ttl time.Duration, size int) *Authenticator {
+	if ttl <= 0 || ttl > PrincipalCacheTTL {
+		ttl = PrincipalCacheTTL
+	}
+	if size <= 0 {
+		size = DefaultPrincipalCacheSize
+	}
+	copied := *a
+	copied.principals = newPrincipalCache(ttl, size, func() time.Time { return time.Now() })
+	return &copied
+}
+
 // WithTokenPolicy returns the authenticator checking tokens against policy (its zero
 // MaxTTL meaning the default).
 func (a *Authenticator) WithTokenPolicy(policy TokenPolicy) *Authenticator {
@@ -133,16 +152,26 @@ func (a *Authenticator) WithTokenPolicy(policy TokenPolicy) *Authenticator {
 }
 
 // Authenticate checks an Authorization header value ("Bearer <jwt>") and returns the
-// principal it names. Refused credentials give EUNAUTHENTICATED errors whose messages never
-// repeat the token; a failing store gives an internal error.
+// principal it names, from the principal cache when there is one: what a request over
+// HTTP does. Refused credentials give EUNAUTHENTICATED errors whose messages never repeat
+// the token; a failing store gives an internal error.
 func (a *Authenticator) Authenticate(ctx context.Context, authorization string) (*notifyql.Principal, error) {
-	principal, _, err := a.AuthenticateWithExpiry(ctx, authorization)
+	principal, _, err := a.authenticate(ctx, authorization, a.principal)
 	return principal, err
 }
 
 // AuthenticateWithExpiry is Authenticate that also returns when the token expires, for
-// long-lived connections (WebSockets) that must end when their credentials do.
+// long-lived connections (WebSockets) that must end when their credentials do. It loads
+// the principal as it is now, never from the cache: a socket lives long, and its user's
+// access is then checked by its operations and by the access changes, as it was at its
+// start.
 func (a *Authenticator) AuthenticateWithExpiry(ctx context.Context, authorization string) (*notifyql.Principal, time.Time, error) {
+	return a.authenticate(ctx, authorization, a.freshPrincipal)
+}
+
+// authenticate checks the token in authorization and loads its user's principal with
+// load.
+func (a *Authenticator) authenticate(ctx context.Context, authorization string, load func(ctx context.Context, userID, refusedAs string) (*notifyql.Principal, error)) (*notifyql.Principal, time.Time, error) {
 	token, ok := bearerToken(authorization)
 	if !ok {
 		return nil, time.Time{}, notifyql.Errorf(notifyql.EUNAUTHENTICATED, "missing bearer token: send Authorization: Bearer <token>")
@@ -155,7 +184,7 @@ func (a *Authenticator) AuthenticateWithExpiry(ctx context.Context, authorizatio
 	if err != nil {
 		return nil, time.Time{}, notifyql.Errorf(notifyql.EUNAUTHENTICATED, "invalid token")
 	}
-	principal, err := a.principal(ctx, userID.String(), "invalid token: ")
+	principal, err := load(ctx, userID.String(), "invalid token: ")
 	if err != nil {
 		return nil, time.Time{}, err
 	}
@@ -164,18 +193,42 @@ func (a *Authenticator) AuthenticateWithExpiry(ctx context.Context, authorizatio
 }
 
 // Reload loads the principal of a user who signed in earlier (on a socket) as it is now,
-// for an operation that must be authorised as a fresh request would be. A user who no
-// longer exists or is no longer active gives an EUNAUTHENTICATED error; a failing store
-// gives an internal error.
+// never from the cache, for an operation that must be authorised as a fresh request would
+// be. A user who no longer exists or is no longer active gives an EUNAUTHENTICATED error;
+// a failing store gives an internal error.
 func (a *Authenticator) Reload(ctx context.Context, userID string) (*notifyql.Principal, error) {
-	return a.principal(ctx, userID, "")
+	return a.freshPrincipal(ctx, userID, "")
 }
 
-// principal loads the active user userID and what they may reach: every way of signing in
-// ends here. A user who does not exist or is not active is EUNAUTHENTICATED, its message
-// the credentials' own refusal (refusedAs) followed by why; a failing store is internal.
+// forget drops the cached principals an access change names.
+func (a *Authenticator) forget(change notifyql.AccessChange) {
+	if a.principals != nil {
+		a.principals.forget(change)
+	}
+}
+
+// principal loads the active user userID and what they may reach, from the cache when
+// there is one. A user who does not exist or is not active is EUNAUTHENTICATED, its
+// message the credentials' own refusal (refusedAs) followed by why; a failing store is
+// internal.
 func (a *Authenticator) principal(ctx context.Context, userID, refusedAs string) (*notifyql.Principal, error) {
+	if a.principals == nil {
+		return a.freshPrincipal(ctx, userID, refusedAs)
+	}
+	principal, err := a.principals.get(ctx, userID, func(ctx context.Context) (*notifyql.Principal, error) {
+		return a.access.Principal(ctx, userID)
+	})
+	return refusedOrLoaded(principal, err, userID, refusedAs)
+}
+
+// freshPrincipal is principal read from the store, never from the cache.
+func (a *Authenticator) freshPrincipal(ctx context.Context, userID, refusedAs string) (*notifyql.Principal, error) {
 	principal, err := a.access.Principal(ctx, userID)
+	return refusedOrLoaded(principal, err, userID, refusedAs)
+}
+
+// refusedOrLoaded is the authenticator's answer for a user given the store's.
+func refusedOrLoaded(principal *notifyql.Principal, err error, userID, refusedAs string) (*notifyql.Principal, error) {
 	switch {
 	case notifyql.ErrorCode(err) == notifyql.ENOTFOUND:
 		return nil, notifyql.Errorf(notifyql.EUNAUTHENTICATED, "%s%s", refusedAs, userGone)

@@ -26,10 +26,14 @@ const (
 )
 
 // AccessChanged is told of each access change that reaches this instance (cmd wires it to
-// the live hub). The users of the server's sockets that c names, or all of them when c says
-// All, are loaded again, and every socket of a user who no longer exists or is no longer
-// active is closed with 4403. It returns at once: the checks run in the background.
+// the live hub). The cached principals c names are dropped; the users of the server's
+// sockets that c names, or all of them when c says All, are loaded again, and every socket
+// of a user who no longer exists or is no longer active is closed with 4403. It returns at
+// once: the checks run in the background.
 func (s *Server) AccessChanged(c notifyql.AccessChange) {
+	// First the cached principals, so that no request or operation from here on is
+	// authorised as the user was.
+	s.auth.forget(c)
 	users := c.UserIDs
 	if c.All {
 		users = s.websockets.signedInUsers()
