@@ -53,6 +53,7 @@ func TestSocketOperationsAgainstServe(t *testing.T) {
 	t.Run("a deactivated member's operations on an open socket", func(t *testing.T) { testDeactivatedMember(t, binary) })
 	t.Run("a socket whose user is removed closes, though it runs nothing", func(t *testing.T) { testIdleSocketOfARemovedUser(t, binary) })
 	t.Run("a member who lost their membership", func(t *testing.T) { testMemberWhoLostTheirMembership(t, binary) })
+	t.Run("a revocation under load, over HTTP and sockets", func(t *testing.T) { testRevocationUnderLoad(t, binary) })
 	t.Run("the rate limit is the user's, over HTTP and sockets", func(t *testing.T) { testSharedRateLimit(t, binary) })
 	t.Run("a stuck operation ends at the request timeout", func(t *testing.T) { testSocketRequestTimeout(t, binary) })
 	t.Run("subscriptions past the configured caps", func(t *testing.T) { testSubscriptionCaps(t, binary) })
