@@ -351,7 +351,7 @@ func requireFullPage(data benchData) error {
 	return nil
 }
 
-// benchEnv is the API wired as serve wires it, over the bench database, with a token for a
+// benchEnv is the API wired as serve wires it (principal cache included), over the bench database, with a token for a
 // user who holds the benchmark's permission on the big service.
 type benchEnv struct {
 	handler   http.Handler
@@ -410,7 +410,7 @@ func newBenchEnv(b *testing.B, permission notifyql.Permission) *benchEnv {
 	// Warnings and worse reach stderr, so an internal error behind a failed request shows.
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	srv := server.New(server.Config{Limits: server.DefaultLimits(), Extensions: extensions, Logger: logger},
-		schema, server.NewAuthenticator(secret, access))
+		schema, server.NewAuthenticator(secret, access).WithPrincipalCache(0, 0))
 	token, err := server.MintToken(secret, userID, 2*time.Hour, time.Now())
 	if err != nil {
 		b.Fatal(err)
