@@ -351,8 +351,9 @@ func requireFullPage(data benchData) error {
 	return nil
 }
 
-// benchEnv is the API wired as serve wires it (principal cache included), over the bench database, with a token for a
-// user who holds the benchmark's permission on the big service.
+// benchEnv is the API wired as serve wires it (principal cache included), over the bench
+// database, with a token for a user who holds the benchmark's permission on the big
+// service.
 type benchEnv struct {
 	handler   http.Handler
 	pool      *pgxpool.Pool
