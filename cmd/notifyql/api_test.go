@@ -119,6 +119,9 @@ type testAPIOptions struct {
 	letters             *letterEngines
 	letterRedisAddr     string
 	letterRenderTimeout time.Duration
+	// principalCache keeps principals as serve does (no access changes reach this API, so
+	// a test that changes access and asks again within a second must leave it off).
+	principalCache bool
 }
 
 // machineRedisAddr is the Redis that make test starts.
@@ -198,7 +201,11 @@ func newTestAPIWith(t testing.TB, o testAPIOptions) *testAPI {
 	if o.rateLimits != (server.RateLimits{}) {
 		apiCfg.RateLimiter, apiCfg.RateLimits = redis.NewRateLimiter(rdb, o.rateLimitNamespace), o.rateLimits
 	}
-	srv := server.New(apiCfg, schema, server.NewAuthenticator([]byte(testSecret), access).WithLogger(logger))
+	auth := server.NewAuthenticator([]byte(testSecret), access).WithLogger(logger)
+	if o.principalCache {
+		auth = auth.WithPrincipalCache(0, 0)
+	}
+	srv := server.New(apiCfg, schema, auth)
 	return &testAPI{handler: srv.Handler(), pool: pool, statements: counter, links: links, letters: deps.Letters}
 }
 
