@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: run test race fuzz bench bench-letters bench-live soak abuse generate check-generated lint services node-deps assets check-assets
+.PHONY: run test race fuzz bench bench-letters bench-live bench-compare soak abuse generate check-generated lint services node-deps assets check-assets
 
 ## run: start the API on :8080 with a private PostgreSQL, in-process Redis, demo data and gentle simulated traffic
 run:
@@ -41,6 +41,17 @@ bench-letters: services
 ## bench-live: the live-updates benchmark: 10,000 and 1,000 subscribers, then polling, on the bench profile (~10 minutes)
 bench-live: services
 	$(GO) run ./bench/live
+
+## bench-compare: notifyql beside PostGraphile 5 (Amber preset, Node 22, from bench/compare's own lockfile) on the bench database: both checked to return the same rows, then wrk at 1, 16 and 64 clients in alternated runs, the medians, ratios and issue 17's targets (~12 minutes; the first run fetches the npm packages)
+COMPARE_PACKAGES := bench/compare/node_modules/.package-lock.json
+bench-compare: services $(COMPARE_PACKAGES)
+	@command -v wrk >/dev/null 2>&1 || { echo "installing wrk (Debian)"; apt-get update -qq && apt-get install -y -qq wrk; }
+	$(GO) run ./bench/compare
+
+# Benchmark-only packages: make test never needs them. Installed again only when the
+# lockfile changed since, as for the pages.
+$(COMPARE_PACKAGES): bench/compare/package.json bench/compare/package-lock.json
+	npm ci --prefix bench/compare --no-audit --no-fund && touch $@
 
 ## soak: 10 minutes of 200 WebSocket clients (2 subscriptions each), 50 status changes/s and 10 queries/s against one server on a fresh demo database; fails when goroutines, heap, RSS, open files or PostgreSQL connections keep rising
 soak: services
