@@ -132,18 +132,7 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer redis.Stop()
-	nq, err := harness.StartServer(ctx, binary, filepath.Join(tmp, "serve.log"), []string{
-		"DATABASE_URL=" + o.databaseURL,
-		"REDIS_URL=" + redis.URL,
-		"NOTIFYQL_JWT_SECRET=" + compareSecret,
-		"NOTIFYQL_SEARCH_SECRET=" + compareSearchSecret,
-		"NOTIFYQL_DATA_DIR=" + tmp,
-		// One address sends every request: the per-user and per-address limits would refuse
-		// the load, which PostGraphile has no counterpart of.
-		"NOTIFYQL_RATE_LIMIT_PER_USER=0",
-		"NOTIFYQL_RATE_LIMIT_PER_IP=0",
-		"NOTIFYQL_MAX_CONNECTIONS_PER_ADDRESS=0",
-	})
+	nq, err := startNotifyql(ctx, binary, tmp, "serve", o.databaseURL, redis.URL)
 	if err != nil {
 		return err
 	}
@@ -166,10 +155,15 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 
+	floors, err := captureFloors(ctx, binary, tmp, o.databaseURL, redis.URL, ops, bodies, token)
+	if err != nil {
+		return err
+	}
+
 	var cells []cell
 	for i, op := range ops {
 		for _, clients := range op.clients {
-			c, err := measure(ctx, wrk, o, op, bodies[i], clients, nq.URL, pg.URL, token)
+			c, err := measure(ctx, wrk, o, op, bodies[i], floors[i], clients, nq.URL, pg.URL, token)
 			if err != nil {
 				return err
 			}
@@ -184,6 +178,80 @@ func run(ctx context.Context, args []string) error {
 	fmt.Println()
 	writeTargets(os.Stdout, judge(cells))
 	return nil
+}
+
+// startNotifyql runs `notifyql serve` as production runs it, with its log in
+// dir/name.log.
+func startNotifyql(ctx context.Context, binary, dir, name, databaseURL, redisURL string) (*harness.Server, error) {
+	return harness.StartServer(ctx, binary, filepath.Join(dir, name+".log"), []string{
+		"DATABASE_URL=" + databaseURL,
+		"REDIS_URL=" + redisURL,
+		"NOTIFYQL_JWT_SECRET=" + compareSecret,
+		"NOTIFYQL_SEARCH_SECRET=" + compareSearchSecret,
+		"NOTIFYQL_DATA_DIR=" + dir,
+		// One address sends every request: the per-user and per-address limits would refuse
+		// the load, which PostGraphile has no counterpart of.
+		"NOTIFYQL_RATE_LIMIT_PER_USER=0",
+		"NOTIFYQL_RATE_LIMIT_PER_IP=0",
+		"NOTIFYQL_MAX_CONNECTIONS_PER_ADDRESS=0",
+	})
+}
+
+// captureWarmups are the requests a capturing server answers before the one recorded, so
+// that the recorded one finds its caches (the caller, prepared statements) as warm as the
+// timed server's.
+const captureWarmups = 5
+
+// captureFloors records, for each operation, the round trips one warm notifyql request
+// sends PostgreSQL, through a second server that reaches the database through sqlCapture;
+// it is stopped before anything is timed. Statements that the server's background work
+// sends during the request would be recorded too; the counts printed show what was.
+func captureFloors(ctx context.Context, binary, dir, databaseURL, redisURL string, ops []operation, bodies []requestBodies, token string) ([][]roundTrip, error) {
+	capture, throughURL, err := startCapture(databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	defer capture.close()
+	srv, err := startNotifyql(ctx, binary, dir, "capture", throughURL, redisURL)
+	if err != nil {
+		return nil, fmt.Errorf("the capturing server: %w", err)
+	}
+	defer srv.Stop()
+	floors := make([][]roundTrip, len(ops))
+	for i, op := range ops {
+		for range captureWarmups {
+			if _, err := postGraphQL(ctx, srv.URL, token, bodies[i].notifyql); err != nil {
+				return nil, fmt.Errorf("%s on the capturing server: %w", op.name, err)
+			}
+		}
+		capture.start()
+		_, err := postGraphQL(ctx, srv.URL, token, bodies[i].notifyql)
+		floors[i] = capture.stop()
+		if err != nil {
+			return nil, fmt.Errorf("%s on the capturing server: %w", op.name, err)
+		}
+		statements := 0
+		for _, t := range floors[i] {
+			statements += len(t.statements)
+		}
+		fmt.Printf("%s: notifyql sent %d statement(s) in %d round trip(s):\n", op.name, statements, len(floors[i]))
+		for n, t := range floors[i] {
+			for _, st := range t.statements {
+				// The SQL's text only: the parameters may be a recipient or a search term.
+				fmt.Printf("  %d. %s\n", n+1, firstWords(st.sql, 100))
+			}
+		}
+	}
+	return floors, nil
+}
+
+// firstWords is sql on one line, cut to at most n bytes.
+func firstWords(sql string, n int) string {
+	one := strings.Join(strings.Fields(sql), " ")
+	if len(one) > n {
+		one = one[:n] + " …"
+	}
+	return one
 }
 
 func parseClients(s string) ([]int, error) {
@@ -246,36 +314,45 @@ func checkRows(ctx context.Context, ops []operation, notifyqlURL, postgraphileUR
 	return bodies, nil
 }
 
-// measure warms both servers up with the operation at this many clients, then times them
-// alternately, notifyql first: a drift of the machine's load over the runs then falls on
-// both alike.
-func measure(ctx context.Context, wrk *wrkRunner, o options, op operation, body requestBodies, clients int, notifyqlURL, postgraphileURL, token string) (cell, error) {
+// measure warms each side up with the operation at this many clients, then times them
+// alternately (notifyql, PostGraphile, the SQL alone): a drift of the machine's load over
+// the runs then falls on all alike.
+func measure(ctx context.Context, wrk *wrkRunner, o options, op operation, body requestBodies, floor []roundTrip, clients int, notifyqlURL, postgraphileURL, token string) (cell, error) {
 	c := cell{operation: op.name, clients: clients}
-	type target struct {
-		name, url, token string
-		body             []byte
-		runs             *[]measurement
+	type side struct {
+		name string
+		load func(d time.Duration) (measurement, error)
+		runs *[]measurement
 	}
-	targets := []target{{"notifyql", notifyqlURL, token, body.notifyql, &c.notifyql}}
+	sides := []side{{"notifyql", func(d time.Duration) (measurement, error) {
+		return wrk.run(ctx, notifyqlURL, body.notifyql, token, clients, d)
+	}, &c.notifyql}}
 	if body.postgraphile != nil {
-		targets = append(targets, target{"PostGraphile", postgraphileURL, "", body.postgraphile, &c.postgraphile})
+		sides = append(sides, side{"PostGraphile", func(d time.Duration) (measurement, error) {
+			return wrk.run(ctx, postgraphileURL, body.postgraphile, "", clients, d)
+		}, &c.postgraphile})
+	}
+	if len(floor) > 0 {
+		sides = append(sides, side{"the SQL alone", func(d time.Duration) (measurement, error) {
+			return replayFloor(ctx, o.databaseURL, floor, clients, d)
+		}, &c.floor})
 	}
 	if o.warmup >= time.Second {
-		for _, t := range targets {
-			if _, err := wrk.run(ctx, t.url, t.body, t.token, clients, o.warmup); err != nil {
-				return c, fmt.Errorf("%s, %d clients, warming %s up: %w", op.name, clients, t.name, err)
+		for _, s := range sides {
+			if _, err := s.load(o.warmup); err != nil {
+				return c, fmt.Errorf("%s, %d clients, warming %s up: %w", op.name, clients, s.name, err)
 			}
 		}
 	}
 	for run := 1; run <= o.runs; run++ {
-		for _, t := range targets {
-			m, err := wrk.run(ctx, t.url, t.body, t.token, clients, o.duration)
+		for _, s := range sides {
+			m, err := s.load(o.duration)
 			if err != nil {
-				return c, fmt.Errorf("%s, %d clients, %s run %d: %w", op.name, clients, t.name, run, err)
+				return c, fmt.Errorf("%s, %d clients, %s run %d: %w", op.name, clients, s.name, run, err)
 			}
 			fmt.Printf("  %s, %d clients, %s run %d: p50 %s, p99 %s, %s rps, %d failed of %d\n",
-				op.name, clients, t.name, run, formatLatency(m.P50), formatLatency(m.P99), formatRate(m.RPS), m.Failed, m.Requests)
-			*t.runs = append(*t.runs, m)
+				op.name, clients, s.name, run, formatLatency(m.P50), formatLatency(m.P99), formatRate(m.RPS), m.Failed, m.Requests)
+			*s.runs = append(*s.runs, m)
 		}
 	}
 	return c, nil

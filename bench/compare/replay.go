@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// replayFloor replays a request's round trips, in order, on each of clients connections at
+// once for d, as `make bench` replays its captured SQL: the time the database alone needs
+// for the request. Each statement goes out unnamed with its captured parameters, so
+// PostgreSQL plans it for those values (a custom plan) every time.
+func replayFloor(ctx context.Context, databaseURL string, trips []roundTrip, clients int, d time.Duration) (measurement, error) {
+	cfg, err := pgxpool.ParseConfig(databaseURL)
+	if err != nil {
+		return measurement{}, err
+	}
+	cfg.MaxConns, cfg.MinConns = int32(clients), int32(clients)
+	cfg.ConnConfig.RuntimeParams["application_name"] = "bench-compare-floor"
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return measurement{}, fmt.Errorf("connect to replay the SQL: %w", err)
+	}
+	defer pool.Close()
+	var (
+		mu        sync.Mutex
+		latencies []time.Duration
+		failed    int64
+		firstErr  error
+		wg        sync.WaitGroup
+	)
+	started := time.Now()
+	deadline := started.Add(d)
+	for range clients {
+		wg.Go(func() {
+			conn, err := pool.Acquire(ctx)
+			if err != nil {
+				mu.Lock()
+				failed++
+				firstErr = err
+				mu.Unlock()
+				return
+			}
+			defer conn.Release()
+			var mine []time.Duration
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				began := time.Now()
+				err := replayTrips(ctx, conn.Conn().PgConn(), trips)
+				if err != nil {
+					mu.Lock()
+					failed++
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					continue
+				}
+				mine = append(mine, time.Since(began))
+			}
+			mu.Lock()
+			latencies = append(latencies, mine...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(started)
+	if firstErr != nil {
+		// A statement that fails alone would make the floor meaningless.
+		return measurement{}, fmt.Errorf("replaying the captured SQL: %w", firstErr)
+	}
+	if len(latencies) == 0 {
+		return measurement{}, fmt.Errorf("no replay finished in %s", d)
+	}
+	slices.Sort(latencies)
+	return measurement{
+		P50:      percentile(latencies, 0.50),
+		P99:      percentile(latencies, 0.99),
+		RPS:      float64(len(latencies)) / elapsed.Seconds(),
+		Requests: int64(len(latencies)),
+		Failed:   failed,
+	}, nil
+}
+
+// replayTrips sends each round trip's statements together and reads all their results
+// before the next, as the server did.
+func replayTrips(ctx context.Context, conn *pgconn.PgConn, trips []roundTrip) error {
+	for _, trip := range trips {
+		if len(trip.statements) == 1 && trip.statements[0].simple {
+			if _, err := conn.Exec(ctx, trip.statements[0].sql).ReadAll(); err != nil {
+				return err
+			}
+			continue
+		}
+		batch := &pgconn.Batch{}
+		for _, s := range trip.statements {
+			if s.simple {
+				return fmt.Errorf("a simple query inside a batch: %.60s", s.sql)
+			}
+			batch.ExecParams(s.sql, s.params, s.paramOIDs, s.paramFormats, s.resultFormats)
+		}
+		if _, err := conn.ExecBatch(ctx, batch).ReadAll(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// percentile is the value at quantile q of sorted values, nearest rank.
+func percentile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[int(q*float64(len(sorted)-1)+0.5)]
+}
