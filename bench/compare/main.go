@@ -12,12 +12,15 @@
 // Both listen on free ports of 127.0.0.1.
 //
 // Before timing anything it asks each server for each operation and fails unless both
-// return the same rows (the same ids in the same order, the same template names). Then, for
-// each operation and each number of concurrent clients, it warms both servers up and runs
-// wrk against them alternately, notifyql then PostGraphile, --runs times, and reports the
-// median of each figure (p50, p99, requests/s). The dashboard has no PostGraphile
-// counterpart and is timed on notifyql alone. A missed target is printed, not a failure;
-// the program fails when it cannot run or the rows differ.
+// return the same rows (the same ids in the same order, the same template names). It then
+// records the SQL of one warm notifyql request of each operation, through a second serve
+// that reaches PostgreSQL through a wire-protocol proxy (capture.go), to replay as the
+// floor: the SQL alone (replay.go). Then, for each operation and each number of concurrent
+// clients, it warms each side up and runs them alternately, notifyql and PostGraphile under
+// wrk and the replayed SQL, --runs times, and reports the median of each figure (p50, p99,
+// requests/s). The dashboard has no PostGraphile counterpart and is timed on notifyql alone.
+// A missed target is printed, not a failure; the program fails when it cannot run or the
+// rows differ.
 package main
 
 import (
