@@ -42,7 +42,7 @@ bench-letters: services
 bench-live: services
 	$(GO) run ./bench/live
 
-## bench-compare: notifyql beside PostGraphile 5 (Amber preset, Node 22, from bench/compare's own lockfile) on the bench database: both checked to return the same rows, then wrk at 1, 16 and 64 clients in alternated runs, the medians, ratios and issue 17's targets (~12 minutes; the first run fetches the npm packages)
+## bench-compare: notifyql beside PostGraphile 5 (Amber preset, Node 22, from bench/compare's own lockfile) on the bench database: both checked to return the same rows, then wrk at 1, 16 and 64 clients in alternated runs, the medians, ratios and issue 17's targets (about 12 minutes; the first run fetches the npm packages)
 COMPARE_PACKAGES := bench/compare/node_modules/.package-lock.json
 bench-compare: services $(COMPARE_PACKAGES)
 	@command -v wrk >/dev/null 2>&1 || { echo "installing wrk (Debian)"; apt-get update -qq && apt-get install -y -qq wrk; }
