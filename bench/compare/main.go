@@ -200,15 +200,19 @@ func startNotifyql(ctx context.Context, binary, dir, name, databaseURL, redisURL
 	})
 }
 
-// captureWarmups are the requests a capturing server answers before the one recorded, so
-// that the recorded one finds its caches (the caller, prepared statements) as warm as the
-// timed server's.
+// captureWarmups are the requests a capturing server answers before the ones recorded, so
+// that those find its caches (the caller, prepared statements) as warm as the timed
+// server's.
 const captureWarmups = 5
+
+// captureTries are the warm requests recorded for each operation; the one that sent the
+// fewest statements is kept, since a statement of the server's background work (the live
+// path, the scheduler) sent meanwhile can only add to a request's.
+const captureTries = 3
 
 // captureFloors records, for each operation, the round trips one warm notifyql request
 // sends PostgreSQL, through a second server that reaches the database through sqlCapture;
-// it is stopped before anything is timed. Statements that the server's background work
-// sends during the request would be recorded too; the counts printed show what was.
+// it is stopped before anything is timed.
 func captureFloors(ctx context.Context, binary, dir, databaseURL, redisURL string, ops []operation, bodies []requestBodies, token string) ([][]roundTrip, error) {
 	capture, throughURL, err := startCapture(databaseURL)
 	if err != nil {
@@ -227,17 +231,19 @@ func captureFloors(ctx context.Context, binary, dir, databaseURL, redisURL strin
 				return nil, fmt.Errorf("%s on the capturing server: %w", op.name, err)
 			}
 		}
-		capture.start()
-		_, err := postGraphQL(ctx, srv.URL, token, bodies[i].notifyql)
-		floors[i] = capture.stop()
-		if err != nil {
-			return nil, fmt.Errorf("%s on the capturing server: %w", op.name, err)
+		best := -1
+		for range captureTries {
+			capture.start()
+			_, err := postGraphQL(ctx, srv.URL, token, bodies[i].notifyql)
+			trips := capture.stop()
+			if err != nil {
+				return nil, fmt.Errorf("%s on the capturing server: %w", op.name, err)
+			}
+			if n := countStatements(trips); best < 0 || n < best {
+				floors[i], best = trips, n
+			}
 		}
-		statements := 0
-		for _, t := range floors[i] {
-			statements += len(t.statements)
-		}
-		fmt.Printf("%s: notifyql sent %d statement(s) in %d round trip(s):\n", op.name, statements, len(floors[i]))
+		fmt.Printf("%s: notifyql sent %d statement(s) in %d round trip(s):\n", op.name, best, len(floors[i]))
 		for n, t := range floors[i] {
 			for _, st := range t.statements {
 				// The SQL's text only: the parameters may be a recipient or a search term.
@@ -246,6 +252,14 @@ func captureFloors(ctx context.Context, binary, dir, databaseURL, redisURL strin
 		}
 	}
 	return floors, nil
+}
+
+func countStatements(trips []roundTrip) int {
+	n := 0
+	for _, t := range trips {
+		n += len(t.statements)
+	}
+	return n
 }
 
 // firstWords is sql on one line, cut to at most n bytes.
