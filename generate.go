@@ -1,3 +1,5 @@
 package notifyql
 
-//go:generate go run github.com/99designs/gqlgen generate
+// gqlgenerate is gqlgen's generate with the executor's goroutines routed through
+// graph/marshallist.go (see its package comment).
+//go:generate go run ./graph/internal/gqlgenerate

@@ -130,6 +130,9 @@ func (m Month) Key() string { return fmt.Sprintf("%04d-%02d", m.Year, int(m.Mont
 // Name is the full English name of the month, "April".
 func (m Month) Name() string { return m.Month.String() }
 
+// Number is the month's number, 1 to 12.
+func (m Month) Number() int { return int(m.Month) }
+
 // FirstDay is the first date of the month.
 func (m Month) FirstDay() Date { return Date{Year: m.Year, Month: m.Month, Day: 1} }
 

@@ -40,7 +40,6 @@ type ResolverRoot interface {
 	LetterDetail() LetterDetailResolver
 	LetterValidation() LetterValidationResolver
 	LetterValidationError() LetterValidationErrorResolver
-	Month() MonthResolver
 	MonthlyUsage() MonthlyUsageResolver
 	Mutation() MutationResolver
 	Notification() NotificationResolver
@@ -494,9 +493,6 @@ type LetterValidationResolver interface {
 type LetterValidationErrorResolver interface {
 	Summary(ctx context.Context, obj *notifyql.LetterValidationError) (*string, error)
 }
-type MonthResolver interface {
-	Number(ctx context.Context, obj *notifyql.Month) (int, error)
-}
 type MonthlyUsageResolver interface {
 	SmsFreeAllowanceUsedLabel(ctx context.Context, obj *notifyql.MonthlyUsage) (string, error)
 }
@@ -510,11 +506,6 @@ type MutationResolver interface {
 type NotificationResolver interface {
 	Recipient(ctx context.Context, obj *notifyql.Notification) (string, error)
 
-	StatusGroup(ctx context.Context, obj *notifyql.Notification) (*notifyql.StatusGroup, error)
-	StatusLabel(ctx context.Context, obj *notifyql.Notification) (string, error)
-	IsFinal(ctx context.Context, obj *notifyql.Notification) (bool, error)
-
-	IsTestKey(ctx context.Context, obj *notifyql.Notification) (*bool, error)
 	Template(ctx context.Context, obj *notifyql.Notification) (*notifyql.TemplateVersion, error)
 	Job(ctx context.Context, obj *notifyql.Notification) (*notifyql.Job, error)
 	CreatedBy(ctx context.Context, obj *notifyql.Notification) (*notifyql.User, error)
@@ -6191,7 +6182,7 @@ func (ec *executionContext) _Month_number(ctx context.Context, field graphql.Col
 			return ec.fieldContext_Month_number(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Month().Number(ctx, obj)
+			return obj.Number(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
@@ -6202,7 +6193,7 @@ func (ec *executionContext) _Month_number(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Month_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Month", field, true, true, "Int")
+	return graphql.NewScalarFieldContext("Month", field, true, false, "Int")
 }
 
 func (ec *executionContext) _MonthlyStatistics_month(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyStatistics) (ret graphql.Marshaler) {
@@ -6984,7 +6975,7 @@ func (ec *executionContext) _Notification_statusGroup(ctx context.Context, field
 			return ec.fieldContext_Notification_statusGroup(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Notification().StatusGroup(ctx, obj)
+			return obj.StatusGroup(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *notifyql.StatusGroup) graphql.Marshaler {
@@ -6995,7 +6986,7 @@ func (ec *executionContext) _Notification_statusGroup(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_Notification_statusGroup(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Notification", field, true, true, "StatusGroup")
+	return graphql.NewScalarFieldContext("Notification", field, true, false, "StatusGroup")
 }
 
 func (ec *executionContext) _Notification_statusLabel(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
@@ -7007,7 +6998,7 @@ func (ec *executionContext) _Notification_statusLabel(ctx context.Context, field
 			return ec.fieldContext_Notification_statusLabel(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Notification().StatusLabel(ctx, obj)
+			return obj.StatusLabel(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -7018,7 +7009,7 @@ func (ec *executionContext) _Notification_statusLabel(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_Notification_statusLabel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Notification", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Notification", field, true, false, "String")
 }
 
 func (ec *executionContext) _Notification_isFinal(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
@@ -7030,7 +7021,7 @@ func (ec *executionContext) _Notification_isFinal(ctx context.Context, field gra
 			return ec.fieldContext_Notification_isFinal(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Notification().IsFinal(ctx, obj)
+			return obj.IsFinal(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
@@ -7041,7 +7032,7 @@ func (ec *executionContext) _Notification_isFinal(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Notification_isFinal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Notification", field, true, true, "Boolean")
+	return graphql.NewScalarFieldContext("Notification", field, true, false, "Boolean")
 }
 
 func (ec *executionContext) _Notification_keyType(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
@@ -7099,7 +7090,7 @@ func (ec *executionContext) _Notification_isTestKey(ctx context.Context, field g
 			return ec.fieldContext_Notification_isTestKey(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Notification().IsTestKey(ctx, obj)
+			return obj.IsTestKey(), nil
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -7107,16 +7098,16 @@ func (ec *executionContext) _Notification_isTestKey(ctx context.Context, field g
 			directive1 := func(ctx context.Context) (any, error) {
 				anyOf, err := ec.unmarshalNPermission2ᚕnotifyqlᚐPermissionᚄ(ctx, []any{"VIEW_ACTIVITY", "SEND_MESSAGES"})
 				if err != nil {
-					var zeroVal *bool
+					var zeroVal bool
 					return zeroVal, err
 				}
 				organisationUsers, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
 				if err != nil {
-					var zeroVal *bool
+					var zeroVal bool
 					return zeroVal, err
 				}
 				if ec.Directives.HasPermission == nil {
-					var zeroVal *bool
+					var zeroVal bool
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
 				return ec.Directives.HasPermission(ctx, obj, directive0, anyOf, organisationUsers, nil)
@@ -7125,15 +7116,15 @@ func (ec *executionContext) _Notification_isTestKey(ctx context.Context, field g
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
-			return ec.marshalOBoolean2ᚖbool(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalOBoolean2bool(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_Notification_isTestKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Notification", field, true, true, "Boolean")
+	return graphql.NewScalarFieldContext("Notification", field, true, false, "Boolean")
 }
 
 func (ec *executionContext) _Notification_template(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
@@ -12598,7 +12589,7 @@ func (ec *executionContext) _AnnualUsage(ctx context.Context, sel ast.SelectionS
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "emailAllowance":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._AnnualUsage_emailAllowance(ctx, field, obj)
@@ -12685,7 +12676,7 @@ func (ec *executionContext) _Conversation(ctx context.Context, sel ast.Selection
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Conversation")
 		case "phoneNumber":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Conversation_phoneNumber(ctx, field, obj)
@@ -12734,7 +12725,7 @@ func (ec *executionContext) _ConversationMessage(ctx context.Context, sel ast.Se
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "phoneNumber":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ConversationMessage_phoneNumber(ctx, field, obj)
@@ -12750,7 +12741,7 @@ func (ec *executionContext) _ConversationMessage(ctx context.Context, sel ast.Se
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "statusLabel":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ConversationMessage_statusLabel(ctx, field, obj)
@@ -12976,7 +12967,7 @@ func (ec *executionContext) _InboxMessage(ctx context.Context, sel ast.Selection
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "phoneNumber":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._InboxMessage_phoneNumber(ctx, field, obj)
@@ -12992,7 +12983,7 @@ func (ec *executionContext) _InboxMessage(ctx context.Context, sel ast.Selection
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "receivedAgo":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._InboxMessage_receivedAgo(ctx, field, obj)
@@ -13036,7 +13027,7 @@ func (ec *executionContext) _InboxPage(ctx context.Context, sel ast.SelectionSet
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "endCursor":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._InboxPage_endCursor(ctx, field, obj)
@@ -13176,7 +13167,7 @@ func (ec *executionContext) _LetterCharge(ctx context.Context, sel ast.Selection
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("LetterCharge")
 		case "postage":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._LetterCharge_postage(ctx, field, obj)
@@ -13265,13 +13256,13 @@ func (ec *executionContext) _LetterDetail(ctx context.Context, sel ast.Selection
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "preview":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._LetterDetail_preview(ctx, field, obj)
 				})
 		case "validationErrors":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._LetterDetail_validationErrors(ctx, field, obj)
@@ -13411,7 +13402,7 @@ func (ec *executionContext) _LetterValidation(ctx context.Context, sel ast.Selec
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "preview":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._LetterValidation_preview(ctx, field, obj)
@@ -13455,7 +13446,7 @@ func (ec *executionContext) _LetterValidationError(ctx context.Context, sel ast.
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "summary":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._LetterValidationError_summary(ctx, field, obj)
@@ -13635,24 +13626,23 @@ func (ec *executionContext) _Month(ctx context.Context, sel ast.SelectionSet, ob
 		case "key":
 			out.Values[i] = ec._Month_key(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "name":
 			out.Values[i] = ec._Month_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "year":
 			out.Values[i] = ec._Month_year(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "number":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Month_number(ctx, field, obj)
-				})
+			out.Values[i] = ec._Month_number(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -13740,7 +13730,7 @@ func (ec *executionContext) _MonthlyUsage(ctx context.Context, sel ast.Selection
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "smsFreeAllowanceUsedLabel":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._MonthlyUsage_smsFreeAllowanceUsedLabel(ctx, field, obj)
@@ -13895,7 +13885,7 @@ func (ec *executionContext) _Notification(ctx context.Context, sel ast.Selection
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "recipient":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Notification_recipient(ctx, field, obj)
@@ -13911,54 +13901,50 @@ func (ec *executionContext) _Notification(ctx context.Context, sel ast.Selection
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "statusGroup":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Notification_statusGroup(ctx, field, obj)
-				})
+			out.Values[i] = ec._Notification_statusGroup(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "statusLabel":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Notification_statusLabel(ctx, field, obj)
-				})
+			out.Values[i] = ec._Notification_statusLabel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "isFinal":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Notification_isFinal(ctx, field, obj)
-				})
+			out.Values[i] = ec._Notification_isFinal(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "keyType":
 			out.Values[i] = ec._Notification_keyType(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "isTestKey":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Notification_isTestKey(ctx, field, obj)
-				})
+			out.Values[i] = ec._Notification_isTestKey(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "template":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Notification_template(ctx, field, obj)
 				})
 		case "job":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Notification_job(ctx, field, obj)
 				})
 		case "createdBy":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Notification_createdBy(ctx, field, obj)
 				})
 		case "apiKey":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Notification_apiKey(ctx, field, obj)
@@ -13979,7 +13965,7 @@ func (ec *executionContext) _Notification(ctx context.Context, sel ast.Selection
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "sentBy":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Notification_sentBy(ctx, field, obj)
@@ -13995,25 +13981,25 @@ func (ec *executionContext) _Notification(ctx context.Context, sel ast.Selection
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "statusHistory":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Notification_statusHistory(ctx, field, obj)
 				})
 		case "letter":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Notification_letter(ctx, field, obj)
 				})
 		case "content":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Notification_content(ctx, field, obj)
 				})
 		case "contentUnavailableReason":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Notification_contentUnavailableReason(ctx, field, obj)
@@ -14047,19 +14033,19 @@ func (ec *executionContext) _NotificationConnection(ctx context.Context, sel ast
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("NotificationConnection")
 		case "edges":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._NotificationConnection_edges(ctx, field, obj)
 				})
 		case "pageInfo":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._NotificationConnection_pageInfo(ctx, field, obj)
 				})
 		case "statusCounts":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._NotificationConnection_statusCounts(ctx, field, obj)
@@ -14284,7 +14270,7 @@ func (ec *executionContext) _ReportRequest(ctx context.Context, sel ast.Selectio
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "downloadUrl":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ReportRequest_downloadUrl(ctx, field, obj)
@@ -14409,115 +14395,115 @@ func (ec *executionContext) _Service(ctx context.Context, sel ast.SelectionSet, 
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "features":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_features(ctx, field, obj)
 				})
 		case "myPermissions":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_myPermissions(ctx, field, obj)
 				})
 		case "hasApiKeys":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_hasApiKeys(ctx, field, obj)
 				})
 		case "searchHint":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_searchHint(ctx, field, obj)
 				})
 		case "upcomingJobs":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_upcomingJobs(ctx, field, obj)
 				})
 		case "dataRetention":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_dataRetention(ctx, field, obj)
 				})
 		case "totals":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_totals(ctx, field, obj)
 				})
 		case "inboxSummary":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_inboxSummary(ctx, field, obj)
 				})
 		case "templateStatistics":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_templateStatistics(ctx, field, obj)
 				})
 		case "notifications":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_notifications(ctx, field, obj)
 				})
 		case "conversation":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_conversation(ctx, field, obj)
 				})
 		case "downloads":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_downloads(ctx, field, obj)
 				})
 		case "inbox":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_inbox(ctx, field, obj)
 				})
 		case "financialYears":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_financialYears(ctx, field, obj)
 				})
 		case "monthlyStatistics":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_monthlyStatistics(ctx, field, obj)
 				})
 		case "templateUsage":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_templateUsage(ctx, field, obj)
 				})
 		case "usage":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_usage(ctx, field, obj)
 				})
 		case "usageThisYear":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_usageThisYear(ctx, field, obj)
 				})
 		case "freeSmsAllowance":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_freeSmsAllowance(ctx, field, obj)
@@ -14849,7 +14835,7 @@ func (ec *executionContext) _TemplateStatistic(ctx context.Context, sel ast.Sele
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("TemplateStatistic")
 		case "template":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._TemplateStatistic_template(ctx, field, obj)
@@ -15249,7 +15235,7 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "memberships":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._User_memberships(ctx, field, obj)
@@ -15656,7 +15642,7 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 }
 
 func (ec *executionContext) marshalNConversationMessage2ᚕᚖnotifyqlᚐConversationMessageᚄ(ctx context.Context, sel ast.SelectionSet, v []*notifyql.ConversationMessage) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNConversationMessage2ᚖnotifyqlᚐConversationMessage(ctx, sel, v[i])
@@ -15724,7 +15710,7 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 }
 
 func (ec *executionContext) marshalNInboxMessage2ᚕᚖnotifyqlᚐInboxMessageᚄ(ctx context.Context, sel ast.SelectionSet, v []*notifyql.InboxMessage) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNInboxMessage2ᚖnotifyqlᚐInboxMessage(ctx, sel, v[i])
@@ -15817,7 +15803,7 @@ func (ec *executionContext) marshalNInt2ᚕintᚄ(ctx context.Context, sel ast.S
 }
 
 func (ec *executionContext) marshalNJob2ᚕᚖnotifyqlᚐJobᚄ(ctx context.Context, sel ast.SelectionSet, v []*notifyql.Job) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNJob2ᚖnotifyqlᚐJob(ctx, sel, v[i])
@@ -15855,7 +15841,7 @@ func (ec *executionContext) marshalNLetterCharge2notifyqlᚐLetterCharge(ctx con
 }
 
 func (ec *executionContext) marshalNLetterCharge2ᚕnotifyqlᚐLetterChargeᚄ(ctx context.Context, sel ast.SelectionSet, v []notifyql.LetterCharge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNLetterCharge2notifyqlᚐLetterCharge(ctx, sel, v[i])
@@ -15871,7 +15857,7 @@ func (ec *executionContext) marshalNLetterCharge2ᚕnotifyqlᚐLetterChargeᚄ(c
 }
 
 func (ec *executionContext) marshalNLetterPage2ᚕᚖnotifyqlᚋgraphᚐLetterPageᚄ(ctx context.Context, sel ast.SelectionSet, v []*LetterPage) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNLetterPage2ᚖnotifyqlᚋgraphᚐLetterPage(ctx, sel, v[i])
@@ -15903,7 +15889,7 @@ func (ec *executionContext) marshalNLetterValidation2ᚖnotifyqlᚋgraphᚐLette
 }
 
 func (ec *executionContext) marshalNLetterValidationError2ᚕᚖnotifyqlᚐLetterValidationErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []*notifyql.LetterValidationError) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNLetterValidationError2ᚖnotifyqlᚐLetterValidationError(ctx, sel, v[i])
@@ -15927,7 +15913,7 @@ func (ec *executionContext) marshalNLetterValidationError2ᚖnotifyqlᚐLetterVa
 }
 
 func (ec *executionContext) marshalNMembership2ᚕᚖnotifyqlᚋgraphᚐMembershipᚄ(ctx context.Context, sel ast.SelectionSet, v []*Membership) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNMembership2ᚖnotifyqlᚋgraphᚐMembership(ctx, sel, v[i])
@@ -15977,7 +15963,7 @@ func (ec *executionContext) marshalNMonthlyStatistics2ᚖnotifyqlᚐMonthlyStati
 }
 
 func (ec *executionContext) marshalNMonthlyUsage2ᚕᚖnotifyqlᚐMonthlyUsageᚄ(ctx context.Context, sel ast.SelectionSet, v []*notifyql.MonthlyUsage) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNMonthlyUsage2ᚖnotifyqlᚐMonthlyUsage(ctx, sel, v[i])
@@ -16009,7 +15995,7 @@ func (ec *executionContext) marshalNNotification2ᚖnotifyqlᚐNotification(ctx 
 }
 
 func (ec *executionContext) marshalNNotificationEdge2ᚕᚖnotifyqlᚋgraphᚐNotificationEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*NotificationEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNNotificationEdge2ᚖnotifyqlᚋgraphᚐNotificationEdge(ctx, sel, v[i])
@@ -16085,7 +16071,7 @@ func (ec *executionContext) unmarshalNPermission2ᚕnotifyqlᚐPermissionᚄ(ctx
 }
 
 func (ec *executionContext) marshalNPermission2ᚕnotifyqlᚐPermissionᚄ(ctx context.Context, sel ast.SelectionSet, v []notifyql.Permission) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNPermission2notifyqlᚐPermission(ctx, sel, v[i])
@@ -16137,7 +16123,7 @@ func (ec *executionContext) marshalNSearchHandle2ᚖnotifyqlᚋgraphᚐSearchHan
 }
 
 func (ec *executionContext) marshalNService2ᚕᚖnotifyqlᚐServiceᚄ(ctx context.Context, sel ast.SelectionSet, v []*notifyql.Service) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNService2ᚖnotifyqlᚐService(ctx, sel, v[i])
@@ -16165,7 +16151,7 @@ func (ec *executionContext) marshalNSmsCharge2notifyqlᚐSMSCharge(ctx context.C
 }
 
 func (ec *executionContext) marshalNSmsCharge2ᚕnotifyqlᚐSMSChargeᚄ(ctx context.Context, sel ast.SelectionSet, v []notifyql.SMSCharge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSmsCharge2notifyqlᚐSMSCharge(ctx, sel, v[i])
@@ -16205,7 +16191,7 @@ func (ec *executionContext) marshalNStatusTally2notifyqlᚐStatusTally(ctx conte
 }
 
 func (ec *executionContext) marshalNStatusTally2ᚕnotifyqlᚐStatusTallyᚄ(ctx context.Context, sel ast.SelectionSet, v []notifyql.StatusTally) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNStatusTally2notifyqlᚐStatusTally(ctx, sel, v[i])
@@ -16235,7 +16221,7 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 }
 
 func (ec *executionContext) marshalNTemplateStatistic2ᚕᚖnotifyqlᚐTemplateStatisticᚄ(ctx context.Context, sel ast.SelectionSet, v []*notifyql.TemplateStatistic) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNTemplateStatistic2ᚖnotifyqlᚐTemplateStatistic(ctx, sel, v[i])
@@ -16263,7 +16249,7 @@ func (ec *executionContext) marshalNTemplateUsage2notifyqlᚐTemplateUsageRow(ct
 }
 
 func (ec *executionContext) marshalNTemplateUsage2ᚕnotifyqlᚐTemplateUsageRowᚄ(ctx context.Context, sel ast.SelectionSet, v []notifyql.TemplateUsageRow) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNTemplateUsage2notifyqlᚐTemplateUsageRow(ctx, sel, v[i])
@@ -16343,7 +16329,7 @@ func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlge
 }
 
 func (ec *executionContext) marshalN__Directive2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirectiveᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Directive) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx, sel, v[i])
@@ -16387,7 +16373,7 @@ func (ec *executionContext) unmarshalN__DirectiveLocation2ᚕstringᚄ(ctx conte
 }
 
 func (ec *executionContext) marshalN__DirectiveLocation2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__DirectiveLocation2string(ctx, sel, v[i])
@@ -16415,7 +16401,7 @@ func (ec *executionContext) marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlg
 }
 
 func (ec *executionContext) marshalN__InputValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.InputValue) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -16443,7 +16429,7 @@ func (ec *executionContext) marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋg
 }
 
 func (ec *executionContext) marshalN__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Type) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])
@@ -16549,7 +16535,7 @@ func (ec *executionContext) marshalOFinancialYearOption2ᚕᚖnotifyqlᚋgraph�
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNFinancialYearOption2ᚖnotifyqlᚋgraphᚐFinancialYearOption(ctx, sel, v[i])
@@ -16655,7 +16641,7 @@ func (ec *executionContext) marshalOJob2ᚕᚖnotifyqlᚐJobᚄ(ctx context.Cont
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNJob2ᚖnotifyqlᚐJob(ctx, sel, v[i])
@@ -16712,7 +16698,7 @@ func (ec *executionContext) marshalOMonthlyStatistics2ᚕᚖnotifyqlᚐMonthlySt
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNMonthlyStatistics2ᚖnotifyqlᚐMonthlyStatistics(ctx, sel, v[i])
@@ -16770,7 +16756,7 @@ func (ec *executionContext) marshalONotificationStatus2ᚕnotifyqlᚐNotificatio
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNNotificationStatus2notifyqlᚐNotificationStatus(ctx, sel, v[i])
@@ -16858,7 +16844,7 @@ func (ec *executionContext) marshalOStatusChange2ᚕᚖnotifyqlᚐStatusChange�
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNStatusChange2ᚖnotifyqlᚐStatusChange(ctx, sel, v[i])
@@ -16953,7 +16939,7 @@ func (ec *executionContext) marshalOTemplateStatistic2ᚕᚖnotifyqlᚐTemplateS
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNTemplateStatistic2ᚖnotifyqlᚐTemplateStatistic(ctx, sel, v[i])
@@ -16972,7 +16958,7 @@ func (ec *executionContext) marshalOTemplateUsageMonth2ᚕᚖnotifyqlᚐTemplate
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNTemplateUsageMonth2ᚖnotifyqlᚐTemplateUsageMonth(ctx, sel, v[i])
@@ -17037,7 +17023,7 @@ func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgq
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__EnumValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValue(ctx, sel, v[i])
@@ -17056,7 +17042,7 @@ func (ec *executionContext) marshalO__Field2ᚕgithubᚗcomᚋ99designsᚋgqlgen
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Field2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐField(ctx, sel, v[i])
@@ -17075,7 +17061,7 @@ func (ec *executionContext) marshalO__InputValue2ᚕgithubᚗcomᚋ99designsᚋg
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -17094,7 +17080,7 @@ func (ec *executionContext) marshalO__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgen�
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])

@@ -101,26 +101,6 @@ func (r notificationResolver) Recipient(ctx context.Context, n *notifyql.Notific
 	}
 }
 
-func (r notificationResolver) StatusGroup(ctx context.Context, n *notifyql.Notification) (*notifyql.StatusGroup, error) {
-	if g, ok := n.Status.Group(); ok {
-		return &g, nil
-	}
-	return nil, nil
-}
-
-func (r notificationResolver) StatusLabel(ctx context.Context, n *notifyql.Notification) (string, error) {
-	return notifyql.StatusScreenLabel(n.Type, n.Status), nil
-}
-
-func (r notificationResolver) IsFinal(ctx context.Context, n *notifyql.Notification) (bool, error) {
-	return n.Status.IsFinal(), nil
-}
-
-func (r notificationResolver) IsTestKey(ctx context.Context, n *notifyql.Notification) (*bool, error) {
-	test := n.KeyType == notifyql.KeyTest
-	return &test, nil
-}
-
 func (r notificationResolver) Template(ctx context.Context, n *notifyql.Notification) (*notifyql.TemplateVersion, error) {
 	key := notifyql.TemplateVersionKey{ID: n.TemplateID, Version: n.TemplateVersion}
 	return dataloaders.Load(ctx, dataloaders.For(ctx).TemplateVersion(), key)

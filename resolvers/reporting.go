@@ -150,12 +150,6 @@ func (r mutationResolver) SetFreeSmsAllowance(ctx context.Context, serviceID str
 	return freeSmsAllowance(row), nil
 }
 
-type monthResolver struct{ *Resolver }
-
-func (r monthResolver) Number(ctx context.Context, m *notifyql.Month) (int, error) {
-	return int(m.Month), nil
-}
-
 type annualUsageResolver struct{ *Resolver }
 
 func (r annualUsageResolver) EmailAllowance(ctx context.Context, u *notifyql.AnnualUsage) (string, error) {

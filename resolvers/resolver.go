@@ -150,7 +150,6 @@ func (r *Resolver) NotificationConnection() graph.NotificationConnectionResolver
 func (r *Resolver) Subscription() graph.SubscriptionResolver   { return subscriptionResolver{r} }
 func (r *Resolver) Mutation() graph.MutationResolver           { return mutationResolver{r} }
 func (r *Resolver) ReportRequest() graph.ReportRequestResolver { return reportRequestResolver{r} }
-func (r *Resolver) Month() graph.MonthResolver                 { return monthResolver{r} }
 func (r *Resolver) AnnualUsage() graph.AnnualUsageResolver     { return annualUsageResolver{r} }
 func (r *Resolver) MonthlyUsage() graph.MonthlyUsageResolver   { return monthlyUsageResolver{r} }
 func (r *Resolver) LetterCharge() graph.LetterChargeResolver   { return letterChargeResolver{r} }
