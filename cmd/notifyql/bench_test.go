@@ -450,6 +450,8 @@ func (e *benchEnv) run(b *testing.B, name string, target time.Duration, query st
 	}
 
 	var served []time.Duration
+	b.ReportAllocs()
+	cost := measureRequestCost()
 	for b.Loop() {
 		elapsed, _, err := e.serve(body, check)
 		if err != nil {
@@ -457,6 +459,7 @@ func (e *benchEnv) run(b *testing.B, name string, target time.Duration, query st
 		}
 		served = append(served, elapsed)
 	}
+	cost.report(b, len(served))
 
 	// The replay is warmed up too, so both sides start with the same caches.
 	ctx := b.Context()
