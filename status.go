@@ -96,102 +96,122 @@ func ExpandStatusFilter(filter []NotificationStatus) []NotificationStatus {
 	return out
 }
 
-// statusLabels is one column pair of the DOMAIN.md §2.4 table: the CSV text and the screen
-// text of each status for one notification type. A missing status is shown raw.
-type statusLabels struct {
-	csv, screen map[NotificationStatus]string
-}
+// The DOMAIN.md §2.4 label table, one column pair a notification type: the CSV text and
+// the screen text of each status. A status without a label is shown raw. Switches rather
+// than maps: a list page asks for a label a row, and the package holds no mutable state.
 
-// labelsFor returns the §2.4 label table of a type. It builds fresh maps on each call so that
-// the package holds no mutable state.
-func labelsFor(t NotificationType) (statusLabels, bool) {
+// csvLabel is a status's CSV text for a type, if it has one.
+func csvLabel(t NotificationType, s NotificationStatus) (string, bool) {
 	switch t {
 	case TypeEmail:
-		return statusLabels{
-			csv: map[NotificationStatus]string{
-				StatusCreated:          "Sending",
-				StatusSending:          "Sending",
-				StatusSent:             "Delivered",
-				StatusDelivered:        "Delivered",
-				StatusFailed:           "Failed",
-				StatusTechnicalFailure: "Technical failure",
-				StatusTemporaryFailure: "Inbox not accepting messages right now",
-				StatusPermanentFailure: "Email address doesn\u2019t exist",
-			},
-			screen: map[NotificationStatus]string{
-				StatusCreated:          "Delivering",
-				StatusSending:          "Delivering",
-				StatusSent:             "Delivered",
-				StatusDelivered:        "Delivered",
-				StatusFailed:           "Failed",
-				StatusTechnicalFailure: "Technical failure",
-				StatusTemporaryFailure: "Inbox not accepting messages right now",
-				StatusPermanentFailure: "Email address does not exist",
-			},
-		}, true
+		switch s {
+		case StatusCreated, StatusSending:
+			return "Sending", true
+		case StatusSent, StatusDelivered:
+			return "Delivered", true
+		case StatusFailed:
+			return "Failed", true
+		case StatusTechnicalFailure:
+			return "Technical failure", true
+		case StatusTemporaryFailure:
+			return "Inbox not accepting messages right now", true
+		case StatusPermanentFailure:
+			return "Email address doesn\u2019t exist", true
+		}
 	case TypeSMS:
-		return statusLabels{
-			csv: map[NotificationStatus]string{
-				StatusCreated:          "Sending",
-				StatusSending:          "Sending",
-				StatusSent:             "Sent internationally",
-				StatusDelivered:        "Delivered",
-				StatusFailed:           "Failed",
-				StatusTechnicalFailure: "Technical failure",
-				StatusTemporaryFailure: "Phone not accepting messages right now",
-				StatusPermanentFailure: "Phone number doesn\u2019t exist",
-			},
-			screen: map[NotificationStatus]string{
-				StatusCreated:          "Delivering",
-				StatusSending:          "Delivering",
-				StatusPending:          "Delivering",
-				StatusSent:             "Sent to an international number",
-				StatusDelivered:        "Delivered",
-				StatusFailed:           "Failed",
-				StatusTechnicalFailure: "Technical failure",
-				StatusTemporaryFailure: "Phone not accepting messages right now",
-				StatusPermanentFailure: "Not delivered",
-				StatusValidationFailed: "Validation failed",
-			},
-		}, true
+		switch s {
+		case StatusCreated, StatusSending:
+			return "Sending", true
+		case StatusSent:
+			return "Sent internationally", true
+		case StatusDelivered:
+			return "Delivered", true
+		case StatusFailed:
+			return "Failed", true
+		case StatusTechnicalFailure:
+			return "Technical failure", true
+		case StatusTemporaryFailure:
+			return "Phone not accepting messages right now", true
+		case StatusPermanentFailure:
+			return "Phone number doesn\u2019t exist", true
+		}
 	case TypeLetter:
-		return statusLabels{
-			csv: map[NotificationStatus]string{
-				StatusCreated:          "Accepted",
-				StatusSending:          "Accepted",
-				StatusDelivered:        "Received",
-				StatusTechnicalFailure: "Technical failure",
-				StatusPermanentFailure: "Permanent failure",
-				StatusReturnedLetter:   "Returned",
-			},
-			screen: map[NotificationStatus]string{
-				StatusCreated:           "",
-				StatusSending:           "",
-				StatusSent:              "",
-				StatusDelivered:         "",
-				StatusFailed:            "",
-				StatusTechnicalFailure:  "Technical failure",
-				StatusTemporaryFailure:  "",
-				StatusPermanentFailure:  "Permanent failure",
-				StatusValidationFailed:  "Validation failed",
-				StatusVirusScanFailed:   "Virus detected",
-				StatusReturnedLetter:    "",
-				StatusPendingVirusCheck: "",
-				StatusCancelled:         "",
-			},
-		}, true
+		switch s {
+		case StatusCreated, StatusSending:
+			return "Accepted", true
+		case StatusDelivered:
+			return "Received", true
+		case StatusTechnicalFailure:
+			return "Technical failure", true
+		case StatusPermanentFailure:
+			return "Permanent failure", true
+		case StatusReturnedLetter:
+			return "Returned", true
+		}
 	}
-	return statusLabels{}, false
+	return "", false
+}
+
+// screenLabel is a status's screen text for a type, if it has one.
+func screenLabel(t NotificationType, s NotificationStatus) (string, bool) {
+	switch t {
+	case TypeEmail:
+		switch s {
+		case StatusCreated, StatusSending:
+			return "Delivering", true
+		case StatusSent, StatusDelivered:
+			return "Delivered", true
+		case StatusFailed:
+			return "Failed", true
+		case StatusTechnicalFailure:
+			return "Technical failure", true
+		case StatusTemporaryFailure:
+			return "Inbox not accepting messages right now", true
+		case StatusPermanentFailure:
+			return "Email address does not exist", true
+		}
+	case TypeSMS:
+		switch s {
+		case StatusCreated, StatusSending, StatusPending:
+			return "Delivering", true
+		case StatusSent:
+			return "Sent to an international number", true
+		case StatusDelivered:
+			return "Delivered", true
+		case StatusFailed:
+			return "Failed", true
+		case StatusTechnicalFailure:
+			return "Technical failure", true
+		case StatusTemporaryFailure:
+			return "Phone not accepting messages right now", true
+		case StatusPermanentFailure:
+			return "Not delivered", true
+		case StatusValidationFailed:
+			return "Validation failed", true
+		}
+	case TypeLetter:
+		switch s {
+		// A letter's list shows most statuses blank.
+		case StatusCreated, StatusSending, StatusSent, StatusDelivered, StatusFailed,
+			StatusTemporaryFailure, StatusReturnedLetter, StatusPendingVirusCheck, StatusCancelled:
+			return "", true
+		case StatusTechnicalFailure:
+			return "Technical failure", true
+		case StatusPermanentFailure:
+			return "Permanent failure", true
+		case StatusValidationFailed:
+			return "Validation failed", true
+		case StatusVirusScanFailed:
+			return "Virus detected", true
+		}
+	}
+	return "", false
 }
 
 // StatusCSVLabel is the status text used in CSV exports (DOMAIN.md §2.4). Statuses without a
 // label, and unknown types, pass the stored value through.
 func StatusCSVLabel(t NotificationType, s NotificationStatus) string {
-	labels, ok := labelsFor(t)
-	if !ok {
-		return string(s)
-	}
-	if label, ok := labels.csv[s]; ok {
+	if label, ok := csvLabel(t, s); ok {
 		return label
 	}
 	return string(s)
@@ -201,11 +221,7 @@ func StatusCSVLabel(t NotificationType, s NotificationStatus) string {
 // for letters it is often blank. Statuses without a label, and unknown types, pass the stored
 // value through.
 func StatusScreenLabel(t NotificationType, s NotificationStatus) string {
-	labels, ok := labelsFor(t)
-	if !ok {
-		return string(s)
-	}
-	if label, ok := labels.screen[s]; ok {
+	if label, ok := screenLabel(t, s); ok {
 		return label
 	}
 	return string(s)
