@@ -140,7 +140,9 @@ func mayWait(field string, primed map[string]bool) bool {
 // resolveField schedules field i of an object as gqlgen's FieldSet.ResolveConcurrently
 // does, unless the object is under a list marshalled in order and the field cannot wait:
 // then it is resolved here and now, with the same panic guard and invalid-result count.
-// A deferred field always goes gqlgen's way, into its incremental payload.
+// A deferred field always goes gqlgen's way, into its incremental payload; the object's
+// group of deferred fields, which the generated code leaves empty, is made for the first
+// (graph/internal/gqlgenerate), with the object's context as gqlgen makes it.
 func resolveField(
 	ctx context.Context,
 	out *graphql.FieldSet,
@@ -152,6 +154,9 @@ func resolveField(
 	nonNull bool,
 	resolve func(ctx context.Context) graphql.Marshaler,
 ) {
+	if field.IsDeferred() && deferred.FieldSet == nil {
+		*deferred = graphql.NewDeferredGroup(ctx)
+	}
 	primed, inOrder := ctx.Value(inlineFieldsKey{}).(map[string]bool)
 	if !inOrder || field.IsDeferred() || field.ObjectDefinition == nil ||
 		mayWait(field.ObjectDefinition.Name+"."+field.Name, primed) {

@@ -157,3 +157,29 @@ func TestResolveFieldInline(t *testing.T) {
 		t.Errorf("after Dispatch: status history resolved %t, invalids %d", resolved, out.Invalids)
 	}
 }
+
+// An object's group of @defer'd fields is made for its first deferred field, which goes
+// into it as gqlgen schedules it; an object without one has none.
+func TestResolveFieldDeferred(t *testing.T) {
+	notification := NewExecutableSchema(Config{}).Schema().Types["Notification"]
+	plain := graphql.CollectedField{Field: &ast.Field{Name: "template", Alias: "template", ObjectDefinition: notification}}
+	deferredField := graphql.CollectedField{Field: &ast.Field{Name: "statusHistory", Alias: "statusHistory", ObjectDefinition: notification},
+		Deferrables: []*graphql.Deferrable{{Label: "history"}}}
+	ctx := elementContext(t, "Query", "notification")
+	oc := graphql.GetOperationContext(ctx)
+	resolve := func(context.Context) graphql.Marshaler { return graphql.MarshalString("x") }
+
+	out := graphql.NewFieldSet([]graphql.CollectedField{plain, deferredField})
+	var deferred graphql.DeferredGroup
+	resolveField(ctx, out, plain, oc, &deferred, 0, true, false, resolve)
+	if deferred.FieldSet != nil || len(deferred.Defers) != 0 {
+		t.Fatal("a field that is not deferred made the object's deferred group")
+	}
+	resolveField(ctx, out, deferredField, oc, &deferred, 1, true, false, resolve)
+	if deferred.FieldSet == nil || deferred.Defers["history"] == nil {
+		t.Fatalf("the deferred field is not in the object's deferred group under its label: %+v", deferred)
+	}
+	if out.Values[1] != graphql.Null {
+		t.Errorf("the deferred field's place in the initial payload is %v, want null until its payload", out.Values[1])
+	}
+}

@@ -5,11 +5,13 @@
 //   - every list of objects is marshalled by graph's marshalList instead of
 //     graphql.MarshalSliceConcurrently (a goroutine per element);
 //   - every field gqlgen would resolve concurrently (a resolver, or a method taking a
-//     context) is scheduled by graph's resolveField instead of FieldSet.ResolveConcurrently.
+//     context) is scheduled by graph's resolveField instead of FieldSet.ResolveConcurrently;
+//   - an object's group of @defer'd fields is made by resolveField when the object has
+//     one, instead of for every object.
 //
 // Both keep gqlgen's behaviour unless the selection allows otherwise, which they decide at
 // run time from graph/concurrentfields_gen.go: the fields gqlgen resolves concurrently, as its
-// own codegen data says (Field.IsConcurrent), written here. The rewrite is two exact
+// own codegen data says (Field.IsConcurrent), written here. The rewrite is three exact
 // replacements in graph/generated.go; a gqlgen upgrade that changes the generated shape
 // fails generation here rather than quietly bringing the goroutines back.
 package main
@@ -34,6 +36,9 @@ import (
 var rewrites = []struct{ gqlgen, graph string }{
 	{"graphql.MarshalSliceConcurrently(ctx, ", "marshalList(ctx, sel, "},
 	{"out.ResolveConcurrently(ec.OperationContext, ", "resolveField(ctx, out, field, ec.OperationContext, "},
+	// An object's group of @defer'd fields costs its path, a field set and a map, every
+	// object of every response; resolveField makes it on the object's first deferred field.
+	{"deferred := graphql.NewDeferredGroup(ctx)", "var deferred graphql.DeferredGroup"},
 }
 
 func main() {
