@@ -100,9 +100,9 @@ func primedBy(ctx context.Context) map[string]bool {
 }
 
 // selectionMayWait reports whether sel reaches, at any depth, a field that may wait on I/O:
-// one gqlgen resolves concurrently that neither resolves without I/O nor is primed. It
-// reads every field the document names, whatever @skip, @include or a type condition
-// decides, so that it errs towards gqlgen's way.
+// one gqlgen resolves concurrently that neither resolves without I/O nor is primed by the
+// list it is under. It reads every field the document names, whatever @skip, @include or
+// a type condition decides, so that it errs towards gqlgen's way.
 func selectionMayWait(sel ast.SelectionSet, primed map[string]bool) bool {
 	for _, s := range sel {
 		switch s := s.(type) {
@@ -115,7 +115,16 @@ func selectionMayWait(sel ast.SelectionSet, primed map[string]bool) bool {
 			if s.ObjectDefinition.Kind != ast.Object {
 				return true
 			}
-			if mayWait(s.ObjectDefinition.Name+"."+s.Name, primed) || selectionMayWait(s.SelectionSet, primed) {
+			name := s.ObjectDefinition.Name + "." + s.Name
+			if mayWait(name, primed) {
+				return true
+			}
+			// A list under the list is marshalled with what it primes itself.
+			under := primed
+			if s.Definition != nil && s.Definition.Type.Elem != nil {
+				under = primedByList[name]
+			}
+			if selectionMayWait(s.SelectionSet, under) {
 				return true
 			}
 		case *ast.InlineFragment:
