@@ -59,8 +59,8 @@ func pageGoroutines(t *testing.T, api *testAPI, rowFields string) (goroutines ui
 }
 
 // A page whose rows select nothing that waits on I/O beyond the loads the list primes is
-// marshalled row after row: gqlgen's goroutine per edge and per resolver field (six a row
-// for these fields) are gone, and the primed loads still go out one statement per loader.
+// marshalled row after row: gqlgen's goroutine per edge and per resolver field (five a row
+// for these fields) are gone, and the primed loads still go out in batches.
 func TestPageEdgesAreMarshalledWithoutAGoroutineEach(t *testing.T) {
 	api := newTestAPI(t, server.DefaultLimits())
 	fillServiceAPage(t, api)
@@ -69,11 +69,18 @@ func TestPageEdgesAreMarshalledWithoutAGoroutineEach(t *testing.T) {
 	if goroutines >= pageGoroutinesRows {
 		t.Errorf("a %d-row page started %d goroutines: its edges are marshalled with a goroutine each again", pageGoroutinesRows, goroutines)
 	}
-	// With the statement and without it, the same fields go to the same loaders: a row's
-	// template, job, user or key loaded on its own would add a statement a row.
-	_, withHistory := pageGoroutines(t, api, pageRowFields+" statusHistory { status }")
-	if statements >= withHistory {
-		t.Errorf("the page sent %d statements, and %d with each row's status history: the primed loads went out row by row", statements, withHistory)
+	// The rows' senders are primed: spread over seven users instead of one, the page costs
+	// the same statements, where loaded row by row each new sender would cost one more. A
+	// busy machine may split a batch, hence the slack.
+	if _, err := api.pool.Exec(context.Background(), `
+		UPDATE notifications SET created_by_id = ($2::uuid[])[1 + (job_row_number % 7)]
+		WHERE service_id = $1 AND job_row_number IS NOT NULL`,
+		serviceA, []string{userAdmin, userManager, userViewer, userSender, userMember, userOrg, userOther}); err != nil {
+		t.Fatal(err)
+	}
+	_, spread := pageGoroutines(t, api, pageRowFields)
+	if spread > statements+2 {
+		t.Errorf("the page sent %d statements with its rows' senders spread over seven users, %d with one: they were loaded row by row", spread, statements)
 	}
 }
 
@@ -88,7 +95,9 @@ func TestPageEdgesWithAnUnprimedLoadStayConcurrent(t *testing.T) {
 	if goroutines < pageGoroutinesRows {
 		t.Errorf("a %d-row page selecting status histories started %d goroutines, want one an edge at least", pageGoroutinesRows, goroutines)
 	}
-	if with-without > 2 {
+	// One statement, or a few where a busy machine splits the loader's batch; row by row
+	// would be one a row.
+	if with-without >= pageGoroutinesRows/2 {
 		t.Errorf("the rows' status histories cost %d statements, want them loaded together", with-without)
 	}
 }
