@@ -39,13 +39,18 @@ var resolvesWithoutIO = map[string]bool{
 // primedByList names, for a list field, the fields of the objects under it whose loads the
 // list's resolver has already queued on the operation's dataloaders. Resolved one element
 // after another they still cost one batch: the first waits for it, the rest find their value
-// loaded. NotificationConnection.edges queues its nodes' keys in resolvers' prefetchEdges.
+// loaded.
 var primedByList = map[string]map[string]bool{
+	// resolvers' prefetchEdges queues the nodes' keys.
 	"NotificationConnection.edges": {
 		"Notification.template":  true,
 		"Notification.job":       true,
 		"Notification.createdBy": true,
 		"Notification.apiKey":    true,
+	},
+	// The resolver queues every row's template.
+	"Service.templateStatistics": {
+		"TemplateStatistic.template": true,
 	},
 }
 

@@ -101,3 +101,27 @@ func TestPageEdgesWithAnUnprimedLoadStayConcurrent(t *testing.T) {
 		t.Errorf("the rows' status histories cost %d statements, want them loaded together", with-without)
 	}
 }
+
+// The dashboard's template statistics are marshalled row after row too, their templates
+// queued by the list's resolver: service A's three templates cost one statement, not one a
+// row.
+func TestDashboardTemplatesAreLoadedTogether(t *testing.T) {
+	api := newTestAPI(t, server.DefaultLimits())
+	token := tokenFor(t, userManager)
+	statements := func(rowFields string) int64 {
+		query := `query($id: ID!) { service(id: $id) { templateStatistics(days: 7) { ` + rowFields + ` } } }`
+		api.post(t, token, query, map[string]any{"id": serviceA}).requireNoErrors(t)
+		before := api.statements.Queries()
+		res := api.post(t, token, query, map[string]any{"id": serviceA})
+		res.requireNoErrors(t)
+		if rows, _ := res.at("service", "templateStatistics").([]any); len(rows) != 3 {
+			t.Fatalf("service A has %d template statistics, want its 3 templates", len(rows))
+		}
+		return api.statements.Queries() - before
+	}
+	without := statements("count")
+	with := statements("count template { name }")
+	if with-without >= 3 {
+		t.Errorf("the rows' templates cost %d statements, want them loaded together", with-without)
+	}
+}
