@@ -118,25 +118,21 @@ func (l *Loader[K, V]) LoadNow(ctx context.Context, key K) (V, error) {
 
 // Prime gives key its value, found by another statement, unless the operation has already
 // asked for it.
-func (l *Loader[K, V]) Prime(key K, value V) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if _, ok := l.entries[key]; ok {
-		return
-	}
-	e := &entry[V]{done: make(chan struct{}), value: value}
-	close(e.done)
-	l.entries[key] = e
-}
+func (l *Loader[K, V]) Prime(key K, value V) { l.prime(key, value, nil) }
 
 // PrimeNotFound records that another statement looked for key and found no row.
 func (l *Loader[K, V]) PrimeNotFound(key K) {
+	var zero V
+	l.prime(key, zero, ErrNotFound)
+}
+
+func (l *Loader[K, V]) prime(key K, value V, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if _, ok := l.entries[key]; ok {
 		return
 	}
-	e := &entry[V]{done: make(chan struct{}), err: ErrNotFound}
+	e := &entry[V]{done: make(chan struct{}), value: value, err: err}
 	close(e.done)
 	l.entries[key] = e
 }

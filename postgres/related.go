@@ -73,6 +73,22 @@ func addRelated(n *notifyql.Notification, joins []relatedJoin, r *notifyql.Relat
 	}
 }
 
+// record puts key's row in *rows the first time a notification names it: build's row when
+// the join found one, nil when it did not.
+func record[K comparable, V any](rows *map[K]*V, key K, found bool, build func() *V) {
+	if *rows == nil {
+		*rows = make(map[K]*V)
+	}
+	if _, ok := (*rows)[key]; ok {
+		return
+	}
+	if !found {
+		(*rows)[key] = nil
+		return
+	}
+	(*rows)[key] = build()
+}
+
 // The joins' fields are pointers: a LEFT JOIN that found nothing fills them with NULLs.
 
 type templateVersionJoin struct {
@@ -91,19 +107,11 @@ func (j *templateVersionJoin) dest() []any {
 }
 
 func (j *templateVersionJoin) add(n *notifyql.Notification, r *notifyql.Related) {
-	if r.TemplateVersions == nil {
-		r.TemplateVersions = make(map[notifyql.TemplateVersionKey]*notifyql.TemplateVersion)
-	}
 	key := notifyql.TemplateVersionKey{ID: n.TemplateID, Version: n.TemplateVersion}
-	if _, ok := r.TemplateVersions[key]; ok {
-		return
-	}
-	if j.id == nil {
-		r.TemplateVersions[key] = nil
-		return
-	}
-	r.TemplateVersions[key] = &notifyql.TemplateVersion{ID: *j.id, Version: *j.version, Name: *j.name,
-		Type: notifyql.NotificationType(*j.typ), Hidden: *j.hidden}
+	record(&r.TemplateVersions, key, j.id != nil, func() *notifyql.TemplateVersion {
+		return &notifyql.TemplateVersion{ID: *j.id, Version: *j.version, Name: *j.name,
+			Type: notifyql.NotificationType(*j.typ), Hidden: *j.hidden}
+	})
 }
 
 type jobJoin struct {
@@ -130,20 +138,12 @@ func (j *jobJoin) add(n *notifyql.Notification, r *notifyql.Related) {
 	if n.JobID == nil {
 		return
 	}
-	if r.Jobs == nil {
-		r.Jobs = make(map[string]*notifyql.Job)
-	}
-	if _, ok := r.Jobs[*n.JobID]; ok {
-		return
-	}
-	if j.id == nil {
-		r.Jobs[*n.JobID] = nil
-		return
-	}
-	r.Jobs[*n.JobID] = &notifyql.Job{ID: *j.id, ServiceID: *j.serviceID, TemplateID: *j.templateID,
-		TemplateVersion: *j.templateVersion, OriginalFileName: *j.fileName, NotificationCount: *j.count,
-		Status: *j.status, ScheduledFor: j.scheduledFor, CreatedByID: j.createdByID, CreatedAt: *j.createdAt,
-		Archived: *j.archived}
+	record(&r.Jobs, *n.JobID, j.id != nil, func() *notifyql.Job {
+		return &notifyql.Job{ID: *j.id, ServiceID: *j.serviceID, TemplateID: *j.templateID,
+			TemplateVersion: *j.templateVersion, OriginalFileName: *j.fileName, NotificationCount: *j.count,
+			Status: *j.status, ScheduledFor: j.scheduledFor, CreatedByID: j.createdByID, CreatedAt: *j.createdAt,
+			Archived: *j.archived}
+	})
 }
 
 type userJoin struct {
@@ -166,18 +166,10 @@ func (j *userJoin) add(n *notifyql.Notification, r *notifyql.Related) {
 	if n.CreatedByID == nil {
 		return
 	}
-	if r.Users == nil {
-		r.Users = make(map[string]*notifyql.User)
-	}
-	if _, ok := r.Users[*n.CreatedByID]; ok {
-		return
-	}
-	if j.id == nil {
-		r.Users[*n.CreatedByID] = nil
-		return
-	}
-	r.Users[*n.CreatedByID] = &notifyql.User{ID: *j.id, Name: *j.name, EmailAddress: *j.email,
-		PlatformAdmin: *j.platformAdmin, State: *j.state}
+	record(&r.Users, *n.CreatedByID, j.id != nil, func() *notifyql.User {
+		return &notifyql.User{ID: *j.id, Name: *j.name, EmailAddress: *j.email,
+			PlatformAdmin: *j.platformAdmin, State: *j.state}
+	})
 }
 
 type apiKeyJoin struct {
@@ -199,16 +191,8 @@ func (j *apiKeyJoin) add(n *notifyql.Notification, r *notifyql.Related) {
 	if n.APIKeyID == nil {
 		return
 	}
-	if r.APIKeys == nil {
-		r.APIKeys = make(map[string]*notifyql.APIKey)
-	}
-	if _, ok := r.APIKeys[*n.APIKeyID]; ok {
-		return
-	}
-	if j.id == nil {
-		r.APIKeys[*n.APIKeyID] = nil
-		return
-	}
-	r.APIKeys[*n.APIKeyID] = &notifyql.APIKey{ID: *j.id, ServiceID: *j.serviceID, Name: *j.name,
-		KeyType: notifyql.KeyType(*j.keyType), ExpiryDate: j.expiryDate}
+	record(&r.APIKeys, *n.APIKeyID, j.id != nil, func() *notifyql.APIKey {
+		return &notifyql.APIKey{ID: *j.id, ServiceID: *j.serviceID, Name: *j.name,
+			KeyType: notifyql.KeyType(*j.keyType), ExpiryDate: j.expiryDate}
+	})
 }
