@@ -76,9 +76,10 @@ type NotificationPage struct {
 	HasNextPage bool
 	// DataAvailableDays is the retention of the filtered type, or 7 with no type.
 	DataAvailableDays int
-	// Related holds the rows the filter's Include asked for, and StatusCounts the counts.
+	// Related holds the rows the filter's Include asked for. StatusCounts, when Include
+	// asked for them, waits for the counts: they may arrive after the page's rows.
 	Related      Related
-	StatusCounts []StatusCount
+	StatusCounts func() ([]StatusCount, error)
 }
 
 // ServiceStore reads services and the facts about them.

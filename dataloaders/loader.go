@@ -36,6 +36,21 @@ type entry[V any] struct {
 	done  chan struct{}
 	value V
 	err   error
+	// later, when set, gives the value: the first to wait for it calls it.
+	later func() (V, error)
+	once  sync.Once
+}
+
+// wait returns the entry's value once it is ready.
+func (e *entry[V]) wait() (V, error) {
+	if e.later != nil {
+		e.once.Do(func() {
+			e.value, e.err = e.later()
+			close(e.done)
+		})
+	}
+	<-e.done
+	return e.value, e.err
 }
 
 // round is the keys queued for the next fetch and the timer that sends it if no one does
@@ -91,10 +106,7 @@ func (l *Loader[K, V]) LoadThunk(ctx context.Context, key K) func() (V, error) {
 		l.round.entries = append(l.round.entries, e)
 	}
 	l.mu.Unlock()
-	return func() (V, error) {
-		<-e.done
-		return e.value, e.err
-	}
+	return e.wait
 }
 
 // Dispatch sends the queued keys now, for a caller that knows no other key can join them;
@@ -126,15 +138,26 @@ func (l *Loader[K, V]) PrimeNotFound(key K) {
 	l.prime(key, zero, ErrNotFound)
 }
 
+// PrimeLater gives key the value that another statement's results will bring, unless the
+// operation has already asked for it: those who load key wait for later, which the first
+// of them calls.
+func (l *Loader[K, V]) PrimeLater(key K, later func() (V, error)) {
+	l.put(key, &entry[V]{done: make(chan struct{}), later: later})
+}
+
 func (l *Loader[K, V]) prime(key K, value V, err error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if _, ok := l.entries[key]; ok {
-		return
-	}
 	e := &entry[V]{done: make(chan struct{}), value: value, err: err}
 	close(e.done)
-	l.entries[key] = e
+	l.put(key, e)
+}
+
+// put sets key's entry unless it has one.
+func (l *Loader[K, V]) put(key K, e *entry[V]) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.entries[key]; !ok {
+		l.entries[key] = e
+	}
 }
 
 // Clear forgets key's value, so that the next Load or Prime sets it afresh; a round that

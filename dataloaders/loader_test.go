@@ -180,3 +180,34 @@ func TestClearWhileQueued(t *testing.T) {
 		t.Errorf("%d rounds, want 2", got)
 	}
 }
+
+// A value primed for later is waited for by those who load it, fetched by no round, and
+// asked of later once however many wait.
+func TestPrimeLaterWaitsForTheValue(t *testing.T) {
+	f := &recordingFetch{}
+	l := newLoader(f.fetch, time.Hour, nil)
+	arrive := make(chan struct{})
+	var calls atomic.Int64
+	l.PrimeLater("counts", func() (int, error) {
+		calls.Add(1)
+		<-arrive
+		return 7, nil
+	})
+	l.PrimeLater("counts", func() (int, error) { return 0, errors.New("primed twice") })
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			if v, err := l.Load(inListCtx(), "counts"); v != 7 || err != nil {
+				t.Errorf("counts = %d, %v; want 7", v, err)
+			}
+		})
+	}
+	close(arrive)
+	wg.Wait()
+	if got := calls.Load(); got != 1 {
+		t.Errorf("later called %d times, want once", got)
+	}
+	if got := f.sent(); len(got) != 0 {
+		t.Errorf("rounds %q, want none", got)
+	}
+}

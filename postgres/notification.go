@@ -169,19 +169,71 @@ func (s *NotificationStore) ListNotifications(ctx context.Context, f notifyql.No
 		return page, nil
 	}
 	// The page, the retention of its type and the status counts travel in one round trip.
+	// The page's results come back first: the caller goes on with its rows while
+	// PostgreSQL is still counting, and the counts follow (NotificationPage.StatusCounts).
 	batch := &pgx.Batch{}
-	batch.Queue(sql, args...).Query(collect)
+	batch.Queue(sql, args...)
 	if f.Type != nil {
-		batch.Queue(retentionDaysSQL, f.ServiceID, string(*f.Type), notifyql.DefaultRetentionDays).
-			QueryRow(func(row pgx.Row) error { return row.Scan(&page.DataAvailableDays) })
+		batch.Queue(retentionDaysSQL, f.ServiceID, string(*f.Type), notifyql.DefaultRetentionDays)
 	}
-	if from := f.Include.StatusCountsFrom; from != nil {
-		s.queueStatusCounts(batch, f.ServiceID, *from, f.Include.Now, &page.StatusCounts)
+	from := f.Include.StatusCountsFrom
+	if from != nil {
+		s.queueStatusCounts(batch, f.ServiceID, *from, f.Include.Now)
 	}
-	if err := s.pool.SendBatch(ctx, batch).Close(); err != nil {
-		return nil, fmt.Errorf("list notifications of service %s: %w", f.ServiceID, err)
+	results := s.pool.SendBatch(ctx, batch)
+	err = readPage(results, f, collect, page)
+	if from == nil || err != nil {
+		if closeErr := results.Close(); err == nil {
+			err = closeErr
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list notifications of service %s: %w", f.ServiceID, err)
+		}
+		return page, nil
 	}
+	page.StatusCounts = statusCountsLater(results, f.ServiceID)
 	return page, nil
+}
+
+// readPage reads the page's results from the front of its batch: its rows, then the
+// retention of its type when it has one.
+func readPage(results pgx.BatchResults, f notifyql.NotificationFilter, collect func(pgx.Rows) error, page *notifyql.NotificationPage) error {
+	rows, err := results.Query()
+	if err != nil {
+		return err
+	}
+	if err := collect(rows); err != nil {
+		return err
+	}
+	if f.Type != nil {
+		return results.QueryRow().Scan(&page.DataAvailableDays)
+	}
+	return nil
+}
+
+// statusCountsLater reads the status counts, the last results of a page's batch, while the
+// caller goes on with the page, then releases the batch's connection, whether or not
+// anyone asks for them. The function it returns waits for them.
+func statusCountsLater(results pgx.BatchResults, serviceID string) func() ([]notifyql.StatusCount, error) {
+	var (
+		done   = make(chan struct{})
+		counts []notifyql.StatusCount
+		err    error
+	)
+	go func() {
+		defer close(done)
+		counts, err = readQueuedStatusCounts(results)
+		if closeErr := results.Close(); err == nil {
+			err = closeErr
+		}
+		if err != nil {
+			err = fmt.Errorf("load status counts of service %s: %w", serviceID, err)
+		}
+	}()
+	return func() ([]notifyql.StatusCount, error) {
+		<-done
+		return counts, err
+	}
 }
 
 // searchNotifications runs a search's page query as an unnamed statement, which
@@ -205,9 +257,10 @@ func (s *NotificationStore) searchNotifications(ctx context.Context, f notifyql.
 		}
 	}
 	if from := f.Include.StatusCountsFrom; from != nil {
-		page.StatusCounts, err = s.StatusCounts(ctx, f.ServiceID, *from, f.Include.Now)
+		counts, err := s.StatusCounts(ctx, f.ServiceID, *from, f.Include.Now)
+		page.StatusCounts = func() ([]notifyql.StatusCount, error) { return counts, err }
 	}
-	return err
+	return nil
 }
 
 const retentionDaysSQL = `

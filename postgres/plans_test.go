@@ -48,7 +48,8 @@ func TestPageStatusCountsKeepCustomPlans(t *testing.T) {
 		if err != nil {
 			return 0, err
 		}
-		return len(page.StatusCounts), nil
+		counts, err := page.StatusCounts()
+		return len(counts), err
 	})
 }
 

@@ -94,15 +94,23 @@ func (s *NotificationStore) StatusCounts(ctx context.Context, serviceID string, 
 const forceCustomPlansSQL = `SELECT set_config('plan_cache_mode', 'force_custom_plan', true)`
 
 // queueStatusCounts queues StatusCounts' statement on batch, with custom plans as
-// StatusCounts has them, its rows going to counts.
-func (s *NotificationStore) queueStatusCounts(batch *pgx.Batch, serviceID string, from notifyql.Date, now time.Time, counts *[]notifyql.StatusCount) {
+// StatusCounts has them; readQueuedStatusCounts reads what it queued.
+func (s *NotificationStore) queueStatusCounts(batch *pgx.Batch, serviceID string, from notifyql.Date, now time.Time) {
 	today := notifyql.LondonDate(now, s.london)
 	batch.Queue(forceCustomPlansSQL)
-	batch.Queue(statusCountsSQL, serviceID, from.Time(), today.Time()).Query(func(rows pgx.Rows) error {
-		var err error
-		*counts, err = collectStatusCounts(rows)
-		return err
-	})
+	batch.Queue(statusCountsSQL, serviceID, from.Time(), today.Time())
+}
+
+// readQueuedStatusCounts reads the results of queueStatusCounts, the next of results.
+func readQueuedStatusCounts(results pgx.BatchResults) ([]notifyql.StatusCount, error) {
+	if _, err := results.Exec(); err != nil {
+		return nil, err
+	}
+	rows, err := results.Query()
+	if err != nil {
+		return nil, err
+	}
+	return collectStatusCounts(rows)
 }
 
 // collectStatusCounts reads the rows of statusCountsSQL.

@@ -178,8 +178,8 @@ func (r serviceResolver) Notifications(ctx context.Context, s *notifyql.Service,
 	}
 	page.DataAvailableDays = days
 	loaders.Prime(&page.Related)
-	if include.statusCounts {
-		loaders.StatusCounts().Prime(counts, page.StatusCounts)
+	if page.StatusCounts != nil {
+		loaders.StatusCounts().PrimeLater(counts, page.StatusCounts)
 	}
 	return page, nil
 }
