@@ -85,11 +85,16 @@ func prefetchEdges(ctx context.Context, page []*notifyql.Notification) {
 	wg.Wait()
 }
 
-// selectedNodeFields names the fields selected under edges { node { ... } }.
+// selectedNodeFields names the fields selected under edges { node { ... } }, for the
+// edges field.
 func selectedNodeFields(ctx context.Context) map[string]bool {
-	opCtx := graphql.GetOperationContext(ctx)
+	return nodeFields(graphql.GetOperationContext(ctx), graphql.CollectFieldsCtx(ctx, nil))
+}
+
+// nodeFields names the fields selected under node among an edge's fields.
+func nodeFields(opCtx *graphql.OperationContext, edgeFields []graphql.CollectedField) map[string]bool {
 	selected := map[string]bool{}
-	for _, edgeField := range graphql.CollectFieldsCtx(ctx, nil) {
+	for _, edgeField := range edgeFields {
 		if edgeField.Name != "node" {
 			continue
 		}

@@ -200,23 +200,11 @@ func pageIncludes(ctx context.Context) pageSelection {
 		case "statusCounts":
 			include.statusCounts = true
 		case "edges":
-			for _, edgeField := range graphql.CollectFields(opCtx, f.Selections, nil) {
-				if edgeField.Name != "node" {
-					continue
-				}
-				for _, nodeField := range graphql.CollectFields(opCtx, edgeField.Selections, nil) {
-					switch nodeField.Name {
-					case "template":
-						include.TemplateVersions = true
-					case "job":
-						include.Jobs = true
-					case "createdBy":
-						include.CreatedBy = true
-					case "apiKey":
-						include.APIKeys = true
-					}
-				}
-			}
+			node := nodeFields(opCtx, graphql.CollectFields(opCtx, f.Selections, nil))
+			include.TemplateVersions = include.TemplateVersions || node["template"]
+			include.Jobs = include.Jobs || node["job"]
+			include.CreatedBy = include.CreatedBy || node["createdBy"]
+			include.APIKeys = include.APIKeys || node["apiKey"]
 		}
 	}
 	return include
@@ -225,16 +213,6 @@ func pageIncludes(ctx context.Context) pageSelection {
 // statusCountsKey names the dashboard rows of the last `days` London days plus today.
 func (r *Resolver) statusCountsKey(serviceID string, days int) dataloaders.StatusCountsKey {
 	return dataloaders.StatusCountsKey{ServiceID: serviceID, From: notifyql.WindowFirstDate(r.now(), days, r.london)}
-}
-
-// isSelected reports whether the current field's selection includes a child field.
-func isSelected(ctx context.Context, child string) bool {
-	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
-		if f.Name == child {
-			return true
-		}
-	}
-	return false
 }
 
 func sortMemberships(ms []*graph.Membership) {
