@@ -15,11 +15,11 @@ var ErrNotFound = errors.New("dataloaders: not found")
 
 // Loader gathers the keys an operation asks for into one fetch and keeps what it fetched
 // for the rest of the operation. Keys wait for a round in two ways: a caller that has
-// queued every key it knows of (a page's edges, a root field's one id) sends the round at
-// once with Dispatch; keys that resolvers ask for one at a time, concurrently (the
-// elements of a list the operation did not prefetch), wait up to wait for one another,
-// then the round goes without them. Values rows of another statement brought back are put
-// in with Prime, and then cost no round at all.
+// queued every key it knows of (a page's edges, memberships) sends the round at once with
+// Dispatch, as Load does for a field outside any list; keys that the fields of a list's
+// elements ask for one at a time, concurrently, wait up to wait for one another, then the
+// round goes without the latecomers. Values that another statement brought back are put
+// in with Prime (PrimeLater while its results are still arriving) and cost no round.
 type Loader[K comparable, V any] struct {
 	fetch func(context.Context, []K) (map[K]V, error)
 	wait  time.Duration
