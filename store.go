@@ -22,6 +22,48 @@ type NotificationFilter struct {
 	// applied (only rows still in the table are found) and After must be nil, since a
 	// search shows its first matches only.
 	Search *Search
+	// Include names what the page reads beside its rows, in the same round trip.
+	Include PageIncludes
+}
+
+// PageIncludes names what a page reads beside its rows for the fields an operation
+// selects: the rows each notification points at (NotificationPage.Related) and the
+// service's status counts (NotificationPage.StatusCounts).
+type PageIncludes struct {
+	TemplateVersions, Jobs, CreatedBy, APIKeys bool
+	// StatusCountsFrom, when set, asks for StatusCounts' rows from that London date to
+	// today, today being Now's London date.
+	StatusCountsFrom *Date
+	Now              time.Time
+}
+
+// Related are the rows a statement read beside its own, for the operation's loaders, so
+// that the fields showing them need no statement of their own. A key mapped to nil was
+// looked for and has no row.
+type Related struct {
+	Services         []*ServiceWithFacts
+	Templates        map[string]*Template
+	TemplateVersions map[TemplateVersionKey]*TemplateVersion
+	Jobs             map[string]*Job
+	Users            map[string]*User
+	APIKeys          map[string]*APIKey
+}
+
+// ServiceWithFacts is a service with the facts pages ask of it beside its row, read with
+// it: its switched-on features (sorted), its retention rows and whether it has an API key
+// that is unrevoked or was revoked in the last 7 days (DOMAIN.md §3.7).
+type ServiceWithFacts struct {
+	Service    *Service
+	Features   []string
+	Retention  Retention
+	HasAPIKeys bool
+}
+
+// NotificationScope says where a notification may be found: in any service, or in
+// ServiceIDs only.
+type NotificationScope struct {
+	AnyService bool
+	ServiceIDs []string
 }
 
 // NotificationPage is one page of notifications and the filter that produced it, so that
@@ -34,12 +76,19 @@ type NotificationPage struct {
 	HasNextPage bool
 	// DataAvailableDays is the retention of the filtered type, or 7 with no type.
 	DataAvailableDays int
+	// Related holds the rows the filter's Include asked for. StatusCounts, when Include
+	// asked for them, waits for the counts: they may arrive after the page's rows.
+	Related      Related
+	StatusCounts func() ([]StatusCount, error)
 }
 
 // ServiceStore reads services and the facts about them.
 type ServiceStore interface {
 	// ServicesByIDs returns the services that exist among ids, in any order.
 	ServicesByIDs(ctx context.Context, ids []string) ([]*Service, error)
+	// ServicesWithFactsByIDs returns the services that exist among ids with their facts,
+	// in any order, in one statement; now dates the API keys' 7 days.
+	ServicesWithFactsByIDs(ctx context.Context, ids []string, now time.Time) ([]*ServiceWithFacts, error)
 	// ServicesForUser returns the services the principal can open, ordered by name.
 	ServicesForUser(ctx context.Context, p *Principal) ([]*Service, error)
 	// FeaturesByServiceIDs returns each service's switched-on features, sorted.
@@ -98,6 +147,10 @@ type NotificationStore interface {
 	// statement, so that neither the answer nor its cost tells another service's id from
 	// one that does not exist.
 	NotificationIn(ctx context.Context, id string, serviceIDs []string) (*Notification, error)
+	// NotificationWithRelated is Notification or NotificationIn, as scope says, with the
+	// notification's service (its facts as of now) and template version read in the same
+	// statement. Its answers and its cost are NotificationIn's whatever the id names.
+	NotificationWithRelated(ctx context.Context, id string, scope NotificationScope, now time.Time) (*Notification, *Related, error)
 	// ListNotifications returns one page, newest first, keyset on (created_at, id).
 	ListNotifications(ctx context.Context, f NotificationFilter) (*NotificationPage, error)
 	// StatusHistory returns each notification's status changes, oldest first.
@@ -106,6 +159,9 @@ type NotificationStore interface {
 	// London dates from..today inclusive: facts for the days before today, and live rows
 	// for today, test keys excluded.
 	StatusCounts(ctx context.Context, serviceID string, from Date, now time.Time) ([]StatusCount, error)
+	// StatusCountsWithTemplates is StatusCounts with the current version of each template
+	// its rows name, read in the same statement.
+	StatusCountsWithTemplates(ctx context.Context, serviceID string, from Date, now time.Time) ([]StatusCount, map[string]*Template, error)
 	// StatusCountsByService returns StatusCounts' rows for each of serviceIDs at once,
 	// keyed by the ids as given; services without rows, and ids that are not UUIDs, are
 	// absent.

@@ -6,16 +6,18 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/vikstrous/dataloadgen"
 
 	"notifyql"
 )
 
-// batchWait is how long a loader collects keys before it queries. gqlgen resolves the
-// fields of a list's elements concurrently, so a short wait is enough to batch a page.
+// batchWait is how long a loader collects keys that resolvers ask for one at a time before
+// it queries. gqlgen resolves the fields of a list's elements concurrently, so a short wait
+// is enough to batch them. Callers that know every key at once (a page's edges, a root
+// field's id) dispatch without it.
 const batchWait = 500 * time.Microsecond
 
 // Stores are what the loaders read from.
@@ -41,19 +43,22 @@ type Loaders struct {
 	now        time.Time
 	inboxSince time.Time
 
+	// timedRounds counts the rounds that waited batchWait, over all the loaders.
+	timedRounds atomic.Int64
+
 	mu              sync.Mutex
-	service         *dataloadgen.Loader[string, *notifyql.Service]
-	features        *dataloadgen.Loader[string, []string]
-	retention       *dataloadgen.Loader[string, notifyql.Retention]
-	hasAPIKeys      *dataloadgen.Loader[string, bool]
-	inboxSummary    *dataloadgen.Loader[string, notifyql.InboxSummary]
-	user            *dataloadgen.Loader[string, *notifyql.User]
-	template        *dataloadgen.Loader[string, *notifyql.Template]
-	templateVersion *dataloadgen.Loader[notifyql.TemplateVersionKey, *notifyql.TemplateVersion]
-	job             *dataloadgen.Loader[string, *notifyql.Job]
-	apiKey          *dataloadgen.Loader[string, *notifyql.APIKey]
-	statusHistory   *dataloadgen.Loader[string, []notifyql.StatusChange]
-	statusCounts    *dataloadgen.Loader[StatusCountsKey, []notifyql.StatusCount]
+	service         *Loader[string, *notifyql.Service]
+	features        *Loader[string, []string]
+	retention       *Loader[string, notifyql.Retention]
+	hasAPIKeys      *Loader[string, bool]
+	inboxSummary    *Loader[string, notifyql.InboxSummary]
+	user            *Loader[string, *notifyql.User]
+	template        *Loader[string, *notifyql.Template]
+	templateVersion *Loader[notifyql.TemplateVersionKey, *notifyql.TemplateVersion]
+	job             *Loader[string, *notifyql.Job]
+	apiKey          *Loader[string, *notifyql.APIKey]
+	statusHistory   *Loader[string, []notifyql.StatusChange]
+	statusCounts    *Loader[StatusCountsKey, []notifyql.StatusCount]
 }
 
 // New returns fresh loaders over the stores; now is the operation's clock and london the
@@ -62,105 +67,173 @@ func New(s Stores, now time.Time, london *time.Location) *Loaders {
 	return &Loaders{stores: s, now: now, inboxSince: notifyql.WindowStart(now, notifyql.DefaultRetentionDays, london)}
 }
 
-var wait = dataloadgen.WithWait(batchWait)
+// TimedRounds returns how many of the operation's loader rounds waited batchWait for keys
+// to join them; the rounds sent by Dispatch, and the keys primed, did not.
+func (ls *Loaders) TimedRounds() int64 { return ls.timedRounds.Load() }
 
-// loader returns *l, making it with newLoader the first time.
-func loader[K comparable, V any](ls *Loaders, l **dataloadgen.Loader[K, V], newLoader func() *dataloadgen.Loader[K, V]) *dataloadgen.Loader[K, V] {
+// loader returns *l, making it over fetch the first time.
+func loader[K comparable, V any](ls *Loaders, l **Loader[K, V], fetch func() func(context.Context, []K) (map[K]V, error)) *Loader[K, V] {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	if *l == nil {
-		*l = newLoader()
+		*l = newLoader(fetch(), batchWait, &ls.timedRounds)
 	}
 	return *l
 }
 
 // The methods below return the operation's loader of each kind.
 
-func (ls *Loaders) Service() *dataloadgen.Loader[string, *notifyql.Service] {
-	return loader(ls, &ls.service, func() *dataloadgen.Loader[string, *notifyql.Service] {
-		return dataloadgen.NewMappedLoader(byID(ls.stores.Services.ServicesByIDs, func(v *notifyql.Service) string { return v.ID }), wait)
+func (ls *Loaders) Service() *Loader[string, *notifyql.Service] {
+	return loader(ls, &ls.service, func() func(context.Context, []string) (map[string]*notifyql.Service, error) {
+		// A service comes with its facts, which the operation's fields about it would
+		// otherwise each read in a round of their own.
+		return func(ctx context.Context, ids []string) (map[string]*notifyql.Service, error) {
+			services, err := ls.stores.Services.ServicesWithFactsByIDs(ctx, ids, ls.now)
+			if err != nil {
+				return nil, err
+			}
+			found := make(map[string]*notifyql.Service, len(services))
+			for _, s := range services {
+				found[s.Service.ID] = s.Service
+				ls.primeFacts(s)
+			}
+			return found, nil
+		}
 	})
 }
 
-func (ls *Loaders) Features() *dataloadgen.Loader[string, []string] {
-	return loader(ls, &ls.features, func() *dataloadgen.Loader[string, []string] {
-		return dataloadgen.NewMappedLoader(orEmpty(ls.stores.Services.FeaturesByServiceIDs), wait)
+func (ls *Loaders) Features() *Loader[string, []string] {
+	return loader(ls, &ls.features, func() func(context.Context, []string) (map[string][]string, error) {
+		return orEmpty(ls.stores.Services.FeaturesByServiceIDs)
 	})
 }
 
-func (ls *Loaders) Retention() *dataloadgen.Loader[string, notifyql.Retention] {
-	return loader(ls, &ls.retention, func() *dataloadgen.Loader[string, notifyql.Retention] {
-		return dataloadgen.NewMappedLoader(orEmpty(ls.stores.Services.RetentionByServiceIDs), wait)
+func (ls *Loaders) Retention() *Loader[string, notifyql.Retention] {
+	return loader(ls, &ls.retention, func() func(context.Context, []string) (map[string]notifyql.Retention, error) {
+		return orEmpty(ls.stores.Services.RetentionByServiceIDs)
 	})
 }
 
-func (ls *Loaders) HasAPIKeys() *dataloadgen.Loader[string, bool] {
-	return loader(ls, &ls.hasAPIKeys, func() *dataloadgen.Loader[string, bool] {
-		return dataloadgen.NewMappedLoader(orEmpty(func(ctx context.Context, ids []string) (map[string]bool, error) {
+func (ls *Loaders) HasAPIKeys() *Loader[string, bool] {
+	return loader(ls, &ls.hasAPIKeys, func() func(context.Context, []string) (map[string]bool, error) {
+		return orEmpty(func(ctx context.Context, ids []string) (map[string]bool, error) {
 			return ls.stores.Services.HasAPIKeysByServiceIDs(ctx, ids, ls.now)
-		}), wait)
+		})
 	})
 }
 
-func (ls *Loaders) InboxSummary() *dataloadgen.Loader[string, notifyql.InboxSummary] {
-	return loader(ls, &ls.inboxSummary, func() *dataloadgen.Loader[string, notifyql.InboxSummary] {
-		return dataloadgen.NewMappedLoader(orEmpty(func(ctx context.Context, ids []string) (map[string]notifyql.InboxSummary, error) {
+func (ls *Loaders) InboxSummary() *Loader[string, notifyql.InboxSummary] {
+	return loader(ls, &ls.inboxSummary, func() func(context.Context, []string) (map[string]notifyql.InboxSummary, error) {
+		return orEmpty(func(ctx context.Context, ids []string) (map[string]notifyql.InboxSummary, error) {
 			return ls.stores.Services.InboxSummariesByServiceIDs(ctx, ids, ls.inboxSince)
-		}), wait)
+		})
 	})
 }
 
-func (ls *Loaders) User() *dataloadgen.Loader[string, *notifyql.User] {
-	return loader(ls, &ls.user, func() *dataloadgen.Loader[string, *notifyql.User] {
-		return dataloadgen.NewMappedLoader(byID(ls.stores.Access.UsersByIDs, func(v *notifyql.User) string { return v.ID }), wait)
+func (ls *Loaders) User() *Loader[string, *notifyql.User] {
+	return loader(ls, &ls.user, func() func(context.Context, []string) (map[string]*notifyql.User, error) {
+		return byID(ls.stores.Access.UsersByIDs, func(v *notifyql.User) string { return v.ID })
 	})
 }
 
-func (ls *Loaders) Template() *dataloadgen.Loader[string, *notifyql.Template] {
-	return loader(ls, &ls.template, func() *dataloadgen.Loader[string, *notifyql.Template] {
-		return dataloadgen.NewMappedLoader(byID(ls.stores.Catalogue.TemplatesByIDs, func(v *notifyql.Template) string { return v.ID }), wait)
+func (ls *Loaders) Template() *Loader[string, *notifyql.Template] {
+	return loader(ls, &ls.template, func() func(context.Context, []string) (map[string]*notifyql.Template, error) {
+		return byID(ls.stores.Catalogue.TemplatesByIDs, func(v *notifyql.Template) string { return v.ID })
 	})
 }
 
-func (ls *Loaders) TemplateVersion() *dataloadgen.Loader[notifyql.TemplateVersionKey, *notifyql.TemplateVersion] {
-	return loader(ls, &ls.templateVersion, func() *dataloadgen.Loader[notifyql.TemplateVersionKey, *notifyql.TemplateVersion] {
-		return dataloadgen.NewMappedLoader(byID(ls.stores.Catalogue.TemplateVersions, func(v *notifyql.TemplateVersion) notifyql.TemplateVersionKey {
+func (ls *Loaders) TemplateVersion() *Loader[notifyql.TemplateVersionKey, *notifyql.TemplateVersion] {
+	return loader(ls, &ls.templateVersion, func() func(context.Context, []notifyql.TemplateVersionKey) (map[notifyql.TemplateVersionKey]*notifyql.TemplateVersion, error) {
+		return byID(ls.stores.Catalogue.TemplateVersions, func(v *notifyql.TemplateVersion) notifyql.TemplateVersionKey {
 			return notifyql.TemplateVersionKey{ID: v.ID, Version: v.Version}
-		}), wait)
+		})
 	})
 }
 
-func (ls *Loaders) Job() *dataloadgen.Loader[string, *notifyql.Job] {
-	return loader(ls, &ls.job, func() *dataloadgen.Loader[string, *notifyql.Job] {
-		return dataloadgen.NewMappedLoader(byID(ls.stores.Catalogue.JobsByIDs, func(v *notifyql.Job) string { return v.ID }), wait)
+func (ls *Loaders) Job() *Loader[string, *notifyql.Job] {
+	return loader(ls, &ls.job, func() func(context.Context, []string) (map[string]*notifyql.Job, error) {
+		return byID(ls.stores.Catalogue.JobsByIDs, func(v *notifyql.Job) string { return v.ID })
 	})
 }
 
-func (ls *Loaders) APIKey() *dataloadgen.Loader[string, *notifyql.APIKey] {
-	return loader(ls, &ls.apiKey, func() *dataloadgen.Loader[string, *notifyql.APIKey] {
-		return dataloadgen.NewMappedLoader(byID(ls.stores.Catalogue.APIKeysByIDs, func(v *notifyql.APIKey) string { return v.ID }), wait)
+func (ls *Loaders) APIKey() *Loader[string, *notifyql.APIKey] {
+	return loader(ls, &ls.apiKey, func() func(context.Context, []string) (map[string]*notifyql.APIKey, error) {
+		return byID(ls.stores.Catalogue.APIKeysByIDs, func(v *notifyql.APIKey) string { return v.ID })
 	})
 }
 
-func (ls *Loaders) StatusHistory() *dataloadgen.Loader[string, []notifyql.StatusChange] {
-	return loader(ls, &ls.statusHistory, func() *dataloadgen.Loader[string, []notifyql.StatusChange] {
-		return dataloadgen.NewMappedLoader(orEmpty(ls.stores.Notifications.StatusHistory), wait)
+func (ls *Loaders) StatusHistory() *Loader[string, []notifyql.StatusChange] {
+	return loader(ls, &ls.statusHistory, func() func(context.Context, []string) (map[string][]notifyql.StatusChange, error) {
+		return orEmpty(ls.stores.Notifications.StatusHistory)
 	})
 }
 
-func (ls *Loaders) StatusCounts() *dataloadgen.Loader[StatusCountsKey, []notifyql.StatusCount] {
-	return loader(ls, &ls.statusCounts, func() *dataloadgen.Loader[StatusCountsKey, []notifyql.StatusCount] {
-		return dataloadgen.NewLoader(func(ctx context.Context, keys []StatusCountsKey) ([][]notifyql.StatusCount, []error) {
+// StatusCounts loads a window's dashboard rows. With the window's templates: the fields
+// that show the rows (template statistics) also show their templates, and the statement
+// that counts them reads those in the same round trip, priming the Template loader.
+func (ls *Loaders) StatusCounts() *Loader[StatusCountsKey, []notifyql.StatusCount] {
+	return loader(ls, &ls.statusCounts, func() func(context.Context, []StatusCountsKey) (map[StatusCountsKey][]notifyql.StatusCount, error) {
+		return func(ctx context.Context, keys []StatusCountsKey) (map[StatusCountsKey][]notifyql.StatusCount, error) {
 			// Each window is its own query; the loader's job here is to share one result
 			// between the fields of an operation that ask for the same window.
-			rows := make([][]notifyql.StatusCount, len(keys))
-			errs := make([]error, len(keys))
-			for i, k := range keys {
-				rows[i], errs[i] = ls.stores.Notifications.StatusCounts(ctx, k.ServiceID, k.From, ls.now)
+			found := make(map[StatusCountsKey][]notifyql.StatusCount, len(keys))
+			for _, k := range keys {
+				rows, templates, err := ls.stores.Notifications.StatusCountsWithTemplates(ctx, k.ServiceID, k.From, ls.now)
+				if err != nil {
+					return nil, err
+				}
+				found[k] = rows
+				ls.Prime(&notifyql.Related{Templates: templates})
 			}
-			return rows, errs
-		}, wait)
+			return found, nil
+		}
 	})
+}
+
+// Prime gives the operation's loaders the rows another statement read beside its own, so
+// that the fields showing them find them without a round trip. Rows recorded as missing
+// load as not found. A key the operation has already asked for keeps its round's value.
+func (ls *Loaders) Prime(r *notifyql.Related) {
+	if r == nil {
+		return
+	}
+	for _, s := range r.Services {
+		ls.Service().Prime(s.Service.ID, s.Service)
+		ls.primeFacts(s)
+	}
+	if r.Templates != nil {
+		primeAll(ls.Template(), r.Templates)
+	}
+	if r.TemplateVersions != nil {
+		primeAll(ls.TemplateVersion(), r.TemplateVersions)
+	}
+	if r.Jobs != nil {
+		primeAll(ls.Job(), r.Jobs)
+	}
+	if r.Users != nil {
+		primeAll(ls.User(), r.Users)
+	}
+	if r.APIKeys != nil {
+		primeAll(ls.APIKey(), r.APIKeys)
+	}
+}
+
+// primeFacts primes the loaders of the facts read with a service.
+func (ls *Loaders) primeFacts(s *notifyql.ServiceWithFacts) {
+	ls.Features().Prime(s.Service.ID, s.Features)
+	ls.Retention().Prime(s.Service.ID, s.Retention)
+	ls.HasAPIKeys().Prime(s.Service.ID, s.HasAPIKeys)
+}
+
+// primeAll primes l with rows, a nil row as not found.
+func primeAll[K comparable, V any](l *Loader[K, *V], rows map[K]*V) {
+	for k, v := range rows {
+		if v == nil {
+			l.PrimeNotFound(k)
+		} else {
+			l.Prime(k, v)
+		}
+	}
 }
 
 // byID adapts a store's batch method that returns found rows in any order.
@@ -201,9 +274,9 @@ func orEmpty[K comparable, V any](fetch func(context.Context, []K) (map[K]V, err
 
 // Load returns the value for key, or the zero value with a nil error when the store has
 // no such row: an edge to a row that has gone is shown as null, not as an error.
-func Load[K comparable, V any](ctx context.Context, l *dataloadgen.Loader[K, V], key K) (V, error) {
+func Load[K comparable, V any](ctx context.Context, l *Loader[K, V], key K) (V, error) {
 	v, err := l.Load(ctx, key)
-	if errors.Is(err, dataloadgen.ErrNotFound) {
+	if errors.Is(err, ErrNotFound) {
 		var zero V
 		return zero, nil
 	}
@@ -211,7 +284,7 @@ func Load[K comparable, V any](ctx context.Context, l *dataloadgen.Loader[K, V],
 }
 
 // IsNotFound reports whether a loader found no row for its key.
-func IsNotFound(err error) bool { return errors.Is(err, dataloadgen.ErrNotFound) }
+func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
 
 type loadersKey struct{}
 

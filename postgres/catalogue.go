@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -23,11 +25,49 @@ func NewCatalogueStore(pool *pgxpool.Pool) *CatalogueStore {
 	return &CatalogueStore{pool: pool}
 }
 
-const templatesByIDsSQL = `
-SELECT id, service_id, name, template_type AS type, version, hidden, archived, postage,
-       created_at, updated_at
-  FROM templates
- WHERE id = ANY($1)`
+// templateColumnsOf lists a template's columns, qualified by alias, in the order
+// templateDest scans them.
+func templateColumnsOf(alias string) string {
+	return strings.ReplaceAll(`T.id, T.service_id, T.name, T.template_type, T.version, T.hidden, T.archived, T.postage,
+       T.created_at, T.updated_at`, "T.", alias+".")
+}
+
+// templateDest is where a row of templateColumnsOf goes: explicit destinations, since the
+// dashboard reads a template per row of its statistics.
+func templateDest(t *notifyql.Template) []any {
+	return []any{&t.ID, &t.ServiceID, &t.Name, &t.Type, &t.Version, &t.Hidden, &t.Archived, &t.Postage,
+		&t.CreatedAt, &t.UpdatedAt}
+}
+
+// nullableTemplate holds templateColumnsOf's columns from a LEFT JOIN, which are all NULL
+// when the template has gone.
+type nullableTemplate struct {
+	id, serviceID, name, typ *string
+	version                  *int
+	hidden, archived         *bool
+	postage                  *notifyql.Postage
+	createdAt, updatedAt     *time.Time
+}
+
+func (t *nullableTemplate) dest() []any {
+	return []any{&t.id, &t.serviceID, &t.name, &t.typ, &t.version, &t.hidden, &t.archived, &t.postage,
+		&t.createdAt, &t.updatedAt}
+}
+
+// template returns the scanned template, or nil when the join found none.
+func (t *nullableTemplate) template() *notifyql.Template {
+	if t.id == nil {
+		return nil
+	}
+	return &notifyql.Template{ID: *t.id, ServiceID: *t.serviceID, Name: *t.name, Type: notifyql.NotificationType(*t.typ),
+		Version: *t.version, Hidden: *t.hidden, Archived: *t.archived, Postage: t.postage, CreatedAt: *t.createdAt,
+		UpdatedAt: t.updatedAt}
+}
+
+var templatesByIDsSQL = `
+SELECT ` + templateColumnsOf("t") + `
+  FROM templates t
+ WHERE t.id = ANY($1)`
 
 // TemplatesByIDs returns the current version of the templates that exist among ids, in any
 // order.
@@ -36,7 +76,14 @@ func (s *CatalogueStore) TemplatesByIDs(ctx context.Context, ids []string) ([]*n
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	templates, err := collectStructs[notifyql.Template](ctx, s.pool, templatesByIDsSQL, ids)
+	rows, err := s.pool.Query(ctx, templatesByIDsSQL, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load %d templates: %w", len(ids), err)
+	}
+	templates, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*notifyql.Template, error) {
+		t := &notifyql.Template{}
+		return t, row.Scan(templateDest(t)...)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("load %d templates: %w", len(ids), err)
 	}
@@ -63,7 +110,14 @@ func (s *CatalogueStore) TemplateVersions(ctx context.Context, keys []notifyql.T
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	templateVersions, err := collectStructs[notifyql.TemplateVersion](ctx, s.pool, templateVersionsSQL, ids, versions)
+	rows, err := s.pool.Query(ctx, templateVersionsSQL, ids, versions)
+	if err != nil {
+		return nil, fmt.Errorf("load %d template versions: %w", len(ids), err)
+	}
+	templateVersions, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*notifyql.TemplateVersion, error) {
+		v := &notifyql.TemplateVersion{}
+		return v, row.Scan(&v.ID, &v.Version, &v.Name, &v.Type, &v.Hidden)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("load %d template versions: %w", len(ids), err)
 	}

@@ -16,14 +16,14 @@ var _ notifyql.LetterCanceller = (*NotificationStore)(nil)
 // cancelLetterSQL cancels in one statement guarded by the cancellable statuses: under READ
 // COMMITTED a concurrent writer's committed status is re-checked against the WHERE clause
 // before this row is written, so a status that changed meanwhile is never overwritten.
-const cancelLetterSQL = `
+var cancelLetterSQL = `
 UPDATE notifications
    SET notification_status = 'cancelled', updated_at = $3
  WHERE id = $1 AND service_id = $2 AND notification_type = 'letter'
    AND notification_status = ANY($4)
 RETURNING ` + notificationSelectList
 
-const serviceNotificationSQL = `
+var serviceNotificationSQL = `
 SELECT ` + notificationSelectList + `
   FROM notifications
  WHERE id = $1 AND service_id = $2`
@@ -60,7 +60,10 @@ func (s *NotificationStore) oneNotification(ctx context.Context, sql string, arg
 	if err != nil {
 		return nil, err
 	}
-	n, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[notifyql.Notification])
+	n, err := pgx.CollectExactlyOneRow(rows, func(row pgx.CollectableRow) (*notifyql.Notification, error) {
+		n := &notifyql.Notification{}
+		return n, row.Scan(notificationDest(n)...)
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notifyql.Errorf(notifyql.ENOTFOUND, "notification not found")
 	}

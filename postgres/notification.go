@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -31,16 +32,42 @@ func NewNotificationStore(pool *pgxpool.Pool, loc *time.Location) *NotificationS
 	return &NotificationStore{pool: pool, london: loc}
 }
 
-// notificationSelectList are named after notifyql.Notification's fields. "to" and
-// letter_validation are personal data: they are selected to be shown, never logged.
-const notificationSelectList = `
-	id, service_id, template_id, template_version, notification_type AS type, "to",
-	client_reference, key_type, notification_status AS status, billable_units,
-	rate_multiplier::float8 AS rate_multiplier, international, phone_prefix, postage,
-	created_at, updated_at, sent_at, sent_by, job_id, job_row_number, api_key_id,
-	created_by_id, page_count AS letter_page_count, letter_validation`
+// notificationColumns are a notification's columns, in the order notificationDest scans
+// them. "to" and letter_validation are personal data: they are selected to be shown, never
+// logged.
+var notificationColumns = []string{
+	"id", "service_id", "template_id", "template_version", "notification_type", `"to"`,
+	"client_reference", "key_type", "notification_status", "billable_units",
+	"rate_multiplier::float8", "international", "phone_prefix", "postage",
+	"created_at", "updated_at", "sent_at", "sent_by", "job_id", "job_row_number", "api_key_id",
+	"created_by_id", "page_count", "letter_validation"}
 
-const notificationSQL = `
+// notificationColumnsOf lists notificationColumns, each qualified by alias when it is set.
+func notificationColumnsOf(alias string) string {
+	qualified := make([]string, len(notificationColumns))
+	for i, c := range notificationColumns {
+		if alias != "" {
+			c = alias + "." + c
+		}
+		qualified[i] = c
+	}
+	return "\n\t" + strings.Join(qualified, ", ")
+}
+
+// notificationSelectList is notificationColumns of the notifications table unqualified.
+var notificationSelectList = notificationColumnsOf("")
+
+// notificationDest is where a row of notificationColumns goes: explicit destinations,
+// since pages scan fifty of these rows a request and reflection would cost each one.
+func notificationDest(n *notifyql.Notification) []any {
+	return []any{&n.ID, &n.ServiceID, &n.TemplateID, &n.TemplateVersion, &n.Type, &n.To,
+		&n.ClientReference, &n.KeyType, &n.Status, &n.BillableUnits,
+		&n.RateMultiplier, &n.International, &n.PhonePrefix, &n.Postage,
+		&n.CreatedAt, &n.UpdatedAt, &n.SentAt, &n.SentBy, &n.JobID, &n.JobRowNumber, &n.APIKeyID,
+		&n.CreatedByID, &n.LetterPageCount, &n.LetterValidation}
+}
+
+var notificationSQL = `
 SELECT ` + notificationSelectList + `
   FROM notifications
  WHERE id = $1`
@@ -59,7 +86,7 @@ func (s *NotificationStore) Notification(ctx context.Context, id string) (*notif
 	return n, err
 }
 
-const notificationInSQL = `
+var notificationInSQL = `
 SELECT ` + notificationSelectList + `
   FROM notifications
  WHERE id = $1
@@ -107,16 +134,32 @@ func (s *NotificationStore) ListNotifications(ctx context.Context, f notifyql.No
 	if err != nil {
 		return nil, err
 	}
+	joins := relatedJoins(f.Include)
+	sql = withRelated(sql, joins)
 	page := &notifyql.NotificationPage{Filter: f, DataAvailableDays: notifyql.DefaultRetentionDays}
 	collect := func(rows pgx.Rows) error {
-		notifications, err := pgx.CollectRows(rows, pgx.RowToAddrOfStructByName[notifyql.Notification])
-		if err != nil {
+		defer rows.Close()
+		var (
+			n    notifyql.Notification
+			dest = relatedDest(notificationDest(&n), joins)
+		)
+		for rows.Next() {
+			n = notifyql.Notification{}
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			row := n
+			page.Notifications = append(page.Notifications, &row)
+			addRelated(&row, joins, &page.Related)
+		}
+		if err := rows.Err(); err != nil {
 			return err
 		}
-		if len(notifications) > f.First {
-			notifications, page.HasNextPage = notifications[:f.First], true
+		if len(page.Notifications) > f.First {
+			// The extra row only says that another page follows; what it points at stays
+			// in Related, where nothing asks for it.
+			page.Notifications, page.HasNextPage = page.Notifications[:f.First], true
 		}
-		page.Notifications = notifications
 		return nil
 	}
 	if f.Search != nil {
@@ -125,24 +168,79 @@ func (s *NotificationStore) ListNotifications(ctx context.Context, f notifyql.No
 		}
 		return page, nil
 	}
-	// The page and the retention of its type travel in one round trip.
+	// The page, the retention of its type and the status counts travel in one round trip.
+	// The page's results come back first: the caller goes on with its rows while
+	// PostgreSQL is still counting, and the counts follow (NotificationPage.StatusCounts).
 	batch := &pgx.Batch{}
-	batch.Queue(sql, args...).Query(collect)
+	batch.Queue(sql, args...)
 	if f.Type != nil {
-		batch.Queue(retentionDaysSQL, f.ServiceID, string(*f.Type), notifyql.DefaultRetentionDays).
-			QueryRow(func(row pgx.Row) error { return row.Scan(&page.DataAvailableDays) })
+		batch.Queue(retentionDaysSQL, f.ServiceID, string(*f.Type), notifyql.DefaultRetentionDays)
 	}
-	if err := s.pool.SendBatch(ctx, batch).Close(); err != nil {
-		return nil, fmt.Errorf("list notifications of service %s: %w", f.ServiceID, err)
+	from := f.Include.StatusCountsFrom
+	if from != nil {
+		s.queueStatusCounts(batch, f.ServiceID, *from, f.Include.Now)
 	}
+	results := s.pool.SendBatch(ctx, batch)
+	err = readPage(results, f, collect, page)
+	if from == nil || err != nil {
+		if closeErr := results.Close(); err == nil {
+			err = closeErr
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list notifications of service %s: %w", f.ServiceID, err)
+		}
+		return page, nil
+	}
+	page.StatusCounts = statusCountsLater(results, f.ServiceID)
 	return page, nil
+}
+
+// readPage reads the page's results from the front of its batch: its rows, then the
+// retention of its type when it has one.
+func readPage(results pgx.BatchResults, f notifyql.NotificationFilter, collect func(pgx.Rows) error, page *notifyql.NotificationPage) error {
+	rows, err := results.Query()
+	if err != nil {
+		return err
+	}
+	if err := collect(rows); err != nil {
+		return err
+	}
+	if f.Type != nil {
+		return results.QueryRow().Scan(&page.DataAvailableDays)
+	}
+	return nil
+}
+
+// statusCountsLater reads the status counts, the last results of a page's batch, while the
+// caller goes on with the page, then releases the batch's connection, whether or not
+// anyone asks for them. The function it returns waits for them.
+func statusCountsLater(results pgx.BatchResults, serviceID string) func() ([]notifyql.StatusCount, error) {
+	var (
+		done   = make(chan struct{})
+		counts []notifyql.StatusCount
+		err    error
+	)
+	go func() {
+		defer close(done)
+		counts, err = readQueuedStatusCounts(results)
+		if closeErr := results.Close(); err == nil {
+			err = closeErr
+		}
+		if err != nil {
+			err = fmt.Errorf("load status counts of service %s: %w", serviceID, err)
+		}
+	}()
+	return func() ([]notifyql.StatusCount, error) {
+		<-done
+		return counts, err
+	}
 }
 
 // searchNotifications runs a search's page query as an unnamed statement, which
 // PostgreSQL plans for the patterns it is given. A cached prepared statement would switch
 // to a generic plan after a few runs, and a plan made without the patterns cannot know that
 // the trigram indexes find a rare term's few rows far faster than walking the service's
-// rows newest first.
+// rows newest first. The status counts, when asked for, follow as StatusCounts runs them.
 func (s *NotificationStore) searchNotifications(ctx context.Context, f notifyql.NotificationFilter, sql string, args []any, collect func(pgx.Rows) error, page *notifyql.NotificationPage) error {
 	rows, err := s.pool.Query(ctx, sql, append([]any{planEachTime}, args...)...)
 	if err != nil {
@@ -152,8 +250,15 @@ func (s *NotificationStore) searchNotifications(ctx context.Context, f notifyql.
 		return err
 	}
 	if f.Type != nil {
-		return s.pool.QueryRow(ctx, retentionDaysSQL, f.ServiceID, string(*f.Type), notifyql.DefaultRetentionDays).
+		err := s.pool.QueryRow(ctx, retentionDaysSQL, f.ServiceID, string(*f.Type), notifyql.DefaultRetentionDays).
 			Scan(&page.DataAvailableDays)
+		if err != nil {
+			return err
+		}
+	}
+	if from := f.Include.StatusCountsFrom; from != nil {
+		counts, err := s.StatusCounts(ctx, f.ServiceID, *from, f.Include.Now)
+		page.StatusCounts = func() ([]notifyql.StatusCount, error) { return counts, err }
 	}
 	return nil
 }
@@ -229,6 +334,66 @@ func listNotificationsQuery(f notifyql.NotificationFilter) (string, []any, error
 	}
 	fmt.Fprintf(&sql, " ORDER BY created_at DESC, id DESC\n LIMIT %s", arg(f.First+1))
 	return sql.String(), args, nil
+}
+
+// notificationWithRelatedSQL is notificationSQL with the notification's service, its
+// facts and its template version; $2 is now − 7 days for the service's API keys. %s is
+// the condition on the notification's service.
+const notificationWithRelatedShape = `
+SELECT %s,
+       %s,
+       %s
+  FROM notifications n
+  JOIN services s ON s.id = n.service_id
+  %s
+ WHERE n.id = $1%s`
+
+var (
+	// notificationWithRelatedSQL finds the notification in any service.
+	notificationWithRelatedSQL = notificationWithRelatedQuery("")
+	// notificationInWithRelatedSQL finds it only in the services $3 (uuid[]).
+	notificationInWithRelatedSQL = notificationWithRelatedQuery("\n   AND n.service_id = ANY($3::uuid[])")
+)
+
+func notificationWithRelatedQuery(scope string) string {
+	columns, join := (&templateVersionJoin{}).sql("n")
+	return fmt.Sprintf(notificationWithRelatedShape, notificationColumnsOf("n"), serviceWithFactsColumns("$2"), columns, join, scope)
+}
+
+// NotificationWithRelated returns the notification with id, found where scope says, with
+// its service (and the service's facts at now) and the template version it was sent with,
+// in one statement. It returns ENOTFOUND when there is no such notification in scope,
+// including when id is not a UUID; a notification of another service and an id that does
+// not exist cost the same one statement.
+func (s *NotificationStore) NotificationWithRelated(ctx context.Context, id string, scope notifyql.NotificationScope, now time.Time) (*notifyql.Notification, *notifyql.Related, error) {
+	if !notifyql.IsUUID(id) {
+		return nil, nil, notifyql.Errorf(notifyql.ENOTFOUND, "notification not found")
+	}
+	sql, args := notificationWithRelatedSQL, []any{id, keyCutoff(now)}
+	if !scope.AnyService {
+		serviceIDs := scope.ServiceIDs
+		if serviceIDs == nil {
+			// An empty array, not NULL: ANY(NULL) is unknown, and a caller in no service
+			// should find nothing in the same way as any other.
+			serviceIDs = []string{}
+		}
+		sql, args = notificationInWithRelatedSQL, append(args, serviceIDs)
+	}
+	var (
+		n       notifyql.Notification
+		service serviceWithFactsScan
+		version templateVersionJoin
+		dest    = append(append(notificationDest(&n), service.dest()...), version.dest()...)
+	)
+	if err := s.pool.QueryRow(ctx, sql, args...).Scan(dest...); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, nil, notifyql.Errorf(notifyql.ENOTFOUND, "notification not found")
+		}
+		return nil, nil, fmt.Errorf("load notification %s: %w", id, err)
+	}
+	related := &notifyql.Related{Services: []*notifyql.ServiceWithFacts{service.result()}}
+	version.add(&n, related)
+	return &n, related, nil
 }
 
 const statusHistorySQL = `

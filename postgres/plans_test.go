@@ -16,12 +16,47 @@ import (
 )
 
 // TestDashboardStatusCountsKeepCustomPlans runs the dashboard's status-count statement ten
-// times the way the dashboard does (NotificationStore.StatusCounts, on one connection) and
-// reads the plan PostgreSQL executed each time from auto_explain. A prepared statement is
-// planned with its parameters' values for its first five executions, then with a generic
-// plan whose conditions name $1..$3: the bench's big service then got a plan that expected
-// 73 rows where there were 4,431. Every execution's plan must name the service's id.
+// times the way the dashboard does (NotificationStore.StatusCountsWithTemplates, on one
+// connection) and reads the plan PostgreSQL executed each time from auto_explain. A
+// prepared statement is planned with its parameters' values for its first five executions,
+// then with a generic plan whose conditions name $1..$3: the bench's big service then got a
+// plan that expected 73 rows where there were 4,431. Every execution's plan must name the
+// service's id.
 func TestDashboardStatusCountsKeepCustomPlans(t *testing.T) {
+	requireCustomStatusCountPlans(t, func(ctx context.Context, store *NotificationStore, from notifyql.Date, now time.Time) (int, error) {
+		counts, _, err := store.StatusCountsWithTemplates(ctx, fxAlphaID, from, now)
+		return len(counts), err
+	})
+	requireCustomStatusCountPlans(t, func(ctx context.Context, store *NotificationStore, from notifyql.Date, now time.Time) (int, error) {
+		counts, err := store.StatusCounts(ctx, fxAlphaID, from, now)
+		return len(counts), err
+	})
+}
+
+// TestPageStatusCountsKeepCustomPlans: the notifications page's pills count with the same
+// statement, sent in the page's batch, whose statements cannot each choose how they are
+// sent; the batch asks for custom plans for it, which must hold from the sixth execution
+// on as well.
+func TestPageStatusCountsKeepCustomPlans(t *testing.T) {
+	requireCustomStatusCountPlans(t, func(ctx context.Context, store *NotificationStore, from notifyql.Date, now time.Time) (int, error) {
+		f := notifyql.NotificationFilter{ServiceID: fxAlphaID, Statuses: notifyql.RequestedStatuses(), First: 5,
+			Since: map[notifyql.NotificationType]time.Time{}, Include: notifyql.PageIncludes{StatusCountsFrom: &from, Now: now}}
+		for _, typ := range notifyql.NotificationTypes {
+			f.Since[typ] = now.AddDate(0, 0, -7)
+		}
+		page, err := store.ListNotifications(ctx, f)
+		if err != nil {
+			return 0, err
+		}
+		counts, err := page.StatusCounts()
+		return len(counts), err
+	})
+}
+
+// requireCustomStatusCountPlans runs count ten times on one connection and fails unless
+// every plan auto_explain logs for the status-count statement names the service's id.
+func requireCustomStatusCountPlans(t *testing.T, count func(context.Context, *NotificationStore, notifyql.Date, time.Time) (int, error)) {
+	t.Helper()
 	ctx := context.Background()
 	fixtures := newFixturePool(t)
 	fxExec(t, fixtures, statsFactsSQL)
@@ -61,11 +96,11 @@ func TestDashboardStatusCountsKeepCustomPlans(t *testing.T) {
 		mu.Lock()
 		plans = plans[:0]
 		mu.Unlock()
-		counts, err := store.StatusCounts(ctx, fxAlphaID, from, now)
+		n, err := count(ctx, store, from, now)
 		if err != nil {
 			t.Fatalf("run %d: %v", i+1, err)
 		}
-		if len(counts) == 0 {
+		if n == 0 {
 			t.Fatalf("run %d: no rows", i+1)
 		}
 		mu.Lock()

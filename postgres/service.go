@@ -25,11 +25,36 @@ func NewServiceStore(pool *pgxpool.Pool) *ServiceStore {
 	return &ServiceStore{pool: pool}
 }
 
-// serviceSelectList is shared by every query that loads whole services, so that each scans
-// into notifyql.Service by name.
+// serviceSelectList is shared by every query that loads whole services, in the order
+// serviceDest scans them.
 const serviceSelectList = `
 	id, name, active, restricted, organisation_id, organisation_type,
 	coalesce(crown, false) AS crown, prefix_sms, created_at, go_live_at`
+
+// serviceDest is where a row of serviceSelectList's columns goes: explicit destinations,
+// since services are read on every operation and reflection would cost each one.
+func serviceDest(s *notifyql.Service) []any {
+	return []any{&s.ID, &s.Name, &s.Active, &s.Restricted, &s.OrganisationID, &s.OrganisationType,
+		&s.Crown, &s.PrefixSMS, &s.CreatedAt, &s.GoLiveAt}
+}
+
+// collectServices runs a query of serviceSelectList's columns and returns its services.
+func collectServices(ctx context.Context, pool *pgxpool.Pool, sql string, args ...any) ([]*notifyql.Service, error) {
+	rows, err := pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var services []*notifyql.Service
+	for rows.Next() {
+		svc := &notifyql.Service{}
+		if err := rows.Scan(serviceDest(svc)...); err != nil {
+			return nil, err
+		}
+		services = append(services, svc)
+	}
+	return services, rows.Err()
+}
 
 const servicesByIDsSQL = `
 SELECT ` + serviceSelectList + `
@@ -43,8 +68,89 @@ func (s *ServiceStore) ServicesByIDs(ctx context.Context, ids []string) ([]*noti
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	services, err := collectStructs[notifyql.Service](ctx, s.pool, servicesByIDsSQL, ids)
+	services, err := collectServices(ctx, s.pool, servicesByIDsSQL, ids)
 	if err != nil {
+		return nil, fmt.Errorf("load %d services: %w", len(ids), err)
+	}
+	return services, nil
+}
+
+// serviceWithFactsColumns are the columns of the services row aliased s followed by its
+// facts, in the order scanServiceWithFacts reads them; keyCutoff is the parameter that
+// holds now − 7 days, the oldest revocation that still counts as having a key (DOMAIN.md
+// §3.7). The facts are small lookups by the service's id on their own indexes, so that
+// whoever reads a service reads them in the same statement.
+func serviceWithFactsColumns(keyCutoff string) string {
+	return `s.id, s.name, s.active, s.restricted, s.organisation_id, s.organisation_type,
+       coalesce(s.crown, false), s.prefix_sms, s.created_at, s.go_live_at,
+       array(SELECT p.permission FROM service_permissions p WHERE p.service_id = s.id ORDER BY p.permission),
+       array(SELECT r.notification_type FROM service_data_retention r WHERE r.service_id = s.id ORDER BY r.notification_type),
+       array(SELECT r.days_of_retention FROM service_data_retention r WHERE r.service_id = s.id ORDER BY r.notification_type),
+       EXISTS (SELECT FROM api_keys k WHERE k.service_id = s.id AND (k.expiry_date IS NULL OR k.expiry_date > ` + keyCutoff + `))`
+}
+
+// serviceWithFactsScan holds one row of serviceWithFactsColumns while it is scanned.
+type serviceWithFactsScan struct {
+	facts         notifyql.ServiceWithFacts
+	service       notifyql.Service
+	retentionType []string
+	retentionDays []int32
+}
+
+// dest returns the destinations of serviceWithFactsColumns, in their order.
+func (sc *serviceWithFactsScan) dest() []any {
+	return append(serviceDest(&sc.service), &sc.facts.Features, &sc.retentionType, &sc.retentionDays, &sc.facts.HasAPIKeys)
+}
+
+// result returns the scanned service with its facts.
+func (sc *serviceWithFactsScan) result() *notifyql.ServiceWithFacts {
+	svc := sc.service
+	facts := sc.facts
+	facts.Service = &svc
+	if facts.Features == nil {
+		facts.Features = []string{}
+	}
+	facts.Retention = make(notifyql.Retention, len(sc.retentionType))
+	for i, t := range sc.retentionType {
+		facts.Retention[notifyql.NotificationType(t)] = int(sc.retentionDays[i])
+	}
+	return &facts
+}
+
+// keyCutoff is the oldest revocation that still counts as having an API key at now.
+func keyCutoff(now time.Time) time.Time { return now.UTC().Add(-7 * 24 * time.Hour) }
+
+var servicesWithFactsSQL = `
+SELECT ` + serviceWithFactsColumns("$2") + `
+  FROM services s
+ WHERE s.id = ANY($1)`
+
+// ServicesWithFactsByIDs returns the services that exist among ids with their features,
+// retention and API-key presence at now, in any order, in one statement. Ids that are not
+// UUIDs match nothing.
+func (s *ServiceStore) ServicesWithFactsByIDs(ctx context.Context, ids []string, now time.Time) ([]*notifyql.ServiceWithFacts, error) {
+	ids = uuidsOnly(ids)
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, servicesWithFactsSQL, ids, keyCutoff(now))
+	if err != nil {
+		return nil, fmt.Errorf("load %d services: %w", len(ids), err)
+	}
+	defer rows.Close()
+	var (
+		services []*notifyql.ServiceWithFacts
+		sc       serviceWithFactsScan
+		dest     = sc.dest()
+	)
+	for rows.Next() {
+		sc = serviceWithFactsScan{}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("load %d services: %w", len(ids), err)
+		}
+		services = append(services, sc.result())
+	}
+	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("load %d services: %w", len(ids), err)
 	}
 	return services, nil
@@ -72,7 +178,7 @@ func (s *ServiceStore) ServicesForUser(ctx context.Context, p *notifyql.Principa
 		return nil, nil
 	}
 	if p.User.PlatformAdmin {
-		services, err := collectStructs[notifyql.Service](ctx, s.pool, allServicesSQL)
+		services, err := collectServices(ctx, s.pool, allServicesSQL)
 		if err != nil {
 			return nil, fmt.Errorf("load all services: %w", err)
 		}
@@ -89,7 +195,7 @@ func (s *ServiceStore) ServicesForUser(ctx context.Context, p *notifyql.Principa
 	if len(memberOf) == 0 && len(organisations) == 0 {
 		return nil, nil
 	}
-	services, err := collectStructs[notifyql.Service](ctx, s.pool, servicesForUserSQL, memberOf, organisations)
+	services, err := collectServices(ctx, s.pool, servicesForUserSQL, memberOf, organisations)
 	if err != nil {
 		return nil, fmt.Errorf("load services of user %s: %w", p.User.ID, err)
 	}
@@ -181,7 +287,7 @@ func (s *ServiceStore) HasAPIKeysByServiceIDs(ctx context.Context, ids []string,
 	for _, id := range ids {
 		hasKeys[id] = false
 	}
-	rows, err := s.pool.Query(ctx, servicesWithAPIKeysSQL, ids, now.UTC().Add(-7*24*time.Hour))
+	rows, err := s.pool.Query(ctx, servicesWithAPIKeysSQL, ids, keyCutoff(now))
 	if err != nil {
 		return nil, fmt.Errorf("load API keys of %d services: %w", len(ids), err)
 	}

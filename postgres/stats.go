@@ -78,11 +78,102 @@ func (s *NotificationStore) StatusCounts(ctx context.Context, serviceID string, 
 	if err != nil {
 		return nil, fmt.Errorf("load status counts of service %s: %w", serviceID, err)
 	}
-	counts, err := pgx.CollectRows(rows, pgx.RowToStructByName[notifyql.StatusCount])
+	counts, err := collectStatusCounts(rows)
 	if err != nil {
 		return nil, fmt.Errorf("load status counts of service %s: %w", serviceID, err)
 	}
 	return counts, nil
+}
+
+// forceCustomPlans makes the statements that follow it in a batch be planned for their
+// parameters' values, until the batch ends. A batch's statements share the exec mode of
+// the connection, so planEachTime cannot apply to one of them; plan_cache_mode, set local
+// to the implicit transaction a batch runs in (its statements share one Sync), does the same
+// for the cached statements after it, and is back to the connection's own at the batch's
+// end, whether the batch succeeds or fails.
+const forceCustomPlansSQL = `SELECT set_config('plan_cache_mode', 'force_custom_plan', true)`
+
+// queueStatusCounts queues StatusCounts' statement on batch, with custom plans as
+// StatusCounts has them; readQueuedStatusCounts reads what it queued.
+func (s *NotificationStore) queueStatusCounts(batch *pgx.Batch, serviceID string, from notifyql.Date, now time.Time) {
+	today := notifyql.LondonDate(now, s.london)
+	batch.Queue(forceCustomPlansSQL)
+	batch.Queue(statusCountsSQL, serviceID, from.Time(), today.Time())
+}
+
+// readQueuedStatusCounts reads the results of queueStatusCounts, the next of results.
+func readQueuedStatusCounts(results pgx.BatchResults) ([]notifyql.StatusCount, error) {
+	if _, err := results.Exec(); err != nil {
+		return nil, err
+	}
+	rows, err := results.Query()
+	if err != nil {
+		return nil, err
+	}
+	return collectStatusCounts(rows)
+}
+
+// collectStatusCounts reads the rows of statusCountsSQL.
+func collectStatusCounts(rows pgx.Rows) ([]notifyql.StatusCount, error) {
+	defer rows.Close()
+	var (
+		counts []notifyql.StatusCount
+		c      notifyql.StatusCount
+		dest   = []any{&c.TemplateID, &c.Type, &c.Status, &c.Count}
+	)
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		counts = append(counts, c)
+	}
+	return counts, rows.Err()
+}
+
+// statusCountsWithTemplatesSQL is one service's rows, each followed by the current
+// version of its template, joined once the rows are grouped (a few hundred templates at
+// most, not a join per counted row). Its columns are the Template's in the order
+// templateDest scans them; a template that has gone leaves them NULL.
+var statusCountsWithTemplatesSQL = `
+SELECT c.template_id, c.type, c.status, c.count,
+       ` + templateColumnsOf("t") + `
+  FROM (` + statusCountsSQL + `) c
+  LEFT JOIN templates t ON t.id = c.template_id
+ ORDER BY c.template_id, c.type, c.status`
+
+// StatusCountsWithTemplates returns StatusCounts' rows with the current version of each
+// template they name (a template that has gone is mapped to nil), in one statement, planned
+// for its values as StatusCounts' is.
+func (s *NotificationStore) StatusCountsWithTemplates(ctx context.Context, serviceID string, from notifyql.Date, now time.Time) ([]notifyql.StatusCount, map[string]*notifyql.Template, error) {
+	if !notifyql.IsUUID(serviceID) {
+		return nil, nil, nil
+	}
+	today := notifyql.LondonDate(now, s.london)
+	rows, err := s.pool.Query(ctx, statusCountsWithTemplatesSQL, planEachTime, serviceID, from.Time(), today.Time())
+	if err != nil {
+		return nil, nil, fmt.Errorf("load status counts of service %s: %w", serviceID, err)
+	}
+	defer rows.Close()
+	var (
+		counts    []notifyql.StatusCount
+		templates = make(map[string]*notifyql.Template)
+		c         notifyql.StatusCount
+		t         nullableTemplate
+		dest      = append([]any{&c.TemplateID, &c.Type, &c.Status, &c.Count}, t.dest()...)
+	)
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return nil, nil, fmt.Errorf("load status counts of service %s: %w", serviceID, err)
+		}
+		counts = append(counts, c)
+		if _, ok := templates[c.TemplateID]; !ok {
+			templates[c.TemplateID] = t.template()
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("load status counts of service %s: %w", serviceID, err)
+	}
+	return counts, templates, nil
 }
 
 // StatusCountsByService returns StatusCounts' rows for each of serviceIDs in one query,

@@ -3,6 +3,7 @@ package resolvers
 import (
 	"context"
 	"strings"
+	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
 
@@ -45,9 +46,10 @@ func (r connectionResolver) StatusCounts(ctx context.Context, page *notifyql.Not
 }
 
 // prefetchEdges queues the page's edge keys on their loaders at once, for the edges the
-// operation selects. The rows' own resolvers run concurrently and would usually land in one
-// batch anyway; queueing here makes that certain, so a page costs one query per edge however
-// busy the machine is.
+// operation selects, and sends each loader's round: every key is queued, so nothing else
+// can join it. A page that read its edges' rows with it (Service.notifications) primed the
+// loaders, and its keys cost nothing; a page from elsewhere costs one query per edge,
+// however busy the machine is.
 func prefetchEdges(ctx context.Context, page []*notifyql.Notification) {
 	selected := selectedNodeFields(ctx)
 	loaders := dataloaders.For(ctx)
@@ -65,13 +67,34 @@ func prefetchEdges(ctx context.Context, page []*notifyql.Notification) {
 			loaders.APIKey().LoadThunk(ctx, *n.APIKeyID)
 		}
 	}
+	// Sent concurrently: each round is a statement of its own.
+	var wg sync.WaitGroup
+	for _, dispatch := range []struct {
+		selected bool
+		send     func()
+	}{
+		{selected["template"], loaders.TemplateVersion().Dispatch},
+		{selected["job"], loaders.Job().Dispatch},
+		{selected["createdBy"], loaders.User().Dispatch},
+		{selected["apiKey"], loaders.APIKey().Dispatch},
+	} {
+		if dispatch.selected {
+			wg.Go(dispatch.send)
+		}
+	}
+	wg.Wait()
 }
 
-// selectedNodeFields names the fields selected under edges { node { ... } }.
+// selectedNodeFields names the fields selected under edges { node { ... } }, for the
+// edges field.
 func selectedNodeFields(ctx context.Context) map[string]bool {
-	opCtx := graphql.GetOperationContext(ctx)
+	return nodeFields(graphql.GetOperationContext(ctx), graphql.CollectFieldsCtx(ctx, nil))
+}
+
+// nodeFields names the fields selected under node among an edge's fields.
+func nodeFields(opCtx *graphql.OperationContext, edgeFields []graphql.CollectedField) map[string]bool {
 	selected := map[string]bool{}
-	for _, edgeField := range graphql.CollectFieldsCtx(ctx, nil) {
+	for _, edgeField := range edgeFields {
 		if edgeField.Name != "node" {
 			continue
 		}

@@ -70,12 +70,19 @@ func (r queryResolver) Notification(ctx context.Context, id string) (*notifyql.N
 // admin, otherwise one of a service they are a member of (DOMAIN.md §16). The lookup itself
 // is restricted to those services, so that another service's notification and an id that
 // does not exist are told apart neither by the answer (NOT_FOUND) nor by its cost (one
-// statement each).
+// statement each). The notification's service and template version come in the same
+// statement, for the permission check and the template field.
 func (r *Resolver) openableNotification(ctx context.Context, p *notifyql.Principal, id string) (*notifyql.Notification, error) {
-	if p.User.PlatformAdmin {
-		return r.stores.Notifications.Notification(ctx, id)
+	scope := notifyql.NotificationScope{AnyService: p.User.PlatformAdmin}
+	if !scope.AnyService {
+		scope.ServiceIDs = slices.Collect(maps.Keys(p.Services))
 	}
-	return r.stores.Notifications.NotificationIn(ctx, id, slices.Collect(maps.Keys(p.Services)))
+	n, related, err := r.stores.Notifications.NotificationWithRelated(ctx, id, scope, r.now())
+	if err != nil {
+		return nil, err
+	}
+	dataloaders.For(ctx).Prime(related)
+	return n, nil
 }
 
 type userResolver struct{ *Resolver }
@@ -94,6 +101,8 @@ func (r userResolver) Memberships(ctx context.Context, u *notifyql.User) ([]*gra
 	for id := range p.Services {
 		thunks[id] = loaders.Service().LoadThunk(ctx, id)
 	}
+	// Every key is queued: nothing else can join the round.
+	loaders.Service().Dispatch()
 	memberships := make([]*graph.Membership, 0, len(p.Services))
 	for id, access := range p.Services {
 		svc, err := thunks[id]()

@@ -100,14 +100,9 @@ func (r serviceResolver) TemplateStatistics(ctx context.Context, s *notifyql.Ser
 	if err != nil {
 		return nil, err
 	}
-	stats := notifyql.ComputeTemplateStatistics(rows)
-	// Queue every template at once, as prefetchEdges does for a page.
-	if isSelected(ctx, "template") {
-		for _, stat := range stats {
-			dataloaders.For(ctx).Template().LoadThunk(ctx, stat.TemplateID)
-		}
-	}
-	return pointersTo(stats), nil
+	// The statement that counted the rows read their templates too, for the template
+	// fields.
+	return pointersTo(notifyql.ComputeTemplateStatistics(rows)), nil
 }
 
 // dashboardRows loads the §5.1 rows once per operation for each window, shared by totals
@@ -156,9 +151,11 @@ func (r serviceResolver) Notifications(ctx context.Context, s *notifyql.Service,
 	if typ != nil {
 		days = retention.Days(*typ)
 	}
-	if isSelected(ctx, "statusCounts") {
-		// Start the pills' counts now, so they run beside the page query, not after it.
-		loaders.StatusCounts().LoadThunk(ctx, r.statusCountsKey(s.ID, days))
+	include := pageIncludes(ctx)
+	counts := r.statusCountsKey(s.ID, days)
+	if include.statusCounts {
+		// The pills' counts travel with the page, not after it.
+		include.StatusCountsFrom, include.Now = &counts.From, now
 	}
 	filter := notifyql.NotificationFilter{
 		ServiceID: s.ID,
@@ -168,6 +165,7 @@ func (r serviceResolver) Notifications(ctx context.Context, s *notifyql.Service,
 		First:     size,
 		After:     cursor,
 		Search:    search,
+		Include:   include.PageIncludes,
 	}
 	for _, t := range notifyql.NotificationTypes {
 		if typ == nil || *typ == t {
@@ -179,22 +177,42 @@ func (r serviceResolver) Notifications(ctx context.Context, s *notifyql.Service,
 		return nil, err
 	}
 	page.DataAvailableDays = days
+	loaders.Prime(&page.Related)
+	if page.StatusCounts != nil {
+		loaders.StatusCounts().PrimeLater(counts, page.StatusCounts)
+	}
 	return page, nil
+}
+
+// pageSelection is what a notifications field's selection asks of its page.
+type pageSelection struct {
+	notifyql.PageIncludes
+	statusCounts bool
+}
+
+// pageIncludes reads, from the notifications field's selection, which rows its nodes point
+// at and whether the status counts are shown, so that the page's round trip reads them.
+func pageIncludes(ctx context.Context) pageSelection {
+	var include pageSelection
+	opCtx := graphql.GetOperationContext(ctx)
+	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
+		switch f.Name {
+		case "statusCounts":
+			include.statusCounts = true
+		case "edges":
+			node := nodeFields(opCtx, graphql.CollectFields(opCtx, f.Selections, nil))
+			include.TemplateVersions = include.TemplateVersions || node["template"]
+			include.Jobs = include.Jobs || node["job"]
+			include.CreatedBy = include.CreatedBy || node["createdBy"]
+			include.APIKeys = include.APIKeys || node["apiKey"]
+		}
+	}
+	return include
 }
 
 // statusCountsKey names the dashboard rows of the last `days` London days plus today.
 func (r *Resolver) statusCountsKey(serviceID string, days int) dataloaders.StatusCountsKey {
 	return dataloaders.StatusCountsKey{ServiceID: serviceID, From: notifyql.WindowFirstDate(r.now(), days, r.london)}
-}
-
-// isSelected reports whether the current field's selection includes a child field.
-func isSelected(ctx context.Context, child string) bool {
-	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
-		if f.Name == child {
-			return true
-		}
-	}
-	return false
 }
 
 func sortMemberships(ms []*graph.Membership) {

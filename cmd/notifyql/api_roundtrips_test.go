@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"notifyql/dataloaders"
+	"notifyql/server"
+)
+
+// The operations issue 17 compares with PostGraphile, as the benchmarks send them: a page of
+// notifications with every edge its rows show and the status counts, the detail of one
+// notification, and the dashboard.
+const (
+	roundTripsPageQuery = `query($id: ID!, $first: Int, $type: NotificationType, $after: String) {
+		service(id: $id) {
+			notifications(first: $first, type: $type, after: $after) {
+				edges { cursor node { id type recipient status statusLabel createdAt
+					template { name version } job { originalFileName } createdBy { name } apiKey { name } } }
+				pageInfo { hasNextPage endCursor }
+				statusCounts { total sending delivered failed }
+			} } }`
+	roundTripsDetailQuery = `query($id: ID!) {
+		notification(id: $id) {
+			id type recipient status statusLabel createdAt clientReference
+			template { name version }
+			statusHistory { status at }
+		} }`
+)
+
+// loaderRounds records, for the last operation, how many of its loader rounds waited for
+// keys to join them.
+type loaderRounds struct{ timed atomic.Int64 }
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.ResponseInterceptor
+} = (*loaderRounds)(nil)
+
+func (*loaderRounds) ExtensionName() string                   { return "LoaderRounds" }
+func (*loaderRounds) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (l *loaderRounds) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	resp := next(ctx)
+	if loaders := dataloaders.For(ctx); loaders != nil {
+		l.timed.Store(loaders.TimedRounds())
+	}
+	return resp
+}
+
+// TestOperationsTakeAtMostTwoRoundTripsOnceTheCallerIsKnown: the page, the detail and the
+// dashboard each wait for the database at most three times for a caller whose principal
+// is not yet kept, and at most twice when the same caller asks again; none of their loader
+// rounds waits for keys that could not come; and a page's cost does not grow with its size.
+func TestOperationsTakeAtMostTwoRoundTripsOnceTheCallerIsKnown(t *testing.T) {
+	rounds := &loaderRounds{}
+	api := newTestAPIWith(t, testAPIOptions{limits: server.DefaultLimits(), principalCache: true, extensions: []graphql.HandlerExtension{rounds}})
+	addJobNotifications(t, api)
+
+	// ask sends query as user and returns its round trips and statements.
+	ask := func(t *testing.T, user, query string, vars map[string]any) (roundTrips, statements int64, resp gqlResponse) {
+		t.Helper()
+		tok := tokenFor(t, user)
+		rounds.timed.Store(-1)
+		beforeRoundTrips, beforeStatements := api.statements.RoundTrips(), api.statements.Queries()
+		resp = api.post(t, tok, query, vars)
+		resp.requireNoErrors(t)
+		if timed := rounds.timed.Load(); timed != 0 {
+			t.Errorf("%d loader rounds waited for keys to join them, want none", timed)
+		}
+		return api.statements.RoundTrips() - beforeRoundTrips, api.statements.Queries() - beforeStatements, resp
+	}
+	for _, tt := range []struct {
+		name  string
+		user  string
+		query string
+		vars  map[string]any
+	}{
+		{"page", userViewer, roundTripsPageQuery, map[string]any{"id": serviceA, "first": 50}},
+		{"email page", userManager, roundTripsPageQuery, map[string]any{"id": serviceA, "first": 50, "type": "EMAIL"}},
+		{"detail", userSender, roundTripsDetailQuery, map[string]any{"id": notificationA1}},
+		{"dashboard", userAdmin, benchDashboardQuery, map[string]any{"id": serviceA}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			first, _, _ := ask(t, tt.user, tt.query, tt.vars)
+			again, statements, resp := ask(t, tt.user, tt.query, tt.vars)
+			t.Logf("%s: %d round trips first, %d again (%d statements)", tt.name, first, again, statements)
+			if first > 3 {
+				t.Errorf("the first %s cost %d round trips, want at most 3", tt.name, first)
+			}
+			if again > 2 {
+				t.Errorf("the %s asked again by the same user cost %d round trips, want at most 2", tt.name, again)
+			}
+			if tt.name == "detail" && len(resp.at("notification", "statusHistory").([]any)) == 0 {
+				t.Errorf("the detail shows no status history: %s", resp.body)
+			}
+		})
+	}
+
+	t.Run("page sizes", func(t *testing.T) {
+		cost := func(first int, after any) (int64, int64, any) {
+			t.Helper()
+			roundTrips, statements, resp := ask(t, userViewer, roundTripsPageQuery, map[string]any{"id": serviceA, "first": first, "after": after})
+			edges := resp.at("service", "notifications", "edges").([]any)
+			if len(edges) != first {
+				t.Fatalf("page of %d has %d edges", first, len(edges))
+			}
+			return roundTrips, statements, resp.at("service", "notifications", "pageInfo", "endCursor")
+		}
+		smallTrips, smallStatements, end := cost(5, nil)
+		largeTrips, largeStatements, _ := cost(50, nil)
+		nextTrips, nextStatements, _ := cost(50, end)
+		if smallTrips != largeTrips || smallStatements != largeStatements || nextTrips != largeTrips || nextStatements != largeStatements {
+			t.Errorf("a page's cost grows with it: 5 rows %d round trips (%d statements), 50 rows %d (%d), the next 50 %d (%d)",
+				smallTrips, smallStatements, largeTrips, largeStatements, nextTrips, nextStatements)
+		}
+	})
+}
