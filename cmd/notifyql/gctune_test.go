@@ -248,3 +248,30 @@ func TestGCTunerLeavesASmallHeapIdle(t *testing.T) {
 		t.Fatalf("set %v, released %d times once the live heap fell to 8 MiB; want the idle target and one release", r.set, r.releases)
 	}
 }
+
+// A small heap collected many times a second (requests served by the hundred) gets the
+// busy target, whatever its size, and goes back to idle, returning the headroom, once its
+// allocation slows.
+func TestGCTunerRaisesTheTargetForASmallHeapCollectedManyTimesASecond(t *testing.T) {
+	r := newTunerRun()
+	// 8 MiB live at 50% leaves 4 MiB of headroom: 400 MiB a second collects every 10 ms.
+	for i := range 8 {
+		r.second(400*mib, uint64(8+i%2)*mib)
+	}
+	if !slices.Equal(r.set, []int{200}) {
+		t.Fatalf("set %v for a small heap collected a hundred times a second; want the busy target", r.set)
+	}
+	// Still busy at 20 collections a second.
+	for range 4 {
+		r.second(80*mib, 8*mib)
+	}
+	if !slices.Equal(r.set, []int{200}) {
+		t.Fatalf("set %v while the small heap is still collected 20 times a second; want the busy target kept", r.set)
+	}
+	for range 4 {
+		r.second(2*mib, 8*mib)
+	}
+	if !slices.Equal(r.set, []int{200, 50}) || r.releases != 1 {
+		t.Fatalf("set %v, released %d times once allocation slowed; want the idle target and one release", r.set, r.releases)
+	}
+}
