@@ -34,14 +34,15 @@ const (
 	// otherwise look busy and keep it so.
 	gcBusyMinLive = 32 << 20
 	// gcBusySmallCycle is how often the idle target must collect a heap under
-	// gcBusyMinLive for that server to count as busy too: more than ten times a second,
-	// serving requests by the hundred, the collections, each cheap, add up and every
-	// allocation pays its share (a 50-row page took 5.6 ms of CPU at a target of 50,
+	// gcBusyMinLive, over gcSmallBusyWindow, for that server to count as busy too: more
+	// than ten times a second, serving requests by the hundred, the collections, each
+	// cheap, add up and every allocation pays its share (a 50-row page took 5.6 ms of CPU at a target of 50,
 	// 3.9 ms at 100 and 2.9 ms at 400: BenchmarkNotificationsPage with GOGC set). Such a
 	// server goes back to idle once the idle target would collect less often than every
 	// gcSmallIdleCycle.
-	gcBusySmallCycle = 100 * time.Millisecond
-	gcSmallIdleCycle = time.Second
+	gcBusySmallCycle  = 100 * time.Millisecond
+	gcSmallBusyWindow = 2 * time.Second
+	gcSmallIdleCycle  = time.Second
 	// gcReleaseGrowth is how much the memory the runtime holds must have grown since it
 	// last returned memory, at least, before a calm server returns it again: the larger of
 	// this and half of what it held then.
@@ -157,19 +158,15 @@ func (t *gcTuner) observe(s gcSample) {
 				"goroutines_after_last_release", t.goroutinesAfterRelease)
 			return
 		}
-		first, ok := t.covering(gcBusyWindow)
-		if !ok {
-			return
+		// A large heap must be steady (not filling with new sockets) and churning for
+		// gcBusyWindow; a small one must be collected many times a second, which a
+		// shorter window shows.
+		window, busyCycle := gcBusyWindow, gcBusyCycle
+		if s.live < gcBusyMinLive {
+			window, busyCycle = gcSmallBusyWindow, gcBusySmallCycle
 		}
-		// A large heap must be steady (not filling with new sockets) and churning; a small
-		// one, whatever it does, must be collected many times a second.
-		busyCycle := gcBusyCycle
-		switch {
-		case s.live == 0:
-			return
-		case s.live < gcBusyMinLive:
-			busyCycle = gcBusySmallCycle
-		case !steady(first.live, s.live):
+		first, ok := t.covering(window)
+		if !ok || s.live == 0 || s.live >= gcBusyMinLive && !steady(first.live, s.live) {
 			return
 		}
 		if cycle := t.idleCycle(first, s); cycle < busyCycle {
