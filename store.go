@@ -74,7 +74,8 @@ type NotificationPage struct {
 	// HasNextPage says that more rows follow: for a search, that more matches exist than
 	// the page shows.
 	HasNextPage bool
-	// DataAvailableDays is the retention of the filtered type, or 7 with no type.
+	// DataAvailableDays is the retention of the filtered type, or 7 with no type: set by
+	// the caller, who built the filter's windows from it (the store does not read it again).
 	DataAvailableDays int
 	// Related holds the rows the filter's Include asked for. StatusCounts, when Include
 	// asked for them, waits for the counts: they may arrive after the page's rows.

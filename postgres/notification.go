@@ -116,7 +116,8 @@ func (s *NotificationStore) NotificationIn(ctx context.Context, id string, servi
 // as given, and each type is bounded by its own retention window. With a search it returns
 // the first First matches (§6.3) with no window, and HasNextPage says more exist. It
 // returns EINVALID for a page size outside 1..MaxPageSize, a cursor whose id is not a UUID,
-// a cursor with a search, or a filter without a window for a type it lists.
+// a cursor with a search, or a filter without a window for a type it lists. The page's
+// DataAvailableDays is the caller's to set: it built the windows from the retention.
 func (s *NotificationStore) ListNotifications(ctx context.Context, f notifyql.NotificationFilter) (*notifyql.NotificationPage, error) {
 	if f.First < 1 || f.First > notifyql.MaxPageSize {
 		return nil, notifyql.Errorf(notifyql.EINVALID, "first must be between 1 and %d", notifyql.MaxPageSize)
@@ -128,7 +129,7 @@ func (s *NotificationStore) ListNotifications(ctx context.Context, f notifyql.No
 		return nil, notifyql.Errorf(notifyql.EINVALID, "a search shows its first %d matches only: it cannot be paged", notifyql.SearchResultLimit)
 	}
 	if !notifyql.IsUUID(f.ServiceID) {
-		return &notifyql.NotificationPage{Filter: f, DataAvailableDays: notifyql.DefaultRetentionDays}, nil
+		return &notifyql.NotificationPage{Filter: f}, nil
 	}
 	sql, args, err := listNotificationsQuery(f)
 	if err != nil {
@@ -136,7 +137,7 @@ func (s *NotificationStore) ListNotifications(ctx context.Context, f notifyql.No
 	}
 	joins := relatedJoins(f.Include)
 	sql = withRelated(sql, joins)
-	page := &notifyql.NotificationPage{Filter: f, DataAvailableDays: notifyql.DefaultRetentionDays}
+	page := &notifyql.NotificationPage{Filter: f}
 	collect := func(rows pgx.Rows) error {
 		defer rows.Close()
 		var (
@@ -168,20 +169,17 @@ func (s *NotificationStore) ListNotifications(ctx context.Context, f notifyql.No
 		}
 		return page, nil
 	}
-	// The page, the retention of its type and the status counts travel in one round trip.
+	// The page and the status counts travel in one round trip.
 	// The page's results come back first: the caller goes on with its rows while
 	// PostgreSQL is still counting, and the counts follow (NotificationPage.StatusCounts).
 	batch := &pgx.Batch{}
 	batch.Queue(sql, args...)
-	if f.Type != nil {
-		batch.Queue(retentionDaysSQL, f.ServiceID, string(*f.Type), notifyql.DefaultRetentionDays)
-	}
 	from := f.Include.StatusCountsFrom
 	if from != nil {
 		s.queueStatusCounts(batch, f.ServiceID, *from, f.Include.Now)
 	}
 	results := s.pool.SendBatch(ctx, batch)
-	err = readPage(results, f, collect, page)
+	err = readPage(results, collect)
 	if from == nil || err != nil {
 		if closeErr := results.Close(); err == nil {
 			err = closeErr
@@ -195,20 +193,13 @@ func (s *NotificationStore) ListNotifications(ctx context.Context, f notifyql.No
 	return page, nil
 }
 
-// readPage reads the page's results from the front of its batch: its rows, then the
-// retention of its type when it has one.
-func readPage(results pgx.BatchResults, f notifyql.NotificationFilter, collect func(pgx.Rows) error, page *notifyql.NotificationPage) error {
+// readPage reads the page's rows from the front of its batch.
+func readPage(results pgx.BatchResults, collect func(pgx.Rows) error) error {
 	rows, err := results.Query()
 	if err != nil {
 		return err
 	}
-	if err := collect(rows); err != nil {
-		return err
-	}
-	if f.Type != nil {
-		return results.QueryRow().Scan(&page.DataAvailableDays)
-	}
-	return nil
+	return collect(rows)
 }
 
 // statusCountsLater reads the status counts, the last results of a page's batch, while the
@@ -249,24 +240,12 @@ func (s *NotificationStore) searchNotifications(ctx context.Context, f notifyql.
 	if err := collect(rows); err != nil {
 		return err
 	}
-	if f.Type != nil {
-		err := s.pool.QueryRow(ctx, retentionDaysSQL, f.ServiceID, string(*f.Type), notifyql.DefaultRetentionDays).
-			Scan(&page.DataAvailableDays)
-		if err != nil {
-			return err
-		}
-	}
 	if from := f.Include.StatusCountsFrom; from != nil {
 		counts, err := s.StatusCounts(ctx, f.ServiceID, *from, f.Include.Now)
 		page.StatusCounts = func() ([]notifyql.StatusCount, error) { return counts, err }
 	}
 	return nil
 }
-
-const retentionDaysSQL = `
-SELECT coalesce((SELECT days_of_retention
-                   FROM service_data_retention
-                  WHERE service_id = $1 AND notification_type = $2), $3)`
 
 // listNotificationsQuery builds the page query. The fixed lower bound on created_at (the
 // earliest window) and the ORDER BY that matches the (service_id, created_at, id) and

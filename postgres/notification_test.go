@@ -205,9 +205,8 @@ func TestListNotifications(t *testing.T) {
 	requested := notifyql.RequestedStatuses()
 
 	type result struct {
-		IDs               []int
-		HasNextPage       bool
-		DataAvailableDays int
+		IDs         []int
+		HasNextPage bool
 	}
 	tests := []struct {
 		name     string
@@ -219,56 +218,56 @@ func TestListNotifications(t *testing.T) {
 	}{
 		{
 			name: "every type within its own window, test key and cancelled left out",
-			want: result{IDs: []int{10, 1, 5, 3, 6}, DataAvailableDays: 7},
+			want: result{IDs: []int{10, 1, 5, 3, 6}},
 		},
 		{
 			name: "email window is 3 days",
 			typ:  fxPtr(notifyql.TypeEmail),
-			want: result{IDs: []int{10, 1}, DataAvailableDays: 3},
+			want: result{IDs: []int{10, 1}},
 		},
 		{
 			name: "sms window is the default 7 days",
 			typ:  fxPtr(notifyql.TypeSMS),
-			want: result{IDs: []int{5, 3}, DataAvailableDays: 7},
+			want: result{IDs: []int{5, 3}},
 		},
 		{
 			name:     "cancelled only when asked for",
 			typ:      fxPtr(notifyql.TypeLetter),
 			statuses: notifyql.ExpandStatusFilter([]notifyql.NotificationStatus{notifyql.StatusDelivered, notifyql.StatusCancelled}),
-			want:     result{IDs: []int{9}, DataAvailableDays: 30},
+			want:     result{IDs: []int{9}},
 		},
 		{
 			name:     "failed group across types",
 			statuses: notifyql.StatusesInGroup(notifyql.GroupFailed),
-			want:     result{IDs: []int{10}, DataAvailableDays: 7},
+			want:     result{IDs: []int{10}},
 		},
 		{
 			name:     "sending group across types",
 			statuses: notifyql.StatusesInGroup(notifyql.GroupSending),
-			want:     result{IDs: []int{3, 6}, DataAvailableDays: 7},
+			want:     result{IDs: []int{3, 6}},
 		},
 		{
 			name:  "first page",
 			first: 2,
-			want:  result{IDs: []int{10, 1}, HasNextPage: true, DataAvailableDays: 7},
+			want:  result{IDs: []int{10, 1}, HasNextPage: true},
 		},
 		{
 			name:  "second page",
 			first: 2,
 			after: cursorAt(1),
-			want:  result{IDs: []int{5, 3}, HasNextPage: true, DataAvailableDays: 7},
+			want:  result{IDs: []int{5, 3}, HasNextPage: true},
 		},
 		{
 			name:  "last page",
 			first: 2,
 			after: cursorAt(3),
-			want:  result{IDs: []int{6}, DataAvailableDays: 7},
+			want:  result{IDs: []int{6}},
 		},
 		{
 			name:  "page exactly as long as what is left",
 			first: 1,
 			after: cursorAt(3),
-			want:  result{IDs: []int{6}, DataAvailableDays: 7},
+			want:  result{IDs: []int{6}},
 		},
 	}
 	for _, tt := range tests {
@@ -289,7 +288,7 @@ func TestListNotifications(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := result{IDs: pageIDs(page), HasNextPage: page.HasNextPage, DataAvailableDays: page.DataAvailableDays}
+			got := result{IDs: pageIDs(page), HasNextPage: page.HasNextPage}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("ListNotifications (-want +got):\n%s", diff)
 			}
