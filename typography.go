@@ -42,11 +42,6 @@ func typographyPieces(pieces []piece) {
 	}
 }
 
-// typography applies §4.7 to one text with no markers, such as a subject.
-func typography(s string) string {
-	return typographyText(s, 0, 0, true)
-}
-
 // typographyText applies §4.7 to the text node s. context is the character before it (0 at
 // the start of the text) and lastNode the last character of the node before it; quotes is
 // false inside <a>.

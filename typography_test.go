@@ -79,3 +79,8 @@ func TestSubjectLine(t *testing.T) {
 		t.Errorf("redacted subject = %q, want %q", redacted, want)
 	}
 }
+
+// typography applies §4.7 to one text with no markers, as the pieces of a text get it.
+func typography(s string) string {
+	return typographyText(s, 0, 0, true)
+}

@@ -126,20 +126,13 @@ func (a *Authenticator) WithLogger(logger *slog.Logger) *Authenticator {
 	return &copied
 }
 
-// WithPrincipalCache returns the authenticator keeping each user's principal for ttl (at
-// most PrincipalCacheTTL; 0 means PrincipalCacheTTL), at most size of them (0 means
-// DefaultPrincipalCacheSize). The server drops the principals an access change names
-// (Server.AccessChanged), so it is for an authenticator whose server hears the live
-// path's access changes.
-func (a *Authenticator) WithPrincipalCache(ttl time.Duration, size int) *Authenticator {
-	if ttl <= 0 || ttl > PrincipalCacheTTL {
-		ttl = PrincipalCacheTTL
-	}
-	if size <= 0 {
-		size = DefaultPrincipalCacheSize
-	}
+// WithPrincipalCache returns the authenticator keeping each user's principal for
+// PrincipalCacheTTL, at most DefaultPrincipalCacheSize of them, for HTTP requests. The
+// server drops the principals an access change names (Server.AccessChanged), so it is for
+// an authenticator whose server hears the live path's access changes.
+func (a *Authenticator) WithPrincipalCache() *Authenticator {
 	copied := *a
-	copied.principals = newPrincipalCache(ttl, size, func() time.Time { return time.Now() })
+	copied.principals = newPrincipalCache(PrincipalCacheTTL, DefaultPrincipalCacheSize, time.Now)
 	return &copied
 }
 

@@ -136,10 +136,3 @@ func (c *principalCache) forget(change notifyql.AccessChange) {
 		delete(c.entries, user)
 	}
 }
-
-// size returns the principals kept now.
-func (c *principalCache) size() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.entries)
-}

@@ -288,7 +288,7 @@ func (s *switchableAccess) set(active bool) (loads int) {
 // read the database each time, whatever the cache holds.
 func TestAccessChangeDropsTheCachedPrincipalOfRequests(t *testing.T) {
 	access := &switchableAccess{principalsByID: principalsByID{testUserID: {User: notifyql.User{ID: testUserID, State: "active"}}}, active: true}
-	auth := NewAuthenticator(testSecret, access).WithPrincipalCache(0, 0)
+	auth := NewAuthenticator(testSecret, access).WithPrincipalCache()
 	srv := New(Config{}, nil, auth)
 	token, err := MintToken(testSecret, testUserID, time.Hour, time.Now())
 	if err != nil {
@@ -319,4 +319,11 @@ func TestAccessChangeDropsTheCachedPrincipalOfRequests(t *testing.T) {
 	if _, err := auth.Authenticate(t.Context(), bearer); notifyql.ErrorCode(err) != notifyql.EUNAUTHENTICATED {
 		t.Errorf("a request after the user's change reached the server: %v, want UNAUTHENTICATED", err)
 	}
+}
+
+// size returns the principals kept now.
+func (c *principalCache) size() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
 }

@@ -74,17 +74,6 @@ func (fm *faceMetrics) hasGlyph(r rune) bool {
 	return r >= 0 && r < rune(len(fm.widths)) && fm.widths[r] >= 0
 }
 
-// width is the advance of s at size points, in millimetres. s holds only drawable runes.
-func (fm *faceMetrics) width(s string, size float64) float64 {
-	total := 0
-	for _, r := range s {
-		if fm.hasGlyph(r) {
-			total += int(fm.widths[r])
-		}
-	}
-	return float64(total) * size * ptToMM / 1000
-}
-
 // fonts are the two faces of a letter.
 type fonts struct {
 	regular, bold *faceMetrics

@@ -81,3 +81,14 @@ func TestFontLicenceIsBesideTheFonts(t *testing.T) {
 		t.Error("LICENSE-LiberationSans.txt is not the SIL Open Font License of Liberation")
 	}
 }
+
+// width is the advance of s at size points, in millimetres. s holds only drawable runes.
+func (fm *faceMetrics) width(s string, size float64) float64 {
+	total := 0
+	for _, r := range s {
+		if fm.hasGlyph(r) {
+			total += int(fm.widths[r])
+		}
+	}
+	return float64(total) * size * ptToMM / 1000
+}

@@ -203,7 +203,7 @@ func newTestAPIWith(t testing.TB, o testAPIOptions) *testAPI {
 	}
 	auth := server.NewAuthenticator([]byte(testSecret), access).WithLogger(logger)
 	if o.principalCache {
-		auth = auth.WithPrincipalCache(0, 0)
+		auth = auth.WithPrincipalCache()
 	}
 	srv := server.New(apiCfg, schema, auth)
 	return &testAPI{handler: srv.Handler(), pool: pool, statements: counter, links: links, letters: deps.Letters}

@@ -411,7 +411,7 @@ func newBenchEnv(b *testing.B, permission notifyql.Permission) *benchEnv {
 	// Warnings and worse reach stderr, so an internal error behind a failed request shows.
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	srv := server.New(server.Config{Limits: server.DefaultLimits(), Extensions: extensions, Logger: logger},
-		schema, server.NewAuthenticator(secret, access).WithPrincipalCache(0, 0))
+		schema, server.NewAuthenticator(secret, access).WithPrincipalCache())
 	token, err := server.MintToken(secret, userID, 2*time.Hour, time.Now())
 	if err != nil {
 		b.Fatal(err)

@@ -152,7 +152,7 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		DrainDelay:       e.cfg.DrainDelay,
 		Pages:            web.Pages(),
 		Home:             web.Home,
-	}, schema, server.NewAuthenticator(api.secret, access).WithTokenPolicy(e.cfg.Tokens).WithLogger(e.logger).WithPrincipalCache(0, 0))
+	}, schema, server.NewAuthenticator(api.secret, access).WithTokenPolicy(e.cfg.Tokens).WithLogger(e.logger).WithPrincipalCache())
 	// The access changes that re-check subscriptions also drop the principals they name
 	// from the cache and close the sockets of users who were deleted or deactivated,
 	// whatever those sockets run.
