@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -80,12 +81,12 @@ func TestDashboardPageOpensAMessage(t *testing.T) {
 		t.Errorf("the email's status shows %q, want Delivering", email.Status)
 	}
 	if email.Subject == nil || *email.Subject != "Your reference AB-123" {
-		t.Errorf("the email's subject shows %v, want it with the reference", email.Subject)
+		t.Errorf("the email's subject shows %s, want it with the reference", shownText(email.Subject))
 	}
 	// The value's markup is text in the frame, never an element, and the frame runs nothing.
 	if email.FrameText == nil || !strings.Contains(*email.FrameText, "Dear Ann <b>Example</b>,") ||
 		!strings.Contains(*email.FrameText, "Your reference is AB-123.") {
-		t.Errorf("the email's body shows %v, want the values as text", email.FrameText)
+		t.Errorf("the email's body shows %s, want the values as text", shownText(email.FrameText))
 	}
 	if email.FrameBold == nil || *email.FrameBold != 0 {
 		t.Errorf("the email's frame holds %v <b> elements, want the value's markup escaped", email.FrameBold)
@@ -94,7 +95,7 @@ func TestDashboardPageOpensAMessage(t *testing.T) {
 		t.Errorf("the email's frame has sandbox=%v, want an empty sandbox (nothing allowed)", email.Sandbox)
 	}
 	if email.PlainText == nil || !strings.Contains(*email.PlainText, "Your reference is AB-123.") {
-		t.Errorf("the plain-text version shows %v", email.PlainText)
+		t.Errorf("the plain-text version shows %s", shownText(email.PlainText))
 	}
 
 	api.exec(`UPDATE notifications SET notification_status = 'delivered', updated_at = $2 WHERE id = $1`, messageEmail, time.Now().UTC())
@@ -135,4 +136,13 @@ func TestDashboardPageOpensAMessage(t *testing.T) {
 		t.Errorf("closing the letter left the focus on %q, want its row", closed.Focused)
 	}
 	browser.finish(20 * time.Second)
+}
+
+// shownText quotes a text the page showed, or says it showed none: a pointer printed with
+// %v is its address.
+func shownText(s *string) string {
+	if s == nil {
+		return "nothing"
+	}
+	return fmt.Sprintf("%q", *s)
 }

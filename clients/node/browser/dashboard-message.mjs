@@ -62,6 +62,8 @@ await run(origin, 'dashboard-message', async ({ page }) => {
   await page.locator('#notification-view').waitFor({ state: 'visible', timeout: 10000 });
   await page.waitForFunction(() => document.getElementById('notification-status').textContent !== '–' &&
     !document.getElementById('content-html').hidden, null, { timeout: 15000 });
+  // The frame's document loads after the frame is shown: read it once its body has text.
+  await page.frameLocator('#content-html').locator('body', { hasText: /\S/ }).waitFor({ state: 'attached', timeout: 15000 });
   await screenshot(page, 'dashboard-message-email');
   await waitForGo({ event: 'email', text: JSON.stringify(await readMessage(page)) });
 

@@ -171,9 +171,14 @@ export function showContent(n) {
   }
   if (n.type === 'EMAIL') {
     if (content.html != null) {
-      const frame = byId('content-html');
+      // A fresh frame each time: Chromium can leave a frame whose srcdoc changes while its
+      // previous document is still loading (the blank one openNotification set) showing
+      // that blank document.
+      const old = byId('content-html');
+      const frame = old.cloneNode(false);
       frame.srcdoc = `<!doctype html><html lang="en"><head><meta charset="utf-8">${emailFrameStyle}</head><body>${content.html}</body></html>`;
       frame.hidden = false;
+      old.replaceWith(frame);
     }
     byId('content-body').textContent = content.body;
     byId('content-plain').hidden = false;
