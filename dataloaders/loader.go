@@ -15,10 +15,10 @@ var ErrNotFound = errors.New("dataloaders: not found")
 
 // Loader gathers the keys an operation asks for into one fetch and keeps what it fetched
 // for the rest of the operation. Keys wait for a round in two ways: a caller that has
-// queued every key it knows of (a page's edges, memberships) sends the round at once with
-// Dispatch, as Load does for a field outside any list; keys that the fields of a list's
-// elements ask for one at a time, concurrently, wait up to wait for one another, then the
-// round goes without the latecomers. Values that another statement brought back are put
+// queued (Queue) every key it knows of (a page's edges, memberships) sends the round at
+// once with Dispatch, as Load does for a field outside any list; keys that the fields of
+// a list's elements ask for one at a time, concurrently, wait up to wait for one another,
+// then the round goes without the latecomers. Values that another statement brought back are put
 // in with Prime (PrimeLater while its results are still arriving) and cost no round.
 type Loader[K comparable, V any] struct {
 	fetch func(context.Context, []K) (map[K]V, error)
@@ -89,9 +89,20 @@ func inList(ctx context.Context) bool {
 	return false
 }
 
-// LoadThunk queues key as Load does and returns a function that waits for its value, so
-// that a caller can queue many keys before waiting for any.
+// LoadThunk queues key as Load does and returns a function that waits for its value: a
+// round it starts is sent by its timer unless someone dispatches it first.
 func (l *Loader[K, V]) LoadThunk(ctx context.Context, key K) func() (V, error) {
+	return l.queue(ctx, key, true)
+}
+
+// Queue queues key for a caller that will call Dispatch once it has queued every key it
+// knows of, and returns a function that waits for its value. A round it starts has no
+// timer: it goes when dispatched, so a busy machine cannot make it count as waited.
+func (l *Loader[K, V]) Queue(ctx context.Context, key K) func() (V, error) {
+	return l.queue(ctx, key, false)
+}
+
+func (l *Loader[K, V]) queue(ctx context.Context, key K, timed bool) func() (V, error) {
 	l.mu.Lock()
 	e, ok := l.entries[key]
 	if !ok {
@@ -99,7 +110,9 @@ func (l *Loader[K, V]) LoadThunk(ctx context.Context, key K) func() (V, error) {
 		l.entries[key] = e
 		if l.round == nil {
 			r := &round[K, V]{ctx: ctx}
-			r.timer = time.AfterFunc(l.wait, func() { l.send(r, true) })
+			if timed {
+				r.timer = time.AfterFunc(l.wait, func() { l.send(r, true) })
+			}
 			l.round = r
 		}
 		l.round.keys = append(l.round.keys, key)
@@ -110,20 +123,24 @@ func (l *Loader[K, V]) LoadThunk(ctx context.Context, key K) func() (V, error) {
 }
 
 // Dispatch sends the queued keys now, for a caller that knows no other key can join them;
-// it returns when their values are in.
+// it returns when their values are in. A round whose timer has already fired is the
+// timer's to send.
 func (l *Loader[K, V]) Dispatch() {
 	l.mu.Lock()
 	r := l.round
-	l.mu.Unlock()
-	if r != nil && r.timer.Stop() {
-		l.send(r, false)
+	if r == nil || r.timer != nil && !r.timer.Stop() {
+		l.mu.Unlock()
+		return
 	}
+	l.round = nil
+	l.mu.Unlock()
+	l.send(r, false)
 }
 
 // LoadNow is Load for a caller that knows no other key can join key's round: a root
 // field's one id.
 func (l *Loader[K, V]) LoadNow(ctx context.Context, key K) (V, error) {
-	thunk := l.LoadThunk(ctx, key)
+	thunk := l.Queue(ctx, key)
 	l.Dispatch()
 	return thunk()
 }

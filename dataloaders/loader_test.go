@@ -211,3 +211,65 @@ func TestPrimeLaterWaitsForTheValue(t *testing.T) {
 		t.Errorf("rounds %q, want none", got)
 	}
 }
+
+// A round that a caller queues and dispatches itself has no timer: however late the
+// Dispatch comes, it is sent once, by the Dispatch, and not counted as a waited round.
+func TestQueuedRoundWaitsForItsDispatch(t *testing.T) {
+	var timed atomic.Int64
+	f := &recordingFetch{}
+	l := newLoader(f.fetch, time.Nanosecond, &timed)
+	ctx := inListCtx()
+	a, b := l.Queue(ctx, "a"), l.Queue(ctx, "bb")
+	time.Sleep(10 * time.Millisecond)
+	if got := f.sent(); len(got) != 0 {
+		t.Fatalf("rounds %q sent before the Dispatch", got)
+	}
+	l.Dispatch()
+	if v, err := a(); v != 1 || err != nil {
+		t.Errorf("a = %d, %v", v, err)
+	}
+	if v, err := b(); v != 2 || err != nil {
+		t.Errorf("bb = %d, %v", v, err)
+	}
+	if got := f.sent(); !slices.EqualFunc(got, [][]string{{"a", "bb"}}, slices.Equal) {
+		t.Errorf("rounds %q, want one of a, bb", got)
+	}
+	if got := timed.Load(); got != 0 {
+		t.Errorf("%d rounds timed, want 0", got)
+	}
+}
+
+// A key a list's element asks for joins a queued round and goes with its Dispatch; a
+// Dispatch that finds the timer already fired leaves the round to the timer, which sends
+// it once.
+func TestDispatchAndTimerSendARoundOnce(t *testing.T) {
+	var timed atomic.Int64
+	f := &recordingFetch{}
+	l := newLoader(f.fetch, time.Nanosecond, &timed)
+	ctx := inListCtx()
+	queued := l.Queue(ctx, "q")
+	joined := l.LoadThunk(ctx, "jj")
+	l.Dispatch()
+	if v, err := queued(); v != 1 || err != nil {
+		t.Errorf("q = %d, %v", v, err)
+	}
+	if v, err := joined(); v != 2 || err != nil {
+		t.Errorf("jj = %d, %v", v, err)
+	}
+	if got := f.sent(); !slices.EqualFunc(got, [][]string{{"q", "jj"}}, slices.Equal) {
+		t.Errorf("rounds %q, want one of q, jj", got)
+	}
+
+	late := l.LoadThunk(ctx, "late")
+	time.Sleep(10 * time.Millisecond)
+	l.Dispatch()
+	if v, err := late(); v != 4 || err != nil {
+		t.Errorf("late = %d, %v", v, err)
+	}
+	if got := len(f.sent()); got != 2 {
+		t.Errorf("%d rounds, want 2", got)
+	}
+	if got := timed.Load(); got != 1 {
+		t.Errorf("%d rounds timed, want the late one", got)
+	}
+}

@@ -55,16 +55,16 @@ func prefetchEdges(ctx context.Context, page []*notifyql.Notification) {
 	loaders := dataloaders.For(ctx)
 	for _, n := range page {
 		if selected["template"] {
-			loaders.TemplateVersion().LoadThunk(ctx, notifyql.TemplateVersionKey{ID: n.TemplateID, Version: n.TemplateVersion})
+			loaders.TemplateVersion().Queue(ctx, notifyql.TemplateVersionKey{ID: n.TemplateID, Version: n.TemplateVersion})
 		}
 		if selected["job"] && n.JobID != nil {
-			loaders.Job().LoadThunk(ctx, *n.JobID)
+			loaders.Job().Queue(ctx, *n.JobID)
 		}
 		if selected["createdBy"] && n.CreatedByID != nil {
-			loaders.User().LoadThunk(ctx, *n.CreatedByID)
+			loaders.User().Queue(ctx, *n.CreatedByID)
 		}
 		if selected["apiKey"] && n.APIKeyID != nil {
-			loaders.APIKey().LoadThunk(ctx, *n.APIKeyID)
+			loaders.APIKey().Queue(ctx, *n.APIKeyID)
 		}
 	}
 	// Sent concurrently: each round is a statement of its own.

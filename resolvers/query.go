@@ -99,7 +99,7 @@ func (r userResolver) Memberships(ctx context.Context, u *notifyql.User) ([]*gra
 	loaders := dataloaders.For(ctx)
 	thunks := make(map[string]func() (*notifyql.Service, error), len(p.Services))
 	for id := range p.Services {
-		thunks[id] = loaders.Service().LoadThunk(ctx, id)
+		thunks[id] = loaders.Service().Queue(ctx, id)
 	}
 	// Every key is queued: nothing else can join the round.
 	loaders.Service().Dispatch()
