@@ -173,6 +173,7 @@ func (s *NotificationStore) ListNotifications(ctx context.Context, f notifyql.No
 	// The page's results come back first: the caller goes on with its rows while
 	// PostgreSQL is still counting, and the counts follow (NotificationPage.StatusCounts).
 	batch := &pgx.Batch{}
+	queueGenericPlans(batch)
 	batch.Queue(sql, args...)
 	from := f.Include.StatusCountsFrom
 	if from != nil {
@@ -193,8 +194,11 @@ func (s *NotificationStore) ListNotifications(ctx context.Context, f notifyql.No
 	return page, nil
 }
 
-// readPage reads the page's rows from the front of its batch.
+// readPage reads the page's rows, which follow the plan mode at the front of its batch.
 func readPage(results pgx.BatchResults, collect func(pgx.Rows) error) error {
+	if err := skipPlanMode(results); err != nil {
+		return err
+	}
 	rows, err := results.Query()
 	if err != nil {
 		return err
@@ -364,7 +368,17 @@ func (s *NotificationStore) NotificationWithRelated(ctx context.Context, id stri
 		version templateVersionJoin
 		dest    = append(append(notificationDest(&n), service.dest()...), version.dest()...)
 	)
-	if err := s.pool.QueryRow(ctx, sql, args...).Scan(dest...); err != nil {
+	err := queryGenericPlan(ctx, s.pool, func(rows pgx.Rows) error {
+		defer rows.Close()
+		if !rows.Next() {
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			return pgx.ErrNoRows
+		}
+		return rows.Scan(dest...)
+	}, sql, args...)
+	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, nil, notifyql.Errorf(notifyql.ENOTFOUND, "notification not found")
 		}

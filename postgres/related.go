@@ -10,7 +10,7 @@ import (
 
 // relatedJoin reads, beside each notification of a statement, one kind of row it points
 // at (its template version, job, creator or API key), so that the operation's loaders have
-// them without a statement of their own. A LEFT JOIN on the row's primary key: a
+// them without a statement of their own. A LEFT JOIN on the row's primary key (lookup): a
 // notification whose row has gone still comes back, and records the row as missing.
 type relatedJoin interface {
 	// sql returns the join's columns and its LEFT JOIN clause on the notification
@@ -89,6 +89,15 @@ func record[K comparable, V any](rows *map[K]*V, key K, found bool, build func()
 	(*rows)[key] = build()
 }
 
+// lookup is a LEFT JOIN that finds a notification's row of table by its primary key, one
+// index lookup per notification: the OFFSET 0 keeps PostgreSQL from turning the join into
+// a hash of the whole table, which it costs as cheaper for a few hundred rows but which
+// took 0.18 ms of a 50-row page's 0.28 ms on the bench database (649 template versions).
+// A page's rows keep their order, so the page needs no sort after the joins.
+func lookup(table, alias, on string) string {
+	return "LEFT JOIN LATERAL (SELECT * FROM " + table + " " + alias + " WHERE " + on + " OFFSET 0) " + alias + " ON true"
+}
+
 // The joins' fields are pointers: a LEFT JOIN that found nothing fills them with NULLs.
 
 type templateVersionJoin struct {
@@ -99,7 +108,7 @@ type templateVersionJoin struct {
 
 func (j *templateVersionJoin) sql(n string) (string, string) {
 	return "tv.id, tv.version, tv.name, tv.template_type, tv.hidden",
-		"LEFT JOIN templates_history tv ON tv.id = " + n + ".template_id AND tv.version = " + n + ".template_version"
+		lookup("templates_history", "tv", "tv.id = "+n+".template_id AND tv.version = "+n+".template_version")
 }
 
 func (j *templateVersionJoin) dest() []any {
@@ -126,7 +135,7 @@ type jobJoin struct {
 func (j *jobJoin) sql(n string) (string, string) {
 	return "j.id, j.service_id, j.template_id, j.template_version, j.original_file_name, j.notification_count, " +
 			"j.job_status, j.scheduled_for, j.created_by_id, j.created_at, j.archived",
-		"LEFT JOIN jobs j ON j.id = " + n + ".job_id"
+		lookup("jobs", "j", "j.id = "+n+".job_id")
 }
 
 func (j *jobJoin) dest() []any {
@@ -155,7 +164,7 @@ type userJoin struct {
 // the User the loader holds and never logged.
 func (j *userJoin) sql(n string) (string, string) {
 	return "u.id, u.name, u.email_address, u.platform_admin, u.state",
-		"LEFT JOIN users u ON u.id = " + n + ".created_by_id"
+		lookup("users", "u", "u.id = "+n+".created_by_id")
 }
 
 func (j *userJoin) dest() []any {
@@ -180,7 +189,7 @@ type apiKeyJoin struct {
 // The secret column is never selected.
 func (j *apiKeyJoin) sql(n string) (string, string) {
 	return "k.id, k.service_id, k.name, k.key_type, k.expiry_date",
-		"LEFT JOIN api_keys k ON k.id = " + n + ".api_key_id"
+		lookup("api_keys", "k", "k.id = "+n+".api_key_id")
 }
 
 func (j *apiKeyJoin) dest() []any {

@@ -133,24 +133,23 @@ func (s *ServiceStore) ServicesWithFactsByIDs(ctx context.Context, ids []string,
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, servicesWithFactsSQL, ids, keyCutoff(now))
-	if err != nil {
-		return nil, fmt.Errorf("load %d services: %w", len(ids), err)
-	}
-	defer rows.Close()
-	var (
-		services []*notifyql.ServiceWithFacts
-		sc       serviceWithFactsScan
-		dest     = sc.dest()
-	)
-	for rows.Next() {
-		sc = serviceWithFactsScan{}
-		if err := rows.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("load %d services: %w", len(ids), err)
+	var services []*notifyql.ServiceWithFacts
+	err := queryGenericPlan(ctx, s.pool, func(rows pgx.Rows) error {
+		defer rows.Close()
+		var (
+			sc   serviceWithFactsScan
+			dest = sc.dest()
+		)
+		for rows.Next() {
+			sc = serviceWithFactsScan{}
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			services = append(services, sc.result())
 		}
-		services = append(services, sc.result())
-	}
-	if err := rows.Err(); err != nil {
+		return rows.Err()
+	}, servicesWithFactsSQL, ids, keyCutoff(now))
+	if err != nil {
 		return nil, fmt.Errorf("load %d services: %w", len(ids), err)
 	}
 	return services, nil

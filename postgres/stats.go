@@ -41,22 +41,6 @@ SELECT %[2]s template_id, notification_type AS type, notification_status AS stat
 HAVING sum(n) <> 0
  ORDER BY %[2]s template_id, notification_type, notification_status`
 
-// planEachTime, as a query's first argument, sends it as an unnamed statement (one round
-// trip, as a cached one takes), which PostgreSQL plans for the values it is given at every
-// execution. For statements whose best plan depends on their parameters: a statement from
-// pgx's cache is a named prepared statement, which PostgreSQL plans generically from its
-// sixth execution on a connection once the generic plan's estimated cost is below the
-// custom plans' average. The dashboard's status counts, from its sixth execution, got a
-// generic plan that estimated 73 rows where the bench's big service has 4,431, sorted them,
-// and took 8–12 ms instead of 4.9–6.3 ms (EXPLAIN ANALYZE on the bench database: 8.5 ms
-// generic, 3.5 ms plus 0.2–0.3 ms of planning custom). The history pages' statements
-// (monthly statistics, template usage) measured the same either way there, and keep theirs.
-// Per statement, not plan_cache_mode on every connection: the hot lookups by id (a
-// notification, a user, a template) plan the same for any id and keep their cached plans,
-// which save the planning at each execution. Results come in the text format, which pgx
-// scans into the same Go types.
-const planEachTime = pgx.QueryExecModeExec
-
 var (
 	// statusCountsSQL is one service's rows: $1 = its id.
 	statusCountsSQL = fmt.Sprintf(statusCountsShape, "service_id = $1", "")
@@ -85,14 +69,6 @@ func (s *NotificationStore) StatusCounts(ctx context.Context, serviceID string, 
 	return counts, nil
 }
 
-// forceCustomPlans makes the statements that follow it in a batch be planned for their
-// parameters' values, until the batch ends. A batch's statements share the exec mode of
-// the connection, so planEachTime cannot apply to one of them; plan_cache_mode, set local
-// to the implicit transaction a batch runs in (its statements share one Sync), does the same
-// for the cached statements after it, and is back to the connection's own at the batch's
-// end, whether the batch succeeds or fails.
-const forceCustomPlansSQL = `SELECT set_config('plan_cache_mode', 'force_custom_plan', true)`
-
 // queueStatusCounts queues StatusCounts' statement on batch, with custom plans as
 // StatusCounts has them; readQueuedStatusCounts reads what it queued.
 func (s *NotificationStore) queueStatusCounts(batch *pgx.Batch, serviceID string, from notifyql.Date, now time.Time) {
@@ -103,7 +79,7 @@ func (s *NotificationStore) queueStatusCounts(batch *pgx.Batch, serviceID string
 
 // readQueuedStatusCounts reads the results of queueStatusCounts, the next of results.
 func readQueuedStatusCounts(results pgx.BatchResults) ([]notifyql.StatusCount, error) {
-	if _, err := results.Exec(); err != nil {
+	if err := skipPlanMode(results); err != nil {
 		return nil, err
 	}
 	rows, err := results.Query()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -126,4 +127,66 @@ func TestOperationsTakeAtMostTwoRoundTripsOnceTheCallerIsKnown(t *testing.T) {
 				smallTrips, smallStatements, largeTrips, largeStatements, nextTrips, nextStatements)
 		}
 	})
+}
+
+// TestHotStatementsArePlannedOncePerConnection: the page's, the detail's and the services'
+// statements, asked for again and again, run their generic plans: PostgreSQL would
+// otherwise plan each of them afresh at every execution, since their parameters (id lists,
+// a LIMIT, a window's start) cost the generic plan above a custom one. What each of the
+// pool's connections prepared says how each statement was planned.
+func TestHotStatementsArePlannedOncePerConnection(t *testing.T) {
+	api := newTestAPIWith(t, testAPIOptions{limits: server.DefaultLimits(), principalCache: true})
+	addJobNotifications(t, api)
+	for range 8 {
+		for _, op := range []struct {
+			user, query string
+			vars        map[string]any
+		}{
+			{userViewer, roundTripsPageQuery, map[string]any{"id": serviceA, "first": 50}},
+			{userSender, roundTripsDetailQuery, map[string]any{"id": notificationA1}},
+		} {
+			api.post(t, tokenFor(t, op.user), op.query, op.vars).requireNoErrors(t)
+		}
+	}
+
+	hot := map[string]string{
+		"the page":              "SELECT page.*",
+		"the detail":            "JOIN services s ON s.id = n.service_id",
+		"services by their ids": "FROM services s\n WHERE s.id = ANY($1)",
+	}
+	type plans struct{ generic, custom int64 }
+	found := map[string]plans{}
+	conns := api.pool.AcquireAllIdle(t.Context())
+	for _, conn := range conns {
+		rows, err := conn.Query(t.Context(), `SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var (
+				statement       string
+				generic, custom int64
+			)
+			if err := rows.Scan(&statement, &generic, &custom); err != nil {
+				t.Fatal(err)
+			}
+			for name, marker := range hot {
+				if strings.Contains(statement, marker) {
+					p := found[name]
+					found[name] = plans{p.generic + generic, p.custom + custom}
+				}
+			}
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		conn.Release()
+	}
+	for name := range hot {
+		p := found[name]
+		t.Logf("%s: %d generic plans, %d custom plans", name, p.generic, p.custom)
+		if p.generic < 8 || p.custom != 0 {
+			t.Errorf("%s ran %d times with its generic plan and was planned afresh %d times; want at least 8 and none", name, p.generic, p.custom)
+		}
+	}
 }
