@@ -167,12 +167,16 @@ SELECT r.id::text, r.service_id::text, r.user_id::text, r.status,
  FOR UPDATE OF r SKIP LOCKED`
 
 // startReportBuildSQL takes the lease. It waits for a stalled worker's chunk being
-// committed, and then returns where that chunk ended.
+// committed, and then returns where that chunk ended. It returns no row when another
+// worker holds a live lease: claimReportSQL re-checks a request it waited to lock against
+// the request's new row only, with the build row its snapshot saw, so a request another
+// worker claimed meanwhile (its build row inserted since) can pass it; $5 is now.
 const startReportBuildSQL = `
 INSERT INTO report_builds (report_request_id, attempts, worker, lease_until, rows_since)
 VALUES ($1, 1, $2, $3, $4)
 ON CONFLICT (report_request_id) DO UPDATE
    SET attempts = report_builds.attempts + 1, worker = excluded.worker, lease_until = excluded.lease_until
+ WHERE report_builds.lease_until IS NULL OR report_builds.lease_until < $5
 RETURNING attempts, rows_since, next_chunk, after_created_at, after_id::text`
 
 const setReportStatusSQL = `
@@ -189,6 +193,7 @@ func (w *ReportWorker) claim(ctx context.Context) (*reportClaim, error) {
 			days     int
 			found    bool
 			failed   bool
+			taken    bool
 		)
 		err := pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
 			r := &c.request
@@ -208,8 +213,13 @@ func (w *ReportWorker) claim(ctx context.Context) (*reportClaim, error) {
 			var afterCreatedAt *time.Time
 			var afterID *string
 			since := notifyql.WindowStart(now, days, w.london).UTC()
-			if err := tx.QueryRow(ctx, startReportBuildSQL, r.ID, w.opts.Name, now.Add(w.opts.Lease), since).Scan(
-				&c.attempt, &c.rowsSince, &c.nextChunk, &afterCreatedAt, &afterID); err != nil {
+			err = tx.QueryRow(ctx, startReportBuildSQL, r.ID, w.opts.Name, now.Add(w.opts.Lease), since, now).Scan(
+				&c.attempt, &c.rowsSince, &c.nextChunk, &afterCreatedAt, &afterID)
+			if errors.Is(err, pgx.ErrNoRows) {
+				// Another worker has just claimed it: look for the next one.
+				taken = true
+				return nil
+			} else if err != nil {
 				return err
 			}
 			if afterCreatedAt != nil && afterID != nil {
@@ -230,6 +240,8 @@ func (w *ReportWorker) claim(ctx context.Context) (*reportClaim, error) {
 			return nil, nil
 		case failed:
 			w.logger.Error("report failed: its builds kept stopping", "report_request_id", c.request.ID, "attempts", attempts)
+			continue
+		case taken:
 			continue
 		}
 		return &c, nil
