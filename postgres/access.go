@@ -107,7 +107,7 @@ func (s *AccessStore) UsersByIDs(ctx context.Context, ids []string) ([]*notifyql
 	if len(valid) == 0 {
 		return []*notifyql.User{}, nil
 	}
-	rows, err := s.pool.Query(ctx, usersByIDsSQL, valid)
+	rows, err := queryGenericPlan(ctx, s.pool, usersByIDsSQL, valid)
 	if err != nil {
 		return nil, fmt.Errorf("load %d users: %w", len(valid), err)
 	}

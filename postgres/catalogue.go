@@ -76,7 +76,7 @@ func (s *CatalogueStore) TemplatesByIDs(ctx context.Context, ids []string) ([]*n
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, templatesByIDsSQL, ids)
+	rows, err := queryGenericPlan(ctx, s.pool, templatesByIDsSQL, ids)
 	if err != nil {
 		return nil, fmt.Errorf("load %d templates: %w", len(ids), err)
 	}
@@ -110,7 +110,7 @@ func (s *CatalogueStore) TemplateVersions(ctx context.Context, keys []notifyql.T
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, templateVersionsSQL, ids, versions)
+	rows, err := queryGenericPlan(ctx, s.pool, templateVersionsSQL, ids, versions)
 	if err != nil {
 		return nil, fmt.Errorf("load %d template versions: %w", len(ids), err)
 	}

@@ -368,16 +368,10 @@ func (s *NotificationStore) NotificationWithRelated(ctx context.Context, id stri
 		version templateVersionJoin
 		dest    = append(append(notificationDest(&n), service.dest()...), version.dest()...)
 	)
-	err := queryGenericPlan(ctx, s.pool, func(rows pgx.Rows) error {
-		defer rows.Close()
-		if !rows.Next() {
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			return pgx.ErrNoRows
-		}
-		return rows.Scan(dest...)
-	}, sql, args...)
+	rows, err := queryGenericPlan(ctx, s.pool, sql, args...)
+	if err == nil {
+		err = scanOne(rows, dest)
+	}
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, nil, notifyql.Errorf(notifyql.ENOTFOUND, "notification not found")
@@ -403,7 +397,7 @@ func (s *NotificationStore) StatusHistory(ctx context.Context, notificationIDs [
 	if len(ids) == 0 {
 		return history, nil
 	}
-	rows, err := s.pool.Query(ctx, statusHistorySQL, ids)
+	rows, err := queryGenericPlan(ctx, s.pool, statusHistorySQL, ids)
 	if err != nil {
 		return nil, fmt.Errorf("load status history of %d notifications: %w", len(ids), err)
 	}

@@ -55,22 +55,64 @@ func skipPlanMode(results pgx.BatchResults) error {
 	return err
 }
 
-// queryGenericPlan runs sql with its generic plan (genericPlansSQL) in one round trip and
-// hands its rows to collect.
-func queryGenericPlan(ctx context.Context, pool *pgxpool.Pool, collect func(pgx.Rows) error, sql string, args ...any) error {
+// queryGenericPlan is pool.Query for a statement that runs its generic plan
+// (genericPlansSQL), in the same one round trip: the setting goes in a batch before it.
+func queryGenericPlan(ctx context.Context, pool *pgxpool.Pool, sql string, args ...any) (pgx.Rows, error) {
 	batch := &pgx.Batch{}
 	queueGenericPlans(batch)
 	batch.Queue(sql, args...)
 	results := pool.SendBatch(ctx, batch)
-	err := skipPlanMode(results)
-	if err == nil {
-		var rows pgx.Rows
-		if rows, err = results.Query(); err == nil {
-			err = collect(rows)
+	if err := skipPlanMode(results); err != nil {
+		_ = results.Close()
+		return nil, err
+	}
+	rows, err := results.Query()
+	if err != nil {
+		rows.Close()
+		_ = results.Close()
+		return nil, err
+	}
+	return &batchRows{Rows: rows, results: results}, nil
+}
+
+// batchRows are the rows of a batch's last statement: closing them closes the batch,
+// which gives its connection back to the pool.
+type batchRows struct {
+	pgx.Rows
+	results  pgx.BatchResults
+	closed   bool
+	closeErr error
+}
+
+func (r *batchRows) Close() {
+	if r.closed {
+		return
+	}
+	r.closed = true
+	r.Rows.Close()
+	r.closeErr = r.results.Close()
+}
+
+func (r *batchRows) Err() error {
+	if err := r.Rows.Err(); err != nil {
+		return err
+	}
+	return r.closeErr
+}
+
+// scanOne scans the first of rows into dest and closes them, as QueryRow's Scan does:
+// pgx.ErrNoRows when there is none.
+func scanOne(rows pgx.Rows, dest []any) error {
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
 		}
+		return pgx.ErrNoRows
 	}
-	if closeErr := results.Close(); err == nil {
-		err = closeErr
+	if err := rows.Scan(dest...); err != nil {
+		return err
 	}
-	return err
+	rows.Close()
+	return rows.Err()
 }

@@ -133,23 +133,25 @@ func (s *ServiceStore) ServicesWithFactsByIDs(ctx context.Context, ids []string,
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	var services []*notifyql.ServiceWithFacts
-	err := queryGenericPlan(ctx, s.pool, func(rows pgx.Rows) error {
-		defer rows.Close()
-		var (
-			sc   serviceWithFactsScan
-			dest = sc.dest()
-		)
-		for rows.Next() {
-			sc = serviceWithFactsScan{}
-			if err := rows.Scan(dest...); err != nil {
-				return err
-			}
-			services = append(services, sc.result())
-		}
-		return rows.Err()
-	}, servicesWithFactsSQL, ids, keyCutoff(now))
+	rows, err := queryGenericPlan(ctx, s.pool, servicesWithFactsSQL, ids, keyCutoff(now))
 	if err != nil {
+		return nil, fmt.Errorf("load %d services: %w", len(ids), err)
+	}
+	defer rows.Close()
+	var (
+		services []*notifyql.ServiceWithFacts
+		sc       serviceWithFactsScan
+		dest     = sc.dest()
+	)
+	for rows.Next() {
+		sc = serviceWithFactsScan{}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("load %d services: %w", len(ids), err)
+		}
+		services = append(services, sc.result())
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("load %d services: %w", len(ids), err)
 	}
 	return services, nil
@@ -215,7 +217,7 @@ func (s *ServiceStore) FeaturesByServiceIDs(ctx context.Context, ids []string) (
 	if len(ids) == 0 {
 		return features, nil
 	}
-	rows, err := s.pool.Query(ctx, featuresByServiceIDsSQL, ids)
+	rows, err := queryGenericPlan(ctx, s.pool, featuresByServiceIDsSQL, ids)
 	if err != nil {
 		return nil, fmt.Errorf("load features of %d services: %w", len(ids), err)
 	}
@@ -244,7 +246,7 @@ func (s *ServiceStore) RetentionByServiceIDs(ctx context.Context, ids []string) 
 	if len(ids) == 0 {
 		return retention, nil
 	}
-	rows, err := s.pool.Query(ctx, retentionByServiceIDsSQL, ids)
+	rows, err := queryGenericPlan(ctx, s.pool, retentionByServiceIDsSQL, ids)
 	if err != nil {
 		return nil, fmt.Errorf("load retention of %d services: %w", len(ids), err)
 	}
@@ -286,7 +288,7 @@ func (s *ServiceStore) HasAPIKeysByServiceIDs(ctx context.Context, ids []string,
 	for _, id := range ids {
 		hasKeys[id] = false
 	}
-	rows, err := s.pool.Query(ctx, servicesWithAPIKeysSQL, ids, keyCutoff(now))
+	rows, err := queryGenericPlan(ctx, s.pool, servicesWithAPIKeysSQL, ids, keyCutoff(now))
 	if err != nil {
 		return nil, fmt.Errorf("load API keys of %d services: %w", len(ids), err)
 	}
