@@ -3,9 +3,9 @@ package deploy
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"maps"
 	"strings"
 	"testing"
 
