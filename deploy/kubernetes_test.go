@@ -191,6 +191,9 @@ func checkSelectors(c *cluster) error {
 	for _, t := range d.object.Spec.Template.Spec.TopologySpreadConstraints {
 		selectsPods(d.file+": a topology spread constraint", t.LabelSelector)
 	}
+	if len(c.services) == 0 {
+		errs = append(errs, errors.New("no Service sends the server's pods traffic"))
+	}
 	for _, s := range c.services {
 		selectsPods(s.file+": Service "+s.object.Metadata.Name, labelSelector{MatchLabels: s.object.Spec.Selector})
 		for _, p := range s.object.Spec.Ports {
@@ -306,15 +309,13 @@ func checkMetricsStayInternal(c *cluster, f facts) error {
 	if err != nil {
 		return fmt.Errorf("NOTIFYQL_ADDR: %w", err)
 	}
-	if env["NOTIFYQL_ENV"] == "development" {
-		return fmt.Errorf("%s: NOTIFYQL_ENV is development, which turns on introspection and serves /metrics beside the API", d.file)
-	}
 	answers, err := f.ask([]string{"/metrics"}, metricsAddr != "")
 	if err != nil {
 		return fmt.Errorf("asking the server: %w", err)
 	}
 	if code := answers.serving["/metrics"]; code != 404 {
-		return fmt.Errorf("%s: the API's port answers /metrics with %s (NOTIFYQL_METRICS_ADDR %q): the metrics would be public", d.file, describe(code), metricsAddr)
+		return fmt.Errorf("%s: the API's port answers /metrics with %s (NOTIFYQL_ENV %q, NOTIFYQL_METRICS_ADDR %q): the metrics would be as public as the API",
+			d.file, describe(code), env["NOTIFYQL_ENV"], env["NOTIFYQL_METRICS_ADDR"])
 	}
 	host, metricsPort, err := hostPort(metricsAddr)
 	if err != nil {
@@ -420,6 +421,9 @@ func checkContainers(c *cluster, uid int) error {
 	}
 	if len(ct.Args) == 0 || ct.Args[0] != "serve" {
 		errs = append(errs, fmt.Errorf("%s: the server container's args %q do not run serve", d.file, ct.Args))
+	}
+	if env, err := c.environment(ct); err == nil && env["NOTIFYQL_ENV"] == "development" {
+		errs = append(errs, fmt.Errorf("%s: NOTIFYQL_ENV is development, which turns on introspection and debug logs", d.file))
 	}
 	type pod struct {
 		file string

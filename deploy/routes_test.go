@@ -29,7 +29,8 @@ type routeAnswers struct {
 // it, and GETs each path again during the drain delay. separateMetrics says whether
 // /metrics has a listener of its own, as NOTIFYQL_METRICS_ADDR makes it.
 func askServer(paths []string, separateMetrics bool) (routeAnswers, error) {
-	const drainDelay = time.Second
+	// Long enough for the GETs during the drain on a busy machine.
+	const drainDelay = 2 * time.Second
 	stopping := make(chan struct{})
 	logger := slog.New(&signalHandler{message: "shutting down", seen: stopping})
 	metricsAddr := ""
