@@ -274,6 +274,7 @@ func TestChecksCatchBrokenFiles(t *testing.T) {
 		{"shell-form entrypoint", "dockerfile", dockerfilePath, `ENTRYPOINT ["/usr/local/bin/notifyql"]`, "ENTRYPOINT /usr/local/bin/notifyql", "shell form"},
 		{"shell-form command", "dockerfile", dockerfilePath, `CMD ["serve"]`, "CMD serve", "shell form"},
 		{"RUN in the final stage", "dockerfile", dockerfilePath, "USER 65532:65532", "RUN mkdir /data\nUSER 65532:65532", "needs a shell"},
+		{"a Go that only starts alike", "dockerfile", dockerfilePath, "FROM golang:1.26.8-bookworm AS build", "FROM golang:1.260-bookworm AS build", "go.mod asks for Go"},
 		{"an older Go", "dockerfile", dockerfilePath, "FROM golang:1.26.8-bookworm AS build", "FROM golang:1.25.5-bookworm AS build", "go.mod asks for Go"},
 		{"the wrong port", "dockerfile", dockerfilePath, "EXPOSE 8080", "EXPOSE 80", "does not EXPOSE 8080"},
 		{"an entrypoint nothing copied", "dockerfile", dockerfilePath, `ENTRYPOINT ["/usr/local/bin/notifyql"]`, `ENTRYPOINT ["/notifyql"]`, "no COPY --from"},

@@ -173,7 +173,8 @@ func checkDockerfile(stages []stage, gomod string, apiPort int) error {
 			if parts := strings.Split(goVersion, "."); len(parts) >= 2 {
 				major, minor = parts[0], parts[1]
 			}
-			if !strings.HasPrefix(tag, major+"."+minor) {
+			want := major + "." + minor
+			if tag != want && !strings.HasPrefix(tag, want+".") && !strings.HasPrefix(tag, want+"-") {
 				errs = append(errs, fmt.Errorf("Dockerfile line %d: builds with golang:%s, but go.mod asks for Go %s", s.line, tag, goVersion))
 			}
 		}
