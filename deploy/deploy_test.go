@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -162,6 +163,13 @@ func TestDeploymentFilesPassEveryCheck(t *testing.T) {
 	}
 }
 
+// brokenFile is a mistake made in a copy of a shipped file: old replaced by new.
+type brokenFile struct {
+	name, check, file, old, new string
+	// want is a part of the error the check should give.
+	want string
+}
+
 // Each check fails on a copy of the shipped files with one mistake in it: a check that
 // cannot fail shows nothing.
 func TestChecksCatchBrokenFiles(t *testing.T) {
@@ -186,11 +194,7 @@ func TestChecksCatchBrokenFiles(t *testing.T) {
 	liveness := "livenessProbe:\n            httpGet:\n              path: /healthz"
 	metricsPeer := "        - namespaceSelector:\n            matchLabels:\n              kubernetes.io/metadata.name: monitoring\n          podSelector:\n            matchLabels:\n              app.kubernetes.io/name: prometheus\n"
 	serviceSelector := "  selector:\n    app.kubernetes.io/name: notifyql\n    app.kubernetes.io/component: api\n  ports:"
-	for _, tc := range []struct {
-		name, check, file, old, new string
-		// want is a part of the error expected.
-		want string
-	}{
+	cases := []brokenFile{
 		// The manifests must parse, as objects the checks know.
 		{"unknown kind", "parse", svc, "kind: Service", "kind: Ingress", "not one the checks know"},
 		{"duplicate key", "parse", configmap, "  NOTIFYQL_ENV: production\n", "  NOTIFYQL_ENV: production\n  NOTIFYQL_ENV: development\n", "configmap.yaml"},
@@ -289,7 +293,13 @@ func TestChecksCatchBrokenFiles(t *testing.T) {
 		{"stopped by SIGKILL", "systemd", unitPath, "KillSignal=SIGTERM", "KillSignal=SIGKILL", "drains on SIGTERM"},
 		{"few open files", "systemd", unitPath, "LimitNOFILE=1048576\n", "", "LimitNOFILE"},
 		{"no executable memory", "systemd", unitPath, "NoNewPrivileges=yes", "NoNewPrivileges=yes\nMemoryDenyWriteExecute=yes", "PDFium"},
-	} {
+	}
+	for name := range checks {
+		if !slices.ContainsFunc(cases, func(tc brokenFile) bool { return tc.check == name }) {
+			t.Errorf("no case breaks a file for the %s check: add one", name)
+		}
+	}
+	for _, tc := range cases {
 		t.Run(tc.check+"/"+tc.name, func(t *testing.T) {
 			t.Parallel()
 			files := maps.Clone(shipped)
