@@ -32,7 +32,8 @@ type Config struct {
 	Limits Limits
 	// Development switches on introspection and "did you mean" suggestions.
 	Development bool
-	// ShutdownTimeout bounds how long in-flight requests may take to finish.
+	// ShutdownTimeout bounds how long in-flight requests may take to finish
+	// (DefaultShutdownTimeout when zero).
 	ShutdownTimeout time.Duration
 	// Extensions are added to the GraphQL handler, for example per-operation dataloaders.
 	Extensions []graphql.HandlerExtension
@@ -94,6 +95,12 @@ type Config struct {
 	DrainDelay time.Duration
 }
 
+// DefaultShutdownTimeout is how long Run lets in-flight requests finish, after the drain
+// delay, before it closes what is left: a supervisor's stop timeout (systemd's
+// TimeoutStopSec, Kubernetes' terminationGracePeriodSeconds) must cover both, and the
+// deployment's tests check that it does.
+const DefaultShutdownTimeout = 10 * time.Second
+
 // Server serves the GraphQL API over HTTP.
 type Server struct {
 	cfg        Config
@@ -127,7 +134,7 @@ func New(cfg Config, schema graphql.ExecutableSchema, auth *Authenticator) *Serv
 	cfg.Logger = slog.New(WithRequestIDs(cfg.Logger.Handler()))
 	cfg.Limits = cfg.Limits.withDefaults()
 	if cfg.ShutdownTimeout == 0 {
-		cfg.ShutdownTimeout = 10 * time.Second
+		cfg.ShutdownTimeout = DefaultShutdownTimeout
 	}
 	cfg.WebSocket = cfg.WebSocket.withDefaults()
 	cfg.Connections = cfg.Connections.withDefaults()
