@@ -34,3 +34,18 @@ func Authenticated(ctx context.Context) (*Principal, error) {
 	}
 	return nil, Errorf(EUNAUTHENTICATED, "authentication required: send Authorization: Bearer <token>")
 }
+
+type fieldsInterceptedKey struct{}
+
+// NewContextWithFieldsIntercepted marks the operations under ctx as run by an executor
+// with field interceptors, which must then see every field: the executor's shorter way for
+// plain scalar fields, which runs none, is off for them (graph's resolveLeaf).
+func NewContextWithFieldsIntercepted(ctx context.Context) context.Context {
+	return context.WithValue(ctx, fieldsInterceptedKey{}, true)
+}
+
+// FieldsIntercepted reports whether the operations under ctx have field interceptors.
+func FieldsIntercepted(ctx context.Context) bool {
+	intercepted, _ := ctx.Value(fieldsInterceptedKey{}).(bool)
+	return intercepted
+}

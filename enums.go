@@ -99,7 +99,31 @@ func EnumName(stored string) string {
 	return strings.ToUpper(strings.ReplaceAll(stored, "-", "_"))
 }
 
+// quotedEnumNames holds the JSON of every known enum value's name, written once: a page
+// writes a type and a status for each of its rows.
+var quotedEnumNames = func() map[string][]byte {
+	names := make(map[string][]byte)
+	add := func(stored string) { names[stored] = []byte(strconv.Quote(EnumName(stored))) }
+	for _, v := range NotificationTypes {
+		add(string(v))
+	}
+	for _, v := range NotificationStatuses {
+		add(string(v))
+	}
+	for _, v := range KeyTypes {
+		add(string(v))
+	}
+	for _, v := range Postages {
+		add(string(v))
+	}
+	return names
+}()
+
 func marshalEnum(w io.Writer, stored string) {
+	if quoted, ok := quotedEnumNames[stored]; ok {
+		w.Write(quoted)
+		return
+	}
 	io.WriteString(w, strconv.Quote(EnumName(stored)))
 }
 

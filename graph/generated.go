@@ -3840,7 +3840,7 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // region    **************************** field.gotpl *****************************
 
 func (ec *executionContext) _AnnualUsage_smsFreeAllowance(ctx context.Context, field graphql.CollectedField, obj *notifyql.AnnualUsage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -3863,7 +3863,7 @@ func (ec *executionContext) fieldContext_AnnualUsage_smsFreeAllowance(_ context.
 }
 
 func (ec *executionContext) _AnnualUsage_smsSent(ctx context.Context, field graphql.CollectedField, obj *notifyql.AnnualUsage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -3886,7 +3886,7 @@ func (ec *executionContext) fieldContext_AnnualUsage_smsSent(_ context.Context, 
 }
 
 func (ec *executionContext) _AnnualUsage_smsAllowanceRemaining(ctx context.Context, field graphql.CollectedField, obj *notifyql.AnnualUsage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -3909,7 +3909,7 @@ func (ec *executionContext) fieldContext_AnnualUsage_smsAllowanceRemaining(_ con
 }
 
 func (ec *executionContext) _AnnualUsage_smsCost(ctx context.Context, field graphql.CollectedField, obj *notifyql.AnnualUsage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -3941,7 +3941,7 @@ func (ec *executionContext) fieldContext_AnnualUsage_smsCost(_ context.Context, 
 }
 
 func (ec *executionContext) _AnnualUsage_smsBreakdown(ctx context.Context, field graphql.CollectedField, obj *notifyql.AnnualUsage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -3973,7 +3973,7 @@ func (ec *executionContext) fieldContext_AnnualUsage_smsBreakdown(_ context.Cont
 }
 
 func (ec *executionContext) _AnnualUsage_emailsSent(ctx context.Context, field graphql.CollectedField, obj *notifyql.AnnualUsage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -3996,7 +3996,7 @@ func (ec *executionContext) fieldContext_AnnualUsage_emailsSent(_ context.Contex
 }
 
 func (ec *executionContext) _AnnualUsage_emailAllowance(ctx context.Context, field graphql.CollectedField, obj *notifyql.AnnualUsage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4019,7 +4019,7 @@ func (ec *executionContext) fieldContext_AnnualUsage_emailAllowance(_ context.Co
 }
 
 func (ec *executionContext) _AnnualUsage_lettersSent(ctx context.Context, field graphql.CollectedField, obj *notifyql.AnnualUsage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4042,7 +4042,7 @@ func (ec *executionContext) fieldContext_AnnualUsage_lettersSent(_ context.Conte
 }
 
 func (ec *executionContext) _AnnualUsage_letterCost(ctx context.Context, field graphql.CollectedField, obj *notifyql.AnnualUsage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4074,7 +4074,7 @@ func (ec *executionContext) fieldContext_AnnualUsage_letterCost(_ context.Contex
 }
 
 func (ec *executionContext) _ApiKey_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.APIKey) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4097,7 +4097,7 @@ func (ec *executionContext) fieldContext_ApiKey_id(_ context.Context, field grap
 }
 
 func (ec *executionContext) _ApiKey_name(ctx context.Context, field graphql.CollectedField, obj *notifyql.APIKey) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4120,7 +4120,7 @@ func (ec *executionContext) fieldContext_ApiKey_name(_ context.Context, field gr
 }
 
 func (ec *executionContext) _ApiKey_keyType(ctx context.Context, field graphql.CollectedField, obj *notifyql.APIKey) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4143,7 +4143,7 @@ func (ec *executionContext) fieldContext_ApiKey_keyType(_ context.Context, field
 }
 
 func (ec *executionContext) _Conversation_phoneNumber(ctx context.Context, field graphql.CollectedField, obj *notifyql.Conversation) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4166,7 +4166,7 @@ func (ec *executionContext) fieldContext_Conversation_phoneNumber(_ context.Cont
 }
 
 func (ec *executionContext) _Conversation_messages(ctx context.Context, field graphql.CollectedField, obj *notifyql.Conversation) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4198,7 +4198,7 @@ func (ec *executionContext) fieldContext_Conversation_messages(_ context.Context
 }
 
 func (ec *executionContext) _ConversationMessage_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.ConversationMessage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4221,7 +4221,7 @@ func (ec *executionContext) fieldContext_ConversationMessage_id(_ context.Contex
 }
 
 func (ec *executionContext) _ConversationMessage_direction(ctx context.Context, field graphql.CollectedField, obj *notifyql.ConversationMessage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4244,7 +4244,7 @@ func (ec *executionContext) fieldContext_ConversationMessage_direction(_ context
 }
 
 func (ec *executionContext) _ConversationMessage_phoneNumber(ctx context.Context, field graphql.CollectedField, obj *notifyql.ConversationMessage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4267,7 +4267,7 @@ func (ec *executionContext) fieldContext_ConversationMessage_phoneNumber(_ conte
 }
 
 func (ec *executionContext) _ConversationMessage_content(ctx context.Context, field graphql.CollectedField, obj *notifyql.ConversationMessage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4290,7 +4290,7 @@ func (ec *executionContext) fieldContext_ConversationMessage_content(_ context.C
 }
 
 func (ec *executionContext) _ConversationMessage_status(ctx context.Context, field graphql.CollectedField, obj *notifyql.ConversationMessage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4313,7 +4313,7 @@ func (ec *executionContext) fieldContext_ConversationMessage_status(_ context.Co
 }
 
 func (ec *executionContext) _ConversationMessage_statusLabel(ctx context.Context, field graphql.CollectedField, obj *notifyql.ConversationMessage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4336,7 +4336,7 @@ func (ec *executionContext) fieldContext_ConversationMessage_statusLabel(_ conte
 }
 
 func (ec *executionContext) _ConversationMessage_createdAt(ctx context.Context, field graphql.CollectedField, obj *notifyql.ConversationMessage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4359,7 +4359,7 @@ func (ec *executionContext) fieldContext_ConversationMessage_createdAt(_ context
 }
 
 func (ec *executionContext) _DataRetention_email(ctx context.Context, field graphql.CollectedField, obj *DataRetention) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4382,7 +4382,7 @@ func (ec *executionContext) fieldContext_DataRetention_email(_ context.Context, 
 }
 
 func (ec *executionContext) _DataRetention_sms(ctx context.Context, field graphql.CollectedField, obj *DataRetention) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4405,7 +4405,7 @@ func (ec *executionContext) fieldContext_DataRetention_sms(_ context.Context, fi
 }
 
 func (ec *executionContext) _DataRetention_letter(ctx context.Context, field graphql.CollectedField, obj *DataRetention) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4428,7 +4428,7 @@ func (ec *executionContext) fieldContext_DataRetention_letter(_ context.Context,
 }
 
 func (ec *executionContext) _Downloads_count(ctx context.Context, field graphql.CollectedField, obj *Downloads) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4451,7 +4451,7 @@ func (ec *executionContext) fieldContext_Downloads_count(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Downloads_canDownload(ctx context.Context, field graphql.CollectedField, obj *Downloads) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4474,7 +4474,7 @@ func (ec *executionContext) fieldContext_Downloads_canDownload(_ context.Context
 }
 
 func (ec *executionContext) _Downloads_canRequestReport(ctx context.Context, field graphql.CollectedField, obj *Downloads) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4497,7 +4497,7 @@ func (ec *executionContext) fieldContext_Downloads_canRequestReport(_ context.Co
 }
 
 func (ec *executionContext) _Downloads_csvUrl(ctx context.Context, field graphql.CollectedField, obj *Downloads) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4520,7 +4520,7 @@ func (ec *executionContext) fieldContext_Downloads_csvUrl(_ context.Context, fie
 }
 
 func (ec *executionContext) _FinancialYearOption_year(ctx context.Context, field graphql.CollectedField, obj *FinancialYearOption) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4543,7 +4543,7 @@ func (ec *executionContext) fieldContext_FinancialYearOption_year(_ context.Cont
 }
 
 func (ec *executionContext) _FinancialYearOption_label(ctx context.Context, field graphql.CollectedField, obj *FinancialYearOption) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4566,7 +4566,7 @@ func (ec *executionContext) fieldContext_FinancialYearOption_label(_ context.Con
 }
 
 func (ec *executionContext) _FinancialYearOption_current(ctx context.Context, field graphql.CollectedField, obj *FinancialYearOption) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4589,7 +4589,7 @@ func (ec *executionContext) fieldContext_FinancialYearOption_current(_ context.C
 }
 
 func (ec *executionContext) _FreeSmsAllowance_financialYear(ctx context.Context, field graphql.CollectedField, obj *FreeSmsAllowance) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4612,7 +4612,7 @@ func (ec *executionContext) fieldContext_FreeSmsAllowance_financialYear(_ contex
 }
 
 func (ec *executionContext) _FreeSmsAllowance_allowance(ctx context.Context, field graphql.CollectedField, obj *FreeSmsAllowance) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4635,7 +4635,7 @@ func (ec *executionContext) fieldContext_FreeSmsAllowance_allowance(_ context.Co
 }
 
 func (ec *executionContext) _FreeSmsAllowance_highVolumeServiceLastYear(ctx context.Context, field graphql.CollectedField, obj *FreeSmsAllowance) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4658,7 +4658,7 @@ func (ec *executionContext) fieldContext_FreeSmsAllowance_highVolumeServiceLastY
 }
 
 func (ec *executionContext) _FreeSmsAllowance_hasCustomAllowance(ctx context.Context, field graphql.CollectedField, obj *FreeSmsAllowance) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4681,7 +4681,7 @@ func (ec *executionContext) fieldContext_FreeSmsAllowance_hasCustomAllowance(_ c
 }
 
 func (ec *executionContext) _InboxMessage_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxMessage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4704,7 +4704,7 @@ func (ec *executionContext) fieldContext_InboxMessage_id(_ context.Context, fiel
 }
 
 func (ec *executionContext) _InboxMessage_phoneNumber(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxMessage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4727,7 +4727,7 @@ func (ec *executionContext) fieldContext_InboxMessage_phoneNumber(_ context.Cont
 }
 
 func (ec *executionContext) _InboxMessage_content(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxMessage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4750,7 +4750,7 @@ func (ec *executionContext) fieldContext_InboxMessage_content(_ context.Context,
 }
 
 func (ec *executionContext) _InboxMessage_createdAt(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxMessage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4773,7 +4773,7 @@ func (ec *executionContext) fieldContext_InboxMessage_createdAt(_ context.Contex
 }
 
 func (ec *executionContext) _InboxMessage_receivedAgo(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxMessage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4796,7 +4796,7 @@ func (ec *executionContext) fieldContext_InboxMessage_receivedAgo(_ context.Cont
 }
 
 func (ec *executionContext) _InboxPage_messages(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4828,7 +4828,7 @@ func (ec *executionContext) fieldContext_InboxPage_messages(_ context.Context, f
 }
 
 func (ec *executionContext) _InboxPage_hasNext(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4851,7 +4851,7 @@ func (ec *executionContext) fieldContext_InboxPage_hasNext(_ context.Context, fi
 }
 
 func (ec *executionContext) _InboxPage_endCursor(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4874,7 +4874,7 @@ func (ec *executionContext) fieldContext_InboxPage_endCursor(_ context.Context, 
 }
 
 func (ec *executionContext) _InboxPage_summary(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4906,7 +4906,7 @@ func (ec *executionContext) fieldContext_InboxPage_summary(_ context.Context, fi
 }
 
 func (ec *executionContext) _InboxPage_inboundNumber(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4929,7 +4929,7 @@ func (ec *executionContext) fieldContext_InboxPage_inboundNumber(_ context.Conte
 }
 
 func (ec *executionContext) _InboxSummary_count(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxSummary) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4952,7 +4952,7 @@ func (ec *executionContext) fieldContext_InboxSummary_count(_ context.Context, f
 }
 
 func (ec *executionContext) _InboxSummary_mostRecent(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxSummary) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4975,7 +4975,7 @@ func (ec *executionContext) fieldContext_InboxSummary_mostRecent(_ context.Conte
 }
 
 func (ec *executionContext) _Job_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.Job) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4998,7 +4998,7 @@ func (ec *executionContext) fieldContext_Job_id(_ context.Context, field graphql
 }
 
 func (ec *executionContext) _Job_originalFileName(ctx context.Context, field graphql.CollectedField, obj *notifyql.Job) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5021,7 +5021,7 @@ func (ec *executionContext) fieldContext_Job_originalFileName(_ context.Context,
 }
 
 func (ec *executionContext) _Job_notificationCount(ctx context.Context, field graphql.CollectedField, obj *notifyql.Job) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5044,7 +5044,7 @@ func (ec *executionContext) fieldContext_Job_notificationCount(_ context.Context
 }
 
 func (ec *executionContext) _Job_status(ctx context.Context, field graphql.CollectedField, obj *notifyql.Job) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5067,7 +5067,7 @@ func (ec *executionContext) fieldContext_Job_status(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Job_scheduledFor(ctx context.Context, field graphql.CollectedField, obj *notifyql.Job) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5090,7 +5090,7 @@ func (ec *executionContext) fieldContext_Job_scheduledFor(_ context.Context, fie
 }
 
 func (ec *executionContext) _Job_createdAt(ctx context.Context, field graphql.CollectedField, obj *notifyql.Job) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5113,7 +5113,7 @@ func (ec *executionContext) fieldContext_Job_createdAt(_ context.Context, field 
 }
 
 func (ec *executionContext) _LetterCharge_postage(ctx context.Context, field graphql.CollectedField, obj *notifyql.LetterCharge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5136,7 +5136,7 @@ func (ec *executionContext) fieldContext_LetterCharge_postage(_ context.Context,
 }
 
 func (ec *executionContext) _LetterCharge_rate(ctx context.Context, field graphql.CollectedField, obj *notifyql.LetterCharge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5168,7 +5168,7 @@ func (ec *executionContext) fieldContext_LetterCharge_rate(_ context.Context, fi
 }
 
 func (ec *executionContext) _LetterCharge_sent(ctx context.Context, field graphql.CollectedField, obj *notifyql.LetterCharge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5191,7 +5191,7 @@ func (ec *executionContext) fieldContext_LetterCharge_sent(_ context.Context, fi
 }
 
 func (ec *executionContext) _LetterCharge_cost(ctx context.Context, field graphql.CollectedField, obj *notifyql.LetterCharge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5223,7 +5223,7 @@ func (ec *executionContext) fieldContext_LetterCharge_cost(_ context.Context, fi
 }
 
 func (ec *executionContext) _LetterCharge_label(ctx context.Context, field graphql.CollectedField, obj *notifyql.LetterCharge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5246,7 +5246,7 @@ func (ec *executionContext) fieldContext_LetterCharge_label(_ context.Context, f
 }
 
 func (ec *executionContext) _LetterDetail_pageCount(ctx context.Context, field graphql.CollectedField, obj *LetterDetail) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5269,7 +5269,7 @@ func (ec *executionContext) fieldContext_LetterDetail_pageCount(_ context.Contex
 }
 
 func (ec *executionContext) _LetterDetail_sheetCount(ctx context.Context, field graphql.CollectedField, obj *LetterDetail) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5292,7 +5292,7 @@ func (ec *executionContext) fieldContext_LetterDetail_sheetCount(_ context.Conte
 }
 
 func (ec *executionContext) _LetterDetail_canBeCancelled(ctx context.Context, field graphql.CollectedField, obj *LetterDetail) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5315,7 +5315,7 @@ func (ec *executionContext) fieldContext_LetterDetail_canBeCancelled(_ context.C
 }
 
 func (ec *executionContext) _LetterDetail_printStatement(ctx context.Context, field graphql.CollectedField, obj *LetterDetail) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5338,7 +5338,7 @@ func (ec *executionContext) fieldContext_LetterDetail_printStatement(_ context.C
 }
 
 func (ec *executionContext) _LetterDetail_estimatedDelivery(ctx context.Context, field graphql.CollectedField, obj *LetterDetail) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5361,7 +5361,7 @@ func (ec *executionContext) fieldContext_LetterDetail_estimatedDelivery(_ contex
 }
 
 func (ec *executionContext) _LetterDetail_estimatedDeliveryText(ctx context.Context, field graphql.CollectedField, obj *LetterDetail) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5384,7 +5384,7 @@ func (ec *executionContext) fieldContext_LetterDetail_estimatedDeliveryText(_ co
 }
 
 func (ec *executionContext) _LetterDetail_statusNote(ctx context.Context, field graphql.CollectedField, obj *LetterDetail) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5407,7 +5407,7 @@ func (ec *executionContext) fieldContext_LetterDetail_statusNote(_ context.Conte
 }
 
 func (ec *executionContext) _LetterDetail_preview(ctx context.Context, field graphql.CollectedField, obj *LetterDetail) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5439,7 +5439,7 @@ func (ec *executionContext) fieldContext_LetterDetail_preview(_ context.Context,
 }
 
 func (ec *executionContext) _LetterDetail_validationErrors(ctx context.Context, field graphql.CollectedField, obj *LetterDetail) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5471,7 +5471,7 @@ func (ec *executionContext) fieldContext_LetterDetail_validationErrors(_ context
 }
 
 func (ec *executionContext) _LetterPage_number(ctx context.Context, field graphql.CollectedField, obj *LetterPage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5494,7 +5494,7 @@ func (ec *executionContext) fieldContext_LetterPage_number(_ context.Context, fi
 }
 
 func (ec *executionContext) _LetterPage_pngUrl(ctx context.Context, field graphql.CollectedField, obj *LetterPage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5517,7 +5517,7 @@ func (ec *executionContext) fieldContext_LetterPage_pngUrl(_ context.Context, fi
 }
 
 func (ec *executionContext) _LetterPage_widthPx(ctx context.Context, field graphql.CollectedField, obj *LetterPage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5540,7 +5540,7 @@ func (ec *executionContext) fieldContext_LetterPage_widthPx(_ context.Context, f
 }
 
 func (ec *executionContext) _LetterPage_heightPx(ctx context.Context, field graphql.CollectedField, obj *LetterPage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5563,7 +5563,7 @@ func (ec *executionContext) fieldContext_LetterPage_heightPx(_ context.Context, 
 }
 
 func (ec *executionContext) _LetterPreview_pageCount(ctx context.Context, field graphql.CollectedField, obj *LetterPreview) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5586,7 +5586,7 @@ func (ec *executionContext) fieldContext_LetterPreview_pageCount(_ context.Conte
 }
 
 func (ec *executionContext) _LetterPreview_pdfUrl(ctx context.Context, field graphql.CollectedField, obj *LetterPreview) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5609,7 +5609,7 @@ func (ec *executionContext) fieldContext_LetterPreview_pdfUrl(_ context.Context,
 }
 
 func (ec *executionContext) _LetterPreview_pages(ctx context.Context, field graphql.CollectedField, obj *LetterPreview) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5641,7 +5641,7 @@ func (ec *executionContext) fieldContext_LetterPreview_pages(_ context.Context, 
 }
 
 func (ec *executionContext) _LetterPreview_expiresAt(ctx context.Context, field graphql.CollectedField, obj *LetterPreview) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5664,7 +5664,7 @@ func (ec *executionContext) fieldContext_LetterPreview_expiresAt(_ context.Conte
 }
 
 func (ec *executionContext) _LetterValidation_pageCount(ctx context.Context, field graphql.CollectedField, obj *LetterValidationResult) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5687,7 +5687,7 @@ func (ec *executionContext) fieldContext_LetterValidation_pageCount(_ context.Co
 }
 
 func (ec *executionContext) _LetterValidation_errors(ctx context.Context, field graphql.CollectedField, obj *LetterValidationResult) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5719,7 +5719,7 @@ func (ec *executionContext) fieldContext_LetterValidation_errors(_ context.Conte
 }
 
 func (ec *executionContext) _LetterValidation_preview(ctx context.Context, field graphql.CollectedField, obj *LetterValidationResult) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5751,7 +5751,7 @@ func (ec *executionContext) fieldContext_LetterValidation_preview(_ context.Cont
 }
 
 func (ec *executionContext) _LetterValidationError_code(ctx context.Context, field graphql.CollectedField, obj *notifyql.LetterValidationError) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5774,7 +5774,7 @@ func (ec *executionContext) fieldContext_LetterValidationError_code(_ context.Co
 }
 
 func (ec *executionContext) _LetterValidationError_title(ctx context.Context, field graphql.CollectedField, obj *notifyql.LetterValidationError) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5797,7 +5797,7 @@ func (ec *executionContext) fieldContext_LetterValidationError_title(_ context.C
 }
 
 func (ec *executionContext) _LetterValidationError_summary(ctx context.Context, field graphql.CollectedField, obj *notifyql.LetterValidationError) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5820,7 +5820,7 @@ func (ec *executionContext) fieldContext_LetterValidationError_summary(_ context
 }
 
 func (ec *executionContext) _LetterValidationError_pages(ctx context.Context, field graphql.CollectedField, obj *notifyql.LetterValidationError) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5843,7 +5843,7 @@ func (ec *executionContext) fieldContext_LetterValidationError_pages(_ context.C
 }
 
 func (ec *executionContext) _Membership_service(ctx context.Context, field graphql.CollectedField, obj *Membership) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5875,7 +5875,7 @@ func (ec *executionContext) fieldContext_Membership_service(_ context.Context, f
 }
 
 func (ec *executionContext) _Membership_permissions(ctx context.Context, field graphql.CollectedField, obj *Membership) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5898,7 +5898,7 @@ func (ec *executionContext) fieldContext_Membership_permissions(_ context.Contex
 }
 
 func (ec *executionContext) _MessageContent_subject(ctx context.Context, field graphql.CollectedField, obj *notifyql.MessageContent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5921,7 +5921,7 @@ func (ec *executionContext) fieldContext_MessageContent_subject(_ context.Contex
 }
 
 func (ec *executionContext) _MessageContent_body(ctx context.Context, field graphql.CollectedField, obj *notifyql.MessageContent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5944,7 +5944,7 @@ func (ec *executionContext) fieldContext_MessageContent_body(_ context.Context, 
 }
 
 func (ec *executionContext) _MessageContent_html(ctx context.Context, field graphql.CollectedField, obj *notifyql.MessageContent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5967,7 +5967,7 @@ func (ec *executionContext) fieldContext_MessageContent_html(_ context.Context, 
 }
 
 func (ec *executionContext) _MessageContent_fragmentCount(ctx context.Context, field graphql.CollectedField, obj *notifyql.MessageContent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5990,7 +5990,7 @@ func (ec *executionContext) fieldContext_MessageContent_fragmentCount(_ context.
 }
 
 func (ec *executionContext) _MessageContent_letterAddress(ctx context.Context, field graphql.CollectedField, obj *notifyql.MessageContent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6013,7 +6013,7 @@ func (ec *executionContext) fieldContext_MessageContent_letterAddress(_ context.
 }
 
 func (ec *executionContext) _MessageContent_letterDate(ctx context.Context, field graphql.CollectedField, obj *notifyql.MessageContent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6036,7 +6036,7 @@ func (ec *executionContext) fieldContext_MessageContent_letterDate(_ context.Con
 }
 
 func (ec *executionContext) _MessageContent_letterContactBlock(ctx context.Context, field graphql.CollectedField, obj *notifyql.MessageContent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6059,7 +6059,7 @@ func (ec *executionContext) fieldContext_MessageContent_letterContactBlock(_ con
 }
 
 func (ec *executionContext) _Money_amount(ctx context.Context, field graphql.CollectedField, obj *notifyql.Money) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6082,7 +6082,7 @@ func (ec *executionContext) fieldContext_Money_amount(_ context.Context, field g
 }
 
 func (ec *executionContext) _Money_display(ctx context.Context, field graphql.CollectedField, obj *notifyql.Money) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6105,7 +6105,7 @@ func (ec *executionContext) fieldContext_Money_display(_ context.Context, field 
 }
 
 func (ec *executionContext) _Month_key(ctx context.Context, field graphql.CollectedField, obj *notifyql.Month) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6128,7 +6128,7 @@ func (ec *executionContext) fieldContext_Month_key(_ context.Context, field grap
 }
 
 func (ec *executionContext) _Month_name(ctx context.Context, field graphql.CollectedField, obj *notifyql.Month) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6151,7 +6151,7 @@ func (ec *executionContext) fieldContext_Month_name(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Month_year(ctx context.Context, field graphql.CollectedField, obj *notifyql.Month) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6174,7 +6174,7 @@ func (ec *executionContext) fieldContext_Month_year(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Month_number(ctx context.Context, field graphql.CollectedField, obj *notifyql.Month) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6197,7 +6197,7 @@ func (ec *executionContext) fieldContext_Month_number(_ context.Context, field g
 }
 
 func (ec *executionContext) _MonthlyStatistics_month(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyStatistics) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6229,7 +6229,7 @@ func (ec *executionContext) fieldContext_MonthlyStatistics_month(_ context.Conte
 }
 
 func (ec *executionContext) _MonthlyStatistics_email(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyStatistics) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6261,7 +6261,7 @@ func (ec *executionContext) fieldContext_MonthlyStatistics_email(_ context.Conte
 }
 
 func (ec *executionContext) _MonthlyStatistics_sms(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyStatistics) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6293,7 +6293,7 @@ func (ec *executionContext) fieldContext_MonthlyStatistics_sms(_ context.Context
 }
 
 func (ec *executionContext) _MonthlyStatistics_letter(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyStatistics) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6325,7 +6325,7 @@ func (ec *executionContext) fieldContext_MonthlyStatistics_letter(_ context.Cont
 }
 
 func (ec *executionContext) _MonthlyUsage_month(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyUsage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6357,7 +6357,7 @@ func (ec *executionContext) fieldContext_MonthlyUsage_month(_ context.Context, f
 }
 
 func (ec *executionContext) _MonthlyUsage_smsFreeAllowanceUsed(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyUsage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6380,7 +6380,7 @@ func (ec *executionContext) fieldContext_MonthlyUsage_smsFreeAllowanceUsed(_ con
 }
 
 func (ec *executionContext) _MonthlyUsage_smsFreeAllowanceUsedLabel(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyUsage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6403,7 +6403,7 @@ func (ec *executionContext) fieldContext_MonthlyUsage_smsFreeAllowanceUsedLabel(
 }
 
 func (ec *executionContext) _MonthlyUsage_smsCost(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyUsage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6435,7 +6435,7 @@ func (ec *executionContext) fieldContext_MonthlyUsage_smsCost(_ context.Context,
 }
 
 func (ec *executionContext) _MonthlyUsage_smsBreakdown(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyUsage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6467,7 +6467,7 @@ func (ec *executionContext) fieldContext_MonthlyUsage_smsBreakdown(_ context.Con
 }
 
 func (ec *executionContext) _MonthlyUsage_letterBreakdown(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyUsage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6499,7 +6499,7 @@ func (ec *executionContext) fieldContext_MonthlyUsage_letterBreakdown(_ context.
 }
 
 func (ec *executionContext) _MonthlyUsage_letterCost(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyUsage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6531,7 +6531,7 @@ func (ec *executionContext) fieldContext_MonthlyUsage_letterCost(_ context.Conte
 }
 
 func (ec *executionContext) _MonthlyUsage_total(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyUsage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6563,7 +6563,7 @@ func (ec *executionContext) fieldContext_MonthlyUsage_total(_ context.Context, f
 }
 
 func (ec *executionContext) _MonthlyUsage_isEmpty(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyUsage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6586,7 +6586,7 @@ func (ec *executionContext) fieldContext_MonthlyUsage_isEmpty(_ context.Context,
 }
 
 func (ec *executionContext) _Mutation_setFreeSmsAllowance(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6630,7 +6630,7 @@ func (ec *executionContext) fieldContext_Mutation_setFreeSmsAllowance(ctx contex
 }
 
 func (ec *executionContext) _Mutation_validateLetterPdf(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6674,7 +6674,7 @@ func (ec *executionContext) fieldContext_Mutation_validateLetterPdf(ctx context.
 }
 
 func (ec *executionContext) _Mutation_cancelLetter(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6718,7 +6718,7 @@ func (ec *executionContext) fieldContext_Mutation_cancelLetter(ctx context.Conte
 }
 
 func (ec *executionContext) _Mutation_requestReport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6762,7 +6762,7 @@ func (ec *executionContext) fieldContext_Mutation_requestReport(ctx context.Cont
 }
 
 func (ec *executionContext) _Mutation_rememberSearch(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6806,7 +6806,7 @@ func (ec *executionContext) fieldContext_Mutation_rememberSearch(ctx context.Con
 }
 
 func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6829,7 +6829,7 @@ func (ec *executionContext) fieldContext_Notification_id(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Notification_serviceId(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6852,7 +6852,7 @@ func (ec *executionContext) fieldContext_Notification_serviceId(_ context.Contex
 }
 
 func (ec *executionContext) _Notification_type(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6875,7 +6875,7 @@ func (ec *executionContext) fieldContext_Notification_type(_ context.Context, fi
 }
 
 func (ec *executionContext) _Notification_to(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6898,7 +6898,7 @@ func (ec *executionContext) fieldContext_Notification_to(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Notification_recipient(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6921,7 +6921,7 @@ func (ec *executionContext) fieldContext_Notification_recipient(_ context.Contex
 }
 
 func (ec *executionContext) _Notification_clientReference(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6944,7 +6944,7 @@ func (ec *executionContext) fieldContext_Notification_clientReference(_ context.
 }
 
 func (ec *executionContext) _Notification_status(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6967,7 +6967,7 @@ func (ec *executionContext) fieldContext_Notification_status(_ context.Context, 
 }
 
 func (ec *executionContext) _Notification_statusGroup(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6990,7 +6990,7 @@ func (ec *executionContext) fieldContext_Notification_statusGroup(_ context.Cont
 }
 
 func (ec *executionContext) _Notification_statusLabel(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7013,7 +7013,7 @@ func (ec *executionContext) fieldContext_Notification_statusLabel(_ context.Cont
 }
 
 func (ec *executionContext) _Notification_isFinal(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7036,7 +7036,7 @@ func (ec *executionContext) fieldContext_Notification_isFinal(_ context.Context,
 }
 
 func (ec *executionContext) _Notification_keyType(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7082,7 +7082,7 @@ func (ec *executionContext) fieldContext_Notification_keyType(_ context.Context,
 }
 
 func (ec *executionContext) _Notification_isTestKey(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7128,7 +7128,7 @@ func (ec *executionContext) fieldContext_Notification_isTestKey(_ context.Contex
 }
 
 func (ec *executionContext) _Notification_template(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7160,7 +7160,7 @@ func (ec *executionContext) fieldContext_Notification_template(_ context.Context
 }
 
 func (ec *executionContext) _Notification_job(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7192,7 +7192,7 @@ func (ec *executionContext) fieldContext_Notification_job(_ context.Context, fie
 }
 
 func (ec *executionContext) _Notification_createdBy(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7247,7 +7247,7 @@ func (ec *executionContext) fieldContext_Notification_createdBy(_ context.Contex
 }
 
 func (ec *executionContext) _Notification_apiKey(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7302,7 +7302,7 @@ func (ec *executionContext) fieldContext_Notification_apiKey(_ context.Context, 
 }
 
 func (ec *executionContext) _Notification_createdAt(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7325,7 +7325,7 @@ func (ec *executionContext) fieldContext_Notification_createdAt(_ context.Contex
 }
 
 func (ec *executionContext) _Notification_sentAt(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7348,7 +7348,7 @@ func (ec *executionContext) fieldContext_Notification_sentAt(_ context.Context, 
 }
 
 func (ec *executionContext) _Notification_updatedAt(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7371,7 +7371,7 @@ func (ec *executionContext) fieldContext_Notification_updatedAt(_ context.Contex
 }
 
 func (ec *executionContext) _Notification_sentBy(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7417,7 +7417,7 @@ func (ec *executionContext) fieldContext_Notification_sentBy(_ context.Context, 
 }
 
 func (ec *executionContext) _Notification_billableUnits(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7463,7 +7463,7 @@ func (ec *executionContext) fieldContext_Notification_billableUnits(_ context.Co
 }
 
 func (ec *executionContext) _Notification_postage(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7509,7 +7509,7 @@ func (ec *executionContext) fieldContext_Notification_postage(_ context.Context,
 }
 
 func (ec *executionContext) _Notification_statusHistory(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7564,7 +7564,7 @@ func (ec *executionContext) fieldContext_Notification_statusHistory(_ context.Co
 }
 
 func (ec *executionContext) _Notification_letter(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7619,7 +7619,7 @@ func (ec *executionContext) fieldContext_Notification_letter(_ context.Context, 
 }
 
 func (ec *executionContext) _Notification_content(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7674,7 +7674,7 @@ func (ec *executionContext) fieldContext_Notification_content(_ context.Context,
 }
 
 func (ec *executionContext) _Notification_contentUnavailableReason(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7720,7 +7720,7 @@ func (ec *executionContext) fieldContext_Notification_contentUnavailableReason(_
 }
 
 func (ec *executionContext) _NotificationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *notifyql.NotificationPage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7752,7 +7752,7 @@ func (ec *executionContext) fieldContext_NotificationConnection_edges(_ context.
 }
 
 func (ec *executionContext) _NotificationConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *notifyql.NotificationPage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7784,7 +7784,7 @@ func (ec *executionContext) fieldContext_NotificationConnection_pageInfo(_ conte
 }
 
 func (ec *executionContext) _NotificationConnection_statusCounts(ctx context.Context, field graphql.CollectedField, obj *notifyql.NotificationPage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7816,7 +7816,7 @@ func (ec *executionContext) fieldContext_NotificationConnection_statusCounts(_ c
 }
 
 func (ec *executionContext) _NotificationConnection_dataAvailableDays(ctx context.Context, field graphql.CollectedField, obj *notifyql.NotificationPage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7839,7 +7839,7 @@ func (ec *executionContext) fieldContext_NotificationConnection_dataAvailableDay
 }
 
 func (ec *executionContext) _NotificationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *NotificationEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7862,7 +7862,7 @@ func (ec *executionContext) fieldContext_NotificationEdge_cursor(_ context.Conte
 }
 
 func (ec *executionContext) _NotificationEdge_node(ctx context.Context, field graphql.CollectedField, obj *NotificationEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7894,7 +7894,7 @@ func (ec *executionContext) fieldContext_NotificationEdge_node(_ context.Context
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *PageInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7917,7 +7917,7 @@ func (ec *executionContext) fieldContext_PageInfo_hasNextPage(_ context.Context,
 }
 
 func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graphql.CollectedField, obj *PageInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7940,7 +7940,7 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 }
 
 func (ec *executionContext) _Query_me(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7972,7 +7972,7 @@ func (ec *executionContext) fieldContext_Query_me(_ context.Context, field graph
 }
 
 func (ec *executionContext) _Query_services(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8004,7 +8004,7 @@ func (ec *executionContext) fieldContext_Query_services(_ context.Context, field
 }
 
 func (ec *executionContext) _Query_service(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8048,7 +8048,7 @@ func (ec *executionContext) fieldContext_Query_service(ctx context.Context, fiel
 }
 
 func (ec *executionContext) _Query_notification(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8115,7 +8115,7 @@ func (ec *executionContext) fieldContext_Query_notification(ctx context.Context,
 }
 
 func (ec *executionContext) _Query_reportRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8159,7 +8159,7 @@ func (ec *executionContext) fieldContext_Query_reportRequest(ctx context.Context
 }
 
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8203,7 +8203,7 @@ func (ec *executionContext) fieldContext_Query___type(ctx context.Context, field
 }
 
 func (ec *executionContext) _Query___schema(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8235,7 +8235,7 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 }
 
 func (ec *executionContext) _ReportRequest_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.ReportRequest) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8258,7 +8258,7 @@ func (ec *executionContext) fieldContext_ReportRequest_id(_ context.Context, fie
 }
 
 func (ec *executionContext) _ReportRequest_status(ctx context.Context, field graphql.CollectedField, obj *notifyql.ReportRequest) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8281,7 +8281,7 @@ func (ec *executionContext) fieldContext_ReportRequest_status(_ context.Context,
 }
 
 func (ec *executionContext) _ReportRequest_notificationType(ctx context.Context, field graphql.CollectedField, obj *notifyql.ReportRequest) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8304,7 +8304,7 @@ func (ec *executionContext) fieldContext_ReportRequest_notificationType(_ contex
 }
 
 func (ec *executionContext) _ReportRequest_notificationStatus(ctx context.Context, field graphql.CollectedField, obj *notifyql.ReportRequest) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8327,7 +8327,7 @@ func (ec *executionContext) fieldContext_ReportRequest_notificationStatus(_ cont
 }
 
 func (ec *executionContext) _ReportRequest_createdAt(ctx context.Context, field graphql.CollectedField, obj *notifyql.ReportRequest) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8350,7 +8350,7 @@ func (ec *executionContext) fieldContext_ReportRequest_createdAt(_ context.Conte
 }
 
 func (ec *executionContext) _ReportRequest_updatedAt(ctx context.Context, field graphql.CollectedField, obj *notifyql.ReportRequest) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8373,7 +8373,7 @@ func (ec *executionContext) fieldContext_ReportRequest_updatedAt(_ context.Conte
 }
 
 func (ec *executionContext) _ReportRequest_downloadUrl(ctx context.Context, field graphql.CollectedField, obj *notifyql.ReportRequest) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8396,7 +8396,7 @@ func (ec *executionContext) fieldContext_ReportRequest_downloadUrl(_ context.Con
 }
 
 func (ec *executionContext) _RequestedReport_reportRequest(ctx context.Context, field graphql.CollectedField, obj *RequestedReport) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8428,7 +8428,7 @@ func (ec *executionContext) fieldContext_RequestedReport_reportRequest(_ context
 }
 
 func (ec *executionContext) _RequestedReport_created(ctx context.Context, field graphql.CollectedField, obj *RequestedReport) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8451,7 +8451,7 @@ func (ec *executionContext) fieldContext_RequestedReport_created(_ context.Conte
 }
 
 func (ec *executionContext) _SearchHandle_hash(ctx context.Context, field graphql.CollectedField, obj *SearchHandle) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8474,7 +8474,7 @@ func (ec *executionContext) fieldContext_SearchHandle_hash(_ context.Context, fi
 }
 
 func (ec *executionContext) _Service_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8497,7 +8497,7 @@ func (ec *executionContext) fieldContext_Service_id(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Service_name(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8520,7 +8520,7 @@ func (ec *executionContext) fieldContext_Service_name(_ context.Context, field g
 }
 
 func (ec *executionContext) _Service_active(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8566,7 +8566,7 @@ func (ec *executionContext) fieldContext_Service_active(_ context.Context, field
 }
 
 func (ec *executionContext) _Service_restricted(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8612,7 +8612,7 @@ func (ec *executionContext) fieldContext_Service_restricted(_ context.Context, f
 }
 
 func (ec *executionContext) _Service_features(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8658,7 +8658,7 @@ func (ec *executionContext) fieldContext_Service_features(_ context.Context, fie
 }
 
 func (ec *executionContext) _Service_myPermissions(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8681,7 +8681,7 @@ func (ec *executionContext) fieldContext_Service_myPermissions(_ context.Context
 }
 
 func (ec *executionContext) _Service_hasApiKeys(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8727,7 +8727,7 @@ func (ec *executionContext) fieldContext_Service_hasApiKeys(_ context.Context, f
 }
 
 func (ec *executionContext) _Service_searchHint(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8794,7 +8794,7 @@ func (ec *executionContext) fieldContext_Service_searchHint(ctx context.Context,
 }
 
 func (ec *executionContext) _Service_upcomingJobs(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8849,7 +8849,7 @@ func (ec *executionContext) fieldContext_Service_upcomingJobs(_ context.Context,
 }
 
 func (ec *executionContext) _Service_dataRetention(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8904,7 +8904,7 @@ func (ec *executionContext) fieldContext_Service_dataRetention(_ context.Context
 }
 
 func (ec *executionContext) _Service_totals(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8971,7 +8971,7 @@ func (ec *executionContext) fieldContext_Service_totals(ctx context.Context, fie
 }
 
 func (ec *executionContext) _Service_inboxSummary(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9031,7 +9031,7 @@ func (ec *executionContext) fieldContext_Service_inboxSummary(_ context.Context,
 }
 
 func (ec *executionContext) _Service_templateStatistics(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9098,7 +9098,7 @@ func (ec *executionContext) fieldContext_Service_templateStatistics(ctx context.
 }
 
 func (ec *executionContext) _Service_notifications(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9165,7 +9165,7 @@ func (ec *executionContext) fieldContext_Service_notifications(ctx context.Conte
 }
 
 func (ec *executionContext) _Service_conversation(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9232,7 +9232,7 @@ func (ec *executionContext) fieldContext_Service_conversation(ctx context.Contex
 }
 
 func (ec *executionContext) _Service_downloads(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9299,7 +9299,7 @@ func (ec *executionContext) fieldContext_Service_downloads(ctx context.Context, 
 }
 
 func (ec *executionContext) _Service_inbox(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9371,7 +9371,7 @@ func (ec *executionContext) fieldContext_Service_inbox(ctx context.Context, fiel
 }
 
 func (ec *executionContext) _Service_financialYears(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9426,7 +9426,7 @@ func (ec *executionContext) fieldContext_Service_financialYears(_ context.Contex
 }
 
 func (ec *executionContext) _Service_monthlyStatistics(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9493,7 +9493,7 @@ func (ec *executionContext) fieldContext_Service_monthlyStatistics(ctx context.C
 }
 
 func (ec *executionContext) _Service_templateUsage(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9560,7 +9560,7 @@ func (ec *executionContext) fieldContext_Service_templateUsage(ctx context.Conte
 }
 
 func (ec *executionContext) _Service_usage(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9627,7 +9627,7 @@ func (ec *executionContext) fieldContext_Service_usage(ctx context.Context, fiel
 }
 
 func (ec *executionContext) _Service_usageThisYear(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9682,7 +9682,7 @@ func (ec *executionContext) fieldContext_Service_usageThisYear(_ context.Context
 }
 
 func (ec *executionContext) _Service_freeSmsAllowance(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9749,7 +9749,7 @@ func (ec *executionContext) fieldContext_Service_freeSmsAllowance(ctx context.Co
 }
 
 func (ec *executionContext) _SmsCharge_rate(ctx context.Context, field graphql.CollectedField, obj *notifyql.SMSCharge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9781,7 +9781,7 @@ func (ec *executionContext) fieldContext_SmsCharge_rate(_ context.Context, field
 }
 
 func (ec *executionContext) _SmsCharge_charged(ctx context.Context, field graphql.CollectedField, obj *notifyql.SMSCharge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9804,7 +9804,7 @@ func (ec *executionContext) fieldContext_SmsCharge_charged(_ context.Context, fi
 }
 
 func (ec *executionContext) _SmsCharge_cost(ctx context.Context, field graphql.CollectedField, obj *notifyql.SMSCharge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9836,7 +9836,7 @@ func (ec *executionContext) fieldContext_SmsCharge_cost(_ context.Context, field
 }
 
 func (ec *executionContext) _SmsCharge_annualLabel(ctx context.Context, field graphql.CollectedField, obj *notifyql.SMSCharge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9859,7 +9859,7 @@ func (ec *executionContext) fieldContext_SmsCharge_annualLabel(_ context.Context
 }
 
 func (ec *executionContext) _SmsCharge_monthlyLabel(ctx context.Context, field graphql.CollectedField, obj *notifyql.SMSCharge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9882,7 +9882,7 @@ func (ec *executionContext) fieldContext_SmsCharge_monthlyLabel(_ context.Contex
 }
 
 func (ec *executionContext) _SmsRate_amount(ctx context.Context, field graphql.CollectedField, obj *notifyql.SMSRate) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9905,7 +9905,7 @@ func (ec *executionContext) fieldContext_SmsRate_amount(_ context.Context, field
 }
 
 func (ec *executionContext) _SmsRate_display(ctx context.Context, field graphql.CollectedField, obj *notifyql.SMSRate) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9928,7 +9928,7 @@ func (ec *executionContext) fieldContext_SmsRate_display(_ context.Context, fiel
 }
 
 func (ec *executionContext) _StatusChange_status(ctx context.Context, field graphql.CollectedField, obj *notifyql.StatusChange) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9951,7 +9951,7 @@ func (ec *executionContext) fieldContext_StatusChange_status(_ context.Context, 
 }
 
 func (ec *executionContext) _StatusChange_at(ctx context.Context, field graphql.CollectedField, obj *notifyql.StatusChange) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9974,7 +9974,7 @@ func (ec *executionContext) fieldContext_StatusChange_at(_ context.Context, fiel
 }
 
 func (ec *executionContext) _StatusCounts_total(ctx context.Context, field graphql.CollectedField, obj *notifyql.StatusCounts) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9997,7 +9997,7 @@ func (ec *executionContext) fieldContext_StatusCounts_total(_ context.Context, f
 }
 
 func (ec *executionContext) _StatusCounts_sending(ctx context.Context, field graphql.CollectedField, obj *notifyql.StatusCounts) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10020,7 +10020,7 @@ func (ec *executionContext) fieldContext_StatusCounts_sending(_ context.Context,
 }
 
 func (ec *executionContext) _StatusCounts_delivered(ctx context.Context, field graphql.CollectedField, obj *notifyql.StatusCounts) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10043,7 +10043,7 @@ func (ec *executionContext) fieldContext_StatusCounts_delivered(_ context.Contex
 }
 
 func (ec *executionContext) _StatusCounts_failed(ctx context.Context, field graphql.CollectedField, obj *notifyql.StatusCounts) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10066,7 +10066,7 @@ func (ec *executionContext) fieldContext_StatusCounts_failed(_ context.Context, 
 }
 
 func (ec *executionContext) _StatusTally_status(ctx context.Context, field graphql.CollectedField, obj *notifyql.StatusTally) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10089,7 +10089,7 @@ func (ec *executionContext) fieldContext_StatusTally_status(_ context.Context, f
 }
 
 func (ec *executionContext) _StatusTally_count(ctx context.Context, field graphql.CollectedField, obj *notifyql.StatusTally) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10376,7 +10376,7 @@ func (ec *executionContext) fieldContext_Subscription_reportRequest(ctx context.
 }
 
 func (ec *executionContext) _Template_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.Template) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10399,7 +10399,7 @@ func (ec *executionContext) fieldContext_Template_id(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Template_name(ctx context.Context, field graphql.CollectedField, obj *notifyql.Template) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10422,7 +10422,7 @@ func (ec *executionContext) fieldContext_Template_name(_ context.Context, field 
 }
 
 func (ec *executionContext) _Template_type(ctx context.Context, field graphql.CollectedField, obj *notifyql.Template) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10445,7 +10445,7 @@ func (ec *executionContext) fieldContext_Template_type(_ context.Context, field 
 }
 
 func (ec *executionContext) _Template_version(ctx context.Context, field graphql.CollectedField, obj *notifyql.Template) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10468,7 +10468,7 @@ func (ec *executionContext) fieldContext_Template_version(_ context.Context, fie
 }
 
 func (ec *executionContext) _Template_isPrecompiledLetter(ctx context.Context, field graphql.CollectedField, obj *notifyql.Template) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10491,7 +10491,7 @@ func (ec *executionContext) fieldContext_Template_isPrecompiledLetter(_ context.
 }
 
 func (ec *executionContext) _TemplateStatistic_template(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateStatistic) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10523,7 +10523,7 @@ func (ec *executionContext) fieldContext_TemplateStatistic_template(_ context.Co
 }
 
 func (ec *executionContext) _TemplateStatistic_templateId(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateStatistic) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10546,7 +10546,7 @@ func (ec *executionContext) fieldContext_TemplateStatistic_templateId(_ context.
 }
 
 func (ec *executionContext) _TemplateStatistic_count(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateStatistic) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10569,7 +10569,7 @@ func (ec *executionContext) fieldContext_TemplateStatistic_count(_ context.Conte
 }
 
 func (ec *executionContext) _TemplateUsage_templateId(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateUsageRow) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10592,7 +10592,7 @@ func (ec *executionContext) fieldContext_TemplateUsage_templateId(_ context.Cont
 }
 
 func (ec *executionContext) _TemplateUsage_name(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateUsageRow) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10615,7 +10615,7 @@ func (ec *executionContext) fieldContext_TemplateUsage_name(_ context.Context, f
 }
 
 func (ec *executionContext) _TemplateUsage_type(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateUsageRow) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10638,7 +10638,7 @@ func (ec *executionContext) fieldContext_TemplateUsage_type(_ context.Context, f
 }
 
 func (ec *executionContext) _TemplateUsage_isPrecompiledLetter(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateUsageRow) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10661,7 +10661,7 @@ func (ec *executionContext) fieldContext_TemplateUsage_isPrecompiledLetter(_ con
 }
 
 func (ec *executionContext) _TemplateUsage_count(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateUsageRow) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10684,7 +10684,7 @@ func (ec *executionContext) fieldContext_TemplateUsage_count(_ context.Context, 
 }
 
 func (ec *executionContext) _TemplateUsageMonth_month(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateUsageMonth) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10716,7 +10716,7 @@ func (ec *executionContext) fieldContext_TemplateUsageMonth_month(_ context.Cont
 }
 
 func (ec *executionContext) _TemplateUsageMonth_templates(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateUsageMonth) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10748,7 +10748,7 @@ func (ec *executionContext) fieldContext_TemplateUsageMonth_templates(_ context.
 }
 
 func (ec *executionContext) _TemplateVersion_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateVersion) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10771,7 +10771,7 @@ func (ec *executionContext) fieldContext_TemplateVersion_id(_ context.Context, f
 }
 
 func (ec *executionContext) _TemplateVersion_name(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateVersion) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10794,7 +10794,7 @@ func (ec *executionContext) fieldContext_TemplateVersion_name(_ context.Context,
 }
 
 func (ec *executionContext) _TemplateVersion_type(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateVersion) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10817,7 +10817,7 @@ func (ec *executionContext) fieldContext_TemplateVersion_type(_ context.Context,
 }
 
 func (ec *executionContext) _TemplateVersion_version(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateVersion) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10840,7 +10840,7 @@ func (ec *executionContext) fieldContext_TemplateVersion_version(_ context.Conte
 }
 
 func (ec *executionContext) _TemplateVersion_isPrecompiledLetter(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateVersion) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10863,7 +10863,7 @@ func (ec *executionContext) fieldContext_TemplateVersion_isPrecompiledLetter(_ c
 }
 
 func (ec *executionContext) _Totals_email(ctx context.Context, field graphql.CollectedField, obj *notifyql.Totals) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10895,7 +10895,7 @@ func (ec *executionContext) fieldContext_Totals_email(_ context.Context, field g
 }
 
 func (ec *executionContext) _Totals_sms(ctx context.Context, field graphql.CollectedField, obj *notifyql.Totals) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10927,7 +10927,7 @@ func (ec *executionContext) fieldContext_Totals_sms(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Totals_letter(ctx context.Context, field graphql.CollectedField, obj *notifyql.Totals) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10959,7 +10959,7 @@ func (ec *executionContext) fieldContext_Totals_letter(_ context.Context, field 
 }
 
 func (ec *executionContext) _TypeTotals_requested(ctx context.Context, field graphql.CollectedField, obj *notifyql.TypeTotals) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10982,7 +10982,7 @@ func (ec *executionContext) fieldContext_TypeTotals_requested(_ context.Context,
 }
 
 func (ec *executionContext) _TypeTotals_delivered(ctx context.Context, field graphql.CollectedField, obj *notifyql.TypeTotals) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11005,7 +11005,7 @@ func (ec *executionContext) fieldContext_TypeTotals_delivered(_ context.Context,
 }
 
 func (ec *executionContext) _TypeTotals_failed(ctx context.Context, field graphql.CollectedField, obj *notifyql.TypeTotals) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11028,7 +11028,7 @@ func (ec *executionContext) fieldContext_TypeTotals_failed(_ context.Context, fi
 }
 
 func (ec *executionContext) _TypeTotals_sending(ctx context.Context, field graphql.CollectedField, obj *notifyql.TypeTotals) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11051,7 +11051,7 @@ func (ec *executionContext) fieldContext_TypeTotals_sending(_ context.Context, f
 }
 
 func (ec *executionContext) _TypeTotals_failurePercentage(ctx context.Context, field graphql.CollectedField, obj *notifyql.TypeTotals) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11074,7 +11074,7 @@ func (ec *executionContext) fieldContext_TypeTotals_failurePercentage(_ context.
 }
 
 func (ec *executionContext) _TypeTotals_failedPercentage(ctx context.Context, field graphql.CollectedField, obj *notifyql.TypeTotals) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11097,7 +11097,7 @@ func (ec *executionContext) fieldContext_TypeTotals_failedPercentage(_ context.C
 }
 
 func (ec *executionContext) _TypeTotals_showWarning(ctx context.Context, field graphql.CollectedField, obj *notifyql.TypeTotals) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11120,7 +11120,7 @@ func (ec *executionContext) fieldContext_TypeTotals_showWarning(_ context.Contex
 }
 
 func (ec *executionContext) _TypeTotals_byStatus(ctx context.Context, field graphql.CollectedField, obj *notifyql.TypeTotals) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11152,7 +11152,7 @@ func (ec *executionContext) fieldContext_TypeTotals_byStatus(_ context.Context, 
 }
 
 func (ec *executionContext) _UnitPrice_amount(ctx context.Context, field graphql.CollectedField, obj *notifyql.UnitPrice) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11175,7 +11175,7 @@ func (ec *executionContext) fieldContext_UnitPrice_amount(_ context.Context, fie
 }
 
 func (ec *executionContext) _UnitPrice_display(ctx context.Context, field graphql.CollectedField, obj *notifyql.UnitPrice) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11198,7 +11198,7 @@ func (ec *executionContext) fieldContext_UnitPrice_display(_ context.Context, fi
 }
 
 func (ec *executionContext) _Usage_financialYear(ctx context.Context, field graphql.CollectedField, obj *Usage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11230,7 +11230,7 @@ func (ec *executionContext) fieldContext_Usage_financialYear(_ context.Context, 
 }
 
 func (ec *executionContext) _Usage_annual(ctx context.Context, field graphql.CollectedField, obj *Usage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11262,7 +11262,7 @@ func (ec *executionContext) fieldContext_Usage_annual(_ context.Context, field g
 }
 
 func (ec *executionContext) _Usage_months(ctx context.Context, field graphql.CollectedField, obj *Usage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11294,7 +11294,7 @@ func (ec *executionContext) fieldContext_Usage_months(_ context.Context, field g
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.User) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11317,7 +11317,7 @@ func (ec *executionContext) fieldContext_User_id(_ context.Context, field graphq
 }
 
 func (ec *executionContext) _User_name(ctx context.Context, field graphql.CollectedField, obj *notifyql.User) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11340,7 +11340,7 @@ func (ec *executionContext) fieldContext_User_name(_ context.Context, field grap
 }
 
 func (ec *executionContext) _User_emailAddress(ctx context.Context, field graphql.CollectedField, obj *notifyql.User) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11363,7 +11363,7 @@ func (ec *executionContext) fieldContext_User_emailAddress(_ context.Context, fi
 }
 
 func (ec *executionContext) _User_platformAdmin(ctx context.Context, field graphql.CollectedField, obj *notifyql.User) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11386,7 +11386,7 @@ func (ec *executionContext) fieldContext_User_platformAdmin(_ context.Context, f
 }
 
 func (ec *executionContext) _User_memberships(ctx context.Context, field graphql.CollectedField, obj *notifyql.User) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11418,7 +11418,7 @@ func (ec *executionContext) fieldContext_User_memberships(_ context.Context, fie
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11441,7 +11441,7 @@ func (ec *executionContext) fieldContext___Directive_name(_ context.Context, fie
 }
 
 func (ec *executionContext) ___Directive_description(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11464,7 +11464,7 @@ func (ec *executionContext) fieldContext___Directive_description(_ context.Conte
 }
 
 func (ec *executionContext) ___Directive_isRepeatable(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11487,7 +11487,7 @@ func (ec *executionContext) fieldContext___Directive_isRepeatable(_ context.Cont
 }
 
 func (ec *executionContext) ___Directive_locations(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11510,7 +11510,7 @@ func (ec *executionContext) fieldContext___Directive_locations(_ context.Context
 }
 
 func (ec *executionContext) ___Directive_args(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11554,7 +11554,7 @@ func (ec *executionContext) fieldContext___Directive_args(ctx context.Context, f
 }
 
 func (ec *executionContext) ___EnumValue_name(ctx context.Context, field graphql.CollectedField, obj *introspection.EnumValue) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11577,7 +11577,7 @@ func (ec *executionContext) fieldContext___EnumValue_name(_ context.Context, fie
 }
 
 func (ec *executionContext) ___EnumValue_description(ctx context.Context, field graphql.CollectedField, obj *introspection.EnumValue) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11600,7 +11600,7 @@ func (ec *executionContext) fieldContext___EnumValue_description(_ context.Conte
 }
 
 func (ec *executionContext) ___EnumValue_isDeprecated(ctx context.Context, field graphql.CollectedField, obj *introspection.EnumValue) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11623,7 +11623,7 @@ func (ec *executionContext) fieldContext___EnumValue_isDeprecated(_ context.Cont
 }
 
 func (ec *executionContext) ___EnumValue_deprecationReason(ctx context.Context, field graphql.CollectedField, obj *introspection.EnumValue) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11646,7 +11646,7 @@ func (ec *executionContext) fieldContext___EnumValue_deprecationReason(_ context
 }
 
 func (ec *executionContext) ___Field_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11669,7 +11669,7 @@ func (ec *executionContext) fieldContext___Field_name(_ context.Context, field g
 }
 
 func (ec *executionContext) ___Field_description(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11692,7 +11692,7 @@ func (ec *executionContext) fieldContext___Field_description(_ context.Context, 
 }
 
 func (ec *executionContext) ___Field_args(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11736,7 +11736,7 @@ func (ec *executionContext) fieldContext___Field_args(ctx context.Context, field
 }
 
 func (ec *executionContext) ___Field_type(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11768,7 +11768,7 @@ func (ec *executionContext) fieldContext___Field_type(_ context.Context, field g
 }
 
 func (ec *executionContext) ___Field_isDeprecated(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11791,7 +11791,7 @@ func (ec *executionContext) fieldContext___Field_isDeprecated(_ context.Context,
 }
 
 func (ec *executionContext) ___Field_deprecationReason(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11814,7 +11814,7 @@ func (ec *executionContext) fieldContext___Field_deprecationReason(_ context.Con
 }
 
 func (ec *executionContext) ___InputValue_name(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11837,7 +11837,7 @@ func (ec *executionContext) fieldContext___InputValue_name(_ context.Context, fi
 }
 
 func (ec *executionContext) ___InputValue_description(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11860,7 +11860,7 @@ func (ec *executionContext) fieldContext___InputValue_description(_ context.Cont
 }
 
 func (ec *executionContext) ___InputValue_type(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11892,7 +11892,7 @@ func (ec *executionContext) fieldContext___InputValue_type(_ context.Context, fi
 }
 
 func (ec *executionContext) ___InputValue_defaultValue(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11915,7 +11915,7 @@ func (ec *executionContext) fieldContext___InputValue_defaultValue(_ context.Con
 }
 
 func (ec *executionContext) ___InputValue_isDeprecated(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11938,7 +11938,7 @@ func (ec *executionContext) fieldContext___InputValue_isDeprecated(_ context.Con
 }
 
 func (ec *executionContext) ___InputValue_deprecationReason(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11961,7 +11961,7 @@ func (ec *executionContext) fieldContext___InputValue_deprecationReason(_ contex
 }
 
 func (ec *executionContext) ___Schema_description(ctx context.Context, field graphql.CollectedField, obj *introspection.Schema) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11984,7 +11984,7 @@ func (ec *executionContext) fieldContext___Schema_description(_ context.Context,
 }
 
 func (ec *executionContext) ___Schema_types(ctx context.Context, field graphql.CollectedField, obj *introspection.Schema) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12016,7 +12016,7 @@ func (ec *executionContext) fieldContext___Schema_types(_ context.Context, field
 }
 
 func (ec *executionContext) ___Schema_queryType(ctx context.Context, field graphql.CollectedField, obj *introspection.Schema) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12048,7 +12048,7 @@ func (ec *executionContext) fieldContext___Schema_queryType(_ context.Context, f
 }
 
 func (ec *executionContext) ___Schema_mutationType(ctx context.Context, field graphql.CollectedField, obj *introspection.Schema) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12080,7 +12080,7 @@ func (ec *executionContext) fieldContext___Schema_mutationType(_ context.Context
 }
 
 func (ec *executionContext) ___Schema_subscriptionType(ctx context.Context, field graphql.CollectedField, obj *introspection.Schema) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12112,7 +12112,7 @@ func (ec *executionContext) fieldContext___Schema_subscriptionType(_ context.Con
 }
 
 func (ec *executionContext) ___Schema_directives(ctx context.Context, field graphql.CollectedField, obj *introspection.Schema) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12144,7 +12144,7 @@ func (ec *executionContext) fieldContext___Schema_directives(_ context.Context, 
 }
 
 func (ec *executionContext) ___Type_kind(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12167,7 +12167,7 @@ func (ec *executionContext) fieldContext___Type_kind(_ context.Context, field gr
 }
 
 func (ec *executionContext) ___Type_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12190,7 +12190,7 @@ func (ec *executionContext) fieldContext___Type_name(_ context.Context, field gr
 }
 
 func (ec *executionContext) ___Type_description(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12213,7 +12213,7 @@ func (ec *executionContext) fieldContext___Type_description(_ context.Context, f
 }
 
 func (ec *executionContext) ___Type_specifiedByURL(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12236,7 +12236,7 @@ func (ec *executionContext) fieldContext___Type_specifiedByURL(_ context.Context
 }
 
 func (ec *executionContext) ___Type_fields(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12280,7 +12280,7 @@ func (ec *executionContext) fieldContext___Type_fields(ctx context.Context, fiel
 }
 
 func (ec *executionContext) ___Type_interfaces(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12312,7 +12312,7 @@ func (ec *executionContext) fieldContext___Type_interfaces(_ context.Context, fi
 }
 
 func (ec *executionContext) ___Type_possibleTypes(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12344,7 +12344,7 @@ func (ec *executionContext) fieldContext___Type_possibleTypes(_ context.Context,
 }
 
 func (ec *executionContext) ___Type_enumValues(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12388,7 +12388,7 @@ func (ec *executionContext) fieldContext___Type_enumValues(ctx context.Context, 
 }
 
 func (ec *executionContext) ___Type_inputFields(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12432,7 +12432,7 @@ func (ec *executionContext) fieldContext___Type_inputFields(ctx context.Context,
 }
 
 func (ec *executionContext) ___Type_ofType(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12464,7 +12464,7 @@ func (ec *executionContext) fieldContext___Type_ofType(_ context.Context, field 
 }
 
 func (ec *executionContext) ___Type_isOneOf(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
+	return resolveLeaf(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12618,7 +12618,7 @@ func (ec *executionContext) _AnnualUsage(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var apiKeyImplementors = []string{"ApiKey"}
@@ -12661,7 +12661,7 @@ func (ec *executionContext) _ApiKey(ctx context.Context, sel ast.SelectionSet, o
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var conversationImplementors = []string{"Conversation"}
@@ -12700,7 +12700,7 @@ func (ec *executionContext) _Conversation(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var conversationMessageImplementors = []string{"ConversationMessage"}
@@ -12765,7 +12765,7 @@ func (ec *executionContext) _ConversationMessage(ctx context.Context, sel ast.Se
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var dataRetentionImplementors = []string{"DataRetention"}
@@ -12808,7 +12808,7 @@ func (ec *executionContext) _DataRetention(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var downloadsImplementors = []string{"Downloads"}
@@ -12856,7 +12856,7 @@ func (ec *executionContext) _Downloads(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var financialYearOptionImplementors = []string{"FinancialYearOption"}
@@ -12899,7 +12899,7 @@ func (ec *executionContext) _FinancialYearOption(ctx context.Context, sel ast.Se
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var freeSmsAllowanceImplementors = []string{"FreeSmsAllowance"}
@@ -12947,7 +12947,7 @@ func (ec *executionContext) _FreeSmsAllowance(ctx context.Context, sel ast.Selec
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var inboxMessageImplementors = []string{"InboxMessage"}
@@ -13002,7 +13002,7 @@ func (ec *executionContext) _InboxMessage(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var inboxPageImplementors = []string{"InboxPage"}
@@ -13056,7 +13056,7 @@ func (ec *executionContext) _InboxPage(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var inboxSummaryImplementors = []string{"InboxSummary"}
@@ -13094,7 +13094,7 @@ func (ec *executionContext) _InboxSummary(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var jobImplementors = []string{"Job"}
@@ -13152,7 +13152,7 @@ func (ec *executionContext) _Job(ctx context.Context, sel ast.SelectionSet, obj 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var letterChargeImplementors = []string{"LetterCharge"}
@@ -13206,7 +13206,7 @@ func (ec *executionContext) _LetterCharge(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var letterDetailImplementors = []string{"LetterDetail"}
@@ -13281,7 +13281,7 @@ func (ec *executionContext) _LetterDetail(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var letterPageImplementors = []string{"LetterPage"}
@@ -13329,7 +13329,7 @@ func (ec *executionContext) _LetterPage(ctx context.Context, sel ast.SelectionSe
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var letterPreviewImplementors = []string{"LetterPreview"}
@@ -13377,7 +13377,7 @@ func (ec *executionContext) _LetterPreview(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var letterValidationImplementors = []string{"LetterValidation"}
@@ -13421,7 +13421,7 @@ func (ec *executionContext) _LetterValidation(ctx context.Context, sel ast.Selec
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var letterValidationErrorImplementors = []string{"LetterValidationError"}
@@ -13470,7 +13470,7 @@ func (ec *executionContext) _LetterValidationError(ctx context.Context, sel ast.
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var membershipImplementors = []string{"Membership"}
@@ -13508,7 +13508,7 @@ func (ec *executionContext) _Membership(ctx context.Context, sel ast.SelectionSe
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var messageContentImplementors = []string{"MessageContent"}
@@ -13571,7 +13571,7 @@ func (ec *executionContext) _MessageContent(ctx context.Context, sel ast.Selecti
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var moneyImplementors = []string{"Money"}
@@ -13609,7 +13609,7 @@ func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, ob
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var monthImplementors = []string{"Month"}
@@ -13657,7 +13657,7 @@ func (ec *executionContext) _Month(ctx context.Context, sel ast.SelectionSet, ob
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var monthlyStatisticsImplementors = []string{"MonthlyStatistics"}
@@ -13705,7 +13705,7 @@ func (ec *executionContext) _MonthlyStatistics(ctx context.Context, sel ast.Sele
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var monthlyUsageImplementors = []string{"MonthlyUsage"}
@@ -13779,7 +13779,7 @@ func (ec *executionContext) _MonthlyUsage(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var mutationImplementors = []string{"Mutation"}
@@ -13850,7 +13850,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var notificationImplementors = []string{"Notification"}
@@ -14018,7 +14018,7 @@ func (ec *executionContext) _Notification(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var notificationConnectionImplementors = []string{"NotificationConnection"}
@@ -14069,7 +14069,7 @@ func (ec *executionContext) _NotificationConnection(ctx context.Context, sel ast
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var notificationEdgeImplementors = []string{"NotificationEdge"}
@@ -14107,7 +14107,7 @@ func (ec *executionContext) _NotificationEdge(ctx context.Context, sel ast.Selec
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var pageInfoImplementors = []string{"PageInfo"}
@@ -14145,7 +14145,7 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var queryImplementors = []string{"Query"}
@@ -14225,7 +14225,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var reportRequestImplementors = []string{"ReportRequest"}
@@ -14289,7 +14289,7 @@ func (ec *executionContext) _ReportRequest(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var requestedReportImplementors = []string{"RequestedReport"}
@@ -14327,7 +14327,7 @@ func (ec *executionContext) _RequestedReport(ctx context.Context, sel ast.Select
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var searchHandleImplementors = []string{"SearchHandle"}
@@ -14360,7 +14360,7 @@ func (ec *executionContext) _SearchHandle(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var serviceImplementors = []string{"Service"}
@@ -14522,7 +14522,7 @@ func (ec *executionContext) _Service(ctx context.Context, sel ast.SelectionSet, 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var smsChargeImplementors = []string{"SmsCharge"}
@@ -14575,7 +14575,7 @@ func (ec *executionContext) _SmsCharge(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var smsRateImplementors = []string{"SmsRate"}
@@ -14613,7 +14613,7 @@ func (ec *executionContext) _SmsRate(ctx context.Context, sel ast.SelectionSet, 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var statusChangeImplementors = []string{"StatusChange"}
@@ -14651,7 +14651,7 @@ func (ec *executionContext) _StatusChange(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var statusCountsImplementors = []string{"StatusCounts"}
@@ -14699,7 +14699,7 @@ func (ec *executionContext) _StatusCounts(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var statusTallyImplementors = []string{"StatusTally"}
@@ -14737,7 +14737,7 @@ func (ec *executionContext) _StatusTally(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var subscriptionImplementors = []string{"Subscription"}
@@ -14820,7 +14820,7 @@ func (ec *executionContext) _Template(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var templateStatisticImplementors = []string{"TemplateStatistic"}
@@ -14864,7 +14864,7 @@ func (ec *executionContext) _TemplateStatistic(ctx context.Context, sel ast.Sele
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var templateUsageImplementors = []string{"TemplateUsage"}
@@ -14917,7 +14917,7 @@ func (ec *executionContext) _TemplateUsage(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var templateUsageMonthImplementors = []string{"TemplateUsageMonth"}
@@ -14955,7 +14955,7 @@ func (ec *executionContext) _TemplateUsageMonth(ctx context.Context, sel ast.Sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var templateVersionImplementors = []string{"TemplateVersion"}
@@ -15008,7 +15008,7 @@ func (ec *executionContext) _TemplateVersion(ctx context.Context, sel ast.Select
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var totalsImplementors = []string{"Totals"}
@@ -15051,7 +15051,7 @@ func (ec *executionContext) _Totals(ctx context.Context, sel ast.SelectionSet, o
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var typeTotalsImplementors = []string{"TypeTotals"}
@@ -15119,7 +15119,7 @@ func (ec *executionContext) _TypeTotals(ctx context.Context, sel ast.SelectionSe
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var unitPriceImplementors = []string{"UnitPrice"}
@@ -15157,7 +15157,7 @@ func (ec *executionContext) _UnitPrice(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var usageImplementors = []string{"Usage"}
@@ -15200,7 +15200,7 @@ func (ec *executionContext) _Usage(ctx context.Context, sel ast.SelectionSet, ob
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var userImplementors = []string{"User"}
@@ -15254,7 +15254,7 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var __DirectiveImplementors = []string{"__Directive"}
@@ -15307,7 +15307,7 @@ func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var __EnumValueImplementors = []string{"__EnumValue"}
@@ -15355,7 +15355,7 @@ func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var __FieldImplementors = []string{"__Field"}
@@ -15413,7 +15413,7 @@ func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var __InputValueImplementors = []string{"__InputValue"}
@@ -15471,7 +15471,7 @@ func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var __SchemaImplementors = []string{"__Schema"}
@@ -15529,7 +15529,7 @@ func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 var __TypeImplementors = []string{"__Type"}
@@ -15612,7 +15612,7 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectFields(fields, out, &deferred)
 }
 
 // endregion **************************** object.gotpl ****************************

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgtype"
+
 	"notifyql"
 )
 
@@ -100,10 +102,12 @@ func lookup(table, alias, on string) string {
 
 // The joins' fields are pointers: a LEFT JOIN that found nothing fills them with NULLs.
 
+// templateVersionJoin scans into values, not pointers: a page repeats a few templates on
+// each of its rows, and a pointer costs an allocation for every row that has one.
 type templateVersionJoin struct {
-	id, name, typ *string
-	version       *int
-	hidden        *bool
+	id, name, typ pgtype.Text
+	version       pgtype.Int4
+	hidden        pgtype.Bool
 }
 
 func (j *templateVersionJoin) sql(n string) (string, string) {
@@ -117,9 +121,9 @@ func (j *templateVersionJoin) dest() []any {
 
 func (j *templateVersionJoin) add(n *notifyql.Notification, r *notifyql.Related) {
 	key := notifyql.TemplateVersionKey{ID: n.TemplateID, Version: n.TemplateVersion}
-	record(&r.TemplateVersions, key, j.id != nil, func() *notifyql.TemplateVersion {
-		return &notifyql.TemplateVersion{ID: *j.id, Version: *j.version, Name: *j.name,
-			Type: notifyql.NotificationType(*j.typ), Hidden: *j.hidden}
+	record(&r.TemplateVersions, key, j.id.Valid, func() *notifyql.TemplateVersion {
+		return &notifyql.TemplateVersion{ID: j.id.String, Version: int(j.version.Int32), Name: j.name.String,
+			Type: notifyql.NotificationType(j.typ.String), Hidden: j.hidden.Bool}
 	})
 }
 

@@ -174,15 +174,24 @@ func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 	// as gqlgen's own bound.
 	gql.SetParserTokenLimit(s.cfg.Limits.MaxTokens)
 	gql.SetErrorPresenter(s.presentError)
+	// A field interceptor must see every field: the executor (graph's resolveLeaf) runs
+	// plain scalar fields through interceptors only for requests marked as intercepted.
+	intercepted := false
+	use := func(ext graphql.HandlerExtension) {
+		gql.Use(ext)
+		if _, ok := ext.(graphql.FieldInterceptor); ok {
+			intercepted = true
+		}
+	}
 	if s.cfg.RequestMetrics != nil {
-		gql.Use(s.cfg.RequestMetrics)
+		use(s.cfg.RequestMetrics)
 	}
 	gql.SetRecoverFunc(newRecoverFunc(s.cfg.Logger))
 	gql.SetDisableSuggestion(!s.cfg.Development)
 	if s.cfg.Development {
-		gql.Use(extension.Introspection{})
+		use(extension.Introspection{})
 	} else {
-		gql.Use(NoIntrospection{})
+		use(NoIntrospection{})
 	}
 	// A persisted query's text is looked up first, and stored only once every check below
 	// has accepted it (server/apq.go).
@@ -190,21 +199,32 @@ func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 	if s.cfg.APQCache != nil {
 		var apqLookup graphql.HandlerExtension
 		apqLookup, apqRegistration = persistedQueries(s.cfg.APQCache, s.cfg.Limits.MaxBodyBytes, s.rates)
-		gql.Use(apqLookup)
+		use(apqLookup)
 	}
 	// After the persisted query extension, which puts a hash's text in the request.
-	gql.Use(DocumentLimits{MaxTokens: s.cfg.Limits.MaxTokens, MaxAliases: s.cfg.Limits.MaxAliases,
+	use(DocumentLimits{MaxTokens: s.cfg.Limits.MaxTokens, MaxAliases: s.cfg.Limits.MaxAliases,
 		MaxDirectives: s.cfg.Limits.MaxDirectives, MaxValidationSteps: s.cfg.Limits.MaxValidationSteps, Parsed: parsed})
-	gql.Use(&OperationLimits{MaxDepth: s.cfg.Limits.MaxDepth, MaxComplexity: s.cfg.Limits.MaxComplexity})
+	use(&OperationLimits{MaxDepth: s.cfg.Limits.MaxDepth, MaxComplexity: s.cfg.Limits.MaxComplexity})
 	// Before the extensions cmd adds, so that they see the operation's own principal.
-	gql.Use(socketOperations{s})
+	use(socketOperations{s})
 	for _, ext := range s.cfg.Extensions {
-		gql.Use(ext)
+		use(ext)
 	}
 	if apqRegistration != nil {
-		gql.Use(apqRegistration)
+		use(apqRegistration)
+	}
+	if intercepted {
+		return markFieldsIntercepted(refuseUnreadableParameters(gql))
 	}
 	return refuseUnreadableParameters(gql)
+}
+
+// markFieldsIntercepted marks every request's context for an executor with field
+// interceptors.
+func markFieldsIntercepted(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(notifyql.NewContextWithFieldsIntercepted(r.Context())))
+	})
 }
 
 func (s *Server) routes(gql http.Handler, schema graphql.ExecutableSchema) http.Handler {

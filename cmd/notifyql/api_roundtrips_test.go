@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -187,6 +188,45 @@ func TestHotStatementsArePlannedOncePerConnection(t *testing.T) {
 		t.Logf("%s: %d generic plans, %d custom plans", name, p.generic, p.custom)
 		if p.generic < 8 || p.custom != 0 {
 			t.Errorf("%s ran %d times with its generic plan and was planned afresh %d times; want at least 8 and none", name, p.generic, p.custom)
+		}
+	}
+}
+
+// fieldRecorder is an extension that records the fields it is run around.
+type fieldRecorder struct {
+	mu     sync.Mutex
+	fields map[string]bool
+}
+
+func (*fieldRecorder) ExtensionName() string                   { return "FieldRecorder" }
+func (*fieldRecorder) Validate(graphql.ExecutableSchema) error { return nil }
+func (r *fieldRecorder) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
+	fc := graphql.GetFieldContext(ctx)
+	r.mu.Lock()
+	r.fields[fc.Object+"."+fc.Field.Name] = true
+	r.mu.Unlock()
+	return next(ctx)
+}
+
+// The executor resolves plain scalar fields without gqlgen's field machinery, unless the
+// server has a field interceptor: then the interceptor sees every field of the page, its
+// scalars as well, and the answer is the same.
+func TestAFieldInterceptorSeesEveryField(t *testing.T) {
+	recorder := &fieldRecorder{fields: map[string]bool{}}
+	plain := newTestAPIWith(t, testAPIOptions{limits: server.DefaultLimits()})
+	intercepted := newTestAPIWith(t, testAPIOptions{limits: server.DefaultLimits(), extensions: []graphql.HandlerExtension{recorder}})
+	vars := map[string]any{"id": serviceA, "first": 5}
+	want := plain.post(t, tokenFor(t, userViewer), roundTripsPageQuery, vars)
+	want.requireNoErrors(t)
+	got := intercepted.post(t, tokenFor(t, userViewer), roundTripsPageQuery, vars)
+	got.requireNoErrors(t)
+	if got.body != want.body {
+		t.Errorf("with a field interceptor the page is\n%s\nwithout\n%s", got.body, want.body)
+	}
+	for _, field := range []string{"Notification.id", "Notification.type", "Notification.status", "Notification.createdAt",
+		"TemplateVersion.name", "TemplateVersion.version", "StatusCounts.total", "PageInfo.hasNextPage"} {
+		if !recorder.fields[field] {
+			t.Errorf("the interceptor did not see %s; it saw %v", field, recorder.fields)
 		}
 	}
 }
