@@ -23,6 +23,7 @@ type roundTrip struct {
 type capturedStatement struct {
 	sql           string
 	simple        bool // a simple-protocol Query: no parameters
+	prepared      bool // bound to a named prepared statement, planned as its plan cache decides
 	paramOIDs     []uint32
 	params        [][]byte
 	paramFormats  []int16
@@ -129,7 +130,7 @@ func (c *sqlCapture) proxy(client net.Conn) {
 				p = c.prepared[m.PreparedStatement]
 				c.mu.Unlock()
 			}
-			s := capturedStatement{sql: p.sql, paramOIDs: p.oids,
+			s := capturedStatement{sql: p.sql, paramOIDs: p.oids, prepared: m.PreparedStatement != "",
 				paramFormats:  append([]int16(nil), m.ParameterFormatCodes...),
 				resultFormats: append([]int16(nil), m.ResultFormatCodes...)}
 			for _, v := range m.Parameters {

@@ -52,7 +52,7 @@ func TestCaptureRecordsRoundTripsThatReplay(t *testing.T) {
 	if len(trips) != 3 {
 		t.Fatalf("recorded %d round trips, want 3 (a statement, a batch, a simple query): %+v", len(trips), trips)
 	}
-	if s := trips[0].statements; len(s) != 1 || s[0].sql != "SELECT $1::int + 1" || len(s[0].params) != 1 {
+	if s := trips[0].statements; len(s) != 1 || s[0].sql != "SELECT $1::int + 1" || len(s[0].params) != 1 || !s[0].prepared {
 		t.Errorf("first round trip %+v, want the prepared statement with its parameter", s)
 	}
 	if s := trips[1].statements; len(s) != 2 || s[0].sql != "SELECT $1::text" || s[1].sql != "SELECT $1::int * 2" {
@@ -61,7 +61,14 @@ func TestCaptureRecordsRoundTripsThatReplay(t *testing.T) {
 	if s := trips[2].statements; len(s) != 1 || !s[0].simple || s[0].sql != "SELECT 1" {
 		t.Errorf("third round trip %+v, want the simple query", s)
 	}
-	if err := replayTrips(ctx, conn.PgConn(), trips); err != nil {
+	names, err := prepareTrips(ctx, conn.PgConn(), trips)
+	if err != nil {
+		t.Fatalf("preparing what was recorded: %v", err)
+	}
+	if len(names) != 3 {
+		t.Errorf("prepared %v, want the three statements pgx prepared", names)
+	}
+	if err := replayTrips(ctx, conn.PgConn(), trips, names); err != nil {
 		t.Errorf("replaying what was recorded: %v", err)
 	}
 	m, err := replayFloor(ctx, databaseURL, trips, 2, time.Second)

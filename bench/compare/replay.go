@@ -12,9 +12,11 @@ import (
 )
 
 // replayFloor replays a request's round trips, in order, on each of clients connections at
-// once for d, as `make bench` replays its captured SQL: the time the database alone needs
-// for the request. Each statement goes out unnamed with its captured parameters, so
-// PostgreSQL plans it for those values (a custom plan) every time.
+// once for d: the time the database alone needs for the request. Each statement goes out
+// with its captured parameters as the server sent it: one the server sent unnamed is sent
+// unnamed, planned for its values every time; one it sent as a prepared statement is
+// prepared once on each connection before the timing, so that PostgreSQL's plan cache, and
+// the plan settings the server's batches carry, treat it as they treat the server's.
 func replayFloor(ctx context.Context, databaseURL string, trips []roundTrip, clients int, d time.Duration) (measurement, error) {
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
@@ -47,10 +49,18 @@ func replayFloor(ctx context.Context, databaseURL string, trips []roundTrip, cli
 				return
 			}
 			defer conn.Release()
+			names, err := prepareTrips(ctx, conn.Conn().PgConn(), trips)
+			if err != nil {
+				mu.Lock()
+				failed++
+				firstErr = err
+				mu.Unlock()
+				return
+			}
 			var mine []time.Duration
 			for time.Now().Before(deadline) && ctx.Err() == nil {
 				began := time.Now()
-				err := replayTrips(ctx, conn.Conn().PgConn(), trips)
+				err := replayTrips(ctx, conn.Conn().PgConn(), trips, names)
 				if err != nil {
 					mu.Lock()
 					failed++
@@ -86,9 +96,28 @@ func replayFloor(ctx context.Context, databaseURL string, trips []roundTrip, cli
 	}, nil
 }
 
+// prepareTrips prepares, on conn, each statement the server sent as a prepared statement,
+// and returns their names by text.
+func prepareTrips(ctx context.Context, conn *pgconn.PgConn, trips []roundTrip) (map[string]string, error) {
+	names := make(map[string]string)
+	for _, trip := range trips {
+		for _, s := range trip.statements {
+			if !s.prepared || names[s.sql] != "" {
+				continue
+			}
+			name := fmt.Sprintf("floor_%d", len(names))
+			if _, err := conn.Prepare(ctx, name, s.sql, s.paramOIDs); err != nil {
+				return nil, fmt.Errorf("prepare %.60s: %w", s.sql, err)
+			}
+			names[s.sql] = name
+		}
+	}
+	return names, nil
+}
+
 // replayTrips sends each round trip's statements together and reads all their results
-// before the next, as the server did.
-func replayTrips(ctx context.Context, conn *pgconn.PgConn, trips []roundTrip) error {
+// before the next, as the server did; names are the prepared statements' (prepareTrips).
+func replayTrips(ctx context.Context, conn *pgconn.PgConn, trips []roundTrip, names map[string]string) error {
 	for _, trip := range trips {
 		if len(trip.statements) == 1 && trip.statements[0].simple {
 			if _, err := conn.Exec(ctx, trip.statements[0].sql).ReadAll(); err != nil {
@@ -100,6 +129,10 @@ func replayTrips(ctx context.Context, conn *pgconn.PgConn, trips []roundTrip) er
 		for _, s := range trip.statements {
 			if s.simple {
 				return fmt.Errorf("a simple query inside a batch: %.60s", s.sql)
+			}
+			if s.prepared {
+				batch.ExecPrepared(names[s.sql], s.params, s.paramFormats, s.resultFormats)
+				continue
 			}
 			batch.ExecParams(s.sql, s.params, s.paramOIDs, s.paramFormats, s.resultFormats)
 		}
