@@ -259,7 +259,9 @@ func TestDashboardPageShowsAnUnavailableInbox(t *testing.T) {
 // signs out, says why, and does not try the same token again.
 func TestDashboardPageSignsOutWhenItsTokenExpires(t *testing.T) {
 	api := startLiveAPIWith(t, liveAPIOptions{pages: true})
-	token, err := server.MintToken([]byte(testSecret), userViewer, 6*time.Second, time.Now())
+	// Long enough for the page to go live first on a busy machine: with 6 s, a slow start
+	// of the browser let the token expire before the page had signed in.
+	token, err := server.MintToken([]byte(testSecret), userViewer, 15*time.Second, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

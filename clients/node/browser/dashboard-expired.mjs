@@ -18,7 +18,7 @@ await run(origin, 'dashboard-expired', async ({ page }) => {
   await waitForNumbers(page);
   report({ event: 'live' });
 
-  await waitForConnection(page, 'signed out', 15000);
+  await waitForConnection(page, 'signed out', 25000);
   // Long enough for the client's first retry (half a second to a second) had it made one.
   await page.waitForTimeout(2000);
   await screenshot(page, 'dashboard-expired');
