@@ -38,7 +38,7 @@ const liveSpareConns = 2
 // whose tracer counts them: that count is the exact database cost of live updates
 // (notifyql_live_db_queries_total, and the shutdown log line). Re-checks of a
 // subscriber's access run through the API's stores, on the API's pool, and are not in it.
-func startLive(ctx context.Context, e env, pool *pgxpool.Pool, client *goredis.Client, london *time.Location, namespace string) (*liveUpdates, error) {
+func startLive(ctx context.Context, e env, pool *pgxpool.Pool, client goredis.UniversalClient, london *time.Location, namespace string) (*liveUpdates, error) {
 	opts := live.Options{Workers: live.DefaultWorkers}
 	queries := &postgres.QueryCounter{}
 	// Config returns a copy: the API pool's own configuration is left alone.
