@@ -3,6 +3,8 @@ package redis
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -62,6 +64,8 @@ type Bus struct {
 	// channelPrefix and watchedKey name the bus's channels and registry in Redis.
 	channelPrefix string
 	watchedKey    string
+	// probeID, set by UnderSentinel, names the channel of this bus's probes.
+	probeID string
 
 	mu sync.Mutex
 	// topics is the set of topics subscribed to, also while no connection is open.
@@ -94,6 +98,34 @@ func (b *Bus) InNamespace(namespace string) *Bus {
 	b.channelPrefix = "notifyql:" + namespace + ":live:"
 	b.watchedKey = b.channelPrefix + "watched"
 	return b
+}
+
+// sentinelProbeInterval is how long a connection to a Sentinel-managed primary may stay
+// quiet before a probe, and how long the probe may take to come back.
+const sentinelProbeInterval = time.Second
+
+// UnderSentinel tells the bus that its client follows a primary Sentinel manages. A
+// failover there can leave the old primary up, and the bus's subscriptions on it, while
+// the client publishes to the new one, until Sentinel demotes the old one seconds later:
+// its PINGs would still be answered. So instead of PING the bus checks a quiet connection
+// with a probe published through the client on a channel of its own: a probe that does not
+// come back within sentinelProbeInterval means the subscriptions are not where the
+// snapshots go, and the bus subscribes again (the client's dialer asks Sentinel for the
+// primary) and reports the gap. Call it before the bus is used.
+func (b *Bus) UnderSentinel() *Bus {
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	b.probeID = hex.EncodeToString(id[:])
+	b.healthInterval = sentinelProbeInterval
+	return b
+}
+
+// probeChannel is the channel of this bus's probes; "" unless UnderSentinel.
+func (b *Bus) probeChannel() string {
+	if b.probeID == "" {
+		return ""
+	}
+	return b.channelPrefix + "probe:" + b.probeID
 }
 
 // Publish sends one topic's encoded snapshot to every instance subscribed to it.
@@ -305,16 +337,20 @@ func (b *Bus) receive(s *busSession, l *busLink, awaitingPong bool) error {
 				return fmt.Errorf("receive live snapshots: %w", err)
 			}
 			if awaitingPong {
-				return fmt.Errorf("redis left a ping unanswered for %s", b.healthInterval)
+				return fmt.Errorf("redis left a ping (or probe) unanswered for %s", b.healthInterval)
 			}
-			if err := l.pubsub.Ping(s.ctx, healthPing); err != nil {
-				return fmt.Errorf("ping redis: %w", err)
+			if err := b.checkHealth(s.ctx, l); err != nil {
+				return err
 			}
 			awaitingPong = true
 			continue
 		}
 		switch received := received.(type) {
 		case *goredis.Message:
+			if b.probeID != "" && received.Channel == b.probeChannel() {
+				awaitingPong = false
+				continue
+			}
 			topic, ok := b.topicOf(received.Channel)
 			if ok && b.isSubscribed(topic) {
 				s.deliver(topic, []byte(received.Payload))
@@ -330,6 +366,23 @@ func (b *Bus) receive(s *busSession, l *busLink, awaitingPong bool) error {
 			}
 		}
 	}
+}
+
+// checkHealth sends the PING, or under Sentinel publishes the probe, whose answer tells a
+// working connection from a lost one.
+func (b *Bus) checkHealth(ctx context.Context, l *busLink) error {
+	if b.probeID == "" {
+		if err := l.pubsub.Ping(ctx, healthPing); err != nil {
+			return fmt.Errorf("ping redis: %w", err)
+		}
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.healthInterval)
+	defer cancel()
+	if err := b.client.Publish(ctx, b.probeChannel(), "probe").Err(); err != nil {
+		return fmt.Errorf("publish the bus's probe: %w", err)
+	}
+	return nil
 }
 
 func (b *Bus) isSubscribed(topic string) bool {

@@ -79,6 +79,11 @@ func (s *busSession) subscribe(ctx context.Context, topics []string) error {
 		l := s.links[""]
 		if l == nil {
 			l = s.addLink("", b.client.Subscribe(ctx)) // opens no connection yet
+			if probe := b.probeChannel(); probe != "" {
+				if err := l.pubsub.Subscribe(ctx, probe); err != nil {
+					return err
+				}
+			}
 		}
 		if len(topics) == 0 {
 			return nil
