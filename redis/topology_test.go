@@ -301,7 +301,9 @@ func TestBusWithSentinelRecoversFromAFailover(t *testing.T) {
 func TestRedisAdaptersWorkOnEveryTopology(t *testing.T) {
 	verifyNoLeaksAtTheEnd(t)
 	for name, start := range map[string]func(t *testing.T) goredis.UniversalClient{
-		"cluster":  func(t *testing.T) goredis.UniversalClient { return newClusterClient(t, redistest.StartCluster(t, false)) },
+		"cluster": func(t *testing.T) goredis.UniversalClient {
+			return newClusterClient(t, redistest.StartCluster(t, false))
+		},
 		"sentinel": func(t *testing.T) goredis.UniversalClient { return newSentinelClient(t, redistest.StartSentinel(t)) },
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -178,6 +178,8 @@ type redisBackend struct {
 	URL     string
 	Private bool
 	Client  goredis.UniversalClient
+	// Sentinel is set when REDIS_URL names a primary that Sentinel manages.
+	Sentinel bool
 	inProc  *redis.InProcess
 }
 
@@ -197,7 +199,7 @@ func openRedis(ctx context.Context, cfg config, logger *slog.Logger) (*redisBack
 		b.Close()
 		return nil, err
 	}
-	b.Client = topology.newClient()
+	b.Client, b.Sentinel = topology.newClient(), topology.sentinel != nil
 	if err := b.Client.Ping(ctx).Err(); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("connect to redis %s: %w", maskURL(b.URL), err)
