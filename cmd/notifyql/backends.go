@@ -180,7 +180,7 @@ type redisBackend struct {
 	Client  goredis.UniversalClient
 	// Sentinel is set when REDIS_URL names a primary that Sentinel manages.
 	Sentinel bool
-	inProc  *redis.InProcess
+	inProc   *redis.InProcess
 }
 
 // openRedis connects to REDIS_URL, or starts an in-process server when it is unset.
