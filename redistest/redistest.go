@@ -76,9 +76,11 @@ func (s *Server) Kill() {
 	s.command = nil
 }
 
-// dataNode is the arguments of a redis-server that keeps its data in memory only.
+// dataNode is the arguments of a redis-server that keeps its data in memory only, and
+// syncs a replica at once (the default waits 5 s for more replicas to share the sync).
 func dataNode(port int, args ...string) []string {
-	return append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"}, args...)
+	return append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no",
+		"--repl-diskless-sync-delay", "0"}, args...)
 }
 
 // start runs redis-server with args and waits until it answers PING.
@@ -206,6 +208,11 @@ func (c *Cluster) waitHealthy(tb testing.TB) {
 				!strings.Contains(info, fmt.Sprintf("cluster_known_nodes:%d", len(c.Nodes))) {
 				return false, fmt.Sprintf("%v %s", err, info)
 			}
+			// Every node knows every other's role (a failover needs the masters' votes).
+			nodes, err := client.ClusterNodes(ctx).Result()
+			if err != nil || strings.Count(nodes, "master") != min(3, len(c.Nodes)) || strings.Count(nodes, "slave") != len(c.Nodes)-3 {
+				return false, fmt.Sprintf("%v %s", err, nodes)
+			}
 			replication, err := client.Info(ctx, "replication").Result()
 			if err != nil || (strings.Contains(replication, "role:slave") && !strings.Contains(replication, "master_link_status:up")) {
 				return false, fmt.Sprintf("%v %s", err, replication)
@@ -285,12 +292,21 @@ func (c *Cluster) Failover(tb testing.TB, replica *Server) {
 	ctx := context.Background()
 	client := goredis.NewClient(&goredis.Options{Addr: replica.Addr()})
 	defer client.Close()
-	if err := client.ClusterFailover(ctx).Err(); err != nil {
-		tb.Fatalf("CLUSTER FAILOVER on %s: %v", replica.Addr(), err)
-	}
+	// A manual failover the masters do not vote for within 5 s is dropped silently by
+	// Redis: ask again until it happens.
+	var asked time.Time
 	waitUntil(tb, replica.Addr()+" to become a master", func() (bool, string) {
 		role, err := client.Do(ctx, "ROLE").Slice()
-		return err == nil && len(role) > 0 && role[0] == "master", fmt.Sprintf("%v %v", role, err)
+		if err == nil && len(role) > 0 && role[0] == "master" {
+			return true, ""
+		}
+		if time.Since(asked) > 6*time.Second {
+			asked = time.Now()
+			if err := client.ClusterFailover(ctx).Err(); err != nil {
+				tb.Fatalf("CLUSTER FAILOVER on %s: %v", replica.Addr(), err)
+			}
+		}
+		return false, fmt.Sprintf("%v %v", role, err)
 	})
 	c.waitHealthy(tb)
 	for _, node := range c.Nodes {
