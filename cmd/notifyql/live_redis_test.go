@@ -1,11 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
+	"notifyql"
 	"notifyql/redistest"
 )
 
@@ -100,4 +107,118 @@ func waitUntilRelay(t *testing.T, api *liveAPI) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// serve runs on a Redis Cluster and on a Sentinel-managed primary as on one node: REDIS_URL
+// names the topology, /readyz sees Redis answer, persisted queries, remembered searches and
+// rate-limit allowances are kept in that Redis, and a subscription gets a plain SQL write
+// through the live bus.
+func TestServeRunsOnEveryRedisTopology(t *testing.T) {
+	for _, topology := range []string{"cluster", "sentinel"} {
+		t.Run(topology, func(t *testing.T) {
+			var url string
+			switch topology {
+			case "cluster":
+				url = redistest.StartCluster(t, false).URL()
+			case "sentinel":
+				url = redistest.StartSentinel(t).URL()
+			}
+			topologyOptions, err := redisOptions(url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			client := topologyOptions.newClient()
+			t.Cleanup(func() { _ = client.Close() })
+			api := startServe(t, map[string]string{"REDIS_URL": url, "NOTIFYQL_RATE_LIMIT_PER_IP": "60"})
+			base := strings.TrimSuffix(api.url, "/graphql")
+			ctx := t.Context()
+
+			if resp, err := http.Get(base + "/readyz"); err != nil || resp.StatusCode != http.StatusOK {
+				t.Fatalf("GET /readyz: %v, %v", resp, err)
+			} else {
+				resp.Body.Close()
+			}
+
+			// A persisted query is kept in this Redis under its hash.
+			query := newQueryMarker() + "{ me { id } }"
+			stored := postServed(t, api.url, userManager, map[string]any{"query": query, "extensions": apqExtensions(query)})
+			if !strings.Contains(stored, userManager) {
+				t.Fatalf("a persisted query with its text: %s", stored)
+			}
+			if n, err := client.Exists(ctx, "apq-"+apqHash(query)).Result(); err != nil || n != 1 {
+				t.Errorf("the persisted query's key: %d, %v; want it kept", n, err)
+			}
+
+			// A remembered search is kept there and found by its hash.
+			remembered := postServed(t, api.url, userMember, map[string]any{"query": rememberSearchMutation, "variables": map[string]any{"id": serviceA, "term": "07700 900123"}})
+			hash := notifyql.SearchHash(testSearchKey(t), "07700 900123")
+			if !strings.Contains(remembered, hash) {
+				t.Fatalf("rememberSearch: %s", remembered)
+			}
+			found := postServed(t, api.url, userMember, map[string]any{"query": searchQuery, "variables": map[string]any{"id": serviceA, "type": "SMS", "search": map[string]any{"hash": hash}}})
+			if !strings.Contains(found, notificationA3) {
+				t.Errorf("a search by the remembered hash: %s", found)
+			}
+
+			// 60 a minute per address, in bursts of 6: the allowance is counted in this Redis.
+			limited := false
+			for range 10 {
+				if strings.Contains(postServed(t, api.url, userManager, map[string]any{"query": "{ me { id } }"}), "RATE_LIMITED") {
+					limited = true
+					break
+				}
+			}
+			if !limited {
+				t.Error("10 requests at once from one address were all answered; want the burst of 6 enforced")
+			}
+			var allowances []string
+			if cluster, ok := client.(*goredis.ClusterClient); ok {
+				err = cluster.ForEachMaster(ctx, func(ctx context.Context, master *goredis.Client) error {
+					keys, err := master.Keys(ctx, "rate-limit-*").Result()
+					allowances = append(allowances, keys...)
+					return err
+				})
+			} else {
+				allowances, err = client.Keys(ctx, "rate-limit-*").Result()
+			}
+			if err != nil || len(allowances) == 0 {
+				t.Errorf("rate-limit keys in Redis: %v, %v; want the allowances counted there", allowances, err)
+			}
+
+			// A subscription sees a plain SQL write: the relay publishes through this Redis.
+			stream := subscribeOverWebSocket(t, "ws"+strings.TrimPrefix(api.url, "http"), userViewer,
+				`subscription($id: ID!) { dashboardTotals(serviceId: $id, days: 0) { email { requested failed } } }`,
+				map[string]any{"id": serviceA})
+			seesWrites(t, stream, func(sql string, args ...any) {
+				if _, err := api.pool.Exec(ctx, sql, args...); err != nil {
+					t.Fatal(err)
+				}
+			})
+		})
+	}
+}
+
+// postServed posts a GraphQL request to serve at url as userID and returns the body.
+func postServed(t *testing.T, url, userID string, body map[string]any) string {
+	t.Helper()
+	encoded, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(encoded))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+tokenFor(t, userID))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(answer)
 }
