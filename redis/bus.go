@@ -51,7 +51,11 @@ const (
 // plain PUBLISH there is broadcast to every node, so each node's bandwidth would grow with
 // the whole cluster's traffic. A topic's channel is hashed on the topic alone (a hash
 // tag), so it lives on the one master owning that slot; the bus holds one connection per
-// master that owns a subscribed topic, and the topics spread over every shard.
+// master that owns a subscribed topic, and the topics spread over every shard. A failover
+// of a shard unsubscribes the bus there (see busSession); its reconnect, routed by
+// go-redis's view of the cluster, which may lag a moment, can land on the old master, now
+// a replica of the shard: Redis sends a shard's messages to its replicas too, so the
+// subscription receives all the same.
 type Bus struct {
 	client goredis.UniversalClient
 	// cluster is client as a Redis Cluster client, nil on a single Redis or a Sentinel-
