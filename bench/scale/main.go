@@ -149,7 +149,10 @@ func failover(ctx context.Context, stage *harness.Stage, o options, viewers []ha
 	}()
 	for i := range instances {
 		s, err := harness.StartServer(ctx, stage.Binary, filepath.Join(stage.Tmp, fmt.Sprintf("run%d-serve%d.log", run, i+1)), []string{
+			// The caps are per instance: after the kill, one survivor may hold every
+			// subscription of a user.
 			"NOTIFYQL_WS_MAX_PER_USER=" + strconv.Itoa(o.subscribers+1),
+			"NOTIFYQL_WS_MAX_SUBSCRIPTIONS_PER_USER=" + strconv.Itoa(o.subscribers+1),
 			"NOTIFYQL_RATE_LIMIT_PER_USER=0",
 			"NOTIFYQL_RATE_LIMIT_PER_IP=0",
 			"NOTIFYQL_MAX_CONNECTIONS_PER_ADDRESS=0",
@@ -239,6 +242,13 @@ func failover(ctx context.Context, stage *harness.Stage, o options, viewers []ha
 			break
 		}
 		if time.Now().After(deadline) {
+			for _, s := range subs {
+				if latest := s.latestTotals(); latest != truth[s.serviceID] {
+					fmt.Fprintf(os.Stderr, "behind: service %s on instance %d (%d reconnects): %s; the database: %s\n",
+						s.serviceID, s.home+1, s.reconnects(), latest, truth[s.serviceID])
+					break
+				}
+			}
 			return result{}, fmt.Errorf("%d of %d subscribers still behind the database %s after the kill", behind, len(subs), o.within)
 		}
 	}
@@ -358,7 +368,10 @@ func (s *subscriber) read(ctx context.Context) {
 				} `json:"data"`
 			}
 		}
-		if json.Unmarshal(message, &next) == nil && next.Type == "next" && next.Payload.Data.DashboardTotals != nil {
+		if json.Unmarshal(message, &next) == nil && next.Type == "error" {
+			fmt.Fprintf(os.Stderr, "a subscription was refused: %s\n", message)
+		}
+		if next.Type == "next" && next.Payload.Data.DashboardTotals != nil {
 			totals := canonical(next.Payload.Data.DashboardTotals)
 			s.mu.Lock()
 			s.latest = totals
