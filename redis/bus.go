@@ -266,18 +266,41 @@ func (b *Bus) Run(ctx context.Context, onMessage func(topic string, payload []by
 			b.logger.Warn("live event bus lost its redis connection; reconnecting", "err", err)
 		}
 		missed = true
-		if b.cluster != nil {
-			// The cluster may have moved slots (a failover): read its layout again
-			// before the next attempt routes the topics.
-			b.cluster.ReloadState(ctx)
-		}
-		select {
-		case <-ctx.Done():
+		if !b.awaitNextAttempt(ctx, delay) {
 			return nil
-		case <-time.After(delay):
 		}
 		delay = min(2*delay, maxReconnectDelay)
 	}
+}
+
+// clusterReloadLead is how long before a reconnect attempt the bus has go-redis reread a
+// cluster's layout, time enough for a CLUSTER SLOTS round trip.
+const clusterReloadLead = 100 * time.Millisecond
+
+// awaitNextAttempt waits delay, or returns false when ctx ends first. On a cluster, whose
+// slots may have moved (a failover), it has go-redis reread the layout at once and again
+// shortly before the attempt: go-redis rereads it in the background, and a layout read
+// only when the attempt failed would still name a crashed master that its replica has
+// since replaced, costing a whole further delay.
+func (b *Bus) awaitNextAttempt(ctx context.Context, delay time.Duration) bool {
+	wait := func(d time.Duration) bool {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(d):
+			return true
+		}
+	}
+	if b.cluster == nil {
+		return wait(delay)
+	}
+	lead := min(delay/2, clusterReloadLead)
+	b.cluster.ReloadState(ctx)
+	if !wait(delay - lead) {
+		return false
+	}
+	b.cluster.ReloadState(ctx)
+	return wait(lead)
 }
 
 // open starts a session subscribed to the whole topic set, each of its connections sent

@@ -228,7 +228,15 @@ func (c *Cluster) waitHealthy(tb testing.TB) {
 func (c *Cluster) MasterOf(tb testing.TB, key string) (master, replica *Server) {
 	tb.Helper()
 	ctx := context.Background()
-	client := goredis.NewClient(&goredis.Options{Addr: c.Nodes[0].Addr()})
+	// Asked of the first node that answers: one may have crashed.
+	var client *goredis.Client
+	for _, node := range c.Nodes {
+		client = goredis.NewClient(&goredis.Options{Addr: node.Addr(), MaxRetries: -1})
+		if client.Ping(ctx).Err() == nil {
+			break
+		}
+		_ = client.Close()
+	}
 	defer client.Close()
 	slot, err := client.ClusterKeySlot(ctx, key).Result()
 	if err != nil {
@@ -309,12 +317,22 @@ func (c *Cluster) Failover(tb testing.TB, replica *Server) {
 		return false, fmt.Sprintf("%v %v", role, err)
 	})
 	c.waitHealthy(tb)
+	c.awaitEverySees(tb, replica, nil)
+}
+
+// awaitEverySees waits until every node but skipped lists master as a master.
+func (c *Cluster) awaitEverySees(tb testing.TB, master, skipped *Server) {
+	tb.Helper()
+	ctx := context.Background()
 	for _, node := range c.Nodes {
+		if node == skipped {
+			continue
+		}
 		nodeClient := goredis.NewClient(&goredis.Options{Addr: node.Addr()})
-		waitUntil(tb, node.Addr()+" to see "+replica.Addr()+" as a master", func() (bool, string) {
+		waitUntil(tb, node.Addr()+" to see "+master.Addr()+" as a master", func() (bool, string) {
 			nodes, err := nodeClient.ClusterNodes(ctx).Result()
 			for _, line := range strings.Split(nodes, "\n") {
-				if strings.Contains(line, replica.Addr()+"@") && strings.Contains(line, "master") {
+				if strings.Contains(line, master.Addr()+"@") && strings.Contains(line, "master") {
 					return true, ""
 				}
 			}
@@ -322,6 +340,24 @@ func (c *Cluster) Failover(tb testing.TB, replica *Server) {
 		})
 		_ = nodeClient.Close()
 	}
+}
+
+// Crash kills master, as a machine failure would, and waits until replica, its replica,
+// has taken its slots over (after the cluster's 2 s node timeout) and the cluster is
+// whole again without it.
+func (c *Cluster) Crash(tb testing.TB, master, replica *Server) {
+	tb.Helper()
+	ctx := context.Background()
+	master.Kill()
+	client := goredis.NewClient(&goredis.Options{Addr: replica.Addr()})
+	defer client.Close()
+	waitUntil(tb, replica.Addr()+" to take over from the crashed "+master.Addr(), func() (bool, string) {
+		role, err := client.Do(ctx, "ROLE").Slice()
+		info, infoErr := client.ClusterInfo(ctx).Result()
+		return err == nil && len(role) > 0 && role[0] == "master" && infoErr == nil && strings.Contains(info, "cluster_state:ok"),
+			fmt.Sprintf("%v %v %s %v", role, err, info, infoErr)
+	})
+	c.awaitEverySees(tb, replica, master)
 }
 
 // Sentinel is a primary, its replica and one Sentinel watching them.
@@ -354,6 +390,27 @@ func StartSentinel(tb testing.TB) *Sentinel {
 	s.Sentinel = start(tb, ports[2], conf, "--sentinel")
 	s.waitReplicaKnown(tb, s.Replica)
 	return s
+}
+
+// Crash kills the primary, as a machine failure would, and waits until the Sentinel,
+// having found it down (after 1 s), names the replica master; Master and Replica swap.
+func (s *Sentinel) Crash(tb testing.TB) {
+	tb.Helper()
+	s.Master.Kill()
+	s.awaitMaster(tb, s.Replica)
+	s.Master, s.Replica = s.Replica, s.Master
+}
+
+// awaitMaster waits until the Sentinel names server master.
+func (s *Sentinel) awaitMaster(tb testing.TB, server *Server) {
+	tb.Helper()
+	ctx := context.Background()
+	client := goredis.NewSentinelClient(&goredis.Options{Addr: s.Sentinel.Addr()})
+	defer client.Close()
+	waitUntil(tb, "the sentinel to name "+server.Addr()+" master", func() (bool, string) {
+		addr, err := client.GetMasterAddrByName(ctx, s.MasterName).Result()
+		return err == nil && len(addr) == 2 && net.JoinHostPort(addr[0], addr[1]) == server.Addr(), fmt.Sprintf("%v %v", addr, err)
+	})
 }
 
 // URL is the deployment's REDIS_URL.
@@ -389,9 +446,6 @@ func (s *Sentinel) Failover(tb testing.TB) {
 	if err := client.Failover(ctx, s.MasterName).Err(); err != nil {
 		tb.Fatalf("SENTINEL FAILOVER: %v", err)
 	}
-	waitUntil(tb, "the sentinel to name "+s.Replica.Addr()+" master", func() (bool, string) {
-		addr, err := client.GetMasterAddrByName(ctx, s.MasterName).Result()
-		return err == nil && len(addr) == 2 && net.JoinHostPort(addr[0], addr[1]) == s.Replica.Addr(), fmt.Sprintf("%v %v", addr, err)
-	})
+	s.awaitMaster(tb, s.Replica)
 	s.Master, s.Replica = s.Replica, s.Master
 }
