@@ -158,11 +158,13 @@ func StartCluster(tb testing.TB, replicas bool) *Cluster {
 	if replicas {
 		n = 6
 	}
-	dir := tb.TempDir()
 	ports := freePorts(tb, 2*n) // a client port and a cluster bus port each
 	c := &Cluster{}
 	for i := range n {
 		port, busPort := ports[2*i], ports[2*i+1]
+		// A folder each: the node's cluster configuration, and the dump.rdb a replica's
+		// full sync writes.
+		dir := tb.TempDir()
 		c.Nodes = append(c.Nodes, start(tb, port, dataNode(port,
 			"--cluster-enabled", "yes",
 			"--cluster-port", strconv.Itoa(busPort),
@@ -376,8 +378,9 @@ func StartSentinel(tb testing.TB) *Sentinel {
 	dir := tb.TempDir()
 	ports := freePorts(tb, 3)
 	s := &Sentinel{MasterName: "notifyql-test"}
-	s.Master = start(tb, ports[0], dataNode(ports[0])...)
-	s.Replica = start(tb, ports[1], dataNode(ports[1], "--replicaof", "127.0.0.1", strconv.Itoa(ports[0]))...)
+	// Each in a folder of its own: a replica's full sync writes dump.rdb there.
+	s.Master = start(tb, ports[0], dataNode(ports[0], "--dir", tb.TempDir())...)
+	s.Replica = start(tb, ports[1], dataNode(ports[1], "--dir", tb.TempDir(), "--replicaof", "127.0.0.1", strconv.Itoa(ports[0]))...)
 	// Sentinel rewrites its configuration file, so it must be a file of its own.
 	conf := filepath.Join(dir, "sentinel.conf")
 	settings := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\n", ports[2], dir) + fmt.Sprintf("sentinel monitor %s 127.0.0.1 %d 1\n"+
