@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: run test race fuzz bench bench-letters bench-live bench-compare soak abuse generate check-generated lint services node-deps assets check-assets
+.PHONY: run test race fuzz bench bench-letters bench-live bench-scale bench-compare soak abuse generate check-generated lint services node-deps assets check-assets
 
 ## run: start the API on :8080 with a private PostgreSQL, in-process Redis, demo data and gentle simulated traffic
 run:
@@ -41,6 +41,10 @@ bench-letters: services
 ## bench-live: the live-updates benchmark: 10,000 and 1,000 subscribers, then polling, on the bench profile (~10 minutes)
 bench-live: services
 	$(GO) run ./bench/live
+
+## bench-scale: three serve processes sharing PostgreSQL and Redis, subscribers spread over them, the relay killed with SIGKILL mid-run: how long until another instance relays and every subscriber has the database's truth (three runs, about 2 minutes)
+bench-scale: services
+	$(GO) run ./bench/scale
 
 ## bench-compare: notifyql beside PostGraphile 5 (Amber preset, Node 22, from bench/compare's own lockfile) on the bench database: both checked to return the same rows, then wrk at 1, 16 and 64 clients in alternated runs, the medians, ratios and issue 17's targets (about 12 minutes; the first run fetches the npm packages)
 COMPARE_PACKAGES := bench/compare/node_modules/.package-lock.json

@@ -12,7 +12,7 @@ import (
 // graphql.Cache[string]. A Redis error is a miss: the client then sends the whole query
 // again, which still works.
 type APQCache struct {
-	client  *goredis.Client
+	client  goredis.UniversalClient
 	ttl     time.Duration
 	timeout time.Duration
 }
@@ -22,7 +22,7 @@ type APQCache struct {
 const apqTTL = 24 * time.Hour
 
 // NewAPQCache returns an APQCache on client.
-func NewAPQCache(client *goredis.Client) *APQCache {
+func NewAPQCache(client goredis.UniversalClient) *APQCache {
 	return &APQCache{client: client, ttl: apqTTL, timeout: apqCallTimeout}
 }
 

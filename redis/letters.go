@@ -15,7 +15,7 @@ import (
 // (RENDERING.md §7.4): under letter-upload-{id}, a hash of the uploader and service (meta)
 // and the file (pdf), which expires with its links.
 type LetterUploads struct {
-	client  *goredis.Client
+	client  goredis.UniversalClient
 	timeout time.Duration
 }
 
@@ -24,7 +24,7 @@ type LetterUploads struct {
 const letterUploadCallTimeout = 2 * time.Second
 
 // NewLetterUploads returns LetterUploads on client.
-func NewLetterUploads(client *goredis.Client) *LetterUploads {
+func NewLetterUploads(client goredis.UniversalClient) *LetterUploads {
 	return &LetterUploads{client: client, timeout: letterUploadCallTimeout}
 }
 
@@ -89,7 +89,7 @@ func (s *LetterUploads) LetterUpload(ctx context.Context, id string) (*notifyql.
 // Neither keys nor counters hold personal data: keys are the renderer's ids and keyed
 // hashes. A Redis error is a miss, or an entry not kept.
 type LetterRenderCache struct {
-	client *goredis.Client
+	client goredis.UniversalClient
 	// namespace keeps apart the caches of deployments (or tests) that share a Redis.
 	namespace string
 	ttl       time.Duration
@@ -107,7 +107,7 @@ const MaxLetterRenderTTL = 10 * time.Minute
 
 // NewLetterRenderCache returns a cache of at most budget bytes whose entries live ttl
 // (capped at MaxLetterRenderTTL).
-func NewLetterRenderCache(client *goredis.Client, namespace string, budget int64, ttl time.Duration) *LetterRenderCache {
+func NewLetterRenderCache(client goredis.UniversalClient, namespace string, budget int64, ttl time.Duration) *LetterRenderCache {
 	ttl = min(ttl, MaxLetterRenderTTL)
 	if ttl <= 0 {
 		ttl = MaxLetterRenderTTL

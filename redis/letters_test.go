@@ -48,7 +48,9 @@ func TestLetterUploads(t *testing.T) {
 		t.Errorf("TTL = %v, want 300s", ttl)
 	}
 
-	down := NewLetterUploads(goredis.NewClient(&goredis.Options{Addr: unreachableRedisAddr(t), MaxRetries: -1}))
+	downClient := goredis.NewClient(&goredis.Options{Addr: unreachableRedisAddr(t), MaxRetries: -1})
+	t.Cleanup(func() { _ = downClient.Close() })
+	down := NewLetterUploads(downClient)
 	if err := down.PutLetterUpload(ctx, id, want, time.Minute); notifyql.ErrorCode(err) != notifyql.EUNAVAILABLE {
 		t.Errorf("Put on an unreachable Redis: %v, want UNAVAILABLE", err)
 	}
@@ -107,7 +109,9 @@ func TestLetterRenderCacheBudget(t *testing.T) {
 	}
 
 	// Redis unreachable: a miss, and nothing kept, without an error.
-	down := NewLetterRenderCache(goredis.NewClient(&goredis.Options{Addr: unreachableRedisAddr(t), MaxRetries: -1}), namespace, 1600, time.Minute)
+	downClient := goredis.NewClient(&goredis.Options{Addr: unreachableRedisAddr(t), MaxRetries: -1})
+	t.Cleanup(func() { _ = downClient.Close() })
+	down := NewLetterRenderCache(downClient, namespace, 1600, time.Minute)
 	down.Put(ctx, "k", value)
 	if _, ok := down.Get(ctx, "k"); ok {
 		t.Error("an unreachable Redis found an entry")

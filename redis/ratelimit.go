@@ -13,7 +13,7 @@ import (
 // key stores only the time at which its allowance is next fully theoretical ("TAT"), so one
 // key per client and one round trip per request, with no counters to reset.
 type RateLimiter struct {
-	client *goredis.Client
+	client goredis.UniversalClient
 	// namespace keeps apart the allowances of deployments (or tests) that share a Redis.
 	namespace string
 	timeout   time.Duration
@@ -25,7 +25,7 @@ const rateLimitCallTimeout = 250 * time.Millisecond
 
 // NewRateLimiter returns a RateLimiter on client whose keys are kept apart from other
 // namespaces' (serve uses its database's name, as the live path's channels do).
-func NewRateLimiter(client *goredis.Client, namespace string) *RateLimiter {
+func NewRateLimiter(client goredis.UniversalClient, namespace string) *RateLimiter {
 	return &RateLimiter{client: client, namespace: namespace, timeout: rateLimitCallTimeout}
 }
 

@@ -20,14 +20,14 @@ const cacheCallTimeout = 2 * time.Second
 // service-{service_id}-notification-search-query-hash-{hash}, for 7 days. The key holds
 // only the hash; the term is the value, and no error or log line of this type repeats it.
 type SearchCache struct {
-	client  *goredis.Client
+	client  goredis.UniversalClient
 	timeout time.Duration
 }
 
 var _ notifyql.SearchTermStore = (*SearchCache)(nil)
 
 // NewSearchCache returns a SearchCache on client.
-func NewSearchCache(client *goredis.Client) *SearchCache {
+func NewSearchCache(client goredis.UniversalClient) *SearchCache {
 	return &SearchCache{client: client, timeout: cacheCallTimeout}
 }
 

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
@@ -178,8 +177,10 @@ func poolConfig(url string) (*pgxpool.Config, error) {
 type redisBackend struct {
 	URL     string
 	Private bool
-	Client  *goredis.Client
-	inProc  *redis.InProcess
+	Client  goredis.UniversalClient
+	// Sentinel is set when REDIS_URL names a primary that Sentinel manages.
+	Sentinel bool
+	inProc   *redis.InProcess
 }
 
 // openRedis connects to REDIS_URL, or starts an in-process server when it is unset.
@@ -193,55 +194,17 @@ func openRedis(ctx context.Context, cfg config, logger *slog.Logger) (*redisBack
 		b.inProc, b.URL, b.Private = inProc, inProc.URL(), true
 		logger.Info("no REDIS_URL set: using an in-process Redis-compatible server", "addr", inProc.Addr())
 	}
-	opts, err := redisOptions(b.URL)
+	topology, err := redisOptions(b.URL)
 	if err != nil {
 		b.Close()
 		return nil, err
 	}
-	b.Client = goredis.NewClient(opts)
+	b.Client, b.Sentinel = topology.newClient(), topology.sentinel != nil
 	if err := b.Client.Ping(ctx).Err(); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("connect to redis %s: %w", maskURL(b.URL), err)
 	}
 	return b, nil
-}
-
-// redisIdleConnsPerCPU bounds the idle connections the Redis client keeps, per CPU, unless
-// the URL sets max_idle_conns. go-redis keeps every connection it ever opened, idle, for as
-// long as the process lives: a burst (or an attack) that widened the pool would leave its
-// sockets open for good. Past the bound, a connection coming back is closed; steady use,
-// a handful of calls at a time per CPU, keeps its own.
-const redisIdleConnsPerCPU = 2
-
-// redisOptions is the Redis client's configuration from url, with notifyql's settings where
-// url sets none.
-func redisOptions(url string) (*goredis.Options, error) {
-	opts, err := goredis.ParseURL(url)
-	if err != nil {
-		return nil, fmt.Errorf("parse REDIS_URL %s: %w", maskURL(url), err)
-	}
-	sizeRedisBuffers(opts)
-	// Each call's context deadline then bounds its reads and writes too, not only its
-	// waits between retries: a Redis that accepts connections but never answers (frozen)
-	// costs a request the rate limiter's or a cache's own short bound, not the client's
-	// 3 s read timeout on each of its retries.
-	opts.ContextTimeoutEnabled = true
-	if opts.MaxIdleConns == 0 {
-		opts.MaxIdleConns = redisIdleConnsPerCPU * runtime.GOMAXPROCS(0)
-	}
-	return opts, nil
-}
-
-// sizeRedisBuffers fits go-redis's buffers to what notifyql sends and reads: small
-// commands, small replies, and pipelines of snapshots (a relay tick's publishes). Its
-// defaults (32 KiB each way per connection, 128 KiB for pipeline reads) cost a pool that
-// a burst of subscriptions widens over a megabyte, paid by every instance; a larger command
-// or reply still passes, in more than one read or write.
-func sizeRedisBuffers(opts *goredis.Options) {
-	opts.ReadBufferSize = 4 << 10
-	opts.WriteBufferSize = 4 << 10
-	opts.PipelineReadBufferSize = 4 << 10
-	opts.PipelineWriteBufferSize = 32 << 10
 }
 
 // Close closes the client, then the in-process server if there is one.

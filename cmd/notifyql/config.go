@@ -448,9 +448,14 @@ func maskURL(raw string) string {
 	if _, has := u.User.Password(); has {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
-	// Passwords can also travel as a query parameter (libpq's password=...).
-	if q := u.Query(); q.Has("password") {
-		q.Set("password", "xxxxx")
+	// Passwords can also travel as a query parameter (libpq's password=..., a Sentinel's
+	// sentinel_password=...).
+	if q := u.Query(); q.Has("password") || q.Has("sentinel_password") {
+		for _, key := range []string{"password", "sentinel_password"} {
+			if q.Has(key) {
+				q.Set(key, "xxxxx")
+			}
+		}
 		u.RawQuery = q.Encode()
 	}
 	return u.String()

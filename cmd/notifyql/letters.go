@@ -77,7 +77,7 @@ var renderFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
 // newLetters wires the letter renderer over the engines (nil engines: content only), the
 // render cache and uploads in Redis, and the link signers keyed from secret. namespace
 // keeps the cache's counters apart from other deployments' on a shared Redis.
-func newLetters(pool *pgxpool.Pool, rdb *goredis.Client, namespace string, secret []byte, engines *letterEngines, settings letterSettings, logger *slog.Logger) (*letterWiring, error) {
+func newLetters(pool *pgxpool.Pool, rdb goredis.UniversalClient, namespace string, secret []byte, engines *letterEngines, settings letterSettings, logger *slog.Logger) (*letterWiring, error) {
 	w := &letterWiring{Content: postgres.NewContentStore(pool)}
 	if engines == nil || engines.Typesetter == nil || engines.Reader == nil {
 		return w, nil

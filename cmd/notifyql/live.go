@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	goredis "github.com/redis/go-redis/v9"
 
 	"notifyql/live"
 	"notifyql/postgres"
@@ -38,7 +37,7 @@ const liveSpareConns = 2
 // whose tracer counts them: that count is the exact database cost of live updates
 // (notifyql_live_db_queries_total, and the shutdown log line). Re-checks of a
 // subscriber's access run through the API's stores, on the API's pool, and are not in it.
-func startLive(ctx context.Context, e env, pool *pgxpool.Pool, client *goredis.Client, london *time.Location, namespace string) (*liveUpdates, error) {
+func startLive(ctx context.Context, e env, pool *pgxpool.Pool, rdb *redisBackend, london *time.Location, namespace string) (*liveUpdates, error) {
 	opts := live.Options{Workers: live.DefaultWorkers}
 	queries := &postgres.QueryCounter{}
 	// Config returns a copy: the API pool's own configuration is left alone.
@@ -59,9 +58,12 @@ func startLive(ctx context.Context, e env, pool *pgxpool.Pool, client *goredis.C
 		return nil, fmt.Errorf("configure the live updates' database pool: %w", err)
 	}
 
-	bus := redis.NewBus(client, e.logger)
+	bus := redis.NewBus(rdb.Client, e.logger)
 	if namespace != "" {
 		bus.InNamespace(namespace)
+	}
+	if rdb.Sentinel {
+		bus.UnderSentinel()
 	}
 	snapshots := &live.Snapshots{
 		Notifications: postgres.NewNotificationStore(livePool, london),

@@ -51,6 +51,9 @@ type liveAPI struct {
 	metricsURL string
 	exec       func(sql string, args ...any)
 	pool       *pgxpool.Pool
+	// updates is the live path, and redis the client its bus runs on.
+	updates *liveUpdates
+	redis   goredis.UniversalClient
 }
 
 // liveAPIOptions are what a test may add to the live API.
@@ -70,6 +73,11 @@ type liveAPIOptions struct {
 	// letters serves content, letter previews and their files with the engines serve
 	// starts (the typesetter and PDFium), over the machine's Redis.
 	letters bool
+	// redisURL is the REDIS_URL the live path runs on, in place of the machine's Redis.
+	redisURL string
+	// database, when set, is another live API's database: the two are instances of one
+	// deployment, sharing its relay and bus.
+	database *pgxpool.Pool
 }
 
 // startLiveAPI is newLiveAPIWith, also serving /metrics as production serve does: on a
@@ -81,12 +89,22 @@ func startLiveAPI(t *testing.T, extra ...graphql.HandlerExtension) *liveAPI {
 
 func startLiveAPIWith(t *testing.T, o liveAPIOptions) *liveAPI {
 	t.Helper()
-	pool := pgtest.NewPool(t)
-	if _, err := pool.Exec(t.Context(), fixtureSQL); err != nil {
-		t.Fatalf("load fixture: %v", err)
+	pool := o.database
+	if pool == nil {
+		pool = pgtest.NewPool(t)
+		if _, err := pool.Exec(t.Context(), fixtureSQL); err != nil {
+			t.Fatalf("load fixture: %v", err)
+		}
 	}
-	client := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:6379"})
-	t.Cleanup(func() { client.Close() })
+	rdb := &redisBackend{Client: goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:6379"})}
+	if o.redisURL != "" {
+		topology, err := redisOptions(o.redisURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rdb = &redisBackend{URL: o.redisURL, Client: topology.newClient(), Sentinel: topology.sentinel != nil}
+	}
+	t.Cleanup(rdb.Close)
 	london, err := notifyql.LoadLondon()
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +112,7 @@ func startLiveAPIWith(t *testing.T, o liveAPIOptions) *liveAPI {
 	logger := slog.New(slog.NewTextHandler(testLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	e := env{logger: logger, stdout: io.Discard, stderr: io.Discard}
 	// Each test's database gets its own channels: the fixture's ids are the same in all.
-	updates, err := startLive(context.Background(), e, pool, client, london, pool.Config().ConnConfig.Database)
+	updates, err := startLive(context.Background(), e, pool, rdb, london, pool.Config().ConnConfig.Database)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,6 +162,8 @@ func startLiveAPIWith(t *testing.T, o liveAPIOptions) *liveAPI {
 		httpURL:    httpServer.URL,
 		metricsURL: metricsServer.URL + "/metrics",
 		pool:       pool,
+		updates:    updates,
+		redis:      rdb.Client,
 		exec: func(sql string, args ...any) {
 			t.Helper()
 			if _, err := pool.Exec(context.Background(), sql, args...); err != nil {

@@ -574,15 +574,16 @@ func TestConfigLogValueShowsLimits(t *testing.T) {
 // closes the rest as a burst ends: 40 calls at once widen the pool to 40 connections, and
 // once they are answered no more than the bound stay open.
 func TestRedisClientClosesABurstsConnections(t *testing.T) {
-	opts, err := redisOptions("redis://" + machineRedisAddr + "/0")
+	topology, err := redisOptions("redis://" + machineRedisAddr + "/0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	opts := topology.single
 	bound := redisIdleConnsPerCPU * runtime.GOMAXPROCS(0)
 	if opts.MaxIdleConns != bound || !opts.ContextTimeoutEnabled {
 		t.Fatalf("max idle %d, context timeouts %v; want %d, true", opts.MaxIdleConns, opts.ContextTimeoutEnabled, bound)
 	}
-	if own, err := redisOptions("redis://" + machineRedisAddr + "/0?max_idle_conns=9"); err != nil || own.MaxIdleConns != 9 {
+	if own, err := redisOptions("redis://" + machineRedisAddr + "/0?max_idle_conns=9"); err != nil || own.single.MaxIdleConns != 9 {
 		t.Fatalf("the URL's max_idle_conns: %v, %v", own, err)
 	}
 	if _, err := redisOptions("redis://" + machineRedisAddr + "/0?max_idle_conns=many"); err == nil {

@@ -98,7 +98,7 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		return err
 	}
 	access := postgres.NewAccessStore(pool)
-	liveUpdates, err := startLive(ctx, e, pool, rdb.Client, london, "")
+	liveUpdates, err := startLive(ctx, e, pool, rdb, london, "")
 	if err != nil {
 		return err
 	}

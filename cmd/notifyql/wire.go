@@ -26,7 +26,7 @@ type schemaDeps struct {
 	Pool   *pgxpool.Pool
 	Access *postgres.AccessStore
 	// Redis holds the remembered search terms; nil where only searches by term are made.
-	Redis *goredis.Client
+	Redis goredis.UniversalClient
 	// SearchSecret keys the search terms' hashes.
 	SearchSecret []byte
 	London       *time.Location
@@ -144,7 +144,7 @@ func newReportDownloads(pool *pgxpool.Pool, links *server.LinkSigner) *server.Re
 
 // readinessChecks are what serve's /readyz reports: the database and Redis answering, and
 // which instance relays live updates (a standby instance is as ready as the relay).
-func readinessChecks(pool *pgxpool.Pool, rdb *goredis.Client, hub *live.Hub) []server.ReadinessCheck {
+func readinessChecks(pool *pgxpool.Pool, rdb goredis.UniversalClient, hub *live.Hub) []server.ReadinessCheck {
 	return []server.ReadinessCheck{
 		{Name: "postgres", Probe: func(ctx context.Context) (string, error) { return "ok", pool.Ping(ctx) }},
 		{Name: "redis", Probe: func(ctx context.Context) (string, error) { return "ok", rdb.Ping(ctx).Err() }},

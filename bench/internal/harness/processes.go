@@ -153,6 +153,12 @@ func (s *Server) LogTail(n int) string {
 	return string(log[max(0, len(log)-n):])
 }
 
+// Kill ends the server with SIGKILL, as a crash would, and waits until it has ended.
+func (s *Server) Kill() {
+	_ = s.cmd.Process.Kill()
+	<-s.done
+}
+
 // Stop ends the server with SIGTERM (SIGKILL after a minute) and returns the live stats it
 // logged at shutdown (the `live updates stopped` line), nil without them.
 func (s *Server) Stop() map[string]any {
