@@ -166,7 +166,7 @@ func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 	gql.AddTransport(postTransport{})
 	gql.AddTransport(getTransport{})
 	gql.AddTransport(letterUploadTransport())
-	gql.AddTransport(s.websocketTransport())
+	gql.AddTransport(socketTransport{s})
 	parsed := newParsedQueries(parsedQueryCacheDocs, s.cfg.Limits.MaxCachedQueryBytes)
 	s.parsed = parsed
 	gql.SetQueryCache(parsed)
