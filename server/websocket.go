@@ -157,22 +157,38 @@ func sameOrigin(origin, host string) bool {
 		strings.EqualFold(u.Host, host)
 }
 
-// socketTransport is the WebSocket transport among gqlgen's: it serves the socket that
-// websocketHandler upgraded for the request (wsconn.go), driving the executor gqlgen hands
-// it, with its extensions, for each operation.
-type socketTransport struct{ s *Server }
+// socketTransport is the WebSocket transport among gqlgen's. It serves no request
+// itself: it hands the executor gqlgen runs operations with, and its extensions, to
+// executorOf, and the sockets drive that executor directly from their own goroutine
+// (wsconn.go), without a pass through gqlgen's handler, whose frames each idle socket's
+// stack would hold for as long as it is open. A request that reaches it otherwise (an
+// Upgrade header on a request that is not a WebSocket handshake) is refused.
+type socketTransport struct{}
 
 var _ graphql.Transport = socketTransport{}
 
 func (socketTransport) Supports(r *http.Request) bool { return r.Header.Get("Upgrade") != "" }
 
-func (t socketTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
-	conn := sessionFromContext(r.Context()).connection()
-	if conn == nil {
-		writeGraphQLError(w, http.StatusBadRequest, "BAD_REQUEST", "this request cannot be upgraded to a WebSocket")
+func (socketTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	if capture, ok := r.Context().Value(executorCaptureKey{}).(*graphql.GraphExecutor); ok {
+		*capture = exec
 		return
 	}
-	conn.serve(r.Context(), socketExecutor{s: t.s, exec: exec})
+	writeGraphQLError(w, http.StatusBadRequest, "BAD_REQUEST", "this request cannot be upgraded to a WebSocket")
+}
+
+type executorCaptureKey struct{}
+
+// executorOf returns the executor of gql, a gqlgen handler with socketTransport among its
+// transports.
+func executorOf(gql http.Handler) graphql.GraphExecutor {
+	var exec graphql.GraphExecutor
+	ctx := context.WithValue(context.Background(), executorCaptureKey{}, &exec)
+	gql.ServeHTTP(upgradedResponse{}, (&http.Request{Method: http.MethodGet, Header: upgradeHeader}).WithContext(ctx))
+	if exec == nil {
+		panic("server: the GraphQL handler has no socketTransport")
+	}
+	return exec
 }
 
 // clientDropped reports whether err, from reading or writing a socket, says only that its
@@ -220,9 +236,9 @@ func (s *Server) authenticateWebsocket(ctx context.Context, payload transport.In
 	return notifyql.NewContextWithPrincipal(ctx, principal), nil
 }
 
-// websocketHandler serves GET /graphql: WebSocket upgrades from allowed origins go to gql;
-// anything else gets notUpgrade.
-func (s *Server) websocketHandler(gql, notUpgrade http.Handler) http.Handler {
+// websocketHandler serves GET /graphql: WebSocket upgrades from allowed origins are served
+// (wsconn.go); anything else gets notUpgrade.
+func (s *Server) websocketHandler(notUpgrade http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !websocket.IsWebSocketUpgrade(r) {
 			notUpgrade.ServeHTTP(w, r)
@@ -262,27 +278,25 @@ func (s *Server) websocketHandler(gql, notUpgrade http.Handler) http.Handler {
 		session.mu.Lock()
 		session.conn = conn
 		session.mu.Unlock()
-		// Of the request, gqlgen needs only the method and the Upgrade header (to pick the
-		// WebSocket transport). A copy of the request would keep its URL, addresses and
-		// the rest for the socket's lifetime for nothing.
-		upgraded := (&http.Request{Method: r.Method, Header: upgradeHeader}).WithContext(ctx)
-		go func() {
-			defer s.websockets.remove(session)
-			defer cancel()
-			// No net/http recovery runs here any more: a panic would end the process.
-			defer func() {
-				if p := recover(); p != nil {
-					logPanic(ctx, s.cfg.Logger, "panic serving a websocket", p)
-					_ = conn.Close()
-				}
-			}()
-			gql.ServeHTTP(upgradedResponse{}, upgraded)
-		}()
+		go s.serveSocket(ctx, cancel, session, conn)
 	})
 }
 
-// upgradedResponse stands for the ResponseWriter of a request whose connection has been
-// upgraded: the transport receives one, and nothing may be written to it any more.
+// serveSocket serves an upgraded connection on its own goroutine, until it closes.
+func (s *Server) serveSocket(ctx context.Context, cancel context.CancelFunc, session *websocketSession, conn *websocketConn) {
+	defer s.websockets.remove(session)
+	defer cancel()
+	// No net/http recovery runs here: a panic would end the process.
+	defer func() {
+		if p := recover(); p != nil {
+			logPanic(ctx, s.cfg.Logger, "panic serving a websocket", p)
+			_ = conn.Close()
+		}
+	}()
+	conn.serve(ctx, s.socketExecutor)
+}
+
+// upgradedResponse is the ResponseWriter executorOf hands gqlgen: nothing is written to it.
 type upgradedResponse struct{}
 
 func (upgradedResponse) Header() http.Header       { return http.Header{} }

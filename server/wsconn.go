@@ -262,45 +262,58 @@ func (c *websocketConn) isClosed() bool {
 // serve reads the client's messages until the socket closes, and then ends its
 // operations and waits for them. It runs on the socket's one goroutine; ctx is the
 // socket's (its request id, its session).
-func (c *websocketConn) serve(ctx context.Context, ops socketExecutor) {
+//
+// The loop is kept apart from the handling of a message: an idle socket's goroutine waits
+// in read, and the runtime shrinks its stack to what the frames down to that wait need,
+// so the fewer and smaller they are, the less an idle socket holds.
+func (c *websocketConn) serve(ctx context.Context, x socketExecutor) {
 	ctx, cancel := context.WithCancel(ctx)
-	defer func() {
-		// Every operation runs under ctx: cancelling it ends them all.
-		cancel()
-		_ = c.Close()
-		c.running.Wait()
-	}()
+	defer c.end(cancel)
 	for {
 		messageType, data, err := c.read()
 		if err != nil {
 			c.logReadError(err)
 			return
 		}
-		start := graphql.Now()
-		msg, v := c.admit(messageType, data)
-		switch v.action {
-		case closeSocket:
-			c.refuse(v.closeCode, v.reason)
-			return
-		case signIn:
-			signedIn, ok := ops.signIn(ctx, c, msg.Payload)
-			if !ok {
-				return
-			}
-			ctx = signedIn
-		case startOperation:
-			ops.start(ctx, c, *msg.ID, msg.Payload, start)
-		case completeOperation:
-			// The operation's goroutine writes its complete message as it ends.
-		case answerPing:
-			if c.writeEnvelope(msg.Payload, "", "pong") != nil {
-				return
-			}
-		case terminate:
-			c.refuse(websocket.CloseNormalClosure, "terminated")
+		var open bool
+		if ctx, open = c.handle(ctx, x, messageType, data); !open {
 			return
 		}
 	}
+}
+
+// end ends the socket's operations (cancel ends the context they all run under), drops
+// the connection, and waits for the operations' goroutines.
+func (c *websocketConn) end(cancel context.CancelFunc) {
+	cancel()
+	_ = c.Close()
+	c.running.Wait()
+}
+
+// handle acts on one client message, returning the socket's context (signing in adds
+// the principal to it) and whether the socket stays open.
+func (c *websocketConn) handle(ctx context.Context, x socketExecutor, messageType int, data []byte) (context.Context, bool) {
+	start := graphql.Now()
+	msg, v := c.admit(messageType, data)
+	switch v.action {
+	case closeSocket:
+		c.refuse(v.closeCode, v.reason)
+		return ctx, false
+	case signIn:
+		return x.signIn(ctx, c, msg.Payload)
+	case startOperation:
+		x.start(ctx, c, *msg.ID, msg.Payload, start)
+	case completeOperation:
+		// The operation's goroutine writes its complete message as it ends.
+	case answerPing:
+		if c.writeEnvelope(msg.Payload, "", "pong") != nil {
+			return ctx, false
+		}
+	case terminate:
+		c.refuse(websocket.CloseNormalClosure, "terminated")
+		return ctx, false
+	}
+	return ctx, true
 }
 
 // read returns the next message the client sends, and moves the read deadline on.
