@@ -25,7 +25,9 @@ var leanDialer = &websocket.Dialer{HandshakeTimeout: 5 * time.Second, ReadBuffer
 // on its context, writes for it or sends its keep-alives (legacy or not). The heap and
 // stack it costs are logged, with the goroutines of a socket running one subscription.
 func TestAnIdleSocketCostsOneGoroutine(t *testing.T) {
-	f := newWSFixture(t, func(c *server.WebSocketConfig) { c.MaxConnectionsPerUser, c.MaxSubscriptionsPerUser = 2*idleSockets, 2*idleSockets })
+	f := newWSFixture(t, func(c *server.WebSocketConfig) {
+		c.MaxConnectionsPerUser, c.MaxSubscriptionsPerUser = 2*idleSockets, 2*idleSockets
+	})
 	token := mustToken(t, wsUserID, time.Hour)
 	before := settledGoroutines(0)
 	heapBefore, stackBefore := memory()
