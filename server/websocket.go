@@ -433,18 +433,13 @@ type gorillaWebsocket struct {
 	writeBuffers *sync.Pool
 }
 
-// readBufferBytes sizes a connection's read buffer. Client messages are small (a
-// subscribe is a query and its variables), and a longer one is read in several fills:
-// a small buffer keeps an idle connection small.
-const readBufferBytes = 256
-
 // upgrade answers the WebSocket handshake, offering the subprotocols gqlgen speaks.
 func (g *gorillaWebsocket) upgrade(w http.ResponseWriter, r *http.Request, logger *slog.Logger, ctx context.Context) (*websocketConn, error) {
 	upgrader := websocket.Upgrader{
 		HandshakeTimeout: g.cfg.WriteTimeout,
 		CheckOrigin:      g.cfg.originAllowed,
-		ReadBufferSize:   readBufferBytes,
-		WriteBufferPool:  g.writeBuffers,
+		// gorilla reads through the buffered reader hijacker hands it (wsidle.go).
+		WriteBufferPool: g.writeBuffers,
 		// The caller answers a failed upgrade.
 		Error: func(http.ResponseWriter, *http.Request, int, error) {},
 	}
@@ -458,11 +453,16 @@ func (g *gorillaWebsocket) upgrade(w http.ResponseWriter, r *http.Request, logge
 	if subprotocol := chooseSubprotocol(websocket.Subprotocols(r)); subprotocol != "" {
 		header.Set("Sec-Websocket-Protocol", subprotocol)
 	}
-	ws, err := upgrader.Upgrade(w, r, header)
+	hijacker := &readerHijacker{ResponseWriter: w}
+	ws, err := upgrader.Upgrade(hijacker, r, header)
 	if err != nil {
 		return nil, fmt.Errorf("upgrade to websocket: %w", err)
 	}
-	return newWebsocketConn(ws, &g.cfg, logger, ctx), nil
+	c := newWebsocketConn(ws, &g.cfg, logger, ctx)
+	if hijacker.reader != nil && ws.NetConn() == hijacker.conn {
+		c.reader, c.readiness = hijacker.reader, readiness(hijacker.conn)
+	}
+	return c, nil
 }
 
 // chooseSubprotocol returns the first subprotocol the client offers that gqlgen speaks,

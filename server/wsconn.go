@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -62,6 +64,10 @@ type websocketConn struct {
 	// operation: a write that fails, a read that ends badly.
 	logger *slog.Logger
 	logCtx context.Context
+	// reader is the buffered reader gorilla reads through, and readiness what the read
+	// loop waits on for the connection to be readable (wsidle.go); nil when it cannot.
+	reader    *bufio.Reader
+	readiness syscall.RawConn
 
 	// writeMu serialises data frames; gorilla allows one writer at a time (control frames
 	// may be written concurrently). writeDeadline is the data frames' deadline.
@@ -318,6 +324,7 @@ func (c *websocketConn) handle(ctx context.Context, x socketExecutor, messageTyp
 
 // read returns the next message the client sends, and moves the read deadline on.
 func (c *websocketConn) read() (int, []byte, error) {
+	c.awaitMessage()
 	messageType, r, err := c.ws.NextReader()
 	if err != nil {
 		return messageType, nil, err
