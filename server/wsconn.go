@@ -35,14 +35,15 @@ type messageNames struct {
 	init, subscribe, complete, terminate string
 	next                                 string
 	// pings says whether the protocol has ping and pong messages; keepAlive whether the
-	// server sends "ka" messages (the legacy protocol's keep-alive).
-	pings, keepAlive bool
+	// server sends "ka" messages, and connectionErrors whether it says why it refuses
+	// connection_init in a connection_error message before closing (the legacy protocol's).
+	pings, keepAlive, connectionErrors bool
 }
 
 // The message names of each subprotocol, shared by every connection.
 var (
 	transportWSNames = messageNames{init: "connection_init", subscribe: "subscribe", complete: "complete", next: "next", pings: true}
-	legacyWSNames    = messageNames{init: "connection_init", subscribe: "start", complete: "stop", terminate: "connection_terminate", next: "data", keepAlive: true}
+	legacyWSNames    = messageNames{init: "connection_init", subscribe: "start", complete: "stop", terminate: "connection_terminate", next: "data", keepAlive: true, connectionErrors: true}
 )
 
 func namesFor(subprotocol string) *messageNames {
@@ -441,7 +442,7 @@ func (c *websocketConn) admit(messageType int, data []byte) (clientMessage, verd
 		if c.operations == nil {
 			c.operations = make(map[string]*socketOperation, 1)
 		}
-		c.operations[*msg.ID] = &socketOperation{id: *msg.ID}
+		c.operations[*msg.ID] = &socketOperation{id: *msg.ID, conn: c}
 		return msg, verdict{action: startOperation}
 	case t == c.names.complete:
 		if msg.ID == nil || *msg.ID == "" {
@@ -538,10 +539,10 @@ func (c *websocketConn) writeEnvelope(payload []byte, id, typ string) error {
 // ends the read loop, which ends the socket's operations. Writes refused because the
 // close frame has gone out leave the closing handshake to finish.
 func (c *websocketConn) writeFailed(err error) {
-	if errors.Is(err, websocket.ErrCloseSent) || c.isClosed() {
+	if errors.Is(err, websocket.ErrCloseSent) || errors.Is(err, net.ErrClosed) || c.isClosed() {
 		return
 	}
-	if clientDropped(err) || errors.Is(err, net.ErrClosed) {
+	if clientDropped(err) {
 		logClientWentAway(c.logCtx, c.logger, "error", err.Error())
 	} else {
 		c.logger.DebugContext(c.logCtx, "websocket", "error", err)

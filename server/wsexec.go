@@ -37,7 +37,7 @@ func (x socketExecutor) signIn(ctx context.Context, c *websocketConn, payload js
 	}
 	signedIn, refusal := x.s.authenticateWebsocket(ctx, initPayload)
 	if refusal != nil {
-		if c.names == &legacyWSNames {
+		if c.names.connectionErrors {
 			message, _ := json.Marshal(&gqlerror.Error{Message: refusal.message})
 			_ = c.writeEnvelope(message, "", "connection_error")
 		}
@@ -66,7 +66,6 @@ func (x socketExecutor) start(ctx context.Context, c *websocketConn, id string, 
 	if op == nil {
 		return
 	}
-	op.conn = c
 	ctx = graphql.StartOperationTrace(ctx)
 	params := &graphql.RawParams{}
 	if err := decodeNumbers(payload, params); err != nil {
@@ -168,7 +167,7 @@ func decodeNumbers(data []byte, v any) error {
 // its end.
 type socketOperation struct {
 	id   string
-	conn *websocketConn // set when it starts
+	conn *websocketConn
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
