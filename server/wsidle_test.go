@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"notifyql/server"
 )
 
 // maskedFrame is a client frame (RFC 6455 section 5.2): first the byte of FIN, RSV and
@@ -86,5 +88,39 @@ func TestControlFramesBetweenMessages(t *testing.T) {
 			}
 			expectClose(t, conn, websocket.CloseProtocolError, 5*time.Second)
 		})
+	}
+}
+
+// A legacy graphql-ws client is sent "ka" messages, which its library expects, right after
+// the acknowledgement and then every PingInterval, as gqlgen's transport sent them;
+// graphql-transport-ws clients are sent none (they have control-frame pings).
+func TestLegacyClientsGetKeepAlives(t *testing.T) {
+	f := newWSFixture(t, func(cfg *server.WebSocketConfig) { cfg.PingInterval = 100 * time.Millisecond })
+	keepAlives := func(conn *websocket.Conn, within time.Duration) (n int) {
+		t.Helper()
+		_ = conn.SetReadDeadline(time.Now().Add(within))
+		for {
+			_, data, err := conn.ReadMessage()
+			if err != nil {
+				return n
+			}
+			if string(data) != `{"type":"ka"}` {
+				t.Fatalf("got %s, want only keep-alives", data)
+			}
+			n++
+		}
+	}
+	legacy := dial(t, f.url, legacyWS, nil)
+	send(t, legacy, initMessage(mustToken(t, wsUserID, time.Hour)))
+	_ = legacy.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, data, err := legacy.ReadMessage(); err != nil || string(data) != `{"type":"connection_ack"}` {
+		t.Fatalf("got %s %v, want connection_ack", data, err)
+	}
+	if n := keepAlives(legacy, time.Second); n < 5 {
+		t.Errorf("%d keep-alives in a second at a 100ms interval, want about 10", n)
+	}
+	modern := f.connect(t, transportWS)
+	if n := keepAlives(modern, 500*time.Millisecond); n != 0 {
+		t.Errorf("a graphql-transport-ws client got %d keep-alives", n)
 	}
 }
