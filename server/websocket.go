@@ -303,8 +303,8 @@ func (upgradedResponse) Header() http.Header       { return http.Header{} }
 func (upgradedResponse) Write([]byte) (int, error) { return 0, http.ErrHijacked }
 func (upgradedResponse) WriteHeader(int)           {}
 
-// websocketSession links an upgrade request to the connection the adapter accepts for it,
-// so that the InitFunc (which only sees the request's context) can schedule the token's
+// websocketSession links an upgrade request to the connection upgraded for it, so that
+// signing in (which only sees the socket's context) can schedule the token's
 // expiry on it, and shutdown can close it.
 type websocketSession struct {
 	mu   sync.Mutex
@@ -433,7 +433,7 @@ type gorillaWebsocket struct {
 	writeBuffers *sync.Pool
 }
 
-// upgrade answers the WebSocket handshake, offering the subprotocols gqlgen speaks.
+// upgrade answers the WebSocket handshake, offering the subprotocols the server speaks.
 func (g *gorillaWebsocket) upgrade(w http.ResponseWriter, r *http.Request, logger *slog.Logger, ctx context.Context) (*websocketConn, error) {
 	upgrader := websocket.Upgrader{
 		HandshakeTimeout: g.cfg.WriteTimeout,
@@ -465,7 +465,7 @@ func (g *gorillaWebsocket) upgrade(w http.ResponseWriter, r *http.Request, logge
 	return c, nil
 }
 
-// chooseSubprotocol returns the first subprotocol the client offers that gqlgen speaks,
+// chooseSubprotocol returns the first subprotocol the client offers that the server speaks,
 // as one of this package's constants, or "" when it offers none of them.
 func chooseSubprotocol(offered []string) string {
 	for _, p := range offered {

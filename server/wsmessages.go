@@ -3,7 +3,15 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"time"
+
+	"github.com/gorilla/websocket"
 )
+
+// This file writes the messages the server sends over a WebSocket.
 
 // ResponseSender sends one subscription's responses on its socket, each encoded once for
 // all the subscribers that share it: the socket writes the encoding as it is, with only
@@ -48,4 +56,107 @@ func (op *socketOperation) StandIn(encoded []byte) json.RawMessage {
 	defer op.mu.Unlock()
 	op.standIn = encoded
 	return json.RawMessage("null")
+}
+
+// errSocketClosed refuses writes to a socket that has been dropped.
+var errSocketClosed = errors.New("write websocket message: the socket is closed")
+
+// writeEnvelope writes one server message, {"payload":…,"id":…,"type":…} (an empty
+// payload or id left out), within the write timeout. payload is already encoded and is
+// written as it is: a response encoded once is sent to each of its subscribers with only
+// its operation's id and the message type around it, straight into the buffer gorilla
+// takes from the shared pool for this one message.
+func (c *websocketConn) writeEnvelope(payload []byte, id, typ string) error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if c.isClosed() {
+		return errSocketClosed
+	}
+	// The deadline is moved on only when less than half the timeout is left, rather than
+	// at every message (each move re-arms a runtime timer): a client that stops reading
+	// is still dropped between half the timeout and the timeout after its last write.
+	if now := time.Now(); c.writeDeadline.Sub(now) < c.cfg.WriteTimeout/2 {
+		c.writeDeadline = now.Add(c.cfg.WriteTimeout)
+		_ = c.ws.SetWriteDeadline(c.writeDeadline)
+	}
+	w, err := c.ws.NextWriter(websocket.TextMessage)
+	if err == nil {
+		err = writeEnvelopeTo(w, payload, id, typ)
+		if closeErr := w.Close(); err == nil {
+			err = closeErr
+		}
+	}
+	if err != nil {
+		c.writeFailed(err)
+		return errors.Join(errSocketClosed, err)
+	}
+	return nil
+}
+
+// writeFailed drops a client that stops reading (the write timed out) or is gone: closing
+// ends the read loop, which ends the socket's operations. Writes refused because the
+// close frame has gone out leave the closing handshake to finish.
+func (c *websocketConn) writeFailed(err error) {
+	if errors.Is(err, websocket.ErrCloseSent) || errors.Is(err, net.ErrClosed) || c.isClosed() {
+		return
+	}
+	if clientDropped(err) {
+		logClientWentAway(c.logCtx, c.logger, "error", err.Error())
+	} else {
+		c.logger.DebugContext(c.logCtx, "websocket", "error", err)
+	}
+	_ = c.Close()
+}
+
+// writeEnvelopeTo writes a server message as encoding/json writes gqlgen's envelopes
+// (Payload, ID and Type, the first two omitted when empty).
+func writeEnvelopeTo(w io.Writer, payload []byte, id, typ string) error {
+	e := envelopeWriter{w: w}
+	e.str("{")
+	if len(payload) > 0 {
+		e.str(`"payload":`)
+		e.bytes(payload)
+		e.str(",")
+	}
+	if id != "" {
+		e.str(`"id":`)
+		e.jsonString(id)
+		e.str(",")
+	}
+	e.str(`"type":`)
+	e.jsonString(typ)
+	e.str("}")
+	return e.err
+}
+
+// envelopeWriter writes the pieces of a message, keeping the first error.
+type envelopeWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *envelopeWriter) str(s string) {
+	if e.err == nil {
+		_, e.err = io.WriteString(e.w, s)
+	}
+}
+
+func (e *envelopeWriter) bytes(b []byte) {
+	if e.err == nil {
+		_, e.err = e.w.Write(b)
+	}
+}
+
+// jsonString writes s as a JSON string, as encoding/json writes it.
+func (e *envelopeWriter) jsonString(s string) {
+	for i := range len(s) {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			quoted, _ := json.Marshal(s)
+			e.bytes(quoted)
+			return
+		}
+	}
+	e.str(`"`)
+	e.str(s)
+	e.str(`"`)
 }
