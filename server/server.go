@@ -107,8 +107,10 @@ type Server struct {
 	auth       *Authenticator
 	handler    http.Handler
 	websockets *websocketSessions
-	// websocketUpgrader answers WebSocket handshakes and is gqlgen's WebSocket implementation.
+	// websocketUpgrader answers WebSocket handshakes.
 	websocketUpgrader *gorillaWebsocket
+	// socketExecutor runs the sockets' operations with gqlgen's executor.
+	socketExecutor socketExecutor
 	// parsed is gqlgen's cache of parsed documents.
 	parsed *parsedQueries
 	// rates counts each user's operations, over HTTP and on sockets alike; nil without a
@@ -166,7 +168,7 @@ func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 	gql.AddTransport(postTransport{})
 	gql.AddTransport(getTransport{})
 	gql.AddTransport(letterUploadTransport())
-	gql.AddTransport(s.websocketTransport())
+	gql.AddTransport(socketTransport{})
 	parsed := newParsedQueries(parsedQueryCacheDocs, s.cfg.Limits.MaxCachedQueryBytes)
 	s.parsed = parsed
 	gql.SetQueryCache(parsed)
@@ -216,6 +218,7 @@ func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 	if intercepted {
 		return markFieldsIntercepted(refuseUnreadableParameters(gql))
 	}
+	s.socketExecutor = socketExecutor{s: s, exec: executorOf(gql)}
 	return refuseUnreadableParameters(gql)
 }
 
@@ -258,7 +261,7 @@ func (s *Server) routes(gql http.Handler, schema graphql.ExecutableSchema) http.
 		}
 		queries.ServeHTTP(w, r)
 	})
-	mux.Handle("GET /graphql", s.websocketHandler(gql, getQuery))
+	mux.Handle("GET /graphql", s.websocketHandler(getQuery))
 	mux.Handle("/graphql", methodNotAllowed)
 	if s.cfg.Development {
 		// The schema's text is what introspection answers, so it is served where

@@ -1,247 +1,162 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"reflect"
-	"slices"
-	"strconv"
-	"sync"
+	"errors"
+	"io"
+	"net"
+	"time"
+
+	"github.com/gorilla/websocket"
 )
 
-// This file encodes the messages the server sends over a WebSocket. gqlgen hands the
-// adapter each message as an envelope whose payload it has already encoded; the adapter
-// copies that payload rather than encoding it again, and where the payload is a stand-in
-// for a response encoded once for many subscribers (ResponseSender), it writes that
-// response.
-
-// WriteJSON writes one server message within the write timeout, noting acknowledgements
-// and the ends of operations for the state machine.
-func (c *websocketConn) WriteJSON(v any) error {
-	return c.writeBuilt(func(dst []byte) ([]byte, error) {
-		data, typ, id, err := appendServerMessage(dst, v, c.takeStandIn)
-		if err != nil {
-			return data, fmt.Errorf("encode websocket message: %w", err)
-		}
-		c.observe(typ, id)
-		return data, nil
-	})
-}
-
-// writeBuilt writes the message build appends to a buffer from messageBuffers.
-func (c *websocketConn) writeBuilt(build func(dst []byte) ([]byte, error)) error {
-	buf := messageBuffers.Get().(*[]byte)
-	defer func() {
-		if cap(*buf) <= maxPooledMessageBytes {
-			messageBuffers.Put(buf)
-		}
-	}()
-	data, err := build((*buf)[:0])
-	*buf = data
-	if err != nil {
-		return err
-	}
-	return c.writeMessage(data)
-}
-
-// messageBuffers hold messages while they are encoded and written: gorilla copies each
-// into its own (pooled) buffer, so ours is free again once the write returns. At
-// thousands of messages a second, that is that much less garbage.
-var messageBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
-
-// maxPooledMessageBytes keeps a rare huge message's buffer out of the pool.
-const maxPooledMessageBytes = 64 << 10
+// This file writes the messages the server sends over a WebSocket.
 
 // ResponseSender sends one subscription's responses on its socket, each encoded once for
-// all the subscribers that share it. gqlgen encodes every response it sends (a validating
-// copy of its data) on the subscription's goroutine, through its own loop; for a snapshot
-// pushed to thousands of subscribers that was most of the server's work beside the
-// writes themselves. The goroutine sends its responses itself instead.
+// all the subscribers that share it: the socket writes the encoding as it is, with only
+// the operation's id and the message type around it (writeEnvelope), so that a snapshot
+// pushed to thousands of subscribers is not encoded again for each.
 //
-// gqlgen still writes the first: the operation's id, which gqlgen keeps to itself, is
-// learnt from it. The response handler hands gqlgen a stand-in response, whose data
-// StandIn returns, and the socket writes the encoding where the stand-in's would go.
-// Later ones go out through Send, which only the goroutine gqlgen runs the operation's
-// response handler on may call: its responses stay in order with gqlgen's own messages
-// for the operation (the last, complete or error, is written when the handler returns).
+// Send may be called only from the goroutine the operation's response handler runs on, so
+// that its responses stay in order with the operation's other messages (the last,
+// complete or error, is written when the handler returns).
 type ResponseSender interface {
 	// StandIn returns the data of a stand-in response for encoded (a whole response, as
-	// encoding/json writes it).
+	// encoding/json writes it): the socket writes encoded where the response handed back
+	// with this data would go. A sender whose Send has never reported false needs none.
 	StandIn(encoded []byte) json.RawMessage
-	// Send writes encoded as the operation's next response, and reports false, having
-	// written nothing, until gqlgen has written a stand-in: hand it one.
+	// Send writes encoded as the operation's next response. It reports false, having
+	// written nothing, only where the sender cannot write yet; this transport's always
+	// can, knowing the operation's id from its start.
 	Send(encoded []byte) (sent bool, err error)
 }
 
 // ResponseSenderFor returns the sender of an operation on one of this server's sockets,
 // or nil when ctx is not one's: the response handler returns its responses to gqlgen.
 func ResponseSenderFor(ctx context.Context) ResponseSender {
-	if conn := sessionFromContext(ctx).connection(); conn != nil {
-		return &subscriptionSender{conn: conn}
+	if op := operationFrom(ctx); op != nil && op.conn != nil {
+		return op
 	}
 	return nil
 }
 
-// subscriptionSender is one operation's ResponseSender.
-type subscriptionSender struct {
-	conn *websocketConn
-	id   string // the operation's, once gqlgen has written a stand-in (guarded by conn.mu)
+var _ ResponseSender = (*socketOperation)(nil)
+
+// Send writes encoded as the operation's next response.
+func (op *socketOperation) Send(encoded []byte) (bool, error) {
+	c := op.conn
+	return true, c.writeEnvelope(encoded, op.id, c.names.next)
 }
 
-func (s *subscriptionSender) StandIn(encoded []byte) json.RawMessage {
-	c := s.conn
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.lastStandIn++
-	c.standIns = append(c.standIns, standIn{number: c.lastStandIn, encoded: encoded, sender: s})
-	// GraphQL's data is an object or null, never a number: a number names a stand-in.
-	return strconv.AppendUint(nil, c.lastStandIn, 10)
+// StandIn keeps encoded for the operation's next response, which it replaces whatever
+// that response holds.
+func (op *socketOperation) StandIn(encoded []byte) json.RawMessage {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	op.standIn = encoded
+	return json.RawMessage("null")
 }
 
-func (s *subscriptionSender) Send(encoded []byte) (bool, error) {
-	c := s.conn
-	c.mu.Lock()
-	id := s.id
-	c.mu.Unlock()
-	if id == "" {
-		return false, nil
-	}
-	return true, c.writeBuilt(func(dst []byte) ([]byte, error) {
-		return appendEnvelope(dst, encoded, id, c.names.next), nil
-	})
-}
+// errSocketClosed refuses writes to a socket that has been dropped.
+var errSocketClosed = errors.New("write websocket message: the socket is closed")
 
-// standIn is a response encoded for many subscribers, waiting for gqlgen to write the
-// stand-in numbered number for sender's operation.
-type standIn struct {
-	number  uint64
-	encoded []byte
-	sender  *subscriptionSender
-}
-
-// takeStandIn returns the encoded response that payload, written as a message of type typ
-// for operation id, stands in for, if it is a response and a stand-in's encoding
-// ({"data":N}), and forgets it. Its sender learns the operation's id. Only responses can
-// be stand-ins: a pong echoes whatever payload the client's ping had.
-func (c *websocketConn) takeStandIn(payload []byte, id, typ string) (encoded []byte, isStandIn bool, err error) {
-	if typ != c.names.next {
-		return nil, false, nil
+// writeEnvelope writes one server message, {"payload":…,"id":…,"type":…} (an empty
+// payload or id left out), within the write timeout. payload is already encoded and is
+// written as it is: a response encoded once is sent to each of its subscribers with only
+// its operation's id and the message type around it, straight into the buffer gorilla
+// takes from the shared pool for this one message.
+func (c *websocketConn) writeEnvelope(payload []byte, id, typ string) error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if c.isClosed() {
+		return errSocketClosed
 	}
-	digits, ok := bytes.CutPrefix(payload, []byte(`{"data":`))
-	if !ok {
-		return nil, false, nil
+	// The deadline is moved on only when less than half the timeout is left, rather than
+	// at every message (each move re-arms a runtime timer): a client that stops reading
+	// is still dropped between half the timeout and the timeout after its last write.
+	if now := time.Now(); c.writeDeadline.Sub(now) < c.cfg.WriteTimeout/2 {
+		c.writeDeadline = now.Add(c.cfg.WriteTimeout)
+		_ = c.ws.SetWriteDeadline(c.writeDeadline)
 	}
-	digits, ok = bytes.CutSuffix(digits, []byte(`}`))
-	if !ok {
-		return nil, false, nil
+	w, err := c.ws.NextWriter(websocket.TextMessage)
+	if err == nil {
+		err = writeEnvelopeTo(w, payload, id, typ)
+		if closeErr := w.Close(); err == nil {
+			err = closeErr
+		}
 	}
-	number, err := strconv.ParseUint(string(digits), 10, 64)
 	if err != nil {
-		return nil, false, nil
+		c.writeFailed(err)
+		return errors.Join(errSocketClosed, err)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for i, s := range c.standIns {
-		if s.number == number {
-			// The array is kept for the next: most sockets hold one subscription.
-			c.standIns = slices.Delete(c.standIns, i, i+1)
-			s.sender.id = id
-			return s.encoded, true, nil
-		}
-	}
-	return nil, true, fmt.Errorf("no response is waiting for stand-in %d", number)
+	return nil
 }
 
-// envelope locates the fields of the message struct gqlgen hands WriteJSON: both
-// subprotocols' messages are {Payload json.RawMessage; ID string; Type string-kinded}.
-type envelope struct{ payload, id, typ []int }
-
-var envelopes sync.Map // reflect.Type → *envelope, nil when the type has another shape
-
-func envelopeOf(t reflect.Type) *envelope {
-	if e, ok := envelopes.Load(t); ok {
-		return e.(*envelope)
+// writeFailed drops a client that stops reading (the write timed out) or is gone: closing
+// ends the read loop, which ends the socket's operations. Writes refused because the
+// close frame has gone out leave the closing handshake to finish.
+func (c *websocketConn) writeFailed(err error) {
+	if errors.Is(err, websocket.ErrCloseSent) || errors.Is(err, net.ErrClosed) || c.isClosed() {
+		return
 	}
-	var e *envelope
-	if t.Kind() == reflect.Struct {
-		payload, okP := t.FieldByName("Payload")
-		id, okI := t.FieldByName("ID")
-		typ, okT := t.FieldByName("Type")
-		if okP && okI && okT && payload.Type == reflect.TypeFor[json.RawMessage]() &&
-			id.Type.Kind() == reflect.String && typ.Type.Kind() == reflect.String {
-			e = &envelope{payload: payload.Index, id: id.Index, typ: typ.Index}
-		}
+	if clientDropped(err) {
+		logClientWentAway(c.logCtx, c.logger, "error", err.Error())
+	} else {
+		c.logger.DebugContext(c.logCtx, "websocket", "error", err)
 	}
-	envelopes.Store(t, e)
-	return e
+	_ = c.Close()
 }
 
-// standIns finds the response a payload stands in for: see takeStandIn.
-type standIns func(payload []byte, id, typ string) (encoded []byte, isStandIn bool, err error)
-
-// appendServerMessage appends a message encoded as encoding/json would encode it to data,
-// and returns its type and id. Every message is one of gqlgen's envelopes, whose payload gqlgen has already encoded
-// (or, for a pong, decoded from the client): it is copied as it is rather than encoded
-// again, which for a "next" message to each of thousands of subscribers is most of the
-// cost of sending it. A payload that find says is a stand-in is replaced by what it
-// stands in for; find may be nil.
-func appendServerMessage(data []byte, v any, find standIns) (_ []byte, typ, id string, err error) {
-	rv := reflect.Indirect(reflect.ValueOf(v))
-	e := envelopeOf(rv.Type())
-	if e == nil {
-		encoded, err := json.Marshal(v)
-		if err != nil {
-			return data, "", "", err
-		}
-		var head struct{ Type, ID string }
-		_ = json.Unmarshal(encoded, &head)
-		return append(data, encoded...), head.Type, head.ID, nil
-	}
-	payload := rv.FieldByIndex(e.payload).Bytes()
-	id = rv.FieldByIndex(e.id).String()
-	typ = rv.FieldByIndex(e.typ).String()
-	if find != nil {
-		encoded, isStandIn, err := find(payload, id, typ)
-		if err != nil {
-			return data, typ, id, err
-		}
-		if isStandIn {
-			payload = encoded
-		}
-	}
-	return appendEnvelope(data, payload, id, typ), typ, id, nil
-}
-
-// appendEnvelope appends a server message: {"payload":…,"id":…,"type":…}, leaving out an
-// empty payload or id as encoding/json does with gqlgen's envelopes.
-func appendEnvelope(data, payload []byte, id, typ string) []byte {
-	data = append(data, '{')
+// writeEnvelopeTo writes a server message as encoding/json writes gqlgen's envelopes
+// (Payload, ID and Type, the first two omitted when empty).
+func writeEnvelopeTo(w io.Writer, payload []byte, id, typ string) error {
+	e := envelopeWriter{w: w}
+	e.str("{")
 	if len(payload) > 0 {
-		data = append(data, `"payload":`...)
-		data = append(data, payload...)
-		data = append(data, ',')
+		e.str(`"payload":`)
+		e.bytes(payload)
+		e.str(",")
 	}
 	if id != "" {
-		data = append(data, `"id":`...)
-		data = appendJSONString(data, id)
-		data = append(data, ',')
+		e.str(`"id":`)
+		e.jsonString(id)
+		e.str(",")
 	}
-	data = append(data, `"type":`...)
-	data = appendJSONString(data, typ)
-	return append(data, '}')
+	e.str(`"type":`)
+	e.jsonString(typ)
+	e.str("}")
+	return e.err
 }
 
-// appendJSONString appends s as a JSON string, as encoding/json writes it.
-func appendJSONString(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
+// envelopeWriter writes the pieces of a message, keeping the first error.
+type envelopeWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *envelopeWriter) str(s string) {
+	if e.err == nil {
+		_, e.err = io.WriteString(e.w, s)
+	}
+}
+
+func (e *envelopeWriter) bytes(b []byte) {
+	if e.err == nil {
+		_, e.err = e.w.Write(b)
+	}
+}
+
+// jsonString writes s as a JSON string, as encoding/json writes it.
+func (e *envelopeWriter) jsonString(s string) {
+	for i := range len(s) {
 		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
 			quoted, _ := json.Marshal(s)
-			return append(dst, quoted...)
+			e.bytes(quoted)
+			return
 		}
 	}
-	dst = append(dst, '"')
-	dst = append(dst, s...)
-	return append(dst, '"')
+	e.str(`"`)
+	e.str(s)
+	e.str(`"`)
 }

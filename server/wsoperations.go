@@ -5,8 +5,8 @@ import (
 	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"notifyql"
 )
@@ -121,7 +121,12 @@ func endOfOperation(context.Context) *graphql.Response { return nil }
 // refuseOperation answers an operation that will not run with err, presented as GraphQL
 // presents errors, as the operation's error message, and ends it.
 func (s *Server) refuseOperation(ctx context.Context, err error) graphql.ResponseHandler {
-	transport.AddSubscriptionError(ctx, s.presentError(ctx, err))
+	presented := s.presentError(ctx, err)
+	op := operationFrom(ctx)
+	if op == nil {
+		return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{presented}})
+	}
+	op.refuse(presented)
 	return endOfOperation
 }
 

@@ -262,13 +262,14 @@ func (b *bench) loadFixture(ctx context.Context) error {
 }
 
 func (b *bench) startServer(ctx context.Context, name string) (*harness.Server, error) {
-	// Every client signs in as the same admin from one address: the per-user socket cap
-	// must admit them all (and the warm-up's one), and the HTTP rate limits, which would
+	// Every client signs in as the same admin from one address: the per-user socket and
+	// subscription caps must admit them all (and the warm-up's one), and the HTTP rate limits, which would
 	// refuse polling's thousands of requests a minute, and the bound on an address's
 	// connections, which would refuse its thousands of sockets, are off. The benchmark
 	// measures the live path against polling, not the limits.
 	return harness.StartServer(ctx, b.binary, filepath.Join(b.tmp, name+".log"), []string{
 		"NOTIFYQL_WS_MAX_PER_USER=" + strconv.Itoa(slices.Max(b.o.sizes)+1),
+		"NOTIFYQL_WS_MAX_SUBSCRIPTIONS_PER_USER=" + strconv.Itoa(slices.Max(b.o.sizes)+1),
 		"NOTIFYQL_RATE_LIMIT_PER_USER=0",
 		"NOTIFYQL_RATE_LIMIT_PER_IP=0",
 		"NOTIFYQL_MAX_CONNECTIONS_PER_ADDRESS=0",

@@ -1,0 +1,269 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+)
+
+// This file runs what a socket's client asks for: connection_init, and each operation,
+// with gqlgen's executor, as gqlgen's own WebSocket transport did (same messages, same
+// order), but on the socket's goroutines: the reader signs in and prepares an operation;
+// a goroutine of the operation's own runs it and writes its responses.
+
+// socketExecutor runs the operations of one of the server's sockets.
+type socketExecutor struct {
+	s    *Server
+	exec graphql.GraphExecutor
+}
+
+// signIn authenticates connection_init's payload and acknowledges it, returning the
+// socket's context as its operations see it (the principal, and the payload without the
+// token). A refusal closes the socket (ok is false).
+func (x socketExecutor) signIn(ctx context.Context, c *websocketConn, payload json.RawMessage) (_ context.Context, ok bool) {
+	var initPayload transport.InitPayload
+	if len(payload) > 0 {
+		// admit has checked that it is an object (or null).
+		_ = json.Unmarshal(payload, &initPayload)
+	}
+	signedIn, refusal := x.s.authenticateWebsocket(ctx, initPayload)
+	if refusal != nil {
+		if c.names.connectionErrors {
+			message, _ := json.Marshal(&gqlerror.Error{Message: refusal.message})
+			_ = c.writeEnvelope(message, "", "connection_error")
+		}
+		c.refuse(refusal.code, refusal.reason)
+		return ctx, false
+	}
+	c.acknowledge()
+	if c.writeEnvelope(nil, "", "connection_ack") != nil {
+		return ctx, false
+	}
+	if c.names.keepAlive {
+		_ = c.writeEnvelope(nil, "", "ka")
+	}
+	if initPayload != nil {
+		signedIn = initPayloadContext{Context: signedIn, payload: initPayload}
+	}
+	return signedIn, true
+}
+
+// start prepares the operation admitted as id on the reader's goroutine (its document is
+// parsed and validated, and the extensions see it, in the order the client sent it) and
+// runs it on a goroutine of its own. One that cannot run gets its error message and
+// complete at once.
+func (x socketExecutor) start(ctx context.Context, c *websocketConn, id string, payload json.RawMessage, readStart time.Time) {
+	op := c.operation(id)
+	if op == nil {
+		return
+	}
+	ctx = graphql.StartOperationTrace(ctx)
+	params := &graphql.RawParams{}
+	if err := decodeNumbers(payload, params); err != nil {
+		c.operationEnded(op)
+		c.sendErrors(id, gqlerror.List{{Message: "invalid json"}})
+		_ = c.writeEnvelope(nil, id, "complete")
+		return
+	}
+	params.ReadTime = graphql.TraceTiming{Start: readStart, End: graphql.Now()}
+	params.Headers = upgradeHeader
+	rc, errs := x.exec.CreateOperationContext(ctx, params)
+	if errs != nil {
+		resp := x.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)
+		c.operationEnded(op)
+		if errcode.GetErrorKind(errs) == errcode.KindProtocol {
+			c.sendErrors(id, resp.Errors)
+		} else {
+			c.sendResponse(op, &graphql.Response{Errors: errs})
+		}
+		_ = c.writeEnvelope(nil, id, "complete")
+		return
+	}
+	socket := ctx
+	ctx, cancel := context.WithCancel(context.WithValue(graphql.WithOperationContext(ctx, rc), socketOperationKey{}, op))
+	op.setCancel(cancel)
+	c.running.Add(1)
+	go x.run(ctx, socket, c, op, rc)
+}
+
+// run runs one operation, writing its responses, and then its end: the errors that
+// refused it, or complete. The socket's context ends with the socket.
+func (x socketExecutor) run(ctx, socket context.Context, c *websocketConn, op *socketOperation, rc *graphql.OperationContext) {
+	defer c.running.Done()
+	defer func() {
+		if r := recover(); r != nil {
+			err := rc.Recover(ctx, r)
+			var gqlErr *gqlerror.Error
+			if !errors.As(err, &gqlErr) {
+				gqlErr = &gqlerror.Error{}
+				if err != nil {
+					gqlErr.Message = err.Error()
+				}
+			}
+			c.sendErrors(op.id, gqlerror.List{gqlErr})
+		}
+		// The id is free once the client can learn the operation has ended.
+		c.operationEnded(op)
+		if errs := op.refusal(); len(errs) != 0 {
+			c.sendErrors(op.id, errs)
+		} else if socket.Err() == nil {
+			// A socket that is closing says no more.
+			_ = c.writeEnvelope(nil, op.id, "complete")
+		}
+		op.end()
+	}()
+	responses, ctx := x.exec.DispatchOperation(ctx, rc)
+	for {
+		response := responses(ctx)
+		if response == nil {
+			return
+		}
+		c.sendResponse(op, response)
+	}
+}
+
+// sendResponse writes response as op's next one (or what a stand-in stands for, see
+// ResponseSender).
+func (c *websocketConn) sendResponse(op *socketOperation, response *graphql.Response) {
+	payload := op.takeStandIn()
+	if payload == nil {
+		var err error
+		if payload, err = json.Marshal(response); err != nil {
+			c.logger.ErrorContext(c.logCtx, "encode a response", "error", err)
+			c.sendErrors(op.id, gqlerror.List{{Message: "internal error"}})
+			return
+		}
+	}
+	_ = c.writeEnvelope(payload, op.id, c.names.next)
+}
+
+// sendErrors writes an operation's error message.
+func (c *websocketConn) sendErrors(id string, errs gqlerror.List) {
+	payload, err := json.Marshal(errs)
+	if err != nil {
+		payload = []byte(`[{"message":"internal error"}]`)
+	}
+	_ = c.writeEnvelope(payload, id, "error")
+}
+
+// decodeNumbers decodes an operation's parameters as gqlgen's transports do: numbers in
+// its variables stay json.Number.
+func decodeNumbers(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	return dec.Decode(v)
+}
+
+// socketOperation is one operation a client started on a socket, from its admission to
+// its end.
+type socketOperation struct {
+	id   string
+	conn *websocketConn
+
+	mu     sync.Mutex
+	cancel context.CancelFunc
+	ended  bool
+	// refused holds the errors that end the operation without a complete (refuseOperation).
+	refused gqlerror.List
+	// standIn is what the next response written stands in for (ResponseSender).
+	standIn []byte
+}
+
+type socketOperationKey struct{}
+
+// operationFrom returns the socket operation ctx belongs to, nil outside one.
+func operationFrom(ctx context.Context) *socketOperation {
+	op, _ := ctx.Value(socketOperationKey{}).(*socketOperation)
+	return op
+}
+
+func (op *socketOperation) setCancel(cancel context.CancelFunc) {
+	op.mu.Lock()
+	if op.ended {
+		op.mu.Unlock()
+		cancel()
+		return
+	}
+	op.cancel = cancel
+	op.mu.Unlock()
+}
+
+// end ends the operation's context (the client completed it, or it is over).
+func (op *socketOperation) end() {
+	op.mu.Lock()
+	op.ended = true
+	cancel := op.cancel
+	op.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+// refuse ends the operation with err as its error message.
+func (op *socketOperation) refuse(err *gqlerror.Error) {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	op.refused = append(op.refused, err)
+}
+
+func (op *socketOperation) refusal() gqlerror.List {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	return op.refused
+}
+
+func (op *socketOperation) takeStandIn() []byte {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	standIn := op.standIn
+	op.standIn = nil
+	return standIn
+}
+
+// initPayloadContext carries the connection_init payload where gqlgen's
+// transport.GetInitPayload finds it, so that operations read it as they did under gqlgen's
+// transport (the key it is stored under is gqlgen's own and unexported: it is learnt from
+// GetInitPayload itself, below).
+type initPayloadContext struct {
+	context.Context
+	payload transport.InitPayload
+}
+
+func (c initPayloadContext) Value(key any) any {
+	if key == gqlgenInitPayloadKey {
+		return c.payload
+	}
+	return c.Context.Value(key)
+}
+
+// gqlgenInitPayloadKey is the context key transport.GetInitPayload looks up.
+var gqlgenInitPayloadKey = func() any {
+	var key keyRecorder
+	transport.GetInitPayload(&key)
+	return key.key
+}()
+
+// keyRecorder is a context that records the key it is asked for.
+type keyRecorder struct {
+	context.Context
+	key any
+}
+
+func (k *keyRecorder) Value(key any) any {
+	k.key = key
+	return nil
+}
+
+// upgradeHeader is the header every operation on a socket is given as its request's
+// headers (gqlgen's transport gave the upgrade request's, which this is), shared rather
+// than one per socket.
+var upgradeHeader = http.Header{"Upgrade": {"websocket"}}
