@@ -152,8 +152,8 @@ func mayWait(field string, primed map[string]bool) bool {
 }
 
 // resolveField schedules field i of an object as gqlgen's FieldSet.ResolveConcurrently
-// does, unless the object is under a list marshalled in order and the field cannot wait:
-// then it is resolved here and now, with the same panic guard and invalid-result count.
+// does, unless the field cannot wait where it is (fieldMayWait): then it is resolved here
+// and now, with the same panic guard and invalid-result count.
 // A deferred field always goes gqlgen's way, into its incremental payload; the object's
 // group of deferred fields, which the generated code leaves empty, is made for the first
 // (graph/internal/gqlgenerate), with the object's context as gqlgen makes it.
@@ -171,9 +171,7 @@ func resolveField(
 	if field.IsDeferred() && deferred.FieldSet == nil {
 		*deferred = graphql.NewDeferredGroup(ctx)
 	}
-	primed, inOrder := ctx.Value(inlineFieldsKey{}).(map[string]bool)
-	if !inOrder || field.IsDeferred() || field.ObjectDefinition == nil ||
-		mayWait(field.ObjectDefinition.Name+"."+field.Name, primed) {
+	if field.IsDeferred() || field.ObjectDefinition == nil || fieldMayWait(ctx, field.ObjectDefinition.Name+"."+field.Name) {
 		out.ResolveConcurrently(oc, deferred, i, recoverFromPanic, nonNull, resolve)
 		return
 	}
@@ -181,6 +179,18 @@ func resolveField(
 	if nonNull && out.Values[i] == graphql.Null || !nonNull && out.Values[i] == graphql.RequiredNull {
 		atomic.AddUint32(&out.Invalids, 1)
 	}
+}
+
+// fieldMayWait reports whether a field may wait on I/O where it is resolved: under a list
+// marshalled in order, unless the list primed it; elsewhere, unless it is a resolver that
+// never waits. Outside a list, an object's fields that cannot wait are resolved at once, so
+// that a lone field that may wait (a notification's template beside its recipient) is the
+// only one gqlgen schedules, which it then runs without a goroutine.
+func fieldMayWait(ctx context.Context, field string) bool {
+	if primed, inOrder := ctx.Value(inlineFieldsKey{}).(map[string]bool); inOrder {
+		return mayWait(field, primed)
+	}
+	return !resolvesWithoutIO[field]
 }
 
 func resolveGuarded(ctx context.Context, oc *graphql.OperationContext, recoverFromPanic bool, resolve func(ctx context.Context) graphql.Marshaler) (res graphql.Marshaler) {

@@ -368,11 +368,7 @@ func (s *NotificationStore) NotificationWithRelated(ctx context.Context, id stri
 		version templateVersionJoin
 		dest    = append(append(notificationDest(&n), service.dest()...), version.dest()...)
 	)
-	rows, err := queryGenericPlan(ctx, s.pool, sql, args...)
-	if err == nil {
-		err = scanOne(rows, dest)
-	}
-	if err != nil {
+	if err := s.pool.QueryRow(ctx, sql, args...).Scan(dest...); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, nil, notifyql.Errorf(notifyql.ENOTFOUND, "notification not found")
 		}

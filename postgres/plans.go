@@ -37,13 +37,15 @@ const forceCustomPlansSQL = `SELECT set_config('plan_cache_mode', 'force_custom_
 
 // genericPlansSQL makes the statements that follow it in a batch, until the batch ends or a
 // forceCustomPlansSQL, use their generic plan: planned once per connection, as the cached
-// statement it is. For the hot paths' statements (a page, a notification, services with
-// their facts), whose plan is the same index walk for any values, but which PostgreSQL
-// would otherwise plan afresh at every execution: their parameters (a list of ids in
-// `= ANY($1)`, a page's LIMIT, a window's lower bound) make the generic plan's estimated
-// cost higher than a custom plan's, so the generic plan is never chosen. On the bench
+// statement it is. For the hot paths' statements (a page, services with their facts, the
+// lookups by id of the loaders), whose plan is the same index walk for any values, but
+// which PostgreSQL would otherwise plan afresh at every execution: their parameters (a
+// list of ids in `= ANY($1)`, a page's LIMIT, a window's lower bound) can make the generic
+// plan's estimated cost higher than a custom plan's, so the generic plan is never chosen. On the bench
 // database a page's statement spent 0.3 ms planning for 0.3 ms executing, and a service's
-// 0.24 ms for 0.06 ms (log_min_duration_statement, bind against execute).
+// 0.24 ms for 0.06 ms (log_min_duration_statement, bind against execute). A statement that
+// PostgreSQL moves to its generic plan by itself (a notification by id) is better sent
+// alone: a batch costs pgx a background read and a goroutine's wake-up.
 const genericPlansSQL = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true)`
 
 // queueGenericPlans queues genericPlansSQL on batch; skipPlanMode reads its result.
@@ -98,21 +100,4 @@ func (r *batchRows) Err() error {
 		return err
 	}
 	return r.closeErr
-}
-
-// scanOne scans the first of rows into dest and closes them, as QueryRow's Scan does:
-// pgx.ErrNoRows when there is none.
-func scanOne(rows pgx.Rows, dest []any) error {
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		return pgx.ErrNoRows
-	}
-	if err := rows.Scan(dest...); err != nil {
-		return err
-	}
-	rows.Close()
-	return rows.Err()
 }

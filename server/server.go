@@ -109,6 +109,9 @@ type Server struct {
 	websockets *websocketSessions
 	// websocketUpgrader answers WebSocket handshakes.
 	websocketUpgrader *gorillaWebsocket
+	// fieldsIntercepted says an extension intercepts fields: every operation's context,
+	// over HTTP and on sockets, is marked for it (notifyql.NewContextWithFieldsIntercepted).
+	fieldsIntercepted bool
 	// socketExecutor runs the sockets' operations with gqlgen's executor.
 	socketExecutor socketExecutor
 	// parsed is gqlgen's cache of parsed documents.
@@ -215,10 +218,11 @@ func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 	if apqRegistration != nil {
 		use(apqRegistration)
 	}
+	s.socketExecutor = socketExecutor{s: s, exec: executorOf(gql)}
+	s.fieldsIntercepted = intercepted
 	if intercepted {
 		return markFieldsIntercepted(refuseUnreadableParameters(gql))
 	}
-	s.socketExecutor = socketExecutor{s: s, exec: executorOf(gql)}
 	return refuseUnreadableParameters(gql)
 }
 

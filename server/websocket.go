@@ -266,6 +266,9 @@ func (s *Server) websocketHandler(notUpgrade http.Handler) http.Handler {
 		// request, it ends when serving does: the socket's operations run under it.
 		ctx := withRequestTag(context.Background(), RequestID(r.Context()))
 		ctx = withClientNetwork(ctx, clientNetwork(s.cfg.TrustedProxies.clientAddress(r)))
+		if s.fieldsIntercepted {
+			ctx = notifyql.NewContextWithFieldsIntercepted(ctx)
+		}
 		ctx, cancel := context.WithCancel(context.WithValue(ctx, websocketSessionKey{}, session))
 		conn, err := s.websocketUpgrader.upgrade(w, r, s.cfg.Logger, ctx)
 		if err != nil {
