@@ -36,38 +36,35 @@ func replayFloor(ctx context.Context, databaseURL string, trips []roundTrip, cli
 		firstErr  error
 		wg        sync.WaitGroup
 	)
+	// fail counts a failed replay and keeps the first error.
+	fail := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		failed++
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
 	started := time.Now()
 	deadline := started.Add(d)
 	for range clients {
 		wg.Go(func() {
 			conn, err := pool.Acquire(ctx)
 			if err != nil {
-				mu.Lock()
-				failed++
-				firstErr = err
-				mu.Unlock()
+				fail(err)
 				return
 			}
 			defer conn.Release()
 			names, err := prepareTrips(ctx, conn.Conn().PgConn(), trips)
 			if err != nil {
-				mu.Lock()
-				failed++
-				firstErr = err
-				mu.Unlock()
+				fail(err)
 				return
 			}
 			var mine []time.Duration
 			for time.Now().Before(deadline) && ctx.Err() == nil {
 				began := time.Now()
-				err := replayTrips(ctx, conn.Conn().PgConn(), trips, names)
-				if err != nil {
-					mu.Lock()
-					failed++
-					if firstErr == nil {
-						firstErr = err
-					}
-					mu.Unlock()
+				if err := replayTrips(ctx, conn.Conn().PgConn(), trips, names); err != nil {
+					fail(err)
 					continue
 				}
 				mine = append(mine, time.Since(began))
