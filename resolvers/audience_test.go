@@ -74,9 +74,11 @@ func TestAccessKeyNamesEverythingAPermissionCheckReads(t *testing.T) {
 		t.Errorf("two users with the same access have different keys: %q, %q", accessKey(base()), accessKey(same))
 	}
 	for name, change := range map[string]func(p *notifyql.Principal){
-		"platform admin":        func(p *notifyql.Principal) { p.User.PlatformAdmin = true },
-		"a permission less":     func(p *notifyql.Principal) { p.Services["s1"] = notifyql.ServiceAccess{} },
-		"a permission more":     func(p *notifyql.Principal) { p.Services["s1"] = notifyql.ServiceAccess{Permissions: []notifyql.Permission{notifyql.ViewActivity, notifyql.ManageService}} },
+		"platform admin":    func(p *notifyql.Principal) { p.User.PlatformAdmin = true },
+		"a permission less": func(p *notifyql.Principal) { p.Services["s1"] = notifyql.ServiceAccess{} },
+		"a permission more": func(p *notifyql.Principal) {
+			p.Services["s1"] = notifyql.ServiceAccess{Permissions: []notifyql.Permission{notifyql.ViewActivity, notifyql.ManageService}}
+		},
 		"a membership less":     func(p *notifyql.Principal) { delete(p.Services, "s2") },
 		"a membership more":     func(p *notifyql.Principal) { p.Services["s3"] = notifyql.ServiceAccess{} },
 		"an organisation less":  func(p *notifyql.Principal) { delete(p.Organisations, org) },
