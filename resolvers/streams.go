@@ -185,7 +185,10 @@ type streamKey struct{}
 // renderKey names a rendering: responses with equal keys for one snapshot are equal.
 // The snapshot names the topic; the key names the rest of what the response is made of.
 type renderKey struct {
-	doc       *ast.QueryDocument // gqlgen's query cache hands out one per query text
+	// query is the operation's text. Not the parsed document: operations that arrive
+	// together, before gqlgen's query cache holds their text, are parsed once each, and
+	// would render apart.
+	query     string
 	operation string
 	variables string
 	// audience is empty when the response is the same for everyone (audienceOf), the
@@ -219,7 +222,7 @@ func (st *streamState) renderKey(ctx context.Context) unique.Handle[renderKey] {
 		oc := graphql.GetOperationContext(ctx)
 		// encoding/json writes map keys sorted, so equal variables encode equally.
 		variables, _ := json.Marshal(oc.Variables)
-		st.key = unique.Make(renderKey{doc: oc.Doc, operation: oc.OperationName, variables: string(variables), audience: audienceKey(ctx, oc.Operation)})
+		st.key = unique.Make(renderKey{query: oc.RawQuery, operation: oc.OperationName, variables: string(variables), audience: audienceKey(ctx, oc.Operation)})
 		st.hasKey = true
 	}
 	return st.key

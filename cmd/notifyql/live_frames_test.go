@@ -186,20 +186,33 @@ func TestSubscribersShareFramesOnlyWhereTheirSelectionAnswersAlike(t *testing.T)
 		nextFrame(t, s, 10*time.Second)
 	}
 	settle(all)
-	renders := counts.Renders.Load()
 
-	api.exec(`UPDATE notifications SET notification_status = 'delivered', sent_by = 'ses' WHERE id = $1`, id)
-	frames := map[key]json.RawMessage{}
-	for k, s := range streams {
-		frames[k] = nextFrame(t, s, 10*time.Second)
-		if !bytes.Contains(frames[k], []byte(`"DELIVERED"`)) {
-			t.Fatalf("%s, %s: sent %s, want the delivered status", k.user, k.query, frames[k])
+	// A write usually makes one snapshot of the topic; one that made two (a hint that
+	// came a tick apart) is written again, so that the count is of one snapshot's work.
+	var frames map[key]json.RawMessage
+	statuses := [][2]string{{"delivered", "DELIVERED"}, {"sending", "SENDING"}, {"delivered", "DELIVERED"}, {"sending", "SENDING"}, {"delivered", "DELIVERED"}}
+	for attempt, status := range statuses {
+		renders, published := counts.Renders.Load(), api.updates.hub.Stats().Published
+		api.exec(`UPDATE notifications SET notification_status = $2, sent_by = 'ses' WHERE id = $1`, id, status[0])
+		frames = map[key]json.RawMessage{}
+		for k, s := range streams {
+			frames[k] = nextFrame(t, s, 10*time.Second)
+			if !bytes.Contains(frames[k], []byte(`"`+status[1]+`"`)) {
+				t.Fatalf("%s, %s: sent %s, want the status %s", k.user, k.query, frames[k], status[1])
+			}
 		}
-	}
-	settle(all)
-	// plain: 1 for all three; byAdmin: the admin, and the two viewers together; byUser: 3.
-	if n := counts.Renders.Load() - renders; n != 1+2+3 {
-		t.Errorf("%d renderings for one write, want 6: one for the plain selection, one per access for sentBy, one per user for memberships", n)
+		settle(all)
+		if snapshots := api.updates.hub.Stats().Published - published; snapshots != 1 {
+			if attempt == len(statuses)-1 {
+				t.Fatalf("every write made more than one snapshot (the last %d)", snapshots)
+			}
+			continue
+		}
+		// plain: 1 for all three; byAdmin: the admin, and the two viewers together; byUser: 3.
+		if n := counts.Renders.Load() - renders; n != 1+2+3 {
+			t.Errorf("%d renderings for one snapshot, want 6: one for the plain selection, one per access for sentBy, one per user for memberships", n)
+		}
+		break
 	}
 	if !bytes.Contains(frames[key{userAdmin, byAdmin}], []byte(`"sentBy":"ses"`)) {
 		t.Errorf("the platform admin was sent %s, want sentBy", frames[key{userAdmin, byAdmin}])
