@@ -139,7 +139,7 @@ func (r subscriptionResolver) Inbox(ctx context.Context, serviceID string) (<-ch
 		return nil, err
 	}
 	topic := notifyql.Topic{Kind: notifyql.TopicInbox, ServiceID: svc.ID}
-	return stream(ctx, r.Resolver, topic, g, sameUser, func(page *notifyql.InboxPage) *notifyql.InboxPage { return page })
+	return stream(ctx, r.Resolver, topic, g, func(page *notifyql.InboxPage) *notifyql.InboxPage { return page })
 }
 
 // ReportRequest streams a report request to its requester as it is processed.
@@ -149,5 +149,5 @@ func (r subscriptionResolver) ReportRequest(ctx context.Context, id string) (<-c
 		return nil, err
 	}
 	topic := notifyql.Topic{Kind: notifyql.TopicReportRequest, ServiceID: request.ServiceID, Key: request.ID}
-	return stream(ctx, r.Resolver, topic, g, sameUser, func(v *notifyql.ReportRequest) *notifyql.ReportRequest { return v })
+	return stream(ctx, r.Resolver, topic, g, func(v *notifyql.ReportRequest) *notifyql.ReportRequest { return v })
 }

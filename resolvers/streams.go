@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unique"
 
@@ -16,19 +17,6 @@ import (
 	"notifyql/live"
 )
 
-// sharing says who may be sent a response rendered for another subscriber of the same
-// snapshot, operation and variables.
-type sharing int
-
-const (
-	// sameUser: the response may depend on who asks (nested fields are checked against
-	// the caller's permissions), so only the caller's other subscriptions share it.
-	sameUser sharing = iota
-	// anyUser: the response is a function of the snapshot alone; everyone allowed to
-	// subscribe sees the same one.
-	anyUser
-)
-
 // stream serves a topic's snapshots, decoded to S by the hub and converted for gqlgen, and
 // re-checks the guard whenever an access change names the caller or the service. A
 // refusal ends the subscription with that error.
@@ -37,7 +25,7 @@ const (
 // SubscriptionStreams moves each snapshot from it to the channel gqlgen reads when gqlgen
 // asks for the next response. That step is where a response already rendered for the same
 // snapshot, operation and variables is reused instead of rendered again.
-func stream[S, T any](ctx context.Context, r *Resolver, topic notifyql.Topic, g guard, share sharing, convert func(S) T) (<-chan T, error) {
+func stream[S, T any](ctx context.Context, r *Resolver, topic notifyql.Topic, g guard, convert func(S) T) (<-chan T, error) {
 	st, ok := ctx.Value(streamKey{}).(*streamState)
 	if !ok {
 		return nil, notifyql.Errorf(notifyql.EINTERNAL, "subscriptions need the SubscriptionStreams extension")
@@ -54,9 +42,6 @@ func stream[S, T any](ctx context.Context, r *Resolver, topic notifyql.Topic, g 
 	p := &pump[T]{in: out.C(), out: make(chan T, 1)}
 	st.mu.Lock()
 	st.pump = p
-	if share == sameUser {
-		st.userID = g.userID
-	}
 	st.mu.Unlock()
 	return p.out, nil
 }
@@ -179,10 +164,9 @@ func (p *pump[T]) hand() {
 // streamState is one operation's subscription plumbing: the error that ends it, carried
 // from the re-check to the response that reports it, and its pump.
 type streamState struct {
-	mu     sync.Mutex
-	err    error
-	pump   snapshotPump
-	userID string // set when only the same user may share this stream's responses
+	mu   sync.Mutex
+	err  error
+	pump snapshotPump
 
 	key    unique.Handle[renderKey]
 	hasKey bool
@@ -190,6 +174,7 @@ type streamState struct {
 	// sender sends shared encodings (SubscriptionStreams.Senders).
 	sender ResponseSender
 	turns  Turns
+	counts *RenderCounts
 	// sent is the hash of the encoding last sent, once hasSent.
 	sent    uint64
 	hasSent bool
@@ -198,11 +183,18 @@ type streamState struct {
 type streamKey struct{}
 
 // renderKey names a rendering: responses with equal keys for one snapshot are equal.
+// The snapshot names the topic; the key names the rest of what the response is made of.
 type renderKey struct {
-	doc       *ast.QueryDocument // gqlgen's query cache hands out one per query text
+	// query is the operation's text. Not the parsed document: operations that arrive
+	// together, before gqlgen's query cache holds their text, are parsed once each, and
+	// would render apart.
+	query     string
 	operation string
 	variables string
-	userID    string
+	// audience is empty when the response is the same for everyone (audienceOf), the
+	// caller's accessKey when it depends on their access, "user:" and their id when it
+	// depends on who they are.
+	audience string
 }
 
 func (st *streamState) end(err error) {
@@ -230,7 +222,7 @@ func (st *streamState) renderKey(ctx context.Context) unique.Handle[renderKey] {
 		oc := graphql.GetOperationContext(ctx)
 		// encoding/json writes map keys sorted, so equal variables encode equally.
 		variables, _ := json.Marshal(oc.Variables)
-		st.key = unique.Make(renderKey{doc: oc.Doc, operation: oc.OperationName, variables: string(variables), userID: st.userID})
+		st.key = unique.Make(renderKey{query: oc.RawQuery, operation: oc.OperationName, variables: string(variables), audience: audienceKey(ctx, oc.Operation)})
 		st.hasKey = true
 	}
 	return st.key
@@ -242,9 +234,10 @@ func (st *streamState) renderKey(ctx context.Context) unique.Handle[renderKey] {
 //     closes, with no error of its own. When the stream ends because the resolver refused
 //     to go on, one last response carries that error (through the error presenter, so it
 //     has its extensions.code), and then the transport completes the operation.
-//   - It renders each snapshot once per operation, variables and (where the response
-//     depends on the caller) user: the subscribers of a topic that sent the same
-//     subscription share the response, instead of executing it once each.
+//   - It renders each snapshot once per operation, variables and audience (audienceOf:
+//     everyone, callers with the same access, or one user, as the selected fields need):
+//     the subscribers of a topic that sent the same subscription share the response,
+//     instead of executing it once each.
 //
 // Where the transport can write a response already encoded, each shared response is
 // encoded once too.
@@ -255,6 +248,28 @@ type SubscriptionStreams struct {
 	// Turns bounds how many subscriptions prepare a response at once (NewTurns); nil
 	// leaves them unbounded.
 	Turns Turns
+	// Counts, when set, counts the renderings and encodings made for snapshots.
+	Counts *RenderCounts
+}
+
+// RenderCounts counts the work a snapshot's subscribers cause: with sharing, one
+// rendering and one encoding per snapshot and distinct operation, variables and audience,
+// however many subscribers there are.
+type RenderCounts struct {
+	// Renders are the responses executed by gqlgen for a snapshot.
+	Renders atomic.Int64
+	// Encodings are the responses encoded for a transport that writes them as they are.
+	Encodings atomic.Int64
+}
+
+func (c *RenderCounts) add(encoded bool) {
+	if c == nil {
+		return
+	}
+	c.Renders.Add(1)
+	if encoded {
+		c.Encodings.Add(1)
+	}
 }
 
 // Turns are the turns subscriptions take to prepare their next response once a snapshot
@@ -307,6 +322,7 @@ func (streams SubscriptionStreams) InterceptOperation(ctx context.Context, next 
 		st.sender = streams.Senders(ctx)
 	}
 	st.turns = streams.Turns
+	st.counts = streams.Counts
 	// The shared responses are handed out here, outside gqlgen's response handling:
 	// a subscriber served a response rendered for another costs gqlgen nothing.
 	return func(ctx context.Context) *graphql.Response { return st.respond(ctx, responses) }
@@ -385,6 +401,7 @@ func (st *streamState) prepare(ctx context.Context, p snapshotPump, shared *live
 			r.encoded, _ = json.Marshal(resp)
 			r.hash = maphash.Bytes(renderingSeed, r.encoded)
 		}
+		st.counts.add(r.encoded != nil)
 		return r
 	}).(*rendering)
 	return r

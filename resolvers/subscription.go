@@ -34,7 +34,7 @@ func (r subscriptionResolver) DashboardTotals(ctx context.Context, serviceID str
 	if err != nil {
 		return nil, err
 	}
-	return stream(ctx, r.Resolver, topic, g, anyUser, func(v *notifyql.Totals) *notifyql.Totals { return v })
+	return stream(ctx, r.Resolver, topic, g, func(v *notifyql.Totals) *notifyql.Totals { return v })
 }
 
 func (r subscriptionResolver) TemplateStatistics(ctx context.Context, serviceID string, days *int) (<-chan []*notifyql.TemplateStatistic, error) {
@@ -42,7 +42,7 @@ func (r subscriptionResolver) TemplateStatistics(ctx context.Context, serviceID 
 	if err != nil {
 		return nil, err
 	}
-	return stream(ctx, r.Resolver, topic, g, sameUser, pointersTo[notifyql.TemplateStatistic])
+	return stream(ctx, r.Resolver, topic, g, pointersTo[notifyql.TemplateStatistic])
 }
 
 func (r subscriptionResolver) UpcomingJobs(ctx context.Context, serviceID string) (<-chan []*notifyql.Job, error) {
@@ -59,7 +59,7 @@ func (r subscriptionResolver) UpcomingJobs(ctx context.Context, serviceID string
 		return nil, err
 	}
 	topic := notifyql.Topic{Kind: notifyql.TopicUpcomingJobs, ServiceID: svc.ID}
-	return stream(ctx, r.Resolver, topic, g, sameUser, pointersTo[notifyql.Job])
+	return stream(ctx, r.Resolver, topic, g, pointersTo[notifyql.Job])
 }
 
 // Notification checks what Query.notification's @hasPermission checks: a caller who is
@@ -97,7 +97,7 @@ func (r subscriptionResolver) Notification(ctx context.Context, id string) (<-ch
 	}
 	topic := notifyql.Topic{Kind: notifyql.TopicNotification, ServiceID: n.ServiceID, Key: n.ID}
 	histories := dataloaders.For(ctx).StatusHistory()
-	return stream(ctx, r.Resolver, topic, g, sameUser, func(d *notifyql.NotificationDetail) *notifyql.Notification {
+	return stream(ctx, r.Resolver, topic, g, func(d *notifyql.NotificationDetail) *notifyql.Notification {
 		// The operation's loaders live as long as the subscription: hand them each
 		// snapshot's history so that statusHistory is neither stale nor a query per event.
 		histories.Clear(d.Notification.ID)

@@ -44,8 +44,8 @@ func (c *renderCounter) reset() map[string]int {
 }
 
 // Subscribers of one snapshot that sent the same operation and variables share one
-// rendering of it: across users for dashboard totals, which depend on the snapshot alone,
-// and per user for template statistics.
+// rendering of it, across users: neither dashboard totals nor template statistics select
+// a field that looks at the caller.
 func TestSubscribersShareTheRenderingOfASnapshot(t *testing.T) {
 	counter := &renderCounter{renders: map[string]int{}}
 	wsURL, exec := newLiveAPIWith(t, counter)
@@ -89,7 +89,7 @@ func TestSubscribersShareTheRenderingOfASnapshot(t *testing.T) {
 	want := map[string]int{
 		"dashboardTotals days=0":    1, // four subscribers, two users
 		"dashboardTotals days=1":    1,
-		"templateStatistics days=0": 2, // one per user
+		"templateStatistics days=0": 1, // four subscribers, two users
 	}
 	for key, n := range want {
 		if renders[key] != n {

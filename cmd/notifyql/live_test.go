@@ -23,6 +23,7 @@ import (
 	"notifyql/pdfium"
 	"notifyql/pgtest"
 	"notifyql/postgres"
+	"notifyql/resolvers"
 	"notifyql/server"
 	"notifyql/web"
 )
@@ -75,6 +76,8 @@ type liveAPIOptions struct {
 	letters bool
 	// redisURL is the REDIS_URL the live path runs on, in place of the machine's Redis.
 	redisURL string
+	// renderCounts, when set, counts the subscriptions' renderings and encodings.
+	renderCounts *resolvers.RenderCounts
 	// database, when set, is another live API's database: the two are instances of one
 	// deployment, sharing its relay and bus.
 	database *pgxpool.Pool
@@ -122,7 +125,7 @@ func startLiveAPIWith(t *testing.T, o liveAPIOptions) *liveAPI {
 		}
 	})
 	access := postgres.NewAccessStore(pool)
-	deps := schemaDeps{Pool: pool, Access: access, London: london, Logger: logger, Live: updates.hub}
+	deps := schemaDeps{Pool: pool, Access: access, London: london, Logger: logger, Live: updates.hub, RenderCounts: o.renderCounts}
 	if o.letters {
 		deps.Letters = startLiveLetters(t, pool, logger)
 	}

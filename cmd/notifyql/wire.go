@@ -43,6 +43,8 @@ type schemaDeps struct {
 	// Letters are content, previews and letter uploads (newLetters); nil serves content
 	// from Pool, without previews.
 	Letters *letterWiring
+	// RenderCounts, when set, counts the subscriptions' renderings and encodings.
+	RenderCounts *resolvers.RenderCounts
 }
 
 // newSchema builds the executable GraphQL schema over the stores, with the handler
@@ -96,7 +98,7 @@ func newSchema(deps schemaDeps) (graphql.ExecutableSchema, []graphql.HandlerExte
 		Now:           now,
 		London:        deps.London,
 	})
-	extensions := []graphql.HandlerExtension{dataloaders.Extension{Stores: stores, Now: now, London: deps.London}, resolvers.SubscriptionStreams{Senders: responseSender, Turns: resolvers.NewTurns(subscriptionTurns)}}
+	extensions := []graphql.HandlerExtension{dataloaders.Extension{Stores: stores, Now: now, London: deps.London}, resolvers.SubscriptionStreams{Senders: responseSender, Turns: resolvers.NewTurns(subscriptionTurns), Counts: deps.RenderCounts}}
 	return graph.NewExecutableSchema(resolver.Config()), extensions, nil
 }
 
