@@ -51,22 +51,11 @@ func (f facts) listenAddrs(env map[string]string) (api, metrics string, err erro
 // once it drains (so that traffic moves away before it stops), and the liveness and
 // startup probes' paths answer 200 throughout (so that a draining pod is not killed).
 func checkProbes(c *cluster, f facts) error {
-	d, ct, err := c.servingContainer()
+	l, err := c.listeners(f)
 	if err != nil {
 		return err
 	}
-	env, err := c.environment(ct)
-	if err != nil {
-		return err
-	}
-	apiAddr, metricsAddr, err := f.listenAddrs(env)
-	if err != nil {
-		return err
-	}
-	_, apiPort, err := hostPort(apiAddr)
-	if err != nil {
-		return fmt.Errorf("NOTIFYQL_ADDR: %w", err)
-	}
+	d, ct, apiAddr, metricsAddr, apiPort := l.deployment, l.container, l.apiAddr, l.metricsAddr, l.apiPort
 	var errs []error
 	probes := []struct {
 		name  string

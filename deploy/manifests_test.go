@@ -410,6 +410,36 @@ func (c *cluster) servingContainer() (located[deployment], container, error) {
 	return d, containers[0], nil
 }
 
+// listening is the server container and where its settings make it listen.
+type listening struct {
+	deployment           located[deployment]
+	container            container
+	env                  map[string]string
+	apiAddr, metricsAddr string
+	apiPort              int
+}
+
+// listeners reads the server container's environment for its listen addresses.
+func (c *cluster) listeners(f facts) (listening, error) {
+	d, ct, err := c.servingContainer()
+	if err != nil {
+		return listening{}, err
+	}
+	env, err := c.environment(ct)
+	if err != nil {
+		return listening{}, err
+	}
+	apiAddr, metricsAddr, err := f.listenAddrs(env)
+	if err != nil {
+		return listening{}, err
+	}
+	_, apiPort, err := hostPort(apiAddr)
+	if err != nil {
+		return listening{}, fmt.Errorf("NOTIFYQL_ADDR: %w", err)
+	}
+	return listening{deployment: d, container: ct, env: env, apiAddr: apiAddr, metricsAddr: metricsAddr, apiPort: apiPort}, nil
+}
+
 // hostPort splits a listen address such as ":8080" into its host and port.
 func hostPort(addr string) (string, int, error) {
 	host, port, err := net.SplitHostPort(addr)

@@ -14,22 +14,11 @@ import (
 // Service does not publish and that the network policy opens only to chosen peers; while
 // the API's port stays open to some peer.
 func checkMetricsStayInternal(c *cluster, f facts) error {
-	d, ct, err := c.servingContainer()
+	l, err := c.listeners(f)
 	if err != nil {
 		return err
 	}
-	env, err := c.environment(ct)
-	if err != nil {
-		return err
-	}
-	apiAddr, metricsAddr, err := f.listenAddrs(env)
-	if err != nil {
-		return err
-	}
-	_, apiPort, err := hostPort(apiAddr)
-	if err != nil {
-		return fmt.Errorf("NOTIFYQL_ADDR: %w", err)
-	}
+	d, ct, env, metricsAddr, apiPort := l.deployment, l.container, l.env, l.metricsAddr, l.apiPort
 	answers, err := f.ask([]string{"/metrics"}, metricsAddr != "")
 	if err != nil {
 		return fmt.Errorf("asking the server: %w", err)
