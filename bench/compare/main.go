@@ -32,11 +32,9 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -68,14 +66,7 @@ type options struct {
 	warmup      time.Duration
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "bench-compare:", err)
-		os.Exit(1)
-	}
-}
+func main() { harness.Main("bench-compare", run) }
 
 func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("bench-compare", flag.ContinueOnError)

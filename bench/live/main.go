@@ -55,7 +55,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -63,7 +62,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -100,14 +98,7 @@ type options struct {
 	polling      bool
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "bench-live:", err)
-		os.Exit(1)
-	}
-}
+func main() { harness.Main("bench-live", run) }
 
 func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("bench-live", flag.ContinueOnError)

@@ -30,12 +30,10 @@ import (
 	"maps"
 	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -68,14 +66,7 @@ type options struct {
 	within      time.Duration
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "bench-scale:", err)
-		os.Exit(1)
-	}
-}
+func main() { harness.Main("bench-scale", run) }
 
 func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("bench-scale", flag.ContinueOnError)
