@@ -88,12 +88,6 @@ func newErrorPresenter(logger *slog.Logger, metrics *RequestMetrics, codeBackend
 			setCode(gqlErr, GraphQLCode(domainErr.Code))
 		case isProtocolError(err, gqlErr):
 			gqlErr.Message = hideLiterals(gqlErr.Message)
-			if strings.HasPrefix(gqlErr.Message, "json request body could not be decoded") {
-				// gqlgen quotes the whole body here, which may hold personal data.
-				gqlErr.Message = "request body is not valid JSON"
-				gqlErr.Extensions = nil
-				setCode(gqlErr, "BAD_REQUEST")
-			}
 		default:
 			id := RequestID(ctx)
 			logger.ErrorContext(ctx, "internal error", "path", gqlErr.Path.String(), "error", err.Error())

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"encoding/json"
 	"mime"
 	"net/http"
@@ -9,9 +8,7 @@ import (
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
-	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
 // preflightHeaders are the request headers that a page on another origin cannot send
@@ -98,115 +95,26 @@ func (getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 	}
 	params.ReadTime.End = graphql.Now()
 
-	responseType := responseMediaType(r)
-	w.Header().Set("Content-Type", responseType)
-	opCtx, errs := exec.CreateOperationContext(r.Context(), params)
-	if errs != nil {
-		w.WriteHeader(allowanceRefusalStatus(w.Header(), errs, requestErrorStatus(errs, responseType)))
-		writeResponse(w, exec.DispatchError(graphql.WithOperationContext(r.Context(), opCtx), errs))
-		return
+	runOperation(w, r, exec, params, refuseAllButQueries)
+}
+
+// refuseAllButQueries answers a mutation or a subscription sent by GET with 405, and Allow
+// naming the method that does take it (GraphQL over HTTP).
+func refuseAllButQueries(w http.ResponseWriter, kind ast.Operation) bool {
+	if kind == ast.Query {
+		return false
 	}
-	if kind := opCtx.Operation.Operation; kind != ast.Query {
-		// GraphQL over HTTP: 405, and Allow names the method that does take it.
-		w.Header().Set("Allow", http.MethodPost)
-		message := "GET runs queries only: send a mutation with POST"
-		if kind == ast.Subscription {
-			message = "GET runs queries only: subscribe over a WebSocket"
-		}
-		writeGraphQLError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", message)
-		return
+	w.Header().Set("Allow", http.MethodPost)
+	message := "GET runs queries only: send a mutation with POST"
+	if kind == ast.Subscription {
+		message = "GET runs queries only: subscribe over a WebSocket"
 	}
-	responses, ctx := exec.DispatchOperation(r.Context(), opCtx)
-	writeResponse(w, responses(ctx))
+	writeGraphQLError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", message)
+	return true
 }
 
 func decodeJSONObject(text string, dest *map[string]any) error {
 	dec := json.NewDecoder(strings.NewReader(text))
 	dec.UseNumber()
 	return dec.Decode(dest)
-}
-
-// responseMediaType is the media type the client accepts, as gqlgen's transports choose it:
-// application/json unless only application/graphql-response+json is named.
-func responseMediaType(r *http.Request) string {
-	accept := r.Header.Get("Accept")
-	if accept == "" {
-		return "application/json"
-	}
-	for part := range strings.SplitSeq(accept, ",") {
-		mediaType, _, err := mime.ParseMediaType(strings.TrimSpace(part))
-		if err != nil {
-			continue
-		}
-		switch mediaType {
-		case "*/*", "application/*", "application/json":
-			return "application/json"
-		case "application/graphql-response+json":
-			return mediaType
-		}
-	}
-	return "application/graphql-response+json"
-}
-
-// requestErrorStatus is the status of an operation refused before it ran, as gqlgen's POST
-// transport answers it: a parse or validation failure is 422 (400 for a client that accepts
-// application/graphql-response+json), anything else (a limit) 200 with the error.
-func requestErrorStatus(errs gqlerror.List, responseType string) int {
-	if errcode.GetErrorKind(errs) != errcode.KindProtocol {
-		return http.StatusOK
-	}
-	if responseType == "application/graphql-response+json" {
-		return http.StatusBadRequest
-	}
-	return http.StatusUnprocessableEntity
-}
-
-// writeResponse writes resp as encoding/json's Encoder writes a graphql.Response. The data,
-// which gqlgen wrote as JSON, is copied as it is when it holds nothing the Encoder would
-// escape (<, > and & for HTML, U+2028 and U+2029 for JavaScript): the Encoder checks and
-// compacts a json.RawMessage byte by byte, a second pass over the answer that cost about 6%
-// of a 50-row page's CPU.
-func writeResponse(w http.ResponseWriter, resp *graphql.Response) {
-	if bytes.IndexAny(resp.Data, "<>&") >= 0 || bytes.IndexByte(resp.Data, 0xe2) >= 0 {
-		_ = json.NewEncoder(w).Encode(resp)
-		return
-	}
-	var b bytes.Buffer
-	b.Grow(len(resp.Data) + 64)
-	b.WriteByte('{')
-	if len(resp.Errors) > 0 {
-		errs, err := json.Marshal(resp.Errors)
-		if err != nil {
-			_ = json.NewEncoder(w).Encode(resp)
-			return
-		}
-		b.WriteString(`"errors":`)
-		b.Write(errs)
-		b.WriteByte(',')
-	}
-	b.WriteString(`"data":`)
-	if resp.Data == nil {
-		b.WriteString("null")
-	} else {
-		b.Write(resp.Data)
-	}
-	rest, err := json.Marshal(responseRest{Label: resp.Label, Path: resp.Path, HasNext: resp.HasNext, Extensions: resp.Extensions})
-	if err != nil {
-		_ = json.NewEncoder(w).Encode(resp)
-		return
-	}
-	if len(rest) > len("{}") {
-		b.WriteByte(',')
-		b.Write(rest[1 : len(rest)-1])
-	}
-	b.WriteString("}\n")
-	_, _ = w.Write(b.Bytes())
-}
-
-// responseRest is a graphql.Response's fields after its data, as it encodes them.
-type responseRest struct {
-	Label      string         `json:"label,omitempty"`
-	Path       ast.Path       `json:"path,omitempty"`
-	HasNext    *bool          `json:"hasNext,omitempty"`
-	Extensions map[string]any `json:"extensions,omitempty"`
 }
