@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -109,7 +110,7 @@ func requestErrorStatus(errs gqlerror.List, responseType string) int {
 // compacts a json.RawMessage byte by byte, a second pass over the answer that cost about 6%
 // of a 50-row page's CPU.
 func writeResponse(w http.ResponseWriter, resp *graphql.Response) {
-	if bytes.IndexAny(resp.Data, "<>&") >= 0 || bytes.IndexByte(resp.Data, 0xe2) >= 0 {
+	if needsEncoderEscapes(resp.Data) {
 		_ = json.NewEncoder(w).Encode(resp)
 		return
 	}
@@ -142,6 +143,9 @@ func writeResponse(w http.ResponseWriter, resp *graphql.Response) {
 		b.Write(rest[1 : len(rest)-1])
 	}
 	b.WriteString("}\n")
+	// With its length known, net/http sends the answer as it is, in as few writes as it
+	// can, instead of in chunks of its 2 KiB buffer behind a Transfer-Encoding header.
+	w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
 	_, _ = w.Write(b.Bytes())
 }
 
@@ -151,4 +155,17 @@ type responseRest struct {
 	Path       ast.Path       `json:"path,omitempty"`
 	HasNext    *bool          `json:"hasNext,omitempty"`
 	Extensions map[string]any `json:"extensions,omitempty"`
+}
+
+// needsEncoderEscapes reports whether data holds a byte the Encoder would escape in it:
+// <, > or & for HTML, or the first byte of U+2028 or U+2029 for JavaScript (0xe2, which
+// other characters start with too). One vectorised pass a byte is faster than
+// bytes.IndexAny's byte-by-byte loop over a 50-row page's 12 KB.
+func needsEncoderEscapes(data []byte) bool {
+	for _, c := range []byte("<>&\xe2") {
+		if bytes.IndexByte(data, c) >= 0 {
+			return true
+		}
+	}
+	return false
 }
