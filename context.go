@@ -1,6 +1,9 @@
 package notifyql
 
-import "context"
+import (
+	"context"
+	"sync/atomic"
+)
 
 type principalKey struct{}
 
@@ -37,15 +40,25 @@ func Authenticated(ctx context.Context) (*Principal, error) {
 
 type fieldsInterceptedKey struct{}
 
+// anyFieldsIntercepted says a context was ever marked as intercepted in this process. A
+// server without field interceptors (production's) marks none, and FieldsIntercepted,
+// which the executor asks for every plain field, then answers without walking the
+// field's context chain (about 2% of a 50-row page's CPU).
+var anyFieldsIntercepted atomic.Bool
+
 // NewContextWithFieldsIntercepted marks the operations under ctx as run by an executor
 // with field interceptors, which must then see every field: the executor's shorter way for
-// plain scalar fields, which runs none, is off for them (graph's resolveLeaf).
+// plain scalar fields, which runs none, is off for them (graph's generated plain leaves).
 func NewContextWithFieldsIntercepted(ctx context.Context) context.Context {
+	anyFieldsIntercepted.Store(true)
 	return context.WithValue(ctx, fieldsInterceptedKey{}, true)
 }
 
 // FieldsIntercepted reports whether the operations under ctx have field interceptors.
 func FieldsIntercepted(ctx context.Context) bool {
+	if !anyFieldsIntercepted.Load() {
+		return false
+	}
 	intercepted, _ := ctx.Value(fieldsInterceptedKey{}).(bool)
 	return intercepted
 }

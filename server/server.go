@@ -179,7 +179,7 @@ func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 	// as gqlgen's own bound.
 	gql.SetParserTokenLimit(s.cfg.Limits.MaxTokens)
 	gql.SetErrorPresenter(s.presentError)
-	// A field interceptor must see every field: the executor (graph's resolveLeaf) runs
+	// A field interceptor must see every field: the executor (graph's generated plain leaves) runs
 	// plain scalar fields through interceptors only for requests marked as intercepted.
 	intercepted := false
 	use := func(ext graphql.HandlerExtension) {
