@@ -37,13 +37,7 @@ func BenchmarkComparePageParallel(b *testing.B) {
 
 func BenchmarkCompareDetailParallel(b *testing.B) {
 	env := newBenchEnv(b, notifyql.ViewActivity)
-	var id string
-	if err := env.pool.QueryRow(b.Context(), `SELECT id FROM notifications
-		WHERE service_id = $1 AND notification_type = 'email' AND key_type <> 'test'
-		ORDER BY created_at DESC, id DESC LIMIT 1`, env.serviceID).Scan(&id); err != nil {
-		b.Fatalf("find the newest email: %v", err)
-	}
-	benchmarkParallel(b, env, benchCompareDetailQuery, map[string]any{"id": id}, `"template":{"name"`)
+	benchmarkParallel(b, env, benchCompareDetailQuery, map[string]any{"id": env.newestEmail(b)}, `"template":{"name"`)
 }
 
 // benchmarkParallel serves query from 8 goroutines a processor, each answer checked for

@@ -248,12 +248,7 @@ func BenchmarkNotificationDetailContent(b *testing.B) { benchmarkNotificationDet
 
 func benchmarkNotificationDetail(b *testing.B, content bool) {
 	env := newBenchEnv(b, notifyql.ViewActivity)
-	var id string
-	if err := env.pool.QueryRow(b.Context(), `SELECT id FROM notifications
-		WHERE service_id = $1 AND notification_type = 'email' AND key_type <> 'test'
-		ORDER BY created_at DESC, id DESC LIMIT 1`, env.serviceID).Scan(&id); err != nil {
-		b.Fatalf("find the newest email: %v", err)
-	}
+	id := env.newestEmail(b)
 	name := "notification detail"
 	if content {
 		name += " with content"
@@ -549,6 +544,17 @@ func (e *benchEnv) serve(body []byte, check func(benchData) error) (time.Duratio
 		return elapsed, benchData{}, err
 	}
 	return elapsed, resp.Data, nil
+}
+
+// newestEmail is the id of the big service's newest email a user sees listed.
+func (e *benchEnv) newestEmail(b *testing.B) string {
+	var id string
+	if err := e.pool.QueryRow(b.Context(), `SELECT id FROM notifications
+		WHERE service_id = $1 AND notification_type = 'email' AND key_type <> 'test'
+		ORDER BY created_at DESC, id DESC LIMIT 1`, e.serviceID).Scan(&id); err != nil {
+		b.Fatalf("find the newest email: %v", err)
+	}
+	return id
 }
 
 // request sends one request and returns its data, for setting a benchmark up.
