@@ -53,6 +53,20 @@ func (e *entry[V]) wait() (V, error) {
 	return e.value, e.err
 }
 
+// ready reports whether wait would return without waiting for a round: the value is in,
+// or another statement's results bring it (later).
+func (e *entry[V]) ready() bool {
+	if e.later != nil {
+		return true
+	}
+	select {
+	case <-e.done:
+		return true
+	default:
+		return false
+	}
+}
+
 // round is the keys queued for the next fetch and the timer that sends it if no one does
 // first.
 type round[K comparable, V any] struct {
@@ -73,6 +87,14 @@ func newLoader[K comparable, V any](fetch func(context.Context, []K) (map[K]V, e
 // round, so its round goes at once; a field of a list's element waits for the other
 // elements' keys.
 func (l *Loader[K, V]) Load(ctx context.Context, key K) (V, error) {
+	// A key whose value is in (primed by the statement that found its row, or fetched by
+	// an earlier round) needs no round and no waiter: a page's fifty template versions.
+	l.mu.Lock()
+	e, ok := l.entries[key]
+	l.mu.Unlock()
+	if ok && e.ready() {
+		return e.wait()
+	}
 	if !inList(ctx) {
 		return l.LoadNow(ctx, key)
 	}
@@ -92,17 +114,21 @@ func inList(ctx context.Context) bool {
 // LoadThunk queues key as Load does and returns a function that waits for its value: a
 // round it starts is sent by its timer unless someone dispatches it first.
 func (l *Loader[K, V]) LoadThunk(ctx context.Context, key K) func() (V, error) {
-	return l.queue(ctx, key, true)
+	return l.queue(ctx, key, true).wait
 }
 
 // Queue queues key for a caller that will call Dispatch once it has queued every key it
 // knows of, and returns a function that waits for its value. A round it starts has no
 // timer: it goes when dispatched, so a busy machine cannot make it count as waited.
 func (l *Loader[K, V]) Queue(ctx context.Context, key K) func() (V, error) {
-	return l.queue(ctx, key, false)
+	return l.queue(ctx, key, false).wait
 }
 
-func (l *Loader[K, V]) queue(ctx context.Context, key K, timed bool) func() (V, error) {
+// Want queues key as Queue does, for a caller that will not wait for it itself (the
+// fields that ask for it will): it makes no waiter.
+func (l *Loader[K, V]) Want(ctx context.Context, key K) { l.queue(ctx, key, false) }
+
+func (l *Loader[K, V]) queue(ctx context.Context, key K, timed bool) *entry[V] {
 	l.mu.Lock()
 	e, ok := l.entries[key]
 	if !ok {
@@ -119,7 +145,14 @@ func (l *Loader[K, V]) queue(ctx context.Context, key K, timed bool) func() (V, 
 		l.round.entries = append(l.round.entries, e)
 	}
 	l.mu.Unlock()
-	return e.wait
+	return e
+}
+
+// Pending reports whether keys are queued for a round not yet sent.
+func (l *Loader[K, V]) Pending() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.round != nil
 }
 
 // Dispatch sends the queued keys now, for a caller that knows no other key can join them;

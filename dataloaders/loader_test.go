@@ -273,3 +273,43 @@ func TestDispatchAndTimerSendARoundOnce(t *testing.T) {
 		t.Errorf("%d rounds timed, want the late one", got)
 	}
 }
+
+// A list's rows load keys their list primed or fetched already: each Load answers at once,
+// with no round, no waiter allocated and nothing left pending; Want queues a key for a
+// round without a waiter, and Pending says a round waits to be sent.
+func TestLoadedKeysAnswerWithoutARound(t *testing.T) {
+	var timed atomic.Int64
+	f := &recordingFetch{}
+	l := newLoader(f.fetch, time.Hour, &timed)
+	ctx := inListCtx()
+	l.Prime("primed", 7)
+	if allocs := testing.AllocsPerRun(100, func() {
+		if v, err := l.Load(ctx, "primed"); v != 7 || err != nil {
+			t.Fatalf("primed = %d, %v", v, err)
+		}
+	}); allocs != 0 {
+		t.Errorf("a primed key's Load allocated %.0f times, want 0", allocs)
+	}
+	if l.Pending() {
+		t.Error("loading a primed key left a round pending")
+	}
+
+	l.Want(ctx, "abc")
+	l.Want(ctx, "abc")
+	if !l.Pending() {
+		t.Fatal("a wanted key is not pending")
+	}
+	l.Dispatch()
+	if l.Pending() {
+		t.Error("a dispatched round is still pending")
+	}
+	if v, err := l.Load(ctx, "abc"); v != 3 || err != nil {
+		t.Errorf("abc = %d, %v", v, err)
+	}
+	if got := f.sent(); !slices.EqualFunc(got, [][]string{{"abc"}}, slices.Equal) {
+		t.Errorf("rounds %q, want one of abc", got)
+	}
+	if got := timed.Load(); got != 0 {
+		t.Errorf("%d rounds timed, want 0", got)
+	}
+}

@@ -61,32 +61,44 @@ func prefetchEdges(ctx context.Context, page []*notifyql.Notification, selected 
 	loaders := dataloaders.For(ctx)
 	for _, n := range page {
 		if selected["template"] {
-			loaders.TemplateVersion().Queue(ctx, notifyql.TemplateVersionKey{ID: n.TemplateID, Version: n.TemplateVersion})
+			loaders.TemplateVersion().Want(ctx, notifyql.TemplateVersionKey{ID: n.TemplateID, Version: n.TemplateVersion})
 		}
 		if selected["job"] && n.JobID != nil {
-			loaders.Job().Queue(ctx, *n.JobID)
+			loaders.Job().Want(ctx, *n.JobID)
 		}
 		if selected["createdBy"] && n.CreatedByID != nil {
-			loaders.User().Queue(ctx, *n.CreatedByID)
+			loaders.User().Want(ctx, *n.CreatedByID)
 		}
 		if selected["apiKey"] && n.APIKeyID != nil {
-			loaders.APIKey().Queue(ctx, *n.APIKeyID)
+			loaders.APIKey().Want(ctx, *n.APIKeyID)
 		}
 	}
-	// Sent concurrently: each round is a statement of its own.
-	var wg sync.WaitGroup
-	for _, dispatch := range []struct {
+	// Sent concurrently, each round being a statement of its own; a page whose rows came
+	// with what they point at (Service.notifications primes the loaders) has none to send.
+	var sends []func()
+	for _, loader := range []struct {
 		selected bool
-		send     func()
-	}{
-		{selected["template"], loaders.TemplateVersion().Dispatch},
-		{selected["job"], loaders.Job().Dispatch},
-		{selected["createdBy"], loaders.User().Dispatch},
-		{selected["apiKey"], loaders.APIKey().Dispatch},
-	} {
-		if dispatch.selected {
-			wg.Go(dispatch.send)
+		loader   interface {
+			Pending() bool
+			Dispatch()
 		}
+	}{
+		{selected["template"], loaders.TemplateVersion()},
+		{selected["job"], loaders.Job()},
+		{selected["createdBy"], loaders.User()},
+		{selected["apiKey"], loaders.APIKey()},
+	} {
+		if loader.selected && loader.loader.Pending() {
+			sends = append(sends, loader.loader.Dispatch)
+		}
+	}
+	if len(sends) == 1 {
+		sends[0]()
+		return
+	}
+	var wg sync.WaitGroup
+	for _, send := range sends {
+		wg.Go(send)
 	}
 	wg.Wait()
 }
