@@ -110,18 +110,27 @@ func waitUntilRelay(t *testing.T, api *liveAPI) {
 }
 
 // serve runs on a Redis Cluster and on a Sentinel-managed primary as on one node: REDIS_URL
-// names the topology, /readyz sees Redis answer, persisted queries, remembered searches and
-// rate-limit allowances are kept in that Redis, and a subscription gets a plain SQL write
-// through the live bus.
+// (or, for Sentinel, the NOTIFYQL_REDIS_SENTINEL_* variables) names the topology, /readyz
+// sees Redis answer, persisted queries, remembered searches and rate-limit allowances are
+// kept in that Redis, and a subscription gets a plain SQL write through the live bus.
 func TestServeRunsOnEveryRedisTopology(t *testing.T) {
-	for _, topology := range []string{"cluster", "sentinel"} {
+	for _, topology := range []string{"cluster", "sentinel", "sentinel variables"} {
 		t.Run(topology, func(t *testing.T) {
 			var url string
+			env := map[string]string{"NOTIFYQL_RATE_LIMIT_PER_IP": "60"}
 			switch topology {
 			case "cluster":
 				url = redistest.StartCluster(t, false).URL()
+				env["REDIS_URL"] = url
 			case "sentinel":
 				url = redistest.StartSentinel(t).URL()
+				env["REDIS_URL"] = url
+			case "sentinel variables":
+				sentinel := redistest.StartSentinel(t)
+				url = sentinel.URL()
+				env["REDIS_URL"] = "" // unset: startServe would name the machine's Redis
+				env["NOTIFYQL_REDIS_SENTINEL_ADDRS"] = sentinel.Sentinel.Addr()
+				env["NOTIFYQL_REDIS_SENTINEL_MASTER_NAME"] = sentinel.MasterName
 			}
 			topologyOptions, err := redisOptions(url)
 			if err != nil {
@@ -129,7 +138,7 @@ func TestServeRunsOnEveryRedisTopology(t *testing.T) {
 			}
 			client := topologyOptions.newClient()
 			t.Cleanup(func() { _ = client.Close() })
-			api := startServe(t, map[string]string{"REDIS_URL": url, "NOTIFYQL_RATE_LIMIT_PER_IP": "60"})
+			api := startServe(t, env)
 			base := strings.TrimSuffix(api.url, "/graphql")
 			ctx := t.Context()
 
