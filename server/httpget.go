@@ -1,17 +1,13 @@
 package server
 
 import (
-	"bytes"
 	"encoding/json"
 	"mime"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
-	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
 // preflightHeaders are the request headers that a page on another origin cannot send
@@ -41,7 +37,7 @@ func requirePreflight(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		writeGraphQLError(w, http.StatusBadRequest, "PREFLIGHT_REQUIRED",
+		writeRequestError(w, r, http.StatusBadRequest, "PREFLIGHT_REQUIRED",
 			"a GET operation needs a GraphQL-Require-Preflight or X-Requested-With header, unless it runs a persisted query by its hash alone")
 	})
 }
@@ -76,7 +72,7 @@ func (getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 	w.Header().Set("Cache-Control", "no-store")
 	query, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		writeGraphQLError(w, http.StatusBadRequest, "BAD_REQUEST", "the query string is not URL-encoded")
+		writeRequestError(w, r, http.StatusBadRequest, "BAD_REQUEST", "the query string is not URL-encoded")
 		return
 	}
 	params := &graphql.RawParams{
@@ -90,20 +86,16 @@ func (getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 		dest *map[string]any
 	}{{"variables", &params.Variables}, {"extensions", &params.Extensions}} {
 		if v := query.Get(p.name); v != "" {
-			if err := decodeJSONObject(v, p.dest); err != nil {
-				writeGraphQLError(w, http.StatusBadRequest, "BAD_REQUEST", p.name+" must be a JSON object")
+			if err := decodeJSONObject([]byte(v), p.dest); err != nil {
+				writeRequestError(w, r, http.StatusBadRequest, "BAD_REQUEST", p.name+" must be a JSON object")
 				return
 			}
 		}
 	}
 	params.ReadTime.End = graphql.Now()
 
-	responseType := responseMediaType(r)
-	w.Header().Set("Content-Type", responseType)
-	opCtx, errs := exec.CreateOperationContext(r.Context(), params)
-	if errs != nil {
-		w.WriteHeader(allowanceRefusalStatus(w.Header(), errs, requestErrorStatus(errs, responseType)))
-		writeResponse(w, exec.DispatchError(graphql.WithOperationContext(r.Context(), opCtx), errs))
+	opCtx := prepareOperation(w, r, exec, params)
+	if opCtx == nil {
 		return
 	}
 	if kind := opCtx.Operation.Operation; kind != ast.Query {
@@ -113,100 +105,8 @@ func (getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 		if kind == ast.Subscription {
 			message = "GET runs queries only: subscribe over a WebSocket"
 		}
-		writeGraphQLError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", message)
+		writeRequestError(w, r, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", message)
 		return
 	}
-	responses, ctx := exec.DispatchOperation(r.Context(), opCtx)
-	writeResponse(w, responses(ctx))
-}
-
-func decodeJSONObject(text string, dest *map[string]any) error {
-	dec := json.NewDecoder(strings.NewReader(text))
-	dec.UseNumber()
-	return dec.Decode(dest)
-}
-
-// responseMediaType is the media type the client accepts, as gqlgen's transports choose it:
-// application/json unless only application/graphql-response+json is named.
-func responseMediaType(r *http.Request) string {
-	accept := r.Header.Get("Accept")
-	if accept == "" {
-		return "application/json"
-	}
-	for part := range strings.SplitSeq(accept, ",") {
-		mediaType, _, err := mime.ParseMediaType(strings.TrimSpace(part))
-		if err != nil {
-			continue
-		}
-		switch mediaType {
-		case "*/*", "application/*", "application/json":
-			return "application/json"
-		case "application/graphql-response+json":
-			return mediaType
-		}
-	}
-	return "application/graphql-response+json"
-}
-
-// requestErrorStatus is the status of an operation refused before it ran, as gqlgen's POST
-// transport answers it: a parse or validation failure is 422 (400 for a client that accepts
-// application/graphql-response+json), anything else (a limit) 200 with the error.
-func requestErrorStatus(errs gqlerror.List, responseType string) int {
-	if errcode.GetErrorKind(errs) != errcode.KindProtocol {
-		return http.StatusOK
-	}
-	if responseType == "application/graphql-response+json" {
-		return http.StatusBadRequest
-	}
-	return http.StatusUnprocessableEntity
-}
-
-// writeResponse writes resp as encoding/json's Encoder writes a graphql.Response. The data,
-// which gqlgen wrote as JSON, is copied as it is when it holds nothing the Encoder would
-// escape (<, > and & for HTML, U+2028 and U+2029 for JavaScript): the Encoder checks and
-// compacts a json.RawMessage byte by byte, a second pass over the answer that cost about 6%
-// of a 50-row page's CPU.
-func writeResponse(w http.ResponseWriter, resp *graphql.Response) {
-	if bytes.IndexAny(resp.Data, "<>&") >= 0 || bytes.IndexByte(resp.Data, 0xe2) >= 0 {
-		_ = json.NewEncoder(w).Encode(resp)
-		return
-	}
-	var b bytes.Buffer
-	b.Grow(len(resp.Data) + 64)
-	b.WriteByte('{')
-	if len(resp.Errors) > 0 {
-		errs, err := json.Marshal(resp.Errors)
-		if err != nil {
-			_ = json.NewEncoder(w).Encode(resp)
-			return
-		}
-		b.WriteString(`"errors":`)
-		b.Write(errs)
-		b.WriteByte(',')
-	}
-	b.WriteString(`"data":`)
-	if resp.Data == nil {
-		b.WriteString("null")
-	} else {
-		b.Write(resp.Data)
-	}
-	rest, err := json.Marshal(responseRest{Label: resp.Label, Path: resp.Path, HasNext: resp.HasNext, Extensions: resp.Extensions})
-	if err != nil {
-		_ = json.NewEncoder(w).Encode(resp)
-		return
-	}
-	if len(rest) > len("{}") {
-		b.WriteByte(',')
-		b.Write(rest[1 : len(rest)-1])
-	}
-	b.WriteString("}\n")
-	_, _ = w.Write(b.Bytes())
-}
-
-// responseRest is a graphql.Response's fields after its data, as it encodes them.
-type responseRest struct {
-	Label      string         `json:"label,omitempty"`
-	Path       ast.Path       `json:"path,omitempty"`
-	HasNext    *bool          `json:"hasNext,omitempty"`
-	Extensions map[string]any `json:"extensions,omitempty"`
+	runOperation(w, r, exec, opCtx)
 }

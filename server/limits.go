@@ -14,7 +14,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"notifyql"
@@ -228,49 +227,4 @@ func checkBody(next http.Handler) http.Handler {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		next.ServeHTTP(w, r)
 	})
-}
-
-// postTransport is gqlgen's POST transport, taking every operation media type (gqlgen's
-// own takes application/json only).
-type postTransport struct{ transport.POST }
-
-func (t postTransport) Supports(r *http.Request) bool {
-	if r.Method != http.MethodPost || r.Header.Get("Upgrade") != "" {
-		return false
-	}
-	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return err == nil && slices.Contains(operationMediaTypes, mediaType)
-}
-
-// Do is gqlgen's POST, except that an operation refused because an allowance is used up
-// (a persisted query's registration) is answered 429 with Retry-After, as byIP and byUser
-// answer, instead of gqlgen's 200.
-func (t postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
-	answer := &refusalStatusWriter{ResponseWriter: w}
-	t.POST.Do(answer, r, refusalRecorder{GraphExecutor: exec, answer: answer})
-}
-
-// refusalStatusWriter is what gqlgen's POST writes its answer to: the status of an
-// operation it could not start goes through allowanceRefusalStatus.
-type refusalStatusWriter struct {
-	http.ResponseWriter
-	// refused are the errors the operation could not start for.
-	refused gqlerror.List
-}
-
-func (w *refusalStatusWriter) WriteHeader(status int) {
-	w.ResponseWriter.WriteHeader(allowanceRefusalStatus(w.Header(), w.refused, status))
-}
-
-// refusalRecorder is the executor gqlgen's POST calls: it hands the writer the errors an
-// operation could not start for.
-type refusalRecorder struct {
-	graphql.GraphExecutor
-	answer *refusalStatusWriter
-}
-
-func (e refusalRecorder) CreateOperationContext(ctx context.Context, params *graphql.RawParams) (*graphql.OperationContext, gqlerror.List) {
-	opCtx, errs := e.GraphExecutor.CreateOperationContext(ctx, params)
-	e.answer.refused = errs
-	return opCtx, errs
 }
