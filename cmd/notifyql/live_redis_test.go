@@ -126,11 +126,14 @@ func TestServeRunsOnEveryRedisTopology(t *testing.T) {
 				url = redistest.StartSentinel(t).URL()
 				env["REDIS_URL"] = url
 			case "sentinel variables":
-				sentinel := redistest.StartSentinel(t)
+				// Passwords on both, as a Secret would hold them, each in a variable.
+				sentinel := redistest.StartSentinelWith(t, redistest.SentinelPasswords{Master: sentinelTestMasterPassword, Sentinel: sentinelTestPassword})
 				url = sentinel.URL()
 				env["REDIS_URL"] = "" // unset: startServe would name the machine's Redis
 				env["NOTIFYQL_REDIS_SENTINEL_ADDRS"] = sentinel.Sentinel.Addr()
 				env["NOTIFYQL_REDIS_SENTINEL_MASTER_NAME"] = sentinel.MasterName
+				env["NOTIFYQL_REDIS_SENTINEL_MASTER_PASSWORD"] = sentinelTestMasterPassword
+				env["NOTIFYQL_REDIS_SENTINEL_PASSWORD"] = sentinelTestPassword
 			}
 			topologyOptions, err := redisOptions(url)
 			if err != nil {
@@ -209,9 +212,21 @@ func TestServeRunsOnEveryRedisTopology(t *testing.T) {
 					t.Fatal(err)
 				}
 			})
+			for _, password := range []string{sentinelTestMasterPassword, sentinelTestPassword} {
+				if strings.Contains(api.stdout.String(), password) || strings.Contains(api.stderr.String(), password) {
+					t.Errorf("serve's output shows a Redis password")
+				}
+			}
 		})
 	}
 }
+
+// The passwords of the Sentinel deployment TestServeRunsOnEveryRedisTopology names by
+// variables; characters a URL escapes included.
+const (
+	sentinelTestMasterPassword = "m4ster pw/@:%"
+	sentinelTestPassword       = "s3ntinel&pw=?"
+)
 
 // postServed posts a GraphQL request to serve at url as userID and returns the body.
 func postServed(t *testing.T, url, userID string, body map[string]any) string {
