@@ -43,13 +43,16 @@ const maxCursorLength = 200
 // Encode returns the cursor as opaque base64url text. It holds only a time and a row id,
 // never personal data. The form is "1:<unix seconds>:<nanoseconds>:<lower-case id>".
 func (c Cursor) Encode() string {
-	raw := strings.Join([]string{
-		cursorVersion,
-		strconv.FormatInt(c.CreatedAt.Unix(), 10),
-		strconv.Itoa(c.CreatedAt.Nanosecond()),
-		NormaliseID(c.ID),
-	}, ":")
-	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+	// Built in one buffer: a page encodes one cursor per row.
+	raw := make([]byte, 0, 64)
+	raw = append(raw, cursorVersion...)
+	raw = append(raw, ':')
+	raw = strconv.AppendInt(raw, c.CreatedAt.Unix(), 10)
+	raw = append(raw, ':')
+	raw = strconv.AppendInt(raw, int64(c.CreatedAt.Nanosecond()), 10)
+	raw = append(raw, ':')
+	raw = append(raw, NormaliseID(c.ID)...)
+	return base64.RawURLEncoding.EncodeToString(raw)
 }
 
 // DecodeCursor reads a cursor made by Encode. Any malformed input (bad base64, another

@@ -3840,7 +3840,10 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // region    **************************** field.gotpl *****************************
 
 func (ec *executionContext) _AnnualUsage_smsFreeAllowance(ctx context.Context, field graphql.CollectedField, obj *notifyql.AnnualUsage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int64(ctx, field.Selections, obj.SMSFreeAllowance)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -3863,7 +3866,10 @@ func (ec *executionContext) fieldContext_AnnualUsage_smsFreeAllowance(_ context.
 }
 
 func (ec *executionContext) _AnnualUsage_smsSent(ctx context.Context, field graphql.CollectedField, obj *notifyql.AnnualUsage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int64(ctx, field.Selections, obj.SMSSent)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -3886,7 +3892,10 @@ func (ec *executionContext) fieldContext_AnnualUsage_smsSent(_ context.Context, 
 }
 
 func (ec *executionContext) _AnnualUsage_smsAllowanceRemaining(ctx context.Context, field graphql.CollectedField, obj *notifyql.AnnualUsage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalOInt2ᚖint64(ctx, field.Selections, obj.SMSAllowanceRemaining)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -3909,7 +3918,7 @@ func (ec *executionContext) fieldContext_AnnualUsage_smsAllowanceRemaining(_ con
 }
 
 func (ec *executionContext) _AnnualUsage_smsCost(ctx context.Context, field graphql.CollectedField, obj *notifyql.AnnualUsage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -3941,7 +3950,7 @@ func (ec *executionContext) fieldContext_AnnualUsage_smsCost(_ context.Context, 
 }
 
 func (ec *executionContext) _AnnualUsage_smsBreakdown(ctx context.Context, field graphql.CollectedField, obj *notifyql.AnnualUsage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -3973,7 +3982,10 @@ func (ec *executionContext) fieldContext_AnnualUsage_smsBreakdown(_ context.Cont
 }
 
 func (ec *executionContext) _AnnualUsage_emailsSent(ctx context.Context, field graphql.CollectedField, obj *notifyql.AnnualUsage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int64(ctx, field.Selections, obj.EmailsSent)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -3996,7 +4008,7 @@ func (ec *executionContext) fieldContext_AnnualUsage_emailsSent(_ context.Contex
 }
 
 func (ec *executionContext) _AnnualUsage_emailAllowance(ctx context.Context, field graphql.CollectedField, obj *notifyql.AnnualUsage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4019,7 +4031,10 @@ func (ec *executionContext) fieldContext_AnnualUsage_emailAllowance(_ context.Co
 }
 
 func (ec *executionContext) _AnnualUsage_lettersSent(ctx context.Context, field graphql.CollectedField, obj *notifyql.AnnualUsage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int64(ctx, field.Selections, obj.LettersSent)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4042,7 +4057,7 @@ func (ec *executionContext) fieldContext_AnnualUsage_lettersSent(_ context.Conte
 }
 
 func (ec *executionContext) _AnnualUsage_letterCost(ctx context.Context, field graphql.CollectedField, obj *notifyql.AnnualUsage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4074,7 +4089,10 @@ func (ec *executionContext) fieldContext_AnnualUsage_letterCost(_ context.Contex
 }
 
 func (ec *executionContext) _ApiKey_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.APIKey) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNID2string(ctx, field.Selections, obj.ID)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4097,7 +4115,10 @@ func (ec *executionContext) fieldContext_ApiKey_id(_ context.Context, field grap
 }
 
 func (ec *executionContext) _ApiKey_name(ctx context.Context, field graphql.CollectedField, obj *notifyql.APIKey) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4120,7 +4141,10 @@ func (ec *executionContext) fieldContext_ApiKey_name(_ context.Context, field gr
 }
 
 func (ec *executionContext) _ApiKey_keyType(ctx context.Context, field graphql.CollectedField, obj *notifyql.APIKey) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNKeyType2notifyqlᚐKeyType(ctx, field.Selections, obj.KeyType)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4143,7 +4167,7 @@ func (ec *executionContext) fieldContext_ApiKey_keyType(_ context.Context, field
 }
 
 func (ec *executionContext) _Conversation_phoneNumber(ctx context.Context, field graphql.CollectedField, obj *notifyql.Conversation) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4166,7 +4190,7 @@ func (ec *executionContext) fieldContext_Conversation_phoneNumber(_ context.Cont
 }
 
 func (ec *executionContext) _Conversation_messages(ctx context.Context, field graphql.CollectedField, obj *notifyql.Conversation) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4198,7 +4222,10 @@ func (ec *executionContext) fieldContext_Conversation_messages(_ context.Context
 }
 
 func (ec *executionContext) _ConversationMessage_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.ConversationMessage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNID2string(ctx, field.Selections, obj.ID)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4221,7 +4248,10 @@ func (ec *executionContext) fieldContext_ConversationMessage_id(_ context.Contex
 }
 
 func (ec *executionContext) _ConversationMessage_direction(ctx context.Context, field graphql.CollectedField, obj *notifyql.ConversationMessage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNMessageDirection2notifyqlᚐMessageDirection(ctx, field.Selections, obj.Direction)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4244,7 +4274,7 @@ func (ec *executionContext) fieldContext_ConversationMessage_direction(_ context
 }
 
 func (ec *executionContext) _ConversationMessage_phoneNumber(ctx context.Context, field graphql.CollectedField, obj *notifyql.ConversationMessage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4267,7 +4297,10 @@ func (ec *executionContext) fieldContext_ConversationMessage_phoneNumber(_ conte
 }
 
 func (ec *executionContext) _ConversationMessage_content(ctx context.Context, field graphql.CollectedField, obj *notifyql.ConversationMessage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Content)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4290,7 +4323,10 @@ func (ec *executionContext) fieldContext_ConversationMessage_content(_ context.C
 }
 
 func (ec *executionContext) _ConversationMessage_status(ctx context.Context, field graphql.CollectedField, obj *notifyql.ConversationMessage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalONotificationStatus2ᚖnotifyqlᚐNotificationStatus(ctx, field.Selections, obj.Status)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4313,7 +4349,7 @@ func (ec *executionContext) fieldContext_ConversationMessage_status(_ context.Co
 }
 
 func (ec *executionContext) _ConversationMessage_statusLabel(ctx context.Context, field graphql.CollectedField, obj *notifyql.ConversationMessage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4336,7 +4372,10 @@ func (ec *executionContext) fieldContext_ConversationMessage_statusLabel(_ conte
 }
 
 func (ec *executionContext) _ConversationMessage_createdAt(ctx context.Context, field graphql.CollectedField, obj *notifyql.ConversationMessage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if v := obj.CreatedAt; !v.IsZero() && !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, v)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4359,7 +4398,10 @@ func (ec *executionContext) fieldContext_ConversationMessage_createdAt(_ context
 }
 
 func (ec *executionContext) _DataRetention_email(ctx context.Context, field graphql.CollectedField, obj *DataRetention) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.Email)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4382,7 +4424,10 @@ func (ec *executionContext) fieldContext_DataRetention_email(_ context.Context, 
 }
 
 func (ec *executionContext) _DataRetention_sms(ctx context.Context, field graphql.CollectedField, obj *DataRetention) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.Sms)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4405,7 +4450,10 @@ func (ec *executionContext) fieldContext_DataRetention_sms(_ context.Context, fi
 }
 
 func (ec *executionContext) _DataRetention_letter(ctx context.Context, field graphql.CollectedField, obj *DataRetention) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.Letter)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4428,7 +4476,10 @@ func (ec *executionContext) fieldContext_DataRetention_letter(_ context.Context,
 }
 
 func (ec *executionContext) _Downloads_count(ctx context.Context, field graphql.CollectedField, obj *Downloads) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.Count)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4451,7 +4502,10 @@ func (ec *executionContext) fieldContext_Downloads_count(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Downloads_canDownload(ctx context.Context, field graphql.CollectedField, obj *Downloads) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNBoolean2bool(ctx, field.Selections, obj.CanDownload)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4474,7 +4528,10 @@ func (ec *executionContext) fieldContext_Downloads_canDownload(_ context.Context
 }
 
 func (ec *executionContext) _Downloads_canRequestReport(ctx context.Context, field graphql.CollectedField, obj *Downloads) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNBoolean2bool(ctx, field.Selections, obj.CanRequestReport)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4497,7 +4554,10 @@ func (ec *executionContext) fieldContext_Downloads_canRequestReport(_ context.Co
 }
 
 func (ec *executionContext) _Downloads_csvUrl(ctx context.Context, field graphql.CollectedField, obj *Downloads) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.CSVURL)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4520,7 +4580,10 @@ func (ec *executionContext) fieldContext_Downloads_csvUrl(_ context.Context, fie
 }
 
 func (ec *executionContext) _FinancialYearOption_year(ctx context.Context, field graphql.CollectedField, obj *FinancialYearOption) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.Year)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4543,7 +4606,10 @@ func (ec *executionContext) fieldContext_FinancialYearOption_year(_ context.Cont
 }
 
 func (ec *executionContext) _FinancialYearOption_label(ctx context.Context, field graphql.CollectedField, obj *FinancialYearOption) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Label)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4566,7 +4632,10 @@ func (ec *executionContext) fieldContext_FinancialYearOption_label(_ context.Con
 }
 
 func (ec *executionContext) _FinancialYearOption_current(ctx context.Context, field graphql.CollectedField, obj *FinancialYearOption) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Current)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4589,7 +4658,10 @@ func (ec *executionContext) fieldContext_FinancialYearOption_current(_ context.C
 }
 
 func (ec *executionContext) _FreeSmsAllowance_financialYear(ctx context.Context, field graphql.CollectedField, obj *FreeSmsAllowance) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.FinancialYear)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4612,7 +4684,10 @@ func (ec *executionContext) fieldContext_FreeSmsAllowance_financialYear(_ contex
 }
 
 func (ec *executionContext) _FreeSmsAllowance_allowance(ctx context.Context, field graphql.CollectedField, obj *FreeSmsAllowance) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.Allowance)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4635,7 +4710,10 @@ func (ec *executionContext) fieldContext_FreeSmsAllowance_allowance(_ context.Co
 }
 
 func (ec *executionContext) _FreeSmsAllowance_highVolumeServiceLastYear(ctx context.Context, field graphql.CollectedField, obj *FreeSmsAllowance) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNBoolean2bool(ctx, field.Selections, obj.HighVolumeServiceLastYear)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4658,7 +4736,10 @@ func (ec *executionContext) fieldContext_FreeSmsAllowance_highVolumeServiceLastY
 }
 
 func (ec *executionContext) _FreeSmsAllowance_hasCustomAllowance(ctx context.Context, field graphql.CollectedField, obj *FreeSmsAllowance) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNBoolean2bool(ctx, field.Selections, obj.HasCustomAllowance)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4681,7 +4762,10 @@ func (ec *executionContext) fieldContext_FreeSmsAllowance_hasCustomAllowance(_ c
 }
 
 func (ec *executionContext) _InboxMessage_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxMessage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNID2string(ctx, field.Selections, obj.ID)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4704,7 +4788,7 @@ func (ec *executionContext) fieldContext_InboxMessage_id(_ context.Context, fiel
 }
 
 func (ec *executionContext) _InboxMessage_phoneNumber(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxMessage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4727,7 +4811,10 @@ func (ec *executionContext) fieldContext_InboxMessage_phoneNumber(_ context.Cont
 }
 
 func (ec *executionContext) _InboxMessage_content(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxMessage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Content)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4750,7 +4837,10 @@ func (ec *executionContext) fieldContext_InboxMessage_content(_ context.Context,
 }
 
 func (ec *executionContext) _InboxMessage_createdAt(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxMessage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if v := obj.CreatedAt; !v.IsZero() && !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, v)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4773,7 +4863,7 @@ func (ec *executionContext) fieldContext_InboxMessage_createdAt(_ context.Contex
 }
 
 func (ec *executionContext) _InboxMessage_receivedAgo(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxMessage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4796,7 +4886,7 @@ func (ec *executionContext) fieldContext_InboxMessage_receivedAgo(_ context.Cont
 }
 
 func (ec *executionContext) _InboxPage_messages(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4828,7 +4918,10 @@ func (ec *executionContext) fieldContext_InboxPage_messages(_ context.Context, f
 }
 
 func (ec *executionContext) _InboxPage_hasNext(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNBoolean2bool(ctx, field.Selections, obj.HasNext)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4851,7 +4944,7 @@ func (ec *executionContext) fieldContext_InboxPage_hasNext(_ context.Context, fi
 }
 
 func (ec *executionContext) _InboxPage_endCursor(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4874,7 +4967,7 @@ func (ec *executionContext) fieldContext_InboxPage_endCursor(_ context.Context, 
 }
 
 func (ec *executionContext) _InboxPage_summary(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4906,7 +4999,10 @@ func (ec *executionContext) fieldContext_InboxPage_summary(_ context.Context, fi
 }
 
 func (ec *executionContext) _InboxPage_inboundNumber(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.InboundNumber)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4929,7 +5025,10 @@ func (ec *executionContext) fieldContext_InboxPage_inboundNumber(_ context.Conte
 }
 
 func (ec *executionContext) _InboxSummary_count(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxSummary) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int64(ctx, field.Selections, obj.Count)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4952,7 +5051,10 @@ func (ec *executionContext) fieldContext_InboxSummary_count(_ context.Context, f
 }
 
 func (ec *executionContext) _InboxSummary_mostRecent(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxSummary) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.MostRecent)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4975,7 +5077,10 @@ func (ec *executionContext) fieldContext_InboxSummary_mostRecent(_ context.Conte
 }
 
 func (ec *executionContext) _Job_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.Job) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNID2string(ctx, field.Selections, obj.ID)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -4998,7 +5103,10 @@ func (ec *executionContext) fieldContext_Job_id(_ context.Context, field graphql
 }
 
 func (ec *executionContext) _Job_originalFileName(ctx context.Context, field graphql.CollectedField, obj *notifyql.Job) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.OriginalFileName)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5021,7 +5129,10 @@ func (ec *executionContext) fieldContext_Job_originalFileName(_ context.Context,
 }
 
 func (ec *executionContext) _Job_notificationCount(ctx context.Context, field graphql.CollectedField, obj *notifyql.Job) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.NotificationCount)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5044,7 +5155,10 @@ func (ec *executionContext) fieldContext_Job_notificationCount(_ context.Context
 }
 
 func (ec *executionContext) _Job_status(ctx context.Context, field graphql.CollectedField, obj *notifyql.Job) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Status)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5067,7 +5181,10 @@ func (ec *executionContext) fieldContext_Job_status(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Job_scheduledFor(ctx context.Context, field graphql.CollectedField, obj *notifyql.Job) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.ScheduledFor)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5090,7 +5207,10 @@ func (ec *executionContext) fieldContext_Job_scheduledFor(_ context.Context, fie
 }
 
 func (ec *executionContext) _Job_createdAt(ctx context.Context, field graphql.CollectedField, obj *notifyql.Job) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if v := obj.CreatedAt; !v.IsZero() && !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, v)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5113,7 +5233,7 @@ func (ec *executionContext) fieldContext_Job_createdAt(_ context.Context, field 
 }
 
 func (ec *executionContext) _LetterCharge_postage(ctx context.Context, field graphql.CollectedField, obj *notifyql.LetterCharge) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5136,7 +5256,7 @@ func (ec *executionContext) fieldContext_LetterCharge_postage(_ context.Context,
 }
 
 func (ec *executionContext) _LetterCharge_rate(ctx context.Context, field graphql.CollectedField, obj *notifyql.LetterCharge) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5168,7 +5288,10 @@ func (ec *executionContext) fieldContext_LetterCharge_rate(_ context.Context, fi
 }
 
 func (ec *executionContext) _LetterCharge_sent(ctx context.Context, field graphql.CollectedField, obj *notifyql.LetterCharge) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int64(ctx, field.Selections, obj.Sent)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5191,7 +5314,7 @@ func (ec *executionContext) fieldContext_LetterCharge_sent(_ context.Context, fi
 }
 
 func (ec *executionContext) _LetterCharge_cost(ctx context.Context, field graphql.CollectedField, obj *notifyql.LetterCharge) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5223,7 +5346,12 @@ func (ec *executionContext) fieldContext_LetterCharge_cost(_ context.Context, fi
 }
 
 func (ec *executionContext) _LetterCharge_label(ctx context.Context, field graphql.CollectedField, obj *notifyql.LetterCharge) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec._LetterCharge_label_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5241,12 +5369,26 @@ func (ec *executionContext) _LetterCharge_label(ctx context.Context, field graph
 		true,
 	)
 }
+
+// _LetterCharge_label_plain marshals LetterCharge.label from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) _LetterCharge_label_plain(ctx context.Context, field graphql.CollectedField, obj *notifyql.LetterCharge) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalNString2string(ctx, field.Selections, obj.Label())
+}
 func (ec *executionContext) fieldContext_LetterCharge_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LetterCharge", field, true, false, "String")
 }
 
 func (ec *executionContext) _LetterDetail_pageCount(ctx context.Context, field graphql.CollectedField, obj *LetterDetail) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalOInt2ᚖint(ctx, field.Selections, obj.PageCount)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5269,7 +5411,10 @@ func (ec *executionContext) fieldContext_LetterDetail_pageCount(_ context.Contex
 }
 
 func (ec *executionContext) _LetterDetail_sheetCount(ctx context.Context, field graphql.CollectedField, obj *LetterDetail) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.SheetCount)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5292,7 +5437,10 @@ func (ec *executionContext) fieldContext_LetterDetail_sheetCount(_ context.Conte
 }
 
 func (ec *executionContext) _LetterDetail_canBeCancelled(ctx context.Context, field graphql.CollectedField, obj *LetterDetail) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNBoolean2bool(ctx, field.Selections, obj.CanBeCancelled)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5315,7 +5463,10 @@ func (ec *executionContext) fieldContext_LetterDetail_canBeCancelled(_ context.C
 }
 
 func (ec *executionContext) _LetterDetail_printStatement(ctx context.Context, field graphql.CollectedField, obj *LetterDetail) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.PrintStatement)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5338,7 +5489,10 @@ func (ec *executionContext) fieldContext_LetterDetail_printStatement(_ context.C
 }
 
 func (ec *executionContext) _LetterDetail_estimatedDelivery(ctx context.Context, field graphql.CollectedField, obj *LetterDetail) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.EstimatedDelivery)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5361,7 +5515,10 @@ func (ec *executionContext) fieldContext_LetterDetail_estimatedDelivery(_ contex
 }
 
 func (ec *executionContext) _LetterDetail_estimatedDeliveryText(ctx context.Context, field graphql.CollectedField, obj *LetterDetail) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.EstimatedDeliveryText)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5384,7 +5541,10 @@ func (ec *executionContext) fieldContext_LetterDetail_estimatedDeliveryText(_ co
 }
 
 func (ec *executionContext) _LetterDetail_statusNote(ctx context.Context, field graphql.CollectedField, obj *LetterDetail) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.StatusNote)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5407,7 +5567,7 @@ func (ec *executionContext) fieldContext_LetterDetail_statusNote(_ context.Conte
 }
 
 func (ec *executionContext) _LetterDetail_preview(ctx context.Context, field graphql.CollectedField, obj *LetterDetail) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5439,7 +5599,7 @@ func (ec *executionContext) fieldContext_LetterDetail_preview(_ context.Context,
 }
 
 func (ec *executionContext) _LetterDetail_validationErrors(ctx context.Context, field graphql.CollectedField, obj *LetterDetail) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5471,7 +5631,10 @@ func (ec *executionContext) fieldContext_LetterDetail_validationErrors(_ context
 }
 
 func (ec *executionContext) _LetterPage_number(ctx context.Context, field graphql.CollectedField, obj *LetterPage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.Number)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5494,7 +5657,10 @@ func (ec *executionContext) fieldContext_LetterPage_number(_ context.Context, fi
 }
 
 func (ec *executionContext) _LetterPage_pngUrl(ctx context.Context, field graphql.CollectedField, obj *LetterPage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.PngURL)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5517,7 +5683,10 @@ func (ec *executionContext) fieldContext_LetterPage_pngUrl(_ context.Context, fi
 }
 
 func (ec *executionContext) _LetterPage_widthPx(ctx context.Context, field graphql.CollectedField, obj *LetterPage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.WidthPx)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5540,7 +5709,10 @@ func (ec *executionContext) fieldContext_LetterPage_widthPx(_ context.Context, f
 }
 
 func (ec *executionContext) _LetterPage_heightPx(ctx context.Context, field graphql.CollectedField, obj *LetterPage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.HeightPx)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5563,7 +5735,10 @@ func (ec *executionContext) fieldContext_LetterPage_heightPx(_ context.Context, 
 }
 
 func (ec *executionContext) _LetterPreview_pageCount(ctx context.Context, field graphql.CollectedField, obj *LetterPreview) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.PageCount)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5586,7 +5761,10 @@ func (ec *executionContext) fieldContext_LetterPreview_pageCount(_ context.Conte
 }
 
 func (ec *executionContext) _LetterPreview_pdfUrl(ctx context.Context, field graphql.CollectedField, obj *LetterPreview) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.PDFURL)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5609,7 +5787,7 @@ func (ec *executionContext) fieldContext_LetterPreview_pdfUrl(_ context.Context,
 }
 
 func (ec *executionContext) _LetterPreview_pages(ctx context.Context, field graphql.CollectedField, obj *LetterPreview) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5641,7 +5819,10 @@ func (ec *executionContext) fieldContext_LetterPreview_pages(_ context.Context, 
 }
 
 func (ec *executionContext) _LetterPreview_expiresAt(ctx context.Context, field graphql.CollectedField, obj *LetterPreview) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if v := obj.ExpiresAt; !v.IsZero() && !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, v)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5664,7 +5845,10 @@ func (ec *executionContext) fieldContext_LetterPreview_expiresAt(_ context.Conte
 }
 
 func (ec *executionContext) _LetterValidation_pageCount(ctx context.Context, field graphql.CollectedField, obj *LetterValidationResult) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalOInt2ᚖint(ctx, field.Selections, obj.PageCount)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5687,7 +5871,7 @@ func (ec *executionContext) fieldContext_LetterValidation_pageCount(_ context.Co
 }
 
 func (ec *executionContext) _LetterValidation_errors(ctx context.Context, field graphql.CollectedField, obj *LetterValidationResult) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5719,7 +5903,7 @@ func (ec *executionContext) fieldContext_LetterValidation_errors(_ context.Conte
 }
 
 func (ec *executionContext) _LetterValidation_preview(ctx context.Context, field graphql.CollectedField, obj *LetterValidationResult) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5751,7 +5935,10 @@ func (ec *executionContext) fieldContext_LetterValidation_preview(_ context.Cont
 }
 
 func (ec *executionContext) _LetterValidationError_code(ctx context.Context, field graphql.CollectedField, obj *notifyql.LetterValidationError) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Code)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5774,7 +5961,10 @@ func (ec *executionContext) fieldContext_LetterValidationError_code(_ context.Co
 }
 
 func (ec *executionContext) _LetterValidationError_title(ctx context.Context, field graphql.CollectedField, obj *notifyql.LetterValidationError) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Title)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5797,7 +5987,7 @@ func (ec *executionContext) fieldContext_LetterValidationError_title(_ context.C
 }
 
 func (ec *executionContext) _LetterValidationError_summary(ctx context.Context, field graphql.CollectedField, obj *notifyql.LetterValidationError) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5820,7 +6010,10 @@ func (ec *executionContext) fieldContext_LetterValidationError_summary(_ context
 }
 
 func (ec *executionContext) _LetterValidationError_pages(ctx context.Context, field graphql.CollectedField, obj *notifyql.LetterValidationError) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2ᚕintᚄ(ctx, field.Selections, obj.Pages)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5843,7 +6036,7 @@ func (ec *executionContext) fieldContext_LetterValidationError_pages(_ context.C
 }
 
 func (ec *executionContext) _Membership_service(ctx context.Context, field graphql.CollectedField, obj *Membership) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5875,7 +6068,10 @@ func (ec *executionContext) fieldContext_Membership_service(_ context.Context, f
 }
 
 func (ec *executionContext) _Membership_permissions(ctx context.Context, field graphql.CollectedField, obj *Membership) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNPermission2ᚕnotifyqlᚐPermissionᚄ(ctx, field.Selections, obj.Permissions)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5898,7 +6094,10 @@ func (ec *executionContext) fieldContext_Membership_permissions(_ context.Contex
 }
 
 func (ec *executionContext) _MessageContent_subject(ctx context.Context, field graphql.CollectedField, obj *notifyql.MessageContent) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Subject)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5921,7 +6120,10 @@ func (ec *executionContext) fieldContext_MessageContent_subject(_ context.Contex
 }
 
 func (ec *executionContext) _MessageContent_body(ctx context.Context, field graphql.CollectedField, obj *notifyql.MessageContent) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Body)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5944,7 +6146,10 @@ func (ec *executionContext) fieldContext_MessageContent_body(_ context.Context, 
 }
 
 func (ec *executionContext) _MessageContent_html(ctx context.Context, field graphql.CollectedField, obj *notifyql.MessageContent) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.HTML)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5967,7 +6172,10 @@ func (ec *executionContext) fieldContext_MessageContent_html(_ context.Context, 
 }
 
 func (ec *executionContext) _MessageContent_fragmentCount(ctx context.Context, field graphql.CollectedField, obj *notifyql.MessageContent) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalOInt2ᚖint(ctx, field.Selections, obj.FragmentCount)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -5990,7 +6198,10 @@ func (ec *executionContext) fieldContext_MessageContent_fragmentCount(_ context.
 }
 
 func (ec *executionContext) _MessageContent_letterAddress(ctx context.Context, field graphql.CollectedField, obj *notifyql.MessageContent) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalOString2ᚕstringᚄ(ctx, field.Selections, obj.LetterAddress)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6013,7 +6224,10 @@ func (ec *executionContext) fieldContext_MessageContent_letterAddress(_ context.
 }
 
 func (ec *executionContext) _MessageContent_letterDate(ctx context.Context, field graphql.CollectedField, obj *notifyql.MessageContent) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.LetterDate)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6036,7 +6250,10 @@ func (ec *executionContext) fieldContext_MessageContent_letterDate(_ context.Con
 }
 
 func (ec *executionContext) _MessageContent_letterContactBlock(ctx context.Context, field graphql.CollectedField, obj *notifyql.MessageContent) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalOString2ᚕstringᚄ(ctx, field.Selections, obj.LetterContactBlock)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6059,7 +6276,12 @@ func (ec *executionContext) fieldContext_MessageContent_letterContactBlock(_ con
 }
 
 func (ec *executionContext) _Money_amount(ctx context.Context, field graphql.CollectedField, obj *notifyql.Money) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec._Money_amount_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6077,12 +6299,28 @@ func (ec *executionContext) _Money_amount(ctx context.Context, field graphql.Col
 		true,
 	)
 }
+
+// _Money_amount_plain marshals Money.amount from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) _Money_amount_plain(ctx context.Context, field graphql.CollectedField, obj *notifyql.Money) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalNString2string(ctx, field.Selections, obj.Amount())
+}
 func (ec *executionContext) fieldContext_Money_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Money", field, true, false, "String")
 }
 
 func (ec *executionContext) _Money_display(ctx context.Context, field graphql.CollectedField, obj *notifyql.Money) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec._Money_display_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6100,12 +6338,28 @@ func (ec *executionContext) _Money_display(ctx context.Context, field graphql.Co
 		true,
 	)
 }
+
+// _Money_display_plain marshals Money.display from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) _Money_display_plain(ctx context.Context, field graphql.CollectedField, obj *notifyql.Money) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalNString2string(ctx, field.Selections, obj.Display())
+}
 func (ec *executionContext) fieldContext_Money_display(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Money", field, true, false, "String")
 }
 
 func (ec *executionContext) _Month_key(ctx context.Context, field graphql.CollectedField, obj *notifyql.Month) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec._Month_key_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6123,12 +6377,28 @@ func (ec *executionContext) _Month_key(ctx context.Context, field graphql.Collec
 		true,
 	)
 }
+
+// _Month_key_plain marshals Month.key from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) _Month_key_plain(ctx context.Context, field graphql.CollectedField, obj *notifyql.Month) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalNString2string(ctx, field.Selections, obj.Key())
+}
 func (ec *executionContext) fieldContext_Month_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Month", field, true, false, "String")
 }
 
 func (ec *executionContext) _Month_name(ctx context.Context, field graphql.CollectedField, obj *notifyql.Month) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec._Month_name_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6146,12 +6416,26 @@ func (ec *executionContext) _Month_name(ctx context.Context, field graphql.Colle
 		true,
 	)
 }
+
+// _Month_name_plain marshals Month.name from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) _Month_name_plain(ctx context.Context, field graphql.CollectedField, obj *notifyql.Month) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalNString2string(ctx, field.Selections, obj.Name())
+}
 func (ec *executionContext) fieldContext_Month_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Month", field, true, false, "String")
 }
 
 func (ec *executionContext) _Month_year(ctx context.Context, field graphql.CollectedField, obj *notifyql.Month) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.Year)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6174,7 +6458,12 @@ func (ec *executionContext) fieldContext_Month_year(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Month_number(ctx context.Context, field graphql.CollectedField, obj *notifyql.Month) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec._Month_number_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6192,12 +6481,23 @@ func (ec *executionContext) _Month_number(ctx context.Context, field graphql.Col
 		true,
 	)
 }
+
+// _Month_number_plain marshals Month.number from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) _Month_number_plain(ctx context.Context, field graphql.CollectedField, obj *notifyql.Month) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalNInt2int(ctx, field.Selections, obj.Number())
+}
 func (ec *executionContext) fieldContext_Month_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Month", field, true, false, "Int")
 }
 
 func (ec *executionContext) _MonthlyStatistics_month(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyStatistics) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6229,7 +6529,7 @@ func (ec *executionContext) fieldContext_MonthlyStatistics_month(_ context.Conte
 }
 
 func (ec *executionContext) _MonthlyStatistics_email(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyStatistics) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6261,7 +6561,7 @@ func (ec *executionContext) fieldContext_MonthlyStatistics_email(_ context.Conte
 }
 
 func (ec *executionContext) _MonthlyStatistics_sms(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyStatistics) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6293,7 +6593,7 @@ func (ec *executionContext) fieldContext_MonthlyStatistics_sms(_ context.Context
 }
 
 func (ec *executionContext) _MonthlyStatistics_letter(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyStatistics) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6325,7 +6625,7 @@ func (ec *executionContext) fieldContext_MonthlyStatistics_letter(_ context.Cont
 }
 
 func (ec *executionContext) _MonthlyUsage_month(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyUsage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6357,7 +6657,10 @@ func (ec *executionContext) fieldContext_MonthlyUsage_month(_ context.Context, f
 }
 
 func (ec *executionContext) _MonthlyUsage_smsFreeAllowanceUsed(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyUsage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int64(ctx, field.Selections, obj.SMSFreeAllowanceUsed)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6380,7 +6683,7 @@ func (ec *executionContext) fieldContext_MonthlyUsage_smsFreeAllowanceUsed(_ con
 }
 
 func (ec *executionContext) _MonthlyUsage_smsFreeAllowanceUsedLabel(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyUsage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6403,7 +6706,7 @@ func (ec *executionContext) fieldContext_MonthlyUsage_smsFreeAllowanceUsedLabel(
 }
 
 func (ec *executionContext) _MonthlyUsage_smsCost(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyUsage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6435,7 +6738,7 @@ func (ec *executionContext) fieldContext_MonthlyUsage_smsCost(_ context.Context,
 }
 
 func (ec *executionContext) _MonthlyUsage_smsBreakdown(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyUsage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6467,7 +6770,7 @@ func (ec *executionContext) fieldContext_MonthlyUsage_smsBreakdown(_ context.Con
 }
 
 func (ec *executionContext) _MonthlyUsage_letterBreakdown(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyUsage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6499,7 +6802,7 @@ func (ec *executionContext) fieldContext_MonthlyUsage_letterBreakdown(_ context.
 }
 
 func (ec *executionContext) _MonthlyUsage_letterCost(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyUsage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6531,7 +6834,7 @@ func (ec *executionContext) fieldContext_MonthlyUsage_letterCost(_ context.Conte
 }
 
 func (ec *executionContext) _MonthlyUsage_total(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyUsage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6563,7 +6866,12 @@ func (ec *executionContext) fieldContext_MonthlyUsage_total(_ context.Context, f
 }
 
 func (ec *executionContext) _MonthlyUsage_isEmpty(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyUsage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec._MonthlyUsage_isEmpty_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6581,12 +6889,23 @@ func (ec *executionContext) _MonthlyUsage_isEmpty(ctx context.Context, field gra
 		true,
 	)
 }
+
+// _MonthlyUsage_isEmpty_plain marshals MonthlyUsage.isEmpty from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) _MonthlyUsage_isEmpty_plain(ctx context.Context, field graphql.CollectedField, obj *notifyql.MonthlyUsage) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.IsEmpty())
+}
 func (ec *executionContext) fieldContext_MonthlyUsage_isEmpty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MonthlyUsage", field, true, false, "Boolean")
 }
 
 func (ec *executionContext) _Mutation_setFreeSmsAllowance(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6630,7 +6949,7 @@ func (ec *executionContext) fieldContext_Mutation_setFreeSmsAllowance(ctx contex
 }
 
 func (ec *executionContext) _Mutation_validateLetterPdf(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6674,7 +6993,7 @@ func (ec *executionContext) fieldContext_Mutation_validateLetterPdf(ctx context.
 }
 
 func (ec *executionContext) _Mutation_cancelLetter(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6718,7 +7037,7 @@ func (ec *executionContext) fieldContext_Mutation_cancelLetter(ctx context.Conte
 }
 
 func (ec *executionContext) _Mutation_requestReport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6762,7 +7081,7 @@ func (ec *executionContext) fieldContext_Mutation_requestReport(ctx context.Cont
 }
 
 func (ec *executionContext) _Mutation_rememberSearch(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6806,7 +7125,10 @@ func (ec *executionContext) fieldContext_Mutation_rememberSearch(ctx context.Con
 }
 
 func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNID2string(ctx, field.Selections, obj.ID)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6829,7 +7151,10 @@ func (ec *executionContext) fieldContext_Notification_id(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Notification_serviceId(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNID2string(ctx, field.Selections, obj.ServiceID)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6852,7 +7177,10 @@ func (ec *executionContext) fieldContext_Notification_serviceId(_ context.Contex
 }
 
 func (ec *executionContext) _Notification_type(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNNotificationType2notifyqlᚐNotificationType(ctx, field.Selections, obj.Type)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6875,7 +7203,10 @@ func (ec *executionContext) fieldContext_Notification_type(_ context.Context, fi
 }
 
 func (ec *executionContext) _Notification_to(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.To)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6898,7 +7229,7 @@ func (ec *executionContext) fieldContext_Notification_to(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Notification_recipient(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6921,7 +7252,10 @@ func (ec *executionContext) fieldContext_Notification_recipient(_ context.Contex
 }
 
 func (ec *executionContext) _Notification_clientReference(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.ClientReference)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6944,7 +7278,10 @@ func (ec *executionContext) fieldContext_Notification_clientReference(_ context.
 }
 
 func (ec *executionContext) _Notification_status(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNNotificationStatus2notifyqlᚐNotificationStatus(ctx, field.Selections, obj.Status)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6967,7 +7304,12 @@ func (ec *executionContext) fieldContext_Notification_status(_ context.Context, 
 }
 
 func (ec *executionContext) _Notification_statusGroup(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec._Notification_statusGroup_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -6985,12 +7327,28 @@ func (ec *executionContext) _Notification_statusGroup(ctx context.Context, field
 		false,
 	)
 }
+
+// _Notification_statusGroup_plain marshals Notification.statusGroup from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) _Notification_statusGroup_plain(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalOStatusGroup2ᚖnotifyqlᚐStatusGroup(ctx, field.Selections, obj.StatusGroup())
+}
 func (ec *executionContext) fieldContext_Notification_statusGroup(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Notification", field, true, false, "StatusGroup")
 }
 
 func (ec *executionContext) _Notification_statusLabel(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec._Notification_statusLabel_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7008,12 +7366,28 @@ func (ec *executionContext) _Notification_statusLabel(ctx context.Context, field
 		true,
 	)
 }
+
+// _Notification_statusLabel_plain marshals Notification.statusLabel from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) _Notification_statusLabel_plain(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalNString2string(ctx, field.Selections, obj.StatusLabel())
+}
 func (ec *executionContext) fieldContext_Notification_statusLabel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Notification", field, true, false, "String")
 }
 
 func (ec *executionContext) _Notification_isFinal(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec._Notification_isFinal_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7031,12 +7405,23 @@ func (ec *executionContext) _Notification_isFinal(ctx context.Context, field gra
 		true,
 	)
 }
+
+// _Notification_isFinal_plain marshals Notification.isFinal from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) _Notification_isFinal_plain(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.IsFinal())
+}
 func (ec *executionContext) fieldContext_Notification_isFinal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Notification", field, true, false, "Boolean")
 }
 
 func (ec *executionContext) _Notification_keyType(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7082,7 +7467,7 @@ func (ec *executionContext) fieldContext_Notification_keyType(_ context.Context,
 }
 
 func (ec *executionContext) _Notification_isTestKey(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7128,7 +7513,7 @@ func (ec *executionContext) fieldContext_Notification_isTestKey(_ context.Contex
 }
 
 func (ec *executionContext) _Notification_template(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7160,7 +7545,7 @@ func (ec *executionContext) fieldContext_Notification_template(_ context.Context
 }
 
 func (ec *executionContext) _Notification_job(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7192,7 +7577,7 @@ func (ec *executionContext) fieldContext_Notification_job(_ context.Context, fie
 }
 
 func (ec *executionContext) _Notification_createdBy(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7247,7 +7632,7 @@ func (ec *executionContext) fieldContext_Notification_createdBy(_ context.Contex
 }
 
 func (ec *executionContext) _Notification_apiKey(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7302,7 +7687,10 @@ func (ec *executionContext) fieldContext_Notification_apiKey(_ context.Context, 
 }
 
 func (ec *executionContext) _Notification_createdAt(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if v := obj.CreatedAt; !v.IsZero() && !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, v)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7325,7 +7713,10 @@ func (ec *executionContext) fieldContext_Notification_createdAt(_ context.Contex
 }
 
 func (ec *executionContext) _Notification_sentAt(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.SentAt)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7348,7 +7739,10 @@ func (ec *executionContext) fieldContext_Notification_sentAt(_ context.Context, 
 }
 
 func (ec *executionContext) _Notification_updatedAt(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.UpdatedAt)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7371,7 +7765,7 @@ func (ec *executionContext) fieldContext_Notification_updatedAt(_ context.Contex
 }
 
 func (ec *executionContext) _Notification_sentBy(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7417,7 +7811,7 @@ func (ec *executionContext) fieldContext_Notification_sentBy(_ context.Context, 
 }
 
 func (ec *executionContext) _Notification_billableUnits(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7463,7 +7857,7 @@ func (ec *executionContext) fieldContext_Notification_billableUnits(_ context.Co
 }
 
 func (ec *executionContext) _Notification_postage(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7509,7 +7903,7 @@ func (ec *executionContext) fieldContext_Notification_postage(_ context.Context,
 }
 
 func (ec *executionContext) _Notification_statusHistory(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7564,7 +7958,7 @@ func (ec *executionContext) fieldContext_Notification_statusHistory(_ context.Co
 }
 
 func (ec *executionContext) _Notification_letter(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7619,7 +8013,7 @@ func (ec *executionContext) fieldContext_Notification_letter(_ context.Context, 
 }
 
 func (ec *executionContext) _Notification_content(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7674,7 +8068,7 @@ func (ec *executionContext) fieldContext_Notification_content(_ context.Context,
 }
 
 func (ec *executionContext) _Notification_contentUnavailableReason(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7720,7 +8114,7 @@ func (ec *executionContext) fieldContext_Notification_contentUnavailableReason(_
 }
 
 func (ec *executionContext) _NotificationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *notifyql.NotificationPage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7752,7 +8146,7 @@ func (ec *executionContext) fieldContext_NotificationConnection_edges(_ context.
 }
 
 func (ec *executionContext) _NotificationConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *notifyql.NotificationPage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7784,7 +8178,7 @@ func (ec *executionContext) fieldContext_NotificationConnection_pageInfo(_ conte
 }
 
 func (ec *executionContext) _NotificationConnection_statusCounts(ctx context.Context, field graphql.CollectedField, obj *notifyql.NotificationPage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7816,7 +8210,10 @@ func (ec *executionContext) fieldContext_NotificationConnection_statusCounts(_ c
 }
 
 func (ec *executionContext) _NotificationConnection_dataAvailableDays(ctx context.Context, field graphql.CollectedField, obj *notifyql.NotificationPage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.DataAvailableDays)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7839,7 +8236,10 @@ func (ec *executionContext) fieldContext_NotificationConnection_dataAvailableDay
 }
 
 func (ec *executionContext) _NotificationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *NotificationEdge) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7862,7 +8262,7 @@ func (ec *executionContext) fieldContext_NotificationEdge_cursor(_ context.Conte
 }
 
 func (ec *executionContext) _NotificationEdge_node(ctx context.Context, field graphql.CollectedField, obj *NotificationEdge) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7894,7 +8294,10 @@ func (ec *executionContext) fieldContext_NotificationEdge_node(_ context.Context
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *PageInfo) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNBoolean2bool(ctx, field.Selections, obj.HasNextPage)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7917,7 +8320,10 @@ func (ec *executionContext) fieldContext_PageInfo_hasNextPage(_ context.Context,
 }
 
 func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graphql.CollectedField, obj *PageInfo) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.EndCursor)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7940,7 +8346,7 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 }
 
 func (ec *executionContext) _Query_me(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -7972,7 +8378,7 @@ func (ec *executionContext) fieldContext_Query_me(_ context.Context, field graph
 }
 
 func (ec *executionContext) _Query_services(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8004,7 +8410,7 @@ func (ec *executionContext) fieldContext_Query_services(_ context.Context, field
 }
 
 func (ec *executionContext) _Query_service(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8048,7 +8454,7 @@ func (ec *executionContext) fieldContext_Query_service(ctx context.Context, fiel
 }
 
 func (ec *executionContext) _Query_notification(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8115,7 +8521,7 @@ func (ec *executionContext) fieldContext_Query_notification(ctx context.Context,
 }
 
 func (ec *executionContext) _Query_reportRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8159,7 +8565,7 @@ func (ec *executionContext) fieldContext_Query_reportRequest(ctx context.Context
 }
 
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8203,7 +8609,7 @@ func (ec *executionContext) fieldContext_Query___type(ctx context.Context, field
 }
 
 func (ec *executionContext) _Query___schema(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8235,7 +8641,10 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 }
 
 func (ec *executionContext) _ReportRequest_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.ReportRequest) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNID2string(ctx, field.Selections, obj.ID)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8258,7 +8667,10 @@ func (ec *executionContext) fieldContext_ReportRequest_id(_ context.Context, fie
 }
 
 func (ec *executionContext) _ReportRequest_status(ctx context.Context, field graphql.CollectedField, obj *notifyql.ReportRequest) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNReportRequestStatus2notifyqlᚐReportRequestStatus(ctx, field.Selections, obj.Status)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8281,7 +8693,10 @@ func (ec *executionContext) fieldContext_ReportRequest_status(_ context.Context,
 }
 
 func (ec *executionContext) _ReportRequest_notificationType(ctx context.Context, field graphql.CollectedField, obj *notifyql.ReportRequest) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNNotificationType2notifyqlᚐNotificationType(ctx, field.Selections, obj.NotificationType)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8304,7 +8719,10 @@ func (ec *executionContext) fieldContext_ReportRequest_notificationType(_ contex
 }
 
 func (ec *executionContext) _ReportRequest_notificationStatus(ctx context.Context, field graphql.CollectedField, obj *notifyql.ReportRequest) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNReportStatusFilter2notifyqlᚐReportStatusFilter(ctx, field.Selections, obj.NotificationStatus)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8327,7 +8745,10 @@ func (ec *executionContext) fieldContext_ReportRequest_notificationStatus(_ cont
 }
 
 func (ec *executionContext) _ReportRequest_createdAt(ctx context.Context, field graphql.CollectedField, obj *notifyql.ReportRequest) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if v := obj.CreatedAt; !v.IsZero() && !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, v)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8350,7 +8771,10 @@ func (ec *executionContext) fieldContext_ReportRequest_createdAt(_ context.Conte
 }
 
 func (ec *executionContext) _ReportRequest_updatedAt(ctx context.Context, field graphql.CollectedField, obj *notifyql.ReportRequest) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.UpdatedAt)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8373,7 +8797,7 @@ func (ec *executionContext) fieldContext_ReportRequest_updatedAt(_ context.Conte
 }
 
 func (ec *executionContext) _ReportRequest_downloadUrl(ctx context.Context, field graphql.CollectedField, obj *notifyql.ReportRequest) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8396,7 +8820,7 @@ func (ec *executionContext) fieldContext_ReportRequest_downloadUrl(_ context.Con
 }
 
 func (ec *executionContext) _RequestedReport_reportRequest(ctx context.Context, field graphql.CollectedField, obj *RequestedReport) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8428,7 +8852,10 @@ func (ec *executionContext) fieldContext_RequestedReport_reportRequest(_ context
 }
 
 func (ec *executionContext) _RequestedReport_created(ctx context.Context, field graphql.CollectedField, obj *RequestedReport) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Created)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8451,7 +8878,10 @@ func (ec *executionContext) fieldContext_RequestedReport_created(_ context.Conte
 }
 
 func (ec *executionContext) _SearchHandle_hash(ctx context.Context, field graphql.CollectedField, obj *SearchHandle) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Hash)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8474,7 +8904,10 @@ func (ec *executionContext) fieldContext_SearchHandle_hash(_ context.Context, fi
 }
 
 func (ec *executionContext) _Service_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNID2string(ctx, field.Selections, obj.ID)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8497,7 +8930,10 @@ func (ec *executionContext) fieldContext_Service_id(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Service_name(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8520,7 +8956,7 @@ func (ec *executionContext) fieldContext_Service_name(_ context.Context, field g
 }
 
 func (ec *executionContext) _Service_active(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8566,7 +9002,7 @@ func (ec *executionContext) fieldContext_Service_active(_ context.Context, field
 }
 
 func (ec *executionContext) _Service_restricted(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8612,7 +9048,7 @@ func (ec *executionContext) fieldContext_Service_restricted(_ context.Context, f
 }
 
 func (ec *executionContext) _Service_features(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8658,7 +9094,7 @@ func (ec *executionContext) fieldContext_Service_features(_ context.Context, fie
 }
 
 func (ec *executionContext) _Service_myPermissions(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8681,7 +9117,7 @@ func (ec *executionContext) fieldContext_Service_myPermissions(_ context.Context
 }
 
 func (ec *executionContext) _Service_hasApiKeys(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8727,7 +9163,7 @@ func (ec *executionContext) fieldContext_Service_hasApiKeys(_ context.Context, f
 }
 
 func (ec *executionContext) _Service_searchHint(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8794,7 +9230,7 @@ func (ec *executionContext) fieldContext_Service_searchHint(ctx context.Context,
 }
 
 func (ec *executionContext) _Service_upcomingJobs(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8849,7 +9285,7 @@ func (ec *executionContext) fieldContext_Service_upcomingJobs(_ context.Context,
 }
 
 func (ec *executionContext) _Service_dataRetention(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8904,7 +9340,7 @@ func (ec *executionContext) fieldContext_Service_dataRetention(_ context.Context
 }
 
 func (ec *executionContext) _Service_totals(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -8971,7 +9407,7 @@ func (ec *executionContext) fieldContext_Service_totals(ctx context.Context, fie
 }
 
 func (ec *executionContext) _Service_inboxSummary(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9031,7 +9467,7 @@ func (ec *executionContext) fieldContext_Service_inboxSummary(_ context.Context,
 }
 
 func (ec *executionContext) _Service_templateStatistics(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9098,7 +9534,7 @@ func (ec *executionContext) fieldContext_Service_templateStatistics(ctx context.
 }
 
 func (ec *executionContext) _Service_notifications(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9165,7 +9601,7 @@ func (ec *executionContext) fieldContext_Service_notifications(ctx context.Conte
 }
 
 func (ec *executionContext) _Service_conversation(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9232,7 +9668,7 @@ func (ec *executionContext) fieldContext_Service_conversation(ctx context.Contex
 }
 
 func (ec *executionContext) _Service_downloads(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9299,7 +9735,7 @@ func (ec *executionContext) fieldContext_Service_downloads(ctx context.Context, 
 }
 
 func (ec *executionContext) _Service_inbox(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9371,7 +9807,7 @@ func (ec *executionContext) fieldContext_Service_inbox(ctx context.Context, fiel
 }
 
 func (ec *executionContext) _Service_financialYears(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9426,7 +9862,7 @@ func (ec *executionContext) fieldContext_Service_financialYears(_ context.Contex
 }
 
 func (ec *executionContext) _Service_monthlyStatistics(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9493,7 +9929,7 @@ func (ec *executionContext) fieldContext_Service_monthlyStatistics(ctx context.C
 }
 
 func (ec *executionContext) _Service_templateUsage(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9560,7 +9996,7 @@ func (ec *executionContext) fieldContext_Service_templateUsage(ctx context.Conte
 }
 
 func (ec *executionContext) _Service_usage(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9627,7 +10063,7 @@ func (ec *executionContext) fieldContext_Service_usage(ctx context.Context, fiel
 }
 
 func (ec *executionContext) _Service_usageThisYear(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9682,7 +10118,7 @@ func (ec *executionContext) fieldContext_Service_usageThisYear(_ context.Context
 }
 
 func (ec *executionContext) _Service_freeSmsAllowance(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9749,7 +10185,7 @@ func (ec *executionContext) fieldContext_Service_freeSmsAllowance(ctx context.Co
 }
 
 func (ec *executionContext) _SmsCharge_rate(ctx context.Context, field graphql.CollectedField, obj *notifyql.SMSCharge) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9781,7 +10217,10 @@ func (ec *executionContext) fieldContext_SmsCharge_rate(_ context.Context, field
 }
 
 func (ec *executionContext) _SmsCharge_charged(ctx context.Context, field graphql.CollectedField, obj *notifyql.SMSCharge) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int64(ctx, field.Selections, obj.Charged)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9804,7 +10243,7 @@ func (ec *executionContext) fieldContext_SmsCharge_charged(_ context.Context, fi
 }
 
 func (ec *executionContext) _SmsCharge_cost(ctx context.Context, field graphql.CollectedField, obj *notifyql.SMSCharge) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9836,7 +10275,12 @@ func (ec *executionContext) fieldContext_SmsCharge_cost(_ context.Context, field
 }
 
 func (ec *executionContext) _SmsCharge_annualLabel(ctx context.Context, field graphql.CollectedField, obj *notifyql.SMSCharge) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec._SmsCharge_annualLabel_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9854,12 +10298,28 @@ func (ec *executionContext) _SmsCharge_annualLabel(ctx context.Context, field gr
 		true,
 	)
 }
+
+// _SmsCharge_annualLabel_plain marshals SmsCharge.annualLabel from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) _SmsCharge_annualLabel_plain(ctx context.Context, field graphql.CollectedField, obj *notifyql.SMSCharge) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalNString2string(ctx, field.Selections, obj.AnnualLabel())
+}
 func (ec *executionContext) fieldContext_SmsCharge_annualLabel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SmsCharge", field, true, false, "String")
 }
 
 func (ec *executionContext) _SmsCharge_monthlyLabel(ctx context.Context, field graphql.CollectedField, obj *notifyql.SMSCharge) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec._SmsCharge_monthlyLabel_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9877,12 +10337,28 @@ func (ec *executionContext) _SmsCharge_monthlyLabel(ctx context.Context, field g
 		true,
 	)
 }
+
+// _SmsCharge_monthlyLabel_plain marshals SmsCharge.monthlyLabel from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) _SmsCharge_monthlyLabel_plain(ctx context.Context, field graphql.CollectedField, obj *notifyql.SMSCharge) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalNString2string(ctx, field.Selections, obj.MonthlyLabel())
+}
 func (ec *executionContext) fieldContext_SmsCharge_monthlyLabel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SmsCharge", field, true, false, "String")
 }
 
 func (ec *executionContext) _SmsRate_amount(ctx context.Context, field graphql.CollectedField, obj *notifyql.SMSRate) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec._SmsRate_amount_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9900,12 +10376,28 @@ func (ec *executionContext) _SmsRate_amount(ctx context.Context, field graphql.C
 		true,
 	)
 }
+
+// _SmsRate_amount_plain marshals SmsRate.amount from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) _SmsRate_amount_plain(ctx context.Context, field graphql.CollectedField, obj *notifyql.SMSRate) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalNString2string(ctx, field.Selections, obj.Amount())
+}
 func (ec *executionContext) fieldContext_SmsRate_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SmsRate", field, true, false, "String")
 }
 
 func (ec *executionContext) _SmsRate_display(ctx context.Context, field graphql.CollectedField, obj *notifyql.SMSRate) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec._SmsRate_display_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9923,12 +10415,26 @@ func (ec *executionContext) _SmsRate_display(ctx context.Context, field graphql.
 		true,
 	)
 }
+
+// _SmsRate_display_plain marshals SmsRate.display from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) _SmsRate_display_plain(ctx context.Context, field graphql.CollectedField, obj *notifyql.SMSRate) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalNString2string(ctx, field.Selections, obj.Display())
+}
 func (ec *executionContext) fieldContext_SmsRate_display(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SmsRate", field, true, false, "String")
 }
 
 func (ec *executionContext) _StatusChange_status(ctx context.Context, field graphql.CollectedField, obj *notifyql.StatusChange) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNNotificationStatus2notifyqlᚐNotificationStatus(ctx, field.Selections, obj.Status)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9951,7 +10457,10 @@ func (ec *executionContext) fieldContext_StatusChange_status(_ context.Context, 
 }
 
 func (ec *executionContext) _StatusChange_at(ctx context.Context, field graphql.CollectedField, obj *notifyql.StatusChange) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if v := obj.At; !v.IsZero() && !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, v)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9974,7 +10483,10 @@ func (ec *executionContext) fieldContext_StatusChange_at(_ context.Context, fiel
 }
 
 func (ec *executionContext) _StatusCounts_total(ctx context.Context, field graphql.CollectedField, obj *notifyql.StatusCounts) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int64(ctx, field.Selections, obj.Total)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -9997,7 +10509,10 @@ func (ec *executionContext) fieldContext_StatusCounts_total(_ context.Context, f
 }
 
 func (ec *executionContext) _StatusCounts_sending(ctx context.Context, field graphql.CollectedField, obj *notifyql.StatusCounts) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int64(ctx, field.Selections, obj.Sending)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10020,7 +10535,10 @@ func (ec *executionContext) fieldContext_StatusCounts_sending(_ context.Context,
 }
 
 func (ec *executionContext) _StatusCounts_delivered(ctx context.Context, field graphql.CollectedField, obj *notifyql.StatusCounts) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int64(ctx, field.Selections, obj.Delivered)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10043,7 +10561,10 @@ func (ec *executionContext) fieldContext_StatusCounts_delivered(_ context.Contex
 }
 
 func (ec *executionContext) _StatusCounts_failed(ctx context.Context, field graphql.CollectedField, obj *notifyql.StatusCounts) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int64(ctx, field.Selections, obj.Failed)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10066,7 +10587,10 @@ func (ec *executionContext) fieldContext_StatusCounts_failed(_ context.Context, 
 }
 
 func (ec *executionContext) _StatusTally_status(ctx context.Context, field graphql.CollectedField, obj *notifyql.StatusTally) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNNotificationStatus2notifyqlᚐNotificationStatus(ctx, field.Selections, obj.Status)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10089,7 +10613,10 @@ func (ec *executionContext) fieldContext_StatusTally_status(_ context.Context, f
 }
 
 func (ec *executionContext) _StatusTally_count(ctx context.Context, field graphql.CollectedField, obj *notifyql.StatusTally) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int64(ctx, field.Selections, obj.Count)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10376,7 +10903,10 @@ func (ec *executionContext) fieldContext_Subscription_reportRequest(ctx context.
 }
 
 func (ec *executionContext) _Template_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.Template) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNID2string(ctx, field.Selections, obj.ID)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10399,7 +10929,10 @@ func (ec *executionContext) fieldContext_Template_id(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Template_name(ctx context.Context, field graphql.CollectedField, obj *notifyql.Template) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10422,7 +10955,10 @@ func (ec *executionContext) fieldContext_Template_name(_ context.Context, field 
 }
 
 func (ec *executionContext) _Template_type(ctx context.Context, field graphql.CollectedField, obj *notifyql.Template) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNNotificationType2notifyqlᚐNotificationType(ctx, field.Selections, obj.Type)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10445,7 +10981,10 @@ func (ec *executionContext) fieldContext_Template_type(_ context.Context, field 
 }
 
 func (ec *executionContext) _Template_version(ctx context.Context, field graphql.CollectedField, obj *notifyql.Template) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.Version)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10468,7 +11007,12 @@ func (ec *executionContext) fieldContext_Template_version(_ context.Context, fie
 }
 
 func (ec *executionContext) _Template_isPrecompiledLetter(ctx context.Context, field graphql.CollectedField, obj *notifyql.Template) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec._Template_isPrecompiledLetter_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10486,12 +11030,23 @@ func (ec *executionContext) _Template_isPrecompiledLetter(ctx context.Context, f
 		true,
 	)
 }
+
+// _Template_isPrecompiledLetter_plain marshals Template.isPrecompiledLetter from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) _Template_isPrecompiledLetter_plain(ctx context.Context, field graphql.CollectedField, obj *notifyql.Template) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.IsPrecompiledLetter())
+}
 func (ec *executionContext) fieldContext_Template_isPrecompiledLetter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Template", field, true, false, "Boolean")
 }
 
 func (ec *executionContext) _TemplateStatistic_template(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateStatistic) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10523,7 +11078,10 @@ func (ec *executionContext) fieldContext_TemplateStatistic_template(_ context.Co
 }
 
 func (ec *executionContext) _TemplateStatistic_templateId(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateStatistic) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNID2string(ctx, field.Selections, obj.TemplateID)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10546,7 +11104,10 @@ func (ec *executionContext) fieldContext_TemplateStatistic_templateId(_ context.
 }
 
 func (ec *executionContext) _TemplateStatistic_count(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateStatistic) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int64(ctx, field.Selections, obj.Count)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10569,7 +11130,10 @@ func (ec *executionContext) fieldContext_TemplateStatistic_count(_ context.Conte
 }
 
 func (ec *executionContext) _TemplateUsage_templateId(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateUsageRow) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNID2string(ctx, field.Selections, obj.TemplateID)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10592,7 +11156,10 @@ func (ec *executionContext) fieldContext_TemplateUsage_templateId(_ context.Cont
 }
 
 func (ec *executionContext) _TemplateUsage_name(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateUsageRow) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10615,7 +11182,10 @@ func (ec *executionContext) fieldContext_TemplateUsage_name(_ context.Context, f
 }
 
 func (ec *executionContext) _TemplateUsage_type(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateUsageRow) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNNotificationType2notifyqlᚐNotificationType(ctx, field.Selections, obj.Type)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10638,7 +11208,12 @@ func (ec *executionContext) fieldContext_TemplateUsage_type(_ context.Context, f
 }
 
 func (ec *executionContext) _TemplateUsage_isPrecompiledLetter(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateUsageRow) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec._TemplateUsage_isPrecompiledLetter_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10656,12 +11231,26 @@ func (ec *executionContext) _TemplateUsage_isPrecompiledLetter(ctx context.Conte
 		true,
 	)
 }
+
+// _TemplateUsage_isPrecompiledLetter_plain marshals TemplateUsage.isPrecompiledLetter from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) _TemplateUsage_isPrecompiledLetter_plain(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateUsageRow) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.IsPrecompiledLetter())
+}
 func (ec *executionContext) fieldContext_TemplateUsage_isPrecompiledLetter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TemplateUsage", field, true, false, "Boolean")
 }
 
 func (ec *executionContext) _TemplateUsage_count(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateUsageRow) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int64(ctx, field.Selections, obj.Count)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10684,7 +11273,7 @@ func (ec *executionContext) fieldContext_TemplateUsage_count(_ context.Context, 
 }
 
 func (ec *executionContext) _TemplateUsageMonth_month(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateUsageMonth) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10716,7 +11305,7 @@ func (ec *executionContext) fieldContext_TemplateUsageMonth_month(_ context.Cont
 }
 
 func (ec *executionContext) _TemplateUsageMonth_templates(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateUsageMonth) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10748,7 +11337,10 @@ func (ec *executionContext) fieldContext_TemplateUsageMonth_templates(_ context.
 }
 
 func (ec *executionContext) _TemplateVersion_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateVersion) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNID2string(ctx, field.Selections, obj.ID)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10771,7 +11363,10 @@ func (ec *executionContext) fieldContext_TemplateVersion_id(_ context.Context, f
 }
 
 func (ec *executionContext) _TemplateVersion_name(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateVersion) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10794,7 +11389,10 @@ func (ec *executionContext) fieldContext_TemplateVersion_name(_ context.Context,
 }
 
 func (ec *executionContext) _TemplateVersion_type(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateVersion) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNNotificationType2notifyqlᚐNotificationType(ctx, field.Selections, obj.Type)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10817,7 +11415,10 @@ func (ec *executionContext) fieldContext_TemplateVersion_type(_ context.Context,
 }
 
 func (ec *executionContext) _TemplateVersion_version(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateVersion) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.Version)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10840,7 +11441,12 @@ func (ec *executionContext) fieldContext_TemplateVersion_version(_ context.Conte
 }
 
 func (ec *executionContext) _TemplateVersion_isPrecompiledLetter(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateVersion) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec._TemplateVersion_isPrecompiledLetter_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10858,12 +11464,23 @@ func (ec *executionContext) _TemplateVersion_isPrecompiledLetter(ctx context.Con
 		true,
 	)
 }
+
+// _TemplateVersion_isPrecompiledLetter_plain marshals TemplateVersion.isPrecompiledLetter from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) _TemplateVersion_isPrecompiledLetter_plain(ctx context.Context, field graphql.CollectedField, obj *notifyql.TemplateVersion) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.IsPrecompiledLetter())
+}
 func (ec *executionContext) fieldContext_TemplateVersion_isPrecompiledLetter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TemplateVersion", field, true, false, "Boolean")
 }
 
 func (ec *executionContext) _Totals_email(ctx context.Context, field graphql.CollectedField, obj *notifyql.Totals) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10895,7 +11512,7 @@ func (ec *executionContext) fieldContext_Totals_email(_ context.Context, field g
 }
 
 func (ec *executionContext) _Totals_sms(ctx context.Context, field graphql.CollectedField, obj *notifyql.Totals) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10927,7 +11544,7 @@ func (ec *executionContext) fieldContext_Totals_sms(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Totals_letter(ctx context.Context, field graphql.CollectedField, obj *notifyql.Totals) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10959,7 +11576,10 @@ func (ec *executionContext) fieldContext_Totals_letter(_ context.Context, field 
 }
 
 func (ec *executionContext) _TypeTotals_requested(ctx context.Context, field graphql.CollectedField, obj *notifyql.TypeTotals) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int64(ctx, field.Selections, obj.Requested)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10982,7 +11602,10 @@ func (ec *executionContext) fieldContext_TypeTotals_requested(_ context.Context,
 }
 
 func (ec *executionContext) _TypeTotals_delivered(ctx context.Context, field graphql.CollectedField, obj *notifyql.TypeTotals) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int64(ctx, field.Selections, obj.Delivered)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11005,7 +11628,10 @@ func (ec *executionContext) fieldContext_TypeTotals_delivered(_ context.Context,
 }
 
 func (ec *executionContext) _TypeTotals_failed(ctx context.Context, field graphql.CollectedField, obj *notifyql.TypeTotals) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int64(ctx, field.Selections, obj.Failed)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11028,7 +11654,10 @@ func (ec *executionContext) fieldContext_TypeTotals_failed(_ context.Context, fi
 }
 
 func (ec *executionContext) _TypeTotals_sending(ctx context.Context, field graphql.CollectedField, obj *notifyql.TypeTotals) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNInt2int64(ctx, field.Selections, obj.Sending)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11051,7 +11680,7 @@ func (ec *executionContext) fieldContext_TypeTotals_sending(_ context.Context, f
 }
 
 func (ec *executionContext) _TypeTotals_failurePercentage(ctx context.Context, field graphql.CollectedField, obj *notifyql.TypeTotals) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11074,7 +11703,12 @@ func (ec *executionContext) fieldContext_TypeTotals_failurePercentage(_ context.
 }
 
 func (ec *executionContext) _TypeTotals_failedPercentage(ctx context.Context, field graphql.CollectedField, obj *notifyql.TypeTotals) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec._TypeTotals_failedPercentage_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11092,12 +11726,28 @@ func (ec *executionContext) _TypeTotals_failedPercentage(ctx context.Context, fi
 		true,
 	)
 }
+
+// _TypeTotals_failedPercentage_plain marshals TypeTotals.failedPercentage from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) _TypeTotals_failedPercentage_plain(ctx context.Context, field graphql.CollectedField, obj *notifyql.TypeTotals) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalNString2string(ctx, field.Selections, obj.FailedPercentage())
+}
 func (ec *executionContext) fieldContext_TypeTotals_failedPercentage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TypeTotals", field, true, false, "String")
 }
 
 func (ec *executionContext) _TypeTotals_showWarning(ctx context.Context, field graphql.CollectedField, obj *notifyql.TypeTotals) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec._TypeTotals_showWarning_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11115,12 +11765,23 @@ func (ec *executionContext) _TypeTotals_showWarning(ctx context.Context, field g
 		true,
 	)
 }
+
+// _TypeTotals_showWarning_plain marshals TypeTotals.showWarning from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) _TypeTotals_showWarning_plain(ctx context.Context, field graphql.CollectedField, obj *notifyql.TypeTotals) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.ShowWarning())
+}
 func (ec *executionContext) fieldContext_TypeTotals_showWarning(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TypeTotals", field, true, false, "Boolean")
 }
 
 func (ec *executionContext) _TypeTotals_byStatus(ctx context.Context, field graphql.CollectedField, obj *notifyql.TypeTotals) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11152,7 +11813,12 @@ func (ec *executionContext) fieldContext_TypeTotals_byStatus(_ context.Context, 
 }
 
 func (ec *executionContext) _UnitPrice_amount(ctx context.Context, field graphql.CollectedField, obj *notifyql.UnitPrice) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec._UnitPrice_amount_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11170,12 +11836,28 @@ func (ec *executionContext) _UnitPrice_amount(ctx context.Context, field graphql
 		true,
 	)
 }
+
+// _UnitPrice_amount_plain marshals UnitPrice.amount from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) _UnitPrice_amount_plain(ctx context.Context, field graphql.CollectedField, obj *notifyql.UnitPrice) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalNString2string(ctx, field.Selections, obj.Amount())
+}
 func (ec *executionContext) fieldContext_UnitPrice_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UnitPrice", field, true, false, "String")
 }
 
 func (ec *executionContext) _UnitPrice_display(ctx context.Context, field graphql.CollectedField, obj *notifyql.UnitPrice) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec._UnitPrice_display_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11193,12 +11875,23 @@ func (ec *executionContext) _UnitPrice_display(ctx context.Context, field graphq
 		true,
 	)
 }
+
+// _UnitPrice_display_plain marshals UnitPrice.display from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) _UnitPrice_display_plain(ctx context.Context, field graphql.CollectedField, obj *notifyql.UnitPrice) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalNString2string(ctx, field.Selections, obj.Display())
+}
 func (ec *executionContext) fieldContext_UnitPrice_display(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UnitPrice", field, true, false, "String")
 }
 
 func (ec *executionContext) _Usage_financialYear(ctx context.Context, field graphql.CollectedField, obj *Usage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11230,7 +11923,7 @@ func (ec *executionContext) fieldContext_Usage_financialYear(_ context.Context, 
 }
 
 func (ec *executionContext) _Usage_annual(ctx context.Context, field graphql.CollectedField, obj *Usage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11262,7 +11955,7 @@ func (ec *executionContext) fieldContext_Usage_annual(_ context.Context, field g
 }
 
 func (ec *executionContext) _Usage_months(ctx context.Context, field graphql.CollectedField, obj *Usage) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11294,7 +11987,10 @@ func (ec *executionContext) fieldContext_Usage_months(_ context.Context, field g
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.User) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNID2string(ctx, field.Selections, obj.ID)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11317,7 +12013,10 @@ func (ec *executionContext) fieldContext_User_id(_ context.Context, field graphq
 }
 
 func (ec *executionContext) _User_name(ctx context.Context, field graphql.CollectedField, obj *notifyql.User) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11340,7 +12039,10 @@ func (ec *executionContext) fieldContext_User_name(_ context.Context, field grap
 }
 
 func (ec *executionContext) _User_emailAddress(ctx context.Context, field graphql.CollectedField, obj *notifyql.User) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.EmailAddress)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11363,7 +12065,10 @@ func (ec *executionContext) fieldContext_User_emailAddress(_ context.Context, fi
 }
 
 func (ec *executionContext) _User_platformAdmin(ctx context.Context, field graphql.CollectedField, obj *notifyql.User) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNBoolean2bool(ctx, field.Selections, obj.PlatformAdmin)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11386,7 +12091,7 @@ func (ec *executionContext) fieldContext_User_platformAdmin(_ context.Context, f
 }
 
 func (ec *executionContext) _User_memberships(ctx context.Context, field graphql.CollectedField, obj *notifyql.User) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11418,7 +12123,10 @@ func (ec *executionContext) fieldContext_User_memberships(_ context.Context, fie
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11441,7 +12149,12 @@ func (ec *executionContext) fieldContext___Directive_name(_ context.Context, fie
 }
 
 func (ec *executionContext) ___Directive_description(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec.___Directive_description_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11459,12 +12172,26 @@ func (ec *executionContext) ___Directive_description(ctx context.Context, field 
 		false,
 	)
 }
+
+// ___Directive_description_plain marshals __Directive.description from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) ___Directive_description_plain(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Description())
+}
 func (ec *executionContext) fieldContext___Directive_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__Directive", field, true, false, "String")
 }
 
 func (ec *executionContext) ___Directive_isRepeatable(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNBoolean2bool(ctx, field.Selections, obj.IsRepeatable)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11487,7 +12214,10 @@ func (ec *executionContext) fieldContext___Directive_isRepeatable(_ context.Cont
 }
 
 func (ec *executionContext) ___Directive_locations(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalN__DirectiveLocation2ᚕstringᚄ(ctx, field.Selections, obj.Locations)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11510,7 +12240,7 @@ func (ec *executionContext) fieldContext___Directive_locations(_ context.Context
 }
 
 func (ec *executionContext) ___Directive_args(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11554,7 +12284,10 @@ func (ec *executionContext) fieldContext___Directive_args(ctx context.Context, f
 }
 
 func (ec *executionContext) ___EnumValue_name(ctx context.Context, field graphql.CollectedField, obj *introspection.EnumValue) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11577,7 +12310,12 @@ func (ec *executionContext) fieldContext___EnumValue_name(_ context.Context, fie
 }
 
 func (ec *executionContext) ___EnumValue_description(ctx context.Context, field graphql.CollectedField, obj *introspection.EnumValue) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec.___EnumValue_description_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11595,12 +12333,28 @@ func (ec *executionContext) ___EnumValue_description(ctx context.Context, field 
 		false,
 	)
 }
+
+// ___EnumValue_description_plain marshals __EnumValue.description from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) ___EnumValue_description_plain(ctx context.Context, field graphql.CollectedField, obj *introspection.EnumValue) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Description())
+}
 func (ec *executionContext) fieldContext___EnumValue_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__EnumValue", field, true, false, "String")
 }
 
 func (ec *executionContext) ___EnumValue_isDeprecated(ctx context.Context, field graphql.CollectedField, obj *introspection.EnumValue) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec.___EnumValue_isDeprecated_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11618,12 +12372,28 @@ func (ec *executionContext) ___EnumValue_isDeprecated(ctx context.Context, field
 		true,
 	)
 }
+
+// ___EnumValue_isDeprecated_plain marshals __EnumValue.isDeprecated from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) ___EnumValue_isDeprecated_plain(ctx context.Context, field graphql.CollectedField, obj *introspection.EnumValue) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.IsDeprecated())
+}
 func (ec *executionContext) fieldContext___EnumValue_isDeprecated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__EnumValue", field, true, false, "Boolean")
 }
 
 func (ec *executionContext) ___EnumValue_deprecationReason(ctx context.Context, field graphql.CollectedField, obj *introspection.EnumValue) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec.___EnumValue_deprecationReason_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11641,12 +12411,26 @@ func (ec *executionContext) ___EnumValue_deprecationReason(ctx context.Context, 
 		false,
 	)
 }
+
+// ___EnumValue_deprecationReason_plain marshals __EnumValue.deprecationReason from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) ___EnumValue_deprecationReason_plain(ctx context.Context, field graphql.CollectedField, obj *introspection.EnumValue) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.DeprecationReason())
+}
 func (ec *executionContext) fieldContext___EnumValue_deprecationReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__EnumValue", field, true, false, "String")
 }
 
 func (ec *executionContext) ___Field_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11669,7 +12453,12 @@ func (ec *executionContext) fieldContext___Field_name(_ context.Context, field g
 }
 
 func (ec *executionContext) ___Field_description(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec.___Field_description_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11687,12 +12476,23 @@ func (ec *executionContext) ___Field_description(ctx context.Context, field grap
 		false,
 	)
 }
+
+// ___Field_description_plain marshals __Field.description from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) ___Field_description_plain(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Description())
+}
 func (ec *executionContext) fieldContext___Field_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__Field", field, true, false, "String")
 }
 
 func (ec *executionContext) ___Field_args(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11736,7 +12536,7 @@ func (ec *executionContext) fieldContext___Field_args(ctx context.Context, field
 }
 
 func (ec *executionContext) ___Field_type(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11768,7 +12568,12 @@ func (ec *executionContext) fieldContext___Field_type(_ context.Context, field g
 }
 
 func (ec *executionContext) ___Field_isDeprecated(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec.___Field_isDeprecated_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11786,12 +12591,28 @@ func (ec *executionContext) ___Field_isDeprecated(ctx context.Context, field gra
 		true,
 	)
 }
+
+// ___Field_isDeprecated_plain marshals __Field.isDeprecated from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) ___Field_isDeprecated_plain(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.IsDeprecated())
+}
 func (ec *executionContext) fieldContext___Field_isDeprecated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__Field", field, true, false, "Boolean")
 }
 
 func (ec *executionContext) ___Field_deprecationReason(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec.___Field_deprecationReason_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11809,12 +12630,26 @@ func (ec *executionContext) ___Field_deprecationReason(ctx context.Context, fiel
 		false,
 	)
 }
+
+// ___Field_deprecationReason_plain marshals __Field.deprecationReason from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) ___Field_deprecationReason_plain(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.DeprecationReason())
+}
 func (ec *executionContext) fieldContext___Field_deprecationReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__Field", field, true, false, "String")
 }
 
 func (ec *executionContext) ___InputValue_name(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11837,7 +12672,12 @@ func (ec *executionContext) fieldContext___InputValue_name(_ context.Context, fi
 }
 
 func (ec *executionContext) ___InputValue_description(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec.___InputValue_description_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11855,12 +12695,23 @@ func (ec *executionContext) ___InputValue_description(ctx context.Context, field
 		false,
 	)
 }
+
+// ___InputValue_description_plain marshals __InputValue.description from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) ___InputValue_description_plain(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Description())
+}
 func (ec *executionContext) fieldContext___InputValue_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__InputValue", field, true, false, "String")
 }
 
 func (ec *executionContext) ___InputValue_type(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11892,7 +12743,10 @@ func (ec *executionContext) fieldContext___InputValue_type(_ context.Context, fi
 }
 
 func (ec *executionContext) ___InputValue_defaultValue(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.DefaultValue)
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11915,7 +12769,12 @@ func (ec *executionContext) fieldContext___InputValue_defaultValue(_ context.Con
 }
 
 func (ec *executionContext) ___InputValue_isDeprecated(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec.___InputValue_isDeprecated_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11933,12 +12792,28 @@ func (ec *executionContext) ___InputValue_isDeprecated(ctx context.Context, fiel
 		true,
 	)
 }
+
+// ___InputValue_isDeprecated_plain marshals __InputValue.isDeprecated from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) ___InputValue_isDeprecated_plain(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.IsDeprecated())
+}
 func (ec *executionContext) fieldContext___InputValue_isDeprecated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__InputValue", field, true, false, "Boolean")
 }
 
 func (ec *executionContext) ___InputValue_deprecationReason(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec.___InputValue_deprecationReason_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11956,12 +12831,28 @@ func (ec *executionContext) ___InputValue_deprecationReason(ctx context.Context,
 		false,
 	)
 }
+
+// ___InputValue_deprecationReason_plain marshals __InputValue.deprecationReason from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) ___InputValue_deprecationReason_plain(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.DeprecationReason())
+}
 func (ec *executionContext) fieldContext___InputValue_deprecationReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__InputValue", field, true, false, "String")
 }
 
 func (ec *executionContext) ___Schema_description(ctx context.Context, field graphql.CollectedField, obj *introspection.Schema) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec.___Schema_description_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11979,12 +12870,23 @@ func (ec *executionContext) ___Schema_description(ctx context.Context, field gra
 		false,
 	)
 }
+
+// ___Schema_description_plain marshals __Schema.description from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) ___Schema_description_plain(ctx context.Context, field graphql.CollectedField, obj *introspection.Schema) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Description())
+}
 func (ec *executionContext) fieldContext___Schema_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__Schema", field, true, false, "String")
 }
 
 func (ec *executionContext) ___Schema_types(ctx context.Context, field graphql.CollectedField, obj *introspection.Schema) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12016,7 +12918,7 @@ func (ec *executionContext) fieldContext___Schema_types(_ context.Context, field
 }
 
 func (ec *executionContext) ___Schema_queryType(ctx context.Context, field graphql.CollectedField, obj *introspection.Schema) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12048,7 +12950,7 @@ func (ec *executionContext) fieldContext___Schema_queryType(_ context.Context, f
 }
 
 func (ec *executionContext) ___Schema_mutationType(ctx context.Context, field graphql.CollectedField, obj *introspection.Schema) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12080,7 +12982,7 @@ func (ec *executionContext) fieldContext___Schema_mutationType(_ context.Context
 }
 
 func (ec *executionContext) ___Schema_subscriptionType(ctx context.Context, field graphql.CollectedField, obj *introspection.Schema) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12112,7 +13014,7 @@ func (ec *executionContext) fieldContext___Schema_subscriptionType(_ context.Con
 }
 
 func (ec *executionContext) ___Schema_directives(ctx context.Context, field graphql.CollectedField, obj *introspection.Schema) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12144,7 +13046,12 @@ func (ec *executionContext) fieldContext___Schema_directives(_ context.Context, 
 }
 
 func (ec *executionContext) ___Type_kind(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec.___Type_kind_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12162,12 +13069,28 @@ func (ec *executionContext) ___Type_kind(ctx context.Context, field graphql.Coll
 		true,
 	)
 }
+
+// ___Type_kind_plain marshals __Type.kind from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) ___Type_kind_plain(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalN__TypeKind2string(ctx, field.Selections, obj.Kind())
+}
 func (ec *executionContext) fieldContext___Type_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__Type", field, true, false, "__TypeKind")
 }
 
 func (ec *executionContext) ___Type_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec.___Type_name_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12185,12 +13108,28 @@ func (ec *executionContext) ___Type_name(ctx context.Context, field graphql.Coll
 		false,
 	)
 }
+
+// ___Type_name_plain marshals __Type.name from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) ___Type_name_plain(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Name())
+}
 func (ec *executionContext) fieldContext___Type_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__Type", field, true, false, "String")
 }
 
 func (ec *executionContext) ___Type_description(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec.___Type_description_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12208,12 +13147,28 @@ func (ec *executionContext) ___Type_description(ctx context.Context, field graph
 		false,
 	)
 }
+
+// ___Type_description_plain marshals __Type.description from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) ___Type_description_plain(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Description())
+}
 func (ec *executionContext) fieldContext___Type_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__Type", field, true, false, "String")
 }
 
 func (ec *executionContext) ___Type_specifiedByURL(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec.___Type_specifiedByURL_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12231,12 +13186,23 @@ func (ec *executionContext) ___Type_specifiedByURL(ctx context.Context, field gr
 		false,
 	)
 }
+
+// ___Type_specifiedByURL_plain marshals __Type.specifiedByURL from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) ___Type_specifiedByURL_plain(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.SpecifiedByURL())
+}
 func (ec *executionContext) fieldContext___Type_specifiedByURL(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__Type", field, true, false, "String")
 }
 
 func (ec *executionContext) ___Type_fields(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12280,7 +13246,7 @@ func (ec *executionContext) fieldContext___Type_fields(ctx context.Context, fiel
 }
 
 func (ec *executionContext) ___Type_interfaces(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12312,7 +13278,7 @@ func (ec *executionContext) fieldContext___Type_interfaces(_ context.Context, fi
 }
 
 func (ec *executionContext) ___Type_possibleTypes(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12344,7 +13310,7 @@ func (ec *executionContext) fieldContext___Type_possibleTypes(_ context.Context,
 }
 
 func (ec *executionContext) ___Type_enumValues(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12388,7 +13354,7 @@ func (ec *executionContext) fieldContext___Type_enumValues(ctx context.Context, 
 }
 
 func (ec *executionContext) ___Type_inputFields(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12432,7 +13398,7 @@ func (ec *executionContext) fieldContext___Type_inputFields(ctx context.Context,
 }
 
 func (ec *executionContext) ___Type_ofType(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12464,7 +13430,12 @@ func (ec *executionContext) fieldContext___Type_ofType(_ context.Context, field 
 }
 
 func (ec *executionContext) ___Type_isOneOf(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
-	return resolveLeaf(
+	if !notifyql.FieldsIntercepted(ctx) {
+		if m := ec.___Type_isOneOf_plain(ctx, field, obj); m != nil {
+			return m
+		}
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12481,6 +13452,17 @@ func (ec *executionContext) ___Type_isOneOf(ctx context.Context, field graphql.C
 		true,
 		false,
 	)
+}
+
+// ___Type_isOneOf_plain marshals __Type.isOneOf from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) ___Type_isOneOf_plain(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalOBoolean2bool(ctx, field.Selections, obj.IsOneOf())
 }
 func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__Type", field, true, false, "Boolean")

@@ -2,6 +2,7 @@ package resolvers
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 
@@ -16,10 +17,16 @@ import (
 type connectionResolver struct{ *Resolver }
 
 func (r connectionResolver) Edges(ctx context.Context, page *notifyql.NotificationPage) ([]*graph.NotificationEdge, error) {
-	prefetchEdges(ctx, page.Notifications)
+	edgeFields := graphql.CollectFieldsCtx(ctx, nil)
+	prefetchEdges(ctx, page.Notifications, nodeFields(graphql.GetOperationContext(ctx), edgeFields))
+	// A cursor per row costs its encoding: only a selection that shows them gets them.
+	withCursor := slices.ContainsFunc(edgeFields, func(f graphql.CollectedField) bool { return f.Name == "cursor" })
 	edges := make([]*graph.NotificationEdge, len(page.Notifications))
 	for i, n := range page.Notifications {
-		edges[i] = &graph.NotificationEdge{Cursor: cursorOf(n), Node: n}
+		edges[i] = &graph.NotificationEdge{Node: n}
+		if withCursor {
+			edges[i].Cursor = cursorOf(n)
+		}
 	}
 	return edges, nil
 }
@@ -50,8 +57,7 @@ func (r connectionResolver) StatusCounts(ctx context.Context, page *notifyql.Not
 // can join it. A page that read its edges' rows with it (Service.notifications) primed the
 // loaders, and its keys cost nothing; a page from elsewhere costs one query per edge,
 // however busy the machine is.
-func prefetchEdges(ctx context.Context, page []*notifyql.Notification) {
-	selected := selectedNodeFields(ctx)
+func prefetchEdges(ctx context.Context, page []*notifyql.Notification, selected map[string]bool) {
 	loaders := dataloaders.For(ctx)
 	for _, n := range page {
 		if selected["template"] {
@@ -83,12 +89,6 @@ func prefetchEdges(ctx context.Context, page []*notifyql.Notification) {
 		}
 	}
 	wg.Wait()
-}
-
-// selectedNodeFields names the fields selected under edges { node { ... } }, for the
-// edges field.
-func selectedNodeFields(ctx context.Context) map[string]bool {
-	return nodeFields(graphql.GetOperationContext(ctx), graphql.CollectFieldsCtx(ctx, nil))
 }
 
 // nodeFields names the fields selected under node among an edge's fields.

@@ -5,6 +5,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -86,7 +87,7 @@ func (getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 		dest *map[string]any
 	}{{"variables", &params.Variables}, {"extensions", &params.Extensions}} {
 		if v := query.Get(p.name); v != "" {
-			if err := decodeJSONObject([]byte(v), p.dest); err != nil {
+			if err := decodeJSONObject(v, p.dest); err != nil {
 				writeRequestError(w, r, http.StatusBadRequest, "BAD_REQUEST", p.name+" must be a JSON object")
 				return
 			}
@@ -94,19 +95,26 @@ func (getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 	}
 	params.ReadTime.End = graphql.Now()
 
-	opCtx := prepareOperation(w, r, exec, params)
-	if opCtx == nil {
-		return
+	runOperation(w, r, exec, params, refuseAllButQueries)
+}
+
+// refuseAllButQueries answers a mutation or a subscription sent by GET with 405, and Allow
+// naming the method that does take it (GraphQL over HTTP).
+func refuseAllButQueries(w http.ResponseWriter, r *http.Request, kind ast.Operation) bool {
+	if kind == ast.Query {
+		return false
 	}
-	if kind := opCtx.Operation.Operation; kind != ast.Query {
-		// GraphQL over HTTP: 405, and Allow names the method that does take it.
-		w.Header().Set("Allow", http.MethodPost)
-		message := "GET runs queries only: send a mutation with POST"
-		if kind == ast.Subscription {
-			message = "GET runs queries only: subscribe over a WebSocket"
-		}
-		writeRequestError(w, r, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", message)
-		return
+	w.Header().Set("Allow", http.MethodPost)
+	message := "GET runs queries only: send a mutation with POST"
+	if kind == ast.Subscription {
+		message = "GET runs queries only: subscribe over a WebSocket"
 	}
-	runOperation(w, r, exec, opCtx)
+	writeRequestError(w, r, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", message)
+	return true
+}
+
+func decodeJSONObject(text string, dest *map[string]any) error {
+	dec := json.NewDecoder(strings.NewReader(text))
+	dec.UseNumber()
+	return dec.Decode(dest)
 }

@@ -3,8 +3,10 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -12,11 +14,15 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
-// GraphQL over HTTP, as the POST and GET transports both answer it. The status of an
-// operation that never ran depends on the media type the client accepts:
+// The API's own HTTP transports, POST here and GET (httpget.go), read an operation's
+// parameters their way and then run it the same way: runOperation.
 //
-//   - A request that is not a GraphQL request at all (no query to run, nor a persisted
-//     query's hash) is 400, whatever the client accepts.
+// GraphQL over HTTP: the status of an operation that never ran depends on the media type
+// the client accepts (responseMediaType):
+//
+//   - A request that is not a GraphQL request (no query to run, nor a persisted query's
+//     hash; a body that is not a JSON object of the parameters) is 400, whatever the
+//     client accepts.
 //   - application/json (the legacy type, and the one a client that names none gets): 200
 //     for a document that does not parse or validate, variables that do not fit, and the
 //     server's own limits; the errors say which (extensions.code).
@@ -25,7 +31,7 @@ import (
 //     errorCodes (503 for UNAVAILABLE).
 //   - Either way, an allowance used up is 429 with Retry-After (allowanceRefusalStatus).
 //
-// The answer then has no data entry: nothing was executed (GraphQL's own response format
+// The answer then has no data entry: nothing was executed (GraphQL's response format
 // leaves data out when an error came before execution).
 
 // Media types of a GraphQL answer.
@@ -34,30 +40,57 @@ const (
 	mediaTypeGraphQLResponse = "application/graphql-response+json"
 )
 
-// prepareOperation parses, validates and checks params for the request r. When the
-// operation is refused, it writes the answer and returns nil. It sets the Content-Type of
-// the answer, which the caller keeps for an operation it runs.
-func prepareOperation(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor, params *graphql.RawParams) *graphql.OperationContext {
+// postTransport runs an operation sent as a POST body of GraphQL parameters, in either
+// operation media type (gqlgen's own POST takes application/json only). checkBody has
+// already read the body and refused batches and text that is not UTF-8.
+type postTransport struct{}
+
+var _ graphql.Transport = postTransport{}
+
+func (postTransport) Supports(r *http.Request) bool {
+	if r.Method != http.MethodPost || r.Header.Get("Upgrade") != "" {
+		return false
+	}
+	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && slices.Contains(operationMediaTypes, mediaType)
+}
+
+func (postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	params := &graphql.RawParams{Headers: r.Header}
+	params.ReadTime.Start = graphql.Now()
+	dec := json.NewDecoder(r.Body)
+	dec.UseNumber()
+	if err := dec.Decode(params); err != nil {
+		// Never the decoder's message: it may quote the body, which may hold personal data.
+		message := "request body is not valid JSON"
+		if _, wrongShape := errors.AsType[*json.UnmarshalTypeError](err); wrongShape {
+			message = "the body must be a JSON object: query and operationName strings, variables and extensions objects"
+		}
+		writeRequestError(w, r, http.StatusBadRequest, "BAD_REQUEST", message)
+		return
+	}
+	params.ReadTime.End = graphql.Now()
+	runOperation(w, r, exec, params, nil)
+}
+
+// runOperation runs the operation params name and writes its answer in the media type
+// the client accepts. An operation refused before it ran is answered with refusalStatus's
+// status, or 429 with Retry-After when an allowance is used up (a persisted query's
+// registration), as byIP and byUser answer, and without data. refuseKind, when given,
+// writes the answer for an operation of a kind the transport does not run and reports
+// that it did.
+func runOperation(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor, params *graphql.RawParams, refuseKind func(http.ResponseWriter, *http.Request, ast.Operation) bool) {
 	responseType := responseMediaType(r)
 	w.Header().Set("Content-Type", responseType)
 	opCtx, errs := exec.CreateOperationContext(r.Context(), params)
-	if errs == nil {
-		return opCtx
+	if errs != nil {
+		w.WriteHeader(allowanceRefusalStatus(w.Header(), errs, refusalStatus(errs, params, responseType)))
+		writeRefusal(w, exec.DispatchError(graphql.WithOperationContext(r.Context(), opCtx), errs))
+		return
 	}
-	w.WriteHeader(allowanceRefusalStatus(w.Header(), errs, refusalStatus(errs, params, responseType)))
-	writeRefusal(w, exec.DispatchError(graphql.WithOperationContext(r.Context(), opCtx), errs))
-	return nil
-}
-
-// writeRequestError answers a request the transport cannot run, before any GraphQL (a
-// body or parameter that does not read, a method the operation does not take), in the
-// media type the client accepts.
-func writeRequestError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
-	writeGraphQLErrorAs(w, responseMediaType(r), status, message, map[string]any{"code": code})
-}
-
-// runOperation runs a prepared operation and writes its response.
-func runOperation(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor, opCtx *graphql.OperationContext) {
+	if refuseKind != nil && refuseKind(w, r, opCtx.Operation.Operation) {
+		return
+	}
 	responses, ctx := exec.DispatchOperation(r.Context(), opCtx)
 	writeResponse(w, responses(ctx))
 }
@@ -83,8 +116,9 @@ func refusalStatus(errs gqlerror.List, params *graphql.RawParams, responseType s
 }
 
 // responseMediaType is the media type the client accepts: the first of the two GraphQL
-// answer types its Accept names (either for */* and application/*), application/json when
-// it sends none, and application/graphql-response+json when it names neither.
+// answer types its Accept names (application/json for */* and application/*),
+// application/json when it sends none, and application/graphql-response+json when it
+// names neither.
 func responseMediaType(r *http.Request) string {
 	accept := r.Header.Get("Accept")
 	if accept == "" {
@@ -105,12 +139,11 @@ func responseMediaType(r *http.Request) string {
 	return mediaTypeGraphQLResponse
 }
 
-// decodeJSONObject decodes a JSON object as gqlgen's transports do: numbers kept as
-// json.Number, so that an Int or a Float argument gets the value the client wrote.
-func decodeJSONObject(text []byte, dest any) error {
-	dec := json.NewDecoder(bytes.NewReader(text))
-	dec.UseNumber()
-	return dec.Decode(dest)
+// writeRequestError answers a request the transport cannot run, before any GraphQL (a
+// body or parameter that does not read, a method the operation does not take), in the
+// media type the client accepts.
+func writeRequestError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
+	writeGraphQLErrorAs(w, responseMediaType(r), status, message, map[string]any{"code": code})
 }
 
 // writeRefusal writes the response to an operation that never ran: its errors and

@@ -188,6 +188,36 @@ func TestNotificationsList(t *testing.T) {
 			t.Errorf("ids across pages (-want +got):\n%s", diff)
 		}
 	})
+
+	// Cursors are encoded only for a selection that shows them, however it asks: by name,
+	// by an alias or through a fragment on the edge.
+	t.Run("every edge's cursor pages on from its row", func(t *testing.T) {
+		const withCursors = `query($id: ID!, $after: String) {
+			service(id: $id) { notifications(first: 3, after: $after) {
+				edges { position: cursor ...edge }
+			} } }
+			fragment edge on NotificationEdge { cursor node { id } }`
+		want := []string{notificationA5, notificationA3, notificationA2, notificationA1, notificationA7, notificationA8}
+		resp := api.post(t, tokenFor(t, userMember), withCursors, map[string]any{"id": serviceA})
+		resp.requireNoErrors(t)
+		for i := range 3 {
+			edge := func(name string) any { return resp.at("service", "notifications", "edges", i, name) }
+			cursor, _ := edge("cursor").(string)
+			if cursor == "" || edge("position") != cursor {
+				t.Fatalf("edge %d: cursor %v, position %v", i, edge("cursor"), edge("position"))
+			}
+			next := api.post(t, tokenFor(t, userMember), withCursors, map[string]any{"id": serviceA, "after": cursor})
+			next.requireNoErrors(t)
+			var got []string
+			edges, _ := next.at("service", "notifications", "edges").([]any)
+			for j := range edges {
+				got = append(got, next.at("service", "notifications", "edges", j, "node", "id").(string))
+			}
+			if diff := cmp.Diff(want[i+1:i+4], got); diff != "" {
+				t.Errorf("after edge %d's cursor (-want +got):\n%s", i, diff)
+			}
+		}
+	})
 }
 
 func TestNotificationDetail(t *testing.T) {
