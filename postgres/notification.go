@@ -67,6 +67,19 @@ func notificationDest(n *notifyql.Notification) []any {
 		&n.CreatedByID, &n.LetterPageCount, &n.LetterValidation}
 }
 
+// pageDest is notificationDest for a statement of many rows: the columns that rows repeat
+// are scanned through strings (rowStrings).
+func pageDest(n *notifyql.Notification, strings *rowStrings) []any {
+	return []any{&n.ID, sharedUUID{strings, &n.ServiceID}, sharedUUID{strings, &n.TemplateID}, &n.TemplateVersion,
+		sharedText[notifyql.NotificationType]{strings, &n.Type}, &n.To,
+		&n.ClientReference, sharedText[notifyql.KeyType]{strings, &n.KeyType},
+		sharedText[notifyql.NotificationStatus]{strings, &n.Status}, &n.BillableUnits,
+		&n.RateMultiplier, &n.International, newSharedNullText(strings, &n.PhonePrefix), newSharedNullText(strings, &n.Postage),
+		&n.CreatedAt, &n.UpdatedAt, &n.SentAt, newSharedNullText(strings, &n.SentBy),
+		newSharedNullUUID(strings, &n.JobID), &n.JobRowNumber, newSharedNullUUID(strings, &n.APIKeyID),
+		newSharedNullUUID(strings, &n.CreatedByID), &n.LetterPageCount, &n.LetterValidation}
+}
+
 var notificationSQL = `
 SELECT ` + notificationSelectList + `
   FROM notifications
@@ -141,8 +154,9 @@ func (s *NotificationStore) ListNotifications(ctx context.Context, f notifyql.No
 	collect := func(rows pgx.Rows) error {
 		defer rows.Close()
 		var (
-			n    notifyql.Notification
-			dest = relatedDest(notificationDest(&n), joins)
+			n       notifyql.Notification
+			strings = newRowStrings()
+			dest    = relatedDest(pageDest(&n, strings), joins, strings)
 		)
 		for rows.Next() {
 			n = notifyql.Notification{}
@@ -366,7 +380,7 @@ func (s *NotificationStore) NotificationWithRelated(ctx context.Context, id stri
 		n       notifyql.Notification
 		service serviceWithFactsScan
 		version templateVersionJoin
-		dest    = append(append(notificationDest(&n), service.dest()...), version.dest()...)
+		dest    = append(append(notificationDest(&n), service.dest()...), version.dest(newRowStrings())...)
 	)
 	if err := s.pool.QueryRow(ctx, sql, args...).Scan(dest...); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {

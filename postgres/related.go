@@ -18,8 +18,9 @@ type relatedJoin interface {
 	// sql returns the join's columns and its LEFT JOIN clause on the notification
 	// aliased n.
 	sql(n string) (columns, join string)
-	// dest returns the destinations of the columns, scanned into the join's own fields.
-	dest() []any
+	// dest returns the destinations of the columns, scanned into the join's own fields,
+	// the text that rows repeat through strings.
+	dest(strings *rowStrings) []any
 	// add records the scanned row, or its absence, for notification n in r.
 	add(n *notifyql.Notification, r *notifyql.Related)
 }
@@ -61,9 +62,9 @@ func withRelated(sql string, joins []relatedJoin) string {
 }
 
 // relatedDest appends the joins' destinations to a notification's.
-func relatedDest(dest []any, joins []relatedJoin) []any {
+func relatedDest(dest []any, joins []relatedJoin, strings *rowStrings) []any {
 	for _, j := range joins {
-		dest = append(dest, j.dest()...)
+		dest = append(dest, j.dest(strings)...)
 	}
 	return dest
 }
@@ -102,28 +103,30 @@ func lookup(table, alias, on string) string {
 
 // The joins' fields are pointers: a LEFT JOIN that found nothing fills them with NULLs.
 
-// templateVersionJoin scans into values, not pointers: a page repeats a few templates on
-// each of its rows, and a pointer costs an allocation for every row that has one.
+// templateVersionJoin scans into values, not pointers, and its text through rowStrings: a
+// page repeats a few templates on each of its rows, and a copy or a pointer costs an
+// allocation for every row that has one. The version's id is the notification's
+// template_id, which the join matched.
 type templateVersionJoin struct {
-	id, name, typ pgtype.Text
-	version       pgtype.Int4
-	hidden        pgtype.Bool
+	version   pgtype.Int4 // NULL when the join found no row
+	name, typ *string
+	hidden    pgtype.Bool
 }
 
 func (j *templateVersionJoin) sql(n string) (string, string) {
-	return "tv.id, tv.version, tv.name, tv.template_type, tv.hidden",
+	return "tv.version, tv.name, tv.template_type, tv.hidden",
 		lookup("templates_history", "tv", "tv.id = "+n+".template_id AND tv.version = "+n+".template_version")
 }
 
-func (j *templateVersionJoin) dest() []any {
-	return []any{&j.id, &j.version, &j.name, &j.typ, &j.hidden}
+func (j *templateVersionJoin) dest(strings *rowStrings) []any {
+	return []any{&j.version, newSharedNullText(strings, &j.name), newSharedNullText(strings, &j.typ), &j.hidden}
 }
 
 func (j *templateVersionJoin) add(n *notifyql.Notification, r *notifyql.Related) {
 	key := notifyql.TemplateVersionKey{ID: n.TemplateID, Version: n.TemplateVersion}
-	record(&r.TemplateVersions, key, j.id.Valid, func() *notifyql.TemplateVersion {
-		return &notifyql.TemplateVersion{ID: j.id.String, Version: int(j.version.Int32), Name: j.name.String,
-			Type: notifyql.NotificationType(j.typ.String), Hidden: j.hidden.Bool}
+	record(&r.TemplateVersions, key, j.version.Valid, func() *notifyql.TemplateVersion {
+		return &notifyql.TemplateVersion{ID: n.TemplateID, Version: int(j.version.Int32), Name: *j.name,
+			Type: notifyql.NotificationType(*j.typ), Hidden: j.hidden.Bool}
 	})
 }
 
@@ -142,7 +145,7 @@ func (j *jobJoin) sql(n string) (string, string) {
 		lookup("jobs", "j", "j.id = "+n+".job_id")
 }
 
-func (j *jobJoin) dest() []any {
+func (j *jobJoin) dest(*rowStrings) []any {
 	return []any{&j.id, &j.serviceID, &j.templateID, &j.templateVersion, &j.fileName, &j.count,
 		&j.status, &j.scheduledFor, &j.createdByID, &j.createdAt, &j.archived}
 }
@@ -171,7 +174,7 @@ func (j *userJoin) sql(n string) (string, string) {
 		lookup("users", "u", "u.id = "+n+".created_by_id")
 }
 
-func (j *userJoin) dest() []any {
+func (j *userJoin) dest(*rowStrings) []any {
 	return []any{&j.id, &j.name, &j.email, &j.platformAdmin, &j.state}
 }
 
@@ -196,7 +199,7 @@ func (j *apiKeyJoin) sql(n string) (string, string) {
 		lookup("api_keys", "k", "k.id = "+n+".api_key_id")
 }
 
-func (j *apiKeyJoin) dest() []any {
+func (j *apiKeyJoin) dest(*rowStrings) []any {
 	return []any{&j.id, &j.serviceID, &j.name, &j.keyType, &j.expiryDate}
 }
 

@@ -102,6 +102,8 @@ type Authenticator struct {
 	logger *slog.Logger
 	// principals, when set, keeps recently loaded principals (WithPrincipalCache).
 	principals *principalCache
+	// verified remembers the tokens accepted under secret and policy.
+	verified *verifiedTokens
 	// now is the clock tokens are checked against; tests move it.
 	now func() time.Time
 }
@@ -110,11 +112,12 @@ type Authenticator struct {
 // the default token policy, and loads their users from access.
 func NewAuthenticator(secret []byte, access notifyql.AccessStore) *Authenticator {
 	return &Authenticator{
-		secret: secret,
-		access: access,
-		policy: DefaultTokenPolicy(),
-		logger: slog.New(slog.DiscardHandler),
-		now:    time.Now,
+		secret:   secret,
+		access:   access,
+		policy:   DefaultTokenPolicy(),
+		verified: newVerifiedTokens(DefaultVerifiedTokens),
+		logger:   slog.New(slog.DiscardHandler),
+		now:      time.Now,
 	}
 }
 
@@ -141,6 +144,8 @@ func (a *Authenticator) WithPrincipalCache() *Authenticator {
 func (a *Authenticator) WithTokenPolicy(policy TokenPolicy) *Authenticator {
 	copied := *a
 	copied.policy = policy.withDefaults()
+	// What the old policy accepted, this one may refuse.
+	copied.verified = newVerifiedTokens(DefaultVerifiedTokens)
 	return &copied
 }
 
@@ -242,6 +247,20 @@ const userGone = "the user does not exist or is not active"
 // there and not in the future, so that a token cannot outlive MaxTTL by claiming a later
 // issue.
 func (a *Authenticator) checkToken(token string) (*jwt.RegisteredClaims, error) {
+	now := a.now()
+	if claims, ok := a.verified.get(token, now); ok {
+		return claims, nil
+	}
+	claims, err := a.verifyToken(token)
+	if err != nil {
+		return nil, err
+	}
+	a.verified.put(token, claims, now)
+	return claims, nil
+}
+
+// verifyToken is checkToken without the store of accepted tokens.
+func (a *Authenticator) verifyToken(token string) (*jwt.RegisteredClaims, error) {
 	parser := jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithExpirationRequired(),

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -102,8 +104,15 @@ func prepareTrips(ctx context.Context, conn *pgconn.PgConn, trips []roundTrip) (
 			if !s.prepared || names[s.sql] != "" {
 				continue
 			}
-			name := fmt.Sprintf("floor_%d", len(names))
-			if _, err := conn.Prepare(ctx, name, s.sql, s.paramOIDs); err != nil {
+			// Named by its text, so that a name already on the connection is this same
+			// statement: a 64-client run once found "floor_0" prepared on a connection it
+			// had just acquired (SQLSTATE 42P05), for a reason not found.
+			name := fmt.Sprintf("floor_%x", sha256.Sum256([]byte(s.sql)))[:6+24]
+			_, err := conn.Prepare(ctx, name, s.sql, s.paramOIDs)
+			if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "42P05" {
+				err = nil // duplicate_prepared_statement: this statement, prepared before
+			}
+			if err != nil {
 				return nil, fmt.Errorf("prepare %.60s: %w", s.sql, err)
 			}
 			names[s.sql] = name
