@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -83,8 +84,9 @@ func dataNode(port int, args ...string) []string {
 		"--repl-diskless-sync-delay", "0"}, args...)
 }
 
-// start runs redis-server with args and waits until it answers PING.
-func start(tb testing.TB, port int, args ...string) *Server {
+// start runs redis-server with args and waits until it answers PING, signed in with
+// password when it is not "".
+func start(tb testing.TB, port int, password string, args ...string) *Server {
 	tb.Helper()
 	s := &Server{Port: port, output: filepath.Join(tb.TempDir(), "redis-server.log")}
 	log, err := os.Create(s.output)
@@ -98,7 +100,7 @@ func start(tb testing.TB, port int, args ...string) *Server {
 		tb.Fatalf("start redis-server on port %d: %v", port, err)
 	}
 	tb.Cleanup(s.Kill)
-	client := goredis.NewClient(&goredis.Options{Addr: s.Addr(), MaxRetries: -1})
+	client := goredis.NewClient(&goredis.Options{Addr: s.Addr(), Password: password, MaxRetries: -1})
 	defer client.Close()
 	waitUntil(tb, "redis-server on port "+strconv.Itoa(port)+" answers", func() (bool, string) {
 		err := client.Ping(context.Background()).Err()
@@ -165,7 +167,7 @@ func StartCluster(tb testing.TB, replicas bool) *Cluster {
 		// A folder each: the node's cluster configuration, and the dump.rdb a replica's
 		// full sync writes.
 		dir := tb.TempDir()
-		c.Nodes = append(c.Nodes, start(tb, port, dataNode(port,
+		c.Nodes = append(c.Nodes, start(tb, port, "", dataNode(port,
 			"--cluster-enabled", "yes",
 			"--cluster-port", strconv.Itoa(busPort),
 			"--cluster-config-file", filepath.Join(dir, fmt.Sprintf("nodes-%d.conf", port)),
@@ -368,29 +370,54 @@ type Sentinel struct {
 	Master     *Server
 	Replica    *Server
 	Sentinel   *Server
+	Passwords  SentinelPasswords
+}
+
+// SentinelPasswords are the passwords a Sentinel deployment asks for, "" for none: the
+// data nodes' (the primary's and its replica's) and the Sentinel's own.
+type SentinelPasswords struct {
+	Master, Sentinel string
 }
 
 // StartSentinel starts a primary, a replica of it and a Sentinel that monitors them, and
 // waits until the Sentinel knows the replica (a failover needs one).
 func StartSentinel(tb testing.TB) *Sentinel {
 	tb.Helper()
+	return StartSentinelWith(tb, SentinelPasswords{})
+}
+
+// StartSentinelWith is StartSentinel with passwords: the data nodes require
+// passwords.Master (the replica and the Sentinel sign in to them with it) and the Sentinel
+// requires passwords.Sentinel.
+func StartSentinelWith(tb testing.TB, passwords SentinelPasswords) *Sentinel {
+	tb.Helper()
 	RequireRedisServer(tb)
 	dir := tb.TempDir()
 	ports := freePorts(tb, 3)
-	s := &Sentinel{MasterName: "notifyql-test"}
+	s := &Sentinel{MasterName: "notifyql-test", Passwords: passwords}
+	var auth []string
+	if passwords.Master != "" {
+		auth = []string{"--requirepass", passwords.Master, "--masterauth", passwords.Master}
+	}
 	// Each in a folder of its own: a replica's full sync writes dump.rdb there.
-	s.Master = start(tb, ports[0], dataNode(ports[0], "--dir", tb.TempDir())...)
-	s.Replica = start(tb, ports[1], dataNode(ports[1], "--dir", tb.TempDir(), "--replicaof", "127.0.0.1", strconv.Itoa(ports[0]))...)
+	s.Master = start(tb, ports[0], passwords.Master, dataNode(ports[0], append([]string{"--dir", tb.TempDir()}, auth...)...)...)
+	s.Replica = start(tb, ports[1], passwords.Master, dataNode(ports[1], append([]string{"--dir", tb.TempDir(), "--replicaof", "127.0.0.1", strconv.Itoa(ports[0])}, auth...)...)...)
 	// Sentinel rewrites its configuration file, so it must be a file of its own.
 	conf := filepath.Join(dir, "sentinel.conf")
 	settings := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\n", ports[2], dir) + fmt.Sprintf("sentinel monitor %s 127.0.0.1 %d 1\n"+
 		"sentinel down-after-milliseconds %[1]s 1000\n"+
 		"sentinel failover-timeout %[1]s 5000\n", s.MasterName, ports[0])
+	if passwords.Master != "" {
+		settings += fmt.Sprintf("sentinel auth-pass %s %q\n", s.MasterName, passwords.Master) // quoted: a password may hold spaces
+	}
+	if passwords.Sentinel != "" {
+		settings += fmt.Sprintf("requirepass %q\n", passwords.Sentinel)
+	}
 	if err := os.WriteFile(conf, []byte(settings), 0o600); err != nil {
 		tb.Fatalf("write the sentinel configuration: %v", err)
 	}
 	// Sentinel takes its configuration file as the first argument.
-	s.Sentinel = start(tb, ports[2], conf, "--sentinel")
+	s.Sentinel = start(tb, ports[2], passwords.Sentinel, conf, "--sentinel")
 	s.waitReplicaKnown(tb, s.Replica)
 	return s
 }
@@ -408,7 +435,7 @@ func (s *Sentinel) Crash(tb testing.TB) {
 func (s *Sentinel) awaitMaster(tb testing.TB, server *Server) {
 	tb.Helper()
 	ctx := context.Background()
-	client := goredis.NewSentinelClient(&goredis.Options{Addr: s.Sentinel.Addr()})
+	client := s.sentinelClient()
 	defer client.Close()
 	waitUntil(tb, "the sentinel to name "+server.Addr()+" master", func() (bool, string) {
 		addr, err := client.GetMasterAddrByName(ctx, s.MasterName).Result()
@@ -416,16 +443,30 @@ func (s *Sentinel) awaitMaster(tb testing.TB, server *Server) {
 	})
 }
 
-// URL is the deployment's REDIS_URL.
+// URL is the deployment's REDIS_URL, its passwords in it.
 func (s *Sentinel) URL() string {
-	return "redis-sentinel://" + s.Sentinel.Addr() + "/0?master_name=" + s.MasterName
+	u := url.URL{Scheme: "redis-sentinel", Host: s.Sentinel.Addr(), Path: "/0"}
+	q := url.Values{"master_name": {s.MasterName}}
+	if s.Passwords.Master != "" {
+		u.User = url.UserPassword("", s.Passwords.Master)
+	}
+	if s.Passwords.Sentinel != "" {
+		q.Set("sentinel_password", s.Passwords.Sentinel)
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// sentinelClient is a client of the Sentinel itself.
+func (s *Sentinel) sentinelClient() *goredis.SentinelClient {
+	return goredis.NewSentinelClient(&goredis.Options{Addr: s.Sentinel.Addr(), Password: s.Passwords.Sentinel})
 }
 
 // waitReplicaKnown waits until the Sentinel lists replica as a healthy replica.
 func (s *Sentinel) waitReplicaKnown(tb testing.TB, replica *Server) {
 	tb.Helper()
 	ctx := context.Background()
-	client := goredis.NewSentinelClient(&goredis.Options{Addr: s.Sentinel.Addr()})
+	client := s.sentinelClient()
 	defer client.Close()
 	waitUntil(tb, "the sentinel to know "+replica.Addr(), func() (bool, string) {
 		replicas, err := client.Replicas(ctx, s.MasterName).Result()
@@ -444,7 +485,7 @@ func (s *Sentinel) waitReplicaKnown(tb testing.TB, replica *Server) {
 func (s *Sentinel) Failover(tb testing.TB) {
 	tb.Helper()
 	ctx := context.Background()
-	client := goredis.NewSentinelClient(&goredis.Options{Addr: s.Sentinel.Addr()})
+	client := s.sentinelClient()
 	defer client.Close()
 	if err := client.Failover(ctx, s.MasterName).Err(); err != nil {
 		tb.Fatalf("SENTINEL FAILOVER: %v", err)

@@ -62,6 +62,17 @@ func HTTPStatus(code string) int {
 	return errorCodes[notifyql.EINTERNAL].httpStatus
 }
 
+// httpStatusOfGraphQLCode returns the HTTP status of an extensions.code that errorCodes
+// maps a domain code to, and false for any other (gqlgen's own codes, the limits').
+func httpStatusOfGraphQLCode(code string) (int, bool) {
+	for _, c := range errorCodes {
+		if c.graphQL == code {
+			return c.httpStatus, true
+		}
+	}
+	return 0, false
+}
+
 // newErrorPresenter shows coded domain errors as they are, GraphQL parse and validation
 // errors as gqlgen words them, and anything else as "internal error" with the request id,
 // logging the detail. No SQL text, host, database user or personal data reaches a response.
@@ -311,7 +322,13 @@ func writeGraphQLError(w http.ResponseWriter, status int, code, message string) 
 
 // writeGraphQLErrorWith is writeGraphQLError with the extensions given.
 func writeGraphQLErrorWith(w http.ResponseWriter, status int, message string, extensions map[string]any) {
-	w.Header().Set("Content-Type", "application/json")
+	writeGraphQLErrorAs(w, mediaTypeJSON, status, message, extensions)
+}
+
+// writeGraphQLErrorAs is writeGraphQLErrorWith in the media type given: a GraphQL
+// transport answers in the one the client accepts (responseMediaType).
+func writeGraphQLErrorAs(w http.ResponseWriter, mediaType string, status int, message string, extensions map[string]any) {
+	w.Header().Set("Content-Type", mediaType)
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"errors": []map[string]any{{"message": message, "extensions": extensions}},

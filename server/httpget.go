@@ -38,7 +38,7 @@ func requirePreflight(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		writeGraphQLError(w, http.StatusBadRequest, "PREFLIGHT_REQUIRED",
+		writeRequestError(w, r, http.StatusBadRequest, "PREFLIGHT_REQUIRED",
 			"a GET operation needs a GraphQL-Require-Preflight or X-Requested-With header, unless it runs a persisted query by its hash alone")
 	})
 }
@@ -73,7 +73,7 @@ func (getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 	w.Header().Set("Cache-Control", "no-store")
 	query, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		writeGraphQLError(w, http.StatusBadRequest, "BAD_REQUEST", "the query string is not URL-encoded")
+		writeRequestError(w, r, http.StatusBadRequest, "BAD_REQUEST", "the query string is not URL-encoded")
 		return
 	}
 	params := &graphql.RawParams{
@@ -88,7 +88,7 @@ func (getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 	}{{"variables", &params.Variables}, {"extensions", &params.Extensions}} {
 		if v := query.Get(p.name); v != "" {
 			if err := decodeJSONObject(v, p.dest); err != nil {
-				writeGraphQLError(w, http.StatusBadRequest, "BAD_REQUEST", p.name+" must be a JSON object")
+				writeRequestError(w, r, http.StatusBadRequest, "BAD_REQUEST", p.name+" must be a JSON object")
 				return
 			}
 		}
@@ -100,7 +100,7 @@ func (getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 
 // refuseAllButQueries answers a mutation or a subscription sent by GET with 405, and Allow
 // naming the method that does take it (GraphQL over HTTP).
-func refuseAllButQueries(w http.ResponseWriter, kind ast.Operation) bool {
+func refuseAllButQueries(w http.ResponseWriter, r *http.Request, kind ast.Operation) bool {
 	if kind == ast.Query {
 		return false
 	}
@@ -109,7 +109,7 @@ func refuseAllButQueries(w http.ResponseWriter, kind ast.Operation) bool {
 	if kind == ast.Subscription {
 		message = "GET runs queries only: subscribe over a WebSocket"
 	}
-	writeGraphQLError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", message)
+	writeRequestError(w, r, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", message)
 	return true
 }
 

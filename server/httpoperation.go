@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"mime"
 	"net/http"
 	"slices"
@@ -10,13 +11,35 @@ import (
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
 // The API's own HTTP transports, POST here and GET (httpget.go), read an operation's
 // parameters their way and then run it the same way: runOperation.
+//
+// GraphQL over HTTP: the status of an operation that never ran depends on the media type
+// the client accepts (responseMediaType):
+//
+//   - A request that is not a GraphQL request (no query to run, nor a persisted query's
+//     hash; a body that is not a JSON object of the parameters) is 400, whatever the
+//     client accepts.
+//   - application/json (the legacy type, and the one a client that names none gets): 200
+//     for a document that does not parse or validate, variables that do not fit, and the
+//     server's own limits; the errors say which (extensions.code).
+//   - application/graphql-response+json: a response without data is 4xx (or 5xx), so
+//     that HTTP tooling sees the failure: 400, or the status of the error's code in
+//     errorCodes (503 for UNAVAILABLE).
+//   - Either way, an allowance used up is 429 with Retry-After (allowanceRefusalStatus).
+//
+// The answer then has no data entry: nothing was executed (GraphQL's response format
+// leaves data out when an error came before execution).
+
+// Media types of a GraphQL answer.
+const (
+	mediaTypeJSON            = "application/json"
+	mediaTypeGraphQLResponse = "application/graphql-response+json"
+)
 
 // postTransport runs an operation sent as a POST body of GraphQL parameters, in either
 // operation media type (gqlgen's own POST takes application/json only). checkBody has
@@ -40,7 +63,11 @@ func (postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 	dec.UseNumber()
 	if err := dec.Decode(params); err != nil {
 		// Never the decoder's message: it may quote the body, which may hold personal data.
-		writeGraphQLError(w, http.StatusBadRequest, "BAD_REQUEST", "request body is not valid JSON")
+		message := "request body is not valid JSON"
+		if _, wrongShape := errors.AsType[*json.UnmarshalTypeError](err); wrongShape {
+			message = "the body must be a JSON object: query and operationName strings, variables and extensions objects"
+		}
+		writeRequestError(w, r, http.StatusBadRequest, "BAD_REQUEST", message)
 		return
 	}
 	params.ReadTime.End = graphql.Now()
@@ -48,33 +75,55 @@ func (postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 }
 
 // runOperation runs the operation params name and writes its answer in the media type
-// the client accepts. An operation refused before it ran is answered with
-// requestErrorStatus's status, or 429 with Retry-After when an allowance is used up (a
-// persisted query's registration), as byIP and byUser answer. refuseKind, when given,
+// the client accepts. An operation refused before it ran is answered with refusalStatus's
+// status, or 429 with Retry-After when an allowance is used up (a persisted query's
+// registration), as byIP and byUser answer, and without data. refuseKind, when given,
 // writes the answer for an operation of a kind the transport does not run and reports
 // that it did.
-func runOperation(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor, params *graphql.RawParams, refuseKind func(http.ResponseWriter, ast.Operation) bool) {
+func runOperation(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor, params *graphql.RawParams, refuseKind func(http.ResponseWriter, *http.Request, ast.Operation) bool) {
 	responseType := responseMediaType(r)
 	w.Header().Set("Content-Type", responseType)
 	opCtx, errs := exec.CreateOperationContext(r.Context(), params)
 	if errs != nil {
-		w.WriteHeader(allowanceRefusalStatus(w.Header(), errs, requestErrorStatus(errs, responseType)))
-		writeResponse(w, exec.DispatchError(graphql.WithOperationContext(r.Context(), opCtx), errs))
+		w.WriteHeader(allowanceRefusalStatus(w.Header(), errs, refusalStatus(errs, params, responseType)))
+		writeRefusal(w, exec.DispatchError(graphql.WithOperationContext(r.Context(), opCtx), errs))
 		return
 	}
-	if refuseKind != nil && refuseKind(w, opCtx.Operation.Operation) {
+	if refuseKind != nil && refuseKind(w, r, opCtx.Operation.Operation) {
 		return
 	}
 	responses, ctx := exec.DispatchOperation(r.Context(), opCtx)
 	writeResponse(w, responses(ctx))
 }
 
-// responseMediaType is the media type the client accepts, as gqlgen's transports choose it:
-// application/json unless only application/graphql-response+json is named.
+// refusalStatus is the status of an operation refused before it ran for errs (see above),
+// but for a used-up allowance. params are the request's, once the persisted query lookup
+// has put a known hash's text in them.
+func refusalStatus(errs gqlerror.List, params *graphql.RawParams, responseType string) int {
+	if params.Query == "" && params.Extensions["persistedQuery"] == nil {
+		return http.StatusBadRequest
+	}
+	if responseType == mediaTypeJSON {
+		return http.StatusOK
+	}
+	for _, err := range errs {
+		if code, ok := err.Extensions["code"].(string); ok {
+			if status, ok := httpStatusOfGraphQLCode(code); ok {
+				return status
+			}
+		}
+	}
+	return http.StatusBadRequest
+}
+
+// responseMediaType is the media type the client accepts: the first of the two GraphQL
+// answer types its Accept names (application/json for */* and application/*),
+// application/json when it sends none, and application/graphql-response+json when it
+// names neither.
 func responseMediaType(r *http.Request) string {
 	accept := r.Header.Get("Accept")
 	if accept == "" {
-		return "application/json"
+		return mediaTypeJSON
 	}
 	for part := range strings.SplitSeq(accept, ",") {
 		mediaType, _, err := mime.ParseMediaType(strings.TrimSpace(part))
@@ -82,26 +131,29 @@ func responseMediaType(r *http.Request) string {
 			continue
 		}
 		switch mediaType {
-		case "*/*", "application/*", "application/json":
-			return "application/json"
-		case "application/graphql-response+json":
+		case "*/*", "application/*", mediaTypeJSON:
+			return mediaTypeJSON
+		case mediaTypeGraphQLResponse:
 			return mediaType
 		}
 	}
-	return "application/graphql-response+json"
+	return mediaTypeGraphQLResponse
 }
 
-// requestErrorStatus is the status of an operation refused before it ran, as gqlgen's POST
-// transport answers it: a parse or validation failure is 422 (400 for a client that accepts
-// application/graphql-response+json), anything else (a limit) 200 with the error.
-func requestErrorStatus(errs gqlerror.List, responseType string) int {
-	if errcode.GetErrorKind(errs) != errcode.KindProtocol {
-		return http.StatusOK
-	}
-	if responseType == "application/graphql-response+json" {
-		return http.StatusBadRequest
-	}
-	return http.StatusUnprocessableEntity
+// writeRequestError answers a request the transport cannot run, before any GraphQL (a
+// body or parameter that does not read, a method the operation does not take), in the
+// media type the client accepts.
+func writeRequestError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
+	writeGraphQLErrorAs(w, responseMediaType(r), status, message, map[string]any{"code": code})
+}
+
+// writeRefusal writes the response to an operation that never ran: its errors and
+// extensions, and no data entry.
+func writeRefusal(w http.ResponseWriter, resp *graphql.Response) {
+	_ = json.NewEncoder(w).Encode(struct {
+		Errors     gqlerror.List  `json:"errors"`
+		Extensions map[string]any `json:"extensions,omitempty"`
+	}{resp.Errors, resp.Extensions})
 }
 
 // writeResponse writes resp as encoding/json's Encoder writes a graphql.Response. The data,

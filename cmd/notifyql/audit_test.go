@@ -1,11 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 )
@@ -18,19 +19,21 @@ type auditResult struct {
 	Reason string `json:"reason"`
 }
 
-// explainedAuditWarnings are the graphql-http warnings the README explains (section
-// "GraphQL over HTTP"); any other warning fails the test, to be fixed or explained.
-var explainedAuditWarnings = []string{
-	"SHOULD use 200 status code on document parsing failure when accepting application/json",
-	"SHOULD use 200 status code on document validation failure when accepting application/json",
-	"SHOULD use a status code of 200 on variable coercion failure when accepting application/json",
-	"SHOULD not contain the data entry on document parsing failure when accepting application/graphql-response+json",
-	"SHOULD not contain the data entry on document validation failure when accepting application/graphql-response+json",
+// auditsNotOK are the graphql-http audits that are not ok, by id, with the status each
+// has; the README names each with its reason (section "GraphQL over HTTP"). Any other
+// audit that is not ok fails the test, and so does one of these that passes or that the
+// README does not name: the list is kept as short as it is true.
+var auditsNotOK = map[string]string{
+	// GET without a preflight header, which notifyql refuses (CSRF): a plain GET, and GETs
+	// with URL-encoded variables (which notifyql takes once the header is there).
+	"5A70": "notice",
+	"D6D5": "notice",
+	"6A70": "notice",
 }
 
 // The npm graphql-http audit suite (GraphQL over HTTP) against the API as development
-// serves it (its audits ask for __type, which production's introspection refuses): no
-// error, and only the warnings the README explains.
+// serves it (its audits ask for __type, which production's introspection refuses): every
+// audit ok but those auditsNotOK lists, which the README explains.
 func TestGraphQLOverHTTPAudit(t *testing.T) {
 	node := nodeOrSkip(t)
 	api := newTestAPIWith(t, testAPIOptions{development: true})
@@ -56,16 +59,26 @@ func TestGraphQLOverHTTPAudit(t *testing.T) {
 	if err := json.Unmarshal(out, &results); err != nil {
 		t.Fatalf("audit output %q: %v", out, err)
 	}
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	counts := map[string]int{}
 	for _, r := range results {
 		counts[r.Status]++
+		want, listed := auditsNotOK[r.ID]
 		switch {
-		case r.Status == "error":
-			t.Errorf("audit %s failed: %s: %s", r.ID, r.Name, r.Reason)
-		case r.Status == "warn" && !slices.Contains(explainedAuditWarnings, r.Name):
-			t.Errorf("audit %s warns, and the README does not explain it: %s: %s", r.ID, r.Name, r.Reason)
-		case r.Status == "notice":
-			t.Logf("notice %s: %s: %s", r.ID, r.Name, r.Reason)
+		case r.Status == "ok" && listed:
+			t.Errorf("audit %s passes now: drop it from auditsNotOK and the README: %s", r.ID, r.Name)
+		case r.Status != "ok" && r.Status != want:
+			t.Errorf("audit %s: %s, and the README does not explain it: %s: %s", r.ID, r.Status, r.Name, r.Reason)
+		case r.Status != "ok":
+			t.Logf("%s %s (explained in the README): %s: %s", r.Status, r.ID, r.Name, r.Reason)
+		}
+	}
+	for id := range auditsNotOK {
+		if !bytes.Contains(readme, []byte(id)) {
+			t.Errorf("audit %s is not ok, and the README does not name it with its reason", id)
 		}
 	}
 	t.Logf("graphql-http audit: %d audits, %d ok, %d warnings, %d notices, %d errors", len(results), counts["ok"], counts["warn"], counts["notice"], counts["error"])

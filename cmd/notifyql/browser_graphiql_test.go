@@ -103,7 +103,7 @@ func TestGraphiQLSubscriptionShowsAWrite(t *testing.T) {
 // Without a token, or with a bad one, GraphiQL shows why: a query answers UNAUTHENTICATED,
 // and a subscription, whose socket the API closes with 4403, ends with that reason at once
 // instead of retrying. The API runs as in production, with introspection off, which
-// GraphiQL also survives.
+// GraphiQL also survives (the script checks that each 400 it gets is that refusal).
 func TestGraphiQLShowsRefusedCredentials(t *testing.T) {
 	api := startLiveAPIWith(t, liveAPIOptions{pages: true})
 	badToken := authorizationHeaders("not-a-token")

@@ -51,6 +51,8 @@ type config struct {
 	// empty (NOTIFYQL_DATA_DIR).
 	DataDir string
 	// DatabaseURL and RedisURL may carry passwords; empty means start a private server.
+	// RedisURL is REDIS_URL, or the redis-sentinel:// URL the NOTIFYQL_REDIS_SENTINEL_*
+	// variables amount to.
 	DatabaseURL string
 	RedisURL    string
 	// DBMaxConns is the API pool's size (NOTIFYQL_DB_MAX_CONNS); 0, unset, means the URL's
@@ -166,6 +168,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if v := getenv("NOTIFYQL_ADDR"); v != "" {
 		cfg.Addr = v
+	}
+	sentinelURL, err := sentinelURLFromVariables(getenv)
+	if err != nil {
+		return config{}, err
+	}
+	if sentinelURL != "" {
+		cfg.RedisURL = sentinelURL
 	}
 	for _, duration := range []struct {
 		name     string

@@ -110,18 +110,30 @@ func waitUntilRelay(t *testing.T, api *liveAPI) {
 }
 
 // serve runs on a Redis Cluster and on a Sentinel-managed primary as on one node: REDIS_URL
-// names the topology, /readyz sees Redis answer, persisted queries, remembered searches and
-// rate-limit allowances are kept in that Redis, and a subscription gets a plain SQL write
-// through the live bus.
+// (or, for Sentinel, the NOTIFYQL_REDIS_SENTINEL_* variables) names the topology, /readyz
+// sees Redis answer, persisted queries, remembered searches and rate-limit allowances are
+// kept in that Redis, and a subscription gets a plain SQL write through the live bus.
 func TestServeRunsOnEveryRedisTopology(t *testing.T) {
-	for _, topology := range []string{"cluster", "sentinel"} {
+	for _, topology := range []string{"cluster", "sentinel", "sentinel variables"} {
 		t.Run(topology, func(t *testing.T) {
 			var url string
+			env := map[string]string{"NOTIFYQL_RATE_LIMIT_PER_IP": "60"}
 			switch topology {
 			case "cluster":
 				url = redistest.StartCluster(t, false).URL()
+				env["REDIS_URL"] = url
 			case "sentinel":
 				url = redistest.StartSentinel(t).URL()
+				env["REDIS_URL"] = url
+			case "sentinel variables":
+				// Passwords on both, as a Secret would hold them, each in a variable.
+				sentinel := redistest.StartSentinelWith(t, redistest.SentinelPasswords{Master: sentinelTestMasterPassword, Sentinel: sentinelTestPassword})
+				url = sentinel.URL()
+				env["REDIS_URL"] = "" // unset: startServe would name the machine's Redis
+				env["NOTIFYQL_REDIS_SENTINEL_ADDRS"] = sentinel.Sentinel.Addr()
+				env["NOTIFYQL_REDIS_SENTINEL_MASTER_NAME"] = sentinel.MasterName
+				env["NOTIFYQL_REDIS_SENTINEL_MASTER_PASSWORD"] = sentinelTestMasterPassword
+				env["NOTIFYQL_REDIS_SENTINEL_PASSWORD"] = sentinelTestPassword
 			}
 			topologyOptions, err := redisOptions(url)
 			if err != nil {
@@ -129,7 +141,7 @@ func TestServeRunsOnEveryRedisTopology(t *testing.T) {
 			}
 			client := topologyOptions.newClient()
 			t.Cleanup(func() { _ = client.Close() })
-			api := startServe(t, map[string]string{"REDIS_URL": url, "NOTIFYQL_RATE_LIMIT_PER_IP": "60"})
+			api := startServe(t, env)
 			base := strings.TrimSuffix(api.url, "/graphql")
 			ctx := t.Context()
 
@@ -200,9 +212,21 @@ func TestServeRunsOnEveryRedisTopology(t *testing.T) {
 					t.Fatal(err)
 				}
 			})
+			for _, password := range []string{sentinelTestMasterPassword, sentinelTestPassword} {
+				if strings.Contains(api.stdout.String(), password) || strings.Contains(api.stderr.String(), password) {
+					t.Errorf("serve's output shows a Redis password")
+				}
+			}
 		})
 	}
 }
+
+// The passwords of the Sentinel deployment TestServeRunsOnEveryRedisTopology names by
+// variables; characters a URL escapes included.
+const (
+	sentinelTestMasterPassword = "m4ster pw/@:%"
+	sentinelTestPassword       = "s3ntinel&pw=?"
+)
 
 // postServed posts a GraphQL request to serve at url as userID and returns the body.
 func postServed(t *testing.T, url, userID string, body map[string]any) string {

@@ -162,19 +162,9 @@ func hostListURL(u *url.URL, q url.Values, defaultPort string) (string, error) {
 			return "", fmt.Errorf("option %s is not read here: write the user and password before the hosts (%s://user:password@host:port,…) and every host in the list", option, u.Scheme)
 		}
 	}
-	var addrs []string
-	for host := range strings.SplitSeq(u.Host, ",") {
-		if host == "" {
-			return "", errors.New("the host list is empty or has an empty entry")
-		}
-		hostname, port, err := net.SplitHostPort(host)
-		if err != nil { // no port
-			hostname, port, err = net.SplitHostPort(host + ":" + defaultPort)
-		}
-		if err != nil || hostname == "" || port == "" || strings.Trim(port, "0123456789") != "" {
-			return "", fmt.Errorf("host %q is not host:port", host)
-		}
-		addrs = append(addrs, net.JoinHostPort(hostname, port))
+	addrs, err := hostList(u.Host, defaultPort)
+	if err != nil {
+		return "", err
 	}
 	for _, addr := range addrs[1:] {
 		q.Add("addr", addr)
@@ -184,6 +174,26 @@ func hostListURL(u *url.URL, q url.Values, defaultPort string) (string, error) {
 		scheme = "rediss"
 	}
 	return (&url.URL{Scheme: scheme, Host: addrs[0], Path: u.Path, RawQuery: q.Encode()}).String(), nil
+}
+
+// hostList reads a comma-separated list of host[:port], giving defaultPort to a host
+// written without one.
+func hostList(list, defaultPort string) ([]string, error) {
+	var addrs []string
+	for host := range strings.SplitSeq(list, ",") {
+		if host == "" {
+			return nil, errors.New("the host list is empty or has an empty entry")
+		}
+		hostname, port, err := net.SplitHostPort(host)
+		if err != nil { // no port
+			hostname, port, err = net.SplitHostPort(host + ":" + defaultPort)
+		}
+		if err != nil || hostname == "" || port == "" || strings.Trim(port, "0123456789") != "" {
+			return nil, fmt.Errorf("host %q is not host:port", host)
+		}
+		addrs = append(addrs, net.JoinHostPort(hostname, port))
+	}
+	return addrs, nil
 }
 
 // userPassword is the user and password before the hosts.
