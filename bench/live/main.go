@@ -50,6 +50,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"maps"
 	"math/rand/v2"
 	"net/http"
@@ -96,6 +97,8 @@ type options struct {
 	probes       int
 	probeEvery   time.Duration
 	polling      bool
+	// profiles is where each live run's server profiles go ("" takes none).
+	profiles string
 }
 
 func main() { harness.Main("bench-live", run) }
@@ -111,6 +114,7 @@ func run(ctx context.Context, args []string) error {
 	fs.IntVar(&o.probes, "probed-services", 8, "services the probe writer marks (left out of the simulator)")
 	fs.DurationVar(&o.probeEvery, "probe-every", 150*time.Millisecond, "how often the probe writer commits, on average (each pause is 0.5x to 1.5x this)")
 	fs.BoolVar(&o.polling, "polling", true, "also run the polling comparison")
+	fs.StringVar(&o.profiles, "profile", "", "`folder` to write each live run's server profiles to: the heap with the subscribers idle, and the CPU over the measured window (the server serves them with NOTIFYQL_PPROF)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -270,6 +274,7 @@ func (b *bench) startServer(ctx context.Context, name string) (*harness.Server, 
 		"NOTIFYQL_SEARCH_SECRET=" + benchSearchSecret,
 		"NOTIFYQL_ENV=development",
 		"NOTIFYQL_DATA_DIR=" + b.tmp,
+		"NOTIFYQL_PPROF=" + strconv.FormatBool(b.o.profiles != ""),
 	})
 }
 
@@ -440,6 +445,41 @@ func (b *bench) runAll(ctx context.Context) error {
 	return nil
 }
 
+// saveProfile writes the server's profile at /debug/pprof/<query> to the profiles folder
+// as <name>-<clients>.pprof, when the run takes profiles.
+func (b *bench) saveProfile(ctx context.Context, srv *harness.Server, name string, clients int, query string) error {
+	if b.o.profiles == "" {
+		return nil
+	}
+	url := strings.TrimSuffix(srv.MetricsURL, "/metrics") + "/debug/pprof/" + query
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("take the server's %s profile: %w", name, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("take the server's %s profile: %s", name, resp.Status)
+	}
+	if err := os.MkdirAll(b.o.profiles, 0o755); err != nil {
+		return err
+	}
+	path := filepath.Join(b.o.profiles, fmt.Sprintf("%s-%d.pprof", name, clients))
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return fmt.Errorf("take the server's %s profile: %w", name, err)
+	}
+	fmt.Printf("server %s profile: %s\n", name, path)
+	return f.Close()
+}
+
 type mode int
 
 const (
@@ -507,6 +547,9 @@ func (b *bench) runScenario(ctx context.Context, name string, clients int, m mod
 		r.rssIdle = rssAfter
 		fmt.Printf("server VmRSS %d KiB idle before, %d KiB with %d idle subscriptions\n", rssBefore>>10, rssAfter>>10, r.connected)
 		base = subs.baseRequested()
+		if err := b.saveProfile(ctx, srv, "heap", clients, "heap?gc=1"); err != nil {
+			return r, err
+		}
 	default:
 		base, err = b.currentRequested(ctx, srv.URL)
 		if err != nil {
@@ -549,6 +592,14 @@ func (b *bench) runScenario(ctx context.Context, name string, clients int, m mod
 		requestsBefore = pollers.answered.Load()
 	}
 	lat.measure.Store(true)
+	cpuProfile := make(chan error, 1)
+	if m == modeLive {
+		go func() {
+			cpuProfile <- b.saveProfile(ctx, srv, "cpu", clients, fmt.Sprintf("profile?seconds=%d", int(b.o.window.Seconds())-2))
+		}()
+	} else {
+		cpuProfile <- nil
+	}
 	select {
 	case <-time.After(b.o.window):
 	case <-ctx.Done():
@@ -556,6 +607,10 @@ func (b *bench) runScenario(ctx context.Context, name string, clients int, m mod
 		return r, ctx.Err()
 	}
 	lat.measure.Store(false)
+	if err := <-cpuProfile; err != nil {
+		load.stop()
+		return r, err
+	}
 	after, err := harness.ReadCounters(ctx, b.pool)
 	if err != nil {
 		load.stop()
