@@ -24,7 +24,10 @@ import (
 // No goroutine waits on behalf of an idle subscription: the hub fills an outlet, and
 // SubscriptionStreams moves each snapshot from it to the channel gqlgen reads when gqlgen
 // asks for the next response. That step is where a response already rendered for the same
-// snapshot, operation and variables is reused instead of rendered again.
+// snapshot, operation and variables is reused instead of rendered again. Where the
+// transport parks operations (ResponseSender), the outlet wakes the operation when it
+// has a snapshot, and the response handler parks it again once the outlet is empty: a
+// subscription holds a goroutine only while it has something to send.
 func stream[S, T any](ctx context.Context, r *Resolver, topic notifyql.Topic, g guard, convert func(S) T) (<-chan T, error) {
 	st, ok := ctx.Value(streamKey{}).(*streamState)
 	if !ok {
@@ -32,6 +35,11 @@ func stream[S, T any](ctx context.Context, r *Resolver, topic notifyql.Topic, g 
 	}
 	c := &rechecker{r: r, ctx: ctx, g: g, ending: st, path: graphql.GetFieldContext(ctx).Path()}
 	out := live.NewOutlet(convert)
+	p := &pump[T]{in: out.C(), out: make(chan T, 1)}
+	if st.sender != nil {
+		out.Notify(st.sender.Wake)
+		p.parks = true
+	}
 	detach, err := r.live.Attach(ctx, topic, out, live.AccessInterest{UserID: g.userID, OnChange: c.trigger})
 	if err != nil {
 		return nil, err
@@ -39,7 +47,6 @@ func stream[S, T any](ctx context.Context, r *Resolver, topic notifyql.Topic, g 
 	c.mu.Lock()
 	c.detach = detach
 	c.mu.Unlock()
-	p := &pump[T]{in: out.C(), out: make(chan T, 1)}
 	st.mu.Lock()
 	st.pump = p
 	st.mu.Unlock()
@@ -111,13 +118,17 @@ type pump[T any] struct {
 	out     chan T // capacity one, filled only just before gqlgen reads it
 	pending T
 	ended   bool
+	// parks says whether next returns at once when in is empty: the transport parks the
+	// operation, and the outlet wakes it.
+	parks bool
 }
 
 // snapshotPump is a pump of any type, as SubscriptionStreams sees it.
 type snapshotPump interface {
-	// next waits for the next snapshot and returns what its subscribers share. ok is false
-	// when the stream has ended (its context too): gqlgen's channel is then closed.
-	next() (shared *live.Shared, ok bool)
+	// next takes the next snapshot and returns what its subscribers share. ok is false
+	// when the stream has ended (its context too): gqlgen's channel is then closed. A
+	// pump that parks returns empty when no snapshot is there yet; the others wait.
+	next() (shared *live.Shared, ok, empty bool)
 	// newer replaces the snapshot next returned with one that has come since, if any,
 	// without waiting; ok is false when none has (or the stream has ended: next says so).
 	newer() (shared *live.Shared, ok bool)
@@ -125,20 +136,28 @@ type snapshotPump interface {
 	hand()
 }
 
-func (p *pump[T]) next() (*live.Shared, bool) {
-	// A plain receive, not a select with ctx: the hub closes the outlet when the
-	// subscription's context ends. It also keeps the stack of an idle subscription's
-	// goroutine small enough for the runtime to shrink it.
-	d, ok := <-p.in
+func (p *pump[T]) next() (shared *live.Shared, ok, empty bool) {
+	var d live.Delivery[T]
+	if p.parks {
+		select {
+		case d, ok = <-p.in:
+		default:
+			return nil, false, true
+		}
+	} else {
+		// A plain receive, not a select with ctx: the hub closes the outlet when the
+		// subscription's context ends.
+		d, ok = <-p.in
+	}
 	if !ok {
 		if !p.ended {
 			p.ended = true
 			close(p.out)
 		}
-		return nil, false
+		return nil, false, false
 	}
 	p.pending = d.Value
-	return d.Shared, true
+	return d.Shared, true, false
 }
 
 func (p *pump[T]) newer() (*live.Shared, bool) {
@@ -317,10 +336,12 @@ func (streams SubscriptionStreams) InterceptOperation(ctx context.Context, next 
 	oc.RawQuery = unique.Make(oc.RawQuery).Value()
 	st := &streamState{}
 	ctx = context.WithValue(ctx, streamKey{}, st)
-	responses := next(ctx)
+	// The sender is known before the resolver runs: its outlet wakes the operation
+	// through it.
 	if streams.Senders != nil {
 		st.sender = streams.Senders(ctx)
 	}
+	responses := next(ctx)
 	st.turns = streams.Turns
 	st.counts = streams.Counts
 	// The shared responses are handed out here, outside gqlgen's response handling:
@@ -342,7 +363,11 @@ func (st *streamState) respond(ctx context.Context, responses graphql.ResponseHa
 		return responses(ctx)
 	}
 	for {
-		shared, ok := p.next()
+		shared, ok, empty := p.next()
+		if empty {
+			// Nothing to send until the outlet wakes the operation.
+			return st.sender.Park()
+		}
 		if !ok {
 			// gqlgen's channel is closed (or ctx done): responses reports the end.
 			return responses(ctx)
@@ -414,6 +439,8 @@ var renderingSeed = maphash.MakeSeed()
 type ResponseSender interface {
 	StandIn(encoded []byte) json.RawMessage
 	Send(encoded []byte) (sent bool, err error)
+	Park() *graphql.Response
+	Wake()
 }
 
 // InterceptResponse lets a stream that ended with an error say so (see orEnding).
