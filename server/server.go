@@ -150,7 +150,7 @@ func New(cfg Config, schema graphql.ExecutableSchema, auth *Authenticator) *Serv
 	cfg.Connections = cfg.Connections.withDefaults()
 	cfg.DownloadLimits = cfg.DownloadLimits.withDefaults()
 	s := &Server{cfg: cfg, auth: auth, websockets: newWebsocketSessions(),
-		websocketUpgrader: &gorillaWebsocket{cfg: cfg.WebSocket, writeBuffers: &sync.Pool{}},
+		websocketUpgrader: &gorillaWebsocket{cfg: cfg.WebSocket, writeBuffers: &sync.Pool{}, steps: newStepWorkers(stepWorkerIdle)},
 		presentError:      newErrorPresenter(cfg.Logger, cfg.RequestMetrics, cfg.CodeBackendError)}
 	if cfg.RateLimiter != nil {
 		s.rates = &rateLimiting{limiter: cfg.RateLimiter, limits: cfg.RateLimits, proxies: cfg.TrustedProxies, logger: cfg.Logger, metrics: cfg.RequestMetrics}

@@ -93,6 +93,9 @@ type websocketConn struct {
 	// the pings, expiryTimer closes the socket when the token expires.
 	initTimer, pingTimer, expiryTimer *time.Timer
 
+	// steps run the steps of the socket's woken operations; shared by every socket.
+	steps *stepWorkers
+
 	// running counts the operations that have not ended, running or parked, which the
 	// reader waits for once the socket has closed.
 	running sync.WaitGroup

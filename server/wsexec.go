@@ -53,7 +53,9 @@ func (x socketExecutor) signIn(ctx context.Context, c *websocketConn, payload js
 	if c.names.keepAlive {
 		_ = c.writeEnvelope(nil, "", "ka")
 	}
-	if initPayload != nil {
+	// A payload that held only the token (authenticateWebsocket took it out) carries
+	// nothing for the operations: the socket keeps none.
+	if len(initPayload) != 0 {
 		signedIn = initPayloadContext{Context: signedIn, payload: initPayload}
 	}
 	return signedIn, true

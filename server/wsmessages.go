@@ -68,7 +68,7 @@ func (op *socketOperation) Park() *graphql.Response {
 	return &graphql.Response{}
 }
 
-// Wake starts a goroutine to run the operation's response handler, unless one runs it
+// Wake has a step worker run the operation's response handler, unless a step runs it
 // now: that one then runs it once more before it lets go (letGo).
 func (op *socketOperation) Wake() {
 	op.mu.Lock()
@@ -79,7 +79,7 @@ func (op *socketOperation) Wake() {
 	}
 	op.stepping = true
 	op.mu.Unlock()
-	go op.step()
+	op.conn.steps.run(op.step)
 }
 
 // StandIn keeps encoded for the operation's next response, which it replaces whatever
