@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"hash/maphash"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unique"
+	"weak"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -197,6 +199,11 @@ type streamState struct {
 	// sent is the hash of the encoding last sent, once hasSent.
 	sent    uint64
 	hasSent bool
+
+	// variables is the operation's variables, encoded; sharedVariables holds the copy of
+	// them the operation shares (SharedVariables) for as long as it runs.
+	variables       string
+	sharedVariables *map[string]any
 }
 
 type streamKey struct{}
@@ -239,9 +246,7 @@ func (st *streamState) renderKey(ctx context.Context) unique.Handle[renderKey] {
 	defer st.mu.Unlock()
 	if !st.hasKey {
 		oc := graphql.GetOperationContext(ctx)
-		// encoding/json writes map keys sorted, so equal variables encode equally.
-		variables, _ := json.Marshal(oc.Variables)
-		st.key = unique.Make(renderKey{query: oc.RawQuery, operation: oc.OperationName, variables: string(variables), audience: audienceKey(ctx, oc.Operation)})
+		st.key = unique.Make(renderKey{query: oc.RawQuery, operation: oc.OperationName, variables: st.variables, audience: audienceKey(ctx, oc.Operation)})
 		st.hasKey = true
 	}
 	return st.key
@@ -269,6 +274,55 @@ type SubscriptionStreams struct {
 	Turns Turns
 	// Counts, when set, counts the renderings and encodings made for snapshots.
 	Counts *RenderCounts
+	// Variables, when set, lets subscriptions that sent equal variables hold one copy.
+	Variables *SharedVariables
+}
+
+// SharedVariables lets subscriptions that sent equal variables hold one copy of them: a
+// subscription holds its operation's variables for as long as it runs, and the
+// subscribers of a dashboard send the same few. A copy is held weakly, and forgotten once
+// no subscription holds it: the copies are as many as the distinct variables of the
+// subscriptions running, which their per-user caps bound. NewSharedVariables makes one.
+type SharedVariables struct {
+	mu     sync.Mutex
+	copies map[unique.Handle[string]]weak.Pointer[map[string]any]
+}
+
+// NewSharedVariables returns an empty SharedVariables.
+func NewSharedVariables() *SharedVariables {
+	return &SharedVariables{copies: make(map[unique.Handle[string]]weak.Pointer[map[string]any])}
+}
+
+// share returns the copy held of the variables encoded as encoded, holding v as that copy
+// when none is held. The copy is kept for as long as the returned pointer is reachable.
+func (s *SharedVariables) share(encoded string, v map[string]any) *map[string]any {
+	key := unique.Make(encoded)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if held := s.copies[key].Value(); held != nil {
+		return held
+	}
+	held := &v
+	s.copies[key] = weak.Make(held)
+	runtime.AddCleanup(held, s.forget, key)
+	return held
+}
+
+// forget drops the entry of a copy nobody holds any more, unless another has taken its
+// place since.
+func (s *SharedVariables) forget(key unique.Handle[string]) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.copies[key].Value() == nil {
+		delete(s.copies, key)
+	}
+}
+
+// size is how many copies are held.
+func (s *SharedVariables) size() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.copies)
 }
 
 // RenderCounts counts the work a snapshot's subscribers cause: with sharing, one
@@ -335,6 +389,14 @@ func (streams SubscriptionStreams) InterceptOperation(ctx context.Context, next 
 	// the same text: one copy serves them all.
 	oc.RawQuery = unique.Make(oc.RawQuery).Value()
 	st := &streamState{}
+	// encoding/json writes map keys sorted, so equal variables encode equally.
+	if variables, err := json.Marshal(oc.Variables); err == nil {
+		st.variables = string(variables)
+		if streams.Variables != nil {
+			st.sharedVariables = streams.Variables.share(st.variables, oc.Variables)
+			oc.Variables = *st.sharedVariables
+		}
+	}
 	ctx = context.WithValue(ctx, streamKey{}, st)
 	// The sender is known before the resolver runs: its outlet wakes the operation
 	// through it.
