@@ -437,17 +437,18 @@ func TestAnIdleSubscriptionHoldsNoGoroutine(t *testing.T) {
 			t.Fatalf("socket %d: %v emails requested after the write, want %v", i, got, requested[i]+1)
 		}
 	}
+	// The step workers that sent the change wait a second for more work, then end.
 	if woken := settledGoroutines(before + slack); woken > before+slack {
 		t.Errorf("%d goroutines once the change was sent to %d subscriptions, %d before: the woken operations did not park again", woken, sockets, before)
 	}
 }
 
-// settledGoroutines waits (a few seconds at most) for the goroutines that a moment's work
+// settledGoroutines waits (ten seconds at most) for the goroutines that a moment's work
 // leaves behind to end, and returns how many there are: at most want, or the count that
-// stopped falling.
+// stopped falling for longer than a step worker waits for more work (a second).
 func settledGoroutines(want int) int {
 	last, stable := runtime.NumGoroutine(), 0
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		n := runtime.NumGoroutine()
 		if want > 0 && n <= want {
 			return n
@@ -456,7 +457,7 @@ func settledGoroutines(want int) int {
 			last, stable = n, 0
 			continue
 		}
-		if stable++; stable >= 20 {
+		if stable++; stable >= 60 {
 			return n
 		}
 	}
