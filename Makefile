@@ -38,7 +38,7 @@ bench-letters: services
 	$(GO) test -count=1 -v -run '^$$' -bench 'LetterPage|ValidateLetterPDF10Pages' -benchtime 100x ./cmd/notifyql
 	$(GO) test -count=1 -run '^$$' -bench 'RenderContent|ComposeLetter' -benchtime 2000x .
 
-## bench-live: the live-updates benchmark: 10,000 and 1,000 subscribers, then polling, on the bench profile (~10 minutes)
+## bench-live: the live-updates benchmark: 50,000 (three subscriptions a connection, under a 20,000-descriptor limit), 10,000 and 1,000 subscribers, then polling at 10,000 and 1,000, on the bench profile (~11 minutes)
 bench-live: services
 	$(GO) run ./bench/live
 

@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -262,5 +263,53 @@ func TestSharedComputesOncePerKey(t *testing.T) {
 	cancel()
 	if got := s.Do(ctx, "d", func() any { return "never" }); got != nil && got != "never" {
 		t.Errorf("a cancelled waiter got %v, want nil", got)
+	}
+}
+
+// An outlet told to notify calls its reader back after each snapshot it queues and once
+// when it closes, so that the reader needs no goroutine waiting on C: a snapshot the
+// reader already has (the same bytes) queues nothing and calls nothing.
+func TestOutletNotifiesItsReader(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	snap := &fixedSnapshotter{payload: totalsJSON(t, 1)}
+	in := newInstance(newFakeRedis(), snap, Options{})
+	topic := totalsTopic(serviceA, "0")
+
+	out := NewOutlet(sameTotals)
+	var mu sync.Mutex
+	// What the reader sees when called: a snapshot waiting, or the channel closed.
+	var seen []string
+	out.Notify(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		select {
+		case d, ok := <-out.C():
+			if !ok {
+				seen = append(seen, "closed")
+				return
+			}
+			seen = append(seen, fmt.Sprint(d.Value.Email.Requested))
+		default:
+			seen = append(seen, "nothing")
+		}
+	})
+	if _, err := in.hub.Attach(ctx, topic, out, AccessInterest{}); err != nil {
+		t.Fatal(err)
+	}
+	in.hub.Deliver(topic.String(), totalsJSON(t, 2))
+	in.hub.Deliver(topic.String(), totalsJSON(t, 2))
+	in.hub.Deliver(topic.String(), totalsJSON(t, 3))
+	cancel()
+	waitFor(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(seen) > 0 && seen[len(seen)-1] == "closed"
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if diff := cmp.Diff([]string{"1", "2", "3", "closed"}, seen); diff != "" {
+		t.Errorf("what the reader saw when called (-want +got):\n%s", diff)
 	}
 }

@@ -157,6 +157,8 @@ func (s *Shared) compute(key any, v *sharedValue, compute func() any) any {
 type ValueOutlet[T any] struct {
 	ch      chan Delivery[T]
 	convert func(any) (T, bool)
+	// ready, when set, is told of every snapshot queued and of the close (Notify).
+	ready func()
 }
 
 // NewOutlet returns an outlet whose channel carries convert's results for snapshots that
@@ -176,6 +178,12 @@ func NewOutlet[S, T any](convert func(S) T) *ValueOutlet[T] {
 // C is the channel of converted snapshots; it is closed when the subscription ends.
 func (o *ValueOutlet[T]) C() <-chan Delivery[T] { return o.ch }
 
+// Notify has the outlet call ready after it queues a snapshot and after it closes, so
+// that its reader can take from C when told rather than keep a goroutine waiting on it.
+// ready runs while the hub holds its lock: it must be quick and must not call the hub.
+// Call it before the outlet is attached.
+func (o *ValueOutlet[T]) Notify(ready func()) { o.ready = ready }
+
 func (o *ValueOutlet[T]) put(s *snapshot) bool {
 	v, err := s.decoded()
 	if err != nil {
@@ -187,6 +195,9 @@ func (o *ValueOutlet[T]) put(s *snapshot) bool {
 	}
 	select {
 	case o.ch <- Delivery[T]{Value: t, Shared: &s.shared}:
+		if o.ready != nil {
+			o.ready()
+		}
 		return true
 	default:
 		return false
@@ -203,7 +214,13 @@ func (o *ValueOutlet[T]) take() bool {
 }
 
 func (o *ValueOutlet[T]) waiting() bool { return len(o.ch) > 0 }
-func (o *ValueOutlet[T]) close()        { close(o.ch) }
+func (o *ValueOutlet[T]) close() {
+	close(o.ch)
+	if o.ready != nil {
+		o.ready()
+	}
+}
+
 func (o *ValueOutlet[T]) decodes() bool { return true }
 
 // subscriber is one local subscription: an outlet that holds at most the latest snapshot.

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"hash/maphash"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unique"
+	"weak"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -24,7 +26,10 @@ import (
 // No goroutine waits on behalf of an idle subscription: the hub fills an outlet, and
 // SubscriptionStreams moves each snapshot from it to the channel gqlgen reads when gqlgen
 // asks for the next response. That step is where a response already rendered for the same
-// snapshot, operation and variables is reused instead of rendered again.
+// snapshot, operation and variables is reused instead of rendered again. Where the
+// transport parks operations (ResponseSender), the outlet wakes the operation when it
+// has a snapshot, and the response handler parks it again once the outlet is empty: a
+// subscription holds a goroutine only while it has something to send.
 func stream[S, T any](ctx context.Context, r *Resolver, topic notifyql.Topic, g guard, convert func(S) T) (<-chan T, error) {
 	st, ok := ctx.Value(streamKey{}).(*streamState)
 	if !ok {
@@ -32,6 +37,11 @@ func stream[S, T any](ctx context.Context, r *Resolver, topic notifyql.Topic, g 
 	}
 	c := &rechecker{r: r, ctx: ctx, g: g, ending: st, path: graphql.GetFieldContext(ctx).Path()}
 	out := live.NewOutlet(convert)
+	p := &pump[T]{in: out.C(), out: make(chan T, 1)}
+	if st.sender != nil {
+		out.Notify(st.sender.Wake)
+		p.parks = true
+	}
 	detach, err := r.live.Attach(ctx, topic, out, live.AccessInterest{UserID: g.userID, OnChange: c.trigger})
 	if err != nil {
 		return nil, err
@@ -39,7 +49,6 @@ func stream[S, T any](ctx context.Context, r *Resolver, topic notifyql.Topic, g 
 	c.mu.Lock()
 	c.detach = detach
 	c.mu.Unlock()
-	p := &pump[T]{in: out.C(), out: make(chan T, 1)}
 	st.mu.Lock()
 	st.pump = p
 	st.mu.Unlock()
@@ -111,13 +120,17 @@ type pump[T any] struct {
 	out     chan T // capacity one, filled only just before gqlgen reads it
 	pending T
 	ended   bool
+	// parks says whether next returns at once when in is empty: the transport parks the
+	// operation, and the outlet wakes it.
+	parks bool
 }
 
 // snapshotPump is a pump of any type, as SubscriptionStreams sees it.
 type snapshotPump interface {
-	// next waits for the next snapshot and returns what its subscribers share. ok is false
-	// when the stream has ended (its context too): gqlgen's channel is then closed.
-	next() (shared *live.Shared, ok bool)
+	// next takes the next snapshot and returns what its subscribers share. ok is false
+	// when the stream has ended (its context too): gqlgen's channel is then closed. A
+	// pump that parks returns empty when no snapshot is there yet; the others wait.
+	next() (shared *live.Shared, ok, empty bool)
 	// newer replaces the snapshot next returned with one that has come since, if any,
 	// without waiting; ok is false when none has (or the stream has ended: next says so).
 	newer() (shared *live.Shared, ok bool)
@@ -125,20 +138,28 @@ type snapshotPump interface {
 	hand()
 }
 
-func (p *pump[T]) next() (*live.Shared, bool) {
-	// A plain receive, not a select with ctx: the hub closes the outlet when the
-	// subscription's context ends. It also keeps the stack of an idle subscription's
-	// goroutine small enough for the runtime to shrink it.
-	d, ok := <-p.in
+func (p *pump[T]) next() (shared *live.Shared, ok, empty bool) {
+	var d live.Delivery[T]
+	if p.parks {
+		select {
+		case d, ok = <-p.in:
+		default:
+			return nil, false, true
+		}
+	} else {
+		// A plain receive, not a select with ctx: the hub closes the outlet when the
+		// subscription's context ends.
+		d, ok = <-p.in
+	}
 	if !ok {
 		if !p.ended {
 			p.ended = true
 			close(p.out)
 		}
-		return nil, false
+		return nil, false, false
 	}
 	p.pending = d.Value
-	return d.Shared, true
+	return d.Shared, true, false
 }
 
 func (p *pump[T]) newer() (*live.Shared, bool) {
@@ -178,6 +199,11 @@ type streamState struct {
 	// sent is the hash of the encoding last sent, once hasSent.
 	sent    uint64
 	hasSent bool
+
+	// variables is the operation's variables, encoded; sharedVariables holds the copy of
+	// them the operation shares (SharedVariables) for as long as it runs.
+	variables       string
+	sharedVariables *map[string]any
 }
 
 type streamKey struct{}
@@ -220,9 +246,7 @@ func (st *streamState) renderKey(ctx context.Context) unique.Handle[renderKey] {
 	defer st.mu.Unlock()
 	if !st.hasKey {
 		oc := graphql.GetOperationContext(ctx)
-		// encoding/json writes map keys sorted, so equal variables encode equally.
-		variables, _ := json.Marshal(oc.Variables)
-		st.key = unique.Make(renderKey{query: oc.RawQuery, operation: oc.OperationName, variables: string(variables), audience: audienceKey(ctx, oc.Operation)})
+		st.key = unique.Make(renderKey{query: oc.RawQuery, operation: oc.OperationName, variables: st.variables, audience: audienceKey(ctx, oc.Operation)})
 		st.hasKey = true
 	}
 	return st.key
@@ -250,6 +274,55 @@ type SubscriptionStreams struct {
 	Turns Turns
 	// Counts, when set, counts the renderings and encodings made for snapshots.
 	Counts *RenderCounts
+	// Variables, when set, lets subscriptions that sent equal variables hold one copy.
+	Variables *SharedVariables
+}
+
+// SharedVariables lets subscriptions that sent equal variables hold one copy of them: a
+// subscription holds its operation's variables for as long as it runs, and the
+// subscribers of a dashboard send the same few. A copy is held weakly, and forgotten once
+// no subscription holds it: the copies are as many as the distinct variables of the
+// subscriptions running, which their per-user caps bound. NewSharedVariables makes one.
+type SharedVariables struct {
+	mu     sync.Mutex
+	copies map[unique.Handle[string]]weak.Pointer[map[string]any]
+}
+
+// NewSharedVariables returns an empty SharedVariables.
+func NewSharedVariables() *SharedVariables {
+	return &SharedVariables{copies: make(map[unique.Handle[string]]weak.Pointer[map[string]any])}
+}
+
+// share returns the copy held of the variables encoded as encoded, holding v as that copy
+// when none is held. The copy is kept for as long as the returned pointer is reachable.
+func (s *SharedVariables) share(encoded string, v map[string]any) *map[string]any {
+	key := unique.Make(encoded)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if held := s.copies[key].Value(); held != nil {
+		return held
+	}
+	held := &v
+	s.copies[key] = weak.Make(held)
+	runtime.AddCleanup(held, s.forget, key)
+	return held
+}
+
+// forget drops the entry of a copy nobody holds any more, unless another has taken its
+// place since.
+func (s *SharedVariables) forget(key unique.Handle[string]) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.copies[key].Value() == nil {
+		delete(s.copies, key)
+	}
+}
+
+// size is how many copies are held.
+func (s *SharedVariables) size() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.copies)
 }
 
 // RenderCounts counts the work a snapshot's subscribers cause: with sharing, one
@@ -316,11 +389,21 @@ func (streams SubscriptionStreams) InterceptOperation(ctx context.Context, next 
 	// the same text: one copy serves them all.
 	oc.RawQuery = unique.Make(oc.RawQuery).Value()
 	st := &streamState{}
+	// encoding/json writes map keys sorted, so equal variables encode equally.
+	if variables, err := json.Marshal(oc.Variables); err == nil {
+		st.variables = string(variables)
+		if streams.Variables != nil {
+			st.sharedVariables = streams.Variables.share(st.variables, oc.Variables)
+			oc.Variables = *st.sharedVariables
+		}
+	}
 	ctx = context.WithValue(ctx, streamKey{}, st)
-	responses := next(ctx)
+	// The sender is known before the resolver runs: its outlet wakes the operation
+	// through it.
 	if streams.Senders != nil {
 		st.sender = streams.Senders(ctx)
 	}
+	responses := next(ctx)
 	st.turns = streams.Turns
 	st.counts = streams.Counts
 	// The shared responses are handed out here, outside gqlgen's response handling:
@@ -342,7 +425,11 @@ func (st *streamState) respond(ctx context.Context, responses graphql.ResponseHa
 		return responses(ctx)
 	}
 	for {
-		shared, ok := p.next()
+		shared, ok, empty := p.next()
+		if empty {
+			// Nothing to send until the outlet wakes the operation.
+			return st.sender.Park()
+		}
 		if !ok {
 			// gqlgen's channel is closed (or ctx done): responses reports the end.
 			return responses(ctx)
@@ -414,6 +501,8 @@ var renderingSeed = maphash.MakeSeed()
 type ResponseSender interface {
 	StandIn(encoded []byte) json.RawMessage
 	Send(encoded []byte) (sent bool, err error)
+	Park() *graphql.Response
+	Wake()
 }
 
 // InterceptResponse lets a stream that ended with an error say so (see orEnding).

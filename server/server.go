@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +48,10 @@ type Config struct {
 	// a free one), which then answers 404 on Addr: the metrics are not the API's clients'
 	// to read. Empty serves /metrics beside the API, as development does.
 	MetricsAddr string
+	// Profiling serves the runtime's profiles (net/http/pprof, under /debug/pprof/) on the
+	// metrics listener, which must then be one of its own (MetricsAddr): a profile shows
+	// what the process holds, which is not the API's clients' to read.
+	Profiling bool
 	// Connections bound each client address's connections and how long they may idle or
 	// take to send a request; zero timeouts take their defaults.
 	Connections ConnectionLimits
@@ -145,7 +150,7 @@ func New(cfg Config, schema graphql.ExecutableSchema, auth *Authenticator) *Serv
 	cfg.Connections = cfg.Connections.withDefaults()
 	cfg.DownloadLimits = cfg.DownloadLimits.withDefaults()
 	s := &Server{cfg: cfg, auth: auth, websockets: newWebsocketSessions(),
-		websocketUpgrader: &gorillaWebsocket{cfg: cfg.WebSocket, writeBuffers: &sync.Pool{}},
+		websocketUpgrader: &gorillaWebsocket{cfg: cfg.WebSocket, writeBuffers: &sync.Pool{}, steps: newStepWorkers(stepWorkerIdle)},
 		presentError:      newErrorPresenter(cfg.Logger, cfg.RequestMetrics, cfg.CodeBackendError)}
 	if cfg.RateLimiter != nil {
 		s.rates = &rateLimiting{limiter: cfg.RateLimiter, limits: cfg.RateLimits, proxies: cfg.TrustedProxies, logger: cfg.Logger, metrics: cfg.RequestMetrics}
@@ -321,6 +326,21 @@ func (s *Server) MetricsHandler() http.Handler {
 	return mux
 }
 
+// metricsListenerHandler is what the metrics listener serves: the metrics and, with
+// Config.Profiling, the runtime's profiles.
+func (s *Server) metricsListenerHandler() http.Handler {
+	if !s.cfg.Profiling {
+		return s.MetricsHandler()
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.MetricsHandler())
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	return mux
+}
+
 // OpenWebSockets is the number of WebSocket connections open now, for metrics.
 func (s *Server) OpenWebSockets() int { return s.websockets.open() }
 
@@ -392,7 +412,7 @@ func (s *Server) Run(ctx context.Context) error {
 	// not the per-address bound.
 	var metricsServer *http.Server
 	if s.metricsListener != nil {
-		metricsServer = s.httpServer(ctx, s.MetricsHandler())
+		metricsServer = s.httpServer(ctx, s.metricsListenerHandler())
 		go func() { serveErr <- metricsServer.Serve(s.metricsListener) }()
 		s.cfg.Logger.Info("serving metrics", "url", s.MetricsURL())
 	}

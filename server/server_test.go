@@ -101,6 +101,49 @@ func TestMetricsOnTheirOwnListener(t *testing.T) {
 	}
 }
 
+// With Profiling, the runtime's profiles are served beside /metrics on the metrics
+// listener, never on the API's address; without it, nowhere.
+func TestProfilesOnTheMetricsListener(t *testing.T) {
+	for _, profiling := range []bool{true, false} {
+		srv := server.New(server.Config{Addr: "127.0.0.1:0", Metrics: prometheus.NewRegistry(), MetricsAddr: "127.0.0.1:0", Profiling: profiling},
+			subscriptionSchema(), server.NewAuthenticator(wsSecret, nil))
+		if err := srv.Listen(); err != nil {
+			t.Fatal(err)
+		}
+		ctx, stop := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- srv.Run(ctx) }()
+		api := strings.TrimSuffix(srv.URL(), "/graphql")
+		metrics := strings.TrimSuffix(srv.MetricsURL(), "/metrics")
+		wantOnMetrics := http.StatusNotFound
+		if profiling {
+			wantOnMetrics = http.StatusOK
+		}
+		for _, tt := range []struct {
+			url        string
+			wantStatus int
+		}{
+			{api + "/debug/pprof/", http.StatusNotFound},
+			{metrics + "/debug/pprof/", wantOnMetrics},
+			{metrics + "/debug/pprof/heap?debug=1", wantOnMetrics},
+			{srv.MetricsURL(), http.StatusOK},
+		} {
+			res, err := http.Get(tt.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != tt.wantStatus {
+				t.Errorf("profiling %v: GET %s: status %d, want %d", profiling, tt.url, res.StatusCode, tt.wantStatus)
+			}
+		}
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}
+}
+
 // OpenWebSockets counts a socket from its upgrade until it closes.
 func TestOpenWebSockets(t *testing.T) {
 	f := newWSFixture(t, nil)

@@ -434,6 +434,8 @@ type gorillaWebsocket struct {
 	cfg WebSocketConfig
 	// writeBuffers are shared between connections, so an idle one holds no write buffer.
 	writeBuffers *sync.Pool
+	// steps run woken subscriptions' steps, for every connection.
+	steps *stepWorkers
 }
 
 // upgrade answers the WebSocket handshake, offering the subprotocols the server speaks.
@@ -462,6 +464,7 @@ func (g *gorillaWebsocket) upgrade(w http.ResponseWriter, r *http.Request, logge
 		return nil, fmt.Errorf("upgrade to websocket: %w", err)
 	}
 	c := newWebsocketConn(ws, &g.cfg, logger, ctx)
+	c.steps = g.steps
 	if hijacker.reader != nil && ws.NetConn() == hijacker.conn {
 		c.reader, c.readiness = hijacker.reader, readiness(hijacker.conn)
 	}

@@ -22,9 +22,10 @@ import (
 // graphql-ws one over gorilla/websocket, driving gqlgen's executor for each operation
 // (wsoperations.go).
 //
-// An idle socket costs one goroutine, the one that reads it, and no write buffer: the
-// messages the server sends are written by whoever produces them (the reader answering
-// the client, an operation's goroutine sending its responses, a timer sending pings),
+// An idle socket costs one goroutine, the one that reads it, and no write buffer, and
+// its idle subscriptions none (they park, see ResponseSender): the messages the server
+// sends are written by whoever produces them (the reader answering the client, an
+// operation's goroutine sending its responses, a timer sending pings),
 // one at a time under the socket's write lock and within its write deadline, into a
 // buffer gorilla takes from a pool shared by every socket for the length of one message.
 // Timers, not goroutines, wait for connection_init, the next ping and the token's expiry.
@@ -92,8 +93,11 @@ type websocketConn struct {
 	// the pings, expiryTimer closes the socket when the token expires.
 	initTimer, pingTimer, expiryTimer *time.Timer
 
-	// running counts the operations' goroutines, which the reader waits for once the
-	// socket has closed.
+	// steps run the steps of the socket's woken operations; shared by every socket.
+	steps *stepWorkers
+
+	// running counts the operations that have not ended, running or parked, which the
+	// reader waits for once the socket has closed.
 	running sync.WaitGroup
 }
 
@@ -290,7 +294,7 @@ func (c *websocketConn) serve(ctx context.Context, x socketExecutor) {
 }
 
 // end ends the socket's operations (cancel ends the context they all run under), drops
-// the connection, and waits for the operations' goroutines.
+// the connection, and waits for the operations to end.
 func (c *websocketConn) end(cancel context.CancelFunc) {
 	cancel()
 	_ = c.Close()
@@ -442,7 +446,8 @@ func (c *websocketConn) admit(messageType int, data []byte) (clientMessage, verd
 		if c.operations == nil {
 			c.operations = make(map[string]*socketOperation, 1)
 		}
-		c.operations[*msg.ID] = &socketOperation{id: *msg.ID, conn: c}
+		// Stepping from the start: start's goroutine runs the first step.
+		c.operations[*msg.ID] = &socketOperation{id: *msg.ID, conn: c, stepping: true}
 		return msg, verdict{action: startOperation}
 	case t == c.names.complete:
 		if msg.ID == nil || *msg.ID == "" {

@@ -18,7 +18,9 @@ import (
 // This file runs what a socket's client asks for: connection_init, and each operation,
 // with gqlgen's executor, as gqlgen's own WebSocket transport did (same messages, same
 // order), but on the socket's goroutines: the reader signs in and prepares an operation;
-// a goroutine of the operation's own runs it and writes its responses.
+// a goroutine of the operation's own runs it and writes its responses. A subscription
+// with nothing to send parks (ResponseSender.Park) and lets that goroutine go; the live
+// hub wakes it with a goroutine again when a snapshot comes.
 
 // socketExecutor runs the operations of one of the server's sockets.
 type socketExecutor struct {
@@ -51,7 +53,9 @@ func (x socketExecutor) signIn(ctx context.Context, c *websocketConn, payload js
 	if c.names.keepAlive {
 		_ = c.writeEnvelope(nil, "", "ka")
 	}
-	if initPayload != nil {
+	// A payload that held only the token (authenticateWebsocket took it out) carries
+	// nothing for the operations: the socket keeps none.
+	if len(initPayload) != 0 {
 		signedIn = initPayloadContext{Context: signedIn, payload: initPayload}
 	}
 	return signedIn, true
@@ -88,47 +92,83 @@ func (x socketExecutor) start(ctx context.Context, c *websocketConn, id string, 
 		_ = c.writeEnvelope(nil, id, "complete")
 		return
 	}
-	socket := ctx
+	op.socket, op.rc = ctx, rc
 	ctx, cancel := context.WithCancel(context.WithValue(graphql.WithOperationContext(ctx, rc), socketOperationKey{}, op))
 	op.setCancel(cancel)
+	op.ctx = ctx
 	c.running.Add(1)
-	go x.run(ctx, socket, c, op, rc)
+	go op.run(x.exec)
 }
 
-// run runs one operation, writing its responses, and then its end: the errors that
-// refused it, or complete. The socket's context ends with the socket.
-func (x socketExecutor) run(ctx, socket context.Context, c *websocketConn, op *socketOperation, rc *graphql.OperationContext) {
-	defer c.running.Done()
+// run dispatches the operation and runs its response handler (step), on the goroutine
+// start gave it. The operation is stepping from its admission: a Wake that comes first
+// (a subscription's first snapshot) is left to this goroutine.
+func (op *socketOperation) run(exec graphql.GraphExecutor) {
+	dispatched := false
 	defer func() {
-		if r := recover(); r != nil {
-			err := rc.Recover(ctx, r)
-			var gqlErr *gqlerror.Error
-			if !errors.As(err, &gqlErr) {
-				gqlErr = &gqlerror.Error{}
-				if err != nil {
-					gqlErr.Message = err.Error()
-				}
-			}
-			c.sendErrors(op.id, gqlerror.List{gqlErr})
+		if !dispatched {
+			op.finish(recover())
 		}
-		// The id is free once the client can learn the operation has ended.
-		c.operationEnded(op)
-		if errs := op.refusal(); len(errs) != 0 {
-			c.sendErrors(op.id, errs)
-		} else if socket.Err() == nil {
-			// A socket that is closing says no more.
-			_ = c.writeEnvelope(nil, op.id, "complete")
-		}
-		op.end()
 	}()
-	responses, ctx := x.exec.DispatchOperation(ctx, rc)
+	op.responses, op.ctx = exec.DispatchOperation(op.ctx, op.rc)
+	dispatched = true
+	op.step()
+}
+
+// step runs the operation's response handler, writing each response, until the handler
+// ends the operation, or parks it (ResponseSender.Park) with no Wake since the step
+// began: the goroutine is then let go, and the operation holds none until Wake starts
+// another. One step runs at a time, so the operation's messages stay in order.
+func (op *socketOperation) step() {
+	parked := false
+	defer func() {
+		if !parked {
+			op.finish(recover())
+		}
+	}()
 	for {
-		response := responses(ctx)
+		response := op.responses(op.ctx)
 		if response == nil {
 			return
 		}
-		c.sendResponse(op, response)
+		if op.takeParked() {
+			if parked = op.letGo(); parked {
+				return
+			}
+			continue
+		}
+		op.conn.sendResponse(op, response)
 	}
+}
+
+// finish writes the operation's end, the errors that refused it or complete, after the
+// error of a panic (recovered, nil when none), and ends it. The socket's context ends
+// with the socket.
+func (op *socketOperation) finish(recovered any) {
+	c := op.conn
+	defer c.running.Done()
+	if recovered != nil {
+		err := op.rc.Recover(op.ctx, recovered)
+		var gqlErr *gqlerror.Error
+		if !errors.As(err, &gqlErr) {
+			gqlErr = &gqlerror.Error{}
+			if err != nil {
+				gqlErr.Message = err.Error()
+			}
+		}
+		c.sendErrors(op.id, gqlerror.List{gqlErr})
+	}
+	// The id is free once the client can learn the operation has ended.
+	c.operationEnded(op)
+	if errs := op.refusal(); len(errs) != 0 {
+		c.sendErrors(op.id, errs)
+	} else if op.socket.Err() == nil {
+		// A socket that is closing says no more.
+		_ = c.writeEnvelope(nil, op.id, "complete")
+	}
+	op.end()
+	// What the operation held goes with it, though a late Wake still finds it.
+	op.responses, op.ctx, op.rc = nil, nil, nil
 }
 
 // sendResponse writes response as op's next one (or what a stand-in stands for, see
@@ -176,6 +216,17 @@ type socketOperation struct {
 	refused gqlerror.List
 	// standIn is what the next response written stands in for (ResponseSender).
 	standIn []byte
+	// stepping is set while a goroutine runs the response handler (step), and for good
+	// once the operation has ended; woken when Wake came during a step; parked when the
+	// handler's last response was Park's.
+	stepping, woken, parked bool
+
+	// What the response handler runs with, kept while the operation is parked: the
+	// socket's context, the operation's context and gqlgen's handler of its responses.
+	// Written before the first step and read by one step at a time.
+	socket, ctx context.Context
+	rc          *graphql.OperationContext
+	responses   graphql.ResponseHandler
 }
 
 type socketOperationKey struct{}
@@ -219,6 +270,28 @@ func (op *socketOperation) refusal() gqlerror.List {
 	op.mu.Lock()
 	defer op.mu.Unlock()
 	return op.refused
+}
+
+// takeParked reports whether the handler's last response was Park's, clearing the mark.
+func (op *socketOperation) takeParked() bool {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	parked := op.parked
+	op.parked = false
+	return parked
+}
+
+// letGo ends a step that parked, unless Wake came during it: the step then runs the
+// handler again (false).
+func (op *socketOperation) letGo() bool {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	if op.woken {
+		op.woken = false
+		return false
+	}
+	op.stepping = false
+	return true
 }
 
 func (op *socketOperation) takeStandIn() []byte {

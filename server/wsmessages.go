@@ -8,6 +8,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/gorilla/websocket"
 )
 
@@ -18,9 +19,14 @@ import (
 // the operation's id and the message type around it (writeEnvelope), so that a snapshot
 // pushed to thousands of subscribers is not encoded again for each.
 //
-// Send may be called only from the goroutine the operation's response handler runs on, so
-// that its responses stay in order with the operation's other messages (the last,
-// complete or error, is written when the handler returns).
+// Send may be called only from within the operation's response handler, so that its
+// responses stay in order with the operation's other messages (the last, complete or
+// error, is written when the handler returns).
+//
+// A response handler with nothing to send returns Park's response instead of waiting:
+// the transport lets its goroutine go, and runs the handler again, on a goroutine of its
+// own, once Wake is called. An idle subscription so holds no goroutine, its stack, or
+// gqlgen's frames down to the wait.
 type ResponseSender interface {
 	// StandIn returns the data of a stand-in response for encoded (a whole response, as
 	// encoding/json writes it): the socket writes encoded where the response handed back
@@ -30,6 +36,11 @@ type ResponseSender interface {
 	// written nothing, only where the sender cannot write yet; this transport's always
 	// can, knowing the operation's id from its start.
 	Send(encoded []byte) (sent bool, err error)
+	// Park returns the response that parks the operation: it is not sent.
+	Park() *graphql.Response
+	// Wake runs a parked operation's response handler again, or again after the run in
+	// progress. It never waits: the live hub calls it under its lock.
+	Wake()
 }
 
 // ResponseSenderFor returns the sender of an operation on one of this server's sockets,
@@ -47,6 +58,28 @@ var _ ResponseSender = (*socketOperation)(nil)
 func (op *socketOperation) Send(encoded []byte) (bool, error) {
 	c := op.conn
 	return true, c.writeEnvelope(encoded, op.id, c.names.next)
+}
+
+// Park marks the operation parked; step sees the mark when the handler returns.
+func (op *socketOperation) Park() *graphql.Response {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	op.parked = true
+	return &graphql.Response{}
+}
+
+// Wake has a step worker run the operation's response handler, unless a step runs it
+// now: that one then runs it once more before it lets go (letGo).
+func (op *socketOperation) Wake() {
+	op.mu.Lock()
+	if op.stepping {
+		op.woken = true
+		op.mu.Unlock()
+		return
+	}
+	op.stepping = true
+	op.mu.Unlock()
+	op.conn.steps.run(op.step)
 }
 
 // StandIn keeps encoded for the operation's next response, which it replaces whatever

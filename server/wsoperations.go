@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"reflect"
 	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -105,6 +106,7 @@ func endingWith(responses graphql.ResponseHandler, done func()) graphql.Response
 func (s *Server) admitSocketOperation(ctx context.Context, user string) (*notifyql.Principal, error) {
 	principal, err := s.auth.Reload(ctx, user)
 	if err == nil {
+		principal = sameAsSignedIn(ctx, principal)
 		if refusal := s.rates.allowUser(ctx, user); refusal != nil {
 			return nil, refusal
 		}
@@ -113,6 +115,16 @@ func (s *Server) admitSocketOperation(ctx context.Context, user string) (*notify
 		return nil, notifyql.Errorf(notifyql.EUNAVAILABLE, "the request could not be answered in time: try again shortly")
 	}
 	return principal, err
+}
+
+// sameAsSignedIn returns the principal the socket signed in with when fresh is equal to
+// it, and fresh otherwise: a subscription holds its principal for as long as it runs, and
+// the operations of a socket whose user's access has not changed share one.
+func sameAsSignedIn(ctx context.Context, fresh *notifyql.Principal) *notifyql.Principal {
+	if signedIn := notifyql.PrincipalFromContext(ctx); signedIn != nil && reflect.DeepEqual(signedIn, fresh) {
+		return signedIn
+	}
+	return fresh
 }
 
 // endOfOperation ends an operation without a response.

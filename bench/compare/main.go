@@ -89,7 +89,7 @@ func run(ctx context.Context, args []string) error {
 	if o.databaseURL == "" {
 		o.databaseURL = defaultDatabaseURL
 	}
-	if err := harness.RaiseFileLimit(); err != nil {
+	if _, err := harness.RaiseFileLimit(); err != nil {
 		return err
 	}
 	tmp, err := os.MkdirTemp("", "bench-compare-")

@@ -103,6 +103,9 @@ type config struct {
 	// (NOTIFYQL_METRICS_ADDR, overridden by --metrics-addr): 127.0.0.1:9090 in production;
 	// "" in development, which serves /metrics beside the API.
 	MetricsAddr string
+	// Profiling serves the runtime's profiles beside /metrics on its own listener
+	// (NOTIFYQL_PPROF; off by default).
+	Profiling bool
 	// Connections bound each client address's open connections and how long a connection
 	// may idle or take to send a request (NOTIFYQL_IDLE_TIMEOUT, NOTIFYQL_BODY_TIMEOUT,
 	// NOTIFYQL_MAX_CONNECTIONS_PER_ADDRESS, NOTIFYQL_MAX_CONNECTIONS_PER_PROXY).
@@ -222,6 +225,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return config{}, fmt.Errorf("NOTIFYQL_METRICS_ADDR %w", err)
 		}
 		cfg.MetricsAddr = v
+	}
+	if v := getenv("NOTIFYQL_PPROF"); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return config{}, fmt.Errorf("NOTIFYQL_PPROF must be true or false, got %q", v)
+		}
+		cfg.Profiling = on
 	}
 	if v := getenv("NOTIFYQL_TRUSTED_PROXIES"); v != "" {
 		proxies, err := server.ParseTrustedProxies(v)
@@ -428,6 +438,7 @@ func (c config) LogValue() slog.Value {
 		slog.Int("rate_limit_per_user", c.RateLimits.PerUser),
 		slog.Int("rate_limit_per_ip", c.RateLimits.PerIP),
 		slog.String("metrics_addr", c.MetricsAddr),
+		slog.Bool("pprof", c.Profiling),
 		slog.String("idle_timeout", c.Connections.IdleTimeout.String()),
 		slog.String("body_timeout", c.Connections.BodyTimeout.String()),
 		slog.Int("max_connections_per_address", c.Connections.MaxPerAddress),

@@ -385,6 +385,85 @@ func TestSubscribeCompleteCyclesLeaveNothingRunning(t *testing.T) {
 	}
 }
 
+// A running subscription holds no goroutine while nothing changes: its operation parks
+// once its response is written, and the hub wakes it with a goroutine of its own only to
+// send the next. A socket with a subscription costs its reader's goroutine, as an idle
+// socket does (server.TestAnIdleSocketCostsOneGoroutine), before its first response and
+// after a change has reached it alike.
+func TestAnIdleSubscriptionHoldsNoGoroutine(t *testing.T) {
+	const sockets = 100
+	api := startLiveAPIWith(t, liveAPIOptions{webSocket: server.WebSocketConfig{MaxConnectionsPerUser: sockets, MaxSubscriptionsPerUser: sockets}})
+	conns := make([]*websocket.Conn, sockets)
+	for i := range conns {
+		conns[i] = dialSignedIn(t, "graphql-transport-ws", api.wsURL, userViewer)
+	}
+	// Each reader waits for the socket's next message: one goroutine a socket.
+	before := settledGoroutines(0)
+	payload, _ := json.Marshal(map[string]any{"query": `subscription($id: ID!) { dashboardTotals(serviceId: $id, days: 0) { email { requested } } }`,
+		"variables": map[string]any{"id": serviceA}})
+	requested := make([]float64, sockets)
+	readRequested := func(i int) float64 {
+		t.Helper()
+		_ = conns[i].SetReadDeadline(time.Now().Add(10 * time.Second))
+		var msg wsMessage
+		if err := conns[i].ReadJSON(&msg); err != nil || msg.Type != "next" {
+			t.Fatalf("socket %d: got %+v, %v, want next", i, msg, err)
+		}
+		var result struct {
+			Data struct {
+				DashboardTotals struct{ Email struct{ Requested float64 } }
+			}
+		}
+		if err := json.Unmarshal(msg.Payload, &result); err != nil {
+			t.Fatal(err)
+		}
+		return result.Data.DashboardTotals.Email.Requested
+	}
+	for i, conn := range conns {
+		if err := conn.WriteJSON(wsMessage{ID: "1", Type: "subscribe", Payload: payload}); err != nil {
+			t.Fatal(err)
+		}
+		requested[i] = readRequested(i)
+	}
+	// The topic's own (the hub's bus subscription is the instance's, and came with the
+	// first subscriber) are a few; a goroutine per subscription would be a hundred.
+	const slack = sockets / 10
+	if subscribed := settledGoroutines(before + slack); subscribed > before+slack {
+		t.Errorf("%d goroutines with %d idle subscriptions, %d without: %.2f a subscription, want none", subscribed, sockets, before, float64(subscribed-before)/sockets)
+	}
+	api.exec(insertFailedEmailSQL, serviceA, time.Now().UTC())
+	for i := range conns {
+		if got := readRequested(i); got != requested[i]+1 {
+			t.Fatalf("socket %d: %v emails requested after the write, want %v", i, got, requested[i]+1)
+		}
+	}
+	// The step workers that sent the change wait a second for more work, then end.
+	if woken := settledGoroutines(before + slack); woken > before+slack {
+		t.Errorf("%d goroutines once the change was sent to %d subscriptions, %d before: the woken operations did not park again", woken, sockets, before)
+	}
+}
+
+// settledGoroutines waits (ten seconds at most) for the goroutines that a moment's work
+// leaves behind to end, and returns how many there are: at most want, or the count that
+// stopped falling for longer than a step worker waits for more work (a second).
+func settledGoroutines(want int) int {
+	last, stable := runtime.NumGoroutine(), 0
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		n := runtime.NumGoroutine()
+		if want > 0 && n <= want {
+			return n
+		}
+		if n < last {
+			last, stable = n, 0
+			continue
+		}
+		if stable++; stable >= 60 {
+			return n
+		}
+	}
+	return runtime.NumGoroutine()
+}
+
 func TestSubscriptionChecksPermissions(t *testing.T) {
 	wsURL, _ := newLiveAPI(t)
 	const query = `subscription($id: ID!) { dashboardTotals(serviceId: $id) { sms { requested } } }`

@@ -39,6 +39,10 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 			return usagef("serve: --metrics-addr %v", err)
 		}
 	}
+	if e.cfg.Profiling && *metricsAddr == "" {
+		// Beside the API, the profiles would be anyone's to read.
+		return usagef("serve: NOTIFYQL_PPROF needs /metrics on a listener of its own (NOTIFYQL_METRICS_ADDR or --metrics-addr)")
+	}
 	// A stop signal during start-up is a stop, not a failure.
 	defer func() {
 		if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
@@ -136,6 +140,7 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		WebSocket:        e.cfg.WebSocketLimits.apply(server.WebSocketConfig{AllowedOrigins: e.cfg.AllowedOrigins}),
 		Metrics:          metrics,
 		MetricsAddr:      *metricsAddr,
+		Profiling:        e.cfg.Profiling,
 		Connections:      e.cfg.Connections,
 		TrustedProxies:   e.cfg.TrustedProxies,
 		RequestMetrics:   requests,

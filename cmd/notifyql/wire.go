@@ -98,7 +98,7 @@ func newSchema(deps schemaDeps) (graphql.ExecutableSchema, []graphql.HandlerExte
 		Now:           now,
 		London:        deps.London,
 	})
-	extensions := []graphql.HandlerExtension{dataloaders.Extension{Stores: stores, Now: now, London: deps.London}, resolvers.SubscriptionStreams{Senders: responseSender, Turns: resolvers.NewTurns(subscriptionTurns), Counts: deps.RenderCounts}}
+	extensions := []graphql.HandlerExtension{dataloaders.Extension{Stores: stores, Now: now, London: deps.London}, resolvers.SubscriptionStreams{Senders: responseSender, Turns: resolvers.NewTurns(subscriptionTurns), Counts: deps.RenderCounts, Variables: resolvers.NewSharedVariables()}}
 	return graph.NewExecutableSchema(resolver.Config()), extensions, nil
 }
 

@@ -30,18 +30,19 @@ func Build(ctx context.Context, dir string) (string, error) {
 	return binary, nil
 }
 
-// RaiseFileLimit lifts the soft descriptor limit to the hard one: a load program holds one
-// socket per client, and the server it starts inherits the limit for its side.
-func RaiseFileLimit() error {
+// RaiseFileLimit lifts the soft descriptor limit to the hard one, which it returns: a
+// load program holds one socket per client, and the server it starts inherits the limit
+// for its side.
+func RaiseFileLimit() (int, error) {
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return fmt.Errorf("read the file limit: %w", err)
+		return 0, fmt.Errorf("read the file limit: %w", err)
 	}
 	lim.Cur = lim.Max
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return fmt.Errorf("raise the file limit: %w", err)
+		return 0, fmt.Errorf("raise the file limit: %w", err)
 	}
-	return nil
+	return int(min(lim.Cur, 1<<30)), nil
 }
 
 // FreePort is a TCP port on 127.0.0.1 that nothing listened on a moment ago.

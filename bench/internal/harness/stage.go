@@ -23,7 +23,7 @@ func SetUp(ctx context.Context, name, postgresURLVar string) (*Stage, error) {
 	if postgresURL == "" {
 		postgresURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 	}
-	if err := RaiseFileLimit(); err != nil {
+	if _, err := RaiseFileLimit(); err != nil {
 		return nil, err
 	}
 	tmp, err := os.MkdirTemp("", name+"-")
