@@ -289,21 +289,27 @@ func (b *bench) startServer(ctx context.Context, name string) (*harness.Server, 
 	})
 }
 
-// liveCount is the server's count of the live path's database statements at a moment.
+// liveCount is the server's count of the live path's database statements at a moment,
+// and whether it was the relay then.
 type liveCount struct {
 	at      time.Time
 	queries int64
+	relay   bool
 }
 
 // liveQueries scrapes the server's /metrics (at metricsURL) for
-// notifyql_live_db_queries_total.
+// notifyql_live_db_queries_total and notifyql_live_relay.
 func liveQueries(ctx context.Context, metricsURL string) (liveCount, error) {
 	m, err := harness.ScrapeMetrics(ctx, http.DefaultClient, metricsURL)
 	if err != nil {
 		return liveCount{}, err
 	}
 	v, err := m.Value("notifyql_live_db_queries_total")
-	return liveCount{at: m.At, queries: int64(v)}, err
+	if err != nil {
+		return liveCount{}, err
+	}
+	relay, err := m.Value("notifyql_live_relay")
+	return liveCount{at: m.At, queries: int64(v), relay: relay == 1}, err
 }
 
 // loadProcess is the simulator and the probe writer: the write load every scenario shares.
@@ -610,6 +616,11 @@ func (b *bench) runScenario(ctx context.Context, name string, clients int, m mod
 		return r, err
 	}
 	liveBefore, err := liveQueries(ctx, srv.MetricsURL)
+	if err == nil && m == modeLive && !liveBefore.relay {
+		// Another serve on the bench database holds the relay's lock: this run's
+		// subscribers would get nothing pushed, and its figures would mean nothing.
+		err = errors.New("this run's server is not the relay after the warm-up: another notifyql serve on the bench database holds the relay's lock; stop it and run again")
+	}
 	if err != nil {
 		load.stop()
 		return r, err
