@@ -18,7 +18,9 @@ const DefaultVerifiedTokens = 10_000
 // change while the token lives, since a token is immutable; only the clock moves, so each
 // hit checks the expiry again as jwt does (exp plus the leeway). Refusals are never
 // remembered. An authenticator with another secret or policy has a store of its own.
-// At most max tokens are kept: past that, the expired go, then any.
+// At most max tokens are kept: past that, the expired go, then any, down to three
+// quarters of max, so that a full store is swept once every quarter of max new tokens
+// rather than at every one.
 type verifiedTokens struct {
 	mu     sync.Mutex
 	tokens map[string]*jwt.RegisteredClaims
@@ -51,19 +53,14 @@ func (v *verifiedTokens) put(token string, claims *jwt.RegisteredClaims, now tim
 			}
 		}
 	}
-	for t := range v.tokens {
-		if len(v.tokens) < v.max {
-			break
+	if len(v.tokens) >= v.max {
+		for t := range v.tokens {
+			if len(v.tokens) <= v.max*3/4 {
+				break
+			}
+			delete(v.tokens, t)
 		}
-		delete(v.tokens, t)
 	}
 	// A copy: the header's string may share the memory of a whole request.
 	v.tokens[strings.Clone(token)] = claims
-}
-
-// len is how many tokens are remembered.
-func (v *verifiedTokens) len() int {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return len(v.tokens)
 }

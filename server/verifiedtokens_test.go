@@ -64,9 +64,17 @@ func TestVerifiedTokensExpireAndStayBounded(t *testing.T) {
 	later := start.Add(time.Hour)
 	for i := range 5 {
 		small.put(fmt.Sprintf("new-%d", i), mustClaims(t, a, later, time.Hour), later)
-		if n := small.len(); n > 3 {
+		if n := len(small.tokens); n > 3 {
 			t.Fatalf("%d tokens held, bound 3", n)
 		}
+	}
+	// Full of unexpired tokens, one more sweeps it down to three quarters, not to one less.
+	full := newVerifiedTokens(8)
+	for i := range 9 {
+		full.put(fmt.Sprintf("valid-%d", i), mustClaims(t, a, later, time.Hour), later)
+	}
+	if n := len(full.tokens); n != 7 {
+		t.Errorf("a full store of 8 holds %d tokens after one more, want 6 kept and the new one", n)
 	}
 	if _, ok := small.get("new-4", later); !ok {
 		t.Error("the newest token was not kept")
