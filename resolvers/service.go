@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 
 	"notifyql"
 	"notifyql/dataloaders"
@@ -142,11 +143,15 @@ func (r serviceResolver) Notifications(ctx context.Context, s *notifyql.Service,
 		cursor = &c
 	}
 	loaders := dataloaders.For(ctx)
+	ahead := loaders.TakePage(pageKey(graphql.GetFieldContext(ctx).Path()))
 	retention, err := loaders.Retention().Load(ctx, s.ID)
 	if err != nil {
 		return nil, err
 	}
 	now := r.now()
+	if ahead != nil {
+		now = ahead.Filter.WindowsAt // the instant its windows were read at
+	}
 	days := notifyql.DefaultRetentionDays
 	if typ != nil {
 		days = retention.Days(*typ)
@@ -172,8 +177,10 @@ func (r serviceResolver) Notifications(ctx context.Context, s *notifyql.Service,
 			filter.Since[t] = retention.WindowStart(t, now, r.london)
 		}
 	}
-	page, err := r.stores.Notifications.ListNotifications(ctx, filter)
-	if err != nil {
+	page := ahead
+	if ahead != nil && samePage(ahead.Filter, filter) {
+		page.Filter = filter
+	} else if page, err = r.stores.Notifications.ListNotifications(ctx, filter); err != nil {
 		return nil, err
 	}
 	page.DataAvailableDays = days
@@ -193,9 +200,13 @@ type pageSelection struct {
 // pageIncludes reads, from the notifications field's selection, which rows its nodes point
 // at and whether the status counts are shown, so that the page's round trip reads them.
 func pageIncludes(ctx context.Context) pageSelection {
+	return selectionIncludes(graphql.GetOperationContext(ctx), graphql.GetFieldContext(ctx).Field.Selections)
+}
+
+// selectionIncludes is pageIncludes for a notifications field's selections.
+func selectionIncludes(opCtx *graphql.OperationContext, selections ast.SelectionSet) pageSelection {
 	var include pageSelection
-	opCtx := graphql.GetOperationContext(ctx)
-	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
+	for _, f := range graphql.CollectFields(opCtx, selections, nil) {
 		switch f.Name {
 		case "statusCounts":
 			include.statusCounts = true

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,6 +26,15 @@ const (
 					template { name version } job { originalFileName } createdBy { name } apiKey { name } } }
 				pageInfo { hasNextPage endCursor }
 				statusCounts { total sending delivered failed }
+			} } }`
+	// roundTripsListQuery is the page as bench-compare sends it: the rows and their
+	// template names, without the status counts.
+	roundTripsListQuery = `query($id: ID!, $first: Int, $type: NotificationType, $after: String, $statuses: [NotificationStatus!]) {
+		service(id: $id) {
+			name
+			notifications(first: $first, type: $type, after: $after, statuses: $statuses) {
+				edges { node { id type recipient status createdAt template { name version } } }
+				pageInfo { hasNextPage endCursor }
 			} } }`
 	roundTripsDetailQuery = `query($id: ID!) {
 		notification(id: $id) {
@@ -110,6 +120,58 @@ func TestOperationsTakeAtMostTwoRoundTripsOnceTheCallerIsKnown(t *testing.T) {
 	if statementsAgain["email page"] != statementsAgain["page"] {
 		t.Errorf("the email page cost %d statements, the page of every type %d: want the same", statementsAgain["email page"], statementsAgain["page"])
 	}
+
+	// A page without the status counts comes back with its service, in one round trip.
+	t.Run("list", func(t *testing.T) {
+		for _, vars := range []map[string]any{
+			{"id": serviceA, "first": 50},
+			{"id": serviceA, "first": 2, "type": "EMAIL", "statuses": []string{"DELIVERED", "FAILED"}},
+			{"id": serviceA, "type": "SMS"},
+		} {
+			ask(t, userViewer, roundTripsListQuery, vars)
+			roundTrips, statements, resp := ask(t, userViewer, roundTripsListQuery, vars)
+			if roundTrips != 1 {
+				t.Errorf("the list %v asked again cost %d round trips (%d statements), want 1", vars, roundTrips, statements)
+			}
+			if resp.at("service", "name") == nil {
+				t.Errorf("no service name: %s", resp.body)
+			}
+			// The same page as the one read after its service, as the field reads it alone.
+			// Asked twice under two names, the field is not read ahead: each reads its page
+			// after the service, as the field always did.
+			alone := api.post(t, tokenFor(t, userViewer), `query($id: ID!, $first: Int, $type: NotificationType, $after: String, $statuses: [NotificationStatus!]) {
+				service(id: $id) {
+					notifications(first: $first, type: $type, after: $after, statuses: $statuses) {
+						edges { node { id type recipient status createdAt template { name version } } }
+						pageInfo { hasNextPage endCursor } }
+					newest: notifications(first: 1) { pageInfo { hasNextPage } } } }`, vars)
+			alone.requireNoErrors(t)
+			want := alone.at("service", "notifications")
+			if got := resp.at("service", "notifications"); !reflect.DeepEqual(got, want) {
+				t.Errorf("the list %v read with its service is\n%v\nread after it\n%v", vars, got, want)
+			}
+		}
+	})
+
+	// Nothing is read ahead for a caller who cannot list the service's rows: another
+	// service's list costs what a service that does not exist costs, and says the same.
+	t.Run("list of a service the caller cannot open", func(t *testing.T) {
+		cost := func(id string) (int64, string) {
+			tok := tokenFor(t, userOther)
+			api.post(t, tok, `{ me { id } }`, nil) // the caller's principal kept
+			before := api.statements.RoundTrips()
+			resp := api.post(t, tok, roundTripsListQuery, map[string]any{"id": id})
+			return api.statements.RoundTrips() - before, resp.codeAt("service")
+		}
+		otherTrips, otherCode := cost(serviceA)
+		noneTrips, noneCode := cost("5f000000-0000-0000-0000-00000000000f")
+		if otherCode != "NOT_FOUND" || noneCode != "NOT_FOUND" {
+			t.Errorf("another service's list answered %s, a missing service's %s: want NOT_FOUND for both", otherCode, noneCode)
+		}
+		if otherTrips != noneTrips {
+			t.Errorf("another service's list cost %d round trips, a missing service's %d", otherTrips, noneTrips)
+		}
+	})
 
 	t.Run("page sizes", func(t *testing.T) {
 		cost := func(first int, after any) (int64, int64, any) {
