@@ -28,7 +28,8 @@ type NotificationFilter struct {
 	// retention window at that instant as the statement itself reads it, and the service
 	// with its facts at that instant comes back in the same round trip
 	// (NotificationPage.Related.Services): a caller that does not yet know the service
-	// needs no round trip before the page to learn it. Not with a search or status counts.
+	// needs no round trip before the page to learn it. Not with a search. The status
+	// counts' first date (Include) stays the caller's to give: it can only guess it.
 	WindowsAt time.Time
 }
 

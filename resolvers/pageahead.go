@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -45,15 +46,23 @@ func (r queryResolver) readPageAhead(ctx context.Context, p *notifyql.Principal,
 	if field == nil {
 		return
 	}
-	include := selectionIncludes(opCtx, field.Selections)
-	if include.statusCounts {
-		return
-	}
 	filter, ok := pageArguments(field.ArgumentMap(opCtx.Variables))
 	if !ok {
 		return
 	}
-	filter.ServiceID, filter.Include, filter.WindowsAt = serviceID, include.PageIncludes, r.now()
+	now := r.now()
+	include := selectionIncludes(opCtx, field.Selections)
+	if include.statusCounts {
+		// The counts' window is the type's retention, which the page is about to read:
+		// guess it from the last page of the service, and let the field check the guess.
+		days := notifyql.DefaultRetentionDays
+		if filter.Type != nil {
+			days = r.retentionHints.get(serviceID).Days(*filter.Type)
+		}
+		from := notifyql.WindowFirstDate(now, days, r.london)
+		include.StatusCountsFrom, include.Now = &from, now
+	}
+	filter.ServiceID, filter.Include, filter.WindowsAt = serviceID, include.PageIncludes, now
 	page, err := r.stores.Notifications.ListNotifications(ctx, filter)
 	if err != nil {
 		return
@@ -63,7 +72,43 @@ func (r queryResolver) readPageAhead(ctx context.Context, p *notifyql.Principal,
 		loaders.Service().PrimeNotFound(serviceID)
 		return
 	}
+	r.retentionHints.put(serviceID, page.Related.Services[0].Retention)
 	loaders.KeepPage(pageKey(append(fc.Path(), ast.PathName(field.Alias))), page)
+}
+
+// retentionHints remembers, process-wide, the retention each service's page last read, so
+// that a page read ahead can ask for the status counts of the window it will most likely
+// need before it knows the service's retention. A wrong hint costs the counts a round trip
+// of their own, never a wrong answer: the field checks the window against the retention
+// the page brought back.
+type retentionHints struct {
+	mu       sync.Mutex
+	services map[string]notifyql.Retention
+}
+
+// maxRetentionHints bounds the hints: past it they start again empty.
+const maxRetentionHints = 10_000
+
+func (h *retentionHints) get(serviceID string) notifyql.Retention {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.services[serviceID]
+}
+
+func (h *retentionHints) put(serviceID string, retention notifyql.Retention) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.services == nil || len(h.services) >= maxRetentionHints {
+		h.services = make(map[string]notifyql.Retention)
+	}
+	h.services[serviceID] = retention
+}
+
+// len returns how many services have a hint.
+func (h *retentionHints) len() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.services)
 }
 
 // pageKey names a notifications field by where it is in the response.
@@ -161,6 +206,10 @@ func samePage(ahead, filter notifyql.NotificationFilter) bool {
 		(ahead.After == nil) == (filter.After == nil) && (ahead.After == nil || *ahead.After == *filter.After) &&
 		ahead.Search == nil && filter.Search == nil &&
 		ahead.Include.TemplateVersions == filter.Include.TemplateVersions && ahead.Include.Jobs == filter.Include.Jobs &&
-		ahead.Include.CreatedBy == filter.Include.CreatedBy && ahead.Include.APIKeys == filter.Include.APIKeys &&
-		filter.Include.StatusCountsFrom == nil
+		ahead.Include.CreatedBy == filter.Include.CreatedBy && ahead.Include.APIKeys == filter.Include.APIKeys
+}
+
+// sameCounts reports whether a page read ahead counted the statuses filter asks for.
+func sameCounts(ahead, filter notifyql.PageIncludes) bool {
+	return ahead.StatusCountsFrom != nil && filter.StatusCountsFrom != nil && *ahead.StatusCountsFrom == *filter.StatusCountsFrom
 }

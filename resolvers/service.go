@@ -157,7 +157,7 @@ func (r serviceResolver) Notifications(ctx context.Context, s *notifyql.Service,
 		days = retention.Days(*typ)
 	}
 	include := pageIncludes(ctx)
-	counts := r.statusCountsKey(s.ID, days)
+	counts := dataloaders.StatusCountsKey{ServiceID: s.ID, From: notifyql.WindowFirstDate(now, days, r.london)}
 	if include.statusCounts {
 		// The pills' counts travel with the page, not after it.
 		include.StatusCountsFrom, include.Now = &counts.From, now
@@ -179,6 +179,11 @@ func (r serviceResolver) Notifications(ctx context.Context, s *notifyql.Service,
 	}
 	page := ahead
 	if ahead != nil && samePage(ahead.Filter, filter) {
+		if !sameCounts(ahead.Filter.Include, filter.Include) {
+			// Counts of another window (a retention changed since its hint), or none: the
+			// statusCounts field reads its own.
+			page.StatusCounts = nil
+		}
 		page.Filter = filter
 	} else if page, err = r.stores.Notifications.ListNotifications(ctx, filter); err != nil {
 		return nil, err
