@@ -74,7 +74,7 @@ generate:
 check-generated:
 	bash scripts/check-generated
 
-## assets: build the browser pages (web/<page>/dist, committed and embedded) from their locked npm packages
+## assets: build the browser pages (web/<page>/dist, committed and embedded) from their locked npm packages, each file with its brotli and gzip encodings beside it
 PAGES := $(patsubst %/package.json,%,$(wildcard web/*/package.json))
 # A page's packages are installed again only when its lockfile changed since (npm writes
 # node_modules/.package-lock.json on every install), as for the Node client: npm ci empties
@@ -82,7 +82,7 @@ PAGES := $(patsubst %/package.json,%,$(wildcard web/*/package.json))
 PAGE_PACKAGES := $(PAGES:%=%/node_modules/.package-lock.json)
 assets: $(PAGE_PACKAGES)
 	@for page in $(PAGES); do \
-		npm run --prefix $$page build || exit 1; \
+		npm run --prefix $$page build && node web/compress.mjs $$page/dist || exit 1; \
 	done
 
 web/%/node_modules/.package-lock.json: web/%/package.json web/%/package-lock.json
