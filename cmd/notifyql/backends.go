@@ -206,6 +206,7 @@ type redisBackend struct {
 
 // openRedis connects to REDIS_URL, or starts an in-process server when it is unset.
 func openRedis(ctx context.Context, cfg config, logger *slog.Logger) (*redisBackend, error) {
+	redis.RouteClientLogs(logger)
 	b := &redisBackend{URL: cfg.RedisURL}
 	if b.URL == "" {
 		inProc, err := redis.StartInProcess()
@@ -223,7 +224,11 @@ func openRedis(ctx context.Context, cfg config, logger *slog.Logger) (*redisBack
 	b.Client, b.Sentinel = topology.newClient(), topology.sentinel != nil
 	if err := b.Client.Ping(ctx).Err(); err != nil {
 		b.Close()
-		return nil, fmt.Errorf("connect to redis %s: %w", maskURL(b.URL), err)
+		if b.Private || ctx.Err() != nil {
+			return nil, fmt.Errorf("connect to redis %s: %w", maskURL(b.URL), err)
+		}
+		return nil, fmt.Errorf("connect to Redis at REDIS_URL %s: %w: is that Redis running and reachable? "+
+			"Unset REDIS_URL to use an in-process Redis-compatible server instead (one instance only)", maskURL(b.URL), err)
 	}
 	return b, nil
 }
