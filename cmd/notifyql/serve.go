@@ -233,7 +233,11 @@ type banner struct {
 	database, redis string
 }
 
-func (b banner) print(w io.Writer) {
+// print writes the banner in one write, so that it is not interleaved with log lines
+// where stdout and stderr share a terminal.
+func (b banner) print(out io.Writer) {
+	w := &strings.Builder{}
+	defer func() { _, _ = io.WriteString(out, w.String()) }()
 	base := strings.TrimSuffix(b.graphql, "/graphql")
 	fmt.Fprintf(w, "\nnotifyql is serving GraphQL at %s\n", b.graphql)
 	fmt.Fprintf(w, "  GraphiQL:  %s/graphiql\n", base)

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Every wrong or missing variable is reported in one message, one to a line, with the
@@ -118,5 +123,134 @@ func TestRedisClientLogsGoIntoTheJSONLog(t *testing.T) {
 	}
 	if record.Msg != "redis client" || record.Level != "WARN" || !strings.Contains(record.Detail, "truncating to 1s") {
 		t.Errorf("go-redis's warning was not logged as JSON: %+v in\n%s", record, log.String())
+	}
+}
+
+// serveOn runs serve in-process as program (os.Args[0]) on the database at databaseURL, its
+// stdout and stderr into one buffer in the order written, and returns that buffer and the
+// GraphQL URL once the banner names it; serve stops when the test ends.
+func serveOn(t *testing.T, program, databaseURL string, extra map[string]string) (output *syncBuffer, graphqlURL string, vars map[string]string) {
+	t.Helper()
+	vars = map[string]string{
+		"DATABASE_URL": databaseURL, "REDIS_URL": "redis://" + machineRedisAddr + "/0",
+		"NOTIFYQL_JWT_SECRET": testSecret, "NOTIFYQL_SEARCH_SECRET": testSearchSecret, "NOTIFYQL_DATA_DIR": t.TempDir(),
+	}
+	for k, v := range extra {
+		vars[k] = v
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	output = &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{program, "serve", "--addr", "127.0.0.1:0", "--metrics-addr", metricsAddr(vars)}, envOf(vars), output, output)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	graphqlURL, _ = waitForServeURL(t, output, output, done)
+	return output, graphqlURL, vars
+}
+
+// fixtureDatabase is a migrated database with the test fixture, and a pool on it.
+func fixtureDatabase(t *testing.T) (string, *pgxpool.Pool) {
+	t.Helper()
+	databaseURL, pool := commandDatabase(t)
+	if _, err := pool.Exec(context.Background(), fixtureSQL); err != nil {
+		t.Fatal(err)
+	}
+	return databaseURL, pool
+}
+
+// The banner comes last, after the start-up jobs (logged at debug), and names GraphQL,
+// GraphiQL and the dashboard, and a token command that works as printed: run as the
+// banner says, it mints a token the server accepts.
+func TestServeBannerComesLastWithAWorkingTokenCommand(t *testing.T) {
+	databaseURL, pool := fixtureDatabase(t)
+	const viewer = "7e57e000-0000-4000-8000-0000000000b1"
+	for _, statement := range []string{
+		`INSERT INTO users (id, name, email_address) VALUES ('` + viewer + `', 'Val Viewer', '` + demoViewerEmail + `')`,
+		`INSERT INTO user_to_service (user_id, service_id) VALUES ('` + viewer + `', '` + serviceA + `')`,
+		`INSERT INTO permissions (service_id, user_id, permission) VALUES ('` + serviceA + `', '` + viewer + `', 'view_activity')`,
+	} {
+		if _, err := pool.Exec(context.Background(), statement); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const program = "./bin/notifyql"
+	output, graphqlURL, vars := serveOn(t, program, databaseURL, map[string]string{"NOTIFYQL_ENV": envDevelopment})
+	text := output.String()
+	bannerAt := strings.Index(text, "notifyql is serving GraphQL at")
+	base := strings.TrimSuffix(graphqlURL, "/graphql")
+	for _, want := range []string{"  GraphiQL:  " + base + "/graphiql\n", "  dashboard: " + base + "/dashboard\n", "notifyql is serving metrics at " + base + "/metrics\n"} {
+		if i := strings.Index(text, want); i < bannerAt {
+			t.Errorf("the banner lacks %q:\n%s", want, text[bannerAt:])
+		}
+	}
+	jobLines := 0
+	for _, line := range strings.Split(text[:bannerAt], "\n") {
+		if strings.Contains(line, `"msg":"scheduled job`) {
+			jobLines++
+			if !strings.Contains(line, `"level":"DEBUG"`) {
+				t.Errorf("a start-up job logs above debug: %s", line)
+			}
+		}
+	}
+	if jobLines == 0 {
+		t.Errorf("no start-up job logged before the banner; the order proves nothing:\n%s", text)
+	}
+	if strings.Contains(text[bannerAt:], `"msg":"scheduled job`) {
+		t.Errorf("a start-up job logged after the banner:\n%s", text[bannerAt:])
+	}
+
+	// The token command, as printed.
+	var command []string
+	for _, line := range strings.Split(text[bannerAt:], "\n") {
+		if strings.HasPrefix(line, "  "+program+" token ") {
+			command = strings.Fields(line)
+		}
+	}
+	if want := []string{program, "token", "--email", demoViewerEmail}; !slices.Equal(command, want) {
+		t.Fatalf("the banner's token command is %q, want %q:\n%s", command, want, text[bannerAt:])
+	}
+	var token, errOut bytes.Buffer
+	if err := run(context.Background(), command, envOf(vars), &token, &errOut); err != nil {
+		t.Fatalf("%s: %v\n%s", strings.Join(command, " "), err, errOut.String())
+	}
+	answer := postOverHTTP(context.Background(), graphqlURL, strings.TrimSpace(token.String()), "{ services { id } }", nil)
+	if answer.err != nil || answer.res.status != http.StatusOK || !strings.Contains(answer.res.body, serviceA) {
+		t.Errorf("the printed command's token: %v %d %s", answer.err, answer.res.status, answer.res.body)
+	}
+}
+
+// Without the demo users the banner says how to load them instead of printing a command
+// that would fail.
+func TestServeBannerPointsAtTheDemoDataWithoutDemoUsers(t *testing.T) {
+	databaseURL, _ := fixtureDatabase(t)
+	output, _, _ := serveOn(t, "/opt/notifyql/bin/notifyql", databaseURL, nil)
+	text := output.String()
+	if !strings.Contains(text, "the database has no demo users: load them with /opt/notifyql/bin/notifyql seed --profile demo\n") {
+		t.Errorf("the banner does not point at the demo data:\n%s", text)
+	}
+	if strings.Contains(text, " token --email") {
+		t.Errorf("the banner offers a token for a user who does not exist:\n%s", text)
+	}
+}
+
+// The program the banner and the advice name is the binary as it was run.
+func TestProgramName(t *testing.T) {
+	for arg0, want := range map[string]string{
+		"./bin/notifyql":                             "./bin/notifyql",
+		"bin/notifyql":                               "bin/notifyql",
+		"/usr/local/bin/notifyql":                    "/usr/local/bin/notifyql",
+		"notifyql":                                   "notifyql",
+		"/tmp/go-build1234/b001/exe/notifyql":        "go run ./cmd/notifyql",
+		"/root/.cache/go-build/tmp/go-build9/b001/x": "go run ./cmd/notifyql",
+	} {
+		if got := programName(arg0); got != want {
+			t.Errorf("programName(%q) = %q, want %q", arg0, got, want)
+		}
 	}
 }
