@@ -254,3 +254,64 @@ func TestProgramName(t *testing.T) {
 		}
 	}
 }
+
+// A second serve on the private database of one that is running says so, and where that
+// one serves, instead of failing to start PostgreSQL on a data folder in use. A file left
+// by a serve that was killed (its database gone) stops nothing.
+func TestSecondServeOnAPrivateDatabaseSaysOneIsRunning(t *testing.T) {
+	databaseURL, _ := commandDatabase(t)
+	dataDir := t.TempDir()
+	remove, err := recordRunningDatabase(dataDir, databaseURL, "http://127.0.0.1:8080/graphql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = runCommand(t, map[string]string{"NOTIFYQL_DATA_DIR": dataDir}, "serve")
+	want := "notifyql serve is already running at http://127.0.0.1:8080/graphql, on the private database in " + dataDir +
+		": use that one, or stop it first (Ctrl-C in its terminal); to run a second server beside it, give this one its own NOTIFYQL_DATA_DIR and --addr (or NOTIFYQL_ADDR)"
+	if err == nil || err.Error() != want {
+		t.Errorf("second serve: %v\nwant: %s", err, want)
+	}
+	if err != nil && strings.Contains(err.Error(), "kill") {
+		t.Errorf("second serve advises killing: %v", err)
+	}
+	remove()
+	if err := refuseSecondServe(context.Background(), dataDir); err != nil {
+		t.Errorf("no running serve: %v", err)
+	}
+	// A file whose database does not answer is a leftover.
+	if _, err := recordRunningDatabase(dataDir, "postgres://nobody@127.0.0.1:1/gone?connect_timeout=1", "http://127.0.0.1:8080/graphql"); err != nil {
+		t.Fatal(err)
+	}
+	if err := refuseSecondServe(context.Background(), dataDir); err != nil {
+		t.Errorf("a leftover file: %v", err)
+	}
+	// With DATABASE_URL set, the private database's file is not looked at.
+	if _, err := recordRunningDatabase(dataDir, databaseURL, "http://127.0.0.1:8080/graphql"); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = runCommand(t, map[string]string{"NOTIFYQL_DATA_DIR": dataDir, "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none",
+		"NOTIFYQL_JWT_SECRET": testSecret, "NOTIFYQL_SEARCH_SECRET": testSearchSecret}, "serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0")
+	if err == nil || strings.Contains(err.Error(), "already running") {
+		t.Errorf("serve with DATABASE_URL: %v, want it to try that database", err)
+	}
+}
+
+// token on a database without users says how to load some; on one with users, an unknown
+// address is only that.
+func TestTokenOnADatabaseWithoutUsersPointsAtTheDemoData(t *testing.T) {
+	databaseURL, pool := commandDatabase(t)
+	vars := map[string]string{"DATABASE_URL": databaseURL, "NOTIFYQL_JWT_SECRET": testSecret}
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"./bin/notifyql", "token", "--email", demoViewerEmail}, envOf(vars), &out, &errOut)
+	want := "token: the database has no users yet: load the demo users with `./bin/notifyql seed --profile demo`, which lists them"
+	if err == nil || err.Error() != want {
+		t.Errorf("token on an empty database: %v\nwant: %s", err, want)
+	}
+	if _, err := pool.Exec(context.Background(), fixtureSQL); err != nil {
+		t.Fatal(err)
+	}
+	err = run(context.Background(), []string{"./bin/notifyql", "token", "--email", demoViewerEmail}, envOf(vars), &out, &errOut)
+	if err == nil || err.Error() != "token: no user has that email address" {
+		t.Errorf("token for an unknown address: %v", err)
+	}
+}
