@@ -187,6 +187,9 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 
 	b := banner{graphql: srv.URL(), metrics: srv.MetricsURL(), program: e.program,
 		signInEmail: signInEmail(ctx, access)}
+	if hasUsers, err := postgres.HasUsers(ctx, pool); err == nil {
+		b.hasUsers = hasUsers
+	}
 	if db.Private {
 		b.database = maskURL(db.URL)
 	}
@@ -229,6 +232,8 @@ type banner struct {
 	program string
 	// signInEmail is a demo user to mint a token for; "" when the database has none.
 	signInEmail string
+	// hasUsers says the database has any user at all; without, seed is the way in.
+	hasUsers bool
 	// database and redis are the private servers' URLs (passwords masked), "" for none.
 	database, redis string
 }
@@ -249,12 +254,16 @@ func (b banner) print(out io.Writer) {
 	if b.redis != "" {
 		fmt.Fprintf(w, "in-process Redis: REDIS_URL=%s\n", b.redis)
 	}
-	if b.signInEmail == "" {
-		fmt.Fprintf(w, "the database has no demo users: load them with %s seed --profile demo\n", b.program)
+	if !b.hasUsers {
+		fmt.Fprintf(w, "the database has no users yet: load the demo data with %s seed --profile demo\n", b.program)
 		return
 	}
+	email := b.signInEmail
+	if email == "" {
+		email = "ADDRESS" // not the demo data: the operator knows their users
+	}
 	fmt.Fprintf(w, "sign in with a token (paste it into GraphiQL's Headers as {\"Authorization\": \"Bearer <token>\"}):\n")
-	fmt.Fprintf(w, "  %s token --email %s\n", b.program, b.signInEmail)
+	fmt.Fprintf(w, "  %s token --email %s\n", b.program, email)
 }
 
 // Demo users the banner offers a token for, in order: one who may view a service, and the

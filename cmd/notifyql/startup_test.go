@@ -225,17 +225,23 @@ func TestServeBannerComesLastWithAWorkingTokenCommand(t *testing.T) {
 	}
 }
 
-// Without the demo users the banner says how to load them instead of printing a command
-// that would fail.
-func TestServeBannerPointsAtTheDemoDataWithoutDemoUsers(t *testing.T) {
-	databaseURL, _ := fixtureDatabase(t)
-	output, _, _ := serveOn(t, "/opt/notifyql/bin/notifyql", databaseURL, nil)
+// Without users the banner says how to load the demo data instead of printing a command
+// that would fail; with users but not the demo ones, it leaves the address to the reader.
+func TestServeBannerWithoutTheDemoUsers(t *testing.T) {
+	empty, _ := commandDatabase(t)
+	output, _, _ := serveOn(t, "/opt/notifyql/bin/notifyql", empty, nil)
 	text := output.String()
-	if !strings.Contains(text, "the database has no demo users: load them with /opt/notifyql/bin/notifyql seed --profile demo\n") {
+	if !strings.Contains(text, "the database has no users yet: load the demo data with /opt/notifyql/bin/notifyql seed --profile demo\n") {
 		t.Errorf("the banner does not point at the demo data:\n%s", text)
 	}
 	if strings.Contains(text, " token --email") {
-		t.Errorf("the banner offers a token for a user who does not exist:\n%s", text)
+		t.Errorf("the banner offers a token on a database without users:\n%s", text)
+	}
+
+	fixture, _ := fixtureDatabase(t)
+	output, _, _ = serveOn(t, "notifyql", fixture, nil)
+	if text := output.String(); !strings.Contains(text, "\n  notifyql token --email ADDRESS\n") || strings.Contains(text, "seed --profile") {
+		t.Errorf("with users but no demo users, the banner should leave the address to the reader:\n%s", text)
 	}
 }
 
