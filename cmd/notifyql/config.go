@@ -117,6 +117,9 @@ type config struct {
 	// Letters are the letter renderer's settings (NOTIFYQL_LETTER_RENDERERS,
 	// NOTIFYQL_LETTER_CACHE_BYTES, NOTIFYQL_LETTER_CACHE_TTL).
 	Letters letterSettings
+	// Tracing is OpenTelemetry tracing, off unless the OTEL_* variables switch it on
+	// (tracing.go).
+	Tracing tracingConfig
 }
 
 // maxTokenTTL is the most NOTIFYQL_TOKEN_MAX_TTL may be: a longer-lived token is a
@@ -327,6 +330,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		*setting.dest = n
 	}
+	if cfg.Tracing, err = loadTracingConfig(getenv); err != nil {
+		return config{}, err
+	}
 	return cfg, nil
 }
 
@@ -452,6 +458,7 @@ func (c config) LogValue() slog.Value {
 		slog.String("letter_cache_ttl", c.Letters.CacheTTL.String()),
 		slog.String("download_write_timeout", c.DownloadLimits.WriteTimeout.String()),
 		slog.Int("max_downloads_per_user", c.DownloadLimits.MaxPerUser),
+		slog.Any("tracing", c.Tracing),
 	)
 }
 

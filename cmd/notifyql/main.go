@@ -13,6 +13,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"go.opentelemetry.io/otel/trace"
+
 	// The Europe/London zone must be there even on machines without a zoneinfo database.
 	_ "time/tzdata"
 
@@ -110,6 +112,9 @@ type env struct {
 	logger *slog.Logger
 	stdout io.Writer
 	stderr io.Writer
+	// tracing makes spans where serve traces (config.Tracing); nil, tracing nothing,
+	// everywhere else.
+	tracing trace.TracerProvider
 }
 
 // newFlagSet returns a flag set for a subcommand that reports errors instead of exiting.
