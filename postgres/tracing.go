@@ -77,10 +77,13 @@ func (t *StatementTracer) start(ctx context.Context, name, operation, table stri
 }
 
 func end(ctx context.Context, tag pgconn.CommandTag, err error) {
-	span, ok := ctx.Value(statementSpanKey{}).(trace.Span)
-	if !ok {
-		return
+	if span, ok := ctx.Value(statementSpanKey{}).(trace.Span); ok {
+		finish(span, tag, err)
 	}
+}
+
+// finish records how a statement went on its span, and ends it.
+func finish(span trace.Span, tag pgconn.CommandTag, err error) {
 	if err != nil {
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) {
@@ -125,9 +128,21 @@ func (t *StatementTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, data
 	return t.start(ctx, name, operation, table, attrDBBatchSize.Int(data.Batch.Len()))
 }
 
-// TraceBatchQuery does nothing: the batch's span stands for its statements, which travel
-// together.
-func (t *StatementTracer) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+// TraceBatchQuery gives a batch's statement a span beneath the batch's, from when its
+// result began to be read to now: the statements travel together, and are answered in turn.
+func (t *StatementTracer) TraceBatchQuery(ctx context.Context, _ *pgx.Conn, data pgx.TraceBatchQueryData) {
+	operation, table := summarizeStatement(data.SQL)
+	attrs := []attribute.KeyValue{attrDBSystem.String("postgresql"), attrDBOperation.String(operation)}
+	if table != "" {
+		attrs = append(attrs, attrDBCollection.String(table))
+	}
+	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...)}
+	if !data.ReadStartTime.IsZero() {
+		opts = append(opts, trace.WithTimestamp(data.ReadStartTime))
+	}
+	_, span := t.tracer.Start(ctx, StatementName(operation, table), opts...)
+	finish(span, data.CommandTag, data.Err)
+}
 
 // TraceBatchEnd ends the batch's span.
 func (t *StatementTracer) TraceBatchEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceBatchEndData) {
@@ -170,13 +185,15 @@ var tableKeywords = map[string]bool{"FROM": true, "INTO": true, "UPDATE": true, 
 // maxSummaryWord bounds a table name as a span shows it.
 const maxSummaryWord = 63
 
-// summarizeStatement reads the statement's operation (its first statement keyword,
-// "STATEMENT" when it has none) and the first table named after FROM, INTO, UPDATE, JOIN
-// or TABLE. Only unquoted words are read: string literals, dollar-quoted text, quoted
-// identifiers, comments and parameters are skipped, so that nothing a statement carries
-// as data can become part of its name.
+// summarizeStatement reads the statement's operation (its first statement keyword outside
+// parentheses, so that a WITH's queries and a column's subquery do not count;
+// "STATEMENT" when it has none) and its table (the first named after FROM, INTO, UPDATE,
+// JOIN or TABLE outside parentheses, or else inside them). Only unquoted words are read:
+// string literals, dollar-quoted text, quoted identifiers, comments and parameters are
+// skipped, so that nothing a statement carries as data can become part of its name.
 func summarizeStatement(sql string) (operation, table string) {
-	previous := ""
+	var innerOperation, innerTable, previous string
+	depth := 0
 	for i := 0; i < len(sql); {
 		c := sql[i]
 		switch {
@@ -187,7 +204,8 @@ func summarizeStatement(sql string) (operation, table string) {
 		case c == '/' && i+1 < len(sql) && sql[i+1] == '*':
 			end := strings.Index(sql[i+2:], "*/")
 			if end < 0 {
-				return orStatement(operation), table
+				i = len(sql)
+				continue
 			}
 			i += end + 4
 		case c == '\'' || c == '"':
@@ -204,22 +222,37 @@ func summarizeStatement(sql string) (operation, table string) {
 			word := sql[i:j]
 			i = j
 			upper := strings.ToUpper(word)
-			if operation == "" && statementOperations[upper] {
-				operation = upper
-			} else if operation != "" && table == "" && tableKeywords[previous] && !tableKeywords[upper] &&
+			op, tab := &operation, &table
+			if depth > 0 {
+				op, tab = &innerOperation, &innerTable
+			}
+			if *op == "" && statementOperations[upper] {
+				*op = upper
+			} else if *op != "" && *tab == "" && tableKeywords[previous] && !tableKeywords[upper] &&
 				upper != "ONLY" && upper != "LATERAL" && len(word) <= maxSummaryWord && (i >= len(sql) || sql[i] != '(') {
-				table = strings.ToLower(word)
+				*tab = strings.ToLower(word)
 			}
 			if operation != "" && table != "" {
 				return operation, table
 			}
 			previous = upper
 		default:
+			switch c {
+			case '(':
+				depth++
+			case ')':
+				depth = max(depth-1, 0)
+			}
 			if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
 				previous = ""
 			}
 			i++
 		}
+	}
+	if operation == "" {
+		operation, table = innerOperation, innerTable
+	} else if table == "" {
+		table = innerTable
 	}
 	return orStatement(operation), table
 }
