@@ -235,7 +235,9 @@ func summarizeStatement(sql string) (operation, table string) {
 			if operation != "" && table != "" {
 				return operation, table
 			}
-			previous = upper
+			if !tableKeywords[previous] || upper != "ONLY" && upper != "LATERAL" {
+				previous = upper // FROM ONLY t: t is still FROM's table
+			}
 		default:
 			switch c {
 			case '(':

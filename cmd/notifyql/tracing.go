@@ -142,7 +142,7 @@ func loadTracingConfig(getenv func(string) string) (tracingConfig, error) {
 			return tracingConfig{}, fmt.Errorf("OTEL_TRACES_SAMPLER_ARG is set, but the sampler %s takes no ratio: set OTEL_TRACES_SAMPLER to traceidratio or parentbased_traceidratio, or unset it", cfg.Sampler)
 		}
 		ratio, err := strconv.ParseFloat(v, 64)
-		if err != nil || ratio < 0 || ratio > 1 {
+		if err != nil || !(ratio >= 0 && ratio <= 1) { // NaN too
 			return tracingConfig{}, fmt.Errorf("OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1, such as 0.25; got %q", v)
 		}
 		cfg.SamplerArg = ratio

@@ -3,11 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // The trace a caller started, as its traceparent header names it.
@@ -266,4 +270,103 @@ func findSpan(spans []receivedSpan, name string) *receivedSpan {
 		}
 	}
 	return nil
+}
+
+// With no OTEL_* variable tracing is off; the variables switch it on as the OpenTelemetry
+// specification says, and OTEL_SDK_DISABLED or OTEL_TRACES_EXPORTER=none switch it off.
+func TestTracingConfiguration(t *testing.T) {
+	tests := []struct {
+		name         string
+		vars         map[string]string
+		wantEnabled  bool
+		wantEndpoint string
+		wantSampler  string
+	}{
+		{"nothing set", nil, false, "", "parentbased_always_on"},
+		{"a base endpoint", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, true, "http://collector:4318/v1/traces", "parentbased_always_on"},
+		{"a base endpoint with a path", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "https://otel.example/prefix/"}, true, "https://otel.example/prefix/v1/traces", "parentbased_always_on"},
+		{"a traces endpoint, used as it is", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://a:4318", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://b:4318/custom"}, true, "http://b:4318/custom", "parentbased_always_on"},
+		{"the otlp exporter alone", map[string]string{"OTEL_TRACES_EXPORTER": "otlp"}, true, defaultTracesEndpoint, "parentbased_always_on"},
+		{"the none exporter", map[string]string{"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, false, "http://collector:4318/v1/traces", "parentbased_always_on"},
+		{"the SDK disabled", map[string]string{"OTEL_SDK_DISABLED": "TRUE", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, false, "http://collector:4318/v1/traces", "parentbased_always_on"},
+		{"the SDK not disabled", map[string]string{"OTEL_SDK_DISABLED": "false", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, true, "http://collector:4318/v1/traces", "parentbased_always_on"},
+		{"the protocol named", map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf", "OTEL_TRACES_EXPORTER": "otlp"}, true, defaultTracesEndpoint, "parentbased_always_on"},
+		{"a ratio sampler", map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.25"}, true, defaultTracesEndpoint, "parentbased_traceidratio"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := loadTracingConfig(envOf(tt.vars))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Enabled != tt.wantEnabled || cfg.Endpoint != tt.wantEndpoint || cfg.Sampler != tt.wantSampler {
+				t.Errorf("enabled %v, endpoint %q, sampler %q; want %v, %q, %q", cfg.Enabled, cfg.Endpoint, cfg.Sampler, tt.wantEnabled, tt.wantEndpoint, tt.wantSampler)
+			}
+			provider, stop, err := startTracing(context.Background(), cfg, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stop(context.Background())
+			if (provider != nil) != tt.wantEnabled {
+				t.Errorf("a tracer provider: %v, want one only when enabled", provider != nil)
+			}
+		})
+	}
+	headers, err := loadTracingConfig(envOf(map[string]string{"OTEL_TRACES_EXPORTER": "otlp",
+		"OTEL_EXPORTER_OTLP_HEADERS": "api-key=a%2Cb , tenant=notify", "OTEL_EXPORTER_OTLP_TRACES_HEADERS": "tenant=traces"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]string{"api-key": "a,b", "tenant": "traces"}, headers.Headers); diff != "" {
+		t.Errorf("headers (-want +got):\n%s", diff)
+	}
+	if logged := fmt.Sprint(slog.AnyValue(headers).Resolve()); strings.Contains(logged, "a,b") {
+		t.Errorf("the configuration's log line shows a header's value: %s", logged)
+	}
+}
+
+// Every value tracing cannot honour is refused at start-up, naming the variable; header
+// values, which may be credentials, are never shown.
+func TestTracingConfigurationRefusesBadValues(t *testing.T) {
+	tests := []struct {
+		vars map[string]string
+		want string
+	}{
+		{map[string]string{"OTEL_SDK_DISABLED": "yes"}, "OTEL_SDK_DISABLED must be true or false"},
+		{map[string]string{"OTEL_TRACES_EXPORTER": "jaeger"}, "OTEL_TRACES_EXPORTER must be otlp or none"},
+		{map[string]string{"OTEL_TRACES_EXPORTER": "otlp,console"}, "OTEL_TRACES_EXPORTER must be otlp or none"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, `OTEL_EXPORTER_OTLP_PROTOCOL is "grpc", which notifyql does not speak: set http/protobuf`},
+		{map[string]string{"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/json"}, `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL is "http/json", which notifyql does not speak`},
+		{map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "thrift"}, "OTEL_EXPORTER_OTLP_PROTOCOL must be http/protobuf"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"}, "OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "grpc://collector:4317"}, "OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318?x=1"}, "with no query"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://"}, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be an http:// or https:// URL"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://b:4318/v1/traces", "OTEL_EXPORTER_OTLP_ENDPOINT": "b:4318"}, "OTEL_EXPORTER_OTLP_ENDPOINT must be"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://user:hunter2@collector:4318?q=1"}, "xxxxx"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "api-key"}, "OTEL_EXPORTER_OTLP_HEADERS entry 1 is not key=value"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "a=1,=hunter2"}, "OTEL_EXPORTER_OTLP_HEADERS entry 2 is not key=value"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_TRACES_HEADERS": "bad key=hunter2"}, "OTEL_EXPORTER_OTLP_TRACES_HEADERS entry 1 is not key=value"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "api-key=hunter2%zz"}, "OTEL_EXPORTER_OTLP_HEADERS entry 1 (api-key) has a value that is not URL-encoded text"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "api-key=hunter2%0d%0aX: y"}, "has a value that is not URL-encoded text"},
+		{map[string]string{"OTEL_SERVICE_NAME": " notifyql"}, "OTEL_SERVICE_NAME must be a name"},
+		{map[string]string{"OTEL_SERVICE_NAME": "notify\nql"}, "OTEL_SERVICE_NAME must be a name"},
+		{map[string]string{"OTEL_TRACES_SAMPLER": "jaeger_remote"}, "OTEL_TRACES_SAMPLER must be one of"},
+		{map[string]string{"OTEL_TRACES_SAMPLER_ARG": "0.5"}, "OTEL_TRACES_SAMPLER_ARG is set, but the sampler parentbased_always_on takes no ratio"},
+		{map[string]string{"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "1.5"}, "OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1"},
+		{map[string]string{"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "half"}, "OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1"},
+		{map[string]string{"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "NaN"}, "OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1"},
+	}
+	for _, tt := range tests {
+		// Through run, as an operator meets it: serve refuses to start.
+		var stderr strings.Builder
+		err := run(context.Background(), []string{"notifyql", "serve"}, envOf(tt.vars), io.Discard, &stderr)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: got %v, want an error with %q", tt.vars, err, tt.want)
+			continue
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%v: the error shows a secret: %v", tt.vars, err)
+		}
+	}
 }
