@@ -13,8 +13,9 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// StatementTracer gives every statement a span, as the pool's ConnConfig.Tracer (compose it
-// with others with Tracers): each Query, QueryRow and Exec, each batch and each CopyFrom.
+// StatementTracer gives every statement run within a trace (a request's, a relay step's, a
+// push's) a span, as the pool's ConnConfig.Tracer (compose it with others with Tracers):
+// each Query, QueryRow and Exec, each batch and its statements, and each CopyFrom.
 // A span is named by what the statement does and to which table ("SELECT notifications",
 // StatementName), never by its text's literals or its arguments, which hold phone numbers,
 // addresses and search terms; a failed statement's span carries its SQLSTATE, never the
@@ -68,6 +69,11 @@ const (
 type statementSpanKey struct{}
 
 func (t *StatementTracer) start(ctx context.Context, name, operation, table string, more ...attribute.KeyValue) context.Context {
+	if !trace.SpanContextFromContext(ctx).IsValid() {
+		// Not part of a trace: a background job's statement (the scheduler's, the
+		// report worker's), which would otherwise start a trace of one span each time.
+		return ctx
+	}
 	attrs := append([]attribute.KeyValue{attrDBSystem.String("postgresql"), attrDBOperation.String(operation)}, more...)
 	if table != "" {
 		attrs = append(attrs, attrDBCollection.String(table))
@@ -131,6 +137,9 @@ func (t *StatementTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, data
 // TraceBatchQuery gives a batch's statement a span beneath the batch's, from when its
 // result began to be read to now: the statements travel together, and are answered in turn.
 func (t *StatementTracer) TraceBatchQuery(ctx context.Context, _ *pgx.Conn, data pgx.TraceBatchQueryData) {
+	if _, traced := ctx.Value(statementSpanKey{}).(trace.Span); !traced {
+		return
+	}
 	operation, table := summarizeStatement(data.SQL)
 	attrs := []attribute.KeyValue{attrDBSystem.String("postgresql"), attrDBOperation.String(operation)}
 	if table != "" {
@@ -182,6 +191,9 @@ var statementOperations = map[string]bool{
 // tableKeywords are the keywords a statement's table follows.
 var tableKeywords = map[string]bool{"FROM": true, "INTO": true, "UPDATE": true, "JOIN": true, "TABLE": true}
 
+// tableQualifiers are the words that may stand between a table keyword and its table.
+var tableQualifiers = map[string]bool{"ONLY": true, "LATERAL": true, "IF": true, "NOT": true, "EXISTS": true}
+
 // maxSummaryWord bounds a table name as a span shows it.
 const maxSummaryWord = 63
 
@@ -229,13 +241,13 @@ func summarizeStatement(sql string) (operation, table string) {
 			if *op == "" && statementOperations[upper] {
 				*op = upper
 			} else if *op != "" && *tab == "" && tableKeywords[previous] && !tableKeywords[upper] &&
-				upper != "ONLY" && upper != "LATERAL" && len(word) <= maxSummaryWord && (i >= len(sql) || sql[i] != '(') {
+				!tableQualifiers[upper] && len(word) <= maxSummaryWord && (i >= len(sql) || sql[i] != '(') {
 				*tab = strings.ToLower(word)
 			}
 			if operation != "" && table != "" {
 				return operation, table
 			}
-			if !tableKeywords[previous] || upper != "ONLY" && upper != "LATERAL" {
+			if !tableKeywords[previous] || !tableQualifiers[upper] {
 				previous = upper // FROM ONLY t: t is still FROM's table
 			}
 		default:

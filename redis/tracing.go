@@ -12,8 +12,10 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// TraceCalls gives every command and pipeline that client sends a span, named by the
-// command ("GET", "PUBLISH"; "PIPELINE" with its size), as the child of the caller's span.
+// TraceCalls gives every command and pipeline that client sends within a trace a span,
+// named by the command ("GET", "PUBLISH"; "PIPELINE" with its size), as the child of the
+// caller's span. Calls outside any trace (the bus's own upkeep) are not traced: each would
+// start a trace of one span.
 // Keys, arguments and replies are never recorded: keys hold search-term hashes and
 // rate-limit subjects, values hold search terms. An error is recorded as failed, without
 // its message, except that a missing key (redis.Nil) is no failure.
@@ -40,6 +42,9 @@ func (callTracer) DialHook(next goredis.DialHook) goredis.DialHook {
 func (t callTracer) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
 	return func(ctx context.Context, cmd goredis.Cmder) error {
 		name := commandName(cmd)
+		if !trace.SpanContextFromContext(ctx).IsValid() || handshake[name] {
+			return next(ctx, cmd)
+		}
 		ctx, span := t.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient),
 			trace.WithAttributes(attrDBSystem.String("redis"), attrDBOperation.String(name)))
 		err := next(ctx, cmd)
@@ -51,6 +56,9 @@ func (t callTracer) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
 
 func (t callTracer) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		if !trace.SpanContextFromContext(ctx).IsValid() || all(cmds, func(cmd goredis.Cmder) bool { return handshake[commandName(cmd)] }) {
+			return next(ctx, cmds)
+		}
 		// A pipeline's commands are usually of one kind (PUBLISH, for the relay's snapshots).
 		operation := ""
 		for _, cmd := range cmds {
@@ -72,6 +80,19 @@ func (t callTracer) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredi
 		span.End()
 		return err
 	}
+}
+
+// handshake are the commands go-redis sends itself as it opens a connection (whose CLIENT
+// SETINFO a server may refuse, harmlessly): part of a connection, not of a caller's work.
+var handshake = map[string]bool{"HELLO": true, "AUTH": true, "CLIENT": true, "SELECT": true, "READONLY": true}
+
+func all(cmds []goredis.Cmder, is func(goredis.Cmder) bool) bool {
+	for _, cmd := range cmds {
+		if !is(cmd) {
+			return false
+		}
+	}
+	return true
 }
 
 // commandName is a command's name in capitals: its first word, never its arguments. A
