@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"go.opentelemetry.io/otel/trace"
 
 	"notifyql"
 )
@@ -45,6 +46,8 @@ type Loaders struct {
 
 	// timedRounds counts the rounds that waited batchWait, over all the loaders.
 	timedRounds atomic.Int64
+	// tracer, when set, gives each loader's rounds a span.
+	tracer trace.Tracer
 
 	mu              sync.Mutex
 	service         *Loader[string, *notifyql.Service]
@@ -93,11 +96,14 @@ func New(s Stores, now time.Time, london *time.Location) *Loaders {
 func (ls *Loaders) TimedRounds() int64 { return ls.timedRounds.Load() }
 
 // loader returns *l, making it over fetch the first time.
-func loader[K comparable, V any](ls *Loaders, l **Loader[K, V], fetch func() func(context.Context, []K) (map[K]V, error)) *Loader[K, V] {
+func loader[K comparable, V any](ls *Loaders, l **Loader[K, V], name string, fetch func() func(context.Context, []K) (map[K]V, error)) *Loader[K, V] {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	if *l == nil {
 		*l = newLoader(fetch(), batchWait, &ls.timedRounds)
+		if ls.tracer != nil {
+			(*l).traced(ls.tracer, name)
+		}
 	}
 	return *l
 }
@@ -105,7 +111,7 @@ func loader[K comparable, V any](ls *Loaders, l **Loader[K, V], fetch func() fun
 // The methods below return the operation's loader of each kind.
 
 func (ls *Loaders) Service() *Loader[string, *notifyql.Service] {
-	return loader(ls, &ls.service, func() func(context.Context, []string) (map[string]*notifyql.Service, error) {
+	return loader(ls, &ls.service, "service", func() func(context.Context, []string) (map[string]*notifyql.Service, error) {
 		// A service comes with its facts, which the operation's fields about it would
 		// otherwise each read in a round of their own.
 		return func(ctx context.Context, ids []string) (map[string]*notifyql.Service, error) {
@@ -124,19 +130,19 @@ func (ls *Loaders) Service() *Loader[string, *notifyql.Service] {
 }
 
 func (ls *Loaders) Features() *Loader[string, []string] {
-	return loader(ls, &ls.features, func() func(context.Context, []string) (map[string][]string, error) {
+	return loader(ls, &ls.features, "features", func() func(context.Context, []string) (map[string][]string, error) {
 		return orEmpty(ls.stores.Services.FeaturesByServiceIDs)
 	})
 }
 
 func (ls *Loaders) Retention() *Loader[string, notifyql.Retention] {
-	return loader(ls, &ls.retention, func() func(context.Context, []string) (map[string]notifyql.Retention, error) {
+	return loader(ls, &ls.retention, "retention", func() func(context.Context, []string) (map[string]notifyql.Retention, error) {
 		return orEmpty(ls.stores.Services.RetentionByServiceIDs)
 	})
 }
 
 func (ls *Loaders) HasAPIKeys() *Loader[string, bool] {
-	return loader(ls, &ls.hasAPIKeys, func() func(context.Context, []string) (map[string]bool, error) {
+	return loader(ls, &ls.hasAPIKeys, "hasAPIKeys", func() func(context.Context, []string) (map[string]bool, error) {
 		return orEmpty(func(ctx context.Context, ids []string) (map[string]bool, error) {
 			return ls.stores.Services.HasAPIKeysByServiceIDs(ctx, ids, ls.now)
 		})
@@ -144,7 +150,7 @@ func (ls *Loaders) HasAPIKeys() *Loader[string, bool] {
 }
 
 func (ls *Loaders) InboxSummary() *Loader[string, notifyql.InboxSummary] {
-	return loader(ls, &ls.inboxSummary, func() func(context.Context, []string) (map[string]notifyql.InboxSummary, error) {
+	return loader(ls, &ls.inboxSummary, "inboxSummary", func() func(context.Context, []string) (map[string]notifyql.InboxSummary, error) {
 		return orEmpty(func(ctx context.Context, ids []string) (map[string]notifyql.InboxSummary, error) {
 			return ls.stores.Services.InboxSummariesByServiceIDs(ctx, ids, ls.inboxSince)
 		})
@@ -152,19 +158,19 @@ func (ls *Loaders) InboxSummary() *Loader[string, notifyql.InboxSummary] {
 }
 
 func (ls *Loaders) User() *Loader[string, *notifyql.User] {
-	return loader(ls, &ls.user, func() func(context.Context, []string) (map[string]*notifyql.User, error) {
+	return loader(ls, &ls.user, "user", func() func(context.Context, []string) (map[string]*notifyql.User, error) {
 		return byID(ls.stores.Access.UsersByIDs, func(v *notifyql.User) string { return v.ID })
 	})
 }
 
 func (ls *Loaders) Template() *Loader[string, *notifyql.Template] {
-	return loader(ls, &ls.template, func() func(context.Context, []string) (map[string]*notifyql.Template, error) {
+	return loader(ls, &ls.template, "template", func() func(context.Context, []string) (map[string]*notifyql.Template, error) {
 		return byID(ls.stores.Catalogue.TemplatesByIDs, func(v *notifyql.Template) string { return v.ID })
 	})
 }
 
 func (ls *Loaders) TemplateVersion() *Loader[notifyql.TemplateVersionKey, *notifyql.TemplateVersion] {
-	return loader(ls, &ls.templateVersion, func() func(context.Context, []notifyql.TemplateVersionKey) (map[notifyql.TemplateVersionKey]*notifyql.TemplateVersion, error) {
+	return loader(ls, &ls.templateVersion, "templateVersion", func() func(context.Context, []notifyql.TemplateVersionKey) (map[notifyql.TemplateVersionKey]*notifyql.TemplateVersion, error) {
 		return byID(ls.stores.Catalogue.TemplateVersions, func(v *notifyql.TemplateVersion) notifyql.TemplateVersionKey {
 			return notifyql.TemplateVersionKey{ID: v.ID, Version: v.Version}
 		})
@@ -172,19 +178,19 @@ func (ls *Loaders) TemplateVersion() *Loader[notifyql.TemplateVersionKey, *notif
 }
 
 func (ls *Loaders) Job() *Loader[string, *notifyql.Job] {
-	return loader(ls, &ls.job, func() func(context.Context, []string) (map[string]*notifyql.Job, error) {
+	return loader(ls, &ls.job, "job", func() func(context.Context, []string) (map[string]*notifyql.Job, error) {
 		return byID(ls.stores.Catalogue.JobsByIDs, func(v *notifyql.Job) string { return v.ID })
 	})
 }
 
 func (ls *Loaders) APIKey() *Loader[string, *notifyql.APIKey] {
-	return loader(ls, &ls.apiKey, func() func(context.Context, []string) (map[string]*notifyql.APIKey, error) {
+	return loader(ls, &ls.apiKey, "apiKey", func() func(context.Context, []string) (map[string]*notifyql.APIKey, error) {
 		return byID(ls.stores.Catalogue.APIKeysByIDs, func(v *notifyql.APIKey) string { return v.ID })
 	})
 }
 
 func (ls *Loaders) StatusHistory() *Loader[string, []notifyql.StatusChange] {
-	return loader(ls, &ls.statusHistory, func() func(context.Context, []string) (map[string][]notifyql.StatusChange, error) {
+	return loader(ls, &ls.statusHistory, "statusHistory", func() func(context.Context, []string) (map[string][]notifyql.StatusChange, error) {
 		return orEmpty(ls.stores.Notifications.StatusHistory)
 	})
 }
@@ -193,7 +199,7 @@ func (ls *Loaders) StatusHistory() *Loader[string, []notifyql.StatusChange] {
 // that show the rows (template statistics) also show their templates, and the statement
 // that counts them reads those in the same round trip, priming the Template loader.
 func (ls *Loaders) StatusCounts() *Loader[StatusCountsKey, []notifyql.StatusCount] {
-	return loader(ls, &ls.statusCounts, func() func(context.Context, []StatusCountsKey) (map[StatusCountsKey][]notifyql.StatusCount, error) {
+	return loader(ls, &ls.statusCounts, "statusCounts", func() func(context.Context, []StatusCountsKey) (map[StatusCountsKey][]notifyql.StatusCount, error) {
 		return func(ctx context.Context, keys []StatusCountsKey) (map[StatusCountsKey][]notifyql.StatusCount, error) {
 			// Each window is its own query; the loader's job here is to share one result
 			// between the fields of an operation that ask for the same window.
@@ -325,6 +331,9 @@ type Extension struct {
 	Stores Stores
 	Now    func() time.Time
 	London *time.Location
+	// Tracing, when set, gives each batch a span ("dataloader service", with its number
+	// of keys, never the keys); nil traces nothing, at no cost.
+	Tracing trace.TracerProvider
 }
 
 var _ interface {
@@ -342,5 +351,9 @@ func (e Extension) Validate(graphql.ExecutableSchema) error {
 }
 
 func (e Extension) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-	return next(NewContext(ctx, New(e.Stores, e.Now(), e.London)))
+	loaders := New(e.Stores, e.Now(), e.London)
+	if e.Tracing != nil {
+		loaders.tracer = e.Tracing.Tracer("notifyql/dataloaders")
+	}
+	return next(NewContext(ctx, loaders))
 }

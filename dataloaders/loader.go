@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // ErrNotFound is a key's error when the fetch found no row for it.
@@ -25,6 +28,9 @@ type Loader[K comparable, V any] struct {
 	wait  time.Duration
 	// timedRounds counts the rounds the timer sent, shared by an operation's loaders.
 	timedRounds *atomic.Int64
+	// tracer, when set, gives each round a span named spanName.
+	tracer   trace.Tracer
+	spanName string
 
 	mu      sync.Mutex
 	entries map[K]*entry[V]
@@ -80,6 +86,12 @@ type round[K comparable, V any] struct {
 // for (they load as ErrNotFound).
 func newLoader[K comparable, V any](fetch func(context.Context, []K) (map[K]V, error), wait time.Duration, timedRounds *atomic.Int64) *Loader[K, V] {
 	return &Loader[K, V]{fetch: fetch, wait: wait, timedRounds: timedRounds, entries: make(map[K]*entry[V])}
+}
+
+// traced makes each of the loader's rounds a span, "dataloader " and name, with the number
+// of keys it fetched (never the keys: a search's ids are the caller's business).
+func (l *Loader[K, V]) traced(tracer trace.Tracer, name string) {
+	l.tracer, l.spanName = tracer, "dataloader "+name
 }
 
 // Load returns key's value, queueing it for the next round if no round has it yet. A
@@ -238,7 +250,19 @@ func (l *Loader[K, V]) send(r *round[K, V], timed bool) {
 	if timed && l.timedRounds != nil {
 		l.timedRounds.Add(1)
 	}
-	found, err := l.safeFetch(r.ctx, keys)
+	ctx := r.ctx
+	var span trace.Span
+	if l.tracer != nil {
+		ctx, span = l.tracer.Start(ctx, l.spanName, trace.WithAttributes(
+			attribute.Int("notifyql.dataloader.keys", len(keys)), attribute.Bool("notifyql.dataloader.timed", timed)))
+	}
+	found, err := l.safeFetch(ctx, keys)
+	if span != nil {
+		if err != nil {
+			span.SetStatus(codes.Error, "fetch failed")
+		}
+		span.End()
+	}
 	for i, k := range keys {
 		e := entries[i]
 		switch v, ok := found[k]; {

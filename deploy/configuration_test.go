@@ -125,6 +125,34 @@ func configurationNames(dir string) (map[string]bool, error) {
 	return names, nil
 }
 
+// namesOfRangedStrings adds the names of a loop such as
+//
+//	for _, name := range []string{"OTEL_X", "OTEL_Y"} {
+//		v := getenv(name)
+//
+// when its body passes the loop's variable to getenv.
+func namesOfRangedStrings(loop *ast.RangeStmt, rows *ast.CompositeLit, rowVar *ast.Ident, names map[string]bool) {
+	read := false
+	ast.Inspect(loop.Body, func(n ast.Node) bool {
+		if call, ok := n.(*ast.CallExpr); ok {
+			if arg, ok := getenvArgument(call); ok {
+				if x, ok := arg.(*ast.Ident); ok && x.Name == rowVar.Name {
+					read = true
+				}
+			}
+		}
+		return true
+	})
+	if !read {
+		return
+	}
+	for _, elt := range rows.Elts {
+		if lit, ok := elt.(*ast.BasicLit); ok {
+			addName(names, lit)
+		}
+	}
+}
+
 // getenvArgument returns the argument of a call getenv(x).
 func getenvArgument(call *ast.CallExpr) (ast.Expr, bool) {
 	fn, ok := call.Fun.(*ast.Ident)
@@ -149,11 +177,15 @@ func namesOfRangedRows(loop *ast.RangeStmt, names map[string]bool) {
 	if !ok {
 		return
 	}
-	row, ok := slice.Elt.(*ast.StructType)
+	rowVar, ok := loop.Value.(*ast.Ident)
 	if !ok {
 		return
 	}
-	rowVar, ok := loop.Value.(*ast.Ident)
+	if elt, ok := slice.Elt.(*ast.Ident); ok && elt.Name == "string" {
+		namesOfRangedStrings(loop, rows, rowVar, names)
+		return
+	}
+	row, ok := slice.Elt.(*ast.StructType)
 	if !ok {
 		return
 	}

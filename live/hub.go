@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"notifyql"
 )
 
@@ -72,6 +74,10 @@ type Options struct {
 	// Workers is how many snapshot queries a tick runs at once: one window's batched
 	// dashboard query, or one other topic's snapshot, takes one worker.
 	Workers int
+	// Tracing, when set, makes each relay step that has work a trace of its own ("live
+	// relay step", with its recomputes' statements and its publishing beneath it); nil
+	// traces nothing, at no cost.
+	Tracing trace.TracerProvider
 }
 
 func (o Options) withDefaults() Options {
@@ -129,6 +135,8 @@ type Hub struct {
 	logger *slog.Logger
 	opts   Options
 	seed   maphash.Seed
+	// tracer makes the relay steps' spans; nil when Options.Tracing is.
+	tracer trace.Tracer
 
 	mu          sync.Mutex
 	topics      map[string]*topicState
@@ -199,7 +207,12 @@ func NewHub(bus Bus, snap Snapshotter, logger *slog.Logger, opts Options) *Hub {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	var tracer trace.Tracer
+	if opts.Tracing != nil {
+		tracer = opts.Tracing.Tracer("notifyql/live")
+	}
 	return &Hub{
+		tracer:     tracer,
 		bus:        bus,
 		snap:       snap,
 		logger:     logger,

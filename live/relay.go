@@ -7,6 +7,9 @@ import (
 	"slices"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"notifyql"
 )
 
@@ -172,6 +175,20 @@ func (h *Hub) relayTick(ctx context.Context, due bool) {
 	h.mu.Unlock()
 
 	failed := map[string]notifyql.Topic{}
+	var recomputed, failures int
+	if h.tracer != nil {
+		// A step is a trace of its own: the changes it relays come from many requests'
+		// commits, none of them its parent. Counts only: topic names hold service ids and
+		// filters, which are the subscribers' business.
+		var span trace.Span
+		ctx, span = h.tracer.Start(ctx, "live relay step", trace.WithNewRoot(), trace.WithAttributes(
+			attribute.Int("notifyql.live.changes", len(changes)), attribute.Bool("notifyql.live.all_dirty", all),
+			attribute.Int("notifyql.live.retried", len(dirty))))
+		defer func() {
+			span.SetAttributes(attribute.Int("notifyql.live.recomputed", recomputed), attribute.Int("notifyql.live.failed", failures))
+			span.End()
+		}()
+	}
 	var snapshots map[string][]byte
 	if len(changes) > 0 || all {
 		// The watched list is read afresh whenever hints arrived: a topic another
@@ -221,6 +238,8 @@ func (h *Hub) relayTick(ctx context.Context, due bool) {
 	} else if len(dirty) > 0 {
 		snapshots, failed = h.recompute(ctx, dirty)
 	}
+	// Counted now: the publishing, under way after this returns, adds to failed.
+	recomputed, failures = len(snapshots), len(failed)
 	// This instance's own subscribers need not wait for the round trip through Redis,
 	// nor the next tick for them: offering a tick's snapshots to thousands of subscribers
 	// takes a while. Deliveries stay in tick order, each waiting for the one before.

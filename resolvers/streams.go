@@ -14,6 +14,8 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"notifyql"
 	"notifyql/live"
@@ -204,6 +206,10 @@ type streamState struct {
 	// them the operation shares (SharedVariables) for as long as it runs.
 	variables       string
 	sharedVariables *map[string]any
+
+	// tracer, when set, traces each push, linked to subscription, the operation's span.
+	tracer       trace.Tracer
+	subscription trace.SpanContext
 }
 
 type streamKey struct{}
@@ -276,6 +282,9 @@ type SubscriptionStreams struct {
 	Counts *RenderCounts
 	// Variables, when set, lets subscriptions that sent equal variables hold one copy.
 	Variables *SharedVariables
+	// Tracing, when set, makes each push of a snapshot a trace of its own ("subscription
+	// push"), linked to its subscription's span; nil traces nothing, at no cost.
+	Tracing trace.TracerProvider
 }
 
 // SharedVariables lets subscriptions that sent equal variables hold one copy of them: a
@@ -403,6 +412,10 @@ func (streams SubscriptionStreams) InterceptOperation(ctx context.Context, next 
 	if streams.Senders != nil {
 		st.sender = streams.Senders(ctx)
 	}
+	if streams.Tracing != nil {
+		st.tracer = streams.Tracing.Tracer("notifyql/resolvers")
+		st.subscription = trace.SpanContextFromContext(ctx)
+	}
 	responses := next(ctx)
 	st.turns = streams.Turns
 	st.counts = streams.Counts
@@ -434,34 +447,67 @@ func (st *streamState) respond(ctx context.Context, responses graphql.ResponseHa
 			// gqlgen's channel is closed (or ctx done): responses reports the end.
 			return responses(ctx)
 		}
-		r := st.prepare(ctx, p, shared, responses)
+		pushCtx, push := st.startPush(ctx)
+		r := st.prepare(pushCtx, p, shared, responses)
 		if r == nil {
 			// The stream ended while the response was rendered, or ctx is done.
+			endPush(push, "ended")
 			return nil
 		}
 		if r.encoded == nil || st.sender == nil {
 			// Subscribers share the response whole: gqlgen's websocket transport only
 			// encodes the response it is handed, and no interceptor outside this one
 			// changes it.
+			endPush(push, "handed")
 			return r.response
 		}
 		if st.hasSent && r.hash == st.sent {
 			// The snapshot changed where this operation does not look (another
 			// notification type, say): its response did not, and is not sent again.
+			endPush(push, "unchanged")
 			continue
 		}
 		st.sent, st.hasSent = r.hash, true
 		sent, err := st.sender.Send(r.encoded)
 		if err != nil {
 			// The socket is being dropped: its end reaches the outlet, and so p.next.
+			endPush(push, "dropped")
 			continue
 		}
 		if !sent {
 			// The first response: gqlgen writes it, and the sender learns the
 			// operation's id from it.
+			endPush(push, "handed")
 			return &graphql.Response{Data: st.sender.StandIn(r.encoded)}
 		}
+		endPush(push, "sent")
 	}
+}
+
+// startPush starts the span of one snapshot's push, when pushes are traced: a trace of its
+// own, since a subscription lives for hours and its pushes would make one endless trace,
+// linked to the subscription's span, which names the operation. Its context carries the
+// span to the rendering's statements and loaders. push is nil when pushes are not traced.
+func (st *streamState) startPush(ctx context.Context) (_ context.Context, push trace.Span) {
+	if st.tracer == nil {
+		return ctx, nil
+	}
+	opts := []trace.SpanStartOption{trace.WithNewRoot(), trace.WithAttributes(attribute.String("graphql.operation.type", "subscription"))}
+	if st.subscription.IsValid() {
+		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: st.subscription}))
+	}
+	return st.tracer.Start(ctx, "subscription push", opts...)
+}
+
+// endPush ends a push's span, saying what became of the push: sent on the socket,
+// handed to gqlgen to send, unchanged (not sent again), dropped with its socket, or ended
+// with the stream.
+func endPush(push trace.Span, outcome string) {
+	if push == nil {
+		return
+	}
+	push.SetAttributes(attribute.String("notifyql.push.outcome", outcome))
+	push.End()
 }
 
 // prepare returns the response for the snapshot p.next returned, or for a newer one if

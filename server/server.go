@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vektah/gqlparser/v2/formatter"
+	"go.opentelemetry.io/otel/trace"
 
 	"notifyql"
 )
@@ -98,6 +99,9 @@ type Config struct {
 	// DrainDelay is how long /readyz answers "shutting down" before the server stops
 	// accepting requests, so that load balancers stop sending it traffic first.
 	DrainDelay time.Duration
+	// Tracing, when set, gives every request and GraphQL operation a span (tracing.go)
+	// and answers each request with a traceresponse header; nil traces nothing, at no cost.
+	Tracing trace.TracerProvider
 }
 
 // DefaultShutdownTimeout is how long Run lets in-flight requests finish, after the drain
@@ -134,6 +138,8 @@ type Server struct {
 	metricsListener net.Listener
 	// draining is set once shutdown begins: /readyz then answers "shutting down".
 	draining atomic.Bool
+	// tracer makes the requests' and operations' spans; nil when Config.Tracing is.
+	tracer trace.Tracer
 }
 
 // New returns a server for the executable schema; Run starts it.
@@ -156,6 +162,9 @@ func New(cfg Config, schema graphql.ExecutableSchema, auth *Authenticator) *Serv
 		s.rates = &rateLimiting{limiter: cfg.RateLimiter, limits: cfg.RateLimits, proxies: cfg.TrustedProxies, logger: cfg.Logger, metrics: cfg.RequestMetrics}
 	}
 	s.revocations = newRevocationChecks(s)
+	if cfg.Tracing != nil {
+		s.tracer = cfg.Tracing.Tracer(tracerName)
+	}
 	s.handler = s.routes(s.graphqlHandler(schema), schema)
 	return s
 }
@@ -192,6 +201,10 @@ func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 		if _, ok := ext.(graphql.FieldInterceptor); ok {
 			intercepted = true
 		}
+	}
+	if s.tracer != nil {
+		// First, so that the operation's span is the parent of all the others' work.
+		use(operationTracing{s.tracer})
 	}
 	if s.cfg.RequestMetrics != nil {
 		use(s.cfg.RequestMetrics)
@@ -310,6 +323,9 @@ func (s *Server) routes(gql http.Handler, schema graphql.ExecutableSchema) http.
 	}
 	if s.cfg.Metrics != nil && s.cfg.MetricsAddr == "" {
 		mux.Handle("GET /metrics", s.MetricsHandler())
+	}
+	if s.tracer != nil {
+		return withRequestID(s.cfg.Logger, traceRequests(s.tracer, mux, recoverPanics(s.cfg.Logger, mux)))
 	}
 	return withRequestID(s.cfg.Logger, recoverPanics(s.cfg.Logger, mux))
 }

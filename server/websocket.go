@@ -266,6 +266,7 @@ func (s *Server) websocketHandler(notUpgrade http.Handler) http.Handler {
 		// request, it ends when serving does: the socket's operations run under it.
 		ctx := withRequestTag(context.Background(), RequestID(r.Context()))
 		ctx = withClientNetwork(ctx, clientNetwork(s.cfg.TrustedProxies.clientAddress(r)))
+		ctx = withSocketTrace(ctx, r)
 		if s.fieldsIntercepted {
 			ctx = notifyql.NewContextWithFieldsIntercepted(ctx)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	goredis "github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"notifyql/postgres"
 	"notifyql/redis"
@@ -155,10 +156,16 @@ const databaseConnectTimeout = 5 * time.Second
 // connections (NOTIFYQL_DB_MAX_CONNS), or when that is 0 the URL's pool_max_conns, or
 // defaultPoolSize; sizedBy says which.
 func openPool(ctx context.Context, url string, maxConns int) (pool *pgxpool.Pool, sizedBy string, err error) {
+	return openTracedPool(ctx, url, maxConns, nil)
+}
+
+// openTracedPool is openPool with tracer, when not nil, tracing the pool's statements.
+func openTracedPool(ctx context.Context, url string, maxConns int, tracer pgx.QueryTracer) (pool *pgxpool.Pool, sizedBy string, err error) {
 	cfg, err := poolConfig(url)
 	if err != nil {
 		return nil, "", err
 	}
+	cfg.ConnConfig.Tracer = tracer
 	sizedBy, err = sizePool(ctx, cfg, url, maxConns)
 	if err != nil {
 		return nil, "", fmt.Errorf("connect to database %s: %w", maskURL(url), err)
@@ -191,6 +198,15 @@ func poolConfig(url string) (*pgxpool.Config, error) {
 		cfg.ConnConfig.DescriptionCacheCapacity = 0
 	}
 	return cfg, nil
+}
+
+// statementTracer is the tracer of a pool's statements where tp traces (nil where it is
+// nil): a span for each statement, named by what it does and to which table.
+func statementTracer(tp trace.TracerProvider) pgx.QueryTracer {
+	if tp == nil {
+		return nil
+	}
+	return postgres.NewStatementTracer(tp)
 }
 
 // redisBackend is the Redis serve works against: the configured REDIS_URL, or an

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	goredis "github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"notifyql"
 	"notifyql/postgres"
@@ -168,6 +170,24 @@ func BenchmarkDashboard(b *testing.B) {
 func BenchmarkNotificationsPage(b *testing.B) {
 	env := newBenchEnv(b, notifyql.ViewActivity)
 	env.run(b, "notifications page 1", benchPageTarget, benchNotificationsPageQuery, map[string]any{"id": env.serviceID}, requireFullPage)
+}
+
+// BenchmarkNotificationsPageTraced is BenchmarkNotificationsPage with tracing on, every
+// request sampled and its spans exported over OTLP/HTTP to a receiver that reads and
+// drops them: what tracing costs a request.
+func BenchmarkNotificationsPageTraced(b *testing.B) {
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+	}))
+	b.Cleanup(receiver.Close)
+	tracing, stop, err := startTracing(b.Context(), tracingConfig{Enabled: true, Endpoint: receiver.URL + "/v1/traces",
+		ServiceName: defaultServiceName, Sampler: "always_on"}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { stop(context.Background()) })
+	env := newTracedBenchEnv(b, notifyql.ViewActivity, tracing)
+	env.run(b, "notifications page 1, traced", benchPageTarget, benchNotificationsPageQuery, map[string]any{"id": env.serviceID}, requireFullPage)
 }
 
 // BenchmarkNotificationsPageDeep measures a page further in, reached by its cursor, as a
@@ -359,6 +379,13 @@ type benchEnv struct {
 
 func newBenchEnv(b *testing.B, permission notifyql.Permission) *benchEnv {
 	b.Helper()
+	return newTracedBenchEnv(b, permission, nil)
+}
+
+// newTracedBenchEnv is newBenchEnv with tracing, where tracing is not nil, as serve wires
+// it: the requests', operations', loaders' and statements' spans.
+func newTracedBenchEnv(b *testing.B, permission notifyql.Permission, tracing trace.TracerProvider) *benchEnv {
+	b.Helper()
 	ctx := b.Context()
 	databaseURL := os.Getenv(benchDatabaseURLEnv)
 	if databaseURL == "" {
@@ -371,7 +398,7 @@ func newBenchEnv(b *testing.B, permission notifyql.Permission) *benchEnv {
 		b.Fatalf("parse %s: %v", benchDatabaseURLEnv, err)
 	}
 	recorder := &sqlRecorder{}
-	cfg.ConnConfig.Tracer = recorder
+	cfg.ConnConfig.Tracer = postgres.Tracers(recorder, statementTracer(tracing))
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		b.Fatalf("open bench pool: %v", err)
@@ -394,7 +421,7 @@ func newBenchEnv(b *testing.B, permission notifyql.Permission) *benchEnv {
 	if err != nil {
 		b.Fatal(err)
 	}
-	schema, extensions, err := newSchema(schemaDeps{Pool: pool, Access: access, London: london, Letters: letters})
+	schema, extensions, err := newSchema(schemaDeps{Pool: pool, Access: access, London: london, Letters: letters, Tracing: tracing})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -405,7 +432,7 @@ func newBenchEnv(b *testing.B, permission notifyql.Permission) *benchEnv {
 	secret = []byte(hex.EncodeToString(secret))
 	// Warnings and worse reach stderr, so an internal error behind a failed request shows.
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv := server.New(server.Config{Limits: server.DefaultLimits(), Extensions: extensions, Logger: logger},
+	srv := server.New(server.Config{Limits: server.DefaultLimits(), Extensions: extensions, Logger: logger, Tracing: tracing},
 		schema, server.NewAuthenticator(secret, access).WithPrincipalCache())
 	token, err := server.MintToken(secret, userID, 2*time.Hour, time.Now())
 	if err != nil {

@@ -117,6 +117,9 @@ type config struct {
 	// Letters are the letter renderer's settings (NOTIFYQL_LETTER_RENDERERS,
 	// NOTIFYQL_LETTER_CACHE_BYTES, NOTIFYQL_LETTER_CACHE_TTL).
 	Letters letterSettings
+	// Tracing is OpenTelemetry tracing, off unless the OTEL_* variables switch it on
+	// (tracing.go).
+	Tracing tracingConfig
 }
 
 // maxTokenTTL is the most NOTIFYQL_TOKEN_MAX_TTL may be: a longer-lived token is a
@@ -355,6 +358,11 @@ func readConfig(getenv func(string) string) (config, []error) {
 		}
 		*setting.dest = n
 	}
+	tracing, err := loadTracingConfig(getenv)
+	if err != nil {
+		problems = append(problems, err)
+	}
+	cfg.Tracing = tracing
 	return cfg, problems
 }
 
@@ -515,6 +523,7 @@ func (c config) LogValue() slog.Value {
 		slog.String("letter_cache_ttl", c.Letters.CacheTTL.String()),
 		slog.String("download_write_timeout", c.DownloadLimits.WriteTimeout.String()),
 		slog.Int("max_downloads_per_user", c.DownloadLimits.MaxPerUser),
+		slog.Any("tracing", c.Tracing),
 	)
 }
 

@@ -38,11 +38,12 @@ const liveSpareConns = 2
 // (notifyql_live_db_queries_total, and the shutdown log line). Re-checks of a
 // subscriber's access run through the API's stores, on the API's pool, and are not in it.
 func startLive(ctx context.Context, e env, pool *pgxpool.Pool, rdb *redisBackend, london *time.Location, namespace string) (*liveUpdates, error) {
-	opts := live.Options{Workers: live.DefaultWorkers}
+	opts := live.Options{Workers: live.DefaultWorkers, Tracing: e.tracing}
 	queries := &postgres.QueryCounter{}
-	// Config returns a copy: the API pool's own configuration is left alone.
+	// Config returns a copy: the API pool's own configuration is left alone. Its
+	// statements' tracer, when it has one, traces the live path's statements too.
 	cfg := pool.Config()
-	cfg.ConnConfig.Tracer = queries
+	cfg.ConnConfig.Tracer = postgres.Tracers(queries, cfg.ConnConfig.Tracer)
 	// Small on purpose: a relay tick runs at most Workers queries at once, and the spare
 	// connections serve the first snapshots of topics this instance holds none of yet
 	// while a tick runs. A burst of new subscriptions then queues here for a connection

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 
+	"go.opentelemetry.io/otel/trace"
+
 	// The Europe/London zone must be there even on machines without a zoneinfo database.
 	_ "time/tzdata"
 
@@ -117,6 +119,10 @@ type env struct {
 	// program is the command line that runs this binary again, for the commands printed
 	// as advice (see programName).
 	program string
+
+	// tracing makes spans where serve traces (config.Tracing); nil, tracing nothing,
+	// everywhere else.
+	tracing trace.TracerProvider
 }
 
 // programName is how to run this binary again from the same folder, given its os.Args[0]:

@@ -126,7 +126,10 @@ func TestPersonalDataNeverLeaves(t *testing.T) {
 	t.Cleanup(func() { startLetterEngines = realEngines })
 	// It drives more requests at once than a person's burst allows: the allowances are
 	// raised, not switched off, so that they are still counted.
-	api := startServe(t, map[string]string{"NOTIFYQL_ENV": "development", "NOTIFYQL_RATE_LIMIT_PER_USER": "6000", "NOTIFYQL_RATE_LIMIT_PER_IP": "12000"})
+	// Everything it does is traced, to a receiver that keeps every span.
+	spans := startOTLPReceiver(t)
+	api := startServe(t, map[string]string{"NOTIFYQL_ENV": "development", "NOTIFYQL_RATE_LIMIT_PER_USER": "6000", "NOTIFYQL_RATE_LIMIT_PER_IP": "12000",
+		"OTEL_EXPORTER_OTLP_ENDPOINT": spans.url})
 	ctx := context.Background()
 	recent := time.Now().UTC().Add(-time.Hour)
 	for _, sql := range []string{
@@ -354,8 +357,18 @@ func TestPersonalDataNeverLeaves(t *testing.T) {
 	for _, line := range strings.Split(logs, "\n") {
 		leaks.add("log", line)
 	}
+	// serve flushed its spans as it stopped.
+	received := spans.received()
+	if findSpan(received, "POST /graphql") == nil || findSpan(received, "GET /services/{id}/download-notifications.csv") == nil {
+		t.Fatalf("the spans of the requests driven were not received (%d spans)", len(received))
+	}
+	for _, span := range received {
+		for _, text := range span.text() {
+			leaks.add("trace", text)
+		}
+	}
 	leaks.verify(t)
-	t.Logf("checked %d log lines, headers, errors, close reasons, links and metrics", strings.Count(logs, "\n"))
+	t.Logf("checked %d log lines, %d spans, headers, errors, close reasons, links and metrics", strings.Count(logs, "\n"), len(received))
 }
 
 // websocketAnswer opens a socket, signs in as manager unless message is itself a

@@ -80,6 +80,14 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 			return err
 		}
 	}
+	// Started first and stopped last, so that the spans of everything else's shutdown
+	// are flushed too.
+	tracing, stopTracing, err := startTracing(ctx, e.cfg.Tracing, e.logger)
+	if err != nil {
+		return err
+	}
+	defer stopTracing(ctx)
+	e.tracing = tracing
 	// Refuse missing secrets before starting anything slow, the signing secret's first.
 	if e.cfg.DatabaseURL != "" {
 		for _, secret := range []func(config, bool) ([]byte, error){signingSecret, searchSecret} {
@@ -104,6 +112,9 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		return err
 	}
 	defer rdb.Close()
+	if e.tracing != nil {
+		redis.TraceCalls(rdb.Client, e.tracing)
+	}
 
 	london, err := notifyql.LoadLondon()
 	if err != nil {
@@ -129,7 +140,8 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		return err
 	}
 	deps := schemaDeps{Pool: pool, Access: access, Redis: rdb.Client, SearchSecret: searchKey,
-		London: london, Logger: e.logger, Live: liveUpdates.hub, Links: links, ReportsPerDay: e.cfg.ReportsPerDay, Letters: letters}
+		London: london, Logger: e.logger, Live: liveUpdates.hub, Links: links, ReportsPerDay: e.cfg.ReportsPerDay, Letters: letters,
+		Tracing: e.tracing}
 	schema, extensions, err := newSchema(deps)
 	if err != nil {
 		return fmt.Errorf("build GraphQL schema: %w", err)
@@ -165,6 +177,7 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		DrainDelay:       e.cfg.DrainDelay,
 		Pages:            web.Pages(),
 		Home:             web.Home,
+		Tracing:          e.tracing,
 	}, schema, server.NewAuthenticator(api.secret, access).WithTokenPolicy(e.cfg.Tokens).WithLogger(e.logger).WithPrincipalCache())
 	// The access changes that re-check subscriptions also drop the principals they name
 	// from the cache and close the sockets of users who were deleted or deactivated,
@@ -378,7 +391,7 @@ func prepareDatabase(ctx context.Context, e env, db *database, seedDemo bool) (*
 			return nil, nil, fmt.Errorf("migrate private database: %w", err)
 		}
 	}
-	pool, sizedBy, err := openPool(ctx, db.URL, e.cfg.DBMaxConns)
+	pool, sizedBy, err := openTracedPool(ctx, db.URL, e.cfg.DBMaxConns, statementTracer(e.tracing))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/jackc/pgx/v5/pgxpool"
 	goredis "github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"notifyql"
 	"notifyql/dataloaders"
@@ -45,6 +46,8 @@ type schemaDeps struct {
 	Letters *letterWiring
 	// RenderCounts, when set, counts the subscriptions' renderings and encodings.
 	RenderCounts *resolvers.RenderCounts
+	// Tracing, when set, traces the dataloaders' batches and the subscriptions' pushes.
+	Tracing trace.TracerProvider
 }
 
 // newSchema builds the executable GraphQL schema over the stores, with the handler
@@ -98,7 +101,7 @@ func newSchema(deps schemaDeps) (graphql.ExecutableSchema, []graphql.HandlerExte
 		Now:           now,
 		London:        deps.London,
 	})
-	extensions := []graphql.HandlerExtension{dataloaders.Extension{Stores: stores, Now: now, London: deps.London}, resolvers.SubscriptionStreams{Senders: responseSender, Turns: resolvers.NewTurns(subscriptionTurns), Counts: deps.RenderCounts, Variables: resolvers.NewSharedVariables()}}
+	extensions := []graphql.HandlerExtension{dataloaders.Extension{Stores: stores, Now: now, London: deps.London, Tracing: deps.Tracing}, resolvers.SubscriptionStreams{Senders: responseSender, Turns: resolvers.NewTurns(subscriptionTurns), Counts: deps.RenderCounts, Variables: resolvers.NewSharedVariables(), Tracing: deps.Tracing}}
 	return graph.NewExecutableSchema(resolver.Config()), extensions, nil
 }
 
