@@ -126,6 +126,15 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 	if err != nil {
 		return fmt.Errorf("build GraphQL schema: %w", err)
 	}
+	// The dashboard served beside the API sends its operations by hash alone: they are
+	// listed whatever the mode, beside the operator's manifest.
+	trusted := e.cfg.TrustedDocuments
+	if err := trusted.AddManifest(web.DashboardDocuments()); err != nil {
+		return fmt.Errorf("the dashboard's trusted documents: %w", err)
+	}
+	if trusted.Mode == server.TrustedDocumentsEnforce && e.cfg.Development() {
+		e.logger.Warn("trusted documents are enforced, but development lets operations sent as plain text run (GraphiQL sends those), counted as under audit; production refuses them")
+	}
 	// The metrics read the server's open WebSockets, and the server serves the metrics.
 	var srv *server.Server
 	requests := server.NewRequestMetrics()
@@ -145,6 +154,7 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		TrustedProxies:   e.cfg.TrustedProxies,
 		RequestMetrics:   requests,
 		APQCache:         redis.NewAPQCache(rdb.Client),
+		TrustedDocuments: trusted,
 		RateLimiter:      redis.NewRateLimiter(rdb.Client, ""),
 		RateLimits:       e.cfg.RateLimits,
 		InboxCSV:         newInboxCSV(deps),
