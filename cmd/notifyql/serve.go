@@ -126,11 +126,9 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 	if err != nil {
 		return fmt.Errorf("build GraphQL schema: %w", err)
 	}
-	// The dashboard served beside the API sends its operations by hash alone: they are
-	// listed whatever the mode, beside the operator's manifest.
-	trusted := e.cfg.TrustedDocuments
-	if err := trusted.AddManifest(web.DashboardDocuments()); err != nil {
-		return fmt.Errorf("the dashboard's trusted documents: %w", err)
+	trusted, err := withPageDocuments(e.cfg.TrustedDocuments)
+	if err != nil {
+		return err
 	}
 	if trusted.Mode == server.TrustedDocumentsEnforce && e.cfg.Development() {
 		e.logger.Warn("trusted documents are enforced, but development lets operations sent as plain text run (GraphiQL sends those), counted as under audit; production refuses them")
@@ -338,4 +336,14 @@ func prepareDatabase(ctx context.Context, e env, db *database, seedDemo bool) (*
 		return nil, nil, fmt.Errorf("seed demo data: %w", err)
 	}
 	return pool, report, nil
+}
+
+// withPageDocuments is trusted with the operations of the pages served beside the API
+// listed too: the dashboard sends its operations by hash alone, so they are listed
+// whatever the mode, beside the operator's manifest.
+func withPageDocuments(trusted server.TrustedDocuments) (server.TrustedDocuments, error) {
+	if err := trusted.AddManifest(web.DashboardDocuments()); err != nil {
+		return trusted, fmt.Errorf("the dashboard's trusted documents: %w", err)
+	}
+	return trusted, nil
 }

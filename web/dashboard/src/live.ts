@@ -55,15 +55,16 @@ export type Result<Data> = FormattedExecutionResult<Data>;
 
 // run starts document on the client with variables, by its documentId (the API takes one
 // in place of a query), and returns what ends it.
-export function run<Data, Variables>(client: Client, document: Document<Data, Variables>, variables: Variables,
+export function run<Data, Variables extends Record<string, unknown>>(client: Client, document: Document<Data, Variables>, variables: Variables,
   sink: Sink<Result<Data>>): () => void {
-  // graphql-ws's type asks for a query; the API takes a documentId instead.
-  const payload = { documentId: documentId(document), variables } as unknown as SubscribePayload;
+  // graphql-ws will not send a payload without a query string: the query is empty, and
+  // the API runs the document the documentId names.
+  const payload: SubscribePayload & { documentId: string } = { query: '', documentId: documentId(document), variables };
   return client.subscribe<Data>(payload, sink);
 }
 
 // ask runs a query on the client and resolves with its one result.
-export function ask<Data, Variables>(client: Client, document: Document<Data, Variables>, variables: Variables): Promise<Result<Data> | null> {
+export function ask<Data, Variables extends Record<string, unknown>>(client: Client, document: Document<Data, Variables>, variables: Variables): Promise<Result<Data> | null> {
   return new Promise((resolve, reject) => {
     let result: Result<Data> | null = null;
     run(client, document, variables, {
