@@ -378,6 +378,7 @@ func loadTrustedDocuments(getenv func(string) string, cfg *config) error {
 	if err != nil {
 		return fmt.Errorf("NOTIFYQL_TRUSTED_DOCUMENTS_MODE %w", err)
 	}
+	cfg.TrustedDocuments.Mode = mode
 	path := getenv("NOTIFYQL_TRUSTED_DOCUMENTS")
 	switch {
 	case path == "" && mode != server.TrustedDocumentsOff:
