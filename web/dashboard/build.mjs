@@ -26,6 +26,10 @@ const result = await build({
   outdir: 'dist/assets',
   entryNames: '[name]-[hash]',
   metafile: true,
+  // Packages by the path they are installed at, not the one a symlink leads to: the
+  // names' hashes cover the inputs' paths, and a copy of the page that links to these
+  // packages (a test of scripts/check-assets) must build the same names.
+  preserveSymlinks: true,
   sourcemap: false,
   logLevel: 'warning',
 });
