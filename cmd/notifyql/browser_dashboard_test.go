@@ -121,10 +121,10 @@ func enforcedDashboardDocuments(t *testing.T) server.TrustedDocuments {
 }
 
 // requireEnforced fails unless the API at origin refuses an operation its trusted
-// documents do not list.
+// documents do not list, named by its hash (refused in development too).
 func requireEnforced(t *testing.T, origin string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, origin+"/graphql", strings.NewReader(`{"query": "{ me { name } }"}`))
+	req, err := http.NewRequest(http.MethodPost, origin+"/graphql", strings.NewReader(`{"documentId": "sha256:`+apqHash(unlistedQuery)+`"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
