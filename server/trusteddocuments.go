@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 
@@ -112,6 +113,11 @@ func (d *TrustedDocuments) AddManifest(manifest []byte) error {
 	}
 	d.texts = texts
 	return nil
+}
+
+// Equal reports whether d and o have the same mode and list the same documents.
+func (d TrustedDocuments) Equal(o TrustedDocuments) bool {
+	return d.Mode == o.Mode && maps.Equal(d.texts, o.texts)
 }
 
 // Len is how many documents are listed.

@@ -240,6 +240,7 @@ func TestLoadConfig(t *testing.T) {
 	defaults.ReportsPerDay = 20
 	defaults.DownloadLimits = server.DownloadLimits{WriteTimeout: 30 * time.Second, MaxPerUser: 3}
 	defaults.Letters = letterSettings{Renderers: runtime.NumCPU(), CacheBytes: 64 << 20, CacheTTL: 10 * time.Minute}
+	defaults.TrustedDocuments = server.TrustedDocuments{Mode: server.TrustedDocumentsOff}
 	custom := defaults
 	custom.Addr = "127.0.0.1:9000"
 	custom.Env = envDevelopment
