@@ -101,8 +101,8 @@ func (r persistedQueryRegistration) Validate(graphql.ExecutableSchema) error {
 
 // MutateOperationContext stores the operation's text under its hash when the client sent
 // both (gqlgen's extension has checked that they match), the text is within maxBytes, and
-// nothing is stored there yet (nor listed in the trusted documents); a registration past the client address's allowance is
-// refused with RATE_LIMITED and stores nothing.
+// nothing is stored there yet nor listed in the trusted documents; a registration past the
+// client address's allowance is refused with RATE_LIMITED and stores nothing.
 func (r persistedQueryRegistration) MutateOperationContext(ctx context.Context, opCtx *graphql.OperationContext) *gqlerror.Error {
 	sent := extension.GetApqStats(ctx)
 	if sent == nil || !sent.SentQuery || len(opCtx.RawQuery) > r.maxBytes || r.trusted.lists(sent.Hash) {
