@@ -28,13 +28,22 @@ import (
 // limit (a WebSocket message may be longer), and each registration is counted against the
 // client address's allowance, as a request is.
 
-// persistedQueries returns the two halves of automatic persisted queries over cache:
-// lookup must be used before anything reads an operation's text (DocumentLimits), and
-// registration after every check of an operation. A text longer than maxBytes is run but
-// not stored.
-func persistedQueries(cache graphql.Cache[string], maxBytes int, rates *rateLimiting) (lookup, registration graphql.HandlerExtension) {
-	return extension.AutomaticPersistedQuery{Cache: lookupOnly{cache}},
-		persistedQueryRegistration{cache: cache, maxBytes: maxBytes, rates: rates}
+// persistedQueries returns the two halves of automatic persisted queries over cache, with
+// the trusted documents' checks (trusteddocuments.go): lookup must be used before anything
+// reads an operation's text (DocumentLimits), and registration after every check of an
+// operation. A text longer than maxBytes is run but not stored. Under enforce nothing is
+// registered and the cache is not read: only the trusted documents run. cache may be nil
+// (no persisted queries but the trusted documents); registration is then nil.
+func persistedQueries(cache graphql.Cache[string], trusted TrustedDocuments, development bool, maxBytes int, rates *rateLimiting, metrics *RequestMetrics) (lookup, registration graphql.HandlerExtension) {
+	if trusted.Mode == TrustedDocumentsEnforce {
+		cache = nil
+	}
+	lookup = persistedQueryLookup{apq: extension.AutomaticPersistedQuery{Cache: knownTexts{trusted: trusted, cache: cache}},
+		trusted: trusted, development: development, metrics: metrics}
+	if cache != nil {
+		registration = persistedQueryRegistration{cache: cache, maxBytes: maxBytes, rates: rates, trusted: trusted}
+	}
+	return lookup, registration
 }
 
 // lookupOnly is the cache gqlgen's extension is given: it finds the texts stored under a
@@ -72,6 +81,8 @@ type persistedQueryRegistration struct {
 	maxBytes int
 	// rates counts registrations against the client address's allowance; nil counts none.
 	rates *rateLimiting
+	// trusted are found by hash without being stored.
+	trusted TrustedDocuments
 }
 
 var _ interface {
@@ -90,11 +101,11 @@ func (r persistedQueryRegistration) Validate(graphql.ExecutableSchema) error {
 
 // MutateOperationContext stores the operation's text under its hash when the client sent
 // both (gqlgen's extension has checked that they match), the text is within maxBytes, and
-// nothing is stored there yet; a registration past the client address's allowance is
-// refused with RATE_LIMITED and stores nothing.
+// nothing is stored there yet nor listed in the trusted documents; a registration past the
+// client address's allowance is refused with RATE_LIMITED and stores nothing.
 func (r persistedQueryRegistration) MutateOperationContext(ctx context.Context, opCtx *graphql.OperationContext) *gqlerror.Error {
 	sent := extension.GetApqStats(ctx)
-	if sent == nil || !sent.SentQuery || len(opCtx.RawQuery) > r.maxBytes {
+	if sent == nil || !sent.SentQuery || len(opCtx.RawQuery) > r.maxBytes || r.trusted.lists(sent.Hash) {
 		return nil
 	}
 	// What is stored must be the text that was checked, under its own hash, whatever an

@@ -34,7 +34,7 @@ func requirePreflight(next http.Handler) http.Handler {
 			return
 		}
 		params, err := url.ParseQuery(r.URL.RawQuery)
-		if err == nil && params.Get("query") == "" && persistedQueryHash(params.Get("extensions")) != "" {
+		if err == nil && params.Get("query") == "" && (persistedQueryHash(params.Get("extensions")) != "" || params.Get("documentId") != "") {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -91,6 +91,13 @@ func (getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 				writeRequestError(w, r, http.StatusBadRequest, "BAD_REQUEST", p.name+" must be a JSON object")
 				return
 			}
+		}
+	}
+	if query.Has("documentId") {
+		documentID := query.Get("documentId")
+		if err := useDocumentID(params, &documentID); err != nil {
+			writeRequestError(w, r, http.StatusBadRequest, "BAD_REQUEST", err.Error())
+			return
 		}
 	}
 	params.ReadTime.End = graphql.Now()

@@ -62,17 +62,29 @@ func (postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 	params.ReadTime.Start = graphql.Now()
 	dec := json.NewDecoder(r.Body)
 	dec.UseNumber()
-	if err := dec.Decode(params); err != nil {
+	body := operationBody{RawParams: params}
+	if err := dec.Decode(&body); err != nil {
 		// Never the decoder's message: it may quote the body, which may hold personal data.
 		message := "request body is not valid JSON"
 		if _, wrongShape := errors.AsType[*json.UnmarshalTypeError](err); wrongShape {
-			message = "the body must be a JSON object: query and operationName strings, variables and extensions objects"
+			message = "the body must be a JSON object: query, operationName and documentId strings, variables and extensions objects"
 		}
 		writeRequestError(w, r, http.StatusBadRequest, "BAD_REQUEST", message)
 		return
 	}
+	if err := useDocumentID(params, body.DocumentID); err != nil {
+		writeRequestError(w, r, http.StatusBadRequest, "BAD_REQUEST", err.Error())
+		return
+	}
 	params.ReadTime.End = graphql.Now()
 	runOperation(w, r, exec, params, nil)
+}
+
+// operationBody is a POST body or a socket's subscribe payload: GraphQL's parameters, and
+// the documentId that names a persisted document instead of a query (useDocumentID).
+type operationBody struct {
+	*graphql.RawParams
+	DocumentID *string `json:"documentId"`
 }
 
 // runOperation runs the operation params name and writes its answer in the media type

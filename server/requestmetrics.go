@@ -19,6 +19,9 @@ import (
 type RequestMetrics struct {
 	duration *prometheus.HistogramVec
 	errors   *prometheus.CounterVec
+	// unlisted counts the operations the trusted documents do not list that ran anyway
+	// (audit, and plain text in development under enforce).
+	unlisted *prometheus.CounterVec
 
 	mu    sync.Mutex
 	names map[string]bool // operation names used as label values so far
@@ -49,6 +52,10 @@ func NewRequestMetrics() *RequestMetrics {
 			Name: "notifyql_graphql_errors_total",
 			Help: "GraphQL errors answered, by extensions.code.",
 		}, []string{"code"}),
+		unlisted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "notifyql_trusted_documents_unlisted_total",
+			Help: "Operations that the trusted documents do not list and that ran anyway (NOTIFYQL_TRUSTED_DOCUMENTS_MODE=audit), by operation type and name as in notifyql_graphql_request_duration_seconds.",
+		}, []string{"operation_type", "operation_name"}),
 		names: make(map[string]bool),
 	}
 }
@@ -57,11 +64,13 @@ func NewRequestMetrics() *RequestMetrics {
 func (m *RequestMetrics) Describe(ch chan<- *prometheus.Desc) {
 	m.duration.Describe(ch)
 	m.errors.Describe(ch)
+	m.unlisted.Describe(ch)
 }
 
 func (m *RequestMetrics) Collect(ch chan<- prometheus.Metric) {
 	m.duration.Collect(ch)
 	m.errors.Collect(ch)
+	m.unlisted.Collect(ch)
 }
 
 var _ interface {
@@ -104,6 +113,18 @@ func (m *RequestMetrics) countError(code string) {
 		return
 	}
 	m.errors.WithLabelValues(code).Inc()
+}
+
+// countUnlisted counts one operation that the trusted documents do not list.
+func (m *RequestMetrics) countUnlisted(ctx context.Context, op *ast.OperationDefinition) {
+	if m == nil || op == nil {
+		return
+	}
+	name := unauthenticatedOperation
+	if notifyql.PrincipalFromContext(ctx) != nil {
+		name = m.label(op.Name)
+	}
+	m.unlisted.WithLabelValues(string(op.Operation), name).Inc()
 }
 
 // label is the operation_name label of name, sent by a signed-in caller.

@@ -76,6 +76,9 @@ type Config struct {
 	// no longer than Limits.MaxBodyBytes, each counted against the client address's
 	// allowance. Parsed queries are cached in memory in front of it either way.
 	APQCache graphql.Cache[string]
+	// TrustedDocuments are the operations the server's clients send, found by hash before
+	// the APQCache, and the mode that says what happens to others (server/trusteddocuments.go).
+	TrustedDocuments TrustedDocuments
 	// RateLimiter, when set, applies RateLimits to GraphQL requests over HTTP and to the
 	// downloads.
 	RateLimiter RateLimiter
@@ -155,6 +158,9 @@ func New(cfg Config, schema graphql.ExecutableSchema, auth *Authenticator) *Serv
 	cfg.WebSocket = cfg.WebSocket.withDefaults()
 	cfg.Connections = cfg.Connections.withDefaults()
 	cfg.DownloadLimits = cfg.DownloadLimits.withDefaults()
+	if cfg.TrustedDocuments.Mode == "" {
+		cfg.TrustedDocuments.Mode = TrustedDocumentsOff
+	}
 	s := &Server{cfg: cfg, auth: auth, websockets: newWebsocketSessions(),
 		websocketUpgrader: &gorillaWebsocket{cfg: cfg.WebSocket, writeBuffers: &sync.Pool{}, steps: newStepWorkers(stepWorkerIdle)},
 		presentError:      newErrorPresenter(cfg.Logger, cfg.RequestMetrics, cfg.CodeBackendError)}
@@ -216,12 +222,14 @@ func (s *Server) graphqlHandler(schema graphql.ExecutableSchema) http.Handler {
 	} else {
 		use(NoIntrospection{})
 	}
-	// A persisted query's text is looked up first, and stored only once every check below
-	// has accepted it (server/apq.go).
+	// A persisted query's text is looked up first, in the trusted documents and then the
+	// cache, and stored only once every check below has accepted it (server/apq.go,
+	// server/trusteddocuments.go).
 	var apqRegistration graphql.HandlerExtension
-	if s.cfg.APQCache != nil {
+	if s.cfg.APQCache != nil || s.cfg.TrustedDocuments.Mode != TrustedDocumentsOff || s.cfg.TrustedDocuments.Len() > 0 {
 		var apqLookup graphql.HandlerExtension
-		apqLookup, apqRegistration = persistedQueries(s.cfg.APQCache, s.cfg.Limits.MaxBodyBytes, s.rates)
+		apqLookup, apqRegistration = persistedQueries(s.cfg.APQCache, s.cfg.TrustedDocuments, s.cfg.Development,
+			s.cfg.Limits.MaxBodyBytes, s.rates, s.cfg.RequestMetrics)
 		use(apqLookup)
 	}
 	// After the persisted query extension, which puts a hash's text in the request.

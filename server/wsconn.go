@@ -434,11 +434,13 @@ func (c *websocketConn) admit(messageType int, data []byte) (clientMessage, verd
 		if !c.acked {
 			return msg, closeVerdict(closeUnauthorized, "Unauthorized")
 		}
+		// A persisted document may be named by its documentId instead of a query.
 		var payload struct {
-			Query *string `json:"query"`
+			Query      *string `json:"query"`
+			DocumentID *string `json:"documentId"`
 		}
-		if msg.ID == nil || *msg.ID == "" || json.Unmarshal(msg.Payload, &payload) != nil || payload.Query == nil {
-			return msg, closeVerdict(closeBadRequest, "Invalid message received: "+t+" needs an id and a payload with a query")
+		if msg.ID == nil || *msg.ID == "" || json.Unmarshal(msg.Payload, &payload) != nil || (payload.Query == nil && payload.DocumentID == nil) {
+			return msg, closeVerdict(closeBadRequest, "Invalid message received: "+t+" needs an id and a payload with a query or a documentId")
 		}
 		if _, exists := c.operations[*msg.ID]; exists {
 			return msg, closeVerdict(closeSubscriberExists, "Subscriber for "+*msg.ID+" already exists")

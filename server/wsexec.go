@@ -72,9 +72,16 @@ func (x socketExecutor) start(ctx context.Context, c *websocketConn, id string, 
 	}
 	ctx = graphql.StartOperationTrace(ctx)
 	params := &graphql.RawParams{}
-	if err := decodeNumbers(payload, params); err != nil {
+	body := operationBody{RawParams: params}
+	if err := decodeNumbers(payload, &body); err != nil {
 		c.operationEnded(op)
 		c.sendErrors(id, gqlerror.List{{Message: "invalid json"}})
+		_ = c.writeEnvelope(nil, id, "complete")
+		return
+	}
+	if err := useDocumentID(params, body.DocumentID); err != nil {
+		c.operationEnded(op)
+		c.sendErrors(id, gqlerror.List{{Message: err.Error(), Extensions: map[string]any{"code": "BAD_REQUEST"}}})
 		_ = c.writeEnvelope(nil, id, "complete")
 		return
 	}

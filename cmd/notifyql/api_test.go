@@ -122,6 +122,10 @@ type testAPIOptions struct {
 	// principalCache keeps principals as serve does (no access changes reach this API, so
 	// a test that changes access and asks again within a second must leave it off).
 	principalCache bool
+	// trusted are the trusted documents and their mode (off, listing nothing, when zero).
+	trusted server.TrustedDocuments
+	// requestMetrics, when set, measures the requests (and counts unlisted operations).
+	requestMetrics *server.RequestMetrics
 }
 
 // machineRedisAddr is the Redis that make test starts.
@@ -194,7 +198,8 @@ func newTestAPIWith(t testing.TB, o testAPIOptions) *testAPI {
 	downloads.BatchSize = o.downloadBatchSize
 	apiCfg := server.Config{Limits: limits, Extensions: append(extensions, o.extensions...), Logger: logger, Development: o.development,
 		Downloads: downloads, InboxCSV: newInboxCSV(deps), Reports: newReportDownloads(pool, links), APQCache: redis.NewAPQCache(rdb),
-		CodeBackendError: postgres.Unavailable, DownloadLimits: o.downloadLimits}
+		CodeBackendError: postgres.Unavailable, DownloadLimits: o.downloadLimits,
+		TrustedDocuments: o.trusted, RequestMetrics: o.requestMetrics}
 	if apiCfg.LetterFiles = deps.Letters.letterFiles(pool, london, now); apiCfg.LetterFiles != nil {
 		apiCfg.LetterFiles.RenderTimeout = o.letterRenderTimeout
 	}

@@ -1,9 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"math"
 	"net"
+	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -12,6 +17,7 @@ import (
 	"time"
 
 	"notifyql/server"
+	"notifyql/web"
 )
 
 // The dashboard page's browser tests: clients/node/browser/dashboard-*.mjs drive the page at
@@ -95,10 +101,53 @@ func checkOneMoreFailedEmail(t *testing.T, before, after dashboardView) {
 	}
 }
 
+// enforcedDashboardDocuments are trusted documents enforced with the manifest GraphQL Code
+// Generator wrote for the page (web/dashboard/src/gql/persisted-documents.json), which
+// must be the one the binary embeds.
+func enforcedDashboardDocuments(t *testing.T) server.TrustedDocuments {
+	t.Helper()
+	manifest, err := os.ReadFile(filepath.Join("..", "..", "web", "dashboard", "src", "gql", "persisted-documents.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(manifest, web.DashboardDocuments()) {
+		t.Fatal("the dashboard's generated manifest is not the one the binary embeds")
+	}
+	trusted := server.TrustedDocuments{Mode: server.TrustedDocumentsEnforce}
+	if err := trusted.AddManifest(manifest); err != nil {
+		t.Fatal(err)
+	}
+	return trusted
+}
+
+// requireEnforced fails unless the API at origin refuses an operation its trusted
+// documents do not list, named by its hash (refused in development too).
+func requireEnforced(t *testing.T, origin string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, origin+"/graphql", strings.NewReader(`{"documentId": "sha256:`+apqHash(unlistedQuery)+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+tokenFor(t, userViewer))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(body), `"code":"OPERATION_NOT_TRUSTED"`) {
+		t.Errorf("an unlisted operation: %s, want it refused: the trusted documents are not enforced", body)
+	}
+}
+
 // The page shows a service's live numbers and follows a plain SQL write, over the one
-// socket it opened, with no request after the services list: it never polls.
+// socket it opened, with no request after the services list: it never polls. The server
+// enforces its trusted documents with the page's generated manifest: the page sends every
+// operation by its hash.
 func TestDashboardPageUpdatesAfterAWrite(t *testing.T) {
-	api := startLiveAPIWith(t, liveAPIOptions{pages: true})
+	api := startLiveAPIWith(t, liveAPIOptions{pages: true, trusted: enforcedDashboardDocuments(t)})
+	requireEnforced(t, api.httpURL)
 	browser := startBrowser(t, "dashboard-update.mjs", api.httpURL, tokenFor(t, userViewer), serviceA)
 
 	var before dashboardView

@@ -58,8 +58,11 @@ func expectScreenshot(t *testing.T, name string) {
 
 // GraphiQL loads from the binary with the network closed, follows GET /, and runs a query
 // signed in with the header typed into its header editor; the token is not stored.
+// The server enforces trusted documents that do not list GraphiQL's operations: in
+// development GraphiQL still works (server/trusteddocuments.go).
 func TestGraphiQLRunsAQueryOffline(t *testing.T) {
-	api := startLiveAPIWith(t, liveAPIOptions{pages: true, development: true})
+	api := startLiveAPIWith(t, liveAPIOptions{pages: true, development: true, trusted: enforcedDashboardDocuments(t)})
+	requireEnforced(t, api.httpURL)
 	token := tokenFor(t, userViewer)
 	browser := startBrowser(t, "graphiql-query.mjs", api.httpURL, "graphiql-query",
 		authorizationHeaders(token), "query ServiceNames { services { id name } }")
@@ -83,9 +86,11 @@ func TestGraphiQLRunsAQueryOffline(t *testing.T) {
 }
 
 // A subscription run in GraphiQL signs in with the header editor's Authorization (sent in
-// connection_init) and shows the dashboard's totals change after a write to the database.
+// connection_init) and shows the dashboard's totals change after a write to the database,
+// in development under enforced trusted documents that do not list it.
 func TestGraphiQLSubscriptionShowsAWrite(t *testing.T) {
-	api := startLiveAPIWith(t, liveAPIOptions{pages: true, development: true})
+	api := startLiveAPIWith(t, liveAPIOptions{pages: true, development: true, trusted: enforcedDashboardDocuments(t)})
+	requireEnforced(t, api.httpURL)
 	browser := startBrowser(t, "graphiql-subscription.mjs", api.httpURL,
 		authorizationHeaders(tokenFor(t, userViewer)), emailTotalsSubscription)
 	before := parseGraphiQLResult(t, browser.expect("snapshot", 30*time.Second).Text).Data.DashboardTotals.Email

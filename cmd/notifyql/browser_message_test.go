@@ -65,8 +65,12 @@ type messageView struct {
 	Requests []string
 }
 
+// The server enforces its trusted documents with the page's generated manifest, as in
+// TestDashboardPageUpdatesAfterAWrite: the message's query and status subscription are
+// sent by hash too.
 func TestDashboardPageOpensAMessage(t *testing.T) {
-	api := startLiveAPIWith(t, liveAPIOptions{pages: true, letters: true})
+	api := startLiveAPIWith(t, liveAPIOptions{pages: true, letters: true, trusted: enforcedDashboardDocuments(t)})
+	requireEnforced(t, api.httpURL)
 	api.exec(messageTemplatesSQL, messageEmailTemplate, messageLetterTemplate, serviceA)
 	api.exec(messageTemplateVersionsSQL, messageEmailTemplate, messageLetterTemplate)
 	api.exec(messagesSQL, messageEmail, messageLetter, serviceA, messageEmailTemplate, messageLetterTemplate, time.Now().UTC())

@@ -120,6 +120,11 @@ type config struct {
 	// Tracing is OpenTelemetry tracing, off unless the OTEL_* variables switch it on
 	// (tracing.go).
 	Tracing tracingConfig
+	// TrustedDocuments are the manifest at NOTIFYQL_TRUSTED_DOCUMENTS and the mode
+	// NOTIFYQL_TRUSTED_DOCUMENTS_MODE (off by default); serve adds the dashboard's own.
+	TrustedDocuments server.TrustedDocuments
+	// TrustedDocumentsPath is NOTIFYQL_TRUSTED_DOCUMENTS, for the log.
+	TrustedDocumentsPath string
 }
 
 // maxTokenTTL is the most NOTIFYQL_TOKEN_MAX_TTL may be: a longer-lived token is a
@@ -232,6 +237,9 @@ func readConfig(getenv func(string) string) (config, []error) {
 		*duration.dest = d
 	}
 	if err := loadTokenPolicy(getenv, &cfg.Tokens); err != nil {
+		bad(err)
+	}
+	if err := loadTrustedDocuments(getenv, &cfg); err != nil {
 		bad(err)
 	}
 	if v := getenv("NOTIFYQL_DATA_DIR"); v != "" {
@@ -433,6 +441,39 @@ func loadTokenPolicy(getenv func(string) string, policy *server.TokenPolicy) err
 	return errors.Join(problems...)
 }
 
+// loadTrustedDocuments reads NOTIFYQL_TRUSTED_DOCUMENTS_MODE and the manifest at
+// NOTIFYQL_TRUSTED_DOCUMENTS into cfg. A manifest without a mode that uses it, and a mode
+// without a manifest, are mistakes: an operator who set one meant the other.
+func loadTrustedDocuments(getenv func(string) string, cfg *config) error {
+	mode, err := server.ParseTrustedDocumentsMode(getenv("NOTIFYQL_TRUSTED_DOCUMENTS_MODE"))
+	if err != nil {
+		return fmt.Errorf("NOTIFYQL_TRUSTED_DOCUMENTS_MODE %w", err)
+	}
+	cfg.TrustedDocuments.Mode = mode
+	path := getenv("NOTIFYQL_TRUSTED_DOCUMENTS")
+	switch {
+	case path == "" && mode != server.TrustedDocumentsOff:
+		return fmt.Errorf("NOTIFYQL_TRUSTED_DOCUMENTS_MODE=%s needs NOTIFYQL_TRUSTED_DOCUMENTS, the path of the manifest of trusted documents (persisted-documents.json)", mode)
+	case path != "" && mode == server.TrustedDocumentsOff:
+		return fmt.Errorf("NOTIFYQL_TRUSTED_DOCUMENTS is set but NOTIFYQL_TRUSTED_DOCUMENTS_MODE is off: set the mode to audit or enforce, or unset the manifest")
+	case path == "":
+		return nil
+	}
+	manifest, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("NOTIFYQL_TRUSTED_DOCUMENTS: %w", err)
+	}
+	trusted := server.TrustedDocuments{Mode: mode}
+	if err := trusted.AddManifest(manifest); err != nil {
+		return fmt.Errorf("NOTIFYQL_TRUSTED_DOCUMENTS %s: %w", path, err)
+	}
+	if trusted.Len() == 0 {
+		return fmt.Errorf("NOTIFYQL_TRUSTED_DOCUMENTS %s lists no documents", path)
+	}
+	cfg.TrustedDocuments, cfg.TrustedDocumentsPath = trusted, path
+	return nil
+}
+
 // websocketLimits are the per-socket and per-user limits of WebSocketConfig that
 // configuration sets.
 type websocketLimits struct {
@@ -524,6 +565,9 @@ func (c config) LogValue() slog.Value {
 		slog.String("download_write_timeout", c.DownloadLimits.WriteTimeout.String()),
 		slog.Int("max_downloads_per_user", c.DownloadLimits.MaxPerUser),
 		slog.Any("tracing", c.Tracing),
+		slog.String("trusted_documents", c.TrustedDocumentsPath),
+		slog.String("trusted_documents_mode", string(c.TrustedDocuments.Mode)),
+		slog.Int("trusted_documents_listed", c.TrustedDocuments.Len()),
 	)
 }
 

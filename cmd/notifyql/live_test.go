@@ -81,6 +81,9 @@ type liveAPIOptions struct {
 	// database, when set, is another live API's database: the two are instances of one
 	// deployment, sharing its relay and bus.
 	database *pgxpool.Pool
+	// trusted are the trusted documents and their mode; with pages, the pages' own
+	// documents are added, as serve adds them.
+	trusted server.TrustedDocuments
 }
 
 // startLiveAPI is newLiveAPIWith, also serving /metrics as production serve does: on a
@@ -146,9 +149,13 @@ func startLiveAPIWith(t *testing.T, o liveAPIOptions) *liveAPI {
 	// MetricsAddr takes /metrics off the API's routes; the test serves MetricsHandler itself.
 	cfg := server.Config{Logger: logger, Extensions: append(extensions, o.extensions...), Metrics: metrics, MetricsAddr: "127.0.0.1:0",
 		RequestMetrics: requests, Development: o.development, WebSocket: o.webSocket}
+	cfg.TrustedDocuments = o.trusted
 	if o.pages {
 		// No allowed origins: the pages' sockets come from the API's own origin.
 		cfg.Pages, cfg.Home = web.Pages(), web.Home
+		if cfg.TrustedDocuments, err = withPageDocuments(o.trusted); err != nil {
+			t.Fatal(err)
+		}
 	}
 	cfg.LetterFiles = deps.Letters.letterFiles(pool, london, time.Now)
 	srv = server.New(cfg, schema, server.NewAuthenticator([]byte(testSecret), access))

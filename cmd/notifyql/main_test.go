@@ -243,6 +243,7 @@ func TestLoadConfig(t *testing.T) {
 	defaults.Letters = letterSettings{Renderers: runtime.NumCPU(), CacheBytes: 64 << 20, CacheTTL: 10 * time.Minute}
 	// Tracing is off; its settings' defaults stand ready (TestTracingConfiguration).
 	defaults.Tracing = tracingConfig{ServiceName: "notifyql", Sampler: "parentbased_always_on", SamplerArg: 1}
+	defaults.TrustedDocuments = server.TrustedDocuments{Mode: server.TrustedDocumentsOff}
 	custom := defaults
 	custom.Addr = "127.0.0.1:9000"
 	custom.Env = envDevelopment

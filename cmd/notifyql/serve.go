@@ -146,6 +146,13 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 	if err != nil {
 		return fmt.Errorf("build GraphQL schema: %w", err)
 	}
+	trusted, err := withPageDocuments(e.cfg.TrustedDocuments)
+	if err != nil {
+		return err
+	}
+	if trusted.Mode == server.TrustedDocumentsEnforce && e.cfg.Development() {
+		e.logger.Warn("trusted documents are enforced, but development lets operations sent as plain text run (GraphiQL sends those), counted as under audit; production refuses them")
+	}
 	// The metrics read the server's open WebSockets, and the server serves the metrics.
 	var srv *server.Server
 	requests := server.NewRequestMetrics()
@@ -165,6 +172,7 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		TrustedProxies:   e.cfg.TrustedProxies,
 		RequestMetrics:   requests,
 		APQCache:         redis.NewAPQCache(rdb.Client),
+		TrustedDocuments: trusted,
 		RateLimiter:      redis.NewRateLimiter(rdb.Client, ""),
 		RateLimits:       e.cfg.RateLimits,
 		InboxCSV:         newInboxCSV(deps),
@@ -423,4 +431,14 @@ func prepareDatabase(ctx context.Context, e env, db *database, seedDemo bool) (*
 		return nil, nil, fmt.Errorf("seed demo data: %w", err)
 	}
 	return pool, report, nil
+}
+
+// withPageDocuments is trusted with the operations of the pages served beside the API
+// listed too: the dashboard sends its operations by hash alone, so they are listed
+// whatever the mode, beside the operator's manifest.
+func withPageDocuments(trusted server.TrustedDocuments) (server.TrustedDocuments, error) {
+	if err := trusted.AddManifest(web.DashboardDocuments()); err != nil {
+		return trusted, fmt.Errorf("the dashboard's trusted documents: %w", err)
+	}
+	return trusted, nil
 }

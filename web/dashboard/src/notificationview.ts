@@ -1,19 +1,24 @@
-// notificationview.js: writes the recent-messages list and the open message into the page.
+// notificationview.ts: writes the recent-messages list and the open message into the page.
 // Recipients, template names, subjects and bodies are personal or user data: they go in
 // through textContent. The one exception is an email's HTML body, which goes into a
 // sandboxed iframe (see showContent).
 
-const byId = (id) => document.getElementById(id);
+import type { MessageQuery, MessageStatusSubscription, RecentMessagesQuery } from './gql/graphql';
+import { byId, typeNames as typeWords } from './view';
 
-const typeWords = { EMAIL: 'Email', SMS: 'Text message', LETTER: 'Letter' };
+// A row of the list, a message as the detail query answers it, its status's snapshot.
+export type Row = NonNullable<NonNullable<RecentMessagesQuery['service']>['notifications']>['edges'][number]['node'];
+export type Message = NonNullable<MessageQuery['notification']>;
+export type MessageStatus = MessageStatusSubscription['notification'];
+type Preview = NonNullable<NonNullable<Message['letter']>['preview']>;
 
 const timeFormat = new Intl.DateTimeFormat('en-GB', {
   day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', timeZone: 'Europe/London',
 });
-const formatTime = (iso) => (iso ? timeFormat.format(new Date(iso)) : '');
+const formatTime = (iso: string | null | undefined) => (iso ? timeFormat.format(new Date(iso)) : '');
 
 // The words for contentUnavailableReason (RENDERING.md §1.1).
-const unavailableWords = {
+const unavailableWords: Record<string, string> = {
   RETENTION_EXPIRED: 'The content is no longer available: it is past the service’s data retention.',
   UPLOADED_PDF: 'This letter was uploaded as a PDF: its pages are its content.',
 };
@@ -31,7 +36,7 @@ a { color: #1d70b8; }
 // showNotificationRows fills the list with one row per notification. Each row's recipient
 // is a button, so the list is used with the keyboard as with the mouse; a click anywhere
 // on the row presses it. onOpen is called with the notification's id.
-export function showNotificationRows(notifications, onOpen, openId) {
+export function showNotificationRows(notifications: Row[], onOpen: (id: string) => void, openId: string | undefined): void {
   const rows = notifications.map((n) => {
     const row = document.createElement('tr');
     row.dataset.notificationId = n.id;
@@ -43,7 +48,7 @@ export function showNotificationRows(notifications, onOpen, openId) {
     button.className = 'row-button';
     button.dataset.notificationId = n.id;
     button.textContent = n.recipient;
-    button.setAttribute('aria-label', `${typeWords[n.type] ?? n.type} to ${n.recipient}: open`);
+    button.setAttribute('aria-label', `${typeWords[n.type]} to ${n.recipient}: open`);
     button.addEventListener('click', (event) => {
       event.stopPropagation();
       onOpen(n.id);
@@ -63,27 +68,27 @@ export function showNotificationRows(notifications, onOpen, openId) {
   byId('notifications-message').textContent = notifications.length === 0 ? 'No messages sent in the last 7 days.' : '';
 }
 
-export function showNotificationsUnavailable(reason) {
+export function showNotificationsUnavailable(reason: string): void {
   byId('notification-rows').replaceChildren();
   byId('notifications-message').textContent = `Messages not available: ${reason}`;
 }
 
-export function clearNotifications() {
+export function clearNotifications(): void {
   byId('notification-rows').replaceChildren();
   byId('notifications-message').textContent = '';
   hideNotification();
 }
 
 // markOpenRow highlights the open notification's row, if it is listed.
-function markOpenRow(id) {
-  for (const row of byId('notification-rows').rows) {
+function markOpenRow(id: string | null): void {
+  for (const row of byId<HTMLTableSectionElement>('notification-rows').rows) {
     row.classList.toggle('open', row.dataset.notificationId === id);
   }
 }
 
 // showNotification empties the view for a newly opened notification and moves focus to
 // its heading, so that a screen reader announces it and the keyboard goes on from there.
-export function showNotification(id) {
+export function showNotification(id: string): void {
   markOpenRow(id);
   byId('notification-heading').textContent = 'Message';
   byId('notification-status').textContent = '–';
@@ -97,7 +102,7 @@ export function showNotification(id) {
   byId('content-subject-line').hidden = true;
   byId('content-sms').hidden = true;
   byId('content-letter').hidden = true;
-  const frame = byId('content-html');
+  const frame = byId<HTMLIFrameElement>('content-html');
   frame.hidden = true;
   frame.srcdoc = '';
   byId('content-plain').hidden = true;
@@ -109,31 +114,31 @@ export function showNotification(id) {
   byId('notification-heading').focus();
 }
 
-export function hideNotification() {
+export function hideNotification(): void {
   const view = byId('notification-view');
   view.hidden = true;
   delete view.dataset.notificationId;
-  byId('content-html').srcdoc = '';
+  byId<HTMLIFrameElement>('content-html').srcdoc = '';
   markOpenRow(null);
 }
 
 // showStatus shows the status a snapshot of the notification carries; the screen label is
 // blank for some letter statuses (DOMAIN.md §2.4), which then show as a dash.
-export function showStatus(n) {
+export function showStatus(n: MessageStatus): void {
   const status = byId('notification-status');
   status.textContent = n.statusLabel || '–';
   status.dataset.status = n.status;
-  const row = byId('notification-rows').querySelector(`tr[data-notification-id="${CSS.escape(n.id)}"] td:nth-child(3)`);
+  const row = byId('notification-rows').querySelector<HTMLElement>(`tr[data-notification-id="${CSS.escape(n.id)}"] td:nth-child(3)`);
   if (row) row.textContent = n.statusLabel;
 }
 
-export function showNotificationMessage(text) {
+export function showNotificationMessage(text: string): void {
   byId('notification-message').textContent = text;
 }
 
 // showFacts shows what the detail query says about the notification besides its content.
-export function showFacts(n) {
-  const type = typeWords[n.type] ?? n.type;
+export function showFacts(n: Row | Message): void {
+  const type = typeWords[n.type];
   byId('notification-heading').textContent = `${type} to ${n.recipient}`;
   byId('notification-type').textContent = type;
   byId('notification-recipient').textContent = n.recipient;
@@ -148,10 +153,10 @@ export function showFacts(n) {
 // opaque origin (it cannot read this page, its token or its socket), and it cannot
 // navigate this page. SMS previews and letter markup are not shown as HTML at all: the
 // text message's body is what the phone shows, and a letter's pages are images.
-export function showContent(n) {
+export function showContent(n: Message): void {
   const content = n.content;
   if (!content) {
-    byId('content-message').textContent = unavailableWords[n.contentUnavailableReason] ??
+    byId('content-message').textContent = (n.contentUnavailableReason && unavailableWords[n.contentUnavailableReason]) ||
       `The content is not available${n.contentUnavailableReason ? ` (${n.contentUnavailableReason})` : ''}.`;
     return;
   }
@@ -174,8 +179,8 @@ export function showContent(n) {
       // A fresh frame each time: Chromium can leave a frame whose srcdoc changes while its
       // previous document is still loading (the blank one openNotification set) showing
       // that blank document.
-      const old = byId('content-html');
-      const frame = old.cloneNode(false);
+      const old = byId<HTMLIFrameElement>('content-html');
+      const frame = old.cloneNode(false) as HTMLIFrameElement;
       frame.srcdoc = `<!doctype html><html lang="en"><head><meta charset="utf-8">${emailFrameStyle}</head><body>${content.html}</body></html>`;
       frame.hidden = false;
       old.replaceWith(frame);
@@ -184,7 +189,7 @@ export function showContent(n) {
     byId('content-plain').hidden = false;
     return;
   }
-  const lines = (list) => (list ?? []).map((line) => {
+  const lines = (list: string[] | null) => (list ?? []).map((line) => {
     const item = document.createElement('li');
     item.textContent = line;
     return item;
@@ -199,7 +204,7 @@ export function showContent(n) {
 
 // showPages shows a letter's pages as images, by the signed links the API handed out;
 // the page's policy lets images load from its own origin only, which is where they are.
-export function showPages(preview) {
+export function showPages(preview: Preview | null | undefined): void {
   if (!preview) return;
   const items = preview.pages.map((p) => {
     const item = document.createElement('li');

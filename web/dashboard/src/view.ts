@@ -1,25 +1,35 @@
-// view.js: writes what the subscriptions send into the page. Everything from the API goes
+// view.ts: writes what the subscriptions send into the page. Everything from the API goes
 // in through textContent, never as HTML: template and service names are user data.
 
-const byId = (id) => document.getElementById(id);
+import type { ConnectionState } from './live';
+import type { NotificationType, TemplateStatisticsSubscription, TotalsSubscription } from './gql/graphql';
+import type { Service } from './api';
+
+// byId is the page's element with id: src/index.html has every one the page writes to.
+export function byId<E extends HTMLElement = HTMLElement>(id: string): E {
+  const element = document.getElementById(id);
+  if (!element) throw new Error(`the page has no #${id}`);
+  return element as E;
+}
 
 const numberFormat = new Intl.NumberFormat('en-GB');
-const format = (n) => numberFormat.format(n);
+const format = (n: number) => numberFormat.format(n);
 
-export const channels = ['email', 'sms', 'letter'];
+export const channels = ['email', 'sms', 'letter'] as const;
 
-const typeNames = { EMAIL: 'Email', SMS: 'Text message', LETTER: 'Letter' };
+export const typeNames: Record<NotificationType, string> = { EMAIL: 'Email', SMS: 'Text message', LETTER: 'Letter' };
 
 // The words shown for each connection state, and whether the numbers on screen are current.
-const stateWords = {
+const stateWords: Record<ConnectionState, string> = {
   'signed-out': 'signed out',
   idle: 'not connected',
   connecting: 'connecting',
   live: 'live',
   reconnecting: 'reconnecting',
+  refused: 'signed out',
 };
 
-export function showConnection(state) {
+export function showConnection(state: ConnectionState): void {
   const element = byId('connection-state');
   element.dataset.state = state;
   element.textContent = stateWords[state];
@@ -28,15 +38,15 @@ export function showConnection(state) {
 
 // showSignInMessage shows text under the sign-in form: an error (the default) or, with
 // kind 'info', how signing in is going.
-export function showSignInMessage(text, kind = 'error') {
+export function showSignInMessage(text: string, kind: 'error' | 'info' = 'error'): void {
   const message = byId('sign-in-message');
   message.textContent = text;
   message.dataset.kind = kind;
 }
 
-export function showServices(services) {
-  const select = byId('service');
-  select.replaceChildren(select.options[0]);
+export function showServices(services: Service[]): void {
+  const select = byId<HTMLSelectElement>('service');
+  select.replaceChildren(...Array.from(select.options).slice(0, 1));
   for (const service of services) {
     const option = document.createElement('option');
     option.value = service.id;
@@ -47,14 +57,14 @@ export function showServices(services) {
   byId('service-picker').hidden = false;
 }
 
-export function hideServices() {
+export function hideServices(): void {
   byId('service-picker').hidden = true;
   byId('dashboard').hidden = true;
 }
 
 // showDashboard empties the panels for a newly chosen service, so no number from the
 // previous one is ever shown under its name.
-export function showDashboard(serviceName) {
+export function showDashboard(serviceName: string): void {
   byId('service-name').textContent = serviceName;
   for (const channel of channels) {
     for (const field of ['requested', 'delivered', 'failed', 'failed-percentage']) {
@@ -73,7 +83,7 @@ export function showDashboard(serviceName) {
 
 // showTotals shows a Totals: each channel's requested, delivered and failed counts, and,
 // as the Notify dashboard does, the failures highlighted when their rate is above 3%.
-export function showTotals(totals) {
+export function showTotals(totals: TotalsSubscription['dashboardTotals']): void {
   for (const channel of channels) {
     const t = totals[channel];
     byId(`${channel}-requested`).textContent = format(t.requested);
@@ -85,30 +95,30 @@ export function showTotals(totals) {
   byId('totals-message').textContent = '';
 }
 
-export function showTotalsUnavailable(reason) {
+export function showTotalsUnavailable(reason: string): void {
   byId('totals-message').textContent = `Totals not available: ${reason}`;
 }
 
-export function showInboxCount(count) {
+export function showInboxCount(count: number): void {
   byId('inbox').classList.remove('unavailable');
   byId('inbox-count').textContent = format(count);
   byId('inbox-label').textContent = 'in the last 7 days';
 }
 
-export function showInboxUnavailable(reason) {
+export function showInboxUnavailable(reason: string): void {
   byId('inbox').classList.add('unavailable');
   byId('inbox-count').textContent = '';
   byId('inbox-label').textContent = `Not available: ${reason}`;
 }
 
-export function showTemplateStatistics(statistics) {
+export function showTemplateStatistics(statistics: TemplateStatisticsSubscription['templateStatistics']): void {
   const rows = statistics.map((s) => {
     const row = document.createElement('tr');
     const name = document.createElement('th');
     name.scope = 'row';
     name.textContent = s.template?.name ?? 'A deleted template';
     const type = document.createElement('td');
-    type.textContent = s.template ? typeNames[s.template.type] ?? s.template.type : '';
+    type.textContent = s.template ? typeNames[s.template.type] : '';
     const count = document.createElement('td');
     count.className = 'count';
     count.textContent = format(s.count);
@@ -119,7 +129,7 @@ export function showTemplateStatistics(statistics) {
   byId('templates-message').textContent = statistics.length === 0 ? 'No messages sent in the last 7 days.' : '';
 }
 
-export function showTemplatesUnavailable(reason) {
+export function showTemplatesUnavailable(reason: string): void {
   byId('template-rows').replaceChildren();
   byId('templates-message').textContent = `Template statistics not available: ${reason}`;
 }

@@ -1,66 +1,55 @@
-// notifications.js: the recent-messages list and the message view. Everything goes over the
+// notifications.ts: the recent-messages list and the message view. Everything goes over the
 // page's one WebSocket, queries included, so the page still makes no HTTP request once
 // subscribed (letter page images aside, which are files). The list is asked for again
 // whenever the totals change (a message was sent or changed status); the open message's
 // status follows its own subscription; its content and letter pages are asked for once,
-// by query, as RENDERING.md §7.1 asks of clients.
+// by query, as clients of the API are asked to.
+import type { GraphQLFormattedError } from 'graphql';
+import type { Client } from 'graphql-ws';
+import type { MessageQuery } from './gql/graphql';
+import { ask, run, type Result } from './live';
 import {
+  type MessageStatus, type Row,
   clearNotifications, hideNotification, showContent, showFacts, showNotification,
   showNotificationMessage, showNotificationRows, showNotificationsUnavailable, showPages, showStatus,
-} from './notificationview.js';
+} from './notificationview';
+import { MessageQuery as MessageDocument, MessageStatusSubscription, RecentMessagesQuery } from './operations';
+import { byId } from './view';
 
 // listSize is how many of the newest messages the list shows.
 const listSize = 20;
 
-const listQuery = `query RecentMessages($serviceId: ID!, $first: Int!) { service(id: $serviceId) {
-  notifications(first: $first) { edges { node { id type recipient statusLabel createdAt template { name } } } } } }`;
-
-const statusSubscription = `subscription MessageStatus($id: ID!) { notification(id: $id) {
-  id status statusLabel isFinal updatedAt } }`;
-
-const detailQuery = `query Message($id: ID!) { notification(id: $id) {
-  id type recipient createdAt template { name }
-  content { subject body html fragmentCount letterAddress letterDate letterContactBlock }
-  contentUnavailableReason
-  letter { preview { pageCount pages { number pngUrl widthPx heightPx } } } } }`;
-
-// reasonOf words a GraphQL error, or a list of them, for the page.
-export function reasonOf(error) {
+// reasonOf words a GraphQL error, a list of them, or a failure of the socket, for the page.
+export function reasonOf(error: unknown): string {
   const errors = Array.isArray(error) ? error : [error];
-  const first = errors[0];
+  const first = errors[0] as (Partial<GraphQLFormattedError> & { extensions?: { code?: unknown } }) | undefined;
   if (first?.extensions?.code === 'FORBIDDEN') return first.message || 'you may not see this.';
   if (first?.extensions?.code === 'NOT_FOUND') return 'it no longer exists, or is past the data retention.';
   return first?.message || 'the server could not send it.';
 }
 
-// ask runs a query over the client's socket and resolves with its one result.
-function ask(client, query, variables) {
-  return new Promise((resolve, reject) => {
-    let result = null;
-    client.subscribe({ query, variables }, {
-      next: (r) => { result = r; },
-      error: reject,
-      complete: () => resolve(result),
-    });
-  });
+// OpenMessage is the open message: its id, its latest status, what the detail query
+// answered, and how to end its status subscription.
+interface OpenMessage {
+  id: string;
+  latest: MessageStatus | null;
+  detail: Result<MessageQuery> | null;
+  unsubscribe?: () => void;
 }
 
 // Messages is the list and view of one chosen service, on the client given.
 export class Messages {
-  constructor(client, serviceId) {
-    this.client = client;
-    this.serviceId = serviceId;
-    this.stopped = false;
-    // loading and again make reloads that arrive while one is running into one more.
-    this.loading = false;
-    this.again = false;
-    // open is the open message: its id and how to end its status subscription.
-    this.open = null;
-    this.lastRows = [];
-  }
+  private stopped = false;
+  // loading and again make reloads that arrive while one is running into one more.
+  private loading = false;
+  private again = false;
+  private open: OpenMessage | null = null;
+  private lastRows: Row[] = [];
+
+  constructor(private readonly client: Client, private readonly serviceId: string) {}
 
   // reload asks for the list again; called on start and on each totals snapshot.
-  async reload() {
+  async reload(): Promise<void> {
     if (this.stopped) return;
     if (this.loading) {
       this.again = true;
@@ -68,7 +57,7 @@ export class Messages {
     }
     this.loading = true;
     try {
-      const result = await ask(this.client, listQuery, { serviceId: this.serviceId, first: listSize });
+      const result = await ask(this.client, RecentMessagesQuery, { serviceId: this.serviceId, first: listSize });
       if (this.stopped) return;
       const edges = result?.data?.service?.notifications?.edges;
       if (result?.errors?.length || !Array.isArray(edges)) {
@@ -83,13 +72,13 @@ export class Messages {
       this.loading = false;
       if (this.again && !this.stopped) {
         this.again = false;
-        this.reload();
+        void this.reload();
       }
     }
   }
 
   // openMessage shows one message: its status live, its content and its pages once.
-  openMessage(id) {
+  openMessage(id: string): void {
     if (this.stopped) return;
     if (this.open?.id === id) {
       showNotification(id);
@@ -97,13 +86,13 @@ export class Messages {
       return;
     }
     this.closeMessage();
-    const open = { id, latest: null, detail: null };
+    const open: OpenMessage = { id, latest: null, detail: null };
     this.open = open;
     showNotification(id);
     // The list's row heads the view until the detail query answers.
     const row = this.lastRows.find((n) => n.id === id);
     if (row) showFacts(row);
-    open.unsubscribe = this.client.subscribe({ query: statusSubscription, variables: { id } }, {
+    open.unsubscribe = run(this.client, MessageStatusSubscription, { id }, {
       next: (result) => {
         if (this.open !== open) return;
         if (result.errors?.length) {
@@ -115,33 +104,34 @@ export class Messages {
           showStatus(open.latest);
         }
       },
-      error: (error) => {
+      error: (error: unknown) => {
         if (this.open === open) showNotificationMessage(`Status not available: ${reasonOf(error)}`);
       },
       complete: () => {},
     });
-    ask(this.client, detailQuery, { id }).then((result) => {
+    ask(this.client, MessageDocument, { id }).then((result) => {
       if (this.open !== open) return;
       open.detail = result;
       this.showOpen();
-    }, (error) => {
+    }, (error: unknown) => {
       if (this.open === open) showContentError(reasonOf(error));
     });
   }
 
   // showOpen shows what the detail query answered; a field the API could not give (a
   // letter's pages while the renderer is away, say) is said so, and the rest still shows.
-  showOpen() {
-    const result = this.open?.detail;
-    if (!result) return;
+  private showOpen(): void {
+    const open = this.open;
+    const result = open?.detail;
+    if (!open || !result) return;
     const n = result.data?.notification;
     if (!n) {
       showContentError(reasonOf(result.errors ?? []));
       return;
     }
     showFacts(n);
-    if (this.open.latest) showStatus(this.open.latest);
-    const failed = (field) => (result.errors ?? []).filter((e) => Array.isArray(e.path) && e.path.includes(field));
+    if (open.latest) showStatus(open.latest);
+    const failed = (field: string) => (result.errors ?? []).filter((e) => Array.isArray(e.path) && e.path.includes(field));
     const contentErrors = failed('content');
     if (contentErrors.length && !n.content) {
       showContentError(reasonOf(contentErrors));
@@ -155,21 +145,20 @@ export class Messages {
     }
   }
 
-  closeMessage() {
+  closeMessage(): void {
     const open = this.open;
     this.open = null;
     open?.unsubscribe?.();
     hideNotification();
   }
 
-  stop() {
+  stop(): void {
     this.stopped = true;
     this.closeMessage();
     clearNotifications();
   }
 }
 
-function showContentError(reason) {
-  const message = document.getElementById('content-message');
-  message.textContent = `Content not available: ${reason}`;
+function showContentError(reason: string): void {
+  byId('content-message').textContent = `Content not available: ${reason}`;
 }

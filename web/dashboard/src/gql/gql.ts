@@ -1,0 +1,68 @@
+/* eslint-disable */
+import * as types from './graphql';
+
+
+
+/**
+ * Map of all GraphQL operations in the project.
+ *
+ * This map has several performance disadvantages:
+ * 1. It is not tree-shakeable, so it will include all operations in the project.
+ * 2. It is not minifiable, so the string of a GraphQL query will be multiple times inside the bundle.
+ * 3. It does not support dead code elimination, so it will add unused operations.
+ *
+ * Therefore it is highly recommended to use the babel or swc plugin for production.
+ * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
+ */
+type Documents = {
+    "\n  subscription InboxCount($serviceId: ID!) {\n    inbox(serviceId: $serviceId) { summary { count } }\n  }\n": typeof types.InboxCountDocument,
+    "\n  query Services {\n    services { id name }\n  }\n": typeof types.ServicesDocument,
+    "\n  subscription Totals($serviceId: ID!) {\n    dashboardTotals(serviceId: $serviceId, days: 7) {\n      email { ...TypeTotalsFields }\n      sms { ...TypeTotalsFields }\n      letter { ...TypeTotalsFields }\n    }\n  }\n  fragment TypeTotalsFields on TypeTotals {\n    requested delivered failed failedPercentage showWarning\n  }\n": typeof types.TotalsDocument,
+    "\n  subscription TemplateStatistics($serviceId: ID!) {\n    templateStatistics(serviceId: $serviceId, days: 7) {\n      templateId count template { name type }\n    }\n  }\n": typeof types.TemplateStatisticsDocument,
+    "\n  query RecentMessages($serviceId: ID!, $first: Int!) {\n    service(id: $serviceId) {\n      notifications(first: $first) {\n        edges { node { id type recipient statusLabel createdAt template { name } } }\n      }\n    }\n  }\n": typeof types.RecentMessagesDocument,
+    "\n  subscription MessageStatus($id: ID!) {\n    notification(id: $id) { id status statusLabel isFinal updatedAt }\n  }\n": typeof types.MessageStatusDocument,
+    "\n  query Message($id: ID!) {\n    notification(id: $id) {\n      id type recipient createdAt template { name }\n      content { subject body html fragmentCount letterAddress letterDate letterContactBlock }\n      contentUnavailableReason\n      letter { preview { pageCount pages { number pngUrl widthPx heightPx } } }\n    }\n  }\n": typeof types.MessageDocument,
+};
+const documents: Documents = {
+    "\n  subscription InboxCount($serviceId: ID!) {\n    inbox(serviceId: $serviceId) { summary { count } }\n  }\n": types.InboxCountDocument,
+    "\n  query Services {\n    services { id name }\n  }\n": types.ServicesDocument,
+    "\n  subscription Totals($serviceId: ID!) {\n    dashboardTotals(serviceId: $serviceId, days: 7) {\n      email { ...TypeTotalsFields }\n      sms { ...TypeTotalsFields }\n      letter { ...TypeTotalsFields }\n    }\n  }\n  fragment TypeTotalsFields on TypeTotals {\n    requested delivered failed failedPercentage showWarning\n  }\n": types.TotalsDocument,
+    "\n  subscription TemplateStatistics($serviceId: ID!) {\n    templateStatistics(serviceId: $serviceId, days: 7) {\n      templateId count template { name type }\n    }\n  }\n": types.TemplateStatisticsDocument,
+    "\n  query RecentMessages($serviceId: ID!, $first: Int!) {\n    service(id: $serviceId) {\n      notifications(first: $first) {\n        edges { node { id type recipient statusLabel createdAt template { name } } }\n      }\n    }\n  }\n": types.RecentMessagesDocument,
+    "\n  subscription MessageStatus($id: ID!) {\n    notification(id: $id) { id status statusLabel isFinal updatedAt }\n  }\n": types.MessageStatusDocument,
+    "\n  query Message($id: ID!) {\n    notification(id: $id) {\n      id type recipient createdAt template { name }\n      content { subject body html fragmentCount letterAddress letterDate letterContactBlock }\n      contentUnavailableReason\n      letter { preview { pageCount pages { number pngUrl widthPx heightPx } } }\n    }\n  }\n": types.MessageDocument,
+};
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription InboxCount($serviceId: ID!) {\n    inbox(serviceId: $serviceId) { summary { count } }\n  }\n"): typeof import('./graphql').InboxCountDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Services {\n    services { id name }\n  }\n"): typeof import('./graphql').ServicesDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription Totals($serviceId: ID!) {\n    dashboardTotals(serviceId: $serviceId, days: 7) {\n      email { ...TypeTotalsFields }\n      sms { ...TypeTotalsFields }\n      letter { ...TypeTotalsFields }\n    }\n  }\n  fragment TypeTotalsFields on TypeTotals {\n    requested delivered failed failedPercentage showWarning\n  }\n"): typeof import('./graphql').TotalsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription TemplateStatistics($serviceId: ID!) {\n    templateStatistics(serviceId: $serviceId, days: 7) {\n      templateId count template { name type }\n    }\n  }\n"): typeof import('./graphql').TemplateStatisticsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query RecentMessages($serviceId: ID!, $first: Int!) {\n    service(id: $serviceId) {\n      notifications(first: $first) {\n        edges { node { id type recipient statusLabel createdAt template { name } } }\n      }\n    }\n  }\n"): typeof import('./graphql').RecentMessagesDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription MessageStatus($id: ID!) {\n    notification(id: $id) { id status statusLabel isFinal updatedAt }\n  }\n"): typeof import('./graphql').MessageStatusDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Message($id: ID!) {\n    notification(id: $id) {\n      id type recipient createdAt template { name }\n      content { subject body html fragmentCount letterAddress letterDate letterContactBlock }\n      contentUnavailableReason\n      letter { preview { pageCount pages { number pngUrl widthPx heightPx } } }\n    }\n  }\n"): typeof import('./graphql').MessageDocument;
+
+
+export function graphql(source: string) {
+  return (documents as any)[source] ?? {};
+}

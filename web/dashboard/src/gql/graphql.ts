@@ -1,0 +1,130 @@
+/* eslint-disable */
+/** Internal type. DO NOT USE DIRECTLY. */
+type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
+/** Internal type. DO NOT USE DIRECTLY. */
+export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+/** A stored notification status (DOMAIN.md §2.1). */
+export type NotificationStatus =
+  /** Cancelled by a user before printing. */
+  | 'CANCELLED'
+  /** Saved and queued, not yet handed to a provider. */
+  | 'CREATED'
+  /** Delivery confirmed. As a filter: the whole delivered group. */
+  | 'DELIVERED'
+  /** Legacy generic failure. As a filter: the whole failed group. */
+  | 'FAILED'
+  /** The provider reports it as pending (text messages). */
+  | 'PENDING'
+  /** An uploaded PDF waiting for a virus scan. */
+  | 'PENDING_VIRUS_CHECK'
+  /** The address or number does not exist, or the letter cannot be printed. */
+  | 'PERMANENT_FAILURE'
+  /** Royal Mail returned the letter. */
+  | 'RETURNED_LETTER'
+  /** With the provider or printer; no receipt yet. As a filter: the whole sending group. */
+  | 'SENDING'
+  /** Sent with no delivery receipt possible (international text messages). */
+  | 'SENT'
+  /** An error at Notify or the provider. */
+  | 'TECHNICAL_FAILURE'
+  /** Inbox full or phone off, or the 3-day timeout. */
+  | 'TEMPORARY_FAILURE'
+  /** The letter failed validation. */
+  | 'VALIDATION_FAILED'
+  /** The PDF failed the virus scan. */
+  | 'VIRUS_SCAN_FAILED';
+
+/** A message channel. */
+export type NotificationType =
+  /** Email. */
+  | 'EMAIL'
+  /** Letter. */
+  | 'LETTER'
+  /** Text message. */
+  | 'SMS';
+
+export type InboxCountSubscriptionVariables = Exact<{
+  serviceId: string | number;
+}>;
+
+
+export type InboxCountSubscription = { inbox: { summary: { count: number } } };
+
+export type ServicesQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ServicesQuery = { services: Array<{ id: string, name: string }> };
+
+export type TotalsSubscriptionVariables = Exact<{
+  serviceId: string | number;
+}>;
+
+
+export type TotalsSubscription = { dashboardTotals: { email: { requested: number, delivered: number, failed: number, failedPercentage: string, showWarning: boolean }, sms: { requested: number, delivered: number, failed: number, failedPercentage: string, showWarning: boolean }, letter: { requested: number, delivered: number, failed: number, failedPercentage: string, showWarning: boolean } } };
+
+export type TypeTotalsFieldsFragment = { requested: number, delivered: number, failed: number, failedPercentage: string, showWarning: boolean };
+
+export type TemplateStatisticsSubscriptionVariables = Exact<{
+  serviceId: string | number;
+}>;
+
+
+export type TemplateStatisticsSubscription = { templateStatistics: Array<{ templateId: string, count: number, template: { name: string, type: NotificationType } | null }> };
+
+export type RecentMessagesQueryVariables = Exact<{
+  serviceId: string | number;
+  first: number;
+}>;
+
+
+export type RecentMessagesQuery = { service: { notifications: { edges: Array<{ node: { id: string, type: NotificationType, recipient: string, statusLabel: string, createdAt: string, template: { name: string } | null } }> } | null } | null };
+
+export type MessageStatusSubscriptionVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type MessageStatusSubscription = { notification: { id: string, status: NotificationStatus, statusLabel: string, isFinal: boolean, updatedAt: string | null } };
+
+export type MessageQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type MessageQuery = { notification: { id: string, type: NotificationType, recipient: string, createdAt: string, contentUnavailableReason: string | null, template: { name: string } | null, content: { subject: string | null, body: string, html: string | null, fragmentCount: number | null, letterAddress: Array<string> | null, letterDate: string | null, letterContactBlock: Array<string> | null } | null, letter: { preview: { pageCount: number, pages: Array<{ number: number, pngUrl: string, widthPx: number, heightPx: number }> } | null } | null } | null };
+
+export class TypedDocumentString<TResult, TVariables>
+  extends String
+  implements DocumentTypeDecoration<TResult, TVariables>
+{
+  __apiType?: NonNullable<DocumentTypeDecoration<TResult, TVariables>['__apiType']>;
+  private value: string;
+  public __meta__?: Record<string, any> | undefined;
+
+  constructor(value: string, __meta__?: Record<string, any> | undefined) {
+    super(value);
+    this.value = value;
+    this.__meta__ = __meta__;
+  }
+
+  override toString(): string & DocumentTypeDecoration<TResult, TVariables> {
+    return this.value;
+  }
+}
+export const TypeTotalsFieldsFragmentDoc = new TypedDocumentString(`
+    fragment TypeTotalsFields on TypeTotals {
+  requested
+  delivered
+  failed
+  failedPercentage
+  showWarning
+}
+    `, {"fragmentName":"TypeTotalsFields"}) as unknown as TypedDocumentString<TypeTotalsFieldsFragment, unknown>;
+export const InboxCountDocument = {"__meta__":{"hash":"sha256:5a0f79694cb89ae587d951e87c1a0df29e5dd9fcfdf7aa2f67ff67e3b9bf56c2"}} as unknown as TypedDocumentString<InboxCountSubscription, InboxCountSubscriptionVariables>;
+export const ServicesDocument = {"__meta__":{"hash":"sha256:b2f15c0863b773e8d283ba46c6c839c52519a50a92c33fb3d95c46e966208043"}} as unknown as TypedDocumentString<ServicesQuery, ServicesQueryVariables>;
+export const TotalsDocument = {"__meta__":{"hash":"sha256:c9a353cd8fe9a15102ecea1ce3ff77c973c6e4d2dacbbfae6b5cf4a19f4a8e2d"}} as unknown as TypedDocumentString<TotalsSubscription, TotalsSubscriptionVariables>;
+export const TemplateStatisticsDocument = {"__meta__":{"hash":"sha256:31961970ff3c628c47b61a453e0bb994dc49bf0aba41827683d58483eacd9c40"}} as unknown as TypedDocumentString<TemplateStatisticsSubscription, TemplateStatisticsSubscriptionVariables>;
+export const RecentMessagesDocument = {"__meta__":{"hash":"sha256:35b37283e44f61b7bcb0e341a3107818dca6cf923a6694fab68632e52842c79a"}} as unknown as TypedDocumentString<RecentMessagesQuery, RecentMessagesQueryVariables>;
+export const MessageStatusDocument = {"__meta__":{"hash":"sha256:c0988ccdc0a47bb1ba954b88da61b90ce21083ecbe72fcaa50df1b67fd3f263d"}} as unknown as TypedDocumentString<MessageStatusSubscription, MessageStatusSubscriptionVariables>;
+export const MessageDocument = {"__meta__":{"hash":"sha256:907a0842b18cdfeeb4c1de2c695a14c97ad0bae4f36e75b146d2a397f03f4a3c"}} as unknown as TypedDocumentString<MessageQuery, MessageQueryVariables>;
