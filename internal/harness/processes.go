@@ -104,13 +104,7 @@ func (r *Redis) Stop() {
 		return
 	}
 	_ = r.cmd.Process.Signal(syscall.SIGCONT) // a frozen server cannot act on SIGTERM
-	_ = r.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-r.done:
-	case <-time.After(10 * time.Second):
-		_ = r.cmd.Process.Kill()
-		<-r.done
-	}
+	stopProcess(r.cmd.Process, r.done, syscall.SIGTERM, 10*time.Second)
 	r.cmd = nil
 }
 
@@ -236,13 +230,7 @@ func (s *Server) Kill() {
 // logged at shutdown (the `live updates stopped` line), nil without them. Exited then says
 // whether it exited cleanly: a server that had to be killed did not.
 func (s *Server) Stop() map[string]any {
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(60 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
+	stopProcess(s.cmd.Process, s.done, syscall.SIGTERM, time.Minute)
 	f, err := os.Open(s.LogPath)
 	if err != nil {
 		return nil
@@ -290,19 +278,25 @@ func StartSimulator(binary, databaseURL string, rate float64, services []string)
 // Stop interrupts the simulator (SIGKILL after 30 s) and returns its summary line
 // ("simulated N notifications, ..."), empty without one.
 func (s *Simulator) Stop() string {
-	_ = s.cmd.Process.Signal(os.Interrupt)
 	done := make(chan struct{})
 	go func() { _ = s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-done
-	}
+	stopProcess(s.cmd.Process, done, os.Interrupt, 30*time.Second)
 	for line := range strings.Lines(s.out.String()) {
 		if strings.HasPrefix(line, "simulated ") {
 			return strings.TrimSpace(line)
 		}
 	}
 	return ""
+}
+
+// stopProcess sends sig to p and waits until done is closed (p has been waited for),
+// killing p when it is still running after within.
+func stopProcess(p *os.Process, done <-chan struct{}, sig os.Signal, within time.Duration) {
+	_ = p.Signal(sig)
+	select {
+	case <-done:
+	case <-time.After(within):
+		_ = p.Kill()
+		<-done
+	}
 }
