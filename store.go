@@ -24,6 +24,13 @@ type NotificationFilter struct {
 	Search *Search
 	// Include names what the page reads beside its rows, in the same round trip.
 	Include PageIncludes
+	// WindowsAt, when set and Since is empty, bounds each type by the service's own
+	// retention window at that instant as the statement itself reads it, and the service
+	// with its facts at that instant comes back in the same round trip
+	// (NotificationPage.Related.Services): a caller that does not yet know the service
+	// needs no round trip before the page to learn it. Not with a search. The status
+	// counts' first date (Include) stays the caller's to give: it can only guess it.
+	WindowsAt time.Time
 }
 
 // PageIncludes names what a page reads beside its rows for the fields an operation

@@ -59,6 +59,27 @@ type Loaders struct {
 	apiKey          *Loader[string, *notifyql.APIKey]
 	statusHistory   *Loader[string, []notifyql.StatusChange]
 	statusCounts    *Loader[StatusCountsKey, []notifyql.StatusCount]
+	pagesAhead      map[string]*notifyql.NotificationPage
+}
+
+// KeepPage holds a page read ahead of the field that shows it, in the round trip that read
+// the field's parent, until TakePage asks for it under the same key.
+func (ls *Loaders) KeepPage(key string, page *notifyql.NotificationPage) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if ls.pagesAhead == nil {
+		ls.pagesAhead = make(map[string]*notifyql.NotificationPage, 1)
+	}
+	ls.pagesAhead[key] = page
+}
+
+// TakePage returns the page kept under key and forgets it, or nil when there is none.
+func (ls *Loaders) TakePage(key string) *notifyql.NotificationPage {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	page := ls.pagesAhead[key]
+	delete(ls.pagesAhead, key)
+	return page
 }
 
 // New returns fresh loaders over the stores; now is the operation's clock and london the

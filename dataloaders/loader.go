@@ -178,6 +178,14 @@ func (l *Loader[K, V]) LoadNow(ctx context.Context, key K) (V, error) {
 	return thunk()
 }
 
+// Has reports whether the operation has asked for key or had it primed.
+func (l *Loader[K, V]) Has(key K) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, ok := l.entries[key]
+	return ok
+}
+
 // Prime gives key its value, found by another statement, unless the operation has already
 // asked for it.
 func (l *Loader[K, V]) Prime(key K, value V) { l.prime(key, value, nil) }

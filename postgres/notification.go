@@ -141,10 +141,13 @@ func (s *NotificationStore) ListNotifications(ctx context.Context, f notifyql.No
 	if f.After != nil && f.Search != nil {
 		return nil, notifyql.Errorf(notifyql.EINVALID, "a search shows its first %d matches only: it cannot be paged", notifyql.SearchResultLimit)
 	}
+	if !f.WindowsAt.IsZero() && len(f.Since) == 0 && f.Search != nil {
+		return nil, errors.New("list notifications: a search has no retention windows to read")
+	}
 	if !notifyql.IsUUID(f.ServiceID) {
 		return &notifyql.NotificationPage{Filter: f}, nil
 	}
-	sql, args, err := listNotificationsQuery(f)
+	sql, args, err := listNotificationsQuery(f, s.london)
 	if err != nil {
 		return nil, err
 	}
@@ -188,13 +191,23 @@ func (s *NotificationStore) ListNotifications(ctx context.Context, f notifyql.No
 	// PostgreSQL is still counting, and the counts follow (NotificationPage.StatusCounts).
 	batch := &pgx.Batch{}
 	queueGenericPlans(batch)
+	withService := len(f.Since) == 0 && !f.WindowsAt.IsZero()
+	if withService {
+		batch.Queue(servicesWithFactsSQL, []string{f.ServiceID}, keyCutoff(f.WindowsAt))
+	}
 	batch.Queue(sql, args...)
 	from := f.Include.StatusCountsFrom
 	if from != nil {
 		s.queueStatusCounts(batch, f.ServiceID, *from, f.Include.Now)
 	}
 	results := s.pool.SendBatch(ctx, batch)
-	err = readPage(results, collect)
+	err = skipPlanMode(results)
+	if err == nil && withService {
+		page.Related.Services, err = collectServicesWithFacts(results)
+	}
+	if err == nil {
+		err = readRows(results, collect)
+	}
 	if from == nil || err != nil {
 		if closeErr := results.Close(); err == nil {
 			err = closeErr
@@ -208,11 +221,8 @@ func (s *NotificationStore) ListNotifications(ctx context.Context, f notifyql.No
 	return page, nil
 }
 
-// readPage reads the page's rows, which follow the plan mode at the front of its batch.
-func readPage(results pgx.BatchResults, collect func(pgx.Rows) error) error {
-	if err := skipPlanMode(results); err != nil {
-		return err
-	}
+// readRows reads the next statement's rows of a batch.
+func readRows(results pgx.BatchResults, collect func(pgx.Rows) error) error {
 	rows, err := results.Query()
 	if err != nil {
 		return err
@@ -270,7 +280,7 @@ func (s *NotificationStore) searchNotifications(ctx context.Context, f notifyql.
 // (service_id, notification_type, created_at, id) indexes let PostgreSQL walk the index
 // backwards from the cursor and stop after First+1 matching rows, however large the
 // service. A search has no window: its rows come from the trigram indexes.
-func listNotificationsQuery(f notifyql.NotificationFilter) (string, []any, error) {
+func listNotificationsQuery(f notifyql.NotificationFilter, london *time.Location) (string, []any, error) {
 	var (
 		sql  strings.Builder
 		args []any
@@ -278,6 +288,22 @@ func listNotificationsQuery(f notifyql.NotificationFilter) (string, []any, error
 	arg := func(v any) string {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
+	}
+	// since is the SQL of type t's window start: the filter's own instant, or the
+	// service's retention window as the statement reads it (WindowsAt).
+	var windowsAt, zone string
+	since := func(t notifyql.NotificationType) (string, error) {
+		if len(f.Since) == 0 && !f.WindowsAt.IsZero() {
+			if windowsAt == "" {
+				windowsAt, zone = arg(f.WindowsAt.UTC()), arg(london.String())
+			}
+			return retentionWindowSQL("$1", arg(string(t)), windowsAt, zone), nil
+		}
+		since, ok := f.Since[t]
+		if !ok {
+			return "", notifyql.Errorf(notifyql.EINVALID, "no retention window for %s", t)
+		}
+		return arg(since.UTC()), nil
 	}
 	statuses := f.Statuses
 	if len(statuses) == 0 {
@@ -303,27 +329,29 @@ func listNotificationsQuery(f notifyql.NotificationFilter) (string, []any, error
 		}
 		fmt.Fprintf(&sql, "   AND %s\n", searchCondition(f.Search, arg))
 	case f.Type != nil:
-		since, ok := f.Since[*f.Type]
-		if !ok {
-			return "", nil, notifyql.Errorf(notifyql.EINVALID, "no retention window for %s", *f.Type)
+		fmt.Fprintf(&sql, "   AND notification_type = %s\n", arg(string(*f.Type)))
+		window, err := since(*f.Type)
+		if err != nil {
+			return "", nil, err
 		}
-		fmt.Fprintf(&sql, "   AND notification_type = %s\n   AND created_at >= %s\n",
-			arg(string(*f.Type)), arg(since.UTC()))
+		fmt.Fprintf(&sql, "   AND created_at >= %s\n", window)
 	default:
-		var earliest time.Time
 		windows := make([]string, 0, len(notifyql.NotificationTypes))
+		bounds := make([]string, 0, len(notifyql.NotificationTypes))
 		for _, t := range notifyql.NotificationTypes {
-			since, ok := f.Since[t]
-			if !ok {
-				return "", nil, notifyql.Errorf(notifyql.EINVALID, "no retention window for %s", t)
+			window, err := since(t)
+			if err != nil {
+				return "", nil, err
 			}
-			if earliest.IsZero() || since.Before(earliest) {
-				earliest = since
-			}
-			windows = append(windows, fmt.Sprintf("(notification_type = %s AND created_at >= %s)",
-				arg(string(t)), arg(since.UTC())))
+			bounds = append(bounds, window)
+			windows = append(windows, fmt.Sprintf("(notification_type = %s AND created_at >= %s)", arg(string(t)), window))
 		}
-		fmt.Fprintf(&sql, "   AND created_at >= %s\n   AND (%s)\n", arg(earliest.UTC()),
+		// The earliest window is the index walk's lower bound.
+		earliest := "LEAST(" + strings.Join(bounds, ", ") + ")"
+		if len(f.Since) > 0 {
+			earliest = arg(earliestOf(f.Since).UTC())
+		}
+		fmt.Fprintf(&sql, "   AND created_at >= %s\n   AND (%s)\n", earliest,
 			strings.Join(windows, "\n        OR "))
 	}
 	if f.After != nil {
@@ -445,4 +473,27 @@ func (s *NotificationStore) BankHolidays(ctx context.Context) (notifyql.Holidays
 		return nil, fmt.Errorf("load bank holidays: %w", err)
 	}
 	return holidays, nil
+}
+
+// retentionWindowSQL is the SQL of a type's window start as WindowStart computes it: the
+// instant the London day began, the service's retention in days (DefaultRetentionDays
+// without a row) before the London date of at. service, typ, at and zone are the
+// statement's parameters holding the service's id, the type, the instant and the zone's
+// name.
+func retentionWindowSQL(service, typ, at, zone string) string {
+	return fmt.Sprintf(`(((%[3]s::timestamptz AT TIME ZONE %[4]s::text)::date
+            - coalesce((SELECT r.days_of_retention FROM service_data_retention r
+                         WHERE r.service_id = %[1]s AND r.notification_type = %[2]s::text), %[5]d))::timestamp
+            AT TIME ZONE %[4]s::text)`, service, typ, at, zone, notifyql.DefaultRetentionDays)
+}
+
+// earliestOf returns the earliest of the windows' starts.
+func earliestOf(since map[notifyql.NotificationType]time.Time) time.Time {
+	var earliest time.Time
+	for _, t := range since {
+		if earliest.IsZero() || t.Before(earliest) {
+			earliest = t
+		}
+	}
+	return earliest
 }

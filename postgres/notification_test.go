@@ -284,16 +284,33 @@ func TestListNotifications(t *testing.T) {
 				ServiceID: fxAlphaID, Type: tt.typ, Statuses: statuses, Since: since,
 				First: first, After: tt.after,
 			}
-			page, err := store.ListNotifications(ctx, filter)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := result{IDs: pageIDs(page), HasNextPage: page.HasNextPage}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("ListNotifications (-want +got):\n%s", diff)
-			}
-			if page.Filter.ServiceID != fxAlphaID || page.Filter.First != first {
-				t.Errorf("page.Filter = %+v, want the filter asked for", page.Filter)
+			// The windows given, and the windows the statement reads from the service's
+			// retention itself: the same page either way.
+			withService := filter
+			withService.Since, withService.WindowsAt = nil, fxNow
+			for _, f := range []notifyql.NotificationFilter{filter, withService} {
+				page, err := store.ListNotifications(ctx, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := result{IDs: pageIDs(page), HasNextPage: page.HasNextPage}
+				if diff := cmp.Diff(tt.want, got); diff != "" {
+					t.Errorf("ListNotifications, windows given %t (-want +got):\n%s", f.Since != nil, diff)
+				}
+				if page.Filter.ServiceID != fxAlphaID || page.Filter.First != first {
+					t.Errorf("page.Filter = %+v, want the filter asked for", page.Filter)
+				}
+				if f.Since != nil && page.Related.Services != nil {
+					t.Errorf("a page with its windows given read its service too")
+				}
+				if f.Since == nil {
+					if len(page.Related.Services) != 1 || page.Related.Services[0].Service.ID != fxAlphaID {
+						t.Fatalf("a page reading its windows brought back services %+v, want the page's", page.Related.Services)
+					}
+					if diff := cmp.Diff(alphaRetention, page.Related.Services[0].Retention); diff != "" {
+						t.Errorf("the service's retention (-want +got):\n%s", diff)
+					}
+				}
 			}
 		})
 	}
@@ -328,12 +345,19 @@ func TestListNotifications(t *testing.T) {
 				Since: map[notifyql.NotificationType]time.Time{notifyql.TypeEmail: fxNow}}},
 			{"no window for the filtered type", notifyql.NotificationFilter{ServiceID: fxAlphaID, Statuses: requested, First: 5,
 				Type: fxPtr(notifyql.TypeSMS), Since: map[notifyql.NotificationType]time.Time{notifyql.TypeEmail: fxNow}}},
+			{"no windows at all", notifyql.NotificationFilter{ServiceID: fxAlphaID, Statuses: requested, First: 5}},
 		}
 		for _, tt := range tests {
 			_, err := store.ListNotifications(ctx, tt.filter)
 			if code := notifyql.ErrorCode(err); code != notifyql.EINVALID {
 				t.Errorf("%s: error code = %q (%v), want %q", tt.name, code, err, notifyql.EINVALID)
 			}
+		}
+		// A search has no windows for the statement to read.
+		f := notifyql.NotificationFilter{ServiceID: fxAlphaID, Statuses: requested, First: 5, WindowsAt: fxNow,
+			Search: &notifyql.Search{Normalised: "someone", Raw: "someone"}}
+		if _, err := store.ListNotifications(ctx, f); err == nil {
+			t.Errorf("windows read by the statement with a search: no error")
 		}
 	})
 }

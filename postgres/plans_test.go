@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -47,6 +48,20 @@ func TestPageStatusCountsKeepCustomPlans(t *testing.T) {
 		page, err := store.ListNotifications(ctx, f)
 		if err != nil {
 			return 0, err
+		}
+		counts, err := page.StatusCounts()
+		return len(counts), err
+	})
+	// And when the page reads its service and windows in the same batch.
+	requireCustomStatusCountPlans(t, func(ctx context.Context, store *NotificationStore, from notifyql.Date, now time.Time) (int, error) {
+		f := notifyql.NotificationFilter{ServiceID: fxAlphaID, Statuses: notifyql.RequestedStatuses(), First: 5,
+			WindowsAt: now, Include: notifyql.PageIncludes{StatusCountsFrom: &from, Now: now}}
+		page, err := store.ListNotifications(ctx, f)
+		if err != nil {
+			return 0, err
+		}
+		if len(page.Related.Services) != 1 {
+			return 0, fmt.Errorf("the page brought back %d services, want its own", len(page.Related.Services))
 		}
 		counts, err := page.StatusCounts()
 		return len(counts), err

@@ -288,7 +288,7 @@ func TestSearchUsesTheTrigramIndexes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sql, args, err := listNotificationsQuery(tt.filter)
+			sql, args, err := listNotificationsQuery(tt.filter, time.UTC)
 			if err != nil {
 				t.Fatal(err)
 			}

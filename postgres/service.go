@@ -137,6 +137,26 @@ func (s *ServiceStore) ServicesWithFactsByIDs(ctx context.Context, ids []string,
 	if err != nil {
 		return nil, fmt.Errorf("load %d services: %w", len(ids), err)
 	}
+	services, err := scanServicesWithFacts(rows)
+	if err != nil {
+		return nil, fmt.Errorf("load %d services: %w", len(ids), err)
+	}
+	return services, nil
+}
+
+// collectServicesWithFacts reads the rows of servicesWithFactsSQL, the next statement of a
+// batch.
+func collectServicesWithFacts(results pgx.BatchResults) ([]*notifyql.ServiceWithFacts, error) {
+	rows, err := results.Query()
+	if err != nil {
+		rows.Close()
+		return nil, err
+	}
+	return scanServicesWithFacts(rows)
+}
+
+// scanServicesWithFacts reads rows of serviceWithFactsColumns and closes them.
+func scanServicesWithFacts(rows pgx.Rows) ([]*notifyql.ServiceWithFacts, error) {
 	defer rows.Close()
 	var (
 		services []*notifyql.ServiceWithFacts
@@ -146,15 +166,12 @@ func (s *ServiceStore) ServicesWithFactsByIDs(ctx context.Context, ids []string,
 	for rows.Next() {
 		sc = serviceWithFactsScan{}
 		if err := rows.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("load %d services: %w", len(ids), err)
+			return nil, err
 		}
 		services = append(services, sc.result())
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("load %d services: %w", len(ids), err)
-	}
-	return services, nil
+	return services, rows.Err()
 }
 
 const allServicesSQL = `

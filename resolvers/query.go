@@ -43,6 +43,9 @@ func (r queryResolver) Service(ctx context.Context, id string) (*notifyql.Servic
 	if err != nil {
 		return nil, err
 	}
+	if notifyql.ValidateID("service", id) == nil {
+		r.readPageAhead(ctx, p, notifyql.NormaliseID(id))
+	}
 	svc, err := r.serviceByID(ctx, id)
 	if err != nil {
 		return nil, err

@@ -85,6 +85,8 @@ type Resolver struct {
 	now          func() time.Time
 	london       *time.Location
 
+	retentionHints retentionHints
+
 	holidaysMu sync.Mutex
 	holidays   notifyql.Holidays
 }

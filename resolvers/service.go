@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 
 	"notifyql"
 	"notifyql/dataloaders"
@@ -142,17 +143,21 @@ func (r serviceResolver) Notifications(ctx context.Context, s *notifyql.Service,
 		cursor = &c
 	}
 	loaders := dataloaders.For(ctx)
+	ahead := loaders.TakePage(pageKey(graphql.GetFieldContext(ctx).Path()))
 	retention, err := loaders.Retention().Load(ctx, s.ID)
 	if err != nil {
 		return nil, err
 	}
 	now := r.now()
+	if ahead != nil {
+		now = ahead.Filter.WindowsAt // the instant its windows were read at
+	}
 	days := notifyql.DefaultRetentionDays
 	if typ != nil {
 		days = retention.Days(*typ)
 	}
 	include := pageIncludes(ctx)
-	counts := r.statusCountsKey(s.ID, days)
+	counts := dataloaders.StatusCountsKey{ServiceID: s.ID, From: notifyql.WindowFirstDate(now, days, r.london)}
 	if include.statusCounts {
 		// The pills' counts travel with the page, not after it.
 		include.StatusCountsFrom, include.Now = &counts.From, now
@@ -172,8 +177,15 @@ func (r serviceResolver) Notifications(ctx context.Context, s *notifyql.Service,
 			filter.Since[t] = retention.WindowStart(t, now, r.london)
 		}
 	}
-	page, err := r.stores.Notifications.ListNotifications(ctx, filter)
-	if err != nil {
+	page := ahead
+	if ahead != nil && samePage(ahead.Filter, filter) {
+		if !sameCounts(ahead.Filter.Include, filter.Include) {
+			// Counts of another window (a retention changed since its hint), or none: the
+			// statusCounts field reads its own.
+			page.StatusCounts = nil
+		}
+		page.Filter = filter
+	} else if page, err = r.stores.Notifications.ListNotifications(ctx, filter); err != nil {
 		return nil, err
 	}
 	page.DataAvailableDays = days
@@ -193,9 +205,13 @@ type pageSelection struct {
 // pageIncludes reads, from the notifications field's selection, which rows its nodes point
 // at and whether the status counts are shown, so that the page's round trip reads them.
 func pageIncludes(ctx context.Context) pageSelection {
+	return selectionIncludes(graphql.GetOperationContext(ctx), graphql.GetFieldContext(ctx).Field.Selections)
+}
+
+// selectionIncludes is pageIncludes for a notifications field's selections.
+func selectionIncludes(opCtx *graphql.OperationContext, selections ast.SelectionSet) pageSelection {
 	var include pageSelection
-	opCtx := graphql.GetOperationContext(ctx)
-	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
+	for _, f := range graphql.CollectFields(opCtx, selections, nil) {
 		switch f.Name {
 		case "statusCounts":
 			include.statusCounts = true
