@@ -2,14 +2,17 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: run test race fuzz bench bench-letters bench-live bench-scale bench-compare soak abuse generate check-generated lint services node-deps assets check-assets
+.PHONY: run test check-browser race fuzz bench bench-letters bench-live bench-scale bench-compare soak abuse generate check-generated lint services node-deps assets check-assets
 
-## run: start the API on :8080 with a private PostgreSQL, in-process Redis, demo data and gentle simulated traffic
+## run: build bin/notifyql and run it: the API on :8080 with a private PostgreSQL, in-process Redis, demo data and gentle simulated traffic (Ctrl-C stops it)
+# The binary replaces the recipe's shell (exec), so Ctrl-C reaches it alone to handle: it
+# stops in order and exits 0, and make reports no error.
 run:
-	NOTIFYQL_ENV=$${NOTIFYQL_ENV:-development} $(GO) run ./cmd/notifyql serve --simulate 2
+	$(GO) build -o bin/notifyql ./cmd/notifyql
+	NOTIFYQL_ENV=$${NOTIFYQL_ENV:-development} exec ./bin/notifyql serve --simulate 2
 
 ## test: lint, check generated code and the built pages, run every test against real PostgreSQL and Redis, then the quick goroutine-running packages again under the race detector
-test: services node-deps lint check-generated check-assets
+test: services node-deps check-browser lint check-generated check-assets
 	$(GO) test -count=1 -timeout 15m $(PKGS)
 	$(GO) test -race -count=1 -timeout 10m $(RACE_QUICK_PKGS)
 
@@ -74,7 +77,7 @@ generate:
 check-generated:
 	bash scripts/check-generated
 
-## assets: build the browser pages (web/<page>/dist, committed and embedded) from their locked npm packages
+## assets: build the browser pages (web/<page>/dist, committed and embedded) from their locked npm packages, each file with its brotli and gzip encodings beside it
 PAGES := $(patsubst %/package.json,%,$(wildcard web/*/package.json))
 # A page's packages are installed again only when its lockfile changed since (npm writes
 # node_modules/.package-lock.json on every install), as for the Node client: npm ci empties
@@ -82,7 +85,7 @@ PAGES := $(patsubst %/package.json,%,$(wildcard web/*/package.json))
 PAGE_PACKAGES := $(PAGES:%=%/node_modules/.package-lock.json)
 assets: $(PAGE_PACKAGES)
 	@for page in $(PAGES); do \
-		npm run --prefix $$page build || exit 1; \
+		npm run --prefix $$page build && node web/compress.mjs $$page/dist || exit 1; \
 	done
 
 web/%/node_modules/.package-lock.json: web/%/package.json web/%/package-lock.json
@@ -111,6 +114,18 @@ $(NODE_CLIENT)/node_modules/.package-lock.json: $(NODE_CLIENT)/package.json $(NO
 		echo "npm is not on PATH and CI=true: install Node 20 and npm"; exit 1; \
 	else \
 		echo "npm is not on PATH: skipping the Node client's packages (its test will skip)"; \
+	fi
+
+## check-browser: say in one line when the browser tests will skip, and why; with CI=true a missing browser fails instead
+# The tests themselves skip quietly (go test shows a passing package's skips only with -v),
+# so make test says it once, up front. NOTIFYQL_CHROMIUM names another browser, as for them.
+BROWSER = $(or $(NOTIFYQL_CHROMIUM),chromium)
+check-browser:
+	@if ! command -v "$(BROWSER)" >/dev/null 2>&1; then \
+		if [ "$${CI:-}" = true ]; then \
+			echo "$(BROWSER) is not on PATH and CI=true: install it (apt-get install chromium) so the browser tests run"; exit 1; \
+		fi; \
+		echo "browser tests will skip: $(BROWSER) is not on PATH (apt-get install chromium, or set NOTIFYQL_CHROMIUM)"; \
 	fi
 
 ## services: start the machine's PostgreSQL and Redis if they are not answering

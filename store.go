@@ -170,6 +170,10 @@ type NotificationStore interface {
 	// StatusCountsWithTemplates is StatusCounts with the current version of each template
 	// its rows name, read in the same statement.
 	StatusCountsWithTemplates(ctx context.Context, serviceID string, from Date, now time.Time) ([]StatusCount, map[string]*Template, error)
+	// StatusCountsWithService is StatusCountsWithTemplates with the service and its facts
+	// at now read in the same round trip, in Related.Services (empty when there is no such
+	// service) beside Related.Templates.
+	StatusCountsWithService(ctx context.Context, serviceID string, from Date, now time.Time) ([]StatusCount, *Related, error)
 	// StatusCountsByService returns StatusCounts' rows for each of serviceIDs at once,
 	// keyed by the ids as given; services without rows, and ids that are not UUIDs, are
 	// absent.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -138,4 +139,36 @@ func explainedPool(t *testing.T, fixtures *pgxpool.Pool) (*pgxpool.Pool, *logged
 	}
 	t.Cleanup(pool.Close)
 	return pool, plans
+}
+
+// TestStatusCountsWithServiceMatchTheCountsAlone: the dashboard's counts read with their
+// service are the counts read alone, and a missing service or an id that is not a UUID
+// brings back no service and no counts.
+func TestStatusCountsWithServiceMatchTheCountsAlone(t *testing.T) {
+	ctx := context.Background()
+	pool := newFixturePool(t)
+	fxExec(t, pool, statsFactsSQL)
+	store := NewNotificationStore(pool, fxLondon(t))
+	from := notifyql.Date{Year: 2025, Month: time.July, Day: 18}
+	now := fxTime(t, "2025-07-21T10:00:00Z")
+	alone, templates, err := store.StatusCountsWithTemplates(ctx, fxAlphaID, from, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts, related, err := store.StatusCountsWithService(ctx, fxAlphaID, from, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(alone) == 0 || !cmp.Equal(alone, counts) || !cmp.Equal(templates, related.Templates) {
+		t.Errorf("with the service: %v and %d templates; alone: %v and %d templates", counts, len(related.Templates), alone, len(templates))
+	}
+	if len(related.Services) != 1 || related.Services[0].Service.ID != fxAlphaID || related.Services[0].Retention.Days(notifyql.TypeEmail) != 3 {
+		t.Errorf("the service read with the counts: %+v", related.Services)
+	}
+	for _, id := range []string{"5e000000-0000-4000-8000-0000000000ff", "not-a-uuid"} {
+		counts, related, err := store.StatusCountsWithService(ctx, id, from, now)
+		if err != nil || len(counts) != 0 || len(related.Services) != 0 {
+			t.Errorf("service %q: counts %v, services %v, error %v; want none of them", id, counts, related.Services, err)
+		}
+	}
 }

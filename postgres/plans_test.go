@@ -32,6 +32,14 @@ func TestDashboardStatusCountsKeepCustomPlans(t *testing.T) {
 		counts, err := store.StatusCounts(ctx, fxAlphaID, from, now)
 		return len(counts), err
 	})
+	// And when the service comes in the same round trip.
+	requireCustomStatusCountPlans(t, func(ctx context.Context, store *NotificationStore, from notifyql.Date, now time.Time) (int, error) {
+		counts, related, err := store.StatusCountsWithService(ctx, fxAlphaID, from, now)
+		if err == nil && (len(related.Services) != 1 || related.Services[0].Service.ID != fxAlphaID || len(related.Templates) == 0) {
+			err = fmt.Errorf("the counts brought back services %+v and %d templates, want their own service and its templates", related.Services, len(related.Templates))
+		}
+		return len(counts), err
+	})
 }
 
 // TestPageStatusCountsKeepCustomPlans: the notifications page's pills count with the same

@@ -222,7 +222,7 @@ func (m *RetentionMover) MoveNotifications(ctx context.Context, now time.Time) (
 			return moved, err
 		}
 	}
-	m.logger.Info("retention: moved notifications to history", "rows", moved)
+	m.logger.Log(ctx, movedLevel(moved), "retention: moved notifications to history", "rows", moved)
 	return moved, nil
 }
 
@@ -240,7 +240,7 @@ func (m *RetentionMover) MoveInboundSMS(ctx context.Context, now time.Time) (mov
 			return moved, err
 		}
 	}
-	m.logger.Info("retention: moved inbound SMS to history", "rows", moved)
+	m.logger.Log(ctx, movedLevel(moved), "retention: moved inbound SMS to history", "rows", moved)
 	return moved, nil
 }
 
@@ -353,4 +353,13 @@ func (m *RetentionMover) InboundSMSDue(ctx context.Context, now time.Time) (int6
 		due += n
 	}
 	return due, nil
+}
+
+// movedLevel is the level a retention move is logged at: info when rows moved, debug when
+// none did (every start-up's catch-up finds nothing to move on a quiet database).
+func movedLevel(moved int64) slog.Level {
+	if moved == 0 {
+		return slog.LevelDebug
+	}
+	return slog.LevelInfo
 }

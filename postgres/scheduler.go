@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -92,8 +93,13 @@ const releaseTimeout = 5 * time.Second
 // then returns nil. now is the clock (time.Now in production). A failing job is logged and
 // tried again on the next tick. With DailyAt a job whose occurrence today has not run yet
 // when the scheduler starts (the instance was down at the time) runs at once.
+//
+// That first pass is start-up catch-up, logged at debug so that it does not bury what a
+// starting server prints; runs that fall due later are logged at info. caughtUp, when not
+// nil, is called once the first pass is over (or ctx has ended), so a caller can wait for
+// it before saying it has started.
 func RunScheduler(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger, jobs []Job,
-	now func() time.Time, tick time.Duration) error {
+	now func() time.Time, tick time.Duration, caughtUp func()) error {
 	if err := validateJobs(jobs); err != nil {
 		return err
 	}
@@ -103,18 +109,28 @@ func RunScheduler(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger, 
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	if caughtUp == nil {
+		caughtUp = func() {}
+	}
+	// However the first pass ends, the caller hears of it once.
+	var once sync.Once
+	firstPassOver := func() { once.Do(caughtUp) }
+	defer firstPassOver()
 	ticker := time.NewTicker(tick)
 	defer ticker.Stop()
+	level := slog.LevelDebug
 	for {
 		for _, job := range jobs {
 			if ctx.Err() != nil {
 				return nil
 			}
-			if err := runIfDue(ctx, pool, logger, job, now); err != nil && ctx.Err() == nil {
+			if err := runIfDue(ctx, pool, logger, level, job, now); err != nil && ctx.Err() == nil {
 				// Job errors are ours or coded, never personal data.
 				logger.Error("scheduled job failed; trying again next tick", "job", job.Name, "error", err.Error())
 			}
 		}
+		firstPassOver()
+		level = slog.LevelInfo
 		select {
 		case <-ctx.Done():
 			return nil
@@ -124,8 +140,8 @@ func RunScheduler(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger, 
 }
 
 // runIfDue runs the job's current occurrence unless another instance holds it or has
-// done it.
-func runIfDue(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger, job Job, now func() time.Time) (err error) {
+// done it, logging its start and end at level.
+func runIfDue(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger, level slog.Level, job Job, now func() time.Time) (err error) {
 	occurrence := job.occurrence(now())
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
@@ -159,7 +175,7 @@ func runIfDue(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger, job 
 		return nil
 	}
 	started, wallStart := now().UTC(), time.Now()
-	logger.Info("scheduled job started", "job", job.Name, "occurrence", occurrence)
+	logger.Log(ctx, level, "scheduled job started", "job", job.Name, "occurrence", occurrence)
 	if err := job.Run(ctx); err != nil {
 		return err
 	}
@@ -167,7 +183,7 @@ func runIfDue(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger, job 
 	if _, err := conn.Exec(ctx, recordJobRunSQL, job.Name, occurrence, started, finished); err != nil {
 		return fmt.Errorf("record job run: %w", err)
 	}
-	logger.Info("scheduled job finished", "job", job.Name, "occurrence", occurrence,
+	logger.Log(ctx, level, "scheduled job finished", "job", job.Name, "occurrence", occurrence,
 		"elapsed", time.Since(wallStart).Round(time.Millisecond))
 	return nil
 }

@@ -3,6 +3,8 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -38,7 +40,7 @@ func startScheduler(t *testing.T, pool *pgxpool.Pool, jobs []postgres.Job, now f
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- postgres.RunScheduler(ctx, pool, nil, jobs, now, 5*time.Millisecond) }()
+	go func() { done <- postgres.RunScheduler(ctx, pool, nil, jobs, now, 5*time.Millisecond, nil) }()
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {
@@ -148,7 +150,9 @@ func TestSchedulerStopsWhenItsContextEnds(t *testing.T) {
 	}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- postgres.RunScheduler(ctx, pool, nil, []postgres.Job{job}, time.Now, time.Millisecond) }()
+	go func() {
+		done <- postgres.RunScheduler(ctx, pool, nil, []postgres.Job{job}, time.Now, time.Millisecond, nil)
+	}()
 	<-started
 	cancel()
 	select {
@@ -176,9 +180,70 @@ func TestSchedulerRefusesBadJobs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := postgres.RunScheduler(context.Background(), nil, nil, tt.jobs, time.Now, time.Second); err == nil {
+			if err := postgres.RunScheduler(context.Background(), nil, nil, tt.jobs, time.Now, time.Second, nil); err == nil {
 				t.Error("RunScheduler accepted the jobs")
 			}
 		})
+	}
+}
+
+// levelRecorder is a slog handler that keeps each record's level and message.
+type levelRecorder struct {
+	mu      sync.Mutex
+	records []string
+}
+
+func (r *levelRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (r *levelRecorder) Handle(_ context.Context, rec slog.Record) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.records = append(r.records, rec.Level.String()+" "+rec.Message)
+	return nil
+}
+func (r *levelRecorder) WithAttrs([]slog.Attr) slog.Handler { return r }
+func (r *levelRecorder) WithGroup(string) slog.Handler      { return r }
+
+func (r *levelRecorder) lines() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.records...)
+}
+
+// The start-up pass (catch-up of what fell due while no instance ran) logs at debug and is
+// announced through caughtUp once it is over, before any later run; a job that falls due
+// afterwards logs at info.
+func TestSchedulerAnnouncesItsStartUpPassAndLogsItAtDebug(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	clock := &schedClock{now: time.Date(2025, 10, 26, 0, 20, 0, 0, time.UTC)}
+	var runs atomic.Int32
+	job := postgres.Job{Name: "nightly", DailyAt: 15 * time.Minute, Run: func(context.Context) error {
+		runs.Add(1)
+		return nil
+	}}
+	logs := &levelRecorder{}
+	caughtUp := make(chan int32, 2)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- postgres.RunScheduler(ctx, pool, slog.New(logs), []postgres.Job{job}, clock.Now, 5*time.Millisecond,
+			func() { caughtUp <- runs.Load() })
+	}()
+	if ran := <-caughtUp; ran != 1 {
+		t.Errorf("caughtUp called after %d runs, want after the start-up run", ran)
+	}
+	if got, want := logs.lines(), []string{"DEBUG scheduled job started", "DEBUG scheduled job finished"}; !slices.Equal(got, want) {
+		t.Errorf("start-up pass logged %q, want %q", got, want)
+	}
+	clock.Set(clock.Now().Add(24 * time.Hour))
+	waitFor(t, "the next day's run to finish", func() bool { return len(logs.lines()) == 4 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := logs.lines(); len(got) != 4 || got[2] != "INFO scheduled job started" || got[3] != "INFO scheduled job finished" {
+		t.Errorf("logged %q, want the later run at info", got)
+	}
+	if len(caughtUp) != 0 {
+		t.Errorf("caughtUp called more than once")
 	}
 }

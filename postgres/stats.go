@@ -129,6 +129,54 @@ func (s *NotificationStore) StatusCountsWithTemplates(ctx context.Context, servi
 	if err != nil {
 		return nil, nil, fmt.Errorf("load status counts of service %s: %w", serviceID, err)
 	}
+	counts, templates, err := collectStatusCountsWithTemplates(rows)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load status counts of service %s: %w", serviceID, err)
+	}
+	return counts, templates, nil
+}
+
+// StatusCountsWithService is StatusCountsWithTemplates with the service and its facts at now
+// read in the same round trip: Related holds the service (none when it does not exist) and
+// the templates. The counts keep their custom plans.
+func (s *NotificationStore) StatusCountsWithService(ctx context.Context, serviceID string, from notifyql.Date, now time.Time) ([]notifyql.StatusCount, *notifyql.Related, error) {
+	related := &notifyql.Related{}
+	if !notifyql.IsUUID(serviceID) {
+		return nil, related, nil
+	}
+	today := notifyql.LondonDate(now, s.london)
+	batch := &pgx.Batch{}
+	queueGenericPlans(batch)
+	batch.Queue(servicesWithFactsSQL, []string{serviceID}, keyCutoff(now))
+	batch.Queue(forceCustomPlansSQL)
+	batch.Queue(statusCountsWithTemplatesSQL, serviceID, from.Time(), today.Time())
+	results := s.pool.SendBatch(ctx, batch)
+	var counts []notifyql.StatusCount
+	err := skipPlanMode(results)
+	if err == nil {
+		related.Services, err = collectServicesWithFacts(results)
+	}
+	if err == nil {
+		err = skipPlanMode(results)
+	}
+	if err == nil {
+		err = readRows(results, func(rows pgx.Rows) (err error) {
+			counts, related.Templates, err = collectStatusCountsWithTemplates(rows)
+			return err
+		})
+	}
+	if closeErr := results.Close(); err == nil {
+		err = closeErr
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("load status counts of service %s: %w", serviceID, err)
+	}
+	return counts, related, nil
+}
+
+// collectStatusCountsWithTemplates reads the rows of statusCountsWithTemplatesSQL and closes
+// them.
+func collectStatusCountsWithTemplates(rows pgx.Rows) ([]notifyql.StatusCount, map[string]*notifyql.Template, error) {
 	defer rows.Close()
 	var (
 		counts    []notifyql.StatusCount
@@ -139,17 +187,14 @@ func (s *NotificationStore) StatusCountsWithTemplates(ctx context.Context, servi
 	)
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
-			return nil, nil, fmt.Errorf("load status counts of service %s: %w", serviceID, err)
+			return nil, nil, err
 		}
 		counts = append(counts, c)
 		if _, ok := templates[c.TemplateID]; !ok {
 			templates[c.TemplateID] = t.template()
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("load status counts of service %s: %w", serviceID, err)
-	}
-	return counts, templates, nil
+	return counts, templates, rows.Err()
 }
 
 // StatusCountsByService returns StatusCounts' rows for each of serviceIDs in one query,

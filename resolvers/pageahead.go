@@ -14,17 +14,17 @@ import (
 	"notifyql/dataloaders"
 )
 
-// readPageAhead reads, for a service field whose selection lists the service's
-// notifications, the service with its facts and that page in one round trip, and keeps the
-// page for the notifications field (serviceResolver.Notifications), which would otherwise
-// wait for the service's retention before it could ask for its rows. It reads ahead only
-// for a caller who may list the service's notifications (a platform admin or a member: the
-// field's requirement), so that the page's statement is never sent for rows that would be
-// thrown away, nor its cost tell whether a service exists. A selection it cannot read
-// plainly (a search, the status counts, the field twice under two names, arguments that
-// do not check) leaves the fields to load as they always do, and so do its failures: the
-// field itself then reports what went wrong.
-func (r queryResolver) readPageAhead(ctx context.Context, p *notifyql.Principal, serviceID string) {
+// readAhead reads, for a service field whose selection shows what the service's own rows
+// say (its notifications, or the dashboard's totals and template statistics), the service
+// with its facts and those rows in one round trip, which would otherwise wait for the
+// service: the notifications page for its retention windows, and both for the service's
+// permission check. It reads ahead only for a caller whose principal passes the fields'
+// @hasPermission (a platform admin, or a member holding what it names), so that no
+// statement is sent for rows that would be thrown away, nor its cost tell whether a
+// service exists. A selection it cannot read plainly (a search, a field asked twice under
+// two names or with two windows, arguments that do not check) leaves the fields to load as
+// they always do, and so do its failures: the field itself then reports what went wrong.
+func (r queryResolver) readAhead(ctx context.Context, p *notifyql.Principal, serviceID string) {
 	if !p.User.PlatformAdmin && !p.IsMember(serviceID) {
 		return
 	}
@@ -34,18 +34,93 @@ func (r queryResolver) readPageAhead(ctx context.Context, p *notifyql.Principal,
 	}
 	fc := graphql.GetFieldContext(ctx)
 	opCtx := graphql.GetOperationContext(ctx)
-	var field *graphql.CollectedField
+	var notifications, dashboard []graphql.CollectedField
 	for _, f := range graphql.CollectFields(opCtx, fc.Field.Selections, []string{"Service"}) {
-		if f.Name == "notifications" {
-			if field != nil {
-				return
-			}
-			field = &f
+		switch f.Name {
+		case "notifications":
+			notifications = append(notifications, f)
+		case "totals", "templateStatistics":
+			dashboard = append(dashboard, f)
 		}
 	}
-	if field == nil {
+	for _, f := range append(notifications, dashboard...) {
+		if !mayRead(p, serviceID, f.Definition) {
+			return
+		}
+	}
+	switch {
+	case len(notifications) == 1:
+		r.readPageAhead(ctx, loaders, append(fc.Path(), ast.PathName(notifications[0].Alias)), serviceID, notifications[0])
+	case len(notifications) == 0 && len(dashboard) > 0:
+		r.readDashboardAhead(ctx, loaders, serviceID, dashboard)
+	}
+}
+
+// mayRead reports whether p passes a field's @hasPermission on the service as far as the
+// principal alone can tell: a platform admin, or a member holding one of the permissions it
+// names (any member when it names none). The service's own facts (whether it is active, its
+// features) stay the directive's to check when the field runs.
+func mayRead(p *notifyql.Principal, serviceID string, def *ast.FieldDefinition) bool {
+	if p.User.PlatformAdmin {
+		return true
+	}
+	if !p.IsMember(serviceID) {
+		return false
+	}
+	directive := def.Directives.ForName("hasPermission")
+	if directive == nil {
+		return true
+	}
+	anyOf, _ := directive.ArgumentMap(nil)["anyOf"].([]any)
+	if len(anyOf) == 0 {
+		return true
+	}
+	for _, v := range anyOf {
+		var perm notifyql.Permission
+		if perm.UnmarshalGQL(v) == nil && p.HasPermission(serviceID, perm) {
+			return true
+		}
+	}
+	return false
+}
+
+// readDashboardAhead reads the dashboard's counts for the window the totals and template
+// statistics fields share, with the service, and primes the loaders with both.
+func (r queryResolver) readDashboardAhead(ctx context.Context, loaders *dataloaders.Loaders, serviceID string, fields []graphql.CollectedField) {
+	opCtx := graphql.GetOperationContext(ctx)
+	days := -1
+	for _, f := range fields {
+		n := notifyql.MaxDashboardDays
+		if v := f.ArgumentMap(opCtx.Variables)["days"]; v != nil {
+			var ok bool
+			if n, ok = intArgument(v); !ok {
+				return
+			}
+		}
+		if notifyql.ValidateDays(n) != nil || (days >= 0 && n != days) {
+			return
+		}
+		days = n
+	}
+	now := r.now()
+	key := dataloaders.StatusCountsKey{ServiceID: serviceID, From: notifyql.WindowFirstDate(now, days, r.london)}
+	counts, related, err := r.stores.Notifications.StatusCountsWithService(ctx, serviceID, key.From, now)
+	if err != nil {
 		return
 	}
+	loaders.Prime(related)
+	if len(related.Services) == 0 {
+		loaders.Service().PrimeNotFound(serviceID)
+		return
+	}
+	loaders.StatusCounts().Prime(key, counts)
+}
+
+// readPageAhead reads the notifications page field asks for, at path, with its service, and
+// keeps it for the field (serviceResolver.Notifications). The pills' counts come too when
+// asked for.
+func (r queryResolver) readPageAhead(ctx context.Context, loaders *dataloaders.Loaders, path ast.Path, serviceID string, field graphql.CollectedField) {
+	opCtx := graphql.GetOperationContext(ctx)
 	filter, ok := pageArguments(field.ArgumentMap(opCtx.Variables))
 	if !ok {
 		return
@@ -73,7 +148,7 @@ func (r queryResolver) readPageAhead(ctx context.Context, p *notifyql.Principal,
 		return
 	}
 	r.retentionHints.put(serviceID, page.Related.Services[0].Retention)
-	loaders.KeepPage(pageKey(append(fc.Path(), ast.PathName(field.Alias))), page)
+	loaders.KeepPage(pageKey(path), page)
 }
 
 // retentionHints remembers, process-wide, the retention each service's page last read, so

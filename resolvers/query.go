@@ -44,7 +44,7 @@ func (r queryResolver) Service(ctx context.Context, id string) (*notifyql.Servic
 		return nil, err
 	}
 	if notifyql.ValidateID("service", id) == nil {
-		r.readPageAhead(ctx, p, notifyql.NormaliseID(id))
+		r.readAhead(ctx, p, notifyql.NormaliseID(id))
 	}
 	svc, err := r.serviceByID(ctx, id)
 	if err != nil {

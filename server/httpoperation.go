@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -166,7 +167,9 @@ func writeResponse(w http.ResponseWriter, resp *graphql.Response) {
 		_ = json.NewEncoder(w).Encode(resp)
 		return
 	}
-	var b bytes.Buffer
+	b := envelopes.Get().(*bytes.Buffer)
+	defer putEnvelope(b)
+	b.Reset()
 	b.Grow(len(resp.Data) + 64)
 	b.WriteByte('{')
 	if len(resp.Errors) > 0 {
@@ -199,6 +202,20 @@ func writeResponse(w http.ResponseWriter, resp *graphql.Response) {
 	// can, instead of in chunks of its 2 KiB buffer behind a Transfer-Encoding header.
 	w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
 	_, _ = w.Write(b.Bytes())
+}
+
+// envelopes are the buffers writeResponse composes answers in: net/http has copied an
+// answer out by the time Write returns, so its buffer serves the next one.
+var envelopes = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledEnvelope is the largest buffer kept for another answer: one huge answer must not
+// leave every idle processor holding its size.
+const maxPooledEnvelope = 256 << 10
+
+func putEnvelope(b *bytes.Buffer) {
+	if b.Cap() <= maxPooledEnvelope {
+		envelopes.Put(b)
+	}
 }
 
 // responseRest is a graphql.Response's fields after its data, as it encodes them.

@@ -4,9 +4,16 @@
 package web
 
 import (
+	"crypto/sha256"
 	"embed"
+	"encoding/base64"
+	"fmt"
+	"io"
 	"io/fs"
+	"mime"
 	"net/http"
+	"path"
+	"strconv"
 	"strings"
 )
 
@@ -37,45 +44,230 @@ func embeddedPage(path string, build embed.FS, dir string) Page {
 	return Page{Path: path, Files: files}
 }
 
-// Handler serves the page at p.Path and p.Path + "/", and its assets beneath p.Path + "/",
-// every response with the content security policy. Files whose names carry a content hash
-// (the build's assets/ folder) are cached for a year; index.html is revalidated each time.
+// Handler serves the page at p.Path and p.Path + "/", and its files beneath p.Path + "/",
+// every response with the content security policy. What to send is worked out once, here:
+// each file's type, cache policy, and for each of its representations (the file itself and
+// the brotli and gzip encodings the build wrote beside it, see compress.mjs) the size and a
+// strong ETag from a hash of the bytes sent. A request then gets the representation its
+// Accept-Encoding weighs most (see acceptedCodings), with Vary: Accept-Encoding, and 304
+// when its If-None-Match names that representation's ETag. Files whose names carry a
+// content hash (the build's assets/ folder) are cached for a year as immutable; the rest,
+// index.html first, are revalidated on each use (no-cache), which their ETag makes cheap.
 func Handler(p Page) http.Handler {
-	files := http.FileServerFS(p.Files)
-	// The index is read once: the files are embedded and never change.
-	index, indexErr := fs.ReadFile(p.Files, "index.html")
+	files, err := catalog(p.Files)
+	if err != nil {
+		// The files are embedded in the binary: one that cannot be read is a broken build.
+		panic(fmt.Sprintf("web: read the files of %s: %v", p.Path, err))
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", ContentSecurityPolicy)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		name := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, p.Path), "/")
-		if name == "" || name == "index.html" {
-			serveIndex(w, index, indexErr)
-			return
+		if name == "" {
+			name = indexFile
 		}
-		// Only files: a folder would get http.FileServer's listing.
-		if info, err := fs.Stat(p.Files, name); !fs.ValidPath(name) || err != nil || info.IsDir() {
+		f, ok := files[name]
+		if !ok {
+			if name == indexFile {
+				http.Error(w, "this page was not built: run make assets", http.StatusNotFound)
+				return
+			}
 			http.NotFound(w, r)
 			return
 		}
-		if strings.HasPrefix(name, "assets/") {
-			h.Set("Cache-Control", "public, max-age=31536000, immutable")
-		}
-		r2 := r.Clone(r.Context())
-		r2.URL.Path = "/" + name
-		files.ServeHTTP(w, r2)
+		f.serve(w, r, p.Files)
 	})
 }
 
-// serveIndex sends index.html itself: http.FileServer would redirect a request for
-// index.html to the folder.
-func serveIndex(w http.ResponseWriter, index []byte, err error) {
+// indexFile is the page's entry point, served at the page's own path.
+const indexFile = "index.html"
+
+// immutableCache is the policy of a file whose name carries a hash of its content: a new
+// build writes a new name, so a browser never needs to ask again.
+const immutableCache = "public, max-age=31536000, immutable"
+
+// revalidateCache is the policy of the entry points, whose names stay across builds: keep
+// them, but ask (with If-None-Match) before each use.
+const revalidateCache = "no-cache"
+
+// file is one file of a page as it is served.
+type file struct {
+	contentType  string
+	cacheControl string
+	// representations are the file's bytes by content coding: identity always, and br and
+	// gzip where the build wrote them.
+	representations map[string]representation
+}
+
+// representation is one coding of a file: the file in the page's folder that holds it.
+type representation struct {
+	name string
+	size int64
+	etag string
+}
+
+// catalog reads every file of a page's folder once: its type, cache policy and
+// representations. A file name.br or name.gz beside a file name is that file's encoding,
+// not a file of its own, and is not served by its own name.
+func catalog(folder fs.FS) (map[string]*file, error) {
+	var names []string
+	err := fs.WalkDir(folder, ".", func(name string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			names = append(names, name)
+		}
+		return err
+	})
 	if err != nil {
-		http.Error(w, "this page was not built: run make assets", http.StatusNotFound)
+		return nil, err
+	}
+	exists := map[string]bool{}
+	for _, name := range names {
+		exists[name] = true
+	}
+	files := map[string]*file{}
+	for _, name := range names {
+		if isEncodingOf(name, exists) {
+			continue
+		}
+		f := &file{contentType: mime.TypeByExtension(path.Ext(name)), cacheControl: revalidateCache,
+			representations: map[string]representation{}}
+		if strings.HasPrefix(name, "assets/") {
+			f.cacheControl = immutableCache
+		}
+		for coding, stored := range map[string]string{codingIdentity: name, codingBrotli: name + codingSuffix[codingBrotli], codingGzip: name + codingSuffix[codingGzip]} {
+			if !exists[stored] {
+				continue
+			}
+			rep, head, err := describe(folder, stored)
+			if err != nil {
+				return nil, err
+			}
+			f.representations[coding] = rep
+			if coding == codingIdentity && f.contentType == "" {
+				f.contentType = http.DetectContentType(head)
+			}
+		}
+		files[name] = f
+	}
+	return files, nil
+}
+
+// isEncodingOf reports whether name is the brotli or gzip encoding of another file.
+func isEncodingOf(name string, exists map[string]bool) bool {
+	for _, suffix := range codingSuffix {
+		if base, ok := strings.CutSuffix(name, suffix); ok && exists[base] {
+			return true
+		}
+	}
+	return false
+}
+
+// describe hashes a stored file into its representation, and returns its first bytes for
+// sniffing a type that its extension does not tell.
+func describe(folder fs.FS, name string) (representation, []byte, error) {
+	f, err := folder.Open(name)
+	if err != nil {
+		return representation{}, nil, err
+	}
+	defer f.Close()
+	hash := sha256.New()
+	head := &prefixWriter{limit: 512}
+	size, err := io.Copy(io.MultiWriter(hash, head), f)
+	if err != nil {
+		return representation{}, nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	// 144 bits of the hash, base64url: as unique as the whole for any build, in 24 characters.
+	etag := `"` + base64.RawURLEncoding.EncodeToString(hash.Sum(nil)[:18]) + `"`
+	return representation{name: name, size: size, etag: etag}, head.bytes, nil
+}
+
+// prefixWriter keeps the first limit bytes written to it.
+type prefixWriter struct {
+	limit int
+	bytes []byte
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	if room := p.limit - len(p.bytes); room > 0 {
+		p.bytes = append(p.bytes, b[:min(room, len(b))]...)
+	}
+	return len(b), nil
+}
+
+// serve sends the representation the request accepts best, or 304 when the request
+// already holds it, or 406 when it accepts none.
+func (f *file) serve(w http.ResponseWriter, r *http.Request, folder fs.FS) {
+	h := w.Header()
+	h.Set("Vary", "Accept-Encoding")
+	values := r.Header.Values("Accept-Encoding")
+	coding, ok := chooseCoding(acceptedCodings(strings.Join(values, ","), len(values) > 0), func(coding string) bool {
+		_, has := f.representations[coding]
+		return has
+	})
+	if !ok {
+		http.Error(w, "Accept-Encoding refuses every coding this file is served in (br, gzip, identity)", http.StatusNotAcceptable)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-cache")
-	_, _ = w.Write(index)
+	rep := f.representations[coding]
+	h.Set("Cache-Control", f.cacheControl)
+	h.Set("ETag", rep.etag)
+	if noneMatch, asked := r.Header["If-None-Match"]; asked && etagListMatches(strings.Join(noneMatch, ","), rep.etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	if coding != codingIdentity {
+		h.Set("Content-Encoding", coding)
+	}
+	h.Set("Content-Type", f.contentType)
+	h.Set("Content-Length", strconv.FormatInt(rep.size, 10))
+	if r.Method == http.MethodHead {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	content, err := folder.Open(rep.name)
+	if err != nil {
+		// Embedded files do not go away; a page on another file system might.
+		h.Del("Content-Length")
+		h.Del("Content-Encoding")
+		http.Error(w, "this file cannot be read", http.StatusInternalServerError)
+		return
+	}
+	defer content.Close()
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.Copy(w, content)
+}
+
+// etagListMatches reports whether an If-None-Match value names etag: "*" names any, and
+// otherwise each entity tag in the list is compared weakly, as RFC 9110 §13.1.2 asks of
+// If-None-Match (W/"x" matches "x"). Reading stops at the first element that is not an
+// entity tag, so that garbage matches nothing and costs a full answer, never a wrong 304.
+func etagListMatches(list, etag string) bool {
+	if strings.Trim(list, " \t") == "*" {
+		return true
+	}
+	rest := list
+	for {
+		rest = strings.TrimLeft(rest, " \t,")
+		if rest == "" {
+			return false
+		}
+		rest = strings.TrimPrefix(rest, "W/")
+		if !strings.HasPrefix(rest, `"`) {
+			return false
+		}
+		end := strings.IndexByte(rest[1:], '"')
+		if end < 0 {
+			return false
+		}
+		tag := rest[:end+2]
+		if tag == etag {
+			return true
+		}
+		rest = rest[end+2:]
+		if trimmed := strings.TrimLeft(rest, " \t"); trimmed != "" && trimmed[0] != ',' {
+			return false
+		}
+	}
 }

@@ -14,6 +14,10 @@ var testPage = Page{Path: "/graphiql", Files: fstest.MapFS{
 	"assets/app-1a2b.css":  {Data: []byte(`body{}`)},
 	"favicon.svg":          {Data: []byte(`<svg/>`)},
 	"assets/fonts/x.woff2": {Data: []byte(`font`)},
+	// Encodings as compress.mjs writes them, served only in answer to Accept-Encoding.
+	"assets/app-1a2b.js.br": {Data: []byte(`br`)},
+	"assets/app-1a2b.js.gz": {Data: []byte(`gz`)},
+	"index.html.gz":         {Data: []byte(`gz`)},
 }}
 
 func get(t *testing.T, h http.Handler, target string) *httptest.ResponseRecorder {
@@ -33,7 +37,7 @@ func TestPageServesIndexAndAssetsWithThePolicy(t *testing.T) {
 		{"/graphiql/index.html", "<!doctype html>", "text/html; charset=utf-8", "no-cache"},
 		{"/graphiql/assets/app-1a2b.js", `console.log("app")`, "text/javascript; charset=utf-8", "public, max-age=31536000, immutable"},
 		{"/graphiql/assets/app-1a2b.css", `body{}`, "text/css; charset=utf-8", "public, max-age=31536000, immutable"},
-		{"/graphiql/favicon.svg", `<svg/>`, "image/svg+xml", ""},
+		{"/graphiql/favicon.svg", `<svg/>`, "image/svg+xml", "no-cache"},
 	}
 	for _, c := range cases {
 		rec := get(t, h, c.target)
@@ -63,6 +67,8 @@ func TestPageRefusesWhatIsNotAFile(t *testing.T) {
 		"/graphiql/assets", "/graphiql/assets/", "/graphiql/assets/fonts/",
 		"/graphiql/missing.js", "/graphiql/../web.go", "/graphiql/assets/../../web.go",
 		"/graphiql//etc/passwd", "/graphiql/%2e%2e/web.go",
+		// An encoding is served only in answer to Accept-Encoding, never by its own name.
+		"/graphiql/assets/app-1a2b.js.br", "/graphiql/assets/app-1a2b.js.gz", "/graphiql/index.html.gz",
 	} {
 		rec := get(t, h, target)
 		if rec.Code != http.StatusNotFound {

@@ -88,6 +88,13 @@ func TestOperationsTakeAtMostTwoRoundTripsOnceTheCallerIsKnown(t *testing.T) {
 		}
 		return api.statements.RoundTrips() - beforeRoundTrips, api.statements.Queries() - beforeStatements, resp
 	}
+	// askKnown is ask for a caller whose principal was kept a moment ago: the cache keeps
+	// it for a second, which a loaded machine can let pass between two requests.
+	askKnown := func(t *testing.T, user, query string, vars map[string]any) (roundTrips, statements int64, resp gqlResponse) {
+		t.Helper()
+		api.post(t, tokenFor(t, user), `{ me { id } }`, nil).requireNoErrors(t)
+		return ask(t, user, query, vars)
+	}
 	statementsAgain := map[string]int64{}
 	for _, tt := range []struct {
 		name  string
@@ -99,11 +106,11 @@ func TestOperationsTakeAtMostTwoRoundTripsOnceTheCallerIsKnown(t *testing.T) {
 		{"page", userViewer, roundTripsPageQuery, map[string]any{"id": serviceA, "first": 50}, 1},
 		{"email page", userManager, roundTripsPageQuery, map[string]any{"id": serviceA, "first": 50, "type": "EMAIL"}, 1},
 		{"detail", userSender, roundTripsDetailQuery, map[string]any{"id": notificationA1}, 2},
-		{"dashboard", userAdmin, benchDashboardQuery, map[string]any{"id": serviceA}, 2},
+		{"dashboard", userAdmin, benchDashboardQuery, map[string]any{"id": serviceA}, 1},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			first, _, _ := ask(t, tt.user, tt.query, tt.vars)
-			again, statements, resp := ask(t, tt.user, tt.query, tt.vars)
+			again, statements, resp := askKnown(t, tt.user, tt.query, tt.vars)
 			t.Logf("%s: %d round trips first, %d again (%d statements)", tt.name, first, again, statements)
 			statementsAgain[tt.name] = statements
 			if first > 3 {
@@ -132,7 +139,7 @@ func TestOperationsTakeAtMostTwoRoundTripsOnceTheCallerIsKnown(t *testing.T) {
 			{"id": serviceA, "type": "SMS"},
 		} {
 			ask(t, userViewer, roundTripsListQuery, vars)
-			roundTrips, statements, resp := ask(t, userViewer, roundTripsListQuery, vars)
+			roundTrips, statements, resp := askKnown(t, userViewer, roundTripsListQuery, vars)
 			if roundTrips != 1 {
 				t.Errorf("the list %v asked again cost %d round trips (%d statements), want 1", vars, roundTrips, statements)
 			}
@@ -172,7 +179,7 @@ func TestOperationsTakeAtMostTwoRoundTripsOnceTheCallerIsKnown(t *testing.T) {
 		ask(t, userViewer, roundTripsPageQuery, vars) // the hint: 30 days
 		setSMSRetention(14)
 		for i, want := range []int64{2, 1} {
-			roundTrips, _, resp := ask(t, userViewer, roundTripsPageQuery, vars)
+			roundTrips, _, resp := askKnown(t, userViewer, roundTripsPageQuery, vars)
 			if roundTrips != want {
 				t.Errorf("ask %d after the change cost %d round trips, want %d", i+1, roundTrips, want)
 			}
@@ -207,6 +214,26 @@ func TestOperationsTakeAtMostTwoRoundTripsOnceTheCallerIsKnown(t *testing.T) {
 		}
 		if otherTrips != noneTrips {
 			t.Errorf("another service's list cost %d round trips, a missing service's %d", otherTrips, noneTrips)
+		}
+	})
+
+	// A member who may not see the dashboard's counts gets nothing read for them: the
+	// refusal costs what opening the service costs, and says what it always said.
+	t.Run("dashboard of a member without view_activity", func(t *testing.T) {
+		tok := tokenFor(t, userMember)
+		cost := func(query string) (int64, gqlResponse) {
+			before := api.statements.Queries()
+			resp := api.post(t, tok, query, map[string]any{"id": serviceA})
+			return api.statements.Queries() - before, resp
+		}
+		cost(`query($id: ID!) { service(id: $id) { name } }`) // the caller's principal kept
+		nameStatements, _ := cost(`query($id: ID!) { service(id: $id) { name } }`)
+		dashboardStatements, resp := cost(benchDashboardQuery)
+		if code := resp.codeAt("service", "totals"); code != "FORBIDDEN" {
+			t.Errorf("the member's totals answered %q, want FORBIDDEN: %s", code, resp.body)
+		}
+		if dashboardStatements != nameStatements {
+			t.Errorf("the refused dashboard cost %d statements, the service's name %d", dashboardStatements, nameStatements)
 		}
 	})
 

@@ -19,8 +19,9 @@ import (
 )
 
 // runningDatabaseFile records, while serve runs in private mode, the URL of its private
-// PostgreSQL, so that token, migrate and seed run from another terminal use that server
-// rather than failing to start a second one on the same data folder.
+// PostgreSQL and, on a second line, the URL it serves GraphQL at, so that token, migrate
+// and seed run from another terminal use that server rather than failing to start a second
+// one on the same data folder, and a second serve says that one is running.
 const runningDatabaseFile = "running-database-url"
 
 // stopTimeout bounds each step of shutting down a backend.
@@ -47,7 +48,7 @@ func openDatabase(ctx context.Context, cfg config, logger *slog.Logger, attach b
 		return nil, fmt.Errorf("resolve data folder: %w", err)
 	}
 	if attach {
-		if url, ok := runningPrivateDatabase(ctx, dataDir); ok {
+		if url, _, ok := runningPrivateDatabase(ctx, dataDir); ok {
 			logger.Info("using the private PostgreSQL of a running notifyql serve (no DATABASE_URL set)",
 				"data_dir", dataDir)
 			return &database{URL: url, Private: true}, nil
@@ -94,29 +95,49 @@ func openCommandPool(ctx context.Context, e env) (*pgxpool.Pool, func() error, e
 	}, nil
 }
 
-// runningPrivateDatabase returns the URL recorded by a serve running on dataDir, if that
-// server answers.
-func runningPrivateDatabase(ctx context.Context, dataDir string) (string, bool) {
+// runningPrivateDatabase returns the database URL recorded by a serve running on dataDir,
+// and the URL that serve serves GraphQL at, if that database answers.
+func runningPrivateDatabase(ctx context.Context, dataDir string) (databaseURL, graphqlURL string, ok bool) {
 	content, err := os.ReadFile(filepath.Join(dataDir, runningDatabaseFile))
 	if err != nil {
-		return "", false
+		return "", "", false
 	}
-	url := strings.TrimSpace(string(content))
+	databaseURL, graphqlURL, _ = strings.Cut(strings.TrimSpace(string(content)), "\n")
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, url)
+	conn, err := pgx.Connect(ctx, databaseURL)
 	if err != nil {
-		return "", false // a file left by a serve that was killed
+		return "", "", false // a file left by a serve that was killed
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	return url, conn.Ping(ctx) == nil
+	return databaseURL, strings.TrimSpace(graphqlURL), conn.Ping(ctx) == nil
+}
+
+// refuseSecondServe fails when a serve already runs on the private database in dataDir:
+// a second one would find its PostgreSQL's data folder in use, and its port too.
+func refuseSecondServe(ctx context.Context, dataDir string) error {
+	dir, err := filepath.Abs(dataDir)
+	if err != nil {
+		return fmt.Errorf("resolve data folder: %w", err)
+	}
+	_, graphqlURL, running := runningPrivateDatabase(ctx, dir)
+	if !running {
+		return nil
+	}
+	at := ""
+	if graphqlURL != "" {
+		at = " at " + graphqlURL
+	}
+	return fmt.Errorf("notifyql serve is already running%s, on the private database in %s: use that one, "+
+		"or stop it first (Ctrl-C in its terminal); to run a second server beside it, give this one "+
+		"its own NOTIFYQL_DATA_DIR and --addr (or NOTIFYQL_ADDR)", at, dir)
 }
 
 // recordRunningDatabase writes the running-database file and returns the function that
 // removes it.
-func recordRunningDatabase(dataDir, url string) (remove func(), err error) {
+func recordRunningDatabase(dataDir, url, graphqlURL string) (remove func(), err error) {
 	path := filepath.Join(dataDir, runningDatabaseFile)
-	if err := os.WriteFile(path, []byte(url+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(url+"\n"+graphqlURL+"\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("record private database address: %w", err)
 	}
 	// A file left behind does no harm: the next command finds the server gone and starts
@@ -185,6 +206,7 @@ type redisBackend struct {
 
 // openRedis connects to REDIS_URL, or starts an in-process server when it is unset.
 func openRedis(ctx context.Context, cfg config, logger *slog.Logger) (*redisBackend, error) {
+	redis.RouteClientLogs(logger)
 	b := &redisBackend{URL: cfg.RedisURL}
 	if b.URL == "" {
 		inProc, err := redis.StartInProcess()
@@ -202,7 +224,11 @@ func openRedis(ctx context.Context, cfg config, logger *slog.Logger) (*redisBack
 	b.Client, b.Sentinel = topology.newClient(), topology.sentinel != nil
 	if err := b.Client.Ping(ctx).Err(); err != nil {
 		b.Close()
-		return nil, fmt.Errorf("connect to redis %s: %w", maskURL(b.URL), err)
+		if b.Private || ctx.Err() != nil {
+			return nil, fmt.Errorf("connect to redis %s: %w", maskURL(b.URL), err)
+		}
+		return nil, fmt.Errorf("connect to Redis at REDIS_URL %s: %w: is that Redis running and reachable? "+
+			"Unset REDIS_URL to use an in-process Redis-compatible server instead (one instance only)", maskURL(b.URL), err)
 	}
 	return b, nil
 }

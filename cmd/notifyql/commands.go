@@ -137,6 +137,10 @@ func token(ctx context.Context, e env, args []string) (err error) {
 	user, err := postgres.NewAccessStore(api.pool).UserByEmail(ctx, strings.TrimSpace(*email))
 	switch {
 	case notifyql.ErrorCode(err) == notifyql.ENOTFOUND:
+		hasUsers, countErr := seed.HasUsers(ctx, api.pool)
+		if countErr == nil && !hasUsers {
+			return fmt.Errorf("token: the database has no users yet: load the demo users with `%s seed --profile demo`, which lists them", e.program)
+		}
 		return errors.New("token: no user has that email address")
 	case err != nil:
 		return fmt.Errorf("token: %w", err)

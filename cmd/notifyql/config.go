@@ -141,8 +141,28 @@ const serveGCPercent = 50
 // bench-live) for a few stack copies when a goroutine first goes deep.
 const serveStackStart = "adaptivestackstart=0"
 
-// loadConfig reads the configuration from the environment, filling in defaults.
+// loadConfig reads the configuration from the environment, filling in defaults. Every
+// variable is checked, and all that are wrong are reported together (see configError), so
+// that one run shows a user everything to fix.
 func loadConfig(getenv func(string) string) (config, error) {
+	cfg, problems := readConfig(getenv)
+	if len(problems) > 0 {
+		return config{}, configError(problems)
+	}
+	return cfg, nil
+}
+
+// readConfig is loadConfig's work: the configuration, and every problem found in it.
+func readConfig(getenv func(string) string) (config, []error) {
+	var problems []error
+	// bad records a problem; a joined error counts as the problems it joins.
+	bad := func(err error) {
+		if joined, ok := err.(interface{ Unwrap() []error }); ok {
+			problems = append(problems, joined.Unwrap()...)
+			return
+		}
+		problems = append(problems, err)
+	}
 	cfg := config{
 		Addr:         ":8080",
 		Env:          envProduction,
@@ -172,12 +192,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if v := getenv("NOTIFYQL_ADDR"); v != "" {
 		cfg.Addr = v
 	}
-	sentinelURL, err := sentinelURLFromVariables(getenv)
-	if err != nil {
-		return config{}, err
-	}
-	if sentinelURL != "" {
+	if sentinelURL, err := sentinelURLFromVariables(getenv); err != nil {
+		bad(err)
+	} else if sentinelURL != "" {
 		cfg.RedisURL = sentinelURL
+	}
+	if cfg.RedisURL != "" {
+		if _, err := redisOptions(cfg.RedisURL); err != nil {
+			bad(err)
+		}
 	}
 	for _, duration := range []struct {
 		name     string
@@ -200,12 +223,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		d, err := time.ParseDuration(v)
 		if err != nil || d < duration.min || d > duration.max {
-			return config{}, fmt.Errorf("%s must be a duration %s; got %q", duration.name, duration.bounds, v)
+			bad(fmt.Errorf("%s must be a duration %s; got %q", duration.name, duration.bounds, v))
+			continue
 		}
 		*duration.dest = d
 	}
 	if err := loadTokenPolicy(getenv, &cfg.Tokens); err != nil {
-		return config{}, err
+		bad(err)
 	}
 	if v := getenv("NOTIFYQL_DATA_DIR"); v != "" {
 		cfg.DataDir = v
@@ -215,44 +239,45 @@ func loadConfig(getenv func(string) string) (config, error) {
 	case envDevelopment, envProduction:
 		cfg.Env = v
 	default:
-		return config{}, fmt.Errorf("NOTIFYQL_ENV must be %q or %q, got %q", envDevelopment, envProduction, v)
+		bad(fmt.Errorf("NOTIFYQL_ENV must be %q or %q, got %q", envDevelopment, envProduction, v))
 	}
 	if !cfg.Development() {
 		cfg.MetricsAddr = productionMetricsAddr
 	}
 	if v := getenv("NOTIFYQL_METRICS_ADDR"); v != "" {
 		if err := checkListenAddr(v); err != nil {
-			return config{}, fmt.Errorf("NOTIFYQL_METRICS_ADDR %w", err)
+			bad(fmt.Errorf("NOTIFYQL_METRICS_ADDR %w", err))
+		} else {
+			cfg.MetricsAddr = v
 		}
-		cfg.MetricsAddr = v
 	}
 	if v := getenv("NOTIFYQL_PPROF"); v != "" {
 		on, err := strconv.ParseBool(v)
 		if err != nil {
-			return config{}, fmt.Errorf("NOTIFYQL_PPROF must be true or false, got %q", v)
+			bad(fmt.Errorf("NOTIFYQL_PPROF must be true or false, got %q", v))
 		}
 		cfg.Profiling = on
 	}
 	if v := getenv("NOTIFYQL_TRUSTED_PROXIES"); v != "" {
 		proxies, err := server.ParseTrustedProxies(v)
 		if err != nil {
-			return config{}, fmt.Errorf("NOTIFYQL_TRUSTED_PROXIES: %w", err)
+			bad(fmt.Errorf("NOTIFYQL_TRUSTED_PROXIES: %w", err))
 		}
 		cfg.TrustedProxies = proxies
 	}
 	if v := getenv("NOTIFYQL_ALLOWED_ORIGINS"); v != "" {
 		origins, err := parseOrigins(v)
 		if err != nil {
-			return config{}, fmt.Errorf("NOTIFYQL_ALLOWED_ORIGINS: %w", err)
+			bad(fmt.Errorf("NOTIFYQL_ALLOWED_ORIGINS: %w", err))
 		}
 		cfg.AllowedOrigins = origins
 	}
 	if cfg.JWTSecret != "" && len(cfg.JWTSecret) < minSecretBytes {
-		return config{}, fmt.Errorf("NOTIFYQL_JWT_SECRET must be at least %d bytes long, it has %d", minSecretBytes, len(cfg.JWTSecret))
+		bad(fmt.Errorf("NOTIFYQL_JWT_SECRET must be at least %d bytes long, it has %d", minSecretBytes, len(cfg.JWTSecret)))
 	}
 	if cfg.SearchSecret != "" {
 		if _, err := decodeSearchSecret(cfg.SearchSecret); err != nil {
-			return config{}, fmt.Errorf("NOTIFYQL_SEARCH_SECRET %w", err)
+			bad(fmt.Errorf("NOTIFYQL_SEARCH_SECRET %w", err))
 		}
 	}
 	for _, limit := range []struct {
@@ -281,7 +306,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			return config{}, fmt.Errorf("%s must be a positive whole number, got %q", limit.name, v)
+			bad(fmt.Errorf("%s must be a positive whole number, got %q", limit.name, v))
+			continue
 		}
 		*limit.dest = n
 	}
@@ -300,7 +326,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			return config{}, fmt.Errorf("%s must be a whole number of %s, 0 for no limit; got %q", limit.name, limit.unit, v)
+			bad(fmt.Errorf("%s must be a whole number of %s, 0 for no limit; got %q", limit.name, limit.unit, v))
+			continue
 		}
 		*limit.dest = n
 	}
@@ -323,11 +350,45 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		n, err := strconv.Atoi(v)
 		if err != nil || n < setting.min || n > setting.max {
-			return config{}, fmt.Errorf("%s must be a whole number %s; got %q", setting.name, setting.bounds, v)
+			bad(fmt.Errorf("%s must be a whole number %s; got %q", setting.name, setting.bounds, v))
+			continue
 		}
 		*setting.dest = n
 	}
-	return cfg, nil
+	return cfg, problems
+}
+
+// missingSecrets are the problems of a configuration that names a shared database
+// (DATABASE_URL) but not the secrets command needs with one (in private mode the data
+// folder keeps generated ones): serve needs both, token the signing secret. A secret that
+// is set but malformed is readConfig's to report.
+func missingSecrets(cfg config, command string) []error {
+	if cfg.DatabaseURL == "" || (command != "serve" && command != "token") {
+		return nil
+	}
+	var problems []error
+	if cfg.JWTSecret == "" {
+		_, err := signingSecret(cfg, false)
+		problems = append(problems, err)
+	}
+	if command == "serve" && cfg.SearchSecret == "" {
+		_, err := searchSecret(cfg, false)
+		problems = append(problems, err)
+	}
+	return problems
+}
+
+// configError is every problem found in the configuration, in one error: one on its own,
+// several as a count and a list, one to a line.
+func configError(problems []error) error {
+	if len(problems) == 1 {
+		return problems[0]
+	}
+	lines := make([]string, len(problems))
+	for i, p := range problems {
+		lines[i] = "\n  " + p.Error()
+	}
+	return fmt.Errorf("%d problems:%s", len(problems), strings.Join(lines, ""))
 }
 
 // checkListenAddr checks that addr is a host:port to listen on; port 0 picks a free one.
@@ -344,8 +405,9 @@ func checkListenAddr(addr string) error {
 }
 
 // loadTokenPolicy reads NOTIFYQL_TOKEN_AUDIENCE and NOTIFYQL_TOKEN_ISSUER into policy (its
-// NOTIFYQL_TOKEN_MAX_TTL is read with the other durations).
+// NOTIFYQL_TOKEN_MAX_TTL is read with the other durations), joining the problems of both.
 func loadTokenPolicy(getenv func(string) string, policy *server.TokenPolicy) error {
+	var problems []error
 	for _, claim := range []struct {
 		name string
 		dest *string
@@ -355,11 +417,12 @@ func loadTokenPolicy(getenv func(string) string, policy *server.TokenPolicy) err
 			continue
 		}
 		if strings.TrimSpace(v) != v || strings.ContainsFunc(v, unicode.IsControl) {
-			return fmt.Errorf("%s must be a name such as https://api.example.gov.uk, without surrounding spaces or control characters; got %q", claim.name, v)
+			problems = append(problems, fmt.Errorf("%s must be a name such as https://api.example.gov.uk, without surrounding spaces or control characters; got %q", claim.name, v))
+			continue
 		}
 		*claim.dest = v
 	}
-	return nil
+	return errors.Join(problems...)
 }
 
 // websocketLimits are the per-socket and per-user limits of WebSocketConfig that

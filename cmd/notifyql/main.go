@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
 
 	// The Europe/London zone must be there even on machines without a zoneinfo database.
@@ -92,16 +94,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprint(stderr, usage)
 		return usagef("unknown command %q", command)
 	}
-	cfg, err := loadConfig(getenv)
-	if err != nil {
-		return fmt.Errorf("configuration: %w", err)
+	// Every problem in the configuration is reported at once, so that one run shows all
+	// there is to fix.
+	cfg, problems := readConfig(getenv)
+	if problems = append(problems, missingSecrets(cfg, command)...); len(problems) > 0 {
+		return fmt.Errorf("configuration: %w", configError(problems))
 	}
 	level := slog.LevelInfo
 	if cfg.Development() {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(server.WithRequestIDs(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))).With("command", command)
-	return cmd(ctx, env{cfg: cfg, logger: logger, stdout: stdout, stderr: stderr}, rest)
+	return cmd(ctx, env{cfg: cfg, logger: logger, stdout: stdout, stderr: stderr, program: programName(args[0])}, rest)
 }
 
 // env is what every command is given.
@@ -110,6 +114,23 @@ type env struct {
 	logger *slog.Logger
 	stdout io.Writer
 	stderr io.Writer
+	// program is the command line that runs this binary again, for the commands printed
+	// as advice (see programName).
+	program string
+}
+
+// programName is how to run this binary again from the same folder, given its os.Args[0]:
+// the path as typed (./bin/notifyql), `go run ./cmd/notifyql` for a binary that go run
+// built in its temporary folder, or the bare name when it was found on PATH.
+func programName(arg0 string) string {
+	switch {
+	case strings.Contains(arg0, string(filepath.Separator)+"go-build"):
+		return "go run ./cmd/notifyql"
+	case strings.ContainsRune(arg0, filepath.Separator):
+		return arg0
+	default:
+		return "notifyql"
+	}
 }
 
 // newFlagSet returns a flag set for a subcommand that reports errors instead of exiting.

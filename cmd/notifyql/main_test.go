@@ -188,10 +188,11 @@ func TestRunRefusesBadCommandLines(t *testing.T) {
 			wantErr: `configuration: NOTIFYQL_DOWNLOAD_WRITE_TIMEOUT must be a duration from 1s to 10m, such as 30s; got "1h"`},
 		{name: "bad env", vars: map[string]string{"NOTIFYQL_ENV": "staging"}, args: []string{"serve"},
 			wantErr: `configuration: NOTIFYQL_ENV must be "development" or "production", got "staging"`},
-		{name: "database URL without secret", vars: map[string]string{"DATABASE_URL": urlMode["DATABASE_URL"]}, args: []string{"serve"},
-			wantErr: "NOTIFYQL_JWT_SECRET is required when DATABASE_URL is set (at least 32 bytes, e.g. from `openssl rand -hex 32`)"},
+		{name: "database URL without secrets", vars: map[string]string{"DATABASE_URL": urlMode["DATABASE_URL"]}, args: []string{"serve"},
+			wantErr: "configuration: 2 problems:\n  NOTIFYQL_JWT_SECRET is required when DATABASE_URL is set (at least 32 bytes, e.g. from `openssl rand -hex 32`)" +
+				"\n  NOTIFYQL_SEARCH_SECRET is required when DATABASE_URL is set (hex-encoded, at least 32 bytes, e.g. from `openssl rand -hex 32`)"},
 		{name: "database URL without search secret", vars: urlMode, args: []string{"serve"},
-			wantErr: "NOTIFYQL_SEARCH_SECRET is required when DATABASE_URL is set (hex-encoded, at least 32 bytes, e.g. from `openssl rand -hex 32`)"},
+			wantErr: "configuration: NOTIFYQL_SEARCH_SECRET is required when DATABASE_URL is set (hex-encoded, at least 32 bytes, e.g. from `openssl rand -hex 32`)"},
 		{name: "search secret not hex", vars: map[string]string{"NOTIFYQL_SEARCH_SECRET": "not hex, but long enough to be a secret of 32 bytes"}, args: []string{"serve"},
 			wantErr: "configuration: NOTIFYQL_SEARCH_SECRET must be hex-encoded (e.g. from `openssl rand -hex 32`)"},
 		{name: "short search secret", vars: map[string]string{"NOTIFYQL_SEARCH_SECRET": "00112233"}, args: []string{"serve"},
@@ -199,7 +200,7 @@ func TestRunRefusesBadCommandLines(t *testing.T) {
 		{name: "JWT-sized search secret that is 16 bytes in hex", vars: map[string]string{"NOTIFYQL_SEARCH_SECRET": testSecret}, args: []string{"serve"},
 			wantErr: "configuration: NOTIFYQL_SEARCH_SECRET must hold at least 32 bytes (64 hex digits), it holds 16"},
 		{name: "token with database URL without secret", vars: map[string]string{"DATABASE_URL": urlMode["DATABASE_URL"]}, args: []string{"token", "--email", "a@b.example"},
-			wantErr: "NOTIFYQL_JWT_SECRET is required when DATABASE_URL is set (at least 32 bytes, e.g. from `openssl rand -hex 32`)"},
+			wantErr: "configuration: NOTIFYQL_JWT_SECRET is required when DATABASE_URL is set (at least 32 bytes, e.g. from `openssl rand -hex 32`)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -402,7 +402,7 @@ func (w *tourWatch) nextRequested(t *testing.T) int {
 func insertTourEmail(t *testing.T, dataDir, serviceID string) {
 	t.Helper()
 	ctx := context.Background()
-	url, ok := runningPrivateDatabase(ctx, dataDir)
+	url, _, ok := runningPrivateDatabase(ctx, dataDir)
 	if !ok {
 		t.Fatal("serve's private PostgreSQL is not running")
 	}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"runtime"
+	"strconv"
 	"strings"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -88,6 +89,12 @@ func redisOptions(raw string) (redisTopology, error) {
 }
 
 func parseRedisURL(raw string) (redisTopology, error) {
+	if !strings.Contains(raw, "://") {
+		// A bare address (localhost:6379) parses as a URL whose scheme is the host name.
+		return redisTopology{}, fmt.Errorf("not a URL but a bare address: write redis://HOST:PORT/DB (such as %s), "+
+			"rediss:// for TLS, %s://HOST:26379/DB?master_name=NAME for Sentinel, %s://HOST:PORT for Redis Cluster, "+
+			"or unix:///path/to/socket", bareAddressExample(raw), sentinelScheme, clusterScheme)
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		var urlErr *url.Error
@@ -113,6 +120,19 @@ func parseRedisURL(raw string) (redisTopology, error) {
 		return redisTopology{}, fmt.Errorf("unknown scheme %q: use redis:// or rediss:// (one node), unix:// (a socket), %s:// (Sentinel) or %s:// (Redis Cluster)",
 			u.Scheme, sentinelScheme, clusterScheme)
 	}
+}
+
+// bareAddressExample is the redis:// URL a bare host:port was probably meant as, or the
+// default when the value is not one (it is not repeated, for it may be a password).
+func bareAddressExample(raw string) string {
+	host, port, err := net.SplitHostPort(raw)
+	if err != nil || host == "" || strings.ContainsAny(host, "@/") {
+		return "redis://localhost:6379/0"
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return "redis://localhost:6379/0"
+	}
+	return "redis://" + net.JoinHostPort(host, port) + "/0"
 }
 
 func parseSentinelURL(u *url.URL) (*goredis.FailoverOptions, error) {

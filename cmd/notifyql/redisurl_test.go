@@ -52,6 +52,12 @@ func TestRedisURLRefusesWrongValues(t *testing.T) {
 	}{
 		{"http://:secret@127.0.0.1:6379", `unknown scheme "http"`},
 		{"127.0.0.1:6379", "not a URL"},
+		{"localhost:6379", "not a URL but a bare address: write redis://HOST:PORT/DB (such as redis://localhost:6379/0), rediss:// for TLS, redis-sentinel://HOST:26379/DB?master_name=NAME for Sentinel"},
+		{"127.0.0.1:6380", "such as redis://127.0.0.1:6380/0"},
+		{"[::1]:6379", "such as redis://[::1]:6379/0"},
+		{"localhost", "not a URL but a bare address: write redis://HOST:PORT/DB (such as redis://localhost:6379/0)"},
+		{":secret@localhost:6379", "(such as redis://localhost:6379/0)"},
+		{"", "not a URL but a bare address"},
 		{"redis://:secret@127.0.0.1:6379/zero", "invalid database number"},
 		{"redis://:secret@127.0.0.1:6379/0?max_idle_conns=many", "max_idle_conns"},
 		{"redis-sentinel://:secret@127.0.0.1:26379", "needs ?master_name="},

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -19,7 +21,8 @@ import (
 	"notifyql/web"
 )
 
-// demoAdminEmail is the platform admin the demo data creates, for the sign-in hint.
+// demoAdminEmail is the platform admin the demo data creates, for the sign-in hint when
+// the demo viewer is missing.
 const demoAdminEmail = "admin@notifyql.example"
 
 // serve runs the API until ctx is done. Shutdown runs in the reverse order of start: the
@@ -73,6 +76,11 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 	}
 	e.logger.Info("starting", "config", e.cfg)
 	raiseOpenFileLimit(e.logger)
+	if e.cfg.DatabaseURL == "" {
+		if err := refuseSecondServe(ctx, e.cfg.DataDir); err != nil {
+			return err
+		}
+	}
 	// Refuse missing secrets before starting anything slow, the signing secret's first.
 	if e.cfg.DatabaseURL != "" {
 		for _, secret := range []func(config, bool) ([]byte, error){signingSecret, searchSecret} {
@@ -86,7 +94,7 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		return err
 	}
 	defer func() { err = errors.Join(err, api.Close(ctx)) }()
-	db, pool, report := api.db, api.pool, api.seeded
+	db, pool := api.db, api.pool
 	searchKey, err := searchSecret(e.cfg, db.Private)
 	if err != nil {
 		return err
@@ -171,34 +179,106 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 		if err != nil {
 			return fmt.Errorf("resolve data folder: %w", err)
 		}
-		remove, err := recordRunningDatabase(dataDir, db.URL)
+		remove, err := recordRunningDatabase(dataDir, db.URL, srv.URL())
 		if err != nil {
 			return err
 		}
 		defer remove()
 	}
 
-	adminEmail := demoAdminEmail
-	if report != nil {
-		for _, u := range report.Users {
-			if u.PlatformAdmin {
-				adminEmail = u.Email
-				break
-			}
-		}
+	b := banner{graphql: srv.URL(), metrics: srv.MetricsURL(), program: e.program,
+		signInEmail: signInEmail(ctx, access)}
+	if hasUsers, err := seed.HasUsers(ctx, pool); err == nil {
+		b.hasUsers = hasUsers
 	}
-	fmt.Fprintf(e.stdout, "notifyql is serving GraphQL at %s\n", srv.URL())
-	fmt.Fprintf(e.stdout, "notifyql is serving metrics at %s\n", srv.MetricsURL())
-	fmt.Fprintf(e.stdout, "sign in with: Authorization: Bearer $(notifyql token --email %s)\n", adminEmail)
 	if db.Private {
-		fmt.Fprintf(e.stdout, "private PostgreSQL: DATABASE_URL=%s\n", maskURL(db.URL))
+		b.database = maskURL(db.URL)
 	}
 	if rdb.Private {
-		fmt.Fprintf(e.stdout, "in-process Redis: REDIS_URL=%s\n", maskURL(rdb.URL))
+		b.redis = maskURL(rdb.URL)
 	}
-	stopChores := startChores(ctx, e, pool, london, *simulateRate)
+	caughtUp := make(chan struct{})
+	stopChores := startChores(ctx, e, pool, london, *simulateRate, func() { close(caughtUp) })
 	defer func() { err = errors.Join(err, stopChores()) }()
+	// The banner waits for the start-up jobs, so that it is the last thing a person sees,
+	// but not for long: on a large database the catch-up may take minutes, and the server
+	// serves meanwhile.
+	printed := make(chan struct{})
+	bannerCtx, stopBanner := context.WithCancel(ctx)
+	go func() {
+		defer close(printed)
+		select {
+		case <-caughtUp:
+		case <-time.After(bannerWait):
+		case <-bannerCtx.Done():
+			return
+		}
+		b.print(e.stdout)
+	}()
+	defer func() {
+		stopBanner()
+		<-printed
+	}()
 	return srv.Run(ctx)
+}
+
+// bannerWait is the longest the banner waits for the start-up jobs.
+const bannerWait = 10 * time.Second
+
+// banner is what serve prints once it has started: where it serves, how to sign in, and
+// the private backends it started.
+type banner struct {
+	graphql, metrics string
+	// program is the command that runs this binary, for the token command line.
+	program string
+	// signInEmail is a demo user to mint a token for; "" when the database has none.
+	signInEmail string
+	// hasUsers says the database has any user at all; without, seed is the way in.
+	hasUsers bool
+	// database and redis are the private servers' URLs (passwords masked), "" for none.
+	database, redis string
+}
+
+// print writes the banner in one write, so that it is not interleaved with log lines
+// where stdout and stderr share a terminal.
+func (b banner) print(out io.Writer) {
+	w := &strings.Builder{}
+	defer func() { _, _ = io.WriteString(out, w.String()) }()
+	base := strings.TrimSuffix(b.graphql, "/graphql")
+	fmt.Fprintf(w, "\nnotifyql is serving GraphQL at %s\n", b.graphql)
+	fmt.Fprintf(w, "  GraphiQL:  %s/graphiql\n", base)
+	fmt.Fprintf(w, "  dashboard: %s/dashboard\n", base)
+	fmt.Fprintf(w, "notifyql is serving metrics at %s\n", b.metrics)
+	if b.database != "" {
+		fmt.Fprintf(w, "private PostgreSQL: DATABASE_URL=%s\n", b.database)
+	}
+	if b.redis != "" {
+		fmt.Fprintf(w, "in-process Redis: REDIS_URL=%s\n", b.redis)
+	}
+	if !b.hasUsers {
+		fmt.Fprintf(w, "the database has no users yet: load the demo data with %s seed --profile demo\n", b.program)
+		return
+	}
+	email := b.signInEmail
+	if email == "" {
+		email = "ADDRESS" // not the demo data: the operator knows their users
+	}
+	fmt.Fprintf(w, "sign in with a token (paste it into GraphiQL's Headers as {\"Authorization\": \"Bearer <token>\"}):\n")
+	fmt.Fprintf(w, "  %s token --email %s\n", b.program, email)
+}
+
+// Demo users the banner offers a token for, in order: one who may view a service, and the
+// platform admin.
+const demoViewerEmail = "viewer@notifyql.example"
+
+// signInEmail is the first demo user that exists and is active, or "".
+func signInEmail(ctx context.Context, access *postgres.AccessStore) string {
+	for _, email := range []string{demoViewerEmail, demoAdminEmail} {
+		if u, err := access.UserByEmail(ctx, email); err == nil && u.State == "active" {
+			return email
+		}
+	}
+	return ""
 }
 
 // choreTick is how often the scheduler looks for due jobs.
@@ -216,7 +296,9 @@ func workerName() string {
 // startChores runs the scheduled rollups, retention moves and report cleanup, and the
 // report worker, in the background, and the simulator when simulateRate is above 0; the returned function stops them and waits,
 // before the pool closes.
-func startChores(ctx context.Context, e env, pool *pgxpool.Pool, london *time.Location, simulateRate float64) (stop func() error) {
+//
+// caughtUp is called once the scheduler's start-up pass is over.
+func startChores(ctx context.Context, e env, pool *pgxpool.Pool, london *time.Location, simulateRate float64, caughtUp func()) (stop func() error) {
 	jobs := append(postgres.NewRollup(pool, london, e.logger).Jobs(time.Now),
 		postgres.NewRetentionMover(pool, london, e.logger).Jobs(time.Now)...)
 	jobs = append(jobs, postgres.NewReportStore(pool).Jobs(time.Now)...)
@@ -224,7 +306,7 @@ func startChores(ctx context.Context, e env, pool *pgxpool.Pool, london *time.Lo
 		postgres.ReportWorkerOptions{Name: workerName()})
 	ctx, cancel := context.WithCancel(ctx)
 	chores := []func() error{
-		func() error { return postgres.RunScheduler(ctx, pool, e.logger, jobs, time.Now, choreTick) },
+		func() error { return postgres.RunScheduler(ctx, pool, e.logger, jobs, time.Now, choreTick, caughtUp) },
 		func() error { return reports.Run(ctx) },
 	}
 	if simulateRate > 0 {

@@ -171,6 +171,16 @@ func IsEmpty(ctx context.Context, pool *pgxpool.Pool) (bool, error) {
 	return !exists, nil
 }
 
+// HasUsers reports whether the database has any user, so that a command that finds no
+// user by email can tell an empty database (load the demo data) from a wrong address.
+func HasUsers(ctx context.Context, pool *pgxpool.Pool) (bool, error) {
+	var exists bool
+	if err := pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM users)").Scan(&exists); err != nil {
+		return false, fmt.Errorf("check for users: %w", err)
+	}
+	return exists, nil
+}
+
 func (o Options) withDefaults() (Options, error) {
 	if o.Profile != Demo && o.Profile != Bench {
 		return o, notifyql.Errorf(notifyql.EINVALID, "seed profile must be %q or %q", Demo, Bench)

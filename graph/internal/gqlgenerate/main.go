@@ -15,9 +15,10 @@
 //
 // Both keep gqlgen's behaviour unless the selection allows otherwise, which they decide at
 // run time from graph/concurrentfields_gen.go: the fields gqlgen resolves concurrently, as its
-// own codegen data says (Field.IsConcurrent), written here. The rewrite is four exact
+// own codegen data says (Field.IsConcurrent), written here. The rewrite is five exact
 // replacements in graph/generated.go and one insertion per plain leaf field; a gqlgen upgrade that changes the generated shape
-// fails generation here rather than quietly bringing the goroutines back.
+// fails generation here rather than quietly bringing the goroutines back. A query's and a
+// mutation's answer start in a buffer of the size answers have had (graph/responsebuffer.go).
 package main
 
 import (
@@ -47,6 +48,10 @@ var rewrites = []struct{ gqlgen, graph string }{
 	// gqlgen writes an object through an iterator that allocates each field it yields and
 	// a map of the names written; objectFields writes the same JSON without them.
 	{"\treturn out\n}\n", "\treturn objectFields(fields, out, &deferred)\n}\n"},
+	// A query's or a mutation's answer grows its buffer from nothing, copying it at every
+	// doubling (57 KB of copies for a 12 KB page); responseBuffer starts it at the size
+	// of the answers before it.
+	{"\t\t\tvar buf bytes.Buffer\n\t\t\tdata.MarshalGQL(&buf)\n", "\t\t\tbuf := responseBuffer()\n\t\t\tdata.MarshalGQL(buf)\n\t\t\trememberResponseSize(buf.Len())\n"},
 }
 
 func main() {
