@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// TopicKind names what a live subscription watches (ARCHITECTURE.md, "Live path").
+// TopicKind names what a live subscription watches (docs/live.md).
 type TopicKind string
 
 const (

@@ -20,12 +20,12 @@ type DataRetention struct {
 // How the caller may get a service's notifications CSV.
 type Downloads struct {
 	// The estimated number of rows: notifications sent of the type within its retention, from
-	// the billing facts (DOMAIN.md §7.2); it does not depend on the status filter.
+	// the daily billing statistics; it does not depend on the status filter.
 	Count int `json:"count"`
 	// Whether the caller may download the file directly: view_activity, and count at most 250,000.
 	CanDownload bool `json:"canDownload"`
 	// Whether the caller may request the file as a report: view_activity, and count at most
-	// 800,000 or the caller is a platform admin (§13).
+	// 800,000 or the caller is a platform admin.
 	CanRequestReport bool `json:"canRequestReport"`
 	// A link to the file, signed for the caller and valid for 5 minutes, relative to this API's
 	// origin; null when canDownload is false.
@@ -98,9 +98,9 @@ type NotificationEdge struct {
 	Node *notifyql.Notification `json:"node"`
 }
 
-// What a notifications search looks for: exactly one of `hash` or `term` (DOMAIN.md §6.3,
-// §6.4). Anything else is refused: BAD_USER_INPUT for variables, a validation error for
-// literals.
+// What a notifications search looks for: exactly one of `hash` or `term` (rememberSearch
+// keeps a term under its hash). Anything else is refused: BAD_USER_INPUT for variables, a
+// validation error for literals.
 type NotificationSearch struct {
 	// The hash rememberSearch returned for the term, so that the term itself travels only once.
 	// SEARCH_EXPIRED when the service has no term under it (never remembered, or its 7 days

@@ -126,9 +126,9 @@ type Stats struct {
 }
 
 // Hub fans snapshots out to this instance's subscribers and, while this instance is the
-// relay, turns change hints into recomputed, published snapshots (ARCHITECTURE.md, "Live
-// path"). Its methods are safe for concurrent use; none of the bus and listener callbacks
-// (Deliver, BusGap, Changed, Elected, ListenerGap) blocks.
+// relay, turns change hints into recomputed, published snapshots (docs/live.md). Its
+// methods are safe for concurrent use; none of the bus and listener callbacks (Deliver,
+// BusGap, Changed, Elected, ListenerGap) blocks.
 type Hub struct {
 	bus    Bus
 	snap   Snapshotter

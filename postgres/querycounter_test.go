@@ -66,7 +66,7 @@ func TestQueryCounter(t *testing.T) {
 			batch.Queue(`SELECT 2`)
 			batch.Queue(`SELECT 3`)
 			return counted.SendBatch(ctx, batch).Close()
-		}, 3, ptr(int64(1))},
+		}, 3, new(int64(1))},
 		{"a transaction: BEGIN, the statement, COMMIT", func() error {
 			return pgx.BeginFunc(ctx, counted, func(tx pgx.Tx) error {
 				_, err := tx.Exec(ctx, `SELECT 1`)

@@ -314,6 +314,19 @@ func rebuildBillingFacts(ctx context.Context, tx pgx.Tx, b factBuild) error {
 	return nil
 }
 
+// BuildFactsInTx builds both fact tables for the London days [from, to] of every service
+// inside tx, stamping the rows createdAt. It is the rollup's own build, exported for the
+// seed generator, which builds the facts of what it loads in its loading transaction so
+// that a failed seed leaves no facts behind. It returns EINVALID when a billable group has
+// no rate.
+func BuildFactsInTx(ctx context.Context, tx pgx.Tx, from, to notifyql.Date, london *time.Location, createdAt time.Time) error {
+	b := factBuild{from: from, to: to, london: london, createdAt: createdAt}
+	if err := rebuildStatusFacts(ctx, tx, b); err != nil {
+		return err
+	}
+	return rebuildBillingFacts(ctx, tx, b)
+}
+
 // Rollup builds the fact tables ft_notification_status and ft_billing for London days
 // (DOMAIN §4.1, §4.2). It is safe to run from several instances at once.
 type Rollup struct {

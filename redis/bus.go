@@ -41,7 +41,7 @@ const (
 )
 
 // Bus carries encoded live snapshots between instances through Redis pub/sub
-// (ARCHITECTURE.md, "Relay" and "Fan-out"): the relay publishes each tick's recomputed
+// (docs/live.md): the relay publishes each tick's recomputed
 // topics in one pipeline, and every instance holds one subscription per watched topic.
 // Reference counting of topics is the caller's job; the Bus only keeps the set of
 // channels so that it can subscribe to them again after a reconnect.

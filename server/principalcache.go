@@ -10,7 +10,7 @@ import (
 
 // Who is asking is loaded for every request. A busy user's requests would each pay that
 // round trip, so the principal is kept in process for a short time; a revocation must
-// still take effect on every path within the bound of the access hints (the README's
+// still take effect on every path within the bound of the access hints (docs/security.md's
 // table): the access changes the live path carries to every instance drop the principals
 // they name at once, and an entry lives at most PrincipalCacheTTL, so that even a hint
 // that never arrives (Redis away, a listener gap not yet noticed) cannot stretch the bound.

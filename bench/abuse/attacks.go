@@ -21,7 +21,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"notifyql/bench/internal/harness"
+	"notifyql/internal/harness"
 )
 
 // attack is one way of abusing the server, run until its context ends; its summary says

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"notifyql/bench/internal/harness"
+	"notifyql/internal/harness"
 )
 
 // legitimateUse does once what a real user does besides the dashboard query, so that the

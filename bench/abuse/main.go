@@ -51,7 +51,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"notifyql/bench/internal/harness"
+	"notifyql/internal/harness"
 )
 
 // abuseSecret signs the clients' tokens; the server is started with it.

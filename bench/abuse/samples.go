@@ -11,7 +11,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"notifyql/bench/internal/harness"
+	"notifyql/internal/harness"
 )
 
 // sample is one reading of the server's resources.

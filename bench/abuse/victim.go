@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"notifyql/bench/internal/harness"
+	"notifyql/internal/harness"
 )
 
 // dashboardQuery is what the victim asks for: the dashboard's totals and templates.

@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"notifyql/bench/internal/harness"
+	"notifyql/internal/harness"
 )
 
 // world is what the run found in the demo data: the services each user works on.

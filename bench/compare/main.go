@@ -41,8 +41,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"notifyql"
-	"notifyql/bench/internal/harness"
-	"notifyql/postgres"
+	"notifyql/internal/harness"
+	"notifyql/postgres/seed"
 	"notifyql/server"
 )
 
@@ -440,13 +440,13 @@ func prepareDatabase(ctx context.Context, binary, databaseURL string) error {
 		return fmt.Errorf("connect to the bench database: %w", err)
 	}
 	defer pool.Close()
-	empty, err := postgres.IsEmpty(ctx, pool)
+	empty, err := seed.IsEmpty(ctx, pool)
 	if err != nil {
 		return err
 	}
 	if empty {
 		fmt.Printf("seeding the bench profile into %s (minutes)\n", name)
-		if err := notifyqlCommand(ctx, binary, databaseURL, "seed", "--profile", postgres.SeedBench); err != nil {
+		if err := notifyqlCommand(ctx, binary, databaseURL, "seed", "--profile", seed.Bench); err != nil {
 			return err
 		}
 	}

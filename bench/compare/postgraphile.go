@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"notifyql/bench/internal/harness"
+	"notifyql/internal/harness"
 )
 
 // postGraphile is PostGraphile 5 with the Amber preset (graphile.config.mjs beside this

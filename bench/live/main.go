@@ -71,7 +71,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"notifyql/bench/internal/harness"
+	"notifyql/internal/harness"
 	"notifyql/server"
 )
 

@@ -39,7 +39,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"notifyql/bench/internal/harness"
+	"notifyql/internal/harness"
 )
 
 // scaleSecret signs the tokens the clients present; the servers are started with it.

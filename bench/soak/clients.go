@@ -12,7 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"notifyql/bench/internal/harness"
+	"notifyql/internal/harness"
 )
 
 const totalsSelection = `{ email { requested delivered failed sending failedPercentage showWarning }

@@ -65,7 +65,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"notifyql/bench/internal/harness"
+	"notifyql/internal/harness"
 )
 
 // soakSecret signs the clients' tokens; the server is started with it.

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"notifyql/bench/internal/harness"
+	"notifyql/internal/harness"
 )
 
 // sample is the server's state at one moment of the soak, and the load's counts so far.

@@ -133,7 +133,7 @@ func BenchmarkLetterPageCached(b *testing.B) {
 
 func BenchmarkValidateLetterPDF10Pages(b *testing.B) {
 	r := newBenchRenderer(b, false)
-	pdf, err := os.ReadFile("../../postgres/internal/seedletters/valid-10-pages.pdf")
+	pdf, err := os.ReadFile("../../postgres/seed/internal/seedletters/valid-10-pages.pdf")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -27,6 +27,7 @@ import (
 
 	"notifyql"
 	"notifyql/postgres"
+	"notifyql/postgres/seed"
 	"notifyql/server"
 )
 
@@ -861,7 +862,7 @@ func prepareBenchDatabase(b *testing.B, databaseURL string) {
 	if err := postgres.MigrateUp(ctx, databaseURL); err != nil {
 		b.Fatalf("migrate bench database: %v", err)
 	}
-	empty, err := postgres.IsEmpty(ctx, pool)
+	empty, err := seed.IsEmpty(ctx, pool)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -869,8 +870,8 @@ func prepareBenchDatabase(b *testing.B, databaseURL string) {
 		return
 	}
 	b.Logf("seeding the bench profile into %s (minutes; progress on stderr)", name)
-	report, err := postgres.Seed(ctx, pool, postgres.SeedOptions{
-		Profile: postgres.SeedBench, Seed: 1, Now: time.Now(),
+	report, err := seed.Load(ctx, pool, seed.Options{
+		Profile: seed.Bench, Seed: 1, Now: time.Now(),
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
 	})
 	if err != nil {

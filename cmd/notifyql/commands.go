@@ -10,6 +10,7 @@ import (
 
 	"notifyql"
 	"notifyql/postgres"
+	"notifyql/postgres/seed"
 	"notifyql/server"
 )
 
@@ -52,8 +53,8 @@ func migrate(ctx context.Context, e env, args []string) (err error) {
 	}
 }
 
-// seed fills an empty database with generated data and prints what it loaded.
-func seed(ctx context.Context, e env, args []string) (err error) {
+// seedDatabase fills an empty database with generated data and prints what it loaded.
+func seedDatabase(ctx context.Context, e env, args []string) (err error) {
 	fs := e.newFlagSet("seed", "seed --profile demo|bench [--seed N] [--scale F]")
 	profile := fs.String("profile", "", "data set to generate: `demo` or bench")
 	seedValue := fs.Int64("seed", 1, "random seed: the same seed gives the same data")
@@ -61,9 +62,9 @@ func seed(ctx context.Context, e env, args []string) (err error) {
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
-	if *profile != postgres.SeedDemo && *profile != postgres.SeedBench {
+	if *profile != seed.Demo && *profile != seed.Bench {
 		fs.Usage()
-		return usagef("seed: --profile must be %s or %s", postgres.SeedDemo, postgres.SeedBench)
+		return usagef("seed: --profile must be %s or %s", seed.Demo, seed.Bench)
 	}
 	if *scale <= 0 {
 		return usagef("seed: --scale must be positive")
@@ -73,7 +74,7 @@ func seed(ctx context.Context, e env, args []string) (err error) {
 		return err
 	}
 	defer func() { err = errors.Join(err, closeDatabase()) }()
-	report, err := postgres.Seed(ctx, pool, postgres.SeedOptions{
+	report, err := seed.Load(ctx, pool, seed.Options{
 		Profile: *profile, Seed: *seedValue, Now: time.Now().UTC(), Logger: e.logger, Scale: *scale,
 	})
 	if err != nil {
@@ -85,7 +86,7 @@ func seed(ctx context.Context, e env, args []string) (err error) {
 	return printSeedReport(e, report)
 }
 
-func printSeedReport(e env, report *postgres.SeedReport) error {
+func printSeedReport(e env, report *seed.Report) error {
 	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "seeded profile %s with seed %d in %s\n\n", report.Profile, report.Seed, report.Elapsed.Round(time.Millisecond))
 	fmt.Fprintln(w, "table\trows")
@@ -136,7 +137,7 @@ func token(ctx context.Context, e env, args []string) (err error) {
 	user, err := postgres.NewAccessStore(api.pool).UserByEmail(ctx, strings.TrimSpace(*email))
 	switch {
 	case notifyql.ErrorCode(err) == notifyql.ENOTFOUND:
-		hasUsers, countErr := postgres.HasUsers(ctx, api.pool)
+		hasUsers, countErr := seed.HasUsers(ctx, api.pool)
 		if countErr == nil && !hasUsers {
 			return fmt.Errorf("token: the database has no users yet: load the demo users with `%s seed --profile demo`, which lists them", e.program)
 		}

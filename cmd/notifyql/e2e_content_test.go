@@ -195,7 +195,7 @@ func TestLetterUploadsEndToEnd(t *testing.T) {
 		// Invalid files are stored as received, without the NOTIFY tag sending adds to
 		// valid ones, so each fault is the first one found.
 		t.Run(f.file, func(t *testing.T) {
-			status, resp := serveUpload(t, api, nextSender(), read(filepath.Join("../../postgres/internal/seedletters", f.file)))
+			status, resp := serveUpload(t, api, nextSender(), read(filepath.Join("../../postgres/seed/internal/seedletters", f.file)))
 			if status != http.StatusOK {
 				t.Fatalf("status %d", status)
 			}
@@ -236,7 +236,7 @@ func TestLetterUploadsEndToEnd(t *testing.T) {
 		})
 	}
 	// After all that, the server still answers, and still reads a good file.
-	status, resp := serveUpload(t, api, nextSender(), read("../../postgres/internal/seedletters/empty-address.pdf"))
+	status, resp := serveUpload(t, api, nextSender(), read("../../postgres/seed/internal/seedletters/empty-address.pdf"))
 	if status != http.StatusOK || resp.at("validateLetterPdf", "pageCount") != float64(1) {
 		t.Fatalf("after the hostile files: status %d, %v", status, resp.Data)
 	}
@@ -331,7 +331,7 @@ func TestStoredUploadEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	pdf, err := os.ReadFile("../../postgres/internal/seedletters/valid-10-pages.pdf")
+	pdf, err := os.ReadFile("../../postgres/seed/internal/seedletters/valid-10-pages.pdf")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,7 +56,7 @@ func TestLettersEndToEnd(t *testing.T) {
 	comparePageWithGolden(t, img)
 
 	// T31's kind of fault on a real file: a seeded upload with an empty address window.
-	pdf, err := os.ReadFile("../../postgres/internal/seedletters/empty-address.pdf")
+	pdf, err := os.ReadFile("../../postgres/seed/internal/seedletters/empty-address.pdf")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,34 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"notifyql/internal/harness"
 )
 
-// syncBuffer is a bytes.Buffer that serve can write while the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer is a buffer serve can write while the test reads: the harness's.
+type syncBuffer = harness.SyncBuffer
 
 // TestMakeRunAnswersGraphQL runs the program as `make run` does, with no DATABASE_URL or
 // REDIS_URL: a private PostgreSQL, in-process Redis, demo data and simulated traffic. It

@@ -19,6 +19,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"notifyql/internal/harness"
 	"notifyql/pgtest"
 	"notifyql/postgres"
 )
@@ -296,33 +297,20 @@ var leakTolerance = resources{goroutines: 10, fds: 6, pgConns: 2}
 // sessions in the world's database.
 func (w *liveWorld) measure(t *testing.T, s *serverProcess) resources {
 	t.Helper()
-	res, err := faultClient.Get(s.metricsURL)
+	metrics, err := harness.ScrapeMetrics(context.Background(), faultClient, s.metricsURL)
 	if err != nil {
 		t.Fatalf("GET /metrics of %s: %v", s.name, err)
 	}
-	defer res.Body.Close()
-	text, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var r resources
-	for line := range strings.Lines(string(text)) {
-		name, value, ok := strings.Cut(strings.TrimSpace(line), " ")
-		if !ok {
-			continue
-		}
-		number, err := strconv.ParseFloat(value, 64)
-		switch {
-		case err != nil:
-		case name == "go_goroutines":
-			r.goroutines = int(number)
-		case name == "process_open_fds":
-			r.fds = int(number)
-		}
+	goroutines, err := metrics.Value("go_goroutines")
+	if err != nil {
+		t.Fatalf("%s: %v", s.name, err)
 	}
-	if r.goroutines == 0 || r.fds == 0 {
-		t.Fatalf("/metrics of %s lacks go_goroutines or process_open_fds", s.name)
+	fds, err := metrics.Value("process_open_fds")
+	if err != nil {
+		t.Fatalf("%s: %v", s.name, err)
 	}
+	r.goroutines, r.fds = int(goroutines), int(fds)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := w.pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
@@ -366,19 +354,12 @@ func (w *liveWorld) awaitNoLeak(t *testing.T, s *serverProcess, base resources, 
 	}
 }
 
-// freeze stops redis-server with SIGSTOP: the kernel still accepts connections on its
-// port, and nothing answers them. The test's cleanup thaws it.
-func (r *redisProcess) freeze() {
-	r.t.Helper()
-	if err := r.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		r.t.Fatalf("SIGSTOP redis-server: %v", err)
+// freezeRedis stops the world's redis-server with SIGSTOP (harness.Redis.Freeze); the
+// test's cleanup thaws it.
+func (w *liveWorld) freezeRedis(t *testing.T) {
+	t.Helper()
+	if err := w.redis.Freeze(); err != nil {
+		t.Fatal(err)
 	}
-	r.t.Cleanup(r.thaw)
-}
-
-// thaw lets a frozen redis-server run again.
-func (r *redisProcess) thaw() {
-	if r.cmd != nil {
-		_ = r.cmd.Process.Signal(syscall.SIGCONT)
-	}
+	t.Cleanup(w.redis.Thaw)
 }

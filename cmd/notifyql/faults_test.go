@@ -157,7 +157,7 @@ func (s *faultScene) checkWithoutRedis(t *testing.T, hash string) {
 	if status := s.srv.readyStatus(t); status != 503 {
 		t.Errorf("/readyz answered %d while Redis cannot answer, want 503", status)
 	}
-	if !strings.Contains(s.srv.stderr.String(), "rate limits are applied by this instance alone for a while") {
+	if !strings.Contains(s.srv.Log(), "rate limits are applied by this instance alone for a while") {
 		t.Errorf("the server did not warn that it stopped applying rate limits")
 	}
 	for _, f := range s.followers {
@@ -181,11 +181,11 @@ func testFaultRedisDown(t *testing.T, binary string) {
 	s := newFaultScene(t, binary, nil)
 	hash := s.rememberSearch(t)
 
-	s.world.redis.stop()
+	s.world.redis.Stop()
 	s.world.insertEmail(t, "permanent-failure") // the relay cannot publish it
 	s.checkWithoutRedis(t, hash)
 
-	s.world.redis.start()
+	s.world.startRedisAgain(t)
 	s.converge(t, "Redis started again")
 	// Redis came back empty: the remembered search is gone, and the client is told so.
 	requireCodes(t, s.search(t, map[string]any{"hash": hash}), "SEARCH_EXPIRED", "a search by a hash Redis lost")
@@ -197,7 +197,7 @@ func testFaultRedisFrozen(t *testing.T, binary string) {
 	s := newFaultScene(t, binary, nil)
 	hash := s.rememberSearch(t)
 
-	s.world.redis.freeze()
+	s.world.freezeRedis(t)
 	frozen := time.Now()
 	s.world.insertEmail(t, "permanent-failure") // the relay cannot publish it
 	// Each request is answered within faultClient's 10 s (ask fails the test otherwise);
@@ -206,7 +206,7 @@ func testFaultRedisFrozen(t *testing.T, binary string) {
 	s.checkWithoutRedis(t, hash)
 	t.Logf("Redis was frozen for %s", time.Since(frozen).Round(time.Millisecond))
 
-	s.world.redis.thaw()
+	s.world.redis.Thaw()
 	s.converge(t, "Redis thawed")
 	s.requireAnswered(t, s.search(t, map[string]any{"hash": hash}), "a search by hash once Redis answers again")
 	s.awaitReady(t)

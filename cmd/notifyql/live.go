@@ -29,7 +29,7 @@ type liveUpdates struct {
 // liveSpareConns is how many connections the live pool holds beyond the relay's workers.
 const liveSpareConns = 2
 
-// startLive starts the live path (ARCHITECTURE.md, "Live path"). Stop it before Redis and
+// startLive starts the live path (docs/live.md). Stop it before Redis and
 // the pool close. A namespace keeps its Redis channels apart from other deployments on the
 // same Redis; "" is the default one.
 //

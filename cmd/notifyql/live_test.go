@@ -20,6 +20,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"notifyql"
+	"notifyql/internal/harness"
 	"notifyql/pdfium"
 	"notifyql/pgtest"
 	"notifyql/postgres"
@@ -253,16 +254,9 @@ func dialSignedInWith(t *testing.T, dialer websocket.Dialer, wsURL, userID strin
 		t.Fatalf("dial: %v", err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	init, _ := json.Marshal(map[string]any{"Authorization": "Bearer " + tokenFor(t, userID)})
-	if err := conn.WriteJSON(wsMessage{Type: "connection_init", Payload: init}); err != nil {
+	if err := harness.SignIn(conn, tokenFor(t, userID), 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	var ack wsMessage
-	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if err := conn.ReadJSON(&ack); err != nil || ack.Type != "connection_ack" {
-		t.Fatalf("want connection_ack, got %+v, %v", ack, err)
-	}
-	_ = conn.SetReadDeadline(time.Time{})
 	return conn
 }
 

@@ -10,9 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,8 +19,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5/pgxpool"
-	goredis "github.com/redis/go-redis/v9"
 
+	"notifyql/internal/harness"
 	"notifyql/pgtest"
 )
 
@@ -37,101 +35,30 @@ const changeRelayLockKey int64 = 0x6e71_7265_6c61_79
 // buildNotifyql builds the command once for the calling test and returns the binary's path.
 func buildNotifyql(t *testing.T) string {
 	t.Helper()
-	goTool, err := exec.LookPath("go")
+	binary, err := harness.Build(t.Context(), t.TempDir())
 	if err != nil {
-		t.Fatalf("the go tool is needed to build notifyql: %v", err)
-	}
-	moduleRoot, err := exec.Command(goTool, "list", "-m", "-f", "{{.Dir}}").Output()
-	if err != nil {
-		t.Fatalf("find the module root: %v", err)
-	}
-	binary := filepath.Join(t.TempDir(), "notifyql")
-	build := exec.Command(goTool, "build", "-o", binary, "./cmd/notifyql")
-	build.Dir = strings.TrimSpace(string(moduleRoot))
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+		t.Fatal(err)
 	}
 	return binary
 }
 
-// redisProcess is a private redis-server the test may stop and start again on the same
-// port. It keeps nothing across a restart (no RDB, no AOF), as a crashed Redis would not.
-type redisProcess struct {
-	t    *testing.T
-	port int
-	dir  string
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
 // startRedis starts a private redis-server on a free port; the test's cleanup stops it.
-func startRedis(t *testing.T) *redisProcess {
+func startRedis(t *testing.T) *harness.Redis {
 	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Fatalf("redis-server is needed: %v", err)
+	r, err := harness.StartRedis(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
 	}
-	r := &redisProcess{t: t, port: freeAddrPort(t), dir: t.TempDir()}
-	r.start()
-	t.Cleanup(func() {
-		if r.cmd != nil {
-			r.stop()
-		}
-	})
+	t.Cleanup(r.Stop)
 	return r
 }
 
-func (r *redisProcess) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port) }
-
-// start runs redis-server and waits until it answers PING.
-func (r *redisProcess) start() {
-	r.t.Helper()
-	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", r.dir, "--loglevel", "warning")
-	var output syncBuffer
-	r.cmd.Stdout, r.cmd.Stderr = &output, &output
-	r.cmd.SysProcAttr = dieWithTest()
-	if err := r.cmd.Start(); err != nil {
-		r.t.Fatalf("start redis-server: %v", err)
+// startRedisAgain starts the world's stopped redis-server again on its port.
+func (w *liveWorld) startRedisAgain(t *testing.T) {
+	t.Helper()
+	if err := w.redis.Start(context.Background()); err != nil {
+		t.Fatal(err)
 	}
-	r.done = make(chan struct{})
-	go func(cmd *exec.Cmd, done chan struct{}) {
-		_ = cmd.Wait()
-		close(done)
-	}(r.cmd, r.done)
-	client := goredis.NewClient(&goredis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", r.port)})
-	defer client.Close()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if client.Ping(context.Background()).Err() == nil {
-			return
-		}
-		select {
-		case <-r.done:
-			r.t.Fatalf("redis-server exited at start:\n%s", output.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("redis-server did not answer within 10 s:\n%s", output.String())
-		}
-	}
-}
-
-// stop ends redis-server with SIGTERM and waits for it to exit.
-func (r *redisProcess) stop() {
-	r.t.Helper()
-	_ = r.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-r.done:
-	case <-time.After(10 * time.Second):
-		_ = r.cmd.Process.Kill()
-		<-r.done
-	}
-	r.cmd = nil
-}
-
-// dieWithTest has the kernel kill a started process if the test binary dies without
-// running its cleanups (a -timeout panic), so that no server or Redis outlives it.
-func dieWithTest() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }
 
 // liveWorld is what the instances share: a database with the fixture, and a private Redis.
@@ -139,7 +66,7 @@ type liveWorld struct {
 	binary      string
 	databaseURL string
 	pool        *pgxpool.Pool
-	redis       *redisProcess
+	redis       *harness.Redis
 	// serverEnv are settings added to the environment of the servers it starts.
 	serverEnv []string
 }
@@ -245,69 +172,39 @@ func (w *liveWorld) holdRelayLockAfterKillingRelay(t *testing.T) *pgxpool.Conn {
 	return conn
 }
 
-// serverProcess is one `notifyql serve` process.
+// serverProcess is one `notifyql serve` process, named for the test's messages.
 type serverProcess struct {
+	*harness.Server
 	name string
-	cmd  *exec.Cmd
 	url  string // http://host:port/graphql
 	// metricsURL is its GET /metrics, on a port of its own as production serves it.
 	metricsURL string
-	stderr     *syncBuffer
-	done       chan struct{}
-	exit       error
 }
 
-// startServer runs `notifyql serve --addr 127.0.0.1:0 --metrics-addr 127.0.0.1:0` against
-// the world and waits for the URLs it prints. The test's cleanup stops it.
+// startServer runs `notifyql serve` against the world (harness.StartServer) and returns
+// once it serves. The test's cleanup stops it.
 func (w *liveWorld) startServer(t *testing.T, name string) *serverProcess {
 	t.Helper()
-	s := &serverProcess{name: name, stderr: &syncBuffer{}, done: make(chan struct{})}
-	var stdout syncBuffer
-	s.cmd = exec.Command(w.binary, "serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0")
-	s.cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"),
+	env := append([]string{
 		"DATABASE_URL=" + w.databaseURL,
-		"REDIS_URL=" + w.redis.URL(),
+		"REDIS_URL=" + w.redis.URL,
 		"NOTIFYQL_JWT_SECRET=" + testSecret,
 		"NOTIFYQL_SEARCH_SECRET=" + testSearchSecret,
 		"NOTIFYQL_ENV=development",
 		"NOTIFYQL_DATA_DIR=" + t.TempDir(),
-		// The user's cache folder keeps PDFium's compiled module between servers.
-		"HOME=" + os.Getenv("HOME"),
-	}
-	s.cmd.Env = append(s.cmd.Env, w.serverEnv...)
-	s.cmd.Stdout, s.cmd.Stderr = &stdout, s.stderr
-	s.cmd.SysProcAttr = dieWithTest()
-	if err := s.cmd.Start(); err != nil {
+	}, w.serverEnv...)
+	srv, err := harness.StartServer(context.Background(), w.binary, filepath.Join(t.TempDir(), name+".log"), env)
+	if err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
-	go func() {
-		s.exit = s.cmd.Wait()
-		close(s.done)
-	}()
+	s := &serverProcess{Server: srv, name: name, url: srv.URL, metricsURL: srv.MetricsURL}
 	t.Cleanup(func() {
 		s.stop(t)
 		if t.Failed() {
-			t.Logf("%s stderr:\n%s", s.name, s.stderr.String())
+			t.Logf("%s log:\n%s", s.name, s.Log())
 		}
 	})
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		// A server is started once its PDF reader is ready too: compiling PDFium's module
-		// in the background after start-up takes memory and CPU that a measurement of the
-		// server's own work would otherwise count.
-		if url, metricsURL, ok := servedURLs(stdout.String()); ok && strings.Contains(s.stderr.String(), `"msg":"PDF reader`) {
-			s.url, s.metricsURL = url, metricsURL
-			return s
-		}
-		select {
-		case <-s.done:
-			t.Fatalf("%s exited at start: %v\n%s", name, s.exit, s.stderr.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s printed no URL, or its PDF reader was not ready, within 60 s:\n%s", name, s.stderr.String())
-		}
-	}
+	return s
 }
 
 func (s *serverProcess) wsURL() string { return "ws" + strings.TrimPrefix(s.url, "http") }
@@ -318,24 +215,16 @@ func (s *serverProcess) port(t *testing.T) int {
 	return portOf(t, strings.TrimSuffix(strings.TrimPrefix(s.url, "http://"), "/graphql"))
 }
 
-// stop sends SIGTERM, as an orchestrator does, and waits for a clean exit.
+// stop sends SIGTERM, as an orchestrator does, and fails the test unless the server exits
+// cleanly.
 func (s *serverProcess) stop(t *testing.T) {
 	t.Helper()
-	select {
-	case <-s.done:
+	if ended, _ := s.Exited(); ended {
 		return
-	default:
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-		if s.exit != nil {
-			t.Errorf("%s exited with %v after SIGTERM:\n%s", s.name, s.exit, s.stderr.String())
-		}
-	case <-time.After(30 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-		t.Errorf("%s did not stop within 30 s of SIGTERM", s.name)
+	s.Stop()
+	if _, err := s.Exited(); err != nil {
+		t.Errorf("%s exited with %v after SIGTERM:\n%s", s.name, err, s.LogTail(4000))
 	}
 }
 
@@ -343,7 +232,7 @@ func (s *serverProcess) stop(t *testing.T) {
 // its election messages says it was elected or listens again.
 func (s *serverProcess) isRelay() bool {
 	relay := false
-	scanner := bufio.NewScanner(strings.NewReader(s.stderr.String()))
+	scanner := bufio.NewScanner(strings.NewReader(s.Log()))
 	scanner.Buffer(nil, 1<<20)
 	for scanner.Scan() {
 		var line struct{ Msg string }
@@ -510,21 +399,11 @@ func awaitConvergence(t *testing.T, within time.Duration, truth func() map[strin
 // vmRSS is a process's resident set size in bytes, from /proc.
 func vmRSS(t *testing.T, pid int) int64 {
 	t.Helper()
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatalf("read the server's memory: %v", err)
+	rss := harness.VmRSS(pid)
+	if rss == 0 {
+		t.Fatalf("no VmRSS in /proc/%d/status", pid)
 	}
-	for line := range strings.Lines(string(status)) {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			if err != nil {
-				t.Fatalf("read VmRSS %q: %v", rest, err)
-			}
-			return kb << 10
-		}
-	}
-	t.Fatal("no VmRSS in /proc status")
-	return 0
+	return rss
 }
 
 // tcpState is the kernel's state of the TCP socket from localPort to remotePort on

@@ -92,7 +92,7 @@ func testShutdownWithOpenSubscriptions(t *testing.T, binary string) {
 		conns = append(conns, conn)
 	}
 
-	_ = srv.cmd.Process.Signal(syscall.SIGTERM)
+	_ = srv.Signal(syscall.SIGTERM)
 	for i, conn := range conns {
 		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 		var err error
@@ -104,9 +104,9 @@ func testShutdownWithOpenSubscriptions(t *testing.T, binary string) {
 		}
 	}
 	select {
-	case <-srv.done:
-		if srv.exit != nil {
-			t.Errorf("serve exited with %v after SIGTERM, want 0", srv.exit)
+	case <-srv.Done():
+		if _, err := srv.Exited(); err != nil {
+			t.Errorf("serve exited with %v after SIGTERM, want 0", err)
 		}
 	case <-time.After(10 * time.Second):
 		t.Errorf("serve did not exit within 10 s of SIGTERM")
@@ -159,13 +159,13 @@ func testTwoInstances(t *testing.T, binary string) {
 	})
 
 	t.Run("Redis restarts", func(t *testing.T) {
-		world.redis.stop()
+		world.redis.Stop()
 		// Written while Redis is down: the relay cannot publish them.
 		world.insertEmail(t, "permanent-failure")
 		world.insertEmail(t, "sending")
 		time.Sleep(time.Second)
 		world.insertEmail(t, "delivered")
-		world.redis.start()
+		world.startRedisAgain(t)
 		took := awaitConvergence(t, convergenceBound, truth, everyone...)
 		t.Logf("converged %s after Redis answered again", took)
 
@@ -296,7 +296,7 @@ func testClientThatStopsReading(t *testing.T, binary string) {
 			t.Fatal("the reader got no first snapshot")
 		}
 	}
-	baseline := vmRSS(t, srv.cmd.Process.Pid)
+	baseline := vmRSS(t, srv.PID())
 
 	stalled := dialStalledClient(t, srv)
 	clientPort := stalled.LocalAddr().(*net.TCPAddr).Port
@@ -316,7 +316,7 @@ func testClientThatStopsReading(t *testing.T, binary string) {
 	for i := 1; ; i++ {
 		world.insertEmail(t, "delivered")
 		commits = append(commits, commit{at: time.Now(), requested: start + i})
-		peakRSS = max(peakRSS, vmRSS(t, srv.cmd.Process.Pid))
+		peakRSS = max(peakRSS, vmRSS(t, srv.PID()))
 		// The reader's lag: the age of the oldest commit its latest snapshot lacks.
 		seen := requested()
 		for _, c := range commits {

@@ -84,7 +84,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	commands := map[string]func(context.Context, env, []string) error{
 		"serve":     serve,
 		"migrate":   migrate,
-		"seed":      seed,
+		"seed":      seedDatabase,
 		"token":     token,
 		"schema":    schema,
 		"rollup":    rollup,

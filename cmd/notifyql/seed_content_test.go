@@ -8,6 +8,7 @@ import (
 	"notifyql"
 	"notifyql/pgtest"
 	"notifyql/postgres"
+	"notifyql/postgres/seed"
 	"notifyql/typeset"
 )
 
@@ -17,7 +18,7 @@ import (
 func TestDemoSeedRendersEveryNotification(t *testing.T) {
 	pool := pgtest.NewPool(t)
 	ctx := context.Background()
-	if _, err := postgres.Seed(ctx, pool, postgres.SeedOptions{Profile: postgres.SeedDemo, Seed: 1, Now: time.Now()}); err != nil {
+	if _, err := seed.Load(ctx, pool, seed.Options{Profile: seed.Demo, Seed: 1, Now: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := pool.Query(ctx, `SELECT n.id, n.service_id, n.notification_type, t.hidden AND t.name = $1

@@ -15,6 +15,7 @@ import (
 
 	"notifyql"
 	"notifyql/postgres"
+	"notifyql/postgres/seed"
 	"notifyql/redis"
 	"notifyql/server"
 	"notifyql/web"
@@ -208,7 +209,7 @@ func serve(ctx context.Context, e env, args []string) (err error) {
 
 	b := banner{graphql: srv.URL(), metrics: srv.MetricsURL(), program: e.program,
 		signInEmail: signInEmail(ctx, access)}
-	if hasUsers, err := postgres.HasUsers(ctx, pool); err == nil {
+	if hasUsers, err := seed.HasUsers(ctx, pool); err == nil {
 		b.hasUsers = hasUsers
 	}
 	if db.Private {
@@ -331,7 +332,7 @@ func startChores(ctx context.Context, e env, pool *pgxpool.Pool, london *time.Lo
 	}
 	if simulateRate > 0 {
 		e.logger.Info("simulating the sending pipeline", "rate", simulateRate)
-		simulator := postgres.NewSimulator(pool, london, e.logger, postgres.SimulatorOptions{Rate: simulateRate, Seed: time.Now().UnixNano()})
+		simulator := seed.NewSimulator(pool, london, e.logger, seed.SimulatorOptions{Rate: simulateRate, Seed: time.Now().UnixNano()})
 		chores = append(chores, func() error { return simulator.Run(ctx) })
 	}
 	done := make(chan error, len(chores))
@@ -355,7 +356,7 @@ type apiDatabase struct {
 	pool   *pgxpool.Pool
 	secret []byte
 	// seeded is the demo data loaded on this start, or nil.
-	seeded *postgres.SeedReport
+	seeded *seed.Report
 }
 
 // openAPIDatabase opens the database (attaching to a running serve's private server when
@@ -393,7 +394,7 @@ func (a *apiDatabase) Close(ctx context.Context) error {
 // migrates up (and, when seedDemo is set, seeds demo data into an empty database); with a
 // DATABASE_URL it only checks, since migrating a shared database is an operator's decision.
 // The report is nil unless it seeded.
-func prepareDatabase(ctx context.Context, e env, db *database, seedDemo bool) (*pgxpool.Pool, *postgres.SeedReport, error) {
+func prepareDatabase(ctx context.Context, e env, db *database, seedDemo bool) (*pgxpool.Pool, *seed.Report, error) {
 	if db.Private {
 		if err := postgres.MigrateUp(ctx, db.URL); err != nil {
 			return nil, nil, fmt.Errorf("migrate private database: %w", err)
@@ -414,7 +415,7 @@ func prepareDatabase(ctx context.Context, e env, db *database, seedDemo bool) (*
 	if !seedDemo {
 		return pool, nil, nil
 	}
-	empty, err := postgres.IsEmpty(ctx, pool)
+	empty, err := seed.IsEmpty(ctx, pool)
 	if err != nil {
 		pool.Close()
 		return nil, nil, err
@@ -423,8 +424,8 @@ func prepareDatabase(ctx context.Context, e env, db *database, seedDemo bool) (*
 		return pool, nil, nil
 	}
 	e.logger.Info("private database is empty: loading demo data")
-	report, err := postgres.Seed(ctx, pool, postgres.SeedOptions{
-		Profile: postgres.SeedDemo, Seed: 1, Now: time.Now().UTC(), Logger: e.logger,
+	report, err := seed.Load(ctx, pool, seed.Options{
+		Profile: seed.Demo, Seed: 1, Now: time.Now().UTC(), Logger: e.logger,
 	})
 	if err != nil {
 		pool.Close()

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"notifyql"
-	"notifyql/postgres"
+	"notifyql/postgres/seed"
 )
 
 // simulate plays the sending pipeline against the database until interrupted: it creates
@@ -54,7 +54,7 @@ func simulate(ctx context.Context, e env, args []string) (err error) {
 	}
 	defer func() { err = errors.Join(err, closeDatabase()) }()
 
-	sim := postgres.NewSimulator(pool, london, e.logger, postgres.SimulatorOptions{
+	sim := seed.NewSimulator(pool, london, e.logger, seed.SimulatorOptions{
 		Rate: *rate, Services: serviceIDs, Seed: *seedValue,
 	})
 	if err := sim.Run(ctx); err != nil {

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"notifyql/postgres"
+	"notifyql/postgres/seed"
 )
 
 // runSimulate runs the simulate subcommand against DATABASE_URL until ctx is done and
@@ -62,7 +62,7 @@ func TestSimulateCommandRefusesBadFlags(t *testing.T) {
 func TestSimulateCommand(t *testing.T) {
 	databaseURL, pool := commandDatabase(t)
 	ctx := context.Background()
-	if _, err := postgres.Seed(ctx, pool, postgres.SeedOptions{Profile: postgres.SeedDemo, Seed: 1, Now: time.Now().UTC()}); err != nil {
+	if _, err := seed.Load(ctx, pool, seed.Options{Profile: seed.Demo, Seed: 1, Now: time.Now().UTC()}); err != nil {
 		t.Fatal(err)
 	}
 	var central string

@@ -1,4 +1,4 @@
-package postgres
+package seed
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"unicode"
 
 	"notifyql"
-	"notifyql/postgres/internal/seedletters"
+	"notifyql/postgres/seed/internal/seedletters"
 )
 
 // seedNotification is one generated notification. The same value fills a notifications

@@ -1,4 +1,4 @@
-package postgres
+package seed
 
 import (
 	"container/heap"
@@ -16,7 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"notifyql"
-	"notifyql/postgres/internal/seedletters"
+	"notifyql/postgres/seed/internal/seedletters"
 )
 
 // SimulatorOptions say how busy the simulated sending pipeline is.

@@ -1,7 +1,9 @@
-// Package harness is what the load programs under bench/ share: building notifyql, running
-// a private redis-server and `notifyql serve` and `notifyql simulate` as child processes,
-// signing in, graphql-transport-ws and HTTP clients, and reading the figures a run is judged
-// by (/metrics, /proc, pg_stat counters).
+// Package harness runs notifyql as a deployment does, in child processes, for the
+// end-to-end tests of cmd/notifyql and the load programs under bench/: building the
+// binary, a private redis-server, `notifyql serve` and `notifyql simulate`, signing in,
+// graphql-transport-ws and HTTP clients, and the figures a run is judged by (/metrics,
+// /proc, pg_stat counters). It returns errors rather than failing a test, so that both
+// can use it.
 package harness
 
 import (
@@ -19,11 +21,16 @@ import (
 	"syscall"
 )
 
-// Build compiles notifyql into dir and returns the binary's path. It runs from the module
-// root, as `make` and `go run ./bench/...` do.
+// Build compiles notifyql into dir and returns the binary's path. It builds from the
+// module's root, wherever the caller runs (a test runs in its package's folder).
 func Build(ctx context.Context, dir string) (string, error) {
+	root, err := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}").Output()
+	if err != nil {
+		return "", fmt.Errorf("find the module root (the go tool is needed to build notifyql): %w", err)
+	}
 	binary := filepath.Join(dir, "notifyql")
 	build := exec.CommandContext(ctx, "go", "build", "-o", binary, "./cmd/notifyql")
+	build.Dir = strings.TrimSpace(string(root))
 	if out, err := build.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build: %w\n%s", err, out)
 	}

@@ -1,4 +1,4 @@
-package postgres_test
+package seed_test
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"notifyql/postgres/internal/seedletters"
+	"notifyql/postgres/seed/internal/seedletters"
 )
 
 // seedPlaceholder finds placeholders as RENDERING.md §2.1 does: "((", a body without

@@ -1,4 +1,4 @@
-package postgres
+package seed
 
 import (
 	"context"
@@ -19,18 +19,18 @@ import (
 	"notifyql"
 )
 
-// Seed profiles.
+// Profiles: the data sets Load can generate.
 const (
-	// SeedDemo is a small, memorable data set for make run and the README.
-	SeedDemo = "demo"
-	// SeedBench is a large data set for measuring queries at production-like volumes.
-	SeedBench = "bench"
+	// Demo is a small, memorable data set for make run and the README.
+	Demo = "demo"
+	// Bench is a large data set for measuring queries at production-like volumes.
+	Bench = "bench"
 )
 
-// SeedOptions chooses what Seed generates. The same Profile, Seed, Scale and Now give
+// Options chooses what Load generates. The same Profile, Seed, Scale and Now give
 // byte-identical rows.
-type SeedOptions struct {
-	Profile string // SeedDemo or SeedBench
+type Options struct {
+	Profile string // Demo or Bench
 	Seed    int64  // seeds the random generator
 	// Now anchors every generated time, so the data is always recent. Zero means the clock;
 	// it is truncated to the millisecond in UTC.
@@ -41,15 +41,15 @@ type SeedOptions struct {
 	Scale float64
 }
 
-// SeedReport says what Seed loaded.
-type SeedReport struct {
+// Report says what Load loaded.
+type Report struct {
 	Profile string
 	Seed    int64
 	Now     time.Time
 	Counts  []TableCount
 	Elapsed time.Duration
 	// Users are the fixed demo users to sign in as; bench lists only the platform admin.
-	Users []SeedUser
+	Users []User
 }
 
 // TableCount is the number of rows in one table after seeding.
@@ -58,19 +58,19 @@ type TableCount struct {
 	Rows  int64
 }
 
-// SeedUser describes a generated user: who they are and what they may do. Email
+// User describes a generated user: who they are and what they may do. Email
 // addresses use reserved example domains and belong to nobody.
-type SeedUser struct {
+type User struct {
 	Name          string
 	Email         string
 	PlatformAdmin bool
-	Services      []SeedMembership
+	Services      []Membership
 	Organisations []string // organisations the user belongs to as an organisation user
 	Summary       string   // one line for the README
 }
 
-// SeedMembership is a user's membership of one service with its database permissions.
-type SeedMembership struct {
+// Membership is a user's membership of one service with its database permissions.
+type Membership struct {
 	Service     string
 	Permissions []string
 }
@@ -85,11 +85,11 @@ var seedTables = []string{
 	"ft_notification_status", "ft_billing",
 }
 
-// Seed fills an empty database with generated data. It returns an ECONFLICT error, and
+// Load fills an empty database with generated data. It returns an ECONFLICT error, and
 // changes nothing, when the database already holds services: seeding twice would
 // duplicate names and ids. Everything is loaded in one transaction, so a failure leaves the
 // database as it was.
-func Seed(ctx context.Context, pool *pgxpool.Pool, opts SeedOptions) (*SeedReport, error) {
+func Load(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Report, error) {
 	started := time.Now()
 	opts, err := opts.withDefaults()
 	if err != nil {
@@ -120,7 +120,7 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, opts SeedOptions) (*SeedRepor
 		today:  notifyql.LondonDate(opts.Now, london),
 		log:    opts.Logger.With("profile", opts.Profile, "seed", opts.Seed),
 	}
-	report := &SeedReport{Profile: opts.Profile, Seed: opts.Seed, Now: opts.Now}
+	report := &Report{Profile: opts.Profile, Seed: opts.Seed, Now: opts.Now}
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		s.tx = tx
 		// Index builds and sorts for the fact tables are the slow part of a big load.
@@ -131,9 +131,9 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, opts SeedOptions) (*SeedRepor
 			return err
 		}
 		switch opts.Profile {
-		case SeedDemo:
+		case Demo:
 			report.Users, err = s.seedDemo(ctx)
-		case SeedBench:
+		case Bench:
 			report.Users, err = s.seedBench(ctx)
 		}
 		return err
@@ -181,9 +181,9 @@ func HasUsers(ctx context.Context, pool *pgxpool.Pool) (bool, error) {
 	return exists, nil
 }
 
-func (o SeedOptions) withDefaults() (SeedOptions, error) {
-	if o.Profile != SeedDemo && o.Profile != SeedBench {
-		return o, notifyql.Errorf(notifyql.EINVALID, "seed profile must be %q or %q", SeedDemo, SeedBench)
+func (o Options) withDefaults() (Options, error) {
+	if o.Profile != Demo && o.Profile != Bench {
+		return o, notifyql.Errorf(notifyql.EINVALID, "seed profile must be %q or %q", Demo, Bench)
 	}
 	if o.Scale < 0 {
 		return o, notifyql.Errorf(notifyql.EINVALID, "seed scale must not be negative")
@@ -215,7 +215,7 @@ func seedCountTables(ctx context.Context, conn *pgx.Conn) ([]TableCount, error) 
 
 // seeder carries one seeding run: the transaction, the clock and the reference data.
 type seeder struct {
-	opts   SeedOptions
+	opts   Options
 	tx     pgx.Tx
 	now    time.Time
 	today  notifyql.Date

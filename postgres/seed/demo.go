@@ -1,4 +1,4 @@
-package postgres
+package seed
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"notifyql"
-	"notifyql/postgres/internal/seedletters"
+	"notifyql/postgres/seed/internal/seedletters"
 )
 
 // The demo profile: a handful of services and memorable users, every type, status and
@@ -80,7 +80,7 @@ func (b *seedBuilder) apiKey(svc *seedService, name string, keyType notifyql.Key
 	return k
 }
 
-func (s *seeder) seedDemo(ctx context.Context) ([]SeedUser, error) {
+func (s *seeder) seedDemo(ctx context.Context) ([]User, error) {
 	first := (notifyql.FinancialYearOf(s.now, s.london) - 1).FirstDay()
 	b := &seedBuilder{s: s, r: newSeedRand(s.opts.Seed, seedStreamWorld), world: &seedWorld{},
 		born: notifyql.LondonMidnight(first.AddDays(-30), s.london).Add(10 * time.Hour)}

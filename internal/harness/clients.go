@@ -66,19 +66,30 @@ func DialGraphQLWS(ctx context.Context, graphqlURL, token string) (*websocket.Co
 	if err != nil {
 		return nil, fmt.Errorf("dial: %w", err)
 	}
-	init, _ := json.Marshal(map[string]any{"Authorization": "Bearer " + token})
-	if err := conn.WriteJSON(map[string]any{"type": "connection_init", "payload": json.RawMessage(init)}); err != nil {
+	if err := SignIn(conn, token, 30*time.Second); err != nil {
 		conn.Close()
 		return nil, err
 	}
-	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
-	var ack struct{ Type string }
-	if err := conn.ReadJSON(&ack); err != nil || ack.Type != "connection_ack" {
-		conn.Close()
-		return nil, fmt.Errorf("want connection_ack, got %q, %v", ack.Type, err)
-	}
-	_ = conn.SetReadDeadline(time.Time{})
 	return conn, nil
+}
+
+// SignIn sends connection_init with token as the Authorization payload on a new socket
+// (graphql-transport-ws or graphql-ws: both begin so) and waits up to within for the
+// server's connection_ack.
+func SignIn(conn *websocket.Conn, token string, within time.Duration) error {
+	init, _ := json.Marshal(map[string]any{"Authorization": "Bearer " + token})
+	if err := conn.WriteJSON(map[string]any{"type": "connection_init", "payload": json.RawMessage(init)}); err != nil {
+		return err
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(within))
+	var ack struct {
+		Type    string
+		Payload json.RawMessage
+	}
+	if err := conn.ReadJSON(&ack); err != nil || ack.Type != "connection_ack" {
+		return fmt.Errorf("want connection_ack, got %q %s, %v", ack.Type, ack.Payload, err)
+	}
+	return conn.SetReadDeadline(time.Time{})
 }
 
 // Subscribe starts the operation query under id on a signed-in connection.

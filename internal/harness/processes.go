@@ -18,34 +18,67 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// Redis is a private redis-server on a free port, with nothing saved to disk.
+// Redis is a private redis-server on a free port, with nothing saved to disk: it keeps
+// nothing across a restart (no RDB, no AOF), as a crashed Redis would not.
 type Redis struct {
-	URL string
-	cmd *exec.Cmd
+	URL  string
+	port int
+	dir  string
+	cmd  *exec.Cmd
+	done chan struct{} // closed once the process has ended
+	out  SyncBuffer
 }
 
 // StartRedis starts redis-server with its working folder in dir and waits until it answers.
 func StartRedis(ctx context.Context, dir string) (*Redis, error) {
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		return nil, fmt.Errorf("redis-server is needed: %w", err)
+	}
 	port, err := FreePort()
 	if err != nil {
 		return nil, err
 	}
-	r := &Redis{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", port)}
-	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", dir, "--loglevel", "warning")
+	r := &Redis{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", port), port: port, dir: dir}
+	if err := r.Start(ctx); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Start runs redis-server again on the same port after Stop, and waits until it answers
+// PING.
+func (r *Redis) Start(ctx context.Context) error {
+	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", r.dir, "--loglevel", "warning")
+	r.cmd.Stdout, r.cmd.Stderr = &r.out, &r.out
 	r.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := r.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start redis-server: %w", err)
+		return fmt.Errorf("start redis-server: %w", err)
 	}
-	client := goredis.NewClient(&goredis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
+	r.done = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) {
+		_ = cmd.Wait()
+		close(done)
+	}(r.cmd, r.done)
+	client := goredis.NewClient(&goredis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", r.port)})
 	defer client.Close()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if client.Ping(ctx).Err() == nil {
-			return r, nil
+			return nil
+		}
+		select {
+		case <-r.done:
+			return fmt.Errorf("redis-server exited at start:\n%s", r.out.String())
+		case <-ctx.Done():
+			r.Stop()
+			return ctx.Err()
+		default:
+		}
+		if time.Now().After(deadline) {
+			r.Stop()
+			return fmt.Errorf("redis-server did not answer within 10 s:\n%s", r.out.String())
 		}
 	}
-	r.Stop()
-	return nil, errors.New("redis-server did not answer within 10 s")
 }
 
 // Flush empties the server: the watched-topic registry outlives a notifyql server in
@@ -64,11 +97,33 @@ func (r *Redis) Flush(ctx context.Context) error {
 	return nil
 }
 
-// Stop ends redis-server and waits for it.
+// Stop ends redis-server with SIGTERM (SIGKILL after 10 s) and waits for it. Stopping a
+// stopped server does nothing.
 func (r *Redis) Stop() {
-	if r.cmd.Process != nil {
-		_ = r.cmd.Process.Signal(syscall.SIGTERM)
-		_ = r.cmd.Wait()
+	if r.cmd == nil {
+		return
+	}
+	_ = r.cmd.Process.Signal(syscall.SIGCONT) // a frozen server cannot act on SIGTERM
+	stopProcess(r.cmd.Process, r.done, syscall.SIGTERM, 10*time.Second)
+	r.cmd = nil
+}
+
+// Freeze stops redis-server with SIGSTOP: the kernel still accepts connections on its
+// port, and nothing answers them. Thaw, or Stop, ends it.
+func (r *Redis) Freeze() error {
+	if r.cmd == nil {
+		return errors.New("freeze redis-server: it is not running")
+	}
+	if err := r.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		return fmt.Errorf("SIGSTOP redis-server: %w", err)
+	}
+	return nil
+}
+
+// Thaw lets a frozen redis-server run again.
+func (r *Redis) Thaw() {
+	if r.cmd != nil {
+		_ = r.cmd.Process.Signal(syscall.SIGCONT)
 	}
 }
 
@@ -147,10 +202,22 @@ func (s *Server) Exited() (bool, error) {
 	}
 }
 
+// Done is closed once the server has ended; Exited then says how.
+func (s *Server) Done() <-chan struct{} { return s.done }
+
+// Signal sends sig to the server, as an orchestrator would.
+func (s *Server) Signal(sig os.Signal) error { return s.cmd.Process.Signal(sig) }
+
+// Log is what the server has logged so far: its JSON log lines.
+func (s *Server) Log() string {
+	log, _ := os.ReadFile(s.LogPath)
+	return string(log)
+}
+
 // LogTail is the last n bytes of the server's log.
 func (s *Server) LogTail(n int) string {
-	log, _ := os.ReadFile(s.LogPath)
-	return string(log[max(0, len(log)-n):])
+	log := s.Log()
+	return log[max(0, len(log)-n):]
 }
 
 // Kill ends the server with SIGKILL, as a crash would, and waits until it has ended.
@@ -160,15 +227,10 @@ func (s *Server) Kill() {
 }
 
 // Stop ends the server with SIGTERM (SIGKILL after a minute) and returns the live stats it
-// logged at shutdown (the `live updates stopped` line), nil without them.
+// logged at shutdown (the `live updates stopped` line), nil without them. Exited then says
+// whether it exited cleanly: a server that had to be killed did not.
 func (s *Server) Stop() map[string]any {
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(60 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
+	stopProcess(s.cmd.Process, s.done, syscall.SIGTERM, time.Minute)
 	f, err := os.Open(s.LogPath)
 	if err != nil {
 		return nil
@@ -216,19 +278,25 @@ func StartSimulator(binary, databaseURL string, rate float64, services []string)
 // Stop interrupts the simulator (SIGKILL after 30 s) and returns its summary line
 // ("simulated N notifications, ..."), empty without one.
 func (s *Simulator) Stop() string {
-	_ = s.cmd.Process.Signal(os.Interrupt)
 	done := make(chan struct{})
 	go func() { _ = s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-done
-	}
+	stopProcess(s.cmd.Process, done, os.Interrupt, 30*time.Second)
 	for line := range strings.Lines(s.out.String()) {
 		if strings.HasPrefix(line, "simulated ") {
 			return strings.TrimSpace(line)
 		}
 	}
 	return ""
+}
+
+// stopProcess sends sig to p and waits until done is closed (p has been waited for),
+// killing p when it is still running after within.
+func stopProcess(p *os.Process, done <-chan struct{}, sig os.Signal, within time.Duration) {
+	_ = p.Signal(sig)
+	select {
+	case <-done:
+	case <-time.After(within):
+		_ = p.Kill()
+		<-done
+	}
 }

@@ -1,4 +1,4 @@
-package postgres
+package seed
 
 import (
 	"context"
@@ -110,7 +110,7 @@ type seedTemplate struct {
 	// welshSubject and welshContent make a welsh_then_english letter when set.
 	welshSubject, welshContent string
 	// fills are the template's placeholders and how each is filled, read from its content
-	// once (seed_personalisation.go).
+	// once (personalisation.go).
 	fills []seedFill
 }
 
@@ -299,15 +299,15 @@ const seedJobRowGap = 20 * time.Millisecond
 var seedAllPermissions = []string{"manage_users", "manage_settings", "manage_templates", "send_texts",
 	"send_emails", "send_letters", "manage_api_keys", "view_activity"}
 
-// seedDescribeUsers turns users and their memberships into the report's SeedUser list.
-func seedDescribeUsers(w *seedWorld, users []*seedUser, summaries map[*seedUser]string) []SeedUser {
-	out := make([]SeedUser, 0, len(users))
+// seedDescribeUsers turns users and their memberships into the report's User list.
+func seedDescribeUsers(w *seedWorld, users []*seedUser, summaries map[*seedUser]string) []User {
+	out := make([]User, 0, len(users))
 	for _, u := range users {
-		su := SeedUser{Name: u.name, Email: u.email, PlatformAdmin: u.platformAdmin, Summary: summaries[u]}
+		su := User{Name: u.name, Email: u.email, PlatformAdmin: u.platformAdmin, Summary: summaries[u]}
 		for _, svc := range w.services {
 			for _, m := range svc.members {
 				if m.user == u {
-					su.Services = append(su.Services, SeedMembership{Service: svc.name, Permissions: append([]string{}, m.permissions...)})
+					su.Services = append(su.Services, Membership{Service: svc.name, Permissions: append([]string{}, m.permissions...)})
 				}
 			}
 		}
@@ -324,7 +324,7 @@ func seedDescribeUsers(w *seedWorld, users []*seedUser, summaries map[*seedUser]
 }
 
 // String is a compact, log-safe description of a report: counts only, no personal data.
-func (r *SeedReport) String() string {
+func (r *Report) String() string {
 	s := fmt.Sprintf("seeded profile %s (seed %d) in %s:", r.Profile, r.Seed, r.Elapsed.Round(time.Millisecond))
 	for _, c := range r.Counts {
 		s += fmt.Sprintf(" %s=%d", c.Table, c.Rows)

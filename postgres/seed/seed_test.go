@@ -1,4 +1,4 @@
-package postgres_test
+package seed_test
 
 import (
 	"context"
@@ -14,17 +14,17 @@ import (
 
 	"notifyql"
 	"notifyql/pgtest"
-	"notifyql/postgres"
+	"notifyql/postgres/seed"
 )
 
 // seedNow is a fixed clock for the seed tests: a Thursday evening in winter (GMT).
 var seedNow = time.Date(2025, time.November, 13, 18, 45, 12, 0, time.UTC)
 
-func mustSeed(t *testing.T, pool *pgxpool.Pool, opts postgres.SeedOptions) *postgres.SeedReport {
+func mustSeed(t *testing.T, pool *pgxpool.Pool, opts seed.Options) *seed.Report {
 	t.Helper()
-	report, err := postgres.Seed(context.Background(), pool, opts)
+	report, err := seed.Load(context.Background(), pool, opts)
 	if err != nil {
-		t.Fatalf("Seed(%+v): %v", opts, err)
+		t.Fatalf("Load(%+v): %v", opts, err)
 	}
 	return report
 }
@@ -42,15 +42,15 @@ func TestSeedDemo(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := pgtest.NewPool(t)
-	empty, err := postgres.IsEmpty(ctx, pool)
+	empty, err := seed.IsEmpty(ctx, pool)
 	if err != nil || !empty {
 		t.Fatalf("IsEmpty before seeding = %v, %v; want true", empty, err)
 	}
-	report := mustSeed(t, pool, postgres.SeedOptions{Profile: postgres.SeedDemo, Seed: 1, Now: seedNow})
+	report := mustSeed(t, pool, seed.Options{Profile: seed.Demo, Seed: 1, Now: seedNow})
 	// How long it took is logged, not asserted: a test's timing says more about the machine
 	// (2 cores shared with the rest of the suite) than about the seed.
 	t.Log(report)
-	if empty, err := postgres.IsEmpty(ctx, pool); err != nil || empty {
+	if empty, err := seed.IsEmpty(ctx, pool); err != nil || empty {
 		t.Fatalf("IsEmpty after seeding = %v, %v; want false", empty, err)
 	}
 
@@ -182,7 +182,7 @@ func TestSeedDemo(t *testing.T) {
 
 	t.Run("seeding again is refused and changes nothing", func(t *testing.T) {
 		before := seedCount(t, pool, "SELECT count(*) FROM notifications")
-		_, err := postgres.Seed(ctx, pool, postgres.SeedOptions{Profile: postgres.SeedDemo, Seed: 1, Now: seedNow})
+		_, err := seed.Load(ctx, pool, seed.Options{Profile: seed.Demo, Seed: 1, Now: seedNow})
 		if code := notifyql.ErrorCode(err); code != notifyql.ECONFLICT {
 			t.Fatalf("second Seed: error %v (code %q), want %q", err, code, notifyql.ECONFLICT)
 		}
@@ -202,7 +202,7 @@ func between(lo, hi int64) func(int64) bool {
 }
 
 // seedDigests returns an md5 of every row of each seeded table, in a fixed order.
-func seedDigests(t *testing.T, pool *pgxpool.Pool, report *postgres.SeedReport) map[string]string {
+func seedDigests(t *testing.T, pool *pgxpool.Pool, report *seed.Report) map[string]string {
 	t.Helper()
 	digests := map[string]string{}
 	for _, c := range report.Counts {
@@ -219,9 +219,9 @@ func seedDigests(t *testing.T, pool *pgxpool.Pool, report *postgres.SeedReport) 
 
 func TestSeedIsDeterministic(t *testing.T) {
 	t.Parallel()
-	for _, opts := range []postgres.SeedOptions{
-		{Profile: postgres.SeedDemo, Seed: 42, Now: seedNow},
-		{Profile: postgres.SeedBench, Seed: 42, Now: seedNow, Scale: 0.0005},
+	for _, opts := range []seed.Options{
+		{Profile: seed.Demo, Seed: 42, Now: seedNow},
+		{Profile: seed.Bench, Seed: 42, Now: seedNow, Scale: 0.0005},
 	} {
 		t.Run(opts.Profile, func(t *testing.T) {
 			t.Parallel()
@@ -231,7 +231,7 @@ func TestSeedIsDeterministic(t *testing.T) {
 			if diff := cmp.Diff(a, b); diff != "" {
 				t.Errorf("two runs differ (-first +second):\n%s", diff)
 			}
-			if opts.Profile != postgres.SeedDemo {
+			if opts.Profile != seed.Demo {
 				return
 			}
 			opts.Seed++
@@ -247,7 +247,7 @@ func TestSeedIsDeterministic(t *testing.T) {
 func TestSeedRejectsUnknownProfile(t *testing.T) {
 	t.Parallel()
 	pool := pgtest.NewPool(t)
-	_, err := postgres.Seed(context.Background(), pool, postgres.SeedOptions{Profile: "huge"})
+	_, err := seed.Load(context.Background(), pool, seed.Options{Profile: "huge"})
 	if code := notifyql.ErrorCode(err); code != notifyql.EINVALID {
 		t.Errorf("error %v (code %q), want %q", err, code, notifyql.EINVALID)
 	}
@@ -256,7 +256,7 @@ func TestSeedRejectsUnknownProfile(t *testing.T) {
 func TestSeedBenchSmall(t *testing.T) {
 	t.Parallel()
 	pool := pgtest.NewPool(t)
-	report := mustSeed(t, pool, postgres.SeedOptions{Profile: postgres.SeedBench, Seed: 7, Now: seedNow, Scale: 0.001})
+	report := mustSeed(t, pool, seed.Options{Profile: seed.Bench, Seed: 7, Now: seedNow, Scale: 0.001})
 	t.Log(report)
 	checks := []struct {
 		name  string
@@ -302,7 +302,7 @@ func TestSeedBenchFull(t *testing.T) {
 		t.Skip("set NOTIFYQL_SEED_BENCH=1 to load the full bench profile")
 	}
 	pool := pgtest.NewPool(t)
-	report := mustSeed(t, pool, postgres.SeedOptions{Profile: postgres.SeedBench, Seed: 1,
+	report := mustSeed(t, pool, seed.Options{Profile: seed.Bench, Seed: 1,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)), Now: time.Now()})
 	t.Logf("bench loaded in %s: %s", report.Elapsed, report)
 	counts := map[string]int64{}

@@ -13,7 +13,7 @@ import (
 
 	"codeberg.org/go-pdf/fpdf"
 
-	"notifyql/postgres/internal/seedletters"
+	"notifyql/postgres/seed/internal/seedletters"
 )
 
 func main() {

@@ -1,4 +1,4 @@
-package postgres
+package seed
 
 // Template content for the seeds. Between them the demo templates use every element of
 // the markdown subset (RENDERING.md §4.4): headings of both levels, bulleted and numbered

@@ -1,4 +1,4 @@
-package postgres
+package seed
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 
 // The bench profile: one very large service (2,000,000 notifications in the last 7 London
 // days at scale 1) among 200 services, three financial years of facts, 100,000 inbound SMS
-// and 100,000 history rows. Every volume is multiplied by SeedOptions.Scale.
+// and 100,000 history rows. Every volume is multiplied by Options.Scale.
 
 const (
 	benchServices      = 200
@@ -28,7 +28,7 @@ const (
 	benchMinSmallCount = 5
 )
 
-func (s *seeder) seedBench(ctx context.Context) ([]SeedUser, error) {
+func (s *seeder) seedBench(ctx context.Context) ([]User, error) {
 	scale := s.opts.Scale
 	scaled := func(n int) int { return max(1, int(math.Round(float64(n)*scale))) }
 	first := (notifyql.FinancialYearOf(s.now, s.london) - 2).FirstDay()

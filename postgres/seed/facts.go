@@ -1,4 +1,4 @@
-package postgres
+package seed
 
 import (
 	"context"
@@ -6,10 +6,11 @@ import (
 	"time"
 
 	"notifyql"
+	"notifyql/postgres"
 )
 
 // Facts for days that still have notifications (in notifications or notification_history)
-// are built from those rows by the rollup's own statements (rollup.go). Older days have no
+// are built from those rows by the rollup's own statements (postgres.BuildFactsInTx). Older days have no
 // rows to build from, so their facts are synthesised from each service's daily volume.
 
 // buildFacts fills both fact tables for the London days [from, today) from notifications
@@ -18,11 +19,7 @@ func (s *seeder) buildFacts(ctx context.Context, from notifyql.Date) error {
 	if !from.Before(s.today) {
 		return nil
 	}
-	b := factBuild{from: from, to: s.today.AddDays(-1), london: s.london, createdAt: s.now}
-	if err := rebuildStatusFacts(ctx, s.tx, b); err != nil {
-		return err
-	}
-	return rebuildBillingFacts(ctx, s.tx, b)
+	return postgres.BuildFactsInTx(ctx, s.tx, from, s.today.AddDays(-1), s.london, s.now)
 }
 
 // realStart is the first London day of a service's type that has notification rows.

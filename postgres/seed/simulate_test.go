@@ -1,4 +1,4 @@
-package postgres
+package seed
 
 import (
 	"bytes"
@@ -28,7 +28,7 @@ func simulatorPool(t *testing.T) (*pgxpool.Pool, *time.Location) {
 		t.Fatal(err)
 	}
 	pool := pgtest.NewPool(t)
-	if _, err := Seed(context.Background(), pool, SeedOptions{Profile: SeedDemo, Seed: 1, Now: time.Now().UTC()}); err != nil {
+	if _, err := Load(context.Background(), pool, Options{Profile: Demo, Seed: 1, Now: time.Now().UTC()}); err != nil {
 		t.Fatalf("seed demo: %v", err)
 	}
 	return pool, london
