@@ -120,6 +120,7 @@ type ComplexityRoot struct {
 		Content     func(childComplexity int) int
 		CreatedAt   func(childComplexity int) int
 		ID          func(childComplexity int) int
+		NodeID      func(childComplexity int) int
 		PhoneNumber func(childComplexity int) int
 		ReceivedAgo func(childComplexity int) int
 	}
@@ -140,6 +141,7 @@ type ComplexityRoot struct {
 	Job struct {
 		CreatedAt         func(childComplexity int) int
 		ID                func(childComplexity int) int
+		NodeID            func(childComplexity int) int
 		NotificationCount func(childComplexity int) int
 		OriginalFileName  func(childComplexity int) int
 		ScheduledFor      func(childComplexity int) int
@@ -261,6 +263,7 @@ type ComplexityRoot struct {
 		Job                      func(childComplexity int) int
 		KeyType                  func(childComplexity int) int
 		Letter                   func(childComplexity int) int
+		NodeID                   func(childComplexity int) int
 		Postage                  func(childComplexity int) int
 		Recipient                func(childComplexity int) int
 		SentAt                   func(childComplexity int) int
@@ -295,6 +298,8 @@ type ComplexityRoot struct {
 
 	Query struct {
 		Me            func(childComplexity int) int
+		Node          func(childComplexity int, id string) int
+		Nodes         func(childComplexity int, ids []string) int
 		Notification  func(childComplexity int, id string) int
 		ReportRequest func(childComplexity int, id string) int
 		Service       func(childComplexity int, id string) int
@@ -305,6 +310,7 @@ type ComplexityRoot struct {
 		CreatedAt          func(childComplexity int) int
 		DownloadURL        func(childComplexity int) int
 		ID                 func(childComplexity int) int
+		NodeID             func(childComplexity int) int
 		NotificationStatus func(childComplexity int) int
 		NotificationType   func(childComplexity int) int
 		Status             func(childComplexity int) int
@@ -335,6 +341,7 @@ type ComplexityRoot struct {
 		MonthlyStatistics  func(childComplexity int, financialYear *int) int
 		MyPermissions      func(childComplexity int) int
 		Name               func(childComplexity int) int
+		NodeID             func(childComplexity int) int
 		Notifications      func(childComplexity int, typeArg *notifyql.NotificationType, statuses []notifyql.NotificationStatus, first *int, after *string, search *NotificationSearch) int
 		Restricted         func(childComplexity int) int
 		SearchHint         func(childComplexity int, typeArg *notifyql.NotificationType) int
@@ -389,6 +396,7 @@ type ComplexityRoot struct {
 		ID                  func(childComplexity int) int
 		IsPrecompiledLetter func(childComplexity int) int
 		Name                func(childComplexity int) int
+		NodeID              func(childComplexity int) int
 		Type                func(childComplexity int) int
 		Version             func(childComplexity int) int
 	}
@@ -529,6 +537,8 @@ type QueryResolver interface {
 	Service(ctx context.Context, id string) (*notifyql.Service, error)
 	Notification(ctx context.Context, id string) (*notifyql.Notification, error)
 	ReportRequest(ctx context.Context, id string) (*notifyql.ReportRequest, error)
+	Node(ctx context.Context, id string) (notifyql.Node, error)
+	Nodes(ctx context.Context, ids []string) ([]notifyql.Node, error)
 }
 type ReportRequestResolver interface {
 	DownloadURL(ctx context.Context, obj *notifyql.ReportRequest) (*string, error)
@@ -817,12 +827,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.InboxMessage.CreatedAt(childComplexity), true
-	case "InboxMessage.id":
+	case "InboxMessage.rowId":
 		if e.ComplexityRoot.InboxMessage.ID == nil {
 			break
 		}
 
 		return e.ComplexityRoot.InboxMessage.ID(childComplexity), true
+	case "InboxMessage.id":
+		if e.ComplexityRoot.InboxMessage.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboxMessage.NodeID(childComplexity), true
 	case "InboxMessage.phoneNumber":
 		if e.ComplexityRoot.InboxMessage.PhoneNumber == nil {
 			break
@@ -886,12 +902,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Job.CreatedAt(childComplexity), true
-	case "Job.id":
+	case "Job.rowId":
 		if e.ComplexityRoot.Job.ID == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Job.ID(childComplexity), true
+	case "Job.id":
+		if e.ComplexityRoot.Job.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.NodeID(childComplexity), true
 	case "Job.notificationCount":
 		if e.ComplexityRoot.Job.NotificationCount == nil {
 			break
@@ -1369,7 +1391,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Notification.CreatedBy(childComplexity), true
-	case "Notification.id":
+	case "Notification.rowId":
 		if e.ComplexityRoot.Notification.ID == nil {
 			break
 		}
@@ -1405,6 +1427,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Notification.Letter(childComplexity), true
+	case "Notification.id":
+		if e.ComplexityRoot.Notification.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.NodeID(childComplexity), true
 	case "Notification.postage":
 		if e.ComplexityRoot.Notification.Postage == nil {
 			break
@@ -1541,6 +1569,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Me(childComplexity), true
+	case "Query.node":
+		if e.ComplexityRoot.Query.Node == nil {
+			break
+		}
+
+		args, err := ec.field_Query_node_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Node(childComplexity, args["id"].(string)), true
+	case "Query.nodes":
+		if e.ComplexityRoot.Query.Nodes == nil {
+			break
+		}
+
+		args, err := ec.field_Query_nodes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]string)), true
 	case "Query.notification":
 		if e.ComplexityRoot.Query.Notification == nil {
 			break
@@ -1593,12 +1643,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ReportRequest.DownloadURL(childComplexity), true
-	case "ReportRequest.id":
+	case "ReportRequest.rowId":
 		if e.ComplexityRoot.ReportRequest.ID == nil {
 			break
 		}
 
 		return e.ComplexityRoot.ReportRequest.ID(childComplexity), true
+	case "ReportRequest.id":
+		if e.ComplexityRoot.ReportRequest.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportRequest.NodeID(childComplexity), true
 	case "ReportRequest.notificationStatus":
 		if e.ComplexityRoot.ReportRequest.NotificationStatus == nil {
 			break
@@ -1707,7 +1763,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Service.HasAPIKeys(childComplexity), true
-	case "Service.id":
+	case "Service.rowId":
 		if e.ComplexityRoot.Service.ID == nil {
 			break
 		}
@@ -1753,6 +1809,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Service.Name(childComplexity), true
+	case "Service.id":
+		if e.ComplexityRoot.Service.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.NodeID(childComplexity), true
 	case "Service.notifications":
 		if e.ComplexityRoot.Service.Notifications == nil {
 			break
@@ -2000,7 +2062,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Subscription.UpcomingJobs(childComplexity, args["serviceId"].(string)), true
 
-	case "Template.id":
+	case "Template.rowId":
 		if e.ComplexityRoot.Template.ID == nil {
 			break
 		}
@@ -2018,6 +2080,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Template.Name(childComplexity), true
+	case "Template.id":
+		if e.ComplexityRoot.Template.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Template.NodeID(childComplexity), true
 	case "Template.type":
 		if e.ComplexityRoot.Template.Type == nil {
 			break
@@ -2358,7 +2426,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "content.graphqls" "conversation.graphqls" "downloads.graphqls" "inbox.graphqls" "letter.graphqls" "reporting.graphqls" "reports.graphqls" "schema.graphqls" "search.graphqls" "subscription.graphqls"
+//go:embed "content.graphqls" "conversation.graphqls" "downloads.graphqls" "inbox.graphqls" "letter.graphqls" "node.graphqls" "reporting.graphqls" "reports.graphqls" "schema.graphqls" "search.graphqls" "subscription.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -2375,6 +2443,7 @@ var sources = []*ast.Source{
 	{Name: "downloads.graphqls", Input: sourceData("downloads.graphqls"), BuiltIn: false},
 	{Name: "inbox.graphqls", Input: sourceData("inbox.graphqls"), BuiltIn: false},
 	{Name: "letter.graphqls", Input: sourceData("letter.graphqls"), BuiltIn: false},
+	{Name: "node.graphqls", Input: sourceData("node.graphqls"), BuiltIn: false},
 	{Name: "reporting.graphqls", Input: sourceData("reporting.graphqls"), BuiltIn: false},
 	{Name: "reports.graphqls", Input: sourceData("reports.graphqls"), BuiltIn: false},
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
@@ -2509,6 +2578,8 @@ func (ec *executionContext) childFields_InboxMessage(ctx context.Context, field 
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_InboxMessage_id(ctx, field)
+	case "rowId":
+		return ec.fieldContext_InboxMessage_rowId(ctx, field)
 	case "phoneNumber":
 		return ec.fieldContext_InboxMessage_phoneNumber(ctx, field)
 	case "content":
@@ -2551,6 +2622,8 @@ func (ec *executionContext) childFields_Job(ctx context.Context, field graphql.C
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_Job_id(ctx, field)
+	case "rowId":
+		return ec.fieldContext_Job_rowId(ctx, field)
 	case "originalFileName":
 		return ec.fieldContext_Job_originalFileName(ctx, field)
 	case "notificationCount":
@@ -2755,6 +2828,8 @@ func (ec *executionContext) childFields_Notification(ctx context.Context, field 
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_Notification_id(ctx, field)
+	case "rowId":
+		return ec.fieldContext_Notification_rowId(ctx, field)
 	case "serviceId":
 		return ec.fieldContext_Notification_serviceId(ctx, field)
 	case "type":
@@ -2847,6 +2922,8 @@ func (ec *executionContext) childFields_ReportRequest(ctx context.Context, field
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_ReportRequest_id(ctx, field)
+	case "rowId":
+		return ec.fieldContext_ReportRequest_rowId(ctx, field)
 	case "status":
 		return ec.fieldContext_ReportRequest_status(ctx, field)
 	case "notificationType":
@@ -2885,6 +2962,8 @@ func (ec *executionContext) childFields_Service(ctx context.Context, field graph
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_Service_id(ctx, field)
+	case "rowId":
+		return ec.fieldContext_Service_rowId(ctx, field)
 	case "name":
 		return ec.fieldContext_Service_name(ctx, field)
 	case "active":
@@ -2997,6 +3076,8 @@ func (ec *executionContext) childFields_Template(ctx context.Context, field grap
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_Template_id(ctx, field)
+	case "rowId":
+		return ec.fieldContext_Template_rowId(ctx, field)
 	case "name":
 		return ec.fieldContext_Template_name(ctx, field)
 	case "type":
@@ -3410,6 +3491,34 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "ids",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["ids"] = arg0
 	return args, nil
 }
 
@@ -4763,7 +4872,9 @@ func (ec *executionContext) fieldContext_FreeSmsAllowance_hasCustomAllowance(_ c
 
 func (ec *executionContext) _InboxMessage_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxMessage) (ret graphql.Marshaler) {
 	if !notifyql.FieldsIntercepted(ctx) {
-		return ec.marshalNID2string(ctx, field.Selections, obj.ID)
+		if m := ec._InboxMessage_id_plain(ctx, field, obj); m != nil {
+			return m
+		}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -4771,6 +4882,43 @@ func (ec *executionContext) _InboxMessage_id(ctx context.Context, field graphql.
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.fieldContext_InboxMessage_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NodeID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+
+// _InboxMessage_id_plain marshals InboxMessage.id from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) _InboxMessage_id_plain(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxMessage) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalNID2string(ctx, field.Selections, obj.NodeID())
+}
+func (ec *executionContext) fieldContext_InboxMessage_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InboxMessage", field, true, false, "ID")
+}
+
+func (ec *executionContext) _InboxMessage_rowId(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxMessage) (ret graphql.Marshaler) {
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNID2string(ctx, field.Selections, obj.ID)
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxMessage_rowId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.ID, nil
@@ -4783,7 +4931,7 @@ func (ec *executionContext) _InboxMessage_id(ctx context.Context, field graphql.
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_InboxMessage_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_InboxMessage_rowId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("InboxMessage", field, false, false, "ID")
 }
 
@@ -5078,7 +5226,9 @@ func (ec *executionContext) fieldContext_InboxSummary_mostRecent(_ context.Conte
 
 func (ec *executionContext) _Job_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.Job) (ret graphql.Marshaler) {
 	if !notifyql.FieldsIntercepted(ctx) {
-		return ec.marshalNID2string(ctx, field.Selections, obj.ID)
+		if m := ec._Job_id_plain(ctx, field, obj); m != nil {
+			return m
+		}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -5086,6 +5236,43 @@ func (ec *executionContext) _Job_id(ctx context.Context, field graphql.Collected
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.fieldContext_Job_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NodeID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+
+// _Job_id_plain marshals Job.id from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) _Job_id_plain(ctx context.Context, field graphql.CollectedField, obj *notifyql.Job) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalNID2string(ctx, field.Selections, obj.NodeID())
+}
+func (ec *executionContext) fieldContext_Job_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Job", field, true, false, "ID")
+}
+
+func (ec *executionContext) _Job_rowId(ctx context.Context, field graphql.CollectedField, obj *notifyql.Job) (ret graphql.Marshaler) {
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNID2string(ctx, field.Selections, obj.ID)
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_rowId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.ID, nil
@@ -5098,7 +5285,7 @@ func (ec *executionContext) _Job_id(ctx context.Context, field graphql.Collected
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Job_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Job_rowId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Job", field, false, false, "ID")
 }
 
@@ -7126,7 +7313,9 @@ func (ec *executionContext) fieldContext_Mutation_rememberSearch(ctx context.Con
 
 func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
 	if !notifyql.FieldsIntercepted(ctx) {
-		return ec.marshalNID2string(ctx, field.Selections, obj.ID)
+		if m := ec._Notification_id_plain(ctx, field, obj); m != nil {
+			return m
+		}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -7134,6 +7323,43 @@ func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.fieldContext_Notification_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NodeID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+
+// _Notification_id_plain marshals Notification.id from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) _Notification_id_plain(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalNID2string(ctx, field.Selections, obj.NodeID())
+}
+func (ec *executionContext) fieldContext_Notification_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notification", field, true, false, "ID")
+}
+
+func (ec *executionContext) _Notification_rowId(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNID2string(ctx, field.Selections, obj.ID)
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_rowId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.ID, nil
@@ -7146,7 +7372,7 @@ func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Notification_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Notification_rowId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Notification", field, false, false, "ID")
 }
 
@@ -8564,6 +8790,94 @@ func (ec *executionContext) fieldContext_Query_reportRequest(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Node(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v notifyql.Node) graphql.Marshaler {
+			return ec.marshalONode2notifyqlᚐNode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_node(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_node_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_nodes(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Nodes(ctx, fc.Args["ids"].([]string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []notifyql.Node) graphql.Marshaler {
+			return ec.marshalNNode2ᚕnotifyqlᚐNode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_nodes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_nodes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8642,7 +8956,9 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 
 func (ec *executionContext) _ReportRequest_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.ReportRequest) (ret graphql.Marshaler) {
 	if !notifyql.FieldsIntercepted(ctx) {
-		return ec.marshalNID2string(ctx, field.Selections, obj.ID)
+		if m := ec._ReportRequest_id_plain(ctx, field, obj); m != nil {
+			return m
+		}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -8650,6 +8966,43 @@ func (ec *executionContext) _ReportRequest_id(ctx context.Context, field graphql
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.fieldContext_ReportRequest_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NodeID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+
+// _ReportRequest_id_plain marshals ReportRequest.id from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) _ReportRequest_id_plain(ctx context.Context, field graphql.CollectedField, obj *notifyql.ReportRequest) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalNID2string(ctx, field.Selections, obj.NodeID())
+}
+func (ec *executionContext) fieldContext_ReportRequest_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportRequest", field, true, false, "ID")
+}
+
+func (ec *executionContext) _ReportRequest_rowId(ctx context.Context, field graphql.CollectedField, obj *notifyql.ReportRequest) (ret graphql.Marshaler) {
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNID2string(ctx, field.Selections, obj.ID)
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportRequest_rowId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.ID, nil
@@ -8662,7 +9015,7 @@ func (ec *executionContext) _ReportRequest_id(ctx context.Context, field graphql
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_ReportRequest_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_ReportRequest_rowId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ReportRequest", field, false, false, "ID")
 }
 
@@ -8905,7 +9258,9 @@ func (ec *executionContext) fieldContext_SearchHandle_hash(_ context.Context, fi
 
 func (ec *executionContext) _Service_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
 	if !notifyql.FieldsIntercepted(ctx) {
-		return ec.marshalNID2string(ctx, field.Selections, obj.ID)
+		if m := ec._Service_id_plain(ctx, field, obj); m != nil {
+			return m
+		}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -8913,6 +9268,43 @@ func (ec *executionContext) _Service_id(ctx context.Context, field graphql.Colle
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.fieldContext_Service_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NodeID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+
+// _Service_id_plain marshals Service.id from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) _Service_id_plain(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalNID2string(ctx, field.Selections, obj.NodeID())
+}
+func (ec *executionContext) fieldContext_Service_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Service", field, true, false, "ID")
+}
+
+func (ec *executionContext) _Service_rowId(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNID2string(ctx, field.Selections, obj.ID)
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_rowId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.ID, nil
@@ -8925,7 +9317,7 @@ func (ec *executionContext) _Service_id(ctx context.Context, field graphql.Colle
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Service_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Service_rowId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Service", field, false, false, "ID")
 }
 
@@ -10904,7 +11296,9 @@ func (ec *executionContext) fieldContext_Subscription_reportRequest(ctx context.
 
 func (ec *executionContext) _Template_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.Template) (ret graphql.Marshaler) {
 	if !notifyql.FieldsIntercepted(ctx) {
-		return ec.marshalNID2string(ctx, field.Selections, obj.ID)
+		if m := ec._Template_id_plain(ctx, field, obj); m != nil {
+			return m
+		}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -10912,6 +11306,43 @@ func (ec *executionContext) _Template_id(ctx context.Context, field graphql.Coll
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.fieldContext_Template_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NodeID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+
+// _Template_id_plain marshals Template.id from its value, or reports nil for gqlgen's way: when
+// the value is null where the schema allows none, or the method panicked.
+func (ec *executionContext) _Template_id_plain(ctx context.Context, field graphql.CollectedField, obj *notifyql.Template) (m graphql.Marshaler) {
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	return ec.marshalNID2string(ctx, field.Selections, obj.NodeID())
+}
+func (ec *executionContext) fieldContext_Template_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Template", field, true, false, "ID")
+}
+
+func (ec *executionContext) _Template_rowId(ctx context.Context, field graphql.CollectedField, obj *notifyql.Template) (ret graphql.Marshaler) {
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNID2string(ctx, field.Selections, obj.ID)
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Template_rowId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.ID, nil
@@ -10924,7 +11355,7 @@ func (ec *executionContext) _Template_id(ctx context.Context, field graphql.Coll
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Template_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Template_rowId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Template", field, false, false, "ID")
 }
 
@@ -13525,6 +13956,49 @@ func UnmarshalNotificationSearch(ctx context.Context, raw any) (NotificationSear
 
 // region    ************************** interface.gotpl ***************************
 
+func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj notifyql.Node) graphql.Marshaler {
+	switch obj := (obj).(type) {
+	case nil:
+		return graphql.Null
+	case *notifyql.Template:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Template(ctx, sel, obj)
+	case *notifyql.Service:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Service(ctx, sel, obj)
+	case *notifyql.ReportRequest:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ReportRequest(ctx, sel, obj)
+	case *notifyql.Notification:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Notification(ctx, sel, obj)
+	case *notifyql.Job:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Job(ctx, sel, obj)
+	case *notifyql.InboxMessage:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._InboxMessage(ctx, sel, obj)
+	default:
+		if typedObj, ok := obj.(graphql.Marshaler); ok {
+			return typedObj
+		} else {
+			panic(fmt.Errorf("unexpected type %T; non-generated variants of Node must implement graphql.Marshaler", obj))
+		}
+	}
+}
+
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
@@ -13932,7 +14406,7 @@ func (ec *executionContext) _FreeSmsAllowance(ctx context.Context, sel ast.Selec
 	return objectFields(fields, out, &deferred)
 }
 
-var inboxMessageImplementors = []string{"InboxMessage"}
+var inboxMessageImplementors = []string{"InboxMessage", "Node"}
 
 func (ec *executionContext) _InboxMessage(ctx context.Context, sel ast.SelectionSet, obj *notifyql.InboxMessage) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, inboxMessageImplementors)
@@ -13945,6 +14419,11 @@ func (ec *executionContext) _InboxMessage(ctx context.Context, sel ast.Selection
 			out.Values[i] = graphql.MarshalString("InboxMessage")
 		case "id":
 			out.Values[i] = ec._InboxMessage_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rowId":
+			out.Values[i] = ec._InboxMessage_rowId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -14079,7 +14558,7 @@ func (ec *executionContext) _InboxSummary(ctx context.Context, sel ast.Selection
 	return objectFields(fields, out, &deferred)
 }
 
-var jobImplementors = []string{"Job"}
+var jobImplementors = []string{"Job", "Node"}
 
 func (ec *executionContext) _Job(ctx context.Context, sel ast.SelectionSet, obj *notifyql.Job) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, jobImplementors)
@@ -14092,6 +14571,11 @@ func (ec *executionContext) _Job(ctx context.Context, sel ast.SelectionSet, obj 
 			out.Values[i] = graphql.MarshalString("Job")
 		case "id":
 			out.Values[i] = ec._Job_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rowId":
+			out.Values[i] = ec._Job_rowId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -14835,7 +15319,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 	return objectFields(fields, out, &deferred)
 }
 
-var notificationImplementors = []string{"Notification"}
+var notificationImplementors = []string{"Notification", "Node"}
 
 func (ec *executionContext) _Notification(ctx context.Context, sel ast.SelectionSet, obj *notifyql.Notification) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, notificationImplementors)
@@ -14848,6 +15332,11 @@ func (ec *executionContext) _Notification(ctx context.Context, sel ast.Selection
 			out.Values[i] = graphql.MarshalString("Notification")
 		case "id":
 			out.Values[i] = ec._Notification_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rowId":
+			out.Values[i] = ec._Notification_rowId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -15179,6 +15668,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_reportRequest(ctx, field)
 				})
+		case "node":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_node(ctx, field)
+				})
+		case "nodes":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_nodes(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -15210,7 +15711,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	return objectFields(fields, out, &deferred)
 }
 
-var reportRequestImplementors = []string{"ReportRequest"}
+var reportRequestImplementors = []string{"ReportRequest", "Node"}
 
 func (ec *executionContext) _ReportRequest(ctx context.Context, sel ast.SelectionSet, obj *notifyql.ReportRequest) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, reportRequestImplementors)
@@ -15223,6 +15724,11 @@ func (ec *executionContext) _ReportRequest(ctx context.Context, sel ast.Selectio
 			out.Values[i] = graphql.MarshalString("ReportRequest")
 		case "id":
 			out.Values[i] = ec._ReportRequest_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rowId":
+			out.Values[i] = ec._ReportRequest_rowId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -15345,7 +15851,7 @@ func (ec *executionContext) _SearchHandle(ctx context.Context, sel ast.Selection
 	return objectFields(fields, out, &deferred)
 }
 
-var serviceImplementors = []string{"Service"}
+var serviceImplementors = []string{"Service", "Node"}
 
 func (ec *executionContext) _Service(ctx context.Context, sel ast.SelectionSet, obj *notifyql.Service) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, serviceImplementors)
@@ -15358,6 +15864,11 @@ func (ec *executionContext) _Service(ctx context.Context, sel ast.SelectionSet, 
 			out.Values[i] = graphql.MarshalString("Service")
 		case "id":
 			out.Values[i] = ec._Service_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rowId":
+			out.Values[i] = ec._Service_rowId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -15752,7 +16263,7 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	}
 }
 
-var templateImplementors = []string{"Template"}
+var templateImplementors = []string{"Template", "Node"}
 
 func (ec *executionContext) _Template(ctx context.Context, sel ast.SelectionSet, obj *notifyql.Template) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, templateImplementors)
@@ -15765,6 +16276,11 @@ func (ec *executionContext) _Template(ctx context.Context, sel ast.SelectionSet,
 			out.Values[i] = graphql.MarshalString("Template")
 		case "id":
 			out.Values[i] = ec._Template_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rowId":
+			out.Values[i] = ec._Template_rowId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -16691,6 +17207,35 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 	return res
 }
 
+func (ec *executionContext) unmarshalNID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNInboxMessage2ᚕᚖnotifyqlᚐInboxMessageᚄ(ctx context.Context, sel ast.SelectionSet, v []*notifyql.InboxMessage) graphql.Marshaler {
 	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -16966,6 +17511,16 @@ func (ec *executionContext) marshalNMonthlyUsage2ᚖnotifyqlᚐMonthlyUsage(ctx 
 		return graphql.Null
 	}
 	return ec._MonthlyUsage(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNNode2ᚕnotifyqlᚐNode(ctx context.Context, sel ast.SelectionSet, v []notifyql.Node) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalONode2notifyqlᚐNode(ctx, sel, v[i])
+	})
+
+	return ret
 }
 
 func (ec *executionContext) marshalNNotification2ᚖnotifyqlᚐNotification(ctx context.Context, sel ast.SelectionSet, v *notifyql.Notification) graphql.Marshaler {
@@ -17693,6 +18248,13 @@ func (ec *executionContext) marshalOMonthlyStatistics2ᚕᚖnotifyqlᚐMonthlySt
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalONode2notifyqlᚐNode(ctx context.Context, sel ast.SelectionSet, v notifyql.Node) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Node(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalONotification2ᚖnotifyqlᚐNotification(ctx context.Context, sel ast.SelectionSet, v *notifyql.Notification) graphql.Marshaler {

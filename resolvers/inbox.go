@@ -98,22 +98,28 @@ func (r *Resolver) reportRequestFor(ctx context.Context, id string) (*notifyql.R
 	if err != nil {
 		return nil, guard{}, err
 	}
+	if err := r.checkReportRequest(ctx, p, request); err != nil {
+		return nil, guard{}, err
+	}
+	g := guard{userID: p.User.ID, serviceID: request.ServiceID, req: notifyql.ReportRequirement, membersOnly: true}
+	return request, g, nil
+}
+
+// checkReportRequest is reportRequest(id)'s check (notifyql.CheckReportAccess), with the
+// request's service loaded through the operation's loader.
+func (r *Resolver) checkReportRequest(ctx context.Context, p *notifyql.Principal, request *notifyql.ReportRequest) error {
 	var facts *notifyql.ServiceFacts
 	if request.Status != notifyql.ReportDeleted {
 		svc, err := dataloaders.Load(ctx, dataloaders.For(ctx).Service(), request.ServiceID)
 		if err != nil {
-			return nil, guard{}, err
+			return err
 		}
 		if svc != nil {
 			f := serviceFacts(svc)
 			facts = &f
 		}
 	}
-	if err := notifyql.CheckReportAccess(p, request, facts); err != nil {
-		return nil, guard{}, err
-	}
-	g := guard{userID: p.User.ID, serviceID: request.ServiceID, req: notifyql.ReportRequirement, membersOnly: true}
-	return request, g, nil
+	return notifyql.CheckReportAccess(p, request, facts)
 }
 
 // Inbox checks what Service.inbox's @hasPermission checks (view_activity and the

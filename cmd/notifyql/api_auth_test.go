@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"notifyql"
 	"notifyql/server"
 )
 
@@ -67,6 +68,38 @@ var matrixFields = []matrixField{
 	listField("list: to", "first: 1", "to"),
 	listField("list: job", "type: EMAIL, statuses: [FAILED], first: 1", "job { originalFileName }"),
 	listField("list: template", "first: 1", "template { name }"),
+	{"reportRequest", `query($id: ID!) { reportRequest(id: $id) { id } }`, map[string]any{"id": reportViewerPending}, []any{"reportRequest"}},
+	// node(id) and nodes(ids) answer each type as its own field does (see nodeOwnField).
+	nodeField("node: service", notifyql.NodeService, serviceA),
+	nodeField("node: notification", notifyql.NodeNotification, notificationA1),
+	nodeField("node: notification of service B", notifyql.NodeNotification, notificationB1),
+	nodeField("node: template", notifyql.NodeTemplate, templateA1),
+	nodeField("node: job", notifyql.NodeJob, jobA1),
+	nodeField("node: inbox message", notifyql.NodeInboxMessage, inboundA1),
+	nodeField("node: report request", notifyql.NodeReportRequest, reportViewerPending),
+	nodeField("node: inactive service", notifyql.NodeService, serviceC),
+	nodesField("nodes: service", notifyql.NodeService, serviceA),
+	nodesField("nodes: notification", notifyql.NodeNotification, notificationA1),
+	nodesField("nodes: notification of service B", notifyql.NodeNotification, notificationB1),
+	nodesField("nodes: template", notifyql.NodeTemplate, templateA1),
+	nodesField("nodes: job", notifyql.NodeJob, jobA1),
+	nodesField("nodes: inbox message", notifyql.NodeInboxMessage, inboundA1),
+	nodesField("nodes: report request", notifyql.NodeReportRequest, reportViewerPending),
+	nodesField("nodes: inactive service", notifyql.NodeService, serviceC),
+}
+
+// nodeField asks node(id) for the object of type t with key id, by its global id.
+func nodeField(name string, t notifyql.NodeType, id string) matrixField {
+	return matrixField{name, `query($id: ID!) { node(id: $id) { id } }`,
+		map[string]any{"id": notifyql.NodeID(t, id)}, []any{"node"}}
+}
+
+// nodesField asks nodes(ids) for the same object twice: its answer is the element at index
+// 1. (TestNodesAnswerEachIDAtItsIndex mixes ids that name nothing with others.)
+func nodesField(name string, t notifyql.NodeType, id string) matrixField {
+	global := notifyql.NodeID(t, id)
+	return matrixField{name, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`,
+		map[string]any{"ids": []string{global, global}}, []any{"nodes", 1}}
 }
 
 // listField asks for one field of the first notification of service A's list, with args
@@ -124,6 +157,24 @@ var wantOutcome = map[string][6]string{
 	"list: to":                                     {allowed, allowed, allowed, allowed, notFound, forbidden},
 	"list: job":                                    {allowed, allowed, allowed, allowed, notFound, forbidden},
 	"list: template":                               {allowed, allowed, allowed, allowed, notFound, forbidden},
+	"reportRequest":                                {forbidden, allowed, forbidden, forbidden, notFound, notFound},
+	// node(id) and nodes(ids): each as its own field (the row named in the comment).
+	"node: service":                    {allowed, allowed, allowed, allowed, notFound, allowed},        // as service
+	"node: notification":               {forbidden, allowed, allowed, allowed, notFound, notFound},     // as notification
+	"node: notification of service B":  {notFound, notFound, notFound, allowed, allowed, notFound},     // as notification of service B
+	"node: template":                   {forbidden, allowed, allowed, allowed, notFound, forbidden},    // as service.templateStatistics
+	"node: job":                        {allowed, allowed, allowed, allowed, notFound, forbidden},      // as list: job
+	"node: inbox message":              {forbidden, allowed, allowed, allowed, notFound, forbidden},    // as service.inboxSummary
+	"node: report request":             {forbidden, allowed, forbidden, forbidden, notFound, notFound}, // as reportRequest
+	"node: inactive service":           {notFound, notFound, allowed, allowed, notFound, allowed},      // as inactive service
+	"nodes: service":                   {allowed, allowed, allowed, allowed, notFound, allowed},        // as service
+	"nodes: notification":              {forbidden, allowed, allowed, allowed, notFound, notFound},     // as notification
+	"nodes: notification of service B": {notFound, notFound, notFound, allowed, allowed, notFound},     // as notification of service B
+	"nodes: template":                  {forbidden, allowed, allowed, allowed, notFound, forbidden},    // as service.templateStatistics
+	"nodes: job":                       {allowed, allowed, allowed, allowed, notFound, forbidden},      // as list: job
+	"nodes: inbox message":             {forbidden, allowed, allowed, allowed, notFound, forbidden},    // as service.inboxSummary
+	"nodes: report request":            {forbidden, allowed, forbidden, forbidden, notFound, notFound}, // as reportRequest
+	"nodes: inactive service":          {notFound, notFound, allowed, allowed, notFound, allowed},      // as inactive service
 }
 
 func TestAuthorizationMatrix(t *testing.T) {
