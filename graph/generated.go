@@ -34,8 +34,8 @@ type ResolverRoot interface {
 	AnnualUsage() AnnualUsageResolver
 	Conversation() ConversationResolver
 	ConversationMessage() ConversationMessageResolver
+	InboxConnection() InboxConnectionResolver
 	InboxMessage() InboxMessageResolver
-	InboxPage() InboxPageResolver
 	LetterCharge() LetterChargeResolver
 	LetterDetail() LetterDetailResolver
 	LetterValidation() LetterValidationResolver
@@ -116,6 +116,18 @@ type ComplexityRoot struct {
 		HighVolumeServiceLastYear func(childComplexity int) int
 	}
 
+	InboxConnection struct {
+		Edges         func(childComplexity int) int
+		InboundNumber func(childComplexity int) int
+		PageInfo      func(childComplexity int) int
+		Summary       func(childComplexity int) int
+	}
+
+	InboxEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	InboxMessage struct {
 		Content     func(childComplexity int) int
 		CreatedAt   func(childComplexity int) int
@@ -123,14 +135,6 @@ type ComplexityRoot struct {
 		NodeID      func(childComplexity int) int
 		PhoneNumber func(childComplexity int) int
 		ReceivedAgo func(childComplexity int) int
-	}
-
-	InboxPage struct {
-		EndCursor     func(childComplexity int) int
-		HasNext       func(childComplexity int) int
-		InboundNumber func(childComplexity int) int
-		Messages      func(childComplexity int) int
-		Summary       func(childComplexity int) int
 	}
 
 	InboxSummary struct {
@@ -480,13 +484,14 @@ type ConversationMessageResolver interface {
 
 	StatusLabel(ctx context.Context, obj *notifyql.ConversationMessage) (*string, error)
 }
+type InboxConnectionResolver interface {
+	Edges(ctx context.Context, obj *notifyql.InboxPage) ([]*InboxEdge, error)
+	PageInfo(ctx context.Context, obj *notifyql.InboxPage) (*PageInfo, error)
+}
 type InboxMessageResolver interface {
 	PhoneNumber(ctx context.Context, obj *notifyql.InboxMessage) (string, error)
 
 	ReceivedAgo(ctx context.Context, obj *notifyql.InboxMessage) (string, error)
-}
-type InboxPageResolver interface {
-	EndCursor(ctx context.Context, obj *notifyql.InboxPage) (*string, error)
 }
 type LetterChargeResolver interface {
 	Postage(ctx context.Context, obj *notifyql.LetterCharge) (string, error)
@@ -815,6 +820,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FreeSmsAllowance.HighVolumeServiceLastYear(childComplexity), true
 
+	case "InboxConnection.edges":
+		if e.ComplexityRoot.InboxConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboxConnection.Edges(childComplexity), true
+	case "InboxConnection.inboundNumber":
+		if e.ComplexityRoot.InboxConnection.InboundNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboxConnection.InboundNumber(childComplexity), true
+	case "InboxConnection.pageInfo":
+		if e.ComplexityRoot.InboxConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboxConnection.PageInfo(childComplexity), true
+	case "InboxConnection.summary":
+		if e.ComplexityRoot.InboxConnection.Summary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboxConnection.Summary(childComplexity), true
+
+	case "InboxEdge.cursor":
+		if e.ComplexityRoot.InboxEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboxEdge.Cursor(childComplexity), true
+	case "InboxEdge.node":
+		if e.ComplexityRoot.InboxEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboxEdge.Node(childComplexity), true
+
 	case "InboxMessage.content":
 		if e.ComplexityRoot.InboxMessage.Content == nil {
 			break
@@ -851,37 +894,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.InboxMessage.ReceivedAgo(childComplexity), true
-
-	case "InboxPage.endCursor":
-		if e.ComplexityRoot.InboxPage.EndCursor == nil {
-			break
-		}
-
-		return e.ComplexityRoot.InboxPage.EndCursor(childComplexity), true
-	case "InboxPage.hasNext":
-		if e.ComplexityRoot.InboxPage.HasNext == nil {
-			break
-		}
-
-		return e.ComplexityRoot.InboxPage.HasNext(childComplexity), true
-	case "InboxPage.inboundNumber":
-		if e.ComplexityRoot.InboxPage.InboundNumber == nil {
-			break
-		}
-
-		return e.ComplexityRoot.InboxPage.InboundNumber(childComplexity), true
-	case "InboxPage.messages":
-		if e.ComplexityRoot.InboxPage.Messages == nil {
-			break
-		}
-
-		return e.ComplexityRoot.InboxPage.Messages(childComplexity), true
-	case "InboxPage.summary":
-		if e.ComplexityRoot.InboxPage.Summary == nil {
-			break
-		}
-
-		return e.ComplexityRoot.InboxPage.Summary(childComplexity), true
 
 	case "InboxSummary.count":
 		if e.ComplexityRoot.InboxSummary.Count == nil {
@@ -2574,6 +2586,30 @@ func (ec *executionContext) childFields_FreeSmsAllowance(ctx context.Context, fi
 	return nil, fmt.Errorf("no field named %q was found under type FreeSmsAllowance", field.Name)
 }
 
+func (ec *executionContext) childFields_InboxConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_InboxConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_InboxConnection_pageInfo(ctx, field)
+	case "summary":
+		return ec.fieldContext_InboxConnection_summary(ctx, field)
+	case "inboundNumber":
+		return ec.fieldContext_InboxConnection_inboundNumber(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InboxConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_InboxEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_InboxEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_InboxEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InboxEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_InboxMessage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2590,22 +2626,6 @@ func (ec *executionContext) childFields_InboxMessage(ctx context.Context, field 
 		return ec.fieldContext_InboxMessage_receivedAgo(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type InboxMessage", field.Name)
-}
-
-func (ec *executionContext) childFields_InboxPage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "messages":
-		return ec.fieldContext_InboxPage_messages(ctx, field)
-	case "hasNext":
-		return ec.fieldContext_InboxPage_hasNext(ctx, field)
-	case "endCursor":
-		return ec.fieldContext_InboxPage_endCursor(ctx, field)
-	case "summary":
-		return ec.fieldContext_InboxPage_summary(ctx, field)
-	case "inboundNumber":
-		return ec.fieldContext_InboxPage_inboundNumber(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type InboxPage", field.Name)
 }
 
 func (ec *executionContext) childFields_InboxSummary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4870,6 +4890,186 @@ func (ec *executionContext) fieldContext_FreeSmsAllowance_hasCustomAllowance(_ c
 	return graphql.NewScalarFieldContext("FreeSmsAllowance", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _InboxConnection_edges(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.InboxConnection().Edges(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*InboxEdge) graphql.Marshaler {
+			return ec.marshalNInboxEdge2ᚕᚖnotifyqlᚋgraphᚐInboxEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InboxConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InboxConnection",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InboxEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InboxConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.InboxConnection().PageInfo(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖnotifyqlᚋgraphᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InboxConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InboxConnection",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InboxConnection_summary(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxConnection_summary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Summary, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v notifyql.InboxSummary) graphql.Marshaler {
+			return ec.marshalNInboxSummary2notifyqlᚐInboxSummary(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InboxConnection_summary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InboxConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InboxSummary(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InboxConnection_inboundNumber(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.InboundNumber)
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxConnection_inboundNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InboundNumber, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InboxConnection_inboundNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InboxConnection", field, false, false, "String")
+}
+
+func (ec *executionContext) _InboxEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *InboxEdge) (ret graphql.Marshaler) {
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InboxEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InboxEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _InboxEdge_node(ctx context.Context, field graphql.CollectedField, obj *InboxEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *notifyql.InboxMessage) graphql.Marshaler {
+			return ec.marshalNInboxMessage2ᚖnotifyqlᚐInboxMessage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InboxEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InboxEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InboxMessage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _InboxMessage_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxMessage) (ret graphql.Marshaler) {
 	if !notifyql.FieldsIntercepted(ctx) {
 		if m := ec._InboxMessage_id_plain(ctx, field, obj); m != nil {
@@ -5031,145 +5231,6 @@ func (ec *executionContext) _InboxMessage_receivedAgo(ctx context.Context, field
 }
 func (ec *executionContext) fieldContext_InboxMessage_receivedAgo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("InboxMessage", field, true, true, "String")
-}
-
-func (ec *executionContext) _InboxPage_messages(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_InboxPage_messages(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Messages, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*notifyql.InboxMessage) graphql.Marshaler {
-			return ec.marshalNInboxMessage2ᚕᚖnotifyqlᚐInboxMessageᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_InboxPage_messages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "InboxPage",
-		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_InboxMessage(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _InboxPage_hasNext(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
-	if !notifyql.FieldsIntercepted(ctx) {
-		return ec.marshalNBoolean2bool(ctx, field.Selections, obj.HasNext)
-	}
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_InboxPage_hasNext(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.HasNext, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_InboxPage_hasNext(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("InboxPage", field, false, false, "Boolean")
-}
-
-func (ec *executionContext) _InboxPage_endCursor(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_InboxPage_endCursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.InboxPage().EndCursor(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_InboxPage_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("InboxPage", field, true, true, "String")
-}
-
-func (ec *executionContext) _InboxPage_summary(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_InboxPage_summary(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Summary, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v notifyql.InboxSummary) graphql.Marshaler {
-			return ec.marshalNInboxSummary2notifyqlᚐInboxSummary(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_InboxPage_summary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "InboxPage",
-		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_InboxSummary(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _InboxPage_inboundNumber(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
-	if !notifyql.FieldsIntercepted(ctx) {
-		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.InboundNumber)
-	}
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_InboxPage_inboundNumber(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.InboundNumber, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_InboxPage_inboundNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("InboxPage", field, false, false, "String")
 }
 
 func (ec *executionContext) _InboxSummary_count(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxSummary) (ret graphql.Marshaler) {
@@ -10168,7 +10229,7 @@ func (ec *executionContext) _Service_inbox(ctx context.Context, field graphql.Co
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v *notifyql.InboxPage) graphql.Marshaler {
-			return ec.marshalOInboxPage2ᚖnotifyqlᚐInboxPage(ctx, selections, v)
+			return ec.marshalOInboxConnection2ᚖnotifyqlᚐInboxPage(ctx, selections, v)
 		},
 		true,
 		false,
@@ -10181,7 +10242,7 @@ func (ec *executionContext) fieldContext_Service_inbox(ctx context.Context, fiel
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_InboxPage(ctx, field)
+			return ec.childFields_InboxConnection(ctx, field)
 		},
 	}
 	defer func() {
@@ -11220,7 +11281,7 @@ func (ec *executionContext) _Subscription_inbox(ctx context.Context, field graph
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *notifyql.InboxPage) graphql.Marshaler {
-			return ec.marshalNInboxPage2ᚖnotifyqlᚐInboxPage(ctx, selections, v)
+			return ec.marshalNInboxConnection2ᚖnotifyqlᚐInboxPage(ctx, selections, v)
 		},
 		true,
 		true,
@@ -11233,7 +11294,7 @@ func (ec *executionContext) fieldContext_Subscription_inbox(ctx context.Context,
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_InboxPage(ctx, field)
+			return ec.childFields_InboxConnection(ctx, field)
 		},
 	}
 	defer func() {
@@ -14406,6 +14467,94 @@ func (ec *executionContext) _FreeSmsAllowance(ctx context.Context, sel ast.Selec
 	return objectFields(fields, out, &deferred)
 }
 
+var inboxConnectionImplementors = []string{"InboxConnection"}
+
+func (ec *executionContext) _InboxConnection(ctx context.Context, sel ast.SelectionSet, obj *notifyql.InboxPage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, inboxConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InboxConnection")
+		case "edges":
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._InboxConnection_edges(ctx, field, obj)
+				})
+		case "pageInfo":
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._InboxConnection_pageInfo(ctx, field, obj)
+				})
+		case "summary":
+			out.Values[i] = ec._InboxConnection_summary(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "inboundNumber":
+			out.Values[i] = ec._InboxConnection_inboundNumber(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return objectFields(fields, out, &deferred)
+}
+
+var inboxEdgeImplementors = []string{"InboxEdge"}
+
+func (ec *executionContext) _InboxEdge(ctx context.Context, sel ast.SelectionSet, obj *InboxEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, inboxEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InboxEdge")
+		case "cursor":
+			out.Values[i] = ec._InboxEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._InboxEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return objectFields(fields, out, &deferred)
+}
+
 var inboxMessageImplementors = []string{"InboxMessage", "Node"}
 
 func (ec *executionContext) _InboxMessage(ctx context.Context, sel ast.SelectionSet, obj *notifyql.InboxMessage) graphql.Marshaler {
@@ -14449,60 +14598,6 @@ func (ec *executionContext) _InboxMessage(ctx context.Context, sel ast.Selection
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._InboxMessage_receivedAgo(ctx, field, obj)
 				})
-		default:
-			panic("unknown field " + strconv.Quote(field.Name))
-		}
-	}
-	out.Dispatch(ctx)
-	if out.Invalids > 0 {
-		return graphql.Null
-	}
-
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
-	return objectFields(fields, out, &deferred)
-}
-
-var inboxPageImplementors = []string{"InboxPage"}
-
-func (ec *executionContext) _InboxPage(ctx context.Context, sel ast.SelectionSet, obj *notifyql.InboxPage) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, inboxPageImplementors)
-
-	out := graphql.NewFieldSet(fields)
-	var deferred graphql.DeferredGroup
-	for i, field := range fields {
-		switch field.Name {
-		case "__typename":
-			out.Values[i] = graphql.MarshalString("InboxPage")
-		case "messages":
-			out.Values[i] = ec._InboxPage_messages(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
-		case "hasNext":
-			out.Values[i] = ec._InboxPage_hasNext(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
-		case "endCursor":
-			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._InboxPage_endCursor(ctx, field, obj)
-				})
-		case "summary":
-			out.Values[i] = ec._InboxPage_summary(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
-		case "inboundNumber":
-			out.Values[i] = ec._InboxPage_inboundNumber(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -17236,11 +17331,19 @@ func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast
 	return ret
 }
 
-func (ec *executionContext) marshalNInboxMessage2ᚕᚖnotifyqlᚐInboxMessageᚄ(ctx context.Context, sel ast.SelectionSet, v []*notifyql.InboxMessage) graphql.Marshaler {
+func (ec *executionContext) marshalNInboxConnection2ᚖnotifyqlᚐInboxPage(ctx context.Context, sel ast.SelectionSet, v *notifyql.InboxPage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "InboxConnection!")
+		return graphql.Null
+	}
+	return ec._InboxConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNInboxEdge2ᚕᚖnotifyqlᚋgraphᚐInboxEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*InboxEdge) graphql.Marshaler {
 	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNInboxMessage2ᚖnotifyqlᚐInboxMessage(ctx, sel, v[i])
+		return ec.marshalNInboxEdge2ᚖnotifyqlᚋgraphᚐInboxEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -17252,20 +17355,20 @@ func (ec *executionContext) marshalNInboxMessage2ᚕᚖnotifyqlᚐInboxMessage�
 	return ret
 }
 
+func (ec *executionContext) marshalNInboxEdge2ᚖnotifyqlᚋgraphᚐInboxEdge(ctx context.Context, sel ast.SelectionSet, v *InboxEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "InboxEdge!")
+		return graphql.Null
+	}
+	return ec._InboxEdge(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNInboxMessage2ᚖnotifyqlᚐInboxMessage(ctx context.Context, sel ast.SelectionSet, v *notifyql.InboxMessage) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "InboxMessage!")
 		return graphql.Null
 	}
 	return ec._InboxMessage(ctx, sel, v)
-}
-
-func (ec *executionContext) marshalNInboxPage2ᚖnotifyqlᚐInboxPage(ctx context.Context, sel ast.SelectionSet, v *notifyql.InboxPage) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "InboxPage!")
-		return graphql.Null
-	}
-	return ec._InboxPage(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNInboxSummary2notifyqlᚐInboxSummary(ctx context.Context, sel ast.SelectionSet, v notifyql.InboxSummary) graphql.Marshaler {
@@ -18112,11 +18215,11 @@ func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.Se
 	return res
 }
 
-func (ec *executionContext) marshalOInboxPage2ᚖnotifyqlᚐInboxPage(ctx context.Context, sel ast.SelectionSet, v *notifyql.InboxPage) graphql.Marshaler {
+func (ec *executionContext) marshalOInboxConnection2ᚖnotifyqlᚐInboxPage(ctx context.Context, sel ast.SelectionSet, v *notifyql.InboxPage) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
-	return ec._InboxPage(ctx, sel, v)
+	return ec._InboxConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOInboxSummary2ᚖnotifyqlᚐInboxSummary(ctx context.Context, sel ast.SelectionSet, v *notifyql.InboxSummary) graphql.Marshaler {

@@ -13,7 +13,9 @@ import (
 )
 
 func (r *Resolver) InboxMessage() graph.InboxMessageResolver { return inboxMessageResolver{r} }
-func (r *Resolver) InboxPage() graph.InboxPageResolver       { return inboxPageResolver{r} }
+func (r *Resolver) InboxConnection() graph.InboxConnectionResolver {
+	return inboxConnectionResolver{r}
+}
 
 // Inbox lists a page of the inbox; @hasPermission has checked view_activity and the
 // inbound_sms feature.
@@ -55,14 +57,27 @@ func decodeInboxCursor(cursor string) (int, error) {
 	return 0, notifyql.Errorf(notifyql.EINVALID, "after is not a cursor this inbox gave out")
 }
 
-type inboxPageResolver struct{ *Resolver }
+type inboxConnectionResolver struct{ *Resolver }
 
-func (r inboxPageResolver) EndCursor(_ context.Context, p *notifyql.InboxPage) (*string, error) {
-	if !p.HasNext {
-		return nil, nil
+// Edges gives each text the cursor of the position after it, so that any edge's cursor
+// continues the list from there.
+func (r inboxConnectionResolver) Edges(_ context.Context, p *notifyql.InboxPage) ([]*graph.InboxEdge, error) {
+	edges := make([]*graph.InboxEdge, len(p.Messages))
+	for i, m := range p.Messages {
+		edges[i] = &graph.InboxEdge{Cursor: encodeInboxCursor(p.Offset + i + 1), Node: m}
 	}
-	cursor := encodeInboxCursor(p.Offset + len(p.Messages))
-	return &cursor, nil
+	return edges, nil
+}
+
+// PageInfo's endCursor is the last edge's cursor, as the notifications connection's is;
+// null on an empty page.
+func (r inboxConnectionResolver) PageInfo(_ context.Context, p *notifyql.InboxPage) (*graph.PageInfo, error) {
+	info := &graph.PageInfo{HasNextPage: p.HasNext}
+	if n := len(p.Messages); n > 0 {
+		end := encodeInboxCursor(p.Offset + n)
+		info.EndCursor = &end
+	}
+	return info, nil
 }
 
 type inboxMessageResolver struct{ *Resolver }

@@ -111,7 +111,7 @@ func (r queryResolver) Nodes(ctx context.Context, ids []string) ([]notifyql.Node
 	for i, err := range errs {
 		if err != nil {
 			at := append(append(ast.Path{}, path...), ast.PathIndex(i))
-			graphql.AddError(ctx, &gqlerror.Error{Err: err, Message: err.Error(), Path: at})
+			graphql.AddError(ctx, &gqlerror.Error{Err: err, Message: notifyql.ErrorMessage(err), Path: at})
 		}
 	}
 	return nodes, nil
