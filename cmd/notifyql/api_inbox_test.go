@@ -258,7 +258,7 @@ func TestInboxPagesOfFifty(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok := tokenFor(t, userViewer)
-	query := `query($id: ID!, $after: String) { service(id: $id) { inbox(after: $after) { edges { node { phoneNumber content createdAt } } pageInfo { hasNextPage endCursor } } } }`
+	query := `query($id: ID!, $after: String) { service(id: $id) { inbox(after: $after) { edges { cursor node { phoneNumber content createdAt } } pageInfo { hasNextPage endCursor } } } }`
 	seen := map[string]bool{}
 	var after any
 	var sizes []int

@@ -66,7 +66,7 @@ func TestGraphiQLRunsAQueryOffline(t *testing.T) {
 	}
 	result := parseGraphiQLResult(t, browser.expect("result", 20*time.Second).Text)
 	services := result.Data.Services
-	if len(services) != 1 || services[0].ID != serviceA || services[0].Name != "Service A" {
+	if len(services) != 1 || services[0].ID != serviceNodeID(serviceA) || services[0].Name != "Service A" {
 		t.Errorf("services %+v, want the viewer's one service, Service A", services)
 	}
 	stored := browser.expect("stored", 10*time.Second).Text
