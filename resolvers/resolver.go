@@ -128,6 +128,8 @@ func (r *Resolver) Config() graph.Config {
 		return 1 + n*child
 	}
 	cfg.Complexity.Subscription.Inbox = func(child int, _ string) int { return 1 + notifyql.InboxPageSize*child }
+	// nodes(ids) holds a row per id, at most MaxNodeIDs (more is refused).
+	cfg.Complexity.Query.Nodes = func(child int, ids []string) int { return 1 + min(len(ids), notifyql.MaxNodeIDs)*child }
 	// The sent texts and, for a number that writes often, as many received.
 	cfg.Complexity.Conversation.Messages = func(child int) int { return 1 + 2*notifyql.ConversationSentLimit*child }
 	// Lists without a page size count as 20 rows: a service's templates, a user's services.

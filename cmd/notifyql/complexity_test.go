@@ -57,6 +57,12 @@ func TestComplexityMultipliesListsPerField(t *testing.T) {
 			1 + 50*(1+(1+1))},
 		{"subscription template statistics: 20 rows", `subscription { templateStatistics(serviceId: "x") { count } }`, nil,
 			1 + 20*1},
+		// nodes: a row per id; node: one.
+		{"nodes: 3 ids", `{ nodes(ids: ["a", "b", "c"]) { id } }`, nil, 1 + 3*1},
+		{"nodes: ids in a variable", `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": []string{"a", "b"}}, 1 + 2*1},
+		{"nodes: rendered content for each id", `query($ids: [ID!]!) { nodes(ids: $ids) { ... on Notification { content { body } } } }`,
+			map[string]any{"ids": []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"}}, 1 + 10*(101+1)},
+		{"node: one row", `{ node(id: "a") { id } }`, nil, 1 + 1},
 	})
 }
 
