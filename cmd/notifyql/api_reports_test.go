@@ -58,11 +58,11 @@ func TestRequestReportQueuesAndDedupes(t *testing.T) {
 	first.requireNoErrors(t)
 	got := first.at("requestReport").(map[string]any)
 	request := got["reportRequest"].(map[string]any)
-	id := request["id"].(string)
-	if got["created"] != true || id == reportViewerPending {
+	id, rowID := request["id"].(string), request["rowId"].(string)
+	if got["created"] != true || rowID == reportViewerPending {
 		t.Fatalf("first request: %v", got)
 	}
-	want := map[string]any{"id": id, "status": "PENDING", "notificationType": "SMS", "notificationStatus": "ALL",
+	want := map[string]any{"id": notifyql.NodeID(notifyql.NodeReportRequest, rowID), "rowId": rowID, "status": "PENDING", "notificationType": "SMS", "notificationStatus": "ALL",
 		"createdAt": "2026-07-15T12:00:00Z", "downloadUrl": nil}
 	if diff := cmp.Diff(want, request); diff != "" {
 		t.Errorf("new request (-want +got):\n%s", diff)
