@@ -24,28 +24,15 @@ func IsUUID(s string) bool {
 	return true
 }
 
-// ValidateID rejects an id that is neither a canonical UUID nor the node id of a row of that
-// kind (NodeID) with EINVALID "invalid <kind> id", so that malformed ids never reach the
-// database as uuid cast errors. An argument takes either form: the `id` a type shows is
-// its node id, while the fields that refer to a row (serviceId, templateId) show its UUID.
+// ValidateID rejects an id that is not a canonical UUID with EINVALID "invalid <kind> id",
+// so that malformed ids never reach the database as uuid cast errors.
 func ValidateID(kind, s string) error {
-	if IsUUID(s) {
-		return nil
+	if !IsUUID(s) {
+		return Errorf(EINVALID, "invalid %s id", kind)
 	}
-	if t, _, ok := ParseNodeID(s); ok && nodeIDKinds[kind] == t {
-		return nil
-	}
-	return Errorf(EINVALID, "invalid %s id", kind)
+	return nil
 }
 
-// NormaliseID returns the key an id names: a UUID lower-cased, the form PostgreSQL prints
-// uuids in, so that ids compare equal however the caller wrote them; a node id its UUID.
-// Callers check the id's kind with ValidateID first.
-func NormaliseID(s string) string {
-	if !IsUUID(s) {
-		if _, key, ok := ParseNodeID(s); ok {
-			return key
-		}
-	}
-	return strings.ToLower(s)
-}
+// NormaliseID lower-cases an id, the form PostgreSQL prints uuids in, so that ids compare
+// equal however the caller wrote them.
+func NormaliseID(s string) string { return strings.ToLower(s) }

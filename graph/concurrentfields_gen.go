@@ -10,6 +10,7 @@ var concurrentFields = map[string]bool{
 	"ConversationMessage.phoneNumber":        true,
 	"ConversationMessage.statusLabel":        true,
 	"InboxConnection.edges":                  true,
+	"InboxConnection.endCursor":              true,
 	"InboxConnection.pageInfo":               true,
 	"InboxMessage.phoneNumber":               true,
 	"InboxMessage.receivedAgo":               true,

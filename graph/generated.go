@@ -118,7 +118,10 @@ type ComplexityRoot struct {
 
 	InboxConnection struct {
 		Edges         func(childComplexity int) int
+		EndCursor     func(childComplexity int) int
+		HasNext       func(childComplexity int) int
 		InboundNumber func(childComplexity int) int
+		Messages      func(childComplexity int) int
 		PageInfo      func(childComplexity int) int
 		Summary       func(childComplexity int) int
 	}
@@ -132,7 +135,6 @@ type ComplexityRoot struct {
 		Content     func(childComplexity int) int
 		CreatedAt   func(childComplexity int) int
 		ID          func(childComplexity int) int
-		NodeID      func(childComplexity int) int
 		PhoneNumber func(childComplexity int) int
 		ReceivedAgo func(childComplexity int) int
 	}
@@ -145,7 +147,6 @@ type ComplexityRoot struct {
 	Job struct {
 		CreatedAt         func(childComplexity int) int
 		ID                func(childComplexity int) int
-		NodeID            func(childComplexity int) int
 		NotificationCount func(childComplexity int) int
 		OriginalFileName  func(childComplexity int) int
 		ScheduledFor      func(childComplexity int) int
@@ -267,7 +268,6 @@ type ComplexityRoot struct {
 		Job                      func(childComplexity int) int
 		KeyType                  func(childComplexity int) int
 		Letter                   func(childComplexity int) int
-		NodeID                   func(childComplexity int) int
 		Postage                  func(childComplexity int) int
 		Recipient                func(childComplexity int) int
 		SentAt                   func(childComplexity int) int
@@ -314,7 +314,6 @@ type ComplexityRoot struct {
 		CreatedAt          func(childComplexity int) int
 		DownloadURL        func(childComplexity int) int
 		ID                 func(childComplexity int) int
-		NodeID             func(childComplexity int) int
 		NotificationStatus func(childComplexity int) int
 		NotificationType   func(childComplexity int) int
 		Status             func(childComplexity int) int
@@ -345,7 +344,6 @@ type ComplexityRoot struct {
 		MonthlyStatistics  func(childComplexity int, financialYear *int) int
 		MyPermissions      func(childComplexity int) int
 		Name               func(childComplexity int) int
-		NodeID             func(childComplexity int) int
 		Notifications      func(childComplexity int, typeArg *notifyql.NotificationType, statuses []notifyql.NotificationStatus, first *int, after *string, search *NotificationSearch) int
 		Restricted         func(childComplexity int) int
 		SearchHint         func(childComplexity int, typeArg *notifyql.NotificationType) int
@@ -400,7 +398,6 @@ type ComplexityRoot struct {
 		ID                  func(childComplexity int) int
 		IsPrecompiledLetter func(childComplexity int) int
 		Name                func(childComplexity int) int
-		NodeID              func(childComplexity int) int
 		Type                func(childComplexity int) int
 		Version             func(childComplexity int) int
 	}
@@ -487,6 +484,8 @@ type ConversationMessageResolver interface {
 type InboxConnectionResolver interface {
 	Edges(ctx context.Context, obj *notifyql.InboxPage) ([]*InboxEdge, error)
 	PageInfo(ctx context.Context, obj *notifyql.InboxPage) (*PageInfo, error)
+
+	EndCursor(ctx context.Context, obj *notifyql.InboxPage) (*string, error)
 }
 type InboxMessageResolver interface {
 	PhoneNumber(ctx context.Context, obj *notifyql.InboxMessage) (string, error)
@@ -826,12 +825,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.InboxConnection.Edges(childComplexity), true
+	case "InboxConnection.endCursor":
+		if e.ComplexityRoot.InboxConnection.EndCursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboxConnection.EndCursor(childComplexity), true
+	case "InboxConnection.hasNext":
+		if e.ComplexityRoot.InboxConnection.HasNext == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboxConnection.HasNext(childComplexity), true
 	case "InboxConnection.inboundNumber":
 		if e.ComplexityRoot.InboxConnection.InboundNumber == nil {
 			break
 		}
 
 		return e.ComplexityRoot.InboxConnection.InboundNumber(childComplexity), true
+	case "InboxConnection.messages":
+		if e.ComplexityRoot.InboxConnection.Messages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboxConnection.Messages(childComplexity), true
 	case "InboxConnection.pageInfo":
 		if e.ComplexityRoot.InboxConnection.PageInfo == nil {
 			break
@@ -870,18 +887,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.InboxMessage.CreatedAt(childComplexity), true
-	case "InboxMessage.rowId":
+	case "InboxMessage.id":
 		if e.ComplexityRoot.InboxMessage.ID == nil {
 			break
 		}
 
 		return e.ComplexityRoot.InboxMessage.ID(childComplexity), true
-	case "InboxMessage.id":
-		if e.ComplexityRoot.InboxMessage.NodeID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.InboxMessage.NodeID(childComplexity), true
 	case "InboxMessage.phoneNumber":
 		if e.ComplexityRoot.InboxMessage.PhoneNumber == nil {
 			break
@@ -914,18 +925,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Job.CreatedAt(childComplexity), true
-	case "Job.rowId":
+	case "Job.id":
 		if e.ComplexityRoot.Job.ID == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Job.ID(childComplexity), true
-	case "Job.id":
-		if e.ComplexityRoot.Job.NodeID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Job.NodeID(childComplexity), true
 	case "Job.notificationCount":
 		if e.ComplexityRoot.Job.NotificationCount == nil {
 			break
@@ -1403,7 +1408,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Notification.CreatedBy(childComplexity), true
-	case "Notification.rowId":
+	case "Notification.id":
 		if e.ComplexityRoot.Notification.ID == nil {
 			break
 		}
@@ -1439,12 +1444,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Notification.Letter(childComplexity), true
-	case "Notification.id":
-		if e.ComplexityRoot.Notification.NodeID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Notification.NodeID(childComplexity), true
 	case "Notification.postage":
 		if e.ComplexityRoot.Notification.Postage == nil {
 			break
@@ -1655,18 +1654,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ReportRequest.DownloadURL(childComplexity), true
-	case "ReportRequest.rowId":
+	case "ReportRequest.id":
 		if e.ComplexityRoot.ReportRequest.ID == nil {
 			break
 		}
 
 		return e.ComplexityRoot.ReportRequest.ID(childComplexity), true
-	case "ReportRequest.id":
-		if e.ComplexityRoot.ReportRequest.NodeID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ReportRequest.NodeID(childComplexity), true
 	case "ReportRequest.notificationStatus":
 		if e.ComplexityRoot.ReportRequest.NotificationStatus == nil {
 			break
@@ -1775,7 +1768,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Service.HasAPIKeys(childComplexity), true
-	case "Service.rowId":
+	case "Service.id":
 		if e.ComplexityRoot.Service.ID == nil {
 			break
 		}
@@ -1821,12 +1814,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Service.Name(childComplexity), true
-	case "Service.id":
-		if e.ComplexityRoot.Service.NodeID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Service.NodeID(childComplexity), true
 	case "Service.notifications":
 		if e.ComplexityRoot.Service.Notifications == nil {
 			break
@@ -2074,7 +2061,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Subscription.UpcomingJobs(childComplexity, args["serviceId"].(string)), true
 
-	case "Template.rowId":
+	case "Template.id":
 		if e.ComplexityRoot.Template.ID == nil {
 			break
 		}
@@ -2092,12 +2079,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Template.Name(childComplexity), true
-	case "Template.id":
-		if e.ComplexityRoot.Template.NodeID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Template.NodeID(childComplexity), true
 	case "Template.type":
 		if e.ComplexityRoot.Template.Type == nil {
 			break
@@ -2596,6 +2577,12 @@ func (ec *executionContext) childFields_InboxConnection(ctx context.Context, fie
 		return ec.fieldContext_InboxConnection_summary(ctx, field)
 	case "inboundNumber":
 		return ec.fieldContext_InboxConnection_inboundNumber(ctx, field)
+	case "messages":
+		return ec.fieldContext_InboxConnection_messages(ctx, field)
+	case "hasNext":
+		return ec.fieldContext_InboxConnection_hasNext(ctx, field)
+	case "endCursor":
+		return ec.fieldContext_InboxConnection_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type InboxConnection", field.Name)
 }
@@ -2614,8 +2601,6 @@ func (ec *executionContext) childFields_InboxMessage(ctx context.Context, field 
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_InboxMessage_id(ctx, field)
-	case "rowId":
-		return ec.fieldContext_InboxMessage_rowId(ctx, field)
 	case "phoneNumber":
 		return ec.fieldContext_InboxMessage_phoneNumber(ctx, field)
 	case "content":
@@ -2642,8 +2627,6 @@ func (ec *executionContext) childFields_Job(ctx context.Context, field graphql.C
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_Job_id(ctx, field)
-	case "rowId":
-		return ec.fieldContext_Job_rowId(ctx, field)
 	case "originalFileName":
 		return ec.fieldContext_Job_originalFileName(ctx, field)
 	case "notificationCount":
@@ -2848,8 +2831,6 @@ func (ec *executionContext) childFields_Notification(ctx context.Context, field 
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_Notification_id(ctx, field)
-	case "rowId":
-		return ec.fieldContext_Notification_rowId(ctx, field)
 	case "serviceId":
 		return ec.fieldContext_Notification_serviceId(ctx, field)
 	case "type":
@@ -2942,8 +2923,6 @@ func (ec *executionContext) childFields_ReportRequest(ctx context.Context, field
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_ReportRequest_id(ctx, field)
-	case "rowId":
-		return ec.fieldContext_ReportRequest_rowId(ctx, field)
 	case "status":
 		return ec.fieldContext_ReportRequest_status(ctx, field)
 	case "notificationType":
@@ -2982,8 +2961,6 @@ func (ec *executionContext) childFields_Service(ctx context.Context, field graph
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_Service_id(ctx, field)
-	case "rowId":
-		return ec.fieldContext_Service_rowId(ctx, field)
 	case "name":
 		return ec.fieldContext_Service_name(ctx, field)
 	case "active":
@@ -3096,8 +3073,6 @@ func (ec *executionContext) childFields_Template(ctx context.Context, field grap
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_Template_id(ctx, field)
-	case "rowId":
-		return ec.fieldContext_Template_rowId(ctx, field)
 	case "name":
 		return ec.fieldContext_Template_name(ctx, field)
 	case "type":
@@ -5012,6 +4987,87 @@ func (ec *executionContext) fieldContext_InboxConnection_inboundNumber(_ context
 	return graphql.NewScalarFieldContext("InboxConnection", field, false, false, "String")
 }
 
+func (ec *executionContext) _InboxConnection_messages(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxConnection_messages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Messages, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*notifyql.InboxMessage) graphql.Marshaler {
+			return ec.marshalNInboxMessage2ᚕᚖnotifyqlᚐInboxMessageᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InboxConnection_messages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InboxConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InboxMessage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InboxConnection_hasNext(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNBoolean2bool(ctx, field.Selections, obj.HasNext)
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxConnection_hasNext(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HasNext, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InboxConnection_hasNext(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InboxConnection", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _InboxConnection_endCursor(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxConnection_endCursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.InboxConnection().EndCursor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InboxConnection_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InboxConnection", field, true, true, "String")
+}
+
 func (ec *executionContext) _InboxEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *InboxEdge) (ret graphql.Marshaler) {
 	if !notifyql.FieldsIntercepted(ctx) {
 		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
@@ -5072,45 +5128,6 @@ func (ec *executionContext) fieldContext_InboxEdge_node(_ context.Context, field
 
 func (ec *executionContext) _InboxMessage_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxMessage) (ret graphql.Marshaler) {
 	if !notifyql.FieldsIntercepted(ctx) {
-		if m := ec._InboxMessage_id_plain(ctx, field, obj); m != nil {
-			return m
-		}
-	}
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_InboxMessage_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.NodeID(), nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-
-// _InboxMessage_id_plain marshals InboxMessage.id from its value, or reports nil for gqlgen's way: when
-// the value is null where the schema allows none, or the method panicked.
-func (ec *executionContext) _InboxMessage_id_plain(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxMessage) (m graphql.Marshaler) {
-	defer func() {
-		if recover() != nil {
-			m = nil
-		}
-	}()
-	return ec.marshalNID2string(ctx, field.Selections, obj.NodeID())
-}
-func (ec *executionContext) fieldContext_InboxMessage_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("InboxMessage", field, true, false, "ID")
-}
-
-func (ec *executionContext) _InboxMessage_rowId(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxMessage) (ret graphql.Marshaler) {
-	if !notifyql.FieldsIntercepted(ctx) {
 		return ec.marshalNID2string(ctx, field.Selections, obj.ID)
 	}
 	return graphql.ResolveField(
@@ -5118,7 +5135,7 @@ func (ec *executionContext) _InboxMessage_rowId(ctx context.Context, field graph
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_InboxMessage_rowId(ctx, field)
+			return ec.fieldContext_InboxMessage_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.ID, nil
@@ -5131,7 +5148,7 @@ func (ec *executionContext) _InboxMessage_rowId(ctx context.Context, field graph
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_InboxMessage_rowId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_InboxMessage_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("InboxMessage", field, false, false, "ID")
 }
 
@@ -5287,45 +5304,6 @@ func (ec *executionContext) fieldContext_InboxSummary_mostRecent(_ context.Conte
 
 func (ec *executionContext) _Job_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.Job) (ret graphql.Marshaler) {
 	if !notifyql.FieldsIntercepted(ctx) {
-		if m := ec._Job_id_plain(ctx, field, obj); m != nil {
-			return m
-		}
-	}
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Job_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.NodeID(), nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-
-// _Job_id_plain marshals Job.id from its value, or reports nil for gqlgen's way: when
-// the value is null where the schema allows none, or the method panicked.
-func (ec *executionContext) _Job_id_plain(ctx context.Context, field graphql.CollectedField, obj *notifyql.Job) (m graphql.Marshaler) {
-	defer func() {
-		if recover() != nil {
-			m = nil
-		}
-	}()
-	return ec.marshalNID2string(ctx, field.Selections, obj.NodeID())
-}
-func (ec *executionContext) fieldContext_Job_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Job", field, true, false, "ID")
-}
-
-func (ec *executionContext) _Job_rowId(ctx context.Context, field graphql.CollectedField, obj *notifyql.Job) (ret graphql.Marshaler) {
-	if !notifyql.FieldsIntercepted(ctx) {
 		return ec.marshalNID2string(ctx, field.Selections, obj.ID)
 	}
 	return graphql.ResolveField(
@@ -5333,7 +5311,7 @@ func (ec *executionContext) _Job_rowId(ctx context.Context, field graphql.Collec
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Job_rowId(ctx, field)
+			return ec.fieldContext_Job_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.ID, nil
@@ -5346,7 +5324,7 @@ func (ec *executionContext) _Job_rowId(ctx context.Context, field graphql.Collec
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Job_rowId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Job_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Job", field, false, false, "ID")
 }
 
@@ -7374,45 +7352,6 @@ func (ec *executionContext) fieldContext_Mutation_rememberSearch(ctx context.Con
 
 func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
 	if !notifyql.FieldsIntercepted(ctx) {
-		if m := ec._Notification_id_plain(ctx, field, obj); m != nil {
-			return m
-		}
-	}
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Notification_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.NodeID(), nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-
-// _Notification_id_plain marshals Notification.id from its value, or reports nil for gqlgen's way: when
-// the value is null where the schema allows none, or the method panicked.
-func (ec *executionContext) _Notification_id_plain(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (m graphql.Marshaler) {
-	defer func() {
-		if recover() != nil {
-			m = nil
-		}
-	}()
-	return ec.marshalNID2string(ctx, field.Selections, obj.NodeID())
-}
-func (ec *executionContext) fieldContext_Notification_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Notification", field, true, false, "ID")
-}
-
-func (ec *executionContext) _Notification_rowId(ctx context.Context, field graphql.CollectedField, obj *notifyql.Notification) (ret graphql.Marshaler) {
-	if !notifyql.FieldsIntercepted(ctx) {
 		return ec.marshalNID2string(ctx, field.Selections, obj.ID)
 	}
 	return graphql.ResolveField(
@@ -7420,7 +7359,7 @@ func (ec *executionContext) _Notification_rowId(ctx context.Context, field graph
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Notification_rowId(ctx, field)
+			return ec.fieldContext_Notification_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.ID, nil
@@ -7433,7 +7372,7 @@ func (ec *executionContext) _Notification_rowId(ctx context.Context, field graph
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Notification_rowId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Notification_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Notification", field, false, false, "ID")
 }
 
@@ -9017,45 +8956,6 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 
 func (ec *executionContext) _ReportRequest_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.ReportRequest) (ret graphql.Marshaler) {
 	if !notifyql.FieldsIntercepted(ctx) {
-		if m := ec._ReportRequest_id_plain(ctx, field, obj); m != nil {
-			return m
-		}
-	}
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ReportRequest_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.NodeID(), nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-
-// _ReportRequest_id_plain marshals ReportRequest.id from its value, or reports nil for gqlgen's way: when
-// the value is null where the schema allows none, or the method panicked.
-func (ec *executionContext) _ReportRequest_id_plain(ctx context.Context, field graphql.CollectedField, obj *notifyql.ReportRequest) (m graphql.Marshaler) {
-	defer func() {
-		if recover() != nil {
-			m = nil
-		}
-	}()
-	return ec.marshalNID2string(ctx, field.Selections, obj.NodeID())
-}
-func (ec *executionContext) fieldContext_ReportRequest_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ReportRequest", field, true, false, "ID")
-}
-
-func (ec *executionContext) _ReportRequest_rowId(ctx context.Context, field graphql.CollectedField, obj *notifyql.ReportRequest) (ret graphql.Marshaler) {
-	if !notifyql.FieldsIntercepted(ctx) {
 		return ec.marshalNID2string(ctx, field.Selections, obj.ID)
 	}
 	return graphql.ResolveField(
@@ -9063,7 +8963,7 @@ func (ec *executionContext) _ReportRequest_rowId(ctx context.Context, field grap
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ReportRequest_rowId(ctx, field)
+			return ec.fieldContext_ReportRequest_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.ID, nil
@@ -9076,7 +8976,7 @@ func (ec *executionContext) _ReportRequest_rowId(ctx context.Context, field grap
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_ReportRequest_rowId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_ReportRequest_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ReportRequest", field, false, false, "ID")
 }
 
@@ -9319,45 +9219,6 @@ func (ec *executionContext) fieldContext_SearchHandle_hash(_ context.Context, fi
 
 func (ec *executionContext) _Service_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
 	if !notifyql.FieldsIntercepted(ctx) {
-		if m := ec._Service_id_plain(ctx, field, obj); m != nil {
-			return m
-		}
-	}
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Service_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.NodeID(), nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-
-// _Service_id_plain marshals Service.id from its value, or reports nil for gqlgen's way: when
-// the value is null where the schema allows none, or the method panicked.
-func (ec *executionContext) _Service_id_plain(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (m graphql.Marshaler) {
-	defer func() {
-		if recover() != nil {
-			m = nil
-		}
-	}()
-	return ec.marshalNID2string(ctx, field.Selections, obj.NodeID())
-}
-func (ec *executionContext) fieldContext_Service_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Service", field, true, false, "ID")
-}
-
-func (ec *executionContext) _Service_rowId(ctx context.Context, field graphql.CollectedField, obj *notifyql.Service) (ret graphql.Marshaler) {
-	if !notifyql.FieldsIntercepted(ctx) {
 		return ec.marshalNID2string(ctx, field.Selections, obj.ID)
 	}
 	return graphql.ResolveField(
@@ -9365,7 +9226,7 @@ func (ec *executionContext) _Service_rowId(ctx context.Context, field graphql.Co
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Service_rowId(ctx, field)
+			return ec.fieldContext_Service_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.ID, nil
@@ -9378,7 +9239,7 @@ func (ec *executionContext) _Service_rowId(ctx context.Context, field graphql.Co
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Service_rowId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Service_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Service", field, false, false, "ID")
 }
 
@@ -11357,45 +11218,6 @@ func (ec *executionContext) fieldContext_Subscription_reportRequest(ctx context.
 
 func (ec *executionContext) _Template_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.Template) (ret graphql.Marshaler) {
 	if !notifyql.FieldsIntercepted(ctx) {
-		if m := ec._Template_id_plain(ctx, field, obj); m != nil {
-			return m
-		}
-	}
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Template_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.NodeID(), nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-
-// _Template_id_plain marshals Template.id from its value, or reports nil for gqlgen's way: when
-// the value is null where the schema allows none, or the method panicked.
-func (ec *executionContext) _Template_id_plain(ctx context.Context, field graphql.CollectedField, obj *notifyql.Template) (m graphql.Marshaler) {
-	defer func() {
-		if recover() != nil {
-			m = nil
-		}
-	}()
-	return ec.marshalNID2string(ctx, field.Selections, obj.NodeID())
-}
-func (ec *executionContext) fieldContext_Template_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Template", field, true, false, "ID")
-}
-
-func (ec *executionContext) _Template_rowId(ctx context.Context, field graphql.CollectedField, obj *notifyql.Template) (ret graphql.Marshaler) {
-	if !notifyql.FieldsIntercepted(ctx) {
 		return ec.marshalNID2string(ctx, field.Selections, obj.ID)
 	}
 	return graphql.ResolveField(
@@ -11403,7 +11225,7 @@ func (ec *executionContext) _Template_rowId(ctx context.Context, field graphql.C
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Template_rowId(ctx, field)
+			return ec.fieldContext_Template_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.ID, nil
@@ -11416,7 +11238,7 @@ func (ec *executionContext) _Template_rowId(ctx context.Context, field graphql.C
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Template_rowId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Template_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Template", field, false, false, "ID")
 }
 
@@ -14500,6 +14322,22 @@ func (ec *executionContext) _InboxConnection(ctx context.Context, sel ast.Select
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "messages":
+			out.Values[i] = ec._InboxConnection_messages(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "hasNext":
+			out.Values[i] = ec._InboxConnection_hasNext(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endCursor":
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._InboxConnection_endCursor(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -14568,11 +14406,6 @@ func (ec *executionContext) _InboxMessage(ctx context.Context, sel ast.Selection
 			out.Values[i] = graphql.MarshalString("InboxMessage")
 		case "id":
 			out.Values[i] = ec._InboxMessage_id(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
-		case "rowId":
-			out.Values[i] = ec._InboxMessage_rowId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -14666,11 +14499,6 @@ func (ec *executionContext) _Job(ctx context.Context, sel ast.SelectionSet, obj 
 			out.Values[i] = graphql.MarshalString("Job")
 		case "id":
 			out.Values[i] = ec._Job_id(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "rowId":
-			out.Values[i] = ec._Job_rowId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -15430,11 +15258,6 @@ func (ec *executionContext) _Notification(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
-		case "rowId":
-			out.Values[i] = ec._Notification_rowId(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
 		case "serviceId":
 			out.Values[i] = ec._Notification_serviceId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -15822,11 +15645,6 @@ func (ec *executionContext) _ReportRequest(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
-		case "rowId":
-			out.Values[i] = ec._ReportRequest_rowId(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
 		case "status":
 			out.Values[i] = ec._ReportRequest_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -15959,11 +15777,6 @@ func (ec *executionContext) _Service(ctx context.Context, sel ast.SelectionSet, 
 			out.Values[i] = graphql.MarshalString("Service")
 		case "id":
 			out.Values[i] = ec._Service_id(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
-		case "rowId":
-			out.Values[i] = ec._Service_rowId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -16371,11 +16184,6 @@ func (ec *executionContext) _Template(ctx context.Context, sel ast.SelectionSet,
 			out.Values[i] = graphql.MarshalString("Template")
 		case "id":
 			out.Values[i] = ec._Template_id(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "rowId":
-			out.Values[i] = ec._Template_rowId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -17361,6 +17169,22 @@ func (ec *executionContext) marshalNInboxEdge2ᚖnotifyqlᚋgraphᚐInboxEdge(ct
 		return graphql.Null
 	}
 	return ec._InboxEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNInboxMessage2ᚕᚖnotifyqlᚐInboxMessageᚄ(ctx context.Context, sel ast.SelectionSet, v []*notifyql.InboxMessage) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNInboxMessage2ᚖnotifyqlᚐInboxMessage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNInboxMessage2ᚖnotifyqlᚐInboxMessage(ctx context.Context, sel ast.SelectionSet, v *notifyql.InboxMessage) graphql.Marshaler {

@@ -254,9 +254,9 @@ var simTypeWeights = map[notifyql.NotificationType]float64{
 }
 
 func (s *Simulator) loadCatalogue(ctx context.Context) error {
-	requested := make([]string, 0, len(s.opts.Services))
-	for _, id := range s.opts.Services {
-		requested = append(requested, notifyql.NormaliseID(id))
+	requested := s.opts.Services
+	if requested == nil {
+		requested = []string{}
 	}
 	rows, err := s.pool.Query(ctx, simServicesSQL, requested)
 	if err != nil {

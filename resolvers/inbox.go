@@ -80,6 +80,17 @@ func (r inboxConnectionResolver) PageInfo(_ context.Context, p *notifyql.InboxPa
 	return info, nil
 }
 
+// EndCursor is the deprecated field's meaning, kept for the clients that read it: the
+// cursor after the page, null on the last page (where pageInfo.endCursor is the last
+// edge's cursor).
+func (r inboxConnectionResolver) EndCursor(_ context.Context, p *notifyql.InboxPage) (*string, error) {
+	if !p.HasNext {
+		return nil, nil
+	}
+	cursor := encodeInboxCursor(p.Offset + len(p.Messages))
+	return &cursor, nil
+}
+
 type inboxMessageResolver struct{ *Resolver }
 
 func (r inboxMessageResolver) PhoneNumber(_ context.Context, m *notifyql.InboxMessage) (string, error) {

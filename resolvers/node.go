@@ -117,24 +117,18 @@ func (r queryResolver) Nodes(ctx context.Context, ids []string) ([]notifyql.Node
 	return nodes, nil
 }
 
-// nodeKey is what a node id names.
-type nodeKey struct {
-	typ notifyql.NodeType
-	id  string
-}
-
 // loadNodes returns, for each id, its row or the error its own field would answer, with
 // every not-found made one and the same.
 func (r *Resolver) loadNodes(ctx context.Context, p *notifyql.Principal, ids []string) ([]notifyql.Node, []error) {
-	keys := make([]nodeKey, len(ids))
-	byType := map[notifyql.NodeType][]string{}
+	keys := make([]string, len(ids))
+	var uuids []string
 	for i, id := range ids {
-		if t, key, ok := notifyql.ParseNodeID(id); ok {
-			keys[i] = nodeKey{t, key}
-			byType[t] = append(byType[t], key)
+		if notifyql.IsUUID(id) {
+			keys[i] = notifyql.NormaliseID(id)
+			uuids = append(uuids, keys[i])
 		}
 	}
-	found, err := r.fetchNodes(ctx, p, byType)
+	found, err := r.fetchNodes(ctx, p, uuids)
 	nodes := make([]notifyql.Node, len(ids))
 	errs := make([]error, len(ids))
 	for i, key := range keys {
@@ -143,7 +137,7 @@ func (r *Resolver) loadNodes(ctx context.Context, p *notifyql.Principal, ids []s
 			continue
 		}
 		row, ok := found[key]
-		if !ok {
+		if key == "" || !ok {
 			errs[i] = nodeNotFound()
 			continue
 		}
@@ -158,46 +152,50 @@ func (r *Resolver) loadNodes(ctx context.Context, p *notifyql.Principal, ids []s
 	return nodes, errs
 }
 
-// fetchNodes loads the rows of each type in one round and then, in one more, the services
-// they belong to, which their checks read.
-func (r *Resolver) fetchNodes(ctx context.Context, p *notifyql.Principal, byType map[notifyql.NodeType][]string) (map[nodeKey]notifyql.Node, error) {
+// fetchNodes looks every id up in every node type, since a UUID does not say its type:
+// one round of each type's by-id load with all the ids, then one of the services, the ids
+// themselves and those the rows found belong to, which their checks read. The statements
+// are the same whatever the ids name, so that an id of a row the caller may not see costs
+// what an id of no row costs. Each id answers with the first type, in
+// notifyql.NodeTypes' order, that has a row of it.
+func (r *Resolver) fetchNodes(ctx context.Context, p *notifyql.Principal, ids []string) (map[string]notifyql.Node, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
 	loaders := dataloaders.For(ctx)
-	found := map[nodeKey]notifyql.Node{}
+	byType := map[notifyql.NodeType]map[string]notifyql.Node{}
 	var serviceIDs []string
 	add := func(t notifyql.NodeType, id, serviceID string, row notifyql.Node) {
-		found[nodeKey{t, id}] = row
+		if byType[t] == nil {
+			byType[t] = map[string]notifyql.Node{}
+		}
+		byType[t][id] = row
 		serviceIDs = append(serviceIDs, serviceID)
 	}
-	if ids := byType[notifyql.NodeNotification]; len(ids) > 0 {
-		rows, related, err := r.stores.Notifications.NotificationsWithRelated(ctx, ids, notificationScope(p), r.now())
-		if err != nil {
-			return nil, err
-		}
-		loaders.Prime(related)
-		for _, n := range rows {
-			add(notifyql.NodeNotification, n.ID, n.ServiceID, n)
-		}
+	notifications, related, err := r.stores.Notifications.NotificationsWithRelated(ctx, ids, notificationScope(p), r.now())
+	if err != nil {
+		return nil, err
 	}
-	if ids := byType[notifyql.NodeReportRequest]; len(ids) > 0 {
-		rows, err := r.inbox.ReportRequestsByIDs(ctx, ids)
-		if err != nil {
-			return nil, err
-		}
-		for _, rr := range rows {
-			add(notifyql.NodeReportRequest, rr.ID, rr.ServiceID, rr)
-		}
+	loaders.Prime(related)
+	for _, n := range notifications {
+		add(notifyql.NodeNotification, n.ID, n.ServiceID, n)
 	}
-	if ids := byType[notifyql.NodeInboxMessage]; len(ids) > 0 {
-		rows, err := r.inbox.InboundTextsByIDs(ctx, ids)
-		if err != nil {
-			return nil, err
-		}
-		for _, m := range rows {
-			add(notifyql.NodeInboxMessage, m.ID, m.ServiceID, m)
-		}
+	requests, err := r.inbox.ReportRequestsByIDs(ctx, ids)
+	if err != nil {
+		return nil, err
 	}
-	templates := queueAll(ctx, loaders.Template(), byType[notifyql.NodeTemplate])
-	jobs := queueAll(ctx, loaders.Job(), byType[notifyql.NodeJob])
+	for _, rr := range requests {
+		add(notifyql.NodeReportRequest, rr.ID, rr.ServiceID, rr)
+	}
+	texts, err := r.inbox.InboundTextsByIDs(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range texts {
+		add(notifyql.NodeInboxMessage, m.ID, m.ServiceID, m)
+	}
+	templates := queueAll(ctx, loaders.Template(), ids)
+	jobs := queueAll(ctx, loaders.Job(), ids)
 	loaders.Template().Dispatch()
 	loaders.Job().Dispatch()
 	for id, thunk := range templates {
@@ -214,14 +212,23 @@ func (r *Resolver) fetchNodes(ctx context.Context, p *notifyql.Principal, byType
 			return nil, err
 		}
 	}
-	// The services themselves, and those of the rows found, in one round.
-	services := queueAll(ctx, loaders.Service(), append(serviceIDs, byType[notifyql.NodeService]...))
+	// The services the ids may name, and those of the rows found, in one round.
+	services := queueAll(ctx, loaders.Service(), append(serviceIDs, ids...))
 	loaders.Service().Dispatch()
-	for _, id := range byType[notifyql.NodeService] {
+	for _, id := range ids {
 		if s, err := services[id](); err == nil {
-			found[nodeKey{notifyql.NodeService, id}] = s
+			add(notifyql.NodeService, id, id, s)
 		} else if !dataloaders.IsNotFound(err) {
 			return nil, err
+		}
+	}
+	found := make(map[string]notifyql.Node, len(ids))
+	for _, id := range ids {
+		for _, t := range notifyql.NodeTypes {
+			if row, ok := byType[t][id]; ok {
+				found[id] = row
+				break
+			}
 		}
 	}
 	return found, nil

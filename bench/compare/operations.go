@@ -35,7 +35,7 @@ type operation struct {
 const pageQuery = `query Page($id: ID!) {
   service(id: $id) {
     notifications(type: EMAIL, first: 50) {
-      edges { node { rowId type recipient status createdAt template { name version } } }
+      edges { node { id type recipient status createdAt template { name version } } }
       pageInfo { hasNextPage endCursor }
     }
   }
@@ -53,7 +53,7 @@ const pgPageQuery = `query Page($id: UUID!) {
 }`
 
 const byIDQuery = `query Notification($id: ID!) {
-  notification(id: $id) { rowId type recipient status createdAt template { name version } }
+  notification(id: $id) { id type recipient status createdAt template { name version } }
 }`
 
 const pgByIDQuery = `query Notification($id: UUID!) {
@@ -95,10 +95,8 @@ func operations(serviceID, notificationID string, clients []int) []operation {
 	}
 }
 
-// notifyqlNode's rowId is the UUID that PostGraphile's rowId is (both servers' id is a
-// global id, each its own).
 type notifyqlNode struct {
-	ID       string `json:"rowId"`
+	ID       string `json:"id"`
 	Template *struct {
 		Name string `json:"name"`
 	} `json:"template"`

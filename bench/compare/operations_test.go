@@ -7,8 +7,8 @@ import (
 
 func TestPageRowsAgreeAcrossTheTwoShapes(t *testing.T) {
 	notifyql, err := notifyqlPageRows([]byte(`{"service":{"notifications":{"edges":[
-		{"node":{"rowId":"a","template":{"name":"Password reset"}}},
-		{"node":{"rowId":"b","template":null}}]}}}`))
+		{"node":{"id":"a","template":{"name":"Password reset"}}},
+		{"node":{"id":"b","template":null}}]}}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +24,7 @@ func TestPageRowsAgreeAcrossTheTwoShapes(t *testing.T) {
 }
 
 func TestNotificationRowsAgreeAcrossTheTwoShapes(t *testing.T) {
-	notifyql, err := notifyqlNotificationRows([]byte(`{"notification":{"rowId":"a","template":{"name":"Reminder"}}}`))
+	notifyql, err := notifyqlNotificationRows([]byte(`{"notification":{"id":"a","template":{"name":"Reminder"}}}`))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"notifyql"
 	"notifyql/server"
 )
 
@@ -70,36 +69,35 @@ var matrixFields = []matrixField{
 	listField("list: template", "first: 1", "template { name }"),
 	{"reportRequest", `query($id: ID!) { reportRequest(id: $id) { id } }`, map[string]any{"id": reportViewerPending}, []any{"reportRequest"}},
 	// node(id) and nodes(ids) answer each type as its own field does (see nodeOwnField).
-	nodeField("node: service", notifyql.NodeService, serviceA),
-	nodeField("node: notification", notifyql.NodeNotification, notificationA1),
-	nodeField("node: notification of service B", notifyql.NodeNotification, notificationB1),
-	nodeField("node: template", notifyql.NodeTemplate, templateA1),
-	nodeField("node: job", notifyql.NodeJob, jobA1),
-	nodeField("node: inbox message", notifyql.NodeInboxMessage, inboundA1),
-	nodeField("node: report request", notifyql.NodeReportRequest, reportViewerPending),
-	nodeField("node: inactive service", notifyql.NodeService, serviceC),
-	nodesField("nodes: service", notifyql.NodeService, serviceA),
-	nodesField("nodes: notification", notifyql.NodeNotification, notificationA1),
-	nodesField("nodes: notification of service B", notifyql.NodeNotification, notificationB1),
-	nodesField("nodes: template", notifyql.NodeTemplate, templateA1),
-	nodesField("nodes: job", notifyql.NodeJob, jobA1),
-	nodesField("nodes: inbox message", notifyql.NodeInboxMessage, inboundA1),
-	nodesField("nodes: report request", notifyql.NodeReportRequest, reportViewerPending),
-	nodesField("nodes: inactive service", notifyql.NodeService, serviceC),
+	nodeField("node: service", serviceA),
+	nodeField("node: notification", notificationA1),
+	nodeField("node: notification of service B", notificationB1),
+	nodeField("node: template", templateA1),
+	nodeField("node: job", jobA1),
+	nodeField("node: inbox message", inboundA1),
+	nodeField("node: report request", reportViewerPending),
+	nodeField("node: inactive service", serviceC),
+	nodesField("nodes: service", serviceA),
+	nodesField("nodes: notification", notificationA1),
+	nodesField("nodes: notification of service B", notificationB1),
+	nodesField("nodes: template", templateA1),
+	nodesField("nodes: job", jobA1),
+	nodesField("nodes: inbox message", inboundA1),
+	nodesField("nodes: report request", reportViewerPending),
+	nodesField("nodes: inactive service", serviceC),
 }
 
-// nodeField asks node(id) for the object of type t with key id, by its global id.
-func nodeField(name string, t notifyql.NodeType, id string) matrixField {
+// nodeField asks node(id) for the object with the UUID id.
+func nodeField(name string, id string) matrixField {
 	return matrixField{name, `query($id: ID!) { node(id: $id) { id } }`,
-		map[string]any{"id": notifyql.NodeID(t, id)}, []any{"node"}}
+		map[string]any{"id": id}, []any{"node"}}
 }
 
 // nodesField asks nodes(ids) for the same object twice: its answer is the element at index
 // 1. (TestNodesAnswerEachIDAtItsIndex mixes ids that name nothing with others.)
-func nodesField(name string, t notifyql.NodeType, id string) matrixField {
-	global := notifyql.NodeID(t, id)
+func nodesField(name string, id string) matrixField {
 	return matrixField{name, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`,
-		map[string]any{"ids": []string{global, global}}, []any{"nodes", 1}}
+		map[string]any{"ids": []string{id, id}}, []any{"nodes", 1}}
 }
 
 // listField asks for one field of the first notification of service A's list, with args

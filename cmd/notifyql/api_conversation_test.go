@@ -214,10 +214,10 @@ func TestConversationReadsANumberAsEverywhereElse(t *testing.T) {
 		t.Errorf("recipient %v, want +230 403 1001", got)
 	}
 	// A search for the number as it was written finds the text sent to it.
-	search := api.post(t, tok, `query($id: ID!, $term: String!) { service(id: $id) { notifications(type: SMS, search: {term: $term}) { edges { node { rowId } } } } }`,
+	search := api.post(t, tok, `query($id: ID!, $term: String!) { service(id: $id) { notifications(type: SMS, search: {term: $term}) { edges { node { id } } } } }`,
 		map[string]any{"id": serviceA, "term": "0+44(0)7779123456"})
 	search.requireNoErrors(t)
-	if got := search.at("service", "notifications", "edges", 0, "node", "rowId"); got != sentUK {
+	if got := search.at("service", "notifications", "edges", 0, "node", "id"); got != sentUK {
 		t.Errorf("searching for 0+44(0)7779123456 found %v, want the text sent to it", search.at("service", "notifications", "edges"))
 	}
 }

@@ -49,7 +49,7 @@ func fillDownloads(t *testing.T, api *downloadAPI) downloadFiles {
 		       timestamp '2026-07-14 10:00' - i * interval '1 second'
 		  FROM generate_series(1, $2::int) AS i`, serviceA, stallRows)
 	resp := requestReport(t, api.testAPI, userManager, serviceA, "EMAIL", "ALL")
-	id, ok := resp.at("requestReport", "reportRequest", "rowId").(string)
+	id, ok := resp.at("requestReport", "reportRequest", "id").(string)
 	if !ok {
 		t.Fatalf("request a report: %s", resp.body)
 	}

@@ -114,7 +114,7 @@ func TestInboxRefusesBadPaging(t *testing.T) {
 		{"after a negative offset", map[string]any{"after": encode("inbox:-1")}, "after is not a cursor this inbox gave out"},
 		{"after a padded offset", map[string]any{"after": encode("inbox:007")}, "after is not a cursor this inbox gave out"},
 		{"after a notifications cursor", map[string]any{"after": notificationCursor}, "after is not a cursor this inbox gave out"},
-		{"after a node id", map[string]any{"after": notifyql.NodeID(notifyql.NodeInboxMessage, inboundA1)}, "after is not a cursor this inbox gave out"},
+		{"after a text's id", map[string]any{"after": inboundA1}, "after is not a cursor this inbox gave out"},
 	} {
 		tt.vars["id"] = serviceA
 		resp := api.post(t, tok, inboxQuery, tt.vars)
@@ -163,7 +163,7 @@ func TestReportRequestIsForItsRequesterOnly(t *testing.T) {
 	const query = `query($id: ID!) { reportRequest(id: $id) { id status notificationType notificationStatus createdAt updatedAt } }`
 	resp := api.post(t, tokenFor(t, userViewer), query, map[string]any{"id": reportViewerPending})
 	resp.requireNoErrors(t)
-	want := map[string]any{"createdAt": "2026-07-15T11:00:00Z", "id": notifyql.NodeID(notifyql.NodeReportRequest, reportViewerPending), "notificationStatus": "ALL", "notificationType": "SMS", "status": "PENDING", "updatedAt": nil}
+	want := map[string]any{"createdAt": "2026-07-15T11:00:00Z", "id": reportViewerPending, "notificationStatus": "ALL", "notificationType": "SMS", "status": "PENDING", "updatedAt": nil}
 	if diff := cmp.Diff(want, resp.at("reportRequest")); diff != "" {
 		t.Errorf("report request (-want +got):\n%s", diff)
 	}
@@ -351,5 +351,67 @@ func TestInboxConversationAndCancelPermissionMatrix(t *testing.T) {
 				t.Errorf("%s as %s: got %s, want %s\n%s", f.name, caller, got, f.want[i], resp.body)
 			}
 		}
+	}
+}
+
+// TestInboxDeprecatedFieldsAnswerAsBefore: the fields the inbox had before it was a
+// connection (messages, hasNext, endCursor) still answer as they did, beside edges and
+// pageInfo: the same texts, the same hasNext, and an endCursor that reads on to the next
+// page and is null on the last (where pageInfo.endCursor is the last edge's cursor).
+// Introspection marks them deprecated.
+func TestInboxDeprecatedFieldsAnswerAsBefore(t *testing.T) {
+	api := newTestAPI(t, server.Limits{})
+	tok := tokenFor(t, userViewer)
+	const query = `query($id: ID!, $after: String) { service(id: $id) { inbox(first: 2, after: $after) {
+		messages { id phoneNumber content } hasNext endCursor
+		edges { node { id phoneNumber content } } pageInfo { hasNextPage endCursor } } } }`
+	var after any
+	var pages []int
+	for page := 0; page < 5; page++ {
+		resp := api.post(t, tok, query, map[string]any{"id": serviceA, "after": after})
+		resp.requireNoErrors(t)
+		inbox := resp.at("service", "inbox").(map[string]any)
+		var nodes []any
+		for _, e := range inbox["edges"].([]any) {
+			nodes = append(nodes, e.(map[string]any)["node"])
+		}
+		messages := inbox["messages"].([]any)
+		if diff := cmp.Diff(nodes, messages); diff != "" || len(messages) == 0 {
+			t.Errorf("page %d: messages differ from the edges' nodes (-edges +messages):\n%s", page, diff)
+		}
+		pages = append(pages, len(messages))
+		pageInfo := inbox["pageInfo"].(map[string]any)
+		if inbox["hasNext"] != pageInfo["hasNextPage"] {
+			t.Errorf("page %d: hasNext %v, pageInfo.hasNextPage %v", page, inbox["hasNext"], pageInfo["hasNextPage"])
+		}
+		if inbox["hasNext"] != true {
+			if inbox["endCursor"] != nil || pageInfo["endCursor"] == nil {
+				t.Errorf("last page: endCursor %v, want null; pageInfo.endCursor %v, want the last edge's", inbox["endCursor"], pageInfo["endCursor"])
+			}
+			break
+		}
+		if inbox["endCursor"] == nil || inbox["endCursor"] != pageInfo["endCursor"] {
+			t.Errorf("page %d: endCursor %v, pageInfo.endCursor %v: want the same cursor", page, inbox["endCursor"], pageInfo["endCursor"])
+		}
+		after = inbox["endCursor"]
+	}
+	if !cmp.Equal(pages, []int{2, 1}) {
+		t.Errorf("pages of %v texts, want [2 1] (the fixture's three texts within the retention)", pages)
+	}
+
+	resp := api.post(t, tok, `{ __type(name: "InboxConnection") { fields(includeDeprecated: true) { name isDeprecated deprecationReason } } }`, nil)
+	resp.requireNoErrors(t)
+	deprecated := map[string]bool{}
+	for _, f := range resp.at("__type", "fields").([]any) {
+		f := f.(map[string]any)
+		if f["isDeprecated"] == true {
+			if reason, _ := f["deprecationReason"].(string); !strings.Contains(reason, "use edges / pageInfo") {
+				t.Errorf("%s: deprecation reason %q", f["name"], reason)
+			}
+			deprecated[f["name"].(string)] = true
+		}
+	}
+	if want := map[string]bool{"messages": true, "hasNext": true, "endCursor": true}; !cmp.Equal(deprecated, want) {
+		t.Errorf("deprecated fields %v, want %v", deprecated, want)
 	}
 }

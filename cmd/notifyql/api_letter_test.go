@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"notifyql"
 	"notifyql/server"
 )
 
@@ -190,7 +189,7 @@ func TestCancelLetterShowsInTheStatusHistory(t *testing.T) {
 	tok := tokenFor(t, userSender) // send_messages is enough
 	resp := api.post(t, tok, cancelLetterMutation, map[string]any{"service": serviceA, "id": notificationA5})
 	resp.requireNoErrors(t)
-	want := map[string]any{"id": notifyql.NodeID(notifyql.NodeNotification, notificationA5), "status": "CANCELLED", "updatedAt": "2026-07-15T12:00:00Z",
+	want := map[string]any{"id": notificationA5, "status": "CANCELLED", "updatedAt": "2026-07-15T12:00:00Z",
 		"statusHistory": []any{map[string]any{"status": "CREATED"}, map[string]any{"status": "SENDING"}, map[string]any{"status": "CREATED"}, map[string]any{"status": "CANCELLED"}}}
 	if diff := cmp.Diff(want, resp.at("cancelLetter")); diff != "" {
 		t.Errorf("cancelLetter (-want +got):\n%s", diff)

@@ -16,13 +16,10 @@ const (
 	nodesQuery = `query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }`
 )
 
-// unknownNodeID is a well-formed notification node id that names no row.
-var unknownNodeID = notifyql.NodeID(notifyql.NodeNotification, "a0000000-0000-0000-0000-0000000000ff")
-
-// TestNodeIDsRoundTrip: each node type's id, as its own field shows it, fetches the same
-// object through node(id); rowId is the row's UUID; and the id arguments of the other
-// fields take the node id as they take the UUID.
-func TestNodeIDsRoundTrip(t *testing.T) {
+// TestNodeFetchesEachTypeByItsID: each node type's id, as its own field shows it (the
+// row's UUID, as on every type), fetches the same object through node(id) and nodes(ids),
+// in whatever case the UUID is written.
+func TestNodeFetchesEachTypeByItsID(t *testing.T) {
 	api := newTestAPI(t, server.DefaultLimits())
 	tok := tokenFor(t, userViewer)
 	for _, tt := range []struct {
@@ -32,49 +29,44 @@ func TestNodeIDsRoundTrip(t *testing.T) {
 		path     []any
 		wantUUID string
 	}{
-		{notifyql.NodeService, `query($id: ID!) { service(id: $id) { id rowId } }`, map[string]any{"id": serviceA}, []any{"service"}, serviceA},
-		{notifyql.NodeNotification, `query($id: ID!) { notification(id: $id) { id rowId } }`, map[string]any{"id": notificationA2}, []any{"notification"}, notificationA2},
-		{notifyql.NodeJob, `query($id: ID!) { notification(id: $id) { job { id rowId } } }`, map[string]any{"id": notificationA2}, []any{"notification", "job"}, jobA1},
-		{notifyql.NodeTemplate, `query($id: ID!) { service(id: $id) { templateStatistics { template { id rowId } } } }`, map[string]any{"id": serviceA}, []any{"service", "templateStatistics", 0, "template"}, ""},
-		{notifyql.NodeInboxMessage, `query($id: ID!) { service(id: $id) { inbox(first: 1) { edges { node { id rowId } } } } }`, map[string]any{"id": serviceA}, []any{"service", "inbox", "edges", 0, "node"}, inboundA1},
-		{notifyql.NodeReportRequest, `query($id: ID!) { reportRequest(id: $id) { id rowId } }`, map[string]any{"id": reportViewerPending}, []any{"reportRequest"}, reportViewerPending},
+		{notifyql.NodeService, `query($id: ID!) { service(id: $id) { id } }`, map[string]any{"id": serviceA}, []any{"service"}, serviceA},
+		{notifyql.NodeNotification, `query($id: ID!) { notification(id: $id) { id } }`, map[string]any{"id": notificationA2}, []any{"notification"}, notificationA2},
+		{notifyql.NodeJob, `query($id: ID!) { notification(id: $id) { job { id } } }`, map[string]any{"id": notificationA2}, []any{"notification", "job"}, jobA1},
+		{notifyql.NodeTemplate, `query($id: ID!) { notification(id: $id) { template { id } } }`, map[string]any{"id": notificationA2}, []any{"notification", "template"}, templateA1},
+		{notifyql.NodeInboxMessage, `query($id: ID!) { service(id: $id) { inbox(first: 1) { edges { node { id } } } } }`, map[string]any{"id": serviceA}, []any{"service", "inbox", "edges", 0, "node"}, inboundA1},
+		{notifyql.NodeReportRequest, `query($id: ID!) { reportRequest(id: $id) { id } }`, map[string]any{"id": reportViewerPending}, []any{"reportRequest"}, reportViewerPending},
 	} {
 		t.Run(string(tt.typ), func(t *testing.T) {
 			resp := api.post(t, tok, tt.query, tt.vars)
 			resp.requireNoErrors(t)
 			id, _ := resp.at(append(tt.path, "id")...).(string)
-			rowID, _ := resp.at(append(tt.path, "rowId")...).(string)
-			if tt.wantUUID != "" && rowID != tt.wantUUID {
-				t.Errorf("rowId = %q, want %q", rowID, tt.wantUUID)
+			if id != tt.wantUUID {
+				t.Fatalf("id = %q, want the row's UUID %q", id, tt.wantUUID)
 			}
-			if want := notifyql.NodeID(tt.typ, rowID); id != want {
-				t.Errorf("id = %q, want the node id %q", id, want)
+			for _, asked := range []string{id, strings.ToUpper(id)} {
+				node := api.post(t, tok, nodeQuery, map[string]any{"id": asked})
+				node.requireNoErrors(t)
+				if got := node.at("node", "__typename"); got != string(tt.typ) {
+					t.Errorf("node(%s) is a %v, want %s", asked, got, tt.typ)
+				}
+				if got := node.at("node", "id"); got != id {
+					t.Errorf("node(%s).id = %v, want %s", asked, got, id)
+				}
 			}
-			node := api.post(t, tok, nodeQuery, map[string]any{"id": id})
-			node.requireNoErrors(t)
-			if got := node.at("node", "__typename"); got != string(tt.typ) {
-				t.Errorf("node(id) is a %v, want %s", got, tt.typ)
-			}
-			if got := node.at("node", "id"); got != id {
-				t.Errorf("node(id).id = %v, want %s", got, id)
+			nodes := api.post(t, tok, nodesQuery, map[string]any{"ids": []string{id}})
+			nodes.requireNoErrors(t)
+			if nodes.at("nodes", 0, "__typename") != string(tt.typ) || nodes.at("nodes", 0, "id") != id {
+				t.Errorf("nodes([%s]): %s", id, nodes.body)
 			}
 		})
-	}
-	// The other fields take a node id wherever they take a UUID, of that type only.
-	byNodeID := api.post(t, tok, `query($id: ID!) { service(id: $id) { rowId } }`, map[string]any{"id": notifyql.NodeID(notifyql.NodeService, serviceA)})
-	byNodeID.requireNoErrors(t)
-	if got := byNodeID.at("service", "rowId"); got != serviceA {
-		t.Errorf("service(id: node id) = %v, want service A", got)
-	}
-	wrongType := api.post(t, tok, `query($id: ID!) { service(id: $id) { rowId } }`, map[string]any{"id": notifyql.NodeID(notifyql.NodeNotification, serviceA)})
-	if code := wrongType.codeAt("service"); code != "BAD_USER_INPUT" || !strings.Contains(wrongType.body, "invalid service id") {
-		t.Errorf("service(id: a notification's node id): %s", wrongType.body)
 	}
 }
 
 // TestNodeNotFoundIsOneAnswer: a malformed id, an id that names nothing and an id of an
 // object in a service the caller has no relation to all answer null with the same
-// NOT_FOUND error, whatever the type.
+// NOT_FOUND error, whatever the type. A well-formed id is looked for in every type with
+// the same statements whatever it names, so an id of a row the caller may not see costs
+// what an id of no row costs.
 func TestNodeNotFoundIsOneAnswer(t *testing.T) {
 	api := newTestAPI(t, server.DefaultLimits())
 	// A text from before service A's 30 days of text retention: the inbox does not show it.
@@ -84,41 +76,63 @@ func TestNodeNotFoundIsOneAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	encode := func(raw string) string { return base64.RawURLEncoding.EncodeToString([]byte(raw)) }
-	cases := map[string]string{
-		"empty":                        "",
-		"not base64":                   "not a node id!",
-		"a bare UUID":                  serviceA,
-		"an unknown type":              encode("Organisation:" + serviceA),
-		"no type":                      encode(":" + serviceA),
-		"a key that is not a UUID":     encode("Service:5a000000"),
-		"an upper-case key":            encode("Service:" + strings.ToUpper(serviceA)),
-		"padded base64":                base64.URLEncoding.EncodeToString([]byte("Service:" + serviceA)),
-		"standard base64 alphabet":     strings.NewReplacer("-", "+", "_", "/").Replace(notifyql.NodeID(notifyql.NodeReportRequest, "e0000000-0000-0000-0000-0000000000fe")),
-		"too long":                     strings.Repeat("A", 10_000),
-		"unknown notification":         unknownNodeID,
-		"unknown service":              notifyql.NodeID(notifyql.NodeService, "5f000000-0000-0000-0000-00000000000f"),
-		"unknown template":             notifyql.NodeID(notifyql.NodeTemplate, "7e000000-0000-0000-0000-0000000000ff"),
-		"unknown job":                  notifyql.NodeID(notifyql.NodeJob, "10b00000-0000-0000-0000-0000000000ff"),
-		"unknown inbound text":         notifyql.NodeID(notifyql.NodeInboxMessage, "1a000000-0000-0000-0000-0000000000ff"),
-		"unknown report request":       notifyql.NodeID(notifyql.NodeReportRequest, "e0000000-0000-0000-0000-0000000000ff"),
-		"service B":                    notifyql.NodeID(notifyql.NodeService, serviceB),
-		"service B's notification":     notifyql.NodeID(notifyql.NodeNotification, notificationB1),
-		"service B's template":         notifyql.NodeID(notifyql.NodeTemplate, templateB1),
-		"service B's report request":   notifyql.NodeID(notifyql.NodeReportRequest, reportOfServiceB),
-		"a deleted report request":     notifyql.NodeID(notifyql.NodeReportRequest, reportViewerDeleted),
-		"a text outside the retention": notifyql.NodeID(notifyql.NodeInboxMessage, oldText),
+	malformed := map[string]string{
+		"empty":                  "",
+		"not a UUID":             "not a node id!",
+		"a short UUID":           "5a000000-0000-0000-0000-00000000000",
+		"a UUID without hyphens": strings.ReplaceAll(serviceA, "-", ""),
+		"a UUID in braces":       "{" + serviceA + "}",
+		"a UUID with spaces":     " " + serviceA + " ",
+		"a base64 type and UUID": encode("Service:" + serviceA),
+		"a UUID and more":        serviceA + "0",
+		"too long":               strings.Repeat("A", 10_000),
+	}
+	// Well-formed ids of no row, and of rows the viewer may not see as the node's own field
+	// would not show them.
+	wellFormed := map[string]string{
+		"unknown notification":       "a0000000-0000-0000-0000-0000000000ff",
+		"unknown service":            "5f000000-0000-0000-0000-00000000000f",
+		"unknown template":           "7e000000-0000-0000-0000-0000000000ff",
+		"unknown job":                "10b00000-0000-0000-0000-0000000000ff",
+		"unknown inbound text":       "1a000000-0000-0000-0000-0000000000ff",
+		"unknown report request":     "e0000000-0000-0000-0000-0000000000ff",
+		"service B":                  serviceB,
+		"service B's notification":   notificationB1,
+		"service B's template":       templateB1,
+		"service B's report request": reportOfServiceB,
+		"a deleted report request":   reportViewerDeleted,
 	}
 	tok := tokenFor(t, userViewer)
-	for name, id := range cases {
+	// Warm the caller's principal, which the first request reads.
+	api.post(t, tok, `{ me { id } }`, nil).requireNoErrors(t)
+	ask := func(name, id string) int64 {
+		t.Helper()
+		before := api.statements.Queries()
 		resp := api.post(t, tok, nodeQuery, map[string]any{"id": id})
+		cost := api.statements.Queries() - before
 		if resp.status != 200 || resp.at("node") != nil || len(resp.Errors) != 1 {
 			t.Errorf("%s: want null and one error: %s", name, resp.body)
-			continue
+			return cost
 		}
 		if e := resp.Errors[0]; e.Message != "node not found" || e.Extensions["code"] != notFound || !pathEqual(e.Path, []any{"node"}) {
 			t.Errorf("%s: error %+v, want NOT_FOUND \"node not found\" at node", name, e)
 		}
+		return cost
 	}
+	for name, id := range malformed {
+		ask(name, id)
+	}
+	costs := map[int64][]string{}
+	for name, id := range wellFormed {
+		cost := ask(name, id)
+		costs[cost] = append(costs[cost], name)
+	}
+	if len(costs) != 1 {
+		t.Errorf("well-formed ids cost different numbers of statements: %v", costs)
+	}
+	t.Logf("statements per well-formed id: %v", costs)
+	// A text outside the retention is not shown to a caller who may read the inbox.
+	ask("a text outside the retention", oldText)
 }
 
 // TestNodesAnswerEachIDAtItsIndex: nodes(ids) keeps the order of the ids, repeats an id
@@ -127,12 +141,12 @@ func TestNodeNotFoundIsOneAnswer(t *testing.T) {
 func TestNodesAnswerEachIDAtItsIndex(t *testing.T) {
 	api := newTestAPI(t, server.DefaultLimits())
 	ids := []string{
-		notifyql.NodeID(notifyql.NodeNotification, notificationA1), // shown
+		notificationA1, // shown
 		"malformed",
-		notifyql.NodeID(notifyql.NodeService, serviceA),                  // shown
-		notifyql.NodeID(notifyql.NodeReportRequest, reportViewerPending), // the viewer's: refused to a member
-		notifyql.NodeID(notifyql.NodeNotification, notificationA1),       // again
-		notifyql.NodeID(notifyql.NodeService, serviceB),                  // not theirs
+		serviceA,            // shown
+		reportViewerPending, // the viewer's: refused to a member
+		notificationA1,      // again
+		serviceB,            // not theirs
 	}
 	resp := api.post(t, tokenFor(t, userManager), nodesQuery, map[string]any{"ids": ids})
 	want := []string{"Notification", "", "Service", "", "Notification", ""}
@@ -164,7 +178,7 @@ func TestNodesIsBounded(t *testing.T) {
 	idsOf := func(n int) []string {
 		ids := make([]string, n)
 		for i := range ids {
-			ids[i] = notifyql.NodeID(notifyql.NodeNotification, fmt.Sprintf("a0000000-0000-0000-0000-%012d", i%8+1))
+			ids[i] = fmt.Sprintf("a0000000-0000-0000-0000-%012d", i%8+1)
 		}
 		return ids
 	}
@@ -196,21 +210,21 @@ func TestNodesLoadEachTypeOnce(t *testing.T) {
 	api := newTestAPI(t, server.DefaultLimits())
 	tok := tokenFor(t, userAdmin)
 	one := []string{
-		notifyql.NodeID(notifyql.NodeService, serviceA),
-		notifyql.NodeID(notifyql.NodeNotification, notificationA1),
-		notifyql.NodeID(notifyql.NodeTemplate, templateA1),
-		notifyql.NodeID(notifyql.NodeJob, jobA1),
-		notifyql.NodeID(notifyql.NodeInboxMessage, inboundA1),
-		notifyql.NodeID(notifyql.NodeReportRequest, reportOfServiceB),
+		serviceA,
+		notificationA1,
+		templateA1,
+		jobA1,
+		inboundA1,
+		reportOfServiceB,
 	}
 	many := append([]string{}, one...)
 	many = append(many,
-		notifyql.NodeID(notifyql.NodeService, serviceB), notifyql.NodeID(notifyql.NodeService, serviceC),
-		notifyql.NodeID(notifyql.NodeNotification, notificationA2), notifyql.NodeID(notifyql.NodeNotification, notificationA3),
-		notifyql.NodeID(notifyql.NodeNotification, notificationB1),
-		notifyql.NodeID(notifyql.NodeTemplate, templateB1), notifyql.NodeID(notifyql.NodeTemplate, "7e000000-0000-0000-0000-000000000002"),
-		notifyql.NodeID(notifyql.NodeInboxMessage, "1a000000-0000-0000-0000-000000000002"),
-		notifyql.NodeID(notifyql.NodeReportRequest, reportViewerPending))
+		serviceB, serviceC,
+		notificationA2, notificationA3,
+		notificationB1,
+		templateB1, "7e000000-0000-0000-0000-000000000002",
+		"1a000000-0000-0000-0000-000000000002",
+		reportViewerPending)
 	// Warm the caller's principal, which the first request reads.
 	api.post(t, tok, `{ me { id } }`, nil).requireNoErrors(t)
 	cost := func(ids []string) int64 {

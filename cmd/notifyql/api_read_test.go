@@ -6,7 +6,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"notifyql"
 	"notifyql/server"
 )
 
@@ -98,7 +97,7 @@ func TestNotificationsList(t *testing.T) {
 	api := newTestAPI(t, server.DefaultLimits())
 	const query = `query($id: ID!, $type: NotificationType, $statuses: [NotificationStatus!], $first: Int, $after: String) {
 		service(id: $id) { notifications(type: $type, statuses: $statuses, first: $first, after: $after) {
-			edges { cursor node { rowId } }
+			edges { cursor node { id } }
 			pageInfo { hasNextPage endCursor }
 			statusCounts { total sending delivered failed }
 			dataAvailableDays
@@ -107,7 +106,7 @@ func TestNotificationsList(t *testing.T) {
 		var out []string
 		edges, _ := resp.at("service", "notifications", "edges").([]any)
 		for i := range edges {
-			out = append(out, resp.at("service", "notifications", "edges", i, "node", "rowId").(string))
+			out = append(out, resp.at("service", "notifications", "edges", i, "node", "id").(string))
 		}
 		return out
 	}
@@ -197,7 +196,7 @@ func TestNotificationsList(t *testing.T) {
 			service(id: $id) { notifications(first: 3, after: $after) {
 				edges { position: cursor ...edge }
 			} } }
-			fragment edge on NotificationEdge { cursor node { rowId } }`
+			fragment edge on NotificationEdge { cursor node { id } }`
 		want := []string{notificationA5, notificationA3, notificationA2, notificationA1, notificationA7, notificationA8}
 		resp := api.post(t, tokenFor(t, userMember), withCursors, map[string]any{"id": serviceA})
 		resp.requireNoErrors(t)
@@ -212,7 +211,7 @@ func TestNotificationsList(t *testing.T) {
 			var got []string
 			edges, _ := next.at("service", "notifications", "edges").([]any)
 			for j := range edges {
-				got = append(got, next.at("service", "notifications", "edges", j, "node", "rowId").(string))
+				got = append(got, next.at("service", "notifications", "edges", j, "node", "id").(string))
 			}
 			if diff := cmp.Diff(want[i+1:i+4], got); diff != "" {
 				t.Errorf("after edge %d's cursor (-want +got):\n%s", i, diff)
@@ -240,7 +239,7 @@ func TestNotificationDetail(t *testing.T) {
 			name: "an email from a job, with the template as it was sent",
 			id:   notificationA2,
 			want: map[string]any{
-				"id": notifyql.NodeID(notifyql.NodeNotification, notificationA2), "type": "EMAIL", "to": "bob@example.org", "recipient": "bob@example.org",
+				"id": notificationA2, "type": "EMAIL", "to": "bob@example.org", "recipient": "bob@example.org",
 				"clientReference": nil, "status": "PERMANENT_FAILURE", "statusGroup": "FAILED",
 				"statusLabel": "Email address does not exist", "isFinal": true, "keyType": "NORMAL", "isTestKey": false,
 				"template":  map[string]any{"id": "7e000000-0000-0000-0000-000000000001", "name": "Payment reminder", "version": float64(1), "type": "EMAIL", "isPrecompiledLetter": false},
@@ -256,7 +255,7 @@ func TestNotificationDetail(t *testing.T) {
 			name: "a text message with its number formatted for people",
 			id:   notificationA3,
 			want: map[string]any{
-				"id": notifyql.NodeID(notifyql.NodeNotification, notificationA3), "type": "SMS", "to": "07700900123", "recipient": "07700 900123",
+				"id": notificationA3, "type": "SMS", "to": "07700900123", "recipient": "07700 900123",
 				"clientReference": nil, "status": "DELIVERED", "statusGroup": "DELIVERED",
 				"statusLabel": "Delivered", "isFinal": true, "keyType": "NORMAL", "isTestKey": false,
 				"template":  map[string]any{"id": "7e000000-0000-0000-0000-000000000002", "name": "Appointment text", "version": float64(1), "type": "SMS", "isPrecompiledLetter": false},
@@ -274,7 +273,7 @@ func TestNotificationDetail(t *testing.T) {
 			name: "an uploaded letter that can still be cancelled",
 			id:   notificationA5,
 			want: map[string]any{
-				"id": notifyql.NodeID(notifyql.NodeNotification, notificationA5), "type": "LETTER", "to": "Ann Smith\n10 Downing Street\nLondon\nSW1A 2AA",
+				"id": notificationA5, "type": "LETTER", "to": "Ann Smith\n10 Downing Street\nLondon\nSW1A 2AA",
 				"recipient": "Ann Smith, 10 Downing Street, London, SW1A 2AA", "clientReference": "letter.pdf",
 				"status": "CREATED", "statusGroup": "SENDING", "statusLabel": "", "isFinal": false,
 				"keyType": "NORMAL", "isTestKey": false,
@@ -315,7 +314,7 @@ func TestNotificationDetail(t *testing.T) {
 		if got := resp.codeAt("notification", "sentBy"); got != "FORBIDDEN" {
 			t.Errorf("manager: code %q, want FORBIDDEN", got)
 		}
-		if got := resp.at("notification", "id"); got != notifyql.NodeID(notifyql.NodeNotification, notificationA1) {
+		if got := resp.at("notification", "id"); got != notificationA1 {
 			t.Errorf("manager: the rest of the notification should still be there, got %v", got)
 		}
 	})
@@ -328,7 +327,7 @@ func TestServiceSummary(t *testing.T) {
 		map[string]any{"id": serviceA})
 	resp.requireNoErrors(t)
 	want := map[string]any{
-		"id": notifyql.NodeID(notifyql.NodeService, serviceA), "name": "Service A", "active": true, "restricted": false,
+		"id": serviceA, "name": "Service A", "active": true, "restricted": false,
 		"features":      []any{"email", "inbound_sms", "letter", "sms"},
 		"hasApiKeys":    true,
 		"myPermissions": []any{},

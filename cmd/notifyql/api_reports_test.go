@@ -18,7 +18,7 @@ import (
 
 const requestReportMutation = `mutation($service: ID!, $type: NotificationType!, $status: ReportStatusFilter!) {
 	requestReport(serviceId: $service, notificationType: $type, status: $status) {
-		created reportRequest { id rowId status notificationType notificationStatus createdAt downloadUrl } } }`
+		created reportRequest { id status notificationType notificationStatus createdAt downloadUrl } } }`
 
 func requestReport(t *testing.T, api *testAPI, user, service, typ, status string) gqlResponse {
 	t.Helper()
@@ -58,11 +58,11 @@ func TestRequestReportQueuesAndDedupes(t *testing.T) {
 	first.requireNoErrors(t)
 	got := first.at("requestReport").(map[string]any)
 	request := got["reportRequest"].(map[string]any)
-	id, rowID := request["id"].(string), request["rowId"].(string)
-	if got["created"] != true || rowID == reportViewerPending {
+	id := request["id"].(string)
+	if got["created"] != true || id == reportViewerPending {
 		t.Fatalf("first request: %v", got)
 	}
-	want := map[string]any{"id": notifyql.NodeID(notifyql.NodeReportRequest, rowID), "rowId": rowID, "status": "PENDING", "notificationType": "SMS", "notificationStatus": "ALL",
+	want := map[string]any{"id": id, "status": "PENDING", "notificationType": "SMS", "notificationStatus": "ALL",
 		"createdAt": "2026-07-15T12:00:00Z", "downloadUrl": nil}
 	if diff := cmp.Diff(want, request); diff != "" {
 		t.Errorf("new request (-want +got):\n%s", diff)
@@ -163,7 +163,7 @@ func TestReportRequestIsBuiltAndDownloaded(t *testing.T) {
 	api := newTestAPI(t, server.Limits{})
 	resp := requestReport(t, api, userViewer, serviceA, "EMAIL", "ALL")
 	resp.requireNoErrors(t)
-	id := resp.at("requestReport", "reportRequest", "rowId").(string)
+	id := resp.at("requestReport", "reportRequest", "id").(string)
 	path := "/report-requests/" + id + ".csv"
 	tok := tokenFor(t, userViewer)
 	if rec := api.download(t, tok, path); rec.Code != http.StatusConflict || !strings.Contains(rec.Body.String(), "the report is not ready to download: it is pending") {
@@ -202,7 +202,7 @@ func TestReportDownloadAccess(t *testing.T) {
 	api := newTestAPI(t, server.Limits{})
 	resp := requestReport(t, api, userViewer, serviceA, "LETTER", "ALL")
 	resp.requireNoErrors(t)
-	id := resp.at("requestReport", "reportRequest", "rowId").(string)
+	id := resp.at("requestReport", "reportRequest", "id").(string)
 	buildReports(t, api)
 	pending := requestReport(t, api, userViewer, serviceA, "LETTER", "FAILED")
 	pending.requireNoErrors(t)
@@ -219,7 +219,7 @@ func TestReportDownloadAccess(t *testing.T) {
 		{"not a member", userOther, path, http.StatusNotFound, "NOT_FOUND"},
 		{"signed out", "", path, http.StatusUnauthorized, "UNAUTHENTICATED"},
 		{"deleted", userViewer, "/report-requests/" + reportViewerDeleted + ".csv", http.StatusNotFound, "NOT_FOUND"},
-		{"pending", userViewer, "/report-requests/" + pending.at("requestReport", "reportRequest", "rowId").(string) + ".csv", http.StatusConflict, "CONFLICT"},
+		{"pending", userViewer, "/report-requests/" + pending.at("requestReport", "reportRequest", "id").(string) + ".csv", http.StatusConflict, "CONFLICT"},
 		{"no such request", userViewer, "/report-requests/e0000000-0000-0000-0000-0000000000ff.csv", http.StatusNotFound, "NOT_FOUND"},
 		{"not an id", userViewer, "/report-requests/nope.csv", http.StatusBadRequest, "BAD_USER_INPUT"},
 		{"not a .csv", userViewer, "/report-requests/" + id, http.StatusNotFound, "NOT_FOUND"},
@@ -282,7 +282,7 @@ func TestReportDownloadBySignedLink(t *testing.T) {
 	api := newDownloadAPI(t, downloadOptions{})
 	resp := requestReport(t, api.testAPI, userViewer, serviceA, "EMAIL", "DELIVERED")
 	resp.requireNoErrors(t)
-	id := resp.at("requestReport", "reportRequest", "rowId").(string)
+	id := resp.at("requestReport", "reportRequest", "id").(string)
 	buildReports(t, api.testAPI)
 	read := api.post(t, tokenFor(t, userViewer), `query($id: ID!) { reportRequest(id: $id) { downloadUrl } }`, map[string]any{"id": id})
 	read.requireNoErrors(t)

@@ -16,7 +16,7 @@ import (
 const searchQuery = `query($id: ID!, $type: NotificationType, $search: NotificationSearch, $first: Int, $statuses: [NotificationStatus!]) {
   service(id: $id) {
     notifications(type: $type, search: $search, first: $first, statuses: $statuses) {
-      edges { node { rowId } }
+      edges { node { id } }
       pageInfo { hasNextPage endCursor }
     }
   }
@@ -40,7 +40,7 @@ func edgeIDs(resp gqlResponse) []string {
 	ids := []string{}
 	edges, _ := resp.at("service", "notifications", "edges").([]any)
 	for i := range edges {
-		if id, ok := resp.at("service", "notifications", "edges", i, "node", "rowId").(string); ok {
+		if id, ok := resp.at("service", "notifications", "edges", i, "node", "id").(string); ok {
 			ids = append(ids, id)
 		}
 	}

@@ -92,7 +92,7 @@ func TestListStaysInsideRetention(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	const query = `query($id: ID!, $type: NotificationType) { service(id: $id) { notifications(type: $type, first: 100) { edges { node { rowId } } } } }`
+	const query = `query($id: ID!, $type: NotificationType) { service(id: $id) { notifications(type: $type, first: 100) { edges { node { id } } } } }`
 	tests := []struct {
 		typ     any
 		include string

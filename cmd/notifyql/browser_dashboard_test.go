@@ -99,7 +99,7 @@ func checkOneMoreFailedEmail(t *testing.T, before, after dashboardView) {
 // socket it opened, with no request after the services list: it never polls.
 func TestDashboardPageUpdatesAfterAWrite(t *testing.T) {
 	api := startLiveAPIWith(t, liveAPIOptions{pages: true})
-	browser := startBrowser(t, "dashboard-update.mjs", api.httpURL, tokenFor(t, userViewer), serviceNodeID(serviceA))
+	browser := startBrowser(t, "dashboard-update.mjs", api.httpURL, tokenFor(t, userViewer), serviceA)
 
 	var before dashboardView
 	decodeText(t, browser.expect("live", 30*time.Second), &before)
@@ -169,7 +169,7 @@ func TestDashboardPageReconnects(t *testing.T) {
 		listener = &severableListener{Listener: l}
 		return listener
 	}})
-	browser := startBrowser(t, "dashboard-reconnect.mjs", api.httpURL, tokenFor(t, userViewer), serviceNodeID(serviceA))
+	browser := startBrowser(t, "dashboard-reconnect.mjs", api.httpURL, tokenFor(t, userViewer), serviceA)
 	browser.expect("live", 30*time.Second)
 	if listener.sever() == 0 {
 		t.Fatal("the page held no connection to drop")
@@ -242,7 +242,7 @@ func TestDashboardPageRefusesAWrongToken(t *testing.T) {
 // says so, and the other views stay live.
 func TestDashboardPageShowsAnUnavailableInbox(t *testing.T) {
 	api := startLiveAPIWith(t, liveAPIOptions{pages: true})
-	browser := startBrowser(t, "dashboard-unavailable.mjs", api.httpURL, tokenFor(t, userOther), serviceNodeID(serviceB))
+	browser := startBrowser(t, "dashboard-unavailable.mjs", api.httpURL, tokenFor(t, userOther), serviceB)
 
 	var shown dashboardView
 	decodeText(t, browser.expect("shown", 30*time.Second), &shown)
@@ -265,7 +265,7 @@ func TestDashboardPageSignsOutWhenItsTokenExpires(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	browser := startBrowser(t, "dashboard-expired.mjs", api.httpURL, token, serviceNodeID(serviceA))
+	browser := startBrowser(t, "dashboard-expired.mjs", api.httpURL, token, serviceA)
 	browser.expect("live", 30*time.Second)
 
 	var shown struct {
@@ -289,7 +289,7 @@ func TestDashboardPageSignsOutWhenItsTokenExpires(t *testing.T) {
 // first service's subscriptions: the server holds three, not six.
 func TestDashboardPageSwitchesService(t *testing.T) {
 	api := startLiveAPIWith(t, liveAPIOptions{pages: true})
-	browser := startBrowser(t, "dashboard-switch.mjs", api.httpURL, tokenFor(t, userAdmin), serviceNodeID(serviceA), serviceNodeID(serviceB))
+	browser := startBrowser(t, "dashboard-switch.mjs", api.httpURL, tokenFor(t, userAdmin), serviceA, serviceB)
 
 	var first dashboardView
 	decodeText(t, browser.expect("first", 30*time.Second), &first)

@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
-
-	"notifyql"
 )
 
 // chromiumOrSkip finds Debian's Chromium, skipping the test when it is missing on a
@@ -124,6 +122,3 @@ func (b *browserScript) finish(within time.Duration) {
 	}
 	b.node.wait()
 }
-
-// serviceNodeID is a fixture service's id as the pages see it: its global id.
-func serviceNodeID(id string) string { return notifyql.NodeID(notifyql.NodeService, id) }

@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"notifyql"
 )
 
 // The dashboard page's message view: clicking a row of the recent-messages list opens the
@@ -72,8 +70,7 @@ func TestDashboardPageOpensAMessage(t *testing.T) {
 	api.exec(messageTemplatesSQL, messageEmailTemplate, messageLetterTemplate, serviceA)
 	api.exec(messageTemplateVersionsSQL, messageEmailTemplate, messageLetterTemplate)
 	api.exec(messagesSQL, messageEmail, messageLetter, serviceA, messageEmailTemplate, messageLetterTemplate, time.Now().UTC())
-	browser := startBrowser(t, "dashboard-message.mjs", api.httpURL, tokenFor(t, userViewer), serviceNodeID(serviceA),
-		notifyql.NodeID(notifyql.NodeNotification, messageEmail), notifyql.NodeID(notifyql.NodeNotification, messageLetter))
+	browser := startBrowser(t, "dashboard-message.mjs", api.httpURL, tokenFor(t, userViewer), serviceA, messageEmail, messageLetter)
 
 	var email messageView
 	decodeText(t, browser.expect("email", 40*time.Second), &email)
@@ -135,7 +132,7 @@ func TestDashboardPageOpensAMessage(t *testing.T) {
 
 	var closed struct{ Focused string }
 	decodeText(t, browser.expect("closed", 10*time.Second), &closed)
-	if closed.Focused != notifyql.NodeID(notifyql.NodeNotification, messageLetter) {
+	if closed.Focused != messageLetter {
 		t.Errorf("closing the letter left the focus on %q, want its row", closed.Focused)
 	}
 	browser.finish(20 * time.Second)
