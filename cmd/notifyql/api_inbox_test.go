@@ -399,7 +399,9 @@ func TestInboxDeprecatedFieldsAnswerAsBefore(t *testing.T) {
 		t.Errorf("pages of %v texts, want [2 1] (the fixture's three texts within the retention)", pages)
 	}
 
-	resp := api.post(t, tok, `{ __type(name: "InboxConnection") { fields(includeDeprecated: true) { name isDeprecated deprecationReason } } }`, nil)
+	// Introspection is on in development only.
+	dev := newTestAPIWith(t, testAPIOptions{development: true})
+	resp := dev.post(t, tok, `{ __type(name: "InboxConnection") { fields(includeDeprecated: true) { name isDeprecated deprecationReason } } }`, nil)
 	resp.requireNoErrors(t)
 	deprecated := map[string]bool{}
 	for _, f := range resp.at("__type", "fields").([]any) {
