@@ -244,3 +244,26 @@ func TestNodesLoadEachTypeOnce(t *testing.T) {
 	}
 	t.Logf("one of each type: %d statements; %d objects: %d", costOne, len(many), costMany)
 }
+
+// TestNodeAnswersWithTheFirstTypeThatHasTheID: ids are random UUIDs, unique across the
+// node types in practice; should two rows share one, node(id) answers with the first type,
+// in notifyql.NodeTypes' order, that has it (a template before a job), the same each time.
+func TestNodeAnswersWithTheFirstTypeThatHasTheID(t *testing.T) {
+	api := newTestAPI(t, server.DefaultLimits())
+	if _, err := api.pool.Exec(context.Background(), `INSERT INTO jobs (id, service_id, template_id, template_version, original_file_name, notification_count, job_status, created_by_id, created_at)
+		VALUES ($1, $2, $1, 1, 'same-id.csv', 1, 'finished', '00000000-0000-0000-0000-0000000000aa', '2026-07-15 09:30')`, templateA1, serviceA); err != nil {
+		t.Fatal(err)
+	}
+	tok := tokenFor(t, userViewer)
+	for range 2 {
+		resp := api.post(t, tok, `query($id: ID!) { node(id: $id) { __typename id ... on Template { name } } }`, map[string]any{"id": templateA1})
+		resp.requireNoErrors(t)
+		if resp.at("node", "__typename") != "Template" || resp.at("node", "id") != templateA1 || resp.at("node", "name") != "Payment reminder (renamed)" {
+			t.Errorf("node(a template's and a job's id): %s, want the template", resp.body)
+		}
+	}
+	// nodes(ids) answers each id as node(id) does.
+	if n := api.post(t, tok, `query($id: ID!) { nodes(ids: [$id, $id]) { __typename } }`, map[string]any{"id": templateA1}); n.at("nodes", 1, "__typename") != "Template" {
+		t.Errorf("nodes: %s", n.body)
+	}
+}
