@@ -3,9 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -142,63 +140,4 @@ func TestGraphiQLShowsRefusedCredentials(t *testing.T) {
 	browser.expect("stored", 10*time.Second)
 	browser.finish(20 * time.Second)
 	expectScreenshot(t, "graphiql-refused-4")
-}
-
-// loadedFile is one of GraphiQL's files as the browser received it.
-type loadedFile struct {
-	Path            string `json:"path"`
-	Status          int    `json:"status"`
-	AcceptEncoding  string `json:"acceptEncoding"`
-	ContentEncoding string `json:"contentEncoding"`
-	ETag            string `json:"etag"`
-	CacheControl    string `json:"cacheControl"`
-}
-
-// GraphiQL reaches the browser compressed, as brotli, the best coding Chromium offers, with an
-// ETag on each file and a year's cache on the hashed ones, and still runs a query.
-func TestGraphiQLArrivesCompressed(t *testing.T) {
-	api := startLiveAPIWith(t, liveAPIOptions{pages: true, development: true})
-	browser := startBrowser(t, "graphiql-compressed.mjs", api.httpURL,
-		authorizationHeaders(tokenFor(t, userViewer)), "query ServiceNames { services { id name } }")
-	var loaded []loadedFile
-	if err := json.Unmarshal([]byte(browser.expect("loaded", 60*time.Second).Text), &loaded); err != nil {
-		t.Fatal(err)
-	}
-	result := parseGraphiQLResult(t, browser.expect("result", 20*time.Second).Text)
-	if services := result.Data.Services; len(services) != 1 || services[0].ID != serviceA {
-		t.Errorf("services %+v, want the viewer's one service", services)
-	}
-	browser.finish(20 * time.Second)
-
-	kinds := map[string]int{}
-	for _, f := range loaded {
-		if f.Status != http.StatusOK {
-			t.Errorf("%s: %d", f.Path, f.Status)
-			continue
-		}
-		kinds[path.Ext(f.Path)]++
-		// Chromium offers br on the loopback (the page's own request shows it; the route
-		// that closes the network hides what the subresource requests send) and gets it.
-		if f.Path == "/graphiql" && !strings.Contains(f.AcceptEncoding, "br") {
-			t.Errorf("Chromium sent Accept-Encoding %q for the page, without br", f.AcceptEncoding)
-		}
-		if f.ContentEncoding != "br" {
-			t.Errorf("%s: Content-Encoding %q, want br", f.Path, f.ContentEncoding)
-		}
-		if !strings.HasPrefix(f.ETag, `"`) {
-			t.Errorf("%s: ETag %q, want a strong tag", f.Path, f.ETag)
-		}
-		wantCache := "no-cache"
-		if strings.HasPrefix(f.Path, "/graphiql/assets/") {
-			wantCache = "public, max-age=31536000, immutable"
-		}
-		if f.CacheControl != wantCache {
-			t.Errorf("%s: Cache-Control %q, want %q", f.Path, f.CacheControl, wantCache)
-		}
-	}
-	// The page, its scripts and its style sheets at least: an empty record would prove nothing.
-	if kinds[""] != 1 || kinds[".js"] < 2 || kinds[".css"] < 1 {
-		t.Errorf("recorded %v (by extension) of %d responses, want the page, its scripts and style sheets", kinds, len(loaded))
-	}
-	t.Logf("%d files: %+v", len(loaded), loaded)
 }
