@@ -13,7 +13,8 @@ const InboxPageSize = 50
 // InboxMessage is the latest text one number sent the service. UserNumber and Content
 // are personal data: they are shown to permitted callers and never logged.
 type InboxMessage struct {
-	ID string
+	ID        string
+	ServiceID string
 	// UserNumber is the sender's number as stored; the API shows it in human form.
 	UserNumber string
 	Content    string

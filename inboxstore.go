@@ -15,6 +15,12 @@ type InboxStore interface {
 	// ReportRequest returns the request, deleted ones included; ENOTFOUND when no request
 	// has that id.
 	ReportRequest(ctx context.Context, id string) (*ReportRequest, error)
+	// ReportRequestsByIDs returns the requests that exist among ids, deleted ones
+	// included, in any order.
+	ReportRequestsByIDs(ctx context.Context, ids []string) ([]*ReportRequest, error)
+	// InboundTextsByIDs returns the inbound texts that exist among ids, of any service and
+	// any age, in any order.
+	InboundTextsByIDs(ctx context.Context, ids []string) ([]*InboxMessage, error)
 }
 
 // ReadInbox assembles an inbox page as the inbox query and subscription show it: messages

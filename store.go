@@ -159,6 +159,9 @@ type NotificationStore interface {
 	// notification's service (its facts as of now) and template version read in the same
 	// statement. Its answers and its cost are NotificationIn's whatever the id names.
 	NotificationWithRelated(ctx context.Context, id string, scope NotificationScope, now time.Time) (*Notification, *Related, error)
+	// NotificationsWithRelated is NotificationWithRelated for many ids in one statement: the
+	// notifications found in scope, in any order; the others are absent.
+	NotificationsWithRelated(ctx context.Context, ids []string, scope NotificationScope, now time.Time) ([]*Notification, *Related, error)
 	// ListNotifications returns one page, newest first, keyset on (created_at, id).
 	ListNotifications(ctx context.Context, f NotificationFilter) (*NotificationPage, error)
 	// StatusHistory returns each notification's status changes, oldest first.

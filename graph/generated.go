@@ -34,8 +34,8 @@ type ResolverRoot interface {
 	AnnualUsage() AnnualUsageResolver
 	Conversation() ConversationResolver
 	ConversationMessage() ConversationMessageResolver
+	InboxConnection() InboxConnectionResolver
 	InboxMessage() InboxMessageResolver
-	InboxPage() InboxPageResolver
 	LetterCharge() LetterChargeResolver
 	LetterDetail() LetterDetailResolver
 	LetterValidation() LetterValidationResolver
@@ -116,20 +116,27 @@ type ComplexityRoot struct {
 		HighVolumeServiceLastYear func(childComplexity int) int
 	}
 
+	InboxConnection struct {
+		Edges         func(childComplexity int) int
+		EndCursor     func(childComplexity int) int
+		HasNext       func(childComplexity int) int
+		InboundNumber func(childComplexity int) int
+		Messages      func(childComplexity int) int
+		PageInfo      func(childComplexity int) int
+		Summary       func(childComplexity int) int
+	}
+
+	InboxEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	InboxMessage struct {
 		Content     func(childComplexity int) int
 		CreatedAt   func(childComplexity int) int
 		ID          func(childComplexity int) int
 		PhoneNumber func(childComplexity int) int
 		ReceivedAgo func(childComplexity int) int
-	}
-
-	InboxPage struct {
-		EndCursor     func(childComplexity int) int
-		HasNext       func(childComplexity int) int
-		InboundNumber func(childComplexity int) int
-		Messages      func(childComplexity int) int
-		Summary       func(childComplexity int) int
 	}
 
 	InboxSummary struct {
@@ -295,6 +302,8 @@ type ComplexityRoot struct {
 
 	Query struct {
 		Me            func(childComplexity int) int
+		Node          func(childComplexity int, id string) int
+		Nodes         func(childComplexity int, ids []string) int
 		Notification  func(childComplexity int, id string) int
 		ReportRequest func(childComplexity int, id string) int
 		Service       func(childComplexity int, id string) int
@@ -472,13 +481,16 @@ type ConversationMessageResolver interface {
 
 	StatusLabel(ctx context.Context, obj *notifyql.ConversationMessage) (*string, error)
 }
+type InboxConnectionResolver interface {
+	Edges(ctx context.Context, obj *notifyql.InboxPage) ([]*InboxEdge, error)
+	PageInfo(ctx context.Context, obj *notifyql.InboxPage) (*PageInfo, error)
+
+	EndCursor(ctx context.Context, obj *notifyql.InboxPage) (*string, error)
+}
 type InboxMessageResolver interface {
 	PhoneNumber(ctx context.Context, obj *notifyql.InboxMessage) (string, error)
 
 	ReceivedAgo(ctx context.Context, obj *notifyql.InboxMessage) (string, error)
-}
-type InboxPageResolver interface {
-	EndCursor(ctx context.Context, obj *notifyql.InboxPage) (*string, error)
 }
 type LetterChargeResolver interface {
 	Postage(ctx context.Context, obj *notifyql.LetterCharge) (string, error)
@@ -529,6 +541,8 @@ type QueryResolver interface {
 	Service(ctx context.Context, id string) (*notifyql.Service, error)
 	Notification(ctx context.Context, id string) (*notifyql.Notification, error)
 	ReportRequest(ctx context.Context, id string) (*notifyql.ReportRequest, error)
+	Node(ctx context.Context, id string) (notifyql.Node, error)
+	Nodes(ctx context.Context, ids []string) ([]notifyql.Node, error)
 }
 type ReportRequestResolver interface {
 	DownloadURL(ctx context.Context, obj *notifyql.ReportRequest) (*string, error)
@@ -805,6 +819,62 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FreeSmsAllowance.HighVolumeServiceLastYear(childComplexity), true
 
+	case "InboxConnection.edges":
+		if e.ComplexityRoot.InboxConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboxConnection.Edges(childComplexity), true
+	case "InboxConnection.endCursor":
+		if e.ComplexityRoot.InboxConnection.EndCursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboxConnection.EndCursor(childComplexity), true
+	case "InboxConnection.hasNext":
+		if e.ComplexityRoot.InboxConnection.HasNext == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboxConnection.HasNext(childComplexity), true
+	case "InboxConnection.inboundNumber":
+		if e.ComplexityRoot.InboxConnection.InboundNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboxConnection.InboundNumber(childComplexity), true
+	case "InboxConnection.messages":
+		if e.ComplexityRoot.InboxConnection.Messages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboxConnection.Messages(childComplexity), true
+	case "InboxConnection.pageInfo":
+		if e.ComplexityRoot.InboxConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboxConnection.PageInfo(childComplexity), true
+	case "InboxConnection.summary":
+		if e.ComplexityRoot.InboxConnection.Summary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboxConnection.Summary(childComplexity), true
+
+	case "InboxEdge.cursor":
+		if e.ComplexityRoot.InboxEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboxEdge.Cursor(childComplexity), true
+	case "InboxEdge.node":
+		if e.ComplexityRoot.InboxEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboxEdge.Node(childComplexity), true
+
 	case "InboxMessage.content":
 		if e.ComplexityRoot.InboxMessage.Content == nil {
 			break
@@ -835,37 +905,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.InboxMessage.ReceivedAgo(childComplexity), true
-
-	case "InboxPage.endCursor":
-		if e.ComplexityRoot.InboxPage.EndCursor == nil {
-			break
-		}
-
-		return e.ComplexityRoot.InboxPage.EndCursor(childComplexity), true
-	case "InboxPage.hasNext":
-		if e.ComplexityRoot.InboxPage.HasNext == nil {
-			break
-		}
-
-		return e.ComplexityRoot.InboxPage.HasNext(childComplexity), true
-	case "InboxPage.inboundNumber":
-		if e.ComplexityRoot.InboxPage.InboundNumber == nil {
-			break
-		}
-
-		return e.ComplexityRoot.InboxPage.InboundNumber(childComplexity), true
-	case "InboxPage.messages":
-		if e.ComplexityRoot.InboxPage.Messages == nil {
-			break
-		}
-
-		return e.ComplexityRoot.InboxPage.Messages(childComplexity), true
-	case "InboxPage.summary":
-		if e.ComplexityRoot.InboxPage.Summary == nil {
-			break
-		}
-
-		return e.ComplexityRoot.InboxPage.Summary(childComplexity), true
 
 	case "InboxSummary.count":
 		if e.ComplexityRoot.InboxSummary.Count == nil {
@@ -1541,6 +1580,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Me(childComplexity), true
+	case "Query.node":
+		if e.ComplexityRoot.Query.Node == nil {
+			break
+		}
+
+		args, err := ec.field_Query_node_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Node(childComplexity, args["id"].(string)), true
+	case "Query.nodes":
+		if e.ComplexityRoot.Query.Nodes == nil {
+			break
+		}
+
+		args, err := ec.field_Query_nodes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]string)), true
 	case "Query.notification":
 		if e.ComplexityRoot.Query.Notification == nil {
 			break
@@ -2360,7 +2421,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "content.graphqls" "conversation.graphqls" "downloads.graphqls" "inbox.graphqls" "letter.graphqls" "reporting.graphqls" "reports.graphqls" "schema.graphqls" "search.graphqls" "subscription.graphqls"
+//go:embed "content.graphqls" "conversation.graphqls" "downloads.graphqls" "inbox.graphqls" "letter.graphqls" "node.graphqls" "reporting.graphqls" "reports.graphqls" "schema.graphqls" "search.graphqls" "subscription.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -2377,6 +2438,7 @@ var sources = []*ast.Source{
 	{Name: "downloads.graphqls", Input: sourceData("downloads.graphqls"), BuiltIn: false},
 	{Name: "inbox.graphqls", Input: sourceData("inbox.graphqls"), BuiltIn: false},
 	{Name: "letter.graphqls", Input: sourceData("letter.graphqls"), BuiltIn: false},
+	{Name: "node.graphqls", Input: sourceData("node.graphqls"), BuiltIn: false},
 	{Name: "reporting.graphqls", Input: sourceData("reporting.graphqls"), BuiltIn: false},
 	{Name: "reports.graphqls", Input: sourceData("reports.graphqls"), BuiltIn: false},
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
@@ -2507,6 +2569,36 @@ func (ec *executionContext) childFields_FreeSmsAllowance(ctx context.Context, fi
 	return nil, fmt.Errorf("no field named %q was found under type FreeSmsAllowance", field.Name)
 }
 
+func (ec *executionContext) childFields_InboxConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_InboxConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_InboxConnection_pageInfo(ctx, field)
+	case "summary":
+		return ec.fieldContext_InboxConnection_summary(ctx, field)
+	case "inboundNumber":
+		return ec.fieldContext_InboxConnection_inboundNumber(ctx, field)
+	case "messages":
+		return ec.fieldContext_InboxConnection_messages(ctx, field)
+	case "hasNext":
+		return ec.fieldContext_InboxConnection_hasNext(ctx, field)
+	case "endCursor":
+		return ec.fieldContext_InboxConnection_endCursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InboxConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_InboxEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_InboxEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_InboxEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InboxEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_InboxMessage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2521,22 +2613,6 @@ func (ec *executionContext) childFields_InboxMessage(ctx context.Context, field 
 		return ec.fieldContext_InboxMessage_receivedAgo(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type InboxMessage", field.Name)
-}
-
-func (ec *executionContext) childFields_InboxPage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "messages":
-		return ec.fieldContext_InboxPage_messages(ctx, field)
-	case "hasNext":
-		return ec.fieldContext_InboxPage_hasNext(ctx, field)
-	case "endCursor":
-		return ec.fieldContext_InboxPage_endCursor(ctx, field)
-	case "summary":
-		return ec.fieldContext_InboxPage_summary(ctx, field)
-	case "inboundNumber":
-		return ec.fieldContext_InboxPage_inboundNumber(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type InboxPage", field.Name)
 }
 
 func (ec *executionContext) childFields_InboxSummary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3412,6 +3488,34 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "ids",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["ids"] = arg0
 	return args, nil
 }
 
@@ -4763,6 +4867,267 @@ func (ec *executionContext) fieldContext_FreeSmsAllowance_hasCustomAllowance(_ c
 	return graphql.NewScalarFieldContext("FreeSmsAllowance", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _InboxConnection_edges(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.InboxConnection().Edges(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*InboxEdge) graphql.Marshaler {
+			return ec.marshalNInboxEdge2ᚕᚖnotifyqlᚋgraphᚐInboxEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InboxConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InboxConnection",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InboxEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InboxConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.InboxConnection().PageInfo(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖnotifyqlᚋgraphᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InboxConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InboxConnection",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InboxConnection_summary(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxConnection_summary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Summary, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v notifyql.InboxSummary) graphql.Marshaler {
+			return ec.marshalNInboxSummary2notifyqlᚐInboxSummary(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InboxConnection_summary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InboxConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InboxSummary(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InboxConnection_inboundNumber(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.InboundNumber)
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxConnection_inboundNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InboundNumber, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InboxConnection_inboundNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InboxConnection", field, false, false, "String")
+}
+
+func (ec *executionContext) _InboxConnection_messages(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxConnection_messages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Messages, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*notifyql.InboxMessage) graphql.Marshaler {
+			return ec.marshalNInboxMessage2ᚕᚖnotifyqlᚐInboxMessageᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InboxConnection_messages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InboxConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InboxMessage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InboxConnection_hasNext(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNBoolean2bool(ctx, field.Selections, obj.HasNext)
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxConnection_hasNext(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HasNext, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InboxConnection_hasNext(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InboxConnection", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _InboxConnection_endCursor(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxConnection_endCursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.InboxConnection().EndCursor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InboxConnection_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InboxConnection", field, true, true, "String")
+}
+
+func (ec *executionContext) _InboxEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *InboxEdge) (ret graphql.Marshaler) {
+	if !notifyql.FieldsIntercepted(ctx) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InboxEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InboxEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _InboxEdge_node(ctx context.Context, field graphql.CollectedField, obj *InboxEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *notifyql.InboxMessage) graphql.Marshaler {
+			return ec.marshalNInboxMessage2ᚖnotifyqlᚐInboxMessage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InboxEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InboxEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InboxMessage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _InboxMessage_id(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxMessage) (ret graphql.Marshaler) {
 	if !notifyql.FieldsIntercepted(ctx) {
 		return ec.marshalNID2string(ctx, field.Selections, obj.ID)
@@ -4885,145 +5250,6 @@ func (ec *executionContext) _InboxMessage_receivedAgo(ctx context.Context, field
 }
 func (ec *executionContext) fieldContext_InboxMessage_receivedAgo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("InboxMessage", field, true, true, "String")
-}
-
-func (ec *executionContext) _InboxPage_messages(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_InboxPage_messages(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Messages, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*notifyql.InboxMessage) graphql.Marshaler {
-			return ec.marshalNInboxMessage2ᚕᚖnotifyqlᚐInboxMessageᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_InboxPage_messages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "InboxPage",
-		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_InboxMessage(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _InboxPage_hasNext(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
-	if !notifyql.FieldsIntercepted(ctx) {
-		return ec.marshalNBoolean2bool(ctx, field.Selections, obj.HasNext)
-	}
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_InboxPage_hasNext(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.HasNext, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_InboxPage_hasNext(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("InboxPage", field, false, false, "Boolean")
-}
-
-func (ec *executionContext) _InboxPage_endCursor(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_InboxPage_endCursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.InboxPage().EndCursor(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_InboxPage_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("InboxPage", field, true, true, "String")
-}
-
-func (ec *executionContext) _InboxPage_summary(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_InboxPage_summary(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Summary, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v notifyql.InboxSummary) graphql.Marshaler {
-			return ec.marshalNInboxSummary2notifyqlᚐInboxSummary(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_InboxPage_summary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "InboxPage",
-		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_InboxSummary(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _InboxPage_inboundNumber(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxPage) (ret graphql.Marshaler) {
-	if !notifyql.FieldsIntercepted(ctx) {
-		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.InboundNumber)
-	}
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_InboxPage_inboundNumber(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.InboundNumber, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_InboxPage_inboundNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("InboxPage", field, false, false, "String")
 }
 
 func (ec *executionContext) _InboxSummary_count(ctx context.Context, field graphql.CollectedField, obj *notifyql.InboxSummary) (ret graphql.Marshaler) {
@@ -8566,6 +8792,94 @@ func (ec *executionContext) fieldContext_Query_reportRequest(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Node(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v notifyql.Node) graphql.Marshaler {
+			return ec.marshalONode2notifyqlᚐNode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_node(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_node_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_nodes(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Nodes(ctx, fc.Args["ids"].([]string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []notifyql.Node) graphql.Marshaler {
+			return ec.marshalNNode2ᚕnotifyqlᚐNode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_nodes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_nodes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9778,7 +10092,7 @@ func (ec *executionContext) _Service_inbox(ctx context.Context, field graphql.Co
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v *notifyql.InboxPage) graphql.Marshaler {
-			return ec.marshalOInboxPage2ᚖnotifyqlᚐInboxPage(ctx, selections, v)
+			return ec.marshalOInboxConnection2ᚖnotifyqlᚐInboxPage(ctx, selections, v)
 		},
 		true,
 		false,
@@ -9791,7 +10105,7 @@ func (ec *executionContext) fieldContext_Service_inbox(ctx context.Context, fiel
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_InboxPage(ctx, field)
+			return ec.childFields_InboxConnection(ctx, field)
 		},
 	}
 	defer func() {
@@ -10830,7 +11144,7 @@ func (ec *executionContext) _Subscription_inbox(ctx context.Context, field graph
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *notifyql.InboxPage) graphql.Marshaler {
-			return ec.marshalNInboxPage2ᚖnotifyqlᚐInboxPage(ctx, selections, v)
+			return ec.marshalNInboxConnection2ᚖnotifyqlᚐInboxPage(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10843,7 +11157,7 @@ func (ec *executionContext) fieldContext_Subscription_inbox(ctx context.Context,
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_InboxPage(ctx, field)
+			return ec.childFields_InboxConnection(ctx, field)
 		},
 	}
 	defer func() {
@@ -13527,6 +13841,49 @@ func UnmarshalNotificationSearch(ctx context.Context, raw any) (NotificationSear
 
 // region    ************************** interface.gotpl ***************************
 
+func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj notifyql.Node) graphql.Marshaler {
+	switch obj := (obj).(type) {
+	case nil:
+		return graphql.Null
+	case *notifyql.Template:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Template(ctx, sel, obj)
+	case *notifyql.Service:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Service(ctx, sel, obj)
+	case *notifyql.ReportRequest:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ReportRequest(ctx, sel, obj)
+	case *notifyql.Notification:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Notification(ctx, sel, obj)
+	case *notifyql.Job:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Job(ctx, sel, obj)
+	case *notifyql.InboxMessage:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._InboxMessage(ctx, sel, obj)
+	default:
+		if typedObj, ok := obj.(graphql.Marshaler); ok {
+			return typedObj
+		} else {
+			panic(fmt.Errorf("unexpected type %T; non-generated variants of Node must implement graphql.Marshaler", obj))
+		}
+	}
+}
+
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
@@ -13934,7 +14291,111 @@ func (ec *executionContext) _FreeSmsAllowance(ctx context.Context, sel ast.Selec
 	return objectFields(fields, out, &deferred)
 }
 
-var inboxMessageImplementors = []string{"InboxMessage"}
+var inboxConnectionImplementors = []string{"InboxConnection"}
+
+func (ec *executionContext) _InboxConnection(ctx context.Context, sel ast.SelectionSet, obj *notifyql.InboxPage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, inboxConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InboxConnection")
+		case "edges":
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._InboxConnection_edges(ctx, field, obj)
+				})
+		case "pageInfo":
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._InboxConnection_pageInfo(ctx, field, obj)
+				})
+		case "summary":
+			out.Values[i] = ec._InboxConnection_summary(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "inboundNumber":
+			out.Values[i] = ec._InboxConnection_inboundNumber(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "messages":
+			out.Values[i] = ec._InboxConnection_messages(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "hasNext":
+			out.Values[i] = ec._InboxConnection_hasNext(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endCursor":
+			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._InboxConnection_endCursor(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return objectFields(fields, out, &deferred)
+}
+
+var inboxEdgeImplementors = []string{"InboxEdge"}
+
+func (ec *executionContext) _InboxEdge(ctx context.Context, sel ast.SelectionSet, obj *InboxEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, inboxEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InboxEdge")
+		case "cursor":
+			out.Values[i] = ec._InboxEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._InboxEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return objectFields(fields, out, &deferred)
+}
+
+var inboxMessageImplementors = []string{"InboxMessage", "Node"}
 
 func (ec *executionContext) _InboxMessage(ctx context.Context, sel ast.SelectionSet, obj *notifyql.InboxMessage) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, inboxMessageImplementors)
@@ -13972,60 +14433,6 @@ func (ec *executionContext) _InboxMessage(ctx context.Context, sel ast.Selection
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._InboxMessage_receivedAgo(ctx, field, obj)
 				})
-		default:
-			panic("unknown field " + strconv.Quote(field.Name))
-		}
-	}
-	out.Dispatch(ctx)
-	if out.Invalids > 0 {
-		return graphql.Null
-	}
-
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
-	return objectFields(fields, out, &deferred)
-}
-
-var inboxPageImplementors = []string{"InboxPage"}
-
-func (ec *executionContext) _InboxPage(ctx context.Context, sel ast.SelectionSet, obj *notifyql.InboxPage) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, inboxPageImplementors)
-
-	out := graphql.NewFieldSet(fields)
-	var deferred graphql.DeferredGroup
-	for i, field := range fields {
-		switch field.Name {
-		case "__typename":
-			out.Values[i] = graphql.MarshalString("InboxPage")
-		case "messages":
-			out.Values[i] = ec._InboxPage_messages(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
-		case "hasNext":
-			out.Values[i] = ec._InboxPage_hasNext(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
-		case "endCursor":
-			resolveField(ctx, out, field, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._InboxPage_endCursor(ctx, field, obj)
-				})
-		case "summary":
-			out.Values[i] = ec._InboxPage_summary(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
-		case "inboundNumber":
-			out.Values[i] = ec._InboxPage_inboundNumber(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -14081,7 +14488,7 @@ func (ec *executionContext) _InboxSummary(ctx context.Context, sel ast.Selection
 	return objectFields(fields, out, &deferred)
 }
 
-var jobImplementors = []string{"Job"}
+var jobImplementors = []string{"Job", "Node"}
 
 func (ec *executionContext) _Job(ctx context.Context, sel ast.SelectionSet, obj *notifyql.Job) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, jobImplementors)
@@ -14837,7 +15244,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 	return objectFields(fields, out, &deferred)
 }
 
-var notificationImplementors = []string{"Notification"}
+var notificationImplementors = []string{"Notification", "Node"}
 
 func (ec *executionContext) _Notification(ctx context.Context, sel ast.SelectionSet, obj *notifyql.Notification) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, notificationImplementors)
@@ -15181,6 +15588,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_reportRequest(ctx, field)
 				})
+		case "node":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_node(ctx, field)
+				})
+		case "nodes":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_nodes(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -15212,7 +15631,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	return objectFields(fields, out, &deferred)
 }
 
-var reportRequestImplementors = []string{"ReportRequest"}
+var reportRequestImplementors = []string{"ReportRequest", "Node"}
 
 func (ec *executionContext) _ReportRequest(ctx context.Context, sel ast.SelectionSet, obj *notifyql.ReportRequest) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, reportRequestImplementors)
@@ -15347,7 +15766,7 @@ func (ec *executionContext) _SearchHandle(ctx context.Context, sel ast.Selection
 	return objectFields(fields, out, &deferred)
 }
 
-var serviceImplementors = []string{"Service"}
+var serviceImplementors = []string{"Service", "Node"}
 
 func (ec *executionContext) _Service(ctx context.Context, sel ast.SelectionSet, obj *notifyql.Service) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, serviceImplementors)
@@ -15754,7 +16173,7 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	}
 }
 
-var templateImplementors = []string{"Template"}
+var templateImplementors = []string{"Template", "Node"}
 
 func (ec *executionContext) _Template(ctx context.Context, sel ast.SelectionSet, obj *notifyql.Template) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, templateImplementors)
@@ -16693,6 +17112,67 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 	return res
 }
 
+func (ec *executionContext) unmarshalNID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNInboxConnection2ᚖnotifyqlᚐInboxPage(ctx context.Context, sel ast.SelectionSet, v *notifyql.InboxPage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "InboxConnection!")
+		return graphql.Null
+	}
+	return ec._InboxConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNInboxEdge2ᚕᚖnotifyqlᚋgraphᚐInboxEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*InboxEdge) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNInboxEdge2ᚖnotifyqlᚋgraphᚐInboxEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNInboxEdge2ᚖnotifyqlᚋgraphᚐInboxEdge(ctx context.Context, sel ast.SelectionSet, v *InboxEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "InboxEdge!")
+		return graphql.Null
+	}
+	return ec._InboxEdge(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNInboxMessage2ᚕᚖnotifyqlᚐInboxMessageᚄ(ctx context.Context, sel ast.SelectionSet, v []*notifyql.InboxMessage) graphql.Marshaler {
 	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -16715,14 +17195,6 @@ func (ec *executionContext) marshalNInboxMessage2ᚖnotifyqlᚐInboxMessage(ctx 
 		return graphql.Null
 	}
 	return ec._InboxMessage(ctx, sel, v)
-}
-
-func (ec *executionContext) marshalNInboxPage2ᚖnotifyqlᚐInboxPage(ctx context.Context, sel ast.SelectionSet, v *notifyql.InboxPage) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "InboxPage!")
-		return graphql.Null
-	}
-	return ec._InboxPage(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNInboxSummary2notifyqlᚐInboxSummary(ctx context.Context, sel ast.SelectionSet, v notifyql.InboxSummary) graphql.Marshaler {
@@ -16968,6 +17440,16 @@ func (ec *executionContext) marshalNMonthlyUsage2ᚖnotifyqlᚐMonthlyUsage(ctx 
 		return graphql.Null
 	}
 	return ec._MonthlyUsage(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNNode2ᚕnotifyqlᚐNode(ctx context.Context, sel ast.SelectionSet, v []notifyql.Node) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalONode2notifyqlᚐNode(ctx, sel, v[i])
+	})
+
+	return ret
 }
 
 func (ec *executionContext) marshalNNotification2ᚖnotifyqlᚐNotification(ctx context.Context, sel ast.SelectionSet, v *notifyql.Notification) graphql.Marshaler {
@@ -17559,11 +18041,11 @@ func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.Se
 	return res
 }
 
-func (ec *executionContext) marshalOInboxPage2ᚖnotifyqlᚐInboxPage(ctx context.Context, sel ast.SelectionSet, v *notifyql.InboxPage) graphql.Marshaler {
+func (ec *executionContext) marshalOInboxConnection2ᚖnotifyqlᚐInboxPage(ctx context.Context, sel ast.SelectionSet, v *notifyql.InboxPage) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
-	return ec._InboxPage(ctx, sel, v)
+	return ec._InboxConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOInboxSummary2ᚖnotifyqlᚐInboxSummary(ctx context.Context, sel ast.SelectionSet, v *notifyql.InboxSummary) graphql.Marshaler {
@@ -17695,6 +18177,13 @@ func (ec *executionContext) marshalOMonthlyStatistics2ᚕᚖnotifyqlᚐMonthlySt
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalONode2notifyqlᚐNode(ctx context.Context, sel ast.SelectionSet, v notifyql.Node) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Node(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalONotification2ᚖnotifyqlᚐNotification(ctx context.Context, sel ast.SelectionSet, v *notifyql.Notification) graphql.Marshaler {

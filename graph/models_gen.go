@@ -54,6 +54,14 @@ type FreeSmsAllowance struct {
 	HasCustomAllowance bool `json:"hasCustomAllowance"`
 }
 
+// A text of the inbox and its cursor.
+type InboxEdge struct {
+	// Opaque cursor: pass it as `after` for the texts that follow this one.
+	Cursor string `json:"cursor"`
+	// The latest text from one number.
+	Node *notifyql.InboxMessage `json:"node"`
+}
+
 // One page image of a letter.
 type LetterPage struct {
 	// The page number, from 1.

@@ -195,6 +195,15 @@ func (s *inboxStore) ReportRequest(_ context.Context, id string) (*notifyql.Repo
 	return &request, nil
 }
 
+// The snapshots never look rows up by id in bulk: node(id) does, through the resolvers.
+func (s *inboxStore) ReportRequestsByIDs(context.Context, []string) ([]*notifyql.ReportRequest, error) {
+	return nil, errors.New("not used by the snapshots")
+}
+
+func (s *inboxStore) InboundTextsByIDs(context.Context, []string) ([]*notifyql.InboxMessage, error) {
+	return nil, errors.New("not used by the snapshots")
+}
+
 func (s *inboxStore) RetentionByServiceIDs(_ context.Context, ids []string) (map[string]notifyql.Retention, error) {
 	return map[string]notifyql.Retention{ids[0]: {notifyql.TypeSMS: 30}}, nil
 }

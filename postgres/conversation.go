@@ -26,7 +26,7 @@ func (s *InboxStore) InboundText(ctx context.Context, serviceID, id string) (*no
 	if !notifyql.IsUUID(serviceID) || !notifyql.IsUUID(id) {
 		return nil, notFound
 	}
-	var m notifyql.InboxMessage
+	m := notifyql.InboxMessage{ServiceID: notifyql.NormaliseID(serviceID)}
 	err := s.pool.QueryRow(ctx, inboundTextSQL, id, serviceID).Scan(&m.ID, &m.UserNumber, &m.Content, &m.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notFound

@@ -52,6 +52,7 @@ func (s *InboxStore) InboxPage(ctx context.Context, serviceID string, since time
 	batch := &pgx.Batch{}
 	batch.Queue(inboxPageSQL, serviceID, since.UTC(), first+1, offset).Query(func(rows pgx.Rows) error {
 		var m notifyql.InboxMessage
+		m.ServiceID = notifyql.NormaliseID(serviceID)
 		_, err := pgx.ForEachRow(rows, []any{&m.ID, &m.UserNumber, &m.Content, &m.CreatedAt}, func() error {
 			message := m
 			page.Messages = append(page.Messages, &message)
@@ -78,12 +79,69 @@ func (s *InboxStore) InboxPage(ctx context.Context, serviceID string, since time
 	return page, nil
 }
 
-const reportRequestSQL = `
+const reportRequestColumns = `
 SELECT id::text, service_id::text, user_id::text, status,
        parameter ->> 'notification_type', parameter ->> 'notification_status',
        created_at, updated_at
-  FROM report_requests
- WHERE id = $1`
+  FROM report_requests`
+
+const (
+	reportRequestSQL      = reportRequestColumns + "\n WHERE id = $1"
+	reportRequestsByIDSQL = reportRequestColumns + "\n WHERE id = ANY($1::uuid[])"
+)
+
+func reportRequestDest(r *notifyql.ReportRequest) []any {
+	return []any{&r.ID, &r.ServiceID, &r.UserID, &r.Status, &r.NotificationType, &r.NotificationStatus, &r.CreatedAt, &r.UpdatedAt}
+}
+
+// ReportRequestsByIDs returns the requests that exist among ids, deleted or not, in any
+// order; ids that are not UUIDs are absent.
+func (s *InboxStore) ReportRequestsByIDs(ctx context.Context, ids []string) ([]*notifyql.ReportRequest, error) {
+	ids = uuidsOnly(ids)
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, reportRequestsByIDSQL, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load %d report requests: %w", len(ids), err)
+	}
+	requests, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*notifyql.ReportRequest, error) {
+		r := &notifyql.ReportRequest{}
+		return r, row.Scan(reportRequestDest(r)...)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load %d report requests: %w", len(ids), err)
+	}
+	return requests, nil
+}
+
+// The sender's number and what they wrote are personal data: they go to the caller, never
+// into an error or a log.
+const inboundTextsByIDSQL = `
+SELECT id::text, service_id::text, user_number, content, created_at
+  FROM inbound_sms
+ WHERE id = ANY($1::uuid[])`
+
+// InboundTextsByIDs returns the inbound texts that exist among ids, in any order; ids that
+// are not UUIDs are absent.
+func (s *InboxStore) InboundTextsByIDs(ctx context.Context, ids []string) ([]*notifyql.InboxMessage, error) {
+	ids = uuidsOnly(ids)
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, inboundTextsByIDSQL, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load %d inbound texts: %w", len(ids), err)
+	}
+	texts, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*notifyql.InboxMessage, error) {
+		m := &notifyql.InboxMessage{}
+		return m, row.Scan(&m.ID, &m.ServiceID, &m.UserNumber, &m.Content, &m.CreatedAt)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load %d inbound texts: %w", len(ids), err)
+	}
+	return texts, nil
+}
 
 // ReportRequest returns the request, deleted or not; ENOTFOUND when there is none.
 func (s *InboxStore) ReportRequest(ctx context.Context, id string) (*notifyql.ReportRequest, error) {
@@ -91,8 +149,7 @@ func (s *InboxStore) ReportRequest(ctx context.Context, id string) (*notifyql.Re
 		return nil, notifyql.Errorf(notifyql.ENOTFOUND, "report request not found")
 	}
 	var r notifyql.ReportRequest
-	err := s.pool.QueryRow(ctx, reportRequestSQL, id).Scan(&r.ID, &r.ServiceID, &r.UserID, &r.Status,
-		&r.NotificationType, &r.NotificationStatus, &r.CreatedAt, &r.UpdatedAt)
+	err := s.pool.QueryRow(ctx, reportRequestSQL, id).Scan(reportRequestDest(&r)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notifyql.Errorf(notifyql.ENOTFOUND, "report request not found")
 	} else if err != nil {

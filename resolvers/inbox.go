@@ -13,7 +13,9 @@ import (
 )
 
 func (r *Resolver) InboxMessage() graph.InboxMessageResolver { return inboxMessageResolver{r} }
-func (r *Resolver) InboxPage() graph.InboxPageResolver       { return inboxPageResolver{r} }
+func (r *Resolver) InboxConnection() graph.InboxConnectionResolver {
+	return inboxConnectionResolver{r}
+}
 
 // Inbox lists a page of the inbox; @hasPermission has checked view_activity and the
 // inbound_sms feature.
@@ -55,9 +57,33 @@ func decodeInboxCursor(cursor string) (int, error) {
 	return 0, notifyql.Errorf(notifyql.EINVALID, "after is not a cursor this inbox gave out")
 }
 
-type inboxPageResolver struct{ *Resolver }
+type inboxConnectionResolver struct{ *Resolver }
 
-func (r inboxPageResolver) EndCursor(_ context.Context, p *notifyql.InboxPage) (*string, error) {
+// Edges gives each text the cursor of the position after it, so that any edge's cursor
+// continues the list from there.
+func (r inboxConnectionResolver) Edges(_ context.Context, p *notifyql.InboxPage) ([]*graph.InboxEdge, error) {
+	edges := make([]*graph.InboxEdge, len(p.Messages))
+	for i, m := range p.Messages {
+		edges[i] = &graph.InboxEdge{Cursor: encodeInboxCursor(p.Offset + i + 1), Node: m}
+	}
+	return edges, nil
+}
+
+// PageInfo's endCursor is the last edge's cursor, as the notifications connection's is;
+// null on an empty page.
+func (r inboxConnectionResolver) PageInfo(_ context.Context, p *notifyql.InboxPage) (*graph.PageInfo, error) {
+	info := &graph.PageInfo{HasNextPage: p.HasNext}
+	if n := len(p.Messages); n > 0 {
+		end := encodeInboxCursor(p.Offset + n)
+		info.EndCursor = &end
+	}
+	return info, nil
+}
+
+// EndCursor is the deprecated field's meaning, kept for the clients that read it: the
+// cursor after the page, null on the last page (where pageInfo.endCursor is the last
+// edge's cursor).
+func (r inboxConnectionResolver) EndCursor(_ context.Context, p *notifyql.InboxPage) (*string, error) {
 	if !p.HasNext {
 		return nil, nil
 	}
@@ -98,22 +124,28 @@ func (r *Resolver) reportRequestFor(ctx context.Context, id string) (*notifyql.R
 	if err != nil {
 		return nil, guard{}, err
 	}
+	if err := r.checkReportRequest(ctx, p, request); err != nil {
+		return nil, guard{}, err
+	}
+	g := guard{userID: p.User.ID, serviceID: request.ServiceID, req: notifyql.ReportRequirement, membersOnly: true}
+	return request, g, nil
+}
+
+// checkReportRequest is reportRequest(id)'s check (notifyql.CheckReportAccess), with the
+// request's service loaded through the operation's loader.
+func (r *Resolver) checkReportRequest(ctx context.Context, p *notifyql.Principal, request *notifyql.ReportRequest) error {
 	var facts *notifyql.ServiceFacts
 	if request.Status != notifyql.ReportDeleted {
 		svc, err := dataloaders.Load(ctx, dataloaders.For(ctx).Service(), request.ServiceID)
 		if err != nil {
-			return nil, guard{}, err
+			return err
 		}
 		if svc != nil {
 			f := serviceFacts(svc)
 			facts = &f
 		}
 	}
-	if err := notifyql.CheckReportAccess(p, request, facts); err != nil {
-		return nil, guard{}, err
-	}
-	g := guard{userID: p.User.ID, serviceID: request.ServiceID, req: notifyql.ReportRequirement, membersOnly: true}
-	return request, g, nil
+	return notifyql.CheckReportAccess(p, request, facts)
 }
 
 // Inbox checks what Service.inbox's @hasPermission checks (view_activity and the

@@ -50,10 +50,19 @@ func (r queryResolver) Service(ctx context.Context, id string) (*notifyql.Servic
 	if err != nil {
 		return nil, err
 	}
-	if !p.CanOpen(serviceFacts(svc)) {
-		return nil, notifyql.Errorf(notifyql.ENOTFOUND, "service not found")
+	if err := openService(p, svc); err != nil {
+		return nil, err
 	}
 	return svc, nil
+}
+
+// openService is Query.service's check: ENOTFOUND for a service the caller has no relation
+// to.
+func openService(p *notifyql.Principal, svc *notifyql.Service) error {
+	if !p.CanOpen(serviceFacts(svc)) {
+		return notifyql.Errorf(notifyql.ENOTFOUND, "service not found")
+	}
+	return nil
 }
 
 // Notification loads the row among those the caller may open; @hasPermission then checks
@@ -76,16 +85,22 @@ func (r queryResolver) Notification(ctx context.Context, id string) (*notifyql.N
 // statement each). The notification's service and template version come in the same
 // statement, for the permission check and the template field.
 func (r *Resolver) openableNotification(ctx context.Context, p *notifyql.Principal, id string) (*notifyql.Notification, error) {
-	scope := notifyql.NotificationScope{AnyService: p.User.PlatformAdmin}
-	if !scope.AnyService {
-		scope.ServiceIDs = slices.Collect(maps.Keys(p.Services))
-	}
-	n, related, err := r.stores.Notifications.NotificationWithRelated(ctx, id, scope, r.now())
+	n, related, err := r.stores.Notifications.NotificationWithRelated(ctx, id, notificationScope(p), r.now())
 	if err != nil {
 		return nil, err
 	}
 	dataloaders.For(ctx).Prime(related)
 	return n, nil
+}
+
+// notificationScope is where p may open notifications: any service for a platform admin,
+// otherwise the services they are a member of.
+func notificationScope(p *notifyql.Principal) notifyql.NotificationScope {
+	scope := notifyql.NotificationScope{AnyService: p.User.PlatformAdmin}
+	if !scope.AnyService {
+		scope.ServiceIDs = slices.Collect(maps.Keys(p.Services))
+	}
+	return scope
 }
 
 type userResolver struct{ *Resolver }

@@ -4,6 +4,7 @@ package resolvers
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -86,16 +87,23 @@ type Resolver struct {
 	london       *time.Location
 
 	retentionHints retentionHints
+	// nodeReqs are the permissions node(id) checks, read from the schema.
+	nodeReqs nodeRequirements
 
 	holidaysMu sync.Mutex
 	holidays   notifyql.Holidays
 }
 
-// New returns the root resolver.
-func New(d Deps) *Resolver {
-	return &Resolver{stores: d.Stores, reporting: d.Reporting, billing: d.Billing, inbox: d.Inbox, letters: d.Letters, conversations: d.Conversations, reports: d.Reports, live: d.Live, jobs: d.Jobs,
+// New returns the root resolver. It fails only when the schema lacks a permission that
+// node(id) reads from it.
+func New(d Deps) (*Resolver, error) {
+	reqs, err := readNodeRequirements(graph.NewExecutableSchema(graph.Config{}).Schema())
+	if err != nil {
+		return nil, fmt.Errorf("node permissions: %w", err)
+	}
+	return &Resolver{nodeReqs: reqs, stores: d.Stores, reporting: d.Reporting, billing: d.Billing, inbox: d.Inbox, letters: d.Letters, conversations: d.Conversations, reports: d.Reports, live: d.Live, jobs: d.Jobs,
 		searches: d.Searches, searchSecret: d.SearchSecret, exports: d.Exports, links: d.Links, reloads: &reloads{}, now: d.Now, london: d.London,
-		content: d.Content, renderer: d.Renderer, letterLinks: d.LetterLinks, uploadLinks: d.UploadLinks, uploads: d.Uploads, validations: d.Validations}
+		content: d.Content, renderer: d.Renderer, letterLinks: d.LetterLinks, uploadLinks: d.UploadLinks, uploads: d.Uploads, validations: d.Validations}, nil
 }
 
 // Config returns gqlgen's configuration: the resolvers, the @hasPermission directive and
@@ -121,6 +129,8 @@ func (r *Resolver) Config() graph.Config {
 		return 1 + n*child
 	}
 	cfg.Complexity.Subscription.Inbox = func(child int, _ string) int { return 1 + notifyql.InboxPageSize*child }
+	// nodes(ids) holds a row per id, at most MaxNodeIDs (more is refused).
+	cfg.Complexity.Query.Nodes = func(child int, ids []string) int { return 1 + min(len(ids), notifyql.MaxNodeIDs)*child }
 	// The sent texts and, for a number that writes often, as many received.
 	cfg.Complexity.Conversation.Messages = func(child int) int { return 1 + 2*notifyql.ConversationSentLimit*child }
 	// Lists without a page size count as 20 rows: a service's templates, a user's services.

@@ -67,6 +67,37 @@ var matrixFields = []matrixField{
 	listField("list: to", "first: 1", "to"),
 	listField("list: job", "type: EMAIL, statuses: [FAILED], first: 1", "job { originalFileName }"),
 	listField("list: template", "first: 1", "template { name }"),
+	{"reportRequest", `query($id: ID!) { reportRequest(id: $id) { id } }`, map[string]any{"id": reportViewerPending}, []any{"reportRequest"}},
+	// node(id) and nodes(ids) answer each type as its own field does (see nodeOwnField).
+	nodeField("node: service", serviceA),
+	nodeField("node: notification", notificationA1),
+	nodeField("node: notification of service B", notificationB1),
+	nodeField("node: template", templateA1),
+	nodeField("node: job", jobA1),
+	nodeField("node: inbox message", inboundA1),
+	nodeField("node: report request", reportViewerPending),
+	nodeField("node: inactive service", serviceC),
+	nodesField("nodes: service", serviceA),
+	nodesField("nodes: notification", notificationA1),
+	nodesField("nodes: notification of service B", notificationB1),
+	nodesField("nodes: template", templateA1),
+	nodesField("nodes: job", jobA1),
+	nodesField("nodes: inbox message", inboundA1),
+	nodesField("nodes: report request", reportViewerPending),
+	nodesField("nodes: inactive service", serviceC),
+}
+
+// nodeField asks node(id) for the object with the UUID id.
+func nodeField(name string, id string) matrixField {
+	return matrixField{name, `query($id: ID!) { node(id: $id) { id } }`,
+		map[string]any{"id": id}, []any{"node"}}
+}
+
+// nodesField asks nodes(ids) for the same object twice: its answer is the element at index
+// 1. (TestNodesAnswerEachIDAtItsIndex mixes ids that name nothing with others.)
+func nodesField(name string, id string) matrixField {
+	return matrixField{name, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`,
+		map[string]any{"ids": []string{id, id}}, []any{"nodes", 1}}
 }
 
 // listField asks for one field of the first notification of service A's list, with args
@@ -124,6 +155,24 @@ var wantOutcome = map[string][6]string{
 	"list: to":                                     {allowed, allowed, allowed, allowed, notFound, forbidden},
 	"list: job":                                    {allowed, allowed, allowed, allowed, notFound, forbidden},
 	"list: template":                               {allowed, allowed, allowed, allowed, notFound, forbidden},
+	"reportRequest":                                {forbidden, allowed, forbidden, forbidden, notFound, notFound},
+	// node(id) and nodes(ids): each as its own field (the row named in the comment).
+	"node: service":                    {allowed, allowed, allowed, allowed, notFound, allowed},        // as service
+	"node: notification":               {forbidden, allowed, allowed, allowed, notFound, notFound},     // as notification
+	"node: notification of service B":  {notFound, notFound, notFound, allowed, allowed, notFound},     // as notification of service B
+	"node: template":                   {forbidden, allowed, allowed, allowed, notFound, forbidden},    // as service.templateStatistics
+	"node: job":                        {allowed, allowed, allowed, allowed, notFound, forbidden},      // as list: job
+	"node: inbox message":              {forbidden, allowed, allowed, allowed, notFound, forbidden},    // as service.inboxSummary
+	"node: report request":             {forbidden, allowed, forbidden, forbidden, notFound, notFound}, // as reportRequest
+	"node: inactive service":           {notFound, notFound, allowed, allowed, notFound, allowed},      // as inactive service
+	"nodes: service":                   {allowed, allowed, allowed, allowed, notFound, allowed},        // as service
+	"nodes: notification":              {forbidden, allowed, allowed, allowed, notFound, notFound},     // as notification
+	"nodes: notification of service B": {notFound, notFound, notFound, allowed, allowed, notFound},     // as notification of service B
+	"nodes: template":                  {forbidden, allowed, allowed, allowed, notFound, forbidden},    // as service.templateStatistics
+	"nodes: job":                       {allowed, allowed, allowed, allowed, notFound, forbidden},      // as list: job
+	"nodes: inbox message":             {forbidden, allowed, allowed, allowed, notFound, forbidden},    // as service.inboxSummary
+	"nodes: report request":            {forbidden, allowed, forbidden, forbidden, notFound, notFound}, // as reportRequest
+	"nodes: inactive service":          {notFound, notFound, allowed, allowed, notFound, allowed},      // as inactive service
 }
 
 func TestAuthorizationMatrix(t *testing.T) {

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"notifyql"
 	"notifyql/server"
 )
 
@@ -19,7 +21,7 @@ const (
 )
 
 const inboxQuery = `query($id: ID!, $first: Int, $after: String) { service(id: $id) { inbox(first: $first, after: $after) {
-	messages { phoneNumber content createdAt receivedAgo } hasNext endCursor summary { count } inboundNumber } } }`
+	edges { cursor node { phoneNumber content createdAt receivedAgo } } pageInfo { hasNextPage endCursor } summary { count } inboundNumber } } }`
 
 func TestInboxListsTheLatestTextPerNumberWithinTheSMSRetention(t *testing.T) {
 	api := newTestAPI(t, server.Limits{})
@@ -37,11 +39,12 @@ func TestInboxListsTheLatestTextPerNumberWithinTheSMSRetention(t *testing.T) {
 	resp.requireNoErrors(t)
 	inbox := resp.at("service", "inbox").(map[string]any)
 	want := []string{"07700 900111|Yes please|4 hours ago", "07700 900112|Stop|7 days ago", "07700 900113|Old|7 days ago"}
-	if got := messageLines(inbox["messages"]); strings.Join(got, "\n") != strings.Join(want, "\n") {
+	if got := messageLines(inbox["edges"]); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("first page:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if inbox["hasNext"] != true || inbox["endCursor"] == nil {
-		t.Errorf("first page: hasNext %v, endCursor %v", inbox["hasNext"], inbox["endCursor"])
+	pageInfo := inbox["pageInfo"].(map[string]any)
+	if pageInfo["hasNextPage"] != true || pageInfo["endCursor"] != lastCursor(inbox["edges"]) {
+		t.Errorf("first page: pageInfo %v, want hasNextPage and the last edge's cursor", pageInfo)
 	}
 	// The summary counts every text of the dashboard's 7 days (from 23:00 UTC on 7 July),
 	// whatever the retention: 08:00 today, 10 July and 23:00 on 7 July.
@@ -52,14 +55,30 @@ func TestInboxListsTheLatestTextPerNumberWithinTheSMSRetention(t *testing.T) {
 		t.Errorf("inboundNumber %v, want null without an inbound number", inbox["inboundNumber"])
 	}
 
-	resp = api.post(t, tok, inboxQuery, map[string]any{"id": serviceA, "first": 3, "after": inbox["endCursor"]})
+	firstEdges := inbox["edges"].([]any)
+	resp = api.post(t, tok, inboxQuery, map[string]any{"id": serviceA, "first": 3, "after": pageInfo["endCursor"]})
 	resp.requireNoErrors(t)
 	inbox = resp.at("service", "inbox").(map[string]any)
-	if got := messageLines(inbox["messages"]); len(got) != 1 || got[0] != "+33 6 12 34 56 78|Bonjour|30 days ago" {
+	if got := messageLines(inbox["edges"]); len(got) != 1 || got[0] != "+33 6 12 34 56 78|Bonjour|30 days ago" {
 		t.Errorf("second page: %v", got)
 	}
-	if inbox["hasNext"] != false || inbox["endCursor"] != nil {
-		t.Errorf("second page: hasNext %v, endCursor %v", inbox["hasNext"], inbox["endCursor"])
+	pageInfo = inbox["pageInfo"].(map[string]any)
+	if pageInfo["hasNextPage"] != false || pageInfo["endCursor"] != lastCursor(inbox["edges"]) {
+		t.Errorf("second page: pageInfo %v, want no next page and the last edge's cursor", pageInfo)
+	}
+	// Any edge's cursor reads on after that edge: after the first page's first text come
+	// its second and third.
+	resp = api.post(t, tok, inboxQuery, map[string]any{"id": serviceA, "first": 2, "after": firstEdges[0].(map[string]any)["cursor"]})
+	resp.requireNoErrors(t)
+	if got := messageLines(resp.at("service", "inbox", "edges")); strings.Join(got, "\n") != strings.Join(want[1:], "\n") {
+		t.Errorf("after the first edge: %v, want %v", got, want[1:])
+	}
+	// After the last edge of the last page: an empty page, with nothing to read on.
+	resp = api.post(t, tok, inboxQuery, map[string]any{"id": serviceA, "after": pageInfo["endCursor"]})
+	resp.requireNoErrors(t)
+	if edges := resp.at("service", "inbox", "edges").([]any); len(edges) != 0 || resp.at("service", "inbox", "pageInfo", "endCursor") != nil ||
+		resp.at("service", "inbox", "pageInfo", "hasNextPage") != false {
+		t.Errorf("past the end: %s", resp.body)
 	}
 
 	if _, err := api.pool.Exec(context.Background(), `INSERT INTO inbound_numbers (number, service_id) VALUES ('07700900500', $1)`, serviceA); err != nil {
@@ -70,21 +89,54 @@ func TestInboxListsTheLatestTextPerNumberWithinTheSMSRetention(t *testing.T) {
 	if got := resp.at("service", "inbox", "inboundNumber"); got != "07700900500" {
 		t.Errorf("inboundNumber %v", got)
 	}
-	if got := len(resp.at("service", "inbox", "messages").([]any)); got != 4 {
-		t.Errorf("default page: %d messages, want 4", got)
+	if got := len(resp.at("service", "inbox", "edges").([]any)); got != 4 {
+		t.Errorf("default page: %d edges, want 4", got)
 	}
+}
 
-	for _, bad := range []map[string]any{{"id": serviceA, "first": 51}, {"id": serviceA, "after": "nonsense"}} {
-		if code := api.post(t, tok, inboxQuery, bad).codeAt("service", "inbox"); code != "BAD_USER_INPUT" {
-			t.Errorf("%v: %s, want BAD_USER_INPUT", bad, code)
+// TestInboxRefusesBadPaging: first out of 1 to 50 and an after that is not a cursor this
+// inbox gave out (another connection's cursor included) are refused with what is wrong.
+func TestInboxRefusesBadPaging(t *testing.T) {
+	api := newTestAPI(t, server.Limits{})
+	tok := tokenFor(t, userViewer)
+	encode := func(raw string) string { return base64.RawURLEncoding.EncodeToString([]byte(raw)) }
+	notificationCursor := notifyql.Cursor{CreatedAt: fixtureNow, ID: notificationA1}.Encode()
+	for _, tt := range []struct {
+		name string
+		vars map[string]any
+		want string
+	}{
+		{"first 0", map[string]any{"first": 0}, "first must be between 1 and 50"},
+		{"first -1", map[string]any{"first": -1}, "first must be between 1 and 50"},
+		{"first 51", map[string]any{"first": 51}, "first must be between 1 and 50"},
+		{"after nonsense", map[string]any{"after": "nonsense"}, "after is not a cursor this inbox gave out"},
+		{"after empty", map[string]any{"after": ""}, "after is not a cursor this inbox gave out"},
+		{"after a negative offset", map[string]any{"after": encode("inbox:-1")}, "after is not a cursor this inbox gave out"},
+		{"after a padded offset", map[string]any{"after": encode("inbox:007")}, "after is not a cursor this inbox gave out"},
+		{"after a notifications cursor", map[string]any{"after": notificationCursor}, "after is not a cursor this inbox gave out"},
+		{"after a text's id", map[string]any{"after": inboundA1}, "after is not a cursor this inbox gave out"},
+	} {
+		tt.vars["id"] = serviceA
+		resp := api.post(t, tok, inboxQuery, tt.vars)
+		if code := resp.codeAt("service", "inbox"); code != "BAD_USER_INPUT" || resp.Errors[0].Message != tt.want {
+			t.Errorf("%s: %s", tt.name, resp.body)
 		}
 	}
 }
 
-func messageLines(messages any) []string {
+// lastCursor is the cursor of the last of edges, or nil for none.
+func lastCursor(edges any) any {
+	list := edges.([]any)
+	if len(list) == 0 {
+		return nil
+	}
+	return list[len(list)-1].(map[string]any)["cursor"]
+}
+
+func messageLines(edges any) []string {
 	var lines []string
-	for _, m := range messages.([]any) {
-		m := m.(map[string]any)
+	for _, e := range edges.([]any) {
+		m := e.(map[string]any)["node"].(map[string]any)
 		lines = append(lines, m["phoneNumber"].(string)+"|"+m["content"].(string)+"|"+m["receivedAgo"].(string))
 	}
 	return lines
@@ -133,16 +185,16 @@ func TestReportRequestIsForItsRequesterOnly(t *testing.T) {
 func TestInboxSubscriptionSeesAPlainSQLInsert(t *testing.T) {
 	wsURL, exec := newLiveAPI(t)
 	stream := subscribeOverWebSocket(t, wsURL, userViewer,
-		`subscription($id: ID!) { inbox(serviceId: $id) { messages { phoneNumber content } summary { count } } }`,
+		`subscription($id: ID!) { inbox(serviceId: $id) { edges { node { phoneNumber content } } summary { count } } }`,
 		map[string]any{"id": serviceA})
 	next(t, stream, 10*time.Second)
 	exec(`INSERT INTO inbound_sms (service_id, notify_number, user_number, content, provider, created_at)
 		VALUES ($1, '07700900500', '447700900999', 'Just arrived', 'mmg', $2)`, serviceA, time.Now().UTC())
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		messages := next(t, stream, time.Until(deadline))["inbox"].(map[string]any)["messages"].([]any)
-		if len(messages) > 0 {
-			if latest := messages[0].(map[string]any); latest["content"] == "Just arrived" {
+		edges := next(t, stream, time.Until(deadline))["inbox"].(map[string]any)["edges"].([]any)
+		if len(edges) > 0 {
+			if latest := edges[0].(map[string]any)["node"].(map[string]any); latest["content"] == "Just arrived" {
 				if latest["phoneNumber"] != "07700 900999" {
 					t.Errorf("phone number %v, want the human form", latest["phoneNumber"])
 				}
@@ -168,7 +220,7 @@ func TestReportRequestSubscriptionSeesAStatusUpdate(t *testing.T) {
 
 func TestInboxAndReportRequestSubscriptionsCheckPermissions(t *testing.T) {
 	wsURL, _ := newLiveAPI(t)
-	const inbox = `subscription($id: ID!) { inbox(serviceId: $id) { hasNext } }`
+	const inbox = `subscription($id: ID!) { inbox(serviceId: $id) { pageInfo { hasNextPage } } }`
 	const report = `subscription($id: ID!) { reportRequest(id: $id) { status } }`
 	for _, tt := range []struct{ user, query, id, want string }{
 		{userMember, inbox, serviceA, "FORBIDDEN"},
@@ -206,7 +258,7 @@ func TestInboxPagesOfFifty(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok := tokenFor(t, userViewer)
-	query := `query($id: ID!, $after: String) { service(id: $id) { inbox(after: $after) { messages { phoneNumber content createdAt } hasNext endCursor } } }`
+	query := `query($id: ID!, $after: String) { service(id: $id) { inbox(after: $after) { edges { cursor node { phoneNumber content createdAt } } pageInfo { hasNextPage endCursor } } } }`
 	seen := map[string]bool{}
 	var after any
 	var sizes []int
@@ -215,10 +267,10 @@ func TestInboxPagesOfFifty(t *testing.T) {
 		resp := api.post(t, tok, query, map[string]any{"id": serviceA, "after": after})
 		resp.requireNoErrors(t)
 		inbox := resp.at("service", "inbox").(map[string]any)
-		messages := inbox["messages"].([]any)
-		sizes = append(sizes, len(messages))
-		for _, m := range messages {
-			m := m.(map[string]any)
+		edges := inbox["edges"].([]any)
+		sizes = append(sizes, len(edges))
+		for _, e := range edges {
+			m := e.(map[string]any)["node"].(map[string]any)
 			if seen[m["phoneNumber"].(string)] || strings.HasPrefix(m["content"].(string), "Older") {
 				t.Errorf("page %d: %v", page, m)
 			}
@@ -229,13 +281,14 @@ func TestInboxPagesOfFifty(t *testing.T) {
 				last = at
 			}
 		}
-		if inbox["hasNext"] != (inbox["endCursor"] != nil) {
-			t.Errorf("page %d: hasNext %v with endCursor %v", page, inbox["hasNext"], inbox["endCursor"])
+		pageInfo := inbox["pageInfo"].(map[string]any)
+		if pageInfo["endCursor"] != lastCursor(edges) {
+			t.Errorf("page %d: endCursor %v, want the last edge's", page, pageInfo["endCursor"])
 		}
-		if inbox["hasNext"] != true {
+		if pageInfo["hasNextPage"] != true {
 			break
 		}
-		after = inbox["endCursor"]
+		after = pageInfo["endCursor"]
 	}
 	if !cmp.Equal(sizes, []int{50, 50, 23}) || len(seen) != 123 {
 		t.Errorf("page sizes %v, %d senders", sizes, len(seen))
@@ -281,9 +334,9 @@ func TestInboxConversationAndCancelPermissionMatrix(t *testing.T) {
 		path        []any
 		want        [8]string
 	}{
-		{"inbox", `query($id: ID!) { service(id: $id) { inbox { hasNext } } }`, map[string]any{"id": serviceA}, []any{"service", "inbox"},
+		{"inbox", `query($id: ID!) { service(id: $id) { inbox { pageInfo { hasNextPage } } } }`, map[string]any{"id": serviceA}, []any{"service", "inbox"},
 			[8]string{unauth, forbidden, allowed, forbidden, allowed, allowed, notFound, forbidden}},
-		{"inbox without the feature", `query($id: ID!) { service(id: $id) { inbox { hasNext } } }`, map[string]any{"id": serviceB}, []any{"service", "inbox"},
+		{"inbox without the feature", `query($id: ID!) { service(id: $id) { inbox { pageInfo { hasNextPage } } } }`, map[string]any{"id": serviceB}, []any{"service", "inbox"},
 			[8]string{unauth, notFound, notFound, notFound, notFound, forbidden, forbidden, notFound}},
 		{"conversation", `query($id: ID!, $n: ID) { service(id: $id) { conversation(notificationId: $n) { phoneNumber } } }`,
 			map[string]any{"id": serviceA, "n": notificationA3}, []any{"service", "conversation"},
@@ -298,5 +351,69 @@ func TestInboxConversationAndCancelPermissionMatrix(t *testing.T) {
 				t.Errorf("%s as %s: got %s, want %s\n%s", f.name, caller, got, f.want[i], resp.body)
 			}
 		}
+	}
+}
+
+// TestInboxDeprecatedFieldsAnswerAsBefore: the fields the inbox had before it was a
+// connection (messages, hasNext, endCursor) still answer as they did, beside edges and
+// pageInfo: the same texts, the same hasNext, and an endCursor that reads on to the next
+// page and is null on the last (where pageInfo.endCursor is the last edge's cursor).
+// Introspection marks them deprecated.
+func TestInboxDeprecatedFieldsAnswerAsBefore(t *testing.T) {
+	api := newTestAPI(t, server.Limits{})
+	tok := tokenFor(t, userViewer)
+	const query = `query($id: ID!, $after: String) { service(id: $id) { inbox(first: 2, after: $after) {
+		messages { id phoneNumber content } hasNext endCursor
+		edges { node { id phoneNumber content } } pageInfo { hasNextPage endCursor } } } }`
+	var after any
+	var pages []int
+	for page := 0; page < 5; page++ {
+		resp := api.post(t, tok, query, map[string]any{"id": serviceA, "after": after})
+		resp.requireNoErrors(t)
+		inbox := resp.at("service", "inbox").(map[string]any)
+		var nodes []any
+		for _, e := range inbox["edges"].([]any) {
+			nodes = append(nodes, e.(map[string]any)["node"])
+		}
+		messages := inbox["messages"].([]any)
+		if diff := cmp.Diff(nodes, messages); diff != "" || len(messages) == 0 {
+			t.Errorf("page %d: messages differ from the edges' nodes (-edges +messages):\n%s", page, diff)
+		}
+		pages = append(pages, len(messages))
+		pageInfo := inbox["pageInfo"].(map[string]any)
+		if inbox["hasNext"] != pageInfo["hasNextPage"] {
+			t.Errorf("page %d: hasNext %v, pageInfo.hasNextPage %v", page, inbox["hasNext"], pageInfo["hasNextPage"])
+		}
+		if inbox["hasNext"] != true {
+			if inbox["endCursor"] != nil || pageInfo["endCursor"] == nil {
+				t.Errorf("last page: endCursor %v, want null; pageInfo.endCursor %v, want the last edge's", inbox["endCursor"], pageInfo["endCursor"])
+			}
+			break
+		}
+		if inbox["endCursor"] == nil || inbox["endCursor"] != pageInfo["endCursor"] {
+			t.Errorf("page %d: endCursor %v, pageInfo.endCursor %v: want the same cursor", page, inbox["endCursor"], pageInfo["endCursor"])
+		}
+		after = inbox["endCursor"]
+	}
+	if !cmp.Equal(pages, []int{2, 1}) {
+		t.Errorf("pages of %v texts, want [2 1] (the fixture's three texts within the retention)", pages)
+	}
+
+	// Introspection is on in development only.
+	dev := newTestAPIWith(t, testAPIOptions{development: true})
+	resp := dev.post(t, tok, `{ __type(name: "InboxConnection") { fields(includeDeprecated: true) { name isDeprecated deprecationReason } } }`, nil)
+	resp.requireNoErrors(t)
+	deprecated := map[string]bool{}
+	for _, f := range resp.at("__type", "fields").([]any) {
+		f := f.(map[string]any)
+		if f["isDeprecated"] == true {
+			if reason, _ := f["deprecationReason"].(string); !strings.Contains(reason, "use edges / pageInfo") {
+				t.Errorf("%s: deprecation reason %q", f["name"], reason)
+			}
+			deprecated[f["name"].(string)] = true
+		}
+	}
+	if want := map[string]bool{"messages": true, "hasNext": true, "endCursor": true}; !cmp.Equal(deprecated, want) {
+		t.Errorf("deprecated fields %v, want %v", deprecated, want)
 	}
 }

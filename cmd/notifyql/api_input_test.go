@@ -258,7 +258,7 @@ var intArguments = map[string]intArgumentCase{
 		map[int]string{8: "days must be between 0 and 7", -1: "days must be between 0 and 7"}},
 	"Service.notifications.first": {userViewer, `query($id: ID!, $v: Int) { service(id: $id) { notifications(first: $v) { edges { node { id } } } } }`,
 		map[int]string{101: "first must be between 1 and 100", 0: "first must be between 1 and 100"}},
-	"Service.inbox.first": {userViewer, `query($id: ID!, $v: Int) { service(id: $id) { inbox(first: $v) { messages { id } } } }`,
+	"Service.inbox.first": {userViewer, `query($id: ID!, $v: Int) { service(id: $id) { inbox(first: $v) { edges { node { id } } } } }`,
 		map[int]string{51: "first must be between 1 and 50", 0: "first must be between 1 and 50"}},
 	"Service.monthlyStatistics.financialYear": {userViewer, `query($id: ID!, $v: Int) { service(id: $id) { monthlyStatistics(financialYear: $v) { month { key } } } }`,
 		map[int]string{2015: "year must be a financial year from 2016 to 2026", 2027: "year must be a financial year from 2016 to 2026"}},

@@ -55,6 +55,11 @@ const (
 	notificationA7 = "a0000000-0000-0000-0000-000000000007"
 	notificationA8 = "a0000000-0000-0000-0000-000000000008"
 	notificationB1 = "b0000000-0000-0000-0000-000000000001"
+
+	templateA1 = "7e000000-0000-0000-0000-000000000001"
+	templateB1 = "7e000000-0000-0000-0000-0000000000b1"
+	jobA1      = "10b00000-0000-0000-0000-000000000001"
+	inboundA1  = "1a000000-0000-0000-0000-000000000001"
 )
 
 // testAPI is the GraphQL API wired as serve wires it, over a fresh database with the fixture.

@@ -40,10 +40,10 @@ func TestComplexityMultipliesListsPerField(t *testing.T) {
 			1 + (1 + 50*(1+1))},
 		{"notifications, the page size in a variable", `query($n: Int) { service(id: "x") { notifications(first: $n) { edges { cursor } } } }`,
 			map[string]any{"n": 7}, 1 + (1 + 7*(1+1))},
-		{"inbox, first 5", `{ service(id: "x") { inbox(first: 5) { messages { id } hasNext } } }`, nil,
-			1 + (1 + 5*((1+1)+1))},
-		{"inbox, the default page", `{ service(id: "x") { inbox { messages { id } } } }`, nil,
-			1 + (1 + 50*(1+1))},
+		{"inbox, first 5", `{ service(id: "x") { inbox(first: 5) { edges { node { id } } pageInfo { hasNextPage } } } }`, nil,
+			1 + (1 + 5*((1+(1+1))+(1+1)))},
+		{"inbox, the default page", `{ service(id: "x") { inbox { edges { node { id } } } } }`, nil,
+			1 + (1 + 50*(1+(1+1)))},
 		{"conversation messages: 100 rows", `{ service(id: "x") { conversation(notificationId: "y") { phoneNumber messages { id } } } }`, nil,
 			1 + (1 + (1 + (1 + 100*1)))},
 		{"template statistics: 20 rows", `{ service(id: "x") { templateStatistics { count } } }`, nil,
@@ -53,10 +53,16 @@ func TestComplexityMultipliesListsPerField(t *testing.T) {
 			1 + 20*(1+10*(1+(1+1)))},
 		{"a page in each membership's service", `{ me { memberships { service { notifications(first: 10) { edges { cursor } } } } } }`, nil,
 			1 + (1 + 20*(1+(1+10*(1+1))))},
-		{"subscription inbox: a full page", `subscription { inbox(serviceId: "x") { messages { id } } }`, nil,
-			1 + 50*(1+1)},
+		{"subscription inbox: a full page", `subscription { inbox(serviceId: "x") { edges { node { id } } } }`, nil,
+			1 + 50*(1+(1+1))},
 		{"subscription template statistics: 20 rows", `subscription { templateStatistics(serviceId: "x") { count } }`, nil,
 			1 + 20*1},
+		// nodes: a row per id; node: one.
+		{"nodes: 3 ids", `{ nodes(ids: ["a", "b", "c"]) { id } }`, nil, 1 + 3*1},
+		{"nodes: ids in a variable", `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": []string{"a", "b"}}, 1 + 2*1},
+		{"nodes: rendered content for each id", `query($ids: [ID!]!) { nodes(ids: $ids) { ... on Notification { content { body } } } }`,
+			map[string]any{"ids": []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"}}, 1 + 10*(101+1)},
+		{"node: one row", `{ node(id: "a") { id } }`, nil, 1 + 1},
 	})
 }
 

@@ -308,7 +308,7 @@ func TestPersonalDataNeverLeaves(t *testing.T) {
 	gql("a variable of the wrong type", manager, searchQuery, map[string]any{"id": serviceA, "first": canaryEmail})
 	gql("an oversized term", manager, searchQuery, map[string]any{"id": serviceA, "search": map[string]any{"term": strings.Repeat(canaryPhone+" ", 60)}})
 	gql("a term and a hash", manager, searchQuery, map[string]any{"id": serviceA, "search": map[string]any{"term": canaryEmail, "hash": "00"}})
-	gql("an email as a cursor", manager, `query($id: ID!, $after: String) { service(id: $id) { inbox(after: $after) { hasNext } } }`,
+	gql("an email as a cursor", manager, `query($id: ID!, $after: String) { service(id: $id) { inbox(after: $after) { pageInfo { hasNextPage } } } }`,
 		map[string]any{"id": serviceA, "after": canaryEmail})
 	gql("a search with no token", "", rememberSearchMutation, map[string]any{"id": serviceA, "term": canaryEmail})
 	gql("a search with a bad token", "not."+canaryEmail+".token", rememberSearchMutation, map[string]any{"id": serviceA, "term": canaryEmail})

@@ -78,7 +78,7 @@ func newSchema(deps schemaDeps) (graphql.ExecutableSchema, []graphql.HandlerExte
 	if letters == nil {
 		letters = &letterWiring{Content: postgres.NewContentStore(deps.Pool)}
 	}
-	resolver := resolvers.New(resolvers.Deps{
+	resolver, err := resolvers.New(resolvers.Deps{
 		Stores:        stores,
 		Reporting:     postgres.NewReportingStore(deps.Pool, deps.London),
 		Billing:       postgres.NewRollup(deps.Pool, deps.London, deps.Logger).WithClock(now),
@@ -101,6 +101,9 @@ func newSchema(deps schemaDeps) (graphql.ExecutableSchema, []graphql.HandlerExte
 		Now:           now,
 		London:        deps.London,
 	})
+	if err != nil {
+		return nil, nil, err
+	}
 	extensions := []graphql.HandlerExtension{dataloaders.Extension{Stores: stores, Now: now, London: deps.London, Tracing: deps.Tracing}, resolvers.SubscriptionStreams{Senders: responseSender, Turns: resolvers.NewTurns(subscriptionTurns), Counts: deps.RenderCounts, Variables: resolvers.NewSharedVariables(), Tracing: deps.Tracing}}
 	return graph.NewExecutableSchema(resolver.Config()), extensions, nil
 }

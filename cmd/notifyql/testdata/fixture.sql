@@ -97,10 +97,10 @@ INSERT INTO ft_notification_status (bst_date, template_id, service_id, job_id, n
 
 -- Texts received by service A: two inside the dashboard's 7 days (from London midnight on
 -- 8 July, 23:00 UTC on the 7th), one just before, and service B has no inbox feature.
-INSERT INTO inbound_sms (service_id, notify_number, user_number, content, provider, created_at) VALUES
-  ('5a000000-0000-0000-0000-00000000000a', '07700900500', '447700900111', 'Yes please', 'mmg', '2026-07-15 08:00'),
-  ('5a000000-0000-0000-0000-00000000000a', '07700900500', '447700900112', 'Stop', 'mmg', '2026-07-07 23:00'),
-  ('5a000000-0000-0000-0000-00000000000a', '07700900500', '447700900113', 'Old', 'mmg', '2026-07-07 22:59:59');
+INSERT INTO inbound_sms (id, service_id, notify_number, user_number, content, provider, created_at) VALUES
+  ('1a000000-0000-0000-0000-000000000001', '5a000000-0000-0000-0000-00000000000a', '07700900500', '447700900111', 'Yes please', 'mmg', '2026-07-15 08:00'),
+  ('1a000000-0000-0000-0000-000000000002', '5a000000-0000-0000-0000-00000000000a', '07700900500', '447700900112', 'Stop', 'mmg', '2026-07-07 23:00'),
+  ('1a000000-0000-0000-0000-000000000003', '5a000000-0000-0000-0000-00000000000a', '07700900500', '447700900113', 'Old', 'mmg', '2026-07-07 22:59:59');
 
 -- Reporting (issue 3). Facts on other days of the financial years 2025 and 2026.
 INSERT INTO ft_notification_status (bst_date, template_id, service_id, job_id, notification_type, key_type, notification_status, notification_count) VALUES

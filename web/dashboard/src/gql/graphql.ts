@@ -4,7 +4,7 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
-/** A stored notification status (DOMAIN.md §2.1). */
+/** A stored notification status. Totals, filters and exports group them: see StatusGroup. */
 export type NotificationStatus =
   /** Cancelled by a user before printing. */
   | 'CANCELLED'
