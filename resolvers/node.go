@@ -55,20 +55,31 @@ func fieldRequirement(schema *ast.Schema, typ, field string) (notifyql.Requireme
 	if t := schema.Types[typ]; t != nil {
 		def = t.Fields.ForName(field)
 	}
-	var d *ast.Directive
-	if def != nil {
-		d = def.Directives.ForName("hasPermission")
-	}
-	if d == nil {
+	if def == nil {
 		return notifyql.Requirement{}, fmt.Errorf("%s.%s has no @hasPermission", typ, field)
 	}
-	var req notifyql.Requirement
+	req, ok, err := requirementOf(def)
+	if err != nil {
+		return notifyql.Requirement{}, fmt.Errorf("%s.%s: %w", typ, field, err)
+	}
+	if !ok {
+		return notifyql.Requirement{}, fmt.Errorf("%s.%s has no @hasPermission", typ, field)
+	}
+	return req, nil
+}
+
+// requirementOf reads a field definition's @hasPermission; ok is false when it has none.
+func requirementOf(def *ast.FieldDefinition) (req notifyql.Requirement, ok bool, err error) {
+	d := def.Directives.ForName("hasPermission")
+	if d == nil {
+		return req, false, nil
+	}
 	if arg := d.Arguments.ForName("anyOf"); arg != nil && arg.Value != nil {
 		req.AnyOf = []notifyql.Permission{}
 		for _, v := range arg.Value.Children {
 			var p notifyql.Permission
 			if err := p.UnmarshalGQL(v.Value.Raw); err != nil {
-				return notifyql.Requirement{}, fmt.Errorf("%s.%s: %w", typ, field, err)
+				return notifyql.Requirement{}, false, err
 			}
 			req.AnyOf = append(req.AnyOf, p)
 		}
@@ -79,7 +90,7 @@ func fieldRequirement(schema *ast.Schema, typ, field string) (notifyql.Requireme
 	if arg := d.Arguments.ForName("feature"); arg != nil && arg.Value != nil {
 		req.Feature = arg.Value.Raw
 	}
-	return req, nil
+	return req, true, nil
 }
 
 // nodeNotFound is every node(id) answer that must not tell its cases apart: a malformed

@@ -2,8 +2,6 @@ package resolvers
 
 import (
 	"context"
-	"encoding/json"
-	"math"
 	"slices"
 	"sync"
 
@@ -12,6 +10,7 @@ import (
 
 	"notifyql"
 	"notifyql/dataloaders"
+	"notifyql/graph/scalars"
 )
 
 // readAhead reads, for a service field whose selection shows what the service's own rows
@@ -67,21 +66,14 @@ func mayRead(p *notifyql.Principal, serviceID string, def *ast.FieldDefinition) 
 	if !p.IsMember(serviceID) {
 		return false
 	}
-	directive := def.Directives.ForName("hasPermission")
-	if directive == nil {
+	req, ok, err := requirementOf(def)
+	if err != nil {
+		return false
+	}
+	if !ok || len(req.AnyOf) == 0 {
 		return true
 	}
-	anyOf, _ := directive.ArgumentMap(nil)["anyOf"].([]any)
-	if len(anyOf) == 0 {
-		return true
-	}
-	for _, v := range anyOf {
-		var perm notifyql.Permission
-		if perm.UnmarshalGQL(v) == nil && p.HasPermission(serviceID, perm) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(req.AnyOf, func(perm notifyql.Permission) bool { return p.HasPermission(serviceID, perm) })
 }
 
 // readDashboardAhead reads the dashboard's counts for the window the totals and template
@@ -92,8 +84,8 @@ func (r queryResolver) readDashboardAhead(ctx context.Context, loaders *dataload
 	for _, f := range fields {
 		n := notifyql.MaxDashboardDays
 		if v := f.ArgumentMap(opCtx.Variables)["days"]; v != nil {
-			var ok bool
-			if n, ok = intArgument(v); !ok {
+			var err error
+			if n, err = scalars.UnmarshalInt(v); err != nil {
 				return
 			}
 		}
@@ -220,8 +212,8 @@ func pageArguments(args map[string]any) (f notifyql.NotificationFilter, ok bool)
 	f.Statuses = notifyql.ExpandStatusFilter(statuses)
 	var first *int
 	if v := args["first"]; v != nil {
-		n, isInt := intArgument(v)
-		if !isInt {
+		n, err := scalars.UnmarshalInt(v)
+		if err != nil {
 			return f, false
 		}
 		first = &n
@@ -243,31 +235,6 @@ func pageArguments(args map[string]any) (f notifyql.NotificationFilter, ok bool)
 		f.After = &cursor
 	}
 	return f, true
-}
-
-// intArgument reads an Int argument in any of the forms a literal or a variable takes.
-func intArgument(v any) (int, bool) {
-	var n int64
-	switch v := v.(type) {
-	case int:
-		return v, true
-	case int32:
-		n = int64(v)
-	case int64:
-		n = v
-	case json.Number:
-		i, err := v.Int64()
-		if err != nil {
-			return 0, false
-		}
-		n = i
-	default:
-		return 0, false
-	}
-	if n < math.MinInt32 || n > math.MaxInt32 {
-		return 0, false
-	}
-	return int(n), true
 }
 
 // samePage reports whether a page read ahead answers filter: the same rows and the same

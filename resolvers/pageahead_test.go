@@ -51,7 +51,7 @@ func TestPageArgumentsReadOnlyWhatTheFieldAccepts(t *testing.T) {
 		"first 0":                  {"first": int64(0)},
 		"first past the page":      {"first": int64(notifyql.MaxPageSize + 1)},
 		"first past 32 bits":       {"first": int64(1) << 40},
-		"first not a number":       {"first": "50"},
+		"first not a number":       {"first": "fifty"},
 		"first a fraction":         {"first": json.Number("2.5")},
 		"a garbled cursor":         {"after": "not-a-cursor"},
 		"a cursor not text":        {"after": 12},
