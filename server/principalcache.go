@@ -78,32 +78,37 @@ func (c *principalCache) get(ctx context.Context, user string, load func(context
 		delete(c.entries, user)
 	}
 	key := inflightKey{user: user, generation: c.generation}
-	if l, ok := c.inflight[key]; ok {
-		c.mu.Unlock()
-		select {
-		case <-l.done:
-			return l.principal, l.err
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
+	l, shared := c.inflight[key]
+	if !shared {
+		l = &principalLoad{done: make(chan struct{})}
+		c.inflight[key] = l
+		go c.load(ctx, key, l, load)
 	}
-	l := &principalLoad{done: make(chan struct{})}
-	c.inflight[key] = l
 	c.mu.Unlock()
+	// Every caller, the one who started the load too, waits no longer than its own
+	// deadline: a frozen database must not hold a request past its time.
+	select {
+	case <-l.done:
+		return l.principal, l.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
 
-	// The load outlives a caller who hangs up, for the others waiting on it: it keeps the
-	// caller's values but not its cancellation, and has a deadline of its own.
+// load runs a shared load of key's principal and hands its answer to l's waiters. The
+// load outlives a caller who hangs up, for the others waiting on it: it keeps the
+// caller's values but not its cancellation, and has a deadline of its own.
+func (c *principalCache) load(ctx context.Context, key inflightKey, l *principalLoad, load func(context.Context) (*notifyql.Principal, error)) {
 	loadCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), principalLoadTimeout)
 	l.principal, l.err = load(loadCtx)
 	cancel()
 	c.mu.Lock()
 	delete(c.inflight, key)
 	if l.err == nil && c.generation == key.generation {
-		c.store(user, l.principal)
+		c.store(key.user, l.principal)
 	}
 	c.mu.Unlock()
 	close(l.done)
-	return l.principal, l.err
 }
 
 // store keeps p for user. Called with c.mu held.

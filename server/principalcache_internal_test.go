@@ -239,6 +239,30 @@ func TestPrincipalCacheLoadOutlivesACallerWhoHangsUp(t *testing.T) {
 	}
 }
 
+// The caller who starts a load waits no longer than its own deadline, as every other
+// waiter does: a frozen database must not hold a request past its request timeout.
+func TestPrincipalCacheStarterLeavesAtItsDeadline(t *testing.T) {
+	cache := newPrincipalCache(time.Second, 10, time.Now)
+	loads := &countingLoads{gate: make(chan struct{}), started: make(chan struct{}, 1)}
+	defer close(loads.gate)
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	answered := make(chan error, 1)
+	go func() {
+		_, err := cache.get(ctx, testUserID, loads.load(testUserID))
+		answered <- err
+	}()
+	<-loads.started
+	select {
+	case err := <-answered:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("the starter of a stuck load got %v, want its deadline", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the starter of a stuck load was held past its deadline")
+	}
+}
+
 // The cache holds at most its size, however many users sign in.
 func TestPrincipalCacheIsBounded(t *testing.T) {
 	clock := &testClock{now: time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)}
