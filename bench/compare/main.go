@@ -33,6 +33,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -61,6 +62,7 @@ const packagesDir = "bench/compare"
 type options struct {
 	databaseURL string
 	clients     []int
+	operations  []string // operation names (opPage, ...) to run, in their order
 	runs        int
 	duration    time.Duration
 	warmup      time.Duration
@@ -71,6 +73,7 @@ func main() { harness.Main("bench-compare", run) }
 func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("bench-compare", flag.ContinueOnError)
 	clients := fs.String("clients", "1,16,64", "comma-separated numbers of concurrent clients; the dashboard runs at the first only")
+	only := fs.String("operations", "page,notification,dashboard", "comma-separated operations to time: page, notification, dashboard")
 	o := options{}
 	fs.IntVar(&o.runs, "runs", 3, "timed runs of each server per operation and client count, alternated; the medians are reported")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of one timed run (whole seconds)")
@@ -80,6 +83,9 @@ func run(ctx context.Context, args []string) error {
 	}
 	var err error
 	if o.clients, err = parseClients(*clients); err != nil {
+		return err
+	}
+	if o.operations, err = parseOperations(*only); err != nil {
 		return err
 	}
 	if o.runs < 1 || o.duration < time.Second {
@@ -143,7 +149,7 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ops := operations(fx.serviceID, fx.notificationID, o.clients)
+	ops := chosen(operations(fx.serviceID, fx.notificationID, o.clients), o.operations)
 	bodies, err := checkRows(ctx, ops, nq.URL, pg.URL, token)
 	if err != nil {
 		return err
@@ -272,6 +278,30 @@ func parseClients(s string) ([]int, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// operationNames are the --operations flag's names of the operations.
+var operationNames = map[string]string{"page": opPage, "notification": opByID, "dashboard": opDashboard}
+
+// parseOperations reads the --operations flag: names from operationNames, each once.
+func parseOperations(s string) ([]string, error) {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		name, ok := operationNames[strings.TrimSpace(f)]
+		if !ok {
+			return nil, fmt.Errorf("--operations: %q is not one of page, notification, dashboard", f)
+		}
+		if slices.Contains(out, name) {
+			return nil, fmt.Errorf("--operations: %q is named twice", f)
+		}
+		out = append(out, name)
+	}
+	return out, nil
+}
+
+// chosen is ops without those names leaves out, in their order.
+func chosen(ops []operation, names []string) []operation {
+	return slices.DeleteFunc(ops, func(op operation) bool { return !slices.Contains(names, op.name) })
 }
 
 // requestBodies are one operation's JSON requests to each server.

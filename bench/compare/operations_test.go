@@ -75,3 +75,19 @@ func TestDashboardRowsNeedTotals(t *testing.T) {
 		t.Error("a dashboard without totals gave rows")
 	}
 }
+
+func TestOperationsFlagChoosesInTheTablesOrder(t *testing.T) {
+	names, err := parseOperations("dashboard, notification")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := chosen(operations("s", "n", []int{1, 16}), names)
+	if len(ops) != 2 || ops[0].name != opByID || ops[1].name != opDashboard {
+		t.Errorf("--operations dashboard,notification ran %v", ops)
+	}
+	for _, bad := range []string{"", "pages", "page,page", "page,,dashboard", "PAGE"} {
+		if _, err := parseOperations(bad); err == nil {
+			t.Errorf("--operations %q was taken", bad)
+		}
+	}
+}
