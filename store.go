@@ -37,23 +37,50 @@ type NotificationFilter struct {
 // selects: the rows each notification points at (NotificationPage.Related) and the
 // service's status counts (NotificationPage.StatusCounts).
 type PageIncludes struct {
-	TemplateVersions, Jobs, CreatedBy, APIKeys bool
+	RelatedIncludes
 	// StatusCountsFrom, when set, asks for StatusCounts' rows from that London date to
 	// today, today being Now's London date.
 	StatusCountsFrom *Date
 	Now              time.Time
 }
 
+// RelatedIncludes names the rows a statement of notifications reads beside each of them,
+// for the fields an operation selects: its template version, job, creator and API key.
+type RelatedIncludes struct {
+	TemplateVersions, Jobs, CreatedBy, APIKeys bool
+}
+
+// NotificationIncludes names what a statement that finds notifications by id reads beside
+// them, for the fields an operation selects. Their service's row always comes (the
+// permission check reads it); its facts (features, retention, API keys) only when asked.
+type NotificationIncludes struct {
+	RelatedIncludes
+	ServiceFacts  bool
+	StatusHistory bool
+}
+
+// EverythingRelated reads every row and fact a notification points at: for a caller that
+// does not know which of its fields will be asked for.
+var EverythingRelated = NotificationIncludes{
+	RelatedIncludes: RelatedIncludes{TemplateVersions: true, Jobs: true, CreatedBy: true, APIKeys: true},
+	ServiceFacts:    true, StatusHistory: true,
+}
+
 // Related are the rows a statement read beside its own, for the operation's loaders, so
 // that the fields showing them need no statement of their own. A key mapped to nil was
 // looked for and has no row.
 type Related struct {
-	Services         []*ServiceWithFacts
+	Services []*ServiceWithFacts
+	// ServiceRows are services read without their facts.
+	ServiceRows      []*Service
 	Templates        map[string]*Template
 	TemplateVersions map[TemplateVersionKey]*TemplateVersion
 	Jobs             map[string]*Job
 	Users            map[string]*User
 	APIKeys          map[string]*APIKey
+	// StatusHistory holds each notification's status changes, oldest first; a
+	// notification without any maps to an empty list.
+	StatusHistory map[string][]StatusChange
 }
 
 // ServiceWithFacts is a service with the facts pages ask of it beside its row, read with
@@ -156,12 +183,13 @@ type NotificationStore interface {
 	// one that does not exist.
 	NotificationIn(ctx context.Context, id string, serviceIDs []string) (*Notification, error)
 	// NotificationWithRelated is Notification or NotificationIn, as scope says, with the
-	// notification's service (its facts as of now) and template version read in the same
-	// statement. Its answers and its cost are NotificationIn's whatever the id names.
-	NotificationWithRelated(ctx context.Context, id string, scope NotificationScope, now time.Time) (*Notification, *Related, error)
+	// notification's service and what include names (its service's facts as of now) read
+	// in the same statement. Its answers and its cost are NotificationIn's whatever the id
+	// names.
+	NotificationWithRelated(ctx context.Context, id string, scope NotificationScope, include NotificationIncludes, now time.Time) (*Notification, *Related, error)
 	// NotificationsWithRelated is NotificationWithRelated for many ids in one statement: the
 	// notifications found in scope, in any order; the others are absent.
-	NotificationsWithRelated(ctx context.Context, ids []string, scope NotificationScope, now time.Time) ([]*Notification, *Related, error)
+	NotificationsWithRelated(ctx context.Context, ids []string, scope NotificationScope, include NotificationIncludes, now time.Time) ([]*Notification, *Related, error)
 	// ListNotifications returns one page, newest first, keyset on (created_at, id).
 	ListNotifications(ctx context.Context, f NotificationFilter) (*NotificationPage, error)
 	// StatusHistory returns each notification's status changes, oldest first.

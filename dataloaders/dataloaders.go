@@ -228,6 +228,9 @@ func (ls *Loaders) Prime(r *notifyql.Related) {
 		ls.Service().Prime(s.Service.ID, s.Service)
 		ls.primeFacts(s)
 	}
+	for _, s := range r.ServiceRows {
+		ls.Service().Prime(s.ID, s)
+	}
 	if r.Templates != nil {
 		primeAll(ls.Template(), r.Templates)
 	}
@@ -242,6 +245,9 @@ func (ls *Loaders) Prime(r *notifyql.Related) {
 	}
 	if r.APIKeys != nil {
 		primeAll(ls.APIKey(), r.APIKeys)
+	}
+	for id, changes := range r.StatusHistory {
+		ls.StatusHistory().Prime(id, changes)
 	}
 }
 

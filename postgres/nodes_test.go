@@ -31,7 +31,7 @@ func TestNotificationsWithRelated(t *testing.T) {
 		{"no service", notifyql.NotificationScope{}, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			found, related, err := store.NotificationsWithRelated(context.Background(), ids, tt.scope, now)
+			found, related, err := store.NotificationsWithRelated(context.Background(), ids, tt.scope, notifyql.NotificationIncludes{ServiceFacts: true}, now)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -151,7 +151,7 @@ func (s *NotificationStore) ListNotifications(ctx context.Context, f notifyql.No
 	if err != nil {
 		return nil, err
 	}
-	joins := relatedJoins(f.Include)
+	joins := relatedJoins(f.Include.RelatedIncludes)
 	sql = withRelated(sql, joins)
 	page := &notifyql.NotificationPage{Filter: f}
 	collect := func(rows pgx.Rows) error {
@@ -359,113 +359,6 @@ func listNotificationsQuery(f notifyql.NotificationFilter, london *time.Location
 	}
 	fmt.Fprintf(&sql, " ORDER BY created_at DESC, id DESC\n LIMIT %s", arg(f.First+1))
 	return sql.String(), args, nil
-}
-
-// notificationWithRelatedSQL is notificationSQL with the notification's service, its
-// facts and its template version; $2 is now − 7 days for the service's API keys. %s is
-// the condition on the notification's service.
-const notificationWithRelatedShape = `
-SELECT %s,
-       %s,
-       %s
-  FROM notifications n
-  JOIN services s ON s.id = n.service_id
-  %s
- WHERE %s%s`
-
-var (
-	// notificationWithRelatedSQL finds the notification in any service.
-	notificationWithRelatedSQL = notificationWithRelatedQuery("n.id = $1", "")
-	// notificationInWithRelatedSQL finds it only in the services $3 (uuid[]).
-	notificationInWithRelatedSQL = notificationWithRelatedQuery("n.id = $1", inServices)
-	// notificationsWithRelatedSQL and notificationsInWithRelatedSQL are the same for the
-	// ids $1 (uuid[]).
-	notificationsWithRelatedSQL   = notificationWithRelatedQuery("n.id = ANY($1::uuid[])", "")
-	notificationsInWithRelatedSQL = notificationWithRelatedQuery("n.id = ANY($1::uuid[])", inServices)
-)
-
-const inServices = "\n   AND n.service_id = ANY($3::uuid[])"
-
-func notificationWithRelatedQuery(ids, scope string) string {
-	columns, join := (&templateVersionJoin{}).sql("n")
-	return fmt.Sprintf(notificationWithRelatedShape, notificationColumnsOf("n"), serviceWithFactsColumns("$2"), columns, join, ids, scope)
-}
-
-// scopeArgs returns the statement for scope, single or batch, and its arguments.
-func scopeArgs(scope notifyql.NotificationScope, any, in string, args []any) (string, []any) {
-	if scope.AnyService {
-		return any, args
-	}
-	serviceIDs := scope.ServiceIDs
-	if serviceIDs == nil {
-		// An empty array, not NULL: ANY(NULL) is unknown, and a caller in no service
-		// should find nothing in the same way as any other.
-		serviceIDs = []string{}
-	}
-	return in, append(args, serviceIDs)
-}
-
-// NotificationsWithRelated is NotificationWithRelated for many ids in one statement: the
-// notifications found among ids in scope, in any order, with their services and template
-// versions. Ids that are not UUIDs, and those found nowhere in scope, are simply absent.
-func (s *NotificationStore) NotificationsWithRelated(ctx context.Context, ids []string, scope notifyql.NotificationScope, now time.Time) ([]*notifyql.Notification, *notifyql.Related, error) {
-	ids = uuidsOnly(ids)
-	related := &notifyql.Related{}
-	if len(ids) == 0 {
-		return nil, related, nil
-	}
-	sql, args := scopeArgs(scope, notificationsWithRelatedSQL, notificationsInWithRelatedSQL, []any{ids, keyCutoff(now)})
-	rows, err := s.pool.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("load %d notifications: %w", len(ids), err)
-	}
-	defer rows.Close()
-	var found []*notifyql.Notification
-	strs := newRowStrings()
-	for rows.Next() {
-		var (
-			n       notifyql.Notification
-			service serviceWithFactsScan
-			version templateVersionJoin
-		)
-		if err := rows.Scan(append(append(notificationDest(&n), service.dest()...), version.dest(strs)...)...); err != nil {
-			return nil, nil, fmt.Errorf("load %d notifications: %w", len(ids), err)
-		}
-		related.Services = append(related.Services, service.result())
-		version.add(&n, related)
-		found = append(found, &n)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("load %d notifications: %w", len(ids), err)
-	}
-	return found, related, nil
-}
-
-// NotificationWithRelated returns the notification with id, found where scope says, with
-// its service (and the service's facts at now) and the template version it was sent with,
-// in one statement. It returns ENOTFOUND when there is no such notification in scope,
-// including when id is not a UUID; a notification of another service and an id that does
-// not exist cost the same one statement.
-func (s *NotificationStore) NotificationWithRelated(ctx context.Context, id string, scope notifyql.NotificationScope, now time.Time) (*notifyql.Notification, *notifyql.Related, error) {
-	if !notifyql.IsUUID(id) {
-		return nil, nil, notifyql.Errorf(notifyql.ENOTFOUND, "notification not found")
-	}
-	sql, args := scopeArgs(scope, notificationWithRelatedSQL, notificationInWithRelatedSQL, []any{id, keyCutoff(now)})
-	var (
-		n       notifyql.Notification
-		service serviceWithFactsScan
-		version templateVersionJoin
-		dest    = append(append(notificationDest(&n), service.dest()...), version.dest(newRowStrings())...)
-	)
-	if err := s.pool.QueryRow(ctx, sql, args...).Scan(dest...); err != nil {
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, nil, notifyql.Errorf(notifyql.ENOTFOUND, "notification not found")
-		}
-		return nil, nil, fmt.Errorf("load notification %s: %w", id, err)
-	}
-	related := &notifyql.Related{Services: []*notifyql.ServiceWithFacts{service.result()}}
-	version.add(&n, related)
-	return &n, related, nil
 }
 
 const statusHistorySQL = `

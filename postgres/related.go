@@ -26,7 +26,7 @@ type relatedJoin interface {
 }
 
 // relatedJoins returns the joins include asks for, in a fixed order.
-func relatedJoins(include notifyql.PageIncludes) []relatedJoin {
+func relatedJoins(include notifyql.RelatedIncludes) []relatedJoin {
 	var joins []relatedJoin
 	if include.TemplateVersions {
 		joins = append(joins, &templateVersionJoin{})

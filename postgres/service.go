@@ -81,9 +81,18 @@ func (s *ServiceStore) ServicesByIDs(ctx context.Context, ids []string) ([]*noti
 // §3.7). The facts are small lookups by the service's id on their own indexes, so that
 // whoever reads a service reads them in the same statement.
 func serviceWithFactsColumns(keyCutoff string) string {
-	return `s.id, s.name, s.active, s.restricted, s.organisation_id, s.organisation_type,
-       coalesce(s.crown, false), s.prefix_sms, s.created_at, s.go_live_at,
-       array(SELECT p.permission FROM service_permissions p WHERE p.service_id = s.id ORDER BY p.permission),
+	return serviceRowColumns + ",\n       " + serviceFactsColumns(keyCutoff)
+}
+
+// serviceRowColumns are a service's own columns, aliased s, in serviceDest's order.
+const serviceRowColumns = `s.id, s.name, s.active, s.restricted, s.organisation_id, s.organisation_type,
+       coalesce(s.crown, false), s.prefix_sms, s.created_at, s.go_live_at`
+
+// serviceFactsColumns are the facts about the service aliased s: its features, its
+// retention as two arrays in the same order, and whether it has an API key unrevoked or
+// revoked after keyCutoff.
+func serviceFactsColumns(keyCutoff string) string {
+	return `array(SELECT p.permission FROM service_permissions p WHERE p.service_id = s.id ORDER BY p.permission),
        array(SELECT r.notification_type FROM service_data_retention r WHERE r.service_id = s.id ORDER BY r.notification_type),
        array(SELECT r.days_of_retention FROM service_data_retention r WHERE r.service_id = s.id ORDER BY r.notification_type),
        EXISTS (SELECT FROM api_keys k WHERE k.service_id = s.id AND (k.expiry_date IS NULL OR k.expiry_date > ` + keyCutoff + `))`
@@ -99,7 +108,12 @@ type serviceWithFactsScan struct {
 
 // dest returns the destinations of serviceWithFactsColumns, in their order.
 func (sc *serviceWithFactsScan) dest() []any {
-	return append(serviceDest(&sc.service), &sc.facts.Features, &sc.retentionType, &sc.retentionDays, &sc.facts.HasAPIKeys)
+	return append(serviceDest(&sc.service), sc.factsDest()...)
+}
+
+// factsDest returns the destinations of serviceFactsColumns, in their order.
+func (sc *serviceWithFactsScan) factsDest() []any {
+	return []any{&sc.facts.Features, &sc.retentionType, &sc.retentionDays, &sc.facts.HasAPIKeys}
 }
 
 // result returns the scanned service with its facts.

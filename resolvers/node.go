@@ -183,7 +183,10 @@ func (r *Resolver) fetchNodes(ctx context.Context, p *notifyql.Principal, ids []
 		byType[t][id] = row
 		serviceIDs = append(serviceIDs, serviceID)
 	}
-	notifications, related, err := r.stores.Notifications.NotificationsWithRelated(ctx, ids, notificationScope(p), r.now())
+	// The ids may name any type, so no one selection says what a notification among them
+	// shows: its service's facts and template version come, as a page's rows' do.
+	include := notifyql.NotificationIncludes{RelatedIncludes: notifyql.RelatedIncludes{TemplateVersions: true}, ServiceFacts: true}
+	notifications, related, err := r.stores.Notifications.NotificationsWithRelated(ctx, ids, notificationScope(p), include, r.now())
 	if err != nil {
 		return nil, err
 	}

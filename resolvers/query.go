@@ -5,6 +5,8 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/99designs/gqlgen/graphql"
+
 	"notifyql"
 	"notifyql/dataloaders"
 	"notifyql/graph"
@@ -75,17 +77,48 @@ func (r queryResolver) Notification(ctx context.Context, id string) (*notifyql.N
 	if err := notifyql.ValidateID("notification", id); err != nil {
 		return nil, err
 	}
-	return r.openableNotification(ctx, p, notifyql.NormaliseID(id))
+	return r.openableNotification(ctx, p, notifyql.NormaliseID(id), selectedIncludes(ctx))
+}
+
+// selectedIncludes is what the statement finding the field's notification reads beside
+// it for the fields the operation selects on it. Reading less than a field needs costs
+// that field a round trip, never a wrong answer: its loader reads what was not primed.
+func selectedIncludes(ctx context.Context) notifyql.NotificationIncludes {
+	var include notifyql.NotificationIncludes
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return notifyql.EverythingRelated
+	}
+	for _, f := range graphql.CollectFields(graphql.GetOperationContext(ctx), fc.Field.Selections, nil) {
+		switch f.Name {
+		case "template":
+			include.TemplateVersions = true
+		case "job":
+			include.Jobs = true
+		case "createdBy":
+			include.CreatedBy = true
+		case "apiKey":
+			include.APIKeys = true
+		case "statusHistory":
+			include.StatusHistory = true
+		case "content", "contentUnavailableReason":
+			// Content's availability needs the service's retention and, for a letter,
+			// the template version it was sent from.
+			include.ServiceFacts = true
+			include.TemplateVersions = true
+		}
+	}
+	return include
 }
 
 // openableNotification loads a notification the caller may open: any for a platform
 // admin, otherwise one of a service they are a member of (DOMAIN.md §16). The lookup itself
 // is restricted to those services, so that another service's notification and an id that
 // does not exist are told apart neither by the answer (NOT_FOUND) nor by its cost (one
-// statement each). The notification's service and template version come in the same
-// statement, for the permission check and the template field.
-func (r *Resolver) openableNotification(ctx context.Context, p *notifyql.Principal, id string) (*notifyql.Notification, error) {
-	n, related, err := r.stores.Notifications.NotificationWithRelated(ctx, id, notificationScope(p), r.now())
+// statement each). The notification's service comes in the same statement, for the
+// permission check, with what include names, for the fields that show it.
+func (r *Resolver) openableNotification(ctx context.Context, p *notifyql.Principal, id string, include notifyql.NotificationIncludes) (*notifyql.Notification, error) {
+	n, related, err := r.stores.Notifications.NotificationWithRelated(ctx, id, notificationScope(p), include, r.now())
 	if err != nil {
 		return nil, err
 	}

@@ -73,7 +73,8 @@ func (r subscriptionResolver) Notification(ctx context.Context, id string) (<-ch
 	if err := notifyql.ValidateID("notification", id); err != nil {
 		return nil, err
 	}
-	n, err := r.openableNotification(ctx, p, notifyql.NormaliseID(id))
+	// Only its service is needed here: the stream reads what it pushes.
+	n, err := r.openableNotification(ctx, p, notifyql.NormaliseID(id), notifyql.NotificationIncludes{})
 	if err != nil {
 		return nil, err
 	}
