@@ -58,3 +58,16 @@ func TestDashboardIsEmbeddedWhole(t *testing.T) {
 		t.Errorf("index.html has inline styles or event handlers")
 	}
 }
+
+// The dashboard routes in the browser: a reload of one of its views' URLs gets the page.
+func TestDashboardServesItsViewsURLs(t *testing.T) {
+	h := Pages()[Dashboard().Path]
+	index := get(t, h, "/dashboard")
+	view := get(t, h, "/dashboard/services/7e000000-0000-0000-0000-000000000001/notifications/7e000000-0000-0000-0000-000000000002")
+	if view.Code != http.StatusOK || view.Body.String() != index.Body.String() {
+		t.Errorf("GET a view's URL: %d, want the page itself", view.Code)
+	}
+	if missing := get(t, h, "/dashboard/assets/main-00000000.js"); missing.Code != http.StatusNotFound {
+		t.Errorf("GET a missing asset: %d, want 404", missing.Code)
+	}
+}
