@@ -1,6 +1,8 @@
 package web
 
 import (
+	"bytes"
+	"compress/gzip"
 	"io/fs"
 	"net/http"
 	"regexp"
@@ -69,5 +71,38 @@ func TestDashboardServesItsViewsURLs(t *testing.T) {
 	}
 	if missing := get(t, h, "/dashboard/assets/main-00000000.js"); missing.Code != http.StatusNotFound {
 		t.Errorf("GET a missing asset: %d, want 404", missing.Code)
+	}
+}
+
+// dashboardScriptBudget is the most JavaScript the dashboard may send, gzipped: it is the
+// page integrators copy, and it must load quickly on a slow connection (GraphiQL is apart).
+const dashboardScriptBudget = 120_000
+
+// The dashboard's scripts, every one its build wrote, stay within the budget gzipped.
+func TestDashboardScriptsStayWithinTheirBudget(t *testing.T) {
+	files := Dashboard().Files
+	scripts, err := fs.Glob(files, "assets/*.js")
+	if err != nil || len(scripts) == 0 {
+		t.Fatalf("the dashboard's build has no scripts (%v): run make assets", err)
+	}
+	total := 0
+	for _, name := range scripts {
+		content, err := fs.ReadFile(files, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var zipped bytes.Buffer
+		w, _ := gzip.NewWriterLevel(&zipped, gzip.BestCompression)
+		if _, err := w.Write(content); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %d bytes, %d gzipped", name, len(content), zipped.Len())
+		total += zipped.Len()
+	}
+	if total > dashboardScriptBudget {
+		t.Errorf("the dashboard sends %d bytes of JavaScript gzipped, over its budget of %d", total, dashboardScriptBudget)
 	}
 }
