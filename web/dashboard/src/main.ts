@@ -13,7 +13,8 @@ import { InboxCountSubscription, inboxCount } from './inbox';
 import { type ConnectionState, createLiveClient, isAuthClose, run } from './live';
 import { Messages, reasonOf } from './notifications';
 import { TemplateStatisticsSubscription, TotalsSubscription } from './operations';
-import { currentRoute, navigate, type Route } from './routes';
+import { currentRoute, navigate, parseRoute, type Route, routePath } from './routes';
+import { loadStatistics } from './statistics';
 import {
   byId, hideServices, showConnection, showDashboard, showInboxCount, showInboxUnavailable,
   showRouteMessage, showServices, showSignInMessage, showTemplateStatistics, showTemplatesUnavailable,
@@ -216,13 +217,54 @@ function showRoute(route: Route | null): void {
     return;
   }
   const chosen = selection?.serviceId === service.id ? selection : selectService(service);
+  showServiceView(route.view === 'statistics' ? 'statistics' : 'overview', service.id);
+  statisticsShown++;
   if (route.view === 'notification') {
     chosen.messages.openMessage(route.notificationId);
     showTitle(['Message', service.name]);
+  } else if (route.view === 'statistics') {
+    chosen.messages.closeMessage();
+    const shown = statisticsShown;
+    void loadStatistics(client!, service.id, route.year, () => shown === statisticsShown && selection === chosen);
+    showTitle(['Monthly statistics', service.name]);
   } else {
     chosen.messages.closeMessage();
     showTitle([service.name]);
   }
+}
+
+// statisticsShown counts the routes shown, so a statistics answer that arrives after the
+// page moved on is dropped.
+let statisticsShown = 0;
+
+// showServiceView shows one of the service's views (the overview holds the live panels
+// and the open message) and points the views' links at this service, the current one
+// marked for assistive technology as for the eye.
+function showServiceView(view: 'overview' | 'statistics', serviceId: string): void {
+  byId('overview').hidden = view !== 'overview';
+  byId('statistics').hidden = view !== 'statistics';
+  const links: Array<[string, Route]> = [
+    ['link-overview', { view: 'overview', serviceId }],
+    ['link-statistics', { view: 'statistics', serviceId, year: null }],
+  ];
+  for (const [id, route] of links) {
+    const link = byId<HTMLAnchorElement>(id);
+    link.href = routePath(route);
+    if (route.view === view) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+}
+
+// followLink sends a click on one of the page's own links through the router, so the page
+// (and its socket) stays; a click meant for a new tab or window is left to the browser.
+function followLink(event: MouseEvent): void {
+  const link = (event.target as Element | null)?.closest('a');
+  if (!link || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  const route = parseRoute(new URL(link.href).pathname);
+  if (!route) return;
+  event.preventDefault();
+  go(route);
+  if (route.view === 'statistics') byId('statistics-heading').focus();
 }
 
 // go navigates to route and shows it.
@@ -249,6 +291,11 @@ serviceSelect.addEventListener('change', chooseService);
 byId('close-notification').addEventListener('click', closeMessage);
 byId('notification-view').addEventListener('keydown', (event) => {
   if (event.key === 'Escape') closeMessage();
+});
+byId('dashboard').addEventListener('click', followLink);
+byId<HTMLSelectElement>('financial-year').addEventListener('change', (event) => {
+  const year = Number((event.target as HTMLSelectElement).value);
+  if (selection && Number.isInteger(year)) go({ view: 'statistics', serviceId: selection.serviceId, year });
 });
 window.addEventListener('popstate', () => showRoute(currentRoute()));
 showConnection('signed-out');

@@ -8,12 +8,15 @@ export const base = '/dashboard';
 export type Route =
   | { view: 'start' }
   | { view: 'overview'; serviceId: string }
-  | { view: 'notification'; serviceId: string; notificationId: string };
+  | { view: 'notification'; serviceId: string; notificationId: string }
+  // year is the financial year (the one April to March starts in), null for the current.
+  | { view: 'statistics'; serviceId: string; year: number | null };
 
 // The API's ids are UUIDs: anything else in their place is no view.
 const uuid = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
 const overviewPath = new RegExp(`^${base}/services/(${uuid})/?$`);
 const notificationPath = new RegExp(`^${base}/services/(${uuid})/notifications/(${uuid})/?$`);
+const statisticsPath = new RegExp(`^${base}/services/(${uuid})/statistics(?:/(20[0-9]{2}))?/?$`);
 
 // parseRoute is the view a path names, or null for a path beneath the page that names none.
 export function parseRoute(pathname: string): Route | null {
@@ -23,6 +26,10 @@ export function parseRoute(pathname: string): Route | null {
   const notification = notificationPath.exec(pathname);
   if (notification) {
     return { view: 'notification', serviceId: notification[1].toLowerCase(), notificationId: notification[2].toLowerCase() };
+  }
+  const statistics = statisticsPath.exec(pathname);
+  if (statistics) {
+    return { view: 'statistics', serviceId: statistics[1].toLowerCase(), year: statistics[2] ? Number(statistics[2]) : null };
   }
   return null;
 }
@@ -35,6 +42,8 @@ export function routePath(route: Route): string {
       return `${base}/services/${route.serviceId}`;
     case 'notification':
       return `${base}/services/${route.serviceId}/notifications/${route.notificationId}`;
+    case 'statistics':
+      return `${base}/services/${route.serviceId}/statistics${route.year === null ? '' : `/${route.year}`}`;
   }
 }
 
