@@ -17,7 +17,10 @@ import (
 type statisticsView struct {
 	Path, Title, Heading, Message, Current string
 	OverviewShown                          bool
-	Years                                  []struct {
+	// Bars are the chart's bar segments' titles; ChartLabel its accessible name.
+	Bars       []string
+	ChartLabel string
+	Years      []struct {
 		Value, Label string
 		Selected     bool
 	}
@@ -94,6 +97,41 @@ func checkStatisticsTable(t *testing.T, where string, shown statisticsView, api 
 	}
 }
 
+// typeWords are the page's names of the types, in the API's order of the fields.
+var typeWords = []string{"Email", "Text message", "Letter"}
+
+// checkStatisticsChart fails unless the chart has an accessible name and a bar segment for
+// each month and type that the API counts messages for, titled with the same figures as the
+// table, and no bar the API does not give.
+func checkStatisticsChart(t *testing.T, where string, shown statisticsView, api apiStatistics) {
+	t.Helper()
+	if shown.ChartLabel == "" {
+		t.Errorf("%s: the chart has no accessible name", where)
+	}
+	want := map[string]bool{}
+	var nonZero []string
+	for _, m := range api.MonthlyStatistics {
+		for i, tm := range []apiTypeMonth{m.Email, m.SMS, m.Letter} {
+			title := fmt.Sprintf("%s %d, %s: %s requested, %s failed (%s%%)", m.Month.Name, m.Month.Year, typeWords[i],
+				formatCount(tm.Requested), formatCount(tm.Failed), tm.FailedPercentage)
+			want[title] = true
+			if tm.Requested > 0 {
+				nonZero = append(nonZero, title)
+			}
+		}
+	}
+	for _, bar := range shown.Bars {
+		if bar != "" && !want[bar] {
+			t.Errorf("%s: the chart has a bar %q the API does not give", where, bar)
+		}
+	}
+	for _, title := range nonZero {
+		if !slices.Contains(shown.Bars, title) {
+			t.Errorf("%s: the chart has no bar %q (bars %q)", where, title, shown.Bars)
+		}
+	}
+}
+
 // formatCount writes n as en-GB does, with thousands separated by commas.
 func formatCount(n int) string {
 	s := strconv.Itoa(n)
@@ -103,7 +141,8 @@ func formatCount(n int) string {
 	return s
 }
 
-// The monthly statistics view shows the API's months for the current financial year and,
+// The monthly statistics view shows the API's months for the current financial year, as a
+// stacked bar chart whose bars carry the table's figures and as the table, and,
 // through its year selector (the API's financialYears), for another, each with its own URL
 // that a reload opens again; it asks over the page's one socket (no HTTP request), does not
 // scroll the page sideways at 320 px, and axe finds nothing.
@@ -134,6 +173,7 @@ func TestDashboardPageShowsMonthlyStatistics(t *testing.T) {
 		}
 	}
 	checkStatisticsTable(t, "this year", shown.Current, current)
+	checkStatisticsChart(t, "this year", shown.Current, current)
 	emailsThisMonth := 0
 	for _, m := range current.MonthlyStatistics {
 		emailsThisMonth += m.Email.Failed
@@ -149,6 +189,7 @@ func TestDashboardPageShowsMonthlyStatistics(t *testing.T) {
 		t.Errorf("choosing %d went to %s, want %s", oldest, shown.Older.Path, wantPath)
 	}
 	checkStatisticsTable(t, "the oldest year", shown.Older, older)
+	checkStatisticsChart(t, "the oldest year", shown.Older, older)
 	if shown.Reloaded.Path != wantPath {
 		t.Errorf("the reload opened %s, want %s", shown.Reloaded.Path, wantPath)
 	}

@@ -1,6 +1,6 @@
 // dashboard-statistics.mjs: the monthly statistics view. It signs in, chooses a service,
 // follows the "Monthly statistics" link and reports the table and the year selector;
-// chooses the selector's last (oldest) year and reports again; reloads that year's URL,
+// (its chart's bars and its table); chooses the selector's last (oldest) year and reports again; reloads that year's URL,
 // signs in again and reports what opens. axe checks each state, and the view is
 // photographed at 320, 768 and 1280 px, where the page must not scroll sideways.
 //
@@ -28,6 +28,11 @@ async function readStatistics(page) {
     overviewShown: !document.getElementById('overview').hidden,
     current: document.querySelector('.views a[aria-current="page"]')?.textContent ?? '',
     years: [...document.getElementById('financial-year').options].map((o) => ({ value: o.value, label: o.textContent, selected: o.selected })),
+    // The chart's bar segments, by the title each carries.
+    bars: [...document.querySelectorAll('#statistics-chart-plot svg rect')].map((rect) => rect.querySelector('title')?.textContent ?? ''),
+    // The chart itself, not its legend's swatches: the SVG that holds the bars.
+    chartLabel: [...document.querySelectorAll('#statistics-chart-plot svg')].find((svg) => svg.querySelector('rect title'))
+      ?.getAttribute('aria-label') ?? '',
     rows: [...document.querySelectorAll('#statistics-rows tr')].map((row) => ({
       month: row.dataset.month,
       cells: [...row.cells].map((cell) => cell.textContent),

@@ -1,13 +1,15 @@
 // statistics.ts: the monthly statistics view: a service's messages per month and type over
 // one financial year, with the year selector the API offers (financialYears) and each
-// type's failure percentage, as a table. It is asked for over the page's one socket, once
+// type's failure percentage, as a stacked bar chart (Observable Plot, SVG, each bar titled
+// with its figures) and the same figures as a table. It is asked for over the page's one socket, once
 // per visit: monthly counts have no subscription.
+import { barY, plot, ruleY } from '@observablehq/plot';
 import type { Client } from 'graphql-ws';
 import { graphql } from './gql';
 import type { MonthlyStatisticsQuery as MonthlyStatistics } from './gql/graphql';
 import { ask } from './live';
 import { reasonOf } from './notifications';
-import { byId, channels } from './view';
+import { byId, channels, typeNames } from './view';
 
 export const MonthlyStatisticsQuery = graphql(`
   query MonthlyStatistics($serviceId: ID!, $financialYear: Int) {
@@ -58,10 +60,12 @@ export async function loadStatistics(client: Client, serviceId: string, year: nu
 function showStatisticsLoading(): void {
   byId('statistics-message').textContent = 'Loading…';
   byId('statistics-rows').replaceChildren();
+  byId('statistics-chart-plot').replaceChildren();
 }
 
 function showStatisticsUnavailable(reason: string): void {
   byId('statistics-rows').replaceChildren();
+  byId('statistics-chart-plot').replaceChildren();
   byId('statistics').classList.add('unavailable');
   byId('statistics-message').textContent = `Not available: ${reason}`;
 }
@@ -102,4 +106,45 @@ function showMonths(months: Months): void {
   });
   byId('statistics-rows').replaceChildren(...rows);
   byId('statistics-message').textContent = months.length === 0 ? 'No months of this year have started yet.' : '';
+  showChart(months);
 }
+
+// The types' colours, GOV.UK's blue, green and purple: each at least 3:1 against the
+// white background, as WCAG asks of the parts of a chart.
+const typeColours = ['#1d70b8', '#00703c', '#4c2c92'];
+
+// showChart draws each month's requests as a bar stacked by type. Each bar segment's title
+// carries its figures (what a pointer or a screen reader meets on it); the table below
+// holds the same figures for anyone who would rather read.
+function showChart(months: Months): void {
+  const data = months.flatMap((m) => channels.map((channel) => ({
+    month: m.month.key,
+    type: typeNames[channelType[channel]],
+    requested: m[channel].requested,
+    title: `${m.month.name} ${m.month.year}, ${typeNames[channelType[channel]]}: ${numberFormat.format(m[channel].requested)} requested, ` +
+      `${numberFormat.format(m[channel].failed)} failed (${m[channel].failedPercentage}%)`,
+  })));
+  const names = new Map(months.map((m) => [m.month.key, m.month.name.slice(0, 3)]));
+  // A year with nothing sent still gets an axis from 0: an empty domain would draw every
+  // bar at full height.
+  const tallest = Math.max(1, ...months.map((m) => channels.reduce((sum, c) => sum + m[c].requested, 0)));
+  const chart = plot({
+    width: 640,
+    height: 260,
+    marginLeft: 48,
+    ariaLabel: 'Messages requested each month, stacked by type',
+    ariaDescription: 'Each bar is one month; the same figures are in the table below.',
+    x: { domain: months.map((m) => m.month.key), tickFormat: (key: string) => names.get(key) ?? key, label: null },
+    // Messages come whole: ticks between whole numbers go unlabelled.
+    y: { grid: true, label: 'Messages requested', domain: [0, tallest], nice: true,
+      tickFormat: (n: number) => (Number.isInteger(n) ? numberFormat.format(n) : '') },
+    color: { domain: channels.map((c) => typeNames[channelType[c]]), range: typeColours, legend: true },
+    marks: [
+      barY(data, { x: 'month', y: 'requested', fill: 'type', title: 'title' }),
+      ruleY([0], { ariaHidden: 'true' }),
+    ],
+  });
+  byId('statistics-chart-plot').replaceChildren(chart);
+}
+
+const channelType = { email: 'EMAIL', sms: 'SMS', letter: 'LETTER' } as const;
