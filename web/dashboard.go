@@ -18,7 +18,10 @@ var dashboardDocuments []byte
 // its totals, template statistics, inbox count and recent messages over subscriptions, and
 // open a message to see its content, live status and letter pages.
 func Dashboard() Page {
-	return embeddedPage("/dashboard", dashboardDist, "dashboard/dist")
+	page := embeddedPage("/dashboard", dashboardDist, "dashboard/dist")
+	// Each view has its URL beneath /dashboard (src/routes.ts): a reload opens it again.
+	page.ClientRoutes = true
+	return page
 }
 
 // DashboardDocuments is the dashboard's trusted-documents manifest (a JSON object from

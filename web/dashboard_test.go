@@ -1,6 +1,8 @@
 package web
 
 import (
+	"bytes"
+	"compress/gzip"
 	"io/fs"
 	"net/http"
 	"regexp"
@@ -56,5 +58,51 @@ func TestDashboardIsEmbeddedWhole(t *testing.T) {
 	}
 	if strings.Contains(html, "<style") || regexp.MustCompile(`\son[a-z]+=`).MatchString(html) {
 		t.Errorf("index.html has inline styles or event handlers")
+	}
+}
+
+// The dashboard routes in the browser: a reload of one of its views' URLs gets the page.
+func TestDashboardServesItsViewsURLs(t *testing.T) {
+	h := Pages()[Dashboard().Path]
+	index := get(t, h, "/dashboard")
+	view := get(t, h, "/dashboard/services/7e000000-0000-0000-0000-000000000001/notifications/7e000000-0000-0000-0000-000000000002")
+	if view.Code != http.StatusOK || view.Body.String() != index.Body.String() {
+		t.Errorf("GET a view's URL: %d, want the page itself", view.Code)
+	}
+	if missing := get(t, h, "/dashboard/assets/main-00000000.js"); missing.Code != http.StatusNotFound {
+		t.Errorf("GET a missing asset: %d, want 404", missing.Code)
+	}
+}
+
+// dashboardScriptBudget is the most JavaScript the dashboard may send, gzipped: it is the
+// page integrators copy, and it must load quickly on a slow connection (GraphiQL is apart).
+const dashboardScriptBudget = 120_000
+
+// The dashboard's scripts, every one its build wrote, stay within the budget gzipped.
+func TestDashboardScriptsStayWithinTheirBudget(t *testing.T) {
+	files := Dashboard().Files
+	scripts, err := fs.Glob(files, "assets/*.js")
+	if err != nil || len(scripts) == 0 {
+		t.Fatalf("the dashboard's build has no scripts (%v): run make assets", err)
+	}
+	total := 0
+	for _, name := range scripts {
+		content, err := fs.ReadFile(files, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var zipped bytes.Buffer
+		w, _ := gzip.NewWriterLevel(&zipped, gzip.BestCompression)
+		if _, err := w.Write(content); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %d bytes, %d gzipped", name, len(content), zipped.Len())
+		total += zipped.Len()
+	}
+	if total > dashboardScriptBudget {
+		t.Errorf("the dashboard sends %d bytes of JavaScript gzipped, over its budget of %d", total, dashboardScriptBudget)
 	}
 }

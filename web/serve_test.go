@@ -381,3 +381,41 @@ func TestBuiltPagesArePrecompressed(t *testing.T) {
 		}
 	}
 }
+
+// A page that routes in the browser answers each of its views' URLs with index.html, with
+// the same encodings, ETags and 304s as the page's own path, so a reload or a shared link
+// opens that view; a missing file (anything with an extension, anything under assets/) is
+// still 404, and a page that does not route in the browser keeps 404 for every unknown path.
+func TestClientRoutesServeTheEntryPoint(t *testing.T) {
+	routed := compressedPage(t)
+	routed.ClientRoutes = true
+	h := Handler(routed)
+	index := request(h, http.MethodGet, "/graphiql", map[string][]string{"Accept-Encoding": {"br"}})
+	for _, target := range []string{"/graphiql/services/7e000000-0000-0000-0000-000000000001", "/graphiql/services/x/notifications/y", "/graphiql/inbox"} {
+		for _, accept := range []string{"br", "gzip", ""} {
+			headers := map[string][]string{"Accept-Encoding": {accept}}
+			want := request(h, http.MethodGet, "/graphiql/", headers)
+			got := request(h, http.MethodGet, target, headers)
+			if got.Code != http.StatusOK || !bytes.Equal(got.Body.Bytes(), want.Body.Bytes()) {
+				t.Errorf("GET %s (%q): %d, %d bytes; want index.html's %d bytes", target, accept, got.Code, got.Body.Len(), want.Body.Len())
+			}
+			for _, name := range []string{"ETag", "Content-Encoding", "Content-Type", "Cache-Control", "Vary", "Content-Security-Policy"} {
+				if got.Header().Get(name) != want.Header().Get(name) {
+					t.Errorf("GET %s (%q): %s %q, index.html has %q", target, accept, name, got.Header().Get(name), want.Header().Get(name))
+				}
+			}
+		}
+		revalidated := request(h, http.MethodGet, target, map[string][]string{"Accept-Encoding": {"br"}, "If-None-Match": {index.Header().Get("ETag")}})
+		if revalidated.Code != http.StatusNotModified {
+			t.Errorf("GET %s with index.html's ETag: %d, want 304", target, revalidated.Code)
+		}
+	}
+	for _, target := range []string{"/graphiql/assets/missing-1a2b3c4d.js", "/graphiql/assets/deeper/route", "/graphiql/missing.png", "/graphiql/services/x/logo.svg"} {
+		if rec := get(t, h, target); rec.Code != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404: a missing file is no view", target, rec.Code)
+		}
+	}
+	if rec := get(t, Handler(compressedPage(t)), "/graphiql/services/x"); rec.Code != http.StatusNotFound {
+		t.Errorf("a page without client routes, GET /graphiql/services/x: %d, want 404", rec.Code)
+	}
+}

@@ -32,6 +32,12 @@ type Page struct {
 	Path string
 	// Files is the page's dist folder.
 	Files fs.FS
+	// ClientRoutes says the page routes in the browser, with real URLs beneath Path
+	// (/dashboard/services/<id>, say): a path there that names no file and looks like no
+	// file (no extension, not under assets/) is one of the page's own views, so it gets
+	// index.html, and a reload or a shared link opens that view. A missing asset is still
+	// 404, never a page in its place.
+	ClientRoutes bool
 }
 
 // embeddedPage is the page served at path from the folder dir of an embedded build.
@@ -69,6 +75,10 @@ func Handler(p Page) http.Handler {
 			name = indexFile
 		}
 		f, ok := files[name]
+		if !ok && p.ClientRoutes && isClientRoute(name) {
+			f, ok = files[indexFile]
+			name = indexFile
+		}
 		if !ok {
 			if name == indexFile {
 				http.Error(w, "this page was not built: run make assets", http.StatusNotFound)
@@ -83,6 +93,13 @@ func Handler(p Page) http.Handler {
 
 // indexFile is the page's entry point, served at the page's own path.
 const indexFile = "index.html"
+
+// isClientRoute reports whether name, a path beneath a page that routes in the browser,
+// can be one of its views rather than a file: not under assets/, and its last segment
+// without an extension.
+func isClientRoute(name string) bool {
+	return !strings.HasPrefix(name, "assets/") && path.Ext(name) == ""
+}
 
 // immutableCache is the policy of a file whose name carries a hash of its content: a new
 // build writes a new name, so a browser never needs to ask again.

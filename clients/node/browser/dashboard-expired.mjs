@@ -4,6 +4,7 @@
 //
 // usage: node browser/dashboard-expired.mjs <origin> <token> <serviceId>
 import { report, run, screenshot } from './chromium.mjs';
+import { checkAccessibility } from './axe.mjs';
 import { chooseService, signIn, waitForConnection, waitForNumbers } from './dashboard.mjs';
 
 const [origin, token, serviceId] = process.argv.slice(2);
@@ -21,6 +22,7 @@ await run(origin, 'dashboard-expired', async ({ page }) => {
   await waitForConnection(page, 'signed out', 25000);
   // Long enough for the client's first retry (half a second to a second) had it made one.
   await page.waitForTimeout(2000);
+  await checkAccessibility(page, '(dashboard-expired)');
   await screenshot(page, 'dashboard-expired');
   report({
     event: 'signed-out',

@@ -6,6 +6,7 @@
 //
 // usage: node browser/dashboard-message.mjs <origin> <token> <serviceId> <emailId> <letterId>
 import { report, run, screenshot, waitForGo } from './chromium.mjs';
+import { checkAccessibility } from './axe.mjs';
 import { chooseService, recordRequests, signIn, waitForConnection } from './dashboard.mjs';
 
 const [origin, token, serviceId, emailId, letterId] = process.argv.slice(2);
@@ -64,6 +65,7 @@ await run(origin, 'dashboard-message', async ({ page }) => {
     !document.getElementById('content-html').hidden, null, { timeout: 15000 });
   // The frame's document loads after the frame is shown: read it once its body has text.
   await page.frameLocator('#content-html').locator('body', { hasText: /\S/ }).waitFor({ state: 'attached', timeout: 15000 });
+  await checkAccessibility(page, '(dashboard-message-email)');
   await screenshot(page, 'dashboard-message-email');
   await waitForGo({ event: 'email', text: JSON.stringify(await readMessage(page)) });
 
@@ -80,6 +82,7 @@ await run(origin, 'dashboard-message', async ({ page }) => {
     const images = [...document.querySelectorAll('#letter-page-list img')];
     return images.length > 0 && images.every((img) => img.complete && img.naturalWidth > 0);
   }, null, { timeout: 30000 });
+  await checkAccessibility(page, '(dashboard-message-letter)');
   await screenshot(page, 'dashboard-message-letter');
   report({ event: 'letter', text: JSON.stringify({ ...(await readMessage(page)), requests }) });
 

@@ -4,6 +4,7 @@
 //
 // usage: node browser/dashboard-reconnect.mjs <origin> <token> <serviceId>
 import { report, run, screenshot, waitForGo } from './chromium.mjs';
+import { checkAccessibility } from './axe.mjs';
 import {
   chooseService, readDashboard, recordRequests, signIn, waitForConnection,
   waitForEmailChange, waitForNumbers,
@@ -35,6 +36,7 @@ await run(origin, 'dashboard-reconnect', async ({ page }) => {
 
   await waitForGo({ event: 'live' });
   await page.waitForFunction(() => window.connectionStates.includes('reconnecting'), null, { timeout: 10000 });
+  await checkAccessibility(page, '(dashboard-reconnecting)');
   await screenshot(page, 'dashboard-reconnecting');
   await page.waitForFunction(() => window.connectionStates.at(-1) === 'live', null, { timeout: 20000 });
   const before = await readDashboard(page);
@@ -43,6 +45,7 @@ await run(origin, 'dashboard-reconnect', async ({ page }) => {
   await waitForGo({ event: 'reconnected', text: JSON.stringify(states) });
   await waitForEmailChange(page, before);
   const after = await readDashboard(page);
+  await checkAccessibility(page, '(dashboard-reconnected)');
   await screenshot(page, 'dashboard-reconnected');
   report({ event: 'updated', text: JSON.stringify({ before, after, requests, sockets }) });
 });

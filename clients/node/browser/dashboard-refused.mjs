@@ -5,6 +5,7 @@
 //
 // usage: node browser/dashboard-refused.mjs <origin> <garbage-token>
 import { report, run, screenshot } from './chromium.mjs';
+import { checkAccessibility } from './axe.mjs';
 import { signIn, waitForConnection } from './dashboard.mjs';
 
 const [origin, garbage] = process.argv.slice(2);
@@ -31,6 +32,7 @@ await run(origin, 'dashboard-refused', async ({ page }) => {
   shown.pickerVisible = await picker.isVisible();
   shown.connection = await page.locator('#connection-state').textContent();
   shown.tokenLeftInForm = await page.getByLabel('API token').inputValue();
+  await checkAccessibility(page, '(dashboard-refused)');
   await screenshot(page, 'dashboard-refused');
 
   report({ event: 'refused', text: JSON.stringify(shown) });

@@ -4,6 +4,7 @@
 //
 // usage: node browser/dashboard-switch.mjs <origin> <token> <firstServiceId> <secondServiceId>
 import { report, run, screenshot, waitForGo } from './chromium.mjs';
+import { checkAccessibility } from './axe.mjs';
 import { chooseService, readDashboard, signIn, waitForConnection, waitForNumbers } from './dashboard.mjs';
 
 const [origin, token, first, second] = process.argv.slice(2);
@@ -22,6 +23,7 @@ await run(origin, 'dashboard-switch', async ({ page }) => {
   await chooseService(page, second);
   await page.waitForFunction((name) => document.getElementById('service-name').textContent !== name, firstName);
   await waitForNumbers(page);
+  await checkAccessibility(page, '(dashboard-switched)');
   await screenshot(page, 'dashboard-switched');
   await waitForGo({ event: 'second', text: JSON.stringify({ shown: await readDashboard(page), sockets }) });
 });

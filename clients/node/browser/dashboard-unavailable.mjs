@@ -4,6 +4,7 @@
 //
 // usage: node browser/dashboard-unavailable.mjs <origin> <token> <serviceId>
 import { report, run, screenshot } from './chromium.mjs';
+import { checkAccessibility } from './axe.mjs';
 import { chooseService, readDashboard, signIn, waitForConnection, waitForNumbers } from './dashboard.mjs';
 
 const [origin, token, serviceId] = process.argv.slice(2);
@@ -14,6 +15,7 @@ await run(origin, 'dashboard-unavailable', async ({ page }) => {
   await chooseService(page, serviceId);
   await waitForConnection(page, 'live');
   await waitForNumbers(page);
+  await checkAccessibility(page, '(dashboard-inbox-unavailable)');
   await screenshot(page, 'dashboard-inbox-unavailable');
   report({ event: 'shown', text: JSON.stringify(await readDashboard(page)) });
 });

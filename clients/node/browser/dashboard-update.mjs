@@ -5,6 +5,7 @@
 //
 // usage: node browser/dashboard-update.mjs <origin> <token> <serviceId>
 import { report, run, screenshot, waitForGo } from './chromium.mjs';
+import { checkAccessibility } from './axe.mjs';
 import {
   chooseService, readDashboard, recordRequests, signIn, waitForConnection,
   waitForEmailChange, waitForNumbers,
@@ -25,11 +26,13 @@ await run(origin, 'dashboard-update', async ({ page }) => {
   await waitForConnection(page, 'live');
   await waitForNumbers(page);
   const before = await readDashboard(page);
+  await checkAccessibility(page, '(dashboard-live)');
   await screenshot(page, 'dashboard-live');
 
   await waitForGo({ event: 'live', text: JSON.stringify(before) });
   await waitForEmailChange(page, before);
   const after = await readDashboard(page);
+  await checkAccessibility(page, '(dashboard-updated)');
   await screenshot(page, 'dashboard-updated');
   report({
     event: 'updated',

@@ -2,7 +2,9 @@
 // 7-day totals, template statistics and inbox count change as messages are sent, with its
 // recent messages, any of which opens to show its content and live status: one request
 // lists the services, then one WebSocket carries every update and query. The token lives
-// in this module's memory only: never in storage or a URL.
+// in this module's memory only: never in storage or a URL. Each view has its own URL
+// (routes.ts): choosing a service or a message navigates, and the view follows the URL,
+// so Back, a reload (after signing in again) and a shared link open the same view.
 import './style.css';
 import type { Client } from 'graphql-ws';
 import { ApiUnavailable, cleanToken, fetchServices, type Service, tokenProblem } from './api';
@@ -11,10 +13,12 @@ import { InboxCountSubscription, inboxCount } from './inbox';
 import { type ConnectionState, createLiveClient, isAuthClose, run } from './live';
 import { Messages, reasonOf } from './notifications';
 import { TemplateStatisticsSubscription, TotalsSubscription } from './operations';
+import { currentRoute, navigate, parseRoute, type Route, routePath } from './routes';
+import { loadStatistics } from './statistics';
 import {
   byId, hideServices, showConnection, showDashboard, showInboxCount, showInboxUnavailable,
-  showServices, showSignInMessage, showTemplateStatistics, showTemplatesUnavailable,
-  showTotals, showTotalsUnavailable,
+  showRouteMessage, showServices, showSignInMessage, showTemplateStatistics, showTemplatesUnavailable,
+  showTitle, showTotals, showTotalsUnavailable,
 } from './view';
 
 // Selection is the chosen service and its subscriptions; a callback from an earlier
@@ -163,35 +167,121 @@ async function signIn(event: Event): Promise<void> {
   showServices(services);
   showConnection('idle');
   serviceSelect.focus();
+  // A reload or a shared link: open the view the address names.
+  showRoute(currentRoute());
 }
 
-// chooseService subscribes to the chosen service's views, then ends the previous one's:
-// in that order the socket always has a subscription and stays open.
-function chooseService(): void {
-  const service = services.find((s) => s.id === serviceSelect.value);
-  if (!service || !token) {
-    stopSelection();
-    byId('dashboard').hidden = true;
-    return;
-  }
+// selectService subscribes to service's views, then ends the previous one's: in that
+// order the socket always has a subscription and stays open.
+function selectService(service: Service): Selection {
   if (!client) {
-    const opened: Client = createLiveClient(token, (state) => onConnectionState(opened, state));
+    const opened: Client = createLiveClient(token!, (state) => onConnectionState(opened, state));
     client = opened;
   }
   const previous = selection;
   previous?.messages.stop();
-  const chosen: Selection = { serviceId: service.id, active: 0, unsubscribes: [], messages: new Messages(client, service.id) };
+  const chosen: Selection = {
+    serviceId: service.id, active: 0, unsubscribes: [],
+    messages: new Messages(client, service.id, (id) => go({ view: 'notification', serviceId: service.id, notificationId: id })),
+  };
   selection = chosen;
+  serviceSelect.value = service.id;
   showDashboard(service.name);
   chosen.unsubscribes = panels.map((subscribe) => subscribe(chosen));
   previous?.unsubscribes.forEach((unsubscribe) => unsubscribe());
   void chosen.messages.reload();
+  return chosen;
+}
+
+// showRoute shows the view route names, once signed in: the service it names (which must
+// be one of the user's), and the message it names, if any. A route the user cannot open
+// says so beside the service picker, and the page stays usable.
+function showRoute(route: Route | null): void {
+  if (!token) return;
+  showRouteMessage('');
+  if (route === null || route.view === 'start') {
+    if (route === null) showRouteMessage('This address is not a view of the dashboard. Choose a service.');
+    stopSelection();
+    serviceSelect.value = '';
+    byId('dashboard').hidden = true;
+    showTitle([]);
+    return;
+  }
+  const service = services.find((s) => s.id === route.serviceId);
+  if (!service) {
+    showRouteMessage('The service this address names is not available to you. Choose one of yours.');
+    stopSelection();
+    serviceSelect.value = '';
+    byId('dashboard').hidden = true;
+    showTitle([]);
+    return;
+  }
+  const chosen = selection?.serviceId === service.id ? selection : selectService(service);
+  showServiceView(route.view === 'statistics' ? 'statistics' : 'overview', service.id);
+  statisticsShown++;
+  if (route.view === 'notification') {
+    chosen.messages.openMessage(route.notificationId);
+    showTitle(['Message', service.name]);
+  } else if (route.view === 'statistics') {
+    chosen.messages.closeMessage();
+    const shown = statisticsShown;
+    void loadStatistics(client!, service.id, route.year, () => shown === statisticsShown && selection === chosen);
+    showTitle(['Monthly statistics', service.name]);
+  } else {
+    chosen.messages.closeMessage();
+    showTitle([service.name]);
+  }
+}
+
+// statisticsShown counts the routes shown, so a statistics answer that arrives after the
+// page moved on is dropped.
+let statisticsShown = 0;
+
+// showServiceView shows one of the service's views (the overview holds the live panels
+// and the open message) and points the views' links at this service, the current one
+// marked for assistive technology as for the eye.
+function showServiceView(view: 'overview' | 'statistics', serviceId: string): void {
+  byId('overview').hidden = view !== 'overview';
+  byId('statistics').hidden = view !== 'statistics';
+  const links: Array<[string, Route]> = [
+    ['link-overview', { view: 'overview', serviceId }],
+    ['link-statistics', { view: 'statistics', serviceId, year: null }],
+  ];
+  for (const [id, route] of links) {
+    const link = byId<HTMLAnchorElement>(id);
+    link.href = routePath(route);
+    if (route.view === view) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+}
+
+// followLink sends a click on one of the page's own links through the router, so the page
+// (and its socket) stays; a click meant for a new tab or window is left to the browser.
+function followLink(event: MouseEvent): void {
+  const link = (event.target as Element | null)?.closest('a');
+  if (!link || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  const route = parseRoute(new URL(link.href).pathname);
+  if (!route) return;
+  event.preventDefault();
+  go(route);
+  if (route.view === 'statistics') byId('statistics-heading').focus();
+}
+
+// go navigates to route and shows it.
+function go(route: Route): void {
+  navigate(route);
+  showRoute(route);
+}
+
+function chooseService(): void {
+  const serviceId = serviceSelect.value;
+  go(serviceId ? { view: 'overview', serviceId } : { view: 'start' });
 }
 
 // closeMessage closes the open message and gives the keyboard back to its row.
 function closeMessage(): void {
   const id = byId('notification-view').dataset.notificationId;
-  selection?.messages.closeMessage();
+  if (selection) go({ view: 'overview', serviceId: selection.serviceId });
   const row = id && document.querySelector<HTMLElement>(`#notification-rows button[data-notification-id="${CSS.escape(id)}"]`);
   (row || byId('notifications-heading')).focus();
 }
@@ -202,4 +292,10 @@ byId('close-notification').addEventListener('click', closeMessage);
 byId('notification-view').addEventListener('keydown', (event) => {
   if (event.key === 'Escape') closeMessage();
 });
+byId('dashboard').addEventListener('click', followLink);
+byId<HTMLSelectElement>('financial-year').addEventListener('change', (event) => {
+  const year = Number((event.target as HTMLSelectElement).value);
+  if (selection && Number.isInteger(year)) go({ view: 'statistics', serviceId: selection.serviceId, year });
+});
+window.addEventListener('popstate', () => showRoute(currentRoute()));
 showConnection('signed-out');

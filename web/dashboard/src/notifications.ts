@@ -46,7 +46,8 @@ export class Messages {
   private open: OpenMessage | null = null;
   private lastRows: Row[] = [];
 
-  constructor(private readonly client: Client, private readonly serviceId: string) {}
+  // onOpen is what choosing a row does: navigate to the message's URL, which opens it.
+  constructor(private readonly client: Client, private readonly serviceId: string, private readonly onOpen: (id: string) => void) {}
 
   // reload asks for the list again; called on start and on each totals snapshot.
   async reload(): Promise<void> {
@@ -64,7 +65,7 @@ export class Messages {
         showNotificationsUnavailable(reasonOf(result?.errors ?? []));
       } else {
         this.lastRows = edges.map((e) => e.node);
-        showNotificationRows(this.lastRows, (id) => this.openMessage(id), this.open?.id);
+        showNotificationRows(this.lastRows, this.onOpen, this.open?.id);
       }
     } catch (error) {
       if (!this.stopped) showNotificationsUnavailable(reasonOf(error));

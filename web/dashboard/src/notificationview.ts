@@ -102,9 +102,7 @@ export function showNotification(id: string): void {
   byId('content-subject-line').hidden = true;
   byId('content-sms').hidden = true;
   byId('content-letter').hidden = true;
-  const frame = byId<HTMLIFrameElement>('content-html');
-  frame.hidden = true;
-  frame.srcdoc = '';
+  emptyFrame();
   byId('content-plain').hidden = true;
   byId('letter-pages').hidden = true;
   byId('letter-page-list').replaceChildren();
@@ -118,8 +116,20 @@ export function hideNotification(): void {
   const view = byId('notification-view');
   view.hidden = true;
   delete view.dataset.notificationId;
-  byId<HTMLIFrameElement>('content-html').srcdoc = '';
+  emptyFrame();
   markOpenRow(null);
+}
+
+// emptyFrame puts a blank, hidden email frame in place of the one shown. The frame is
+// replaced, never navigated: a frame's navigation (a new srcdoc) is an entry in the tab's
+// history, and the browser's Back would then step through old emails instead of
+// returning to the view before.
+function emptyFrame(): void {
+  const old = byId<HTMLIFrameElement>('content-html');
+  const frame = old.cloneNode(false) as HTMLIFrameElement;
+  frame.removeAttribute('srcdoc');
+  frame.hidden = true;
+  old.replaceWith(frame);
 }
 
 // showStatus shows the status a snapshot of the notification carries; the screen label is
@@ -177,8 +187,8 @@ export function showContent(n: Message): void {
   if (n.type === 'EMAIL') {
     if (content.html != null) {
       // A fresh frame each time: Chromium can leave a frame whose srcdoc changes while its
-      // previous document is still loading (the blank one openNotification set) showing
-      // that blank document.
+      // previous document is still loading showing that document, and a frame's
+      // navigation would be an entry in the tab's history (see emptyFrame).
       const old = byId<HTMLIFrameElement>('content-html');
       const frame = old.cloneNode(false) as HTMLIFrameElement;
       frame.srcdoc = `<!doctype html><html lang="en"><head><meta charset="utf-8">${emailFrameStyle}</head><body>${content.html}</body></html>`;

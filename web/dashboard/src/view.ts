@@ -133,3 +133,14 @@ export function showTemplatesUnavailable(reason: string): void {
   byId('template-rows').replaceChildren();
   byId('templates-message').textContent = `Template statistics not available: ${reason}`;
 }
+
+// showRouteMessage says why the address's view is not shown (beside the service picker).
+export function showRouteMessage(text: string): void {
+  byId('route-message').textContent = text;
+}
+
+// showTitle names the view in the document's title, most specific first, so a screen
+// reader announces where a navigation went and history entries tell the views apart.
+export function showTitle(parts: string[]): void {
+  document.title = [...parts, 'Live dashboard', 'notifyql'].join(' – ');
+}

@@ -22,6 +22,7 @@ type Documents = {
     "\n  query RecentMessages($serviceId: ID!, $first: Int!) {\n    service(id: $serviceId) {\n      notifications(first: $first) {\n        edges { node { id type recipient statusLabel createdAt template { name } } }\n      }\n    }\n  }\n": typeof types.RecentMessagesDocument,
     "\n  subscription MessageStatus($id: ID!) {\n    notification(id: $id) { id status statusLabel isFinal updatedAt }\n  }\n": typeof types.MessageStatusDocument,
     "\n  query Message($id: ID!) {\n    notification(id: $id) {\n      id type recipient createdAt template { name }\n      content { subject body html fragmentCount letterAddress letterDate letterContactBlock }\n      contentUnavailableReason\n      letter { preview { pageCount pages { number pngUrl widthPx heightPx } } }\n    }\n  }\n": typeof types.MessageDocument,
+    "\n  query MonthlyStatistics($serviceId: ID!, $financialYear: Int) {\n    service(id: $serviceId) {\n      financialYears { year label current }\n      monthlyStatistics(financialYear: $financialYear) {\n        month { key name year }\n        email { ...MonthTypeFields }\n        sms { ...MonthTypeFields }\n        letter { ...MonthTypeFields }\n      }\n    }\n  }\n  fragment MonthTypeFields on TypeTotals {\n    requested failed failedPercentage\n  }\n": typeof types.MonthlyStatisticsDocument,
 };
 const documents: Documents = {
     "\n  subscription InboxCount($serviceId: ID!) {\n    inbox(serviceId: $serviceId) { summary { count } }\n  }\n": types.InboxCountDocument,
@@ -31,6 +32,7 @@ const documents: Documents = {
     "\n  query RecentMessages($serviceId: ID!, $first: Int!) {\n    service(id: $serviceId) {\n      notifications(first: $first) {\n        edges { node { id type recipient statusLabel createdAt template { name } } }\n      }\n    }\n  }\n": types.RecentMessagesDocument,
     "\n  subscription MessageStatus($id: ID!) {\n    notification(id: $id) { id status statusLabel isFinal updatedAt }\n  }\n": types.MessageStatusDocument,
     "\n  query Message($id: ID!) {\n    notification(id: $id) {\n      id type recipient createdAt template { name }\n      content { subject body html fragmentCount letterAddress letterDate letterContactBlock }\n      contentUnavailableReason\n      letter { preview { pageCount pages { number pngUrl widthPx heightPx } } }\n    }\n  }\n": types.MessageDocument,
+    "\n  query MonthlyStatistics($serviceId: ID!, $financialYear: Int) {\n    service(id: $serviceId) {\n      financialYears { year label current }\n      monthlyStatistics(financialYear: $financialYear) {\n        month { key name year }\n        email { ...MonthTypeFields }\n        sms { ...MonthTypeFields }\n        letter { ...MonthTypeFields }\n      }\n    }\n  }\n  fragment MonthTypeFields on TypeTotals {\n    requested failed failedPercentage\n  }\n": types.MonthlyStatisticsDocument,
 };
 
 /**
@@ -61,6 +63,10 @@ export function graphql(source: "\n  subscription MessageStatus($id: ID!) {\n   
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query Message($id: ID!) {\n    notification(id: $id) {\n      id type recipient createdAt template { name }\n      content { subject body html fragmentCount letterAddress letterDate letterContactBlock }\n      contentUnavailableReason\n      letter { preview { pageCount pages { number pngUrl widthPx heightPx } } }\n    }\n  }\n"): typeof import('./graphql').MessageDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query MonthlyStatistics($serviceId: ID!, $financialYear: Int) {\n    service(id: $serviceId) {\n      financialYears { year label current }\n      monthlyStatistics(financialYear: $financialYear) {\n        month { key name year }\n        email { ...MonthTypeFields }\n        sms { ...MonthTypeFields }\n        letter { ...MonthTypeFields }\n      }\n    }\n  }\n  fragment MonthTypeFields on TypeTotals {\n    requested failed failedPercentage\n  }\n"): typeof import('./graphql').MonthlyStatisticsDocument;
 
 
 export function graphql(source: string) {

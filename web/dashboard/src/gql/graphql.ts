@@ -94,6 +94,16 @@ export type MessageQueryVariables = Exact<{
 
 export type MessageQuery = { notification: { id: string, type: NotificationType, recipient: string, createdAt: string, contentUnavailableReason: string | null, template: { name: string } | null, content: { subject: string | null, body: string, html: string | null, fragmentCount: number | null, letterAddress: Array<string> | null, letterDate: string | null, letterContactBlock: Array<string> | null } | null, letter: { preview: { pageCount: number, pages: Array<{ number: number, pngUrl: string, widthPx: number, heightPx: number }> } | null } | null } | null };
 
+export type MonthlyStatisticsQueryVariables = Exact<{
+  serviceId: string | number;
+  financialYear?: number | null | undefined;
+}>;
+
+
+export type MonthlyStatisticsQuery = { service: { financialYears: Array<{ year: number, label: string, current: boolean }> | null, monthlyStatistics: Array<{ month: { key: string, name: string, year: number }, email: { requested: number, failed: number, failedPercentage: string }, sms: { requested: number, failed: number, failedPercentage: string }, letter: { requested: number, failed: number, failedPercentage: string } }> | null } | null };
+
+export type MonthTypeFieldsFragment = { requested: number, failed: number, failedPercentage: string };
+
 export class TypedDocumentString<TResult, TVariables>
   extends String
   implements DocumentTypeDecoration<TResult, TVariables>
@@ -121,6 +131,13 @@ export const TypeTotalsFieldsFragmentDoc = new TypedDocumentString(`
   showWarning
 }
     `, {"fragmentName":"TypeTotalsFields"}) as unknown as TypedDocumentString<TypeTotalsFieldsFragment, unknown>;
+export const MonthTypeFieldsFragmentDoc = new TypedDocumentString(`
+    fragment MonthTypeFields on TypeTotals {
+  requested
+  failed
+  failedPercentage
+}
+    `, {"fragmentName":"MonthTypeFields"}) as unknown as TypedDocumentString<MonthTypeFieldsFragment, unknown>;
 export const InboxCountDocument = {"__meta__":{"hash":"sha256:5a0f79694cb89ae587d951e87c1a0df29e5dd9fcfdf7aa2f67ff67e3b9bf56c2"}} as unknown as TypedDocumentString<InboxCountSubscription, InboxCountSubscriptionVariables>;
 export const ServicesDocument = {"__meta__":{"hash":"sha256:b2f15c0863b773e8d283ba46c6c839c52519a50a92c33fb3d95c46e966208043"}} as unknown as TypedDocumentString<ServicesQuery, ServicesQueryVariables>;
 export const TotalsDocument = {"__meta__":{"hash":"sha256:c9a353cd8fe9a15102ecea1ce3ff77c973c6e4d2dacbbfae6b5cf4a19f4a8e2d"}} as unknown as TypedDocumentString<TotalsSubscription, TotalsSubscriptionVariables>;
@@ -128,3 +145,4 @@ export const TemplateStatisticsDocument = {"__meta__":{"hash":"sha256:31961970ff
 export const RecentMessagesDocument = {"__meta__":{"hash":"sha256:35b37283e44f61b7bcb0e341a3107818dca6cf923a6694fab68632e52842c79a"}} as unknown as TypedDocumentString<RecentMessagesQuery, RecentMessagesQueryVariables>;
 export const MessageStatusDocument = {"__meta__":{"hash":"sha256:c0988ccdc0a47bb1ba954b88da61b90ce21083ecbe72fcaa50df1b67fd3f263d"}} as unknown as TypedDocumentString<MessageStatusSubscription, MessageStatusSubscriptionVariables>;
 export const MessageDocument = {"__meta__":{"hash":"sha256:907a0842b18cdfeeb4c1de2c695a14c97ad0bae4f36e75b146d2a397f03f4a3c"}} as unknown as TypedDocumentString<MessageQuery, MessageQueryVariables>;
+export const MonthlyStatisticsDocument = {"__meta__":{"hash":"sha256:d11f963cd5bb3984aeeae916cce60424d503311455e7f7f9c1caef9d490722bf"}} as unknown as TypedDocumentString<MonthlyStatisticsQuery, MonthlyStatisticsQueryVariables>;

@@ -1,0 +1,62 @@
+// routes.ts: the dashboard's views and their URLs beneath /dashboard, so a reload or a
+// shared link opens the same view (the server answers each of these URLs with the page).
+// A URL holds ids only, never personal data. The token is not in it either: after a reload
+// the page asks for the token again, then opens the view the URL names.
+
+export const base = '/dashboard';
+
+export type Route =
+  | { view: 'start' }
+  | { view: 'overview'; serviceId: string }
+  | { view: 'notification'; serviceId: string; notificationId: string }
+  // year is the financial year (the one April to March starts in), null for the current.
+  | { view: 'statistics'; serviceId: string; year: number | null };
+
+// The API's ids are UUIDs: anything else in their place is no view.
+const uuid = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
+const overviewPath = new RegExp(`^${base}/services/(${uuid})/?$`);
+const notificationPath = new RegExp(`^${base}/services/(${uuid})/notifications/(${uuid})/?$`);
+const statisticsPath = new RegExp(`^${base}/services/(${uuid})/statistics(?:/(20[0-9]{2}))?/?$`);
+
+// parseRoute is the view a path names, or null for a path beneath the page that names none.
+export function parseRoute(pathname: string): Route | null {
+  if (pathname === base || pathname === `${base}/`) return { view: 'start' };
+  const overview = overviewPath.exec(pathname);
+  if (overview) return { view: 'overview', serviceId: overview[1].toLowerCase() };
+  const notification = notificationPath.exec(pathname);
+  if (notification) {
+    return { view: 'notification', serviceId: notification[1].toLowerCase(), notificationId: notification[2].toLowerCase() };
+  }
+  const statistics = statisticsPath.exec(pathname);
+  if (statistics) {
+    return { view: 'statistics', serviceId: statistics[1].toLowerCase(), year: statistics[2] ? Number(statistics[2]) : null };
+  }
+  return null;
+}
+
+export function routePath(route: Route): string {
+  switch (route.view) {
+    case 'start':
+      return base;
+    case 'overview':
+      return `${base}/services/${route.serviceId}`;
+    case 'notification':
+      return `${base}/services/${route.serviceId}/notifications/${route.notificationId}`;
+    case 'statistics':
+      return `${base}/services/${route.serviceId}/statistics${route.year === null ? '' : `/${route.year}`}`;
+  }
+}
+
+// currentRoute is the view the address bar names.
+export function currentRoute(): Route | null {
+  return parseRoute(window.location.pathname);
+}
+
+// navigate puts route in the address bar as a new history entry (the browser's Back returns
+// to the view before), or in place of the current one with replace.
+export function navigate(route: Route, replace = false): void {
+  const path = routePath(route);
+  if (window.location.pathname === path) return;
+  if (replace) window.history.replaceState(null, '', path);
+  else window.history.pushState(null, '', path);
+}
