@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"hash/maphash"
+	"reflect"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unique"
+	"unsafe"
 	"weak"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -327,6 +329,11 @@ func (s *SharedVariables) forget(key unique.Handle[string]) {
 	}
 }
 
+// sameMap reports whether a and b are one map (not merely equal ones).
+func sameMap(a, b map[string]any) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+}
+
 // size is how many copies are held.
 func (s *SharedVariables) size() int {
 	s.mu.Lock()
@@ -395,15 +402,21 @@ func (streams SubscriptionStreams) InterceptOperation(ctx context.Context, next 
 		return next(ctx)
 	}
 	// A subscription holds its query text for as long as it runs, and dashboards send
-	// the same text: one copy serves them all.
-	oc.RawQuery = unique.Make(oc.RawQuery).Value()
+	// the same text: one copy serves them all. The operation context is written only
+	// where this changes it: a transport may share one context between subscriptions
+	// (server's sockets do), and the first of them has made these writes already.
+	if query := unique.Make(oc.RawQuery).Value(); unsafe.StringData(query) != unsafe.StringData(oc.RawQuery) {
+		oc.RawQuery = query
+	}
 	st := &streamState{}
 	// encoding/json writes map keys sorted, so equal variables encode equally.
 	if variables, err := json.Marshal(oc.Variables); err == nil {
-		st.variables = string(variables)
+		st.variables = unique.Make(string(variables)).Value()
 		if streams.Variables != nil {
 			st.sharedVariables = streams.Variables.share(st.variables, oc.Variables)
-			oc.Variables = *st.sharedVariables
+			if !sameMap(*st.sharedVariables, oc.Variables) {
+				oc.Variables = *st.sharedVariables
+			}
 		}
 	}
 	ctx = context.WithValue(ctx, streamKey{}, st)
