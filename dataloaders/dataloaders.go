@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"go.opentelemetry.io/otel/trace"
 
 	"notifyql"
@@ -323,8 +324,13 @@ type loadersKey struct{}
 
 // For returns the operation's loaders.
 func For(ctx context.Context) *Loaders {
-	l, _ := ctx.Value(loadersKey{}).(*Loaders)
-	return l
+	switch l := ctx.Value(loadersKey{}).(type) {
+	case *Loaders:
+		return l
+	case *laterLoaders:
+		return l.get()
+	}
+	return nil
 }
 
 // NewContext returns ctx carrying loaders, for code that runs outside a GraphQL operation.
@@ -345,21 +351,43 @@ type Extension struct {
 var _ interface {
 	graphql.HandlerExtension
 	graphql.OperationInterceptor
-} = Extension{}
+} = (*Extension)(nil)
 
-func (Extension) ExtensionName() string { return "Dataloaders" }
+func (*Extension) ExtensionName() string { return "Dataloaders" }
 
-func (e Extension) Validate(graphql.ExecutableSchema) error {
+func (e *Extension) Validate(graphql.ExecutableSchema) error {
 	if e.Stores.Services == nil || e.Stores.Access == nil || e.Stores.Catalogue == nil || e.Stores.Notifications == nil || e.Now == nil || e.London == nil {
 		return errors.New("dataloaders: every store, the clock and the London zone must be set")
 	}
 	return nil
 }
 
-func (e Extension) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+func (e *Extension) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	if oc := graphql.GetOperationContext(ctx); oc.Operation != nil && oc.Operation.Operation == ast.Subscription {
+		// A subscription may be idle for hours, and most of its snapshots' responses are
+		// rendered by another subscriber of the same document: it makes its loaders
+		// when it first renders, not before.
+		return next(context.WithValue(ctx, loadersKey{}, &laterLoaders{ext: e}))
+	}
+	return next(NewContext(ctx, e.newLoaders()))
+}
+
+func (e *Extension) newLoaders() *Loaders {
 	loaders := New(e.Stores, e.Now(), e.London)
 	if e.Tracing != nil {
 		loaders.tracer = e.Tracing.Tracer("notifyql/dataloaders")
 	}
-	return next(NewContext(ctx, loaders))
+	return loaders
+}
+
+// laterLoaders are an operation's loaders, made when first asked for.
+type laterLoaders struct {
+	ext     *Extension
+	once    sync.Once
+	loaders *Loaders
+}
+
+func (l *laterLoaders) get() *Loaders {
+	l.once.Do(func() { l.loaders = l.ext.newLoaders() })
+	return l.loaders
 }

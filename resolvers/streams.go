@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"hash/maphash"
+	"reflect"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unique"
+	"unsafe"
 	"weak"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -37,7 +39,7 @@ func stream[S, T any](ctx context.Context, r *Resolver, topic notifyql.Topic, g 
 	if !ok {
 		return nil, notifyql.Errorf(notifyql.EINTERNAL, "subscriptions need the SubscriptionStreams extension")
 	}
-	c := &rechecker{r: r, ctx: ctx, g: g, ending: st, path: graphql.GetFieldContext(ctx).Path()}
+	c := &rechecker{r: r, ctx: ctx, g: g, ending: st}
 	out := live.NewOutlet(convert)
 	p := &pump[T]{in: out.C(), out: make(chan T, 1)}
 	if st.sender != nil {
@@ -64,7 +66,6 @@ type rechecker struct {
 	ctx    context.Context
 	g      guard
 	ending *streamState
-	path   ast.Path
 
 	mu      sync.Mutex
 	detach  func() // ends the subscription; nil until Attach returns
@@ -91,7 +92,9 @@ func (c *rechecker) run() {
 		case code == notifyql.EFORBIDDEN:
 			// The subscription ends: the hub closes its outlet, and the response that
 			// follows carries this error. running stays set, so no check starts again.
-			c.ending.end(gqlerror.WrapPath(c.path, err))
+			// The path is the subscription field's, which ctx carries: worked out here
+			// rather than kept by every subscription for the rare one refused.
+			c.ending.end(gqlerror.WrapPath(graphql.GetFieldContext(c.ctx).Path(), err))
 			c.mu.Lock()
 			detach := c.detach
 			c.mu.Unlock()
@@ -207,7 +210,14 @@ type streamState struct {
 	variables       string
 	sharedVariables *map[string]any
 
-	// tracer, when set, traces each push, linked to subscription, the operation's span.
+	// tracing, when set, traces each push; nil, as most are, it costs an idle
+	// subscription one pointer.
+	tracing *pushTracing
+}
+
+// pushTracing traces a subscription's pushes, each linked to subscription, the
+// operation's span.
+type pushTracing struct {
 	tracer       trace.Tracer
 	subscription trace.SpanContext
 }
@@ -327,6 +337,11 @@ func (s *SharedVariables) forget(key unique.Handle[string]) {
 	}
 }
 
+// sameMap reports whether a and b are one map (not merely equal ones).
+func sameMap(a, b map[string]any) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+}
+
 // size is how many copies are held.
 func (s *SharedVariables) size() int {
 	s.mu.Lock()
@@ -395,15 +410,21 @@ func (streams SubscriptionStreams) InterceptOperation(ctx context.Context, next 
 		return next(ctx)
 	}
 	// A subscription holds its query text for as long as it runs, and dashboards send
-	// the same text: one copy serves them all.
-	oc.RawQuery = unique.Make(oc.RawQuery).Value()
+	// the same text: one copy serves them all. The operation context is written only
+	// where this changes it: a transport may share one context between subscriptions
+	// (server's sockets do), and the first of them has made these writes already.
+	if query := unique.Make(oc.RawQuery).Value(); unsafe.StringData(query) != unsafe.StringData(oc.RawQuery) {
+		oc.RawQuery = query
+	}
 	st := &streamState{}
 	// encoding/json writes map keys sorted, so equal variables encode equally.
 	if variables, err := json.Marshal(oc.Variables); err == nil {
-		st.variables = string(variables)
+		st.variables = unique.Make(string(variables)).Value()
 		if streams.Variables != nil {
 			st.sharedVariables = streams.Variables.share(st.variables, oc.Variables)
-			oc.Variables = *st.sharedVariables
+			if !sameMap(*st.sharedVariables, oc.Variables) {
+				oc.Variables = *st.sharedVariables
+			}
 		}
 	}
 	ctx = context.WithValue(ctx, streamKey{}, st)
@@ -413,8 +434,7 @@ func (streams SubscriptionStreams) InterceptOperation(ctx context.Context, next 
 		st.sender = streams.Senders(ctx)
 	}
 	if streams.Tracing != nil {
-		st.tracer = streams.Tracing.Tracer("notifyql/resolvers")
-		st.subscription = trace.SpanContextFromContext(ctx)
+		st.tracing = &pushTracing{tracer: streams.Tracing.Tracer("notifyql/resolvers"), subscription: trace.SpanContextFromContext(ctx)}
 	}
 	responses := next(ctx)
 	st.turns = streams.Turns
@@ -489,14 +509,14 @@ func (st *streamState) respond(ctx context.Context, responses graphql.ResponseHa
 // linked to the subscription's span, which names the operation. Its context carries the
 // span to the rendering's statements and loaders. push is nil when pushes are not traced.
 func (st *streamState) startPush(ctx context.Context) (_ context.Context, push trace.Span) {
-	if st.tracer == nil {
+	if st.tracing == nil {
 		return ctx, nil
 	}
 	opts := []trace.SpanStartOption{trace.WithNewRoot(), trace.WithAttributes(attribute.String("graphql.operation.type", "subscription"))}
-	if st.subscription.IsValid() {
-		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: st.subscription}))
+	if st.tracing.subscription.IsValid() {
+		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: st.tracing.subscription}))
 	}
-	return st.tracer.Start(ctx, "subscription push", opts...)
+	return st.tracing.tracer.Start(ctx, "subscription push", opts...)
 }
 
 // endPush ends a push's span, saying what became of the push: sent on the socket,

@@ -126,6 +126,8 @@ type Server struct {
 	fieldsIntercepted bool
 	// socketExecutor runs the sockets' operations with gqlgen's executor.
 	socketExecutor socketExecutor
+	// sharedOperations are the operation contexts the sockets' subscriptions share.
+	sharedOperations *sharedOperationContexts
 	// parsed is gqlgen's cache of parsed documents.
 	parsed *parsedQueries
 	// rates counts each user's operations, over HTTP and on sockets alike; nil without a
@@ -161,7 +163,7 @@ func New(cfg Config, schema graphql.ExecutableSchema, auth *Authenticator) *Serv
 	if cfg.TrustedDocuments.Mode == "" {
 		cfg.TrustedDocuments.Mode = TrustedDocumentsOff
 	}
-	s := &Server{cfg: cfg, auth: auth, websockets: newWebsocketSessions(),
+	s := &Server{cfg: cfg, auth: auth, websockets: newWebsocketSessions(), sharedOperations: newSharedOperationContexts(),
 		websocketUpgrader: &gorillaWebsocket{cfg: cfg.WebSocket, writeBuffers: &sync.Pool{}, steps: newStepWorkers(stepWorkerIdle)},
 		presentError:      newErrorPresenter(cfg.Logger, cfg.RequestMetrics, cfg.CodeBackendError)}
 	if cfg.RateLimiter != nil {

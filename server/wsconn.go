@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -85,8 +86,9 @@ type websocketConn struct {
 	acked       bool
 	// awaitingPong is set while the server's last ping has not been answered.
 	awaitingPong bool
-	// operations are those the client started and that have not ended, by id (a few).
-	operations map[string]*socketOperation
+	// operations are those the client started and that have not ended (a few, one for
+	// most sockets): a slice found by id costs an idle socket less than a map would.
+	operations []*socketOperation
 	closeSent  bool
 	closed     bool
 	// initTimer enforces InitTimeout (nil once connection_init arrived), pingTimer sends
@@ -442,21 +444,18 @@ func (c *websocketConn) admit(messageType int, data []byte) (clientMessage, verd
 		if msg.ID == nil || *msg.ID == "" || json.Unmarshal(msg.Payload, &payload) != nil || (payload.Query == nil && payload.DocumentID == nil) {
 			return msg, closeVerdict(closeBadRequest, "Invalid message received: "+t+" needs an id and a payload with a query or a documentId")
 		}
-		if _, exists := c.operations[*msg.ID]; exists {
+		if c.operationLocked(*msg.ID) != nil {
 			return msg, closeVerdict(closeSubscriberExists, "Subscriber for "+*msg.ID+" already exists")
 		}
-		if c.operations == nil {
-			c.operations = make(map[string]*socketOperation, 1)
-		}
 		// Stepping from the start: start's goroutine runs the first step.
-		c.operations[*msg.ID] = &socketOperation{id: *msg.ID, conn: c, stepping: true}
+		c.operations = append(c.operations, &socketOperation{id: *msg.ID, conn: c, stepping: true})
 		return msg, verdict{action: startOperation}
 	case t == c.names.complete:
 		if msg.ID == nil || *msg.ID == "" {
 			return msg, closeVerdict(closeBadRequest, "Invalid message received: "+t+" needs an id")
 		}
-		if op := c.operations[*msg.ID]; op != nil {
-			delete(c.operations, *msg.ID)
+		if op := c.operationLocked(*msg.ID); op != nil {
+			c.dropOperationLocked(op)
 			op.end()
 		}
 		return msg, verdict{action: completeOperation}
@@ -495,14 +494,33 @@ func (c *websocketConn) acknowledge() {
 func (c *websocketConn) operationEnded(op *socketOperation) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.operations[op.id] == op {
-		delete(c.operations, op.id)
+	c.dropOperationLocked(op)
+}
+
+// dropOperationLocked forgets op, if it is still one of the socket's operations.
+func (c *websocketConn) dropOperationLocked(op *socketOperation) {
+	if i := slices.Index(c.operations, op); i >= 0 {
+		c.operations = slices.Delete(c.operations, i, i+1)
 	}
+	if len(c.operations) == 0 {
+		// A socket whose operations have ended holds no array for them.
+		c.operations = nil
+	}
+}
+
+// operationLocked returns the operation admitted as id that has not ended, nil when none.
+func (c *websocketConn) operationLocked(id string) *socketOperation {
+	for _, op := range c.operations {
+		if op.id == id {
+			return op
+		}
+	}
+	return nil
 }
 
 // operation returns the operation admitted as id, nil when it has ended.
 func (c *websocketConn) operation(id string) *socketOperation {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.operations[id]
+	return c.operationLocked(id)
 }

@@ -99,18 +99,28 @@ func (x socketExecutor) start(ctx context.Context, c *websocketConn, id string, 
 		_ = c.writeEnvelope(nil, id, "complete")
 		return
 	}
+	// A subscription takes the operation context a running one of the same document and
+	// variables shares (wssharedoperations.go), or offers its own once dispatched.
+	own := rc
+	rc, shareKey, shares := x.s.sharedOperations.take(rc)
+	var offer func()
+	if shares && rc == own {
+		offer = func() { x.s.sharedOperations.offer(shareKey, own) }
+	}
 	op.socket, op.rc = ctx, rc
 	ctx, cancel := context.WithCancel(context.WithValue(graphql.WithOperationContext(ctx, rc), socketOperationKey{}, op))
 	op.setCancel(cancel)
 	op.ctx = ctx
 	c.running.Add(1)
-	go op.run(x.exec)
+	go op.run(x.exec, offer)
 }
 
 // run dispatches the operation and runs its response handler (step), on the goroutine
 // start gave it. The operation is stepping from its admission: a Wake that comes first
-// (a subscription's first snapshot) is left to this goroutine.
-func (op *socketOperation) run(exec graphql.GraphExecutor) {
+// (a subscription's first snapshot) is left to this goroutine. offer, when set, shares the
+// operation's context once it is dispatched, unless the operation was refused before the
+// handler extensions had all seen it.
+func (op *socketOperation) run(exec graphql.GraphExecutor, offer func()) {
 	dispatched := false
 	defer func() {
 		if !dispatched {
@@ -119,6 +129,9 @@ func (op *socketOperation) run(exec graphql.GraphExecutor) {
 	}()
 	op.responses, op.ctx = exec.DispatchOperation(op.ctx, op.rc)
 	dispatched = true
+	if offer != nil && len(op.refusal()) == 0 {
+		offer()
+	}
 	op.step()
 }
 

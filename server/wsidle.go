@@ -26,8 +26,9 @@ import (
 // readBufferBytes sizes a connection's read buffer. Client messages are small (a
 // subscribe is a query and its variables), and a longer one is read in several fills: a
 // small buffer keeps an idle connection small. gorilla reads through the one the hijack
-// hands it only when it holds more than 256 bytes.
-const readBufferBytes = 512
+// hands it only when it holds more than 256 bytes: this is the allocator's next size
+// class above that (a control frame, 131 bytes at most, still fits for takeControlFrame).
+const readBufferBytes = 288
 
 // readerHijacker hands gorilla a buffered reader of its own when it hijacks the connection,
 // and keeps it, and the connection, for the read loop.

@@ -104,7 +104,7 @@ func newSchema(deps schemaDeps) (graphql.ExecutableSchema, []graphql.HandlerExte
 	if err != nil {
 		return nil, nil, err
 	}
-	extensions := []graphql.HandlerExtension{dataloaders.Extension{Stores: stores, Now: now, London: deps.London, Tracing: deps.Tracing}, resolvers.SubscriptionStreams{Senders: responseSender, Turns: resolvers.NewTurns(subscriptionTurns), Counts: deps.RenderCounts, Variables: resolvers.NewSharedVariables(), Tracing: deps.Tracing}}
+	extensions := []graphql.HandlerExtension{&dataloaders.Extension{Stores: stores, Now: now, London: deps.London, Tracing: deps.Tracing}, resolvers.SubscriptionStreams{Senders: responseSender, Turns: resolvers.NewTurns(subscriptionTurns), Counts: deps.RenderCounts, Variables: resolvers.NewSharedVariables(), Tracing: deps.Tracing}}
 	return graph.NewExecutableSchema(resolver.Config()), extensions, nil
 }
 
