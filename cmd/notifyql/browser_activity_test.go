@@ -123,7 +123,7 @@ var searchHash = regexp.MustCompile(`^[0-9a-f]{128}$`)
 // available" to one without, whose list still shows. Over the one socket, axe finding
 // nothing, with no sideways scrolling at 320 px.
 func TestDashboardPageShowsActivity(t *testing.T) {
-	api := startLiveAPIWith(t, liveAPIOptions{pages: true})
+	api := startLiveAPIWith(t, liveAPIOptions{pages: true, activity: true})
 	const term = "searched.person@example.org"
 	start := time.Now().UTC().Add(-time.Hour)
 	// More than a page of emails, two of them to the recipient the page searches for.

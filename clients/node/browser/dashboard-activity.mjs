@@ -73,7 +73,10 @@ await run(origin, 'dashboard-activity', async ({ page }) => {
 
   await page.getByLabel('Search by recipient or reference').fill(term);
   await page.getByRole('button', { name: 'Search' }).click();
-  await page.waitForFunction(() => window.location.search.includes('search='), null, { timeout: 10000 });
+  await page.waitForFunction(() => window.location.search.includes('search=') ||
+    !['', 'Searching…'].includes(document.getElementById('activity-search-message').textContent), null, { timeout: 10000 });
+  const searchMessage = await page.evaluate(() => document.getElementById('activity-search-message').textContent);
+  if (searchMessage !== '') throw new Error(`searching, the page says: ${searchMessage}`);
   await waitForList(page);
   const searched = await readActivity(page);
   await checkAccessibility(page, 'on the activity view, searching');

@@ -32,6 +32,18 @@ await run(origin, 'dashboard-update', async ({ page }) => {
   await waitForGo({ event: 'live', text: JSON.stringify(before) });
   await waitForEmailChange(page, before);
   const after = await readDashboard(page);
+  // The changed figures are announced from the one live region, politely.
+  await page.waitForFunction((requested) => document.getElementById('totals-announcement').textContent
+    .includes(`Emails, ${requested} requested`), after.email.requested.toLocaleString('en-GB'), { timeout: 30000 });
+  const announced = await page.evaluate(() => ({
+    announcement: document.getElementById('totals-announcement').textContent,
+    politeness: document.getElementById('totals-announcement').getAttribute('aria-live'),
+    // The overview's other live numbers are not live regions of their own (an open
+    // message's status is, in its own view).
+    liveRegionsInOverview: document.querySelectorAll(
+      '#overview :is([aria-live], [role="status"]):not(#totals-announcement):not(#notification-view *)').length,
+    animations: document.getAnimations().length,
+  }));
   await checkAccessibility(page, '(dashboard-updated)');
   await screenshot(page, 'dashboard-updated');
   report({
@@ -39,6 +51,7 @@ await run(origin, 'dashboard-update', async ({ page }) => {
     text: JSON.stringify({
       before,
       after,
+      announced,
       signInRequests: requests.slice(0, beforeSubscribing),
       requestsAfterSubscribing: requests.slice(beforeSubscribing),
       sockets,

@@ -214,7 +214,8 @@ function showDownload(downloads: Downloads | null, errors: Array<{ message: stri
   csv.hidden = true;
   csv.removeAttribute('href');
   message.textContent = errors.length ? `CSV download not available: ${reasonOf(errors)}`
-    : 'CSV download not available: the file is too big to download directly, or you may not download it.';
+    : downloads?.canDownload ? 'CSV download not available: the server offers no link to it.'
+      : 'CSV download not available: downloading needs the view activity permission, and a file small enough to download directly.';
 }
 
 // searchActivity remembers term for the shown view's service and returns the route that
