@@ -166,6 +166,7 @@ func TestDashboardPageUpdatesAfterAWrite(t *testing.T) {
 			LiveRegionsInOverview    int
 			Animations               int
 		}
+		Daily                    map[string]dailyType
 		SignInRequests           []string
 		RequestsAfterSubscribing []string
 		Sockets                  []string
@@ -179,6 +180,8 @@ func TestDashboardPageUpdatesAfterAWrite(t *testing.T) {
 	if a := updated.Announced; !strings.Contains(a.Announcement, wantEmails) || a.Politeness != "polite" || a.LiveRegionsInOverview != 0 || a.Animations != 0 {
 		t.Errorf("announced %+v, want %q politely from the one region, and no animation", a, wantEmails)
 	}
+	today, week := askDayWindows(t, api.httpURL, tokenFor(t, userViewer), serviceA)
+	checkDaily(t, updated.Daily, today, week)
 	if !slices.Equal(updated.SignInRequests, []string{"POST /graphql"}) {
 		t.Errorf("signing in made the requests %q, want the one services query", updated.SignInRequests)
 	}

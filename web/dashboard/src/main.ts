@@ -8,6 +8,7 @@
 import './style.css';
 import type { Client } from 'graphql-ws';
 import { activityHeading, hideActivity, reloadActivity, searchActivity, showActivity } from './activity';
+import { clearDaily, loadDaily } from './daily';
 import { ApiUnavailable, cleanToken, fetchServices, type Service, tokenProblem } from './api';
 import type { Document } from './documents';
 import { InboxCountSubscription, inboxCount } from './inbox';
@@ -93,6 +94,7 @@ function subscribePanel<Data>(sel: Selection, p: Panel<Data>): () => void {
       if (p.changes) {
         void sel.messages.reload();
         void reloadActivity();
+        void loadDaily(client!, sel.serviceId, () => sel === selection);
       }
     },
     error(error: unknown) {
@@ -124,6 +126,7 @@ function stopSelection(): void {
   const previous = selection;
   selection = null;
   hideActivity();
+  clearDaily();
   previous?.messages.stop();
   previous?.unsubscribes.forEach((unsubscribe) => unsubscribe());
 }
@@ -192,6 +195,7 @@ function selectService(service: Service): Selection {
   selection = chosen;
   serviceSelect.value = service.id;
   showDashboard(service.name);
+  clearDaily();
   chosen.unsubscribes = panels.map((subscribe) => subscribe(chosen));
   previous?.unsubscribes.forEach((unsubscribe) => unsubscribe());
   void chosen.messages.reload();

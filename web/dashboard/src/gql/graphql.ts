@@ -79,6 +79,15 @@ export type RememberSearchMutationVariables = Exact<{
 
 export type RememberSearchMutation = { rememberSearch: { hash: string } };
 
+export type DailyTotalsQueryVariables = Exact<{
+  serviceId: string | number;
+}>;
+
+
+export type DailyTotalsQuery = { service: { d0: { email: { requested: number, delivered: number, failed: number }, sms: { requested: number, delivered: number, failed: number }, letter: { requested: number, delivered: number, failed: number } } | null, d1: { email: { requested: number, delivered: number, failed: number }, sms: { requested: number, delivered: number, failed: number }, letter: { requested: number, delivered: number, failed: number } } | null, d2: { email: { requested: number, delivered: number, failed: number }, sms: { requested: number, delivered: number, failed: number }, letter: { requested: number, delivered: number, failed: number } } | null, d3: { email: { requested: number, delivered: number, failed: number }, sms: { requested: number, delivered: number, failed: number }, letter: { requested: number, delivered: number, failed: number } } | null, d4: { email: { requested: number, delivered: number, failed: number }, sms: { requested: number, delivered: number, failed: number }, letter: { requested: number, delivered: number, failed: number } } | null, d5: { email: { requested: number, delivered: number, failed: number }, sms: { requested: number, delivered: number, failed: number }, letter: { requested: number, delivered: number, failed: number } } | null, d6: { email: { requested: number, delivered: number, failed: number }, sms: { requested: number, delivered: number, failed: number }, letter: { requested: number, delivered: number, failed: number } } | null, d7: { email: { requested: number, delivered: number, failed: number }, sms: { requested: number, delivered: number, failed: number }, letter: { requested: number, delivered: number, failed: number } } | null } | null };
+
+export type DayWindowFieldsFragment = { email: { requested: number, delivered: number, failed: number }, sms: { requested: number, delivered: number, failed: number }, letter: { requested: number, delivered: number, failed: number } };
+
 export type InboxCountSubscriptionVariables = Exact<{
   serviceId: string | number;
 }>;
@@ -157,6 +166,25 @@ export class TypedDocumentString<TResult, TVariables>
     return this.value;
   }
 }
+export const DayWindowFieldsFragmentDoc = new TypedDocumentString(`
+    fragment DayWindowFields on Totals {
+  email {
+    requested
+    delivered
+    failed
+  }
+  sms {
+    requested
+    delivered
+    failed
+  }
+  letter {
+    requested
+    delivered
+    failed
+  }
+}
+    `, {"fragmentName":"DayWindowFields"}) as unknown as TypedDocumentString<DayWindowFieldsFragment, unknown>;
 export const TypeTotalsFieldsFragmentDoc = new TypedDocumentString(`
     fragment TypeTotalsFields on TypeTotals {
   requested
@@ -175,6 +203,7 @@ export const MonthTypeFieldsFragmentDoc = new TypedDocumentString(`
     `, {"fragmentName":"MonthTypeFields"}) as unknown as TypedDocumentString<MonthTypeFieldsFragment, unknown>;
 export const ActivityDocument = {"__meta__":{"hash":"sha256:1d411ef406cede613153c446b089c8be54a8c34d2771b7b5896cb56444e35e01"}} as unknown as TypedDocumentString<ActivityQuery, ActivityQueryVariables>;
 export const RememberSearchDocument = {"__meta__":{"hash":"sha256:b00d62c946c2b8f1e1d5eebc69467cf8ace066ca337e57fb0472844ceee8d494"}} as unknown as TypedDocumentString<RememberSearchMutation, RememberSearchMutationVariables>;
+export const DailyTotalsDocument = {"__meta__":{"hash":"sha256:b6a787b8bc09cf524514b0357d6e4176762b16308fc370dcb34061e0c12e8d4e"}} as unknown as TypedDocumentString<DailyTotalsQuery, DailyTotalsQueryVariables>;
 export const InboxCountDocument = {"__meta__":{"hash":"sha256:5a0f79694cb89ae587d951e87c1a0df29e5dd9fcfdf7aa2f67ff67e3b9bf56c2"}} as unknown as TypedDocumentString<InboxCountSubscription, InboxCountSubscriptionVariables>;
 export const ServicesDocument = {"__meta__":{"hash":"sha256:b2f15c0863b773e8d283ba46c6c839c52519a50a92c33fb3d95c46e966208043"}} as unknown as TypedDocumentString<ServicesQuery, ServicesQueryVariables>;
 export const TotalsDocument = {"__meta__":{"hash":"sha256:c9a353cd8fe9a15102ecea1ce3ff77c973c6e4d2dacbbfae6b5cf4a19f4a8e2d"}} as unknown as TypedDocumentString<TotalsSubscription, TotalsSubscriptionVariables>;
