@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"net"
@@ -159,13 +160,28 @@ func TestDashboardPageUpdatesAfterAWrite(t *testing.T) {
 	browser.reply()
 
 	var updated struct {
-		Before, After            dashboardView
+		Before, After dashboardView
+		Announced     struct {
+			Announcement, Politeness string
+			LiveRegionsInOverview    int
+			Animations               int
+		}
+		Daily                    map[string]dailyType
 		SignInRequests           []string
 		RequestsAfterSubscribing []string
 		Sockets                  []string
 	}
 	decodeText(t, browser.expect("updated", 20*time.Second), &updated)
 	checkOneMoreFailedEmail(t, before, updated.After)
+	// The changed figures are announced politely from one region, the email's among them;
+	// the numbers on screen are not live regions that would speak on every push, and
+	// nothing moves.
+	wantEmails := fmt.Sprintf("Emails, %s requested, %s failed.", formatCount(updated.After.Email.Requested), formatCount(updated.After.Email.Failed))
+	if a := updated.Announced; !strings.Contains(a.Announcement, wantEmails) || a.Politeness != "polite" || a.LiveRegionsInOverview != 0 || a.Animations != 0 {
+		t.Errorf("announced %+v, want %q politely from the one region, and no animation", a, wantEmails)
+	}
+	today, week := askDayWindows(t, api.httpURL, tokenFor(t, userViewer), serviceA)
+	checkDaily(t, updated.Daily, today, week)
 	if !slices.Equal(updated.SignInRequests, []string{"POST /graphql"}) {
 		t.Errorf("signing in made the requests %q, want the one services query", updated.SignInRequests)
 	}

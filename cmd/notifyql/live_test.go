@@ -75,6 +75,9 @@ type liveAPIOptions struct {
 	// letters serves content, letter previews and their files with the engines serve
 	// starts (the typesetter and PDFium), over the machine's Redis.
 	letters bool
+	// activity remembers search terms (rememberSearch) in the machine's Redis, keyed with
+	// the tests' search secret, and signs download links, as serve does.
+	activity bool
 	// redisURL is the REDIS_URL the live path runs on, in place of the machine's Redis.
 	redisURL string
 	// renderCounts, when set, counts the subscriptions' renderings and encodings.
@@ -132,6 +135,15 @@ func startLiveAPIWith(t *testing.T, o liveAPIOptions) *liveAPI {
 	deps := schemaDeps{Pool: pool, Access: access, London: london, Logger: logger, Live: updates.hub, RenderCounts: o.renderCounts}
 	if o.letters {
 		deps.Letters = startLiveLetters(t, pool, logger)
+	}
+	if o.activity {
+		searchRedis := goredis.NewClient(&goredis.Options{Addr: machineRedisAddr})
+		t.Cleanup(func() { _ = searchRedis.Close() })
+		links, err := server.NewLinkSigner([]byte(testSecret), downloadLinkPurpose, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		deps.Redis, deps.SearchSecret, deps.Links = searchRedis, testSearchKey(t), links
 	}
 	schema, extensions, err := newSchema(deps)
 	if err != nil {

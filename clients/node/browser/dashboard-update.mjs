@@ -32,6 +32,30 @@ await run(origin, 'dashboard-update', async ({ page }) => {
   await waitForGo({ event: 'live', text: JSON.stringify(before) });
   await waitForEmailChange(page, before);
   const after = await readDashboard(page);
+  // The changed figures are announced from the one live region, politely.
+  await page.waitForFunction((requested) => document.getElementById('totals-announcement').textContent
+    .includes(`Emails, ${requested} requested`), after.email.requested.toLocaleString('en-GB'), { timeout: 30000 });
+  // The day chart follows: today's emails in its table are the overview's less the 7 days before.
+  await page.waitForFunction((requested) => {
+    const sum = [...document.querySelectorAll('#daily-charts [data-type="email"] tbody tr')]
+      .reduce((n, row) => n + Number(row.cells[1].textContent.replaceAll(',', '')), 0);
+    return sum === requested;
+  }, after.email.requested, { timeout: 30000 });
+  const daily = await page.evaluate(() => Object.fromEntries([...document.querySelectorAll('#daily-charts [data-type]')].map((section) => [
+    section.dataset.type, {
+      rows: [...section.querySelectorAll('tbody tr')].map((row) => ({ day: row.dataset.day, cells: [...row.cells].map((c) => c.textContent) })),
+      bars: [...section.querySelectorAll('svg rect title')].map((t) => t.textContent),
+      label: [...section.querySelectorAll('svg')].find((svg) => svg.querySelector('rect title'))?.getAttribute('aria-label') ?? '',
+    }])));
+  const announced = await page.evaluate(() => ({
+    announcement: document.getElementById('totals-announcement').textContent,
+    politeness: document.getElementById('totals-announcement').getAttribute('aria-live'),
+    // The overview's other live numbers are not live regions of their own (an open
+    // message's status is, in its own view).
+    liveRegionsInOverview: document.querySelectorAll(
+      '#overview :is([aria-live], [role="status"]):not(#totals-announcement):not(#notification-view *)').length,
+    animations: document.getAnimations().length,
+  }));
   await checkAccessibility(page, '(dashboard-updated)');
   await screenshot(page, 'dashboard-updated');
   report({
@@ -39,6 +63,8 @@ await run(origin, 'dashboard-update', async ({ page }) => {
     text: JSON.stringify({
       before,
       after,
+      announced,
+      daily,
       signInRequests: requests.slice(0, beforeSubscribing),
       requestsAfterSubscribing: requests.slice(beforeSubscribing),
       sockets,

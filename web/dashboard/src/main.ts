@@ -7,13 +7,15 @@
 // so Back, a reload (after signing in again) and a shared link open the same view.
 import './style.css';
 import type { Client } from 'graphql-ws';
+import { activityHeading, hideActivity, reloadActivity, searchActivity, showActivity } from './activity';
+import { clearDaily, loadDaily } from './daily';
 import { ApiUnavailable, cleanToken, fetchServices, type Service, tokenProblem } from './api';
 import type { Document } from './documents';
 import { InboxCountSubscription, inboxCount } from './inbox';
 import { type ConnectionState, createLiveClient, isAuthClose, run } from './live';
 import { Messages, reasonOf } from './notifications';
 import { TemplateStatisticsSubscription, TotalsSubscription } from './operations';
-import { currentRoute, navigate, parseRoute, type Route, routePath } from './routes';
+import { activityTypes, currentRoute, navigate, parseRoute, type Route, routePath } from './routes';
 import { loadStatistics } from './statistics';
 import {
   byId, hideServices, showConnection, showDashboard, showInboxCount, showInboxUnavailable,
@@ -89,7 +91,11 @@ function subscribePanel<Data>(sel: Selection, p: Panel<Data>): () => void {
       if (data == null) return;
       p.show(data);
       // New totals mean a message was sent or changed status: the list follows.
-      if (p.changes) void sel.messages.reload();
+      if (p.changes) {
+        void sel.messages.reload();
+        void reloadActivity();
+        void loadDaily(client!, sel.serviceId, () => sel === selection);
+      }
     },
     error(error: unknown) {
       ended();
@@ -119,6 +125,8 @@ function onConnectionState(from: Client, state: ConnectionState): void {
 function stopSelection(): void {
   const previous = selection;
   selection = null;
+  hideActivity();
+  clearDaily();
   previous?.messages.stop();
   previous?.unsubscribes.forEach((unsubscribe) => unsubscribe());
 }
@@ -187,6 +195,7 @@ function selectService(service: Service): Selection {
   selection = chosen;
   serviceSelect.value = service.id;
   showDashboard(service.name);
+  clearDaily();
   chosen.unsubscribes = panels.map((subscribe) => subscribe(chosen));
   previous?.unsubscribes.forEach((unsubscribe) => unsubscribe());
   void chosen.messages.reload();
@@ -217,8 +226,9 @@ function showRoute(route: Route | null): void {
     return;
   }
   const chosen = selection?.serviceId === service.id ? selection : selectService(service);
-  showServiceView(route.view === 'statistics' ? 'statistics' : 'overview', service.id);
+  showServiceView(route, service.id);
   statisticsShown++;
+  if (route.view !== 'activity') hideActivity();
   if (route.view === 'notification') {
     chosen.messages.openMessage(route.notificationId);
     showTitle(['Message', service.name]);
@@ -227,6 +237,11 @@ function showRoute(route: Route | null): void {
     const shown = statisticsShown;
     void loadStatistics(client!, service.id, route.year, () => shown === statisticsShown && selection === chosen);
     showTitle(['Monthly statistics', service.name]);
+  } else if (route.view === 'activity') {
+    chosen.messages.closeMessage();
+    showActivity(client!, route);
+    byId<HTMLAnchorElement>('activity-clear-search').href = routePath({ ...route, search: null, status: null, after: null });
+    showTitle([activityHeading(route.type), service.name]);
   } else {
     chosen.messages.closeMessage();
     showTitle([service.name]);
@@ -240,17 +255,21 @@ let statisticsShown = 0;
 // showServiceView shows one of the service's views (the overview holds the live panels
 // and the open message) and points the views' links at this service, the current one
 // marked for assistive technology as for the eye.
-function showServiceView(view: 'overview' | 'statistics', serviceId: string): void {
+function showServiceView(route: Route, serviceId: string): void {
+  const view = route.view === 'statistics' || route.view === 'activity' ? route.view : 'overview';
   byId('overview').hidden = view !== 'overview';
   byId('statistics').hidden = view !== 'statistics';
+  byId('activity').hidden = view !== 'activity';
   const links: Array<[string, Route]> = [
     ['link-overview', { view: 'overview', serviceId }],
+    ...activityTypes.map((type): [string, Route] => [`link-activity-${type}`, { view: 'activity', serviceId, type, status: null, search: null, after: null }]),
     ['link-statistics', { view: 'statistics', serviceId, year: null }],
   ];
-  for (const [id, route] of links) {
+  for (const [id, target] of links) {
     const link = byId<HTMLAnchorElement>(id);
-    link.href = routePath(route);
-    if (route.view === view) link.setAttribute('aria-current', 'page');
+    link.href = routePath(target);
+    const current = target.view === view && (target.view !== 'activity' || (route.view === 'activity' && route.type === target.type));
+    if (current) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
 }
@@ -260,11 +279,35 @@ function showServiceView(view: 'overview' | 'statistics', serviceId: string): vo
 function followLink(event: MouseEvent): void {
   const link = (event.target as Element | null)?.closest('a');
   if (!link || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
-  const route = parseRoute(new URL(link.href).pathname);
+  const url = new URL(link.href);
+  const route = parseRoute(url.pathname, url.search);
   if (!route) return;
   event.preventDefault();
   go(route);
   if (route.view === 'statistics') byId('statistics-heading').focus();
+  if (route.view === 'activity') byId('activity-heading').focus();
+}
+
+// search remembers the typed term with the API and goes to the view that searches by its
+// hash: the term leaves the page once, in the mutation, and never enters the URL.
+async function search(event: Event): Promise<void> {
+  event.preventDefault();
+  const input = byId<HTMLInputElement>('activity-term');
+  const message = byId('activity-search-message');
+  const term = input.value.trim();
+  if (term === '') {
+    message.textContent = 'Type a recipient or a reference to search for.';
+    input.focus();
+    return;
+  }
+  message.textContent = 'Searching…';
+  try {
+    const route = await searchActivity(term);
+    message.textContent = '';
+    if (route) go(route);
+  } catch (error) {
+    message.textContent = `Search not available: ${error instanceof Error ? error.message : String(error)}`;
+  }
 }
 
 // go navigates to route and shows it.
@@ -297,5 +340,6 @@ byId<HTMLSelectElement>('financial-year').addEventListener('change', (event) => 
   const year = Number((event.target as HTMLSelectElement).value);
   if (selection && Number.isInteger(year)) go({ view: 'statistics', serviceId: selection.serviceId, year });
 });
+byId('activity-search').addEventListener('submit', (event) => void search(event));
 window.addEventListener('popstate', () => showRoute(currentRoute()));
 showConnection('signed-out');

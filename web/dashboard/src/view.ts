@@ -4,6 +4,7 @@
 import type { ConnectionState } from './live';
 import type { NotificationType, TemplateStatisticsSubscription, TotalsSubscription } from './gql/graphql';
 import type { Service } from './api';
+import { Announcer } from './announce';
 
 // byId is the page's element with id: src/index.html has every one the page writes to.
 export function byId<E extends HTMLElement = HTMLElement>(id: string): E {
@@ -16,6 +17,17 @@ const numberFormat = new Intl.NumberFormat('en-GB');
 const format = (n: number) => numberFormat.format(n);
 
 export const channels = ['email', 'sms', 'letter'] as const;
+
+// announceInterval is the least time between two announcements of the overview's figures.
+const announceInterval = 10_000;
+let announcer: Announcer | null = null;
+// totalsShown says the chosen service's first totals are on screen: later ones are news.
+let totalsShown = false;
+
+function totalsAnnouncer(): Announcer {
+  announcer ??= new Announcer(byId('totals-announcement'), announceInterval);
+  return announcer;
+}
 
 export const typeNames: Record<NotificationType, string> = { EMAIL: 'Email', SMS: 'Text message', LETTER: 'Letter' };
 
@@ -73,6 +85,8 @@ export function showDashboard(serviceName: string): void {
     byId(`total-${channel}`).classList.remove('warning');
   }
   byId('totals-message').textContent = '';
+  totalsShown = false;
+  totalsAnnouncer().reset();
   byId('inbox-count').textContent = '–';
   byId('inbox').classList.remove('unavailable');
   byId('inbox-label').textContent = 'in the last 7 days';
@@ -93,7 +107,14 @@ export function showTotals(totals: TotalsSubscription['dashboardTotals']): void 
     byId(`total-${channel}`).classList.toggle('warning', t.showWarning);
   }
   byId('totals-message').textContent = '';
+  const words = 'In the last 7 days: ' + channels.map((channel) =>
+    `${pluralNames[channel]}, ${format(totals[channel].requested)} requested, ${format(totals[channel].failed)} failed.`).join(' ');
+  if (totalsShown) totalsAnnouncer().say(words);
+  else totalsAnnouncer().baseline(words);
+  totalsShown = true;
 }
+
+const pluralNames = { email: 'Emails', sms: 'Text messages', letter: 'Letters' } as const;
 
 export function showTotalsUnavailable(reason: string): void {
   byId('totals-message').textContent = `Totals not available: ${reason}`;

@@ -15,6 +15,9 @@ import * as types from './graphql';
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
+    "\n  query Activity($serviceId: ID!, $type: NotificationType!, $statuses: [NotificationStatus!], $first: Int!, $after: String, $search: NotificationSearch) {\n    service(id: $serviceId) {\n      notifications(type: $type, statuses: $statuses, first: $first, after: $after, search: $search) {\n        edges { node { id recipient statusLabel createdAt template { name } } }\n        pageInfo { hasNextPage endCursor }\n        statusCounts { total sending delivered failed }\n      }\n      downloads(type: $type, statuses: $statuses) { canDownload csvUrl }\n    }\n  }\n": typeof types.ActivityDocument,
+    "\n  mutation RememberSearch($serviceId: ID!, $term: String!) {\n    rememberSearch(serviceId: $serviceId, term: $term) { hash }\n  }\n": typeof types.RememberSearchDocument,
+    "\n  query DailyTotals($serviceId: ID!) {\n    service(id: $serviceId) {\n      d0: totals(days: 0) { ...DayWindowFields }\n      d1: totals(days: 1) { ...DayWindowFields }\n      d2: totals(days: 2) { ...DayWindowFields }\n      d3: totals(days: 3) { ...DayWindowFields }\n      d4: totals(days: 4) { ...DayWindowFields }\n      d5: totals(days: 5) { ...DayWindowFields }\n      d6: totals(days: 6) { ...DayWindowFields }\n      d7: totals(days: 7) { ...DayWindowFields }\n    }\n  }\n  fragment DayWindowFields on Totals {\n    email { requested delivered failed }\n    sms { requested delivered failed }\n    letter { requested delivered failed }\n  }\n": typeof types.DailyTotalsDocument,
     "\n  subscription InboxCount($serviceId: ID!) {\n    inbox(serviceId: $serviceId) { summary { count } }\n  }\n": typeof types.InboxCountDocument,
     "\n  query Services {\n    services { id name }\n  }\n": typeof types.ServicesDocument,
     "\n  subscription Totals($serviceId: ID!) {\n    dashboardTotals(serviceId: $serviceId, days: 7) {\n      email { ...TypeTotalsFields }\n      sms { ...TypeTotalsFields }\n      letter { ...TypeTotalsFields }\n    }\n  }\n  fragment TypeTotalsFields on TypeTotals {\n    requested delivered failed failedPercentage showWarning\n  }\n": typeof types.TotalsDocument,
@@ -25,6 +28,9 @@ type Documents = {
     "\n  query MonthlyStatistics($serviceId: ID!, $financialYear: Int) {\n    service(id: $serviceId) {\n      financialYears { year label current }\n      monthlyStatistics(financialYear: $financialYear) {\n        month { key name year }\n        email { ...MonthTypeFields }\n        sms { ...MonthTypeFields }\n        letter { ...MonthTypeFields }\n      }\n    }\n  }\n  fragment MonthTypeFields on TypeTotals {\n    requested failed failedPercentage\n  }\n": typeof types.MonthlyStatisticsDocument,
 };
 const documents: Documents = {
+    "\n  query Activity($serviceId: ID!, $type: NotificationType!, $statuses: [NotificationStatus!], $first: Int!, $after: String, $search: NotificationSearch) {\n    service(id: $serviceId) {\n      notifications(type: $type, statuses: $statuses, first: $first, after: $after, search: $search) {\n        edges { node { id recipient statusLabel createdAt template { name } } }\n        pageInfo { hasNextPage endCursor }\n        statusCounts { total sending delivered failed }\n      }\n      downloads(type: $type, statuses: $statuses) { canDownload csvUrl }\n    }\n  }\n": types.ActivityDocument,
+    "\n  mutation RememberSearch($serviceId: ID!, $term: String!) {\n    rememberSearch(serviceId: $serviceId, term: $term) { hash }\n  }\n": types.RememberSearchDocument,
+    "\n  query DailyTotals($serviceId: ID!) {\n    service(id: $serviceId) {\n      d0: totals(days: 0) { ...DayWindowFields }\n      d1: totals(days: 1) { ...DayWindowFields }\n      d2: totals(days: 2) { ...DayWindowFields }\n      d3: totals(days: 3) { ...DayWindowFields }\n      d4: totals(days: 4) { ...DayWindowFields }\n      d5: totals(days: 5) { ...DayWindowFields }\n      d6: totals(days: 6) { ...DayWindowFields }\n      d7: totals(days: 7) { ...DayWindowFields }\n    }\n  }\n  fragment DayWindowFields on Totals {\n    email { requested delivered failed }\n    sms { requested delivered failed }\n    letter { requested delivered failed }\n  }\n": types.DailyTotalsDocument,
     "\n  subscription InboxCount($serviceId: ID!) {\n    inbox(serviceId: $serviceId) { summary { count } }\n  }\n": types.InboxCountDocument,
     "\n  query Services {\n    services { id name }\n  }\n": types.ServicesDocument,
     "\n  subscription Totals($serviceId: ID!) {\n    dashboardTotals(serviceId: $serviceId, days: 7) {\n      email { ...TypeTotalsFields }\n      sms { ...TypeTotalsFields }\n      letter { ...TypeTotalsFields }\n    }\n  }\n  fragment TypeTotalsFields on TypeTotals {\n    requested delivered failed failedPercentage showWarning\n  }\n": types.TotalsDocument,
@@ -35,6 +41,18 @@ const documents: Documents = {
     "\n  query MonthlyStatistics($serviceId: ID!, $financialYear: Int) {\n    service(id: $serviceId) {\n      financialYears { year label current }\n      monthlyStatistics(financialYear: $financialYear) {\n        month { key name year }\n        email { ...MonthTypeFields }\n        sms { ...MonthTypeFields }\n        letter { ...MonthTypeFields }\n      }\n    }\n  }\n  fragment MonthTypeFields on TypeTotals {\n    requested failed failedPercentage\n  }\n": types.MonthlyStatisticsDocument,
 };
 
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Activity($serviceId: ID!, $type: NotificationType!, $statuses: [NotificationStatus!], $first: Int!, $after: String, $search: NotificationSearch) {\n    service(id: $serviceId) {\n      notifications(type: $type, statuses: $statuses, first: $first, after: $after, search: $search) {\n        edges { node { id recipient statusLabel createdAt template { name } } }\n        pageInfo { hasNextPage endCursor }\n        statusCounts { total sending delivered failed }\n      }\n      downloads(type: $type, statuses: $statuses) { canDownload csvUrl }\n    }\n  }\n"): typeof import('./graphql').ActivityDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RememberSearch($serviceId: ID!, $term: String!) {\n    rememberSearch(serviceId: $serviceId, term: $term) { hash }\n  }\n"): typeof import('./graphql').RememberSearchDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query DailyTotals($serviceId: ID!) {\n    service(id: $serviceId) {\n      d0: totals(days: 0) { ...DayWindowFields }\n      d1: totals(days: 1) { ...DayWindowFields }\n      d2: totals(days: 2) { ...DayWindowFields }\n      d3: totals(days: 3) { ...DayWindowFields }\n      d4: totals(days: 4) { ...DayWindowFields }\n      d5: totals(days: 5) { ...DayWindowFields }\n      d6: totals(days: 6) { ...DayWindowFields }\n      d7: totals(days: 7) { ...DayWindowFields }\n    }\n  }\n  fragment DayWindowFields on Totals {\n    email { requested delivered failed }\n    sms { requested delivered failed }\n    letter { requested delivered failed }\n  }\n"): typeof import('./graphql').DailyTotalsDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

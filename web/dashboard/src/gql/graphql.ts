@@ -4,6 +4,21 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+/**
+ * What a notifications search looks for: exactly one of `hash` or `term` (rememberSearch
+ * keeps a term under its hash). Anything else is refused: BAD_USER_INPUT for variables, a
+ * validation error for literals.
+ */
+export type NotificationSearch =
+  {   /**
+   * The hash rememberSearch returned for the term, so that the term itself travels only once.
+   * SEARCH_EXPIRED when the service has no term under it (never remembered, or its 7 days
+   * are up): search by term again.
+   */
+  hash: string; term?: never; }
+  |  { hash?: never;   /** The term itself: 1 to 1,000 characters, not only whitespace. */
+  term: string; };
+
 /** A stored notification status. Totals, filters and exports group them: see StatusGroup. */
 export type NotificationStatus =
   /** Cancelled by a user before printing. */
@@ -43,6 +58,35 @@ export type NotificationType =
   | 'LETTER'
   /** Text message. */
   | 'SMS';
+
+export type ActivityQueryVariables = Exact<{
+  serviceId: string | number;
+  type: NotificationType;
+  statuses?: Array<NotificationStatus> | NotificationStatus | null | undefined;
+  first: number;
+  after?: string | null | undefined;
+  search?: NotificationSearch | null | undefined;
+}>;
+
+
+export type ActivityQuery = { service: { notifications: { edges: Array<{ node: { id: string, recipient: string, statusLabel: string, createdAt: string, template: { name: string } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null }, statusCounts: { total: number, sending: number, delivered: number, failed: number } } | null, downloads: { canDownload: boolean, csvUrl: string | null } | null } | null };
+
+export type RememberSearchMutationVariables = Exact<{
+  serviceId: string | number;
+  term: string;
+}>;
+
+
+export type RememberSearchMutation = { rememberSearch: { hash: string } };
+
+export type DailyTotalsQueryVariables = Exact<{
+  serviceId: string | number;
+}>;
+
+
+export type DailyTotalsQuery = { service: { d0: { email: { requested: number, delivered: number, failed: number }, sms: { requested: number, delivered: number, failed: number }, letter: { requested: number, delivered: number, failed: number } } | null, d1: { email: { requested: number, delivered: number, failed: number }, sms: { requested: number, delivered: number, failed: number }, letter: { requested: number, delivered: number, failed: number } } | null, d2: { email: { requested: number, delivered: number, failed: number }, sms: { requested: number, delivered: number, failed: number }, letter: { requested: number, delivered: number, failed: number } } | null, d3: { email: { requested: number, delivered: number, failed: number }, sms: { requested: number, delivered: number, failed: number }, letter: { requested: number, delivered: number, failed: number } } | null, d4: { email: { requested: number, delivered: number, failed: number }, sms: { requested: number, delivered: number, failed: number }, letter: { requested: number, delivered: number, failed: number } } | null, d5: { email: { requested: number, delivered: number, failed: number }, sms: { requested: number, delivered: number, failed: number }, letter: { requested: number, delivered: number, failed: number } } | null, d6: { email: { requested: number, delivered: number, failed: number }, sms: { requested: number, delivered: number, failed: number }, letter: { requested: number, delivered: number, failed: number } } | null, d7: { email: { requested: number, delivered: number, failed: number }, sms: { requested: number, delivered: number, failed: number }, letter: { requested: number, delivered: number, failed: number } } | null } | null };
+
+export type DayWindowFieldsFragment = { email: { requested: number, delivered: number, failed: number }, sms: { requested: number, delivered: number, failed: number }, letter: { requested: number, delivered: number, failed: number } };
 
 export type InboxCountSubscriptionVariables = Exact<{
   serviceId: string | number;
@@ -122,6 +166,25 @@ export class TypedDocumentString<TResult, TVariables>
     return this.value;
   }
 }
+export const DayWindowFieldsFragmentDoc = new TypedDocumentString(`
+    fragment DayWindowFields on Totals {
+  email {
+    requested
+    delivered
+    failed
+  }
+  sms {
+    requested
+    delivered
+    failed
+  }
+  letter {
+    requested
+    delivered
+    failed
+  }
+}
+    `, {"fragmentName":"DayWindowFields"}) as unknown as TypedDocumentString<DayWindowFieldsFragment, unknown>;
 export const TypeTotalsFieldsFragmentDoc = new TypedDocumentString(`
     fragment TypeTotalsFields on TypeTotals {
   requested
@@ -138,6 +201,9 @@ export const MonthTypeFieldsFragmentDoc = new TypedDocumentString(`
   failedPercentage
 }
     `, {"fragmentName":"MonthTypeFields"}) as unknown as TypedDocumentString<MonthTypeFieldsFragment, unknown>;
+export const ActivityDocument = {"__meta__":{"hash":"sha256:1d411ef406cede613153c446b089c8be54a8c34d2771b7b5896cb56444e35e01"}} as unknown as TypedDocumentString<ActivityQuery, ActivityQueryVariables>;
+export const RememberSearchDocument = {"__meta__":{"hash":"sha256:b00d62c946c2b8f1e1d5eebc69467cf8ace066ca337e57fb0472844ceee8d494"}} as unknown as TypedDocumentString<RememberSearchMutation, RememberSearchMutationVariables>;
+export const DailyTotalsDocument = {"__meta__":{"hash":"sha256:b6a787b8bc09cf524514b0357d6e4176762b16308fc370dcb34061e0c12e8d4e"}} as unknown as TypedDocumentString<DailyTotalsQuery, DailyTotalsQueryVariables>;
 export const InboxCountDocument = {"__meta__":{"hash":"sha256:5a0f79694cb89ae587d951e87c1a0df29e5dd9fcfdf7aa2f67ff67e3b9bf56c2"}} as unknown as TypedDocumentString<InboxCountSubscription, InboxCountSubscriptionVariables>;
 export const ServicesDocument = {"__meta__":{"hash":"sha256:b2f15c0863b773e8d283ba46c6c839c52519a50a92c33fb3d95c46e966208043"}} as unknown as TypedDocumentString<ServicesQuery, ServicesQueryVariables>;
 export const TotalsDocument = {"__meta__":{"hash":"sha256:c9a353cd8fe9a15102ecea1ce3ff77c973c6e4d2dacbbfae6b5cf4a19f4a8e2d"}} as unknown as TypedDocumentString<TotalsSubscription, TotalsSubscriptionVariables>;
