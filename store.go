@@ -59,13 +59,6 @@ type NotificationIncludes struct {
 	StatusHistory bool
 }
 
-// EverythingRelated reads every row and fact a notification points at: for a caller that
-// does not know which of its fields will be asked for.
-var EverythingRelated = NotificationIncludes{
-	RelatedIncludes: RelatedIncludes{TemplateVersions: true, Jobs: true, CreatedBy: true, APIKeys: true},
-	ServiceFacts:    true, StatusHistory: true,
-}
-
 // Related are the rows a statement read beside its own, for the operation's loaders, so
 // that the fields showing them need no statement of their own. A key mapped to nil was
 // looked for and has no row.

@@ -105,6 +105,16 @@ SELECT ` + notificationSelectList + `
  WHERE id = $1
    AND service_id = ANY($2::uuid[])`
 
+// serviceIDsArg is serviceIDs as the argument of `= ANY($n::uuid[])`: an empty array, not
+// NULL, for none, since ANY(NULL) is unknown and a caller in no service should find
+// nothing in the same way as any other.
+func serviceIDsArg(serviceIDs []string) []string {
+	if serviceIDs == nil {
+		return []string{}
+	}
+	return serviceIDs
+}
+
 // NotificationIn returns the notification with id when it belongs to one of serviceIDs. It
 // returns ENOTFOUND when no notification has that id, when it belongs to another service,
 // and when id is not a UUID, the first two after the same one statement.
@@ -112,12 +122,7 @@ func (s *NotificationStore) NotificationIn(ctx context.Context, id string, servi
 	if !notifyql.IsUUID(id) {
 		return nil, notifyql.Errorf(notifyql.ENOTFOUND, "notification not found")
 	}
-	if serviceIDs == nil {
-		// An empty array, not NULL: ANY(NULL) is unknown, and a caller in no service
-		// should find nothing in the same way as any other.
-		serviceIDs = []string{}
-	}
-	n, err := s.oneNotification(ctx, notificationInSQL, id, serviceIDs)
+	n, err := s.oneNotification(ctx, notificationInSQL, id, serviceIDsArg(serviceIDs))
 	if err != nil && notifyql.ErrorCode(err) != notifyql.ENOTFOUND {
 		return nil, fmt.Errorf("load notification %s: %w", id, err)
 	}

@@ -92,13 +92,7 @@ const statusHistoryJoin = `LEFT JOIN LATERAL (SELECT array_agg(h.status ORDER BY
 func (st byIDStatement) args(ids any, scope notifyql.NotificationScope, now time.Time) []any {
 	args := []any{ids}
 	if st.scoped {
-		serviceIDs := scope.ServiceIDs
-		if serviceIDs == nil {
-			// An empty array, not NULL: ANY(NULL) is unknown, and a caller in no service
-			// should find nothing in the same way as any other.
-			serviceIDs = []string{}
-		}
-		args = append(args, serviceIDs)
+		args = append(args, serviceIDsArg(scope.ServiceIDs))
 	}
 	if st.include.ServiceFacts {
 		args = append(args, keyCutoff(now))

@@ -108,7 +108,7 @@ func TestNotificationWithRelatedReadsWhatItIncludes(t *testing.T) {
 	// Many at once: each notification's history under its own id, an empty one for a
 	// notification without changes beyond its first.
 	found, related, err := notifications.NotificationsWithRelated(ctx, []string{fxNotificationID(1), fxNotificationID(2), fxMissingID},
-		notifyql.NotificationScope{ServiceIDs: []string{fxAlphaID}}, notifyql.EverythingRelated, now)
+		notifyql.NotificationScope{ServiceIDs: []string{fxAlphaID}}, everythingRelated, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,13 +120,19 @@ func TestNotificationWithRelatedReadsWhatItIncludes(t *testing.T) {
 	}
 }
 
+// everythingRelated includes every row and fact a notification points at.
+var everythingRelated = notifyql.NotificationIncludes{
+	RelatedIncludes: notifyql.RelatedIncludes{TemplateVersions: true, Jobs: true, CreatedBy: true, APIKeys: true},
+	ServiceFacts:    true, StatusHistory: true,
+}
+
 // Out of scope or missing, a notification is not found, whatever the statement includes.
 func TestNotificationWithRelatedOutOfScopeIsNotFound(t *testing.T) {
 	pool := newFixturePool(t)
 	store := NewNotificationStore(pool, fxLondon(t))
 	insertNotifications(t, pool, fxNotification{ID: fxNotificationID(1), ServiceID: fxBetaID, Type: notifyql.TypeEmail, Status: notifyql.StatusDelivered, CreatedAt: "2025-07-21T08:00:00Z"})
 	now := time.Date(2025, 7, 21, 10, 0, 0, 0, time.UTC)
-	for _, include := range []notifyql.NotificationIncludes{{}, notifyql.EverythingRelated} {
+	for _, include := range []notifyql.NotificationIncludes{{}, everythingRelated} {
 		for _, tt := range []struct {
 			name  string
 			id    string

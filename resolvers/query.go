@@ -86,9 +86,6 @@ func (r queryResolver) Notification(ctx context.Context, id string) (*notifyql.N
 func selectedIncludes(ctx context.Context) notifyql.NotificationIncludes {
 	var include notifyql.NotificationIncludes
 	fc := graphql.GetFieldContext(ctx)
-	if fc == nil {
-		return notifyql.EverythingRelated
-	}
 	for _, f := range graphql.CollectFields(graphql.GetOperationContext(ctx), fc.Field.Selections, nil) {
 		switch f.Name {
 		case "template":

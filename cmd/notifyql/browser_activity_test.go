@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
@@ -72,23 +69,9 @@ func (a apiActivity) ids() []string {
 // askActivity asks the API at origin, as token's user, for service's emails.
 func askActivity(t *testing.T, origin, token, service string, after *string, search map[string]string) apiActivity {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": activityQuery, "variables": map[string]any{"id": service, "after": after, "search": search}})
-	req, _ := http.NewRequest(http.MethodPost, origin+"/graphql", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var answer struct {
-		Data   struct{ Service apiActivity }
-		Errors []json.RawMessage
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil || len(answer.Errors) > 0 {
-		t.Fatalf("notifications: %v %s", err, answer.Errors)
-	}
-	return answer.Data.Service
+	var data struct{ Service apiActivity }
+	askOrigin(t, origin, token, map[string]any{"query": activityQuery, "variables": map[string]any{"id": service, "after": after, "search": search}}, &data)
+	return data.Service
 }
 
 // checkActivity fails unless the page showed the API's page: the same notifications in the

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,28 +48,14 @@ func askDayWindows(t *testing.T, origin, token, service string) (today, week api
 	if documentID == "" {
 		t.Fatal("the page's manifest has no DailyTotals query")
 	}
-	body, _ := json.Marshal(map[string]any{"documentId": documentID, "variables": map[string]any{"serviceId": service}})
-	req, _ := http.NewRequest(http.MethodPost, origin+"/graphql", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var answer struct {
-		Data struct {
-			Service struct {
-				Today apiDayWindow `json:"d0"`
-				Week  apiDayWindow `json:"d7"`
-			}
+	var data struct {
+		Service struct {
+			Today apiDayWindow `json:"d0"`
+			Week  apiDayWindow `json:"d7"`
 		}
-		Errors []json.RawMessage
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil || len(answer.Errors) > 0 {
-		t.Fatalf("totals: %v %s", err, answer.Errors)
-	}
-	return answer.Data.Service.Today, answer.Data.Service.Week
+	askOrigin(t, origin, token, map[string]any{"documentId": documentID, "variables": map[string]any{"serviceId": service}}, &data)
+	return data.Service.Today, data.Service.Week
 }
 
 // checkDaily fails unless each type's day table has eight London days whose figures add up

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -121,4 +123,37 @@ func (b *browserScript) finish(within time.Duration) {
 		b.t.Errorf("the page logged errors: %q", done.Errors)
 	}
 	b.node.wait()
+}
+
+// askOrigin sends the GraphQL request params (a query or a documentId, with variables)
+// to the API at origin as token's user, and decodes its data into data, failing the test
+// on a transport error or any GraphQL error: a browser test's check of what the page
+// shows against what the API answers.
+func askOrigin(t *testing.T, origin, token string, params map[string]any, data any) {
+	t.Helper()
+	body, err := json.Marshal(params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPost, origin+"/graphql", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var answer struct {
+		Data   json.RawMessage
+		Errors []json.RawMessage
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil || len(answer.Errors) > 0 {
+		t.Fatalf("ask %s: %v %s", origin, err, answer.Errors)
+	}
+	if err := json.Unmarshal(answer.Data, data); err != nil {
+		t.Fatalf("ask %s: %v", origin, err)
+	}
 }

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -59,23 +56,9 @@ type apiStatistics struct {
 // askMonthlyStatistics asks the API at origin, as token's user, for service's statistics.
 func askMonthlyStatistics(t *testing.T, origin, token, service string, year *int) apiStatistics {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": monthlyStatisticsQuery, "variables": map[string]any{"id": service, "year": year}})
-	req, _ := http.NewRequest(http.MethodPost, origin+"/graphql", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var answer struct {
-		Data   struct{ Service apiStatistics }
-		Errors []json.RawMessage
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil || len(answer.Errors) > 0 {
-		t.Fatalf("monthlyStatistics: %v %s", err, answer.Errors)
-	}
-	return answer.Data.Service
+	var data struct{ Service apiStatistics }
+	askOrigin(t, origin, token, map[string]any{"query": monthlyStatisticsQuery, "variables": map[string]any{"id": service, "year": year}}, &data)
+	return data.Service
 }
 
 // checkStatisticsTable fails unless the page's rows are the API's months, each type's
