@@ -125,6 +125,14 @@ func TestSchedulerSkipsDoneOccurrencesAndRetriesFailures(t *testing.T) {
 	}
 	clock.Set(time.Date(2025, 10, 26, 10, 5, 0, 0, time.UTC))
 	waitFor(t, "the next occurrence", func() bool { return periodic.Load() == 2 })
+	// The job has run; its occurrence is recorded as done just after. Stopping before
+	// that would rightly leave it to run again after the restart.
+	waitFor(t, "the next occurrence recorded as done", func() bool {
+		var done bool
+		err := pool.QueryRow(context.Background(), `SELECT finished_at IS NOT NULL AND last_occurrence = $1
+			FROM scheduled_jobs WHERE name = 'every five minutes'`, time.Date(2025, 10, 26, 10, 5, 0, 0, time.UTC)).Scan(&done)
+		return err == nil && done
+	})
 	stop()
 	if got := flaky.Load(); got != 3 {
 		t.Errorf("flaky job ran %d times, want 3 (two failures, then done for the hour)", got)
