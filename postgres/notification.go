@@ -168,7 +168,7 @@ func (s *NotificationStore) ListNotifications(ctx context.Context, f notifyql.No
 		)
 		for rows.Next() {
 			n = notifyql.Notification{}
-			if err := rows.Scan(dest...); err != nil {
+			if err := rows.Scan(planned{sql, dest}); err != nil {
 				return err
 			}
 			row := n

@@ -163,7 +163,7 @@ func (s *NotificationStore) NotificationsWithRelated(ctx context.Context, ids []
 	strs := newRowStrings()
 	for rows.Next() {
 		var r byIDRow
-		if err := rows.Scan(r.dest(st, t, strs)...); err != nil {
+		if err := rows.Scan(planned{t.sql, r.dest(st, t, strs)}); err != nil {
 			return nil, nil, fmt.Errorf("load %d notifications: %w", len(ids), err)
 		}
 		r.add(st, t, related)
@@ -187,7 +187,7 @@ func (s *NotificationStore) NotificationWithRelated(ctx context.Context, id stri
 	st := byIDStatement{include: include, scoped: !scope.AnyService}
 	t := st.text()
 	var r byIDRow
-	if err := s.pool.QueryRow(ctx, t.sql, st.args(id, scope, now)...).Scan(r.dest(st, t, newRowStrings())...); err != nil {
+	if err := s.pool.QueryRow(ctx, t.sql, st.args(id, scope, now)...).Scan(planned{t.sql, r.dest(st, t, newRowStrings())}); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, nil, notifyql.Errorf(notifyql.ENOTFOUND, "notification not found")
 		}
