@@ -377,3 +377,69 @@ func checkConversation(t *testing.T, where string, shown pageView, api apiViews)
 		}
 	}
 }
+
+// unavailableView is what one view said (read in browser/dashboard-unavailable-views.mjs):
+// its element that says whether it is available, and how many rows it shows.
+type unavailableView struct {
+	Path, Says, Templates, Inbox string
+	Rows                         int
+}
+
+// Each view a user may not see says it is not available, and the others keep working: a
+// member without view_activity but with manage_service opens every view in turn on the
+// one page, and sees the overview's totals, templates and inbox, the activity's CSV, a
+// message's content, the statistics, template usage, the inbox and a conversation not
+// available, while the recent messages, the activity list and usage show; a user with
+// view_activity but not manage_service sees usage not available and template usage shown.
+// axe finds nothing in any of them.
+func TestDashboardPageSaysWhichViewsAreNotAvailable(t *testing.T) {
+	api := startLiveAPIWith(t, liveAPIOptions{pages: true, activity: true})
+	api.exec(`INSERT INTO permissions (service_id, user_id, permission) VALUES ($1, $2, 'manage_users'), ($1, $2, 'manage_settings')`, serviceA, userMember)
+	var notification, received string
+	if err := api.pool.QueryRow(t.Context(), insertFailedEmailSQL+" RETURNING id", serviceA, time.Now().UTC()).Scan(&notification); err != nil {
+		t.Fatal(err)
+	}
+	if err := api.pool.QueryRow(t.Context(), insertReceivedTextSQL, serviceA, "447700900222", "Hello", time.Now().UTC()).Scan(&received); err != nil {
+		t.Fatal(err)
+	}
+	browser := startBrowser(t, "dashboard-unavailable-views.mjs", api.httpURL, tokenFor(t, userMember), serviceA, notification, received, tokenFor(t, userViewer))
+	var shown struct {
+		Shown                      map[string]unavailableView
+		OtherUsage, OtherTemplates unavailableView
+	}
+	decodeText(t, browser.expect("views", 90*time.Second), &shown)
+
+	base := "/dashboard/services/" + serviceA
+	for name, want := range map[string]struct {
+		path, says string
+		rows       bool
+	}{
+		"overview":     {base, "Totals not available: ", true},
+		"activity":     {base + "/notifications/email", "CSV download not available: ", true},
+		"notification": {base + "/notifications/" + notification, "Content not available: ", false},
+		"statistics":   {base + "/statistics", "Not available: ", false},
+		"templates":    {base + "/templates", "Not available: ", false},
+		"usage":        {base + "/usage", "", true},
+		"inbox":        {base + "/inbox", "Not available: ", false},
+		"conversation": {base + "/inbox/" + received, "Not available: ", false},
+	} {
+		v, ok := shown.Shown[name]
+		says := strings.HasPrefix(v.Says, want.says) && len(v.Says) > len(want.says)
+		if want.says == "" {
+			says = v.Says == ""
+		}
+		if !ok || v.Path != want.path || !says || (v.Rows > 0) != want.rows {
+			t.Errorf("the %s view at %s said %q with %d rows, want %s saying %q and rows %v", name, v.Path, v.Says, v.Rows, want.path, want.says, want.rows)
+		}
+	}
+	if o := shown.Shown["overview"]; !strings.HasPrefix(o.Templates, "Template statistics not available: ") || !strings.HasPrefix(o.Inbox, "Not available: ") {
+		t.Errorf("the overview's templates say %q and its inbox %q, want both not available", o.Templates, o.Inbox)
+	}
+	if u := shown.OtherUsage; u.Path != base+"/usage" || !strings.HasPrefix(u.Says, "Not available: ") || u.Rows != 0 {
+		t.Errorf("without manage_service the usage view said %q with %d rows, want not available", u.Says, u.Rows)
+	}
+	if tu := shown.OtherTemplates; tu.Path != base+"/templates" || tu.Says != "" || tu.Rows == 0 {
+		t.Errorf("with view_activity the template usage view said %q with %d rows, want its table", tu.Says, tu.Rows)
+	}
+	browser.finish(30 * time.Second)
+}
