@@ -47,6 +47,7 @@ const viewsQuery = `query($id: ID!, $year: Int, $sms: ID!) { service(id: $id) {
 		annual { smsFreeAllowance smsSent smsAllowanceRemaining smsCost { display } emailsSent lettersSent letterCost { display } }
 		months { month { key name year } smsFreeAllowanceUsedLabel smsCost { display } letterCost { display } total { display } isEmpty } }
 	inbox(first: 50) { edges { node { id phoneNumber content } } }
+	usageThisYear { emailsSent emailAllowance smsAllowanceRemaining smsCost { amount display } letterCost { display } }
 	conversation(inboundSmsId: $sms) { phoneNumber messages { id direction content } } } }`
 
 type apiMonth struct {
@@ -91,6 +92,13 @@ type apiViews struct {
 			Total                     apiMoney
 			IsEmpty                   bool
 		}
+	}
+	UsageThisYear struct {
+		EmailsSent            int
+		EmailAllowance        string
+		SMSAllowanceRemaining *int                             `json:"smsAllowanceRemaining"`
+		SMSCost               struct{ Amount, Display string } `json:"smsCost"`
+		LetterCost            apiMoney
 	}
 	Inbox struct {
 		Edges []struct {
@@ -240,6 +248,7 @@ func TestDashboardPageShowsTemplateUsageUsageAndInbox(t *testing.T) {
 	browser.reply()
 
 	var shown struct {
+		Summary                  []string
 		Shown                    map[string]pageView
 		InboxAfter               pageView
 		CSV                      struct{ Name, Text string }
@@ -250,6 +259,21 @@ func TestDashboardPageShowsTemplateUsageUsageAndInbox(t *testing.T) {
 	}
 	decodeText(t, browser.expect("views", 90*time.Second), &shown)
 	after := askViews(t, api.httpURL, token, serviceA, year, received)
+
+	// The overview's usage panel: this year's emails, the free texts left (nothing is
+	// charged yet) and the letters' cost.
+	y := after.UsageThisYear
+	if y.SMSCost.Amount != "0" && y.SMSCost.Amount != "0.00" || y.SMSAllowanceRemaining == nil {
+		t.Fatalf("the fixture's texts cost %s this year, with %v free left: the test expects them all free", y.SMSCost.Amount, y.SMSAllowanceRemaining)
+	}
+	wantSummary := []string{
+		fmt.Sprintf("%s sent (%s allowance)", formatCount(y.EmailsSent), strings.ToLower(y.EmailAllowance)),
+		formatCount(*y.SMSAllowanceRemaining) + " free text messages left",
+		y.LetterCost.Display + " spent",
+	}
+	if !slices.Equal(shown.Summary, wantSummary) {
+		t.Errorf("the overview's usage says %q, the API %q", shown.Summary, wantSummary)
+	}
 
 	base := "/dashboard/services/" + serviceA
 	for section, want := range map[string]struct{ path, heading string }{
@@ -381,16 +405,17 @@ func checkConversation(t *testing.T, where string, shown pageView, api apiViews)
 // unavailableView is what one view said (read in browser/dashboard-unavailable-views.mjs):
 // its element that says whether it is available, and how many rows it shows.
 type unavailableView struct {
-	Path, Says, Templates, Inbox string
-	Rows                         int
+	Path, Says, Templates, Inbox, UsageSummary string
+	Rows                                       int
 }
 
 // Each view a user may not see says it is not available, and the others keep working: a
 // member without view_activity but with manage_service opens every view in turn on the
 // one page, and sees the overview's totals, templates and inbox, the activity's CSV, a
 // message's content, the statistics, template usage, the inbox and a conversation not
-// available, while the recent messages, the activity list and usage show; a user with
-// view_activity but not manage_service sees usage not available and template usage shown.
+// available, while the recent messages, the overview's usage, the activity list and usage
+// show; a user with view_activity but not manage_service sees usage (the view and the
+// overview's panel) not available and template usage shown.
 // axe finds nothing in any of them.
 func TestDashboardPageSaysWhichViewsAreNotAvailable(t *testing.T) {
 	api := startLiveAPIWith(t, liveAPIOptions{pages: true, activity: true})
@@ -435,8 +460,13 @@ func TestDashboardPageSaysWhichViewsAreNotAvailable(t *testing.T) {
 	if o := shown.Shown["overview"]; !strings.HasPrefix(o.Templates, "Template statistics not available: ") || !strings.HasPrefix(o.Inbox, "Not available: ") {
 		t.Errorf("the overview's templates say %q and its inbox %q, want both not available", o.Templates, o.Inbox)
 	}
-	if u := shown.OtherUsage; u.Path != base+"/usage" || !strings.HasPrefix(u.Says, "Not available: ") || u.Rows != 0 {
-		t.Errorf("without manage_service the usage view said %q with %d rows, want not available", u.Says, u.Rows)
+	if o := shown.Shown["overview"]; !strings.HasSuffix(o.UsageSummary, " spent") {
+		t.Errorf("with manage_service the overview's usage says %q, want it shown", o.UsageSummary)
+	}
+	if u := shown.OtherUsage; u.Path != base+"/usage" || !strings.HasPrefix(u.Says, "Not available: ") || u.Rows != 0 ||
+		!strings.HasPrefix(u.UsageSummary, "Not available: ") {
+		t.Errorf("without manage_service the usage view said %q with %d rows and the overview's usage %q, want both not available",
+			u.Says, u.Rows, u.UsageSummary)
 	}
 	if tu := shown.OtherTemplates; tu.Path != base+"/templates" || tu.Says != "" || tu.Rows == 0 {
 		t.Errorf("with view_activity the template usage view said %q with %d rows, want its table", tu.Says, tu.Rows)

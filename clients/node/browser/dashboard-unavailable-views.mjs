@@ -49,7 +49,9 @@ async function read(page, name) {
   if (name === 'overview') {
     await page.waitForFunction(() => document.getElementById('totals-message').textContent !== '' &&
       document.getElementById('templates-message').textContent !== '' &&
-      document.getElementById('inbox-count').textContent !== '–', null, { timeout: 15000 });
+      document.getElementById('inbox-count').textContent !== '–' &&
+      (document.getElementById('usage-summary-letter').textContent !== '–' ||
+        document.getElementById('usage-summary-message').textContent !== ''), null, { timeout: 15000 });
   }
   return page.evaluate(({ says, rows }) => ({
     path: window.location.pathname,
@@ -57,6 +59,8 @@ async function read(page, name) {
     rows: document.querySelectorAll(rows).length,
     templates: document.getElementById('templates-message').textContent,
     inbox: document.getElementById('inbox-label').textContent,
+    usageSummary: document.getElementById('usage-summary-message').textContent ||
+      document.getElementById('usage-summary-letter').textContent,
   }), { says, rows });
 }
 
@@ -77,6 +81,9 @@ await run(origin, 'dashboard-unavailable-views', async ({ page }) => {
   await page.goto(`${origin}/dashboard/services/${serviceId}/usage`);
   await signIn(page, otherToken);
   const otherUsage = await read(page, 'usage');
+  // The overview's usage panel is asked for once the service is chosen, shown or not.
+  await page.waitForFunction(() => document.getElementById('usage-summary-message').textContent !== '', null, { timeout: 15000 });
+  otherUsage.usageSummary = await page.evaluate(() => document.getElementById('usage-summary-message').textContent);
   await checkAccessibility(page, 'on usage, not available');
   await screenshot(page, 'dashboard-usage-unavailable');
   await open(page, 'templates');

@@ -1,5 +1,5 @@
 // dashboard-views.mjs: the template usage, usage and inbox views. It signs in, chooses a
-// service and follows each view's link, reporting what each shows; on the inbox it lets
+// service, reads the overview's usage panel and follows each view's link, reporting what each shows; on the inbox it lets
 // the Go test write a received text and waits for the list to follow, downloads the inbox
 // CSV, and opens the conversation that the text inboundSmsId starts. Then it opens each view's URL afresh (as a reload or a
 // shared link does), signs in again and reports what opens. axe checks every view, and the
@@ -63,6 +63,9 @@ await run(origin, 'dashboard-views', async ({ page }) => {
   await signIn(page, token);
   await chooseService(page, serviceId);
   await waitForConnection(page, 'live');
+  // The overview's usage panel, for a user with manage_service.
+  await page.waitForFunction(() => document.getElementById('usage-summary-letter').textContent !== '–', null, { timeout: 15000 });
+  const summary = await page.evaluate(() => ['email', 'sms', 'letter'].map((t) => document.getElementById(`usage-summary-${t}`).textContent));
   const requests = recordRequests(page);
   const shown = {};
   for (const { link, section, message } of views) {
@@ -117,5 +120,5 @@ await run(origin, 'dashboard-views', async ({ page }) => {
     widths[width] = await page.evaluate(() => document.documentElement.scrollWidth);
     await screenshot(page, `dashboard-usage-${width}`);
   }
-  report({ event: 'views', text: JSON.stringify({ shown, inboxAfter, csv, conversation, reloaded, widths, requestsInViews, sockets }) });
+  report({ event: 'views', text: JSON.stringify({ summary, shown, inboxAfter, csv, conversation, reloaded, widths, requestsInViews, sockets }) });
 });

@@ -19,7 +19,7 @@ import { TemplateStatisticsSubscription, TotalsSubscription } from './operations
 import { activityTypes, currentRoute, navigate, parseRoute, type Route, routePath, type YearView } from './routes';
 import { loadStatistics } from './statistics';
 import { loadTemplateUsage } from './templateusage';
-import { loadUsage } from './usage';
+import { loadUsage, loadUsageSummary } from './usage';
 import {
   byId, hideServices, showConnection, showDashboard, showInboxCount, showInboxUnavailable,
   showRouteMessage, showServices, showSignInMessage, showTemplateStatistics, showTemplatesUnavailable,
@@ -203,6 +203,7 @@ function selectService(service: Service): Selection {
   chosen.unsubscribes = panels.map((subscribe) => subscribe(chosen));
   previous?.unsubscribes.forEach((unsubscribe) => unsubscribe());
   void chosen.messages.reload();
+  void loadUsageSummary(client, service.id, () => selection === chosen);
   return chosen;
 }
 

@@ -131,3 +131,44 @@ function showAllowanceChart(allowance: number, used: number, left: number): void
   });
   box.replaceChildren(chart);
 }
+
+const UsageSummaryQuery = graphql(`
+  query UsageSummary($serviceId: ID!) {
+    service(id: $serviceId) {
+      usageThisYear { emailsSent emailAllowance smsAllowanceRemaining smsCost { amount display } letterCost { display } }
+    }
+  }
+`);
+
+// loadUsageSummary fills the overview's usage panel with this financial year's totals, as
+// the dashboard words them: emails sent and their unlimited allowance, the text messages'
+// cost once there is one (the free ones left until then), and the letters' cost. It is
+// asked for once per chosen service (billing is counted hourly, not live).
+export async function loadUsageSummary(client: Client, serviceId: string, isCurrent: () => boolean): Promise<void> {
+  const ids = ['usage-summary-email', 'usage-summary-sms', 'usage-summary-letter'];
+  const message = byId('usage-summary-message');
+  for (const id of ids) byId(id).textContent = '–';
+  message.textContent = '';
+  let reason: string;
+  try {
+    const result = await ask(client, UsageSummaryQuery, { serviceId });
+    if (!isCurrent()) return;
+    const usage = result?.data?.service?.usageThisYear;
+    if (usage && !result?.errors?.length) {
+      const charged = Number(usage.smsCost.amount) > 0;
+      const words = [
+        `${format(usage.emailsSent)} sent (${usage.emailAllowance.toLowerCase()} allowance)`,
+        charged ? `${usage.smsCost.display} spent` : `${format(usage.smsAllowanceRemaining ?? 0)} free text messages left`,
+        `${usage.letterCost.display} spent`,
+      ];
+      ids.forEach((id, i) => { byId(id).textContent = words[i]; });
+      return;
+    }
+    reason = reasonOf(result?.errors ?? []);
+  } catch (error) {
+    if (!isCurrent()) return;
+    reason = reasonOf(error);
+  }
+  for (const id of ids) byId(id).textContent = '';
+  message.textContent = `Not available: ${reason}`;
+}

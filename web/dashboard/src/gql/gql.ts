@@ -30,6 +30,7 @@ type Documents = {
     "\n  query MonthlyStatistics($serviceId: ID!, $financialYear: Int) {\n    service(id: $serviceId) {\n      financialYears { year label current }\n      monthlyStatistics(financialYear: $financialYear) {\n        month { key name year }\n        email { ...MonthTypeFields }\n        sms { ...MonthTypeFields }\n        letter { ...MonthTypeFields }\n      }\n    }\n  }\n  fragment MonthTypeFields on TypeTotals {\n    requested failed failedPercentage\n  }\n": typeof types.MonthlyStatisticsDocument,
     "\n  query TemplateUsage($serviceId: ID!, $financialYear: Int) {\n    service(id: $serviceId) {\n      financialYears { year label current }\n      templateUsage(financialYear: $financialYear) {\n        month { key name year }\n        templates { templateId name type count }\n      }\n    }\n  }\n": typeof types.TemplateUsageDocument,
     "\n  query Usage($serviceId: ID!, $financialYear: Int) {\n    service(id: $serviceId) {\n      financialYears { year label current }\n      usage(financialYear: $financialYear) {\n        annual {\n          smsFreeAllowance smsSent smsAllowanceRemaining smsCost { display }\n          emailsSent lettersSent letterCost { display }\n        }\n        months {\n          month { key name year }\n          smsFreeAllowanceUsedLabel smsCost { display } letterCost { display } total { display } isEmpty\n        }\n      }\n    }\n  }\n": typeof types.UsageDocument,
+    "\n  query UsageSummary($serviceId: ID!) {\n    service(id: $serviceId) {\n      usageThisYear { emailsSent emailAllowance smsAllowanceRemaining smsCost { amount display } letterCost { display } }\n    }\n  }\n": typeof types.UsageSummaryDocument,
 };
 const documents: Documents = {
     "\n  query Activity($serviceId: ID!, $type: NotificationType!, $statuses: [NotificationStatus!], $first: Int!, $after: String, $search: NotificationSearch) {\n    service(id: $serviceId) {\n      notifications(type: $type, statuses: $statuses, first: $first, after: $after, search: $search) {\n        edges { node { id recipient statusLabel createdAt template { name } } }\n        pageInfo { hasNextPage endCursor }\n        statusCounts { total sending delivered failed }\n      }\n      downloads(type: $type, statuses: $statuses) { canDownload csvUrl }\n    }\n  }\n": types.ActivityDocument,
@@ -47,6 +48,7 @@ const documents: Documents = {
     "\n  query MonthlyStatistics($serviceId: ID!, $financialYear: Int) {\n    service(id: $serviceId) {\n      financialYears { year label current }\n      monthlyStatistics(financialYear: $financialYear) {\n        month { key name year }\n        email { ...MonthTypeFields }\n        sms { ...MonthTypeFields }\n        letter { ...MonthTypeFields }\n      }\n    }\n  }\n  fragment MonthTypeFields on TypeTotals {\n    requested failed failedPercentage\n  }\n": types.MonthlyStatisticsDocument,
     "\n  query TemplateUsage($serviceId: ID!, $financialYear: Int) {\n    service(id: $serviceId) {\n      financialYears { year label current }\n      templateUsage(financialYear: $financialYear) {\n        month { key name year }\n        templates { templateId name type count }\n      }\n    }\n  }\n": types.TemplateUsageDocument,
     "\n  query Usage($serviceId: ID!, $financialYear: Int) {\n    service(id: $serviceId) {\n      financialYears { year label current }\n      usage(financialYear: $financialYear) {\n        annual {\n          smsFreeAllowance smsSent smsAllowanceRemaining smsCost { display }\n          emailsSent lettersSent letterCost { display }\n        }\n        months {\n          month { key name year }\n          smsFreeAllowanceUsedLabel smsCost { display } letterCost { display } total { display } isEmpty\n        }\n      }\n    }\n  }\n": types.UsageDocument,
+    "\n  query UsageSummary($serviceId: ID!) {\n    service(id: $serviceId) {\n      usageThisYear { emailsSent emailAllowance smsAllowanceRemaining smsCost { amount display } letterCost { display } }\n    }\n  }\n": types.UsageSummaryDocument,
 };
 
 /**
@@ -109,6 +111,10 @@ export function graphql(source: "\n  query TemplateUsage($serviceId: ID!, $finan
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query Usage($serviceId: ID!, $financialYear: Int) {\n    service(id: $serviceId) {\n      financialYears { year label current }\n      usage(financialYear: $financialYear) {\n        annual {\n          smsFreeAllowance smsSent smsAllowanceRemaining smsCost { display }\n          emailsSent lettersSent letterCost { display }\n        }\n        months {\n          month { key name year }\n          smsFreeAllowanceUsedLabel smsCost { display } letterCost { display } total { display } isEmpty\n        }\n      }\n    }\n  }\n"): typeof import('./graphql').UsageDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query UsageSummary($serviceId: ID!) {\n    service(id: $serviceId) {\n      usageThisYear { emailsSent emailAllowance smsAllowanceRemaining smsCost { amount display } letterCost { display } }\n    }\n  }\n"): typeof import('./graphql').UsageSummaryDocument;
 
 
 export function graphql(source: string) {

@@ -186,6 +186,13 @@ export type UsageQueryVariables = Exact<{
 
 export type UsageQuery = { service: { financialYears: Array<{ year: number, label: string, current: boolean }> | null, usage: { annual: { smsFreeAllowance: number, smsSent: number, smsAllowanceRemaining: number | null, emailsSent: number, lettersSent: number, smsCost: { display: string }, letterCost: { display: string } }, months: Array<{ smsFreeAllowanceUsedLabel: string, isEmpty: boolean, month: { key: string, name: string, year: number }, smsCost: { display: string }, letterCost: { display: string }, total: { display: string } }> } | null } | null };
 
+export type UsageSummaryQueryVariables = Exact<{
+  serviceId: string | number;
+}>;
+
+
+export type UsageSummaryQuery = { service: { usageThisYear: { emailsSent: number, emailAllowance: string, smsAllowanceRemaining: number | null, smsCost: { amount: string, display: string }, letterCost: { display: string } } | null } | null };
+
 export class TypedDocumentString<TResult, TVariables>
   extends String
   implements DocumentTypeDecoration<TResult, TVariables>
@@ -254,3 +261,4 @@ export const MessageDocument = {"__meta__":{"hash":"sha256:907a0842b18cdfeeb4c1d
 export const MonthlyStatisticsDocument = {"__meta__":{"hash":"sha256:d11f963cd5bb3984aeeae916cce60424d503311455e7f7f9c1caef9d490722bf"}} as unknown as TypedDocumentString<MonthlyStatisticsQuery, MonthlyStatisticsQueryVariables>;
 export const TemplateUsageDocument = {"__meta__":{"hash":"sha256:a3be9844b6583ae631783154d9ed1fcddb04ba4c62e91e70c0edae4d2201779d"}} as unknown as TypedDocumentString<TemplateUsageQuery, TemplateUsageQueryVariables>;
 export const UsageDocument = {"__meta__":{"hash":"sha256:8d4ee22750855953ab006c4c457131b76c08b792a39ffcf0d26729061cd31a7a"}} as unknown as TypedDocumentString<UsageQuery, UsageQueryVariables>;
+export const UsageSummaryDocument = {"__meta__":{"hash":"sha256:02184c429bf2f35cec9889fdbbacb75069f5b0c67f42a8495d52c9211dbeb7bb"}} as unknown as TypedDocumentString<UsageSummaryQuery, UsageSummaryQueryVariables>;
