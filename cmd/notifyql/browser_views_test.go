@@ -301,6 +301,11 @@ func TestDashboardPageShowsTemplateUsageUsageAndInbox(t *testing.T) {
 			break
 		}
 	}
+	oldestYear := after.FinancialYears[len(after.FinancialYears)-1].Year
+	oldest := askViews(t, api.httpURL, token, serviceA, oldestYear, received)
+	if got := shown.Shown["template-usage-oldest"]; got.Path != fmt.Sprintf("%s/templates/%d", base, oldestYear) || !equalRows(got.rows(0), oldest.templateUsageRows()) {
+		t.Errorf("choosing %d opened %s with %q, the API has %q", oldestYear, got.Path, got.rows(0), oldest.templateUsageRows())
+	}
 
 	usage := shown.Shown["usage"]
 	annual, months, bars := after.usageRows()
