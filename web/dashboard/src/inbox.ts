@@ -1,6 +1,6 @@
-// inbox.ts: the operations that read the inbox, alone in their module: the inbox's shape is the one
-// part of the schema the page reads that is expected to change, and this is all that would
-// change with it (then `npm run build` regenerates the types and the manifest).
+// inbox.ts: the operations that read the inbox, alone in their module: the inbox's shape
+// is the one part of the schema the page reads that is expected to change, and this is all
+// that would change with it (then `npm run build` regenerates the types and the manifest).
 import { graphql } from './gql';
 import type { InboxCountSubscription as InboxCount } from './gql/graphql';
 

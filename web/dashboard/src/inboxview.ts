@@ -58,7 +58,7 @@ function showInboxViewUnavailable(reason: string): void {
 
 function cell(tag: 'th' | 'td', content: string | Node): HTMLTableCellElement {
   const c = document.createElement(tag);
-  if (tag === 'th') (c as HTMLTableCellElement).scope = 'row';
+  if (tag === 'th') c.scope = 'row';
   c.append(content);
   return c;
 }
