@@ -17,7 +17,7 @@ const TemplateUsageQuery = graphql(`
       financialYears { year label current }
       templateUsage(financialYear: $financialYear) {
         month { key name year }
-        templates { templateId name type count }
+        templates { name type count }
       }
     }
   }

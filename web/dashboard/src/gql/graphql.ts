@@ -176,7 +176,7 @@ export type TemplateUsageQueryVariables = Exact<{
 }>;
 
 
-export type TemplateUsageQuery = { service: { financialYears: Array<{ year: number, label: string, current: boolean }> | null, templateUsage: Array<{ month: { key: string, name: string, year: number }, templates: Array<{ templateId: string, name: string, type: NotificationType, count: number }> }> | null } | null };
+export type TemplateUsageQuery = { service: { financialYears: Array<{ year: number, label: string, current: boolean }> | null, templateUsage: Array<{ month: { key: string, name: string, year: number }, templates: Array<{ name: string, type: NotificationType, count: number }> }> | null } | null };
 
 export type UsageQueryVariables = Exact<{
   serviceId: string | number;
@@ -259,6 +259,6 @@ export const RecentMessagesDocument = {"__meta__":{"hash":"sha256:35b37283e44f61
 export const MessageStatusDocument = {"__meta__":{"hash":"sha256:c0988ccdc0a47bb1ba954b88da61b90ce21083ecbe72fcaa50df1b67fd3f263d"}} as unknown as TypedDocumentString<MessageStatusSubscription, MessageStatusSubscriptionVariables>;
 export const MessageDocument = {"__meta__":{"hash":"sha256:907a0842b18cdfeeb4c1de2c695a14c97ad0bae4f36e75b146d2a397f03f4a3c"}} as unknown as TypedDocumentString<MessageQuery, MessageQueryVariables>;
 export const MonthlyStatisticsDocument = {"__meta__":{"hash":"sha256:d11f963cd5bb3984aeeae916cce60424d503311455e7f7f9c1caef9d490722bf"}} as unknown as TypedDocumentString<MonthlyStatisticsQuery, MonthlyStatisticsQueryVariables>;
-export const TemplateUsageDocument = {"__meta__":{"hash":"sha256:a3be9844b6583ae631783154d9ed1fcddb04ba4c62e91e70c0edae4d2201779d"}} as unknown as TypedDocumentString<TemplateUsageQuery, TemplateUsageQueryVariables>;
+export const TemplateUsageDocument = {"__meta__":{"hash":"sha256:17303fad9f4ac88e407bcf582fe5231152f53cccfa27ada9fcc87ffe659a8aea"}} as unknown as TypedDocumentString<TemplateUsageQuery, TemplateUsageQueryVariables>;
 export const UsageDocument = {"__meta__":{"hash":"sha256:8d4ee22750855953ab006c4c457131b76c08b792a39ffcf0d26729061cd31a7a"}} as unknown as TypedDocumentString<UsageQuery, UsageQueryVariables>;
 export const UsageSummaryDocument = {"__meta__":{"hash":"sha256:02184c429bf2f35cec9889fdbbacb75069f5b0c67f42a8495d52c9211dbeb7bb"}} as unknown as TypedDocumentString<UsageSummaryQuery, UsageSummaryQueryVariables>;
