@@ -65,9 +65,18 @@ func TestDashboardIsEmbeddedWhole(t *testing.T) {
 func TestDashboardServesItsViewsURLs(t *testing.T) {
 	h := Pages()[Dashboard().Path]
 	index := get(t, h, "/dashboard")
-	view := get(t, h, "/dashboard/services/7e000000-0000-0000-0000-000000000001/notifications/7e000000-0000-0000-0000-000000000002")
-	if view.Code != http.StatusOK || view.Body.String() != index.Body.String() {
-		t.Errorf("GET a view's URL: %d, want the page itself", view.Code)
+	const service = "/dashboard/services/7e000000-0000-0000-0000-000000000001"
+	for _, path := range []string{
+		service + "/notifications/7e000000-0000-0000-0000-000000000002",
+		service + "/templates/2026",
+		service + "/usage",
+		service + "/inbox",
+		service + "/inbox/7e000000-0000-0000-0000-000000000003",
+	} {
+		view := get(t, h, path)
+		if view.Code != http.StatusOK || view.Body.String() != index.Body.String() {
+			t.Errorf("GET %s: %d, want the page itself", path, view.Code)
+		}
 	}
 	if missing := get(t, h, "/dashboard/assets/main-00000000.js"); missing.Code != http.StatusNotFound {
 		t.Errorf("GET a missing asset: %d, want 404", missing.Code)

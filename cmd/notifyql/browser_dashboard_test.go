@@ -30,6 +30,10 @@ import (
 const insertFailedEmailSQL = `INSERT INTO notifications (service_id, template_id, template_version, notification_type, "to", normalised_to, key_type, notification_status, created_at)
 	VALUES ($1, '7e000000-0000-0000-0000-000000000001', 2, 'email', 'x@example.org', 'x@example.org', 'normal', 'permanent-failure', $2)`
 
+// insertSendingEmailSQL is an email of Service A still sending, returning its id.
+const insertSendingEmailSQL = `INSERT INTO notifications (service_id, template_id, template_version, notification_type, "to", normalised_to, key_type, notification_status, created_at)
+	VALUES ($1, '7e000000-0000-0000-0000-000000000001', 2, 'email', 'y@example.org', 'y@example.org', 'normal', 'sending', $2) RETURNING id`
+
 // The template insertFailedEmailSQL sends from, by its current name.
 const failedEmailTemplate = "Payment reminder (renamed)"
 
@@ -142,19 +146,34 @@ func requireEnforced(t *testing.T, origin string) {
 	}
 }
 
-// The page shows a service's live numbers and follows a plain SQL write, over the one
+// The page shows a service's live numbers and follows plain SQL writes, announcing the
+// figures only when their words change (a delivered email leaves it silent), over the one
 // socket it opened, with no request after the services list: it never polls. The server
 // enforces its trusted documents with the page's generated manifest: the page sends every
 // operation by its hash.
 func TestDashboardPageUpdatesAfterAWrite(t *testing.T) {
 	api := startLiveAPIWith(t, liveAPIOptions{pages: true, trusted: enforcedDashboardDocuments(t)})
 	requireEnforced(t, api.httpURL)
+	var sending string
+	if err := api.pool.QueryRow(t.Context(), insertSendingEmailSQL, serviceA, time.Now().UTC()).Scan(&sending); err != nil {
+		t.Fatal(err)
+	}
 	browser := startBrowser(t, "dashboard-update.mjs", api.httpURL, tokenFor(t, userViewer), serviceA)
 
 	var before dashboardView
 	decodeText(t, browser.expect("live", 30*time.Second), &before)
 	if before.Connection != "live" || before.Service != "Service A" || !inboxCount.MatchString(before.Inbox) {
 		t.Errorf("before the write the page showed %+v, want Service A live with its inbox count", before)
+	}
+	// Delivering the sending email changes a figure on screen but none of the announced
+	// words: the live region says nothing.
+	api.exec(`UPDATE notifications SET notification_status = 'delivered' WHERE id = $1`, sending)
+	browser.reply()
+	var silent struct{ Delivered, Announcement string }
+	decodeText(t, browser.expect("silent", 30*time.Second), &silent)
+	if silent.Delivered != formatCount(before.Email.Delivered+1) || silent.Announcement != "" {
+		t.Errorf("after an email was delivered the page shows %s delivered and announced %q, want %s and nothing",
+			silent.Delivered, silent.Announcement, formatCount(before.Email.Delivered+1))
 	}
 	api.exec(insertFailedEmailSQL, serviceA, time.Now().UTC())
 	browser.reply()
@@ -172,7 +191,9 @@ func TestDashboardPageUpdatesAfterAWrite(t *testing.T) {
 		Sockets                  []string
 	}
 	decodeText(t, browser.expect("updated", 20*time.Second), &updated)
-	checkOneMoreFailedEmail(t, before, updated.After)
+	delivered := before
+	delivered.Email.Delivered++
+	checkOneMoreFailedEmail(t, delivered, updated.After)
 	// The changed figures are announced politely from one region, the email's among them;
 	// the numbers on screen are not live regions that would speak on every push, and
 	// nothing moves.

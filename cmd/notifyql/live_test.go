@@ -76,7 +76,7 @@ type liveAPIOptions struct {
 	// starts (the typesetter and PDFium), over the machine's Redis.
 	letters bool
 	// activity remembers search terms (rememberSearch) in the machine's Redis, keyed with
-	// the tests' search secret, and signs download links, as serve does.
+	// the tests' search secret, signs download links and serves the inbox CSV, as serve does.
 	activity bool
 	// redisURL is the REDIS_URL the live path runs on, in place of the machine's Redis.
 	redisURL string
@@ -163,6 +163,9 @@ func startLiveAPIWith(t *testing.T, o liveAPIOptions) *liveAPI {
 	cfg := server.Config{Logger: logger, Extensions: append(extensions, o.extensions...), Metrics: metrics, MetricsAddr: "127.0.0.1:0",
 		RequestMetrics: requests, Development: o.development, WebSocket: o.webSocket}
 	cfg.TrustedDocuments = o.trusted
+	if o.activity {
+		cfg.InboxCSV = newInboxCSV(deps)
+	}
 	if o.pages {
 		// No allowed origins: the pages' sockets come from the API's own origin.
 		cfg.Pages, cfg.Home = web.Pages(), web.Home

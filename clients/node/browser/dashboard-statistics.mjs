@@ -54,7 +54,7 @@ await run(origin, 'dashboard-statistics', async ({ page }) => {
   await checkAccessibility(page, 'on the monthly statistics');
 
   const oldest = current.years[current.years.length - 1].value;
-  await page.getByLabel('Financial year').selectOption(oldest);
+  await page.locator('#statistics').getByLabel('Financial year').selectOption(oldest);
   await page.waitForFunction((year) => window.location.pathname.endsWith(`/statistics/${year}`), oldest, { timeout: 10000 });
   await waitForTable(page);
   const older = await readStatistics(page);

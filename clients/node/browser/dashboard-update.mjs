@@ -1,5 +1,6 @@
 // dashboard-update.mjs: the dashboard page's numbers follow a database write. It signs in,
-// chooses a service, waits for the live numbers, lets the Go test write a failed email, and
+// chooses a service, waits for the live numbers, lets the Go test deliver an email (which
+// changes no announced figure: the live region stays silent) and write a failed email, and
 // reports the numbers before and after, with the requests the page made once subscribed
 // (there must be none: the page never polls) and the WebSockets it opened.
 //
@@ -30,6 +31,15 @@ await run(origin, 'dashboard-update', async ({ page }) => {
   await screenshot(page, 'dashboard-live');
 
   await waitForGo({ event: 'live', text: JSON.stringify(before) });
+  // The Go test delivered a sending email: the delivered count changes on screen, but not
+  // the words the region says (requested and failed), so it stays silent.
+  await page.waitForFunction((delivered) => document.getElementById('email-delivered').textContent !== delivered,
+    before.email.delivered.toLocaleString('en-GB'), { timeout: 30000 });
+  await waitForGo({
+    event: 'silent',
+    text: JSON.stringify({ delivered: await page.evaluate(() => document.getElementById('email-delivered').textContent),
+      announcement: await page.evaluate(() => document.getElementById('totals-announcement').textContent) }),
+  });
   await waitForEmailChange(page, before);
   const after = await readDashboard(page);
   // The changed figures are announced from the one live region, politely.

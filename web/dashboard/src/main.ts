@@ -12,11 +12,14 @@ import { clearDaily, loadDaily } from './daily';
 import { ApiUnavailable, cleanToken, fetchServices, type Service, tokenProblem } from './api';
 import type { Document } from './documents';
 import { InboxCountSubscription, inboxCount } from './inbox';
+import { downloadInbox, hideInbox, showConversation, showInbox } from './inboxview';
 import { type ConnectionState, createLiveClient, isAuthClose, run } from './live';
 import { Messages, reasonOf } from './notifications';
 import { TemplateStatisticsSubscription, TotalsSubscription } from './operations';
-import { activityTypes, currentRoute, navigate, parseRoute, type Route, routePath } from './routes';
+import { activityTypes, currentRoute, navigate, parseRoute, type Route, routePath, type YearView } from './routes';
 import { loadStatistics } from './statistics';
+import { loadTemplateUsage } from './templateusage';
+import { loadUsage, loadUsageSummary } from './usage';
 import {
   byId, hideServices, showConnection, showDashboard, showInboxCount, showInboxUnavailable,
   showRouteMessage, showServices, showSignInMessage, showTemplateStatistics, showTemplatesUnavailable,
@@ -126,6 +129,7 @@ function stopSelection(): void {
   const previous = selection;
   selection = null;
   hideActivity();
+  hideInbox();
   clearDaily();
   previous?.messages.stop();
   previous?.unsubscribes.forEach((unsubscribe) => unsubscribe());
@@ -199,6 +203,7 @@ function selectService(service: Service): Selection {
   chosen.unsubscribes = panels.map((subscribe) => subscribe(chosen));
   previous?.unsubscribes.forEach((unsubscribe) => unsubscribe());
   void chosen.messages.reload();
+  void loadUsageSummary(client, service.id, () => selection === chosen);
   return chosen;
 }
 
@@ -229,14 +234,26 @@ function showRoute(route: Route | null): void {
   showServiceView(route, service.id);
   statisticsShown++;
   if (route.view !== 'activity') hideActivity();
+  if (route.view !== 'inbox') hideInbox();
+  const shown = statisticsShown;
+  const isCurrent = () => shown === statisticsShown && selection === chosen;
   if (route.view === 'notification') {
     chosen.messages.openMessage(route.notificationId);
     showTitle(['Message', service.name]);
   } else if (route.view === 'statistics') {
     chosen.messages.closeMessage();
-    const shown = statisticsShown;
-    void loadStatistics(client!, service.id, route.year, () => shown === statisticsShown && selection === chosen);
+    void loadStatistics(client!, service.id, route.year, isCurrent);
     showTitle(['Monthly statistics', service.name]);
+  } else if (route.view === 'templates' || route.view === 'usage') {
+    chosen.messages.closeMessage();
+    void (route.view === 'templates' ? loadTemplateUsage : loadUsage)(client!, service.id, route.year, isCurrent);
+    showTitle([route.view === 'templates' ? 'Template usage' : 'Usage', service.name]);
+  } else if (route.view === 'inbox' || route.view === 'conversation') {
+    chosen.messages.closeMessage();
+    if (route.view === 'inbox') showInbox(client!, service.id);
+    else void showConversation(client!, service.id, route.inboundSmsId, isCurrent);
+    byId<HTMLAnchorElement>('conversation-back').href = routePath({ view: 'inbox', serviceId: service.id });
+    showTitle([route.view === 'inbox' ? 'Received text messages' : 'Conversation', service.name]);
   } else if (route.view === 'activity') {
     chosen.messages.closeMessage();
     showActivity(client!, route);
@@ -248,31 +265,39 @@ function showRoute(route: Route | null): void {
   }
 }
 
-// statisticsShown counts the routes shown, so a statistics answer that arrives after the
-// page moved on is dropped.
+// statisticsShown counts the routes shown, so an answer for a view by query (statistics,
+// template usage, usage, a conversation) that arrives after the page moved on is dropped.
 let statisticsShown = 0;
 
 // showServiceView shows one of the service's views (the overview holds the live panels
 // and the open message) and points the views' links at this service, the current one
 // marked for assistive technology as for the eye.
 function showServiceView(route: Route, serviceId: string): void {
-  const view = route.view === 'statistics' || route.view === 'activity' ? route.view : 'overview';
-  byId('overview').hidden = view !== 'overview';
-  byId('statistics').hidden = view !== 'statistics';
-  byId('activity').hidden = view !== 'activity';
+  const view = route.view === 'notification' ? 'overview' : route.view;
+  for (const [id, shows] of Object.entries(viewSections)) byId(id).hidden = !shows.includes(view);
   const links: Array<[string, Route]> = [
     ['link-overview', { view: 'overview', serviceId }],
     ...activityTypes.map((type): [string, Route] => [`link-activity-${type}`, { view: 'activity', serviceId, type, status: null, search: null, after: null }]),
     ['link-statistics', { view: 'statistics', serviceId, year: null }],
+    ['link-templates', { view: 'templates', serviceId, year: null }],
+    ['link-usage', { view: 'usage', serviceId, year: null }],
+    ['link-inbox', { view: 'inbox', serviceId }],
   ];
   for (const [id, target] of links) {
     const link = byId<HTMLAnchorElement>(id);
     link.href = routePath(target);
-    const current = target.view === view && (target.view !== 'activity' || (route.view === 'activity' && route.type === target.type));
+    const current = (target.view === view || (target.view === 'inbox' && view === 'conversation')) &&
+      (target.view !== 'activity' || (route.view === 'activity' && route.type === target.type));
     if (current) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
 }
+
+// viewSections are the page's sections, each with the views it shows.
+const viewSections: Record<string, Array<Route['view']>> = {
+  overview: ['overview'], statistics: ['statistics'], activity: ['activity'], 'template-usage': ['templates'],
+  usage: ['usage'], 'inbox-view': ['inbox'], conversation: ['conversation'],
+};
 
 // followLink sends a click on one of the page's own links through the router, so the page
 // (and its socket) stays; a click meant for a new tab or window is left to the browser.
@@ -284,8 +309,9 @@ function followLink(event: MouseEvent): void {
   if (!route) return;
   event.preventDefault();
   go(route);
-  if (route.view === 'statistics') byId('statistics-heading').focus();
-  if (route.view === 'activity') byId('activity-heading').focus();
+  // The keyboard moves to the heading of the view the link opened (the overview keeps it).
+  const section = Object.keys(viewSections).find((id) => id !== 'overview' && viewSections[id].includes(route.view));
+  if (section) byId(section).querySelector<HTMLElement>('h3')?.focus();
 }
 
 // search remembers the typed term with the API and goes to the view that searches by its
@@ -336,9 +362,15 @@ byId('notification-view').addEventListener('keydown', (event) => {
   if (event.key === 'Escape') closeMessage();
 });
 byId('dashboard').addEventListener('click', followLink);
-byId<HTMLSelectElement>('financial-year').addEventListener('change', (event) => {
-  const year = Number((event.target as HTMLSelectElement).value);
-  if (selection && Number.isInteger(year)) go({ view: 'statistics', serviceId: selection.serviceId, year });
+const yearSelectors: Array<[string, YearView]> = [['financial-year', 'statistics'], ['template-usage-year', 'templates'], ['usage-year', 'usage']];
+for (const [id, view] of yearSelectors) {
+  byId<HTMLSelectElement>(id).addEventListener('change', (event) => {
+    const year = Number((event.target as HTMLSelectElement).value);
+    if (selection && Number.isInteger(year)) go({ view, serviceId: selection.serviceId, year });
+  });
+}
+byId('inbox-csv').addEventListener('click', () => {
+  if (selection && token) void downloadInbox(token, selection.serviceId);
 });
 byId('activity-search').addEventListener('submit', (event) => void search(event));
 window.addEventListener('popstate', () => showRoute(currentRoute()));

@@ -13,7 +13,18 @@ export type Route =
   | { view: 'statistics'; serviceId: string; year: number | null }
   // The notifications of one type. search is the hash rememberSearch returned (never the
   // term), after the cursor of the page before's last row, status a status pill's group.
-  | { view: 'activity'; serviceId: string; type: ActivityType; status: ActivityStatus | null; search: string | null; after: string | null };
+  | { view: 'activity'; serviceId: string; type: ActivityType; status: ActivityStatus | null; search: string | null; after: string | null }
+  // Template usage and usage and billing by month, over a financial year as statistics.
+  | { view: 'templates'; serviceId: string; year: number | null }
+  | { view: 'usage'; serviceId: string; year: number | null }
+  // The inbox, and the conversation with the number that sent one of its texts (named by
+  // the text's id, never by the number).
+  | { view: 'inbox'; serviceId: string }
+  | { view: 'conversation'; serviceId: string; inboundSmsId: string };
+
+// The views by financial year, each beneath its own path segment.
+export const yearViews = ['statistics', 'templates', 'usage'] as const;
+export type YearView = (typeof yearViews)[number];
 
 export const activityTypes = ['email', 'sms', 'letter'] as const;
 export type ActivityType = (typeof activityTypes)[number];
@@ -25,7 +36,8 @@ const uuid = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-
 const overviewPath = new RegExp(`^${base}/services/(${uuid})/?$`);
 const notificationPath = new RegExp(`^${base}/services/(${uuid})/notifications/(${uuid})/?$`);
 const activityPath = new RegExp(`^${base}/services/(${uuid})/notifications/(email|sms|letter)/?$`);
-const statisticsPath = new RegExp(`^${base}/services/(${uuid})/statistics(?:/(20[0-9]{2}))?/?$`);
+const yearPath = new RegExp(`^${base}/services/(${uuid})/(statistics|templates|usage)(?:/(20[0-9]{2}))?/?$`);
+const inboxPath = new RegExp(`^${base}/services/(${uuid})/inbox(?:/(${uuid}))?/?$`);
 
 // parseRoute is the view a path (and, for the activity view, its query) names, or null for
 // a path beneath the page that names none. A query parameter that is not one the view
@@ -52,9 +64,14 @@ export function parseRoute(pathname: string, search = ''): Route | null {
       after: after && after.length <= 200 ? after : null,
     };
   }
-  const statistics = statisticsPath.exec(pathname);
-  if (statistics) {
-    return { view: 'statistics', serviceId: statistics[1].toLowerCase(), year: statistics[2] ? Number(statistics[2]) : null };
+  const byYear = yearPath.exec(pathname);
+  if (byYear) {
+    return { view: byYear[2] as YearView, serviceId: byYear[1].toLowerCase(), year: byYear[3] ? Number(byYear[3]) : null };
+  }
+  const inbox = inboxPath.exec(pathname);
+  if (inbox) {
+    return inbox[2] ? { view: 'conversation', serviceId: inbox[1].toLowerCase(), inboundSmsId: inbox[2].toLowerCase() }
+      : { view: 'inbox', serviceId: inbox[1].toLowerCase() };
   }
   return null;
 }
@@ -68,7 +85,13 @@ export function routePath(route: Route): string {
     case 'notification':
       return `${base}/services/${route.serviceId}/notifications/${route.notificationId}`;
     case 'statistics':
-      return `${base}/services/${route.serviceId}/statistics${route.year === null ? '' : `/${route.year}`}`;
+    case 'templates':
+    case 'usage':
+      return `${base}/services/${route.serviceId}/${route.view}${route.year === null ? '' : `/${route.year}`}`;
+    case 'inbox':
+      return `${base}/services/${route.serviceId}/inbox`;
+    case 'conversation':
+      return `${base}/services/${route.serviceId}/inbox/${route.inboundSmsId}`;
     case 'activity': {
       const query = new URLSearchParams();
       if (route.status) query.set('status', route.status);

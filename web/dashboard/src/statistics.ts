@@ -28,7 +28,8 @@ export const MonthlyStatisticsQuery = graphql(`
   }
 `);
 
-type Years = NonNullable<NonNullable<MonthlyStatistics['service']>['financialYears']>;
+// Years are the financial years a year selector offers, as the API's financialYears gives them.
+export type Years = Array<{ year: number; label: string; current: boolean }>;
 type Months = NonNullable<NonNullable<MonthlyStatistics['service']>['monthlyStatistics']>;
 
 const numberFormat = new Intl.NumberFormat('en-GB');
@@ -43,7 +44,7 @@ export async function loadStatistics(client: Client, serviceId: string, year: nu
     const result = await ask(client, MonthlyStatisticsQuery, { serviceId, financialYear: year });
     if (!isCurrent()) return;
     const service = result?.data?.service;
-    if (service?.financialYears) showYears(service.financialYears, year);
+    if (service?.financialYears) showYears(byId<HTMLSelectElement>('financial-year'), service.financialYears, year);
     if (result?.errors?.length || !service?.monthlyStatistics) {
       reason = reasonOf(result?.errors ?? []);
     } else {
@@ -70,9 +71,8 @@ function showStatisticsUnavailable(reason: string): void {
   byId('statistics-message').textContent = `Not available: ${reason}`;
 }
 
-// showYears fills the year selector with the years the API offers, the shown one chosen.
-function showYears(years: Years, year: number | null): void {
-  const select = byId<HTMLSelectElement>('financial-year');
+// showYears fills a year selector with the years the API offers, the shown one chosen.
+export function showYears(select: HTMLSelectElement, years: Years, year: number | null): void {
   select.replaceChildren(...years.map((y) => {
     const option = document.createElement('option');
     option.value = String(y.year);

@@ -4,6 +4,13 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+/** Which way a text went. */
+export type MessageDirection =
+  /** Received from the number. */
+  | 'INBOUND'
+  /** Sent by the service to the number. */
+  | 'OUTBOUND';
+
 /**
  * What a notifications search looks for: exactly one of `hash` or `term` (rememberSearch
  * keeps a term under its hash). Anything else is refused: BAD_USER_INPUT for variables, a
@@ -95,6 +102,21 @@ export type InboxCountSubscriptionVariables = Exact<{
 
 export type InboxCountSubscription = { inbox: { summary: { count: number } } };
 
+export type InboxListSubscriptionVariables = Exact<{
+  serviceId: string | number;
+}>;
+
+
+export type InboxListSubscription = { inbox: { inboundNumber: string | null, edges: Array<{ node: { id: string, phoneNumber: string, content: string, createdAt: string } }> } };
+
+export type ConversationQueryVariables = Exact<{
+  serviceId: string | number;
+  inboundSmsId: string | number;
+}>;
+
+
+export type ConversationQuery = { service: { conversation: { phoneNumber: string, messages: Array<{ id: string, direction: MessageDirection, content: string | null, statusLabel: string | null, createdAt: string }> } | null } | null };
+
 export type ServicesQueryVariables = Exact<{ [key: string]: never; }>;
 
 
@@ -147,6 +169,29 @@ export type MonthlyStatisticsQueryVariables = Exact<{
 export type MonthlyStatisticsQuery = { service: { financialYears: Array<{ year: number, label: string, current: boolean }> | null, monthlyStatistics: Array<{ month: { key: string, name: string, year: number }, email: { requested: number, failed: number, failedPercentage: string }, sms: { requested: number, failed: number, failedPercentage: string }, letter: { requested: number, failed: number, failedPercentage: string } }> | null } | null };
 
 export type MonthTypeFieldsFragment = { requested: number, failed: number, failedPercentage: string };
+
+export type TemplateUsageQueryVariables = Exact<{
+  serviceId: string | number;
+  financialYear?: number | null | undefined;
+}>;
+
+
+export type TemplateUsageQuery = { service: { financialYears: Array<{ year: number, label: string, current: boolean }> | null, templateUsage: Array<{ month: { key: string, name: string, year: number }, templates: Array<{ name: string, type: NotificationType, count: number }> }> | null } | null };
+
+export type UsageQueryVariables = Exact<{
+  serviceId: string | number;
+  financialYear?: number | null | undefined;
+}>;
+
+
+export type UsageQuery = { service: { financialYears: Array<{ year: number, label: string, current: boolean }> | null, usage: { annual: { smsFreeAllowance: number, smsSent: number, smsAllowanceRemaining: number | null, emailsSent: number, lettersSent: number, smsCost: { display: string }, letterCost: { display: string } }, months: Array<{ smsFreeAllowanceUsedLabel: string, isEmpty: boolean, month: { key: string, name: string, year: number }, smsCost: { display: string }, letterCost: { display: string }, total: { display: string } }> } | null } | null };
+
+export type UsageSummaryQueryVariables = Exact<{
+  serviceId: string | number;
+}>;
+
+
+export type UsageSummaryQuery = { service: { usageThisYear: { emailsSent: number, emailAllowance: string, smsAllowanceRemaining: number | null, smsCost: { amount: string, display: string }, letterCost: { display: string } } | null } | null };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -205,6 +250,8 @@ export const ActivityDocument = {"__meta__":{"hash":"sha256:1d411ef406cede613153
 export const RememberSearchDocument = {"__meta__":{"hash":"sha256:b00d62c946c2b8f1e1d5eebc69467cf8ace066ca337e57fb0472844ceee8d494"}} as unknown as TypedDocumentString<RememberSearchMutation, RememberSearchMutationVariables>;
 export const DailyTotalsDocument = {"__meta__":{"hash":"sha256:b6a787b8bc09cf524514b0357d6e4176762b16308fc370dcb34061e0c12e8d4e"}} as unknown as TypedDocumentString<DailyTotalsQuery, DailyTotalsQueryVariables>;
 export const InboxCountDocument = {"__meta__":{"hash":"sha256:5a0f79694cb89ae587d951e87c1a0df29e5dd9fcfdf7aa2f67ff67e3b9bf56c2"}} as unknown as TypedDocumentString<InboxCountSubscription, InboxCountSubscriptionVariables>;
+export const InboxListDocument = {"__meta__":{"hash":"sha256:3fd458da74bc199625b26e678bb28988bc2dcb978d93188b3d8becf46228c2db"}} as unknown as TypedDocumentString<InboxListSubscription, InboxListSubscriptionVariables>;
+export const ConversationDocument = {"__meta__":{"hash":"sha256:28e7a60c997b80c81d8de54baa82f6cc203db3f93e44dabd2b78720a16bc1511"}} as unknown as TypedDocumentString<ConversationQuery, ConversationQueryVariables>;
 export const ServicesDocument = {"__meta__":{"hash":"sha256:b2f15c0863b773e8d283ba46c6c839c52519a50a92c33fb3d95c46e966208043"}} as unknown as TypedDocumentString<ServicesQuery, ServicesQueryVariables>;
 export const TotalsDocument = {"__meta__":{"hash":"sha256:c9a353cd8fe9a15102ecea1ce3ff77c973c6e4d2dacbbfae6b5cf4a19f4a8e2d"}} as unknown as TypedDocumentString<TotalsSubscription, TotalsSubscriptionVariables>;
 export const TemplateStatisticsDocument = {"__meta__":{"hash":"sha256:31961970ff3c628c47b61a453e0bb994dc49bf0aba41827683d58483eacd9c40"}} as unknown as TypedDocumentString<TemplateStatisticsSubscription, TemplateStatisticsSubscriptionVariables>;
@@ -212,3 +259,6 @@ export const RecentMessagesDocument = {"__meta__":{"hash":"sha256:35b37283e44f61
 export const MessageStatusDocument = {"__meta__":{"hash":"sha256:c0988ccdc0a47bb1ba954b88da61b90ce21083ecbe72fcaa50df1b67fd3f263d"}} as unknown as TypedDocumentString<MessageStatusSubscription, MessageStatusSubscriptionVariables>;
 export const MessageDocument = {"__meta__":{"hash":"sha256:907a0842b18cdfeeb4c1de2c695a14c97ad0bae4f36e75b146d2a397f03f4a3c"}} as unknown as TypedDocumentString<MessageQuery, MessageQueryVariables>;
 export const MonthlyStatisticsDocument = {"__meta__":{"hash":"sha256:d11f963cd5bb3984aeeae916cce60424d503311455e7f7f9c1caef9d490722bf"}} as unknown as TypedDocumentString<MonthlyStatisticsQuery, MonthlyStatisticsQueryVariables>;
+export const TemplateUsageDocument = {"__meta__":{"hash":"sha256:17303fad9f4ac88e407bcf582fe5231152f53cccfa27ada9fcc87ffe659a8aea"}} as unknown as TypedDocumentString<TemplateUsageQuery, TemplateUsageQueryVariables>;
+export const UsageDocument = {"__meta__":{"hash":"sha256:8d4ee22750855953ab006c4c457131b76c08b792a39ffcf0d26729061cd31a7a"}} as unknown as TypedDocumentString<UsageQuery, UsageQueryVariables>;
+export const UsageSummaryDocument = {"__meta__":{"hash":"sha256:02184c429bf2f35cec9889fdbbacb75069f5b0c67f42a8495d52c9211dbeb7bb"}} as unknown as TypedDocumentString<UsageSummaryQuery, UsageSummaryQueryVariables>;
