@@ -164,11 +164,12 @@ func (s *NotificationStore) ListNotifications(ctx context.Context, f notifyql.No
 		var (
 			n       notifyql.Notification
 			strings = newRowStrings()
-			dest    = relatedDest(pageDest(&n, strings), joins, strings)
+			scan    = scanWith(sql)
 		)
+		scan.to = relatedDest(pageDest(&n, strings), joins, strings)
 		for rows.Next() {
 			n = notifyql.Notification{}
-			if err := rows.Scan(planned{sql, dest}); err != nil {
+			if err := rows.Scan(scan.args...); err != nil {
 				return err
 			}
 			row := n

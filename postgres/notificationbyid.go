@@ -161,9 +161,11 @@ func (s *NotificationStore) NotificationsWithRelated(ctx context.Context, ids []
 	defer rows.Close()
 	var found []*notifyql.Notification
 	strs := newRowStrings()
+	scan := scanWith(t.sql)
 	for rows.Next() {
 		var r byIDRow
-		if err := rows.Scan(planned{t.sql, r.dest(st, t, strs)}); err != nil {
+		scan.to = r.dest(st, t, strs)
+		if err := rows.Scan(scan.args...); err != nil {
 			return nil, nil, fmt.Errorf("load %d notifications: %w", len(ids), err)
 		}
 		r.add(st, t, related)
@@ -187,7 +189,7 @@ func (s *NotificationStore) NotificationWithRelated(ctx context.Context, id stri
 	st := byIDStatement{include: include, scoped: !scope.AnyService}
 	t := st.text()
 	var r byIDRow
-	if err := s.pool.QueryRow(ctx, t.sql, st.args(id, scope, now)...).Scan(planned{t.sql, r.dest(st, t, newRowStrings())}); err != nil {
+	if err := s.pool.QueryRow(ctx, t.sql, st.args(id, scope, now)...).Scan(&planned{statement: t.sql, to: r.dest(st, t, newRowStrings())}); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, nil, notifyql.Errorf(notifyql.ENOTFOUND, "notification not found")
 		}

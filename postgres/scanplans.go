@@ -40,7 +40,7 @@ func (p *columnPlans) matches(fields []pgconn.FieldDescription, dest []any) bool
 		return false
 	}
 	for i, f := range fields {
-		if p.oids[i] != f.DataTypeOID || p.formats[i] != f.Format || p.dest[i] != reflect.TypeOf(dest[i]) {
+		if p.oids[i] != f.DataTypeOID || p.formats[i] != f.Format || (dest[i] != nil && p.dest[i] != reflect.TypeOf(dest[i])) {
 			return false
 		}
 	}
@@ -56,27 +56,40 @@ var (
 	scanPlanSetCount atomic.Int64
 )
 
-// planned scans a row of statement into dest with plans kept between statements: pass it
-// as the only destination of Scan (pgx hands a pgx.RowScanner the row itself).
+// planned scans a row of statement into its destinations with plans kept between
+// statements: pass it as the only destination of Scan (pgx hands a pgx.RowScanner the row
+// itself). A nil destination skips its column, as with pgx's Scan.
 type planned struct {
 	statement string
-	dest      []any
+	// to are the destinations of the row's columns, in order.
+	to []any
+	// args is Scan's arguments for the rows of one result (scanWith): the planned itself,
+	// boxed once rather than once a row.
+	args []any
+}
+
+// scanWith returns a planned for the rows of statement; set its destinations, then pass
+// its args to each row's Scan.
+func scanWith(statement string) *planned {
+	p := &planned{statement: statement}
+	p.args = []any{p}
+	return p
 }
 
 // ScanRow implements pgx.RowScanner.
-func (p planned) ScanRow(rows pgx.Rows) error {
+func (p *planned) ScanRow(rows pgx.Rows) error {
 	fields := rows.FieldDescriptions()
 	types := rows.Conn().TypeMap()
 	key := scanPlanKey{types: types, statement: p.statement}
 	var plans *columnPlans
-	if v, ok := scanPlanSets.Load(key); ok && v.(*columnPlans).matches(fields, p.dest) {
+	if v, ok := scanPlanSets.Load(key); ok && v.(*columnPlans).matches(fields, p.to) {
 		plans = v.(*columnPlans)
 	} else {
-		if len(fields) != len(p.dest) {
-			return pgx.ScanArgError{ColumnIndex: min(len(fields), len(p.dest)),
-				Err: errColumnCount{columns: len(fields), dest: len(p.dest)}}
+		if len(fields) != len(p.to) {
+			return pgx.ScanArgError{ColumnIndex: min(len(fields), len(p.to)),
+				Err: errColumnCount{columns: len(fields), dest: len(p.to)}}
 		}
-		plans = planColumns(types, fields, p.dest)
+		plans = planColumns(types, fields, p.to)
 		if scanPlanSetCount.Add(1) > maxScanPlanSets {
 			scanPlanSets.Clear()
 			scanPlanSetCount.Store(1)
@@ -84,7 +97,7 @@ func (p planned) ScanRow(rows pgx.Rows) error {
 		scanPlanSets.Store(key, plans)
 	}
 	values := rows.RawValues()
-	for i, dst := range p.dest {
+	for i, dst := range p.to {
 		if dst == nil {
 			continue
 		}

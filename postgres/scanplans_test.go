@@ -19,7 +19,7 @@ func TestPlannedScansReuseTheirPlans(t *testing.T) {
 	const statement = `SELECT $1::text, $2::int, $3::timestamptz, $4::uuid, $5::text[]`
 	at := time.Date(2026, 12, 7, 20, 30, 0, 0, time.UTC)
 	scanRow := func(args []any, dest ...any) error {
-		return pool.QueryRow(ctx, statement, args...).Scan(planned{statement, dest})
+		return pool.QueryRow(ctx, statement, args...).Scan(&planned{statement: statement, to: dest})
 	}
 	sets := func() int {
 		n := 0
@@ -108,7 +108,7 @@ func TestPlannedScanPlansStayBounded(t *testing.T) {
 		// Each text is its own statement; pgx sends it unprepared, so none is kept by PostgreSQL.
 		statement := "SELECT $1::int + " + strconv.Itoa(i)
 		var got int
-		if err := conn.QueryRow(ctx, statement, pgx.QueryExecModeExec, 1).Scan(planned{statement, []any{&got}}); err != nil {
+		if err := conn.QueryRow(ctx, statement, pgx.QueryExecModeExec, 1).Scan(&planned{statement: statement, to: []any{&got}}); err != nil {
 			t.Fatal(err)
 		}
 		if got != 1+i {

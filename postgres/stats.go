@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -175,7 +176,10 @@ func (s *NotificationStore) StatusCountsWithService(ctx context.Context, service
 }
 
 // collectStatusCountsWithTemplates reads the rows of statusCountsWithTemplatesSQL and closes
-// them.
+// them. A busy service has hundreds of rows, a few for each template, and each row repeats
+// its template's columns: those are decoded on the first row of each template only (the
+// rows come in template order), and the ids, types and statuses the rows repeat become one
+// string each. Decoding every column of every row was most of a dashboard's allocations.
 func collectStatusCountsWithTemplates(rows pgx.Rows) ([]notifyql.StatusCount, map[string]*notifyql.Template, error) {
 	defer rows.Close()
 	var (
@@ -183,10 +187,23 @@ func collectStatusCountsWithTemplates(rows pgx.Rows) ([]notifyql.StatusCount, ma
 		templates = make(map[string]*notifyql.Template)
 		c         notifyql.StatusCount
 		t         nullableTemplate
-		dest      = append([]any{&c.TemplateID, &c.Type, &c.Status, &c.Count}, t.dest()...)
+		strs      = newRowStrings()
+		countDest = []any{sharedUUID{strs, &c.TemplateID}, sharedText[notifyql.NotificationType]{strs, &c.Type},
+			sharedText[notifyql.NotificationStatus]{strs, &c.Status}, &c.Count}
+		withTemplate = append(slices.Clip(countDest), t.dest()...)
+		// countsOnly skips the template's columns: nil destinations.
+		countsOnly = append(slices.Clip(countDest), make([]any, len(withTemplate)-len(countDest))...)
+		previous   []byte
+		scan       = scanWith(statusCountsWithTemplatesSQL)
 	)
 	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
+		scan.to = withTemplate
+		id := rows.RawValues()[0]
+		if previous != nil && bytes.Equal(id, previous) {
+			scan.to = countsOnly
+		}
+		previous = append(previous[:0], id...)
+		if err := rows.Scan(scan.args...); err != nil {
 			return nil, nil, err
 		}
 		counts = append(counts, c)
