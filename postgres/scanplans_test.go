@@ -80,8 +80,35 @@ func TestPlannedScansReuseTheirPlans(t *testing.T) {
 		t.Errorf("scanned %q %d %v %x %q", text, count, when, id, list)
 	}
 
+	// A nil destination skips its column, with the plans already made for the others:
+	// on one connection, planned once with every destination, then never again.
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	onConn := func(args []any, dest ...any) error {
+		return conn.QueryRow(ctx, statement, args...).Scan(&planned{statement: statement, to: dest})
+	}
+	if err := onConn(args, &text, &count, &when, &id, &list); err != nil {
+		t.Fatal(err)
+	}
+	before := scanPlanSetCount.Load() // every planning counts, a statement planned again included
+	for range 2 {
+		text, count = "unchanged", 0
+		if err := onConn([]any{"skipped", 8, at, "6cff9626-e2ed-4c83-9536-460f9483d890", []string{"y"}}, nil, &count, nil, nil, &list); err != nil {
+			t.Fatal(err)
+		}
+		if text != "unchanged" || count != 8 || len(list) != 1 || list[0] != "y" {
+			t.Errorf("with skipped columns: scanned %q %d %q", text, count, list)
+		}
+	}
+	if after := scanPlanSetCount.Load(); after != before {
+		t.Errorf("skipping columns planned the statement %d more times, want none", after-before)
+	}
+
 	// A NULL into a destination that cannot hold one fails, naming the column.
-	err := scanRow([]any{nil, 1, at, nil, nil}, &text, &count, &when, &id, &list)
+	err = scanRow([]any{nil, 1, at, nil, nil}, &text, &count, &when, &id, &list)
 	var argErr pgx.ScanArgError
 	if !errors.As(err, &argErr) || argErr.ColumnIndex != 0 {
 		t.Errorf("NULL into a string: %v, want a ScanArgError for column 0", err)
