@@ -22,9 +22,10 @@ const (
 	viewCancellable = "a0000000-0000-0000-0000-0000000000f2"
 	viewInvalid     = "a0000000-0000-0000-0000-0000000000f3"
 	viewPast        = "a0000000-0000-0000-0000-0000000000f4"
+	viewOvertaken   = "a0000000-0000-0000-0000-0000000000f5"
 )
 
-// viewNotificationsSQL sends an email and three letters: one just sent (it can be
+// viewNotificationsSQL sends an email and four letters: two just sent (they can be
 // cancelled), one that failed validation on page 1, and one sent three days ago, past
 // its print run.
 const viewNotificationsSQL = `
@@ -36,7 +37,9 @@ INSERT INTO notifications (id, service_id, template_id, template_version, notifi
    '{"address_line_1": "Bob Example", "address_line_2": "2 Test Street", "address_line_3": "London", "postcode": "SW1A 1AA", "name": "Bob", "day": "Monday"}',
    '{"message": "content-outside-printable-area", "invalid_pages": [1], "page_count": 1}', $8::timestamp - interval '1 minute'),
   ($4, $5, $7, 1, 'letter', E'Cat Example\n3 Test Street\nLondon\nSW1A 1AA', 'catexample3teststreetlondonsw1a1aa', 'normal', 'sending', 'second',
-   '{"address_line_1": "Cat Example", "address_line_2": "3 Test Street", "address_line_3": "London", "postcode": "SW1A 1AA", "name": "Cat", "day": "Monday"}', NULL, $8::timestamp - interval '3 days')`
+   '{"address_line_1": "Cat Example", "address_line_2": "3 Test Street", "address_line_3": "London", "postcode": "SW1A 1AA", "name": "Cat", "day": "Monday"}', NULL, $8::timestamp - interval '3 days'),
+  ($9, $5, $7, 1, 'letter', E'Dan Example\n4 Test Street\nLondon\nSW1A 1AA', 'danexample4teststreetlondonsw1a1aa', 'normal', 'created', 'second',
+   '{"address_line_1": "Dan Example", "address_line_2": "4 Test Street", "address_line_3": "London", "postcode": "SW1A 1AA", "name": "Dan", "day": "Monday"}', NULL, $8::timestamp - interval '90 seconds')`
 
 // notificationView is what the view showed (readView in browser/dashboard-notification.mjs).
 type notificationView struct {
@@ -128,14 +131,14 @@ func TestDashboardPageShowsANotification(t *testing.T) {
 	api := startLiveAPIWith(t, liveAPIOptions{pages: true, letters: true})
 	api.exec(messageTemplatesSQL, messageEmailTemplate, messageLetterTemplate, serviceA)
 	api.exec(messageTemplateVersionsSQL, messageEmailTemplate, messageLetterTemplate)
-	api.exec(viewNotificationsSQL, viewEmail, viewCancellable, viewInvalid, viewPast, serviceA, messageEmailTemplate, messageLetterTemplate, time.Now().UTC())
+	api.exec(viewNotificationsSQL, viewEmail, viewCancellable, viewInvalid, viewPast, serviceA, messageEmailTemplate, messageLetterTemplate, time.Now().UTC(), viewOvertaken)
 	london, err := notifyql.LoadLondon()
 	if err != nil {
 		t.Fatal(err)
 	}
 	token := tokenFor(t, userViewer)
 	// userMember is a member of Service A with no permissions: the detail is not theirs.
-	browser := startBrowser(t, "dashboard-notification.mjs", api.httpURL, token, serviceA, viewEmail, viewCancellable, viewInvalid, viewPast, tokenFor(t, userMember))
+	browser := startBrowser(t, "dashboard-notification.mjs", api.httpURL, token, serviceA, viewEmail, viewCancellable, viewOvertaken, viewInvalid, viewPast, tokenFor(t, userMember))
 
 	var opened notificationView
 	decodeText(t, browser.expect("opened", 60*time.Second), &opened)
@@ -189,11 +192,19 @@ func TestDashboardPageShowsANotification(t *testing.T) {
 		t.Errorf("after cancelling the view shows %+v, want no buttons and the outcome said, with the focus on it", cancel.Cancelled)
 	}
 
+	// While the page asks to confirm, the letter goes to print.
+	browser.expect("confirming", 30*time.Second)
+	api.exec(`UPDATE notifications SET notification_status = 'sending', updated_at = $2 WHERE id = $1`, viewOvertaken, time.Now().UTC())
+	browser.reply()
 	var letters struct {
-		Invalid, Past notificationView
-		Requests      []string
+		Overtaken, Invalid, Past notificationView
+		Requests                 []string
 	}
 	decodeText(t, browser.expect("letters", 60*time.Second), &letters)
+	checkNotificationView(t, "the letter sent to print while the page asked", letters.Overtaken, askNotification(t, api.httpURL, token, viewOvertaken), london)
+	if o := letters.Overtaken; o.CancelShown || o.ConfirmShown || o.CancelMessage != "This letter can no longer be cancelled." || o.Focused != "letter-cancel-message" {
+		t.Errorf("the letter sent to print while the page asked to confirm shows %+v, want the question gone and why said", o)
+	}
 	invalid := askNotification(t, api.httpURL, token, viewInvalid)
 	checkNotificationView(t, "the letter that failed validation", letters.Invalid, invalid, london)
 	if invalid.Letter == nil || len(invalid.Letter.ValidationErrors) != 1 || len(letters.Invalid.Errors) != 1 {

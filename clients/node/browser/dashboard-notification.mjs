@@ -7,12 +7,12 @@
 // photographed at 320, 768 and 1280 px, where the page must not scroll sideways.
 //
 // usage: node browser/dashboard-notification.mjs <origin> <token> <serviceId> <emailId>
-//        <cancellableId> <invalidId> <pastId> <member token>
+//        <cancellableId> <overtakenId> <invalidId> <pastId> <member token>
 import { report, run, screenshot, waitForGo } from './chromium.mjs';
 import { checkAccessibility } from './axe.mjs';
 import { recordRequests, signIn } from './dashboard.mjs';
 
-const [origin, token, serviceId, emailId, cancellableId, invalidId, pastId, memberToken] = process.argv.slice(2);
+const [origin, token, serviceId, emailId, cancellableId, overtakenId, invalidId, pastId, memberToken] = process.argv.slice(2);
 
 const viewURL = (id) => `${origin}/dashboard/services/${serviceId}/notifications/${id}`;
 
@@ -109,6 +109,13 @@ await run(origin, 'dashboard-notification', async ({ page }) => {
   await screenshot(page, 'dashboard-notification-cancelled');
   report({ event: 'cancelled', text: JSON.stringify({ confirming, cancelled: await readView(page) }) });
 
+  await openRow(page, overtakenId);
+  await page.getByRole('button', { name: 'Cancel letter' }).click();
+  await page.locator('#cancel-confirm').waitFor({ state: 'visible', timeout: 5000 });
+  await waitForGo({ event: 'confirming' });
+  await page.waitForFunction(() => document.getElementById('letter-cancel-message').textContent !== '', null, { timeout: 15000 });
+  const overtaken = await readView(page);
+
   await openRow(page, invalidId);
   await page.locator('#letter-errors').waitFor({ state: 'visible', timeout: 15000 });
   await waitForPages(page);
@@ -119,7 +126,7 @@ await run(origin, 'dashboard-notification', async ({ page }) => {
   await openRow(page, pastId);
   await page.waitForFunction(() => document.getElementById('letter-print').textContent !== '', null, { timeout: 15000 });
   const past = await readView(page);
-  report({ event: 'letters', text: JSON.stringify({ invalid, past, requests: [...requests] }) });
+  report({ event: 'letters', text: JSON.stringify({ overtaken, invalid, past, requests: [...requests] }) });
 
   await page.goto(viewURL(cancellableId));
   await signIn(page, memberToken);

@@ -44,8 +44,19 @@ export function showLetterState(client: Client, serviceId: string, n: MessageSta
   byId('letter-print').textContent = letter?.statusNote || letter?.printStatement || '';
   cancellable = letter?.canBeCancelled ? { client, serviceId, id: n.id, show } : null;
   if (cancelling) return;
+  // The user was asked to confirm, and the letter moved on meanwhile (printing started, or
+  // someone else cancelled it): say so rather than let the question vanish.
+  const asking = !byId('letter-cancel').hidden && !byId('cancel-confirm').hidden;
   byId('letter-cancel').hidden = !cancellable;
   if (!cancellable) showConfirm(false);
+  if (!cancellable && asking) say('This letter can no longer be cancelled.');
+}
+
+// say puts the outcome of a cancellation where the focus goes, so it is read out.
+function say(text: string): void {
+  const message = byId('letter-cancel-message');
+  message.textContent = text;
+  message.focus();
 }
 
 // clearLetterState empties the letter's facts for another message.
@@ -70,10 +81,9 @@ async function cancel(): Promise<void> {
   const target = cancellable;
   if (!target || cancelling) return;
   const opened = openings;
-  const message = byId('letter-cancel-message');
   cancelling = true;
   byId<HTMLButtonElement>('cancel-yes').disabled = true;
-  message.textContent = '';
+  byId('letter-cancel-message').textContent = '';
   let reason: string | null = null;
   try {
     const result = await ask(target.client, CancelLetterMutation, { serviceId: target.serviceId, id: target.id });
@@ -90,8 +100,7 @@ async function cancel(): Promise<void> {
   cancelling = false;
   showConfirm(false);
   byId('letter-cancel').hidden = !cancellable;
-  message.textContent = reason === null ? 'The letter has been cancelled.' : `The letter was not cancelled: ${reason}`;
-  message.focus();
+  say(reason === null ? 'The letter has been cancelled.' : `The letter was not cancelled: ${reason}`);
 }
 
 // showValidationErrors lists why the letter failed validation, with the pages concerned.
