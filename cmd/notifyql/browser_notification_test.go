@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"notifyql"
 )
 
@@ -23,9 +25,10 @@ const (
 	viewInvalid     = "a0000000-0000-0000-0000-0000000000f3"
 	viewPast        = "a0000000-0000-0000-0000-0000000000f4"
 	viewOvertaken   = "a0000000-0000-0000-0000-0000000000f5"
+	viewRefused     = "a0000000-0000-0000-0000-0000000000f6"
 )
 
-// viewNotificationsSQL sends an email and four letters: two just sent (they can be
+// viewNotificationsSQL sends an email and five letters: three just sent (they can be
 // cancelled), one that failed validation on page 1, and one sent three days ago, past
 // its print run.
 const viewNotificationsSQL = `
@@ -39,7 +42,9 @@ INSERT INTO notifications (id, service_id, template_id, template_version, notifi
   ($4, $5, $7, 1, 'letter', E'Cat Example\n3 Test Street\nLondon\nSW1A 1AA', 'catexample3teststreetlondonsw1a1aa', 'normal', 'sending', 'second',
    '{"address_line_1": "Cat Example", "address_line_2": "3 Test Street", "address_line_3": "London", "postcode": "SW1A 1AA", "name": "Cat", "day": "Monday"}', NULL, $8::timestamp - interval '3 days'),
   ($9, $5, $7, 1, 'letter', E'Dan Example\n4 Test Street\nLondon\nSW1A 1AA', 'danexample4teststreetlondonsw1a1aa', 'normal', 'created', 'second',
-   '{"address_line_1": "Dan Example", "address_line_2": "4 Test Street", "address_line_3": "London", "postcode": "SW1A 1AA", "name": "Dan", "day": "Monday"}', NULL, $8::timestamp - interval '90 seconds')`
+   '{"address_line_1": "Dan Example", "address_line_2": "4 Test Street", "address_line_3": "London", "postcode": "SW1A 1AA", "name": "Dan", "day": "Monday"}', NULL, $8::timestamp - interval '90 seconds'),
+  ($10, $5, $7, 1, 'letter', E'Eve Example\n5 Test Street\nLondon\nSW1A 1AA', 'eveexample5teststreetlondonsw1a1aa', 'normal', 'created', 'second',
+   '{"address_line_1": "Eve Example", "address_line_2": "5 Test Street", "address_line_3": "London", "postcode": "SW1A 1AA", "name": "Eve", "day": "Monday"}', NULL, $8::timestamp - interval '80 seconds')`
 
 // notificationView is what the view showed (readView in browser/dashboard-notification.mjs).
 type notificationView struct {
@@ -131,14 +136,14 @@ func TestDashboardPageShowsANotification(t *testing.T) {
 	api := startLiveAPIWith(t, liveAPIOptions{pages: true, letters: true})
 	api.exec(messageTemplatesSQL, messageEmailTemplate, messageLetterTemplate, serviceA)
 	api.exec(messageTemplateVersionsSQL, messageEmailTemplate, messageLetterTemplate)
-	api.exec(viewNotificationsSQL, viewEmail, viewCancellable, viewInvalid, viewPast, serviceA, messageEmailTemplate, messageLetterTemplate, time.Now().UTC(), viewOvertaken)
+	api.exec(viewNotificationsSQL, viewEmail, viewCancellable, viewInvalid, viewPast, serviceA, messageEmailTemplate, messageLetterTemplate, time.Now().UTC(), viewOvertaken, viewRefused)
 	london, err := notifyql.LoadLondon()
 	if err != nil {
 		t.Fatal(err)
 	}
 	token := tokenFor(t, userViewer)
 	// userMember is a member of Service A with no permissions: the detail is not theirs.
-	browser := startBrowser(t, "dashboard-notification.mjs", api.httpURL, token, serviceA, viewEmail, viewCancellable, viewOvertaken, viewInvalid, viewPast, tokenFor(t, userMember))
+	browser := startBrowser(t, "dashboard-notification.mjs", api.httpURL, token, serviceA, viewEmail, viewCancellable, viewOvertaken, viewRefused, viewInvalid, viewPast, tokenFor(t, userMember))
 
 	var opened notificationView
 	decodeText(t, browser.expect("opened", 60*time.Second), &opened)
@@ -196,14 +201,23 @@ func TestDashboardPageShowsANotification(t *testing.T) {
 	browser.expect("confirming", 30*time.Second)
 	api.exec(`UPDATE notifications SET notification_status = 'sending', updated_at = $2 WHERE id = $1`, viewOvertaken, time.Now().UTC())
 	browser.reply()
+	// While the page asks to confirm, the letter goes to print with the triggers off: no
+	// snapshot tells the page, and the API refuses the cancellation.
+	browser.expect("asking", 30*time.Second)
+	sendUnseen(t, api, viewRefused)
+	browser.reply()
 	var letters struct {
-		Overtaken, Invalid, Past notificationView
-		Requests                 []string
+		Overtaken, Refused, Invalid, Past notificationView
+		Requests                          []string
 	}
 	decodeText(t, browser.expect("letters", 60*time.Second), &letters)
 	checkNotificationView(t, "the letter sent to print while the page asked", letters.Overtaken, askNotification(t, api.httpURL, token, viewOvertaken), london)
 	if o := letters.Overtaken; o.CancelShown || o.ConfirmShown || o.CancelMessage != "This letter can no longer be cancelled." || o.Focused != "letter-cancel-message" {
 		t.Errorf("the letter sent to print while the page asked to confirm shows %+v, want the question gone and why said", o)
+	}
+	if r := letters.Refused; !strings.HasPrefix(r.CancelMessage, "The letter was not cancelled: We could not cancel this letter. Letter status: sending") ||
+		r.Focused != "letter-cancel-message" || r.ConfirmShown {
+		t.Errorf("a refused cancellation shows %+v, want the API's reason, with the focus on it", r)
 	}
 	invalid := askNotification(t, api.httpURL, token, viewInvalid)
 	checkNotificationView(t, "the letter that failed validation", letters.Invalid, invalid, london)
@@ -240,4 +254,20 @@ func TestDashboardPageShowsANotification(t *testing.T) {
 		t.Errorf("the page opened the sockets %q, want one for each page load", member.Sockets)
 	}
 	browser.finish(20 * time.Second)
+}
+
+// sendUnseen marks a letter as sending with the database's triggers off for the write: a
+// writer the live path cannot see, so the page still holds its last snapshot.
+func sendUnseen(t *testing.T, api *liveAPI, id string) {
+	t.Helper()
+	err := pgx.BeginFunc(t.Context(), api.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(t.Context(), `SET LOCAL session_replication_role = replica`); err != nil {
+			return err
+		}
+		_, err := tx.Exec(t.Context(), `UPDATE notifications SET notification_status = 'sending' WHERE id = $1`, id)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

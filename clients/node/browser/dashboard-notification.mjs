@@ -7,12 +7,12 @@
 // photographed at 320, 768 and 1280 px, where the page must not scroll sideways.
 //
 // usage: node browser/dashboard-notification.mjs <origin> <token> <serviceId> <emailId>
-//        <cancellableId> <overtakenId> <invalidId> <pastId> <member token>
+//        <cancellableId> <overtakenId> <refusedId> <invalidId> <pastId> <member token>
 import { report, run, screenshot, waitForGo } from './chromium.mjs';
 import { checkAccessibility } from './axe.mjs';
 import { recordRequests, signIn } from './dashboard.mjs';
 
-const [origin, token, serviceId, emailId, cancellableId, overtakenId, invalidId, pastId, memberToken] = process.argv.slice(2);
+const [origin, token, serviceId, emailId, cancellableId, overtakenId, refusedId, invalidId, pastId, memberToken] = process.argv.slice(2);
 
 const viewURL = (id) => `${origin}/dashboard/services/${serviceId}/notifications/${id}`;
 
@@ -116,6 +116,15 @@ await run(origin, 'dashboard-notification', async ({ page }) => {
   await page.waitForFunction(() => document.getElementById('letter-cancel-message').textContent !== '', null, { timeout: 15000 });
   const overtaken = await readView(page);
 
+  await openRow(page, refusedId);
+  await page.getByRole('button', { name: 'Cancel letter' }).click();
+  await page.locator('#cancel-confirm').waitFor({ state: 'visible', timeout: 5000 });
+  await waitForGo({ event: 'asking' });
+  await page.getByRole('button', { name: 'Yes, cancel letter' }).click();
+  await page.waitForFunction(() => document.getElementById('letter-cancel-message').textContent !== '', null, { timeout: 15000 });
+  await checkAccessibility(page, 'after a refused cancellation');
+  const refused = await readView(page);
+
   await openRow(page, invalidId);
   await page.locator('#letter-errors').waitFor({ state: 'visible', timeout: 15000 });
   await waitForPages(page);
@@ -126,7 +135,7 @@ await run(origin, 'dashboard-notification', async ({ page }) => {
   await openRow(page, pastId);
   await page.waitForFunction(() => document.getElementById('letter-print').textContent !== '', null, { timeout: 15000 });
   const past = await readView(page);
-  report({ event: 'letters', text: JSON.stringify({ overtaken, invalid, past, requests: [...requests] }) });
+  report({ event: 'letters', text: JSON.stringify({ overtaken, refused, invalid, past, requests: [...requests] }) });
 
   await page.goto(viewURL(cancellableId));
   await signIn(page, memberToken);
