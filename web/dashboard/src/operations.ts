@@ -65,7 +65,7 @@ export const MessageQuery = graphql(`
       contentUnavailableReason
       letter {
         preview { pageCount pages { number pngUrl widthPx heightPx } }
-        validationErrors { code title summary pages }
+        validationErrors { title summary pages }
       }
     }
   }

@@ -183,7 +183,7 @@ export type MessageQueryVariables = Exact<{
 }>;
 
 
-export type MessageQuery = { notification: { id: string, type: NotificationType, recipient: string, createdAt: string, contentUnavailableReason: string | null, template: { name: string } | null, content: { subject: string | null, body: string, html: string | null, fragmentCount: number | null, letterAddress: Array<string> | null, letterDate: string | null, letterContactBlock: Array<string> | null } | null, letter: { preview: { pageCount: number, pages: Array<{ number: number, pngUrl: string, widthPx: number, heightPx: number }> } | null, validationErrors: Array<{ code: string, title: string, summary: string | null, pages: Array<number> }> } | null } | null };
+export type MessageQuery = { notification: { id: string, type: NotificationType, recipient: string, createdAt: string, contentUnavailableReason: string | null, template: { name: string } | null, content: { subject: string | null, body: string, html: string | null, fragmentCount: number | null, letterAddress: Array<string> | null, letterDate: string | null, letterContactBlock: Array<string> | null } | null, letter: { preview: { pageCount: number, pages: Array<{ number: number, pngUrl: string, widthPx: number, heightPx: number }> } | null, validationErrors: Array<{ title: string, summary: string | null, pages: Array<number> }> } | null } | null };
 
 export type RequestReportMutationVariables = Exact<{
   serviceId: string | number;
@@ -292,7 +292,7 @@ export const TotalsDocument = {"__meta__":{"hash":"sha256:c9a353cd8fe9a15102ecea
 export const TemplateStatisticsDocument = {"__meta__":{"hash":"sha256:31961970ff3c628c47b61a453e0bb994dc49bf0aba41827683d58483eacd9c40"}} as unknown as TypedDocumentString<TemplateStatisticsSubscription, TemplateStatisticsSubscriptionVariables>;
 export const RecentMessagesDocument = {"__meta__":{"hash":"sha256:35b37283e44f61b7bcb0e341a3107818dca6cf923a6694fab68632e52842c79a"}} as unknown as TypedDocumentString<RecentMessagesQuery, RecentMessagesQueryVariables>;
 export const MessageStatusDocument = {"__meta__":{"hash":"sha256:ca68b101c34ebd2dbd1f311e77be12cc56425226af461ae5f8a3a1e0772d3b98"}} as unknown as TypedDocumentString<MessageStatusSubscription, MessageStatusSubscriptionVariables>;
-export const MessageDocument = {"__meta__":{"hash":"sha256:9b0619ef734a0dbf00a8d4fa53a154412e5a176d4db9a5972323ccbd58d3881a"}} as unknown as TypedDocumentString<MessageQuery, MessageQueryVariables>;
+export const MessageDocument = {"__meta__":{"hash":"sha256:7e3c33313725db596bcdaf73df1b79ee94ab106c3f9428f145d41eb8f159959c"}} as unknown as TypedDocumentString<MessageQuery, MessageQueryVariables>;
 export const RequestReportDocument = {"__meta__":{"hash":"sha256:982080e3425eb1282dde7fcccc05541fecfe07504aa8ae81295a221b48922f52"}} as unknown as TypedDocumentString<RequestReportMutation, RequestReportMutationVariables>;
 export const ReportProgressDocument = {"__meta__":{"hash":"sha256:e9a833634153c4f1fc325eabfd31982db06af7027a293167a5d6a2ebcb19bbb2"}} as unknown as TypedDocumentString<ReportProgressSubscription, ReportProgressSubscriptionVariables>;
 export const MonthlyStatisticsDocument = {"__meta__":{"hash":"sha256:d11f963cd5bb3984aeeae916cce60424d503311455e7f7f9c1caef9d490722bf"}} as unknown as TypedDocumentString<MonthlyStatisticsQuery, MonthlyStatisticsQueryVariables>;
