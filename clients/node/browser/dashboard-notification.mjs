@@ -33,7 +33,7 @@ async function readView(page) {
         at: row.querySelector('time').dateTime,
         shown: row.querySelector('time').textContent,
       })),
-      print: shown('letter-state') ? text('letter-print') : null,
+      print: shown('letter-state') ? (shown('letter-print') ? text('letter-print') : '') : null,
       cancelShown: shown('cancel-letter'),
       confirmShown: shown('cancel-confirm'),
       cancelMessage: text('letter-cancel-message'),

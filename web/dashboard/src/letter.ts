@@ -34,6 +34,10 @@ let cancelling = false;
 // openings counts the messages opened, so an answer that arrives after another opened is
 // dropped.
 let openings = 0;
+// printed is the open letter's print statement or note; summaries are its validation
+// errors' (a failed letter's note repeats its error's summary).
+let printed = '';
+let summaries = new Set<string>();
 
 // showLetterState shows a snapshot's letter facts: the print statement or the note in its
 // place, and the cancel button when the letter can be cancelled. show is how the view shows
@@ -41,7 +45,8 @@ let openings = 0;
 export function showLetterState(client: Client, serviceId: string, n: MessageStatus, show: (n: MessageStatus) => void): void {
   const letter = n.letter;
   byId('letter-state').hidden = !letter;
-  byId('letter-print').textContent = letter?.statusNote || letter?.printStatement || '';
+  printed = letter?.statusNote || letter?.printStatement || '';
+  showPrinted();
   cancellable = letter?.canBeCancelled ? { client, serviceId, id: n.id, show } : null;
   if (cancelling) return;
   // The user was asked to confirm, and the letter moved on meanwhile (printing started, or
@@ -50,6 +55,13 @@ export function showLetterState(client: Client, serviceId: string, n: MessageSta
   byId('letter-cancel').hidden = !cancellable;
   if (!cancellable) showConfirm(false);
   if (!cancellable && asking) say('This letter can no longer be cancelled.');
+}
+
+// showPrinted shows the print statement or note, unless the validation errors say the same.
+function showPrinted(): void {
+  const print = byId('letter-print');
+  print.textContent = printed;
+  print.hidden = summaries.has(printed);
 }
 
 // say puts the outcome of a cancellation where the focus goes, so it is read out.
@@ -64,6 +76,7 @@ export function clearLetterState(): void {
   openings++;
   cancellable = null;
   cancelling = false;
+  printed = '';
   byId('letter-state').hidden = true;
   byId('letter-cancel').hidden = true;
   byId('letter-cancel-message').textContent = '';
@@ -103,19 +116,22 @@ async function cancel(): Promise<void> {
   say(reason === null ? 'The letter has been cancelled.' : `The letter was not cancelled: ${reason}`);
 }
 
-// showValidationErrors lists why the letter failed validation, with the pages concerned.
+// showValidationErrors lists why the letter failed validation. A summary names the pages
+// concerned where there are any; without one, the pages are listed.
 export function showValidationErrors(errors: ValidationErrors | null | undefined): void {
   const items = (errors ?? []).map((e) => {
     const item = document.createElement('li');
     const title = document.createElement('strong');
     title.textContent = e.title;
-    item.append(title);
-    if (e.summary) item.append(` ${e.summary}`);
-    if (e.pages.length) item.append(` ${e.pages.length === 1 ? 'Page' : 'Pages'} ${e.pages.join(', ')}.`);
+    const detail = document.createElement('p');
+    detail.textContent = e.summary || (e.pages.length ? `${e.pages.length === 1 ? 'Page' : 'Pages'} ${e.pages.join(', ')}.` : '');
+    item.append(title, detail);
     return item;
   });
   byId('letter-error-list').replaceChildren(...items);
   byId('letter-errors').hidden = items.length === 0;
+  summaries = new Set((errors ?? []).map((e) => e.summary ?? ''));
+  showPrinted();
 }
 
 byId('cancel-letter').addEventListener('click', () => showConfirm(true));
