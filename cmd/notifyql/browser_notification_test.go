@@ -136,8 +136,10 @@ func checkNotificationView(t *testing.T, where string, shown notificationView, a
 // The view shows the API's status and timeline and follows a plain SQL write; a letter shows
 // its pages from the page's own origin, its print statement and, when it failed
 // validation, why; "Cancel letter" asks to confirm, cancels through the API, and the view
-// follows; a letter past its print run, and a member without the detail permissions, have
-// no button. The first view opens from its URL, as a reload does; axe finds nothing.
+// follows; a letter that goes to print while the page asks says it can no longer be
+// cancelled, and a refusal shows the API's reason; a letter past its print run, and a
+// member without the detail permissions, have no button. The first view opens from its
+// URL, as a reload does; nothing but the socket is asked; axe finds nothing.
 func TestDashboardPageShowsANotification(t *testing.T) {
 	api := startLiveAPIWith(t, liveAPIOptions{pages: true, letters: true})
 	api.exec(messageTemplatesSQL, messageEmailTemplate, messageLetterTemplate, serviceA)
