@@ -76,7 +76,8 @@ type liveAPIOptions struct {
 	// starts (the typesetter and PDFium), over the machine's Redis.
 	letters bool
 	// activity remembers search terms (rememberSearch) in the machine's Redis, keyed with
-	// the tests' search secret, signs download links and serves the inbox CSV, as serve does.
+	// the tests' search secret, signs download links, serves stored reports by them and
+	// serves the inbox CSV, as serve does.
 	activity bool
 	// redisURL is the REDIS_URL the live path runs on, in place of the machine's Redis.
 	redisURL string
@@ -174,6 +175,9 @@ func startLiveAPIWith(t *testing.T, o liveAPIOptions) *liveAPI {
 		}
 	}
 	cfg.LetterFiles = deps.Letters.letterFiles(pool, london, time.Now)
+	if o.activity {
+		cfg.Reports = newReportDownloads(pool, deps.Links)
+	}
 	srv = server.New(cfg, schema, server.NewAuthenticator([]byte(testSecret), access))
 	updates.hub.OnAccessChange(srv.AccessChanged)
 	httpServer := httptest.NewUnstartedServer(srv.Handler())

@@ -9,6 +9,7 @@ import { graphql } from './gql';
 import type { ActivityQuery as Activity, NotificationStatus, NotificationType } from './gql/graphql';
 import { ask } from './live';
 import { reasonOf } from './notifications';
+import { offerReport, stopReport } from './report';
 import { type ActivityStatus, type ActivityType, type Route, activityStatuses, routePath } from './routes';
 import { byId } from './view';
 
@@ -21,6 +22,7 @@ const ActivityQuery = graphql(`
         statusCounts { total sending delivered failed }
       }
       downloads(type: $type, statuses: $statuses) { canDownload csvUrl }
+      myPermissions
     }
   }
 `);
@@ -85,6 +87,7 @@ export function showActivity(client: Client, route: ActivityRoute): void {
 // hideActivity forgets the shown route: a reload then has nothing to ask for.
 export function hideActivity(): void {
   shown = null;
+  stopReport();
 }
 
 // reloadActivity asks for the shown page again (called on each totals snapshot); reloads
@@ -113,6 +116,7 @@ export async function reloadActivity(): Promise<void> {
       showPage(route, service.notifications);
     }
     showDownload(service?.downloads ?? null, failed('downloads'));
+    offerReport(current.client, route, service?.myPermissions ?? null);
   } catch (error) {
     if (shown === current) showActivityUnavailable(reasonOf(error));
   } finally {

@@ -7,6 +7,7 @@
 import type { GraphQLFormattedError } from 'graphql';
 import type { Client } from 'graphql-ws';
 import type { MessageQuery } from './gql/graphql';
+import { clearLetterState, showLetterState, showValidationErrors } from './letter';
 import { ask, run, type Result } from './live';
 import {
   type MessageStatus, type Row,
@@ -14,6 +15,7 @@ import {
   showNotificationMessage, showNotificationRows, showNotificationsUnavailable, showPages, showStatus,
 } from './notificationview';
 import { MessageQuery as MessageDocument, MessageStatusSubscription, RecentMessagesQuery } from './operations';
+import { clearTimeline, showTimeline } from './timeline';
 import { byId } from './view';
 
 // listSize is how many of the newest messages the list shows.
@@ -90,6 +92,8 @@ export class Messages {
     const open: OpenMessage = { id, latest: null, detail: null };
     this.open = open;
     showNotification(id);
+    clearTimeline();
+    clearLetterState();
     // The list's row heads the view until the detail query answers.
     const row = this.lastRows.find((n) => n.id === id);
     if (row) showFacts(row);
@@ -100,10 +104,7 @@ export class Messages {
           showNotificationMessage(`Status not available: ${reasonOf(result.errors)}`);
           return;
         }
-        if (result.data?.notification) {
-          open.latest = result.data.notification;
-          showStatus(open.latest);
-        }
+        if (result.data?.notification) this.showLatest(open, result.data.notification);
       },
       error: (error: unknown) => {
         if (this.open === open) showNotificationMessage(`Status not available: ${reasonOf(error)}`);
@@ -119,6 +120,16 @@ export class Messages {
     });
   }
 
+  // showLatest shows a snapshot of the open message: its status, its timeline and, for a
+  // letter, whether it can still be cancelled (the cancel's answer is shown as one too).
+  private showLatest(open: OpenMessage, n: MessageStatus): void {
+    if (this.open !== open) return;
+    open.latest = n;
+    showStatus(n);
+    showTimeline(n.statusHistory);
+    showLetterState(this.client, this.serviceId, n, (cancelled) => this.showLatest(open, cancelled));
+  }
+
   // showOpen shows what the detail query answered; a field the API could not give (a
   // letter's pages while the renderer is away, say) is said so, and the rest still shows.
   private showOpen(): void {
@@ -131,7 +142,7 @@ export class Messages {
       return;
     }
     showFacts(n);
-    if (open.latest) showStatus(open.latest);
+    if (open.latest) this.showLatest(open, open.latest);
     const failed = (field: string) => (result.errors ?? []).filter((e) => Array.isArray(e.path) && e.path.includes(field));
     const contentErrors = failed('content');
     if (contentErrors.length && !n.content) {
@@ -140,6 +151,7 @@ export class Messages {
       showContent(n);
     }
     showPages(n.letter?.preview);
+    showValidationErrors(n.letter?.validationErrors);
     const previewErrors = failed('preview');
     if (n.type === 'LETTER' && previewErrors.length) {
       showNotificationMessage(`Pages not available: ${reasonOf(previewErrors)}`);
@@ -150,6 +162,7 @@ export class Messages {
     const open = this.open;
     this.open = null;
     open?.unsubscribe?.();
+    clearLetterState();
     hideNotification();
   }
 

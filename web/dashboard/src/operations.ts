@@ -43,9 +43,17 @@ export const RecentMessagesQuery = graphql(`
   }
 `);
 
+// The open message's live part: its status, its timeline and, for a letter, whether it can
+// still be cancelled and the words that say when it is printed. The cancel mutation answers
+// with the same fields, so its answer shows as a snapshot would.
 export const MessageStatusSubscription = graphql(`
   subscription MessageStatus($id: ID!) {
-    notification(id: $id) { id status statusLabel isFinal updatedAt }
+    notification(id: $id) { ...MessageStatusFields }
+  }
+  fragment MessageStatusFields on Notification {
+    id status statusLabel isFinal updatedAt
+    statusHistory { status at }
+    letter { canBeCancelled printStatement statusNote }
   }
 `);
 
@@ -55,7 +63,10 @@ export const MessageQuery = graphql(`
       id type recipient createdAt template { name }
       content { subject body html fragmentCount letterAddress letterDate letterContactBlock }
       contentUnavailableReason
-      letter { preview { pageCount pages { number pngUrl widthPx heightPx } } }
+      letter {
+        preview { pageCount pages { number pngUrl widthPx heightPx } }
+        validationErrors { title summary pages }
+      }
     }
   }
 `);

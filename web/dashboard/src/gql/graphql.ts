@@ -66,6 +66,43 @@ export type NotificationType =
   /** Text message. */
   | 'SMS';
 
+/** A permission a user holds on a service, as the dashboard names it. */
+export type Permission =
+  /** Manage the API integration. */
+  | 'MANAGE_API_KEYS'
+  /** Change settings and the team, and see usage. */
+  | 'MANAGE_SERVICE'
+  /** Add and edit templates. */
+  | 'MANAGE_TEMPLATES'
+  /** Send messages. */
+  | 'SEND_MESSAGES'
+  /** See the dashboard and the messages sent. */
+  | 'VIEW_ACTIVITY';
+
+/** Where a report request is in its processing. */
+export type ReportRequestStatus =
+  /** Cleaned up; no longer available. */
+  | 'DELETED'
+  /** Could not be written. */
+  | 'FAILED'
+  /** Being written. */
+  | 'IN_PROGRESS'
+  /** Waiting to be processed. */
+  | 'PENDING'
+  /** Ready to download. */
+  | 'STORED';
+
+/** The status group a report covers. */
+export type ReportStatusFilter =
+  /** Every status but cancelled. */
+  | 'ALL'
+  /** The delivered group. */
+  | 'DELIVERED'
+  /** The failed group. */
+  | 'FAILED'
+  /** The sending group. */
+  | 'SENDING';
+
 export type ActivityQueryVariables = Exact<{
   serviceId: string | number;
   type: NotificationType;
@@ -76,7 +113,7 @@ export type ActivityQueryVariables = Exact<{
 }>;
 
 
-export type ActivityQuery = { service: { notifications: { edges: Array<{ node: { id: string, recipient: string, statusLabel: string, createdAt: string, template: { name: string } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null }, statusCounts: { total: number, sending: number, delivered: number, failed: number } } | null, downloads: { canDownload: boolean, csvUrl: string | null } | null } | null };
+export type ActivityQuery = { service: { myPermissions: Array<Permission>, notifications: { edges: Array<{ node: { id: string, recipient: string, statusLabel: string, createdAt: string, template: { name: string } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null }, statusCounts: { total: number, sending: number, delivered: number, failed: number } } | null, downloads: { canDownload: boolean, csvUrl: string | null } | null } | null };
 
 export type RememberSearchMutationVariables = Exact<{
   serviceId: string | number;
@@ -117,6 +154,14 @@ export type ConversationQueryVariables = Exact<{
 
 export type ConversationQuery = { service: { conversation: { phoneNumber: string, messages: Array<{ id: string, direction: MessageDirection, content: string | null, statusLabel: string | null, createdAt: string }> } | null } | null };
 
+export type CancelLetterMutationVariables = Exact<{
+  serviceId: string | number;
+  id: string | number;
+}>;
+
+
+export type CancelLetterMutation = { cancelLetter: { id: string, status: NotificationStatus, statusLabel: string, isFinal: boolean, updatedAt: string | null, statusHistory: Array<{ status: NotificationStatus, at: string }> | null, letter: { canBeCancelled: boolean, printStatement: string | null, statusNote: string | null } | null } | null };
+
 export type ServicesQueryVariables = Exact<{ [key: string]: never; }>;
 
 
@@ -151,14 +196,32 @@ export type MessageStatusSubscriptionVariables = Exact<{
 }>;
 
 
-export type MessageStatusSubscription = { notification: { id: string, status: NotificationStatus, statusLabel: string, isFinal: boolean, updatedAt: string | null } };
+export type MessageStatusSubscription = { notification: { id: string, status: NotificationStatus, statusLabel: string, isFinal: boolean, updatedAt: string | null, statusHistory: Array<{ status: NotificationStatus, at: string }> | null, letter: { canBeCancelled: boolean, printStatement: string | null, statusNote: string | null } | null } };
+
+export type MessageStatusFieldsFragment = { id: string, status: NotificationStatus, statusLabel: string, isFinal: boolean, updatedAt: string | null, statusHistory: Array<{ status: NotificationStatus, at: string }> | null, letter: { canBeCancelled: boolean, printStatement: string | null, statusNote: string | null } | null };
 
 export type MessageQueryVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type MessageQuery = { notification: { id: string, type: NotificationType, recipient: string, createdAt: string, contentUnavailableReason: string | null, template: { name: string } | null, content: { subject: string | null, body: string, html: string | null, fragmentCount: number | null, letterAddress: Array<string> | null, letterDate: string | null, letterContactBlock: Array<string> | null } | null, letter: { preview: { pageCount: number, pages: Array<{ number: number, pngUrl: string, widthPx: number, heightPx: number }> } | null } | null } | null };
+export type MessageQuery = { notification: { id: string, type: NotificationType, recipient: string, createdAt: string, contentUnavailableReason: string | null, template: { name: string } | null, content: { subject: string | null, body: string, html: string | null, fragmentCount: number | null, letterAddress: Array<string> | null, letterDate: string | null, letterContactBlock: Array<string> | null } | null, letter: { preview: { pageCount: number, pages: Array<{ number: number, pngUrl: string, widthPx: number, heightPx: number }> } | null, validationErrors: Array<{ title: string, summary: string | null, pages: Array<number> }> } | null } | null };
+
+export type RequestReportMutationVariables = Exact<{
+  serviceId: string | number;
+  type: NotificationType;
+  status: ReportStatusFilter;
+}>;
+
+
+export type RequestReportMutation = { requestReport: { created: boolean, reportRequest: { id: string } } | null };
+
+export type ReportProgressSubscriptionVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type ReportProgressSubscription = { reportRequest: { id: string, status: ReportRequestStatus, downloadUrl: string | null } };
 
 export type MonthlyStatisticsQueryVariables = Exact<{
   serviceId: string | number;
@@ -239,6 +302,24 @@ export const TypeTotalsFieldsFragmentDoc = new TypedDocumentString(`
   showWarning
 }
     `, {"fragmentName":"TypeTotalsFields"}) as unknown as TypedDocumentString<TypeTotalsFieldsFragment, unknown>;
+export const MessageStatusFieldsFragmentDoc = new TypedDocumentString(`
+    fragment MessageStatusFields on Notification {
+  id
+  status
+  statusLabel
+  isFinal
+  updatedAt
+  statusHistory {
+    status
+    at
+  }
+  letter {
+    canBeCancelled
+    printStatement
+    statusNote
+  }
+}
+    `, {"fragmentName":"MessageStatusFields"}) as unknown as TypedDocumentString<MessageStatusFieldsFragment, unknown>;
 export const MonthTypeFieldsFragmentDoc = new TypedDocumentString(`
     fragment MonthTypeFields on TypeTotals {
   requested
@@ -246,18 +327,21 @@ export const MonthTypeFieldsFragmentDoc = new TypedDocumentString(`
   failedPercentage
 }
     `, {"fragmentName":"MonthTypeFields"}) as unknown as TypedDocumentString<MonthTypeFieldsFragment, unknown>;
-export const ActivityDocument = {"__meta__":{"hash":"sha256:1d411ef406cede613153c446b089c8be54a8c34d2771b7b5896cb56444e35e01"}} as unknown as TypedDocumentString<ActivityQuery, ActivityQueryVariables>;
+export const ActivityDocument = {"__meta__":{"hash":"sha256:aff3618f188ce19b7102dde2e742aaf2369e80a0ae02805bfa7b868490bf5806"}} as unknown as TypedDocumentString<ActivityQuery, ActivityQueryVariables>;
 export const RememberSearchDocument = {"__meta__":{"hash":"sha256:b00d62c946c2b8f1e1d5eebc69467cf8ace066ca337e57fb0472844ceee8d494"}} as unknown as TypedDocumentString<RememberSearchMutation, RememberSearchMutationVariables>;
 export const DailyTotalsDocument = {"__meta__":{"hash":"sha256:b6a787b8bc09cf524514b0357d6e4176762b16308fc370dcb34061e0c12e8d4e"}} as unknown as TypedDocumentString<DailyTotalsQuery, DailyTotalsQueryVariables>;
 export const InboxCountDocument = {"__meta__":{"hash":"sha256:5a0f79694cb89ae587d951e87c1a0df29e5dd9fcfdf7aa2f67ff67e3b9bf56c2"}} as unknown as TypedDocumentString<InboxCountSubscription, InboxCountSubscriptionVariables>;
 export const InboxListDocument = {"__meta__":{"hash":"sha256:3fd458da74bc199625b26e678bb28988bc2dcb978d93188b3d8becf46228c2db"}} as unknown as TypedDocumentString<InboxListSubscription, InboxListSubscriptionVariables>;
 export const ConversationDocument = {"__meta__":{"hash":"sha256:28e7a60c997b80c81d8de54baa82f6cc203db3f93e44dabd2b78720a16bc1511"}} as unknown as TypedDocumentString<ConversationQuery, ConversationQueryVariables>;
+export const CancelLetterDocument = {"__meta__":{"hash":"sha256:5a7caf751b08656f8a58a41471384eff3db0bd8fd1bd61ab3304b1e02432ee17"}} as unknown as TypedDocumentString<CancelLetterMutation, CancelLetterMutationVariables>;
 export const ServicesDocument = {"__meta__":{"hash":"sha256:b2f15c0863b773e8d283ba46c6c839c52519a50a92c33fb3d95c46e966208043"}} as unknown as TypedDocumentString<ServicesQuery, ServicesQueryVariables>;
 export const TotalsDocument = {"__meta__":{"hash":"sha256:c9a353cd8fe9a15102ecea1ce3ff77c973c6e4d2dacbbfae6b5cf4a19f4a8e2d"}} as unknown as TypedDocumentString<TotalsSubscription, TotalsSubscriptionVariables>;
 export const TemplateStatisticsDocument = {"__meta__":{"hash":"sha256:31961970ff3c628c47b61a453e0bb994dc49bf0aba41827683d58483eacd9c40"}} as unknown as TypedDocumentString<TemplateStatisticsSubscription, TemplateStatisticsSubscriptionVariables>;
 export const RecentMessagesDocument = {"__meta__":{"hash":"sha256:35b37283e44f61b7bcb0e341a3107818dca6cf923a6694fab68632e52842c79a"}} as unknown as TypedDocumentString<RecentMessagesQuery, RecentMessagesQueryVariables>;
-export const MessageStatusDocument = {"__meta__":{"hash":"sha256:c0988ccdc0a47bb1ba954b88da61b90ce21083ecbe72fcaa50df1b67fd3f263d"}} as unknown as TypedDocumentString<MessageStatusSubscription, MessageStatusSubscriptionVariables>;
-export const MessageDocument = {"__meta__":{"hash":"sha256:907a0842b18cdfeeb4c1de2c695a14c97ad0bae4f36e75b146d2a397f03f4a3c"}} as unknown as TypedDocumentString<MessageQuery, MessageQueryVariables>;
+export const MessageStatusDocument = {"__meta__":{"hash":"sha256:ca68b101c34ebd2dbd1f311e77be12cc56425226af461ae5f8a3a1e0772d3b98"}} as unknown as TypedDocumentString<MessageStatusSubscription, MessageStatusSubscriptionVariables>;
+export const MessageDocument = {"__meta__":{"hash":"sha256:7e3c33313725db596bcdaf73df1b79ee94ab106c3f9428f145d41eb8f159959c"}} as unknown as TypedDocumentString<MessageQuery, MessageQueryVariables>;
+export const RequestReportDocument = {"__meta__":{"hash":"sha256:982080e3425eb1282dde7fcccc05541fecfe07504aa8ae81295a221b48922f52"}} as unknown as TypedDocumentString<RequestReportMutation, RequestReportMutationVariables>;
+export const ReportProgressDocument = {"__meta__":{"hash":"sha256:e9a833634153c4f1fc325eabfd31982db06af7027a293167a5d6a2ebcb19bbb2"}} as unknown as TypedDocumentString<ReportProgressSubscription, ReportProgressSubscriptionVariables>;
 export const MonthlyStatisticsDocument = {"__meta__":{"hash":"sha256:d11f963cd5bb3984aeeae916cce60424d503311455e7f7f9c1caef9d490722bf"}} as unknown as TypedDocumentString<MonthlyStatisticsQuery, MonthlyStatisticsQueryVariables>;
 export const TemplateUsageDocument = {"__meta__":{"hash":"sha256:17303fad9f4ac88e407bcf582fe5231152f53cccfa27ada9fcc87ffe659a8aea"}} as unknown as TypedDocumentString<TemplateUsageQuery, TemplateUsageQueryVariables>;
 export const UsageDocument = {"__meta__":{"hash":"sha256:8d4ee22750855953ab006c4c457131b76c08b792a39ffcf0d26729061cd31a7a"}} as unknown as TypedDocumentString<UsageQuery, UsageQueryVariables>;
