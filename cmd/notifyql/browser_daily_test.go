@@ -1,14 +1,11 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
-
-	"notifyql/web"
 )
 
 // dailyType is what the overview's day chart showed for one type (the "daily" part of
@@ -35,19 +32,7 @@ type apiDayWindow struct {
 // two of its windows: the page's arithmetic on the others is what is checked.
 func askDayWindows(t *testing.T, origin, token, service string) (today, week apiDayWindow) {
 	t.Helper()
-	var manifest map[string]string
-	if err := json.Unmarshal(web.DashboardDocuments(), &manifest); err != nil {
-		t.Fatal(err)
-	}
-	var documentID string
-	for id, text := range manifest {
-		if strings.Contains(text, "query DailyTotals(") {
-			documentID = id
-		}
-	}
-	if documentID == "" {
-		t.Fatal("the page's manifest has no DailyTotals query")
-	}
+	documentID, _ := dashboardDocument(t, "query DailyTotals(")
 	var data struct {
 		Service struct {
 			Today apiDayWindow `json:"d0"`

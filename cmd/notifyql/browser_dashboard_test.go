@@ -146,7 +146,8 @@ func requireEnforced(t *testing.T, origin string) {
 	}
 }
 
-// The page shows a service's live numbers and follows plain SQL writes, announcing the
+// The page shows a service's live numbers (its upcoming jobs among them) and follows plain
+// SQL writes, announcing the
 // figures only when their words change (a delivered email leaves it silent), over the one
 // socket it opened, with no request after the services list: it never polls. The server
 // enforces its trusted documents with the page's generated manifest: the page sends every
@@ -176,6 +177,9 @@ func TestDashboardPageUpdatesAfterAWrite(t *testing.T) {
 			silent.Delivered, silent.Announcement, formatCount(before.Email.Delivered+1))
 	}
 	api.exec(insertFailedEmailSQL, serviceA, time.Now().UTC())
+	api.exec(`INSERT INTO jobs (id, service_id, template_id, template_version, original_file_name, notification_count, job_status, scheduled_for)
+		VALUES ('10b00000-0000-0000-0000-00000000b0e1', $1, '7e000000-0000-0000-0000-000000000001', 1, 'browser-upcoming.csv', 1234, 'scheduled',
+		        date_trunc('minute', now() AT TIME ZONE 'utc') + interval '90 minutes')`, serviceA)
 	browser.reply()
 
 	var updated struct {
@@ -186,6 +190,7 @@ func TestDashboardPageUpdatesAfterAWrite(t *testing.T) {
 			Animations               int
 		}
 		Daily                    map[string]dailyType
+		Upcoming                 []shownJob
 		SignInRequests           []string
 		RequestsAfterSubscribing []string
 		Sockets                  []string
@@ -203,6 +208,7 @@ func TestDashboardPageUpdatesAfterAWrite(t *testing.T) {
 	}
 	today, week := askDayWindows(t, api.httpURL, tokenFor(t, userViewer), serviceA)
 	checkDaily(t, updated.Daily, today, week)
+	checkUpcomingJobs(t, updated.Upcoming, api.wsURL, userViewer, serviceA)
 	if !slices.Equal(updated.SignInRequests, []string{"POST /graphql"}) {
 		t.Errorf("signing in made the requests %q, want the one services query", updated.SignInRequests)
 	}
@@ -268,6 +274,9 @@ func TestDashboardPageReconnects(t *testing.T) {
 		t.Errorf("after the drop the page showed %q, want reconnecting and then live", states)
 	}
 	api.exec(insertFailedEmailSQL, serviceA, time.Now().UTC())
+	api.exec(`INSERT INTO jobs (id, service_id, template_id, template_version, original_file_name, notification_count, job_status, scheduled_for)
+		VALUES ('10b00000-0000-0000-0000-00000000b0e1', $1, '7e000000-0000-0000-0000-000000000001', 1, 'browser-upcoming.csv', 1234, 'scheduled',
+		        date_trunc('minute', now() AT TIME ZONE 'utc') + interval '90 minutes')`, serviceA)
 	browser.reply()
 
 	var updated struct {
@@ -371,8 +380,9 @@ func TestDashboardPageSignsOutWhenItsTokenExpires(t *testing.T) {
 	browser.finish(20 * time.Second)
 }
 
-// Choosing another service moves the three views to it on the same socket, and completes the
-// first service's subscriptions: the server holds three, not six.
+// Choosing another service moves the overview's four live panels (totals, templates, inbox,
+// upcoming jobs) to it on the same socket, and completes the first service's subscriptions:
+// the server holds four, not eight.
 func TestDashboardPageSwitchesService(t *testing.T) {
 	api := startLiveAPIWith(t, liveAPIOptions{pages: true})
 	browser := startBrowser(t, "dashboard-switch.mjs", api.httpURL, tokenFor(t, userAdmin), serviceA, serviceB)
@@ -382,7 +392,7 @@ func TestDashboardPageSwitchesService(t *testing.T) {
 	if first.Service != "Service A" || first.Connection != "live" {
 		t.Errorf("first the page showed %+v, want Service A live", first)
 	}
-	subscriptionsSettleAt(t, api, 3)
+	subscriptionsSettleAt(t, api, 4)
 	browser.reply()
 
 	var second struct {
@@ -393,8 +403,8 @@ func TestDashboardPageSwitchesService(t *testing.T) {
 	if second.Shown.Service != "Service B" || second.Shown.Connection != "live" || !strings.HasPrefix(second.Shown.Inbox, "Not available") {
 		t.Errorf("after the switch the page showed %+v, want Service B live, without an inbox", second.Shown)
 	}
-	// Service B has no inbox: its inbox subscription ended with FORBIDDEN, leaving two.
-	subscriptionsSettleAt(t, api, 2)
+	// Service B has no inbox: its inbox subscription ended with FORBIDDEN, leaving three.
+	subscriptionsSettleAt(t, api, 3)
 	if len(second.Sockets) != 1 {
 		t.Errorf("the page opened the sockets %q, want one for both services", second.Sockets)
 	}
@@ -417,5 +427,47 @@ func subscriptionsSettleAt(t *testing.T, api *liveAPI, want float64) {
 			t.Fatalf("the server holds %v subscriptions on %v sockets, want %v on one", got, sockets, want)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// shownJob is a row of the overview's upcoming jobs: the file, when it starts (the time
+// element's machine-readable value, and its London text) and its messages.
+type shownJob struct{ File, StartsAt, Starts, Messages string }
+
+// checkUpcomingJobs fails unless the overview's upcoming jobs are the API's, in its order,
+// asked through the page's own subscription document.
+func checkUpcomingJobs(t *testing.T, shown []shownJob, wsURL, userID, service string) {
+	t.Helper()
+	_, text := dashboardDocument(t, "subscription UpcomingJobs(")
+	stream := subscribeOverWebSocket(t, wsURL, userID, text, map[string]any{"serviceId": service})
+	var answer struct {
+		UpcomingJobs []struct {
+			OriginalFileName  string
+			NotificationCount int
+			ScheduledFor      string
+		}
+	}
+	data, err := json.Marshal(next(t, stream, 10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &answer); err != nil {
+		t.Fatal(err)
+	}
+	london, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []shownJob
+	for _, j := range answer.UpcomingJobs {
+		at, err := time.Parse(time.RFC3339, j.ScheduledFor)
+		if err != nil {
+			t.Fatalf("scheduledFor %q: %v", j.ScheduledFor, err)
+		}
+		want = append(want, shownJob{File: j.OriginalFileName, StartsAt: j.ScheduledFor,
+			Starts: at.In(london).Format("Mon 2 Jan, 15:04"), Messages: formatCount(j.NotificationCount)})
+	}
+	if len(want) == 0 || !slices.Equal(shown, want) {
+		t.Errorf("the overview's upcoming jobs are %+v, the API's %+v", shown, want)
 	}
 }

@@ -7,8 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"notifyql/web"
 )
 
 // chromiumOrSkip finds Debian's Chromium, skipping the test when it is missing on a
@@ -156,4 +159,22 @@ func askOrigin(t *testing.T, origin, token string, params map[string]any, data a
 	if err := json.Unmarshal(answer.Data, data); err != nil {
 		t.Fatalf("ask %s: %v", origin, err)
 	}
+}
+
+// dashboardDocument is the dashboard's trusted document whose text holds marker (say
+// "query DailyTotals("): its id and its text, which a server enforcing the page's manifest
+// runs sent either way.
+func dashboardDocument(t *testing.T, marker string) (id, text string) {
+	t.Helper()
+	var manifest map[string]string
+	if err := json.Unmarshal(web.DashboardDocuments(), &manifest); err != nil {
+		t.Fatal(err)
+	}
+	for id, text := range manifest {
+		if strings.Contains(text, marker) {
+			return id, text
+		}
+	}
+	t.Fatalf("the page's manifest has no document with %q", marker)
+	return "", ""
 }

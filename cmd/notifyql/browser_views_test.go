@@ -410,13 +410,13 @@ func checkConversation(t *testing.T, where string, shown pageView, api apiViews)
 // unavailableView is what one view said (read in browser/dashboard-unavailable-views.mjs):
 // its element that says whether it is available, and how many rows it shows.
 type unavailableView struct {
-	Path, Says, Templates, Inbox, UsageSummary string
-	Rows                                       int
+	Path, Says, Templates, Inbox, UpcomingJobs, UsageSummary string
+	Rows                                                     int
 }
 
 // Each view a user may not see says it is not available, and the others keep working: a
 // member without view_activity but with manage_service opens every view in turn on the
-// one page, and sees the overview's totals, templates and inbox, the activity's CSV, a
+// one page, and sees the overview's totals, templates, inbox and upcoming jobs, the activity's CSV, a
 // message's content, the statistics, template usage, the inbox and a conversation not
 // available, while the recent messages, the overview's usage, the activity list and usage
 // show; a user with view_activity but not manage_service sees usage (the view and the
@@ -462,8 +462,9 @@ func TestDashboardPageSaysWhichViewsAreNotAvailable(t *testing.T) {
 			t.Errorf("the %s view at %s said %q with %d rows, want %s saying %q and rows %v", name, v.Path, v.Says, v.Rows, want.path, want.says, want.rows)
 		}
 	}
-	if o := shown.Shown["overview"]; !strings.HasPrefix(o.Templates, "Template statistics not available: ") || !strings.HasPrefix(o.Inbox, "Not available: ") {
-		t.Errorf("the overview's templates say %q and its inbox %q, want both not available", o.Templates, o.Inbox)
+	if o := shown.Shown["overview"]; !strings.HasPrefix(o.Templates, "Template statistics not available: ") || !strings.HasPrefix(o.Inbox, "Not available: ") ||
+		!strings.HasPrefix(o.UpcomingJobs, "Upcoming jobs not available: ") {
+		t.Errorf("the overview's templates say %q, its inbox %q and its upcoming jobs %q, want all three not available", o.Templates, o.Inbox, o.UpcomingJobs)
 	}
 	if o := shown.Shown["overview"]; !strings.HasSuffix(o.UsageSummary, " spent") {
 		t.Errorf("with manage_service the overview's usage says %q, want it shown", o.UsageSummary)

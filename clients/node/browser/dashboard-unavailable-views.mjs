@@ -49,6 +49,7 @@ async function read(page, name) {
   if (name === 'overview') {
     await page.waitForFunction(() => document.getElementById('totals-message').textContent !== '' &&
       document.getElementById('templates-message').textContent !== '' &&
+      document.getElementById('upcoming-jobs-message').textContent !== '' &&
       document.getElementById('inbox-count').textContent !== '–' &&
       (document.getElementById('usage-summary-letter').textContent !== '–' ||
         document.getElementById('usage-summary-message').textContent !== ''), null, { timeout: 15000 });
@@ -59,6 +60,7 @@ async function read(page, name) {
     rows: document.querySelectorAll(rows).length,
     templates: document.getElementById('templates-message').textContent,
     inbox: document.getElementById('inbox-label').textContent,
+    upcomingJobs: document.getElementById('upcoming-jobs-message').textContent,
     usageSummary: document.getElementById('usage-summary-message').textContent ||
       document.getElementById('usage-summary-letter').textContent,
   }), { says, rows });

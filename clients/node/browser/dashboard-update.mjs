@@ -1,7 +1,7 @@
 // dashboard-update.mjs: the dashboard page's numbers follow a database write. It signs in,
 // chooses a service, waits for the live numbers, lets the Go test deliver an email (which
-// changes no announced figure: the live region stays silent) and write a failed email, and
-// reports the numbers before and after, with the requests the page made once subscribed
+// changes no announced figure: the live region stays silent), write a failed email and
+// schedule a job, and reports the numbers before and after, the upcoming jobs, with the requests the page made once subscribed
 // (there must be none: the page never polls) and the WebSockets it opened.
 //
 // usage: node browser/dashboard-update.mjs <origin> <token> <serviceId>
@@ -42,6 +42,15 @@ await run(origin, 'dashboard-update', async ({ page }) => {
   });
   await waitForEmailChange(page, before);
   const after = await readDashboard(page);
+  // The Go test scheduled a job with the failed email: the upcoming jobs follow.
+  await page.waitForFunction(() => [...document.querySelectorAll('#upcoming-job-rows th')]
+    .some((th) => th.textContent === 'browser-upcoming.csv'), null, { timeout: 30000 });
+  const upcoming = await page.evaluate(() => [...document.querySelectorAll('#upcoming-job-rows tr')].map((row) => ({
+    file: row.cells[0].textContent,
+    startsAt: row.querySelector('time')?.dateTime ?? '',
+    starts: row.cells[1].textContent,
+    messages: row.cells[2].textContent,
+  })));
   // The changed figures are announced from the one live region, politely.
   await page.waitForFunction((requested) => document.getElementById('totals-announcement').textContent
     .includes(`Emails, ${requested} requested`), after.email.requested.toLocaleString('en-GB'), { timeout: 30000 });
@@ -75,6 +84,7 @@ await run(origin, 'dashboard-update', async ({ page }) => {
       after,
       announced,
       daily,
+      upcoming,
       signInRequests: requests.slice(0, beforeSubscribing),
       requestsAfterSubscribing: requests.slice(beforeSubscribing),
       sockets,

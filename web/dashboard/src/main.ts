@@ -20,6 +20,7 @@ import { activityTypes, currentRoute, navigate, parseRoute, type Route, routePat
 import { loadStatistics } from './statistics';
 import { loadTemplateUsage } from './templateusage';
 import { loadUsage, loadUsageSummary } from './usage';
+import { showUpcomingJobs, showUpcomingJobsUnavailable, UpcomingJobsSubscription } from './upcomingjobs';
 import {
   byId, hideServices, showConnection, showDashboard, showInboxCount, showInboxUnavailable,
   showRouteMessage, showServices, showSignInMessage, showTemplateStatistics, showTemplatesUnavailable,
@@ -65,6 +66,11 @@ const panels = [
     document: InboxCountSubscription,
     show: (data) => showInboxCount(inboxCount(data)),
     unavailable: showInboxUnavailable,
+  }),
+  panel({
+    document: UpcomingJobsSubscription,
+    show: showUpcomingJobs,
+    unavailable: showUpcomingJobsUnavailable,
   }),
 ];
 

@@ -92,6 +92,8 @@ export function showDashboard(serviceName: string): void {
   byId('inbox-label').textContent = 'in the last 7 days';
   byId('template-rows').replaceChildren();
   byId('templates-message').textContent = '';
+  byId('upcoming-job-rows').replaceChildren();
+  byId('upcoming-jobs-message').textContent = '';
   byId('dashboard').hidden = false;
 }
 

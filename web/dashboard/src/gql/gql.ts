@@ -32,6 +32,7 @@ type Documents = {
     "\n  subscription ReportProgress($id: ID!) {\n    reportRequest(id: $id) { id status downloadUrl }\n  }\n": typeof types.ReportProgressDocument,
     "\n  query MonthlyStatistics($serviceId: ID!, $financialYear: Int) {\n    service(id: $serviceId) {\n      financialYears { year label current }\n      monthlyStatistics(financialYear: $financialYear) {\n        month { key name year }\n        email { ...MonthTypeFields }\n        sms { ...MonthTypeFields }\n        letter { ...MonthTypeFields }\n      }\n    }\n  }\n  fragment MonthTypeFields on TypeTotals {\n    requested failed failedPercentage\n  }\n": typeof types.MonthlyStatisticsDocument,
     "\n  query TemplateUsage($serviceId: ID!, $financialYear: Int) {\n    service(id: $serviceId) {\n      financialYears { year label current }\n      templateUsage(financialYear: $financialYear) {\n        month { key name year }\n        templates { name type count }\n      }\n    }\n  }\n": typeof types.TemplateUsageDocument,
+    "\n  subscription UpcomingJobs($serviceId: ID!) {\n    upcomingJobs(serviceId: $serviceId) { id originalFileName notificationCount scheduledFor }\n  }\n": typeof types.UpcomingJobsDocument,
     "\n  query Usage($serviceId: ID!, $financialYear: Int) {\n    service(id: $serviceId) {\n      financialYears { year label current }\n      usage(financialYear: $financialYear) {\n        annual {\n          smsFreeAllowance smsSent smsAllowanceRemaining smsCost { display }\n          emailsSent lettersSent letterCost { display }\n        }\n        months {\n          month { key name year }\n          smsFreeAllowanceUsedLabel smsCost { display } letterCost { display } total { display } isEmpty\n        }\n      }\n    }\n  }\n": typeof types.UsageDocument,
     "\n  query UsageSummary($serviceId: ID!) {\n    service(id: $serviceId) {\n      usageThisYear { emailsSent emailAllowance smsAllowanceRemaining smsCost { amount display } letterCost { display } }\n    }\n  }\n": typeof types.UsageSummaryDocument,
 };
@@ -53,6 +54,7 @@ const documents: Documents = {
     "\n  subscription ReportProgress($id: ID!) {\n    reportRequest(id: $id) { id status downloadUrl }\n  }\n": types.ReportProgressDocument,
     "\n  query MonthlyStatistics($serviceId: ID!, $financialYear: Int) {\n    service(id: $serviceId) {\n      financialYears { year label current }\n      monthlyStatistics(financialYear: $financialYear) {\n        month { key name year }\n        email { ...MonthTypeFields }\n        sms { ...MonthTypeFields }\n        letter { ...MonthTypeFields }\n      }\n    }\n  }\n  fragment MonthTypeFields on TypeTotals {\n    requested failed failedPercentage\n  }\n": types.MonthlyStatisticsDocument,
     "\n  query TemplateUsage($serviceId: ID!, $financialYear: Int) {\n    service(id: $serviceId) {\n      financialYears { year label current }\n      templateUsage(financialYear: $financialYear) {\n        month { key name year }\n        templates { name type count }\n      }\n    }\n  }\n": types.TemplateUsageDocument,
+    "\n  subscription UpcomingJobs($serviceId: ID!) {\n    upcomingJobs(serviceId: $serviceId) { id originalFileName notificationCount scheduledFor }\n  }\n": types.UpcomingJobsDocument,
     "\n  query Usage($serviceId: ID!, $financialYear: Int) {\n    service(id: $serviceId) {\n      financialYears { year label current }\n      usage(financialYear: $financialYear) {\n        annual {\n          smsFreeAllowance smsSent smsAllowanceRemaining smsCost { display }\n          emailsSent lettersSent letterCost { display }\n        }\n        months {\n          month { key name year }\n          smsFreeAllowanceUsedLabel smsCost { display } letterCost { display } total { display } isEmpty\n        }\n      }\n    }\n  }\n": types.UsageDocument,
     "\n  query UsageSummary($serviceId: ID!) {\n    service(id: $serviceId) {\n      usageThisYear { emailsSent emailAllowance smsAllowanceRemaining smsCost { amount display } letterCost { display } }\n    }\n  }\n": types.UsageSummaryDocument,
 };
@@ -125,6 +127,10 @@ export function graphql(source: "\n  query MonthlyStatistics($serviceId: ID!, $f
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query TemplateUsage($serviceId: ID!, $financialYear: Int) {\n    service(id: $serviceId) {\n      financialYears { year label current }\n      templateUsage(financialYear: $financialYear) {\n        month { key name year }\n        templates { name type count }\n      }\n    }\n  }\n"): typeof import('./graphql').TemplateUsageDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription UpcomingJobs($serviceId: ID!) {\n    upcomingJobs(serviceId: $serviceId) { id originalFileName notificationCount scheduledFor }\n  }\n"): typeof import('./graphql').UpcomingJobsDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -241,6 +241,13 @@ export type TemplateUsageQueryVariables = Exact<{
 
 export type TemplateUsageQuery = { service: { financialYears: Array<{ year: number, label: string, current: boolean }> | null, templateUsage: Array<{ month: { key: string, name: string, year: number }, templates: Array<{ name: string, type: NotificationType, count: number }> }> | null } | null };
 
+export type UpcomingJobsSubscriptionVariables = Exact<{
+  serviceId: string | number;
+}>;
+
+
+export type UpcomingJobsSubscription = { upcomingJobs: Array<{ id: string, originalFileName: string, notificationCount: number, scheduledFor: string | null }> };
+
 export type UsageQueryVariables = Exact<{
   serviceId: string | number;
   financialYear?: number | null | undefined;
@@ -344,5 +351,6 @@ export const RequestReportDocument = {"__meta__":{"hash":"sha256:982080e3425eb12
 export const ReportProgressDocument = {"__meta__":{"hash":"sha256:e9a833634153c4f1fc325eabfd31982db06af7027a293167a5d6a2ebcb19bbb2"}} as unknown as TypedDocumentString<ReportProgressSubscription, ReportProgressSubscriptionVariables>;
 export const MonthlyStatisticsDocument = {"__meta__":{"hash":"sha256:d11f963cd5bb3984aeeae916cce60424d503311455e7f7f9c1caef9d490722bf"}} as unknown as TypedDocumentString<MonthlyStatisticsQuery, MonthlyStatisticsQueryVariables>;
 export const TemplateUsageDocument = {"__meta__":{"hash":"sha256:17303fad9f4ac88e407bcf582fe5231152f53cccfa27ada9fcc87ffe659a8aea"}} as unknown as TypedDocumentString<TemplateUsageQuery, TemplateUsageQueryVariables>;
+export const UpcomingJobsDocument = {"__meta__":{"hash":"sha256:b2fcaee3c49497e2506a851bd1af805f01e45b40863dff208fe8cc95ecb063e7"}} as unknown as TypedDocumentString<UpcomingJobsSubscription, UpcomingJobsSubscriptionVariables>;
 export const UsageDocument = {"__meta__":{"hash":"sha256:8d4ee22750855953ab006c4c457131b76c08b792a39ffcf0d26729061cd31a7a"}} as unknown as TypedDocumentString<UsageQuery, UsageQueryVariables>;
 export const UsageSummaryDocument = {"__meta__":{"hash":"sha256:02184c429bf2f35cec9889fdbbacb75069f5b0c67f42a8495d52c9211dbeb7bb"}} as unknown as TypedDocumentString<UsageSummaryQuery, UsageSummaryQueryVariables>;
