@@ -176,6 +176,7 @@ var wantOutcome = map[string][6]string{
 }
 
 func TestAuthorizationMatrix(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.DefaultLimits())
 	expired, err := server.MintToken([]byte(testSecret), userViewer, time.Minute, time.Now().Add(-time.Hour))
 	if err != nil {
@@ -226,6 +227,7 @@ func outcomeOf(resp gqlResponse, path []any) string {
 }
 
 func TestRefusedFieldIsNullAlone(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.DefaultLimits())
 	resp := api.post(t, tokenFor(t, userMember), `query($id: ID!) { service(id: $id) { name totals { sms { requested } } } }`, map[string]any{"id": serviceA})
 	if got := resp.codeAt("service", "totals"); got != forbidden {
@@ -240,6 +242,7 @@ func TestRefusedFieldIsNullAlone(t *testing.T) {
 }
 
 func TestUnauthenticatedMessages(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.DefaultLimits())
 	expired, _ := server.MintToken([]byte(testSecret), userViewer, time.Minute, time.Now().Add(-time.Hour))
 	tests := []struct{ name, token, want string }{
@@ -270,6 +273,7 @@ var notificationDetailFields = []string{"keyType", "isTestKey", "createdBy { nam
 // or send_messages gets every row with what the list shows, and FORBIDDEN and null on each
 // detail field of each row alone; a viewer and a sender get the detail.
 func TestListShowsDetailOnlyWithPermission(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.DefaultLimits())
 	query := `query($id: ID!) { service(id: $id) { notifications(first: 50) { edges { node { ` +
 		notificationRowFields + ` ` + strings.Join(notificationDetailFields, " ") + ` } } } } }`
@@ -318,6 +322,7 @@ func TestListShowsDetailOnlyWithPermission(t *testing.T) {
 // is not a member of answers exactly as an id that does not exist, after the same number
 // of database statements, so that neither the answer nor its cost tells them apart.
 func TestNotificationOfAnotherServiceLooksLikeNone(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.DefaultLimits())
 	const query = `query($id: ID!) { notification(id: $id) { id to } }`
 	const missing = "a0000000-0000-4000-8000-00000000dead"

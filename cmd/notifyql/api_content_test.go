@@ -37,6 +37,7 @@ const reasonQuery = `query($id: ID!) { notification(id: $id) { contentUnavailabl
 // midnight, not at the 03:00 move: a row still in notifications but created before that
 // midnight has no content, and says why; so has an uploaded PDF (RENDERING.md §1.1).
 func TestContentUnavailableReasons(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.Limits{})
 	// The clock is 15 July 13:00 BST; the email retention of 7 days starts at London
 	// midnight on 8 July, 7 July 23:00 UTC.
@@ -72,6 +73,7 @@ func TestContentUnavailableReasons(t *testing.T) {
 // Content needs the notification-detail permission, whichever way the notification is
 // reached (RENDERING.md §1.1, DOMAIN §16).
 func TestContentPermissions(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.Limits{})
 	query := `query($s: ID!) { service(id: $s) { notifications(first: 5, type: LETTER) { edges { node { id contentUnavailableReason } } } } }`
 	for _, tt := range []struct {
@@ -104,6 +106,7 @@ func TestContentPermissions(t *testing.T) {
 // The rendered fields weigh enough that a page of 50 notifications cannot select them,
 // while one notification's detail can (RENDERING.md §7.1).
 func TestContentComplexity(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.DefaultLimits())
 	viewer := tokenFor(t, userViewer)
 	for _, field := range []string{"content { body }", "contentUnavailableReason", "letter { preview { pageCount } }", "letter { validationErrors { code } }"} {
@@ -126,6 +129,7 @@ const previewQuery = `query($id: ID!) { notification(id: $id) { letter { preview
 // valid for 15 minutes; its stored verdict is its validation errors (RENDERING.md §6.1,
 // §7.2); it has no preview while its virus scan is pending or failed, nor without a file.
 func TestUploadedLetterPreview(t *testing.T) {
+	t.Parallel()
 	api := newTestAPIWith(t, testAPIOptions{letters: fakeLetterEngines()})
 	insertLetterFile(t, api, notificationA5, fakeLetterPDF(12))
 	viewer := tokenFor(t, userViewer)

@@ -51,6 +51,7 @@ func insertConversation(t *testing.T, api *testAPI) {
 }
 
 func TestConversationMergesSentAndReceivedTextsOldestFirst(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.Limits{})
 	insertConversation(t, api)
 	tok := tokenFor(t, userViewer)
@@ -105,6 +106,7 @@ func TestConversationMergesSentAndReceivedTextsOldestFirst(t *testing.T) {
 }
 
 func TestConversationRefusesBadArguments(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.Limits{})
 	insertConversation(t, api)
 	tok := tokenFor(t, userViewer)
@@ -149,6 +151,7 @@ func TestConversationRefusesBadArguments(t *testing.T) {
 
 // The conversation needs view_activity but not the inbound_sms feature (DOMAIN.md §16).
 func TestConversationWithoutTheInboxFeature(t *testing.T) {
+	t.Parallel()
 	api := newTestAPIAt(t, server.Limits{}, fixtureNow.Add(time.Minute))
 	insertConversation(t, api)
 	resp := api.post(t, tokenFor(t, userOther), conversationQuery, map[string]any{"id": serviceB, "in": textOfServiceB})
@@ -163,6 +166,7 @@ func TestConversationWithoutTheInboxFeature(t *testing.T) {
 // and the Mauritius number +2304031001, whose stored digits are also a GB number, is shown
 // as +230 403 1001 wherever it appears, its reply included.
 func TestConversationReadsANumberAsEverywhereElse(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.Limits{})
 	const (
 		sentUK        = "a0000000-0000-0000-0000-0000000000f1"

@@ -39,6 +39,7 @@ type graphQLOverHTTPCase struct {
 // never ran; both answer 400 for a request that is not a GraphQL request, and leave data
 // out when nothing ran.
 func TestGraphQLOverHTTPAnswersInTheAcceptedMediaType(t *testing.T) {
+	t.Parallel()
 	api := newTestAPIWith(t, testAPIOptions{})
 	token := tokenFor(t, userViewer)
 	both := func(status int) map[string]int {

@@ -24,6 +24,7 @@ const inboxQuery = `query($id: ID!, $first: Int, $after: String) { service(id: $
 	edges { cursor node { phoneNumber content createdAt receivedAgo } } pageInfo { hasNextPage endCursor } summary { count } inboundNumber } } }`
 
 func TestInboxListsTheLatestTextPerNumberWithinTheSMSRetention(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.Limits{})
 	// Service A keeps texts for 30 days: from London midnight on 15 June (23:00 UTC on the
 	// 14th). An older text from 07700900111 is hidden behind its newer one; one from before
@@ -97,6 +98,7 @@ func TestInboxListsTheLatestTextPerNumberWithinTheSMSRetention(t *testing.T) {
 // TestInboxRefusesBadPaging: first out of 1 to 50 and an after that is not a cursor this
 // inbox gave out (another connection's cursor included) are refused with what is wrong.
 func TestInboxRefusesBadPaging(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.Limits{})
 	tok := tokenFor(t, userViewer)
 	encode := func(raw string) string { return base64.RawURLEncoding.EncodeToString([]byte(raw)) }
@@ -143,6 +145,7 @@ func messageLines(edges any) []string {
 }
 
 func TestInboxNeedsViewActivityAndTheFeature(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.Limits{})
 	for _, tt := range []struct{ user, service, want string }{
 		{userMember, serviceA, "FORBIDDEN"},
@@ -159,6 +162,7 @@ func TestInboxNeedsViewActivityAndTheFeature(t *testing.T) {
 }
 
 func TestReportRequestIsForItsRequesterOnly(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.Limits{})
 	const query = `query($id: ID!) { reportRequest(id: $id) { id status notificationType notificationStatus createdAt updatedAt } }`
 	resp := api.post(t, tokenFor(t, userViewer), query, map[string]any{"id": reportViewerPending})
@@ -183,6 +187,7 @@ func TestReportRequestIsForItsRequesterOnly(t *testing.T) {
 
 // A text written with plain SQL reaches an inbox subscriber.
 func TestInboxSubscriptionSeesAPlainSQLInsert(t *testing.T) {
+	t.Parallel()
 	wsURL, exec := newLiveAPI(t)
 	stream := subscribeOverWebSocket(t, wsURL, userViewer,
 		`subscription($id: ID!) { inbox(serviceId: $id) { edges { node { phoneNumber content } } summary { count } } }`,
@@ -206,6 +211,7 @@ func TestInboxSubscriptionSeesAPlainSQLInsert(t *testing.T) {
 
 // A status change written with plain SQL reaches the requester's subscriber.
 func TestReportRequestSubscriptionSeesAStatusUpdate(t *testing.T) {
+	t.Parallel()
 	wsURL, exec := newLiveAPI(t)
 	const query = `subscription($id: ID!) { reportRequest(id: $id) { status } }`
 	stream := subscribeOverWebSocket(t, wsURL, userViewer, query, map[string]any{"id": reportViewerPending})
@@ -219,6 +225,7 @@ func TestReportRequestSubscriptionSeesAStatusUpdate(t *testing.T) {
 }
 
 func TestInboxAndReportRequestSubscriptionsCheckPermissions(t *testing.T) {
+	t.Parallel()
 	wsURL, _ := newLiveAPI(t)
 	const inbox = `subscription($id: ID!) { inbox(serviceId: $id) { pageInfo { hasNextPage } } }`
 	const report = `subscription($id: ID!) { reportRequest(id: $id) { status } }`
@@ -245,6 +252,7 @@ func TestInboxAndReportRequestSubscriptionsCheckPermissions(t *testing.T) {
 // Pages of 50 follow one another by cursor, newest first, with no sender twice and none
 // left out, and only each sender's latest text.
 func TestInboxPagesOfFifty(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.Limits{})
 	// 120 senders, each with an older text that the latest hides; with the fixture's 3,
 	// 123 conversations.
@@ -298,6 +306,7 @@ func TestInboxPagesOfFifty(t *testing.T) {
 // The inbox starts at London midnight of the retention's first day, in winter (GMT) as in
 // summer (BST, TestInboxListsTheLatestTextPerNumberWithinTheSMSRetention).
 func TestInboxRetentionEdgeInWinter(t *testing.T) {
+	t.Parallel()
 	// 10:00 GMT on 15 January 2026: 30 days from London midnight on 16 December, 00:00 UTC.
 	api := newTestAPIAt(t, server.Limits{}, time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC))
 	if _, err := api.pool.Exec(context.Background(), `INSERT INTO inbound_sms (service_id, notify_number, user_number, content, provider, created_at) VALUES
@@ -320,6 +329,7 @@ func TestInboxRetentionEdgeInWinter(t *testing.T) {
 // Who may read the inbox and conversations and cancel letters (DOMAIN.md §16), through
 // GraphQL; TestInboxCSVRefusals covers the CSV's callers.
 func TestInboxConversationAndCancelPermissionMatrix(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.Limits{})
 	// A letter past its print run: callers allowed through get its CONFLICT, so the
 	// matrix changes nothing.
@@ -360,6 +370,7 @@ func TestInboxConversationAndCancelPermissionMatrix(t *testing.T) {
 // page and is null on the last (where pageInfo.endCursor is the last edge's cursor).
 // Introspection marks them deprecated.
 func TestInboxDeprecatedFieldsAnswerAsBefore(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.Limits{})
 	tok := tokenFor(t, userViewer)
 	const query = `query($id: ID!, $after: String) { service(id: $id) { inbox(first: 2, after: $after) {

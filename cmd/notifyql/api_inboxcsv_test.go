@@ -34,6 +34,7 @@ func getCSV(t *testing.T, handler http.Handler, tok, method, path string) *httpt
 func inboxCSVPath(serviceID string) string { return "/services/" + serviceID + "/inbox.csv" }
 
 func TestInboxCSV(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.Limits{})
 	// Service A keeps texts 30 days: from London midnight on 15 June, 23:00 UTC on the 14th.
 	if _, err := api.pool.Exec(context.Background(), `INSERT INTO inbound_sms (service_id, notify_number, user_number, content, provider, created_at) VALUES
@@ -70,6 +71,7 @@ func TestInboxCSV(t *testing.T) {
 
 // Texts sharing one created_at across batch edges are neither skipped nor repeated.
 func TestInboxCSVStreamsInBatches(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.Limits{})
 	if _, err := api.pool.Exec(context.Background(), `
 		INSERT INTO inbound_sms (service_id, notify_number, user_number, content, provider, created_at)
@@ -111,6 +113,7 @@ func TestInboxCSVStreamsInBatches(t *testing.T) {
 }
 
 func TestInboxCSVRefusals(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.Limits{})
 	expired, err := server.MintToken([]byte(testSecret), userViewer, time.Minute, time.Now().Add(-time.Hour))
 	if err != nil {
@@ -169,6 +172,7 @@ func TestInboxCSVRefusals(t *testing.T) {
 // A failure after the file has started aborts the response instead of ending it as if the
 // file were whole.
 func TestInboxCSVAbortsWhenAReadFailsMidway(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.Limits{})
 	london, err := notifyql.LoadLondon()
 	if err != nil {
@@ -208,6 +212,7 @@ func (f failAfter) InboundTexts(ctx context.Context, serviceID string, since tim
 }
 
 func TestInboxCSVFilenameHeaderIsEncoded(t *testing.T) {
+	t.Parallel()
 	api := newTestAPIAt(t, server.Limits{}, time.Date(2026, 3, 28, 23, 30, 0, 0, time.UTC)) // 23:30 GMT, still 28 March
 	rec := getCSV(t, api.handler, tokenFor(t, userViewer), http.MethodGet, inboxCSVPath(serviceA))
 	if diff := cmp.Diff(`attachment; filename="Received text messages 2026-03-28.csv"; filename*=UTF-8''Received%20text%20messages%202026-03-28.csv`, rec.Header().Get("Content-Disposition")); diff != "" {

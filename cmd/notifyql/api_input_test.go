@@ -22,6 +22,7 @@ import (
 )
 
 func TestBadInputGetsAClearError(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.Limits{MaxDepth: 6, MaxComplexity: 300, MaxTokens: 400, MaxBodyBytes: 4096})
 	viewer := tokenFor(t, userViewer)
 	list := func(args string) string {
@@ -104,6 +105,7 @@ func TestBadInputGetsAClearError(t *testing.T) {
 }
 
 func TestNoResponseLeaksInternals(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.DefaultLimits())
 	// Break the store under the API: every read now fails inside PostgreSQL.
 	if _, err := api.pool.Exec(t.Context(), `ALTER TABLE notifications RENAME TO notifications_gone`); err != nil {
@@ -159,6 +161,7 @@ func (a *testAPI) sendOperation(t *testing.T, method, tok, query, variablesJSON 
 // variable, over POST or GET, answer BAD_USER_INPUT, never INTERNAL, and nothing is logged
 // at ERROR (PostgreSQL refuses such text with SQLSTATE 22021).
 func TestTextArgumentsRefuseNULAndInvalidUTF8(t *testing.T) {
+	t.Parallel()
 	var logs syncBuffer
 	api := newTestAPIWith(t, testAPIOptions{logs: &logs})
 	viewer := tokenFor(t, userViewer)
@@ -214,6 +217,7 @@ func TestTextArgumentsRefuseNULAndInvalidUTF8(t *testing.T) {
 // TestDownloadRoutesRefuseNULAndInvalidUTF8: the download routes' path and query
 // parameters are checked like GraphQL's text arguments, before anything else.
 func TestDownloadRoutesRefuseNULAndInvalidUTF8(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.DefaultLimits())
 	viewer := tokenFor(t, userViewer)
 	for _, path := range []string{
@@ -286,6 +290,7 @@ const int32Message = "an Int must be a whole number from -2147483648 to 21474836
 // document) and a value outside its own range, before any SQL runs. Subscriptions are
 // asked over a WebSocket.
 func TestIntArgumentsAreRangeChecked(t *testing.T) {
+	t.Parallel()
 	executable, _, err := newSchema(schemaDeps{})
 	if err != nil {
 		t.Fatal(err)

@@ -36,6 +36,7 @@ func (a *testAPI) signedAs(t *testing.T, signer *server.LinkSigner, path, userID
 // A letter's files by signed link or bearer header: §7.2's checks in order with their
 // statuses, the headers, and ETag revalidation.
 func TestLetterFiles(t *testing.T) {
+	t.Parallel()
 	api := newTestAPIWith(t, testAPIOptions{letters: fakeLetterEngines()})
 	pdf := fakeLetterPDF(12)
 	insertLetterFile(t, api, notificationA5, pdf)
@@ -145,6 +146,7 @@ func TestLetterFiles(t *testing.T) {
 
 // A file that takes longer than the render deadline to render is answered 503.
 func TestLetterFileRenderDeadline(t *testing.T) {
+	t.Parallel()
 	api := newTestAPIWith(t, testAPIOptions{letters: fakeLetterEngines(), letterRenderTimeout: 200 * time.Millisecond})
 	insertLetterFile(t, api, notificationA5, []byte("%PDF-fake\npage 210 297 0\nslow\n"))
 	link := api.signedAs(t, api.letters.LetterLinks, "/services/"+serviceA+"/notifications/"+notificationA5+"/letter/1.png", userViewer)
@@ -158,6 +160,7 @@ func TestLetterFileRenderDeadline(t *testing.T) {
 // A page is rendered once and then served from the Redis cache until what makes it changes
 // (here the stored verdict, which adds the overlay), when its key and ETag change too.
 func TestLetterFilesCache(t *testing.T) {
+	t.Parallel()
 	engines := fakeLetterEngines()
 	opens := engines.Reader.(fakePDFReader).opens
 	api := newTestAPIWith(t, testAPIOptions{letters: engines})

@@ -20,6 +20,7 @@ const (
 // row's UUID, as on every type), fetches the same object through node(id) and nodes(ids),
 // in whatever case the UUID is written.
 func TestNodeFetchesEachTypeByItsID(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.DefaultLimits())
 	tok := tokenFor(t, userViewer)
 	for _, tt := range []struct {
@@ -68,6 +69,7 @@ func TestNodeFetchesEachTypeByItsID(t *testing.T) {
 // the same statements whatever it names, so an id of a row the caller may not see costs
 // what an id of no row costs.
 func TestNodeNotFoundIsOneAnswer(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.DefaultLimits())
 	// A text from before service A's 30 days of text retention: the inbox does not show it.
 	const oldText = "1a000000-0000-0000-0000-0000000000e1"
@@ -139,6 +141,7 @@ func TestNodeNotFoundIsOneAnswer(t *testing.T) {
 // asked for twice, and answers each it cannot show with null and its own error at its
 // index, beside the others' objects.
 func TestNodesAnswerEachIDAtItsIndex(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.DefaultLimits())
 	ids := []string{
 		notificationA1, // shown
@@ -173,6 +176,7 @@ func TestNodesAnswerEachIDAtItsIndex(t *testing.T) {
 // TestNodesIsBounded: nodes(ids) takes at most 100 ids; past that it refuses the list with
 // a message that says so, and loads nothing. An empty list is an empty answer.
 func TestNodesIsBounded(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.DefaultLimits())
 	tok := tokenFor(t, userViewer)
 	idsOf := func(n int) []string {
@@ -207,6 +211,7 @@ func TestNodesIsBounded(t *testing.T) {
 // TestNodesLoadEachTypeOnce: nodes(ids) costs the same number of statements for one object
 // of each type as for many.
 func TestNodesLoadEachTypeOnce(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.DefaultLimits())
 	tok := tokenFor(t, userAdmin)
 	one := []string{
@@ -249,6 +254,7 @@ func TestNodesLoadEachTypeOnce(t *testing.T) {
 // node types in practice; should two rows share one, node(id) answers with the first type,
 // in notifyql.NodeTypes' order, that has it (a template before a job), the same each time.
 func TestNodeAnswersWithTheFirstTypeThatHasTheID(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.DefaultLimits())
 	if _, err := api.pool.Exec(context.Background(), `INSERT INTO jobs (id, service_id, template_id, template_version, original_file_name, notification_count, job_status, created_by_id, created_at)
 		VALUES ($1, $2, $1, 1, 'same-id.csv', 1, 'finished', '00000000-0000-0000-0000-0000000000aa', '2026-07-15 09:30')`, templateA1, serviceA); err != nil {

@@ -10,6 +10,7 @@ import (
 )
 
 func TestDashboardTotalsAndTemplateStatistics(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.DefaultLimits())
 	const query = `query($id: ID!, $days: Int) { service(id: $id) {
 		totals(days: $days) {
@@ -80,6 +81,7 @@ func TestDashboardTotalsAndTemplateStatistics(t *testing.T) {
 }
 
 func TestDashboardDaysOutOfRange(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.DefaultLimits())
 	for _, days := range []int{-1, 8, 1000} {
 		resp := api.post(t, tokenFor(t, userViewer), `query($id: ID!, $days: Int) { service(id: $id) { totals(days: $days) { email { requested } } } }`,
@@ -94,6 +96,7 @@ func TestDashboardDaysOutOfRange(t *testing.T) {
 }
 
 func TestNotificationsList(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.DefaultLimits())
 	const query = `query($id: ID!, $type: NotificationType, $statuses: [NotificationStatus!], $first: Int, $after: String) {
 		service(id: $id) { notifications(type: $type, statuses: $statuses, first: $first, after: $after) {
@@ -221,6 +224,7 @@ func TestNotificationsList(t *testing.T) {
 }
 
 func TestNotificationDetail(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.DefaultLimits())
 	const query = `query($id: ID!) { notification(id: $id) {
 		id type to recipient clientReference status statusGroup statusLabel isFinal keyType isTestKey
@@ -321,6 +325,7 @@ func TestNotificationDetail(t *testing.T) {
 }
 
 func TestServiceSummary(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.DefaultLimits())
 	resp := api.post(t, tokenFor(t, userMember), `query($id: ID!) { service(id: $id) {
 		id name active restricted features hasApiKeys myPermissions dataRetention { email sms letter } } }`,

@@ -15,6 +15,7 @@ func typeTotals(requested, delivered, failed, sending int, pct float64, shown st
 }
 
 func TestFinancialYears(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.DefaultLimits())
 	resp := api.post(t, tokenFor(t, userMember), `query($id: ID!) { service(id: $id) { financialYears { year label current } } }`, map[string]any{"id": serviceA})
 	resp.requireNoErrors(t)
@@ -29,6 +30,7 @@ func TestFinancialYears(t *testing.T) {
 }
 
 func TestMonthlyStatistics(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.DefaultLimits())
 	const query = `query($id: ID!, $year: Int) { service(id: $id) { monthlyStatistics(financialYear: $year) {
 		month { key name year number }
@@ -84,6 +86,7 @@ func TestMonthlyStatistics(t *testing.T) {
 }
 
 func TestTemplateUsage(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.DefaultLimits())
 	resp := api.post(t, tokenFor(t, userViewer), `query($id: ID!) { service(id: $id) { templateUsage {
 		month { key } templates { templateId name type isPrecompiledLetter count } } } }`, map[string]any{"id": serviceA})
@@ -112,6 +115,7 @@ func TestTemplateUsage(t *testing.T) {
 }
 
 func TestUsageAndFreeAllowance(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.DefaultLimits())
 	admin, manager := tokenFor(t, userAdmin), tokenFor(t, userManager)
 
@@ -206,6 +210,7 @@ func TestUsageAndFreeAllowance(t *testing.T) {
 }
 
 func TestReportingBadInput(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.DefaultLimits())
 	viewer, admin := tokenFor(t, userViewer), tokenFor(t, userAdmin)
 	tests := []struct {

@@ -52,6 +52,7 @@ func (a *testAPI) download(t *testing.T, tok, path string) *httptest.ResponseRec
 }
 
 func TestRequestReportQueuesAndDedupes(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.Limits{})
 	// The fixture's pending SMS request was made an hour ago: too long ago to come back.
 	first := requestReport(t, api, userViewer, serviceA, "SMS", "ALL")
@@ -86,6 +87,7 @@ func TestRequestReportQueuesAndDedupes(t *testing.T) {
 }
 
 func TestRequestReportRefusesBadInputAndOutsiders(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.Limits{})
 	for _, tt := range []struct {
 		name                       string
@@ -132,6 +134,7 @@ func TestRequestReportRefusesBadInputAndOutsiders(t *testing.T) {
 }
 
 func TestRequestReportOverTheLimit(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.Limits{})
 	// Service A keeps texts for 30 days, so the estimate counts ft_billing from 15 June:
 	// the fixture's rows (2 June and before) are outside, 800,000 on 1 July inside.
@@ -160,6 +163,7 @@ func TestRequestReportOverTheLimit(t *testing.T) {
 
 // A request goes from the mutation through the worker to a download of the CSV.
 func TestReportRequestIsBuiltAndDownloaded(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.Limits{})
 	resp := requestReport(t, api, userViewer, serviceA, "EMAIL", "ALL")
 	resp.requireNoErrors(t)
@@ -199,6 +203,7 @@ func TestReportRequestIsBuiltAndDownloaded(t *testing.T) {
 }
 
 func TestReportDownloadAccess(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.Limits{})
 	resp := requestReport(t, api, userViewer, serviceA, "LETTER", "ALL")
 	resp.requireNoErrors(t)
@@ -249,6 +254,7 @@ func TestReportDownloadAccess(t *testing.T) {
 // The worker's status changes reach the requester's subscription, the download link with
 // the stored status.
 func TestReportRequestSubscriptionFollowsTheWorker(t *testing.T) {
+	t.Parallel()
 	api := startLiveAPI(t)
 	stream := subscribeOverWebSocket(t, api.wsURL, userViewer, `subscription($id: ID!) { reportRequest(id: $id) { status downloadUrl } }`,
 		map[string]any{"id": reportViewerPending})
@@ -279,6 +285,7 @@ func TestReportRequestSubscriptionFollowsTheWorker(t *testing.T) {
 // The downloadUrl is a link signed for the requester: a browser follows it without a
 // header, and it opens that report only, for as long as the requester may see it.
 func TestReportDownloadBySignedLink(t *testing.T) {
+	t.Parallel()
 	api := newDownloadAPI(t, downloadOptions{})
 	resp := requestReport(t, api.testAPI, userViewer, serviceA, "EMAIL", "DELIVERED")
 	resp.requireNoErrors(t)
@@ -316,6 +323,7 @@ func TestReportDownloadBySignedLink(t *testing.T) {
 // A user's 21st request in 24 hours is refused with RATE_LIMITED, saying when the next is
 // possible, and makes nothing; a request handed back is still answered.
 func TestRequestReportDailyAllowance(t *testing.T) {
+	t.Parallel()
 	now := fixtureNow
 	api := newTestAPIWithClock(t, server.Limits{}, func() time.Time { return now })
 	var kinds []struct{ typ, status string }
@@ -365,6 +373,7 @@ func TestRequestReportDailyAllowance(t *testing.T) {
 // back, with its download link, for 15 minutes after it was requested; after that, or with
 // other parameters, a new one is queued.
 func TestRequestReportHandsBackAStoredReport(t *testing.T) {
+	t.Parallel()
 	now := fixtureNow
 	api := newTestAPIWithClock(t, server.Limits{}, func() time.Time { return now })
 	first := requestReport(t, api, userManager, serviceA, "SMS", "DELIVERED")

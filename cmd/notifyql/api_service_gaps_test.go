@@ -11,6 +11,7 @@ import (
 // Service.upcomingJobs answers what the upcomingJobs subscription streams, with its
 // permission: view_activity (platform admins pass every check).
 func TestUpcomingJobsQuery(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.Limits{})
 	// The fixture's clock is 2026-07-15 12:00 UTC: one job is due later today, one
 	// tomorrow, one was due an hour ago (not upcoming), one is already running, one is
@@ -69,6 +70,7 @@ func TestUpcomingJobsQuery(t *testing.T) {
 // Service.searchHint words the search box as DOMAIN.md §6.3 does, for every type with and
 // without API keys (service A has a live key; service B has none), to any member.
 func TestSearchHintQuery(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.Limits{})
 	const query = `query($id: ID!) { service(id: $id) {
 		all: searchHint

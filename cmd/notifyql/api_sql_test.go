@@ -9,6 +9,7 @@ import (
 // A page of notifications with every edge a list row can reach must cost a small constant
 // number of statements, whatever its size: each edge goes through a per-operation loader.
 func TestNotificationPageCostsAConstantNumberOfStatements(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.DefaultLimits())
 	addJobNotifications(t, api)
 	const query = `query($id: ID!, $first: Int) { service(id: $id) {

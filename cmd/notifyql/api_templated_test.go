@@ -35,6 +35,7 @@ func insertTemplated(t *testing.T, api *testAPI, templateID, notificationID, typ
 
 // Content of each type, rebuilt from the version sent and the stored personalisation.
 func TestContentOfEachType(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.Limits{})
 	insertTemplated(t, api, "7e000000-0000-0000-0000-0000000000e1", "e2000000-0000-0000-0000-000000000001", "email",
 		"Hello ((name))", "Hi ((name))", "ann@example.org", `{"name": "Ann"}`)
@@ -70,6 +71,7 @@ func TestContentOfEachType(t *testing.T) {
 // validation errors say letter-too-long, and page 11 is no page (RENDERING.md §5.7, T32,
 // T33).
 func TestTemplatedLetterPages(t *testing.T) {
+	t.Parallel()
 	api := newTestAPIWith(t, testAPIOptions{letters: fakeLetterEngines()})
 	viewer := tokenFor(t, userViewer)
 	for i, pages := range []int{1, 3, 10, 11} {
@@ -106,6 +108,7 @@ func TestTemplatedLetterPages(t *testing.T) {
 // A rendering failure is "internal error" with a request id; the log names the letter, the
 // kind and the error's class only (RENDERING.md §1.2).
 func TestLetterRenderFailure(t *testing.T) {
+	t.Parallel()
 	var logs syncBuffer
 	api := newTestAPIWith(t, testAPIOptions{letters: fakeLetterEngines(), logs: &logs})
 	const id = "e4000000-0000-0000-0000-000000000001"

@@ -136,6 +136,15 @@ type testAPIOptions struct {
 // machineRedisAddr is the Redis that make test starts.
 const machineRedisAddr = "127.0.0.1:6379"
 
+// newTestAPIWith is the API over a fresh database with the fixture, as o asks.
+//
+// The tests of the api_*_test.go files that only ask such an API and read its database call
+// t.Parallel() first: most of each one's time is PostgreSQL cloning and dropping its
+// database, which overlaps well. Each API has its own database, Redis namespace for letters
+// and rate limits, clock and logs; search terms are kept under their hash, the same value
+// whoever writes it. A test that counts the process's goroutines or times the server
+// (api_download_limits_test.go), or shares the machine Redis's allowances, stays serial:
+// go test starts parallel tests only after the serial ones have ended.
 func newTestAPIWith(t testing.TB, o testAPIOptions) *testAPI {
 	t.Helper()
 	limits, now := o.limits, o.now

@@ -32,6 +32,7 @@ func insertEmails(t *testing.T, api *testAPI, idPrefix string, at ...string) {
 // London days across the clocks changing: "today" begins at London midnight, which is
 // 23:00 UTC the day before in summer and 00:00 UTC in winter.
 func TestTodayAcrossClockChanges(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		now       time.Time
@@ -77,6 +78,7 @@ func TestTodayAcrossClockChanges(t *testing.T) {
 
 // The list is bounded by each type's retention: London midnight `days` London dates ago.
 func TestListStaysInsideRetention(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.DefaultLimits())
 	// windowStart(7) on 15 July 2026 is London midnight on 8 July: 23:00 UTC on 7 July.
 	insertEmails(t, api, "c1000000", "2026-07-07 22:59:59", "2026-07-07 23:00:00")
@@ -117,6 +119,7 @@ func TestListStaysInsideRetention(t *testing.T) {
 // A committed change shows in the very next read: today's counts are kept by triggers in
 // the writing transaction, not rebuilt on a schedule.
 func TestCommittedChangeShowsInTheNextRead(t *testing.T) {
+	t.Parallel()
 	api := newTestAPIAt(t, server.DefaultLimits(), time.Now().UTC())
 	const query = `query($id: ID!) { service(id: $id) { totals(days: 0) { email { requested failed } } } }`
 	read := func() map[string]any {
@@ -140,6 +143,7 @@ func TestCommittedChangeShowsInTheNextRead(t *testing.T) {
 }
 
 func TestResponseMediaTypes(t *testing.T) {
+	t.Parallel()
 	api := newTestAPI(t, server.DefaultLimits())
 	for _, accept := range []string{"application/json", "application/graphql-response+json"} {
 		req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(`{"query": "{ me { name } }"}`))

@@ -163,6 +163,7 @@ const (
 // unknown hash and a persisted-query registration are refused before they run, and the
 // registration stores nothing.
 func TestTrustedDocumentsEnforce(t *testing.T) {
+	t.Parallel()
 	api := newTrustedAPI(t, server.TrustedDocumentsEnforce, false)
 	token := tokenFor(t, userViewer)
 	documentID := "sha256:" + apqHash(listedQuery)
@@ -211,6 +212,7 @@ func TestTrustedDocumentsEnforce(t *testing.T) {
 // A text registered as a persisted query while the trusted documents were off (in the
 // Redis that instances share) does not run by its hash once they are enforced.
 func TestTrustedDocumentsEnforceIgnoresRegisteredPersistedQueries(t *testing.T) {
+	t.Parallel()
 	token := tokenFor(t, userViewer)
 	registered := newQueryMarker() + unlistedQuery
 	off := newTestAPI(t, server.DefaultLimits())
@@ -225,6 +227,7 @@ func TestTrustedDocumentsEnforceIgnoresRegisteredPersistedQueries(t *testing.T) 
 // Under audit everything runs, and each unlisted operation that runs is counted by name,
 // over HTTP and on the socket; a listed one is not counted, however it is sent.
 func TestTrustedDocumentsAudit(t *testing.T) {
+	t.Parallel()
 	api := newTrustedAPI(t, server.TrustedDocumentsAudit, false)
 	token := tokenFor(t, userViewer)
 
@@ -264,6 +267,7 @@ func TestTrustedDocumentsAudit(t *testing.T) {
 // Off (the default) checks and counts nothing, and still finds the listed documents by
 // hash.
 func TestTrustedDocumentsOff(t *testing.T) {
+	t.Parallel()
 	api := newTrustedAPI(t, server.TrustedDocumentsOff, false)
 	token := tokenFor(t, userViewer)
 	answered(t, "an unlisted text", postJSON(t, api.testAPI, token, map[string]any{"query": unlistedQuery}))
@@ -282,6 +286,7 @@ func TestTrustedDocumentsOff(t *testing.T) {
 // sends what is typed in it) runs and is counted as under audit, over HTTP and on the
 // socket. Unknown hashes and registrations are refused there too.
 func TestTrustedDocumentsEnforceInDevelopment(t *testing.T) {
+	t.Parallel()
 	api := newTrustedAPI(t, server.TrustedDocumentsEnforce, true)
 	token := tokenFor(t, userViewer)
 	answered(t, "an unlisted text", postJSON(t, api.testAPI, token, map[string]any{"query": unlistedQuery}))
@@ -305,6 +310,7 @@ func TestTrustedDocumentsEnforceInDevelopment(t *testing.T) {
 // A documentId that is not a SHA-256 hash, or that comes with a query or a persisted
 // query's hash, is refused with a clear error, over POST, GET and the socket.
 func TestDocumentIDWrongValues(t *testing.T) {
+	t.Parallel()
 	api := newTrustedAPI(t, server.TrustedDocumentsEnforce, false)
 	token := tokenFor(t, userViewer)
 	hash := apqHash(listedQuery)

@@ -106,6 +106,7 @@ var searchHash = regexp.MustCompile(`^[0-9a-f]{128}$`)
 // available" to one without, whose list still shows. Over the one socket, axe finding
 // nothing, with no sideways scrolling at 320 px.
 func TestDashboardPageShowsActivity(t *testing.T) {
+	t.Parallel()
 	api := startLiveAPIWith(t, liveAPIOptions{pages: true, activity: true})
 	const term = "searched.person@example.org"
 	start := time.Now().UTC().Add(-time.Hour)

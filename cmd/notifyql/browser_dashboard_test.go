@@ -153,6 +153,7 @@ func requireEnforced(t *testing.T, origin string) {
 // enforces its trusted documents with the page's generated manifest: the page sends every
 // operation by its hash.
 func TestDashboardPageUpdatesAfterAWrite(t *testing.T) {
+	t.Parallel()
 	api := startLiveAPIWith(t, liveAPIOptions{pages: true, trusted: enforcedDashboardDocuments(t)})
 	requireEnforced(t, api.httpURL)
 	var sending string
@@ -256,6 +257,7 @@ func (l *severableListener) sever() int {
 // When the server's connections drop, the page says it is reconnecting, comes back live by
 // itself, and goes on following writes.
 func TestDashboardPageReconnects(t *testing.T) {
+	t.Parallel()
 	var listener *severableListener
 	api := startLiveAPIWith(t, liveAPIOptions{pages: true, wrapListener: func(l net.Listener) net.Listener {
 		listener = &severableListener{Listener: l}
@@ -298,6 +300,7 @@ func TestDashboardPageReconnects(t *testing.T) {
 // Wrong input in the sign-in form gets a clear message and no service picker: nothing,
 // text that cannot be a token, and a token the API refuses.
 func TestDashboardPageRefusesAWrongToken(t *testing.T) {
+	t.Parallel()
 	api := startLiveAPIWith(t, liveAPIOptions{pages: true})
 	const garbage = "eyJhbGciOiJIUzI1NiJ9.bm90IGEgdG9rZW4.c2lnbmF0dXJl"
 	browser := startBrowser(t, "dashboard-refused.mjs", api.httpURL, garbage)
@@ -336,6 +339,7 @@ func TestDashboardPageRefusesAWrongToken(t *testing.T) {
 // A view the user may not see (the inbox, on a service without the inbound_sms feature)
 // says so, and the other views stay live.
 func TestDashboardPageShowsAnUnavailableInbox(t *testing.T) {
+	t.Parallel()
 	api := startLiveAPIWith(t, liveAPIOptions{pages: true})
 	browser := startBrowser(t, "dashboard-unavailable.mjs", api.httpURL, tokenFor(t, userOther), serviceB)
 
@@ -353,6 +357,7 @@ func TestDashboardPageShowsAnUnavailableInbox(t *testing.T) {
 // A token that expires while the page is live gets the socket closed with 4403: the page
 // signs out, says why, and does not try the same token again.
 func TestDashboardPageSignsOutWhenItsTokenExpires(t *testing.T) {
+	t.Parallel()
 	api := startLiveAPIWith(t, liveAPIOptions{pages: true})
 	// Long enough for the page to go live first on a busy machine: with 6 s, a slow start
 	// of the browser let the token expire before the page had signed in.
@@ -384,6 +389,7 @@ func TestDashboardPageSignsOutWhenItsTokenExpires(t *testing.T) {
 // upcoming jobs) to it on the same socket, and completes the first service's subscriptions:
 // the server holds four, not eight.
 func TestDashboardPageSwitchesService(t *testing.T) {
+	t.Parallel()
 	api := startLiveAPIWith(t, liveAPIOptions{pages: true})
 	browser := startBrowser(t, "dashboard-switch.mjs", api.httpURL, tokenFor(t, userAdmin), serviceA, serviceB)
 

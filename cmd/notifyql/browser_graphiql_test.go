@@ -61,6 +61,7 @@ func expectScreenshot(t *testing.T, name string) {
 // The server enforces trusted documents that do not list GraphiQL's operations: in
 // development GraphiQL still works (server/trusteddocuments.go).
 func TestGraphiQLRunsAQueryOffline(t *testing.T) {
+	t.Parallel()
 	api := startLiveAPIWith(t, liveAPIOptions{pages: true, development: true, trusted: enforcedDashboardDocuments(t)})
 	requireEnforced(t, api.httpURL)
 	token := tokenFor(t, userViewer)
@@ -89,6 +90,7 @@ func TestGraphiQLRunsAQueryOffline(t *testing.T) {
 // connection_init) and shows the dashboard's totals change after a write to the database,
 // in development under enforced trusted documents that do not list it.
 func TestGraphiQLSubscriptionShowsAWrite(t *testing.T) {
+	t.Parallel()
 	api := startLiveAPIWith(t, liveAPIOptions{pages: true, development: true, trusted: enforcedDashboardDocuments(t)})
 	requireEnforced(t, api.httpURL)
 	browser := startBrowser(t, "graphiql-subscription.mjs", api.httpURL,
@@ -112,6 +114,7 @@ func TestGraphiQLSubscriptionShowsAWrite(t *testing.T) {
 // instead of retrying. The API runs as in production, with introspection off, which
 // GraphiQL also survives (the script checks that each 400 it gets is that refusal).
 func TestGraphiQLShowsRefusedCredentials(t *testing.T) {
+	t.Parallel()
 	api := startLiveAPIWith(t, liveAPIOptions{pages: true})
 	badToken := authorizationHeaders("not-a-token")
 	runs := []struct {
@@ -162,6 +165,7 @@ type loadedFile struct {
 // GraphiQL reaches the browser compressed, as brotli, the best coding Chromium offers, with an
 // ETag on each file and a year's cache on the hashed ones, and still runs a query.
 func TestGraphiQLArrivesCompressed(t *testing.T) {
+	t.Parallel()
 	api := startLiveAPIWith(t, liveAPIOptions{pages: true, development: true})
 	browser := startBrowser(t, "graphiql-compressed.mjs", api.httpURL,
 		authorizationHeaders(tokenFor(t, userViewer)), "query ServiceNames { services { id name } }")

@@ -73,6 +73,12 @@ type browserScript struct {
 
 // startBrowser runs clients/node/browser/<script> against the server at origin (with
 // args after it), in headless Chromium with the network closed but for origin.
+//
+// Each browser test calls t.Parallel() first, before it starts anything: a browser test spends
+// most of its time waiting on the page (a token to expire, a socket to come back), so two
+// overlap well on two cores. Each has its own database, in-process server, browser and
+// screenshot names; and go test releases parallel tests only after the package's serial
+// ones have ended, so none of them runs beside a test that counts the process's goroutines.
 func startBrowser(t *testing.T, script, origin string, args ...string) *browserScript {
 	t.Helper()
 	chromium := chromiumOrSkip(t)

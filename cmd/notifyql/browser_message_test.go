@@ -69,6 +69,7 @@ type messageView struct {
 // TestDashboardPageUpdatesAfterAWrite: the message's query and status subscription are
 // sent by hash too.
 func TestDashboardPageOpensAMessage(t *testing.T) {
+	t.Parallel()
 	api := startLiveAPIWith(t, liveAPIOptions{pages: true, letters: true, trusted: enforcedDashboardDocuments(t)})
 	requireEnforced(t, api.httpURL)
 	api.exec(messageTemplatesSQL, messageEmailTemplate, messageLetterTemplate, serviceA)

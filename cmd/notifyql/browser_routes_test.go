@@ -32,6 +32,7 @@ type routedView struct {
 // address that is no view say so and leave the page usable. At 320, 768 and 1280 px the
 // page does not scroll sideways, and axe finds nothing in any of these states.
 func TestDashboardPageOpensTheViewItsURLNames(t *testing.T) {
+	t.Parallel()
 	api := startLiveAPIWith(t, liveAPIOptions{pages: true, trusted: enforcedDashboardDocuments(t)})
 	api.exec(insertRoutedEmailSQL, routedEmail, serviceA, time.Now().UTC())
 	browser := startBrowser(t, "dashboard-routes.mjs", api.httpURL, tokenFor(t, userViewer), serviceA, routedEmail, serviceB)

@@ -130,6 +130,7 @@ func formatCount(n int) string {
 // that a reload opens again; it asks over the page's one socket (no HTTP request), does not
 // scroll the page sideways at 320 px, and axe finds nothing.
 func TestDashboardPageShowsMonthlyStatistics(t *testing.T) {
+	t.Parallel()
 	api := startLiveAPIWith(t, liveAPIOptions{pages: true})
 	api.exec(insertFailedEmailSQL, serviceA, time.Now().UTC())
 	token := tokenFor(t, userViewer)

@@ -10,6 +10,7 @@ import (
 // The browser harness closes the network: a page's request to another origin is refused
 // and recorded, and a screenshot lands in the artefacts folder.
 func TestBrowserHarnessClosesTheNetwork(t *testing.T) {
+	t.Parallel()
 	api := startLiveAPIWith(t, liveAPIOptions{pages: true})
 	browser := startBrowser(t, "harness.mjs", api.httpURL)
 	checked := browser.expect("checked", 60*time.Second)

@@ -281,6 +281,10 @@ func TestServeRaisesTheOpenFileLimit(t *testing.T) {
 // read slowly arrives whole, and an operation that waits on the database past the
 // deadline is answered.
 func TestBodyDeadlineSparesWebSocketsDownloadsAndSlowOperations(t *testing.T) {
+	// Parallel, as it mostly waits out deadlines. It is the one parallel test that runs
+	// serve: every serve keeps its allowances in the machine's Redis under the fixture's
+	// user ids, so two side by side would spend each other's.
+	t.Parallel()
 	const past = 3 * time.Second // three body deadlines
 	api := startServe(t, map[string]string{"NOTIFYQL_BODY_TIMEOUT": "1s"})
 	ctx := context.Background()
