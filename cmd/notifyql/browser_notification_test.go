@@ -141,6 +141,7 @@ func checkNotificationView(t *testing.T, where string, shown notificationView, a
 // member without the detail permissions, have no button. The first view opens from its
 // URL, as a reload does; nothing but the socket is asked; axe finds nothing.
 func TestDashboardPageShowsANotification(t *testing.T) {
+	t.Parallel()
 	api := startLiveAPIWith(t, liveAPIOptions{pages: true, letters: true})
 	api.exec(messageTemplatesSQL, messageEmailTemplate, messageLetterTemplate, serviceA)
 	api.exec(messageTemplateVersionsSQL, messageEmailTemplate, messageLetterTemplate)

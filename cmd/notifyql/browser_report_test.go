@@ -29,6 +29,7 @@ type reportView struct {
 // data; a user without view_activity is told why the button is not there. Over the one
 // socket, axe finding nothing.
 func TestDashboardPageRequestsAReport(t *testing.T) {
+	t.Parallel()
 	api := startLiveAPIWith(t, liveAPIOptions{pages: true, activity: true})
 	now := time.Now().UTC()
 	for _, recipient := range []string{"first@example.org", "second@example.org"} {

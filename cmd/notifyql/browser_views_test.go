@@ -212,6 +212,7 @@ const (
 // ask over the page's one socket, the CSV aside; axe finds nothing, and the page does not
 // scroll sideways at 320 px.
 func TestDashboardPageShowsTemplateUsageUsageAndInbox(t *testing.T) {
+	t.Parallel()
 	api := startLiveAPIWith(t, liveAPIOptions{pages: true, activity: true})
 	now := time.Now().UTC()
 	api.exec(insertSentTextSQL, serviceA, now.Add(-2*time.Hour))
@@ -423,6 +424,7 @@ type unavailableView struct {
 // overview's panel) not available and template usage shown.
 // axe finds nothing in any of them.
 func TestDashboardPageSaysWhichViewsAreNotAvailable(t *testing.T) {
+	t.Parallel()
 	api := startLiveAPIWith(t, liveAPIOptions{pages: true, activity: true})
 	api.exec(`INSERT INTO permissions (service_id, user_id, permission) VALUES ($1, $2, 'manage_users'), ($1, $2, 'manage_settings')`, serviceA, userMember)
 	var notification, received string
