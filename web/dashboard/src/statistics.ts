@@ -7,7 +7,7 @@ import { barY, plot, ruleY } from '@observablehq/plot';
 import type { Client } from 'graphql-ws';
 import { graphql } from './gql';
 import type { MonthlyStatisticsQuery as MonthlyStatistics } from './gql/graphql';
-import { ask } from './live';
+import { ask, type Result } from './live';
 import { reasonOf } from './notifications';
 import { byId, channels, typeNames } from './view';
 
@@ -39,23 +39,48 @@ const numberFormat = new Intl.NumberFormat('en-GB');
 // this one still is.
 export async function loadStatistics(client: Client, serviceId: string, year: number | null, isCurrent: () => boolean): Promise<void> {
   showStatisticsLoading();
-  let reason: string | null = null;
+  await loadYearView(ask(client, MonthlyStatisticsQuery, { serviceId, financialYear: year }), year, isCurrent, {
+    selector: 'financial-year',
+    pick: (service) => service.monthlyStatistics,
+    show: showMonths,
+    unavailable: showStatisticsUnavailable,
+  });
+}
+
+// YearView is a view of one financial year of a service (the monthly statistics, template
+// usage, usage): its year selector, what it shows from the answer's service, how, and how it
+// says it is not available.
+export interface YearView<Service, Data> {
+  selector: string;
+  pick: (service: Service) => Data | null | undefined;
+  show: (data: Data) => void;
+  unavailable: (reason: string) => void;
+}
+
+// loadYearView shows the answer asked for year through view: the years the API offers in
+// its selector, then the view's data, or why it is not available (the API's errors, or the
+// request's failure). An answer that comes after the page moved on (isCurrent) is dropped.
+export async function loadYearView<Service extends { financialYears?: Years | null }, Data>(
+  answer: Promise<Result<{ service?: Service | null }> | null>, year: number | null, isCurrent: () => boolean,
+  view: YearView<Service, Data>,
+): Promise<void> {
+  let reason: string;
   try {
-    const result = await ask(client, MonthlyStatisticsQuery, { serviceId, financialYear: year });
+    const result = await answer;
     if (!isCurrent()) return;
     const service = result?.data?.service;
-    if (service?.financialYears) showYears(byId<HTMLSelectElement>('financial-year'), service.financialYears, year);
-    if (result?.errors?.length || !service?.monthlyStatistics) {
-      reason = reasonOf(result?.errors ?? []);
-    } else {
-      showMonths(service.monthlyStatistics);
+    if (service?.financialYears) showYears(byId<HTMLSelectElement>(view.selector), service.financialYears, year);
+    const data = service ? view.pick(service) : null;
+    if (data && !result?.errors?.length) {
+      view.show(data);
       return;
     }
+    reason = reasonOf(result?.errors ?? []);
   } catch (error) {
     if (!isCurrent()) return;
     reason = reasonOf(error);
   }
-  showStatisticsUnavailable(reason);
+  view.unavailable(reason);
 }
 
 function showStatisticsLoading(): void {

@@ -7,8 +7,7 @@ import type { Client } from 'graphql-ws';
 import { graphql } from './gql';
 import type { TemplateUsageQuery as TemplateUsage } from './gql/graphql';
 import { ask } from './live';
-import { reasonOf } from './notifications';
-import { showYears } from './statistics';
+import { loadYearView } from './statistics';
 import { byId, typeNames } from './view';
 
 const TemplateUsageQuery = graphql(`
@@ -34,24 +33,18 @@ export async function loadTemplateUsage(client: Client, serviceId: string, year:
   const message = byId('template-usage-message');
   message.textContent = 'Loading…';
   byId('template-usage-rows').replaceChildren();
-  let reason: string;
-  try {
-    const result = await ask(client, TemplateUsageQuery, { serviceId, financialYear: year });
-    if (!isCurrent()) return;
-    const service = result?.data?.service;
-    if (service?.financialYears) showYears(byId<HTMLSelectElement>('template-usage-year'), service.financialYears, year);
-    if (service?.templateUsage && !result?.errors?.length) {
+  await loadYearView(ask(client, TemplateUsageQuery, { serviceId, financialYear: year }), year, isCurrent, {
+    selector: 'template-usage-year',
+    pick: (service) => service.templateUsage,
+    show: (months) => {
       section.classList.remove('unavailable');
-      showMonths(service.templateUsage);
-      return;
-    }
-    reason = reasonOf(result?.errors ?? []);
-  } catch (error) {
-    if (!isCurrent()) return;
-    reason = reasonOf(error);
-  }
-  section.classList.add('unavailable');
-  message.textContent = `Not available: ${reason}`;
+      showMonths(months);
+    },
+    unavailable: (reason) => {
+      section.classList.add('unavailable');
+      message.textContent = `Not available: ${reason}`;
+    },
+  });
 }
 
 // showMonths writes a row for each template of each month, the month heading its first

@@ -10,7 +10,7 @@ import { graphql } from './gql';
 import type { UsageQuery as UsageResult } from './gql/graphql';
 import { ask } from './live';
 import { reasonOf } from './notifications';
-import { showYears } from './statistics';
+import { loadYearView } from './statistics';
 import { byId } from './view';
 
 const UsageQuery = graphql(`
@@ -43,25 +43,19 @@ export async function loadUsage(client: Client, serviceId: string, year: number 
   const message = byId('usage-message');
   message.textContent = 'Loading…';
   for (const id of ['usage-chart-plot', 'usage-annual-rows', 'usage-rows']) byId(id).replaceChildren();
-  let reason: string;
-  try {
-    const result = await ask(client, UsageQuery, { serviceId, financialYear: year });
-    if (!isCurrent()) return;
-    const service = result?.data?.service;
-    if (service?.financialYears) showYears(byId<HTMLSelectElement>('usage-year'), service.financialYears, year);
-    if (service?.usage && !result?.errors?.length) {
+  await loadYearView(ask(client, UsageQuery, { serviceId, financialYear: year }), year, isCurrent, {
+    selector: 'usage-year',
+    pick: (service) => service.usage,
+    show: (usage) => {
       section.classList.remove('unavailable');
       message.textContent = '';
-      showUsage(service.usage);
-      return;
-    }
-    reason = reasonOf(result?.errors ?? []);
-  } catch (error) {
-    if (!isCurrent()) return;
-    reason = reasonOf(error);
-  }
-  section.classList.add('unavailable');
-  message.textContent = `Not available: ${reason}`;
+      showUsage(usage);
+    },
+    unavailable: (reason) => {
+      section.classList.add('unavailable');
+      message.textContent = `Not available: ${reason}`;
+    },
+  });
 }
 
 function cells(tr: HTMLTableRowElement, head: string, values: string[]): HTMLTableRowElement {
