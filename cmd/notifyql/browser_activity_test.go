@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -196,10 +195,6 @@ func TestDashboardPageShowsActivity(t *testing.T) {
 		t.Errorf("the view made the requests %q and opened the sockets %q, want none and one for each page load",
 			shown.RequestsInView, shown.Sockets)
 	}
-	for _, width := range []int{320, 768, 1280} {
-		if got, ok := shown.Widths[strconv.Itoa(width)]; !ok || got > width {
-			t.Errorf("at %d px the page is %d px wide, want no sideways scrolling", width, got)
-		}
-	}
+	checkNoSidewaysScrolling(t, shown.Widths)
 	browser.finish(30 * time.Second)
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -183,4 +184,16 @@ func dashboardDocument(t *testing.T, marker string) (id, text string) {
 	}
 	t.Fatalf("the page's manifest has no document with %q", marker)
 	return "", ""
+}
+
+// checkNoSidewaysScrolling fails unless the page was measured at 320, 768 and 1280 px wide
+// (widths, as browser/dashboard.mjs's checkWidths reports them) and at none was it wider
+// than the window.
+func checkNoSidewaysScrolling(t *testing.T, widths map[string]int) {
+	t.Helper()
+	for _, width := range []int{320, 768, 1280} {
+		if got, ok := widths[strconv.Itoa(width)]; !ok || got > width {
+			t.Errorf("at %d px the page is %d px wide, want no sideways scrolling", width, got)
+		}
+	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -184,11 +183,7 @@ func TestDashboardPageShowsANotification(t *testing.T) {
 	if len(letter.Pages) != 1 || letter.Pages[0].Alt != "Page 1 of 1" || !letter.Pages[0].SameOrigin || !letter.Pages[0].Loaded {
 		t.Errorf("the letter's pages show as %+v, want page 1 of 1 loaded from the page's origin", letter.Pages)
 	}
-	for _, width := range []int{320, 768, 1280} {
-		if got, ok := letter.Widths[strconv.Itoa(width)]; !ok || got > width {
-			t.Errorf("at %d px the page is %d px wide, want no sideways scrolling", width, got)
-		}
-	}
+	checkNoSidewaysScrolling(t, letter.Widths)
 	browser.reply()
 
 	var cancel struct{ Confirming, Cancelled notificationView }

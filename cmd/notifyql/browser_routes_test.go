@@ -2,7 +2,6 @@ package main
 
 import (
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -78,10 +77,6 @@ func TestDashboardPageOpensTheViewItsURLNames(t *testing.T) {
 	if shown.Nowhere.Service != "" || !strings.Contains(shown.Nowhere.RouteMessage, "not a view") {
 		t.Errorf("an address that is no view: %+v, want it said", shown.Nowhere)
 	}
-	for _, width := range []int{320, 768, 1280} {
-		if got, ok := shown.Widths[strconv.Itoa(width)]; !ok || got > width {
-			t.Errorf("at %d px the page is %d px wide, want no sideways scrolling", width, got)
-		}
-	}
+	checkNoSidewaysScrolling(t, shown.Widths)
 	browser.finish(30 * time.Second)
 }

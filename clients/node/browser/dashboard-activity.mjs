@@ -7,9 +7,11 @@
 // 320, 768 and 1280 px, where the page must not scroll sideways.
 //
 // usage: node browser/dashboard-activity.mjs <origin> <token> <serviceId> <term> <token without view_activity>
-import { report, run, screenshot, waitForGo } from './chromium.mjs';
+import { report, run, waitForGo } from './chromium.mjs';
 import { checkAccessibility } from './axe.mjs';
-import { chooseService, recordRequests, signIn, waitForConnection } from './dashboard.mjs';
+import {
+  checkWidths, chooseService, recordRequests, recordSockets, signIn, waitForConnection,
+} from './dashboard.mjs';
 
 const [origin, token, serviceId, term, restrictedToken] = process.argv.slice(2);
 
@@ -44,8 +46,7 @@ async function readActivity(page) {
 }
 
 await run(origin, 'dashboard-activity', async ({ page }) => {
-  const sockets = [];
-  page.on('websocket', (socket) => sockets.push(new URL(socket.url()).pathname));
+  const sockets = recordSockets(page);
   await page.goto(`${origin}/dashboard`);
   await signIn(page, token);
   await chooseService(page, serviceId);
@@ -86,13 +87,7 @@ await run(origin, 'dashboard-activity', async ({ page }) => {
   await signIn(page, token);
   await waitForList(page);
   const reloaded = await readActivity(page);
-  const widths = {};
-  for (const width of [320, 768, 1280]) {
-    await page.setViewportSize({ width, height: 900 });
-    await checkAccessibility(page, `on the activity view at ${width} px`);
-    widths[width] = await page.evaluate(() => document.documentElement.scrollWidth);
-    await screenshot(page, `dashboard-activity-${width}`);
-  }
+  const widths = await checkWidths(page, 'on the activity view', 'dashboard-activity');
 
   await page.reload();
   await signIn(page, restrictedToken);

@@ -5,13 +5,12 @@
 // usage: node browser/dashboard-expired.mjs <origin> <token> <serviceId>
 import { report, run, screenshot } from './chromium.mjs';
 import { checkAccessibility } from './axe.mjs';
-import { chooseService, signIn, waitForConnection, waitForNumbers } from './dashboard.mjs';
+import { chooseService, recordSockets, signIn, waitForConnection, waitForNumbers } from './dashboard.mjs';
 
 const [origin, token, serviceId] = process.argv.slice(2);
 
 await run(origin, 'dashboard-expired', async ({ page }) => {
-  const sockets = [];
-  page.on('websocket', (socket) => sockets.push(new URL(socket.url()).pathname));
+  const sockets = recordSockets(page);
   await page.goto(`${origin}/dashboard`);
   await signIn(page, token);
   await chooseService(page, serviceId);

@@ -10,7 +10,7 @@
 //        <cancellableId> <overtakenId> <refusedId> <invalidId> <pastId> <member token>
 import { report, run, screenshot, waitForGo } from './chromium.mjs';
 import { checkAccessibility } from './axe.mjs';
-import { recordRequests, signIn } from './dashboard.mjs';
+import { checkWidths, recordRequests, recordSockets, signIn } from './dashboard.mjs';
 
 const [origin, token, serviceId, emailId, cancellableId, overtakenId, refusedId, invalidId, pastId, memberToken] = process.argv.slice(2);
 
@@ -74,8 +74,7 @@ async function openRow(page, id) {
 }
 
 await run(origin, 'dashboard-notification', async ({ page }) => {
-  const sockets = [];
-  page.on('websocket', (socket) => sockets.push(new URL(socket.url()).pathname));
+  const sockets = recordSockets(page);
   await page.goto(viewURL(emailId));
   await signIn(page, token);
   await waitForView(page, emailId);
@@ -89,13 +88,7 @@ await run(origin, 'dashboard-notification', async ({ page }) => {
   await openRow(page, cancellableId);
   await page.locator('#cancel-letter').waitFor({ state: 'visible', timeout: 10000 });
   await waitForPages(page);
-  const widths = {};
-  for (const width of [320, 768, 1280]) {
-    await page.setViewportSize({ width, height: 900 });
-    await checkAccessibility(page, `on a letter that can be cancelled at ${width} px`);
-    widths[width] = await page.evaluate(() => document.documentElement.scrollWidth);
-    await screenshot(page, `dashboard-notification-letter-${width}`);
-  }
+  const widths = await checkWidths(page, 'on a letter that can be cancelled', 'dashboard-notification-letter');
   await waitForGo({ event: 'letter', text: JSON.stringify({ ...(await readView(page)), widths }) });
 
   await page.getByRole('button', { name: 'Cancel letter' }).click();

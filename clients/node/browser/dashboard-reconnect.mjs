@@ -6,8 +6,7 @@
 import { report, run, screenshot, waitForGo } from './chromium.mjs';
 import { checkAccessibility } from './axe.mjs';
 import {
-  chooseService, readDashboard, recordRequests, signIn, waitForConnection,
-  waitForEmailChange, waitForNumbers,
+  chooseService, readDashboard, recordRequests, recordSockets, signIn, waitForConnection, waitForEmailChange, waitForNumbers,
 } from './dashboard.mjs';
 
 const [origin, token, serviceId] = process.argv.slice(2);
@@ -24,8 +23,7 @@ async function recordConnectionStates(page) {
 }
 
 await run(origin, 'dashboard-reconnect', async ({ page }) => {
-  const sockets = [];
-  page.on('websocket', (socket) => sockets.push(new URL(socket.url()).pathname));
+  const sockets = recordSockets(page);
   await page.goto(`${origin}/dashboard`);
   await signIn(page, token);
   await chooseService(page, serviceId);

@@ -7,7 +7,7 @@
 // usage: node browser/dashboard-report.mjs <origin> <token> <serviceId> <token without view_activity>
 import { report, run, screenshot, waitForGo } from './chromium.mjs';
 import { checkAccessibility } from './axe.mjs';
-import { recordRequests, signIn } from './dashboard.mjs';
+import { recordRequests, recordSockets, signIn } from './dashboard.mjs';
 
 const [origin, token, serviceId, restrictedToken] = process.argv.slice(2);
 
@@ -31,8 +31,7 @@ async function waitForOffer(page) {
 }
 
 await run(origin, 'dashboard-report', async ({ page }) => {
-  const sockets = [];
-  page.on('websocket', (socket) => sockets.push(new URL(socket.url()).pathname));
+  const sockets = recordSockets(page);
   const viewURL = `${origin}/dashboard/services/${serviceId}/notifications/email`;
   await page.goto(viewURL);
   await signIn(page, token);

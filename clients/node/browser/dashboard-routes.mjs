@@ -7,9 +7,11 @@
 // scroll sideways.
 //
 // usage: node browser/dashboard-routes.mjs <origin> <token> <serviceId> <notificationId> <otherServiceId>
-import { report, run, screenshot } from './chromium.mjs';
+import { report, run } from './chromium.mjs';
 import { checkAccessibility } from './axe.mjs';
-import { chooseService, recordRequests, signIn, waitForConnection, waitForNumbers } from './dashboard.mjs';
+import {
+  checkWidths, chooseService, recordRequests, recordSockets, signIn, waitForConnection, waitForNumbers,
+} from './dashboard.mjs';
 
 const [origin, token, serviceId, notificationId, otherServiceId] = process.argv.slice(2);
 
@@ -37,8 +39,7 @@ async function waitForMessage(page, id) {
 }
 
 await run(origin, 'dashboard-routes', async ({ page }) => {
-  const sockets = [];
-  page.on('websocket', (socket) => sockets.push(new URL(socket.url()).pathname));
+  const sockets = recordSockets(page);
   await page.goto(`${origin}/dashboard`);
   await waitForConnection(page, 'signed out');
   await checkAccessibility(page, 'on the sign-in form');
@@ -79,13 +80,7 @@ await run(origin, 'dashboard-routes', async ({ page }) => {
   const reopenRequests = [...requests];
   const socketsAfterReload = sockets.length - socketsBeforeReload;
 
-  const widths = {};
-  for (const width of [320, 768, 1280]) {
-    await page.setViewportSize({ width, height: 900 });
-    await checkAccessibility(page, `on a message at ${width} px`);
-    widths[width] = await page.evaluate(() => document.documentElement.scrollWidth);
-    await screenshot(page, `dashboard-routes-message-${width}`);
-  }
+  const widths = await checkWidths(page, 'on a message', 'dashboard-routes-message');
 
   // A service the user may not see, then an address that is no view.
   await page.goto(`${origin}/dashboard/services/${otherServiceId}`);

@@ -5,9 +5,11 @@
 // photographed at 320, 768 and 1280 px, where the page must not scroll sideways.
 //
 // usage: node browser/dashboard-statistics.mjs <origin> <token> <serviceId>
-import { report, run, screenshot } from './chromium.mjs';
+import { report, run } from './chromium.mjs';
 import { checkAccessibility } from './axe.mjs';
-import { chooseService, recordRequests, signIn, waitForConnection } from './dashboard.mjs';
+import {
+  checkWidths, chooseService, recordRequests, recordSockets, signIn, waitForConnection,
+} from './dashboard.mjs';
 
 const [origin, token, serviceId] = process.argv.slice(2);
 
@@ -41,8 +43,7 @@ async function readStatistics(page) {
 }
 
 await run(origin, 'dashboard-statistics', async ({ page }) => {
-  const sockets = [];
-  page.on('websocket', (socket) => sockets.push(new URL(socket.url()).pathname));
+  const sockets = recordSockets(page);
   await page.goto(`${origin}/dashboard`);
   await signIn(page, token);
   await chooseService(page, serviceId);
@@ -64,12 +65,6 @@ await run(origin, 'dashboard-statistics', async ({ page }) => {
   await signIn(page, token);
   await waitForTable(page);
   const reloaded = await readStatistics(page);
-  const widths = {};
-  for (const width of [320, 768, 1280]) {
-    await page.setViewportSize({ width, height: 900 });
-    await checkAccessibility(page, `on the monthly statistics at ${width} px`);
-    widths[width] = await page.evaluate(() => document.documentElement.scrollWidth);
-    await screenshot(page, `dashboard-statistics-${width}`);
-  }
+  const widths = await checkWidths(page, 'on the monthly statistics', 'dashboard-statistics');
   report({ event: 'statistics', text: JSON.stringify({ current, older, reloaded, widths, requestsInView, sockets }) });
 });

@@ -5,13 +5,14 @@
 // usage: node browser/dashboard-switch.mjs <origin> <token> <firstServiceId> <secondServiceId>
 import { report, run, screenshot, waitForGo } from './chromium.mjs';
 import { checkAccessibility } from './axe.mjs';
-import { chooseService, readDashboard, signIn, waitForConnection, waitForNumbers } from './dashboard.mjs';
+import {
+  chooseService, readDashboard, recordSockets, signIn, waitForConnection, waitForNumbers,
+} from './dashboard.mjs';
 
 const [origin, token, first, second] = process.argv.slice(2);
 
 await run(origin, 'dashboard-switch', async ({ page }) => {
-  const sockets = [];
-  page.on('websocket', (socket) => sockets.push(new URL(socket.url()).pathname));
+  const sockets = recordSockets(page);
   await page.goto(`${origin}/dashboard`);
   await signIn(page, token);
   await chooseService(page, first);

@@ -8,16 +8,14 @@
 import { report, run, screenshot, waitForGo } from './chromium.mjs';
 import { checkAccessibility } from './axe.mjs';
 import {
-  chooseService, readDashboard, recordRequests, signIn, waitForConnection,
-  waitForEmailChange, waitForNumbers,
+  chooseService, readDashboard, recordRequests, recordSockets, signIn, waitForConnection, waitForEmailChange, waitForNumbers,
 } from './dashboard.mjs';
 
 const [origin, token, serviceId] = process.argv.slice(2);
 
 await run(origin, 'dashboard-update', async ({ page }) => {
   const requests = recordRequests(page);
-  const sockets = [];
-  page.on('websocket', (socket) => sockets.push(new URL(socket.url()).pathname));
+  const sockets = recordSockets(page);
 
   await page.goto(`${origin}/dashboard`);
   await waitForConnection(page, 'signed out');

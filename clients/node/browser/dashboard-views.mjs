@@ -9,7 +9,9 @@
 import { readFile } from 'node:fs/promises';
 import { report, run, screenshot, waitForGo } from './chromium.mjs';
 import { checkAccessibility } from './axe.mjs';
-import { chooseService, recordRequests, signIn, waitForConnection } from './dashboard.mjs';
+import {
+  checkWidths, chooseService, recordRequests, recordSockets, signIn, waitForConnection,
+} from './dashboard.mjs';
 
 const [origin, token, serviceId, year, inboundSmsId] = process.argv.slice(2);
 
@@ -57,8 +59,7 @@ const views = [
 ];
 
 await run(origin, 'dashboard-views', async ({ page }) => {
-  const sockets = [];
-  page.on('websocket', (socket) => sockets.push(new URL(socket.url()).pathname));
+  const sockets = recordSockets(page);
   await page.goto(`${origin}/dashboard`);
   await signIn(page, token);
   await chooseService(page, serviceId);
@@ -121,12 +122,6 @@ await run(origin, 'dashboard-views', async ({ page }) => {
   await page.goto(`${origin}/dashboard/services/${serviceId}/usage`);
   await signIn(page, token);
   await waitForView(page, 'usage', 'usage-message');
-  const widths = {};
-  for (const width of [320, 768, 1280]) {
-    await page.setViewportSize({ width, height: 900 });
-    await checkAccessibility(page, `on usage at ${width} px`);
-    widths[width] = await page.evaluate(() => document.documentElement.scrollWidth);
-    await screenshot(page, `dashboard-usage-${width}`);
-  }
+  const widths = await checkWidths(page, 'on usage', 'dashboard-usage');
   report({ event: 'views', text: JSON.stringify({ summary, shown, inboxAfter, csv, conversation, reloaded, widths, requestsInViews, sockets }) });
 });

@@ -1,5 +1,7 @@
 // dashboard.mjs: what the dashboard page's browser tests (dashboard-*.mjs) share: signing
 // in, choosing a service and reading the numbers off the page as a person would see them.
+import { checkAccessibility } from './axe.mjs';
+import { screenshot } from './chromium.mjs';
 
 // The page shows "–" where a number has not arrived yet.
 const notYet = '–';
@@ -91,4 +93,25 @@ export function recordRequests(page) {
     }
   });
   return requests;
+}
+
+// recordSockets records the path of each WebSocket the page opens from now on.
+export function recordSockets(page) {
+  const sockets = [];
+  page.on('websocket', (socket) => sockets.push(new URL(socket.url()).pathname));
+  return sockets;
+}
+
+// checkWidths shows the page at 320, 768 and 1280 px wide, has axe check it at each ("<where>
+// at <width> px") and keeps a screenshot of each ("<name>-<width>"). It returns each width's
+// scrollWidth, which is the width itself when nothing scrolls sideways.
+export async function checkWidths(page, where, name) {
+  const widths = {};
+  for (const width of [320, 768, 1280]) {
+    await page.setViewportSize({ width, height: 900 });
+    await checkAccessibility(page, `${where} at ${width} px`);
+    widths[width] = await page.evaluate(() => document.documentElement.scrollWidth);
+    await screenshot(page, `${name}-${width}`);
+  }
+  return widths;
 }
