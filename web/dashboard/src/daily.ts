@@ -11,7 +11,7 @@ import { graphql } from './gql';
 import type { DailyTotalsQuery as DailyTotals } from './gql/graphql';
 import { ask } from './live';
 import { reasonOf } from './notifications';
-import { byId, channels } from './view';
+import { byId, channels, tableRow } from './view';
 
 const DailyTotalsQuery = graphql(`
   query DailyTotals($serviceId: ID!) {
@@ -164,17 +164,8 @@ function typeFigure(channel: Channel, days: Day[]): HTMLElement {
   head.append(headRow);
   const body = document.createElement('tbody');
   body.append(...days.map((d) => {
-    const row = document.createElement('tr');
+    const row = tableRow(d.label, measures.map((m) => numberFormat.format(d.counts[channel][m])));
     row.dataset.day = d.key;
-    const th = document.createElement('th');
-    th.scope = 'row';
-    th.textContent = d.label;
-    row.append(th, ...measures.map((m) => {
-      const td = document.createElement('td');
-      td.className = 'count';
-      td.textContent = numberFormat.format(d.counts[channel][m]);
-      return td;
-    }));
     return row;
   }));
   table.append(caption, head, body);

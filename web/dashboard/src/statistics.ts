@@ -9,7 +9,7 @@ import { graphql } from './gql';
 import type { MonthlyStatisticsQuery as MonthlyStatistics } from './gql/graphql';
 import { ask, type Result } from './live';
 import { reasonOf } from './notifications';
-import { byId, channels, typeNames } from './view';
+import { byId, channels, tableRow, typeNames } from './view';
 
 export const MonthlyStatisticsQuery = graphql(`
   query MonthlyStatistics($serviceId: ID!, $financialYear: Int) {
@@ -111,22 +111,11 @@ export function showYears(select: HTMLSelectElement, years: Years, year: number 
 function showMonths(months: Months): void {
   byId('statistics').classList.remove('unavailable');
   const rows = months.map((m) => {
-    const row = document.createElement('tr');
-    row.dataset.month = m.month.key;
-    const month = document.createElement('th');
-    month.scope = 'row';
-    month.textContent = `${m.month.name} ${m.month.year}`;
-    row.append(month);
-    for (const channel of channels) {
+    const row = tableRow(`${m.month.name} ${m.month.year}`, channels.flatMap((channel) => {
       const t = m[channel];
-      const requested = document.createElement('td');
-      requested.className = 'count';
-      requested.textContent = numberFormat.format(t.requested);
-      const failed = document.createElement('td');
-      failed.className = 'count';
-      failed.textContent = `${numberFormat.format(t.failed)} (${t.failedPercentage}%)`;
-      row.append(requested, failed);
-    }
+      return [numberFormat.format(t.requested), `${numberFormat.format(t.failed)} (${t.failedPercentage}%)`];
+    }));
+    row.dataset.month = m.month.key;
     return row;
   });
   byId('statistics-rows').replaceChildren(...rows);

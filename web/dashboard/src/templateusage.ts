@@ -8,7 +8,7 @@ import { graphql } from './gql';
 import type { TemplateUsageQuery as TemplateUsage } from './gql/graphql';
 import { ask } from './live';
 import { loadYearView } from './statistics';
-import { byId, typeNames } from './view';
+import { byId, tableRow, typeNames } from './view';
 
 const TemplateUsageQuery = graphql(`
   query TemplateUsage($serviceId: ID!, $financialYear: Int) {
@@ -60,16 +60,7 @@ function showMonths(months: Months): void {
 }
 
 function row(key: string, month: string, cells: string[]): HTMLTableRowElement {
-  const tr = document.createElement('tr');
+  const tr = tableRow(month, cells, (i) => i === 2);
   tr.dataset.month = key;
-  const th = document.createElement('th');
-  th.scope = 'row';
-  th.textContent = month;
-  tr.append(th, ...cells.map((text, i) => {
-    const td = document.createElement('td');
-    if (i === 2) td.className = 'count';
-    td.textContent = text;
-    return td;
-  }));
   return tr;
 }

@@ -3,7 +3,7 @@
 // cancelled or started changes the list).
 import { graphql } from './gql';
 import type { UpcomingJobsSubscription as UpcomingJobs } from './gql/graphql';
-import { byId } from './view';
+import { byId, tableRow } from './view';
 
 export const UpcomingJobsSubscription = graphql(`
   subscription UpcomingJobs($serviceId: ID!) {
@@ -19,22 +19,14 @@ const startFormat = new Intl.DateTimeFormat('en-GB', {
 
 export function showUpcomingJobs(data: UpcomingJobs): void {
   const rows = data.upcomingJobs.map((job) => {
-    const tr = document.createElement('tr');
-    const name = document.createElement('th');
-    name.scope = 'row';
-    name.textContent = job.originalFileName;
-    const starts = document.createElement('td');
+    let starts: string | Node = '';
     if (job.scheduledFor) {
       const time = document.createElement('time');
       time.dateTime = job.scheduledFor;
       time.textContent = startFormat.format(new Date(job.scheduledFor));
-      starts.append(time);
+      starts = time;
     }
-    const count = document.createElement('td');
-    count.className = 'count';
-    count.textContent = numberFormat.format(job.notificationCount);
-    tr.append(name, starts, count);
-    return tr;
+    return tableRow(job.originalFileName, [starts, numberFormat.format(job.notificationCount)], (i) => i === 1);
   });
   byId('upcoming-job-rows').replaceChildren(...rows);
   byId('upcoming-jobs-message').textContent = rows.length === 0 ? 'No jobs are waiting to start.' : '';

@@ -11,7 +11,7 @@ import type { UsageQuery as UsageResult } from './gql/graphql';
 import { ask } from './live';
 import { reasonOf } from './notifications';
 import { loadYearView } from './statistics';
-import { byId } from './view';
+import { byId, tableRow } from './view';
 
 const UsageQuery = graphql(`
   query Usage($serviceId: ID!, $financialYear: Int) {
@@ -58,19 +58,6 @@ export async function loadUsage(client: Client, serviceId: string, year: number 
   });
 }
 
-function cells(tr: HTMLTableRowElement, head: string, values: string[]): HTMLTableRowElement {
-  const th = document.createElement('th');
-  th.scope = 'row';
-  th.textContent = head;
-  tr.append(th, ...values.map((text) => {
-    const td = document.createElement('td');
-    td.className = 'count';
-    td.textContent = text;
-    return td;
-  }));
-  return tr;
-}
-
 function showUsage(usage: Usage): void {
   const a = usage.annual;
   // The allowance is used before anything is charged: what is used is what is not left.
@@ -85,16 +72,16 @@ function showUsage(usage: Usage): void {
     ['Emails sent', format(a.emailsSent)],
     ['Letters sent', format(a.lettersSent)],
     ['Letter charges', a.letterCost.display],
-  ] as const).map(([head, value]) => cells(document.createElement('tr'), head, [value])));
+  ] as const).map(([head, value]) => tableRow(head, [value])));
   showAllowanceChart(a.smsFreeAllowance, used, left);
 
   const rows = usage.months.map((m) => {
-    const tr = document.createElement('tr');
-    tr.dataset.month = m.month.key;
     // A month with nothing used or charged reads "–", as the API says to show it.
     const values = m.isEmpty ? ['–', '–', '–', '–']
       : [m.smsFreeAllowanceUsedLabel, m.smsCost.display, m.letterCost.display, m.total.display];
-    return cells(tr, `${m.month.name} ${m.month.year}`, values);
+    const tr = tableRow(`${m.month.name} ${m.month.year}`, values);
+    tr.dataset.month = m.month.key;
+    return tr;
   });
   byId('usage-rows').replaceChildren(...rows);
   byId('usage-months-message').textContent = rows.length === 0 ? 'No months of this year have started yet.' : '';

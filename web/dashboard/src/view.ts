@@ -134,20 +134,25 @@ export function showInboxUnavailable(reason: string): void {
   byId('inbox-label').textContent = `Not available: ${reason}`;
 }
 
+// tableRow is a table body row: its header cell, then its cells, each text or an element.
+// The cells that counts picks (all, by default) hold figures, aligned as figures are.
+export function tableRow(head: string, cells: Array<string | Node>, counts: (i: number) => boolean = () => true): HTMLTableRowElement {
+  const row = document.createElement('tr');
+  const th = document.createElement('th');
+  th.scope = 'row';
+  th.textContent = head;
+  row.append(th, ...cells.map((cell, i) => {
+    const td = document.createElement('td');
+    if (counts(i)) td.className = 'count';
+    td.append(cell);
+    return td;
+  }));
+  return row;
+}
+
 export function showTemplateStatistics(statistics: TemplateStatisticsSubscription['templateStatistics']): void {
-  const rows = statistics.map((s) => {
-    const row = document.createElement('tr');
-    const name = document.createElement('th');
-    name.scope = 'row';
-    name.textContent = s.template?.name ?? 'A deleted template';
-    const type = document.createElement('td');
-    type.textContent = s.template ? typeNames[s.template.type] : '';
-    const count = document.createElement('td');
-    count.className = 'count';
-    count.textContent = format(s.count);
-    row.append(name, type, count);
-    return row;
-  });
+  const rows = statistics.map((s) => tableRow(s.template?.name ?? 'A deleted template',
+    [s.template ? typeNames[s.template.type] : '', format(s.count)], (i) => i === 1));
   byId('template-rows').replaceChildren(...rows);
   byId('templates-message').textContent = statistics.length === 0 ? 'No messages sent in the last 7 days.' : '';
 }
