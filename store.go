@@ -38,8 +38,8 @@ type NotificationFilter struct {
 // service's status counts (NotificationPage.StatusCounts).
 type PageIncludes struct {
 	RelatedIncludes
-	// StatusCountsFrom, when set, asks for StatusCounts' rows from that London date to
-	// today, today being Now's London date.
+	// StatusCountsFrom, when set, asks for StatusCounts' window from that London date to
+	// today, today being Now's London date, summed as WindowCounts.
 	StatusCountsFrom *Date
 	Now              time.Time
 }
@@ -107,7 +107,7 @@ type NotificationPage struct {
 	// Related holds the rows the filter's Include asked for. StatusCounts, when Include
 	// asked for them, waits for the counts: they may arrive after the page's rows.
 	Related      Related
-	StatusCounts func() ([]StatusCount, error)
+	StatusCounts func() (WindowCounts, error)
 }
 
 // ServiceStore reads services and the facts about them.
@@ -191,13 +191,13 @@ type NotificationStore interface {
 	// London dates from..today inclusive: facts for the days before today, and live rows
 	// for today, test keys excluded.
 	StatusCounts(ctx context.Context, serviceID string, from Date, now time.Time) ([]StatusCount, error)
-	// StatusCountsWithTemplates is StatusCounts with the current version of each template
-	// its rows name, read in the same statement.
-	StatusCountsWithTemplates(ctx context.Context, serviceID string, from Date, now time.Time) ([]StatusCount, map[string]*Template, error)
+	// StatusCountsWithTemplates is StatusCounts' window summed as the dashboard shows it,
+	// with the current version of each template the sums name, read in the same statement.
+	StatusCountsWithTemplates(ctx context.Context, serviceID string, from Date, now time.Time) (WindowCounts, map[string]*Template, error)
 	// StatusCountsWithService is StatusCountsWithTemplates with the service and its facts
 	// at now read in the same round trip, in Related.Services (empty when there is no such
 	// service) beside Related.Templates.
-	StatusCountsWithService(ctx context.Context, serviceID string, from Date, now time.Time) ([]StatusCount, *Related, error)
+	StatusCountsWithService(ctx context.Context, serviceID string, from Date, now time.Time) (WindowCounts, *Related, error)
 	// StatusCountsByService returns StatusCounts' rows for each of serviceIDs at once,
 	// keyed by the ids as given; services without rows, and ids that are not UUIDs, are
 	// absent.

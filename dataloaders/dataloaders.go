@@ -62,7 +62,7 @@ type Loaders struct {
 	job             *Loader[string, *notifyql.Job]
 	apiKey          *Loader[string, *notifyql.APIKey]
 	statusHistory   *Loader[string, []notifyql.StatusChange]
-	statusCounts    *Loader[StatusCountsKey, []notifyql.StatusCount]
+	statusCounts    *Loader[StatusCountsKey, notifyql.WindowCounts]
 	pagesAhead      map[string]*notifyql.NotificationPage
 }
 
@@ -199,18 +199,18 @@ func (ls *Loaders) StatusHistory() *Loader[string, []notifyql.StatusChange] {
 // StatusCounts loads a window's dashboard rows. With the window's templates: the fields
 // that show the rows (template statistics) also show their templates, and the statement
 // that counts them reads those in the same round trip, priming the Template loader.
-func (ls *Loaders) StatusCounts() *Loader[StatusCountsKey, []notifyql.StatusCount] {
-	return loader(ls, &ls.statusCounts, "statusCounts", func() func(context.Context, []StatusCountsKey) (map[StatusCountsKey][]notifyql.StatusCount, error) {
-		return func(ctx context.Context, keys []StatusCountsKey) (map[StatusCountsKey][]notifyql.StatusCount, error) {
+func (ls *Loaders) StatusCounts() *Loader[StatusCountsKey, notifyql.WindowCounts] {
+	return loader(ls, &ls.statusCounts, "statusCounts", func() func(context.Context, []StatusCountsKey) (map[StatusCountsKey]notifyql.WindowCounts, error) {
+		return func(ctx context.Context, keys []StatusCountsKey) (map[StatusCountsKey]notifyql.WindowCounts, error) {
 			// Each window is its own query; the loader's job here is to share one result
 			// between the fields of an operation that ask for the same window.
-			found := make(map[StatusCountsKey][]notifyql.StatusCount, len(keys))
+			found := make(map[StatusCountsKey]notifyql.WindowCounts, len(keys))
 			for _, k := range keys {
-				rows, templates, err := ls.stores.Notifications.StatusCountsWithTemplates(ctx, k.ServiceID, k.From, ls.now)
+				counts, templates, err := ls.stores.Notifications.StatusCountsWithTemplates(ctx, k.ServiceID, k.From, ls.now)
 				if err != nil {
 					return nil, err
 				}
-				found[k] = rows
+				found[k] = counts
 				ls.Prime(&notifyql.Related{Templates: templates})
 			}
 			return found, nil

@@ -204,7 +204,7 @@ func (s *NotificationStore) ListNotifications(ctx context.Context, f notifyql.No
 	batch.Queue(sql, args...)
 	from := f.Include.StatusCountsFrom
 	if from != nil {
-		s.queueStatusCounts(batch, f.ServiceID, *from, f.Include.Now)
+		s.queueWindowCounts(batch, f.ServiceID, *from, f.Include.Now)
 	}
 	results := s.pool.SendBatch(ctx, batch)
 	err = skipPlanMode(results)
@@ -239,15 +239,15 @@ func readRows(results pgx.BatchResults, collect func(pgx.Rows) error) error {
 // statusCountsLater reads the status counts, the last results of a page's batch, while the
 // caller goes on with the page, then releases the batch's connection, whether or not
 // anyone asks for them. The function it returns waits for them.
-func statusCountsLater(results pgx.BatchResults, serviceID string) func() ([]notifyql.StatusCount, error) {
+func statusCountsLater(results pgx.BatchResults, serviceID string) func() (notifyql.WindowCounts, error) {
 	var (
 		done   = make(chan struct{})
-		counts []notifyql.StatusCount
+		counts notifyql.WindowCounts
 		err    error
 	)
 	go func() {
 		defer close(done)
-		counts, err = readQueuedStatusCounts(results)
+		counts, err = readQueuedWindowCounts(results)
 		if closeErr := results.Close(); err == nil {
 			err = closeErr
 		}
@@ -255,7 +255,7 @@ func statusCountsLater(results pgx.BatchResults, serviceID string) func() ([]not
 			err = fmt.Errorf("load status counts of service %s: %w", serviceID, err)
 		}
 	}()
-	return func() ([]notifyql.StatusCount, error) {
+	return func() (notifyql.WindowCounts, error) {
 		<-done
 		return counts, err
 	}
@@ -275,8 +275,8 @@ func (s *NotificationStore) searchNotifications(ctx context.Context, f notifyql.
 		return err
 	}
 	if from := f.Include.StatusCountsFrom; from != nil {
-		counts, err := s.StatusCounts(ctx, f.ServiceID, *from, f.Include.Now)
-		page.StatusCounts = func() ([]notifyql.StatusCount, error) { return counts, err }
+		counts, err := s.windowCounts(ctx, f.ServiceID, *from, f.Include.Now)
+		page.StatusCounts = func() (notifyql.WindowCounts, error) { return counts, err }
 	}
 	return nil
 }

@@ -159,7 +159,7 @@ func TestStatusCountsWithServiceMatchTheCountsAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(alone) == 0 || !cmp.Equal(alone, counts) || !cmp.Equal(templates, related.Templates) {
+	if len(alone.ByStatus) == 0 || len(alone.ByTemplate) == 0 || !cmp.Equal(alone, counts) || !cmp.Equal(templates, related.Templates) {
 		t.Errorf("with the service: %v and %d templates; alone: %v and %d templates", counts, len(related.Templates), alone, len(templates))
 	}
 	if len(related.Services) != 1 || related.Services[0].Service.ID != fxAlphaID || related.Services[0].Retention.Days(notifyql.TypeEmail) != 3 {
@@ -167,7 +167,7 @@ func TestStatusCountsWithServiceMatchTheCountsAlone(t *testing.T) {
 	}
 	for _, id := range []string{"5e000000-0000-4000-8000-0000000000ff", "not-a-uuid"} {
 		counts, related, err := store.StatusCountsWithService(ctx, id, from, now)
-		if err != nil || len(counts) != 0 || len(related.Services) != 0 {
+		if err != nil || len(counts.ByStatus)+len(counts.ByTemplate) != 0 || len(related.Services) != 0 {
 			t.Errorf("service %q: counts %v, services %v, error %v; want none of them", id, counts, related.Services, err)
 		}
 	}

@@ -26,7 +26,7 @@ import (
 func TestDashboardStatusCountsKeepCustomPlans(t *testing.T) {
 	requireCustomStatusCountPlans(t, func(ctx context.Context, store *NotificationStore, from notifyql.Date, now time.Time) (int, error) {
 		counts, _, err := store.StatusCountsWithTemplates(ctx, fxAlphaID, from, now)
-		return len(counts), err
+		return len(counts.ByStatus), err
 	})
 	requireCustomStatusCountPlans(t, func(ctx context.Context, store *NotificationStore, from notifyql.Date, now time.Time) (int, error) {
 		counts, err := store.StatusCounts(ctx, fxAlphaID, from, now)
@@ -38,7 +38,7 @@ func TestDashboardStatusCountsKeepCustomPlans(t *testing.T) {
 		if err == nil && (len(related.Services) != 1 || related.Services[0].Service.ID != fxAlphaID || len(related.Templates) == 0) {
 			err = fmt.Errorf("the counts brought back services %+v and %d templates, want their own service and its templates", related.Services, len(related.Templates))
 		}
-		return len(counts), err
+		return len(counts.ByStatus), err
 	})
 }
 
@@ -58,7 +58,7 @@ func TestPageStatusCountsKeepCustomPlans(t *testing.T) {
 			return 0, err
 		}
 		counts, err := page.StatusCounts()
-		return len(counts), err
+		return len(counts.ByStatus), err
 	})
 	// And when the page reads its service and windows in the same batch.
 	requireCustomStatusCountPlans(t, func(ctx context.Context, store *NotificationStore, from notifyql.Date, now time.Time) (int, error) {
@@ -72,7 +72,7 @@ func TestPageStatusCountsKeepCustomPlans(t *testing.T) {
 			return 0, fmt.Errorf("the page brought back %d services, want its own", len(page.Related.Services))
 		}
 		counts, err := page.StatusCounts()
-		return len(counts), err
+		return len(counts.ByStatus), err
 	})
 }
 

@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -31,16 +30,20 @@ import (
 const statusCountsShape = `
 SELECT %[2]s template_id, notification_type AS type, notification_status AS status,
        sum(n)::bigint AS count
-  FROM (SELECT service_id, template_id, notification_type, notification_status, notification_count AS n
+  FROM (` + windowRowsShape + `) counts
+ GROUP BY %[2]s template_id, notification_type, notification_status
+HAVING sum(n) <> 0
+ ORDER BY %[2]s template_id, notification_type, notification_status`
+
+// windowRowsShape is the window's counted rows, before any sum: the facts of the days before
+// today and today's counters. %[1]s selects the services; $2 = from, $3 = todayL.
+const windowRowsShape = `SELECT service_id, template_id, notification_type, notification_status, notification_count AS n
           FROM ft_notification_status
          WHERE %[1]s AND key_type <> 'test' AND bst_date >= $2 AND bst_date < $3
         UNION ALL
         SELECT service_id, template_id, notification_type, notification_status, notification_count
           FROM notification_status_counts
-         WHERE %[1]s AND key_type <> 'test' AND bst_date = $3) counts
- GROUP BY %[2]s template_id, notification_type, notification_status
-HAVING sum(n) <> 0
- ORDER BY %[2]s template_id, notification_type, notification_status`
+         WHERE %[1]s AND key_type <> 'test' AND bst_date = $3`
 
 var (
 	// statusCountsSQL is one service's rows: $1 = its id.
@@ -70,26 +73,6 @@ func (s *NotificationStore) StatusCounts(ctx context.Context, serviceID string, 
 	return counts, nil
 }
 
-// queueStatusCounts queues StatusCounts' statement on batch, with custom plans as
-// StatusCounts has them; readQueuedStatusCounts reads what it queued.
-func (s *NotificationStore) queueStatusCounts(batch *pgx.Batch, serviceID string, from notifyql.Date, now time.Time) {
-	today := notifyql.LondonDate(now, s.london)
-	batch.Queue(forceCustomPlansSQL)
-	batch.Queue(statusCountsSQL, serviceID, from.Time(), today.Time())
-}
-
-// readQueuedStatusCounts reads the results of queueStatusCounts, the next of results.
-func readQueuedStatusCounts(results pgx.BatchResults) ([]notifyql.StatusCount, error) {
-	if err := skipPlanMode(results); err != nil {
-		return nil, err
-	}
-	rows, err := results.Query()
-	if err != nil {
-		return nil, err
-	}
-	return collectStatusCounts(rows)
-}
-
 // collectStatusCounts reads the rows of statusCountsSQL.
 func collectStatusCounts(rows pgx.Rows) ([]notifyql.StatusCount, error) {
 	defer rows.Close()
@@ -107,32 +90,97 @@ func collectStatusCounts(rows pgx.Rows) ([]notifyql.StatusCount, error) {
 	return counts, rows.Err()
 }
 
-// statusCountsWithTemplatesSQL is one service's rows, each followed by the current
-// version of its template, joined once the rows are grouped (a few hundred templates at
-// most, not a join per counted row). Its columns are the Template's in the order
-// templateDest scans them; a template that has gone leaves them NULL.
-var statusCountsWithTemplatesSQL = `
-SELECT c.template_id, c.type, c.status, c.count,
-       ` + templateColumnsOf("t") + `
-  FROM (` + statusCountsSQL + `) c
-  LEFT JOIN templates t ON t.id = c.template_id
- ORDER BY c.template_id, c.type, c.status`
+// windowSumsSQL is one service's window summed the two ways the dashboard shows it
+// (notifyql.WindowCounts), in one aggregation over the window's rows (GROUPING SETS): a
+// row per type and status, cancelled included, whose template_id is NULL; and a row per
+// template with its count less cancelled, whose type and status are NULL. They are the
+// window's few dozen sums, not the few hundred (template, type, status) rows
+// statusCountsSQL gives a busy service: reading those, and a template's columns with each,
+// was most of what a dashboard cost beyond the statement. $1 = the service's id,
+// $2 = from, $3 = todayL.
+var windowSumsSQL = `
+SELECT template_id, notification_type AS type, notification_status AS status,
+       (CASE WHEN GROUPING(template_id) = 0
+             THEN sum(n) FILTER (WHERE notification_status <> 'cancelled')
+             ELSE sum(n) END)::bigint AS count
+  FROM (` + fmt.Sprintf(windowRowsShape, "service_id = $1") + `) counts
+ GROUP BY GROUPING SETS ((notification_type, notification_status), (template_id))
+HAVING CASE WHEN GROUPING(template_id) = 0
+            THEN sum(n) FILTER (WHERE notification_status <> 'cancelled') > 0
+            ELSE sum(n) <> 0 END`
 
-// StatusCountsWithTemplates returns StatusCounts' rows with the current version of each
-// template they name (a template that has gone is mapped to nil), in one statement, planned
-// for its values as StatusCounts' is.
-func (s *NotificationStore) StatusCountsWithTemplates(ctx context.Context, serviceID string, from notifyql.Date, now time.Time) ([]notifyql.StatusCount, map[string]*notifyql.Template, error) {
+// windowCountsOrder puts the type and status sums first, then the templates' largest
+// first, then by id: the order of notifyql.WindowCounts.
+const windowCountsOrder = `
+ ORDER BY w.template_id IS NOT NULL, w.type COLLATE "C", w.status COLLATE "C", w.count DESC, w.template_id`
+
+var (
+	// windowCountsSQL is windowSumsSQL's rows in order: the notifications page's pills.
+	windowCountsSQL = `SELECT w.template_id, w.type, w.status, w.count FROM (` + windowSumsSQL + `) w` + windowCountsOrder
+	// windowCountsWithTemplatesSQL is windowCountsSQL with the current version of each
+	// template after its row: the Template's columns in the order nullableTemplate scans
+	// them, NULL on the type and status rows and for a template that has gone.
+	windowCountsWithTemplatesSQL = `
+SELECT w.template_id, w.type, w.status, w.count,
+       ` + templateColumnsOf("t") + `
+  FROM (` + windowSumsSQL + `) w
+  LEFT JOIN templates t ON t.id = w.template_id` + windowCountsOrder
+)
+
+// windowCounts returns StatusCounts' window summed as the dashboard shows it, planned for
+// its values as StatusCounts' is.
+func (s *NotificationStore) windowCounts(ctx context.Context, serviceID string, from notifyql.Date, now time.Time) (notifyql.WindowCounts, error) {
 	if !notifyql.IsUUID(serviceID) {
-		return nil, nil, nil
+		return notifyql.WindowCounts{}, nil
 	}
 	today := notifyql.LondonDate(now, s.london)
-	rows, err := s.pool.Query(ctx, statusCountsWithTemplatesSQL, planEachTime, serviceID, from.Time(), today.Time())
+	rows, err := s.pool.Query(ctx, windowCountsSQL, planEachTime, serviceID, from.Time(), today.Time())
 	if err != nil {
-		return nil, nil, fmt.Errorf("load status counts of service %s: %w", serviceID, err)
+		return notifyql.WindowCounts{}, fmt.Errorf("load status counts of service %s: %w", serviceID, err)
 	}
-	counts, templates, err := collectStatusCountsWithTemplates(rows)
+	counts, _, err := collectWindowCounts(rows, windowCountsSQL)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load status counts of service %s: %w", serviceID, err)
+		return notifyql.WindowCounts{}, fmt.Errorf("load status counts of service %s: %w", serviceID, err)
+	}
+	return counts, nil
+}
+
+// queueWindowCounts queues windowCounts' statement on batch, with custom plans as
+// windowCounts has them; readQueuedWindowCounts reads what it queued.
+func (s *NotificationStore) queueWindowCounts(batch *pgx.Batch, serviceID string, from notifyql.Date, now time.Time) {
+	today := notifyql.LondonDate(now, s.london)
+	batch.Queue(forceCustomPlansSQL)
+	batch.Queue(windowCountsSQL, serviceID, from.Time(), today.Time())
+}
+
+// readQueuedWindowCounts reads the results of queueWindowCounts, the next of results.
+func readQueuedWindowCounts(results pgx.BatchResults) (notifyql.WindowCounts, error) {
+	if err := skipPlanMode(results); err != nil {
+		return notifyql.WindowCounts{}, err
+	}
+	rows, err := results.Query()
+	if err != nil {
+		return notifyql.WindowCounts{}, err
+	}
+	counts, _, err := collectWindowCounts(rows, windowCountsSQL)
+	return counts, err
+}
+
+// StatusCountsWithTemplates returns StatusCounts' window summed as the dashboard shows it,
+// with the current version of each template the sums name (a template that has gone is
+// mapped to nil), in one statement, planned for its values as StatusCounts' is.
+func (s *NotificationStore) StatusCountsWithTemplates(ctx context.Context, serviceID string, from notifyql.Date, now time.Time) (notifyql.WindowCounts, map[string]*notifyql.Template, error) {
+	if !notifyql.IsUUID(serviceID) {
+		return notifyql.WindowCounts{}, nil, nil
+	}
+	today := notifyql.LondonDate(now, s.london)
+	rows, err := s.pool.Query(ctx, windowCountsWithTemplatesSQL, planEachTime, serviceID, from.Time(), today.Time())
+	if err != nil {
+		return notifyql.WindowCounts{}, nil, fmt.Errorf("load status counts of service %s: %w", serviceID, err)
+	}
+	counts, templates, err := collectWindowCounts(rows, windowCountsWithTemplatesSQL)
+	if err != nil {
+		return notifyql.WindowCounts{}, nil, fmt.Errorf("load status counts of service %s: %w", serviceID, err)
 	}
 	return counts, templates, nil
 }
@@ -140,19 +188,19 @@ func (s *NotificationStore) StatusCountsWithTemplates(ctx context.Context, servi
 // StatusCountsWithService is StatusCountsWithTemplates with the service and its facts at now
 // read in the same round trip: Related holds the service (none when it does not exist) and
 // the templates. The counts keep their custom plans.
-func (s *NotificationStore) StatusCountsWithService(ctx context.Context, serviceID string, from notifyql.Date, now time.Time) ([]notifyql.StatusCount, *notifyql.Related, error) {
+func (s *NotificationStore) StatusCountsWithService(ctx context.Context, serviceID string, from notifyql.Date, now time.Time) (notifyql.WindowCounts, *notifyql.Related, error) {
 	related := &notifyql.Related{}
 	if !notifyql.IsUUID(serviceID) {
-		return nil, related, nil
+		return notifyql.WindowCounts{}, related, nil
 	}
 	today := notifyql.LondonDate(now, s.london)
 	batch := &pgx.Batch{}
 	queueGenericPlans(batch)
 	batch.Queue(servicesWithFactsSQL, []string{serviceID}, keyCutoff(now))
 	batch.Queue(forceCustomPlansSQL)
-	batch.Queue(statusCountsWithTemplatesSQL, serviceID, from.Time(), today.Time())
+	batch.Queue(windowCountsWithTemplatesSQL, serviceID, from.Time(), today.Time())
 	results := s.pool.SendBatch(ctx, batch)
-	var counts []notifyql.StatusCount
+	var counts notifyql.WindowCounts
 	err := skipPlanMode(results)
 	if err == nil {
 		related.Services, err = collectServicesWithFacts(results)
@@ -162,7 +210,7 @@ func (s *NotificationStore) StatusCountsWithService(ctx context.Context, service
 	}
 	if err == nil {
 		err = readRows(results, func(rows pgx.Rows) (err error) {
-			counts, related.Templates, err = collectStatusCountsWithTemplates(rows)
+			counts, related.Templates, err = collectWindowCounts(rows, windowCountsWithTemplatesSQL)
 			return err
 		})
 	}
@@ -170,49 +218,60 @@ func (s *NotificationStore) StatusCountsWithService(ctx context.Context, service
 		err = closeErr
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("load status counts of service %s: %w", serviceID, err)
+		return notifyql.WindowCounts{}, nil, fmt.Errorf("load status counts of service %s: %w", serviceID, err)
 	}
 	return counts, related, nil
 }
 
-// collectStatusCountsWithTemplates reads the rows of statusCountsWithTemplatesSQL and closes
-// them. A busy service has hundreds of rows, a few for each template, and each row repeats
-// its template's columns: those are decoded on the first row of each template only (the
-// rows come in template order), and the ids, types and statuses the rows repeat become one
-// string each. Decoding every column of every row was most of a dashboard's allocations.
-func collectStatusCountsWithTemplates(rows pgx.Rows) ([]notifyql.StatusCount, map[string]*notifyql.Template, error) {
+// collectWindowCounts reads the rows of statement, windowCountsSQL or
+// windowCountsWithTemplatesSQL, and closes them. The templates are those the second
+// brings. A row names a template or a type and status, never both: each kind scans only
+// its own columns, with plans of its own.
+func collectWindowCounts(rows pgx.Rows, statement string) (notifyql.WindowCounts, map[string]*notifyql.Template, error) {
 	defer rows.Close()
 	var (
-		counts    []notifyql.StatusCount
-		templates = make(map[string]*notifyql.Template)
-		c         notifyql.StatusCount
-		t         nullableTemplate
-		strs      = newRowStrings()
-		countDest = []any{sharedUUID{strs, &c.TemplateID}, sharedText[notifyql.NotificationType]{strs, &c.Type},
-			sharedText[notifyql.NotificationStatus]{strs, &c.Status}, &c.Count}
-		withTemplate = append(slices.Clip(countDest), t.dest()...)
-		// countsOnly skips the template's columns: nil destinations.
-		countsOnly = append(slices.Clip(countDest), make([]any, len(withTemplate)-len(countDest))...)
-		previous   []byte
-		scan       = scanWith(statusCountsWithTemplatesSQL)
+		counts      notifyql.WindowCounts
+		templates   = make(map[string]*notifyql.Template)
+		templateID  string
+		typ, status string
+		count       int64
+		t           nullableTemplate
+		statusRow   = scanWith(statement + windowStatusRows)
+		templateRow = scanWith(statement + windowTemplateRows)
 	)
+	withTemplates := statement == windowCountsWithTemplatesSQL
+	statusRow.to = []any{nil, &typ, &status, &count}
+	templateRow.to = []any{&templateID, nil, nil, &count}
+	if withTemplates {
+		statusRow.to = append(statusRow.to, make([]any, len(t.dest()))...)
+		templateRow.to = append(templateRow.to, t.dest()...)
+	}
 	for rows.Next() {
-		scan.to = withTemplate
-		id := rows.RawValues()[0]
-		if previous != nil && bytes.Equal(id, previous) {
-			scan.to = countsOnly
+		if rows.RawValues()[0] == nil {
+			if err := rows.Scan(statusRow.args...); err != nil {
+				return notifyql.WindowCounts{}, nil, err
+			}
+			counts.ByStatus = append(counts.ByStatus, notifyql.StatusCount{Type: notifyql.NotificationType(typ),
+				Status: notifyql.NotificationStatus(status), Count: count})
+			continue
 		}
-		previous = append(previous[:0], id...)
-		if err := rows.Scan(scan.args...); err != nil {
-			return nil, nil, err
+		if err := rows.Scan(templateRow.args...); err != nil {
+			return notifyql.WindowCounts{}, nil, err
 		}
-		counts = append(counts, c)
-		if _, ok := templates[c.TemplateID]; !ok {
-			templates[c.TemplateID] = t.template()
+		counts.ByTemplate = append(counts.ByTemplate, notifyql.TemplateStatistic{TemplateID: templateID, Count: count})
+		if withTemplates {
+			templates[templateID] = t.template()
 		}
 	}
 	return counts, templates, rows.Err()
 }
+
+// windowStatusRows and windowTemplateRows tell apart the plans of collectWindowCounts'
+// two kinds of row (scanWith names a statement's plans).
+const (
+	windowStatusRows   = "\n-- type and status rows"
+	windowTemplateRows = "\n-- template rows"
+)
 
 // StatusCountsByService returns StatusCounts' rows for each of serviceIDs in one query,
 // keyed by the ids as given, each service's rows in StatusCounts' order. Services without

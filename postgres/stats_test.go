@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/jackc/pgx/v5"
 
 	"notifyql"
@@ -161,8 +162,26 @@ func TestStatusCounts(t *testing.T) {
 			if diff := cmp.Diff(scanned, got); diff != "" {
 				t.Errorf("StatusCounts differs from DOMAIN §5.1 over notifications (-spec +got):\n%s", diff)
 			}
+			requireWindowSums(t, store, tt.from, now, got)
 		})
 	}
+
+	t.Run("a counter that went back to zero, and a template with cancelled rows", func(t *testing.T) {
+		now := fxTime(t, "2025-07-21T10:00:00Z")
+		insertNotifications(t, pool,
+			fxNotification{ID: fxNotificationID(10), Type: notifyql.TypeEmail, Status: notifyql.StatusSending, CreatedAt: "2025-07-21T09:30:00Z"},
+			fxNotification{ID: fxNotificationID(11), Type: notifyql.TypeEmail, Status: notifyql.StatusCancelled, CreatedAt: "2025-07-21T09:40:00Z"})
+		fxExec(t, pool, `UPDATE notifications SET notification_status = 'delivered' WHERE id = $1`, fxNotificationID(10))
+		got, err := store.StatusCounts(ctx, fxAlphaID, date(21), now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(got, email(notifyql.StatusSending, 0)) || !slices.Contains(got, email(notifyql.StatusDelivered, 2)) ||
+			!slices.Contains(got, email(notifyql.StatusCancelled, 1)) {
+			t.Errorf("StatusCounts = %v; want email delivered 2, cancelled 1 and no email sending row", got)
+		}
+		requireWindowSums(t, store, date(21), now, got)
+	})
 
 	t.Run("unknown or malformed service", func(t *testing.T) {
 		for _, id := range []string{fxDeltaID, "nope"} {
@@ -172,6 +191,38 @@ func TestStatusCounts(t *testing.T) {
 			}
 		}
 	})
+}
+
+// requireWindowSums checks that the window's sums as the dashboard and the notifications
+// page read them are the window's rows summed (notifyql.SummarizeStatusCounts): by type
+// and status with cancelled, by template without it, largest first, templates whose
+// every row is cancelled left out; and that each template summed comes with its template.
+func requireWindowSums(t *testing.T, store *NotificationStore, from notifyql.Date, now time.Time, rows []notifyql.StatusCount) {
+	t.Helper()
+	ctx := context.Background()
+	want := notifyql.SummarizeStatusCounts(rows)
+	if len(want.ByStatus) == 0 {
+		t.Fatal("the window has no rows to sum")
+	}
+	withTemplates, templates, err := store.StatusCountsWithTemplates(ctx, fxAlphaID, from, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, withTemplates, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("StatusCountsWithTemplates differs from the rows summed (-want +got):\n%s", diff)
+	}
+	for _, s := range withTemplates.ByTemplate {
+		if tpl := templates[s.TemplateID]; tpl == nil || tpl.ID != s.TemplateID {
+			t.Errorf("template %s came with %+v", s.TemplateID, tpl)
+		}
+	}
+	alone, err := store.windowCounts(ctx, fxAlphaID, from, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, alone, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("windowCounts differs from the rows summed (-want +got):\n%s", diff)
+	}
 }
 
 // statsGammaFactsSQL gives gamma facts of its own, one of them under a test key.

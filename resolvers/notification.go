@@ -44,11 +44,11 @@ func (r connectionResolver) PageInfo(ctx context.Context, page *notifyql.Notific
 // StatusCounts are the pills over the type's retention (7 days with no type), whatever the
 // status filter (DOMAIN.md §6.2).
 func (r connectionResolver) StatusCounts(ctx context.Context, page *notifyql.NotificationPage) (*notifyql.StatusCounts, error) {
-	rows, err := dataloaders.For(ctx).StatusCounts().Load(ctx, r.statusCountsKey(page.Filter.ServiceID, page.DataAvailableDays))
+	window, err := dataloaders.For(ctx).StatusCounts().Load(ctx, r.statusCountsKey(page.Filter.ServiceID, page.DataAvailableDays))
 	if err != nil {
 		return nil, err
 	}
-	counts := notifyql.ComputeStatusCounts(rows, page.Filter.Type)
+	counts := notifyql.ComputeStatusCounts(window.ByStatus, page.Filter.Type)
 	return &counts, nil
 }
 

@@ -88,33 +88,32 @@ func (r serviceResolver) DataRetention(ctx context.Context, s *notifyql.Service)
 }
 
 func (r serviceResolver) Totals(ctx context.Context, s *notifyql.Service, days *int) (*notifyql.Totals, error) {
-	rows, err := r.dashboardRows(ctx, s, days)
+	window, err := r.dashboardCounts(ctx, s, days)
 	if err != nil {
 		return nil, err
 	}
-	totals := notifyql.ComputeTotals(rows)
+	totals := notifyql.ComputeTotals(window.ByStatus)
 	return &totals, nil
 }
 
 func (r serviceResolver) TemplateStatistics(ctx context.Context, s *notifyql.Service, days *int) ([]*notifyql.TemplateStatistic, error) {
-	rows, err := r.dashboardRows(ctx, s, days)
+	window, err := r.dashboardCounts(ctx, s, days)
 	if err != nil {
 		return nil, err
 	}
-	// The statement that counted the rows read their templates too, for the template
-	// fields.
-	return pointersTo(notifyql.ComputeTemplateStatistics(rows)), nil
+	// The statement that summed them read their templates too, for the template fields.
+	return pointersTo(window.ByTemplate), nil
 }
 
-// dashboardRows loads the §5.1 rows once per operation for each window, shared by totals
-// and template statistics.
-func (r serviceResolver) dashboardRows(ctx context.Context, s *notifyql.Service, days *int) ([]notifyql.StatusCount, error) {
+// dashboardCounts loads the §5.1 window's sums once per operation for each window, shared
+// by totals and template statistics.
+func (r serviceResolver) dashboardCounts(ctx context.Context, s *notifyql.Service, days *int) (notifyql.WindowCounts, error) {
 	n := 7
 	if days != nil {
 		n = *days
 	}
 	if err := notifyql.ValidateDays(n); err != nil {
-		return nil, err
+		return notifyql.WindowCounts{}, err
 	}
 	return dataloaders.For(ctx).StatusCounts().Load(ctx, r.statusCountsKey(s.ID, n))
 }
