@@ -3,6 +3,7 @@ package server
 import (
 	"runtime"
 	"runtime/metrics"
+	"sync"
 	"testing"
 	"time"
 )
@@ -53,6 +54,74 @@ func TestStepWorkersAreReusedAndEnd(t *testing.T) {
 	for runtime.NumGoroutine() > before {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d goroutines %s after the last step, %d before: idle workers did not end", runtime.NumGoroutine(), idle, before)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A fan-out's steps, woken at once by the thousand, run on the pool's base workers while
+// those keep finishing steps: no goroutine for each.
+func TestStepWorkersBoundAFanOut(t *testing.T) {
+	w := newStepWorkers(200 * time.Millisecond)
+	w.stuck = time.Minute // progress is not in question here
+	const steps = 2000
+	var (
+		mu               sync.Mutex
+		running, busiest int
+		done             sync.WaitGroup
+	)
+	created := goroutinesCreated()
+	done.Add(steps)
+	for range steps {
+		w.run(func() {
+			mu.Lock()
+			running++
+			busiest = max(busiest, running)
+			mu.Unlock()
+			time.Sleep(10 * time.Microsecond)
+			mu.Lock()
+			running--
+			mu.Unlock()
+			done.Done()
+		})
+	}
+	done.Wait()
+	if busiest > w.base {
+		t.Errorf("%d steps ran at once, want at most the pool's %d", busiest, w.base)
+	}
+	if n := goroutinesCreated() - created; n > uint64(w.base) {
+		t.Errorf("%d steps woken at once started %d goroutines, want at most %d", steps, n, w.base)
+	}
+}
+
+// Workers blocked in their steps (writes to clients that stopped reading) hold up the
+// steps woken after them by about stepWorkerStuck only: more workers start, and end once
+// idle.
+func TestStepWorkersStartMoreWhenAllAreStuck(t *testing.T) {
+	w := newStepWorkers(100 * time.Millisecond)
+	w.base = 2
+	release := make(chan struct{})
+	for range 3 {
+		w.run(func() { <-release })
+	}
+	ran := make(chan struct{})
+	w.run(func() { close(ran) })
+	select {
+	case <-ran:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a step waited behind workers that never finished")
+	}
+	close(release)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		w.mu.Lock()
+		running, parked := w.running, len(w.parked)
+		w.mu.Unlock()
+		if running == 0 && parked == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d workers (%d parked) long after the last step: idle workers did not end", running, parked)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
