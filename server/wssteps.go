@@ -12,9 +12,10 @@ import (
 // serve the next.
 const stepWorkerIdle = time.Second
 
-// stepWorkerStuck is how long woken operations may wait with every worker busy and none
-// finishing a step before more workers start: workers blocked writing to clients that
-// stopped reading (until their write timeout) must not hold up everyone else's steps.
+// stepWorkerStuck is how long a worker may be in one step before it counts as stuck:
+// blocked writing to a client that stopped reading, until its write timeout. While steps
+// wait, the pool starts a worker for each stuck one, so that such clients hold up the
+// others' steps by about this long at most.
 const stepWorkerStuck = 10 * time.Millisecond
 
 // stepWorkers run the steps of woken operations (socketOperation.Wake) on a pool of
@@ -23,16 +24,14 @@ const stepWorkerStuck = 10 * time.Millisecond
 // at once as were woken, cost more in starting, scheduling and waking them than the
 // writes themselves, and a worker that has run a step keeps its grown stack for the next.
 //
-// The pool is base workers while they keep finishing steps. A worker blocks only in a
-// write to a client that stopped reading, until its write timeout; when steps wait and no
-// step has finished for stepWorkerStuck, as many workers again start, so that such
-// clients hold up the others' steps by that long at most. Workers end once idle.
+// The pool keeps base workers that are not stuck (stepWorkerStuck) while steps wait:
+// base at first, and one more for each stuck worker. Workers end once idle.
 type stepWorkers struct {
 	// idle is how long a worker waits for another step (stepWorkerIdle).
 	idle time.Duration
-	// stuck is how long steps may wait without progress before more workers start.
+	// stuck is how long a step may run before its worker counts as stuck.
 	stuck time.Duration
-	// base is how many workers start without waiting for stuck.
+	// base is how many workers that are not stuck the pool keeps while steps wait.
 	base int
 
 	mu sync.Mutex
@@ -40,19 +39,22 @@ type stepWorkers struct {
 	// whenever a worker is parked.
 	queue []func()
 	head  int
-	// parked are the workers waiting for a step, the last to park first to be handed
-	// one (its stack is the warmest).
-	parked []*parkedWorker
-	// running counts the workers, parked or not; finished counts the steps run.
-	running  int
-	finished uint64
-	// watching is set while a check for progress is due (watchProgress).
+	// workers are the workers that have started; running counts those and the ones
+	// about to. parked are those waiting for a step, the last to park first to be
+	// handed one (its stack is the warmest).
+	workers []*stepWorker
+	parked  []*stepWorker
+	running int
+	// watching is set while a look for stuck workers is due (watchLocked).
 	watching bool
 }
 
-// parkedWorker is a worker waiting for a step: run hands it one through next, which holds
-// at most that one.
-type parkedWorker struct{ next chan func() }
+// stepWorker is one worker of the pool. run hands a parked worker its step through next,
+// which holds at most that one; since is when its current step began (zero with none).
+type stepWorker struct {
+	next  chan func()
+	since time.Time
+}
 
 func newStepWorkers(idle time.Duration) *stepWorkers {
 	return &stepWorkers{idle: idle, stuck: stepWorkerStuck, base: max(8, 4*runtime.GOMAXPROCS(0))}
@@ -76,17 +78,19 @@ func (w *stepWorkers) run(step func()) {
 		go w.work()
 		return
 	}
-	w.watchProgressLocked()
+	w.watchLocked()
 	w.mu.Unlock()
 }
 
 // work runs queued steps, and parks for more once there are none, until none comes for
 // w.idle.
 func (w *stepWorkers) work() {
-	me := &parkedWorker{next: make(chan func(), 1)}
+	me := &stepWorker{next: make(chan func(), 1)}
 	var idle *time.Timer
+	w.mu.Lock()
+	w.workers = append(w.workers, me)
 	for {
-		w.mu.Lock()
+		me.since = time.Time{}
 		step := w.takeLocked()
 		if step == nil {
 			w.parked = append(w.parked, me)
@@ -107,13 +111,12 @@ func (w *stepWorkers) work() {
 				// on the way.
 				step = <-me.next
 			}
-		} else {
-			w.mu.Unlock()
+			w.mu.Lock()
 		}
+		me.since = time.Now()
+		w.mu.Unlock()
 		step()
 		w.mu.Lock()
-		w.finished++
-		w.mu.Unlock()
 	}
 }
 
@@ -132,7 +135,7 @@ func (w *stepWorkers) takeLocked() func() {
 }
 
 // retire ends parked worker me unless run has just taken it to hand it a step.
-func (w *stepWorkers) retire(me *parkedWorker) bool {
+func (w *stepWorkers) retire(me *stepWorker) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	i := slices.Index(w.parked, me)
@@ -140,35 +143,42 @@ func (w *stepWorkers) retire(me *parkedWorker) bool {
 		return false
 	}
 	w.parked = slices.Delete(w.parked, i, i+1)
+	if i := slices.Index(w.workers, me); i >= 0 {
+		w.workers = slices.Delete(w.workers, i, i+1)
+	}
 	w.running--
 	return true
 }
 
-// watchProgressLocked checks, w.stuck from now, that the workers have finished a step
-// meanwhile; if not while steps still wait, as many workers again start. It keeps
-// checking while steps wait.
-func (w *stepWorkers) watchProgressLocked() {
+// watchLocked looks, w.stuck from now and then every w.stuck while steps wait, for stuck
+// workers, and starts enough workers to keep base of them not stuck.
+func (w *stepWorkers) watchLocked() {
 	if w.watching {
 		return
 	}
 	w.watching = true
-	finished := w.finished
-	time.AfterFunc(w.stuck, func() {
-		w.mu.Lock()
-		w.watching = false
-		if w.head == len(w.queue) {
-			w.mu.Unlock()
-			return
-		}
-		more := 0
-		if w.finished == finished {
-			more = max(w.running, 1)
-			w.running += more
-		}
-		w.watchProgressLocked()
+	time.AfterFunc(w.stuck, w.startForStuck)
+}
+
+func (w *stepWorkers) startForStuck() {
+	w.mu.Lock()
+	w.watching = false
+	if w.head == len(w.queue) {
 		w.mu.Unlock()
-		for range more {
-			go w.work()
+		return
+	}
+	stuckSince := time.Now().Add(-w.stuck)
+	stuck := 0
+	for _, worker := range w.workers {
+		if !worker.since.IsZero() && worker.since.Before(stuckSince) {
+			stuck++
 		}
-	})
+	}
+	more := max(w.base-(w.running-stuck), 0)
+	w.running += more
+	w.watchLocked()
+	w.mu.Unlock()
+	for range more {
+		go w.work()
+	}
 }

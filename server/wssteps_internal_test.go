@@ -95,8 +95,8 @@ func TestStepWorkersBoundAFanOut(t *testing.T) {
 }
 
 // Workers blocked in their steps (writes to clients that stopped reading) hold up the
-// steps woken after them by about stepWorkerStuck only: more workers start, and end once
-// idle.
+// steps woken after them by about stepWorkerStuck only: a worker starts for each stuck
+// one, and ends once idle.
 func TestStepWorkersStartMoreWhenAllAreStuck(t *testing.T) {
 	w := newStepWorkers(100 * time.Millisecond)
 	w.base = 2
@@ -111,13 +111,21 @@ func TestStepWorkersStartMoreWhenAllAreStuck(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("a step waited behind workers that never finished")
 	}
+	// One more worker for each stuck one, no more: base 2 with 3 stuck.
+	time.Sleep(5 * w.stuck)
+	w.mu.Lock()
+	running := w.running
+	w.mu.Unlock()
+	if running > 5 {
+		t.Errorf("%d workers for 3 stuck steps and a pool of 2, want at most 5", running)
+	}
 	close(release)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		w.mu.Lock()
-		running, parked := w.running, len(w.parked)
+		running, parked, workers := w.running, len(w.parked), len(w.workers)
 		w.mu.Unlock()
-		if running == 0 && parked == 0 {
+		if running == 0 && parked == 0 && workers == 0 {
 			return
 		}
 		if time.Now().After(deadline) {

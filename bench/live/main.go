@@ -312,6 +312,13 @@ func liveQueries(ctx context.Context, metricsURL string) (liveCount, error) {
 	return liveCount{at: m.At, queries: int64(v), relay: relay == 1}, err
 }
 
+// withServerState adds to err, a failure to reach the server, whether the server has
+// exited and the end of its log.
+func withServerState(err error, srv *harness.Server) error {
+	exited, waitErr := srv.Exited()
+	return fmt.Errorf("%w (server exited: %t %v); its log ends:\n%s", err, exited, waitErr, srv.LogTail(4000))
+}
+
 // loadProcess is the simulator and the probe writer: the write load every scenario shares.
 type loadProcess struct {
 	sim       *harness.Simulator
@@ -623,7 +630,7 @@ func (b *bench) runScenario(ctx context.Context, name string, clients int, m mod
 	}
 	if err != nil {
 		load.stop()
-		return r, err
+		return r, withServerState(err, srv)
 	}
 	cpuBefore := harness.CPUTicks(srv.PID())
 	var requestsBefore int64
@@ -658,7 +665,7 @@ func (b *bench) runScenario(ctx context.Context, name string, clients int, m mod
 	liveAfter, err := liveQueries(ctx, srv.MetricsURL)
 	if err != nil {
 		load.stop()
-		return r, err
+		return r, withServerState(err, srv)
 	}
 	cpuAfter := harness.CPUTicks(srv.PID())
 	seconds := after.At.Sub(before.At).Seconds()
