@@ -1,11 +1,13 @@
 package main
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/url"
+	"slices"
 	"sync"
 
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -86,7 +88,10 @@ func (c *sqlCapture) accept() {
 	}
 }
 
-// proxy forwards one connection, reading what the client sends as it passes.
+// proxy forwards one connection, reading what the client sends as it passes. Each
+// message is read whole and recorded before it is forwarded, so that a round trip the
+// client has had its answer to is recorded, or not, by then: recording starts and stops
+// between round trips, never behind them.
 func (c *sqlCapture) proxy(client net.Conn) {
 	defer client.Close()
 	server, err := net.Dial("tcp", c.upstream)
@@ -98,58 +103,89 @@ func (c *sqlCapture) proxy(client net.Conn) {
 		_, _ = io.Copy(client, server)
 		_ = client.Close()
 	}()
-	// Every byte read from the client is written to PostgreSQL as it is read: the reader
-	// parses what has already been forwarded, and delays nothing.
-	backend := pgproto3.NewBackend(io.TeeReader(client, server), io.Discard)
-	if err := c.readStartup(backend); err != nil {
+	// The startup exchange passes as it is read: the client waits for the server's answer
+	// after each of its messages, so nothing of what follows is read ahead here.
+	startup := pgproto3.NewBackend(io.TeeReader(client, server), io.Discard)
+	if err := c.readStartup(startup); err != nil {
 		return
 	}
 	var (
 		unnamed parsed
 		pending []capturedStatement
+		header  [5]byte
+		body    []byte
 	)
 	for {
-		msg, err := backend.Receive()
-		if err != nil {
+		if _, err := io.ReadFull(client, header[:]); err != nil {
 			return
 		}
-		switch m := msg.(type) {
-		case *pgproto3.Parse:
-			p := parsed{sql: m.Query, oids: append([]uint32(nil), m.ParameterOIDs...)}
-			if m.Name == "" {
-				unnamed = p
-			} else {
-				c.mu.Lock()
-				c.prepared[m.Name] = p
-				c.mu.Unlock()
-			}
-		case *pgproto3.Bind:
-			p := unnamed
-			if m.PreparedStatement != "" {
-				c.mu.Lock()
-				p = c.prepared[m.PreparedStatement]
-				c.mu.Unlock()
-			}
-			s := capturedStatement{sql: p.sql, paramOIDs: p.oids, prepared: m.PreparedStatement != "",
-				paramFormats:  append([]int16(nil), m.ParameterFormatCodes...),
-				resultFormats: append([]int16(nil), m.ResultFormatCodes...)}
-			for _, v := range m.Parameters {
-				if v == nil {
-					s.params = append(s.params, nil)
+		size := int(binary.BigEndian.Uint32(header[1:])) - 4
+		if size < 0 {
+			return
+		}
+		body = slices.Grow(body[:0], size)[:size]
+		if _, err := io.ReadFull(client, body); err != nil {
+			return
+		}
+		switch header[0] {
+		case 'P':
+			var m pgproto3.Parse
+			if m.Decode(body) == nil {
+				p := parsed{sql: m.Query, oids: append([]uint32(nil), m.ParameterOIDs...)}
+				if m.Name == "" {
+					unnamed = p
 				} else {
-					s.params = append(s.params, append([]byte{}, v...))
+					c.mu.Lock()
+					c.prepared[m.Name] = p
+					c.mu.Unlock()
 				}
 			}
-			pending = append(pending, s)
-		case *pgproto3.Sync:
+		case 'B':
+			var m pgproto3.Bind
+			if m.Decode(body) == nil {
+				p := unnamed
+				if m.PreparedStatement != "" {
+					c.mu.Lock()
+					p = c.prepared[m.PreparedStatement]
+					c.mu.Unlock()
+				}
+				pending = append(pending, captured(p, &m))
+			}
+		case 'S':
 			c.record(pending)
 			pending = nil
-		case *pgproto3.Query:
-			c.record([]capturedStatement{{sql: m.String, simple: true}})
-		case *pgproto3.Terminate:
+		case 'Q':
+			var m pgproto3.Query
+			if m.Decode(body) == nil {
+				c.record([]capturedStatement{{sql: m.String, simple: true}})
+			}
+		}
+		if _, err := server.Write(header[:]); err != nil {
+			return
+		}
+		if _, err := server.Write(body); err != nil {
+			return
+		}
+		if header[0] == 'X' {
 			return
 		}
 	}
+}
+
+// captured is the statement a Bind of p runs, with its parameters copied out of the
+// message.
+func captured(p parsed, m *pgproto3.Bind) capturedStatement {
+	s := capturedStatement{sql: p.sql, paramOIDs: p.oids, prepared: m.PreparedStatement != "",
+		paramFormats:  append([]int16(nil), m.ParameterFormatCodes...),
+		resultFormats: append([]int16(nil), m.ResultFormatCodes...)}
+	for _, v := range m.Parameters {
+		if v == nil {
+			s.params = append(s.params, nil)
+		} else {
+			s.params = append(s.params, append([]byte{}, v...))
+		}
+	}
+	return s
 }
 
 // readStartup passes the startup exchange: an SSL or GSS encryption request, which the
