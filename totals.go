@@ -169,37 +169,13 @@ func ComputeTemplateStatistics(rows []StatusCount) []TemplateStatistic {
 
 // WindowCounts are a window's status counts in the two shapes the dashboard shows them:
 // ByStatus, one row per type and status (cancelled included; TemplateID is empty), from
-// which ComputeTotals and ComputeStatusCounts work, ordered as SummarizeStatusCounts
-// orders them; and ByTemplate, the template statistics (ComputeTemplateStatistics' rule
+// which ComputeTotals and ComputeStatusCounts work, ordered by type then status as their
+// bytes compare; and ByTemplate, the template statistics (ComputeTemplateStatistics' rule
 // and order). A busy service's window has a
 // few rows per template, type and status; its summary has a few dozen.
 type WindowCounts struct {
 	ByStatus   []StatusCount
 	ByTemplate []TemplateStatistic
-}
-
-// SummarizeStatusCounts turns a window's (template, type, status) rows into its
-// WindowCounts: the rows summed by type and status, ordered by type then status as their
-// bytes compare, zero sums dropped; and the template statistics.
-func SummarizeStatusCounts(rows []StatusCount) WindowCounts {
-	type typeStatus struct {
-		typ    NotificationType
-		status NotificationStatus
-	}
-	sums := make(map[typeStatus]int64)
-	for _, r := range rows {
-		sums[typeStatus{r.Type, r.Status}] += r.Count
-	}
-	byStatus := make([]StatusCount, 0, len(sums))
-	for k, n := range sums {
-		if n != 0 {
-			byStatus = append(byStatus, StatusCount{Type: k.typ, Status: k.status, Count: n})
-		}
-	}
-	slices.SortFunc(byStatus, func(a, b StatusCount) int {
-		return cmp.Or(cmp.Compare(a.Type, b.Type), cmp.Compare(a.Status, b.Status))
-	})
-	return WindowCounts{ByStatus: byStatus, ByTemplate: ComputeTemplateStatistics(rows)}
 }
 
 // StatusCounts are the notifications list's status pills (DOMAIN.md §6.2). Sending is the

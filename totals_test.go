@@ -131,46 +131,6 @@ func TestComputeTemplateStatistics(t *testing.T) {
 	}
 }
 
-func TestSummarizeStatusCounts(t *testing.T) {
-	rows := []StatusCount{
-		{TemplateID: "b", Type: TypeSMS, Status: StatusDelivered, Count: 3},
-		{TemplateID: "a", Type: TypeEmail, Status: StatusTemporaryFailure, Count: 2},
-		{TemplateID: "a", Type: TypeEmail, Status: StatusDelivered, Count: 5},
-		{TemplateID: "c", Type: TypeEmail, Status: StatusDelivered, Count: 1},
-		{TemplateID: "c", Type: TypeEmail, Status: StatusCancelled, Count: 4},
-		{TemplateID: "d", Type: TypeLetter, Status: StatusCancelled, Count: 6},
-		{TemplateID: "e", Type: TypeSMS, Status: StatusSending, Count: 0},
-	}
-	got := SummarizeStatusCounts(rows)
-	want := WindowCounts{
-		// Summed over templates, cancelled kept, zero sums dropped; by type, then status
-		// as bytes compare.
-		ByStatus: []StatusCount{
-			{Type: TypeEmail, Status: StatusCancelled, Count: 4},
-			{Type: TypeEmail, Status: StatusDelivered, Count: 6},
-			{Type: TypeEmail, Status: StatusTemporaryFailure, Count: 2},
-			{Type: TypeLetter, Status: StatusCancelled, Count: 6},
-			{Type: TypeSMS, Status: StatusDelivered, Count: 3},
-		},
-		ByTemplate: []TemplateStatistic{{"a", 7}, {"b", 3}, {"c", 1}},
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("(-want +got):\n%s", diff)
-	}
-	// The sums give the totals and the pills the rows give.
-	if diff := cmp.Diff(ComputeTotals(rows), ComputeTotals(got.ByStatus)); diff != "" {
-		t.Errorf("totals from the sums differ from the rows' (-rows +sums):\n%s", diff)
-	}
-	for _, typ := range append([]*NotificationType{nil}, new(TypeEmail), new(TypeSMS), new(TypeLetter)) {
-		if ComputeStatusCounts(rows, typ) != ComputeStatusCounts(got.ByStatus, typ) {
-			t.Errorf("pills of %v from the sums differ from the rows'", typ)
-		}
-	}
-	if empty := SummarizeStatusCounts(nil); len(empty.ByStatus) != 0 || len(empty.ByTemplate) != 0 {
-		t.Errorf("no rows summed to %+v", empty)
-	}
-}
-
 func TestComputeStatusCounts(t *testing.T) {
 	rows := []StatusCount{
 		{TemplateID: "e", Type: TypeEmail, Status: StatusCreated, Count: 1},

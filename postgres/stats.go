@@ -138,7 +138,7 @@ func (s *NotificationStore) windowCounts(ctx context.Context, serviceID string, 
 	if err != nil {
 		return notifyql.WindowCounts{}, fmt.Errorf("load status counts of service %s: %w", serviceID, err)
 	}
-	counts, _, err := collectWindowCounts(rows, windowCountsSQL)
+	counts, _, err := collectWindowCounts(rows, windowCountsStatement)
 	if err != nil {
 		return notifyql.WindowCounts{}, fmt.Errorf("load status counts of service %s: %w", serviceID, err)
 	}
@@ -162,7 +162,7 @@ func readQueuedWindowCounts(results pgx.BatchResults) (notifyql.WindowCounts, er
 	if err != nil {
 		return notifyql.WindowCounts{}, err
 	}
-	counts, _, err := collectWindowCounts(rows, windowCountsSQL)
+	counts, _, err := collectWindowCounts(rows, windowCountsStatement)
 	return counts, err
 }
 
@@ -178,7 +178,7 @@ func (s *NotificationStore) StatusCountsWithTemplates(ctx context.Context, servi
 	if err != nil {
 		return notifyql.WindowCounts{}, nil, fmt.Errorf("load status counts of service %s: %w", serviceID, err)
 	}
-	counts, templates, err := collectWindowCounts(rows, windowCountsWithTemplatesSQL)
+	counts, templates, err := collectWindowCounts(rows, windowCountsWithTemplatesStatement)
 	if err != nil {
 		return notifyql.WindowCounts{}, nil, fmt.Errorf("load status counts of service %s: %w", serviceID, err)
 	}
@@ -210,7 +210,7 @@ func (s *NotificationStore) StatusCountsWithService(ctx context.Context, service
 	}
 	if err == nil {
 		err = readRows(results, func(rows pgx.Rows) (err error) {
-			counts, related.Templates, err = collectWindowCounts(rows, windowCountsWithTemplatesSQL)
+			counts, related.Templates, err = collectWindowCounts(rows, windowCountsWithTemplatesStatement)
 			return err
 		})
 	}
@@ -223,11 +223,27 @@ func (s *NotificationStore) StatusCountsWithService(ctx context.Context, service
 	return counts, related, nil
 }
 
-// collectWindowCounts reads the rows of statement, windowCountsSQL or
-// windowCountsWithTemplatesSQL, and closes them. The templates are those the second
-// brings. A row names a template or a type and status, never both: each kind scans only
-// its own columns, with plans of its own.
-func collectWindowCounts(rows pgx.Rows, statement string) (notifyql.WindowCounts, map[string]*notifyql.Template, error) {
+// windowStatement is one of the window's statements as collectWindowCounts reads it: its
+// rows name a template or a type and status, never both, and each kind scans only its own
+// columns, with plans of its own (scanWith names a statement's plans).
+type windowStatement struct {
+	sql, statusPlans, templatePlans string
+	withTemplates                   bool
+}
+
+func newWindowStatement(sql string, withTemplates bool) windowStatement {
+	return windowStatement{sql: sql, statusPlans: sql + "\n-- type and status rows",
+		templatePlans: sql + "\n-- template rows", withTemplates: withTemplates}
+}
+
+var (
+	windowCountsStatement              = newWindowStatement(windowCountsSQL, false)
+	windowCountsWithTemplatesStatement = newWindowStatement(windowCountsWithTemplatesSQL, true)
+)
+
+// collectWindowCounts reads the rows of w's statement and closes them. The templates are
+// those it brings when it brings them.
+func collectWindowCounts(rows pgx.Rows, w windowStatement) (notifyql.WindowCounts, map[string]*notifyql.Template, error) {
 	defer rows.Close()
 	var (
 		counts      notifyql.WindowCounts
@@ -236,15 +252,14 @@ func collectWindowCounts(rows pgx.Rows, statement string) (notifyql.WindowCounts
 		typ, status string
 		count       int64
 		t           nullableTemplate
-		statusRow   = scanWith(statement + windowStatusRows)
-		templateRow = scanWith(statement + windowTemplateRows)
+		statusRow   = scanWith(w.statusPlans)
+		templateRow = scanWith(w.templatePlans)
 	)
-	withTemplates := statement == windowCountsWithTemplatesSQL
 	statusRow.to = []any{nil, &typ, &status, &count}
 	templateRow.to = []any{&templateID, nil, nil, &count}
-	if withTemplates {
-		statusRow.to = append(statusRow.to, make([]any, len(t.dest()))...)
+	if w.withTemplates {
 		templateRow.to = append(templateRow.to, t.dest()...)
+		statusRow.to = append(statusRow.to, make([]any, len(templateRow.to)-len(statusRow.to))...)
 	}
 	for rows.Next() {
 		if rows.RawValues()[0] == nil {
@@ -259,19 +274,12 @@ func collectWindowCounts(rows pgx.Rows, statement string) (notifyql.WindowCounts
 			return notifyql.WindowCounts{}, nil, err
 		}
 		counts.ByTemplate = append(counts.ByTemplate, notifyql.TemplateStatistic{TemplateID: templateID, Count: count})
-		if withTemplates {
+		if w.withTemplates {
 			templates[templateID] = t.template()
 		}
 	}
 	return counts, templates, rows.Err()
 }
-
-// windowStatusRows and windowTemplateRows tell apart the plans of collectWindowCounts'
-// two kinds of row (scanWith names a statement's plans).
-const (
-	windowStatusRows   = "\n-- type and status rows"
-	windowTemplateRows = "\n-- template rows"
-)
 
 // StatusCountsByService returns StatusCounts' rows for each of serviceIDs in one query,
 // keyed by the ids as given, each service's rows in StatusCounts' order. Services without

@@ -194,13 +194,30 @@ func TestStatusCounts(t *testing.T) {
 }
 
 // requireWindowSums checks that the window's sums as the dashboard and the notifications
-// page read them are the window's rows summed (notifyql.SummarizeStatusCounts): by type
-// and status with cancelled, by template without it, largest first, templates whose
-// every row is cancelled left out; and that each template summed comes with its template.
+// page read them are the window's rows summed: by type and status with cancelled, ordered
+// by type then status as bytes compare; by template as ComputeTemplateStatistics sums them
+// (without cancelled, largest first, templates whose every row is cancelled left out);
+// that the sums give the totals and pills the rows give; and that each template summed
+// comes with its template.
 func requireWindowSums(t *testing.T, store *NotificationStore, from notifyql.Date, now time.Time, rows []notifyql.StatusCount) {
 	t.Helper()
 	ctx := context.Background()
-	want := notifyql.SummarizeStatusCounts(rows)
+	want := notifyql.WindowCounts{ByTemplate: notifyql.ComputeTemplateStatistics(rows)}
+	for _, r := range rows {
+		at := slices.IndexFunc(want.ByStatus, func(c notifyql.StatusCount) bool { return c.Type == r.Type && c.Status == r.Status })
+		if at < 0 {
+			want.ByStatus = append(want.ByStatus, notifyql.StatusCount{Type: r.Type, Status: r.Status})
+			at = len(want.ByStatus) - 1
+		}
+		want.ByStatus[at].Count += r.Count
+	}
+	want.ByStatus = slices.DeleteFunc(want.ByStatus, func(c notifyql.StatusCount) bool { return c.Count == 0 })
+	slices.SortFunc(want.ByStatus, func(a, b notifyql.StatusCount) int {
+		if c := strings.Compare(string(a.Type), string(b.Type)); c != 0 {
+			return c
+		}
+		return strings.Compare(string(a.Status), string(b.Status))
+	})
 	if len(want.ByStatus) == 0 {
 		t.Fatal("the window has no rows to sum")
 	}
@@ -214,6 +231,14 @@ func requireWindowSums(t *testing.T, store *NotificationStore, from notifyql.Dat
 	for _, s := range withTemplates.ByTemplate {
 		if tpl := templates[s.TemplateID]; tpl == nil || tpl.ID != s.TemplateID {
 			t.Errorf("template %s came with %+v", s.TemplateID, tpl)
+		}
+	}
+	if diff := cmp.Diff(notifyql.ComputeTotals(rows), notifyql.ComputeTotals(withTemplates.ByStatus)); diff != "" {
+		t.Errorf("totals from the sums differ from the rows' (-rows +sums):\n%s", diff)
+	}
+	for _, typ := range []*notifyql.NotificationType{nil, new(notifyql.TypeEmail), new(notifyql.TypeSMS), new(notifyql.TypeLetter)} {
+		if notifyql.ComputeStatusCounts(rows, typ) != notifyql.ComputeStatusCounts(withTemplates.ByStatus, typ) {
+			t.Errorf("pills of %v from the sums differ from the rows'", typ)
 		}
 	}
 	alone, err := store.windowCounts(ctx, fxAlphaID, from, now)
