@@ -39,12 +39,10 @@ type stepWorkers struct {
 	// whenever a worker is parked.
 	queue []func()
 	head  int
-	// workers are the workers that have started; running counts those and the ones
-	// about to. parked are those waiting for a step, the last to park first to be
-	// handed one (its stack is the warmest).
+	// workers are the pool's workers; parked are those waiting for a step, the last to
+	// park first to be handed one (its stack is the warmest).
 	workers []*stepWorker
 	parked  []*stepWorker
-	running int
 	// watching is set while a look for stuck workers is due (watchLocked).
 	watching bool
 }
@@ -72,23 +70,29 @@ func (w *stepWorkers) run(step func()) {
 		return
 	}
 	w.queue = append(w.queue, step)
-	if w.running < w.base {
-		w.running++
+	if len(w.workers) < w.base {
+		me := w.startLocked()
 		w.mu.Unlock()
-		go w.work()
+		go w.work(me)
 		return
 	}
 	w.watchLocked()
 	w.mu.Unlock()
 }
 
-// work runs queued steps, and parks for more once there are none, until none comes for
-// w.idle.
-func (w *stepWorkers) work() {
+// startLocked adds a worker to the pool, for the caller to run (work) once it has let go
+// of w.mu.
+func (w *stepWorkers) startLocked() *stepWorker {
 	me := &stepWorker{next: make(chan func(), 1)}
+	w.workers = append(w.workers, me)
+	return me
+}
+
+// work runs queued steps as worker me, and parks for more once there are none, until none
+// comes for w.idle.
+func (w *stepWorkers) work(me *stepWorker) {
 	var idle *time.Timer
 	w.mu.Lock()
-	w.workers = append(w.workers, me)
 	for {
 		me.since = time.Time{}
 		step := w.takeLocked()
@@ -146,7 +150,6 @@ func (w *stepWorkers) retire(me *stepWorker) bool {
 	if i := slices.Index(w.workers, me); i >= 0 {
 		w.workers = slices.Delete(w.workers, i, i+1)
 	}
-	w.running--
 	return true
 }
 
@@ -174,11 +177,13 @@ func (w *stepWorkers) startForStuck() {
 			stuck++
 		}
 	}
-	more := max(w.base-(w.running-stuck), 0)
-	w.running += more
+	started := make([]*stepWorker, max(w.base-(len(w.workers)-stuck), 0))
+	for i := range started {
+		started[i] = w.startLocked()
+	}
 	w.watchLocked()
 	w.mu.Unlock()
-	for range more {
-		go w.work()
+	for _, me := range started {
+		go w.work(me)
 	}
 }

@@ -114,7 +114,7 @@ func TestStepWorkersStartMoreWhenAllAreStuck(t *testing.T) {
 	// One more worker for each stuck one, no more: base 2 with 3 stuck.
 	time.Sleep(5 * w.stuck)
 	w.mu.Lock()
-	running := w.running
+	running := len(w.workers)
 	w.mu.Unlock()
 	if running > 5 {
 		t.Errorf("%d workers for 3 stuck steps and a pool of 2, want at most 5", running)
@@ -123,9 +123,9 @@ func TestStepWorkersStartMoreWhenAllAreStuck(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		w.mu.Lock()
-		running, parked, workers := w.running, len(w.parked), len(w.workers)
+		running, parked := len(w.workers), len(w.parked)
 		w.mu.Unlock()
-		if running == 0 && parked == 0 && workers == 0 {
+		if running == 0 && parked == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
