@@ -31,7 +31,8 @@ import (
 const readBufferBytes = 288
 
 // readerHijacker hands gorilla a buffered reader of its own when it hijacks the connection,
-// and keeps it, and the connection, for the read loop.
+// and the connection wrapped to skip write deadlines already set (steadyWriteDeadline), and
+// keeps both for the read loop.
 type readerHijacker struct {
 	http.ResponseWriter
 	reader *bufio.Reader
@@ -45,8 +46,8 @@ func (h *readerHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return conn, brw, err
 	}
 	h.reader = bufio.NewReaderSize(conn, readBufferBytes)
-	h.conn = conn
-	return conn, bufio.NewReadWriter(h.reader, brw.Writer), nil
+	h.conn = &steadyWriteDeadline{Conn: conn}
+	return h.conn, bufio.NewReadWriter(h.reader, brw.Writer), nil
 }
 
 // readiness returns what the read loop waits on for conn to be readable, nil when it
