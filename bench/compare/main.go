@@ -481,13 +481,9 @@ func prepareDatabase(ctx context.Context, binary, databaseURL string) error {
 			return err
 		}
 	}
-	// A database whose autovacuum is off (as on the machines that run this), after the live
-	// benchmark's simulator has updated a million rows, plans and reads its statements as
-	// no maintained database would: each run would time a different database. VACUUM
-	// (ANALYZE) takes it to where autovacuum would have; it is quick once done.
 	fmt.Println("vacuuming and analysing the bench database ...")
-	if _, err := pool.Exec(ctx, "VACUUM (ANALYZE)"); err != nil {
-		return fmt.Errorf("vacuum the bench database: %w", err)
+	if err := seed.Vacuum(ctx, pool); err != nil {
+		return err
 	}
 	// The page lists the last 7 days: data older than that would leave it empty.
 	var newest *time.Time

@@ -313,3 +313,37 @@ func TestSeedBenchFull(t *testing.T) {
 		t.Errorf("counts too small: %v", counts)
 	}
 }
+
+func TestVacuumVacuumsAndAnalysesEveryTable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	vacuumed := func(table string) (vacuum, analyze bool) {
+		t.Helper()
+		err := pool.QueryRow(ctx, `SELECT last_vacuum IS NOT NULL, last_analyze IS NOT NULL
+			FROM pg_stat_user_tables WHERE relname = $1`, table).Scan(&vacuum, &analyze)
+		if err != nil {
+			t.Fatalf("read %s's vacuum statistics: %v", table, err)
+		}
+		return vacuum, analyze
+	}
+	for _, table := range []string{"notifications", "ft_billing"} {
+		if vacuum, analyze := vacuumed(table); vacuum || analyze {
+			t.Fatalf("before Vacuum, %s vacuumed %v, analysed %v; want neither", table, vacuum, analyze)
+		}
+	}
+	if err := seed.Vacuum(ctx, pool); err != nil {
+		t.Fatalf("Vacuum: %v", err)
+	}
+	for _, table := range []string{"notifications", "ft_billing"} {
+		if vacuum, analyze := vacuumed(table); !vacuum || !analyze {
+			t.Errorf("after Vacuum, %s vacuumed %v, analysed %v; want both", table, vacuum, analyze)
+		}
+	}
+
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := seed.Vacuum(cancelled, pool); err == nil {
+		t.Error("Vacuum with its context cancelled returned no error")
+	}
+}
